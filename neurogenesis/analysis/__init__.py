@@ -1,0 +1,1 @@
+"""Pure computation, one module per concern: no streamlit, no plotly."""

@@ -1,0 +1,92 @@
+"""The only module of the package that imports Streamlit: cache wrappers keyed by identity.
+
+Every wrapper takes a :class:`~neurogenesis.workspace.Source` and keys its cache by the source's
+path and fingerprint (sizes and modification times), never by a Keras object, so a file that
+changes is read again and one user's upload is never served for another's. Loaded models are
+shared read-only resources (``st.cache_resource``); infos are data (``st.cache_data``). Parsed
+logs are large and read-only, so they are shared resources too: a copy per rerun would cost more
+than the page.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neurogenesis.workspace import Source, Workspace, demo_workspace, workspace_from_paths
+
+__all__ = ["workspace", "model_card", "model", "runs", "samples", "architecture"]
+
+
+@st.cache_data(show_spinner=False, ttl=10, max_entries=16)
+def _workspace(
+    logdirs: tuple[str, ...], models: tuple[str, ...], sample_paths: tuple[str, ...], demos: bool
+) -> Workspace:
+    base = demo_workspace() if demos else Workspace()
+    return base + workspace_from_paths(logdirs, models, sample_paths)
+
+
+def workspace(logdirs=(), models=(), sample_paths=(), demos: bool = True) -> Workspace:
+    """The demos plus the command line's paths (re-scanned every few seconds for new demo files)."""
+    return _workspace(tuple(logdirs), tuple(models), tuple(sample_paths), demos)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _model_card(path: str, fingerprint: str):
+    from neurogenesis.io.models import scan_model_file
+
+    return scan_model_file(path)
+
+
+def model_card(source: Source):
+    """The model's card, read without TensorFlow (the pre-scan)."""
+    return _model_card(source.path, source.fingerprint())
+
+
+@st.cache_resource(
+    show_spinner="Loading the model (TensorFlow starts on first use)…", max_entries=4
+)
+def _model(path: str, fingerprint: str):
+    from neurogenesis.io.models import load_model
+
+    return load_model(path)
+
+
+def model(source: Source):
+    """The loaded Keras model: one shared object, never to be changed (clone it first)."""
+    return _model(source.path, source.fingerprint())
+
+
+@st.cache_resource(show_spinner="Reading the logs…", max_entries=32)
+def _runs(path: str, fingerprint: str):
+    from neurogenesis.io.logs import find_runs
+
+    return find_runs(path)
+
+
+def runs(source: Source):
+    """Every run under a log source, every point kept."""
+    return _runs(source.path, source.fingerprint())
+
+
+@st.cache_data(show_spinner="Reading the samples…", max_entries=16)
+def _samples(path: str, fingerprint: str):
+    from neurogenesis.io.samples import load_samples
+
+    return load_samples(path)
+
+
+def samples(source: Source):
+    """The sample set."""
+    return _samples(source.path, source.fingerprint())
+
+
+@st.cache_data(show_spinner="Summarising the architecture…", max_entries=32)
+def _architecture(path: str, fingerprint: str):
+    from neurogenesis.analysis.architecture import architecture_summary
+
+    return architecture_summary(_model(path, fingerprint))
+
+
+def architecture(source: Source):
+    """Per-layer facts of the model."""
+    return _architecture(source.path, source.fingerprint())

@@ -1,0 +1,238 @@
+"""The ``neurogenesis`` command (also ``python -m neurogenesis``).
+
+Exit codes: 0 on success (a damaged log that was read, with its problems reported, is a success);
+2 with a one-line message on stderr, and no traceback, for refused or unusable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from neurogenesis.errors import InputError
+
+EXIT_OK = 0
+EXIT_INPUT_ERROR = 2
+APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def _quiet_tensorflow() -> None:
+    """TensorFlow's C++ start-up chatter would bury the answer; keep real errors."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neurogenesis",
+        description="See inside Keras models: a dashboard, and the same analyses from the shell.",
+    )
+    from neurogenesis import __version__
+
+    parser.add_argument("--version", action="version", version=f"neurogenesis {__version__}")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    app = verbs.add_parser(
+        "app",
+        help="start the dashboard",
+        description="Start the dashboard on the bundled demos plus the logs and models you name, "
+        "like `tensorboard --logdir`. The same flags work as `streamlit run app.py -- --logdir DIR`.",
+    )
+    app.add_argument(
+        "--logdir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a log folder or file (repeatable)",
+    )
+    app.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a .keras or .h5 model (repeatable)",
+    )
+    app.add_argument(
+        "--samples",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a sample set: .npz, images, .txt (repeatable)",
+    )
+    app.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
+    app.add_argument(
+        "--address", default=None, help="address to bind (default: Streamlit's, all interfaces)"
+    )
+    app.add_argument(
+        "--no-demos", action="store_true", help="show only what you name, not the bundled demos"
+    )
+
+    inspect = verbs.add_parser(
+        "inspect",
+        help="load a model safely and print its architecture",
+        description="Pre-scan and load a .keras or .h5 model with safe_mode, then print its layers. "
+        "Refused or broken files exit with code 2 and the reason.",
+    )
+    inspect.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
+    inspect.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON: num_params, num_trainable_params, macs, layers",
+    )
+
+    logs = verbs.add_parser(
+        "logs",
+        help="list the runs, tags and damage found under a log path",
+        description="Read TensorBoard event files, Keras CSVLogger files, JSON histories and NeuroGenesis "
+        "run folders under PATH, every point, and report damage (truncation, corruption, restarts).",
+    )
+    logs.add_argument("path", metavar="PATH", help="a log folder or a single log file")
+    logs.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON: runs with their scalars, histograms and problems",
+    )
+    logs.add_argument(
+        "--no-cache", action="store_true", help="parse again instead of using the on-disk cache"
+    )
+    return parser
+
+
+def _format_shape(shape: tuple) -> str:
+    if shape and all(isinstance(item, tuple) for item in shape):
+        return ", ".join(_format_shape(item) for item in shape)
+    return "(" + ", ".join("None" if dim is None else str(dim) for dim in shape) + ")"
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    from neurogenesis.analysis.architecture import architecture_summary
+    from neurogenesis.io.models import load_model
+
+    model = load_model(args.model)
+    info = architecture_summary(model)
+    if args.json:
+        print(json.dumps(info.to_dict(), indent=2))
+        return EXIT_OK
+    rows = [
+        (layer.name, layer.class_name, _format_shape(layer.output_shape), f"{layer.num_params:,}")
+        for layer in info.layers
+    ]
+    headers = ("Layer", "Class", "Output shape", "Params")
+    widths = [
+        max(len(headers[i]), *(len(row[i]) for row in rows)) if rows else len(headers[i])
+        for i in range(4)
+    ]
+    print(f"Model: {info.name} ({info.model_class})")
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        print(
+            "  ".join(
+                cell.ljust(w) if i < 3 else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    print("-" * len(line))
+    print(
+        f"Total params: {info.num_params:,}  (trainable {info.num_trainable_params:,}, non-trainable {info.num_params - info.num_trainable_params:,})"
+    )
+    return EXIT_OK
+
+
+def _logs(args: argparse.Namespace) -> int:
+    from neurogenesis.io.logs import find_runs
+
+    runs = find_runs(args.path, use_cache=not args.no_cache)
+    if args.json:
+        print(
+            json.dumps(
+                {"runs": [run.summary_dict() for run in runs]},
+                indent=2,
+                allow_nan=False,
+                default=str,
+            )
+        )
+        return EXIT_OK
+    for run in runs:
+        summary = run.summary_dict()
+        print(
+            f"{run.name}  [{run.format}]  {len(summary['scalars'])} scalar tag(s), {len(summary['histograms'])} histogram tag(s)"
+        )
+        for tag, facts in summary["scalars"].items():
+            extra = []
+            if facts.get("num_nonfinite"):
+                extra.append(f"{facts['num_nonfinite']} NaN/Inf")
+            if facts.get("num_missing"):
+                extra.append(f"{facts['num_missing']} missing")
+            note = f"  ({', '.join(extra)})" if extra else ""
+            print(
+                f"  scalar     {tag}: {facts['num_points']} points, steps {facts['first_step']}..{facts['last_step']}{note}"
+            )
+        for tag, facts in summary["histograms"].items():
+            print(f"  histogram  {tag}: {facts['num_steps']} steps")
+        for problem in summary["problems"]:
+            where = f" at byte {problem['offset']}" if problem.get("offset") is not None else ""
+            print(f"  problem    {problem['kind']}{where}: {problem['message']}")
+    return EXIT_OK
+
+
+def _app_command(args: argparse.Namespace) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_FILE),
+        "--server.port",
+        str(args.port),
+    ]
+    if args.address:
+        command += ["--server.address", args.address]
+    command.append("--")
+    for flag, values in (
+        ("--logdir", args.logdir),
+        ("--model", args.model),
+        ("--samples", args.samples),
+    ):
+        for value in values:
+            command += [flag, str(Path(value).expanduser().resolve())]
+    if args.no_demos:
+        command.append("--no-demos")
+    return command
+
+
+def _app(args: argparse.Namespace) -> int:
+    if not APP_FILE.is_file():
+        raise InputError(
+            f"The dashboard's app.py was not found beside the package (looked for '{APP_FILE}'). "
+            "Install NeuroGenesis from a clone with `pip install -e .`, or run `streamlit run app.py` there."
+        )
+    try:
+        return subprocess.call(_app_command(args))
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    handlers = {"app": _app, "inspect": _inspect, "logs": _logs}
+    try:
+        return handlers[args.verb](args)
+    except InputError as error:
+        message = " ".join(str(error).split())
+        print(f"neurogenesis {args.verb}: {message}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except BrokenPipeError:  # `neurogenesis logs ... | head`
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

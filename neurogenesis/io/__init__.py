@@ -1,0 +1,1 @@
+"""Reading the outside world. All untrusted input enters here."""

@@ -1,0 +1,250 @@
+"""Sample sets: the inputs a page feeds through a model.
+
+Three kinds, all read without TensorFlow:
+
+* ``.npz`` archives with an ``x`` array and optionally ``y`` (labels) and ``label_names``
+  (``np.load(allow_pickle=False)``: object arrays, which would unpickle, are refused);
+* images: one image file, or a folder of them; sub-folders name the classes, as in
+  ``keras.utils.image_dataset_from_directory``;
+* text: a ``.txt`` file with one sample per line, optionally ``label<TAB>text``.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neurogenesis.errors import InputError
+
+MAX_NPZ_BYTES = 2 * 1024**3
+MAX_NPZ_MEMBERS = 64
+MAX_IMAGE_FILES = 20_000
+MAX_IMAGE_PIXELS = 40_000_000
+MAX_TEXT_BYTES = 64 * 1024**2
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+TEXT_SUFFIXES = (".txt",)
+SAMPLE_SUFFIXES = (".npz", *IMAGE_SUFFIXES, *TEXT_SUFFIXES)
+
+__all__ = ["SampleSet", "load_samples", "SAMPLE_SUFFIXES"]
+
+
+@dataclass(frozen=True, eq=False)
+class SampleSet:
+    """Inputs (and labels when known) for a model.
+
+    Attributes:
+        name: what the user calls it (the file or folder name).
+        kind: ``"array"``, ``"image"`` or ``"text"``.
+        x: the inputs; images are ``uint8`` arrays of shape ``(n, height, width, channels)``, text
+            is a 1-D array of ``str``.
+        y: integer or float labels, one per sample, or ``None``.
+        label_names: class names indexed by integer label, or ``None``.
+        source: the path it was read from.
+    """
+
+    name: str
+    kind: str
+    x: np.ndarray
+    y: np.ndarray | None
+    label_names: tuple[str, ...] | None
+    source: str
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SampleSet):
+            return NotImplemented
+        return (
+            (self.name, self.kind, self.label_names, self.source)
+            == (other.name, other.kind, other.label_names, other.source)
+            and np.array_equal(self.x, other.x)
+            and (
+                (self.y is None and other.y is None)
+                or (self.y is not None and other.y is not None and np.array_equal(self.y, other.y))
+            )
+        )
+
+    __hash__ = None  # mutable arrays inside: compare by value, never hash
+
+
+def load_samples(path: str | os.PathLike) -> SampleSet:
+    """Reads a sample set from a ``.npz`` file, an image file or folder, or a ``.txt`` file.
+
+    Args:
+        path: the file or folder.
+
+    Returns:
+        The samples.
+
+    Raises:
+        InputError: the path is missing, of an unknown kind, damaged, or holds no samples.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"No such file or folder: '{path}'.")
+    if path.is_dir():
+        return _load_image_folder(path)
+    suffix = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise InputError(f"The sample file '{path.name}' is empty (0 bytes).")
+    if suffix == ".npz":
+        return _load_npz(path)
+    if suffix in IMAGE_SUFFIXES:
+        image = _read_image(path)
+        return SampleSet(path.stem, "image", image[None], None, None, str(path))
+    if suffix in TEXT_SUFFIXES:
+        return _load_text(path)
+    raise InputError(
+        f"Expected a sample set: a .npz file with 'x' and 'y', image files ({', '.join(IMAGE_SUFFIXES)}) "
+        f"or a .txt file with one sample per line. Received: '{path.name}'"
+    )
+
+
+def _load_npz(path: Path) -> SampleSet:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_NPZ_MEMBERS:
+                raise InputError(
+                    f"'{path.name}' holds {len(members)} arrays; a sample set has at most {MAX_NPZ_MEMBERS}."
+                )
+            total = sum(member.file_size for member in members)
+            if total > MAX_NPZ_BYTES:
+                raise InputError(
+                    f"'{path.name}' unpacks to {total / 1024**3:.1f} GiB; the limit for a sample set is "
+                    f"{MAX_NPZ_BYTES / 1024**3:.0f} GiB."
+                )
+    except zipfile.BadZipFile as error:
+        raise InputError(
+            f"'{path.name}' is not a readable .npz archive (truncated or damaged: {error})."
+        ) from None
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except ValueError as error:
+        if "allow_pickle" in str(error) or "Object arrays" in str(error):
+            raise InputError(
+                f"'{path.name}' holds Python objects, which loading would unpickle (run code); "
+                "save plain numeric or string arrays with np.savez."
+            ) from None
+        raise InputError(f"'{path.name}' could not be read as a .npz archive: {error}") from None
+    except Exception as error:  # zlib, zipfile and numpy format errors for damaged members
+        raise InputError(f"'{path.name}' is damaged: {type(error).__name__}: {error}") from None
+    if "x" not in arrays:
+        found = ", ".join(sorted(arrays)) or "nothing"
+        raise InputError(
+            f"Expected a .npz file with arrays 'x' and 'y'. Received: '{path.name}' with {found}."
+        )
+    x = arrays["x"]
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise InputError(f"'x' in '{path.name}' holds no samples (shape {x.shape}).")
+    if x.dtype.kind not in "biuf" + "U":
+        raise InputError(f"'x' in '{path.name}' has dtype {x.dtype}; expected numbers or strings.")
+    y = arrays.get("y")
+    if y is not None:
+        if y.ndim == 0 or y.shape[0] != x.shape[0]:
+            raise InputError(
+                f"'y' in '{path.name}' has {y.shape[0] if y.ndim else 0} labels for {x.shape[0]} samples; they must match."
+            )
+        if y.dtype.kind not in "biuf":
+            raise InputError(f"'y' in '{path.name}' has dtype {y.dtype}; expected numeric labels.")
+    names = arrays.get("label_names")
+    label_names = tuple(str(name) for name in names.reshape(-1)) if names is not None else None
+    kind = (
+        "text"
+        if x.dtype.kind == "U"
+        else ("image" if x.ndim in (3, 4) and x.dtype == np.uint8 else "array")
+    )
+    return SampleSet(path.stem, kind, x, y, label_names, str(path))
+
+
+def _read_image(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode not in ("L", "RGB"):
+                image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+                if image.mode == "RGBA":
+                    image = image.convert("RGB")
+            array = np.asarray(image, dtype=np.uint8)
+    except Image.DecompressionBombError:
+        raise InputError(
+            f"'{path.name}' declares more than {MAX_IMAGE_PIXELS:,} pixels; refused as a possible decompression bomb."
+        ) from None
+    except Exception as error:  # PIL raises many types for damaged files
+        raise InputError(
+            f"'{path.name}' is not a readable image ({type(error).__name__}: {error})."
+        ) from None
+    return array[..., None] if array.ndim == 2 else array
+
+
+def _load_image_folder(folder: Path) -> SampleSet:
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    )
+    if not files:
+        if (folder / "saved_model.pb").exists():
+            raise InputError(
+                f"'{folder.name}' is a TensorFlow SavedModel folder, not a sample set."
+            )
+        raise InputError(f"No image files ({', '.join(IMAGE_SUFFIXES)}) found in '{folder}'.")
+    if len(files) > MAX_IMAGE_FILES:
+        raise InputError(
+            f"'{folder.name}' holds {len(files):,} images; the limit is {MAX_IMAGE_FILES:,}."
+        )
+    classes = sorted({p.parent.relative_to(folder).as_posix() for p in files} - {"."})
+    images = [_read_image(p) for p in files]
+    height, width, channels = images[0].shape
+    resized = []
+    for image in images:
+        if image.shape[:2] != (height, width) or image.shape[2] != channels:
+            from PIL import Image
+
+            converted = Image.fromarray(image.squeeze(-1) if image.shape[2] == 1 else image)
+            converted = converted.convert("L" if channels == 1 else "RGB").resize((width, height))
+            image = np.asarray(converted, dtype=np.uint8)
+            image = image[..., None] if image.ndim == 2 else image
+        resized.append(image)
+    x = np.stack(resized)
+    y = None
+    if classes:
+        index = {name: i for i, name in enumerate(classes)}
+        y = np.array(
+            [index.get(p.parent.relative_to(folder).as_posix(), -1) for p in files], dtype=np.int64
+        )
+    return SampleSet(folder.name, "image", x, y, tuple(classes) if classes else None, str(folder))
+
+
+def _load_text(path: Path) -> SampleSet:
+    size = path.stat().st_size
+    if size > MAX_TEXT_BYTES:
+        raise InputError(
+            f"'{path.name}' is {size / 1024**2:.0f} MiB; text sample files are limited to {MAX_TEXT_BYTES // 1024**2} MiB."
+        )
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise InputError(f"'{path.name}' is binary, not text (it contains NUL bytes).")
+    text = raw.decode("utf-8", errors="replace")
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        raise InputError(f"'{path.name}' holds no text lines.")
+    labels = None
+    label_names = None
+    if all("\t" in line for line in lines):
+        pairs = [line.split("\t", 1) for line in lines]
+        label_names = tuple(sorted({label for label, _ in pairs}))
+        index = {name: i for i, name in enumerate(label_names)}
+        labels = np.array([index[label] for label, _ in pairs], dtype=np.int64)
+        lines = [sample for _, sample in pairs]
+    return SampleSet(path.stem, "text", np.array(lines, dtype=str), labels, label_names, str(path))

@@ -1,0 +1,1 @@
+"""Drawing: ``plot_<thing>(info) -> plotly Figure``. No TensorFlow, no streamlit."""

@@ -1,0 +1,248 @@
+"""What the user is looking at: models, logs and sample sets, from the demos, the command line or uploads.
+
+A :class:`Source` names one thing by where it came from and where it lies. Its :attr:`Source.key`
+is the identity pages keep in ``st.session_state``; its :meth:`Source.fingerprint` (sizes and
+modification times) goes into every cache key, so a file that changes on disk, such as a log that
+is still being written, is read again. Nothing here imports TensorFlow or Streamlit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from neurogenesis.errors import InputError
+from neurogenesis.io.samples import IMAGE_SUFFIXES, SAMPLE_SUFFIXES
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_MODELS_DIR = PROJECT_ROOT / "models"
+DEMO_DATA_DIR = PROJECT_ROOT / "data"
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+LOG_SUFFIXES = (".csv", ".json")
+UPLOAD_DIR = Path(
+    os.environ.get("NEUROGENESIS_UPLOAD_DIR", Path(tempfile.gettempdir()) / "neurogenesis-uploads")
+)
+MAX_FINGERPRINT_FILES = 20_000
+
+KINDS = ("model", "logs", "samples")
+
+__all__ = [
+    "Source",
+    "Workspace",
+    "demo_workspace",
+    "workspace_from_paths",
+    "save_upload",
+    "upload_kind",
+]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One model file, log location or sample set.
+
+    Attributes:
+        kind: ``"model"``, ``"logs"`` or ``"samples"``.
+        origin: ``"demo"``, ``"local"`` (a path given on the command line) or ``"upload"``.
+        label: what the sidebar shows.
+        path: absolute path of the file or folder.
+        description: one line from the demo's metadata file, or empty.
+    """
+
+    kind: str
+    origin: str
+    label: str
+    path: str
+    description: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.origin}:{self.path}"
+
+    def fingerprint(self) -> str:
+        """Sizes and modification times of everything under the path, hashed.
+
+        Cheap (a directory walk, no reads), so pages call it on every rerun and a growing log is
+        noticed at once.
+        """
+        path = Path(self.path)
+        digest = hashlib.sha1()
+        try:
+            if path.is_dir():
+                count = 0
+                for root, dirs, files in os.walk(path):
+                    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                    for name in sorted(files):
+                        stat = os.stat(os.path.join(root, name))
+                        digest.update(f"{root}/{name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+                        count += 1
+                        if count >= MAX_FINGERPRINT_FILES:
+                            break
+            else:
+                stat = path.stat()
+                digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+        except OSError:
+            digest.update(b"missing")
+        return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Everything on offer in one session, demos first."""
+
+    models: tuple[Source, ...] = ()
+    logs: tuple[Source, ...] = ()
+    samples: tuple[Source, ...] = ()
+    problems: tuple[str, ...] = field(default=())
+
+    def __add__(self, other: Workspace) -> Workspace:
+        def merged(a: tuple[Source, ...], b: tuple[Source, ...]) -> tuple[Source, ...]:
+            seen = {source.key for source in a}
+            return a + tuple(source for source in b if source.key not in seen)
+
+        return Workspace(
+            merged(self.models, other.models),
+            merged(self.logs, other.logs),
+            merged(self.samples, other.samples),
+            self.problems + other.problems,
+        )
+
+    def sources(self, kind: str) -> tuple[Source, ...]:
+        return {"model": self.models, "logs": self.logs, "samples": self.samples}[kind]
+
+    def find(self, key: str | None) -> Source | None:
+        if not key:
+            return None
+        for source in (*self.models, *self.logs, *self.samples):
+            if source.key == key:
+                return source
+        return None
+
+
+def _describe(path: Path) -> str:
+    """One line from a demo's metadata file (``name.json`` beside ``name.keras``), if any."""
+    meta = path.with_suffix(".json")
+    if not meta.is_file() or meta.stat().st_size > 256 * 1024:
+        return ""
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    parts = [str(data[key]) for key in ("title", "dataset") if isinstance(data.get(key), str)]
+    return " — ".join(parts)
+
+
+def demo_workspace(models_dir: Path = DEMO_MODELS_DIR, data_dir: Path = DEMO_DATA_DIR) -> Workspace:
+    """The bundled demos: ``models/*.keras``, the runs under ``data/runs`` and ``data/samples/*``."""
+    models = tuple(
+        Source("model", "demo", path.stem, str(path), _describe(path))
+        for path in sorted(models_dir.glob("*"))
+        if path.suffix.lower() in MODEL_SUFFIXES and path.is_file()
+    )
+    logs: tuple[Source, ...] = ()
+    runs_dir = data_dir / "runs"
+    if runs_dir.is_dir() and any(runs_dir.iterdir()):
+        logs = (Source("logs", "demo", "demo runs", str(runs_dir)),)
+    samples_dir = data_dir / "samples"
+    samples = (
+        tuple(
+            Source("samples", "demo", path.stem, str(path))
+            for path in sorted(samples_dir.glob("*"))
+            if (path.is_file() and path.suffix.lower() in SAMPLE_SUFFIXES) or path.is_dir()
+        )
+        if samples_dir.is_dir()
+        else ()
+    )
+    return Workspace(models, logs, samples)
+
+
+def workspace_from_paths(
+    logdirs: Iterable[str | os.PathLike] = (),
+    models: Iterable[str | os.PathLike] = (),
+    samples: Iterable[str | os.PathLike] = (),
+) -> Workspace:
+    """Paths from the command line (``--logdir``, ``--model``, ``--samples``).
+
+    A path that does not exist is not fatal: it is reported in :attr:`Workspace.problems` so the
+    app still starts and says what was wrong.
+    """
+    found: dict[str, list[Source]] = {"model": [], "logs": [], "samples": []}
+    problems = []
+    for kind, paths in (("logs", logdirs), ("model", models), ("samples", samples)):
+        for raw in paths:
+            path = Path(raw).expanduser().resolve()
+            if not path.exists():
+                flag = {"logs": "--logdir", "model": "--model", "samples": "--samples"}[kind]
+                problems.append(f"{flag} {raw}: no such file or folder.")
+                continue
+            found[kind].append(Source(kind, "local", path.name or str(path), str(path)))
+    return Workspace(
+        tuple(found["model"]), tuple(found["logs"]), tuple(found["samples"]), tuple(problems)
+    )
+
+
+def upload_kind(filename: str) -> str:
+    """Which kind of source an uploaded file is, from its name.
+
+    Raises:
+        InputError: the name fits none of the kinds.
+    """
+    name = filename.lower()
+    suffix = Path(name).suffix
+    if suffix in MODEL_SUFFIXES:
+        return "model"
+    if "tfevents" in name or suffix in LOG_SUFFIXES:
+        return "logs"
+    if suffix in SAMPLE_SUFFIXES:
+        return "samples"
+    raise InputError(
+        "Expected a model (.keras, .h5), a training log (events.out.tfevents.*, .csv, .json) or a sample set "
+        f"(.npz, {', '.join(IMAGE_SUFFIXES)}, .txt). Received: '{filename}'"
+    )
+
+
+def _safe_name(filename: str) -> str:
+    name = Path(filename.replace("\\", "/")).name
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "upload"
+    return name[:120]
+
+
+def save_upload(filename: str, data: bytes, upload_dir: Path | None = None) -> Source:
+    """Stores an uploaded file under its content hash and returns its :class:`Source`.
+
+    The file lands in ``<upload_dir>/<sha256>/``; only the session that uploaded it keeps its
+    source (in ``st.session_state``), so no other user is offered it. The file's own name is
+    sanitised and never used as a path component above that folder. Event files get a folder of
+    their own, as TensorBoard expects a run to be a folder.
+
+    Raises:
+        InputError: the file is empty or of an unknown kind.
+    """
+    kind = upload_kind(filename)
+    if not data:
+        raise InputError(f"The uploaded file '{filename}' is empty (0 bytes).")
+    digest = hashlib.sha256(data).hexdigest()
+    folder = (upload_dir or UPLOAD_DIR) / digest[:32]
+    name = _safe_name(filename)
+    if kind == "logs" and "tfevents" in name.lower():
+        run_dir = folder / Path(name).stem.replace("events.out.tfevents.", "run-")[:60]
+        target = run_dir / (
+            name if name.startswith("events.out.tfevents") else f"events.out.tfevents.{name}"
+        )
+        path = run_dir
+    else:
+        target = folder / name
+        path = target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.stat().st_size != len(data):
+        temporary = target.with_name(target.name + ".part")
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    return Source(kind, "upload", filename, str(path))

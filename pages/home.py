@@ -1,0 +1,179 @@
+"""Home: what is loaded, and which page answers which question."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from neurogenesis import cached
+from neurogenesis.errors import InputError
+
+# What each analysis page answers; `built` flips as pages land in app.py.
+PAGE_GUIDE = [
+    (
+        "Architecture",
+        "What is this network made of? Layers, shapes, parameters and compute; compare two models.",
+        False,
+    ),
+    (
+        "Training dynamics",
+        "Did training go well? Curves for many runs, overfitting and early-stopping signals, layer health.",
+        False,
+    ),
+    (
+        "Features and representations",
+        "What did it learn? Filters, feature maps, saliency you can sanity-check, embeddings.",
+        False,
+    ),
+    (
+        "Attention",
+        "Where does each attention head look, for a sample you choose, and how did that evolve?",
+        False,
+    ),
+    (
+        "Debugging",
+        "Why does it fail? Perturbations, adversarial examples, robustness, attribution per error.",
+        False,
+    ),
+    (
+        "Loss landscape and hyperparameters",
+        "How do the loss surface and hyperparameters shape the result?",
+        False,
+    ),
+]
+MAX_METRICS_SHOWN = 4
+
+
+def _format_shape(shape) -> str:
+    return "(" + ", ".join("None" if dim is None else str(dim) for dim in shape) + ")"
+
+
+def _model_card() -> None:
+    source = st.session_state.get("model")
+    st.subheader("Model")
+    if source is None:
+        st.info(
+            "No model selected. Upload a .keras or .h5 file in the sidebar, or start with `--model FILE`."
+        )
+        return
+    try:
+        card = cached.model_card(source)
+    except InputError as error:
+        st.error(str(error))
+        return
+    st.markdown(f"**{card.name}** · {card.model_class} · `{source.label}`")
+    if source.description:
+        st.caption(source.description)
+    left, middle, right = st.columns(3)
+    left.metric("Parameters", "unknown" if card.num_params is None else f"{card.num_params:,}")
+    middle.metric("Layers", f"{card.num_layers}")
+    right.metric("File size", f"{card.file_size / 1024:,.0f} KiB")
+    inputs = ", ".join(_format_shape(shape) for shape in card.input_shapes) or "unknown"
+    st.text(f"Input: {inputs}\nOutput: {card.output_summary or 'unknown'}")
+    st.caption(
+        f"Saved with Keras {card.keras_version or 'unknown'} · {card.file_format} format · pre-scanned, loads with safe_mode"
+    )
+
+
+def _last_value(series) -> str:
+    if series.num_points == 0:
+        return "—"
+    value = float(series.values[-1])
+    return f"{value:.4g}" if math.isfinite(value) else f"{value} (diverged)"
+
+
+def _pick_tags(tags: list[str]) -> list[str]:
+    def rank(tag: str) -> tuple[int, str]:
+        lowered = tag.lower()
+        for i, word in enumerate(("loss", "acc", "mae", "mse", "auc")):
+            if word in lowered:
+                return i, tag
+        return 9, tag
+
+    return sorted(tags, key=rank)[:MAX_METRICS_SHOWN]
+
+
+def _runs() -> None:
+    sources = st.session_state.get("logs", [])
+    st.subheader("Training runs")
+    if not sources:
+        st.info(
+            "No logs selected. Upload event files, a CSVLogger .csv or a JSON history, or start with `--logdir DIR`."
+        )
+        return
+    rows = []
+    damaged = []
+    for source in sources:
+        try:
+            runs = cached.runs(source)
+        except InputError as error:
+            st.error(f"{source.label}: {error}")
+            continue
+        for run in runs:
+            row = {"source": source.label, "run": run.name, "format": run.format}
+            steps = [s.last_step for s in run.scalars.values() if s.last_step is not None]
+            row["last step"] = max(steps) if steps else None
+            for tag in _pick_tags(list(run.scalars)):
+                row[tag] = _last_value(run.scalars[tag])
+            row["histograms"] = len(run.histograms)
+            row["problems"] = len(run.problems)
+            rows.append(row)
+            if run.problems:
+                damaged.append((source.label, run))
+    if rows:
+        st.dataframe(
+            pd.DataFrame(rows).astype(str).replace({"None": "—", "nan": "—"}),
+            hide_index=True,
+            width="stretch",
+        )
+    for label, run in damaged:
+        with st.expander(f"{len(run.problems)} problem(s) in {label} / {run.name}"):
+            table = pd.DataFrame([problem.to_dict() for problem in run.problems])
+            st.dataframe(table.astype(str), hide_index=True, width="stretch")
+
+
+def _samples() -> None:
+    source = st.session_state.get("samples")
+    st.subheader("Sample set")
+    if source is None:
+        st.info(
+            "No sample set selected. Upload a .npz (x, y), images or a .txt file, or start with `--samples PATH`."
+        )
+        return
+    try:
+        samples = cached.samples(source)
+    except InputError as error:
+        st.error(str(error))
+        return
+    labels = "no labels" if samples.y is None else f"{len(set(samples.y.tolist()))} label value(s)"
+    st.text(
+        f"{samples.name}: {len(samples):,} {samples.kind} sample(s), each {_format_shape(samples.x.shape[1:])}, {labels}"
+    )
+
+
+st.title("NeuroGenesis")
+st.markdown(
+    "See inside Keras models: the architecture, how training went, what the network learned, "
+    "where its attention goes and why it fails. Pick a model, logs and samples in the sidebar."
+)
+model_column, runs_column = st.columns([2, 3])
+with model_column:
+    _model_card()
+    _samples()
+with runs_column:
+    _runs()
+
+st.subheader("What each page answers")
+for title, question, built in PAGE_GUIDE:
+    st.markdown(f"**{title}**{'' if built else ' (coming soon)'}: {question}")
+
+with st.expander("How to read this"):
+    st.markdown(
+        "- **Parameters** are counted from the weights stored in the file, before TensorFlow is loaded.\n"
+        "- **Training runs** lists every run found under the selected logs, with the last value of its main "
+        "metrics. *Diverged* means the last value is NaN or infinite; *—* means the metric was not logged.\n"
+        "- **Problems** are damage found while reading (a truncated or corrupt file, a restart where steps went "
+        "back, repeated steps): the readable part is still shown, and the list says where reading stopped."
+    )
