@@ -1,0 +1,18 @@
+"""Shared test set-up: quiet TensorFlow, private cache and upload folders, the repository on sys.path."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_SCRATCH = Path(tempfile.mkdtemp(prefix="neurogenesis-tests-"))
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("NEUROGENESIS_CACHE_DIR", str(_SCRATCH / "cache"))
+os.environ.setdefault("NEUROGENESIS_UPLOAD_DIR", str(_SCRATCH / "uploads"))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
