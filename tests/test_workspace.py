@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -100,7 +101,7 @@ def test_uploads_are_stored_by_content_and_names_are_sanitised(tmp_path):
     assert first.origin == "upload" and first.kind == "logs"
     path = first.path
     assert path.startswith(str(tmp_path)) and ".." not in path and path.endswith("evil_name.csv")
-    assert open(path, "rb").read() == b"epoch,loss\n0,1\n"
+    assert Path(path).read_bytes() == b"epoch,loss\n0,1\n"
     assert other.path != first.path
 
 
