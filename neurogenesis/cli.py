@@ -100,7 +100,46 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument(
         "--no-cache", action="store_true", help="parse again instead of using the on-disk cache"
     )
+    demo = verbs.add_parser(
+        "demo",
+        help="rebuild the bundled demo models, runs and sample sets",
+        description="Train the demo scenarios with a fixed seed and write them to models/ and data/.",
+    )
+    demo.add_argument(
+        "--scenario", action="append", default=[], help="only these scenarios (repeatable)"
+    )
+    demo.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="train for this many epochs (default: each scenario's own)",
+    )
+    demo.add_argument(
+        "--output",
+        default=None,
+        metavar="DIR",
+        help="write models/ and data/ under DIR (default: the repository)",
+    )
     return parser
+
+
+def _demo(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    from neurogenesis.zoo import SCENARIOS
+
+    unknown = sorted(set(args.scenario) - set(SCENARIOS))
+    if unknown:
+        raise InputError(
+            f"Unknown scenario {', '.join(unknown)}. Expected one of: {', '.join(SCENARIOS)}."
+        )
+    root = Path(args.output).resolve() if args.output else APP_FILE.parent
+    for name in args.scenario or list(SCENARIOS):
+        options = {} if args.epochs is None else {"epochs": args.epochs}
+        facts = SCENARIOS[name](root / "models", root / "data", **options)
+        print(
+            f"{name}: test accuracy {facts['test_accuracy']:.3f} after {facts['epochs']} epochs -> {facts['model']}"
+        )
+    return EXIT_OK
 
 
 def _format_shape(shape: tuple) -> str:
@@ -223,7 +262,7 @@ def _app(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit code."""
     args = _parser().parse_args(argv)
-    handlers = {"app": _app, "inspect": _inspect, "logs": _logs}
+    handlers = {"app": _app, "inspect": _inspect, "logs": _logs, "demo": _demo}
     try:
         return handlers[args.verb](args)
     except InputError as error:

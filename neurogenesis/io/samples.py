@@ -155,11 +155,12 @@ def _load_npz(path: Path) -> SampleSet:
             raise InputError(f"'y' in '{path.name}' has dtype {y.dtype}; expected numeric labels.")
     names = arrays.get("label_names")
     label_names = tuple(str(name) for name in names.reshape(-1)) if names is not None else None
-    kind = (
-        "text"
-        if x.dtype.kind == "U"
-        else ("image" if x.ndim in (3, 4) and x.dtype == np.uint8 else "array")
-    )
+    if x.dtype.kind == "U":
+        kind = "text"
+    elif (x.ndim == 4 and x.shape[-1] in (1, 3, 4)) or (x.ndim == 3 and x.dtype == np.uint8):
+        kind = "image"
+    else:
+        kind = "array"
     return SampleSet(path.stem, kind, x, y, label_names, str(path))
 
 
