@@ -22,8 +22,11 @@ from neurogenesis.workspace import Source, save_upload
 st.set_page_config(page_title="NeuroGenesis", page_icon="🧠", layout="wide")
 
 # The analysis pages register here as they are built; home.py lists the ones still to come.
+# They live in app_pages/, not pages/: Streamlit treats a pages/ folder beside the entry script as
+# the legacy multipage directory, and then runs a deep-linked page's file on its own, without this
+# router and its sidebar (and AppTest reruns only the page file).
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
 ]
 
 
@@ -55,16 +58,20 @@ def _remember_uploads(files) -> None:
             continue
         if all(existing.key != source.key for existing in uploads):
             uploads.append(source)
-        selection = {"model": "model_choice", "samples": "samples_choice"}.get(source.kind)
-        if selection:
-            st.session_state[selection] = source.key
-        else:
-            st.session_state["logs_choice"] = [*st.session_state.get("logs_choice", []), source.key]
+        st.session_state.setdefault("select_next", []).append(source.key)
 
 
-def _label(source: Source) -> str:
-    tag = {"demo": "demo", "local": "local", "upload": "uploaded"}[source.origin]
-    return f"{source.label} ({tag})"
+def _unique_labels(sources: list[Source]) -> dict[str, Source]:
+    """Sidebar text for each source: name and origin, numbered where two would read the same."""
+    labels: dict[str, Source] = {}
+    for source in sources:
+        origin = {"demo": "demo", "local": "local", "upload": "uploaded"}[source.origin]
+        label = base = f"{source.label} ({origin})"
+        number = 2
+        while label in labels:
+            label, number = f"{base} #{number}", number + 1
+        labels[label] = source
+    return labels
 
 
 def _sidebar() -> None:
@@ -89,49 +96,50 @@ def _sidebar() -> None:
         models = [*workspace.models, *(s for s in uploads if s.kind == "model")]
         logs = [*workspace.logs, *(s for s in uploads if s.kind == "logs")]
         samples = [*workspace.samples, *(s for s in uploads if s.kind == "samples")]
-        by_key = {source.key: source for source in (*models, *logs, *samples)}
+        # Options are unique labels (not keys with a format_func): Streamlit keeps a widget's value
+        # by its shown text, so labels are the stable identity across reruns.
+        by_label = _unique_labels([*models, *logs, *samples])
+        model_labels = [label for label, source in by_label.items() if source.kind == "model"]
+        log_labels = [label for label, source in by_label.items() if source.kind == "logs"]
+        sample_labels = [label for label, source in by_label.items() if source.kind == "samples"]
 
-        model_keys = [s.key for s in models]
-        if st.session_state.get("model_choice") not in model_keys:
-            st.session_state["model_choice"] = model_keys[0] if model_keys else None
+        for key in st.session_state.pop("select_next", []):  # a fresh upload becomes the selection
+            label = next(label for label, source in by_label.items() if source.key == key)
+            kind = by_label[label].kind
+            if kind == "logs":
+                st.session_state["logs_choice"] = [*st.session_state.get("logs_choice", []), label]
+            else:
+                st.session_state[f"{kind}_choice"] = label
+        if st.session_state.get("model_choice") not in model_labels:
+            st.session_state["model_choice"] = model_labels[0] if model_labels else None
         st.selectbox(
-            "Model",
-            model_keys,
-            format_func=lambda key: _label(by_key[key]),
-            key="model_choice",
-            placeholder="No model yet: upload one",
+            "Model", model_labels, key="model_choice", placeholder="No model yet: upload one"
         )
-        log_keys = [s.key for s in logs]
-        chosen_logs = [
-            key for key in st.session_state.get("logs_choice", log_keys) if key in log_keys
-        ]
-        st.session_state["logs_choice"] = chosen_logs
-        st.multiselect(
-            "Training logs",
-            log_keys,
-            format_func=lambda key: _label(by_key[key]),
-            key="logs_choice",
-            placeholder="No logs yet: upload some",
+        if not st.session_state.get("logs_initialised"):
+            # Every log is selected on a session's first run; after that, what the user chose.
+            st.session_state["logs_choice"] = log_labels
+            st.session_state["logs_initialised"] = True
+        chosen = st.session_state.get("logs_choice", [])
+        if any(label not in log_labels for label in chosen):
+            st.session_state["logs_choice"] = [label for label in chosen if label in log_labels]
+        chosen_logs = st.multiselect(
+            "Training logs", log_labels, key="logs_choice", placeholder="No logs yet: upload some"
         )
-        sample_keys = [s.key for s in samples]
-        if st.session_state.get("samples_choice") not in sample_keys:
-            st.session_state["samples_choice"] = sample_keys[0] if sample_keys else None
+        if st.session_state.get("samples_choice") not in sample_labels:
+            st.session_state["samples_choice"] = sample_labels[0] if sample_labels else None
         st.selectbox(
             "Sample set",
-            sample_keys,
-            format_func=lambda key: _label(by_key[key]),
+            sample_labels,
             key="samples_choice",
             placeholder="No sample set yet: upload one",
         )
         st.caption("Open your own: `neurogenesis app --logdir DIR --model FILE`, or upload above.")
 
-    st.session_state["model"] = by_key.get(st.session_state.get("model_choice"))
-    st.session_state["logs"] = [
-        by_key[key] for key in st.session_state.get("logs_choice", []) if key in by_key
-    ]
-    st.session_state["samples"] = by_key.get(st.session_state.get("samples_choice"))
+    st.session_state["model"] = by_label.get(st.session_state.get("model_choice"))
+    st.session_state["logs"] = [by_label[label] for label in chosen_logs if label in by_label]
+    st.session_state["samples"] = by_label.get(st.session_state.get("samples_choice"))
 
 
-page = st.navigation(PAGES)
 _sidebar()
+page = st.navigation(PAGES)
 page.run()

@@ -1,0 +1,103 @@
+"""The app shell and the home page under Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+
+
+def run_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, [exception.value for exception in at.exception]
+    return at
+
+
+def test_home_shows_the_model_card_and_runs(app_inputs, app_argv):
+    app_argv("--model", app_inputs["model"], "--logdir", app_inputs["logs"], "--no-demos")
+    at = run_app()
+    assert at.title[0].value == "NeuroGenesis"
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Parameters"] == f"{app_inputs['num_params']:,}"
+    assert metrics["Layers"] == "2"
+    assert any("tiny_dense" in markdown.value for markdown in at.markdown)
+    table = at.dataframe[0].value
+    assert sorted(table["run"]) == ["cut.csv", "diverged.csv", "good.csv"]
+    diverged = table[table["run"] == "diverged.csv"].iloc[0]
+    assert diverged["loss"] == "nan (diverged)" and diverged["val_loss"] == "0.9"
+    assert table[table["run"] == "cut.csv"].iloc[0]["problems"] == "1"
+    assert any("problem(s) in" in expander.label for expander in at.expander)
+
+
+def test_sidebar_selection_is_shared_through_session_state(app_inputs, app_argv, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "history.json").write_text('{"loss": [3.0, 2.0]}')
+    app_argv(
+        "--model",
+        app_inputs["model"],
+        "--logdir",
+        app_inputs["logs"],
+        "--logdir",
+        other,
+        "--no-demos",
+    )
+    at = run_app()
+    assert at.session_state["model"].path == str(app_inputs["model"])
+    assert [source.path for source in at.session_state["logs"]] == [
+        str(app_inputs["logs"]),
+        str(other),
+    ]
+    assert len(at.dataframe[0].value) == 4
+    at.multiselect(key="logs_choice").unselect("logs (local)").run()
+    assert not at.exception
+    assert [source.path for source in at.session_state["logs"]] == [str(other)]
+    assert at.dataframe[0].value["run"].tolist() == ["history.json"]
+
+
+def test_missing_paths_are_warned_about_not_fatal(app_argv, tmp_path):
+    app_argv("--logdir", tmp_path / "nope", "--no-demos")
+    at = run_app()
+    assert any("no such file or folder" in warning.value for warning in at.sidebar.warning)
+    assert any("No model selected" in info.value for info in at.info)
+
+
+def test_home_with_the_bundled_demos_renders(app_argv):
+    app_argv()
+    run_app()
+
+
+def test_broken_model_shows_an_error_not_a_traceback(app_argv, tmp_path):
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"PK\x03\x04 cut short")
+    app_argv("--model", broken, "--no-demos")
+    at = run_app()
+    assert any("truncated or damaged" in error.value for error in at.error)
+
+
+def test_home_page_renders_without_importing_tensorflow(app_inputs):
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.argv = ["app.py", "--model", {str(app_inputs["model"])!r}, "--logdir", {str(app_inputs["logs"])!r}, "--no-demos"]
+        from streamlit.testing.v1 import AppTest
+        at = AppTest.from_file({APP!r}, default_timeout=60)
+        at.run()
+        assert not at.exception, at.exception
+        assert at.metric, "no model card"
+        leaked = sorted(name for name in ("tensorflow", "keras") if name in sys.modules)
+        print("LEAKED", leaked)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "LEAKED []" in result.stdout

@@ -1,0 +1,145 @@
+"""The real app in headless Chromium: it starts, the home page renders, uploads work and hostile files are refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from neurogenesis.testing import tiny_dense_model, write_csv_log
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = next(
+    (path for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(path).exists()),
+    None,
+)
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail(
+                "CI needs Debian's chromium for the browser tests; tasks.py test installs it"
+            )
+        pytest.skip(
+            "Debian's chromium is not installed (python3 tasks.py test installs it where apt-get may)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("e2e")
+    tiny_dense_model().save(folder / "tiny.keras")
+    (folder / "logs").mkdir()
+    write_csv_log(
+        folder / "logs" / "baseline.csv", {"loss": [1.0, 0.5, 0.25], "val_loss": [1.1, 0.6, 0.4]}
+    )
+    port = _free_port()
+    env = dict(os.environ, NEUROGENESIS_UPLOAD_DIR=str(folder / "uploads"))
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--", "--model", str(folder / "tiny.keras"), "--logdir", str(folder / "logs"), "--no-demos",
+    ]  # fmt: skip
+    log = (folder / "server.log").open("w")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("the app did not start: " + (folder / "server.log").read_text()[-2000:])
+    yield {"url": base, "folder": folder}
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    shutil.rmtree(folder / "uploads", ignore_errors=True)
+
+
+def _open_home(browser, url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url, wait_until="domcontentloaded")
+    # A fresh server shows a skeleton first: wait for real content.
+    page.get_by_role("heading", name="NeuroGenesis").wait_for(timeout=60_000)
+    page.get_by_text("Parameters").wait_for(timeout=60_000)
+    return page
+
+
+def test_home_page_renders_the_model_and_runs(browser, server):
+    page = _open_home(browser, server["url"])
+    assert page.get_by_text("tiny_dense").first.is_visible()
+    assert page.get_by_text("195", exact=True).first.is_visible()
+    page.get_by_text("baseline.csv").first.wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
+
+
+def test_upload_a_log_and_a_hostile_model(browser, server):
+    folder = server["folder"]
+    write_csv_log(folder / "uploaded_run.csv", {"loss": [2.0, 1.0], "accuracy": [0.1, 0.6]})
+    evil = folder / "evil.keras"
+    config = {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {
+            "name": "evil",
+            "layers": [
+                {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "payload"}}
+            ],
+        },
+    }
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("config.json", json.dumps(config))
+        archive.writestr("metadata.json", "{}")
+    page = _open_home(browser, server["url"])
+    file_input = page.locator("[data-testid='stSidebar'] input[type='file']")
+    file_input.set_input_files([str(folder / "uploaded_run.csv")])
+    page.get_by_text("uploaded_run.csv").first.wait_for(timeout=60_000)
+    file_input.set_input_files([str(evil)])
+    page.get_by_text("Lambda").first.wait_for(timeout=60_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()

@@ -1,0 +1,176 @@
+"""The neurogenesis command: exit codes, JSON shapes, exact counts, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from neurogenesis import cli
+from neurogenesis.testing import tiny_cnn, tiny_dense_model, write_csv_log
+
+
+@pytest.fixture(scope="module")
+def saved_models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    dense = tiny_dense_model()
+    cnn = tiny_cnn()
+    dense.save(folder / "dense.keras")
+    cnn.save(folder / "cnn.h5")
+    return {"dense": (folder / "dense.keras", dense), "cnn": (folder / "cnn.h5", cnn)}
+
+
+def run_cli(capsys, *argv):
+    code = cli.main([str(arg) for arg in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("which", ["dense", "cnn"])
+def test_inspect_json_matches_keras(capsys, saved_models, which):
+    path, model = saved_models[which]
+    code, out, err = run_cli(capsys, "inspect", path, "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["num_params"] == model.count_params()
+    assert payload["num_trainable_params"] == sum(
+        math.prod(w.shape) for w in model.trainable_weights
+    )
+    assert "macs" in payload
+    assert [layer["name"] for layer in payload["layers"]] == [layer.name for layer in model.layers]
+    for entry, layer in zip(payload["layers"], model.layers, strict=True):
+        assert entry["num_params"] == layer.count_params()
+        assert entry["class_name"] == type(layer).__name__
+        assert tuple(entry["output_shape"]) == tuple(layer.output.shape)
+        assert set(entry) >= {"name", "class_name", "output_shape", "num_params", "macs"}
+
+
+def test_inspect_table(capsys, saved_models):
+    code, out, _ = run_cli(capsys, "inspect", saved_models["dense"][0])
+    assert code == 0
+    assert "hidden" in out and "Dense" in out and "(None, 16)" in out
+    assert "Total params: 195" in out
+
+
+def _lambda_archive(path):
+    config = {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {
+            "name": "evil",
+            "layers": [
+                {
+                    "module": "keras.layers",
+                    "class_name": "Lambda",
+                    "config": {"name": "payload", "function": "x"},
+                },
+            ],
+        },
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", json.dumps(config))
+        archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("garbage.keras", b"this is not a model at all", "not a Keras model"),
+        ("empty.keras", b"", "empty"),
+        ("model.pt", b"\x80\x02torch", "Expected a .keras or .h5 file"),
+    ],
+)
+def test_inspect_refuses_bad_files_with_exit_2(capsys, tmp_path, name, content, reason):
+    (tmp_path / name).write_bytes(content)
+    code, out, err = run_cli(capsys, "inspect", tmp_path / name)
+    assert code == 2
+    assert out == ""
+    assert reason in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_inspect_refuses_lambda_with_exit_2(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "inspect", _lambda_archive(tmp_path / "evil.keras"))
+    assert code == 2
+    assert "Lambda" in err and len(err.strip().splitlines()) == 1
+
+
+def test_inspect_missing_file(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "inspect", tmp_path / "nowhere.keras")
+    assert code == 2 and "No such file" in err
+
+
+def test_logs_json_counts_exactly(capsys, tmp_path):
+    history = {"loss": [1.0, 0.5, float("nan"), 0.25], "val_loss": [1.1, 0.6, 0.7, 0.4]}
+    write_csv_log(tmp_path / "training.csv", history)
+    code, out, err = run_cli(capsys, "logs", tmp_path, "--json", "--no-cache")
+    assert code == 0, err
+    (run,) = json.loads(out)["runs"]
+    assert run["format"] == "csv"
+    assert run["scalars"]["loss"]["num_points"] == 4
+    assert run["scalars"]["loss"]["num_nonfinite"] == 1
+    assert (
+        run["scalars"]["val_loss"]["first_step"] == 0
+        and run["scalars"]["val_loss"]["last_step"] == 3
+    )
+    assert run["problems"] == []
+
+
+def test_logs_damaged_log_is_a_success_with_problems(capsys, tmp_path):
+    (tmp_path / "training.csv").write_text("epoch,loss,accuracy\n0,1.0,0.5\n1,0.8,0.6\n2,0.7")
+    code, out, _ = run_cli(capsys, "logs", tmp_path / "training.csv", "--json", "--no-cache")
+    assert code == 0
+    (run,) = json.loads(out)["runs"]
+    assert run["scalars"]["loss"]["num_points"] == 2
+    assert [problem["kind"] for problem in run["problems"]] == ["truncated"]
+    code, out, _ = run_cli(capsys, "logs", tmp_path / "training.csv", "--no-cache")
+    assert code == 0 and "truncated" in out and "loss: 2 points" in out
+
+
+def test_logs_unusable_paths_exit_2(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "logs", tmp_path / "missing")
+    assert code == 2 and "Traceback" not in err
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_cli(capsys, "logs", tmp_path / "empty")
+    assert code == 2 and "events.out.tfevents" in err
+
+
+def test_every_verb_has_help():
+    for verb in ("app", "inspect", "logs"):
+        result = subprocess.run(
+            [sys.executable, "-m", "neurogenesis", verb, "--help"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0 and "usage: neurogenesis" in result.stdout
+
+
+def test_app_command_passes_paths_to_streamlit(tmp_path):
+    args = cli._parser().parse_args(
+        ["app", "--logdir", str(tmp_path), "--model", "m.keras", "--port", "9999", "--no-demos"]
+    )
+    command = cli._app_command(args)
+    assert command[1:4] == ["-m", "streamlit", "run"]
+    assert command[command.index("--server.port") + 1] == "9999"
+    tail = command[command.index("--") + 1 :]
+    assert tail[:2] == ["--logdir", str(tmp_path)]
+    assert tail[2] == "--model" and tail[3].endswith("m.keras")
+    assert tail[-1] == "--no-demos"
+
+
+def test_logs_does_not_import_tensorflow(tmp_path):
+    write_csv_log(tmp_path / "training.csv", {"loss": [1.0, 0.5]})
+    code = (
+        "import sys; from neurogenesis import cli; rc = cli.main(['logs', sys.argv[1], '--json']); "
+        "assert rc == 0; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported TF'"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
