@@ -15,7 +15,7 @@ from neurogenesis.zoo.digits import digits_data
 def test_digits_data_is_the_real_set_split_80_20():
     (x_train, y_train), (x_test, y_test) = digits_data()
     assert len(x_train) + len(x_test) == 1797
-    assert x_test.shape[1:] == (8, 8, 1) and 0.0 <= x_train.min() and x_train.max() <= 1.0
+    assert x_test.shape[1:] == (8, 8, 1) and x_train.min() >= 0.0 and x_train.max() <= 1.0
     assert sorted(set(y_test.tolist())) == list(range(10))
 
 

@@ -1,1 +1,1 @@
-"""Reading the outside world. All untrusted input enters here."""
+"""Reading the outside world: models, training logs and sample sets. All untrusted input enters here."""
