@@ -217,7 +217,8 @@ def _logs(args: argparse.Namespace) -> int:
         for tag, facts in summary["histograms"].items():
             print(f"  histogram  {tag}: {facts['num_steps']} steps")
         for problem in summary["problems"]:
-            where = f" at byte {problem['offset']}" if problem.get("offset") is not None else ""
+            unit = "line" if run.format == "csv" else "byte"
+            where = f" at {unit} {problem['offset']}" if problem.get("offset") is not None else ""
             print(f"  problem    {problem['kind']}{where}: {problem['message']}")
     return EXIT_OK
 

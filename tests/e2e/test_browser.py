@@ -105,7 +105,9 @@ def _open_home(browser, url):
     page.goto(url, wait_until="domcontentloaded")
     # A fresh server shows a skeleton first: wait for real content.
     page.get_by_role("heading", name="NeuroGenesis").wait_for(timeout=60_000)
-    page.get_by_text("Parameters").wait_for(timeout=60_000)
+    page.get_by_test_id("stMetricLabel").filter(has_text="Parameters").first.wait_for(
+        timeout=60_000
+    )
     return page
 
 
@@ -113,7 +115,8 @@ def test_home_page_renders_the_model_and_runs(browser, server):
     page = _open_home(browser, server["url"])
     assert page.get_by_text("tiny_dense").first.is_visible()
     assert page.get_by_text("195", exact=True).first.is_visible()
-    page.get_by_text("baseline.csv").first.wait_for(timeout=30_000)
+    # st.dataframe draws on a canvas; its cells exist as hidden accessibility nodes.
+    page.get_by_text("baseline.csv").first.wait_for(state="attached", timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
 
@@ -138,7 +141,10 @@ def test_upload_a_log_and_a_hostile_model(browser, server):
     page = _open_home(browser, server["url"])
     file_input = page.locator("[data-testid='stSidebar'] input[type='file']")
     file_input.set_input_files([str(folder / "uploaded_run.csv")])
-    page.get_by_text("uploaded_run.csv").first.wait_for(timeout=60_000)
+    page.get_by_text("uploaded_run.csv (uploaded)").first.wait_for(timeout=60_000)
+    page.get_by_text("uploaded_run.csv", exact=True).first.wait_for(
+        state="attached", timeout=60_000
+    )
     file_input.set_input_files([str(evil)])
     page.get_by_text("Lambda").first.wait_for(timeout=60_000)
     assert page.locator("[data-testid='stException']").count() == 0
