@@ -85,12 +85,17 @@ def _last_value(series) -> str:
 
 
 def _pick_tags(tags: list[str]) -> list[str]:
-    def rank(tag: str) -> tuple[int, str]:
+    """The metrics a reader looks for first: losses, then accuracies, then the rest."""
+
+    def rank(tag: str) -> tuple[int, int, str]:
         lowered = tag.lower()
+        secondary = int(
+            "vs_iterations" in lowered or "learning_rate" in lowered or lowered.startswith("batch_")
+        )
         for i, word in enumerate(("loss", "acc", "mae", "mse", "auc")):
             if word in lowered:
-                return i, tag
-        return 9, tag
+                return secondary, i, tag
+        return secondary, 9, tag
 
     return sorted(tags, key=rank)[:MAX_METRICS_SHOWN]
 
@@ -113,10 +118,13 @@ def _runs() -> None:
             continue
         for run in runs:
             row = {"source": source.label, "run": run.name, "format": run.format}
-            steps = [s.last_step for s in run.scalars.values() if s.last_step is not None]
-            row["last step"] = max(steps) if steps else None
-            for tag in _pick_tags(list(run.scalars)):
-                row[tag] = _last_value(run.scalars[tag])
+            tags = _pick_tags(list(run.scalars))
+            main = run.scalars[tags[0]] if tags else None
+            row["last step"] = main.last_step if main is not None else None
+            row["points"] = main.num_points if main is not None else 0
+            row["last values"] = " · ".join(
+                f"{tag} {_last_value(run.scalars[tag])}" for tag in tags
+            )
             row["histograms"] = len(run.histograms)
             row["problems"] = len(run.problems)
             rows.append(row)
@@ -126,6 +134,7 @@ def _runs() -> None:
         st.dataframe(
             pd.DataFrame(rows).astype(str).replace({"None": "—", "nan": "—"}),
             hide_index=True,
+            column_config={"last values": st.column_config.TextColumn(width="large")},
             width="stretch",
         )
     for label, run in damaged:
@@ -158,12 +167,12 @@ st.markdown(
     "See inside Keras models: the architecture, how training went, what the network learned, "
     "where its attention goes and why it fails. Pick a model, logs and samples in the sidebar."
 )
-model_column, runs_column = st.columns([2, 3])
+model_column, samples_column = st.columns(2, gap="large")
 with model_column:
     _model_card()
+with samples_column:
     _samples()
-with runs_column:
-    _runs()
+_runs()
 
 st.subheader("What each page answers")
 for title, question, built in PAGE_GUIDE:

@@ -31,7 +31,8 @@ def test_home_shows_the_model_card_and_runs(app_inputs, app_argv):
     table = at.dataframe[0].value
     assert sorted(table["run"]) == ["cut.csv", "diverged.csv", "good.csv"]
     diverged = table[table["run"] == "diverged.csv"].iloc[0]
-    assert diverged["loss"] == "nan (diverged)" and diverged["val_loss"] == "0.9"
+    assert diverged["last values"] == "loss nan (diverged) · val_loss 0.9"
+    assert diverged["points"] == "3" and diverged["last step"] == "2"
     assert table[table["run"] == "cut.csv"].iloc[0]["problems"] == "1"
     assert any("problem(s) in" in expander.label for expander in at.expander)
 
