@@ -22,9 +22,25 @@ APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
 
 
 def _quiet_tensorflow() -> None:
-    """TensorFlow's C++ start-up chatter would bury the answer; keep real errors."""
+    """Imports TensorFlow with its C++ start-up chatter silenced, so stderr carries only our answer.
+
+    TensorFlow's native libraries log (oneDNN notes, CPU feature hints) through absl before any
+    log level applies, so the process's stderr is pointed at /dev/null for the import alone.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _parser() -> argparse.ArgumentParser:
