@@ -100,7 +100,8 @@ def app(arguments: list[str]) -> int:
 def test(arguments: list[str]) -> int:
     _ensure_venv("requirements-dev.txt")
     _ensure_chromium()
-    command = [str(PYTHON), "-m", "pytest", *arguments]
+    # Two workers, one test file each at a time (module-scoped fixtures stay in one process).
+    command = [str(PYTHON), "-m", "pytest", "-n", "2", "--dist", "loadfile", *arguments]
     _say("running " + " ".join(command[2:]))
     return subprocess.call(command, cwd=ROOT)
 

@@ -274,6 +274,8 @@ class Run:
         histograms: Histogram series by tag.
         problems: What was wrong with the files, in file order, then restarts and duplicates.
         files: Absolute paths of the files that were read, in reading order.
+        live: Whether the run is still being written: a NeuroGenesis run whose manifest says
+            ``"status": "running"``. Its half-written last record is "not yet", not damage.
     """
 
     name: str
@@ -283,6 +285,7 @@ class Run:
     histograms: dict[str, HistogramSeries]
     problems: tuple[Problem, ...]
     files: tuple[str, ...]
+    live: bool = False
 
     @property
     def has_data(self) -> bool:
@@ -308,6 +311,7 @@ class Run:
             },
             "histograms": {tag: {"num_steps": h.num_steps} for tag, h in self.histograms.items()},
             "problems": [p.to_dict() for p in self.problems],
+            "live": self.live,
         }
 
     def __eq__(self, other):
@@ -321,6 +325,7 @@ class Run:
             and self.histograms == other.histograms
             and self.problems == other.problems
             and self.files == other.files
+            and self.live == other.live
         )
 
     __hash__ = None
@@ -1562,9 +1567,19 @@ def _assemble(
     format: str,
     files: list[str],
     records: list[_FileRecords],
+    live: bool = False,
 ) -> Run:
-    """One run from the records of its files (in reading order): segments, restarts, duplicates."""
-    problems: list[Problem] = [p for r in records for p in r.problems]
+    """One run from the records of its files (in reading order): segments, restarts, duplicates.
+
+    For a live run, an incomplete record at the very end of the last file is the writer's next
+    record arriving, not damage: it is left out silently and read once it is complete.
+    """
+    problems: list[Problem] = [
+        p
+        for i, r in enumerate(records)
+        for p in r.problems
+        if not (live and i == len(records) - 1 and p.kind == "truncated" and p.file == files[-1])
+    ]
     # A global code per tag across the files.
     tags = _TagTable()
     maps = [np.array([tags.code(t) for t in r.tags] or [0], dtype=np.int32) for r in records]
@@ -1646,8 +1661,8 @@ def _assemble(
 
     scalars = dict(sorted(scalars.items()))
     histograms = dict(sorted(histograms.items()))
-    run = Run(name, path, format, scalars, histograms, tuple(problems), tuple(files))
-    if not run.has_data:
+    run = Run(name, path, format, scalars, histograms, tuple(problems), tuple(files), live)
+    if not run.has_data and not live:
         where = files[0] if len(files) == 1 else path
         problems.append(
             Problem(
@@ -1657,7 +1672,7 @@ def _assemble(
                 + (" in the readable part of the log." if run.problems else "."),
             )
         )
-        run = Run(name, path, format, scalars, histograms, tuple(problems), tuple(files))
+        run = Run(name, path, format, scalars, histograms, tuple(problems), tuple(files), live)
     return run
 
 
@@ -1729,8 +1744,24 @@ def _folder_run(
 ) -> Run:
     event_files = _event_files_in(folder, names)
     fmt = "neurogenesis" if RUN_MANIFEST_NAME in names else "tensorboard"
+    live = fmt == "neurogenesis" and _manifest_status(folder / RUN_MANIFEST_NAME) == "running"
     records = [_load_file(p, "events", use_cache, cache_root) for p in event_files]
-    return _assemble(name, str(folder), fmt, [str(p) for p in event_files], records)
+    return _assemble(name, str(folder), fmt, [str(p) for p in event_files], records, live)
+
+
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+
+
+def _manifest_status(path: Path) -> str | None:
+    """The ``status`` of a NeuroGenesis run manifest, or None when it cannot be read."""
+    try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            return None
+        manifest = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    status = manifest.get("status") if isinstance(manifest, dict) else None
+    return status if isinstance(status, str) else None
 
 
 def _file_run(path: Path, kind: str, name: str, use_cache: bool, cache_root: Path) -> Run:
