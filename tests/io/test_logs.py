@@ -922,6 +922,7 @@ def test_series_properties_summary_and_frame(tmp_path):
         },
         "histograms": {},
         "problems": [],
+        "live": False,
     }
     json.dumps(run.summary_dict(), allow_nan=False)
     frame = loss.to_frame()
