@@ -31,6 +31,9 @@ _EXPORTS = {
     "load_samples": "neurogenesis.io.samples",
     "SampleSet": "neurogenesis.io.samples",
     "architecture_summary": "neurogenesis.analysis.architecture",
+    "RunRecorder": "neurogenesis.callbacks",
+    "read_recording": "neurogenesis.io.recordings",
+    "Recording": "neurogenesis.io.recordings",
 }
 
 __all__ = ["__version__", *_EXPORTS]
