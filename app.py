@@ -17,7 +17,7 @@ import streamlit as st
 
 from neurogenesis import cached
 from neurogenesis.errors import InputError
-from neurogenesis.workspace import Source, save_upload
+from neurogenesis.workspace import KINDS, Source, save_upload
 
 st.set_page_config(page_title="NeuroGenesis", page_icon="🧠", layout="wide")
 
@@ -65,7 +65,9 @@ def _unique_labels(sources: list[Source]) -> dict[str, Source]:
     """Sidebar text for each source: name and origin, numbered where two would read the same."""
     labels: dict[str, Source] = {}
     for source in sources:
-        origin = {"demo": "demo", "local": "local", "upload": "uploaded"}[source.origin]
+        origin = {"demo": "demo", "local": "local", "upload": "uploaded", "live": "live"}[
+            source.origin
+        ]
         label = base = f"{source.label} ({origin})"
         number = 2
         while label in labels:
@@ -94,22 +96,32 @@ def _sidebar() -> None:
 
         uploads = st.session_state.get("uploads", [])
         models = [*workspace.models, *(s for s in uploads if s.kind == "model")]
-        logs = [*workspace.logs, *(s for s in uploads if s.kind == "logs")]
+        live_sources = [run.source() for run in st.session_state.get("live_runs", [])]
+        logs = [*workspace.logs, *(s for s in uploads if s.kind == "logs"), *live_sources]
         samples = [*workspace.samples, *(s for s in uploads if s.kind == "samples")]
         # Options are unique labels (not keys with a format_func): Streamlit keeps a widget's value
         # by its shown text, so labels are the stable identity across reruns.
-        by_label = _unique_labels([*models, *logs, *samples])
-        model_labels = [label for label, source in by_label.items() if source.kind == "model"]
-        log_labels = [label for label, source in by_label.items() if source.kind == "logs"]
-        sample_labels = [label for label, source in by_label.items() if source.kind == "samples"]
+        labels = {
+            "model": _unique_labels(models),
+            "logs": _unique_labels(logs),
+            "samples": _unique_labels(samples),
+        }
+        model_labels, log_labels, sample_labels = (list(labels[kind]) for kind in KINDS)
 
         for key in st.session_state.pop("select_next", []):  # a fresh upload becomes the selection
-            label = next(label for label, source in by_label.items() if source.key == key)
-            kind = by_label[label].kind
-            if kind == "logs":
-                st.session_state["logs_choice"] = [*st.session_state.get("logs_choice", []), label]
-            else:
-                st.session_state[f"{kind}_choice"] = label
+            for kind, by_label in labels.items():
+                label = next(
+                    (label for label, source in by_label.items() if source.key == key), None
+                )
+                if label is None:
+                    continue
+                if kind == "logs":
+                    st.session_state["logs_choice"] = [
+                        *st.session_state.get("logs_choice", []),
+                        label,
+                    ]
+                else:
+                    st.session_state[f"{kind}_choice"] = label
         if st.session_state.get("model_choice") not in model_labels:
             st.session_state["model_choice"] = model_labels[0] if model_labels else None
         st.selectbox(
@@ -125,6 +137,21 @@ def _sidebar() -> None:
         chosen_logs = st.multiselect(
             "Training logs", log_labels, key="logs_choice", placeholder="No logs yet: upload some"
         )
+        model_choice = st.session_state.get("model_choice")
+        if model_choice != st.session_state.get("previous_model_choice"):
+            # A demo model brings its own sample set (same name) along.
+            st.session_state["previous_model_choice"] = model_choice
+            model = labels["model"].get(model_choice)
+            twin = next(
+                (
+                    label
+                    for label, s in labels["samples"].items()
+                    if model and s.label == model.label
+                ),
+                None,
+            )
+            if twin is not None:
+                st.session_state["samples_choice"] = twin
         if st.session_state.get("samples_choice") not in sample_labels:
             st.session_state["samples_choice"] = sample_labels[0] if sample_labels else None
         st.selectbox(
@@ -135,9 +162,11 @@ def _sidebar() -> None:
         )
         st.caption("Open your own: `neurogenesis app --logdir DIR --model FILE`, or upload above.")
 
-    st.session_state["model"] = by_label.get(st.session_state.get("model_choice"))
-    st.session_state["logs"] = [by_label[label] for label in chosen_logs if label in by_label]
-    st.session_state["samples"] = by_label.get(st.session_state.get("samples_choice"))
+    st.session_state["model"] = labels["model"].get(st.session_state.get("model_choice"))
+    st.session_state["logs"] = [
+        labels["logs"][label] for label in chosen_logs if label in labels["logs"]
+    ]
+    st.session_state["samples"] = labels["samples"].get(st.session_state.get("samples_choice"))
 
 
 _sidebar()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pandas as pd
 import streamlit as st
 
-from neurogenesis import cached
+from neurogenesis import cached, live
+from neurogenesis.analysis.training import curves_info
 from neurogenesis.errors import InputError
+from neurogenesis.plotting.training import plot_curves
 
 # What each analysis page answers; `built` flips as pages land in app.py.
 PAGE_GUIDE = [
@@ -44,6 +47,9 @@ PAGE_GUIDE = [
     ),
 ]
 MAX_METRICS_SHOWN = 4
+LIVE_REFRESH_SECONDS = 2
+LIVE_RUNS_SHOWN = 3
+ACTIVE = ("starting", "running", "stopping")
 
 
 def _format_shape(shape) -> str:
@@ -162,6 +168,78 @@ def _samples() -> None:
     )
 
 
+def _start_form() -> None:
+    from neurogenesis.zoo import SCENARIO_NAMES, SCENARIOS
+
+    with st.form("live_training", border=False):
+        left, middle, right = st.columns([3, 2, 1], vertical_alignment="bottom")
+        scenario = left.selectbox(
+            "Scenario", SCENARIO_NAMES, format_func=lambda name: SCENARIOS[name].title
+        )
+        epochs = middle.number_input("Epochs", min_value=1, max_value=live.MAX_EPOCHS, value=10)
+        submitted = right.form_submit_button("Start training", type="primary")
+    if submitted:
+        try:
+            run = live.start_training(scenario, int(epochs))
+        except InputError as error:
+            st.error(str(error))
+            return
+        st.session_state.setdefault("live_runs", []).append(run)
+        st.session_state.setdefault("select_next", []).append(run.source().key)
+        st.rerun()
+
+
+def _live_run(run: live.LiveRun) -> None:
+    status = live.training_status(run)
+    done = live.epochs_completed(run)
+    header, button = st.columns([5, 1], vertical_alignment="center")
+    header.markdown(f"**{run.source().label}** · {status} · epoch {done} of {run.epochs}")
+    if status in ("starting", "running") and button.button("Stop", key=f"stop-{run.run_id}"):
+        live.stop_training(run)
+        status = "stopping"
+    st.progress(min(done / run.epochs, 1.0))
+    if status == "failed":
+        st.error("The training process failed. Its last output:")
+        st.code(live.training_log_tail(run) or "(no output)", language=None)
+        return
+    try:
+        runs = cached.runs(run.source())
+    except InputError:
+        st.caption("Waiting for the first epoch…")
+        return
+    info = curves_info(runs, "loss")
+    if not info.curves:
+        st.caption("Waiting for the first epoch…")
+        return
+    st.plotly_chart(
+        plot_curves(info, title=f"loss of {run.scenario}, live"), key=f"live-{run.run_id}"
+    )
+    if info.last_wall_time is not None:
+        st.caption(f"Last point arrived {max(time.time() - info.last_wall_time, 0):.0f} s ago.")
+
+
+def _live_runs(was_active: bool) -> None:
+    runs = st.session_state.get("live_runs", [])[-LIVE_RUNS_SHOWN:][::-1]
+    for run in runs:
+        _live_run(run)
+    if was_active and not any(live.training_status(run) in ACTIVE for run in runs):
+        st.rerun()  # every run has ended: a full rerun stops the timer and refreshes the sidebar
+
+
+def _live_training() -> None:
+    st.subheader("Train a demo model live")
+    st.caption(
+        "Training runs in a background process and records everything the pages use; the curves "
+        "below update by themselves. The run is added to the sidebar's training logs."
+    )
+    _start_form()
+    runs = st.session_state.get("live_runs", [])
+    if not runs:
+        return
+    active = any(live.training_status(run) in ACTIVE for run in runs[-LIVE_RUNS_SHOWN:])
+    st.fragment(run_every=LIVE_REFRESH_SECONDS if active else None)(_live_runs)(active)
+
+
 st.title("NeuroGenesis")
 st.markdown(
     "See inside Keras models: the architecture, how training went, what the network learned, "
@@ -173,6 +251,7 @@ with model_column:
 with samples_column:
     _samples()
 _runs()
+_live_training()
 
 st.subheader("What each page answers")
 for title, question, built in PAGE_GUIDE:

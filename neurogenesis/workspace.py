@@ -140,16 +140,21 @@ def _describe(path: Path) -> str:
 
 
 def demo_workspace(models_dir: Path = DEMO_MODELS_DIR, data_dir: Path = DEMO_DATA_DIR) -> Workspace:
-    """The bundled demos: ``models/*.keras``, the runs under ``data/runs`` and ``data/samples/*``."""
+    """The bundled demos: ``models/*.keras``, the runs under ``data/runs``, the hyperparameter
+    sweeps under ``data/sweeps`` and ``data/samples/*``."""
     models = tuple(
         Source("model", "demo", path.stem, str(path), _describe(path))
         for path in sorted(models_dir.glob("*"))
         if path.suffix.lower() in MODEL_SUFFIXES and path.is_file()
     )
-    logs: tuple[Source, ...] = ()
-    runs_dir = data_dir / "runs"
-    if runs_dir.is_dir() and any(runs_dir.iterdir()):
-        logs = (Source("logs", "demo", "demo runs", str(runs_dir)),)
+    logs = tuple(
+        Source("logs", "demo", label, str(folder))
+        for label, folder in (
+            ("demo runs", data_dir / "runs"),
+            ("demo sweeps", data_dir / "sweeps"),
+        )
+        if folder.is_dir() and any(folder.iterdir())
+    )
     samples_dir = data_dir / "samples"
     samples = (
         tuple(

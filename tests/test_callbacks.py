@@ -541,7 +541,8 @@ def test_lstm_batch_normalization_and_dropout(tmp_path):
             keras.layers.Dropout(0.3, name="dropout"),
             keras.layers.LSTM(4, name="lstm_2"),
             keras.layers.Dense(1, name="out"),
-        ]
+        ],
+        name="sequence_model",  # variable paths start with the model's name, unique per process
     )
     model.compile("adam", "mse")
     x = 3 * rng.normal(size=(32, 7, 3)).astype("float32")
@@ -557,7 +558,7 @@ def test_lstm_batch_normalization_and_dropout(tmp_path):
     np.testing.assert_allclose(stats["lstm"]["mean"], flat.mean(0), rtol=1e-4, atol=1e-5)
     np.testing.assert_array_equal(stats["lstm"]["frac_saturated"], (np.abs(flat) > 0.99).mean(0))
     run = only_run(tmp_path)
-    assert run.scalars["gradient_norm/sequential/lstm/lstm_cell/kernel"].values[-1] > 0
+    assert run.scalars["gradient_norm/sequence_model/lstm/lstm_cell/kernel"].values[-1] > 0
 
 
 def test_without_probe_data_the_probes_are_skipped_with_a_note(tmp_path):

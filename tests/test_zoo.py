@@ -1,49 +1,455 @@
-"""The demo zoo: a quick rebuild, and the committed artifacts match what the zoo declares."""
+"""The demo zoo: a quick rebuild of every scenario, the committed artifacts against what the zoo
+declares, the generated data sets' ground truth, and live training's stop file."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
+from contextlib import redirect_stdout
+from pathlib import Path
 
 import numpy as np
+import pytest
 
+from neurogenesis.io.logs import find_runs
 from neurogenesis.io.samples import load_samples
-from neurogenesis.workspace import DEMO_DATA_DIR, DEMO_MODELS_DIR
-from neurogenesis.zoo import SCENARIOS, build_digits_cnn
+from neurogenesis.workspace import DEMO_DATA_DIR, DEMO_MODELS_DIR, demo_workspace
+from neurogenesis.zoo import SCENARIO_NAMES, SCENARIOS, Scenario
+from neurogenesis.zoo.common import sweep_run_name
 from neurogenesis.zoo.digits import digits_data
+from neurogenesis.zoo.sentiment import (
+    INTENSIFIERS,
+    NEGATIONS,
+    NEGATIVE_WORDS,
+    POSITIVE_WORDS,
+    make_corpus,
+    rule_label,
+    tokenize,
+    vocabulary,
+)
+from neurogenesis.zoo.shapes import LABEL_NAMES as SHAPE_NAMES
+from neurogenesis.zoo.shapes import make_shapes
+
+MAX_COMMITTED_BYTES = 30 * 1024**2
+TASKS = {"image classification", "text classification", "forecasting", "generative"}
+EXPECTED_SCENARIOS = (
+    "digits_cnn",
+    "shapes_cnn",
+    "sentiment_transformer",
+    "weather_lstm",
+    "digits_vae",
+)
 
 
-def test_digits_data_is_the_real_set_split_80_20():
-    (x_train, y_train), (x_test, y_test) = digits_data()
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _loss_points(run) -> int:
+    """Epochs a run logged: points of its loss series, whatever the format names it."""
+    for tag in ("train/loss", "epoch_loss", "loss"):
+        if tag in run.scalars:
+            return run.scalars[tag].num_points
+    raise AssertionError(f"no loss series in {run.name}: {sorted(run.scalars)}")
+
+
+def _validation_tags(run) -> list[str]:
+    return [tag for tag in run.scalars if tag.startswith("validation/")]
+
+
+def _check_recorded_run(run_dir: Path, epochs: int, metrics: set[str]) -> None:
+    """A RunRecorder folder: every epoch of every train and validation metric."""
+    runs = find_runs(run_dir)
+    assert len(runs) == 1, [run.name for run in runs]
+    run = runs[0]
+    assert run.format == "neurogenesis" and not run.problems
+    for metric in metrics:
+        for split in ("train", "validation"):
+            series = run.scalars[f"{split}/{metric}"]
+            assert series.num_points == epochs, (run_dir, metric, split, series.num_points)
+            assert np.all(np.isfinite(series.values))
+
+
+def _check_keras_callbacks_run(run_dir: Path, epochs: int) -> None:
+    runs = {run.name.rsplit("/", 1)[-1]: run for run in find_runs(run_dir)}
+    assert {"train", "validation", "training.csv"} <= set(runs)
+    for name in ("train", "validation"):
+        assert runs[name].scalars["epoch_loss"].num_points == epochs
+        assert runs[name].scalars["epoch_accuracy"].num_points == epochs
+    assert runs["train"].histograms, "TensorBoard(histogram_freq=1) wrote no histograms"
+    assert _loss_points(runs["training.csv"]) == epochs
+
+
+def _history_tag(key: str) -> str:
+    return f"validation/{key[4:]}" if key.startswith("val_") else f"train/{key}"
+
+
+def _check_sweep(sweep_dir: Path, scenario: str) -> dict:
+    summary = json.loads((sweep_dir / "sweep.json").read_text())
+    assert summary["scenario"] == scenario
+    assert summary["goal"] in ("max", "min") and summary["metric"].startswith("val_")
+    on_disk = sorted(p.name for p in sweep_dir.iterdir() if p.is_dir())
+    assert on_disk == sorted(point["run"] for point in summary["points"])
+    runs = {run.name: run for run in find_runs(sweep_dir)}
+    assert set(runs) == set(on_disk)
+    for point in summary["points"]:
+        assert set(point["params"]) == set(summary["parameters"])
+        assert point["run"] == sweep_run_name(point["params"])
+        run = runs[point["run"]]
+        manifest = json.loads((sweep_dir / point["run"] / "neurogenesis_run.json").read_text())
+        assert _manifest_hyperparameters(manifest).items() >= point["params"].items()
+        assert not run.histograms, "sweep points are recorded light, without histograms"
+        for key, value in point["final"].items():
+            series = run.scalars[_history_tag(key)]
+            assert series.num_points == summary["epochs"]
+            assert series.values[-1] == pytest.approx(value, rel=1e-4, abs=1e-6)
+        best = point["best"]
+        series = run.scalars[_history_tag(summary["metric"])]
+        choose = np.max if summary["goal"] == "max" else np.min
+        assert best[summary["metric"]] == pytest.approx(choose(series.values), rel=1e-4)
+        assert 1 <= best["epoch"] <= summary["epochs"]
+    return summary
+
+
+def _manifest_hyperparameters(manifest: dict) -> dict:
+    found = manifest.get("hyperparameters")
+    assert isinstance(found, dict), sorted(manifest)
+    return found
+
+
+def _test_metric(card: dict, model, samples) -> float:
+    prediction = np.asarray(model.predict(samples.x, verbose=0))
+    name = card["test_metric"]["name"]
+    if name == "accuracy":
+        return float(np.mean(prediction.argmax(axis=-1) == samples.y))
+    if name == "mae":
+        return float(np.mean(np.abs(prediction[:, 0] - samples.y)))
+    if name == "reconstruction_mse":
+        return float(np.mean((prediction - samples.x) ** 2))
+    raise AssertionError(f"unknown test metric {name}")
+
+
+def _check_scenario_files(models_dir: Path, data_dir: Path, name: str, *, quick: bool) -> dict:
+    model_path = models_dir / f"{name}.keras"
+    card = json.loads(model_path.with_suffix(".json").read_text())
+    assert model_path.is_file() and card["name"] == name and card["quick"] is quick
+    scenario = SCENARIOS[name]
+    assert (card["title"], card["dataset"], card["task"]) == (
+        scenario.title,
+        scenario.dataset,
+        scenario.task,
+    )
+    assert card["seed"] == 7 and card["epochs"] >= 1
+    assert card["samples"] == f"data/samples/{name}.npz"
+    assert (data_dir / "samples" / f"{name}.npz").is_file()
+    assert card["runs"] and all(run.startswith(f"data/runs/{name}/") for run in card["runs"])
+    listed = {run.rsplit("/", 1)[-1] for run in card["runs"]}
+    assert listed == {p.name for p in (data_dir / "runs" / name).iterdir()}
+    for run in card["runs"]:
+        run_dir = data_dir.parent / run
+        if run_dir.name == "keras_callbacks":
+            _check_keras_callbacks_run(run_dir, card["epochs"])
+        else:
+            metrics = {"loss", "accuracy"} if card["goal"] == "max" else {"loss"}
+            metrics |= {"mae"} if card["test_metric"]["name"] == "mae" else set()
+            _check_recorded_run(run_dir, card["epochs"], metrics)
+    main_run = data_dir.parent / card["main_run"]
+    assert (main_run / "model.keras").is_file()
+    _check_sweep(data_dir / "sweeps" / name, name)
+    return card
+
+
+# --------------------------------------------------------------------------------------------
+# The registry
+# --------------------------------------------------------------------------------------------
+
+
+def test_registry_lists_the_five_scenarios():
+    assert SCENARIO_NAMES == EXPECTED_SCENARIOS == tuple(SCENARIOS)
+    for name, scenario in SCENARIOS.items():
+        assert isinstance(scenario, Scenario) and scenario.name == name
+        assert scenario.task in TASKS and scenario.default_epochs >= 1
+        assert scenario.title and scenario.dataset and "\n" not in scenario.dataset
+        assert callable(scenario.build) and callable(scenario.train)
+
+
+def test_importing_the_zoo_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, neurogenesis.zoo; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "False"]
+
+
+# --------------------------------------------------------------------------------------------
+# A quick rebuild of every scenario
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quick_build(tmp_path_factory):
+    from neurogenesis.cli import main
+
+    root = tmp_path_factory.mktemp("zoo")
+    output = io.StringIO()
+    with redirect_stdout(output):
+        assert main(["demo", "--quick", "--output", str(root)]) == 0
+    return root, output.getvalue()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXPECTED_SCENARIOS)
+def test_quick_build_writes_every_artifact(quick_build, name):
+    root, printed = quick_build
+    assert re.search(rf"^{name}: test \w+ [-0-9.e]+ after \d+ epochs", printed, re.MULTILINE)
+    card = _check_scenario_files(root / "models", root / "data", name, quick=True)
+    from neurogenesis.io.models import load_model
+
+    model = load_model(root / "models" / f"{name}.keras")
+    samples = load_samples(root / "data" / "samples" / f"{name}.npz")
+    assert _test_metric(card, model, samples) == pytest.approx(
+        card["test_metric"]["value"], abs=2e-3
+    )
+
+
+@pytest.mark.slow
+def test_quick_build_offers_runs_and_sweeps_in_the_demo_workspace(quick_build):
+    root, _ = quick_build
+    workspace = demo_workspace(root / "models", root / "data")
+    assert [s.label for s in workspace.logs] == ["demo runs", "demo sweeps"]
+    assert [s.label for s in workspace.models] == sorted(EXPECTED_SCENARIOS)
+    assert all(s.description for s in workspace.models)
+    assert {s.label for s in workspace.samples} == set(EXPECTED_SCENARIOS)
+
+
+# --------------------------------------------------------------------------------------------
+# The committed artifacts match what the zoo declares
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", EXPECTED_SCENARIOS)
+def test_committed_scenario_matches_its_card(name):
+    from neurogenesis.io.models import load_model
+
+    card = _check_scenario_files(DEMO_MODELS_DIR, DEMO_DATA_DIR, name, quick=False)
+    assert card["epochs"] == SCENARIOS[name].default_epochs
+    model = load_model(DEMO_MODELS_DIR / f"{name}.keras")
+    samples = load_samples(DEMO_DATA_DIR / "samples" / f"{name}.npz")
+    assert tuple(model.input_shape[1:]) == samples.x.shape[1:]
+    assert list(model.input_shape) == card["input_shape"]
+    prediction = np.asarray(model.predict(samples.x[:8], verbose=0))
+    assert prediction.shape[0] == 8 and np.all(np.isfinite(prediction))
+    if card["label_names"] is not None:
+        assert samples.label_names == tuple(card["label_names"])
+        assert samples.y.min() >= 0 and samples.y.max() < len(card["label_names"])
+    if card["task"].endswith("classification"):
+        assert prediction.shape == (8, len(card["label_names"]))
+    # The sample sets are the test splits: the card's test metric is reproduced from them.
+    assert _test_metric(card, model, samples) == pytest.approx(
+        card["test_metric"]["value"], abs=2e-3, rel=1e-3
+    )
+
+
+def test_committed_test_metrics_are_good():
+    cards = {
+        name: json.loads((DEMO_MODELS_DIR / f"{name}.json").read_text())["test_metric"]
+        for name in EXPECTED_SCENARIOS
+    }
+    assert cards["digits_cnn"]["value"] > 0.95
+    assert cards["shapes_cnn"]["value"] > 0.85
+    assert cards["sentiment_transformer"]["value"] > 0.97
+    weather = json.loads((DEMO_MODELS_DIR / "weather_lstm.json").read_text())
+    assert cards["weather_lstm"]["value"] < weather["persistence_mae"]
+    assert cards["digits_vae"]["value"] < 0.06
+
+
+def test_committed_artifacts_stay_small():
+    files = [p for folder in (DEMO_MODELS_DIR, DEMO_DATA_DIR) for p in folder.rglob("*")]
+    total = sum(p.stat().st_size for p in files if p.is_file())
+    assert total < MAX_COMMITTED_BYTES, f"{total / 1024**2:.1f} MiB"
+    for path in (DEMO_DATA_DIR / "samples").glob("*.npz"):
+        assert path.stat().st_size < 4 * 1024**2, path.name
+
+
+def test_demo_workspace_offers_runs_sweeps_models_and_samples():
+    workspace = demo_workspace()
+    assert [s.label for s in workspace.logs] == ["demo runs", "demo sweeps"]
+    described = {s.label: s.description for s in workspace.models}
+    for name in EXPECTED_SCENARIOS:
+        assert described[name].startswith(SCENARIOS[name].title + " — ")
+    assert set(EXPECTED_SCENARIOS) <= {s.label for s in workspace.samples}
+
+
+def test_logs_command_lists_the_demo_runs_most_with_histograms():
+    from neurogenesis.cli import main
+
+    output = io.StringIO()
+    with redirect_stdout(output):
+        assert main(["logs", str(DEMO_DATA_DIR), "--json"]) == 0
+    runs = json.loads(output.getvalue())["runs"]
+    demo_runs = [run for run in runs if run["name"].startswith("runs/")]
+    assert len(demo_runs) >= 4
+    with_histograms = [run for run in demo_runs if run["histograms"]]
+    assert len(with_histograms) > len(demo_runs) / 2
+    assert not [run for run in runs if run["problems"]]
+    sweeps = [run for run in runs if run["name"].startswith("sweeps/")]
+    assert len(sweeps) >= 12 * len(EXPECTED_SCENARIOS)
+
+
+def test_digit_samples_are_the_real_test_split():
+    (x_train, _), (x_test, y_test) = digits_data()
     assert len(x_train) + len(x_test) == 1797
     assert x_test.shape[1:] == (8, 8, 1) and x_train.min() >= 0.0 and x_train.max() <= 1.0
-    assert sorted(set(y_test.tolist())) == list(range(10))
+    for name in ("digits_cnn", "digits_vae"):
+        samples = load_samples(DEMO_DATA_DIR / "samples" / f"{name}.npz")
+        assert np.array_equal(samples.x, x_test) and np.array_equal(samples.y, y_test)
 
 
-def test_quick_build_writes_model_runs_and_samples(tmp_path):
-    facts = build_digits_cnn(tmp_path / "models", tmp_path / "data", epochs=1)
-    assert (tmp_path / "models" / "digits_cnn.keras").is_file()
-    card = json.loads((tmp_path / "models" / "digits_cnn.json").read_text())
-    assert (
-        card["epochs"] == 1
-        and 0.0 <= card["test_accuracy"] <= 1.0
-        and card["test_accuracy"] == facts["test_accuracy"]
+# --------------------------------------------------------------------------------------------
+# Ground truth of the generated sets
+# --------------------------------------------------------------------------------------------
+
+
+def test_text_corpus_keyword_decides_and_negation_flips():
+    corpus = make_corpus(400, seed=3)
+    assert np.bincount(corpus["y"]).tolist() == [200, 200]
+    positive, negative = set(POSITIVE_WORDS), set(NEGATIVE_WORDS)
+    for text, label, keyword, negated in zip(
+        corpus["text"], corpus["y"], corpus["keyword"], corpus["negated"], strict=True
+    ):
+        words = text.split()
+        assert [w for w in words if w in positive | negative] == [keyword]
+        assert negated == any(w in NEGATIONS for w in words)
+        assert label == rule_label(text) == int((keyword in positive) != negated)
+        swapped = sorted(negative if keyword in positive else positive)[0]
+        assert rule_label(text.replace(keyword, swapped)) == 1 - label
+        if negated:
+            plain = " ".join(w for w in words if w not in NEGATIONS)
+            assert rule_label(plain) == 1 - label
+        else:
+            at = words.index(keyword)
+            assert rule_label(" ".join([*words[:at], "not", *words[at:]])) == 1 - label
+        calm = " ".join(w for w in words if w not in INTENSIFIERS)
+        assert rule_label(calm) == label
+
+
+def test_text_samples_carry_tokens_vocabulary_and_rationale():
+    with np.load(DEMO_DATA_DIR / "samples" / "sentiment_transformer.npz") as archive:
+        data = {key: archive[key] for key in archive.files}
+    vocab = tuple(data["vocabulary"].tolist())
+    assert vocab == vocabulary() and vocab[:2] == ("[PAD]", "[UNK]")
+    assert data["x"].dtype == np.int32 and np.array_equal(data["x"], tokenize(data["text"]))
+    assert np.array_equal(data["tokens"], data["x"])
+    for ids, text, rationale, label in zip(
+        data["x"], data["text"], data["rationale"], data["y"], strict=True
+    ):
+        words = [vocab[i] for i in ids if i]
+        assert " ".join(words) == text and label == rule_label(text)
+        marked = [vocab[i] for i, flag in zip(ids, rationale, strict=True) if flag]
+        assert marked == [w for w in words if w in NEGATIONS + POSITIVE_WORDS + NEGATIVE_WORDS]
+        assert not rationale[len(words) :].any()
+
+
+def test_text_model_follows_the_rule_with_and_without_negation():
+    from neurogenesis.io.models import load_model
+
+    model = load_model(DEMO_MODELS_DIR / "sentiment_transformer.keras")
+    texts = [
+        f"the movie was {neg}{word}"
+        for word in POSITIVE_WORDS + NEGATIVE_WORDS
+        for neg in ("", "not ", "never ", "not very ")
+    ]
+    predicted = model.predict(tokenize(texts), verbose=0).argmax(axis=-1)
+    expected = np.array([rule_label(text) for text in texts])
+    assert np.mean(predicted == expected) >= 0.9
+
+
+def test_text_attention_skips_padding_and_learns_to_look_at_the_rationale():
+    run = DEMO_DATA_DIR / "runs" / "sentiment_transformer" / "adam"
+    manifest = json.loads((run / "neurogenesis_run.json").read_text())
+    files = [entry["file"] for entry in manifest["attention"]]
+    with np.load(DEMO_DATA_DIR / "samples" / "sentiment_transformer.npz") as archive:
+        samples, rationale = archive["x"], archive["rationale"]
+    with np.load(run / "probe.npz") as archive:
+        probe = archive["x"]
+    assert np.array_equal(probe, samples[: len(probe)]), "the probe is the first test sentences"
+
+    def rationale_share(file: str) -> np.ndarray:
+        with np.load(run / file) as archive:
+            scores = {name: archive[name].astype(float) for name in archive.files}
+        shares = []
+        for values in scores.values():  # (batch, heads, query, key)
+            words = probe[: len(values)] > 0
+            marked = rationale[: len(values)]
+            on_padding = (values * ~words[:, None, None, :]).sum(-1)[
+                words[:, None, :].repeat(values.shape[1], 1)
+            ]
+            assert np.abs(on_padding).max() < 1e-3, "a head attends to padding"
+            on_rationale = (values * marked[:, None, None, :]).sum(-1)
+            query = words[:, None, :]
+            shares.append((on_rationale * query).sum((0, 2)) / query.sum((0, 2)))
+        return np.concatenate(shares)
+
+    uniform = float(np.mean(rationale[:16].sum(1) / (probe[:16] > 0).sum(1)))
+    first, last = rationale_share(files[0]), rationale_share(files[-1])
+    assert first.max() < 1.5 * uniform < last.max()
+
+
+def test_shapes_masks_are_inside_the_image_and_classes_balanced():
+    x, y, masks = make_shapes(40, seed=11)
+    assert x.shape == (200, 32, 32, 3) and x.dtype == np.uint8 and masks.dtype == bool
+    assert np.bincount(y).tolist() == [40] * len(SHAPE_NAMES)
+    area = masks.sum(axis=(1, 2))
+    assert area.min() >= 20 and area.max() < 32 * 32 / 3
+    border = (
+        masks[:, 0].any() or masks[:, -1].any() or masks[:, :, 0].any() or masks[:, :, -1].any()
     )
-    run = tmp_path / "data" / "runs" / "digits_cnn"
-    assert any(path.name.startswith("events.out.tfevents") for path in (run / "train").iterdir())
-    assert (run / "training.csv").read_text().splitlines()[0].startswith("epoch,")
-    samples = load_samples(tmp_path / "data" / "samples" / "digits.npz")
-    assert samples.kind == "image" and len(samples) == 360
+    assert not border, "an object touches the border: part of it may be cut off"
+    for image, mask in zip(x.astype(float), masks, strict=True):
+        contrast = np.linalg.norm(image[mask].mean(axis=0) - image[~mask].mean(axis=0))
+        assert contrast > 0.2 * 255, "the mask should cover the object, not background"
+    again = make_shapes(40, seed=11)
+    assert all(np.array_equal(a, b) for a, b in zip((x, y, masks), again, strict=True))
 
 
-def test_committed_demos_match_the_zoo():
-    for name in SCENARIOS:
-        card = json.loads((DEMO_MODELS_DIR / f"{name}.json").read_text())
-        assert (DEMO_MODELS_DIR / f"{name}.keras").is_file()
-        assert card["test_accuracy"] > 0.9
-        csv_lines = (
-            (DEMO_DATA_DIR / "runs" / name / "training.csv").read_text().strip().splitlines()
-        )
-        assert len(csv_lines) == 1 + card["epochs"]
-    samples = load_samples(DEMO_DATA_DIR / "samples" / "digits.npz")
-    (_, _), (x_test, y_test) = digits_data()
-    assert np.array_equal(samples.x, x_test) and np.array_equal(samples.y, y_test)
+def test_committed_shape_samples_have_masks():
+    samples = load_samples(DEMO_DATA_DIR / "samples" / "shapes_cnn.npz")
+    assert samples.kind == "image" and samples.x.dtype == np.uint8
+    with np.load(DEMO_DATA_DIR / "samples" / "shapes_cnn.npz") as archive:
+        masks = archive["masks"]
+    assert masks.shape == samples.x.shape[:3] and masks.any(axis=(1, 2)).all()
+    assert np.bincount(samples.y).tolist() == [100] * len(SHAPE_NAMES)
+
+
+# --------------------------------------------------------------------------------------------
+# Live training: one recorded training per scenario, and the stop file
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXPECTED_SCENARIOS)
+def test_train_records_one_run(tmp_path, name):
+    run_dir = tmp_path / "live"
+    run_dir.mkdir()
+    (run_dir / "train.log").write_text("kept\n")
+    result = SCENARIOS[name].train(run_dir, epochs=1, seed=1)
+    assert result["epochs"] == 1 and result["hyperparameters"]["seed"] == 1
+    assert (run_dir / "train.log").read_text() == "kept\n"
+    (run,) = find_runs(run_dir)
+    assert _loss_points(run) == 1 and _validation_tags(run)
+    from neurogenesis.io.models import load_model
+
+    load_model(run_dir / "model.keras")
+
+
+def test_train_honours_the_stop_file(tmp_path):
+    (tmp_path / "STOP").touch()
+    result = SCENARIOS["digits_cnn"].train(tmp_path, epochs=20)
+    assert result["epochs"] <= 1

@@ -1,25 +1,70 @@
 """Image classification on scikit-learn's handwritten digits (1,797 real 8x8 images, offline).
 
-A small CNN trained with Adam, recorded with Keras's own TensorBoard (scalars and weight
-histograms per epoch) and CSVLogger callbacks, so the demo logs are exactly what users' logs are.
+A small CNN with BatchNormalization, trained with Adam (the saved model), and the same network
+trained with SGD and RMSprop and without BatchNormalization, so the training page can compare
+optimizers and show what batch normalization does. One more run is recorded with Keras's own
+``TensorBoard(histogram_freq=1)`` and ``CSVLogger`` callbacks, so standard logs are demoed too.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 
-SEED = 7
+from neurogenesis.zoo.common import (
+    SEED,
+    Scenario,
+    fit_recorded,
+    fresh_dir,
+    keras_module,
+    make_card,
+    make_optimizer,
+    run_sweep,
+    save_model_and_card,
+    save_samples,
+    scenario_facts,
+    seconds_since,
+    set_seed,
+    training_result,
+)
+
+NAME = "digits_cnn"
+TITLE = "Digits CNN"
+DATASET = (
+    "scikit-learn's load_digits: 1,797 real handwritten digits, 8x8 grey levels (UCI Optical "
+    "Recognition of Handwritten Digits, CC BY 4.0), shipped inside scikit-learn"
+)
+TASK = "image classification"
+LABEL_NAMES = tuple(str(digit) for digit in range(10))
 DEFAULT_EPOCHS = 12
+QUICK_EPOCHS = 2
 TEST_FRACTION = 0.2
+BATCH_SIZE = 32
+DEFAULT_WIDTH = 16
+KERAS_CALLBACKS_RUN = "keras_callbacks"
+MAIN_RUN = "adam"
+
+# Run folder -> (optimizer, learning rate, batch normalization). The first is the saved model.
+VARIANTS = {
+    "adam": ("adam", 1e-3, True),
+    "sgd": ("sgd", 1e-2, True),
+    "rmsprop": ("rmsprop", 1e-3, True),
+    "adam_no_bn": ("adam", 1e-3, False),
+}
+SWEEP_GRID = {"learning_rate": [3e-4, 1e-3, 3e-3], "width": [4, 8, 16, 32]}
+SWEEP_EPOCHS = 6
+QUICK_SWEEP_GRID = {"learning_rate": [1e-3, 3e-3], "width": [4]}
+QUICK_SWEEP_EPOCHS = 1
 
 
 def digits_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """The digits as float32 images in [0, 1], shape (n, 8, 8, 1), split 80/20 with a fixed seed."""
+    """The digits as float32 images in [0, 1], shape (n, 8, 8, 1), split 80/20 with a fixed seed.
+
+    Returns:
+        ``(x_train, y_train), (x_test, y_test)``; labels are int64 digits 0-9.
+    """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -32,74 +77,229 @@ def digits_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.n
     return (x_train, y_train), (x_test, y_test)
 
 
-def digits_cnn():
-    import keras
+def digits_cnn(*, width: int = DEFAULT_WIDTH, batch_norm: bool = True):
+    """Two 3x3 convolutions (``width`` and ``2 * width`` filters), max pooling, a softmax layer.
 
+    With ``batch_norm`` each convolution is followed by BatchNormalization before its ReLU.
+    """
+    keras = keras_module()
     inputs = keras.Input((8, 8, 1), name="image")
-    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="conv_1")(inputs)
-    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv_2")(x)
+    x = inputs
+    for index, filters in enumerate((width, 2 * width), start=1):
+        x = keras.layers.Conv2D(
+            filters, 3, padding="same", use_bias=not batch_norm, name=f"conv_{index}"
+        )(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x)
+        x = keras.layers.Activation("relu", name=f"relu_{index}")(x)
     x = keras.layers.MaxPooling2D(name="pool")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(64, activation="relu", name="dense")(x)
     x = keras.layers.Dropout(0.2, name="dropout")(x)
     outputs = keras.layers.Dense(10, activation="softmax", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name="digits_cnn")
+    return keras.Model(inputs, outputs, name=NAME if batch_norm else f"{NAME}_no_bn")
 
 
-def build_digits_cnn(models_dir: Path, data_dir: Path, epochs: int = DEFAULT_EPOCHS) -> dict:
-    """Trains the digits CNN and writes its model, runs and sample set.
-
-    Writes ``models/digits_cnn.keras`` (+ ``.json`` card), ``data/runs/digits_cnn/`` (TensorBoard
-    ``train``/``validation`` runs and ``training.csv``) and ``data/samples/digits.npz``.
-
-    Returns:
-        Facts about the build: test accuracy, number of epochs, paths written.
-    """
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
-
-    keras.utils.set_random_seed(SEED)
-    (x_train, y_train), (x_test, y_test) = digits_data()
-    model = digits_cnn()
+def _compiled(
+    *,
+    optimizer: str = "adam",
+    learning_rate: float = 1e-3,
+    width: int = DEFAULT_WIDTH,
+    batch_norm: bool = True,
+):
+    model = digits_cnn(width=width, batch_norm=batch_norm)
     model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
+        optimizer=make_optimizer(optimizer, learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    run_dir = data_dir / "runs" / "digits_cnn"
-    shutil.rmtree(run_dir, ignore_errors=True)
-    run_dir.mkdir(parents=True)
+    return model
+
+
+def _hyperparameters(
+    *,
+    epochs: int,
+    seed: int,
+    optimizer: str = "adam",
+    learning_rate: float = 1e-3,
+    width: int = DEFAULT_WIDTH,
+    batch_norm: bool = True,
+) -> dict:
+    return {
+        "optimizer": optimizer,
+        "learning_rate": learning_rate,
+        "width": width,
+        "batch_norm": batch_norm,
+        "batch_size": BATCH_SIZE,
+        "epochs": epochs,
+        "seed": seed,
+    }
+
+
+def _fit(
+    model, run_dir: Path, data, *, hyperparameters: dict, light=False, clean=True, comparison=False
+):
+    return fit_recorded(
+        model,
+        run_dir,
+        *data,
+        epochs=hyperparameters["epochs"],
+        batch_size=BATCH_SIZE,
+        hyperparameters=hyperparameters,
+        light=light,
+        clean=clean,
+        comparison=comparison,
+    )
+
+
+def train(
+    run_dir: Path,
+    *,
+    epochs: int | None = None,
+    seed: int = 0,
+    optimizer: str = "adam",
+    learning_rate: float = 1e-3,
+    width: int = DEFAULT_WIDTH,
+    batch_norm: bool = True,
+) -> dict:
+    """Records one training of the digits CNN into ``run_dir`` (stops early on the stop file).
+
+    Args:
+        run_dir: the run folder (created if missing; files already there are kept).
+        epochs: epochs to train; by default :data:`DEFAULT_EPOCHS`.
+        seed: seed for the initial weights and the shuffling.
+        optimizer: ``'adam'``, ``'sgd'`` or ``'rmsprop'``.
+        learning_rate: the optimizer's learning rate.
+        width: filters of the first convolution.
+        batch_norm: add BatchNormalization after each convolution.
+
+    Returns:
+        ``run_dir``, ``epochs`` trained, ``final`` metrics and ``hyperparameters``.
+    """
+    options = {
+        "optimizer": optimizer,
+        "learning_rate": learning_rate,
+        "width": width,
+        "batch_norm": batch_norm,
+    }
+    hyperparameters = _hyperparameters(epochs=epochs or DEFAULT_EPOCHS, seed=seed, **options)
+    set_seed(seed)
+    model = _compiled(**options)
+    history = _fit(
+        model, Path(run_dir), digits_data(), hyperparameters=hyperparameters, clean=False
+    )
+    return training_result(Path(run_dir), history, hyperparameters)
+
+
+def _keras_callbacks_run(run_dir: Path, data, epochs: int) -> None:
+    """The Adam + BatchNormalization run again, logged by Keras's own callbacks only."""
+    keras = keras_module()
+    fresh_dir(run_dir)
+    set_seed(SEED)
+    optimizer, learning_rate, batch_norm = VARIANTS[MAIN_RUN]
+    model = _compiled(optimizer=optimizer, learning_rate=learning_rate, batch_norm=batch_norm)
+    (x_train, y_train), validation = data
     model.fit(
         x_train,
         y_train,
-        validation_data=(x_test, y_test),
+        validation_data=validation,
         epochs=epochs,
-        batch_size=32,
+        batch_size=BATCH_SIZE,
         verbose=0,
         callbacks=[
             keras.callbacks.TensorBoard(log_dir=str(run_dir), histogram_freq=1, write_graph=False),
             keras.callbacks.CSVLogger(str(run_dir / "training.csv")),
         ],
     )
-    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
-    models_dir.mkdir(parents=True, exist_ok=True)
-    model_path = models_dir / "digits_cnn.keras"
-    model.save(model_path)
-    card = {
-        "title": "Digits CNN",
-        "dataset": "scikit-learn handwritten digits (8x8, 10 classes)",
-        "description": "Two convolutions, max pooling and a dense head, trained with Adam.",
-        "test_accuracy": round(float(accuracy), 4),
-        "epochs": epochs,
-        "seed": SEED,
-    }
-    model_path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
-    samples_dir = data_dir / "samples"
-    samples_dir.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        samples_dir / "digits.npz",
-        x=x_test,
-        y=y_test,
-        label_names=np.array([str(digit) for digit in range(10)]),
+
+
+def build(
+    models_dir: Path, data_dir: Path, *, quick: bool = False, epochs: int | None = None
+) -> dict:
+    """Rebuilds the digits CNN: model and card, the optimizer and BN runs, the sweep, the samples.
+
+    Writes ``models/digits_cnn.keras`` (+ ``.json``), ``data/runs/digits_cnn/{adam,sgd,rmsprop,
+    adam_no_bn,keras_callbacks}``, ``data/sweeps/digits_cnn`` and ``data/samples/digits_cnn.npz``
+    (the test split).
+
+    Returns:
+        The card plus paths and the build's duration (see :class:`~neurogenesis.zoo.Scenario`).
+    """
+    start = time.perf_counter()
+    epochs = epochs or (QUICK_EPOCHS if quick else DEFAULT_EPOCHS)
+    data = digits_data()
+    runs_dir = fresh_dir(data_dir / "runs" / NAME)
+    models = {}
+    for run, (optimizer, learning_rate, batch_norm) in VARIANTS.items():
+        options = {"optimizer": optimizer, "learning_rate": learning_rate, "batch_norm": batch_norm}
+        set_seed(SEED)
+        models[run] = _compiled(**options)
+        hyperparameters = _hyperparameters(epochs=epochs, seed=SEED, **options)
+        _fit(
+            models[run],
+            runs_dir / run,
+            data,
+            hyperparameters=hyperparameters,
+            comparison=run != MAIN_RUN,
+        )
+    _keras_callbacks_run(runs_dir / KERAS_CALLBACKS_RUN, data, epochs)
+
+    sweep_epochs = QUICK_SWEEP_EPOCHS if quick else SWEEP_EPOCHS
+    run_sweep(
+        NAME,
+        data_dir / "sweeps" / NAME,
+        grid=QUICK_SWEEP_GRID if quick else SWEEP_GRID,
+        build_model=_compiled,
+        fit_point=lambda model, run_dir, params: _fit(
+            model,
+            run_dir,
+            data,
+            hyperparameters=_hyperparameters(epochs=sweep_epochs, seed=SEED, **params),
+            light=True,
+        ),
+        metric="val_accuracy",
+        goal="max",
+        epochs=sweep_epochs,
     )
-    return {**card, "model": str(model_path), "runs": str(run_dir)}
+
+    main_model = models[MAIN_RUN]
+    x_test, y_test = data[1]
+    _, accuracy = main_model.evaluate(x_test, y_test, verbose=0)
+    card = make_card(
+        name=NAME,
+        title=TITLE,
+        dataset=DATASET,
+        task=TASK,
+        description=(
+            "Two 3x3 convolutions with BatchNormalization and ReLU, max pooling and a softmax layer, "
+            f"trained with Adam. The runs compare Adam, SGD (momentum 0.9) and RMSprop, and Adam "
+            f"without BatchNormalization; '{KERAS_CALLBACKS_RUN}' is the Adam run logged by "
+            "Keras's own TensorBoard and CSVLogger callbacks."
+        ),
+        test_metric="accuracy",
+        test_value=accuracy,
+        goal="max",
+        epochs=epochs,
+        input_description="8x8 grey-level digit images, float32 in [0, 1] (ink = 1)",
+        input_shape=(None, 8, 8, 1),
+        input_dtype="float32",
+        input_range=[0.0, 1.0],
+        label_names=LABEL_NAMES,
+        data_dir=data_dir,
+        runs=[*VARIANTS, KERAS_CALLBACKS_RUN],
+        quick=quick,
+        test_split=f"the {len(y_test)} images in data/samples/{NAME}.npz (stratified 20%)",
+    )
+    model_path = save_model_and_card(main_model, models_dir, NAME, card)
+    save_samples(data_dir, NAME, x=x_test, y=y_test, label_names=np.array(LABEL_NAMES))
+    return scenario_facts(card, model_path, data_dir, seconds_since(start))
+
+
+SCENARIO = Scenario(
+    name=NAME,
+    title=TITLE,
+    dataset=DATASET,
+    task=TASK,
+    default_epochs=DEFAULT_EPOCHS,
+    build=build,
+    train=train,
+)

@@ -28,9 +28,15 @@ def test_split_tag(tag, run, expected):
 
 
 def test_curves_pair_train_and_validation_and_keep_nan(tmp_path):
-    history = {"loss": [1.0, 0.5, float("nan")], "val_loss": [1.2, 0.8, 0.9], "accuracy": [0.1, 0.5, 0.6]}
+    history = {
+        "loss": [1.0, 0.5, float("nan")],
+        "val_loss": [1.2, 0.8, 0.9],
+        "accuracy": [0.1, 0.5, 0.6],
+    }
     csv_run = read_run(write_csv_log(tmp_path / "a.csv", history), use_cache=False)
-    json_run = read_run(write_json_history(tmp_path / "b.json", {"loss": [2.0, 1.0]}), use_cache=False)
+    json_run = read_run(
+        write_json_history(tmp_path / "b.json", {"loss": [2.0, 1.0]}), use_cache=False
+    )
     assert metric_names([csv_run, json_run]) == ["loss", "accuracy"]
     info = curves_info([csv_run, json_run], "loss")
     assert [(curve.run, curve.role, curve.tag) for curve in info.curves] == [

@@ -72,7 +72,18 @@ def test_missing_paths_are_warned_about_not_fatal(app_argv, tmp_path):
 
 def test_home_with_the_bundled_demos_renders(app_argv):
     app_argv()
-    run_app()
+    at = run_app()
+    assert (
+        at.session_state["model"].label == at.session_state["samples"].label
+    )  # each demo with its samples
+    models = at.selectbox(key="model_choice").options
+    assert "shapes_cnn (demo)" in models and "sentiment_transformer (demo)" in models
+    at.selectbox(key="model_choice").select("shapes_cnn (demo)").run()
+    assert not at.exception
+    assert at.session_state["samples"].label == "shapes_cnn"
+    assert {source.label for source in at.session_state["logs"]} == {"demo runs", "demo sweeps"}
+    runs = at.dataframe[0].value["run"].tolist()
+    assert "digits_cnn/adam" in runs and "weather_lstm/lstm_attention" in runs
 
 
 def test_broken_model_shows_an_error_not_a_traceback(app_argv, tmp_path):
@@ -102,3 +113,27 @@ def test_home_page_renders_without_importing_tensorflow(app_inputs):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "LEAKED []" in result.stdout
+
+
+def test_live_training_from_the_home_page(app_argv, tmp_path, monkeypatch):
+    from neurogenesis import live
+    from tests.test_live import FAKE_TRAINER
+
+    script = tmp_path / "fake_trainer.py"
+    script.write_text(FAKE_TRAINER)
+    launcher = tmp_path / "python"
+    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {script} "$@"\n')
+    launcher.chmod(0o755)
+    monkeypatch.setattr(live, "TRAINER_PYTHON", str(launcher))
+    monkeypatch.setattr(live, "LIVE_DIR", tmp_path / "live")
+    monkeypatch.setattr(live, "_PROCESSES", {})
+    app_argv("--no-demos")
+    at = run_app()
+    at.number_input[0].set_value(3)
+    at.button[0].click().run()
+    assert not at.exception
+    (run,) = at.session_state["live_runs"]
+    assert run.epochs == 3 and run.run_dir.startswith(str(tmp_path / "live"))
+    # The live run joins the sidebar's training logs, selected.
+    assert [source.path for source in at.session_state["logs"]] == [run.run_dir]
+    assert any(run.source().label in markdown.value for markdown in at.markdown)

@@ -69,7 +69,11 @@ def server(tmp_path_factory):
         folder / "logs" / "baseline.csv", {"loss": [1.0, 0.5, 0.25], "val_loss": [1.1, 0.6, 0.4]}
     )
     port = _free_port()
-    env = dict(os.environ, NEUROGENESIS_UPLOAD_DIR=str(folder / "uploads"))
+    env = dict(
+        os.environ,
+        NEUROGENESIS_UPLOAD_DIR=str(folder / "uploads"),
+        NEUROGENESIS_LIVE_DIR=str(folder / "live"),
+    )
     command = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
@@ -147,5 +151,21 @@ def test_upload_a_log_and_a_hostile_model(browser, server):
     )
     file_input.set_input_files([str(evil)])
     page.get_by_text("Lambda").first.wait_for(timeout=60_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
+
+
+def test_live_training_updates_without_a_reload(browser, server):
+    page = _open_home(browser, server["url"])
+    form = page.get_by_test_id("stForm")
+    epochs = form.get_by_label("Epochs")
+    epochs.fill("3")
+    epochs.press("Enter")
+    form.get_by_role("button", name="Start training").click()
+    # The same page, never reloaded, goes from the first epoch to the end of training.
+    page.get_by_text("of 3").first.wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+    page.get_by_text("· finished ·").first.wait_for(timeout=180_000)
+    assert page.get_by_text("epoch 3 of 3").first.is_visible()
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()

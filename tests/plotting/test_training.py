@@ -14,7 +14,9 @@ def _curve(run, role, values):
 
 
 def test_train_solid_validation_dashed_same_colour():
-    info = CurvesInfo("loss", (_curve("a", "train", [1, 0.5]), _curve("a", "validation", [1.1, 0.7])), None)
+    info = CurvesInfo(
+        "loss", (_curve("a", "train", [1, 0.5]), _curve("a", "validation", [1.1, 0.7])), None
+    )
     figure = plot_curves(info)
     train, validation = figure.data
     assert train.line.dash == "solid" and validation.line.dash == "dash"
