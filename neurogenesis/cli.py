@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument(
         "--json",
         action="store_true",
-        help="print JSON: num_params, num_trainable_params, macs, layers",
+        help="print JSON: num_params, num_trainable_params, macs (multiply-accumulates per sample), layers",
     )
 
     logs = verbs.add_parser(
@@ -225,13 +225,19 @@ def _inspect(args: argparse.Namespace) -> int:
         print(json.dumps(info.to_dict(), indent=2))
         return EXIT_OK
     rows = [
-        (layer.name, layer.class_name, _format_shape(layer.output_shape), f"{layer.num_params:,}")
+        (
+            layer.name,
+            layer.class_name,
+            _format_shape(layer.output_shape),
+            f"{layer.num_params:,}",
+            "—" if layer.macs is None else f"{layer.macs:,}",
+        )
         for layer in info.layers
     ]
-    headers = ("Layer", "Class", "Output shape", "Params")
+    headers = ("Layer", "Class", "Output shape", "Params", "MACs")
     widths = [
         max(len(headers[i]), *(len(row[i]) for row in rows)) if rows else len(headers[i])
-        for i in range(4)
+        for i in range(len(headers))
     ]
     print(f"Model: {info.name} ({info.model_class})")
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
@@ -248,6 +254,8 @@ def _inspect(args: argparse.Namespace) -> int:
     print(
         f"Total params: {info.num_params:,}  (trainable {info.num_trainable_params:,}, non-trainable {info.num_params - info.num_trainable_params:,})"
     )
+    if info.macs is not None:
+        print(f"Multiply-accumulates per sample: {info.macs:,} ({info.macs / 1e6:,.2f} M)")
     return EXIT_OK
 
 

@@ -54,6 +54,7 @@ def test_inspect_table(capsys, saved_models):
     assert code == 0
     assert "hidden" in out and "Dense" in out and "(None, 16)" in out
     assert "Total params: 195" in out
+    assert "Multiply-accumulates per sample: 176 " in out  # 8*16 + 16*3
 
 
 def _lambda_archive(path):

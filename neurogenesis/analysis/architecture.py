@@ -1,12 +1,17 @@
 """Architecture facts: per-layer class, output shape and parameters of any Keras model.
 
 ``architecture_summary(model) -> ArchitectureInfo`` is the compute step of every architecture view
-and of ``neurogenesis inspect``. Multiply-accumulates (``macs``) are ``None`` until the complexity
-analysis fills them in.
+and of ``neurogenesis inspect``. Multiply-accumulates (``macs``) are counted for one sample, per call of each layer in the
+model's graph (a shared layer called twice costs twice): convolutions of every kind, Dense on any
+rank, MultiHeadAttention with its projections and both attention products, recurrent layers per
+time step times steps. Layers whose work is not multiply-accumulates (pooling, normalisation,
+element-wise merges, activations, embeddings as lookups) count zero, as the published figures
+(He et al. 2016, Sandler et al. 2018, Tan & Le 2019) do.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,6 +26,9 @@ class LayerInfo:
     num_params: int
     num_trainable_params: int
     macs: int | None = None
+    activation_bytes: int | None = None
+    weight_bytes: int = 0
+    activation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,25 +108,212 @@ def _count(weights: list) -> int:
     return total
 
 
+def _size(shape) -> int:
+    return math.prod(1 if dim is None else int(dim) for dim in shape)
+
+
+def _per_sample(shape) -> int:
+    """Elements of one sample of a tensor shaped (batch, ...)."""
+    return _size(tuple(shape)[1:])
+
+
+def _kernel_shape(layer: Any, name: str = "kernel") -> tuple | None:
+    variable = getattr(layer, name, None)
+    shape = getattr(variable, "shape", None)
+    return tuple(int(dim) for dim in shape) if shape is not None else None
+
+
+def _recurrent_macs(cell: Any, input_shape: tuple) -> int:
+    """One sequence through a recurrent cell: gates x (inputs + state) x units, per time step."""
+    steps = int(input_shape[1] or 1)
+    kernel = _kernel_shape(cell)
+    recurrent = _kernel_shape(cell, "recurrent_kernel")
+    per_step = (_size(kernel) if kernel else 0) + (_size(recurrent) if recurrent else 0)
+    return steps * per_step
+
+
+def _mha_macs(layer: Any, shapes: list[tuple]) -> int:
+    """Projections of query, key and value, the two attention products, and the output projection."""
+    query = shapes[0]
+    value = shapes[1] if len(shapes) > 1 else query
+    key = shapes[2] if len(shapes) > 2 else value
+    target, source = _size(query[1:-1]), _size(value[1:-1])
+    heads = int(layer.num_heads)
+    key_dim = int(layer.key_dim)
+    value_dim = int(layer.value_dim or layer.key_dim)
+    out_kernel = _kernel_shape(layer.output_dense) if getattr(layer, "output_dense", None) else None
+    output_dim = out_kernel[-1] if out_kernel else int(query[-1])
+    return (
+        target * int(query[-1]) * heads * key_dim
+        + source * int(key[-1]) * heads * key_dim
+        + source * int(value[-1]) * heads * value_dim
+        + heads * target * source * key_dim
+        + heads * target * source * value_dim
+        + target * heads * value_dim * output_dim
+    )
+
+
+def layer_macs(layer: Any, input_shapes: list[tuple], output_shapes: list[tuple]) -> int:
+    """Multiply-accumulates of one call of ``layer`` on one sample.
+
+    Args:
+        layer: a Keras layer (or an operation, which counts zero).
+        input_shapes: the shapes of the call's input tensors, batch first.
+        output_shapes: the shapes of its outputs, batch first.
+
+    Returns:
+        The count; zero for layers that do no multiply-accumulates.
+    """
+    name = type(layer).__name__
+    if hasattr(layer, "_nodes_by_depth") or hasattr(layer, "_functional"):
+        return graph_macs(layer)
+    if not input_shapes or not output_shapes:
+        return 0
+    inputs, outputs = input_shapes[0], output_shapes[0]
+    if name in ("MultiHeadAttention", "GroupedQueryAttention"):
+        return _mha_macs(layer, input_shapes)
+    if name in ("LSTM", "GRU", "SimpleRNN", "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"):
+        return _recurrent_macs(getattr(layer, "cell", layer), inputs)
+    if name == "Bidirectional":
+        return layer_macs(layer.forward_layer, input_shapes, output_shapes) + layer_macs(
+            layer.backward_layer, input_shapes, output_shapes
+        )
+    if name == "TimeDistributed":
+        steps = int(inputs[1] or 1)
+        inner_in = [(inputs[0], *inputs[2:])]
+        inner_out = [(outputs[0], *outputs[2:])]
+        return steps * layer_macs(layer.layer, inner_in, inner_out)
+    if name in ("Attention", "AdditiveAttention"):
+        query, value = (
+            input_shapes[0],
+            input_shapes[1] if len(input_shapes) > 1 else input_shapes[0],
+        )
+        return 2 * _size(query[1:-1]) * _size(value[1:-1]) * int(query[-1])
+    if name.startswith("SeparableConv"):
+        depthwise = _kernel_shape(layer, "depthwise_kernel")
+        pointwise = _kernel_shape(layer, "pointwise_kernel")
+        positions = _size(outputs[1:-1])
+        return positions * (_size(depthwise) + _size(pointwise))
+    if name.startswith("DepthwiseConv"):
+        kernel = _kernel_shape(layer, "kernel") or _kernel_shape(layer, "depthwise_kernel")
+        return _size(outputs[1:-1]) * _size(kernel)
+    kernel = _kernel_shape(layer)
+    if kernel is None:
+        return 0
+    if "Transpose" in name:
+        # Every input position is scattered through the whole kernel.
+        return _size(inputs[1:-1]) * _size(kernel)
+    if name == "EinsumDense":
+        return _per_sample(outputs) * _size(kernel) // max(_size(kernel[-1:]), 1)
+    # Dense on any rank and convolutions of any dimension (grouped ones have a thinner kernel):
+    # each output element is one dot product over the kernel's input side.
+    return _per_sample(outputs) * (_size(kernel) // max(int(kernel[-1]), 1))
+
+
+def _graph(model: Any) -> Any:
+    """The functional graph behind a model (a built Sequential keeps one too), or None."""
+    if hasattr(model, "_nodes_by_depth"):
+        return model
+    functional = getattr(model, "_functional", None)
+    return functional if functional is not None and hasattr(functional, "_nodes_by_depth") else None
+
+
+def _node_shapes(tensors) -> list[tuple]:
+    return [tuple(tensor.shape) for tensor in tensors if hasattr(tensor, "shape")]
+
+
+def graph_macs(model: Any, per_layer: dict[str, int] | None = None) -> int:
+    """Multiply-accumulates of one sample through a model's graph, every call of every layer.
+
+    Args:
+        model: a functional or built Sequential model (nested models are walked too).
+        per_layer: filled with each top-level layer's share, by layer name, when given.
+
+    Returns:
+        The total, or 0 for a model without a graph (an unbuilt subclassed model).
+    """
+    graph = _graph(model)
+    if graph is None:
+        return 0
+    total = 0
+    for nodes in graph._nodes_by_depth.values():
+        for node in nodes:
+            if node.is_input:
+                continue
+            layer = node.operation
+            macs = layer_macs(
+                layer, _node_shapes(node.input_tensors), _node_shapes(node.output_tensors)
+            )
+            total += macs
+            if per_layer is not None:
+                per_layer[layer.name] = per_layer.get(layer.name, 0) + macs
+    return total
+
+
+def _activation_name(layer: Any) -> str | None:
+    activation = getattr(layer, "activation", None)
+    if activation is None:
+        return None
+    name = getattr(activation, "__name__", None) or type(activation).__name__
+    return None if name == "linear" else name
+
+
+def _bytes_of(weights: list) -> int:
+    total = 0
+    for weight in weights:
+        itemsize = getattr(getattr(weight, "dtype", None), "itemsize", None)
+        if itemsize is None:
+            import numpy as np
+
+            itemsize = np.dtype(str(weight.dtype)).itemsize
+        total += _size(weight.shape) * int(itemsize)
+    return total
+
+
+def _activation_bytes(layer: Any, output_shape: tuple) -> int | None:
+    if not output_shape:
+        return None
+    shapes = (
+        output_shape if all(isinstance(item, tuple) for item in output_shape) else (output_shape,)
+    )
+    dtype = getattr(layer, "compute_dtype", None) or "float32"
+    import numpy as np
+
+    try:
+        itemsize = np.dtype(dtype).itemsize
+    except TypeError:
+        itemsize = 4
+    return sum(_per_sample(shape) for shape in shapes) * itemsize
+
+
 def architecture_summary(model: Any) -> ArchitectureInfo:
-    """Per-layer facts of a built Keras model, as ``model.summary()`` shows them.
+    """Per-layer facts of a built Keras model, as ``model.summary()`` shows them, plus compute.
 
     Args:
         model: a built ``keras.Model`` (Sequential, functional or subclassed).
 
     Returns:
         The model's name, inputs and outputs, totals and one :class:`LayerInfo` per top-level layer
-        (a nested model is one row; its inner layers belong to the architecture views).
+        (a nested model is one row; its inner layers belong to the architecture views). ``macs``
+        is None for a model without a graph to walk (a subclassed model).
     """
+    per_layer: dict[str, int] = {}
+    has_graph = _graph(model) is not None
+    total_macs = graph_macs(model, per_layer) if has_graph else None
     layers = []
     for layer in model.layers:
+        output_shape = _output_shape(layer)
         layers.append(
             LayerInfo(
                 name=layer.name,
                 class_name=type(layer).__name__,
-                output_shape=_output_shape(layer),
+                output_shape=output_shape,
                 num_params=_count(layer.weights),
                 num_trainable_params=_count(layer.trainable_weights),
+                macs=per_layer.get(layer.name, 0) if has_graph else None,
+                activation_bytes=_activation_bytes(layer, output_shape),
+                weight_bytes=_bytes_of(layer.weights),
+                activation=_activation_name(layer),
             )
         )
     try:
@@ -136,6 +331,6 @@ def architecture_summary(model: Any) -> ArchitectureInfo:
         output_shapes=tuple(_shape_tuple(tensor.shape) for tensor in outputs),
         num_params=int(model.count_params()),
         num_trainable_params=_count(model.trainable_weights),
-        macs=None,
+        macs=total_macs,
         layers=tuple(layers),
     )
