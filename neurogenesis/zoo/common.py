@@ -342,6 +342,122 @@ def run_sweep(
     return summary
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """A scenario's own three model functions, so the steps every build shares call them alike.
+
+    Attributes:
+        compiled: ``compiled(**options) -> model``: a fresh compiled model; with no options, the
+            scenario's main model.
+        fit: ``fit(model, run_dir, data, *, hyperparameters, light=False, clean=True, ...) ->
+            history``: one recorded training (``hyperparameters["epochs"]`` epochs).
+        hyperparameters: ``hyperparameters(*, epochs, seed, **options) -> dict``: what a run's
+            manifest stores.
+    """
+
+    compiled: Callable[..., Any]
+    fit: Callable[..., dict[str, list[float]]]
+    hyperparameters: Callable[..., dict]
+
+    def record_run(
+        self, run_dir: Path, data: Any, epochs: int, options: dict | None = None, **fit_options
+    ):
+        """One run of a build, seeded with :data:`SEED`; returns the trained model.
+
+        Args:
+            run_dir: the run folder (emptied first).
+            data: the scenario's data, passed to ``fit`` as it is.
+            epochs: epochs to train.
+            options: the model's options (optimizer, width, ...); the defaults if None.
+            **fit_options: passed to ``fit``, e.g. ``comparison=True`` for a run kept only to
+                be compared with the main one.
+        """
+        options = options or {}
+        set_seed(SEED)
+        model = self.compiled(**options)
+        hyperparameters = self.hyperparameters(epochs=epochs, seed=SEED, **options)
+        self.fit(model, run_dir, data, hyperparameters=hyperparameters, **fit_options)
+        return model
+
+    def train(
+        self,
+        run_dir: Path,
+        load_data: Callable[[], Any],
+        *,
+        epochs: int,
+        seed: int,
+        options: dict,
+    ) -> dict:
+        """What a scenario's ``train`` does: one seeded training recorded into ``run_dir``.
+
+        The folder is not emptied: the dashboard's live training may have put files there (the
+        stop file's folder).
+
+        Args:
+            run_dir: the run folder (created if missing).
+            load_data: returns the scenario's data; called once the model is built.
+            epochs: epochs to train.
+            seed: seed for the initial weights and the shuffling.
+            options: the model's options, as ``compiled`` and ``hyperparameters`` take them.
+
+        Returns:
+            ``run_dir``, ``epochs`` trained, ``final`` metrics and ``hyperparameters``.
+        """
+        run_dir = Path(run_dir)
+        hyperparameters = self.hyperparameters(epochs=epochs, seed=seed, **options)
+        set_seed(seed)
+        model = self.compiled(**options)
+        history = self.fit(
+            model, run_dir, load_data(), hyperparameters=hyperparameters, clean=False
+        )
+        return training_result(run_dir, history, hyperparameters)
+
+    def sweep(
+        self,
+        name: str,
+        data_dir: Path,
+        data: Any,
+        *,
+        grid: dict[str, Sequence],
+        epochs: int,
+        metric: str,
+        goal: str,
+    ) -> dict:
+        """The scenario's sweep into ``data/sweeps/<name>`` (:func:`run_sweep`).
+
+        Every point is a light run (metrics only) whose hyperparameters are the scenario's
+        defaults with the point's parameters put in.
+
+        Args:
+            name: the scenario's name.
+            data_dir: the ``data`` folder.
+            data: the scenario's data, passed to ``fit`` as it is.
+            grid: parameter name -> values; must include ``learning_rate``.
+            epochs: epochs per point.
+            metric: the history key the sweep is judged by, e.g. ``'val_accuracy'``.
+            goal: ``'max'`` or ``'min'``.
+
+        Returns:
+            The summary written to ``sweep.json``.
+        """
+        return run_sweep(
+            name,
+            data_dir / "sweeps" / name,
+            grid=grid,
+            build_model=self.compiled,
+            fit_point=lambda model, run_dir, params: self.fit(
+                model,
+                run_dir,
+                data,
+                hyperparameters=self.hyperparameters(epochs=epochs, seed=SEED, **params),
+                light=True,
+            ),
+            metric=metric,
+            goal=goal,
+            epochs=epochs,
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # Files: model + card, sample set
 # --------------------------------------------------------------------------------------------

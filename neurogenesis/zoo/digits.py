@@ -15,19 +15,18 @@ import numpy as np
 
 from neurogenesis.zoo.common import (
     SEED,
+    Recipe,
     Scenario,
     fit_recorded,
     fresh_dir,
     keras_module,
     make_card,
     make_optimizer,
-    run_sweep,
     save_model_and_card,
     save_samples,
     scenario_facts,
     seconds_since,
     set_seed,
-    training_result,
 )
 
 NAME = "digits_cnn"
@@ -151,6 +150,9 @@ def _fit(
     )
 
 
+_RECIPE = Recipe(compiled=_compiled, fit=_fit, hyperparameters=_hyperparameters)
+
+
 def train(
     run_dir: Path,
     *,
@@ -181,13 +183,9 @@ def train(
         "width": width,
         "batch_norm": batch_norm,
     }
-    hyperparameters = _hyperparameters(epochs=epochs or DEFAULT_EPOCHS, seed=seed, **options)
-    set_seed(seed)
-    model = _compiled(**options)
-    history = _fit(
-        model, Path(run_dir), digits_data(), hyperparameters=hyperparameters, clean=False
+    return _RECIPE.train(
+        run_dir, digits_data, epochs=epochs or DEFAULT_EPOCHS, seed=seed, options=options
     )
-    return training_result(Path(run_dir), history, hyperparameters)
 
 
 def _keras_callbacks_run(run_dir: Path, data, epochs: int) -> None:
@@ -231,34 +229,19 @@ def build(
     models = {}
     for run, (optimizer, learning_rate, batch_norm) in VARIANTS.items():
         options = {"optimizer": optimizer, "learning_rate": learning_rate, "batch_norm": batch_norm}
-        set_seed(SEED)
-        models[run] = _compiled(**options)
-        hyperparameters = _hyperparameters(epochs=epochs, seed=SEED, **options)
-        _fit(
-            models[run],
-            runs_dir / run,
-            data,
-            hyperparameters=hyperparameters,
-            comparison=run != MAIN_RUN,
+        models[run] = _RECIPE.record_run(
+            runs_dir / run, data, epochs, options, comparison=run != MAIN_RUN
         )
     _keras_callbacks_run(runs_dir / KERAS_CALLBACKS_RUN, data, epochs)
 
-    sweep_epochs = QUICK_SWEEP_EPOCHS if quick else SWEEP_EPOCHS
-    run_sweep(
+    _RECIPE.sweep(
         NAME,
-        data_dir / "sweeps" / NAME,
+        data_dir,
+        data,
         grid=QUICK_SWEEP_GRID if quick else SWEEP_GRID,
-        build_model=_compiled,
-        fit_point=lambda model, run_dir, params: _fit(
-            model,
-            run_dir,
-            data,
-            hyperparameters=_hyperparameters(epochs=sweep_epochs, seed=SEED, **params),
-            light=True,
-        ),
+        epochs=QUICK_SWEEP_EPOCHS if quick else SWEEP_EPOCHS,
         metric="val_accuracy",
         goal="max",
-        epochs=sweep_epochs,
     )
 
     main_model = models[MAIN_RUN]

@@ -27,19 +27,17 @@ import numpy as np
 
 from neurogenesis.zoo.common import (
     SEED,
+    Recipe,
     Scenario,
     fit_recorded,
     fresh_dir,
     keras_module,
     make_card,
     make_optimizer,
-    run_sweep,
     save_model_and_card,
     save_samples,
     scenario_facts,
     seconds_since,
-    set_seed,
-    training_result,
 )
 
 NAME = "sentiment_transformer"
@@ -279,6 +277,9 @@ def _fit(model, run_dir: Path, data, *, hyperparameters: dict, light=False, clea
     )
 
 
+_RECIPE = Recipe(compiled=_compiled, fit=_fit, hyperparameters=_hyperparameters)
+
+
 def train(
     run_dir: Path,
     *,
@@ -300,13 +301,9 @@ def train(
         ``run_dir``, ``epochs`` trained, ``final`` metrics and ``hyperparameters``.
     """
     options = {"learning_rate": learning_rate, "width": width}
-    hyperparameters = _hyperparameters(epochs=epochs or DEFAULT_EPOCHS, seed=seed, **options)
-    set_seed(seed)
-    model = _compiled(**options)
-    history = _fit(
-        model, Path(run_dir), sentiment_data(), hyperparameters=hyperparameters, clean=False
+    return _RECIPE.train(
+        run_dir, sentiment_data, epochs=epochs or DEFAULT_EPOCHS, seed=seed, options=options
     )
-    return training_result(Path(run_dir), history, hyperparameters)
 
 
 def build(
@@ -325,28 +322,16 @@ def build(
     epochs = epochs or (QUICK_EPOCHS if quick else DEFAULT_EPOCHS)
     data = sentiment_data(quick)
     runs_dir = fresh_dir(data_dir / "runs" / NAME)
-    set_seed(SEED)
-    model = _compiled()
-    _fit(
-        model, runs_dir / MAIN_RUN, data, hyperparameters=_hyperparameters(epochs=epochs, seed=SEED)
-    )
+    model = _RECIPE.record_run(runs_dir / MAIN_RUN, data, epochs)
 
-    sweep_epochs = QUICK_SWEEP_EPOCHS if quick else SWEEP_EPOCHS
-    run_sweep(
+    _RECIPE.sweep(
         NAME,
-        data_dir / "sweeps" / NAME,
+        data_dir,
+        data,
         grid=QUICK_SWEEP_GRID if quick else SWEEP_GRID,
-        build_model=_compiled,
-        fit_point=lambda model, run_dir, params: _fit(
-            model,
-            run_dir,
-            data,
-            hyperparameters=_hyperparameters(epochs=sweep_epochs, seed=SEED, **params),
-            light=True,
-        ),
+        epochs=QUICK_SWEEP_EPOCHS if quick else SWEEP_EPOCHS,
         metric="val_accuracy",
         goal="max",
-        epochs=sweep_epochs,
     )
 
     test_set = data[1]

@@ -23,20 +23,17 @@ from pathlib import Path
 import numpy as np
 
 from neurogenesis.zoo.common import (
-    SEED,
+    Recipe,
     Scenario,
     fit_recorded,
     fresh_dir,
     keras_module,
     make_card,
     make_optimizer,
-    run_sweep,
     save_model_and_card,
     save_samples,
     scenario_facts,
     seconds_since,
-    set_seed,
-    training_result,
 )
 from neurogenesis.zoo.digits import LABEL_NAMES, digits_data
 
@@ -180,6 +177,9 @@ def _fit(trainer, run_dir: Path, data, *, hyperparameters: dict, light=False, cl
     return history
 
 
+_RECIPE = Recipe(compiled=_compiled, fit=_fit, hyperparameters=_hyperparameters)
+
+
 def _list_model_in_manifest(run_dir: Path) -> None:
     """Names the inference model in the run's manifest, with a note on what it is."""
     path = run_dir / RUN_MANIFEST
@@ -218,13 +218,9 @@ def train(
         ``run_dir``, ``epochs`` trained, ``final`` metrics and ``hyperparameters``.
     """
     options = {"learning_rate": learning_rate, "width": width}
-    hyperparameters = _hyperparameters(epochs=epochs or DEFAULT_EPOCHS, seed=seed, **options)
-    set_seed(seed)
-    trainer = _compiled(**options)
-    history = _fit(
-        trainer, Path(run_dir), digits_data(), hyperparameters=hyperparameters, clean=False
+    return _RECIPE.train(
+        run_dir, digits_data, epochs=epochs or DEFAULT_EPOCHS, seed=seed, options=options
     )
-    return training_result(Path(run_dir), history, hyperparameters)
 
 
 def build(
@@ -242,28 +238,17 @@ def build(
     epochs = epochs or (QUICK_EPOCHS if quick else DEFAULT_EPOCHS)
     data = digits_data()
     runs_dir = fresh_dir(data_dir / "runs" / NAME)
-    set_seed(SEED)
-    trainer = _compiled()
-    hyperparameters = _hyperparameters(epochs=epochs, seed=SEED)
-    _fit(trainer, runs_dir / MAIN_RUN, data, hyperparameters=hyperparameters)
+    trainer = _RECIPE.record_run(runs_dir / MAIN_RUN, data, epochs)
     model = inference_model(trainer.get_layer("encoder"), trainer.get_layer("decoder"))
 
-    sweep_epochs = QUICK_SWEEP_EPOCHS if quick else SWEEP_EPOCHS
-    run_sweep(
+    _RECIPE.sweep(
         NAME,
-        data_dir / "sweeps" / NAME,
+        data_dir,
+        data,
         grid=QUICK_SWEEP_GRID if quick else SWEEP_GRID,
-        build_model=_compiled,
-        fit_point=lambda trainer, run_dir, params: _fit(
-            trainer,
-            run_dir,
-            data,
-            hyperparameters=_hyperparameters(epochs=sweep_epochs, seed=SEED, **params),
-            light=True,
-        ),
+        epochs=QUICK_SWEEP_EPOCHS if quick else SWEEP_EPOCHS,
         metric="val_loss",
         goal="min",
-        epochs=sweep_epochs,
     )
 
     x_test, y_test = data[1]

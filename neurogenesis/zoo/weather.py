@@ -21,20 +21,17 @@ from pathlib import Path
 import numpy as np
 
 from neurogenesis.zoo.common import (
-    SEED,
+    Recipe,
     Scenario,
     fit_recorded,
     fresh_dir,
     keras_module,
     make_card,
     make_optimizer,
-    run_sweep,
     save_model_and_card,
     save_samples,
     scenario_facts,
     seconds_since,
-    set_seed,
-    training_result,
 )
 
 NAME = "weather_lstm"
@@ -195,6 +192,11 @@ def _fit(
     )
 
 
+def _recipe(data: dict) -> Recipe:
+    """The shared build steps' view of the forecaster, whose layers hold ``data``'s statistics."""
+    return Recipe(compiled=_compiler(data), fit=_fit, hyperparameters=_hyperparameters)
+
+
 def train(
     run_dir: Path,
     *,
@@ -218,12 +220,10 @@ def train(
         ``run_dir``, ``epochs`` trained, ``final`` metrics and ``hyperparameters``.
     """
     options = {"learning_rate": learning_rate, "width": width, "attention": attention}
-    hyperparameters = _hyperparameters(epochs=epochs or DEFAULT_EPOCHS, seed=seed, **options)
-    data = weather_data()
-    set_seed(seed)
-    model = _compiler(data)(**options)
-    history = _fit(model, Path(run_dir), data, hyperparameters=hyperparameters, clean=False)
-    return training_result(Path(run_dir), history, hyperparameters)
+    data = weather_data()  # first: the model's Normalization layer holds its statistics
+    return _recipe(data).train(
+        run_dir, lambda: data, epochs=epochs or DEFAULT_EPOCHS, seed=seed, options=options
+    )
 
 
 def build(
@@ -242,33 +242,22 @@ def build(
     epochs = epochs or (QUICK_EPOCHS if quick else DEFAULT_EPOCHS)
     data = weather_data()
     runs_dir = fresh_dir(data_dir / "runs" / NAME)
-    compiled = _compiler(data)
+    recipe = _recipe(data)
     for run, attention in ((MAIN_RUN, True), (PLAIN_RUN, False)):
-        set_seed(SEED)
-        trained = compiled(attention=attention)
-        hyperparameters = _hyperparameters(epochs=epochs, seed=SEED, attention=attention)
-        _fit(
-            trained, runs_dir / run, data, hyperparameters=hyperparameters, comparison=not attention
+        trained = recipe.record_run(
+            runs_dir / run, data, epochs, {"attention": attention}, comparison=not attention
         )
         if attention:
             model = trained
 
-    sweep_epochs = QUICK_SWEEP_EPOCHS if quick else SWEEP_EPOCHS
-    run_sweep(
+    recipe.sweep(
         NAME,
-        data_dir / "sweeps" / NAME,
+        data_dir,
+        data,
         grid=QUICK_SWEEP_GRID if quick else SWEEP_GRID,
-        build_model=compiled,
-        fit_point=lambda model, run_dir, params: _fit(
-            model,
-            run_dir,
-            data,
-            hyperparameters=_hyperparameters(epochs=sweep_epochs, seed=SEED, **params),
-            light=True,
-        ),
+        epochs=QUICK_SWEEP_EPOCHS if quick else SWEEP_EPOCHS,
         metric="val_mae",
         goal="min",
-        epochs=sweep_epochs,
     )
 
     x_test, y_test = data["x_test"], data["y_test"]
