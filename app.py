@@ -27,6 +27,7 @@ st.set_page_config(page_title="NeuroGenesis", page_icon="🧠", layout="wide")
 # router and its sidebar (and AppTest reruns only the page file).
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
 ]
 
 

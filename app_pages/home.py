@@ -17,8 +17,8 @@ from neurogenesis.plotting.training import plot_curves
 PAGE_GUIDE = [
     (
         "Architecture",
-        "What is this network made of? Layers, shapes, parameters and compute; compare two models.",
-        False,
+        "What is this network made of? Layers, shapes, parameters, compute and memory, per layer.",
+        True,
     ),
     (
         "Training dynamics",
