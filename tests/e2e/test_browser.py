@@ -169,3 +169,16 @@ def test_live_training_updates_without_a_reload(browser, server):
     assert page.get_by_text("epoch 3 of 3").first.is_visible()
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
+
+
+def test_architecture_page_renders(browser, server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server['url']}/architecture", wait_until="domcontentloaded")
+    page.get_by_role("heading", name="Architecture").wait_for(timeout=90_000)
+    page.get_by_test_id("stMetricLabel").filter(has_text="Multiply-accumulates").first.wait_for(
+        timeout=90_000
+    )
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    assert page.get_by_text("176", exact=True).first.is_visible()  # tiny_dense: 8*16 + 16*3 MACs
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
