@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from neurogenesis import cached
-from neurogenesis.errors import InputError
-from neurogenesis.plotting.architecture import COST_LABELS, plot_layer_costs
+from neurogenesis.errors import InputError, UnsupportedModelError
+from neurogenesis.plotting.architecture import COST_LABELS, plot_graph, plot_layer_costs
 
 
 def _shape(shape) -> str:
@@ -60,6 +60,17 @@ st.text(
     + "\nOutput: " + (", ".join(_shape(shape) for shape in info.output_shapes) or "unknown")
 )  # fmt: skip
 
+st.subheader("Graph")
+try:
+    graph = cached.architecture_graph(source)
+except UnsupportedModelError as error:
+    st.info(str(error))
+else:
+    st.plotly_chart(plot_graph(graph), key="graph")
+    st.caption(
+        "Left to right from the inputs; drag to pan, scroll to zoom, hover a layer for its shape and cost."
+    )
+
 table = pd.DataFrame(
     {
         "layer": [layer.name for layer in info.layers],
@@ -104,5 +115,8 @@ with st.expander("How to read this"):
         "**Activation memory** is the size of each layer's output for one sample: in convolutional "
         "networks the early layers dominate it (large images, few channels), while the late layers "
         "dominate the parameters (few pixels, many channels).\n"
-        "- A layer called twice (shared weights) costs compute twice but stores its weights once."
+        "- A layer called twice (shared weights) costs compute twice but stores its weights once.\n"
+        "- **The graph** puts each layer in the column of its longest path from an input, so every "
+        "arrow points right and parallel branches (ResNet's skip connections, multi-input models) "
+        "stand side by side. Colours are layer families."
     )

@@ -90,3 +90,15 @@ def _architecture(path: str, fingerprint: str):
 def architecture(source: Source):
     """Per-layer facts of the model."""
     return _architecture(source.path, source.fingerprint())
+
+
+@st.cache_data(show_spinner="Laying out the graph…", max_entries=16)
+def _architecture_graph(path: str, fingerprint: str):
+    from neurogenesis.analysis.architecture import graph_info
+
+    return graph_info(_model(path, fingerprint))
+
+
+def architecture_graph(source: Source):
+    """The model's layered graph (raises UnsupportedModelError for subclassed models)."""
+    return _architecture_graph(source.path, source.fingerprint())

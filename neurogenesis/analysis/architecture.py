@@ -334,3 +334,113 @@ def architecture_summary(model: Any) -> ArchitectureInfo:
         macs=total_macs,
         layers=tuple(layers),
     )
+
+
+# --- The layered graph view ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One call of one layer, placed on a layered (left-to-right) layout."""
+
+    index: int
+    name: str
+    class_name: str
+    output_shape: tuple
+    num_params: int
+    macs: int
+    column: int
+    row: float
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    """A tensor flowing from one node to another, with its shape."""
+
+    source: int
+    target: int
+    shape: tuple
+
+
+@dataclass(frozen=True)
+class GraphInfo:
+    name: str
+    nodes: tuple[GraphNode, ...]
+    edges: tuple[GraphEdge, ...]
+    num_columns: int
+
+
+def graph_info(model: Any) -> GraphInfo:
+    """The model's real topology as a layered graph: a column per depth, rows ordered to untangle.
+
+    Every call of every layer is a node (a shared layer appears once per call, named ``name#2``,
+    ...); edges carry the shape of the tensor they pass. A node's column is the length of the
+    longest path from an input, so every edge points right; rows within a column follow the mean
+    row of each node's parents (the barycentre heuristic), which keeps branches such as ResNet's
+    skip connections beside their main path.
+
+    Raises:
+        UnsupportedModelError: a model without a graph (a subclassed model that was never built
+            from ``keras.Input``).
+    """
+    from neurogenesis.errors import UnsupportedModelError
+
+    graph = _graph(model)
+    if graph is None:
+        raise UnsupportedModelError(
+            f"'{model.name}' is a subclassed model without a functional graph, so its layers' "
+            "connections are unknown; the layer table still lists its layers."
+        )
+    depths = graph._nodes_by_depth
+    all_nodes = [node for depth in sorted(depths, reverse=True) for node in depths[depth]]
+    index = {id(node): i for i, node in enumerate(all_nodes)}
+    parents = {
+        i: [index[id(parent)] for parent in node.parent_nodes if id(parent) in index]
+        for i, node in enumerate(all_nodes)
+    }
+    column: dict[int, int] = {}
+    for i in range(len(all_nodes)):  # deepest first: parents are always placed before children
+        column[i] = 1 + max((column[p] for p in parents[i]), default=-1)
+    calls: dict[str, int] = {}
+    rows: dict[int, float] = {}
+    by_column: dict[int, list[int]] = {}
+    for i in sorted(range(len(all_nodes)), key=lambda i: column[i]):
+        by_column.setdefault(column[i], []).append(i)
+    for col in sorted(by_column):
+        members = by_column[col]
+        members.sort(
+            key=lambda i: (
+                (sum(rows[p] for p in parents[i]) / len(parents[i])) if parents[i] else 0.0
+            )
+        )
+        offset = (len(members) - 1) / 2
+        for rank, i in enumerate(members):
+            rows[i] = rank - offset
+    nodes, edges = [], []
+    for i, node in enumerate(all_nodes):
+        layer = node.operation
+        calls[layer.name] = calls.get(layer.name, 0) + 1
+        name = layer.name if calls[layer.name] == 1 else f"{layer.name}#{calls[layer.name]}"
+        out_shapes = _node_shapes(node.output_tensors)
+        in_shapes = _node_shapes(node.input_tensors)
+        nodes.append(
+            GraphNode(
+                index=i,
+                name=name,
+                class_name=type(layer).__name__,
+                output_shape=_shape_tuple(out_shapes[0])
+                if len(out_shapes) == 1
+                else tuple(_shape_tuple(s) for s in out_shapes),
+                num_params=_count(getattr(layer, "weights", [])) if calls[layer.name] == 1 else 0,
+                macs=0 if node.is_input else layer_macs(layer, in_shapes, out_shapes),
+                column=column[i],
+                row=rows[i],
+            )
+        )
+        for parent in node.parent_nodes:
+            if id(parent) in index:
+                shapes = _node_shapes(parent.output_tensors)
+                edges.append(
+                    GraphEdge(index[id(parent)], i, _shape_tuple(shapes[0]) if shapes else ())
+                )
+    return GraphInfo(model.name, tuple(nodes), tuple(edges), 1 + max(column.values(), default=0))

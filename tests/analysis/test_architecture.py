@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 import pytest
 
 from neurogenesis.analysis.architecture import architecture_summary, graph_macs, supports
@@ -171,3 +172,74 @@ def test_totals_match_published_figures(builder, published):
     assert info.num_params == model.count_params()
     assert sum(layer.num_params for layer in info.layers) == model.count_params()
     assert sum(layer.macs for layer in info.layers) == info.macs
+
+
+# --- The layered graph ----------------------------------------------------------------------------
+
+
+def test_graph_follows_the_real_topology():
+    from neurogenesis.analysis.architecture import graph_info
+
+    info = graph_info(tiny_branching_model())
+    names = [node.name for node in info.nodes]
+    assert sorted(names) == sorted(["a", "b", "dense_a", "skip", "join", "head_1", "head_2"])
+    by_name = {node.name: node for node in info.nodes}
+    edges = {(info.nodes[e.source].name, info.nodes[e.target].name) for e in info.edges}
+    assert edges == {
+        ("a", "dense_a"),
+        ("a", "skip"),
+        ("dense_a", "skip"),
+        ("skip", "join"),
+        ("b", "join"),
+        ("join", "head_1"),
+        ("join", "head_2"),
+    }
+    # Columns are longest paths from an input, so every edge points right.
+    assert (
+        by_name["a"].column == 0 and by_name["dense_a"].column == 1 and by_name["skip"].column == 2
+    )
+    assert all(info.nodes[e.source].column < info.nodes[e.target].column for e in info.edges)
+    assert {e.shape for e in info.edges if info.nodes[e.target].name == "join"} == {
+        (None, 6),
+        (None, 4),
+    }
+    assert by_name["join"].output_shape == (None, 10)
+    assert by_name["head_1"].macs == 10 * 2
+
+
+def test_graph_of_resnet50_and_shared_layers():
+    from neurogenesis.analysis.architecture import graph_info
+
+    model = keras.applications.ResNet50(weights=None)
+    info = graph_info(model)
+    assert len(info.nodes) == len(model.layers)
+    assert sum(node.num_params for node in info.nodes) == model.count_params()
+    assert all(info.nodes[e.source].column < info.nodes[e.target].column for e in info.edges)
+    adds = [node for node in info.nodes if node.class_name == "Add"]
+    assert len(adds) == 16  # one residual merge per bottleneck block (3 + 4 + 6 + 3)
+    shared = keras.layers.Dense(2, name="shared")
+    a, b = keras.Input((3,), name="left"), keras.Input((3,), name="right")
+    twice = graph_info(keras.Model([a, b], keras.layers.Add(name="sum")([shared(a), shared(b)])))
+    assert sorted(node.name for node in twice.nodes if node.name.startswith("shared")) == [
+        "shared",
+        "shared#2",
+    ]
+    assert sum(node.num_params for node in twice.nodes) == 8  # the weights are counted once
+
+
+def test_subclassed_models_explain_why_there_is_no_graph():
+    from neurogenesis.analysis.architecture import graph_info
+    from neurogenesis.errors import UnsupportedModelError
+
+    class Custom(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    model = Custom()
+    model(np.zeros((1, 3), "float32"))
+    with pytest.raises(UnsupportedModelError, match="subclassed"):
+        graph_info(model)

@@ -32,7 +32,7 @@ def test_every_demo_model_renders_with_exact_totals(app_argv, name):
     card = json.loads((DEMO_MODELS_DIR / f"{name}.json").read_text())
     assert card["title"]  # the card exists for each demo
     assert (table["MACs"] >= 0).all() and table["MACs"].sum() > 0
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 2  # the graph and the cost bars
 
 
 def test_switching_the_cost_redraws(app_argv):

@@ -30,3 +30,18 @@ def test_every_layer_when_asked_and_unknown_costs_refused():
     assert len(plot_layer_costs(_info(), "activation_bytes", skip_zero=False).data[0].x) == 3
     with pytest.raises(ValueError, match="Expected a cost"):
         plot_layer_costs(_info(), "flops")
+
+
+def test_graph_figure_draws_every_node_and_edge():
+    from neurogenesis.analysis.architecture import graph_info
+    from neurogenesis.plotting.architecture import plot_graph
+    from neurogenesis.testing import tiny_branching_model
+
+    info = graph_info(tiny_branching_model())
+    figure = plot_graph(info)
+    edges, *families = figure.data
+    assert sum(x is None for x in edges.x) == len(info.edges)
+    assert sum(len(trace.x) for trace in families) == len(info.nodes)
+    assert {trace.name for trace in families} == {"input", "dense", "merge"}
+    labels = {text for trace in families for text in trace.text}
+    assert labels == {node.name for node in info.nodes}
