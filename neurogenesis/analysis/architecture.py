@@ -12,10 +12,21 @@ element-wise merges, activations, embeddings as lookups) count zero, as the publ
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["LayerInfo", "ArchitectureInfo", "architecture_summary", "supports"]
+__all__ = [
+    "LayerInfo",
+    "ArchitectureInfo",
+    "architecture_summary",
+    "supports",
+    "model_graph",
+    "layout_graph",
+    "default_expanded",
+    "graph_info",
+]
 
 
 @dataclass(frozen=True)
@@ -337,11 +348,18 @@ def architecture_summary(model: Any) -> ArchitectureInfo:
 
 
 # --- The layered graph view ----------------------------------------------------------------------
+#
+# ``model_graph(model)`` walks the model once (TensorFlow needed) into a flat graph of layer calls,
+# nested models inlined, each call tagged with the blocks it belongs to. ``layout_graph(graph,
+# expanded)`` is pure Python and fast: it collapses every block that is not expanded into one node
+# and lays the result out, so expanding a block in the page costs milliseconds.
+
+MAX_VISIBLE_NODES = 60
 
 
 @dataclass(frozen=True)
-class GraphNode:
-    """One call of one layer, placed on a layered (left-to-right) layout."""
+class GraphUnit:
+    """One call of one layer (or Keras operation) in the flattened graph."""
 
     index: int
     name: str
@@ -349,8 +367,18 @@ class GraphNode:
     output_shape: tuple
     num_params: int
     macs: int
-    column: int
-    row: float
+    path: tuple[str, ...]  # ids of the blocks it belongs to, outermost first
+    layer_path: tuple[str, ...]  # layer names from the top model down (nested models)
+
+
+@dataclass(frozen=True)
+class GraphGroup:
+    """A collapsible block: a nested model, or layers whose names share a numbered prefix."""
+
+    id: str
+    label: str
+    kind: str  # "model" or "block"
+    parent: str | None
 
 
 @dataclass(frozen=True)
@@ -363,21 +391,112 @@ class GraphEdge:
 
 
 @dataclass(frozen=True)
+class ModelGraph:
+    name: str
+    units: tuple[GraphUnit, ...]
+    edges: tuple[GraphEdge, ...]
+    groups: tuple[GraphGroup, ...]
+
+    def group(self, group_id: str) -> GraphGroup:
+        return next(group for group in self.groups if group.id == group_id)
+
+    def depth_of(self, group_id: str) -> int:
+        depth, parent = 0, self.group(group_id).parent
+        while parent is not None:
+            depth, parent = depth + 1, self.group(parent).parent
+        return depth
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One node of a laid-out graph: a layer call, or a collapsed block of them."""
+
+    index: int
+    name: str
+    class_name: str
+    output_shape: tuple
+    num_params: int
+    macs: int
+    column: int
+    row: float
+    group: str | None = None  # the block's id when this node is a collapsed block
+    num_layers: int = 1
+    layer_path: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class GraphInfo:
     name: str
     nodes: tuple[GraphNode, ...]
     edges: tuple[GraphEdge, ...]
     num_columns: int
+    expanded: tuple[str, ...] = ()  # ids of the blocks drawn open
+    collapsed: tuple[str, ...] = ()  # ids of the blocks drawn as one node
 
 
-def graph_info(model: Any) -> GraphInfo:
-    """The model's real topology as a layered graph: a column per depth, rows ordered to untangle.
+def _output_of(shapes: list[tuple]) -> tuple:
+    if len(shapes) == 1:
+        return _shape_tuple(shapes[0])
+    return tuple(_shape_tuple(shape) for shape in shapes)
 
-    Every call of every layer is a node (a shared layer appears once per call, named ``name#2``,
-    ...); edges carry the shape of the tensor they pass. A node's column is the length of the
-    longest path from an input, so every edge points right; rows within a column follow the mean
-    row of each node's parents (the barycentre heuristic), which keeps branches such as ResNet's
-    skip connections beside their main path.
+
+def _snake(name: str) -> str:
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def _name_keys(name: str, class_name: str) -> list[str]:
+    """Numbered prefixes of a layer name, outermost first: ``conv2_block1_1_conv`` gives
+    ``conv2``, ``conv2_block1``, ``conv2_block1_1``; ``block1a_dwconv`` gives ``block1``,
+    ``block1a``. A name Keras made up (``conv2d_3``) gives none: its number is a counter, not a block.
+    """
+    if re.fullmatch(re.escape(_snake(class_name)) + r"(_\d+)?", name):
+        return []
+    tokens = name.split("_")
+    keys = []
+    for i, token in enumerate(tokens[:-1]):
+        if not re.search(r"\d", token):
+            continue
+        head = "_".join(tokens[:i])
+        letters = re.fullmatch(r"(.*\d)([a-zA-Z]+)", token)
+        if letters and letters.group(1) and not keys:
+            keys.append((head + "_" if head else "") + letters.group(1))
+        keys.append("_".join(tokens[: i + 1]))
+    return keys
+
+
+def _suffix_key(name: str, class_name: str) -> str | None:
+    """``attention_norm_2`` belongs to block ``…_2`` (a transformer block named by its number)."""
+    if re.fullmatch(re.escape(_snake(class_name)) + r"(_\d+)?", name):
+        return None
+    match = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*?)_(\d+)", name)
+    return match.group(2) if match else None
+
+
+def _is_convex(members: set[int], children: dict[int, list[int]]) -> bool:
+    """No path leaves the set and comes back: collapsing it keeps the graph acyclic."""
+    frontier = [c for m in members for c in children[m] if c not in members]
+    seen = set(frontier)
+    while frontier:
+        node = frontier.pop()
+        for child in children[node]:
+            if child in members:
+                return False
+            if child not in seen:
+                seen.add(child)
+                frontier.append(child)
+    return True
+
+
+def model_graph(model: Any) -> ModelGraph:
+    """Every layer call of the model as a flat graph, nested models inlined, blocks found.
+
+    Each call of each layer is a unit (a shared layer appears once per call, named ``name#2``, ...;
+    its parameters count at its first call). Edges carry the shape of the tensor they pass, masks
+    and other tensor arguments included. Blocks are nested models and groups of consecutive layers
+    whose names share a numbered prefix (``conv2_block1_*`` in ResNet-50, ``block_3_*`` in
+    MobileNetV2, ``block2a_*`` in EfficientNet, ``*_1`` in a transformer's first block); a group is
+    kept only when collapsing it cannot create a cycle.
 
     Raises:
         UnsupportedModelError: a model without a graph (a subclassed model that was never built
@@ -385,62 +504,418 @@ def graph_info(model: Any) -> GraphInfo:
     """
     from neurogenesis.errors import UnsupportedModelError
 
-    graph = _graph(model)
-    if graph is None:
+    if _graph(model) is None:
         raise UnsupportedModelError(
             f"'{model.name}' is a subclassed model without a functional graph, so its layers' "
             "connections are unknown; the layer table still lists its layers."
         )
-    depths = graph._nodes_by_depth
-    all_nodes = [node for depth in sorted(depths, reverse=True) for node in depths[depth]]
-    index = {id(node): i for i, node in enumerate(all_nodes)}
-    parents = {
-        i: [index[id(parent)] for parent in node.parent_nodes if id(parent) in index]
-        for i, node in enumerate(all_nodes)
-    }
-    column: dict[int, int] = {}
-    for i in range(len(all_nodes)):  # deepest first: parents are always placed before children
-        column[i] = 1 + max((column[p] for p in parents[i]), default=-1)
+    units: list[dict] = []
+    edges: list[tuple[int, int, tuple]] = []
+    groups: dict[str, GraphGroup] = {}
+    producer: dict[int, int] = {}  # id(tensor) -> unit index
     calls: dict[str, int] = {}
+    seen_layers: set[int] = set()
+
+    def walk(graph_model: Any, path: tuple[str, ...], layer_path: tuple[str, ...]) -> None:
+        depths = graph_model._nodes_by_depth
+        for depth in sorted(depths, reverse=True):
+            for node in depths[depth]:
+                operation = node.operation
+                inputs = list(node.input_tensors)
+                if node.is_input and path:
+                    continue  # an inner model's input is its caller's tensor (mapped below)
+                inner = None if node.is_input else _graph(operation)
+                if inner is not None:
+                    key = "/".join((*layer_path, operation.name))
+                    calls[key] = calls.get(key, 0) + 1
+                    group_id = key if calls[key] == 1 else f"{key}#{calls[key]}"
+                    groups[group_id] = GraphGroup(
+                        group_id,
+                        operation.name if calls[key] == 1 else f"{operation.name}#{calls[key]}",
+                        "model",
+                        path[-1] if path else None,
+                    )
+                    for inner_input, outer in zip(inner.inputs, inputs, strict=False):
+                        if id(outer) in producer:
+                            producer[id(inner_input)] = producer[id(outer)]
+                    walk(inner, (*path, group_id), (*layer_path, operation.name))
+                    for inner_output, outer in zip(
+                        inner.outputs, node.output_tensors, strict=False
+                    ):
+                        if id(inner_output) in producer:
+                            producer[id(outer)] = producer[id(inner_output)]
+                    continue
+                key = "/".join((*layer_path, operation.name))
+                calls[key] = calls.get(key, 0) + 1
+                first = id(operation) not in seen_layers
+                seen_layers.add(id(operation))
+                out_shapes = _node_shapes(node.output_tensors)
+                index = len(units)
+                units.append(
+                    {
+                        "name": operation.name
+                        if calls[key] == 1
+                        else f"{operation.name}#{calls[key]}",
+                        "class_name": type(operation).__name__,
+                        "output_shape": _output_of(out_shapes) if out_shapes else (),
+                        "num_params": _count(getattr(operation, "weights", [])) if first else 0,
+                        "macs": 0
+                        if node.is_input
+                        else layer_macs(operation, _node_shapes(inputs), out_shapes),
+                        "path": path,
+                        "layer_path": (*layer_path, operation.name),
+                    }
+                )
+                linked = set()
+                for tensor in inputs:
+                    source = producer.get(id(tensor))
+                    if source is not None and source not in linked:
+                        linked.add(source)
+                        edges.append((source, index, _shape_tuple(tensor.shape)))
+                for tensor in node.output_tensors:
+                    producer[id(tensor)] = index
+
+    walk(_graph(model), (), ())
+    children: dict[int, list[int]] = {i: [] for i in range(len(units))}
+    for source, target, _ in edges:
+        children[source].append(target)
+    paths = [list(unit["path"]) for unit in units]
+    _find_name_blocks(units, paths, children, groups)
+    return ModelGraph(
+        name=model.name,
+        units=tuple(
+            GraphUnit(index=i, **{**unit, "path": tuple(paths[i])}) for i, unit in enumerate(units)
+        ),
+        edges=tuple(GraphEdge(s, t, shape) for s, t, shape in edges),
+        groups=tuple(groups.values()),
+    )
+
+
+def _find_name_blocks(
+    units: list[dict], paths: list[list[str]], children: dict, groups: dict
+) -> None:
+    """Adds numbered-name blocks inside each graph level (the top model, each nested model)."""
+    levels: dict[tuple[str, ...], list[int]] = {}
+    for i, unit in enumerate(units):
+        levels.setdefault(tuple(unit["path"]), []).append(i)
+    for level, members in levels.items():
+        parent = level[-1] if level else None
+        prefix = (parent + "/") if parent else ""
+        keyed: dict[str, set[int]] = {}
+        order: list[str] = []
+        for i in members:
+            unit = units[i]
+            if unit["class_name"] == "InputLayer":
+                continue
+            keys = _name_keys(unit["layer_path"][-1], unit["class_name"])
+            suffix = _suffix_key(unit["layer_path"][-1], unit["class_name"])
+            if not keys and suffix is not None:
+                keys = [f"…_{suffix}"]
+            for key in keys:
+                if key not in keyed:
+                    keyed[key] = set()
+                    order.append(key)
+                keyed[key].add(i)
+        # A layer named exactly like a block (ResNet's ``conv1`` stem has ``conv1_conv``, ...;
+        # MobileNet's ``Conv_1`` has ``Conv_1_bn``) belongs to it.
+        for i in members:
+            name = units[i]["layer_path"][-1]
+            if name in keyed:
+                keyed[name].add(i)
+        accepted: list[tuple[str, set[int]]] = []
+        for key in order:
+            group_members = keyed[key]
+            if len(group_members) < 2 or not _is_convex(group_members, children):
+                continue
+            if any(group_members == other for _, other in accepted):
+                continue  # the same layers under a longer name: keep the outer block only
+            accepted.append((key, group_members))
+        # Parents first (bigger sets), so each block's parent is the smallest accepted superset.
+        accepted.sort(key=lambda item: -len(item[1]))
+        for position, (key, group_members) in enumerate(accepted):
+            group_id = prefix + key
+            enclosing = [
+                prefix + other
+                for other, other_members in accepted[:position]
+                if group_members < other_members
+            ]
+            groups[group_id] = GraphGroup(
+                group_id, key, "block", enclosing[-1] if enclosing else parent
+            )
+            for i in group_members:
+                # Insert after the enclosing block (paths stay outermost-first).
+                path = paths[i]
+                spot = path.index(enclosing[-1]) + 1 if enclosing else len(level)
+                path.insert(spot, group_id)
+
+
+def default_expanded(graph: ModelGraph, max_nodes: int = MAX_VISIBLE_NODES) -> tuple[str, ...]:
+    """The blocks to open so the graph shows as much detail as fits in ``max_nodes`` nodes:
+    every block of one nesting depth at a time, outermost first."""
+    expanded: tuple[str, ...] = ()
+    depths = sorted({graph.depth_of(group.id) for group in graph.groups})
+    for depth in depths:
+        trial = expanded + tuple(g.id for g in graph.groups if graph.depth_of(g.id) == depth)
+        if len(set(_visible(graph, set(trial)))) > max_nodes:
+            break
+        expanded = trial
+    return expanded
+
+
+def _visible(graph: ModelGraph, expanded: set[str]) -> list[str | int]:
+    """Each unit's visible node: itself, or its outermost collapsed block."""
+    keys: list[str | int] = []
+    for unit in graph.units:
+        key: str | int = unit.index
+        for group_id in unit.path:
+            if group_id not in expanded:
+                key = group_id
+                break
+        keys.append(key)
+    return keys
+
+
+def layout_graph(graph: ModelGraph, expanded: Iterable[str] | None = None) -> GraphInfo:
+    """Collapses the closed blocks and lays the graph out in columns (pure Python, fast).
+
+    A node's column is the length of the longest path from an input, so every edge points right;
+    rows within a column follow the mean row of each node's parents (the barycentre heuristic),
+    which keeps branches such as ResNet's skip connections beside their main path.
+
+    Args:
+        graph: from :func:`model_graph`.
+        expanded: ids of the blocks to draw open; None opens every block.
+    """
+    open_ids = {g.id for g in graph.groups} if expanded is None else set(expanded)
+    # A block inside a closed block is hidden whatever its own state.
+    keys = _visible(graph, open_ids)
+    order: list[str | int] = list(dict.fromkeys(keys))
+    position = {key: i for i, key in enumerate(order)}
+    members: dict[str | int, list[GraphUnit]] = {}
+    for unit, key in zip(graph.units, keys, strict=True):
+        members.setdefault(key, []).append(unit)
+    edge_set: dict[tuple[int, int], tuple] = {}
+    for edge in graph.edges:
+        source, target = position[keys[edge.source]], position[keys[edge.target]]
+        if source != target:
+            edge_set.setdefault((source, target), edge.shape)
+    parents: dict[int, list[int]] = {i: [] for i in range(len(order))}
+    children: dict[int, list[int]] = {i: [] for i in range(len(order))}
+    for source, target in edge_set:
+        parents[target].append(source)
+        children[source].append(target)
+    column: dict[int, int] = {}
+    for i in _topological(len(order), parents, children):
+        column[i] = 1 + max((column[p] for p in parents[i]), default=-1)
     rows: dict[int, float] = {}
     by_column: dict[int, list[int]] = {}
-    for i in sorted(range(len(all_nodes)), key=lambda i: column[i]):
+    for i in sorted(range(len(order)), key=lambda i: (column[i], i)):
         by_column.setdefault(column[i], []).append(i)
     for col in sorted(by_column):
-        members = by_column[col]
-        members.sort(
+        nodes_here = by_column[col]
+        nodes_here.sort(
             key=lambda i: (
                 (sum(rows[p] for p in parents[i]) / len(parents[i])) if parents[i] else 0.0
             )
         )
-        offset = (len(members) - 1) / 2
-        for rank, i in enumerate(members):
+        offset = (len(nodes_here) - 1) / 2
+        for rank, i in enumerate(nodes_here):
             rows[i] = rank - offset
-    nodes, edges = [], []
-    for i, node in enumerate(all_nodes):
-        layer = node.operation
-        calls[layer.name] = calls.get(layer.name, 0) + 1
-        name = layer.name if calls[layer.name] == 1 else f"{layer.name}#{calls[layer.name]}"
-        out_shapes = _node_shapes(node.output_tensors)
-        in_shapes = _node_shapes(node.input_tensors)
+    nodes = []
+    for i, key in enumerate(order):
+        units = members[key]
+        if isinstance(key, int):
+            unit = units[0]
+            nodes.append(
+                GraphNode(
+                    index=i,
+                    name=unit.name,
+                    class_name=unit.class_name,
+                    output_shape=unit.output_shape,
+                    num_params=unit.num_params,
+                    macs=unit.macs,
+                    column=column[i],
+                    row=rows[i],
+                    layer_path=unit.layer_path,
+                )
+            )
+            continue
+        group = graph.group(key)
+        inside = {unit.index for unit in units}
+        outgoing = {
+            edge.source
+            for edge in graph.edges
+            if edge.source in inside and edge.target not in inside
+        }
+        exits = [unit for unit in units if unit.index in outgoing] or [units[-1]]
         nodes.append(
             GraphNode(
                 index=i,
-                name=name,
-                class_name=type(layer).__name__,
-                output_shape=_shape_tuple(out_shapes[0])
-                if len(out_shapes) == 1
-                else tuple(_shape_tuple(s) for s in out_shapes),
-                num_params=_count(getattr(layer, "weights", [])) if calls[layer.name] == 1 else 0,
-                macs=0 if node.is_input else layer_macs(layer, in_shapes, out_shapes),
+                name=group.label,
+                class_name="Model" if group.kind == "model" else "Block",
+                output_shape=exits[-1].output_shape
+                if len(exits) == 1
+                else tuple(unit.output_shape for unit in exits),
+                num_params=sum(unit.num_params for unit in units),
+                macs=sum(unit.macs for unit in units),
                 column=column[i],
                 row=rows[i],
+                group=key,
+                num_layers=len(units),
             )
         )
-        for parent in node.parent_nodes:
-            if id(parent) in index:
-                shapes = _node_shapes(parent.output_tensors)
-                edges.append(
-                    GraphEdge(index[id(parent)], i, _shape_tuple(shapes[0]) if shapes else ())
-                )
-    return GraphInfo(model.name, tuple(nodes), tuple(edges), 1 + max(column.values(), default=0))
+    edges = tuple(GraphEdge(s, t, shape) for (s, t), shape in edge_set.items())
+    shown = {unit_group for unit in graph.units for unit_group in unit.path}
+    return GraphInfo(
+        name=graph.name,
+        nodes=tuple(nodes),
+        edges=edges,
+        num_columns=1 + max(column.values(), default=0),
+        expanded=tuple(g.id for g in graph.groups if g.id in open_ids and g.id in shown),
+        collapsed=tuple(key for key in order if isinstance(key, str)),
+    )
+
+
+def _topological(count: int, parents: dict, children: dict) -> list[int]:
+    """Kahn's order, stable by first appearance (the walk's order is already nearly sorted)."""
+    pending = {i: len(parents[i]) for i in range(count)}
+    ready = [i for i in range(count) if pending[i] == 0]
+    order: list[int] = []
+    import heapq
+
+    heapq.heapify(ready)
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for child in children[i]:
+            pending[child] -= 1
+            if pending[child] == 0:
+                heapq.heappush(ready, child)
+    if len(order) != count:  # a cycle cannot come from a model; keep every node anyway
+        order += [i for i in range(count) if i not in set(order)]
+    return order
+
+
+def graph_info(model: Any, expanded: Iterable[str] | None = None) -> GraphInfo:
+    """The model's layered graph, every block open unless ``expanded`` lists the open ones.
+
+    Raises:
+        UnsupportedModelError: a model without a graph (see :func:`model_graph`).
+    """
+    return layout_graph(model_graph(model), expanded)
+
+
+# --- One layer, in detail ------------------------------------------------------------------------
+
+DEFAULT_HISTOGRAM_BINS = 50
+
+
+@dataclass(frozen=True)
+class WeightStats:
+    """One weight tensor of a layer: its size, its statistics and a histogram of its values."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    trainable: bool
+    count: int
+    mean: float
+    std: float
+    min: float
+    max: float
+    norm: float
+    zeros_fraction: float
+    histogram_counts: tuple[int, ...]
+    histogram_edges: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class LayerDetails:
+    name: str
+    class_name: str
+    layer_path: tuple[str, ...]
+    config: str  # the layer's get_config() as indented JSON
+    num_params: int
+    weights: tuple[WeightStats, ...]
+
+
+def find_layer(model: Any, layer_path: Sequence[str] | str) -> Any:
+    """The layer at ``layer_path`` (names from the top model down, or one name).
+
+    Raises:
+        InputError: no such layer, with the names that exist at the level where the search stopped.
+    """
+    from neurogenesis.errors import InputError
+
+    parts = [layer_path] if isinstance(layer_path, str) else list(layer_path)
+    current = model
+    for depth, part in enumerate(parts):
+        part = part.split("#")[0]  # "shared#2" is a second call of "shared"
+        layers = {layer.name: layer for layer in getattr(current, "layers", [])}
+        if part not in layers:
+            where = "/".join(parts[:depth]) or model.name
+            known = ", ".join(list(layers)[:12]) + (", ..." if len(layers) > 12 else "")
+            raise InputError(f"Expected a layer of {where!r}. Received: {part!r}. It has: {known}.")
+        current = layers[part]
+    return current
+
+
+def layer_details(
+    model: Any, layer_path: Sequence[str] | str, *, bins: int = DEFAULT_HISTOGRAM_BINS
+) -> LayerDetails:
+    """A layer's configuration, and statistics and a histogram of each of its weight tensors.
+
+    Args:
+        model: a built Keras model.
+        layer_path: the layer's name, or names from the top model down for a nested layer
+            (``GraphNode.layer_path``).
+        bins: histogram bins per weight tensor.
+
+    Raises:
+        InputError: no such layer.
+    """
+    import json
+
+    import numpy as np
+
+    layer = find_layer(model, layer_path)
+    try:
+        config = layer.get_config()
+    except Exception as error:  # a layer may not implement it; say so rather than fail
+        config = {"unavailable": f"{type(error).__name__}: {error}"}
+    trainable = {id(weight) for weight in layer.trainable_weights}
+    stats = []
+    for weight in layer.weights:
+        values = np.asarray(weight.numpy() if hasattr(weight, "numpy") else weight)
+        flat = values.astype("float64").ravel()
+        finite = flat[np.isfinite(flat)]
+        if finite.size:
+            counts, edges = np.histogram(finite, bins=bins)
+        else:
+            counts, edges = np.zeros(0, int), np.zeros(0)
+        stats.append(
+            WeightStats(
+                name=getattr(weight, "path", None) or weight.name,
+                shape=tuple(int(dim) for dim in values.shape),
+                dtype=str(values.dtype),
+                trainable=id(weight) in trainable,
+                count=int(flat.size),
+                mean=float(finite.mean()) if finite.size else float("nan"),
+                std=float(finite.std()) if finite.size else float("nan"),
+                min=float(finite.min()) if finite.size else float("nan"),
+                max=float(finite.max()) if finite.size else float("nan"),
+                norm=float(np.linalg.norm(finite)),
+                zeros_fraction=float(np.mean(flat == 0)) if flat.size else 0.0,
+                histogram_counts=tuple(int(c) for c in counts),
+                histogram_edges=tuple(float(e) for e in edges),
+            )
+        )
+    names = [layer_path] if isinstance(layer_path, str) else list(layer_path)
+    return LayerDetails(
+        name=layer.name,
+        class_name=type(layer).__name__,
+        layer_path=tuple(names),
+        config=json.dumps(config, indent=2, default=repr, sort_keys=False),
+        num_params=_count(layer.weights),
+        weights=tuple(stats),
+    )

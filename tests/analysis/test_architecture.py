@@ -243,3 +243,155 @@ def test_subclassed_models_explain_why_there_is_no_graph():
     model(np.zeros((1, 3), "float32"))
     with pytest.raises(UnsupportedModelError, match="subclassed"):
         graph_info(model)
+
+
+# --- Blocks: collapsing and expanding --------------------------------------------------------------
+
+
+def _resnet50():
+    return keras.applications.ResNet50(weights=None)
+
+
+def test_resnet50_stages_and_blocks_collapse_and_expand():
+    from neurogenesis.analysis.architecture import default_expanded, layout_graph, model_graph
+
+    model = _resnet50()
+    graph = model_graph(model)
+    assert len(graph.units) == len(model.layers) == 177
+    top = {group.label for group in graph.groups if group.parent is None}
+    assert top == {"conv1", "pool1", "conv2", "conv3", "conv4", "conv5"}
+    blocks = [g.label for g in graph.groups if g.parent in {"conv2", "conv3", "conv4", "conv5"}]
+    assert sorted(blocks) == sorted(
+        f"conv{stage}_block{block}"
+        for stage, count in ((2, 3), (3, 4), (4, 6), (5, 3))
+        for block in range(1, count + 1)
+    )
+    # Everything closed: input, the stem and pool blocks, four stages, pooling and the classifier.
+    closed = layout_graph(graph, ())
+    assert closed.nodes[0].class_name == "InputLayer"
+    assert [node.name for node in closed.nodes[1:]] == [
+        "conv1",
+        "pool1",
+        "conv2",
+        "conv3",
+        "conv4",
+        "conv5",
+        "avg_pool",
+        "predictions",
+    ]
+    # The default opens as much as fits in 60 nodes: the stages, with their 16 blocks closed.
+    expanded = default_expanded(graph)
+    assert set(expanded) == top
+    shown = layout_graph(graph, expanded)
+    assert len(shown.nodes) == 25
+    by_name = {node.name: node for node in shown.nodes}
+    first = by_name["conv2_block1"]
+    assert first.num_layers == 12 and first.group == "conv2_block1"
+    assert first.output_shape == (None, 56, 56, 256)
+    # Conv 1x1 64, 3x3 64, 1x1 256 and the 1x1 256 projection, each with BatchNormalization.
+    convs = (64 * 64 + 64) + (3 * 3 * 64 * 64 + 64) + (64 * 256 + 256) * 2
+    assert first.num_params == convs + 4 * (64 + 64 + 256 + 256)
+    for info in (closed, shown, layout_graph(graph)):
+        assert sum(node.num_params for node in info.nodes) == model.count_params()
+        assert sum(node.macs for node in info.nodes) == graph_macs(model)
+        assert all(info.nodes[e.source].column < info.nodes[e.target].column for e in info.edges)
+    # Opening one block shows its parts: the projection (_0) and three convolutions (_1.._3),
+    # each still closed, the residual merge and the output activation.
+    one = layout_graph(graph, (*expanded, "conv2_block1"))
+    assert len(one.nodes) == 25 - 1 + 6
+    names = {node.name for node in one.nodes}
+    assert {f"conv2_block1_{i}" for i in range(4)} | {
+        "conv2_block1_add",
+        "conv2_block1_out",
+    } <= names
+
+
+def test_other_families_of_names_form_blocks():
+    from neurogenesis.analysis.architecture import model_graph
+
+    mobilenet = model_graph(keras.applications.MobileNetV2(weights=None))
+    labels = {group.label for group in mobilenet.groups}
+    assert {f"block_{i}" for i in range(1, 17)} <= labels
+    efficientnet = model_graph(keras.applications.EfficientNetB0(weights=None))
+    labels = {group.label: group for group in efficientnet.groups}
+    assert {f"block{i}" for i in range(1, 8)} <= set(labels)
+    assert labels["block2b"].parent == labels["block2"].id
+    # Names Keras made up (dense, dense_1, ...) are counters, not blocks.
+    auto = keras.Sequential([keras.Input((4,))] + [keras.layers.Dense(4) for _ in range(3)])
+    assert model_graph(auto).groups == ()
+    # A prefix whose layers are not contiguous (a path leaves it and comes back) is no block.
+    x = keras.Input((4,), name="x")
+    h = keras.layers.Dense(4, name="a1_first")(x)
+    h = keras.layers.Dense(4, name="between")(h)
+    h = keras.layers.Dense(4, name="a1_second")(h)
+    assert model_graph(keras.Model(x, h)).groups == ()
+
+
+def test_transformer_blocks_by_number_and_nested_models_inlined():
+    from neurogenesis.analysis.architecture import layout_graph, model_graph
+
+    tokens = keras.Input((6, 8), name="tokens")
+    x = tokens
+    for block in (1, 2):
+        attended = keras.layers.MultiHeadAttention(2, 4, name=f"attention_{block}")(x, x)
+        x = keras.layers.LayerNormalization(name=f"norm_{block}")(
+            keras.layers.Add(name=f"residual_{block}")([x, attended])
+        )
+    transformer = model_graph(keras.Model(tokens, x, name="transformer"))
+    assert {
+        g.label: len([u for u in transformer.units if g.id in u.path]) for g in transformer.groups
+    } == {
+        "…_1": 3,
+        "…_2": 3,
+    }
+
+    image = keras.Input((4,), name="image")
+    hidden = keras.layers.Dense(3, name="hidden")(image)
+    encoder = keras.Model(
+        image, [keras.layers.Dense(2, name="mean")(hidden), hidden], name="encoder"
+    )
+    code = keras.Input((2,), name="code")
+    decoder = keras.Model(code, keras.layers.Dense(4, name="pixels")(code), name="decoder")
+    outer_input = keras.Input((4,), name="outer")
+    mean, _ = encoder(outer_input)
+    model = keras.Model(outer_input, decoder(mean), name="autoencoder")
+    graph = model_graph(model)
+    assert [unit.name for unit in graph.units] == ["outer", "hidden", "mean", "pixels"]
+    assert [unit.path for unit in graph.units] == [(), ("encoder",), ("encoder",), ("decoder",)]
+    assert graph.units[3].layer_path == ("decoder", "pixels")
+    edges = {(graph.units[e.source].name, graph.units[e.target].name, e.shape) for e in graph.edges}
+    assert edges == {
+        ("outer", "hidden", (None, 4)),
+        ("hidden", "mean", (None, 3)),
+        ("mean", "pixels", (None, 2)),
+    }
+    closed = layout_graph(graph, ())
+    assert [(n.name, n.class_name, n.num_layers) for n in closed.nodes] == [
+        ("outer", "InputLayer", 1),
+        ("encoder", "Model", 2),
+        ("decoder", "Model", 1),
+    ]
+    assert closed.nodes[1].output_shape == (None, 2)  # what leaves the block: the mean
+    assert sum(n.num_params for n in closed.nodes) == model.count_params() == 15 + 8 + 12
+
+
+def test_layer_details_statistics_and_histograms():
+    from neurogenesis.analysis.architecture import layer_details
+    from neurogenesis.errors import InputError
+
+    model = tiny_cnn()
+    details = layer_details(model, "conv", bins=10)
+    kernel, bias = details.weights
+    values = model.get_layer("conv").kernel.numpy()
+    assert kernel.shape == (3, 3, 1, 4) and kernel.count == 36 and kernel.trainable
+    assert kernel.mean == pytest.approx(float(values.mean()))
+    assert kernel.std == pytest.approx(float(values.std()), rel=1e-6)
+    assert kernel.max == pytest.approx(float(values.max()))
+    assert kernel.norm == pytest.approx(float(np.linalg.norm(values)), rel=1e-6)
+    assert sum(kernel.histogram_counts) == 36 and len(kernel.histogram_edges) == 11
+    assert bias.zeros_fraction == 1.0  # biases start at zero
+    assert '"filters": 4' in details.config and details.num_params == 40
+    moving = layer_details(model, "norm").weights
+    assert [w.trainable for w in moving] == [True, True, False, False]
+    with pytest.raises(InputError, match="Received: 'nope'"):
+        layer_details(model, "nope")
