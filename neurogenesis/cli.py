@@ -100,6 +100,23 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print JSON: num_params, num_trainable_params, macs (multiply-accumulates per sample), layers",
     )
+    inspect.add_argument(
+        "--figure",
+        metavar="PATH",
+        help="also write the graph view to PATH (.html, .png, .svg or .pdf; images need Chromium)",
+    )
+    inspect.add_argument(
+        "--expand",
+        choices=("auto", "all", "none"),
+        default="auto",
+        help="which blocks the figure draws open: as many as fit in 60 nodes (auto), all, none",
+    )
+    inspect.add_argument(
+        "--direction",
+        choices=("top-down", "left-to-right"),
+        default="top-down",
+        help="the figure's layout direction",
+    )
 
     logs = verbs.add_parser(
         "logs",
@@ -214,13 +231,39 @@ def _format_shape(shape: tuple) -> str:
     return "(" + ", ".join("None" if dim is None else str(dim) for dim in shape) + ")"
 
 
+def _write_graph_figure(model, args: argparse.Namespace) -> None:
+    from neurogenesis.analysis.architecture import default_expanded, layout_graph, model_graph
+    from neurogenesis.errors import ExportUnavailableError
+    from neurogenesis.plotting.architecture import plot_graph
+    from neurogenesis.plotting.export import write_figure
+
+    graph = model_graph(model)
+    expanded = {"auto": default_expanded(graph), "all": None, "none": ()}[args.expand]
+    figure = plot_graph(layout_graph(graph, expanded), direction=args.direction.replace("-", " "))
+    try:
+        path = write_figure(figure, args.figure)
+    except ExportUnavailableError as error:
+        raise InputError(str(error)) from error
+    print(f"Wrote the graph of {model.name} to {path}", file=sys.stderr)
+
+
 def _inspect(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
     from neurogenesis.analysis.architecture import architecture_summary
     from neurogenesis.io.models import load_model
 
+    if args.figure:
+        from neurogenesis.plotting.export import FIGURE_FORMATS
+
+        if Path(args.figure).suffix.lower().lstrip(".") not in FIGURE_FORMATS:  # before loading
+            raise InputError(
+                f"Expected a figure file ending in {', '.join('.' + f for f in FIGURE_FORMATS)}. "
+                f"Received: '{Path(args.figure).name}'"
+            )
     model = load_model(args.model)
     info = architecture_summary(model)
+    if args.figure:
+        _write_graph_figure(model, args)
     if args.json:
         print(json.dumps(info.to_dict(), indent=2))
         return EXIT_OK

@@ -9,7 +9,7 @@ what was found, what was expected and what to do, in the Keras error style::
 
 from __future__ import annotations
 
-__all__ = ["InputError", "UnsafeModelError", "UnsupportedModelError"]
+__all__ = ["InputError", "UnsafeModelError", "UnsupportedModelError", "ExportUnavailableError"]
 
 
 class InputError(ValueError):
@@ -26,3 +26,7 @@ class UnsafeModelError(InputError):
 
 class UnsupportedModelError(InputError):
     """A model that loads but that an analysis cannot handle (no conv layer for Grad-CAM, ...)."""
+
+
+class ExportUnavailableError(RuntimeError):
+    """An export this machine cannot make (PNG/SVG/PDF need a Chrome or Chromium browser)."""

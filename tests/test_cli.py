@@ -57,6 +57,25 @@ def test_inspect_table(capsys, saved_models):
     assert "Multiply-accumulates per sample: 176 " in out  # 8*16 + 16*3
 
 
+def test_inspect_json_fills_macs_by_hand(capsys, saved_models):
+    _, out, _ = run_cli(capsys, "inspect", saved_models["dense"][0], "--json")
+    payload = json.loads(out)
+    assert payload["macs"] == 8 * 16 + 16 * 3
+    assert [layer["macs"] for layer in payload["layers"]] == [8 * 16, 16 * 3]
+
+
+def test_inspect_writes_the_graph_figure(capsys, saved_models, tmp_path):
+    target = tmp_path / "figures" / "cnn.html"
+    code, _, err = run_cli(capsys, "inspect", saved_models["cnn"][0], "--figure", target)
+    assert code == 0, err
+    page = target.read_text()
+    assert "plotly" in page.lower() and '"conv' in page  # the figure's data names the layers
+    code, _, err = run_cli(
+        capsys, "inspect", saved_models["cnn"][0], "--figure", tmp_path / "x.jpg"
+    )
+    assert code == 2 and "Received: 'x.jpg'" in err
+
+
 def _lambda_archive(path):
     config = {
         "module": "keras",
