@@ -2,25 +2,218 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
 from neurogenesis import cached
+from neurogenesis.analysis.architecture import default_expanded
 from neurogenesis.errors import InputError, UnsupportedModelError
-from neurogenesis.plotting.architecture import COST_LABELS, plot_graph, plot_layer_costs
+from neurogenesis.plotting.architecture import (
+    BLOCK_SIZES,
+    COST_LABELS,
+    DIRECTIONS,
+    human,
+    plot_block_diagram,
+    plot_graph,
+    plot_layer_costs,
+    plot_layer_stack_3d,
+    plot_weight_histograms,
+    shape_text,
+)
+
+TABS = ("Graph", "Blocks", "Layers", "3D", "Complexity", "Compare", "Build", "Export")
 
 
-def _shape(shape) -> str:
-    if shape and all(isinstance(item, tuple) for item in shape):
-        return ", ".join(_shape(item) for item in shape)
-    return "(" + ", ".join("None" if dim is None else str(dim) for dim in shape) + ")"
+def _set_open(key: str, value: list[str]) -> None:
+    st.session_state[key] = value
 
 
-def _human(count: float, unit: str = "") -> str:
-    for size, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
-        if count >= size:
-            return f"{count / size:.2f}{suffix}{unit}"
-    return f"{count:,.0f}{' ' + unit if unit else ''}"
+def _on_graph_click(layout, open_key: str) -> None:
+    """A click on a closed block opens it; a click on a layer shows its details below."""
+    event = st.session_state.get("graph") or {}
+    points = (event.get("selection") or {}).get("points") or []
+    data = points[0].get("customdata") if points else None
+    if not data:
+        return
+    node = layout.nodes[int(data[0])]
+    if node.group is not None:
+        st.session_state[open_key] = [*st.session_state.get(open_key, []), node.group]
+    elif node.layer_path:
+        st.session_state["architecture_layer"] = "/".join(node.layer_path)
+
+
+def graph_view(source) -> None:
+    try:
+        graph = cached.model_graph(source)
+    except UnsupportedModelError as error:
+        st.info(str(error))
+        return
+    open_key = f"architecture_open:{source.key}"
+    if open_key not in st.session_state:
+        st.session_state[open_key] = list(default_expanded(graph))
+    left, middle, right = st.columns([4, 1, 1], vertical_alignment="bottom")
+    direction = left.segmented_control(
+        "Direction", DIRECTIONS, default=DIRECTIONS[1], key="architecture_direction"
+    )
+    if graph.groups:
+        middle.button(
+            "Open all blocks",
+            on_click=_set_open,
+            args=(open_key, [group.id for group in graph.groups]),
+            width="stretch",
+        )
+        right.button("Close all", on_click=_set_open, args=(open_key, []), width="stretch")
+        st.multiselect(
+            "Open blocks",
+            [group.id for group in graph.groups],
+            format_func=lambda group_id: graph.group(group_id).label,
+            key=open_key,
+            help="Blocks are nested models and layers whose names share a numbered prefix "
+            "(ResNet's conv2_block1_*). A closed block is one large square; click it to open it.",
+        )
+    layout = cached.graph_layout(source, st.session_state[open_key] if graph.groups else None)
+    st.plotly_chart(
+        plot_graph(layout, direction=direction or DIRECTIONS[1]),
+        key="graph",
+        on_select=partial(_on_graph_click, layout, open_key),
+        selection_mode="points",
+    )
+    st.caption(
+        "Drag to pan, scroll to zoom, hover for shapes and costs. Click a closed block to open it, "
+        "a layer to see its configuration and weights below."
+    )
+    layer_view(source, graph)
+
+
+def layer_view(source, graph) -> None:
+    paths = list(dict.fromkeys("/".join(unit.layer_path) for unit in graph.units))
+    if st.session_state.get("architecture_layer") not in paths:
+        st.session_state["architecture_layer"] = next(
+            (
+                "/".join(unit.layer_path)
+                for unit in graph.units
+                if unit.num_params and unit.class_name != "InputLayer"
+            ),
+            paths[0],
+        )
+    chosen = st.selectbox("Layer details", paths, key="architecture_layer")
+    try:
+        details = cached.layer_details(source, tuple(chosen.split("/")))
+    except InputError:
+        st.info(f"'{chosen}' is a Keras operation (keras.ops), with no weights or settings.")
+        return
+    st.markdown(f"**{details.name}** · {details.class_name} · {details.num_params:,} parameters")
+    if details.weights:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "weight": [w.name for w in details.weights],
+                    "shape": ["×".join(map(str, w.shape)) for w in details.weights],
+                    "trainable": [w.trainable for w in details.weights],
+                    "mean": [w.mean for w in details.weights],
+                    "std": [w.std for w in details.weights],
+                    "min": [w.min for w in details.weights],
+                    "max": [w.max for w in details.weights],
+                    "L2 norm": [w.norm for w in details.weights],
+                    "zeros": [w.zeros_fraction for w in details.weights],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={"zeros": st.column_config.NumberColumn(format="percent")},
+        )
+        st.plotly_chart(plot_weight_histograms(details), key="weight_histograms")
+    with st.expander("Configuration (get_config)"):
+        st.code(details.config, language="json")
+
+
+def blocks_view(source) -> None:
+    try:
+        graph = cached.model_graph(source)
+    except UnsupportedModelError as error:
+        st.info(str(error))
+        return
+    size = st.segmented_control(
+        "Size by",
+        list(BLOCK_SIZES),
+        default="macs",
+        format_func=BLOCK_SIZES.get,
+        key="architecture_block_size",
+    )
+    st.plotly_chart(plot_block_diagram(graph, size or "macs"), key="block_diagram")
+    st.caption(
+        "Each box is as wide as its share of the model's cost; click a block to zoom into it, "
+        "click the top bar to zoom out."
+    )
+
+
+def layers_view(info) -> None:
+    table = pd.DataFrame(
+        {
+            "layer": [layer.name for layer in info.layers],
+            "class": [layer.class_name for layer in info.layers],
+            "output shape": [shape_text(layer.output_shape) for layer in info.layers],
+            "parameters": [layer.num_params for layer in info.layers],
+            "trainable": [layer.num_trainable_params for layer in info.layers],
+            "MACs": [layer.macs for layer in info.layers],
+            "activation bytes": [layer.activation_bytes for layer in info.layers],
+            "weight bytes": [layer.weight_bytes for layer in info.layers],
+            "activation": [layer.activation or "" for layer in info.layers],
+        }
+    )
+    totals = {
+        "layer": "Total",
+        "class": f"{len(info.layers)} layers",
+        "output shape": "",
+        "parameters": info.num_params,
+        "trainable": info.num_trainable_params,
+        "MACs": info.macs,
+        "activation bytes": int(table["activation bytes"].fillna(0).sum()),
+        "weight bytes": int(table["weight bytes"].sum()),
+        "activation": "",
+    }
+    st.dataframe(
+        pd.concat([table, pd.DataFrame([totals])], ignore_index=True),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            name: st.column_config.NumberColumn(format="localized")
+            for name in ("parameters", "trainable", "MACs", "activation bytes", "weight bytes")
+        },
+    )
+    st.caption("Click a column header to sort. The last row holds the totals.")
+
+
+def stack_view(source) -> None:
+    try:
+        graph = cached.model_graph(source)
+    except UnsupportedModelError as error:
+        st.info(str(error))
+        return
+    only_changes = st.toggle(
+        "Only layers that compute or change the shape",
+        value=True,
+        key="architecture_stack_changes",
+        help="Activations, normalisation and dropout repeat the box before them.",
+    )
+    st.plotly_chart(plot_layer_stack_3d(graph, only_changes=only_changes), key="layer_stack")
+    st.caption(
+        "Each box is one layer's output for one sample: height and depth follow its spatial size "
+        "(square root), thickness its channels (logarithm). Drag to rotate, scroll to zoom."
+    )
+
+
+def complexity_view(info) -> None:
+    cost = st.segmented_control(
+        "Cost",
+        list(COST_LABELS),
+        default="macs",
+        format_func=lambda key: COST_LABELS[key].split(" (")[0],
+        key="architecture_cost",
+    )
+    st.plotly_chart(plot_layer_costs(info, cost or "macs"), key="layer_costs")
 
 
 st.title("Architecture")
@@ -46,64 +239,37 @@ columns[0].metric(
 )
 columns[1].metric(
     "Multiply-accumulates",
-    "—" if info.macs is None else _human(info.macs),
+    "—" if info.macs is None else human(info.macs),
     help="per sample, one forward pass",
 )
-columns[2].metric("Weight memory", _human(sum(layer.weight_bytes for layer in info.layers), "B"))
+columns[2].metric("Weight memory", human(sum(layer.weight_bytes for layer in info.layers), "B"))
 columns[3].metric(
     "Activation memory",
-    _human(sum(layer.activation_bytes or 0 for layer in info.layers), "B"),
+    human(sum(layer.activation_bytes or 0 for layer in info.layers), "B"),
     help="all layer outputs of one sample, if all were kept",
 )
 st.text(
-    "Input: " + (", ".join(_shape(shape) for shape in info.input_shapes) or "unknown")
-    + "\nOutput: " + (", ".join(_shape(shape) for shape in info.output_shapes) or "unknown")
+    "Input: " + (", ".join(shape_text(shape) for shape in info.input_shapes) or "unknown")
+    + "\nOutput: " + (", ".join(shape_text(shape) for shape in info.output_shapes) or "unknown")
 )  # fmt: skip
 
-st.subheader("Graph")
-try:
-    graph = cached.architecture_graph(source)
-except UnsupportedModelError as error:
-    st.info(str(error))
-else:
-    st.plotly_chart(plot_graph(graph), key="graph")
-    st.caption(
-        "Left to right from the inputs; drag to pan, scroll to zoom, hover a layer for its shape and cost."
-    )
-
-table = pd.DataFrame(
-    {
-        "layer": [layer.name for layer in info.layers],
-        "class": [layer.class_name for layer in info.layers],
-        "output shape": [_shape(layer.output_shape) for layer in info.layers],
-        "parameters": [layer.num_params for layer in info.layers],
-        "trainable": [layer.num_trainable_params for layer in info.layers],
-        "MACs": [layer.macs for layer in info.layers],
-        "activation bytes": [layer.activation_bytes for layer in info.layers],
-        "weight bytes": [layer.weight_bytes for layer in info.layers],
-        "activation": [layer.activation or "" for layer in info.layers],
-    }
-)
-st.subheader("Layers")
-st.dataframe(
-    table,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        name: st.column_config.NumberColumn(format="localized")
-        for name in ("parameters", "trainable", "MACs", "activation bytes", "weight bytes")
-    },
-)
-
-st.subheader("Where the cost goes")
-cost = st.segmented_control(
-    "Cost",
-    list(COST_LABELS),
-    default="macs",
-    format_func=lambda key: COST_LABELS[key].split(" (")[0],
-    key="architecture_cost",
-)
-st.plotly_chart(plot_layer_costs(info, cost or "macs"), key="layer_costs")
+# Only the open tab runs (on_change="rerun"), so the builder and comparisons cost nothing unseen.
+tabs = dict(zip(TABS, st.tabs(TABS, key="architecture_tab", on_change="rerun"), strict=True))
+with tabs["Graph"]:
+    if tabs["Graph"].open:
+        graph_view(source)
+with tabs["Blocks"]:
+    if tabs["Blocks"].open:
+        blocks_view(source)
+with tabs["Layers"]:
+    if tabs["Layers"].open:
+        layers_view(info)
+with tabs["3D"]:
+    if tabs["3D"].open:
+        stack_view(source)
+with tabs["Complexity"]:
+    if tabs["Complexity"].open:
+        complexity_view(info)
 
 with st.expander("How to read this"):
     st.markdown(
@@ -116,7 +282,9 @@ with st.expander("How to read this"):
         "networks the early layers dominate it (large images, few channels), while the late layers "
         "dominate the parameters (few pixels, many channels).\n"
         "- A layer called twice (shared weights) costs compute twice but stores its weights once.\n"
-        "- **The graph** puts each layer in the column of its longest path from an input, so every "
-        "arrow points right and parallel branches (ResNet's skip connections, multi-input models) "
-        "stand side by side. Colours are layer families."
+        "- **The graph** puts each layer at the depth of its longest path from an input, so every "
+        "arrow points forward and parallel branches (ResNet's skip connections, multi-input "
+        "models) stand side by side. Colours are layer families; a large purple square is a "
+        "closed block (a nested model is dark slate). Shapes on the arrows are the tensors "
+        "passed, batch first (None)."
     )

@@ -14,7 +14,17 @@ import streamlit as st
 
 from neurogenesis.workspace import Source, Workspace, demo_workspace, workspace_from_paths
 
-__all__ = ["workspace", "model_card", "model", "runs", "samples", "architecture"]
+__all__ = [
+    "workspace",
+    "model_card",
+    "model",
+    "runs",
+    "samples",
+    "architecture",
+    "model_graph",
+    "layer_details",
+    "graph_layout",
+]
 
 
 @st.cache_data(show_spinner=False, ttl=10, max_entries=16)
@@ -92,13 +102,42 @@ def architecture(source: Source):
     return _architecture(source.path, source.fingerprint())
 
 
-@st.cache_data(show_spinner="Laying out the graph…", max_entries=16)
-def _architecture_graph(path: str, fingerprint: str):
-    from neurogenesis.analysis.architecture import graph_info
-
-    return graph_info(_model(path, fingerprint))
 
 
-def architecture_graph(source: Source):
-    """The model's layered graph (raises UnsupportedModelError for subclassed models)."""
-    return _architecture_graph(source.path, source.fingerprint())
+@st.cache_data(show_spinner="Walking the graph…", max_entries=16)
+def _model_graph(path: str, fingerprint: str):
+    from neurogenesis.analysis.architecture import model_graph
+
+    return model_graph(_model(path, fingerprint))
+
+
+def model_graph(source: Source):
+    """Every layer call of the model, nested models inlined, with its blocks (raises
+    UnsupportedModelError for subclassed models)."""
+    return _model_graph(source.path, source.fingerprint())
+
+
+@st.cache_data(show_spinner="Reading the layer's weights…", max_entries=64)
+def _layer_details(path: str, fingerprint: str, layer_path: tuple[str, ...]):
+    from neurogenesis.analysis.architecture import layer_details
+
+    return layer_details(_model(path, fingerprint), layer_path)
+
+
+def layer_details(source: Source, layer_path: tuple[str, ...]):
+    """A layer's config and weight statistics."""
+    return _layer_details(source.path, source.fingerprint(), tuple(layer_path))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _graph_layout(path: str, fingerprint: str, expanded: tuple[str, ...] | None):
+    from neurogenesis.analysis.architecture import layout_graph
+
+    return layout_graph(_model_graph(path, fingerprint), expanded)
+
+
+def graph_layout(source: Source, expanded=None):
+    """The model's graph laid out with the ``expanded`` blocks open (None: all open)."""
+    return _graph_layout(
+        source.path, source.fingerprint(), None if expanded is None else tuple(sorted(expanded))
+    )

@@ -1,4 +1,4 @@
-"""The architecture page under AppTest, for every demo model."""
+"""The architecture page under AppTest, for every demo model and every view."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from neurogenesis.workspace import DEMO_MODELS_DIR
 from tests.conftest import ROOT
 
 DEMO_MODELS = sorted(path.stem for path in DEMO_MODELS_DIR.glob("*.keras"))
+VIEWS = ("Graph", "Blocks", "Layers", "3D", "Complexity")
 
 
 def open_architecture(app_argv, *arguments) -> AppTest:
@@ -22,23 +23,67 @@ def open_architecture(app_argv, *arguments) -> AppTest:
     return at
 
 
+def open_tab(at: AppTest, tab: str) -> AppTest:
+    at.session_state["architecture_tab"] = tab
+    at.run()
+    assert not at.exception, [exception.value for exception in at.exception]
+    return at
+
+
+def figure(at: AppTest, index: int = 0) -> dict:
+    return json.loads(at.get("plotly_chart")[index].proto.spec)
+
+
 @pytest.mark.parametrize("name", DEMO_MODELS)
-def test_every_demo_model_renders_with_exact_totals(app_argv, name):
+def test_every_view_renders_for_every_demo_model(app_argv, name):
     at = open_architecture(app_argv, "--model", DEMO_MODELS_DIR / f"{name}.keras", "--no-demos")
     assert at.title[0].value == "Architecture"
-    table = at.dataframe[0].value
-    metrics = {metric.label: metric.value for metric in at.metric}
-    assert metrics["Parameters"] == f"{int(table['parameters'].sum()):,}"
-    card = json.loads((DEMO_MODELS_DIR / f"{name}.json").read_text())
-    assert card["title"]  # the card exists for each demo
-    assert (table["MACs"] >= 0).all() and table["MACs"].sum() > 0
-    assert len(at.get("plotly_chart")) == 2  # the graph and the cost bars
+    graph = figure(at)
+    assert graph["layout"]["title"]["text"].startswith(name)
+    for view in VIEWS[1:]:
+        open_tab(at, view)
+        if view == "Layers":
+            table = at.dataframe[0].value
+            layers, total = table.iloc[:-1], table.iloc[-1]
+            metrics = {metric.label: metric.value for metric in at.metric}
+            assert metrics["Parameters"] == f"{int(layers['parameters'].sum()):,}"
+            assert total["parameters"] == layers["parameters"].sum()
+            assert total["MACs"] == layers["MACs"].sum() > 0
+        else:
+            assert len(at.get("plotly_chart")) == 1, view
+
+
+def test_blocks_open_and_close(app_argv):
+    at = open_architecture(
+        app_argv, "--model", DEMO_MODELS_DIR / "sentiment_transformer.keras", "--no-demos"
+    )
+    opened = len(figure(at)["data"][0]["x"]) // 3  # every edge is (start, end, gap)
+    blocks = at.multiselect(key="architecture_open:" + at.session_state["model"].key)
+    assert blocks.value == ["…_1", "…_2"]  # small enough to show every layer
+    blocks.unselect("…_1").run()
+    title = figure(at)["layout"]["title"]["text"]
+    assert "(1 blocks closed)" in title
+    assert len(figure(at)["data"][0]["x"]) // 3 < opened  # seven layers became one node
+    at.button[1].click().run()  # close all
+    assert "(2 blocks closed)" in figure(at)["layout"]["title"]["text"]
+
+
+def test_layer_details_show_weights(app_argv):
+    at = open_architecture(app_argv, "--model", DEMO_MODELS_DIR / "digits_cnn.keras", "--no-demos")
+    at.selectbox(key="architecture_layer").set_value("probabilities").run()
+    assert any("**probabilities** · Dense" in text.value for text in at.markdown)
+    weights = at.dataframe[0].value
+    assert list(weights["trainable"]) == [True, True]
+    assert len(figure(at, 1)["data"]) == 2  # kernel and bias histograms
+    assert '"units": 10' in at.code[0].value
 
 
 def test_switching_the_cost_redraws(app_argv):
     at = open_architecture(app_argv, "--model", DEMO_MODELS_DIR / "digits_cnn.keras", "--no-demos")
+    open_tab(at, "Complexity")
     at.segmented_control(key="architecture_cost").set_value("num_params").run()
     assert not at.exception
+    assert figure(at)["layout"]["title"]["text"].startswith("Parameters")
 
 
 def test_no_model_explains_instead_of_failing(app_argv):
