@@ -3,8 +3,8 @@
     streamlit run app.py -- --logdir runs/ --model model.keras
 
 The sidebar picks what every page looks at (a model, log sources, a sample set) and keeps it in
-``st.session_state``: ``"model"`` (a Source or None), ``"logs"`` (a list of Sources) and
-``"samples"`` (a Source or None). Uploads are stored under their content hash and listed only in
+``st.session_state``: ``"model"`` (a Source or None), ``"models"`` (label -> Source: every model
+on offer, for comparisons), ``"logs"`` (a list of Sources) and ``"samples"`` (a Source or None). Uploads are stored under their content hash and listed only in
 the session that made them.
 """
 
@@ -164,6 +164,7 @@ def _sidebar() -> None:
         st.caption("Open your own: `neurogenesis app --logdir DIR --model FILE`, or upload above.")
 
     st.session_state["model"] = labels["model"].get(st.session_state.get("model_choice"))
+    st.session_state["models"] = labels["model"]  # every model on offer, by label (to compare)
     st.session_state["logs"] = [
         labels["logs"][label] for label in chosen_logs if label in labels["logs"]
     ]

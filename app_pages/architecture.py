@@ -9,6 +9,7 @@ import streamlit as st
 
 from neurogenesis import cached
 from neurogenesis.analysis.architecture import default_expanded
+from neurogenesis.analysis.comparison import architecture_diff, diff_table, tradeoff_from_cards
 from neurogenesis.errors import InputError, UnsupportedModelError
 from neurogenesis.plotting.architecture import (
     BLOCK_SIZES,
@@ -21,6 +22,12 @@ from neurogenesis.plotting.architecture import (
     plot_layer_stack_3d,
     plot_weight_histograms,
     shape_text,
+)
+from neurogenesis.plotting.comparison import (
+    plot_architecture_diff,
+    plot_complexity_radar,
+    plot_side_by_side_costs,
+    plot_tradeoff,
 )
 
 TABS = ("Graph", "Blocks", "Layers", "3D", "Complexity", "Compare", "Build", "Export")
@@ -205,7 +212,7 @@ def stack_view(source) -> None:
     )
 
 
-def complexity_view(info) -> None:
+def complexity_view(source, info) -> None:
     cost = st.segmented_control(
         "Cost",
         list(COST_LABELS),
@@ -214,6 +221,87 @@ def complexity_view(info) -> None:
         key="architecture_cost",
     )
     st.plotly_chart(plot_layer_costs(info, cost or "macs"), key="layer_costs")
+    st.plotly_chart(plot_complexity_radar([cached.complexity(source)]), key="radar")
+    st.caption(
+        "The six axes of the NeuroGenesis paper, each on a log scale (one ring per ×10), beside "
+        "ResNet-50 (dotted) for scale. Depth is the longest path from input to output; width the "
+        "most channels or units of any layer. Compare several models in the Compare tab."
+    )
+
+
+def compare_view(source, info) -> None:
+    models = st.session_state.get("models") or {}
+    current = next((label for label, other in models.items() if other == source), None)
+    others = [label for label in models if label != current]
+    if not others:
+        st.info("Only one model is open. Upload another .keras or .h5 file to compare with it.")
+        return
+    chosen = st.multiselect(
+        "Compare with",
+        others,
+        key="architecture_compare",
+        placeholder="Choose one or more models",
+        help="The model chosen in the sidebar is A; the first model here is B in the diff.",
+    )
+    if not chosen:
+        st.info("Choose one or more models to set beside this one.")
+        return
+    sources = [source, *(models[label] for label in chosen)]
+    try:
+        infos = [info, *(cached.architecture(other) for other in sources[1:])]
+    except InputError as error:
+        st.error(str(error))
+        return
+    names = [current or info.name, *chosen]
+    st.plotly_chart(
+        plot_complexity_radar([cached.complexity(s) for s in sources], names=names, reference=None),
+        key="compare_radar",
+    )
+    diff = architecture_diff(
+        infos[0],
+        infos[1],
+        configs_a=cached.layer_configs(sources[0]),
+        configs_b=cached.layer_configs(sources[1]),
+    )
+    counts = diff.counts()
+    st.subheader(f"Diff: {names[0]} → {names[1]}")
+    st.markdown(
+        f"{counts.get('added', 0)} added · {counts.get('removed', 0)} removed · "
+        f"{counts.get('changed', 0)} changed · {counts.get('same', 0)} unchanged · "
+        f"parameters {diff.delta_params:+,}"
+        + ("" if diff.delta_macs is None else f" · MACs {diff.delta_macs:+,}")
+    )
+    delta = st.segmented_control(
+        "Bars show",
+        ["num_params", "macs"],
+        default="num_params",
+        format_func={"num_params": "Δ parameters", "macs": "Δ MACs"}.get,
+        key="architecture_diff_delta",
+    )
+    st.plotly_chart(plot_architecture_diff(diff, delta=delta or "num_params"), key="diff")
+    with st.expander("Every row of the diff"):
+        st.dataframe(pd.DataFrame(diff_table(diff)), hide_index=True, width="stretch")
+    cost = st.segmented_control(
+        "Per-layer cost",
+        list(COST_LABELS),
+        default="macs",
+        format_func=lambda key: COST_LABELS[key].split(" (")[0],
+        key="architecture_compare_cost",
+    )
+    st.plotly_chart(plot_side_by_side_costs(infos, cost or "macs", names=names), key="side_by_side")
+    tradeoff = tradeoff_from_cards(infos, [cached.model_metadata(s) or None for s in sources])
+    axis = st.segmented_control(
+        "Metric against",
+        ["num_params", "macs"],
+        default="num_params",
+        format_func={"num_params": "parameters", "macs": "compute"}.get,
+        key="architecture_tradeoff_x",
+    )
+    st.plotly_chart(plot_tradeoff(tradeoff, axis or "num_params"), key="tradeoff")
+    st.caption(
+        "Recorded metrics come from each model's card (the demos' test accuracy or error); "
+        "models without one are listed apart."
+    )
 
 
 st.title("Architecture")
@@ -269,7 +357,10 @@ with tabs["3D"]:
         stack_view(source)
 with tabs["Complexity"]:
     if tabs["Complexity"].open:
-        complexity_view(info)
+        complexity_view(source, info)
+with tabs["Compare"]:
+    if tabs["Compare"].open:
+        compare_view(source, info)
 
 with st.expander("How to read this"):
     st.markdown(
@@ -286,5 +377,9 @@ with st.expander("How to read this"):
         "arrow points forward and parallel branches (ResNet's skip connections, multi-input "
         "models) stand side by side. Colours are layer families; a large purple square is a "
         "closed block (a nested model is dark slate). Shapes on the arrows are the tensors "
-        "passed, batch first (None)."
+        "passed, batch first (None).\n"
+        "- **The diff** lines up the layers of two models by class and name. Grey rows are the "
+        "same, orange rows changed (their settings, output shape or size; the table says what), "
+        "green rows were added in B and vermillion rows removed from A. Bars show what each row "
+        "adds or removes in parameters or MACs."
     )

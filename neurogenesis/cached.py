@@ -24,6 +24,9 @@ __all__ = [
     "model_graph",
     "layer_details",
     "graph_layout",
+    "complexity",
+    "layer_configs",
+    "model_metadata",
 ]
 
 
@@ -141,3 +144,39 @@ def graph_layout(source: Source, expanded=None):
     return _graph_layout(
         source.path, source.fingerprint(), None if expanded is None else tuple(sorted(expanded))
     )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _complexity(path: str, fingerprint: str):
+    from neurogenesis.analysis.comparison import model_complexity
+
+    return model_complexity(_model(path, fingerprint))
+
+
+def complexity(source: Source):
+    """The model's six radar axes (layers, parameters, compute, memory, depth, width)."""
+    return _complexity(source.path, source.fingerprint())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _layer_configs(path: str, fingerprint: str):
+    from neurogenesis.analysis.comparison import layer_configs
+
+    return layer_configs(_model(path, fingerprint))
+
+
+def layer_configs(source: Source):
+    """Each layer's configuration, reduced for comparison."""
+    return _layer_configs(source.path, source.fingerprint())
+
+
+@st.cache_data(show_spinner=False, ttl=10, max_entries=64)
+def _model_metadata(path: str, fingerprint: str) -> dict:
+    from neurogenesis.workspace import model_metadata
+
+    return model_metadata(path)
+
+
+def model_metadata(source: Source) -> dict:
+    """The model's card beside its file (a demo's title, test metric, runs), or ``{}``."""
+    return _model_metadata(source.path, source.fingerprint())

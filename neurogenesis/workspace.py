@@ -36,6 +36,7 @@ __all__ = [
     "Source",
     "Workspace",
     "demo_workspace",
+    "model_metadata",
     "workspace_from_paths",
     "save_upload",
     "upload_kind",
@@ -124,17 +125,22 @@ class Workspace:
         return None
 
 
-def _describe(path: Path) -> str:
-    """One line from a demo's metadata file (``name.json`` beside ``name.keras``), if any."""
-    meta = path.with_suffix(".json")
-    if not meta.is_file() or meta.stat().st_size > 256 * 1024:
-        return ""
+def model_metadata(path: str | Path) -> dict:
+    """A model's card (``name.json`` beside ``name.keras``: title, dataset, ``test_metric``, runs,
+    ...), or ``{}`` when there is none or it cannot be read (at most 256 KiB are read)."""
+    meta = Path(path).with_suffix(".json")
     try:
+        if not meta.is_file() or meta.stat().st_size > 256 * 1024:
+            return {}
         data = json.loads(meta.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return ""
-    if not isinstance(data, dict):
-        return ""
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _describe(path: Path) -> str:
+    """One line from a demo's metadata file (``name.json`` beside ``name.keras``), if any."""
+    data = model_metadata(path)
     parts = [str(data[key]) for key in ("title", "dataset") if isinstance(data.get(key), str)]
     return " — ".join(parts)
 

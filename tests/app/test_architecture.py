@@ -89,3 +89,26 @@ def test_switching_the_cost_redraws(app_argv):
 def test_no_model_explains_instead_of_failing(app_argv):
     at = open_architecture(app_argv, "--no-demos")
     assert any("No model selected" in info.value for info in at.info)
+
+
+def test_compare_two_demo_models(app_argv):
+    at = open_architecture(app_argv)  # every demo model on offer; digits_cnn is chosen first
+    open_tab(at, "Compare")
+    assert any("Choose one or more models" in info.value for info in at.info)
+    chooser = at.multiselect(key="architecture_compare")
+    assert "digits_cnn (demo)" not in chooser.options
+    chooser.select("shapes_cnn (demo)").run()
+    assert not at.exception
+    names = [figure(at, i)["layout"]["title"]["text"] for i in range(4)]
+    assert len(at.get("plotly_chart")) == 4, names  # radar, diff, side-by-side costs, trade-off
+    radar = figure(at, 0)
+    assert {trace["name"] for trace in radar["data"]} >= {"digits_cnn (demo)", "shapes_cnn (demo)"}
+    summary = next(text.value for text in at.markdown if "unchanged" in text.value)
+    assert "parameters" in summary
+    tradeoff = figure(at, 3)
+    values = {y for trace in tradeoff["data"] for y in trace.get("y") or [] if y is not None}
+    cards = [
+        json.loads((DEMO_MODELS_DIR / f"{n}.json").read_text())
+        for n in ("digits_cnn", "shapes_cnn")
+    ]
+    assert {card["test_metric"]["value"] for card in cards} <= values  # each card's test accuracy
