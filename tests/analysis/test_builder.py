@@ -1,0 +1,555 @@
+"""Templates, the layer builder and variant sweeps against published figures and hand counts."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from neurogenesis.analysis import builder
+from neurogenesis.analysis.architecture import architecture_summary
+from neurogenesis.analysis.builder import (
+    BUILDER_LAYERS,
+    TEMPLATES,
+    BuildError,
+    LayerSpec,
+    SweepInfo,
+    add_layer,
+    build_from_specs,
+    build_template,
+    layer_spec,
+    move_layer,
+    multiplier_sweep,
+    remove_layer,
+    scenario_width_sweep,
+    specs_from_model,
+    update_layer,
+)
+from neurogenesis.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
+DIGITS_SWEEP = ROOT / "data" / "sweeps" / "digits_cnn" / "sweep.json"
+
+# Published parameter counts (Keras Applications table; the papers' models with a 1000-way top).
+PUBLISHED = {
+    "vgg16": 138_357_544,
+    "resnet50": 25_636_712,
+    "mobilenet_v2": 3_538_984,
+    "efficientnet_b0": 5_330_571,
+}
+EFFICIENTNET_B2_PARAMS = 9_177_569  # width 1.1, depth 1.2: B2's coefficients (Tan & Le 2019)
+
+
+def _weights_size(model) -> int:
+    return sum(int(np.prod(weight.shape)) for weight in model.weights)
+
+
+# --- Templates -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_models():
+    """Each keras.applications template built once, counted, then let go."""
+    facts = {}
+    for name in PUBLISHED:
+        model = build_template(name)
+        facts[name] = {
+            "count_params": model.count_params(),
+            "weights": _weights_size(model),
+            "summary": architecture_summary(model).num_params,
+            "layer_names": [layer.name for layer in model.layers],
+            "shapes": {layer.name: tuple(layer.output.shape) for layer in model.layers},
+        }
+        del model
+        keras.backend.clear_session()
+    return facts
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_application_templates_match_published_counts(big_models, name):
+    facts = big_models[name]
+    assert facts["count_params"] == facts["weights"] == facts["summary"] == PUBLISHED[name]
+
+
+def test_catalogue_is_consistent():
+    assert set(TEMPLATES) >= {
+        "vgg16",
+        "resnet50",
+        "mobilenet_v2",
+        "efficientnet_b0",
+        "bert_encoder",
+        "lstm",
+        "small_cnn",
+        "vae",
+    }
+    for name, template in TEMPLATES.items():
+        assert template.name == name
+        assert template.kind in {"image", "text", "sequence", "generative"}
+        assert template.multipliers
+    assert pickle.loads(pickle.dumps(TEMPLATES)) == TEMPLATES
+
+
+def test_own_resnet50_equals_keras_at_one(big_models):
+    model = builder._resnet50_scaled(keras, 1.0, 1.0, (224, 224, 3))
+    reference = big_models["resnet50"]
+    assert model.count_params() == PUBLISHED["resnet50"]
+    assert [layer.name for layer in model.layers] == reference["layer_names"]
+    assert {layer.name: tuple(layer.output.shape) for layer in model.layers} == reference["shapes"]
+
+
+def test_resnet50_depth_half_keeps_fewer_blocks():
+    model = build_template("resnet50", width_multiplier=0.25, depth_multiplier=0.5)
+    adds = [layer for layer in model.layers if type(layer).__name__ == "Add"]
+    assert len(adds) == 2 + 2 + 3 + 2  # round(3, 4, 6, 3 * 0.5), half to even
+    assert model.get_layer("conv1_conv").filters == 16
+    assert model.get_layer("conv5_block1_3_conv").filters == 4 * 128
+
+
+def _vgg_count(filters: list[int], convs: list[int], dense: int, side: int = 7) -> int:
+    total, channels = 0, 3
+    for width, count in zip(filters, convs, strict=True):
+        for _ in range(count):
+            total += 3 * 3 * channels * width + width
+            channels = width
+    flat = side * side * channels
+    return total + flat * dense + dense + dense * dense + dense + dense * 1000 + 1000
+
+
+def test_vgg16_multipliers_by_hand():
+    assert _vgg_count([64, 128, 256, 512, 512], [2, 2, 3, 3, 3], 4096) == PUBLISHED["vgg16"]
+    model = build_template("vgg16", width_multiplier=0.25, depth_multiplier=0.5)
+    # filters 16..128; convolutions per block round(2, 2, 3, 3, 3 * 0.5) = 1, 1, 2, 2, 2
+    assert model.count_params() == _vgg_count([16, 32, 64, 128, 128], [1, 1, 2, 2, 2], 1024)
+
+
+def test_mobilenet_v2_refuses_depth_and_efficientnet_scales_like_b2():
+    with pytest.raises(InputError, match="no depth multiplier"):
+        build_template("mobilenet_v2", depth_multiplier=2.0)
+    model = build_template("efficientnet_b0", width_multiplier=1.1, depth_multiplier=1.2)
+    assert model.count_params() == EFFICIENTNET_B2_PARAMS
+    keras.backend.clear_session()
+
+
+def _bert_count(vocab, length, hidden, blocks, classes=2, ratio=4) -> int:
+    embeddings = vocab * hidden + length * hidden + 2 * hidden
+    attention = 4 * (hidden * hidden + hidden)  # query, key, value and output projections
+    feed_forward = hidden * ratio * hidden + ratio * hidden + ratio * hidden * hidden + hidden
+    block = attention + 2 * hidden + feed_forward + 2 * hidden
+    head = hidden * hidden + hidden + hidden * classes + classes
+    return embeddings + blocks * block + head
+
+
+def test_bert_encoder_by_hand():
+    model = build_template(
+        "bert_encoder", width_multiplier=0.25, depth_multiplier=0.5, input_shape=(16,)
+    )
+    # hidden 128 * 0.25 = 32 (8 per head), one block, 16 positions, vocabulary 8000
+    assert model.count_params() == _bert_count(8000, 16, 32, 1) == 270_402
+    assert build_template("bert_encoder").count_params() == _bert_count(8000, 128, 128, 2)
+    attention = model.get_layer("attention_1")
+    assert (attention.num_heads, attention.key_dim) == (4, 8)
+    assert model.get_layer("feed_forward_1").get_config()["activation"] == "gelu"
+
+
+def test_lstm_and_small_cnn_by_hand():
+    model = build_template("lstm", width_multiplier=0.5, depth_multiplier=1.5)
+    lstm = 4 * (32 * 32 + 32 * 32 + 32)  # four gates: input and recurrent kernels and biases
+    assert model.count_params() == 10000 * 32 + 3 * lstm + (32 * 2 + 2)
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "Embedding",
+        "LSTM",
+        "LSTM",
+        "LSTM",
+        "Dense",
+    ]
+    small = build_template("small_cnn", width_multiplier=0.5)
+    # conv 3x3x1x16 + 16, conv 3x3x16x32 + 32, dense 7*7*32*10 + 10
+    assert small.count_params() == 160 + 4640 + 15690 == 20490
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"width_multiplier": 0}, "positive width multiplier"),
+        ({"depth_multiplier": -1}, "positive depth multiplier"),
+        ({"input_shape": (28, 28)}, "takes inputs shaped like"),
+        ({"input_shape": (8, 8, 3)}, "cannot be built"),
+    ],
+)
+def test_bad_template_arguments_are_explained(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        build_template("vgg16", **kwargs)
+
+
+def test_unknown_template():
+    with pytest.raises(InputError, match="Unknown template 'vgg19'"):
+        build_template("vgg19")
+
+
+@pytest.mark.parametrize("name", ["bert_encoder", "vae"])
+def test_templates_save_and_reload_safely(tmp_path, name):
+    kwargs = {"width_multiplier": 0.25, "input_shape": (12,)} if name == "bert_encoder" else {}
+    model = build_template(name, **kwargs)
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True, compile=False)
+    if name == "bert_encoder":
+        sample = np.array([[5, 9, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0]], dtype="int32")
+    else:
+        sample = np.random.default_rng(0).uniform(size=(2, 8, 8, 1)).astype("float32")
+    assert loaded.count_params() == model.count_params()
+    np.testing.assert_allclose(loaded.predict(sample, verbose=0), model.predict(sample, verbose=0))
+
+
+# --- The builder ---------------------------------------------------------------------------
+
+
+def test_every_builder_layer_builds_with_its_defaults():
+    required = {
+        "Dense",
+        "Conv1D",
+        "Conv2D",
+        "DepthwiseConv2D",
+        "SeparableConv2D",
+        "Conv2DTranspose",
+        "MaxPooling1D",
+        "MaxPooling2D",
+        "AveragePooling2D",
+        "GlobalAveragePooling1D",
+        "GlobalAveragePooling2D",
+        "GlobalMaxPooling2D",
+        "Flatten",
+        "Reshape",
+        "Dropout",
+        "BatchNormalization",
+        "LayerNormalization",
+        "Activation",
+        "Embedding",
+        "LSTM",
+        "GRU",
+        "SimpleRNN",
+        "Bidirectional LSTM",
+        "UpSampling2D",
+        "ZeroPadding2D",
+        "MultiHeadAttention",
+    }
+    assert required <= set(BUILDER_LAYERS)
+    for name, kind in BUILDER_LAYERS.items():
+        shape = {4: (8, 8, 3), 3: (6, 4), None: (6, 4)}[kind.input_rank]
+        if name == "Embedding":
+            shape = (6,)
+        result = build_from_specs(shape, [layer_spec(name)])
+        assert result.ok, (name, result.error)
+        for item in kind.parameters:
+            assert item.type in {
+                "int",
+                "float",
+                "bool",
+                "choice",
+                "size",
+                "optional_size",
+                "shape",
+                "padding",
+            }
+            assert item.choices is None or item.default in item.choices
+
+
+def test_successful_build_counts_and_shapes():
+    specs = (
+        layer_spec("Conv2D", filters=4, kernel_size=3),
+        layer_spec("MaxPooling2D"),
+        layer_spec("Flatten"),
+        layer_spec("Flatten"),  # a second Flatten is harmless
+        layer_spec("Dense", units=10, activation="softmax"),
+    )
+    result = build_from_specs((8, 8, 1), specs, name="mine")
+    assert result.ok and result.error is None
+    assert result.output_shapes == (
+        (None, 6, 6, 4),
+        (None, 3, 3, 4),
+        (None, 36),
+        (None, 36),
+        (None, 10),
+    )
+    assert result.summary.num_params == result.model.count_params() == (9 * 4 + 4) + (36 * 10 + 10)
+    assert result.summary.macs == 6 * 6 * 4 * 9 + 36 * 10
+    assert [layer.name for layer in result.model.layers[1:]] == [
+        "conv2d_1",
+        "max_pooling2d_2",
+        "flatten_3",
+        "flatten_4",
+        "dense_5",
+    ]
+
+
+def test_self_attention_and_recurrent_stack():
+    specs = (
+        layer_spec("Embedding", input_dim=50, output_dim=8),
+        layer_spec("MultiHeadAttention", num_heads=2, key_dim=4),
+        layer_spec("Bidirectional LSTM", units=3, return_sequences=True),
+        layer_spec("GRU", units=5),
+    )
+    result = build_from_specs((7,), specs)
+    assert result.ok, result.error
+    assert result.model.inputs[0].dtype == "int32"
+    assert result.output_shapes[1:] == ((None, 7, 8), (None, 7, 6), (None, 5))
+    attention = 3 * (8 * 2 * 4 + 2 * 4) + (2 * 4 * 8 + 8)
+    bidirectional = 2 * 4 * (8 * 3 + 3 * 3 + 3)
+    assert result.model.count_params() == 50 * 8 + attention + bidirectional + (
+        result.model.layers[-1].count_params()
+    )
+
+
+def test_conv_after_dense_names_layer_and_class():
+    specs = (layer_spec("Flatten"), layer_spec("Dense", units=10), layer_spec("Conv2D"))
+    result = build_from_specs((8, 8, 1), specs)
+    assert not result.ok and result.model is None
+    error = result.error
+    assert isinstance(error, BuildError)
+    assert (error.index, error.class_name, error.layer_name) == (2, "Conv2D", "conv2d_3")
+    assert error.input_shape == (None, 10)
+    assert error.message.startswith("Layer 3 (Conv2D 'conv2d_3')")
+    assert "4-D input" in error.message and "(None, 10)" in error.message
+    assert "Reshape" in error.message
+    assert result.output_shapes == ((None, 64), (None, 10))
+
+
+def test_dense_on_image_map_is_explained():
+    result = build_from_specs(
+        (8, 8, 3), [layer_spec("Conv2D", filters=16, padding="same"), layer_spec("Dense", units=10)]
+    )
+    message = result.error.message
+    assert result.error.index == 1
+    assert "(None, 8, 8, 16)" in message and "(None, 8, 8, 10)" in message
+    assert "Flatten" in message and "GlobalAveragePooling2D" in message
+
+
+def test_reshape_mismatch_states_both_counts():
+    result = build_from_specs((10,), [layer_spec("Reshape", target_shape=(4, 4, 1))])
+    message = result.error.message
+    assert "10 values per sample" in message and "16 values per sample" in message
+    assert build_from_specs((16,), [layer_spec("Reshape", target_shape=(4, -1, 1))]).ok
+
+
+def test_pooling_too_big_names_the_sizes():
+    specs = [layer_spec("Conv2D", filters=2), layer_spec("MaxPooling2D", pool_size=4)]
+    result = build_from_specs((5, 5, 1), specs)
+    message = result.error.message
+    assert result.error.index == 1
+    assert "4x4 pool_size" in message and "only 3x3" in message and "padding='same'" in message
+    kernel = build_from_specs((5, 5, 1), [layer_spec("Conv2D", kernel_size=7)]).error.message
+    assert "7x7 kernel_size" in kernel and "only 5x5" in kernel
+    assert build_from_specs((3, 3, 1), [layer_spec("MaxPooling2D", pool_size=4, padding="same")]).ok
+
+
+def test_recurrent_on_vector_suggests_return_sequences():
+    specs = [layer_spec("LSTM", units=8), layer_spec("LSTM", units=8)]
+    message = build_from_specs((5, 3), specs).error.message
+    assert "3-D input" in message and "(None, 8)" in message
+    assert "return_sequences=True" in message
+    message = build_from_specs((12,), [layer_spec("LSTM")]).error.message
+    assert "Reshape(target_shape=(12, 1))" in message and "Embedding" in message
+
+
+def test_embedding_on_real_values_is_explained():
+    after_dense = build_from_specs((6,), [layer_spec("Dense"), layer_spec("Embedding")]).error
+    assert after_dense.index == 1 and "integer token ids" in after_dense.message
+    float_input = build_from_specs((6,), [layer_spec("Embedding")], input_dtype="float32").error
+    assert "int32" in float_input.message
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (LayerSpec("Dense", {"units": -5}), "units must be a whole number of at least 1; got -5"),
+        (LayerSpec("Dropout", {"rate": 1.5}), "rate must be below 1; got 1.5"),
+        (LayerSpec("Dense", {"activation": "relux"}), "'relux' is not a Keras activation"),
+        (LayerSpec("Conv2D", {"padding": "full"}), "padding must be one of"),
+        (LayerSpec("Dense", {"unit": 3}), "has no setting 'unit'"),
+        (LayerSpec("Dense3D"), "no layer class 'Dense3D'"),
+    ],
+)
+def test_bad_settings_are_explained(spec, expected):
+    result = build_from_specs((8, 8, 3) if spec.class_name == "Conv2D" else (4,), [spec])
+    assert expected in result.error.message
+    assert result.error.message.startswith("Layer 1 (")
+
+
+def test_bad_input_shape_and_duplicate_names():
+    assert build_from_specs((0, 3), [layer_spec("Dense")]).error.index is None
+    same = [layer_spec("Dense", name="hidden"), layer_spec("Dense", name="hidden")]
+    error = build_from_specs((4,), same).error
+    assert error.index == 1 and "unique" in error.message
+    reserved = build_from_specs((4,), [layer_spec("Dense", name="input")]).error
+    assert reserved.index == 0 and "name of the model's input" in reserved.message
+
+
+def test_keras_message_is_kept_for_other_errors():
+    # Flatten of a variable-length axis leaves Dense an undefined last axis: Keras's own refusal.
+    result = build_from_specs((None, 4), [layer_spec("Flatten"), layer_spec("Dense")])
+    error = result.error
+    assert error.index == 1 and error.class_name == "Dense"
+    assert error.keras_message and "\x1b" not in error.keras_message
+    assert error.text.splitlines()[0] == error.message
+    assert error.text.splitlines()[1].startswith("Keras said: ")
+
+
+def test_specs_are_hashable_values():
+    spec = layer_spec("Conv2D", filters=8, kernel_size=[3, 3])
+    assert spec.get("kernel_size") == (3, 3)
+    assert spec == layer_spec("Conv2D", kernel_size=(3, 3), filters=8)
+    assert hash(spec) == hash(pickle.loads(pickle.dumps(spec)))
+    assert spec.replace(filters=4, name="c").config_dict()["filters"] == 4
+    error = build_from_specs((4,), [LayerSpec("Dense", {"units": -1})]).error
+    assert pickle.loads(pickle.dumps(error)) == error
+    with pytest.raises(InputError, match="has no setting 'unit'"):
+        layer_spec("Dense", unit=3)
+    with pytest.raises(InputError, match="no layer 'Dense3D'"):
+        layer_spec("Dense3D")
+
+
+def test_editing_operations_are_pure():
+    a, b, c = layer_spec("Dense", name="a"), layer_spec("Dropout", name="b"), layer_spec("Flatten")
+    specs = (a, b)
+    assert add_layer(specs, 0, c) == (c, a, b)
+    assert add_layer(specs, 2, c) == (a, b, c)
+    assert remove_layer(specs, 0) == (b,)
+    assert move_layer((a, b, c), 0, 2) == (b, c, a)
+    assert move_layer((a, b, c), 2, 0) == (c, a, b)
+    updated = update_layer(specs, 0, units=7, name="renamed")
+    assert updated[0].get("units") == 7 and updated[0].name == "renamed" and updated[1] is b
+    assert specs == (a, b)  # untouched
+    with pytest.raises(InputError, match="from 0 to 2"):
+        add_layer(specs, 3, c)
+    with pytest.raises(InputError, match="from 0 to 1"):
+        remove_layer(specs, 5)
+    with pytest.raises(InputError, match="has no setting 'rate'"):
+        update_layer(specs, 0, rate=0.1)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("small_cnn", {}),
+        ("lstm", {"width_multiplier": 0.25}),
+        ("vgg16", {"width_multiplier": 0.125}),
+    ],
+)
+def test_specs_from_model_round_trip(name, kwargs):
+    assert TEMPLATES[name].editable
+    model = build_template(name, **kwargs)
+    input_shape, specs = specs_from_model(model)
+    assert input_shape == tuple(model.inputs[0].shape)[1:]
+    assert [spec.name for spec in specs] == [
+        layer.name for layer in model.layers if type(layer).__name__ != "InputLayer"
+    ]
+    rebuilt = build_from_specs(input_shape, specs)
+    assert rebuilt.ok, rebuilt.error
+    assert rebuilt.model.count_params() == model.count_params()
+    original_shapes = [
+        tuple(layer.output.shape) for layer in model.layers if type(layer).__name__ != "InputLayer"
+    ]
+    assert list(rebuilt.output_shapes) == original_shapes
+
+
+def test_specs_from_zoo_model_keeps_use_bias():
+    from neurogenesis.zoo.digits import digits_cnn
+
+    model = digits_cnn(width=8)
+    input_shape, specs = specs_from_model(model)
+    assert specs[0].get("use_bias") is False
+    assert build_from_specs(input_shape, specs).model.count_params() == model.count_params() == 3890
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("resnet50", "branches at 'pool1_pool'"),
+        ("bert_encoder", "keras.ops"),
+        ("vae", r"'encoder' \(Functional\) is a nested model"),
+        ("mobilenet_v2", "is not one of the builder's layer classes"),
+    ],
+)
+def test_specs_from_model_refuses_what_it_cannot_edit(name, expected):
+    assert not TEMPLATES[name].editable
+    model = build_template(name, width_multiplier=0.25 if name != "vae" else 1.0)
+    with pytest.raises(InputError, match=expected):
+        specs_from_model(model)
+    keras.backend.clear_session()
+
+
+def test_specs_from_model_refuses_merges_and_unsettable_options():
+    inputs = keras.Input((4,))
+    left = keras.layers.Dense(3, name="left")(inputs)
+    right = keras.layers.Dense(3, name="right")(inputs)
+    merged = keras.Model(inputs, keras.layers.Add(name="join")([left, right]))
+    with pytest.raises(InputError, match="branches at"):
+        specs_from_model(merged)
+    dilated = keras.Sequential([keras.Input((9, 2)), keras.layers.Conv1D(2, 3, dilation_rate=2)])
+    with pytest.raises(InputError, match="dilation_rate"):
+        specs_from_model(dilated)
+
+
+# --- Sweeps --------------------------------------------------------------------------------
+
+
+def test_width_sweep_of_small_cnn_is_monotonic_and_matches_hand_count():
+    info = multiplier_sweep("small_cnn", [1.0, 0.5, 2.0, 0.25])
+    assert info.parameter == "width multiplier"
+    assert info.multipliers == (0.25, 0.5, 1.0, 2.0)
+    assert info.num_params[1] == 20490
+    # conv_1 28*28*32*9, conv_2 14*14*64*(9*32), dense 7*7*64*10 multiply-accumulates
+    assert info.macs[2] == 28 * 28 * 32 * 9 + 14 * 14 * 64 * 288 + 3136 * 10
+    for series in (info.num_params, info.macs, info.weight_bytes, info.activation_bytes):
+        assert all(a < b for a, b in zip(series, series[1:], strict=False))
+    assert info.weight_bytes == tuple(4 * count for count in info.num_params)
+    assert info.num_layers == (3, 3, 3, 3)
+    assert pickle.loads(pickle.dumps(info)) == info
+
+
+def test_depth_sweep_adds_blocks():
+    info = multiplier_sweep("bert_encoder", [0.5, 1.0, 2.0], kind="depth")
+    assert info.num_layers == (7, 10, 16)  # embeddings 2 + 3 Dense/attention per block + head 2
+    block = _bert_count(8000, 128, 128, 2) - _bert_count(8000, 128, 128, 1)
+    assert info.num_params[2] - info.num_params[1] == 2 * block
+    with pytest.raises(InputError, match="no depth multiplier"):
+        multiplier_sweep("vae", [1.0, 2.0], kind="depth")
+    with pytest.raises(InputError, match="at least one multiplier"):
+        multiplier_sweep("small_cnn", [])
+
+
+def test_scenario_width_sweep_of_digits():
+    info = scenario_width_sweep("digits_cnn", DIGITS_SWEEP)
+    sweep = json.loads(DIGITS_SWEEP.read_text())
+    assert isinstance(info, SweepInfo)
+    assert (info.parameter, info.metric, info.goal) == ("width", "val_accuracy", "max")
+    assert info.multipliers == (4, 8, 16, 32)
+    manifest = json.loads(
+        (DIGITS_SWEEP.parent / "lr_0.001_width_8" / "neurogenesis_run.json").read_text()
+    )
+    assert info.num_params[1] == manifest["model"]["num_parameters"] == 3890
+    for width, value, rate in zip(
+        info.multipliers, info.metric_values, info.best_learning_rates, strict=True
+    ):
+        points = [p for p in sweep["points"] if p["params"]["width"] == width]
+        best = max(points, key=lambda p: p["best"]["val_accuracy"])
+        assert value == best["best"]["val_accuracy"]
+        assert rate == best["params"]["learning_rate"]
+    assert all(a < b for a, b in zip(info.macs, info.macs[1:], strict=False))
+
+
+def test_scenario_width_sweep_refuses_bad_input(tmp_path):
+    with pytest.raises(InputError, match="sweep of 'digits_cnn', not of 'shapes_cnn'"):
+        scenario_width_sweep("shapes_cnn", DIGITS_SWEEP)
+    with pytest.raises(InputError, match="No sweep file"):
+        scenario_width_sweep("digits_cnn", tmp_path / "missing.json")
+    with pytest.raises(InputError, match="Unknown scenario"):
+        scenario_width_sweep("mnist", DIGITS_SWEEP)
+    broken = tmp_path / "sweep.json"
+    broken.write_text("{not json")
+    with pytest.raises(InputError, match="not a readable JSON"):
+        scenario_width_sweep("digits_cnn", tmp_path)
