@@ -9,6 +9,15 @@ import streamlit as st
 
 from neurogenesis import cached
 from neurogenesis.analysis.architecture import default_expanded
+from neurogenesis.analysis.builder import (
+    BUILDER_LAYERS,
+    TEMPLATES,
+    add_layer,
+    layer_spec,
+    move_layer,
+    remove_layer,
+    update_layer,
+)
 from neurogenesis.analysis.comparison import architecture_diff, diff_table, tradeoff_from_cards
 from neurogenesis.errors import InputError, UnsupportedModelError
 from neurogenesis.plotting.architecture import (
@@ -23,12 +32,14 @@ from neurogenesis.plotting.architecture import (
     plot_weight_histograms,
     shape_text,
 )
+from neurogenesis.plotting.builder import plot_sweep
 from neurogenesis.plotting.comparison import (
     plot_architecture_diff,
     plot_complexity_radar,
     plot_side_by_side_costs,
     plot_tradeoff,
 )
+from neurogenesis.plotting.export import FIGURE_FORMATS, figure_bytes, static_export_available
 
 TABS = ("Graph", "Blocks", "Layers", "3D", "Complexity", "Compare", "Build", "Export")
 
@@ -304,6 +315,509 @@ def compare_view(source, info) -> None:
     )
 
 
+# --- Templates and the builder -------------------------------------------------------------------
+
+MULTIPLIERS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+BUILDER = "builder"  # session state: {"input_shape", "specs", "version", "origin"}
+
+
+def _builder_state() -> dict:
+    if BUILDER not in st.session_state:
+        input_shape, specs = cached.template_specs("small_cnn")
+        st.session_state[BUILDER] = {
+            "input_shape": tuple(input_shape),
+            "specs": tuple(specs),
+            "version": 0,
+            "origin": "the small CNN template",
+        }
+    return st.session_state[BUILDER]
+
+
+def _builder_set(input_shape, specs, origin: str) -> None:
+    state = _builder_state()
+    state.update(
+        input_shape=tuple(input_shape),
+        specs=tuple(specs),
+        version=state["version"] + 1,
+        origin=origin,
+    )
+    st.session_state.pop("builder_problem", None)
+
+
+def _builder_edit(operation, *args, **kwargs) -> None:
+    """Applies an edit (add, remove, move, update); a refused one is explained, nothing lost."""
+    state = _builder_state()
+    try:
+        specs = operation(state["specs"], *args, **kwargs)
+    except InputError as error:
+        st.session_state["builder_problem"] = str(error)
+        return
+    st.session_state.pop("builder_problem", None)
+    state.update(specs=specs, version=state["version"] + 1)
+
+
+def _parse_shape(text: str) -> tuple:
+    parts = [part.strip() for part in text.strip().strip("()[]").split(",") if part.strip()]
+    try:
+        return tuple(None if part.lower() == "none" else int(part) for part in parts)
+    except ValueError as error:
+        raise InputError(
+            f"Expected whole numbers separated by commas, like '28, 28, 1'. Received: {text!r}"
+        ) from error
+
+
+def _setting_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return ", ".join(_setting_text(item) for item in value)
+    return str(value)
+
+
+def _parse_setting(kind: str, text: str):
+    import ast
+
+    text = text.strip()
+    if kind == "optional_size" and not text:
+        return None
+    if kind == "padding":
+        try:
+            value = ast.literal_eval(text if text.startswith("(") else f"({text},)")
+        except (ValueError, SyntaxError) as error:
+            raise InputError(
+                f"Expected a number, a pair '1, 2' or pairs '(1, 1), (2, 2)'. Received: {text!r}"
+            ) from error
+        return value[0] if len(value) == 1 else value
+    shape = _parse_shape(text)
+    if not shape:
+        raise InputError(f"Expected a number or numbers separated by commas. Received: {text!r}")
+    return shape[0] if len(shape) == 1 and kind != "shape" else shape
+
+
+def _on_setting(index: int, name: str, kind: str, key: str) -> None:
+    value = st.session_state[key]
+    if kind in ("size", "optional_size", "shape", "padding"):
+        try:
+            value = _parse_setting(kind, value)
+        except InputError as error:
+            st.session_state["builder_problem"] = f"Layer {index + 1}, {name}: {error}"
+            return
+    _builder_edit(update_layer, index, **{name: value})
+
+
+def _on_input_shape(key: str) -> None:
+    state = _builder_state()
+    try:
+        shape = _parse_shape(st.session_state[key])
+    except InputError as error:
+        st.session_state["builder_problem"] = f"Input shape: {error}"
+        return
+    st.session_state.pop("builder_problem", None)
+    state.update(input_shape=shape, version=state["version"] + 1)
+
+
+def _setting_widget(spec, index: int, item, version: int) -> None:
+    key = f"builder:{version}:{index}:{item.name}"
+    value = spec.get(item.name, item.default)
+    common = {"key": key, "help": item.help or None, "on_change": _on_setting}
+    common["args"] = (index, item.name, item.type, key)
+    if item.type == "bool":
+        st.checkbox(item.name, value=bool(value), **common)
+    elif item.type == "choice":
+        choices = list(item.choices or ())
+        st.selectbox(
+            item.name, choices, index=choices.index(value) if value in choices else 0, **common
+        )
+    elif item.type == "int":
+        st.number_input(
+            item.name,
+            value=int(value),
+            min_value=None if item.minimum is None else int(item.minimum),
+            step=1,
+            **common,
+        )
+    elif item.type == "float":
+        st.number_input(
+            item.name,
+            value=float(value),
+            min_value=None if item.minimum is None else float(item.minimum),
+            step=0.05,
+            format="%.4g",
+            **common,
+        )
+    else:
+        st.text_input(item.name, value=_setting_text(value), **common)
+
+
+def template_view(source) -> None:
+    st.markdown(
+        "**Templates.** Reference architectures, built without weights, at any width or depth."
+    )
+    name = st.selectbox(
+        "Template",
+        list(TEMPLATES),
+        index=list(TEMPLATES).index("small_cnn"),  # quick to build; the big ones take seconds
+        format_func=lambda key: TEMPLATES[key].title,
+        key="template",
+    )
+    template = TEMPLATES[name]
+    st.caption(f"{template.description} {template.multipliers}")
+    left, right = st.columns(2)
+    width = left.select_slider(
+        "Width multiplier",
+        MULTIPLIERS,
+        value=1.0,
+        key=f"template_width:{name}",
+        disabled=not template.supports_width,
+        help="Scales every layer's channels or units.",
+    )
+    depth = right.select_slider(
+        "Depth multiplier",
+        MULTIPLIERS,
+        value=1.0,
+        key=f"template_depth:{name}",
+        disabled=not template.supports_depth,
+        help="Scales how many times each block repeats.",
+    )
+    try:
+        summary = cached.template_summary(name, width, depth)
+    except InputError as error:
+        st.error(str(error))
+        return
+    columns = st.columns(4)
+    columns[0].metric("Parameters", human(summary.num_params))
+    columns[1].metric("Multiply-accumulates", human(summary.macs or 0))
+    columns[2].metric(
+        "Weight memory", human(sum(layer.weight_bytes for layer in summary.layers), "B")
+    )
+    columns[3].metric("Layers", f"{len(summary.layers)}")
+    if template.editable:
+        st.button(
+            "Open in the builder",
+            key="template_open",
+            on_click=lambda: _builder_set(
+                *cached.template_specs(name, width, depth), f"the {template.title} template"
+            ),
+        )
+    else:
+        st.caption(
+            f"{template.title} branches or nests models, so the builder (a stack of layers) cannot "
+            "edit it; scale it with the multipliers and sweep them below."
+        )
+    with st.expander("Sweep a multiplier (architecture search)"):
+        kinds = [
+            k
+            for k, ok in (("width", template.supports_width), ("depth", template.supports_depth))
+            if ok
+        ]
+        if not kinds:
+            st.info(f"{template.title} has no multiplier to sweep.")
+        else:
+            kind = st.segmented_control(
+                "Multiplier", kinds, default=kinds[0], key="template_sweep_kind"
+            )
+            if st.button("Build every variant", key="template_sweep_run") or st.session_state.get(
+                f"swept:{name}:{kind}"
+            ):
+                st.session_state[f"swept:{name}:{kind}"] = True
+                sweep = cached.template_sweep(name, kind or kinds[0], MULTIPLIERS)
+                st.plotly_chart(plot_sweep(sweep), key="template_sweep")
+    metadata = cached.model_metadata(source)
+    sweep_dir = metadata.get("sweep")
+    if isinstance(sweep_dir, str) and metadata.get("name"):
+        from neurogenesis.workspace import DEMO_MODELS_DIR
+
+        path = (DEMO_MODELS_DIR.parent / sweep_dir).resolve()
+        if (path / "sweep.json").is_file():
+            with st.expander(f"{metadata['name']}: size, compute and recorded accuracy by width"):
+                try:
+                    sweep = cached.scenario_sweep(metadata["name"], str(path / "sweep.json"))
+                except InputError as error:
+                    st.error(str(error))
+                else:
+                    st.plotly_chart(plot_sweep(sweep), key="scenario_sweep")
+                    st.caption(
+                        "Each width was trained at several learning rates; the best validation "
+                        "value is shown. More parameters stop paying off where the curve flattens."
+                    )
+
+
+def builder_view(source) -> None:
+    state = _builder_state()
+    version = state["version"]
+    st.markdown(
+        f"**Builder.** A stack of layers, rebuilt with Keras at every change. Started from "
+        f"{state['origin']}."
+    )
+    left, middle, right = st.columns([2, 1, 1], vertical_alignment="bottom")
+    input_key = f"builder_input:{version}"
+    left.text_input(
+        "Input shape (one sample, no batch axis)",
+        value=_setting_text(state["input_shape"]),
+        key=input_key,
+        on_change=_on_input_shape,
+        args=(input_key,),
+    )
+    middle.button(
+        "Start empty",
+        key="builder_empty",
+        on_click=_builder_set,
+        args=((28, 28, 1), (), "nothing"),
+        width="stretch",
+    )
+    if right.button("Open the sidebar model", key="builder_from_model", width="stretch"):
+        try:
+            _builder_set(*cached.source_specs(source), f"the model '{source.label}'")
+            st.rerun()
+        except InputError as error:
+            st.session_state["builder_problem"] = str(error)
+    problem = st.session_state.get("builder_problem")
+    if problem:
+        st.warning(problem)
+    result = cached.built(tuple(state["input_shape"]), tuple(state["specs"]))
+    specs = state["specs"]
+    if result.ok and result.summary is not None:
+        info = result.summary
+        columns = st.columns(4)
+        columns[0].metric("Parameters", f"{info.num_params:,}")
+        columns[1].metric("Multiply-accumulates", human(info.macs or 0))
+        columns[2].metric(
+            "Weight memory", human(sum(layer.weight_bytes for layer in info.layers), "B")
+        )
+        columns[3].metric(
+            "Activation memory",
+            human(sum(layer.activation_bytes or 0 for layer in info.layers), "B"),
+        )
+        st.success(f"Builds: {len(specs)} layers, output {shape_text(info.output_shapes[0])}.")
+    elif result.error is not None:
+        st.error(result.error.text)
+    failing = None if result.ok or result.error is None else result.error.index
+    layer_rows = (
+        result.summary.layers[-len(specs) :] if result.ok and result.summary and specs else ()
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "#": list(range(1, len(specs) + 1)),
+                "layer": [spec.name or "" for spec in specs],
+                "class": [spec.class_name for spec in specs],
+                "settings": [
+                    ", ".join(f"{k}={_setting_text(v)}" for k, v in spec.config) for spec in specs
+                ],
+                "output shape": [
+                    shape_text(result.output_shapes[i])
+                    if i < len(result.output_shapes)
+                    else ("✗ fails here" if i == failing else "not built")
+                    for i in range(len(specs))
+                ],
+                "parameters": [
+                    layer_rows[i].num_params if layer_rows else None for i in range(len(specs))
+                ],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    st.markdown("**Edit a layer**")
+    if specs:
+        index = st.selectbox(
+            "Layer",
+            list(range(len(specs))),
+            format_func=lambda i: f"{i + 1}. {specs[i].name or ''} {specs[i].class_name}".replace(
+                "  ", " "
+            ),
+            key=f"builder_layer:{version}",
+            index=min(failing or 0, len(specs) - 1),
+        )
+        spec = specs[index]
+        kind = BUILDER_LAYERS[spec.class_name]
+        st.caption(kind.description)
+        fields = st.columns(3)
+        for position, item in enumerate(kind.parameters):
+            with fields[position % 3]:
+                _setting_widget(spec, index, item, version)
+        buttons = st.columns(3)
+        buttons[0].button(
+            "Move up",
+            key=f"builder_up:{version}",
+            disabled=index == 0,
+            on_click=_builder_edit,
+            args=(move_layer, index, index - 1),
+            width="stretch",
+        )
+        buttons[1].button(
+            "Move down",
+            key=f"builder_down:{version}",
+            disabled=index == len(specs) - 1,
+            on_click=_builder_edit,
+            args=(move_layer, index, index + 1),
+            width="stretch",
+        )
+        buttons[2].button(
+            "Remove",
+            key=f"builder_remove:{version}",
+            on_click=_builder_edit,
+            args=(remove_layer, index),
+            width="stretch",
+        )
+    st.markdown("**Add a layer**")
+    add = st.columns([2, 1, 1], vertical_alignment="bottom")
+    new_class = add[0].selectbox(
+        "Layer class",
+        list(BUILDER_LAYERS),
+        key="builder_new_class",
+        help="Each class with its Keras defaults; edit its settings after adding it.",
+    )
+    position = add[1].number_input(
+        "At position",
+        min_value=1,
+        max_value=len(specs) + 1,
+        value=len(specs) + 1,
+        key=f"builder_new_position:{version}",
+    )
+    add[2].button(
+        "Add",
+        key="builder_add",
+        on_click=lambda: _builder_edit(add_layer, int(position) - 1, layer_spec(new_class)),
+        width="stretch",
+    )
+    st.caption(f"{BUILDER_LAYERS[new_class].description}")
+
+
+def build_view(source) -> None:
+    template_view(source)
+    st.divider()
+    builder_view(source)
+
+
+# --- Export --------------------------------------------------------------------------------------
+
+FORMAT_NAMES = {"html": "HTML (interactive)", "png": "PNG", "svg": "SVG", "pdf": "PDF"}
+
+
+def _safe_file_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("_")
+    return cleaned or "model"
+
+
+def export_view(source, info) -> None:
+    st.markdown(
+        "**The model**: as Keras code that rebuilds it, as its JSON config, as a .keras file."
+    )
+    choices = {"sidebar": f"The model in the sidebar ({source.label})"}
+    state = st.session_state.get(BUILDER)
+    result = cached.built(tuple(state["input_shape"]), tuple(state["specs"])) if state else None
+    if result is not None and result.ok:
+        choices["builder"] = f"The builder's model ({len(state['specs'])} layers)"
+    template = st.session_state.get("template")
+    if template in TEMPLATES:
+        width = st.session_state.get(f"template_width:{template}", 1.0)
+        depth = st.session_state.get(f"template_depth:{template}", 1.0)
+        choices["template"] = (
+            f"The {TEMPLATES[template].title} template (width ×{width}, depth ×{depth})"
+        )
+    which = st.radio("Export", list(choices), format_func=choices.get, key="export_which")
+
+    def export(what: str):
+        if which == "builder":
+            return cached.built_export(tuple(state["input_shape"]), tuple(state["specs"]), what)
+        if which == "template":
+            return cached.template_export(template, width, depth, what)
+        return cached.source_export(source, what)
+
+    name = {"sidebar": info.name, "builder": "built", "template": template or "template"}[which]
+    stem = _safe_file_name(name)
+    try:
+        code = export("python")
+    except InputError as error:  # a subclassed model or a custom layer: no code, say why
+        st.info(str(error))
+        code = None
+    columns = st.columns(3)
+    if code is not None:
+        columns[0].download_button(
+            "Keras code (.py)",
+            code,
+            file_name=f"{stem}.py",
+            mime="text/x-python",
+            key="export_python",
+            width="stretch",
+        )
+    columns[1].download_button(
+        "JSON config",
+        lambda: export("json"),
+        file_name=f"{stem}.json",
+        mime="application/json",
+        key="export_json",
+        width="stretch",
+    )
+    columns[2].download_button(
+        ".keras file",
+        lambda: export("keras"),
+        file_name=f"{stem}.keras",
+        mime="application/octet-stream",
+        key="export_keras",
+        width="stretch",
+        help="Architecture and weights (a template or the builder's model: fresh weights).",
+    )
+    if code is not None:
+        with st.expander("The code", expanded=False):
+            st.code(code, language="python")
+            st.caption(
+                "Run it to rebuild the model: same layers, shapes and parameter count, with fresh "
+                "weights. The .keras file keeps the weights."
+            )
+
+    st.markdown(f"**The views of {info.name}** as files for slides and papers.")
+    formats = ["html", "png", "svg", "pdf"] if static_export_available() else ["html"]
+    if len(formats) == 1:
+        st.caption(
+            "PNG, SVG and PDF need kaleido and a Chrome or Chromium browser; HTML works everywhere."
+        )
+    views = {
+        "graph": "Graph",
+        "blocks": "Block diagram",
+        "stack": "3D layer stack",
+        "costs": "Per-layer costs",
+        "radar": "Complexity radar",
+    }
+    left, right = st.columns(2)
+    view = left.selectbox("View", list(views), format_func=views.get, key="export_view")
+    fmt = (
+        right.segmented_control(
+            "Format", formats, default="html", format_func=FORMAT_NAMES.get, key="export_format"
+        )
+        or "html"
+    )
+    try:
+        graph = cached.model_graph(source) if view in ("graph", "blocks", "stack") else None
+    except UnsupportedModelError as error:
+        st.info(str(error))
+        return
+    if view == "graph":
+        open_blocks = st.session_state.get(f"architecture_open:{source.key}")
+        expanded = open_blocks if open_blocks is not None else default_expanded(graph)
+        direction = st.session_state.get("architecture_direction") or DIRECTIONS[1]
+        figure = plot_graph(cached.graph_layout(source, expanded), direction=direction)
+    elif view == "blocks":
+        figure = plot_block_diagram(
+            graph, st.session_state.get("architecture_block_size") or "macs"
+        )
+    elif view == "stack":
+        figure = plot_layer_stack_3d(graph)
+    elif view == "costs":
+        figure = plot_layer_costs(info, st.session_state.get("architecture_cost") or "macs")
+    else:
+        figure = plot_complexity_radar([cached.complexity(source)])
+    st.download_button(
+        f"Download the {views[view].lower()} ({FORMAT_NAMES[fmt]})",
+        partial(figure_bytes, figure, fmt),
+        file_name=f"{stem}_{view}.{fmt}",
+        mime=FIGURE_FORMATS[fmt],
+        key="export_figure",
+    )
+    st.caption("The figure is drawn as you set it in its tab (open blocks, direction, cost).")
+
+
 st.title("Architecture")
 st.markdown(
     "What is this network made of? Layers, shapes, parameters, compute and memory, exactly."
@@ -361,6 +875,12 @@ with tabs["Complexity"]:
 with tabs["Compare"]:
     if tabs["Compare"].open:
         compare_view(source, info)
+with tabs["Build"]:
+    if tabs["Build"].open:
+        build_view(source)
+with tabs["Export"]:
+    if tabs["Export"].open:
+        export_view(source, info)
 
 with st.expander("How to read this"):
     st.markdown(

@@ -27,6 +27,16 @@ __all__ = [
     "complexity",
     "layer_configs",
     "model_metadata",
+    "template_model",
+    "template_summary",
+    "template_specs",
+    "source_specs",
+    "built",
+    "template_sweep",
+    "scenario_sweep",
+    "source_export",
+    "built_export",
+    "template_export",
 ]
 
 
@@ -105,8 +115,6 @@ def architecture(source: Source):
     return _architecture(source.path, source.fingerprint())
 
 
-
-
 @st.cache_data(show_spinner="Walking the graph…", max_entries=16)
 def _model_graph(path: str, fingerprint: str):
     from neurogenesis.analysis.architecture import model_graph
@@ -180,3 +188,101 @@ def _model_metadata(path: str, fingerprint: str) -> dict:
 def model_metadata(source: Source) -> dict:
     """The model's card beside its file (a demo's title, test metric, runs), or ``{}``."""
     return _model_metadata(source.path, source.fingerprint())
+
+
+# --- Templates and the builder (models built here, never loaded from a file) ----------------------
+
+
+@st.cache_resource(show_spinner="Building the template…", max_entries=4)
+def template_model(name: str, width: float = 1.0, depth: float = 1.0):
+    """A template's Keras model (shared, read-only; clone it before changing it)."""
+    from neurogenesis.analysis.builder import build_template
+
+    return build_template(name, width_multiplier=width, depth_multiplier=depth)
+
+
+@st.cache_data(show_spinner="Counting…", max_entries=64)
+def template_summary(name: str, width: float = 1.0, depth: float = 1.0):
+    """The template's per-layer facts."""
+    from neurogenesis.analysis.architecture import architecture_summary
+
+    return architecture_summary(template_model(name, width, depth))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def template_specs(name: str, width: float = 1.0, depth: float = 1.0):
+    """``(input_shape, specs)`` of an editable template, for the builder."""
+    from neurogenesis.analysis.builder import specs_from_model
+
+    return specs_from_model(template_model(name, width, depth))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _source_specs(path: str, fingerprint: str):
+    from neurogenesis.analysis.builder import specs_from_model
+
+    return specs_from_model(_model(path, fingerprint))
+
+
+def source_specs(source: Source):
+    """``(input_shape, specs)`` of a loaded model that is a plain chain (InputError otherwise)."""
+    return _source_specs(source.path, source.fingerprint())
+
+
+@st.cache_resource(show_spinner="Building…", max_entries=16)
+def built(input_shape: tuple, specs: tuple, input_dtype: str | None = None):
+    """The builder's stack, really built: a ``BuildResult`` (shared, read-only)."""
+    from neurogenesis.analysis.builder import build_from_specs
+
+    return build_from_specs(input_shape, specs, input_dtype=input_dtype)
+
+
+@st.cache_data(show_spinner="Building every variant…", max_entries=32)
+def template_sweep(name: str, kind: str, multipliers: tuple[float, ...]):
+    """Parameters and compute of a template across a width or depth multiplier."""
+    from neurogenesis.analysis.builder import multiplier_sweep
+
+    return multiplier_sweep(name, multipliers, kind=kind)
+
+
+@st.cache_data(show_spinner="Building the demo at each swept width…", max_entries=16)
+def scenario_sweep(name: str, sweep_path: str):
+    """A demo's width sweep with the best recorded metric at each width."""
+    from neurogenesis.analysis.builder import scenario_width_sweep
+
+    return scenario_width_sweep(name, sweep_path)
+
+
+# --- Export -------------------------------------------------------------------------------------
+
+
+def _exports(model, what: str):
+    from neurogenesis import export
+
+    if what == "python":
+        return export.model_to_python(model)
+    if what == "json":
+        return export.model_to_json(model)
+    return export.model_to_keras_bytes(model)
+
+
+@st.cache_data(show_spinner="Writing the export…", max_entries=16)
+def _source_export(path: str, fingerprint: str, what: str):
+    return _exports(_model(path, fingerprint), what)
+
+
+def source_export(source: Source, what: str):
+    """The loaded model as ``'python'`` code, ``'json'`` config or ``'keras'`` file bytes."""
+    return _source_export(source.path, source.fingerprint(), what)
+
+
+@st.cache_data(show_spinner="Writing the export…", max_entries=16)
+def built_export(input_shape: tuple, specs: tuple, what: str):
+    """The builder's model as code, JSON or .keras bytes (see :func:`source_export`)."""
+    return _exports(built(input_shape, specs).model, what)
+
+
+@st.cache_data(show_spinner="Writing the export…", max_entries=8)
+def template_export(name: str, width: float, depth: float, what: str):
+    """A template's model as code, JSON or .keras bytes (see :func:`source_export`)."""
+    return _exports(template_model(name, width, depth), what)

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from neurogenesis.errors import ExportUnavailableError, InputError
 
-__all__ = ["FIGURE_FORMATS", "figure_bytes", "write_figure"]
+__all__ = ["FIGURE_FORMATS", "figure_bytes", "write_figure", "static_export_available"]
 
 # Format -> MIME type, for downloads.
 FIGURE_FORMATS = {
@@ -96,3 +96,17 @@ def write_figure(figure: go.Figure, path: str | os.PathLike, *, width: int | Non
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def static_export_available() -> bool:
+    """Whether PNG, SVG and PDF can be made here: kaleido is installed and a browser exists."""
+    import importlib.util
+    import shutil
+
+    if importlib.util.find_spec("kaleido") is None:
+        return False
+    if os.environ.get("BROWSER_PATH") and os.path.exists(os.environ["BROWSER_PATH"]):
+        return True
+    return any(os.path.exists(path) for path in _BROWSERS) or any(
+        shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome", "chrome")
+    )

@@ -112,3 +112,43 @@ def test_compare_two_demo_models(app_argv):
         for n in ("digits_cnn", "shapes_cnn")
     ]
     assert {card["test_metric"]["value"] for card in cards} <= values  # each card's test accuracy
+
+
+def test_builder_explains_a_shape_error_and_updates_live(app_argv):
+    at = open_architecture(app_argv, "--model", DEMO_MODELS_DIR / "digits_cnn.keras", "--no-demos")
+    open_tab(at, "Build")
+    assert [s.value for s in at.success] == ["Builds: 6 layers, output (None, 10)."]
+    metrics = {m.label: m.value for m in at.metric[-4:]}
+    assert metrics["Parameters"] == "50,186"  # the small CNN template, counted by hand in its test
+    # A Conv2D after the softmax Dense cannot work: the error names the layer and the fix.
+    at.selectbox(key="builder_new_class").set_value("Conv2D").run()
+    at.button(key="builder_add").click().run()
+    assert not at.exception
+    (error,) = at.error
+    assert error.value.startswith("Layer 7 (Conv2D") and "4-D input" in error.value
+    table = at.dataframe[0].value
+    assert table["output shape"].iloc[-1] == "✗ fails here"
+    # Removing it builds again; changing the Dense's units changes the count live.
+    at.button(key="builder_remove:" + str(at.session_state["builder"]["version"])).click().run()
+    assert not at.error and at.success
+    version = at.session_state["builder"]["version"]
+    at.selectbox(key=f"builder_layer:{version}").set_value(5).run()
+    at.number_input(key=f"builder:{version}:5:units").set_value(20).run()
+    metrics = {m.label: m.value for m in at.metric[-4:]}
+    assert metrics["Parameters"] == f"{50_186 - 31_370 + 3136 * 20 + 20:,}"
+
+
+def test_export_code_rebuilds_the_model(app_argv):
+    at = open_architecture(app_argv, "--model", DEMO_MODELS_DIR / "digits_cnn.keras", "--no-demos")
+    open_tab(at, "Export")
+    code = at.code[0].value
+    namespace: dict = {}
+    exec(compile(code, "<exported>", "exec"), namespace)
+    rebuilt = namespace["build_model"]()
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert f"{rebuilt.count_params():,}" == metrics["Parameters"]
+    labels = [button.label for button in at.get("download_button")]
+    assert labels[:3] == ["Keras code (.py)", "JSON config", ".keras file"]
+    for view in ("graph", "blocks", "stack", "costs", "radar"):
+        at.selectbox(key="export_view").set_value(view).run()
+        assert not at.exception, view

@@ -1,0 +1,88 @@
+"""Builder figures: parameters, compute and a recorded metric across a width or depth knob."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from neurogenesis.plotting.architecture import human
+from neurogenesis.plotting.style import base_layout, color_for
+
+__all__ = ["plot_sweep"]
+
+
+def plot_sweep(info) -> go.Figure:
+    """Parameters and multiply-accumulates against the swept knob (log scales, one panel), and
+    the recorded metric against it in a second panel when the sweep has one.
+
+    Args:
+        info: a ``SweepInfo`` (``neurogenesis.analysis.builder``).
+    """
+    has_metric = bool(info.metric) and any(value is not None for value in info.metric_values)
+    figure = make_subplots(
+        rows=2 if has_metric else 1,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.1,
+        specs=[[{"secondary_y": True}]] + ([[{}]] if has_metric else []),
+    )
+    x = list(info.multipliers)
+    figure.add_trace(
+        go.Scatter(
+            x=x,
+            y=list(info.num_params),
+            name="parameters",
+            mode="lines+markers",
+            line={"color": color_for(0)},
+            customdata=[human(value) for value in info.num_params],
+            hovertemplate="%{x}: %{customdata} parameters<extra></extra>",
+        ),
+        row=1,
+        col=1,
+        secondary_y=False,
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=x,
+            y=list(info.macs),
+            name="multiply-accumulates",
+            mode="lines+markers",
+            line={"color": color_for(1), "dash": "dash"},
+            customdata=[human(value) for value in info.macs],
+            hovertemplate="%{x}: %{customdata} MACs per sample<extra></extra>",
+        ),
+        row=1,
+        col=1,
+        secondary_y=True,
+    )
+    figure.update_yaxes(title_text="parameters", type="log", row=1, col=1, secondary_y=False)
+    figure.update_yaxes(
+        title_text="MACs per sample", type="log", row=1, col=1, secondary_y=True, showgrid=False
+    )
+    if has_metric:
+        rates = list(info.best_learning_rates) or [None] * len(x)
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=[value for value in info.metric_values],
+                name=f"best {info.metric}",
+                mode="lines+markers",
+                line={"color": color_for(2)},
+                customdata=["" if rate is None else f" (learning rate {rate:g})" for rate in rates],
+                hovertemplate=f"%{{x}}: {info.metric} %{{y:.4g}}%{{customdata}}<extra></extra>",
+            ),
+            row=2,
+            col=1,
+        )
+        better = "higher" if info.goal == "max" else "lower"
+        figure.update_yaxes(title_text=f"{info.metric} ({better} is better)", row=2, col=1)
+    log_x = min(x) > 0 and max(x) / min(x) >= 8
+    figure.update_xaxes(type="log" if log_x else "linear", tickvals=x)
+    figure.update_xaxes(title_text=info.parameter, row=2 if has_metric else 1, col=1)
+    title = f"{info.name}: size and compute by {info.parameter}"
+    if has_metric:
+        title += f", and the best {info.metric} recorded"
+    layout = base_layout(title)
+    layout["hovermode"] = "x unified"
+    figure.update_layout(**layout, height=620 if has_metric else 380)
+    return figure
