@@ -1,0 +1,44 @@
+"""The sweep figure: parameters and compute against a knob, and the recorded metric."""
+
+from __future__ import annotations
+
+from neurogenesis.analysis.builder import SweepInfo
+from neurogenesis.plotting.builder import plot_sweep
+
+
+def _sweep(**extra):
+    return SweepInfo(
+        name="digits_cnn",
+        parameter="width",
+        multipliers=(4, 8, 16, 32),
+        num_params=(1_500, 3_890, 10_074, 30_000),
+        macs=(50_000, 120_000, 309_248, 900_000),
+        weight_bytes=(6_000, 15_560, 40_296, 120_000),
+        activation_bytes=(1, 2, 3, 4),
+        num_layers=(3, 3, 3, 3),
+        **extra,
+    )
+
+
+def test_sizes_on_log_axes_with_hover_values():
+    figure = plot_sweep(_sweep())
+    params, macs = figure.data
+    assert list(params.y) == [1_500, 3_890, 10_074, 30_000] and list(params.x) == [4, 8, 16, 32]
+    assert list(macs.customdata) == ["50 k", "120 k", "309 k", "900 k"]
+    assert figure.layout.yaxis.type == "log" and figure.layout.xaxis.type == "log"  # 4 to 32: x8
+
+
+def test_metric_panel_when_the_sweep_recorded_one():
+    figure = plot_sweep(
+        _sweep(
+            metric="val_accuracy",
+            goal="max",
+            metric_values=(0.81, 0.92, None, 0.97),
+            best_learning_rates=(0.003, 0.003, None, 0.001),
+        )
+    )
+    metric = figure.data[2]
+    assert list(metric.y) == [0.81, 0.92, None, 0.97]
+    assert metric.customdata[0] == " (learning rate 0.003)" and metric.customdata[2] == ""
+    assert "higher is better" in figure.layout.yaxis3.title.text
+    assert "best val_accuracy" in figure.layout.title.text
