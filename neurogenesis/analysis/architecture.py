@@ -466,7 +466,7 @@ def _name_keys(name: str, class_name: str) -> list[str]:
 
 
 def _suffix_key(name: str, class_name: str) -> str | None:
-    """``attention_norm_2`` belongs to block ``…_2`` (a transformer block named by its number)."""
+    """``attention_norm_2`` belongs to block ``*_2`` (a transformer block named by its number)."""
     if re.fullmatch(re.escape(_snake(class_name)) + r"(_\d+)?", name):
         return None
     match = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*?)_(\d+)", name)
@@ -610,7 +610,7 @@ def _find_name_blocks(
             keys = _name_keys(unit["layer_path"][-1], unit["class_name"])
             suffix = _suffix_key(unit["layer_path"][-1], unit["class_name"])
             if not keys and suffix is not None:
-                keys = [f"…_{suffix}"]
+                keys = [f"*_{suffix}"]
             for key in keys:
                 if key not in keyed:
                     keyed[key] = set()

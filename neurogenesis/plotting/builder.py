@@ -55,9 +55,11 @@ def plot_sweep(info) -> go.Figure:
         col=1,
         secondary_y=True,
     )
-    figure.update_yaxes(title_text="parameters", type="log", row=1, col=1, secondary_y=False)
+    # Log scales show how cost grows (about the square of a width multiplier); ticks at 1, 2, 5.
+    ticks = {"type": "log", "dtick": "D2", "tickformat": "~s"}
+    figure.update_yaxes(title_text="parameters", row=1, col=1, secondary_y=False, **ticks)
     figure.update_yaxes(
-        title_text="MACs per sample", type="log", row=1, col=1, secondary_y=True, showgrid=False
+        title_text="MACs per sample", row=1, col=1, secondary_y=True, showgrid=False, **ticks
     )
     if has_metric:
         rates = list(info.best_learning_rates) or [None] * len(x)
@@ -79,10 +81,9 @@ def plot_sweep(info) -> go.Figure:
     log_x = min(x) > 0 and max(x) / min(x) >= 8
     figure.update_xaxes(type="log" if log_x else "linear", tickvals=x)
     figure.update_xaxes(title_text=info.parameter, row=2 if has_metric else 1, col=1)
-    title = f"{info.name}: size and compute by {info.parameter}"
-    if has_metric:
-        title += f", and the best {info.metric} recorded"
-    layout = base_layout(title)
+    title = f"{info.name}: size, compute" + (f" and best {info.metric}" if has_metric else "")
+    layout = base_layout(f"{title} by {info.parameter}")
     layout["hovermode"] = "x unified"
+    layout["legend"] = {"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0.0}
     figure.update_layout(**layout, height=620 if has_metric else 380)
     return figure

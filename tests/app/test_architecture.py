@@ -59,8 +59,8 @@ def test_blocks_open_and_close(app_argv):
     )
     opened = len(figure(at)["data"][0]["x"]) // 3  # every edge is (start, end, gap)
     blocks = at.multiselect(key="architecture_open:" + at.session_state["model"].key)
-    assert blocks.value == ["…_1", "…_2"]  # small enough to show every layer
-    blocks.unselect("…_1").run()
+    assert blocks.value == ["*_1", "*_2"]  # small enough to show every layer
+    blocks.unselect("*_1").run()
     title = figure(at)["layout"]["title"]["text"]
     assert "(1 blocks closed)" in title
     assert len(figure(at)["data"][0]["x"]) // 3 < opened  # seven layers became one node

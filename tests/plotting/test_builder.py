@@ -41,4 +41,4 @@ def test_metric_panel_when_the_sweep_recorded_one():
     assert list(metric.y) == [0.81, 0.92, None, 0.97]
     assert metric.customdata[0] == " (learning rate 0.003)" and metric.customdata[2] == ""
     assert "higher is better" in figure.layout.yaxis3.title.text
-    assert "best val_accuracy" in figure.layout.title.text
+    assert "best val_accuracy by width" in figure.layout.title.text
