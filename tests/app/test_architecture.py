@@ -50,7 +50,8 @@ def test_every_view_renders_for_every_demo_model(app_argv, name):
             assert total["parameters"] == layers["parameters"].sum()
             assert total["MACs"] == layers["MACs"].sum() > 0
         else:
-            assert len(at.get("plotly_chart")) == 1, view
+            expected = 2 if view == "Complexity" else 1  # cost bars and the radar
+            assert len(at.get("plotly_chart")) == expected, view
 
 
 def test_blocks_open_and_close(app_argv):
