@@ -182,3 +182,28 @@ def test_architecture_page_renders(browser, server):
     assert page.get_by_text("176", exact=True).first.is_visible()  # tiny_dense: 8*16 + 16*3 MACs
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
+
+
+def _click_graph_node(page, name: str) -> None:
+    """Clicks the marker of the graph node labelled ``name`` (plotly draws one path per point)."""
+    graph = page.locator(".js-plotly-plot").first
+    for trace in graph.locator("g.trace.scatter").all():
+        # SVG text has no innerText; its lines are tspans, so the name starts the textContent.
+        labels = trace.locator("g.textpoint text").all_text_contents()
+        for position, label in enumerate(labels):
+            if label.startswith(name):
+                trace.locator("path.point").nth(position).click(force=True)
+                return
+    raise AssertionError(f"no graph node labelled {name!r}")
+
+
+def test_clicking_a_graph_node_shows_its_weights(browser, server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server['url']}/architecture", wait_until="domcontentloaded")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=90_000)
+    page.get_by_text("hidden · Dense · 144 parameters").first.wait_for(timeout=30_000)
+    _click_graph_node(page, "probabilities")
+    # The click reruns the page with that layer's details: 16*3 + 3 parameters, two histograms.
+    page.get_by_text("probabilities · Dense · 51 parameters").first.wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
