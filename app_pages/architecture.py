@@ -268,6 +268,21 @@ def compare_view(source, info) -> None:
         plot_complexity_radar([cached.complexity(s) for s in sources], names=names, reference=None),
         key="compare_radar",
     )
+    with st.expander("The graphs side by side", expanded=len(sources) <= 3):
+        columns = st.columns(min(len(sources), 3))
+        for position, (other, label) in enumerate(zip(sources[:3], names[:3], strict=True)):
+            with columns[position]:
+                try:
+                    graph = cached.model_graph(other)
+                except UnsupportedModelError as error:
+                    st.info(f"{label}: {error}")
+                    continue
+                layout = cached.graph_layout(other, default_expanded(graph, max_nodes=30))
+                figure = plot_graph(layout)
+                figure.update_layout(title={"text": label}, showlegend=position == 0)
+                st.plotly_chart(figure, key=f"compare_graph_{position}")
+        if len(sources) > 3:
+            st.caption("The first three models are drawn; the diff and charts below take all.")
     diff = architecture_diff(
         infos[0],
         infos[1],

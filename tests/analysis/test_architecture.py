@@ -171,6 +171,9 @@ def test_totals_match_published_figures(builder, published):
     assert abs(info.macs / published - 1) < 0.05
     assert info.num_params == model.count_params()
     assert sum(layer.num_params for layer in info.layers) == model.count_params()
+    assert [layer.num_params for layer in info.layers] == [
+        lay.count_params() for lay in model.layers
+    ]
     assert sum(layer.macs for layer in info.layers) == info.macs
 
 

@@ -100,13 +100,14 @@ def test_compare_two_demo_models(app_argv):
     assert "digits_cnn (demo)" not in chooser.options
     chooser.select("shapes_cnn (demo)").run()
     assert not at.exception
-    names = [figure(at, i)["layout"]["title"]["text"] for i in range(4)]
-    assert len(at.get("plotly_chart")) == 4, names  # radar, diff, side-by-side costs, trade-off
+    names = [figure(at, i)["layout"]["title"]["text"] for i in range(6)]
+    assert len(at.get("plotly_chart")) == 6, names  # radar, 2 graphs, diff, side-by-side, trade-off
+    assert names[1:3] == ["digits_cnn (demo)", "shapes_cnn (demo)"]  # the graphs side by side
     radar = figure(at, 0)
     assert {trace["name"] for trace in radar["data"]} >= {"digits_cnn (demo)", "shapes_cnn (demo)"}
     summary = next(text.value for text in at.markdown if "unchanged" in text.value)
     assert "parameters" in summary
-    tradeoff = figure(at, 3)
+    tradeoff = figure(at, 5)
     values = {y for trace in tradeoff["data"] for y in trace.get("y") or [] if y is not None}
     cards = [
         json.loads((DEMO_MODELS_DIR / f"{n}.json").read_text())
