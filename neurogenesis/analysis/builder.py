@@ -707,6 +707,12 @@ def _recurrent_parameters() -> tuple[ParameterSpec, ...]:
     )
 
 
+_NORMALIZATION_PARAMETERS = (
+    ParameterSpec("epsilon", "float", 1e-3, minimum=0.0, help="Added to the variance."),
+    ParameterSpec("center", "bool", True, help="Learn an offset (beta)."),
+    ParameterSpec("scale", "bool", True, help="Learn a scale (gamma)."),
+)
+
 _CATALOGUE = (
     BuilderLayer(
         "Dense",
@@ -882,9 +888,7 @@ _CATALOGUE = (
             ParameterSpec(
                 "momentum", "float", 0.99, minimum=0.0, maximum=1.0, help="Moving-average momentum."
             ),
-            ParameterSpec("epsilon", "float", 1e-3, minimum=0.0, help="Added to the variance."),
-            ParameterSpec("center", "bool", True, help="Learn an offset (beta)."),
-            ParameterSpec("scale", "bool", True, help="Learn a scale (gamma)."),
+            *_NORMALIZATION_PARAMETERS,
         ),
     ),
     BuilderLayer(
@@ -893,11 +897,7 @@ _CATALOGUE = (
         "normalization",
         None,
         "Normalizes each sample's last axis.",
-        (
-            ParameterSpec("epsilon", "float", 1e-3, minimum=0.0, help="Added to the variance."),
-            ParameterSpec("center", "bool", True, help="Learn an offset (beta)."),
-            ParameterSpec("scale", "bool", True, help="Learn a scale (gamma)."),
-        ),
+        (*_NORMALIZATION_PARAMETERS,),
     ),
     BuilderLayer(
         "Activation",

@@ -280,8 +280,27 @@ def _flatten(config: Mapping, prefix: str = "") -> dict[str, Any]:
 # --- Alignment and diff ---------------------------------------------------------------------------
 
 
+class _Deltas:
+    """B minus A, for anything with ``num_params_a/b`` and ``macs_a/b``."""
+
+    num_params_a: int
+    num_params_b: int
+    macs_a: int | None
+    macs_b: int | None
+
+    @property
+    def delta_params(self) -> int:
+        return self.num_params_b - self.num_params_a
+
+    @property
+    def delta_macs(self) -> int | None:
+        if self.macs_a is None or self.macs_b is None:
+            return None
+        return self.macs_b - self.macs_a
+
+
 @dataclass(frozen=True)
-class DiffRow:
+class DiffRow(_Deltas):
     """One aligned row of two architectures.
 
     Attributes:
@@ -310,19 +329,9 @@ class DiffRow:
     macs_a: int | None
     macs_b: int | None
 
-    @property
-    def delta_params(self) -> int:
-        return self.num_params_b - self.num_params_a
-
-    @property
-    def delta_macs(self) -> int | None:
-        if self.macs_a is None or self.macs_b is None:
-            return None
-        return self.macs_b - self.macs_a
-
 
 @dataclass(frozen=True)
-class DiffInfo:
+class DiffInfo(_Deltas):
     """Two architectures aligned layer by layer, A (before) to B (after)."""
 
     name_a: str
@@ -332,16 +341,6 @@ class DiffInfo:
     num_params_b: int
     macs_a: int | None
     macs_b: int | None
-
-    @property
-    def delta_params(self) -> int:
-        return self.num_params_b - self.num_params_a
-
-    @property
-    def delta_macs(self) -> int | None:
-        if self.macs_a is None or self.macs_b is None:
-            return None
-        return self.macs_b - self.macs_a
 
     def counts(self) -> dict[str, int]:
         """Rows per status, every status present (zero when none)."""
