@@ -233,12 +233,15 @@ def plot_graph(info, *, direction: str = "top down") -> go.Figure:
         + 1
     )
     layout["legend"] = {"orientation": "h", "yanchor": "top", "y": -0.02, "x": 0.0}
+    low = min((node.row for node in info.nodes), default=0)
+    high = max((node.row for node in info.nodes), default=0)
     hidden = {"visible": False}
     depth_axis = {"title": "depth (input → output)", "showgrid": False, "zeroline": False}
     figure.update_layout(
         **layout,
-        xaxis=depth_axis if across else hidden,
-        yaxis=hidden if across else {"visible": False},
+        xaxis=depth_axis if across else {**hidden, "range": [low - 0.8, high + 1.4]},
+        # Room on the right of the last column for its names (top down, names sit right).
+        yaxis={**hidden, "range": [-high - 0.8, -low + 0.8]} if across else hidden,
         # Tall enough for the widest column (or the deepest path, top down), no taller.
         height=int(200 + 70 * spread) if across else int(200 + 60 * min(info.num_columns, 40)),
         dragmode="pan",
