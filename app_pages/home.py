@@ -17,7 +17,9 @@ from neurogenesis.plotting.training import plot_curves
 PAGE_GUIDE = [
     (
         "Architecture",
-        "What is this network made of? Layers, shapes, parameters, compute and memory, per layer.",
+        "What is this network made of? Its graph with collapsible blocks, exact parameters, "
+        "compute and memory per layer, a diff against another model, templates, a live builder "
+        "and export to Keras code.",
         True,
     ),
     (
