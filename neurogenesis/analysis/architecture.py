@@ -440,9 +440,12 @@ def _output_of(shapes: list[tuple]) -> tuple:
     return tuple(_shape_tuple(shape) for shape in shapes)
 
 
-def _snake(name: str) -> str:
+def snake_case(class_name: str) -> str:
+    """The name Keras gives a layer of this class (``Conv2D`` -> ``conv2d``, ``MaxPooling2D`` ->
+    ``max_pooling2d``): Keras's own ``to_snake_case`` rule, without importing Keras."""
+    name = re.sub(r"\W+", "", class_name)
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _name_keys(name: str, class_name: str) -> list[str]:
@@ -450,7 +453,7 @@ def _name_keys(name: str, class_name: str) -> list[str]:
     ``conv2``, ``conv2_block1``, ``conv2_block1_1``; ``block1a_dwconv`` gives ``block1``,
     ``block1a``. A name Keras made up (``conv2d_3``) gives none: its number is a counter, not a block.
     """
-    if re.fullmatch(re.escape(_snake(class_name)) + r"(_\d+)?", name):
+    if re.fullmatch(re.escape(snake_case(class_name)) + r"(_\d+)?", name):
         return []
     tokens = name.split("_")
     keys = []
@@ -467,7 +470,7 @@ def _name_keys(name: str, class_name: str) -> list[str]:
 
 def _suffix_key(name: str, class_name: str) -> str | None:
     """``attention_norm_2`` belongs to block ``*_2`` (a transformer block named by its number)."""
-    if re.fullmatch(re.escape(_snake(class_name)) + r"(_\d+)?", name):
+    if re.fullmatch(re.escape(snake_case(class_name)) + r"(_\d+)?", name):
         return None
     match = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*?)_(\d+)", name)
     return match.group(2) if match else None

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neurogenesis.analysis.architecture import ArchitectureInfo, architecture_summary
+from neurogenesis.analysis.architecture import ArchitectureInfo, architecture_summary, snake_case
 from neurogenesis.errors import InputError
 
 __all__ = [
@@ -1500,14 +1500,10 @@ def _explain_keras_error(message: str, kind: BuilderLayer, shape: tuple, source:
     )
 
 
-def _snake(name: str) -> str:
-    name = name.replace(" ", "")
-    return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
-
-
 def _layer_names(specs: Sequence[LayerSpec]) -> list[str]:
     return [
-        spec.name or f"{_snake(spec.class_name)}_{index + 1}" for index, spec in enumerate(specs)
+        spec.name or f"{snake_case(spec.class_name)}_{index + 1}"
+        for index, spec in enumerate(specs)
     ]
 
 

@@ -322,6 +322,13 @@ def test_other_families_of_names_form_blocks():
     # Names Keras made up (dense, dense_1, ...) are counters, not blocks.
     auto = keras.Sequential([keras.Input((4,))] + [keras.layers.Dense(4) for _ in range(3)])
     assert model_graph(auto).groups == ()
+    # The digit inside a class name is no block number either (conv2d_1 is not block "conv2").
+    convolutions = keras.Sequential(
+        [keras.Input((8, 8, 1))]
+        + [keras.layers.Conv2D(2, 3, padding="same") for _ in range(3)]
+        + [keras.layers.MaxPooling2D(), keras.layers.MaxPooling2D()]
+    )
+    assert model_graph(convolutions).groups == ()
     # A prefix whose layers are not contiguous (a path leaves it and comes back) is no block.
     x = keras.Input((4,), name="x")
     h = keras.layers.Dense(4, name="a1_first")(x)
