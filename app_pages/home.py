@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from neurogenesis import cached, live
+from neurogenesis.analysis.architecture import shape_text
 from neurogenesis.analysis.training import curves_info
 from neurogenesis.errors import InputError
 from neurogenesis.plotting.training import plot_curves
@@ -54,10 +55,6 @@ LIVE_RUNS_SHOWN = 3
 ACTIVE = ("starting", "running", "stopping")
 
 
-def _format_shape(shape) -> str:
-    return "(" + ", ".join("None" if dim is None else str(dim) for dim in shape) + ")"
-
-
 def _model_card() -> None:
     source = st.session_state.get("model")
     st.subheader("Model")
@@ -78,7 +75,7 @@ def _model_card() -> None:
     left.metric("Parameters", "unknown" if card.num_params is None else f"{card.num_params:,}")
     middle.metric("Layers", f"{card.num_layers}")
     right.metric("File size", f"{card.file_size / 1024:,.0f} KiB")
-    inputs = ", ".join(_format_shape(shape) for shape in card.input_shapes) or "unknown"
+    inputs = ", ".join(shape_text(shape) for shape in card.input_shapes) or "unknown"
     st.text(f"Input: {inputs}\nOutput: {card.output_summary or 'unknown'}")
     st.caption(
         f"Saved with Keras {card.keras_version or 'unknown'} · {card.file_format} format · pre-scanned, loads with safe_mode"
@@ -166,7 +163,7 @@ def _samples() -> None:
         return
     labels = "no labels" if samples.y is None else f"{len(set(samples.y.tolist()))} label value(s)"
     st.text(
-        f"{samples.name}: {len(samples):,} {samples.kind} sample(s), each {_format_shape(samples.x.shape[1:])}, {labels}"
+        f"{samples.name}: {len(samples):,} {samples.kind} sample(s), each {shape_text(samples.x.shape[1:])}, {labels}"
     )
 
 

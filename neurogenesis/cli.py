@@ -225,12 +225,6 @@ def _train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _format_shape(shape: tuple) -> str:
-    if shape and all(isinstance(item, tuple) for item in shape):
-        return ", ".join(_format_shape(item) for item in shape)
-    return "(" + ", ".join("None" if dim is None else str(dim) for dim in shape) + ")"
-
-
 def _write_graph_figure(model, args: argparse.Namespace) -> None:
     from neurogenesis.analysis.architecture import default_expanded, layout_graph, model_graph
     from neurogenesis.errors import ExportUnavailableError
@@ -249,7 +243,7 @@ def _write_graph_figure(model, args: argparse.Namespace) -> None:
 
 def _inspect(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
-    from neurogenesis.analysis.architecture import architecture_summary
+    from neurogenesis.analysis.architecture import architecture_summary, shape_text
     from neurogenesis.io.models import load_model
 
     if args.figure:
@@ -271,7 +265,7 @@ def _inspect(args: argparse.Namespace) -> int:
         (
             layer.name,
             layer.class_name,
-            _format_shape(layer.output_shape),
+            shape_text(layer.output_shape),
             f"{layer.num_params:,}",
             "—" if layer.macs is None else f"{layer.macs:,}",
         )

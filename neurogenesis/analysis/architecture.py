@@ -22,6 +22,8 @@ __all__ = [
     "ArchitectureInfo",
     "architecture_summary",
     "supports",
+    "shape_text",
+    "snake_case",
     "model_graph",
     "layout_graph",
     "default_expanded",
@@ -73,6 +75,13 @@ class ArchitectureInfo:
 def supports(model: Any) -> bool:
     """Every built Keras model can be summarised."""
     return bool(getattr(model, "built", False))
+
+
+def shape_text(shape: Any) -> str:
+    """``(None, 8, 8, 16)``; the shapes of a multi-output layer joined by commas."""
+    if shape and all(isinstance(item, tuple) for item in shape):
+        return ", ".join(shape_text(item) for item in shape)
+    return "(" + ", ".join("None" if dim is None else str(dim) for dim in shape) + ")"
 
 
 def _jsonable_shape(shape: Any) -> Any:

@@ -21,7 +21,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from neurogenesis.analysis.architecture import ArchitectureInfo, LayerInfo, architecture_summary
+from neurogenesis.analysis.architecture import (
+    ArchitectureInfo,
+    LayerInfo,
+    architecture_summary,
+    shape_text,
+)
 
 __all__ = [
     "AXES",
@@ -398,12 +403,6 @@ def _align_by_class(a, b, rows_a: range, rows_b: range) -> list[tuple[int | None
     return pairs
 
 
-def _shape_text(shape: Any) -> str:
-    if shape and all(isinstance(item, tuple) for item in shape):
-        return ", ".join(_shape_text(item) for item in shape)
-    return "(" + ", ".join("None" if dim is None else str(dim) for dim in shape) + ")"
-
-
 def _value_text(value: Any) -> str:
     if isinstance(value, float):
         text = f"{value:g}"
@@ -442,7 +441,7 @@ def _compare(
         )
     if layer_a.output_shape != layer_b.output_shape:
         changes.append(
-            f"output {_shape_text(layer_a.output_shape)} → {_shape_text(layer_b.output_shape)}"
+            f"output {shape_text(layer_a.output_shape)} → {shape_text(layer_b.output_shape)}"
         )
     if layer_a.num_params != layer_b.num_params:
         changes.append(f"parameters {layer_a.num_params:,} → {layer_b.num_params:,}")

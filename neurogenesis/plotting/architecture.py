@@ -6,6 +6,7 @@ import math
 
 import plotly.graph_objects as go
 
+from neurogenesis.analysis.architecture import shape_text
 from neurogenesis.plotting.style import PALETTE, base_layout, color_for
 
 __all__ = ["COST_LABELS", "plot_layer_costs"]
@@ -98,19 +99,19 @@ def family(class_name: str) -> str:
     return "other"
 
 
-def shape_text(shape) -> str:
-    """``(None, 8, 8, 16)``; several shapes joined by commas."""
-    if shape and all(isinstance(item, tuple) for item in shape):
-        return ", ".join(shape_text(item) for item in shape)
-    return "(" + ", ".join("None" if dim is None else str(dim) for dim in shape) + ")"
-
-
-def human(count: float, unit: str = "") -> str:
-    """``25.56 M``: three significant figures with a metric suffix."""
-    for size, suffix in ((1e12, " T"), (1e9, " G"), (1e6, " M"), (1e3, " k")):
-        if abs(count) >= size:
-            return f"{count / size:.3g}{suffix}{unit}"
-    return f"{count:,.0f}{' ' + unit if unit else ''}"
+def human(value: float | None, unit: str = "") -> str:
+    """``25636712`` -> ``"25.6 M"``: three significant figures from a thousand up; bytes as
+    ``"40.3 kB"`` with ``unit="B"``; None as ``"unknown"``."""
+    if value is None:
+        return "unknown"
+    suffixes = ("", "k", "M", "G", "T")
+    scaled, index = float(value), 0
+    # 999,999 is "1 M", not "1e+03 k".
+    while abs(scaled) >= 999.5 and index < len(suffixes) - 1:
+        scaled, index = scaled / 1000, index + 1
+    if index == 0:
+        return f"{value:,.0f} {unit}".rstrip()
+    return f"{scaled:.3g} {suffixes[index]}{unit}"
 
 
 def _node_label(node) -> str:

@@ -23,6 +23,7 @@ from neurogenesis.analysis.comparison import (
     align_models,
     diff_table,
 )
+from neurogenesis.plotting.architecture import human
 from neurogenesis.plotting.style import PALETTE, base_layout, color_for
 
 __all__ = [
@@ -75,20 +76,6 @@ def _text(name: object) -> str:
     return html.escape(str(name), quote=False)
 
 
-def _human(value: float | None, unit: str = "") -> str:
-    """``25636712`` -> ``"25.6 M"``: three significant figures from a thousand up."""
-    if value is None:
-        return "unknown"
-    suffixes = ("B", "kB", "MB", "GB", "TB") if unit == "B" else ("", "k", "M", "G", "T")
-    scaled, index = float(value), 0
-    # 999,999 is "1 M", not "1e+03 k".
-    while abs(scaled) >= 999.5 and index < len(suffixes) - 1:
-        scaled, index = scaled / 1000, index + 1
-    if index == 0:
-        return f"{value:,.0f} {suffixes[0]}".rstrip()
-    return f"{scaled:.3g} {suffixes[index]}"
-
-
 def _signed(value: int | None) -> str:
     if value is None:
         return "unknown"
@@ -102,11 +89,11 @@ def _axis_text(axis: str, value: int | None) -> str:
     if axis == "layers":
         return f"{value:,} layers"
     if axis == "parameters":
-        return f"{_human(value)} parameters"
+        return f"{human(value)} parameters"
     if axis == "compute":
-        return f"{_human(value)} MACs per sample"
+        return f"{human(value)} MACs per sample"
     if axis == "memory":
-        return f"{_human(value, 'B')} memory (weights + one sample's activations)"
+        return f"{human(value, 'B')} memory (weights + one sample's activations)"
     if axis == "depth":
         return f"{value:,} layers deep"
     return f"{value:,} channels or units in the widest layer"
@@ -114,9 +101,9 @@ def _axis_text(axis: str, value: int | None) -> str:
 
 def _edge_text(axis: str, value: float) -> str:
     if axis == "memory":
-        return _human(value, "B")
+        return human(value, "B")
     if axis in ("parameters", "compute"):
-        return _human(value)
+        return human(value)
     return f"{value:,.0f}"
 
 
@@ -282,12 +269,12 @@ def _row_hover(row: DiffRow) -> str:
     if row.layer_a is not None:
         lines.append(
             f"A: {_text(row.layer_a)} · output {_shape(row.output_shape_a)} · "
-            f"{row.num_params_a:,} parameters · {_human(row.macs_a)} MACs"
+            f"{row.num_params_a:,} parameters · {human(row.macs_a)} MACs"
         )
     if row.layer_b is not None:
         lines.append(
             f"B: {_text(row.layer_b)} · output {_shape(row.output_shape_b)} · "
-            f"{row.num_params_b:,} parameters · {_human(row.macs_b)} MACs"
+            f"{row.num_params_b:,} parameters · {human(row.macs_b)} MACs"
         )
     lines += [_text(change) for change in row.changes]
     lines.append(f"Δ parameters {_signed(row.delta_params)} · Δ MACs {_signed(row.delta_macs)}")
@@ -544,11 +531,11 @@ def _tradeoff_hover(entry) -> str:
         lines.append(f"{_text(entry.metric_name)} {entry.metric_value:.4g}")
     else:
         lines.append(NO_METRIC)
-    lines.append(f"{_human(entry.num_params)} parameters ({entry.num_params:,})")
+    lines.append(f"{human(entry.num_params)} parameters ({entry.num_params:,})")
     lines.append(
         "compute unknown"
         if entry.macs is None
-        else f"{_human(entry.macs)} MACs per sample ({entry.macs:,})"
+        else f"{human(entry.macs)} MACs per sample ({entry.macs:,})"
     )
     return "<br>".join(lines)
 
