@@ -24,6 +24,7 @@ __all__ = [
     "supports",
     "shape_text",
     "snake_case",
+    "functional_graph",
     "model_graph",
     "layout_graph",
     "default_expanded",
@@ -230,7 +231,7 @@ def layer_macs(layer: Any, input_shapes: list[tuple], output_shapes: list[tuple]
     return _per_sample(outputs) * (_size(kernel) // max(int(kernel[-1]), 1))
 
 
-def _graph(model: Any) -> Any:
+def functional_graph(model: Any) -> Any:
     """The functional graph behind a model (a built Sequential keeps one too), or None."""
     if hasattr(model, "_nodes_by_depth"):
         return model
@@ -252,7 +253,7 @@ def graph_macs(model: Any, per_layer: dict[str, int] | None = None) -> int:
     Returns:
         The total, or 0 for a model without a graph (an unbuilt subclassed model).
     """
-    graph = _graph(model)
+    graph = functional_graph(model)
     if graph is None:
         return 0
     total = 0
@@ -318,7 +319,7 @@ def architecture_summary(model: Any) -> ArchitectureInfo:
         is None for a model without a graph to walk (a subclassed model).
     """
     per_layer: dict[str, int] = {}
-    has_graph = _graph(model) is not None
+    has_graph = functional_graph(model) is not None
     total_macs = graph_macs(model, per_layer) if has_graph else None
     layers = []
     for layer in model.layers:
@@ -516,7 +517,7 @@ def model_graph(model: Any) -> ModelGraph:
     """
     from neurogenesis.errors import UnsupportedModelError
 
-    if _graph(model) is None:
+    if functional_graph(model) is None:
         raise UnsupportedModelError(
             f"'{model.name}' is a subclassed model without a functional graph, so its layers' "
             "connections are unknown; the layer table still lists its layers."
@@ -536,7 +537,7 @@ def model_graph(model: Any) -> ModelGraph:
                 inputs = list(node.input_tensors)
                 if node.is_input and path:
                     continue  # an inner model's input is its caller's tensor (mapped below)
-                inner = None if node.is_input else _graph(operation)
+                inner = None if node.is_input else functional_graph(operation)
                 if inner is not None:
                     key = "/".join((*layer_path, operation.name))
                     calls[key] = calls.get(key, 0) + 1
@@ -587,7 +588,7 @@ def model_graph(model: Any) -> ModelGraph:
                 for tensor in node.output_tensors:
                     producer[id(tensor)] = index
 
-    walk(_graph(model), (), ())
+    walk(functional_graph(model), (), ())
     children: dict[int, list[int]] = {i: [] for i in range(len(units))}
     for source, target, _ in edges:
         children[source].append(target)

@@ -30,7 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neurogenesis.analysis.architecture import ArchitectureInfo, architecture_summary, snake_case
+from neurogenesis.analysis.architecture import (
+    ArchitectureInfo,
+    architecture_summary,
+    functional_graph,
+    snake_case,
+)
 from neurogenesis.errors import InputError
 
 __all__ = [
@@ -1783,11 +1788,9 @@ def _spec_from_layer(model_name: str, layer: Any) -> LayerSpec:
 
 
 def _graph_of(model: Any) -> Any:
-    if hasattr(model, "_nodes_by_depth"):
-        return model
-    functional = getattr(model, "_functional", None)
-    if functional is not None and hasattr(functional, "_nodes_by_depth"):
-        return functional
+    graph = functional_graph(model)
+    if graph is not None:
+        return graph
     raise InputError(
         f"'{getattr(model, 'name', model)}' has no layer graph (a subclassed or unbuilt model), "
         "so it cannot be opened in the builder. Build it from keras.Input first."

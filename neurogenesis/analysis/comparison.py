@@ -25,6 +25,9 @@ from neurogenesis.analysis.architecture import (
     ArchitectureInfo,
     LayerInfo,
     architecture_summary,
+    functional_graph,
+    layout_graph,
+    model_graph,
     shape_text,
 )
 
@@ -168,27 +171,12 @@ def _is_model(layer: Any) -> bool:
 def _graph_depth(model: Any) -> int | None:
     """Layers on the longest input-to-output path, through nested models; None without a graph.
 
-    A nested model on the path counts as its own depth; input layers count zero.
+    The graph view's own walk (nested models inlined, input layers at depth zero): the depth is
+    its number of columns after the inputs'.
     """
-    graph = model if hasattr(model, "_nodes_by_depth") else getattr(model, "_functional", None)
-    depths = getattr(graph, "_nodes_by_depth", None)
-    if not depths:
+    if functional_graph(model) is None:
         return None
-    longest: dict[int, int] = {}
-    # Keras numbers nodes by their distance to an output: the largest number holds the inputs,
-    # so walking down the numbers visits every node after its parents.
-    for number in sorted(depths, reverse=True):
-        for node in depths[number]:
-            operation = node.operation
-            if node.is_input or type(operation).__name__ == "InputLayer":
-                own = 0
-            elif _is_model(operation):
-                own = _graph_depth(operation) or len(operation.layers)
-            else:
-                own = 1
-            parents = [longest.get(id(parent), 0) for parent in node.parent_nodes]
-            longest[id(node)] = own + max(parents, default=0)
-    return max(longest.values(), default=0)
+    return layout_graph(model_graph(model)).num_columns - 1
 
 
 def _leaf_layers(model: Any) -> list[LayerInfo]:
