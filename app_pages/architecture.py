@@ -192,10 +192,13 @@ def layers_view(info) -> None:
         "weight bytes": int(table["weight bytes"].sum()),
         "activation": "",
     }
+    rows = pd.concat([table, pd.DataFrame([totals])], ignore_index=True)
     st.dataframe(
-        pd.concat([table, pd.DataFrame([totals])], ignore_index=True),
+        rows,
         hide_index=True,
         width="stretch",
+        # Tall enough to show a small model whole, totals row included (35 px a row).
+        height=min(35 * (len(rows) + 1) + 3, 840),
         column_config={
             name: st.column_config.NumberColumn(format="localized")
             for name in ("parameters", "trainable", "MACs", "activation bytes", "weight bytes")
