@@ -28,6 +28,7 @@ st.set_page_config(page_title="NeuroGenesis", page_icon="🧠", layout="wide")
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
+    st.Page("app_pages/training.py", title="Training dynamics", icon=":material/show_chart:"),
 ]
 
 

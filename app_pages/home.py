@@ -26,7 +26,7 @@ PAGE_GUIDE = [
     (
         "Training dynamics",
         "Did training go well? Curves for many runs, overfitting and early-stopping signals, layer health.",
-        False,
+        True,
     ),
     (
         "Features and representations",

@@ -37,6 +37,9 @@ __all__ = [
     "source_export",
     "built_export",
     "template_export",
+    "named_runs",
+    "hyperparameters",
+    "dashboard",
 ]
 
 
@@ -286,3 +289,78 @@ def built_export(input_shape: tuple, specs: tuple, what: str):
 def template_export(name: str, width: float, depth: float, what: str):
     """A template's model as code, JSON or .keras bytes (see :func:`source_export`)."""
     return _exports(template_model(name, width, depth), what)
+
+
+# --- Training dynamics --------------------------------------------------------------------------
+
+
+def _source_keys(sources) -> tuple[tuple[str, str, str], ...]:
+    return tuple((source.label, source.path, source.fingerprint()) for source in sources)
+
+
+def _named(keys) -> tuple[list, list[str], list[str]]:
+    from neurogenesis.analysis.training import display_names
+    from neurogenesis.errors import InputError
+
+    runs, pairs, errors = [], [], []
+    for label, path, fingerprint in keys:
+        try:
+            found = _runs(path, fingerprint)
+        except InputError as error:
+            errors.append(f"{label}: {error}")
+            continue
+        runs.extend(found)
+        pairs.extend((label, run.name) for run in found)
+    return runs, display_names(pairs), errors
+
+
+def named_runs(sources) -> tuple[list, list[str], list[str]]:
+    """Every run of the log sources, a unique display name per run, and the sources' errors."""
+    return _named(_source_keys(sources))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _hyperparameters(path: str, fingerprint: str) -> dict[str, dict]:
+    from neurogenesis.errors import InputError
+    from neurogenesis.io.recordings import read_recording
+
+    found = {}
+    for run in _runs(path, fingerprint):
+        if run.format != "neurogenesis":
+            continue
+        try:
+            found[run.name] = dict(read_recording(run.path).hyperparameters)
+        except InputError:
+            continue
+    return found
+
+
+def hyperparameters(source: Source) -> dict[str, dict]:
+    """Run name -> the hyperparameters its RunRecorder manifest holds (recorded runs only)."""
+    return _hyperparameters(source.path, source.fingerprint())
+
+
+@st.cache_data(show_spinner="Drawing the curves…", max_entries=64)
+def _dashboard(keys, chosen: tuple[str, ...], metrics: tuple[str, ...], options: tuple):
+    from neurogenesis.analysis.training import dashboard_info, logical_run_name
+
+    runs, names, _ = _named(keys)
+    picked = [i for i, name in enumerate(names) if logical_run_name(name) in chosen]
+    settings = dict(options)
+    settings["groups"] = dict(settings.get("groups") or ())
+    return dashboard_info(
+        [runs[i] for i in picked], metrics, names=[names[i] for i in picked], **settings
+    )
+
+
+def dashboard(sources, chosen, metrics, **options):
+    """``analysis.training.dashboard_info`` for the chosen (logical) runs of the sources."""
+    if "groups" in options and options["groups"] is not None:
+        options["groups"] = tuple(sorted(options["groups"].items()))
+    if "roles" in options:
+        options["roles"] = tuple(options["roles"])
+    if options.get("x_range") is not None:
+        options["x_range"] = tuple(float(v) for v in options["x_range"])
+    return _dashboard(
+        _source_keys(sources), tuple(chosen), tuple(metrics), tuple(sorted(options.items()))
+    )

@@ -4,10 +4,221 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from neurogenesis.plotting.style import base_layout, color_for
 
-__all__ = ["plot_curves"]
+__all__ = ["X_TITLES", "plot_curves", "plot_dashboard", "x_for_plot"]
+
+X_TITLES = {
+    "step": "step",
+    "epoch": "epoch",
+    "relative time": "time since the run started (s)",
+    "wall time": "wall time (UTC)",
+}
+PANEL_HEIGHT = 330
+MARKERS_UP_TO = 60  # points per trace below which each point gets a marker
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    red, green, blue = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def x_for_plot(x: np.ndarray, x_axis: str):
+    """Unix seconds become datetimes on the wall-time axis; other axes draw numbers as they are."""
+    if x_axis == "wall time":
+        return (np.asarray(x, dtype=np.float64) * 1000.0).astype("datetime64[ms]")
+    return x
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _where(x: float, x_axis: str) -> str:
+    if x_axis == "wall time":
+        return str(np.datetime64(int(x * 1000), "ms")).replace("T", " ")[:19] + " UTC"
+    if x_axis == "relative time":
+        return f"{x:,.1f} s"
+    return f"{x_axis} {x:g}"
+
+
+def plot_dashboard(info, *, log_y: bool = False, show_raw: bool = True) -> go.Figure:
+    """The training dashboard: one panel per metric, every run (or group) in its own colour.
+
+    Training is solid and validation dashed in the run's colour; the unsmoothed curve stays
+    visible faintly behind a smoothed one; a group is its mean line over a shaded band. A star
+    marks each run's best validation value (best training value without validation); NaN and
+    infinite values are marked with an ``x`` on the panel's top edge, never dropped in silence.
+    """
+    metrics = list(info.metrics) or ["(no metric)"]
+    figure = make_subplots(
+        rows=len(metrics),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.12 / max(len(metrics), 1) + 0.04,
+    )
+    labels = list(dict.fromkeys(trace.label for trace in info.traces))
+    legend_shown: set[str] = set()
+    for row, metric in enumerate(metrics, start=1):
+        traces = info.traces_of(metric)
+        finite_top = [
+            float(np.nanmax(np.where(np.isfinite(values), values, np.nan)))
+            for trace in traces
+            for values in (trace.y, trace.raw_y, trace.upper)
+            if values.size and np.isfinite(values).any()
+        ]
+        top = max(finite_top) if finite_top else 1.0
+        for trace in traces:
+            _add_trace(
+                figure, trace, row, info, labels.index(trace.label), legend_shown, top, show_raw
+            )
+            legend_shown.add(trace.label)
+        figure.update_yaxes(title_text=metric, type="log" if log_y else "linear", row=row, col=1)
+    figure.update_xaxes(title_text=X_TITLES[info.x_axis], row=len(metrics), col=1)
+    if info.x_range is not None:
+        figure.update_xaxes(range=list(x_for_plot(np.array(info.x_range), info.x_axis)))
+    layout = base_layout("")
+    layout.pop("title")
+    figure.update_layout(
+        **layout,
+        height=PANEL_HEIGHT * len(metrics) + 90,
+        uirevision=f"{info.x_axis}|{'|'.join(metrics)}|{info.x_range}",
+    )
+    figure.update_layout(hovermode="closest", margin={"t": 70})
+    if any(trace.best_x is not None for trace in info.traces):
+        figure.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name="★ best value (validation if logged)",
+                marker={"symbol": "star", "size": 11, "color": "#555"},
+            )  # fmt: skip
+        )
+    if any(trace.num_nonfinite for trace in info.traces):
+        figure.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name="✕ NaN/Inf value",
+                marker={"symbol": "x", "size": 10, "color": "#555"},
+            )  # fmt: skip
+        )
+    return figure
+
+
+def _add_trace(figure, trace, row, info, color_index, legend_shown, top, show_raw) -> None:
+    color = color_for(color_index)
+    dash = "solid" if trace.role == "train" else "dash"
+    name = f"{trace.label} · {trace.role}"
+    group = len(trace.members) > 1
+    x_axis = info.x_axis
+    where = "%{x}" if x_axis == "wall time" else "%{x:,.6g}"
+    if group and trace.band_x.size:
+        band = "min to max" if info.band == "min-max" else "mean ± 1 std"
+        figure.add_trace(
+            go.Scatter(
+                x=np.concatenate(
+                    [x_for_plot(trace.band_x, x_axis), x_for_plot(trace.band_x[::-1], x_axis)]
+                ),
+                y=np.concatenate([trace.upper, trace.lower[::-1]]),
+                fill="toself",
+                fillcolor=_rgba(color, 0.14 if trace.role == "train" else 0.08),
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=trace.label,
+                name=f"{name} ({band})",
+            ),
+            row=row,
+            col=1,
+        )
+    if show_raw and trace.raw_x.size:
+        figure.add_trace(
+            go.Scatter(
+                x=x_for_plot(trace.raw_x, x_axis),
+                y=np.where(np.isfinite(trace.raw_y), trace.raw_y, np.nan),
+                mode="lines",
+                line={"color": color, "width": 1, "dash": dash},
+                opacity=0.3,
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=trace.label,
+                name=f"{name} (raw)",
+            ),
+            row=row,
+            col=1,
+        )
+    members = f"<br>mean of {len(trace.members)} runs" if group else ""
+    smoothed = "" if info.smoothing == "none" else " (smoothed)"
+    figure.add_trace(
+        go.Scatter(
+            x=x_for_plot(trace.x, x_axis),
+            y=np.where(np.isfinite(trace.y), trace.y, np.nan),
+            mode="lines+markers" if trace.x.size <= MARKERS_UP_TO else "lines",
+            line={"color": color, "width": 2, "dash": dash},
+            marker={"size": 5},
+            name=trace.label,
+            legendgroup=trace.label,
+            showlegend=trace.label not in legend_shown,
+            hovertemplate=f"{name}{members}<br>{x_axis} {where}<br>{trace.metric}{smoothed} "
+            "%{y:.5g}<extra></extra>",
+        ),
+        row=row,
+        col=1,
+    )
+    if trace.best_x is not None and (
+        trace.role == "validation" or not _has_validation(info, trace)
+    ):
+        best = "lowest" if trace.goal == "min" else "highest"
+        figure.add_trace(
+            go.Scatter(
+                x=x_for_plot(np.array([trace.best_x]), x_axis),
+                y=[trace.best_value],
+                mode="markers",
+                marker={
+                    "symbol": "star",
+                    "size": 13,
+                    "color": color,
+                    "line": {"width": 1, "color": "white"},
+                },
+                showlegend=False,
+                legendgroup=trace.label,
+                name=f"best {name}",
+                hovertemplate=f"{name}: {best} {trace.metric} {_number(trace.best_value)} at "
+                f"{_where(trace.best_x, x_axis)}<extra></extra>",
+            ),
+            row=row,
+            col=1,
+        )
+    if trace.nonfinite_x.size:
+        first = _where(trace.first_nonfinite_x, x_axis)
+        figure.add_trace(
+            go.Scatter(
+                x=x_for_plot(trace.nonfinite_x, x_axis),
+                y=np.full(trace.nonfinite_x.size, top),
+                mode="markers",
+                marker={"symbol": "x", "size": 10, "color": color},
+                showlegend=False,
+                legendgroup=trace.label,
+                name=f"{name}: NaN/Inf",
+                customdata=np.array(trace.nonfinite_kinds, dtype=object),
+                hovertemplate=f"{name}: %{{customdata}} at {x_axis} {where} "
+                f"({trace.num_nonfinite} non-finite in all, first at {first})<extra></extra>",
+            ),
+            row=row,
+            col=1,
+        )
+
+
+def _has_validation(info, trace) -> bool:
+    return any(
+        other.label == trace.label and other.metric == trace.metric and other.role == "validation"
+        for other in info.traces
+    )
 
 
 def plot_curves(info, *, title: str | None = None, log_y: bool = False) -> go.Figure:

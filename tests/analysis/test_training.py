@@ -49,3 +49,213 @@ def test_curves_pair_train_and_validation_and_keep_nan(tmp_path):
     assert np.isnan(train.values[2]) and train.first_nonfinite_step == 2
     assert info.curves[1].first_nonfinite_step is None
     assert info.last_wall_time is None  # CSV and JSON carry no wall times
+
+
+# --- The dashboard ------------------------------------------------------------------------------
+
+from neurogenesis.analysis.smoothing import gaussian_smooth, tensorboard_ema  # noqa: E402
+from neurogenesis.analysis.training import (  # noqa: E402
+    WITHOUT_SEED,
+    curves_table,
+    dashboard_info,
+    display_names,
+    group_runs,
+    grouping_options,
+    logical_run_name,
+    metric_goal,
+    purge_restarts,
+    run_attributes,
+)
+from neurogenesis.errors import InputError  # noqa: E402
+from neurogenesis.io.logs import Run, ScalarSeries  # noqa: E402
+
+
+def _series(tag, values, steps=None, walls=None, segments=None):
+    values = np.asarray(values, dtype=np.float64)
+    steps = np.arange(values.size) if steps is None else np.asarray(steps)
+    walls = np.full(values.size, np.nan) if walls is None else np.asarray(walls, dtype=float)
+    segments = np.zeros(values.size, np.int32) if segments is None else np.asarray(segments)
+    return ScalarSeries(tag, steps, values, walls, segments)
+
+
+def _run(name, series, format="neurogenesis"):
+    return Run(name, f"/logs/{name}", format, {s.tag: s for s in series}, {}, (), ())
+
+
+def test_logical_names_merge_keras_train_and_validation_folders():
+    assert logical_run_name("exp/keras/train") == "exp/keras"
+    assert logical_run_name("exp/keras/validation") == "exp/keras"
+    assert logical_run_name("train") == "train"  # a run called train is its own run
+    assert logical_run_name("exp/adam") == "exp/adam"
+    assert display_names([("a", "x/train"), ("a", "x/validation"), ("b", "x"), ("b", "y")]) == [
+        "a: x/train",
+        "a: x/validation",
+        "b: x",
+        "y",
+    ]
+    assert display_names([("logs", "train"), ("logs", "validation")]) == [
+        "logs/train",
+        "logs/validation",
+    ]
+
+
+def test_metric_goal():
+    assert [metric_goal(m) for m in ("loss", "val_mae", "accuracy", "auc", "top_5", "mse")] == [
+        "min",
+        "min",
+        "max",
+        "max",
+        "max",
+        "min",
+    ]
+
+
+def test_purge_restarts_keeps_what_the_restarted_attempt_overwrote():
+    steps, values, _ = purge_restarts(
+        [0, 1, 2, 3, 2, 3, 4],
+        [10, 11, 12, 13, 22, 23, 24],
+        np.full(7, np.nan),
+        [0, 0, 0, 0, 1, 1, 1],
+    )
+    assert steps.tolist() == [0, 1, 2, 3, 4]
+    assert values.tolist() == [10, 11, 22, 23, 24]
+
+
+def test_million_points_are_drawn_with_2000_keeping_exact_extremes_and_exact_smoothing():
+    rng = np.random.default_rng(0)
+    n = 1_000_000
+    values = np.cumsum(rng.normal(size=n)) * 0.01 + 5.0
+    values[123_456] = 99.0  # a spike smoothing and naive sampling would hide
+    values[654_321] = -42.0
+    run = _run("long", [_series("train/loss", values)])
+    info = dashboard_info([run], ["loss"], smoothing="exponential", smoothing_value=0.9)
+    (trace,) = info.traces
+    assert trace.num_points == n
+    assert trace.x.size <= 2004 and trace.raw_x.size <= 2004
+    assert trace.raw_y.max() == 99.0 and trace.raw_y.min() == -42.0
+    smoothed = tensorboard_ema(values, 0.9)
+    assert trace.y.max() == smoothed.max() and trace.y.min() == smoothed.min()
+    np.testing.assert_array_equal(trace.y, smoothed[trace.x.astype(int)])
+    assert trace.best_value == -42.0 and trace.best_x == 654_321
+    assert info.total_points == n and info.drawn_points <= 2 * 2004
+
+    zoomed = dashboard_info(
+        [run], ["loss"], smoothing="exponential", smoothing_value=0.9, x_range=(1000, 2499)
+    )
+    (part,) = zoomed.traces
+    # The range is read again at full detail, smoothed over the whole run, one neighbour each side.
+    assert part.x.tolist() == list(range(999, 2501))
+    np.testing.assert_array_equal(part.y, smoothed[999:2501])
+
+
+def test_nan_and_inf_are_marked_not_dropped():
+    values = [1.0, 0.5, np.nan, 0.4, np.inf, -np.inf]
+    info = dashboard_info([_run("r", [_series("loss", values)], "csv")], ["loss"], smoothing="none")
+    (trace,) = info.traces
+    assert trace.nonfinite_x.tolist() == [2, 4, 5]
+    assert trace.nonfinite_kinds == ("NaN", "+Inf", "-Inf")
+    assert trace.num_nonfinite == 3 and trace.first_nonfinite_x == 2
+    assert trace.best_x == 3 and trace.best_value == 0.4
+    assert trace.last_x == 3
+
+
+def test_groups_draw_mean_and_band_by_hand():
+    runs = [
+        _run("adam_seed1", [_series("train/loss", [4.0, 2.0, 1.0])]),
+        _run("adam_seed2", [_series("train/loss", [2.0, 1.0, 0.0])]),
+        _run("sgd_seed1", [_series("train/loss", [3.0, 3.0, 3.0])]),
+    ]
+    attributes = {run.name: run_attributes(run.name) for run in runs}
+    assert grouping_options(attributes) == [WITHOUT_SEED]
+    groups = group_runs(attributes, WITHOUT_SEED)
+    assert groups == {"adam_seed1": "adam", "adam_seed2": "adam", "sgd_seed1": "sgd"}
+    info = dashboard_info(runs, ["loss"], smoothing="none", groups=groups)
+    adam = next(trace for trace in info.traces if trace.label == "adam")
+    assert adam.members == ("adam_seed1", "adam_seed2")
+    assert adam.y.tolist() == [3.0, 1.5, 0.5]
+    assert adam.lower.tolist() == [2.0, 1.0, 0.0] and adam.upper.tolist() == [4.0, 2.0, 1.0]
+    std = dashboard_info(runs, ["loss"], smoothing="none", groups=groups, band="std")
+    adam = next(trace for trace in std.traces if trace.label == "adam")
+    np.testing.assert_allclose(adam.upper - adam.y, [1.0, 0.5, 0.5])
+    assert info.groups == (("adam", ("adam_seed1", "adam_seed2")), ("sgd", ("sgd_seed1",)))
+
+
+def test_group_members_are_interpolated_and_leave_the_mean_when_they_diverge():
+    runs = [
+        _run("a", [_series("loss", [0.0, 2.0], steps=[0, 2])], "csv"),
+        _run("b", [_series("loss", [1.0, 1.0, np.nan], steps=[0, 1, 2])], "csv"),
+    ]
+    info = dashboard_info(runs, ["loss"], smoothing="none", groups={"a": "g", "b": "g"})
+    (trace,) = info.traces
+    # step 1: a interpolates to 1.0, b is 1.0; step 2: b diverged, a alone.
+    assert trace.x.tolist() == [0, 1, 2] and trace.y.tolist() == [0.5, 1.0, 2.0]
+    assert any("b became non-finite at 2" in note for note in info.notes)
+
+
+def test_x_axes_epoch_time_and_missing_wall_times():
+    start = 1_000.0
+    keras = [
+        _run(
+            "k/train",
+            [
+                _series("epoch_loss", [1.0, 0.5], walls=[start + 10, start + 20]),
+                # Batches logged every 2.5 s: the first epoch ends at 10 s, the second at 20 s.
+                _series(
+                    "batch_loss",
+                    [2, 1.5, 1.2, 1.0, 0.9, 0.7, 0.6, 0.5],
+                    steps=range(8),
+                    walls=start + 2.5 * np.arange(1, 9),
+                ),
+            ],
+            "tensorboard",
+        ),
+        _run(
+            "k/validation",
+            [_series("epoch_loss", [1.2, 0.8], walls=[start + 11, start + 21])],
+            "tensorboard",
+        ),  # fmt: skip
+        _run("history.csv", [_series("loss", [1.0, 0.9])], "csv"),
+    ]
+    info = dashboard_info(keras, ["batch_loss"], x_axis="epoch", smoothing="none")
+    (batch,) = info.traces
+    assert batch.label == "k"
+    np.testing.assert_allclose(batch.x, [-0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0])
+    info = dashboard_info(keras, ["loss"], x_axis="relative time", smoothing="none")
+    assert [(t.label, t.role) for t in info.traces] == [("k", "train"), ("k", "validation")]
+    # Seconds since the run's first point (the first batch, 2.5 s in).
+    assert info.traces[0].x.tolist() == [7.5, 17.5]
+    assert info.traces[1].x.tolist() == [8.5, 18.5]
+    assert any("history.csv has no wall times" in note for note in info.notes)
+    steps = dashboard_info(keras, ["loss"], x_axis="step", smoothing="none")
+    assert {t.label for t in steps.traces} == {"k", "history.csv"}
+
+
+def test_smoothers_and_bad_settings():
+    values = np.sin(np.arange(50) / 3.0)
+    run = _run("r", [_series("loss", values)], "csv")
+    info = dashboard_info([run], ["loss"], smoothing="gaussian", smoothing_value=2.0)
+    np.testing.assert_allclose(info.traces[0].y, gaussian_smooth(values, 2.0))
+    np.testing.assert_array_equal(info.traces[0].raw_y, values)
+    none = dashboard_info([run], ["loss"], smoothing="none")
+    assert none.traces[0].raw_x.size == 0
+    for bad in ({"x_axis": "time"}, {"smoothing": "lowess"}, {"band": "iqr"}):
+        with pytest.raises(InputError):
+            dashboard_info([run], ["loss"], **bad)
+
+
+def test_run_attributes_from_names_and_hyperparameters():
+    assert run_attributes("sweep/lr_0.003_width_128") == {"lr": "0.003", "width": "128"}
+    assert run_attributes("x/adam_seed_2", {"optimizer": "adam", "seed": 2, "config": {}}) == {
+        "optimizer": "adam",
+        WITHOUT_SEED: "x/adam",
+    }
+
+
+def test_curves_table_holds_every_point(tmp_path):
+    values = [1.0, np.nan, 0.5]
+    run = _run("r", [_series("train/loss", values), _series("validation/loss", [2.0, 1.0, 0.7])])
+    table = curves_table([run], ["loss"], smoothing="exponential", smoothing_value=0.5)
+    assert len(table) == 6
+    train = table[table.role == "train"]
+    assert np.isnan(train.value.iloc[1])
+    np.testing.assert_allclose(train.smoothed, tensorboard_ema(np.array(values), 0.5))

@@ -1,0 +1,341 @@
+"""Training dynamics: did training go well, when should it have stopped, and are the layers healthy?"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from neurogenesis import cached
+from neurogenesis.analysis.training import (
+    BANDS,
+    ROLES,
+    SMOOTHERS,
+    SMOOTHING_DEFAULTS,
+    X_AXES,
+    curves_table,
+    group_runs,
+    grouping_options,
+    logical_run_name,
+    metric_names,
+    run_attributes,
+)
+from neurogenesis.errors import ExportUnavailableError, InputError
+from neurogenesis.plotting.export import FIGURE_FORMATS, figure_bytes, static_export_available
+from neurogenesis.plotting.training import plot_dashboard
+
+TABS = ("Curves",)
+LIVE_REFRESH_SECONDS = 2
+DEFAULT_RUNS = 6
+NO_GROUPING = "no grouping"
+FORMAT_NAMES = {"html": "HTML", "png": "PNG", "svg": "SVG", "pdf": "PDF"}
+# Each smoother's slider: (label, minimum, maximum, step, help).
+SMOOTHING_SLIDERS = {
+    "exponential": (
+        "Weight",
+        0.0,
+        0.999,
+        0.001,
+        "TensorBoard's smoothing slider: the same debiased exponential moving average, value for "
+        "value. 0 is no smoothing; 0.6 is TensorBoard's default.",
+    ),
+    "gaussian": ("Sigma (points)", 0.5, 50.0, 0.5, "Width of the Gaussian kernel, in points."),
+    "moving average": ("Window (points)", 1, 501, 2, "Points averaged around each point."),
+}
+
+
+def _catalog(sources):
+    """The runs of the selected logs, by logical name (a Keras run's train and validation folders
+    are one run), with the sources' errors shown."""
+    runs, names, errors = cached.named_runs(sources)
+    for message in errors:
+        st.error(message)
+    catalog: dict[str, list] = {}
+    for run, name in zip(runs, names, strict=True):
+        catalog.setdefault(logical_run_name(name), []).append(run)
+    return catalog
+
+
+def _default_runs(catalog: dict[str, list]) -> list[str]:
+    """The first folder's recorded runs (the zoo's optimizer comparison), else its first runs."""
+    names = list(catalog)
+
+    def folder(name: str) -> tuple[str, str]:
+        run = catalog[name][0]
+        return name.rsplit("/", 1)[0], str(Path(run.path).parent)
+
+    same = [name for name in names if folder(name) == folder(names[0])]
+    recorded = [n for n in same if all(run.format == "neurogenesis" for run in catalog[n])]
+    return (recorded or same)[:DEFAULT_RUNS]
+
+
+def _attributes(sources, chosen: list[str]) -> dict[str, dict[str, str]]:
+    recorded: dict[str, dict] = {}
+    for source in sources:
+        try:
+            recorded.update(cached.hyperparameters(source))
+        except InputError:
+            continue
+    return {name: run_attributes(name, recorded.get(name)) for name in chosen}
+
+
+def _on_range_select(x_axis: str) -> None:
+    """A box drawn on the chart re-reads that x range at full detail."""
+    event = st.session_state.get("training_chart") or {}
+    boxes = (event.get("selection") or {}).get("box") or []
+    if not boxes or not boxes[0].get("x"):
+        return
+    ends = boxes[0]["x"][:2]
+    if x_axis == "wall time":
+        ends = [pd.Timestamp(end, tz="UTC").timestamp() for end in ends]
+    low, high = sorted(float(end) for end in ends)
+    if high > low:
+        st.session_state["training_range"] = (x_axis, low, high)
+
+
+def _smoothing_controls(column) -> tuple[str, float]:
+    smoothing = column.selectbox(
+        "Smoothing",
+        SMOOTHERS,
+        index=1,
+        key="training_smoothing",
+        help="Exponential is TensorBoard's debiased moving average. The raw curve stays faint "
+        "behind the smoothed one.",
+    )
+    if smoothing == "none":
+        return smoothing, 0.0
+    label, low, high, step, help_text = SMOOTHING_SLIDERS[smoothing]
+    value = column.slider(
+        label,
+        low,
+        high,
+        SMOOTHING_DEFAULTS[smoothing],
+        step,
+        key=f"training_smoothing_{smoothing}",
+        help=help_text,
+    )
+    return smoothing, float(value)
+
+
+def curves_view(sources, chosen: list[str], catalog) -> None:
+    chosen_runs = [run for name in chosen for run in catalog[name]]
+    metrics_all = metric_names(chosen_runs)
+    if not metrics_all:
+        st.info(
+            "The chosen runs log no training or validation metric (only other scalars such as "
+            "gradient norms). Pick other runs above."
+        )
+        return
+    if not set(st.session_state.get("training_metrics") or []) <= set(metrics_all):
+        st.session_state.pop("training_metrics", None)
+    metrics = st.multiselect(
+        "Metrics",
+        metrics_all,
+        default=metrics_all[:2],
+        key="training_metrics",
+        help="One panel per metric; training solid, validation dashed, one colour per run.",
+    )
+    if not metrics:
+        st.info("Pick at least one metric.")
+        return
+    axis_column, smoothing_column, group_column, band_column = st.columns([4, 2, 2, 2])
+    x_axis = (
+        axis_column.segmented_control("X axis", X_AXES, default="step", key="training_x_axis")
+        or "step"
+    )
+    smoothing, smoothing_value = _smoothing_controls(smoothing_column)
+    attributes = _attributes(sources, chosen)
+    options = [NO_GROUPING, *grouping_options(attributes)]
+    group_by = group_column.selectbox(
+        "Group runs by",
+        options,
+        key="training_group_by",
+        help="Runs that share the value are drawn as their mean with a band: hyperparameters "
+        "recorded by the RunRecorder, key_value parts of run names (lr_0.01), or the name "
+        "without a seed suffix (adam_seed1, adam_seed2 -> adam).",
+    )
+    band = band_column.radio(
+        "Band", BANDS, key="training_band", horizontal=True, disabled=group_by == NO_GROUPING,
+        help="min-max: the range of the group's runs; std: mean ± one standard deviation.",
+    )  # fmt: skip
+    toggles = st.columns(4)
+    roles = [
+        role
+        for role, column in zip(ROLES, toggles[:2], strict=True)
+        if column.toggle(role.capitalize(), value=True, key=f"training_show_{role}")
+    ]
+    show_raw = toggles[2].toggle(
+        "Raw curve", value=True, key="training_raw", disabled=smoothing == "none"
+    )
+    log_y = toggles[3].toggle("Log scale", value=False, key="training_log_y")
+    groups = group_runs(attributes, group_by) if group_by != NO_GROUPING else None
+    settings = {
+        "x_axis": x_axis,
+        "smoothing": smoothing,
+        "smoothing_value": smoothing_value,
+        "groups": groups,
+        "band": band,
+        "roles": roles,
+    }
+    live = [name for name in chosen if any(run.live for run in catalog[name])]
+
+    def draw() -> None:
+        _draw_curves(sources, chosen, metrics, settings, log_y, show_raw, live)
+
+    if live:
+        st.fragment(run_every=LIVE_REFRESH_SECONDS)(draw)()
+    else:
+        draw()
+
+
+def _draw_curves(sources, chosen, metrics, settings, log_y, show_raw, live) -> None:
+    x_axis = settings["x_axis"]
+    zoom = st.session_state.get("training_range")
+    x_range = zoom[1:] if zoom and zoom[0] == x_axis else None
+    try:
+        info = cached.dashboard(sources, chosen, metrics, x_range=x_range, **settings)
+    except InputError as error:
+        st.error(str(error))
+        return
+    if not info.traces:
+        st.info("Nothing to draw for these runs, metrics and roles.")
+        for note in info.notes:
+            st.caption(note)
+        return
+    figure = plot_dashboard(info, log_y=log_y, show_raw=show_raw)
+    downsampled = any(trace.num_points > trace.x.size for trace in info.traces)
+    if downsampled or x_range is not None:
+        figure.update_layout(dragmode="select", selectdirection="h")
+    st.plotly_chart(
+        figure,
+        key="training_chart",
+        on_select=partial(_on_range_select, x_axis),
+        selection_mode="box",
+    )
+    detail = (
+        f"{info.total_points:,} points in the logs, {info.drawn_points:,} drawn "
+        "(at most 2,000 per curve, extremes, NaN and Inf kept)."
+    )
+    if downsampled or x_range is not None:
+        detail += " Drag across a range to read it again at full detail."
+    else:
+        detail += " Drag to zoom, double-click to zoom out."
+    st.caption(detail)
+    if x_range is not None:
+        st.button(
+            "Show the whole run",
+            key="training_reset_range",
+            on_click=lambda: st.session_state.pop("training_range", None),
+        )
+    for note in info.notes:
+        st.caption(note)
+    if live:
+        if info.last_wall_time is not None:
+            ago = max(time.time() - info.last_wall_time, 0.0)
+            st.caption(
+                f"Live: {', '.join(live)} still training; last point arrived {ago:,.0f} s ago. "
+                f"The chart refreshes every {LIVE_REFRESH_SECONDS} s."
+            )
+        else:
+            st.caption(f"Live: {', '.join(live)} still training; waiting for the first point.")
+    _export(sources, chosen, metrics, settings, figure)
+
+
+def _export(sources, chosen, metrics, settings, figure) -> None:
+    formats = ["html", "png", "svg"] if static_export_available() else ["html"]
+    columns = st.columns(len(formats) + 1)
+
+    def table() -> bytes:
+        runs, names, _ = cached.named_runs(sources)
+        picked = [i for i, name in enumerate(names) if logical_run_name(name) in chosen]
+        frame = curves_table(
+            [runs[i] for i in picked],
+            metrics,
+            names=[names[i] for i in picked],
+            smoothing=settings["smoothing"],
+            smoothing_value=settings["smoothing_value"],
+            roles=settings["roles"],
+        )
+        return frame.to_csv(index=False).encode("utf-8")
+
+    columns[0].download_button(
+        "Curves (CSV, every point)",
+        table,
+        file_name="training_curves.csv",
+        mime="text/csv",
+        key="training_csv",
+    )
+    for column, fmt in zip(columns[1:], formats, strict=True):
+        column.download_button(
+            f"Chart ({FORMAT_NAMES[fmt]})",
+            partial(_figure_file, figure, fmt),
+            file_name=f"training_curves.{fmt}",
+            mime=FIGURE_FORMATS[fmt],
+            key=f"training_figure_{fmt}",
+        )
+
+
+def _figure_file(figure, fmt: str) -> bytes:
+    try:
+        return figure_bytes(figure, fmt)
+    except ExportUnavailableError as error:
+        st.error(str(error))
+        return b""
+
+
+st.title("Training dynamics")
+st.markdown(
+    "Did training go well? Curves of many runs at full precision, when training should have "
+    "stopped, how the optimizer behaved and whether the layers stayed healthy."
+)
+sources = st.session_state.get("logs", [])
+if not sources:
+    st.info(
+        "No logs selected. Pick the demo runs in the sidebar, upload TensorBoard event files, a "
+        "CSVLogger .csv or a JSON history, or start with `neurogenesis app --logdir DIR`."
+    )
+    st.stop()
+catalog = _catalog(sources)
+if not catalog:
+    st.info("No runs found in the selected logs.")
+    st.stop()
+if not set(st.session_state.get("training_runs") or []) <= set(catalog):
+    st.session_state.pop("training_runs", None)
+chosen = st.multiselect(
+    "Runs",
+    list(catalog),
+    default=_default_runs(catalog),
+    key="training_runs",
+    help="A Keras TensorBoard log's train and validation folders count as one run.",
+)
+if not chosen:
+    st.info("Pick at least one run.")
+    st.stop()
+
+tabs = dict(zip(TABS, st.tabs(TABS, key="training_tab", on_change="rerun"), strict=True))
+with tabs["Curves"]:
+    if tabs["Curves"].open:
+        curves_view(sources, chosen, catalog)
+
+with st.expander("How to read this"):
+    st.markdown(
+        "- **Solid and dashed**: training and validation of the same run share a colour. A "
+        "widening gap between them (validation getting worse while training improves) is "
+        "overfitting; a gap that stays constant is normal.\n"
+        "- **Smoothing hides things.** It delays the curve (an exponential average lags by about "
+        "1 / (1 − weight) points) and flattens spikes, so a sudden blow-up looks gradual. The "
+        "faint raw curve behind it shows what really happened; judge spikes and the best epoch on "
+        "the raw values (the ★ marks the best raw value).\n"
+        "- **Downsampling** keeps every curve's exact minimum, maximum, first and last point and "
+        "every NaN/Inf, so nothing important vanishes; dragging across a range reads it again at "
+        "full detail.\n"
+        "- **✕ marks** are NaN or infinite values: the run diverged there (a learning rate too "
+        "high, an exploding gradient, a log of zero). They sit on the panel's top edge because "
+        "they have no height.\n"
+        "- **Groups** draw the mean of runs that share a setting (an optimizer, a learning rate, "
+        "seeds of one configuration) with their min-max range or ± one standard deviation: a wide "
+        "band means the result depends on luck more than on the setting."
+    )

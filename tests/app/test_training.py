@@ -1,0 +1,119 @@
+"""The training-dynamics page under AppTest: demo runs, every log format, a diverged run, a live run."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from neurogenesis.testing import write_json_history
+from tests.conftest import ROOT
+
+DEMO_RUNS = ROOT / "data" / "runs"
+
+
+def open_training(app_argv, *arguments) -> AppTest:
+    app_argv(*arguments)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.run()
+    at.switch_page("app_pages/training.py").run()
+    assert not at.exception, [exception.value for exception in at.exception]
+    return at
+
+
+def rerun(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [exception.value for exception in at.exception]
+    return at
+
+
+def figure(at: AppTest, index: int = 0) -> dict:
+    return json.loads(at.get("plotly_chart")[index].proto.spec)
+
+
+def values(array) -> np.ndarray:
+    """A trace's x or y as numbers, whether Plotly wrote a list or typed binary data."""
+    if isinstance(array, dict) and "bdata" in array:
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
+    return np.asarray(array)
+
+
+def names(spec: dict) -> list[str]:
+    return [trace.get("name") for trace in spec["data"]]
+
+
+def test_demo_runs_compare_optimizers_and_group(app_argv):
+    at = open_training(app_argv)
+    assert at.title[0].value == "Training dynamics"
+    runs = at.multiselect(key="training_runs")
+    assert runs.value == [
+        "digits_cnn/adam",
+        "digits_cnn/adam_no_bn",
+        "digits_cnn/rmsprop",
+        "digits_cnn/sgd",
+    ]
+    spec = figure(at)
+    assert spec["layout"]["yaxis"]["title"]["text"] == "loss"
+    assert spec["layout"]["yaxis2"]["title"]["text"] == "accuracy"
+    for run in runs.value:
+        assert f"best {run} · validation" in names(spec)
+    assert not at.error
+
+    at.selectbox(key="training_group_by").set_value("optimizer")
+    spec = figure(rerun(at))
+    assert "optimizer=adam · train (min to max)" in names(spec)
+    at.session_state["training_x_axis"] = "relative time"
+    spec = figure(rerun(at))
+    assert spec["layout"]["xaxis2"]["title"]["text"] == "time since the run started (s)"
+
+
+def test_every_log_format_and_a_diverged_run(app_argv, app_inputs, tmp_path):
+    logs = tmp_path / "logs"
+    shutil.copytree(DEMO_RUNS / "digits_cnn" / "keras_callbacks", logs / "keras")
+    write_json_history(logs / "history.json", {"loss": [0.9, 0.6, 0.4], "val_loss": [1, 0.8, 0.7]})
+    shutil.copy(app_inputs["logs"] / "diverged.csv", logs / "diverged.csv")
+    at = open_training(app_argv, "--logdir", logs, "--no-demos")
+    catalog = at.multiselect(key="training_runs").options
+    # Keras's TensorBoard callback: the train and validation folders are one run.
+    assert set(catalog) == {"keras", "keras/training.csv", "history.json", "diverged.csv"}
+    at.multiselect(key="training_runs").set_value(list(catalog))
+    spec = figure(rerun(at))
+    drawn = names(spec)
+    for run in catalog:
+        assert run in drawn, run
+    assert "diverged.csv · train: NaN/Inf" in drawn
+    marks = next(t for t in spec["data"] if t.get("name") == "diverged.csv · train: NaN/Inf")
+    assert values(marks["x"]).tolist() == [2]
+
+
+def test_a_live_run_updates_in_a_fragment(app_argv, tmp_path):
+    run = tmp_path / "logs" / "live_adam"
+    shutil.copytree(DEMO_RUNS / "digits_cnn" / "adam", run)
+    manifest = json.loads((run / "neurogenesis_run.json").read_text())
+    manifest["status"] = "running"
+    (run / "neurogenesis_run.json").write_text(json.dumps(manifest))
+    at = open_training(app_argv, "--logdir", tmp_path / "logs", "--no-demos")
+    captions = " ".join(caption.value for caption in at.caption)
+    assert "Live: live_adam still training; last point arrived" in captions
+    assert figure(at)["data"]
+
+
+def test_no_logs_explains(app_argv, tmp_path):
+    at = open_training(app_argv, "--no-demos")
+    assert "No logs selected" in at.info[0].value
+    assert not at.get("plotly_chart")
+
+
+def test_zoomed_range_is_read_again(app_argv):
+    at = open_training(app_argv)
+    at.session_state["training_range"] = ("step", 2.0, 5.0)
+    spec = figure(rerun(at))
+    assert spec["layout"]["xaxis"]["range"] == [2.0, 5.0]
+    line = next(t for t in spec["data"] if t.get("name") == "digits_cnn/adam")
+    assert values(line["x"]).tolist() == [1, 2, 3, 4, 5, 6]  # one neighbour each side
+    at.button(key="training_reset_range").click()
+    spec = figure(rerun(at))
+    assert "range" not in spec["layout"]["xaxis"] or spec["layout"]["xaxis"]["range"] is None
