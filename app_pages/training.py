@@ -65,7 +65,7 @@ def _default_runs(catalog: dict[str, list]) -> list[str]:
 
     def folder(name: str) -> tuple[str, str]:
         run = catalog[name][0]
-        return name.rsplit("/", 1)[0], str(Path(run.path).parent)
+        return (name.rsplit("/", 1)[0] if "/" in name else ""), str(Path(run.path).parent)
 
     same = [name for name in names if folder(name) == folder(names[0])]
     recorded = [n for n in same if all(run.format == "neurogenesis" for run in catalog[n])]

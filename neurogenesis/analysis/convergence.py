@@ -10,11 +10,16 @@ Inf from a diverged run), for the training-dynamics page and the paper's converg
 - ``plateau``, ``divergence_epoch`` and ``convergence_info``: flat stretches, blow-ups, and a
   fitted exponential approach to an asymptote with the estimated epochs to convergence.
 - ``metric_correlations``: how the logged metrics move together.
+- ``early_stopping_report``: all of the above for one train/validation pair, with the findings
+  written out as sentences (``metric_goal`` guesses whether a metric should go down or up).
+- ``trajectory_info``: the paper's training-dynamics trajectory of two metrics over epochs, with
+  velocity, smoothed "momentum" and speed.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass, fields
 
@@ -24,21 +29,39 @@ from scipy import optimize, stats
 from neurogenesis.errors import InputError
 
 __all__ = [
+    "DEFAULT_PATIENCE",
+    "DEFAULT_PLATEAU_TOLERANCE",
+    "DEFAULT_PLATEAU_WINDOW",
+    "DEFAULT_WINDOW",
     "ConvergenceInfo",
     "CorrelationInfo",
     "EarlyStoppingInfo",
+    "EarlyStoppingReport",
+    "TrajectoryInfo",
     "best_epoch",
     "convergence_info",
     "divergence_epoch",
     "early_stopping",
+    "early_stopping_report",
     "generalization_gap",
     "metric_correlations",
+    "metric_goal",
     "overfitting_onset",
     "plateau",
+    "trajectory_info",
 ]
 
 GOALS = ("min", "max")
 CORRELATION_METHODS = ("pearson", "spearman", "kendall")
+DEFAULT_PATIENCE = 5
+DEFAULT_PLATEAU_WINDOW = 5
+DEFAULT_PLATEAU_TOLERANCE = 0.01
+DEFAULT_WINDOW = 3
+DEFAULT_DIVERGENCE_FACTOR = 10.0
+# The gap must grow by more than this fraction of the metric's magnitude to count as widening.
+GAP_WIDENING_TOLERANCE = 1e-9
+# The fewest finite points ``_fit_exponential`` will fit a three-parameter curve to.
+MIN_FIT_POINTS = 4
 
 
 class _ValueEquality:
@@ -380,7 +403,9 @@ def plateau(epochs, values, *, window: int = 5, tolerance: float = 0.01) -> list
     return [(_plain(epochs[start]), _plain(epochs[end])) for start, end in intervals]
 
 
-def divergence_epoch(epochs, values, *, goal: str = "min", factor: float = 10.0):
+def divergence_epoch(
+    epochs, values, *, goal: str = "min", factor: float = DEFAULT_DIVERGENCE_FACTOR
+):
     """The epoch where a run diverges, or None.
 
     A run diverges at the first non-finite value (NaN or Inf), or, for losses
@@ -451,13 +476,60 @@ class ConvergenceInfo(_ValueEquality):
     threshold: float
     goal: str
 
+    @property
+    def usable(self) -> np.ndarray:
+        """Boolean mask of the epochs the fit used: finite values before the divergence epoch."""
+        usable = np.isfinite(self.values)
+        if self.divergence_epoch is not None:
+            first = int(np.argmax(self.epochs == float(self.divergence_epoch)))
+            usable &= np.arange(self.values.size) < first
+        return usable
+
+    @property
+    def last_usable_epoch(self) -> float | None:
+        """The last epoch the fit used, or None when no value was usable."""
+        usable = self.usable
+        return float(self.epochs[usable][-1]) if usable.any() else None
+
+    @property
+    def epochs_to_converge(self) -> float | None:
+        """Epochs still needed after the last usable one (0.0 once converged; None if unknown)."""
+        last = self.last_usable_epoch
+        if self.convergence_epoch is None or last is None:
+            return None
+        return max(0.0, self.convergence_epoch - last)
+
+    @property
+    def fit_failure_reason(self) -> str | None:
+        """Why no exponential was fitted, in words; None when the fit succeeded."""
+        if self.fit_succeeded:
+            return None
+        count = int(self.usable.sum())
+        if count < MIN_FIT_POINTS:
+            return f"only {count} usable epochs (at least {MIN_FIT_POINTS} needed)"
+        return "the values do not settle toward a level like a decaying exponential"
+
+    def curve(self, epochs) -> np.ndarray:
+        """The fitted curve ``a + b * exp(-(t - t0) / tau)`` at any epochs (NaN without a fit).
+
+        Args:
+            epochs: epochs to evaluate at, e.g. a grid reaching the convergence epoch.
+
+        Returns:
+            float64 values, the shape of ``epochs``.
+        """
+        times = np.asarray(epochs, dtype=np.float64)
+        if not self.fit_succeeded:
+            return np.full(times.shape, np.nan)
+        return _exponential(times - self.t0, self.a, self.b, self.tau)
+
 
 def _exponential(t, a, b, tau):
     return a + b * np.exp(-t / tau)
 
 
 def _fit_exponential(t: np.ndarray, v: np.ndarray) -> tuple[float, float, float] | None:
-    if t.size < 4 or np.ptp(t) == 0:
+    if t.size < MIN_FIT_POINTS or np.ptp(t) == 0:
         return None
     span = float(np.ptp(t))
     guesses = []
@@ -644,3 +716,576 @@ def metric_correlations(series: dict[str, np.ndarray], method: str = "pearson") 
                 value = float(function(data[i], data[j])[0]) if i != j else 1.0
             matrix[i, j] = matrix[j, i] = value
     return CorrelationInfo(names, matrix, method, int(mask.sum()))
+
+
+# Name parts that settle a metric's direction. Loss-like words win over everything else, so an
+# "iou_loss" or a "dice_loss" is minimised although IoU and Dice are maximised.
+_LOSS_WORDS = frozenset({"loss", "losses", "error", "errors", "err", "distance", "divergence"})
+_MAX_WORDS = frozenset(
+    {
+        "accuracy",
+        "acc",
+        "auc",
+        "precision",
+        "recall",
+        "f1",
+        "fbeta",
+        "r2",
+        "iou",
+        "miou",
+        "dice",
+        "psnr",
+        "ssim",
+        "bleu",
+        "rouge",
+        "similarity",
+        "proximity",
+        "specificity",
+        "sensitivity",
+        "tpr",
+        "tnr",
+    }
+)
+_MIN_WORDS = frozenset(
+    {
+        "mae",
+        "mse",
+        "rmse",
+        "mape",
+        "msle",
+        "rmsle",
+        "crossentropy",
+        "entropy",
+        "hinge",
+        "kl",
+        "kld",
+        "logcosh",
+        "cosh",
+        "huber",
+        "perplexity",
+        "ppl",
+        "poisson",
+        "nll",
+        "wer",
+        "cer",
+        "fpr",
+        "fnr",
+    }
+)
+
+
+def metric_goal(name: str) -> str | None:
+    """Whether a metric should go down (``"min"``) or up (``"max"``), guessed from its name.
+
+    The name is split into words (``val_sparse_categorical_accuracy``, ``train/loss``,
+    ``MeanSquaredError`` all work). Losses, errors, distances and divergences are minimised, and
+    so are MAE, MSE, cross-entropy, hinge, KL, Huber, perplexity, false positives/negatives and
+    the like; accuracy, AUC, precision, recall, F1, R², IoU, Dice, PSNR, SSIM, similarity, true
+    positives/negatives and the like are maximised. A loss word wins (``iou_loss`` is ``"min"``).
+
+    Args:
+        name: a metric name or log tag.
+
+    Returns:
+        ``"min"``, ``"max"``, or None when the name does not say (``learning_rate``).
+    """
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name)).lower()
+    words = set(re.split(r"[^a-z0-9]+", spaced)) - {""}
+    if words & _LOSS_WORDS:
+        return "min"
+    if words & {"positives", "negatives"}:
+        if "false" in words:
+            return "min"
+        if "true" in words:
+            return "max"
+    if words & _MAX_WORDS:
+        return "max"
+    if words & _MIN_WORDS:
+        return "min"
+    return None
+
+
+def _check_epochs(epochs) -> np.ndarray:
+    """Epochs as a non-empty, finite, strictly increasing numeric array, or an InputError."""
+    epochs = np.asarray(epochs)
+    if epochs.ndim != 1 or epochs.size == 0:
+        raise InputError(
+            f"Expected a non-empty one-dimensional list of epochs. Received shape {epochs.shape}."
+        )
+    if epochs.dtype.kind not in "iuf":
+        raise InputError(f"Expected numeric epochs or steps. Received dtype {epochs.dtype}.")
+    as_float = epochs.astype(np.float64)
+    if not np.all(np.isfinite(as_float)):
+        raise InputError("Expected finite epochs. Received NaN or Inf among the epochs.")
+    if np.any(np.diff(as_float) <= 0):
+        position = int(np.flatnonzero(np.diff(as_float) <= 0)[0]) + 1
+        raise InputError(
+            "Expected strictly increasing epochs. "
+            f"Received {_epoch_text(epochs[position])} after {_epoch_text(epochs[position - 1])}."
+        )
+    return epochs
+
+
+def _epoch_text(epoch) -> str:
+    """An epoch label for a sentence: ``7``, ``7.5``, ``1200``."""
+    epoch = _plain(epoch)
+    if isinstance(epoch, float) and epoch.is_integer():
+        return str(int(epoch))
+    return f"{epoch:g}" if isinstance(epoch, float) else str(epoch)
+
+
+def _value_text(value) -> str:
+    """A metric value for a sentence, four significant digits: ``0.1234``, ``NaN``, ``Inf``."""
+    if value is None:
+        return "none"
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Inf" if value > 0 else "-Inf"
+    return f"{value:.4g}"
+
+
+def _finite_span_size(*arrays: np.ndarray) -> float:
+    """The largest finite magnitude among the arrays (1.0 when there is none)."""
+    values = np.concatenate([np.abs(a[np.isfinite(a)]) for a in arrays])
+    return float(values.max()) if values.size and values.max() > 0 else 1.0
+
+
+def _spans_text(intervals) -> str:
+    parts = [f"{_epoch_text(start)}–{_epoch_text(end)}" for start, end in intervals]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+@dataclass(frozen=True, eq=False)
+class EarlyStoppingReport(_ValueEquality):
+    """Everything the early-stopping figure shows, with the findings in words.
+
+    Attributes:
+        metric: the metric's name without a train/validation prefix (``"loss"``).
+        goal: ``"min"`` or ``"max"``.
+        monitored: ``"validation"`` when a validation series was given, else ``"train"``: the
+            series used for the best epoch, early stopping and plateaus.
+        epochs: the epochs (or steps) as given.
+        train_values: float64 training values, or None.
+        validation_values: float64 validation values, or None.
+        best_epoch: the epoch of the best finite monitored value (None if none is finite).
+        best_value: that value (NaN if none).
+        early_stopping: what ``EarlyStopping(patience, min_delta, restore_best_weights)`` would
+            have done on the monitored series (see ``early_stopping``).
+        gap: the generalization gap per epoch (see ``generalization_gap``), None without both
+            series.
+        gap_widening: True at epochs whose gap is wider than at the previous epoch (both finite,
+            by more than rounding); None without a gap.
+        overfitting_onset: see ``overfitting_onset``; None without both series or without onset.
+        plateaus: ``(start_epoch, end_epoch)`` of each flat stretch of the monitored series.
+        divergence_epoch: the first epoch at which either series diverged (see
+            ``divergence_epoch``), or None.
+        divergence_series: ``"train"`` or ``"validation"``: which series diverged first.
+        divergence_value: the value there (NaN, Inf, or the finite value of a blow-up).
+        patience, min_delta, restore_best_weights, plateau_window, plateau_tolerance: settings.
+        findings: one plain sentence per finding, with numbers.
+        verdict: one short line summing the run up.
+    """
+
+    metric: str
+    goal: str
+    monitored: str
+    epochs: np.ndarray
+    train_values: np.ndarray | None
+    validation_values: np.ndarray | None
+    best_epoch: object
+    best_value: float
+    early_stopping: EarlyStoppingInfo
+    gap: np.ndarray | None
+    gap_widening: np.ndarray | None
+    overfitting_onset: object
+    plateaus: tuple[tuple[object, object], ...]
+    divergence_epoch: object
+    divergence_series: str | None
+    divergence_value: float | None
+    patience: int
+    min_delta: float
+    restore_best_weights: bool
+    plateau_window: int
+    plateau_tolerance: float
+    findings: tuple[str, ...]
+    verdict: str
+
+    @property
+    def monitored_values(self) -> np.ndarray:
+        """The series the best epoch, early stopping and plateaus were computed on."""
+        if self.monitored == "validation":
+            return self.validation_values
+        return self.train_values
+
+    @property
+    def epochs_saved(self) -> int:
+        """How many logged epochs early stopping would not have run (0 if it would not stop)."""
+        return int(self.epochs.size - self.early_stopping.epochs_run)
+
+
+_ROLE_WORDS = {"train": "training", "validation": "validation"}
+
+
+def _divergence_finding(epoch, series: str, value: float, metric: str, lowest: float) -> str:
+    role = _ROLE_WORDS[series]
+    if not math.isfinite(value):
+        # "NaN loss" for the training series, "NaN validation loss" for the other.
+        what = metric if series == "train" else f"validation {metric}"
+        return f"Training diverged at epoch {_epoch_text(epoch)} ({_value_text(value)} {what})."
+    return (
+        f"Training diverged at epoch {_epoch_text(epoch)}: {role} {metric} jumped to "
+        f"{_value_text(value)}, more than {DEFAULT_DIVERGENCE_FACTOR:g}× its lowest value so far "
+        f"({_value_text(lowest)})."
+    )
+
+
+def early_stopping_report(
+    epochs,
+    train_values=None,
+    validation_values=None,
+    *,
+    metric: str = "loss",
+    goal: str | None = None,
+    patience: int = DEFAULT_PATIENCE,
+    min_delta: float = 0.0,
+    restore_best_weights: bool = True,
+    plateau_window: int = DEFAULT_PLATEAU_WINDOW,
+    plateau_tolerance: float = DEFAULT_PLATEAU_TOLERANCE,
+) -> EarlyStoppingReport:
+    """Best epoch, early stopping, overfitting, plateaus and divergence of one metric, in words.
+
+    The validation series is monitored when given (as ``EarlyStopping(monitor="val_loss")``
+    would), else the training series; the gap and the overfitting onset need both. Divergence is
+    looked for in both series and the earlier one is reported. NaN and Inf are allowed anywhere
+    (a diverged run is reported, not an error).
+
+    Args:
+        epochs: epochs or steps, strictly increasing, any spacing.
+        train_values: training metric per epoch, or None.
+        validation_values: validation metric per epoch, or None.
+        metric: the metric's name, used in the sentences and to guess ``goal``.
+        goal: ``"min"`` or ``"max"``; None guesses it from ``metric`` (see ``metric_goal``).
+        patience: the replayed ``EarlyStopping``'s patience.
+        min_delta: its ``min_delta``.
+        restore_best_weights: its ``restore_best_weights``.
+        plateau_window: epochs a plateau's change is measured over (see ``plateau``).
+        plateau_tolerance: largest relative change over ``plateau_window`` that counts as flat.
+
+    Returns:
+        An ``EarlyStoppingReport``.
+
+    Raises:
+        InputError: without any series, with series of the wrong length, with epochs that are not
+            strictly increasing, or when ``goal`` is None and the metric's name does not say
+            which way is better.
+    """
+    epochs = _check_epochs(epochs)
+    if train_values is None and validation_values is None:
+        raise InputError("Expected a training or a validation series (or both). Received neither.")
+    if goal is None:
+        goal = metric_goal(metric)
+        if goal is None:
+            raise InputError(
+                f"Cannot tell whether {metric!r} should go down or up. "
+                "Pass goal='min' (losses, errors) or goal='max' (accuracy-like metrics)."
+            )
+    _check_goal(goal)
+    if patience < 0:
+        raise InputError(f"Expected patience >= 0. Received {patience}.")
+    train = None if train_values is None else _as_series(epochs, train_values, "train values")[1]
+    validation = (
+        None
+        if validation_values is None
+        else _as_series(epochs, validation_values, "validation values")[1]
+    )
+    monitored = "validation" if validation is not None else "train"
+    values = validation if validation is not None else train
+    subject = f"{_ROLE_WORDS[monitored]} {metric}"
+    count = epochs.size
+
+    best_at, best_value = best_epoch(epochs, values, goal)
+    stopping = early_stopping(
+        epochs,
+        values,
+        patience=patience,
+        goal=goal,
+        min_delta=min_delta,
+        restore_best_weights=restore_best_weights,
+    )
+    flat = tuple(plateau(epochs, values, window=plateau_window, tolerance=plateau_tolerance))
+    gap = widening = onset = None
+    if train is not None and validation is not None:
+        gap = generalization_gap(epochs, train, validation, goal)
+        widening = np.zeros(count, dtype=bool)
+        # A change of a few ulps (validation = train + constant) is rounding, not widening.
+        scale = _finite_span_size(train, validation)
+        with np.errstate(invalid="ignore"):
+            widening[1:] = np.diff(gap) > GAP_WIDENING_TOLERANCE * scale
+        onset = overfitting_onset(epochs, train, validation, goal=goal)
+
+    diverged_at = diverged_series = diverged_value = None
+    lowest = math.nan
+    first_index = count
+    for name, series in (("train", train), ("validation", validation)):
+        if series is None:
+            continue
+        at = divergence_epoch(epochs, series, goal=goal)
+        if at is None:
+            continue
+        index = int(np.flatnonzero(epochs == at)[0])
+        if index < first_index:
+            first_index, diverged_at, diverged_series = index, at, name
+            diverged_value = float(series[index])
+            before = series[:index]
+            lowest = float(before.min()) if before.size else math.nan
+
+    findings: list[str] = []
+    last_epoch = _plain(epochs[-1])
+    if best_at is None:
+        findings.append(f"No finite {subject} to judge: every value is NaN or Inf.")
+    else:
+        sentence = f"Best {subject} {_value_text(best_value)} at epoch {_epoch_text(best_at)}"
+        if best_at == last_epoch and count > 1:
+            sentence += ", the last epoch logged: it was still improving when training ended"
+        findings.append(sentence + ".")
+
+    monitor = f"val_{metric}" if monitored == "validation" else metric
+    call = f"EarlyStopping(monitor={monitor!r}, patience={patience}"
+    call += f", min_delta={abs(min_delta):g})" if min_delta else ")"
+    if stopping.stopped_epoch is not None:
+        saved = count - stopping.epochs_run
+        sentence = (
+            f"{call} would have stopped after epoch {_epoch_text(stopping.stopped_epoch)} "
+            f"({saved} of {count} epochs saved)"
+        )
+        if restore_best_weights:
+            sentence += (
+                f" and restored the weights of epoch {_epoch_text(stopping.restored_epoch)} "
+                f"({subject} {_value_text(stopping.restored_value)})"
+            )
+        else:
+            sentence += (
+                f" and kept the weights of epoch {_epoch_text(stopping.restored_epoch)} "
+                f"({subject} {_value_text(stopping.restored_value)})"
+            )
+        if best_at is not None and float(best_at) > float(stopping.stopped_epoch):
+            sentence += (
+                f"; that is too early: the best {subject} came later, at epoch "
+                f"{_epoch_text(best_at)}"
+            )
+        findings.append(sentence + ".")
+    else:
+        streak = max(patience, 1)
+        by = f" by more than {abs(min_delta):g}" if min_delta else ""
+        findings.append(
+            f"{call} would not have stopped: {subject} never went {streak} "
+            f"epoch{'s' if streak > 1 else ''} in a row without improving{by}."
+        )
+
+    if gap is not None:
+        pair = "validation and training" if goal == "min" else "training and validation"
+        finite_gap = np.flatnonzero(np.isfinite(gap))
+        if onset is not None:
+            onset_index = int(np.flatnonzero(epochs == onset)[0])
+            end = int(finite_gap[-1]) if finite_gap.size else onset_index
+            findings.append(
+                f"The gap between {pair} {metric} widens from epoch {_epoch_text(onset)} on "
+                f"({_value_text(gap[onset_index])} there, {_value_text(gap[end])} at epoch "
+                f"{_epoch_text(epochs[end])}): the model starts to overfit there."
+            )
+        elif finite_gap.size:
+            end = int(finite_gap[-1])
+            findings.append(
+                f"No overfitting found: validation {metric} keeps up with training {metric} "
+                f"(gap {_value_text(gap[end])} at epoch {_epoch_text(epochs[end])})."
+            )
+
+    if flat:
+        tolerance_text = f"{plateau_tolerance * 100:g}%"
+        where = (
+            f"from epoch {_epoch_text(flat[0][0])} to {_epoch_text(flat[0][1])}"
+            if len(flat) == 1
+            else f"at epochs {_spans_text(flat)}"
+        )
+        findings.append(
+            f"{subject[0].upper()}{subject[1:]} is flat (within {tolerance_text} over "
+            f"{plateau_window} epochs) {where}."
+        )
+
+    if diverged_at is not None:
+        findings.append(
+            _divergence_finding(diverged_at, diverged_series, diverged_value, metric, lowest)
+        )
+
+    if best_at is None:
+        verdict = "No finite values: nothing to judge."
+    elif diverged_at is not None:
+        verdict = (
+            f"Diverged at epoch {_epoch_text(diverged_at)}: try a lower learning rate or "
+            "gradient clipping."
+        )
+    elif onset is not None:
+        verdict = (
+            f"Overfits from epoch {_epoch_text(onset)}; the best weights are those of epoch "
+            f"{_epoch_text(best_at)}."
+        )
+    elif stopping.stopped_epoch is None:
+        verdict = (
+            f"Still improving at the end (best at epoch {_epoch_text(best_at)}): training longer "
+            "may help."
+        )
+    else:
+        verdict = (
+            f"Stopped improving after epoch {_epoch_text(stopping.best_epoch)}: early stopping "
+            f"would save {count - stopping.epochs_run} of {count} epochs."
+        )
+
+    return EarlyStoppingReport(
+        metric=str(metric),
+        goal=goal,
+        monitored=monitored,
+        epochs=epochs,
+        train_values=train,
+        validation_values=validation,
+        best_epoch=best_at,
+        best_value=float(best_value),
+        early_stopping=stopping,
+        gap=gap,
+        gap_widening=widening,
+        overfitting_onset=onset,
+        plateaus=flat,
+        divergence_epoch=diverged_at,
+        divergence_series=diverged_series,
+        divergence_value=diverged_value,
+        patience=int(patience),
+        min_delta=abs(float(min_delta)),
+        restore_best_weights=bool(restore_best_weights),
+        plateau_window=int(plateau_window),
+        plateau_tolerance=float(plateau_tolerance),
+        findings=tuple(findings),
+        verdict=verdict,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class TrajectoryInfo(_ValueEquality):
+    """The paper's training-dynamics trajectory: two metrics against each other over epochs.
+
+    Attributes:
+        x_name, y_name: the two metrics' names.
+        epochs: float64 epochs (or steps).
+        x, y: float64 metric values as given (NaN/Inf kept).
+        finite: True where both ``x`` and ``y`` are finite: the points the derivatives use.
+        velocity: float64 ``(n, 2)`` derivative of ``(x, y)`` with respect to the epoch,
+            ``np.gradient`` over the finite points with their real epoch spacing (second-order
+            central differences inside, one-sided first-order differences at the two ends); NaN
+            at non-finite points and everywhere when fewer than two points are finite.
+        momentum: float64 ``(n, 2)`` centred moving average of ``velocity`` over ``window``
+            consecutive finite points; at the ends the window is cut short and averages only the
+            points that exist (the first point averages itself and the ``window // 2`` after it).
+        speed: float64 ``(n,)`` norm of the momentum in standardised units: each component
+            divided by its metric's range (``x_scale``, ``y_scale``), so a loss and an accuracy
+            weigh the same; it reads as "fraction of the metric's range per epoch".
+        x_scale, y_scale: the ranges (max - min of the finite points; 1.0 when that is 0).
+        window: the moving-average window, in points.
+    """
+
+    x_name: str
+    y_name: str
+    epochs: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    finite: np.ndarray
+    velocity: np.ndarray
+    momentum: np.ndarray
+    speed: np.ndarray
+    x_scale: float
+    y_scale: float
+    window: int
+
+    @property
+    def dropped_epochs(self) -> np.ndarray:
+        """Epochs whose point is not finite and is left out of the derivatives."""
+        return self.epochs[~self.finite]
+
+
+def _centred_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean over a centred window along axis 0, cut short (not padded) at the ends."""
+    half = window // 2
+    count = values.shape[0]
+    padded = np.concatenate([np.zeros((1,) + values.shape[1:]), np.cumsum(values, axis=0)])
+    low = np.clip(np.arange(count) - half, 0, count)
+    high = np.clip(np.arange(count) + half + 1, 0, count)
+    sizes = (high - low).reshape((-1,) + (1,) * (values.ndim - 1))
+    return (padded[high] - padded[low]) / sizes
+
+
+def trajectory_info(
+    epochs,
+    x_values,
+    y_values,
+    *,
+    x_name: str,
+    y_name: str,
+    window: int = DEFAULT_WINDOW,
+) -> TrajectoryInfo:
+    """Velocity, momentum and speed of the path traced by two metrics over training.
+
+    The path is ``(x(t), y(t), t)`` with ``t`` the epoch. Points where either metric is NaN or
+    Inf are left out of the derivatives (the neighbours on both sides are differenced directly)
+    and listed in ``TrajectoryInfo.dropped_epochs``.
+
+    Args:
+        epochs: epochs or steps, strictly increasing, any spacing.
+        x_values: the first metric per epoch (e.g. validation loss).
+        y_values: the second metric per epoch (e.g. validation accuracy).
+        x_name: the first metric's name.
+        y_name: the second metric's name.
+        window: odd number of points the momentum averages the velocity over (1 = none).
+
+    Returns:
+        A ``TrajectoryInfo``.
+
+    Raises:
+        InputError: for epochs that are not strictly increasing, series of the wrong length, or
+            a window that is not a positive odd number.
+    """
+    if int(window) != window or window < 1 or window % 2 == 0:
+        raise InputError(f"Expected a positive odd window. Received {window!r}.")
+    window = int(window)
+    epochs = _check_epochs(epochs)
+    _, x = _as_series(epochs, x_values, f"{x_name} values")
+    _, y = _as_series(epochs, y_values, f"{y_name} values")
+    times = epochs.astype(np.float64)
+    finite = np.isfinite(x) & np.isfinite(y)
+    count = times.size
+    velocity = np.full((count, 2), np.nan)
+    momentum = np.full((count, 2), np.nan)
+    speed = np.full(count, np.nan)
+    x_scale = y_scale = 1.0
+    if finite.any():
+        x_scale = float(np.ptp(x[finite])) or 1.0
+        y_scale = float(np.ptp(y[finite])) or 1.0
+    if finite.sum() >= 2:
+        points = np.column_stack([x[finite], y[finite]])
+        inner = np.gradient(points, times[finite], axis=0)
+        velocity[finite] = inner
+        momentum[finite] = _centred_mean(inner, window)
+        scaled = momentum[finite] / np.array([x_scale, y_scale])
+        speed[finite] = np.hypot(scaled[:, 0], scaled[:, 1])
+    return TrajectoryInfo(
+        x_name=str(x_name),
+        y_name=str(y_name),
+        epochs=times,
+        x=x,
+        y=y,
+        finite=finite,
+        velocity=velocity,
+        momentum=momentum,
+        speed=speed,
+        x_scale=x_scale,
+        y_scale=y_scale,
+        window=window,
+    )

@@ -294,3 +294,297 @@ def test_metric_correlations_bad_input():
         convergence.metric_correlations({"a": [1, 2], "b": [1, 2, 3]})
     info = convergence.metric_correlations({"a": [1.0, 2.0, 3.0], "b": [2.0, 2.0, 2.0]})
     assert math.isnan(info.matrix[0, 1]) and info.matrix[0, 0] == 1.0
+
+
+# --- early_stopping_report -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "goal"),
+    [
+        ("loss", "min"),
+        ("val_loss", "min"),
+        ("train/loss", "min"),
+        ("epoch_loss", "min"),
+        ("mean_absolute_error", "min"),
+        ("MeanSquaredError", "min"),
+        ("val_mse", "min"),
+        ("rmse", "min"),
+        ("categorical_crossentropy", "min"),
+        ("kl_divergence", "min"),
+        ("squared_hinge", "min"),
+        ("perplexity", "min"),
+        ("false_positives", "min"),
+        ("iou_loss", "min"),  # a loss word wins over IoU
+        ("accuracy", "max"),
+        ("val_acc", "max"),
+        ("validation/accuracy", "max"),
+        ("val_sparse_categorical_accuracy", "max"),
+        ("top_k_categorical_accuracy", "max"),
+        ("AUC", "max"),
+        ("precision", "max"),
+        ("recall", "max"),
+        ("F1Score", "max"),
+        ("r2_score", "max"),
+        ("mean_iou", "max"),
+        ("cosine_similarity", "max"),
+        ("true_positives", "max"),
+        ("learning_rate", None),
+        ("gradient_norm/global", None),
+        ("", None),
+    ],
+)
+def test_metric_goal_table(name, goal):
+    assert convergence.metric_goal(name) == goal
+
+
+def test_report_overfitting_run_known_by_construction():
+    t, train, validation = _overfitting_curves()  # validation best at 20, onset 21 (window 3)
+    report = convergence.early_stopping_report(t, train, validation, patience=5)
+    assert report.goal == "min" and report.monitored == "validation"
+    assert (report.best_epoch, report.best_value) == (20.0, 0.5)
+    stopping = report.early_stopping
+    # Epochs 21..25 do not improve: the wait counter reaches 5 at the end of epoch 25.
+    assert (stopping.stopped_epoch, stopping.restored_epoch, stopping.epochs_run) == (25, 20, 26)
+    assert report.epochs_saved == 14
+    assert report.overfitting_onset == 21
+    assert report.plateaus == () and report.divergence_epoch is None
+    np.testing.assert_allclose(report.gap, validation - train)
+    assert not report.gap_widening[0]
+    np.testing.assert_array_equal(report.gap_widening[1:], np.diff(validation - train) > 0)
+    gap_21, gap_39 = 0.505 - math.exp(-2.1), 0.5 + 19**2 / 200 - math.exp(-3.9)
+    assert report.findings == (
+        "Best validation loss 0.5 at epoch 20.",
+        "EarlyStopping(monitor='val_loss', patience=5) would have stopped after epoch 25 "
+        "(14 of 40 epochs saved) and restored the weights of epoch 20 (validation loss 0.5).",
+        f"The gap between validation and training loss widens from epoch 21 on ({gap_21:.4g} "
+        f"there, {gap_39:.4g} at epoch 39): the model starts to overfit there.",
+    )
+    assert report.verdict == "Overfits from epoch 21; the best weights are those of epoch 20."
+    assert pickle.loads(pickle.dumps(report)) == report
+    assert report != convergence.early_stopping_report(t, train, validation, patience=6)
+
+
+def test_report_accuracy_goal_inferred_and_gap_signed():
+    t, train, validation = _overfitting_curves("max")
+    report = convergence.early_stopping_report(t, train, validation, metric="accuracy")
+    assert report.goal == "max"
+    assert (report.best_epoch, report.best_value) == (20.0, 0.5)
+    assert report.overfitting_onset == 21
+    np.testing.assert_allclose(report.gap, train - validation)
+    assert report.findings[0] == "Best validation accuracy 0.5 at epoch 20."
+    assert report.findings[2].startswith(
+        "The gap between training and validation accuracy widens from epoch 21 on"
+    )
+
+
+def test_report_training_only_plateau_at_the_end_with_spaced_steps():
+    steps = 100 * np.arange(20) + 100  # 100, 200, ..., 2000
+    values = np.maximum(10.0 - np.arange(20), 1.0)  # 10, 9, ..., 1 at step 1000, then flat
+    report = convergence.early_stopping_report(steps, train_values=values)
+    assert report.monitored == "train" and report.gap is None and report.gap_widening is None
+    assert report.overfitting_onset is None
+    assert (report.best_epoch, report.best_value) == (1000, 1.0)
+    assert report.early_stopping.stopped_epoch == 1500 and report.epochs_saved == 5
+    assert report.plateaus == ((1000, 2000),)
+    assert report.findings == (
+        "Best training loss 1 at epoch 1000.",
+        "EarlyStopping(monitor='loss', patience=5) would have stopped after epoch 1500 "
+        "(5 of 20 epochs saved) and restored the weights of epoch 1000 (training loss 1).",
+        "Training loss is flat (within 1% over 5 epochs) from epoch 1000 to 2000.",
+    )
+    assert report.verdict == (
+        "Stopped improving after epoch 1000: early stopping would save 5 of 20 epochs."
+    )
+    kept = convergence.early_stopping_report(steps, values, restore_best_weights=False)
+    assert "kept the weights of epoch 1500 (training loss 1)" in kept.findings[1]
+
+
+def test_report_still_improving_and_several_plateaus():
+    t = np.arange(12)
+    values = 1.0 / (1.0 + t)
+    report = convergence.early_stopping_report(t, values, values + 0.1)
+    assert report.early_stopping.stopped_epoch is None and report.epochs_saved == 0
+    assert report.findings[0] == (
+        "Best validation loss 0.1833 at epoch 11, the last epoch logged: it was still improving "
+        "when training ended."
+    )
+    assert report.findings[1] == (
+        "EarlyStopping(monitor='val_loss', patience=5) would not have stopped: validation loss "
+        "never went 5 epochs in a row without improving."
+    )
+    assert report.findings[2] == (
+        "No overfitting found: validation loss keeps up with training loss (gap 0.1 at epoch 11)."
+    )
+    assert report.verdict.startswith("Still improving at the end (best at epoch 11)")
+    stairs = np.repeat([4.0, 3.0, 2.0], 4)
+    report = convergence.early_stopping_report(
+        t, stairs, plateau_window=2, patience=1, min_delta=0.5
+    )
+    assert report.plateaus == ((0, 3), (4, 7), (8, 11))
+    assert report.findings[-1] == (
+        "Training loss is flat (within 1% over 2 epochs) at epochs 0–3, 4–7 and 8–11."
+    )
+    assert "EarlyStopping(monitor='loss', patience=1, min_delta=0.5)" in report.findings[1]
+
+
+def test_report_diverged_runs():
+    t = np.arange(15)
+    train = np.exp(-t / 4)
+    validation = train + 0.05
+    train[9:] = np.nan
+    validation[10:] = np.inf
+    report = convergence.early_stopping_report(t, train, validation)
+    assert report.divergence_epoch == 9 and report.divergence_series == "train"
+    assert math.isnan(report.divergence_value)
+    assert "Training diverged at epoch 9 (NaN loss)." in report.findings
+    assert report.verdict.startswith("Diverged at epoch 9")
+    # The validation series blowing up first is named as such.
+    report = convergence.early_stopping_report(t, np.exp(-t / 4), validation)
+    assert (report.divergence_epoch, report.divergence_series) == (10, "validation")
+    assert report.findings[-1] == "Training diverged at epoch 10 (Inf validation loss)."
+    # A finite blow-up: ten times the lowest value so far.
+    spiking = np.array([1.0, 0.5, 0.2, 0.3, 2.5, 0.1])
+    report = convergence.early_stopping_report(np.arange(6), spiking)
+    assert (report.divergence_epoch, report.divergence_value) == (4, 2.5)
+    assert report.findings[-1] == (
+        "Training diverged at epoch 4: training loss jumped to 2.5, more than 10× its lowest "
+        "value so far (0.2)."
+    )
+    # Nothing finite at all: reported, not an error.
+    report = convergence.early_stopping_report(np.arange(3), [math.nan] * 3)
+    assert report.best_epoch is None and math.isnan(report.best_value)
+    assert report.findings[0] == "No finite training loss to judge: every value is NaN or Inf."
+    assert report.verdict == "No finite values: nothing to judge."
+
+
+def test_report_bad_input():
+    with pytest.raises(InputError, match="neither"):
+        convergence.early_stopping_report([0, 1])
+    with pytest.raises(InputError, match="learning_rate"):
+        convergence.early_stopping_report([0, 1], [1.0, 2.0], metric="learning_rate")
+    report = convergence.early_stopping_report([0, 1], [1.0, 2.0], metric="lr", goal="max")
+    assert report.best_epoch == 1
+    with pytest.raises(InputError, match="strictly increasing"):
+        convergence.early_stopping_report([0, 2, 1], [1.0, 2.0, 3.0])
+    with pytest.raises(InputError, match="as many epochs"):
+        convergence.early_stopping_report([0, 1], [1.0, 2.0], [1.0])
+    with pytest.raises(InputError):
+        convergence.early_stopping_report([], [])
+
+
+def test_report_on_demo_logs():
+    from neurogenesis.io.logs import find_runs
+
+    (run,) = find_runs("data/runs/digits_cnn/adam")
+    scalars = run.scalars
+    for metric, pick in (("loss", np.argmin), ("accuracy", np.argmax)):
+        train, validation = scalars[f"train/{metric}"], scalars[f"validation/{metric}"]
+        report = convergence.early_stopping_report(
+            train.steps, train.values, validation.values, metric=metric
+        )
+        index = int(pick(validation.values))
+        assert report.best_epoch == train.steps[index]
+        assert report.best_value == validation.values[index]
+        assert report.divergence_epoch is None
+        assert report.findings[0].startswith(f"Best validation {metric} ")
+        onset = convergence.overfitting_onset(
+            train.steps, train.values, validation.values, goal=report.goal
+        )
+        assert report.overfitting_onset == onset
+
+
+# --- ConvergenceInfo helpers -----------------------------------------------------------------
+
+
+def test_convergence_info_remaining_epochs_and_curve():
+    a, b, tau = 0.25, 2.0, 7.0
+    epochs = np.arange(5, 65, dtype=float)
+    values = a + b * np.exp(-(epochs - 5) / tau)
+    info = convergence.convergence_info(epochs, values)
+    assert info.epochs_to_converge == 0.0 and info.fit_failure_reason is None
+    np.testing.assert_allclose(info.curve(epochs), info.fitted_values)
+    grid = np.linspace(5, 100, 7)
+    np.testing.assert_allclose(info.curve(grid), a + b * np.exp(-(grid - 5) / tau), rtol=1e-6)
+    early = convergence.convergence_info(epochs[:20], values[:20])  # last epoch 24
+    assert early.last_usable_epoch == 24.0
+    assert early.epochs_to_converge == pytest.approx(5 + tau * math.log(100) - 24, rel=1e-6)
+    few = convergence.convergence_info([0, 1, 2], [1.0, 0.5, 0.3])
+    assert few.fit_failure_reason == "only 3 usable epochs (at least 4 needed)"
+    assert np.isnan(few.curve([0, 1])).all()
+    diverged = np.where(epochs < 20, values, np.nan)
+    info = convergence.convergence_info(epochs, diverged)
+    assert info.last_usable_epoch == 19.0
+    np.testing.assert_array_equal(info.usable, epochs < 20)
+    nothing = convergence.convergence_info([0, 1], [math.nan, math.nan])
+    assert nothing.last_usable_epoch is None and nothing.epochs_to_converge is None
+
+
+# --- trajectory_info -------------------------------------------------------------------------
+
+
+def test_trajectory_linear_motion_has_constant_velocity_with_uneven_spacing():
+    t = np.array([0.0, 1.0, 3.0, 4.0, 7.0, 12.0])
+    info = convergence.trajectory_info(t, 2 * t + 1, 0.9 - 0.05 * t, x_name="loss", y_name="acc")
+    expected = np.tile([2.0, -0.05], (t.size, 1))
+    np.testing.assert_allclose(info.velocity, expected)
+    np.testing.assert_allclose(info.momentum, expected)
+    assert (info.x_scale, info.y_scale) == (24.0, pytest.approx(0.6))
+    # Standardised: 2 / 24 and 0.05 / 0.6 of the range per epoch.
+    np.testing.assert_allclose(info.speed, math.hypot(2 / 24, 0.05 / 0.6))
+    assert info.finite.all() and info.dropped_epochs.size == 0
+    assert pickle.loads(pickle.dumps(info)) == info
+
+
+def test_trajectory_momentum_is_a_centred_mean_cut_short_at_the_ends():
+    t = np.arange(6, dtype=float)
+    x = t**2  # velocity 2t inside (central differences are exact for a parabola)
+    info = convergence.trajectory_info(t, x, np.zeros(6), x_name="x", y_name="y", window=3)
+    velocity = np.array([1.0, 2.0, 4.0, 6.0, 8.0, 9.0])  # one-sided at the ends: 1-0, 25-16
+    np.testing.assert_allclose(info.velocity[:, 0], velocity)
+    np.testing.assert_allclose(info.velocity[:, 1], 0.0)
+    momentum = [(1 + 2) / 2, (1 + 2 + 4) / 3, 4.0, 6.0, (6 + 8 + 9) / 3, (8 + 9) / 2]
+    np.testing.assert_allclose(info.momentum[:, 0], momentum)
+    assert info.y_scale == 1.0  # a constant metric keeps its units
+    np.testing.assert_allclose(info.speed, np.abs(momentum) / 25)
+    wide = convergence.trajectory_info(t, x, np.zeros(6), x_name="x", y_name="y", window=5)
+    np.testing.assert_allclose(wide.momentum[0, 0], (1 + 2 + 4) / 3)
+    np.testing.assert_allclose(wide.momentum[2, 0], (1 + 2 + 4 + 6 + 8) / 5)
+    none = convergence.trajectory_info(t, x, np.zeros(6), x_name="x", y_name="y", window=1)
+    np.testing.assert_array_equal(none.momentum, none.velocity)
+    for window in (0, 2, 1.5):
+        with pytest.raises(InputError, match="odd window"):
+            convergence.trajectory_info(t, x, x, x_name="x", y_name="y", window=window)
+
+
+def test_trajectory_drops_non_finite_points_from_derivatives():
+    t = np.array([0.0, 1.0, 2.0, 4.0, 5.0])
+    x = t**2
+    y = -t
+    x[2] = math.nan
+    y[4] = math.inf
+    info = convergence.trajectory_info(t, x, y, x_name="x", y_name="y")
+    np.testing.assert_array_equal(info.finite, [True, True, False, True, False])
+    np.testing.assert_array_equal(info.dropped_epochs, [2.0, 5.0])
+    assert np.isnan(info.velocity[[2, 4]]).all() and np.isnan(info.speed[[2, 4]]).all()
+    # The neighbours of a dropped point are differenced directly: points at 0, 1 and 4 only.
+    kept = convergence.trajectory_info(
+        t[[0, 1, 3]], x[[0, 1, 3]], y[[0, 1, 3]], x_name="x", y_name="y"
+    )
+    np.testing.assert_allclose(info.velocity[[0, 1, 3]], kept.velocity)
+    np.testing.assert_allclose(info.velocity[[0, 1, 3], 0], [1.0, 2.0, 5.0])
+    lonely = convergence.trajectory_info(
+        t, [1, math.nan, math.nan, math.nan, math.nan], y, x_name="x", y_name="y"
+    )
+    assert np.isnan(lonely.velocity).all() and np.isnan(lonely.speed).all()
+    with pytest.raises(InputError, match="strictly increasing"):
+        convergence.trajectory_info([0, 0, 1], [1, 2, 3], [1, 2, 3], x_name="x", y_name="y")
+
+
+def test_report_gap_widening_ignores_rounding():
+    t = np.arange(15, dtype=float)
+    train = np.exp(-t / 4)
+    report = convergence.early_stopping_report(t, train, train + 0.05)  # constant gap
+    assert not report.gap_widening.any()
+    report = convergence.early_stopping_report(t, train, train + 0.01 * t)
+    np.testing.assert_array_equal(report.gap_widening, t > 0)

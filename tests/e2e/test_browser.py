@@ -13,12 +13,14 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from neurogenesis.testing import tiny_dense_model, write_csv_log
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
+LONG_LOG_POINTS = 6_000  # more than a trace draws (2,000), so the training chart downsamples
 
 CHROMIUM = next(
     (path for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(path).exists()),
@@ -68,6 +70,8 @@ def server(tmp_path_factory):
     write_csv_log(
         folder / "logs" / "baseline.csv", {"loss": [1.0, 0.5, 0.25], "val_loss": [1.1, 0.6, 0.4]}
     )
+    steps = np.arange(LONG_LOG_POINTS)
+    write_csv_log(folder / "logs" / "long.csv", {"loss": 2.0 / (1.0 + steps / 500.0)})
     port = _free_port()
     env = dict(
         os.environ,
@@ -206,4 +210,29 @@ def test_clicking_a_graph_node_shows_its_weights(browser, server):
     # The click reruns the page with that layer's details: 16*3 + 3 parameters, two histograms.
     page.get_by_text("probabilities · Dense · 51 parameters").first.wait_for(timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
+
+
+def test_training_page_draws_and_reads_a_dragged_range_at_full_detail(browser, server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page.goto(f"{server['url']}/training", wait_until="domcontentloaded")
+    page.get_by_role("heading", name="Training dynamics").wait_for(timeout=90_000)
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for(timeout=90_000)
+    caption = page.get_by_text("points in the logs").first
+    caption.wait_for(timeout=30_000)
+    assert f"{LONG_LOG_POINTS + 6:,} points in the logs" in caption.inner_text()
+    assert "Drag across a range" in caption.inner_text()
+    # Drag across the middle of the plot: the page reads that range again at full detail.
+    area = chart.locator(".nsewdrag").first.bounding_box()
+    y = area["y"] + area["height"] / 2
+    page.mouse.move(area["x"] + area["width"] * 0.4, y)
+    page.mouse.down()
+    page.mouse.move(area["x"] + area["width"] * 0.5, y, steps=8)
+    page.mouse.move(area["x"] + area["width"] * 0.6, y, steps=8)
+    page.mouse.up()
+    page.get_by_role("button", name="Show the whole run").wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.get_by_role("button", name="Show the whole run").click()
+    page.get_by_role("button", name="Show the whole run").wait_for(state="detached", timeout=30_000)
     page.close()
