@@ -6,10 +6,13 @@ import time
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from neurogenesis import cached
+from neurogenesis.analysis.convergence import metric_goal
+from neurogenesis.analysis.layer_health import dead_unit_rows
 from neurogenesis.analysis.training import (
     BANDS,
     ROLES,
@@ -24,10 +27,27 @@ from neurogenesis.analysis.training import (
     run_attributes,
 )
 from neurogenesis.errors import ExportUnavailableError, InputError
+from neurogenesis.plotting.convergence import (
+    plot_convergence,
+    plot_correlations,
+    plot_early_stopping,
+    plot_trajectory_3d,
+)
 from neurogenesis.plotting.export import FIGURE_FORMATS, figure_bytes, static_export_available
+from neurogenesis.plotting.layer_health import (
+    plot_batch_norm_effect,
+    plot_dead_units,
+    plot_distribution,
+    plot_histogram_heatmap,
+    plot_histogram_offset,
+    plot_histogram_overlay,
+    plot_unit_activity,
+)
 from neurogenesis.plotting.training import plot_dashboard
 
-TABS = ("Curves",)
+TABS = ("Curves", "Early stopping", "Layer health", "Dynamics")
+HISTOGRAM_MODES = ("offset", "overlay", "heatmap", "distribution")
+CORRELATION_METHODS = ("pearson", "spearman", "kendall")
 LIVE_REFRESH_SECONDS = 2
 DEFAULT_RUNS = 6
 NO_GROUPING = "no grouping"
@@ -286,6 +306,262 @@ def _figure_file(figure, fmt: str) -> bytes:
         return b""
 
 
+def _pick_run(chosen: list[str], key: str, label: str = "Run", options=None) -> str | None:
+    options = list(options if options is not None else chosen)
+    if not options:
+        return None
+    if st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)
+    return st.selectbox(label, options, key=key)
+
+
+def _table(sources, run: str):
+    try:
+        return cached.epoch_table(sources, run)
+    except InputError as error:
+        st.info(str(error))
+        return None
+
+
+def early_stopping_view(sources, chosen: list[str]) -> None:
+    columns = st.columns([3, 2, 2, 2, 2], vertical_alignment="bottom")
+    with columns[0]:
+        run = _pick_run(chosen, "training_es_run")
+    table = _table(sources, run)
+    if table is None:
+        return
+    metrics = table.metrics
+    with columns[1]:
+        if st.session_state.get("training_es_metric") not in metrics:
+            st.session_state.pop("training_es_metric", None)
+        metric = st.selectbox("Metric", metrics, key="training_es_metric")
+    patience = columns[2].number_input(
+        "Patience", 0, 500, 5, key="training_es_patience",
+        help="Epochs without improvement that EarlyStopping waits before it stops.",
+    )  # fmt: skip
+    min_delta = columns[3].number_input(
+        "Min delta", 0.0, None, 0.0, format="%g", key="training_es_min_delta",
+        help="The smallest change that counts as an improvement (Keras's min_delta).",
+    )  # fmt: skip
+    restore = columns[4].toggle("Restore best weights", value=True, key="training_es_restore")
+    try:
+        report = cached.early_stopping(
+            sources, run, metric, patience=int(patience), min_delta=float(min_delta),
+            restore_best_weights=restore,
+        )  # fmt: skip
+    except InputError as error:
+        st.info(str(error))
+        return
+    st.plotly_chart(plot_early_stopping(report), key="training_es_chart")
+    st.markdown("\n".join(f"- {finding}" for finding in report.findings))
+    rows = []
+    for other in chosen:
+        try:
+            table = cached.epoch_table(sources, other)
+            if metric not in table.metrics:
+                continue
+            other_report = cached.early_stopping(
+                sources, other, metric, patience=int(patience), min_delta=float(min_delta),
+                restore_best_weights=restore,
+            )  # fmt: skip
+        except InputError:
+            continue
+        stopping = other_report.early_stopping
+        rows.append(
+            {
+                "run": other,
+                "monitored": other_report.monitored,
+                f"best {metric}": other_report.best_value,
+                "best epoch": other_report.best_epoch,
+                f"stops after (patience {int(patience)})": stopping.stopped_epoch,
+                "epochs saved": other_report.epochs_saved,
+                "overfitting from": other_report.overfitting_onset,
+                "diverged at": other_report.divergence_epoch,
+            }
+        )
+    if len(rows) > 1:
+        st.markdown(f"**Every chosen run**, {metric}, the same EarlyStopping settings:")
+        frame = pd.DataFrame(rows)
+        frame[f"best {metric}"] = frame[f"best {metric}"].map(
+            lambda v: "—" if v is None or pd.isna(v) else f"{v:.4g}"
+        )
+        st.dataframe(frame.astype(str).replace({"None": "—", "nan": "—"}), hide_index=True)
+
+
+def dynamics_view(sources, chosen: list[str]) -> None:
+    run = _pick_run(chosen, "training_dyn_run")
+    table = _table(sources, run)
+    if table is None:
+        return
+    st.markdown("##### How the metrics move together")
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    varying = [c for c in table.columns if np.nanmax(table.column(c)) > np.nanmin(table.column(c))]
+    default = [c for c in varying if not c.startswith("gradient_norm/") or c.endswith("/global")]
+    key = f"training_dyn_columns:{run}"
+    if not set(st.session_state.get(key) or []) <= set(table.columns):
+        st.session_state.pop(key, None)
+    columns = left.multiselect("Series", table.columns, default=default[:10], key=key)
+    method = right.segmented_control(
+        "Method", CORRELATION_METHODS, default="pearson", key="training_dyn_method"
+    ) or "pearson"  # fmt: skip
+    if len(columns) >= 2:
+        info = cached.correlations(sources, run, columns, method)
+        st.plotly_chart(plot_correlations(info), key="training_correlations")
+    else:
+        st.caption("Pick at least two series.")
+
+    st.markdown("##### The training trajectory")
+    metrics = [c for c in table.columns if c.split(" ")[0] in ROLES]
+    columns = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+
+    def first(*wanted: str) -> int:
+        return next((metrics.index(name) for name in wanted if name in metrics), 0)
+
+    x_name = columns[0].selectbox(
+        "X", metrics, index=first("validation loss", "train loss"), key=f"training_traj_x:{run}"
+    )
+    y_default = first("validation accuracy", "train accuracy", *metrics[1:2])
+    y_name = columns[1].selectbox("Y", metrics, index=y_default, key=f"training_traj_y:{run}")
+    window = columns[2].number_input(
+        "Window", 1, 21, 3, step=2, key="training_traj_window",
+        help="Epochs averaged into each momentum arrow (odd).",
+    )  # fmt: skip
+    arrows = columns[3].toggle("Arrows", value=True, key="training_traj_arrows")
+    try:
+        trajectory = cached.trajectory(sources, run, x_name, y_name, int(window))
+    except InputError as error:
+        st.info(str(error))
+    else:
+        st.plotly_chart(
+            plot_trajectory_3d(trajectory, show_arrows=arrows), key="training_trajectory"
+        )
+
+    st.markdown("##### Convergence")
+    columns = st.columns([3, 2], vertical_alignment="bottom")
+    column = columns[0].selectbox(
+        "Series", metrics, index=first("validation loss", "train loss"),
+        key=f"training_conv_column:{run}",
+    )  # fmt: skip
+    threshold = columns[1].select_slider(
+        "Converged within", [0.001, 0.005, 0.01, 0.02, 0.05, 0.1], value=0.01,
+        format_func=lambda v: f"{v:.1%} of the improvement", key="training_conv_threshold",
+    )  # fmt: skip
+    goal = metric_goal(column.split(" ", 1)[-1]) or "min"
+    try:
+        info = cached.convergence(sources, run, column, goal, threshold)
+    except InputError as error:
+        st.info(str(error))
+        return
+    st.plotly_chart(plot_convergence(info, metric=column), key="training_convergence")
+
+
+def layer_health_view(sources, chosen: list[str]) -> None:
+    with_histograms = [run for run in chosen if cached.histogram_tags(sources, run)]
+    st.markdown("##### Distributions over training")
+    if not with_histograms:
+        st.info(
+            "None of the chosen runs logged histograms. Record a run with "
+            "neurogenesis.RunRecorder (activations and weights every epoch) or Keras's "
+            "TensorBoard(histogram_freq=1)."
+        )
+    else:
+        columns = st.columns([2, 3, 3], vertical_alignment="bottom")
+        with columns[0]:
+            run = _pick_run(with_histograms, "training_hist_run")
+        tags = cached.histogram_tags(sources, run)
+        with columns[1]:
+            tag = _pick_run(tags, f"training_hist_tag:{run}", "Histogram", tags)
+        mode = columns[2].segmented_control(
+            "View", HISTOGRAM_MODES, default="offset", key="training_hist_mode",
+            help="TensorBoard's offset (one outline per step, stacked) and overlay modes, a "
+            "heatmap of the density, or the distribution's percentile bands.",
+        ) or "offset"  # fmt: skip
+        try:
+            info = cached.histogram(sources, run, tag)
+        except InputError as error:
+            st.info(str(error))
+        else:
+            draw = {
+                "offset": plot_histogram_offset,
+                "overlay": plot_histogram_overlay,
+                "heatmap": plot_histogram_heatmap,
+                "distribution": plot_distribution,
+            }[mode]
+            st.plotly_chart(draw(info), key="training_histogram")
+
+    st.markdown("##### Dead units")
+    recorded = [run for run in chosen if cached.recorded_path(sources, run)]
+    if not recorded:
+        st.info(
+            "Dead units need the per-unit activation statistics that neurogenesis.RunRecorder "
+            "writes on its probe batch; none of the chosen runs has them."
+        )
+    else:
+        columns = st.columns([2, 2], vertical_alignment="bottom")
+        with columns[0]:
+            run = _pick_run(recorded, "training_dead_run")
+        threshold = columns[1].slider(
+            "Dead when zero on at least", 0.80, 1.0, 0.99, 0.01, format="%.2f",
+            key="training_dead_threshold",
+            help="A unit is dead when its output is exactly zero on this share of the probe "
+            "batch (and positions, for convolutions and sequences).",
+        )  # fmt: skip
+        try:
+            info = cached.dead_units(cached.recorded_path(sources, run), threshold)
+        except InputError as error:
+            st.info(str(error))
+        else:
+            st.plotly_chart(plot_dead_units(info), key="training_dead_chart")
+            frame = pd.DataFrame(dead_unit_rows(info))
+            st.dataframe(
+                frame,
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "share dead": st.column_config.NumberColumn(format="percent"),
+                    "utilization": st.column_config.NumberColumn(
+                        format="percent",
+                        help="Mean share of the probe where the unit's output is not zero.",
+                    ),
+                },
+            )
+            # Start with the layer that had the most dead units at any epoch.
+            worst = int(info.num_dead.max(axis=1, initial=0).argmax()) if info.layers else 0
+            layer = st.selectbox(
+                "Units of layer", info.layers, index=worst, key=f"training_dead_layer:{run}"
+            )
+            st.plotly_chart(
+                plot_unit_activity(info, layer, threshold=threshold), key="training_unit_chart"
+            )
+            for note in info.notes:
+                st.caption(note)
+
+    st.markdown("##### The effect of batch normalization")
+    pairs = cached.batch_norm_pairs(sources)
+    if not pairs:
+        st.info(
+            "No pair of recorded runs differs only in batch normalization. The demo's "
+            "digits_cnn/adam and digits_cnn/adam_no_bn are such a pair."
+        )
+        return
+    labels = {f"{a}  vs  {b}": (a, b) for a, b in pairs}
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    pair = left.selectbox(
+        "With and without batch normalization", list(labels), key="training_bn_pair"
+    )
+    statistic = right.segmented_control(
+        "Activation", ("std", "mean"), default="std", key="training_bn_statistic"
+    ) or "std"  # fmt: skip
+    try:
+        info = cached.batch_norm_effect(sources, *labels[pair])
+    except InputError as error:
+        st.info(str(error))
+        return
+    st.plotly_chart(plot_batch_norm_effect(info, statistic=statistic), key="training_bn_chart")
+    for note in info.notes:
+        st.caption(note)
+
+
 st.title("Training dynamics")
 st.markdown(
     "Did training go well? Curves of many runs at full precision, when training should have "
@@ -319,6 +595,15 @@ tabs = dict(zip(TABS, st.tabs(TABS, key="training_tab", on_change="rerun"), stri
 with tabs["Curves"]:
     if tabs["Curves"].open:
         curves_view(sources, chosen, catalog)
+with tabs["Early stopping"]:
+    if tabs["Early stopping"].open:
+        early_stopping_view(sources, chosen)
+with tabs["Layer health"]:
+    if tabs["Layer health"].open:
+        layer_health_view(sources, chosen)
+with tabs["Dynamics"]:
+    if tabs["Dynamics"].open:
+        dynamics_view(sources, chosen)
 
 with st.expander("How to read this"):
     st.markdown(

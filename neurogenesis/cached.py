@@ -40,6 +40,17 @@ __all__ = [
     "named_runs",
     "hyperparameters",
     "dashboard",
+    "epoch_table",
+    "early_stopping",
+    "convergence",
+    "correlations",
+    "trajectory",
+    "histogram",
+    "histogram_tags",
+    "recorded_path",
+    "dead_units",
+    "batch_norm_pairs",
+    "batch_norm_effect",
 ]
 
 
@@ -364,3 +375,154 @@ def dashboard(sources, chosen, metrics, **options):
     return _dashboard(
         _source_keys(sources), tuple(chosen), tuple(metrics), tuple(sorted(options.items()))
     )
+
+
+def _logical_runs(keys, run: str) -> tuple[list, list[str]]:
+    from neurogenesis.analysis.training import logical_run_name
+
+    runs, names, _ = _named(keys)
+    picked = [i for i, name in enumerate(names) if logical_run_name(name) == run]
+    return [runs[i] for i in picked], [names[i] for i in picked]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _epoch_table(keys, run: str):
+    from neurogenesis.analysis.training import epoch_table
+
+    runs, names = _logical_runs(keys, run)
+    return epoch_table(runs, run, names)
+
+
+def epoch_table(sources, run: str):
+    """The run's per-epoch scalars (``analysis.training.epoch_table``)."""
+    return _epoch_table(_source_keys(sources), run)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _early_stopping(keys, run: str, metric: str, options: tuple):
+    from neurogenesis.analysis.convergence import early_stopping_report
+
+    table = _epoch_table(keys, run)
+    train, validation = table.history(metric)
+    return early_stopping_report(table.steps, train, validation, metric=metric, **dict(options))
+
+
+def early_stopping(sources, run: str, metric: str, **options):
+    """``analysis.convergence.early_stopping_report`` for one run's metric."""
+    return _early_stopping(_source_keys(sources), run, metric, tuple(sorted(options.items())))
+
+
+@st.cache_data(show_spinner="Fitting…", max_entries=64)
+def _convergence(keys, run: str, column: str, goal: str, threshold: float):
+    from neurogenesis.analysis.convergence import convergence_info
+
+    table = _epoch_table(keys, run)
+    return convergence_info(table.steps, table.column(column), goal, threshold=threshold)
+
+
+def convergence(sources, run: str, column: str, goal: str, threshold: float):
+    """``analysis.convergence.convergence_info`` for one column of the run's epoch table."""
+    return _convergence(_source_keys(sources), run, column, goal, float(threshold))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _correlations(keys, run: str, columns: tuple[str, ...], method: str):
+    from neurogenesis.analysis.convergence import metric_correlations
+
+    table = _epoch_table(keys, run)
+    return metric_correlations({column: table.column(column) for column in columns}, method)
+
+
+def correlations(sources, run: str, columns, method: str):
+    """``analysis.convergence.metric_correlations`` between columns of the run's epoch table."""
+    return _correlations(_source_keys(sources), run, tuple(columns), method)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _trajectory(keys, run: str, x_name: str, y_name: str, window: int):
+    from neurogenesis.analysis.convergence import trajectory_info
+
+    table = _epoch_table(keys, run)
+    return trajectory_info(
+        table.steps,
+        table.column(x_name),
+        table.column(y_name),
+        x_name=x_name,
+        y_name=y_name,
+        window=window,
+    )
+
+
+def trajectory(sources, run: str, x_name: str, y_name: str, window: int):
+    """``analysis.convergence.trajectory_info`` of two columns of the run's epoch table."""
+    return _trajectory(_source_keys(sources), run, x_name, y_name, int(window))
+
+
+@st.cache_data(show_spinner="Re-binning the histograms…", max_entries=64)
+def _histogram(keys, run: str, tag: str, bins: int):
+    from neurogenesis.analysis.layer_health import histogram_info
+    from neurogenesis.errors import InputError
+
+    for item in _logical_runs(keys, run)[0]:
+        if tag in item.histograms:
+            return histogram_info(item.histograms[tag], bins)
+    raise InputError(f"The run '{run}' has no histogram '{tag}'.")
+
+
+def histogram(sources, run: str, tag: str, bins: int | None = None):
+    """``analysis.layer_health.histogram_info`` of one histogram tag of a run."""
+    from neurogenesis.analysis.layer_health import DEFAULT_BINS
+
+    return _histogram(_source_keys(sources), run, tag, int(bins or DEFAULT_BINS))
+
+
+def histogram_tags(sources, run: str) -> list[str]:
+    """The run's histogram tags: activations first, then weights, then the rest."""
+    tags = [tag for item in _logical_runs(_source_keys(sources), run)[0] for tag in item.histograms]
+    return sorted(dict.fromkeys(tags), key=lambda t: (not t.startswith("activations/"), t))
+
+
+def recorded_path(sources, run: str) -> str | None:
+    """The folder of a run the RunRecorder wrote (checkpoints, activation statistics), or None."""
+    for item in _logical_runs(_source_keys(sources), run)[0]:
+        if item.format == "neurogenesis":
+            return item.path
+    return None
+
+
+@st.cache_data(show_spinner="Reading the activation statistics…", max_entries=32)
+def _dead_units(path: str, fingerprint: str, threshold: float):
+    from neurogenesis.analysis.layer_health import dead_unit_info_from_recording
+
+    return dead_unit_info_from_recording(path, threshold)
+
+
+def dead_units(path: str, threshold: float):
+    """``analysis.layer_health.dead_unit_info_from_recording`` for a recorded run folder."""
+    from neurogenesis.workspace import Source
+
+    source = Source("logs", "local", path, path, "")
+    return _dead_units(path, source.fingerprint(), float(threshold))
+
+
+def batch_norm_pairs(sources) -> list[tuple[str, str]]:
+    """(with, without) display names of runs that differ only in BatchNormalization."""
+    from neurogenesis.analysis.layer_health import batch_norm_pairs as pairs
+
+    runs, names, _ = named_runs(sources)
+    by_id = {id(run): name for run, name in zip(runs, names, strict=True)}
+    return [(by_id[id(a)], by_id[id(b)]) for a, b in pairs(runs)]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _batch_norm_effect(keys, with_bn: str, without_bn: str, metric: str):
+    from neurogenesis.analysis.layer_health import batch_norm_effect_info
+
+    first = _logical_runs(keys, with_bn)[0]
+    second = _logical_runs(keys, without_bn)[0]
+    return batch_norm_effect_info(first[0], second[0], metric)
+
+
+def batch_norm_effect(sources, with_bn: str, without_bn: str, metric: str = "loss"):
+    """``analysis.layer_health.batch_norm_effect_info`` of two runs."""
+    return _batch_norm_effect(_source_keys(sources), with_bn, without_bn, metric)

@@ -528,13 +528,29 @@ def _exponential(t, a, b, tau):
     return a + b * np.exp(-t / tau)
 
 
-def _fit_exponential(t: np.ndarray, v: np.ndarray) -> tuple[float, float, float] | None:
+def _asymptote_bounds(v: np.ndarray, goal: str) -> tuple[float, float]:
+    """Where the asymptote may lie: a metric that never went below 0 while being minimised (a
+    loss, an error) cannot converge below 0, and a maximised one that stayed within [0, 1] (an
+    accuracy, an AUC) cannot converge above 1. Without these bounds a curve that bends late (a
+    sigmoid-like validation loss) fits an asymptote below zero."""
+    lower, upper = -np.inf, np.inf
+    if v.size and goal == "min" and np.all(v >= 0):
+        lower = 0.0
+    if v.size and goal == "max" and np.all((v >= 0) & (v <= 1)):
+        upper = 1.0
+    return lower, upper
+
+
+def _fit_exponential(
+    t: np.ndarray, v: np.ndarray, goal: str = "min"
+) -> tuple[float, float, float] | None:
     if t.size < MIN_FIT_POINTS or np.ptp(t) == 0:
         return None
+    lower, upper = _asymptote_bounds(v, goal)
     span = float(np.ptp(t))
     guesses = []
     for fraction in (0.3, 0.1, 1.0):
-        a0 = float(v[-1])
+        a0 = min(max(float(v[-1]), lower), upper)
         guesses.append((a0, float(v[0]) - a0, span * fraction))
     best = None
     for p0 in guesses:
@@ -546,7 +562,7 @@ def _fit_exponential(t: np.ndarray, v: np.ndarray) -> tuple[float, float, float]
                     t,
                     v,
                     p0=p0,
-                    bounds=([-np.inf, -np.inf, 1e-9], [np.inf, np.inf, np.inf]),
+                    bounds=([lower, -np.inf, 1e-9], [upper, np.inf, np.inf]),
                     maxfev=20000,
                     ftol=1e-15,
                     xtol=1e-15,
@@ -610,7 +626,7 @@ def convergence_info(
     t, v = times[usable], values[usable]
     t0 = float(t[0]) if t.size else math.nan
 
-    fit = _fit_exponential(t - t0, v) if t.size else None
+    fit = _fit_exponential(t - t0, v, goal) if t.size else None
     fitted = np.full(values.size, np.nan)
     convergence_at: float | None = None
     if fit is not None:

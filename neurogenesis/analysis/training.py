@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurogenesis.analysis.convergence import _ValueEquality
+from neurogenesis.analysis.convergence import _ValueEquality, metric_goal
 from neurogenesis.errors import InputError
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Curve",
     "CurvesInfo",
     "DashboardInfo",
+    "EpochTable",
     "ROLES",
     "SMOOTHERS",
     "SMOOTHING_DEFAULTS",
@@ -34,10 +35,10 @@ __all__ = [
     "curves_table",
     "dashboard_info",
     "display_names",
+    "epoch_table",
     "group_runs",
     "grouping_options",
     "logical_run_name",
-    "metric_goal",
     "metric_names",
     "purge_restarts",
     "run_attributes",
@@ -172,7 +173,6 @@ BANDS = ("min-max", "std")
 ROLES = ("train", "validation")
 MAX_NONFINITE_MARKS = 200  # per trace; the count and the first one are always reported
 _ROLE_LEAVES = {"train": "train", **{name: "validation" for name in VALIDATION_RUN_NAMES}}
-_MAXIMISED = ("acc", "auc", "precision", "recall", "f1", "r2", "iou", "dice", "map", "top")
 
 
 def logical_run_name(run_name: str) -> str:
@@ -182,17 +182,11 @@ def logical_run_name(run_name: str) -> str:
     return head if head and leaf.lower() in _ROLE_LEAVES else run_name
 
 
-def metric_goal(metric: str) -> str:
-    """``"max"`` for metrics where higher is better (accuracy, AUC, ...), else ``"min"``."""
-    lowered = metric.lower()
-    if "loss" in lowered or "error" in lowered:
-        return "min"
-    return "max" if any(word in lowered for word in _MAXIMISED) else "min"
-
-
 def _is_batch_level(tag: str) -> bool:
     lowered = tag.lower()
-    return lowered.startswith("batch_") or "vs_iterations" in lowered or "/batch_" in lowered
+    # Keras's TensorBoard callback: batch_loss (update_freq="batch"), evaluation_*_vs_iterations.
+    batch = lowered.startswith("batch_") and not lowered.startswith("batch_norm")
+    return batch or "vs_iterations" in lowered
 
 
 def purge_restarts(
@@ -510,7 +504,7 @@ def _trace(label, role, metric, members, x, raw, smoothing, value, x_range, max_
     index = _pick(x, smoothed, x_range, max_points)
     raw_index = _pick(x, raw, x_range, max_points) if smoothing != "none" else index[:0]
     nonfinite_x, kinds, total, first = _nonfinite(x, raw, x_range)
-    goal = metric_goal(metric)
+    goal = metric_goal(metric) or "min"  # a metric that does not say is drawn like a loss
     best_x, best_value = _best(x, raw, goal)
     finite_x = x[np.isfinite(raw)]
     empty = np.zeros(0)
@@ -792,3 +786,106 @@ def curves_table(
         columns = ["run", "role", "metric", "tag", "step", "wall_time", "value"]
         return pd.DataFrame(columns=columns + ([] if smoothing == "none" else ["smoothed"]))
     return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------
+# One run, one row per epoch: what the early-stopping, correlation and trajectory views read
+# --------------------------------------------------------------------------------------------
+
+MIN_COVERAGE = 0.9  # a scalar joins the epoch table when it was logged at this share of epochs
+
+
+@dataclass(frozen=True, eq=False)
+class EpochTable(_ValueEquality):
+    """The per-epoch scalars of one (logical) run on one set of epochs.
+
+    Attributes:
+        run: the run's display name.
+        steps: the epochs (the steps of its longest per-epoch training or validation series).
+        columns: ``"train loss"``, ``"validation accuracy"``, then other scalars by tag
+            (``learning_rate``, ``gradient_norm/global``).
+        values: float64 (columns, steps); NaN where a scalar was not logged, NaN/Inf kept.
+    """
+
+    run: str
+    steps: np.ndarray
+    columns: tuple[str, ...]
+    values: np.ndarray
+
+    def column(self, name: str) -> np.ndarray:
+        if name not in self.columns:
+            raise InputError(
+                f"The run '{self.run}' has no per-epoch '{name}'. Available: "
+                f"{', '.join(self.columns) or 'none'}."
+            )
+        return self.values[self.columns.index(name)]
+
+    def history(self, metric: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(train, validation) values of a metric, None for a role that was not logged."""
+        return tuple(
+            self.values[self.columns.index(f"{role} {metric}")]
+            if f"{role} {metric}" in self.columns
+            else None
+            for role in ROLES
+        )
+
+    @property
+    def metrics(self) -> list[str]:
+        """The metrics logged for training or validation, losses first."""
+        names = {
+            column.split(" ", 1)[1] for column in self.columns if column.split(" ")[0] in ROLES
+        }
+        return sorted(names, key=lambda name: (0 if "loss" in name else 1, name))
+
+
+def epoch_table(runs, run: str, names=None, min_coverage: float = MIN_COVERAGE) -> EpochTable:
+    """Every per-epoch scalar of one logical run, on the epochs of its main series.
+
+    Args:
+        runs: ``Run`` objects (those of other logical runs are ignored).
+        run: the logical run's display name.
+        names: display names for ``runs`` (default: their names).
+        min_coverage: the share of the epochs a scalar that is not a training or validation
+            metric must cover to join (gradient norms logged every epoch do; a value logged once
+            does not).
+
+    Raises:
+        InputError: when the run has no per-epoch training or validation series.
+    """
+    series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    main: list[str] = []
+    for index, item in enumerate(runs):
+        display = names[index] if names is not None else item.name
+        if logical_run_name(display) != run:
+            continue
+        for tag, scalar in item.scalars.items():
+            if scalar.num_points == 0 or _is_batch_level(tag):
+                continue
+            role, metric = split_tag(tag, item.name)
+            if metric.lower() in ("learning_rate", "lr"):
+                role = "other"  # logged by the training side, but a setting, not a metric
+            column = f"{role} {metric}" if role in ROLES else tag
+            steps, values, _ = purge_restarts(
+                scalar.steps, scalar.values, scalar.wall_times, scalar.segments
+            )
+            steps, first = np.unique(steps[::-1], return_index=True)  # the last value per step
+            series.setdefault(column, (steps, values[::-1][first]))
+            if role in ROLES:
+                main.append(column)
+    if not main:
+        raise InputError(
+            f"The run '{run}' has no per-epoch training or validation metric to analyse."
+        )
+    reference = max(main, key=lambda column: series[column][0].size)
+    steps = series[reference][0]
+    columns, rows = [], []
+    ordered = sorted(series, key=lambda c: (c not in main, c.split(" ")[0] != "train", c))
+    for column in ordered:
+        own_steps, own_values = series[column]
+        at = np.searchsorted(own_steps, steps).clip(max=max(own_steps.size - 1, 0))
+        present = own_steps[at] == steps if own_steps.size else np.zeros(steps.size, bool)
+        if column not in main and present.mean() < min_coverage:
+            continue
+        columns.append(column)
+        rows.append(np.where(present, own_values[at], np.nan))
+    return EpochTable(run, steps.astype(np.int64), tuple(columns), np.vstack(rows))

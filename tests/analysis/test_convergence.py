@@ -588,3 +588,14 @@ def test_report_gap_widening_ignores_rounding():
     assert not report.gap_widening.any()
     report = convergence.early_stopping_report(t, train, train + 0.01 * t)
     np.testing.assert_array_equal(report.gap_widening, t > 0)
+
+
+def test_a_late_bending_loss_does_not_converge_below_zero():
+    # The demo's validation loss: flat, then falling fast, then flattening near 0.04. An unbounded
+    # exponential fits it with an asymptote near -0.76; a loss that never went below 0 cannot.
+    epochs = np.arange(12)
+    values = 0.04 + 2.05 / (1.0 + np.exp((epochs - 4.5) / 1.3))
+    info = convergence.convergence_info(epochs, values, "min")
+    assert info.fit_succeeded and info.asymptote >= 0.0
+    accuracy = convergence.convergence_info(epochs, 1.0 - values / 2.2, "max")
+    assert accuracy.asymptote <= 1.0

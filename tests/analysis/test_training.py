@@ -62,7 +62,6 @@ from neurogenesis.analysis.training import (  # noqa: E402
     group_runs,
     grouping_options,
     logical_run_name,
-    metric_goal,
     purge_restarts,
     run_attributes,
 )
@@ -96,17 +95,6 @@ def test_logical_names_merge_keras_train_and_validation_folders():
     assert display_names([("logs", "train"), ("logs", "validation")]) == [
         "logs/train",
         "logs/validation",
-    ]
-
-
-def test_metric_goal():
-    assert [metric_goal(m) for m in ("loss", "val_mae", "accuracy", "auc", "top_5", "mse")] == [
-        "min",
-        "min",
-        "max",
-        "max",
-        "max",
-        "min",
     ]
 
 
