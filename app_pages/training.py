@@ -43,9 +43,22 @@ from neurogenesis.plotting.layer_health import (
     plot_histogram_overlay,
     plot_unit_activity,
 )
+from neurogenesis.plotting.optimization import (
+    plot_gradient_heatmap,
+    plot_learning_rate,
+    plot_optimizer_comparison,
+    plot_update_cosine,
+    plot_weight_evolution,
+    plot_weight_trajectories,
+)
 from neurogenesis.plotting.training import plot_dashboard
 
-TABS = ("Curves", "Early stopping", "Layer health", "Dynamics")
+TABS = ("Curves", "Early stopping", "Optimization", "Layer health", "Dynamics")
+WEIGHT_QUANTITIES = {
+    "norm": "weight norm",
+    "distance": "distance from init",
+    "relative_distance": "relative distance",
+}
 HISTOGRAM_MODES = ("offset", "overlay", "heatmap", "distribution")
 CORRELATION_METHODS = ("pearson", "spearman", "kendall")
 LIVE_REFRESH_SECONDS = 2
@@ -381,11 +394,7 @@ def early_stopping_view(sources, chosen: list[str]) -> None:
         )
     if len(rows) > 1:
         st.markdown(f"**Every chosen run**, {metric}, the same EarlyStopping settings:")
-        frame = pd.DataFrame(rows)
-        frame[f"best {metric}"] = frame[f"best {metric}"].map(
-            lambda v: "—" if v is None or pd.isna(v) else f"{v:.4g}"
-        )
-        st.dataframe(frame.astype(str).replace({"None": "—", "nan": "—"}), hide_index=True)
+        st.dataframe(_readable(pd.DataFrame(rows)), hide_index=True)
 
 
 def dynamics_view(sources, chosen: list[str]) -> None:
@@ -453,6 +462,101 @@ def dynamics_view(sources, chosen: list[str]) -> None:
         st.info(str(error))
         return
     st.plotly_chart(plot_convergence(info, metric=column), key="training_convergence")
+
+
+def optimization_view(sources, chosen: list[str]) -> None:
+    st.markdown("##### Learning rate")
+    rates = cached.learning_rates(sources, chosen)
+    if rates.series:
+        log_y = st.toggle("Log scale", value=True, key="training_lr_log")
+        st.plotly_chart(plot_learning_rate(rates, log_y=log_y), key="training_lr_chart")
+    for note in rates.notes:
+        st.caption(note)
+
+    st.markdown("##### Optimizers side by side")
+    tables = [cached.epoch_table(sources, run) for run in chosen if _has_table(sources, run)]
+    metrics = list(dict.fromkeys(m for table in tables for m in table.metrics))
+    if len(chosen) < 2 or not metrics:
+        st.caption("Choose two or more runs above to compare them (the demo: adam, sgd, rmsprop).")
+    else:
+        metric = st.selectbox("Metric", metrics, key="training_opt_metric")
+        comparison = cached.optimizer_comparison(sources, chosen, metric)
+        st.plotly_chart(plot_optimizer_comparison(comparison), key="training_opt_chart")
+        st.dataframe(_readable(pd.DataFrame(comparison.summary_rows())), hide_index=True)
+
+    st.markdown("##### Gradient norms per layer")
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    with left:
+        run = _pick_run(chosen, "training_grad_run")
+    by = right.segmented_control(
+        "Rows", ("layer", "variable"), default="layer", key="training_grad_by"
+    ) or "layer"  # fmt: skip
+    gradients = cached.gradient_norms(sources, run, by)
+    if gradients.available:
+        st.plotly_chart(plot_gradient_heatmap(gradients), key="training_grad_chart")
+    else:
+        st.info(gradients.reason)
+
+    st.markdown("##### Weights over training")
+    recorded = [run for run in chosen if cached.recorded_path(sources, run)]
+    if not recorded:
+        st.info(
+            "Weight norms, distances from initialization and update directions need the weight "
+            "checkpoints that neurogenesis.RunRecorder writes; none of the chosen runs has them."
+        )
+        return
+    left, right = st.columns([2, 3], vertical_alignment="bottom")
+    with left:
+        run = _pick_run(recorded, "training_weights_run")
+    quantity = right.segmented_control(
+        "Show", list(WEIGHT_QUANTITIES), default="distance", format_func=WEIGHT_QUANTITIES.get,
+        key="training_weights_quantity",
+    ) or "distance"  # fmt: skip
+    path = cached.recorded_path(sources, run)
+    try:
+        evolution = cached.weight_evolution(path)
+    except InputError as error:
+        st.info(str(error))
+        return
+    st.plotly_chart(plot_weight_evolution(evolution, quantity), key="training_weights_chart")
+    st.plotly_chart(plot_update_cosine(evolution), key="training_cosine_chart")
+    for note in evolution.notes:
+        st.caption(note)
+    variables = [v for group in evolution.variables for v in group]
+    if variables:
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        with left:
+            variable = _pick_run(variables, f"training_weights_variable:{run}", "Variable")
+        count = right.number_input("Weights", 1, 32, 8, key="training_weights_count")
+        try:
+            trajectories = cached.weight_trajectories(path, variable, count)
+        except InputError as error:
+            st.info(str(error))
+        else:
+            st.plotly_chart(
+                plot_weight_trajectories(trajectories), key="training_trajectories_chart"
+            )
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as text: numbers to 4 significant digits, missing values as a dash."""
+
+    def text(value) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return "—"
+        if isinstance(value, (float, np.floating)):
+            return f"{value:.4g}"
+        return str(value)
+
+    return frame.map(text)
+
+
+def _has_table(sources, run: str) -> bool:
+    try:
+        cached.epoch_table(sources, run)
+    except InputError:
+        return False
+    return True
 
 
 def layer_health_view(sources, chosen: list[str]) -> None:
@@ -598,6 +702,9 @@ with tabs["Curves"]:
 with tabs["Early stopping"]:
     if tabs["Early stopping"].open:
         early_stopping_view(sources, chosen)
+with tabs["Optimization"]:
+    if tabs["Optimization"].open:
+        optimization_view(sources, chosen)
 with tabs["Layer health"]:
     if tabs["Layer health"].open:
         layer_health_view(sources, chosen)

@@ -51,6 +51,11 @@ __all__ = [
     "dead_units",
     "batch_norm_pairs",
     "batch_norm_effect",
+    "learning_rates",
+    "gradient_norms",
+    "weight_evolution",
+    "weight_trajectories",
+    "optimizer_comparison",
 ]
 
 
@@ -499,10 +504,7 @@ def _dead_units(path: str, fingerprint: str, threshold: float):
 
 def dead_units(path: str, threshold: float):
     """``analysis.layer_health.dead_unit_info_from_recording`` for a recorded run folder."""
-    from neurogenesis.workspace import Source
-
-    source = Source("logs", "local", path, path, "")
-    return _dead_units(path, source.fingerprint(), float(threshold))
+    return _dead_units(path, _folder_fingerprint(path), float(threshold))
 
 
 def batch_norm_pairs(sources) -> list[tuple[str, str]]:
@@ -526,3 +528,75 @@ def _batch_norm_effect(keys, with_bn: str, without_bn: str, metric: str):
 def batch_norm_effect(sources, with_bn: str, without_bn: str, metric: str = "loss"):
     """``analysis.layer_health.batch_norm_effect_info`` of two runs."""
     return _batch_norm_effect(_source_keys(sources), with_bn, without_bn, metric)
+
+
+def _chosen_runs(keys, chosen: tuple[str, ...]) -> list:
+    return [run for name in chosen for run in _logical_runs(keys, name)[0]]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _learning_rates(keys, chosen: tuple[str, ...]):
+    from neurogenesis.analysis.optimization import learning_rate_info
+
+    return learning_rate_info(_chosen_runs(keys, chosen))
+
+
+def learning_rates(sources, chosen):
+    """``analysis.optimization.learning_rate_info`` of the chosen runs."""
+    return _learning_rates(_source_keys(sources), tuple(chosen))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _gradient_norms(keys, run: str, by: str):
+    from neurogenesis.analysis.optimization import gradient_norm_info
+
+    runs = _logical_runs(keys, run)[0]
+    with_norms = [r for r in runs if any(t.startswith("gradient_norm/") for t in r.scalars)]
+    return gradient_norm_info((with_norms or runs)[0], by=by)
+
+
+def gradient_norms(sources, run: str, by: str = "layer"):
+    """``analysis.optimization.gradient_norm_info`` of one run."""
+    return _gradient_norms(_source_keys(sources), run, by)
+
+
+@st.cache_data(show_spinner="Reading the checkpoints…", max_entries=16)
+def _weight_evolution(path: str, fingerprint: str, by: str):
+    from neurogenesis.analysis.optimization import weight_evolution_from_recording
+    from neurogenesis.io.recordings import read_recording
+
+    return weight_evolution_from_recording(read_recording(path), by=by)
+
+
+def weight_evolution(path: str, by: str = "layer"):
+    """``analysis.optimization.weight_evolution_from_recording`` of a recorded run folder."""
+    return _weight_evolution(path, _folder_fingerprint(path), by)
+
+
+@st.cache_data(show_spinner="Reading the checkpoints…", max_entries=32)
+def _weight_trajectories(path: str, fingerprint: str, variable: str, count: int):
+    from neurogenesis.analysis.optimization import weight_trajectories_from_recording
+    from neurogenesis.io.recordings import read_recording
+
+    return weight_trajectories_from_recording(read_recording(path), variable, count=count)
+
+
+def weight_trajectories(path: str, variable: str, count: int):
+    """The ``count`` weights of ``variable`` that moved most, over the run's checkpoints."""
+    return _weight_trajectories(path, _folder_fingerprint(path), variable, int(count))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _optimizer_comparison(keys, chosen: tuple[str, ...], metric: str):
+    from neurogenesis.analysis.optimization import optimizer_comparison_info
+
+    return optimizer_comparison_info(_chosen_runs(keys, chosen), metric=metric)
+
+
+def optimizer_comparison(sources, chosen, metric: str = "loss"):
+    """``analysis.optimization.optimizer_comparison_info`` of the chosen runs."""
+    return _optimizer_comparison(_source_keys(sources), tuple(chosen), metric)
+
+
+def _folder_fingerprint(path: str) -> str:
+    return Source("logs", "local", path, path, "").fingerprint()

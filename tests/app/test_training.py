@@ -117,3 +117,57 @@ def test_zoomed_range_is_read_again(app_argv):
     at.button(key="training_reset_range").click()
     spec = figure(rerun(at))
     assert "range" not in spec["layout"]["xaxis"] or spec["layout"]["xaxis"]["range"] is None
+
+
+TAB_CHARTS = {
+    "Early stopping": ["Early stopping on validation loss"],
+    "Optimization": [
+        "Learning rate",
+        "Optimizers compared: loss",
+        "Gradient norms: digits_cnn/adam",
+        "Weights per layer: distance from initialization",
+        "Do successive updates point the same way?",
+        "conv_1/kernel: the 8 weights that moved most",
+    ],
+    "Layer health": [
+        "activations/batch_norm_1: histogram per step",
+        "Dead units (zero on at least 99% of the probe)",
+        "at epoch 11",
+        "BatchNormalization: digits_cnn/adam vs digits_cnn/adam_no_bn",
+    ],
+    "Dynamics": [
+        "Pearson correlation between metrics",
+        "Training trajectory: validation loss vs validation accuracy",
+        "Convergence of validation loss",
+    ],
+}
+
+
+def test_every_tab_draws_its_charts_for_the_demo_runs(app_argv):
+    at = open_training(app_argv)
+    for tab, expected in TAB_CHARTS.items():
+        at.session_state["training_tab"] = tab
+        rerun(at)
+        titles = [
+            figure(at, i)["layout"]["title"]["text"] for i in range(len(at.get("plotly_chart")))
+        ]
+        assert len(titles) == len(expected), (tab, titles)
+        for title, start in zip(titles, expected, strict=True):
+            assert start in title, (tab, title)
+        assert not at.error, [e.value for e in at.error]
+
+
+def test_tabs_explain_what_a_plain_csv_log_lacks(app_argv, app_inputs):
+    at = open_training(app_argv, "--logdir", app_inputs["logs"], "--no-demos")
+    at.session_state["training_tab"] = "Layer health"
+    infos = " ".join(info.value for info in rerun(at).info)
+    assert "logged histograms" in infos and "activation statistics" in infos
+    at.session_state["training_tab"] = "Optimization"
+    infos = " ".join(info.value for info in rerun(at).info)
+    assert "checkpoints" in infos
+    at.session_state["training_tab"] = "Early stopping"
+    rerun(at)
+    # diverged.csv: the report says where the NaN appeared instead of breaking.
+    at.selectbox(key="training_es_run").set_value("diverged.csv")
+    rerun(at)
+    assert any("diverged" in item.value.lower() for item in at.markdown)
