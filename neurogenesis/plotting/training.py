@@ -17,6 +17,7 @@ X_TITLES = {
     "wall time": "wall time (UTC)",
 }
 PANEL_HEIGHT = 330
+KEY_COLOR = "#777777"  # the legend's style key (roles, marks), in no run's colour
 MARKERS_UP_TO = 60  # points per trace below which each point gets a marker
 
 
@@ -87,26 +88,21 @@ def plot_dashboard(info, *, log_y: bool = False, show_raw: bool = True) -> go.Fi
         uirevision=f"{info.x_axis}|{'|'.join(metrics)}|{info.x_range}",
     )
     figure.update_layout(hovermode="closest", margin={"t": 70})
+    # A key to the styles (legend only): which line is which role, and what the marks mean.
+    roles = {trace.role for trace in info.traces}
+    keys = [
+        (role, "lines", {"line": {"color": KEY_COLOR, "dash": dash, "width": 2}})
+        for role, dash in (("train", "solid"), ("validation", "dash"))
+        if role in roles
+    ]
     if any(trace.best_x is not None for trace in info.traces):
-        figure.add_trace(
-            go.Scatter(
-                x=[None],
-                y=[None],
-                mode="markers",
-                name="★ best value (validation if logged)",
-                marker={"symbol": "star", "size": 11, "color": "#555"},
-            )  # fmt: skip
-        )
+        marker = {"symbol": "star", "size": 11, "color": KEY_COLOR}
+        keys.append(("best value (validation if logged)", "markers", {"marker": marker}))
     if any(trace.num_nonfinite for trace in info.traces):
-        figure.add_trace(
-            go.Scatter(
-                x=[None],
-                y=[None],
-                mode="markers",
-                name="✕ NaN/Inf value",
-                marker={"symbol": "x", "size": 10, "color": "#555"},
-            )  # fmt: skip
-        )
+        marker = {"symbol": "x", "size": 10, "color": KEY_COLOR}
+        keys.append(("NaN/Inf value", "markers", {"marker": marker}))
+    for name, mode, style in keys:
+        figure.add_trace(go.Scatter(x=[None], y=[None], mode=mode, name=name, **style))
     return figure
 
 
