@@ -225,6 +225,13 @@ def curves_view(sources, chosen: list[str], catalog) -> None:
 
 
 def _draw_curves(sources, chosen, metrics, settings, log_y, show_raw, live) -> None:
+    if live:
+        runs, names, _ = cached.named_runs(sources)
+        writing = {
+            logical_run_name(name) for run, name in zip(runs, names, strict=True) if run.live
+        }
+        if not writing & set(live):
+            st.rerun()  # every live run has ended: a full rerun stops the timer
     x_axis = settings["x_axis"]
     zoom = st.session_state.get("training_range")
     x_range = zoom[1:] if zoom and zoom[0] == x_axis else None

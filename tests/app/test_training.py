@@ -171,3 +171,31 @@ def test_tabs_explain_what_a_plain_csv_log_lacks(app_argv, app_inputs):
     at.selectbox(key="training_es_run").set_value("diverged.csv")
     rerun(at)
     assert any("diverged" in item.value.lower() for item in at.markdown)
+
+
+def test_every_demo_run_renders_in_every_tab(app_argv):
+    at = open_training(app_argv, "--logdir", DEMO_RUNS, "--no-demos")
+    catalog = at.multiselect(key="training_runs").options
+    assert len(catalog) >= 9
+    at.multiselect(key="training_runs").set_value(list(catalog))
+    spec = figure(rerun(at))
+    for run in catalog:
+        assert run in names(spec), run
+    for tab, run_key in (
+        ("Early stopping", "training_es_run"),
+        ("Optimization", "training_grad_run"),
+        ("Dynamics", "training_dyn_run"),
+    ):
+        at.session_state["training_tab"] = tab
+        rerun(at)
+        for run in catalog:
+            at.selectbox(key=run_key).set_value(run)
+            rerun(at)
+            assert at.get("plotly_chart"), (tab, run)
+            assert not at.error, (tab, run, [e.value for e in at.error])
+    at.session_state["training_tab"] = "Layer health"
+    rerun(at)
+    for run in at.selectbox(key="training_hist_run").options:
+        at.selectbox(key="training_hist_run").set_value(run)
+        rerun(at)
+        assert not at.error, (run, [e.value for e in at.error])
