@@ -6,7 +6,6 @@ they reach a figure, so plotly shows them as text, never as markup.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
 
@@ -24,7 +23,7 @@ from neurogenesis.analysis.comparison import (
     diff_table,
 )
 from neurogenesis.plotting.architecture import human
-from neurogenesis.plotting.style import PALETTE, base_layout, color_for
+from neurogenesis.plotting.style import PALETTE, base_layout, color_for, escaped, rgba
 
 __all__ = [
     "AXIS_LABELS",
@@ -70,10 +69,6 @@ STATUS_COLORS = {
 # Runs of unchanged rows longer than this fold into one row, keeping their first and last layers.
 MAX_SAME_RUN = 4
 ROW_HEIGHT = 24
-
-
-def _text(name: object) -> str:
-    return html.escape(str(name), quote=False)
 
 
 def _signed(value: int | None) -> str:
@@ -157,11 +152,6 @@ def _display_names(names: Sequence[str]) -> list[str]:
     return shown
 
 
-def _rgba(color: str, alpha: float) -> str:
-    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({red}, {green}, {blue}, {alpha})"
-
-
 def plot_complexity_radar(
     profiles: Sequence[ComplexityProfile],
     *,
@@ -213,15 +203,15 @@ def plot_complexity_radar(
                 theta=[*theta, theta[0]],
                 mode="lines+markers",
                 fill="none" if is_reference else "toself",
-                fillcolor=_rgba(color, 0.12),
+                fillcolor=rgba(color, 0.12),
                 line={"color": color, "width": 2, "dash": "dot" if is_reference else "solid"},
                 marker={"color": color, "size": 7},
-                name=_text(name),
+                name=escaped(name),
                 customdata=[*hover, hover[0]],
-                hovertemplate=f"<b>{_text(name)}</b><br>%{{customdata}}<extra></extra>",
+                hovertemplate=f"<b>{escaped(name)}</b><br>%{{customdata}}<extra></extra>",
             )
         )
-    subject = _text(names[0]) if len(profiles) == 1 else f"{len(profiles)} models"
+    subject = escaped(names[0]) if len(profiles) == 1 else f"{len(profiles)} models"
     layout = base_layout(f"Complexity of {subject}<br><sub>log scales: each ring is ×10</sub>")
     layout["hovermode"] = "closest"
     layout["margin"] = {"l": 80, "r": 80, "t": 110, "b": 50}
@@ -250,12 +240,12 @@ def plot_complexity_radar(
 
 def _row_label(row: DiffRow) -> str:
     if row.status == "added":
-        return f"+ {_text(row.layer_b)} ({_text(row.class_name)})"
+        return f"+ {escaped(row.layer_b)} ({escaped(row.class_name)})"
     if row.status == "removed":
-        return f"− {_text(row.layer_a)} ({_text(row.class_name)})"
+        return f"− {escaped(row.layer_a)} ({escaped(row.class_name)})"
     if row.layer_a != row.layer_b:
-        return f"{_text(row.layer_a)} → {_text(row.layer_b)} ({_text(row.class_name)})"
-    return f"{_text(row.layer_a)} ({_text(row.class_name)})"
+        return f"{escaped(row.layer_a)} → {escaped(row.layer_b)} ({escaped(row.class_name)})"
+    return f"{escaped(row.layer_a)} ({escaped(row.class_name)})"
 
 
 def _shape(shape) -> str:
@@ -265,18 +255,18 @@ def _shape(shape) -> str:
 
 
 def _row_hover(row: DiffRow) -> str:
-    lines = [f"<b>{row.status}</b> · {_text(row.class_name)}"]
+    lines = [f"<b>{row.status}</b> · {escaped(row.class_name)}"]
     if row.layer_a is not None:
         lines.append(
-            f"A: {_text(row.layer_a)} · output {_shape(row.output_shape_a)} · "
+            f"A: {escaped(row.layer_a)} · output {_shape(row.output_shape_a)} · "
             f"{row.num_params_a:,} parameters · {human(row.macs_a)} MACs"
         )
     if row.layer_b is not None:
         lines.append(
-            f"B: {_text(row.layer_b)} · output {_shape(row.output_shape_b)} · "
+            f"B: {escaped(row.layer_b)} · output {_shape(row.output_shape_b)} · "
             f"{row.num_params_b:,} parameters · {human(row.macs_b)} MACs"
         )
-    lines += [_text(change) for change in row.changes]
+    lines += [escaped(change) for change in row.changes]
     lines.append(f"Δ parameters {_signed(row.delta_params)} · Δ MACs {_signed(row.delta_macs)}")
     return "<br>".join(lines)
 
@@ -300,8 +290,8 @@ def _displayed_rows(
                 (
                     "same",
                     f"⋯ {len(folded)} unchanged layers",
-                    f"<b>{len(folded)} unchanged layers</b><br>{_text(first.layer_a)} … "
-                    f"{_text(last.layer_a)}",
+                    f"<b>{len(folded)} unchanged layers</b><br>{escaped(first.layer_a)} … "
+                    f"{escaped(last.layer_a)}",
                     -1,
                 )
             )
@@ -396,7 +386,7 @@ def plot_architecture_diff(
     share = f" ({total / before:+.1%})" if total is not None and before else ""
     unit = "parameters" if delta == "num_params" else "MACs"
     layout = base_layout(
-        f"{_text(diff.name_a)} → {_text(diff.name_b)}: {summary} · Δ {unit} {_signed(total)}{share}"
+        f"{escaped(diff.name_a)} → {escaped(diff.name_b)}: {summary} · Δ {unit} {_signed(total)}{share}"
     )
     layout["hovermode"] = "closest"
     layout["margin"] = {**layout["margin"], "t": 80}
@@ -469,10 +459,10 @@ def plot_tradeoff(info: TradeoffInfo, x: str = "num_params") -> go.Figure:
                 x=[getattr(entry, x) for entry in members],
                 y=[entry.metric_value for entry in members],
                 mode="markers+text",
-                text=[_text(entry.name) for entry in members],
+                text=[escaped(entry.name) for entry in members],
                 textposition="top center",
                 marker={"size": 12, "color": color_for(position)},
-                name=_text(metric),
+                name=escaped(metric),
                 customdata=[_tradeoff_hover(entry) for entry in members],
                 hovertemplate="%{customdata}<extra></extra>",
             ),
@@ -483,7 +473,7 @@ def plot_tradeoff(info: TradeoffInfo, x: str = "num_params") -> go.Figure:
         # Room above the highest point for its label.
         pad = (max(values) - min(values)) * 0.2 or abs(values[0]) * 0.05 or 0.05
         figure.update_yaxes(
-            title_text=f"{_text(metric)}{better}",
+            title_text=f"{escaped(metric)}{better}",
             range=[min(values) - pad / 2, max(values) + pad],
             row=position + 1,
             col=1,
@@ -494,7 +484,7 @@ def plot_tradeoff(info: TradeoffInfo, x: str = "num_params") -> go.Figure:
                 x=[getattr(entry, x) for entry in without],
                 y=[0] * len(without),
                 mode="markers+text",
-                text=[_text(entry.name) for entry in without],
+                text=[escaped(entry.name) for entry in without],
                 textposition="top center",
                 marker={"size": 10, "color": STATUS_COLORS["same"], "symbol": "diamond"},
                 name=NO_METRIC,
@@ -509,10 +499,10 @@ def plot_tradeoff(info: TradeoffInfo, x: str = "num_params") -> go.Figure:
         )
     notes = []
     if info.without_metric:
-        notes.append(f"{NO_METRIC}: {', '.join(_text(name) for name in info.without_metric)}")
+        notes.append(f"{NO_METRIC}: {', '.join(escaped(name) for name in info.without_metric)}")
     if unplaced:
         what = "compute unknown" if x == "macs" else "no parameters"
-        notes.append(f"{what}: {', '.join(_text(name) for name in unplaced)}")
+        notes.append(f"{what}: {', '.join(escaped(name) for name in unplaced)}")
     title = f"Recorded result against {TRADEOFF_X[x]}"
     if notes:
         title += f"<br><sub>{' · '.join(notes)}</sub>"
@@ -526,9 +516,9 @@ def plot_tradeoff(info: TradeoffInfo, x: str = "num_params") -> go.Figure:
 
 
 def _tradeoff_hover(entry) -> str:
-    lines = [f"<b>{_text(entry.name)}</b>"]
+    lines = [f"<b>{escaped(entry.name)}</b>"]
     if entry.has_metric:
-        lines.append(f"{_text(entry.metric_name)} {entry.metric_value:.4g}")
+        lines.append(f"{escaped(entry.metric_name)} {entry.metric_value:.4g}")
     else:
         lines.append(NO_METRIC)
     lines.append(f"{human(entry.num_params)} parameters ({entry.num_params:,})")
@@ -589,7 +579,7 @@ def plot_side_by_side_costs(
     for row in rows:
         present = [layer for layer in row if layer is not None]
         layer_names = list(dict.fromkeys(layer.name for layer in present))
-        labels.append(f"{_text(' | '.join(layer_names))} ({_text(present[0].class_name)})")
+        labels.append(f"{escaped(' | '.join(layer_names))} ({escaped(present[0].class_name)})")
     figure = go.Figure()
     for position, (info, name) in enumerate(zip(infos, names, strict=True)):
         unknown = cost == "macs" and info.macs is None
@@ -604,15 +594,15 @@ def plot_side_by_side_costs(
                 y=list(range(len(rows))),
                 orientation="h",
                 marker={"color": color_for(position)},
-                name=_text(name) + (" (compute unknown)" if unknown else ""),
+                name=escaped(name) + (" (compute unknown)" if unknown else ""),
                 customdata=[
                     (
-                        f"<b>{_text(name)}</b><br>{_text(row[position].name)} "
-                        f"({_text(row[position].class_name)})<br>{value:,} "
+                        f"<b>{escaped(name)}</b><br>{escaped(row[position].name)} "
+                        f"({escaped(row[position].class_name)})<br>{value:,} "
                         f"{COST_LABELS[cost]} · {value / total:.1%} of the model"
                     )
                     if value is not None
-                    else f"<b>{_text(name)}</b><br>no such layer"
+                    else f"<b>{escaped(name)}</b><br>no such layer"
                     for row, value in zip(rows, values, strict=True)
                 ],
                 hovertemplate="%{customdata}<extra></extra>",

@@ -13,7 +13,6 @@ leaves headroom for them, so the labels cannot overlap each other or the curves.
 
 from __future__ import annotations
 
-import html
 import math
 
 import numpy as np
@@ -26,7 +25,7 @@ from neurogenesis.analysis.convergence import (
     EarlyStoppingReport,
     TrajectoryInfo,
 )
-from neurogenesis.plotting.style import PALETTE, base_layout, color_for
+from neurogenesis.plotting.style import PALETTE, base_layout, color_for, escaped, rgba
 
 __all__ = [
     "plot_convergence",
@@ -81,10 +80,6 @@ MAX_FIT_EXTENSION = 1.0
 FIT_GRID_POINTS = 200
 
 
-def _text(name: object) -> str:
-    return html.escape(str(name), quote=False)
-
-
 def _epoch(epoch) -> str:
     epoch = epoch.item() if isinstance(epoch, np.generic) else epoch
     if isinstance(epoch, float) and epoch.is_integer():
@@ -98,11 +93,6 @@ def _value(value: float) -> str:
     if math.isinf(value):
         return "Inf" if value > 0 else "-Inf"
     return f"{value:.4g}"
-
-
-def _rgba(color: str, alpha: float) -> str:
-    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({red}, {green}, {blue}, {alpha})"
 
 
 def _finite_span(*arrays) -> tuple[float, float] | None:
@@ -256,7 +246,7 @@ def plot_early_stopping(report: EarlyStoppingReport, *, title: str | None = None
         vertical_spacing=VERTICAL_SPACING,
         row_heights=[CURVES_ROW_SHARE, 1 - CURVES_ROW_SHARE] if has_gap else None,
     )
-    metric = _text(report.metric)
+    metric = escaped(report.metric)
     monitored_name = f"{'validation' if report.monitored == 'validation' else 'training'} {metric}"
     color = color_for(0)
     span = _finite_span(report.train_values, report.validation_values)
@@ -347,7 +337,7 @@ def plot_early_stopping(report: EarlyStoppingReport, *, title: str | None = None
                     stop,
                     float(x[-1]),
                     row,
-                    color=_rgba(STOP_COLOR, 0.12),
+                    color=rgba(STOP_COLOR, 0.12),
                     name=saved_name,
                     showlegend=index == 0,
                 )
@@ -360,7 +350,7 @@ def plot_early_stopping(report: EarlyStoppingReport, *, title: str | None = None
             float(start),
             float(end),
             1,
-            color=_rgba(PLATEAU_COLOR, 0.12),
+            color=rgba(PLATEAU_COLOR, 0.12),
             name=f"plateau: {monitored_name} flat within {tolerance}",
             showlegend=index == 0,
         )
@@ -428,14 +418,14 @@ def plot_early_stopping(report: EarlyStoppingReport, *, title: str | None = None
                 float(x[max(first - 1, 0)]),
                 float(x[last]),
                 2,
-                color=_rgba(ONSET_COLOR, 0.12),
+                color=rgba(ONSET_COLOR, 0.12),
                 name="gap widening",
                 showlegend=index == 0,
             )
         figure.update_yaxes(title_text="gap", row=2, col=1)
 
     layout = base_layout(title or f"Early stopping on {monitored_name}")
-    layout["title"]["subtitle"] = {"text": _text(report.verdict)}
+    layout["title"]["subtitle"] = {"text": escaped(report.verdict)}
     layout["margin"] = {"l": 70, "r": 20, "t": 90, "b": BOTTOM_MARGIN}
     layout["legend"] = {
         "orientation": "h",
@@ -472,7 +462,7 @@ def plot_correlations(info: CorrelationInfo, *, title: str | None = None) -> go.
     Returns:
         A plotly Figure.
     """
-    names = [_text(name) for name in info.names]
+    names = [escaped(name) for name in info.names]
     count = len(names)
     matrix = np.asarray(info.matrix, dtype=np.float64)
     method = METHOD_TITLES.get(info.method, info.method)
@@ -575,7 +565,7 @@ def plot_trajectory_3d(info: TrajectoryInfo, show_arrows: bool = True) -> go.Fig
     Returns:
         A plotly Figure.
     """
-    x_name, y_name = _text(info.x_name), _text(info.y_name)
+    x_name, y_name = escaped(info.x_name), escaped(info.y_name)
     finite = info.finite
     x_plot = np.where(finite, info.x, np.nan)
     y_plot = np.where(finite, info.y, np.nan)
@@ -738,7 +728,7 @@ def plot_convergence(info: ConvergenceInfo, metric: str = "loss") -> go.Figure:
     Returns:
         A plotly Figure.
     """
-    metric = _text(metric)
+    metric = escaped(metric)
     epochs = info.epochs
     values = info.values
     figure = make_subplots(

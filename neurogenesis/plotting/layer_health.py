@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 
 from neurogenesis.analysis.layer_health import DEFAULT_DEAD_THRESHOLD, DISTRIBUTION_LABELS
 from neurogenesis.errors import InputError
-from neurogenesis.plotting.style import PALETTE, base_layout, color_for
+from neurogenesis.plotting.style import PALETTE, base_layout, color_for, rgb_of, rgba
 
 __all__ = [
     "DEFAULT_MAX_DRAWN_STEPS",
@@ -56,23 +56,9 @@ MAX_NOTES_SHOWN = 2
 PANEL_COLUMNS = 4
 
 
-def _rgba(color: str, alpha: float) -> str:
-    if color.startswith("rgb"):
-        parts = color[color.index("(") + 1 : color.index(")")].split(",")[:3]
-        red, green, blue = (int(float(p)) for p in parts)
-    else:
-        red, green, blue = (int(color.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({red},{green},{blue},{alpha})"
-
-
 def _lighter(color: str, share_white: float) -> str:
     """``color`` mixed with white: an opaque fill that hides the ridges behind it."""
-    if color.startswith("rgb"):
-        parts = color[color.index("(") + 1 : color.index(")")].split(",")[:3]
-        rgb = [float(p) for p in parts]
-    else:
-        rgb = [int(color.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4)]
-    mixed = [round(c + (255 - c) * share_white) for c in rgb]
+    mixed = [round(c + (255 - c) * share_white) for c in rgb_of(color)]
     return f"rgb({mixed[0]},{mixed[1]},{mixed[2]})"
 
 
@@ -369,7 +355,7 @@ def plot_distribution(info, *, title: str | None = None) -> go.Figure:
     figure = go.Figure()
     single = steps.shape[0] == 1
     for depth, (low, high, label) in enumerate(DISTRIBUTION_BANDS):
-        color = _rgba(DISTRIBUTION_COLOR, 0.18 + 0.14 * depth)
+        color = rgba(DISTRIBUTION_COLOR, 0.18 + 0.14 * depth)
         figure.add_trace(
             go.Scatter(
                 x=steps,

@@ -8,7 +8,6 @@ are shown as text, never as HTML.
 
 from __future__ import annotations
 
-import html
 import math
 import textwrap
 
@@ -17,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from neurogenesis.errors import InputError
-from neurogenesis.plotting.style import base_layout, color_for
+from neurogenesis.plotting.style import base_layout, color_for, escaped
 
 __all__ = [
     "plot_gradient_heatmap",
@@ -49,10 +48,6 @@ MESSAGE_WIDTH = 90  # characters per line of a message figure
 NOT_LOGGED = "not logged"
 
 
-def _text(name: object) -> str:
-    return html.escape(str(name), quote=False)
-
-
 def _exact(value: float) -> str:
     if math.isnan(value):
         return "NaN"
@@ -77,7 +72,7 @@ def _message_figure(title: str, message: str, height: int = 260) -> go.Figure:
     """An empty figure that says in words why there is nothing to draw."""
     figure = go.Figure()
     figure.add_annotation(
-        text="<br>".join(_text(line) for line in textwrap.wrap(message, MESSAGE_WIDTH)),
+        text="<br>".join(escaped(line) for line in textwrap.wrap(message, MESSAGE_WIDTH)),
         x=0.5,
         y=0.5,
         xref="paper",
@@ -86,7 +81,7 @@ def _message_figure(title: str, message: str, height: int = 260) -> go.Figure:
         font={"size": 14, "color": "#6B7280"},
     )
     figure.update_layout(
-        **base_layout(_text(title)),
+        **base_layout(escaped(title)),
         height=height,
         xaxis={"visible": False},
         yaxis={"visible": False},
@@ -111,7 +106,7 @@ def _nonfinite_trace(x, values, name: str, color: str, *, log_y: bool = False, *
     top = float(finite.max()) if finite.size else (1.0 if log_y else 0.0)
     x = np.asarray(x)[bad]
     labels = [
-        f"{_text(name)}: {_exact(values[i])} at {x_value}"
+        f"{escaped(name)}: {_exact(values[i])} at {x_value}"
         for i, x_value in zip(bad, x, strict=True)
     ]
     return go.Scatter(
@@ -119,7 +114,7 @@ def _nonfinite_trace(x, values, name: str, color: str, *, log_y: bool = False, *
         y=np.full(bad.size, top),
         mode="markers",
         marker={"symbol": "x", "size": 11, "color": color, "line": {"width": 1}},
-        name=f"{_text(name)}: NaN/Inf from {x[0]}",
+        name=f"{escaped(name)}: NaN/Inf from {x[0]}",
         customdata=labels,
         hovertemplate="%{customdata}<extra></extra>",
         **extra,
@@ -158,11 +153,11 @@ def plot_learning_rate(info, log_y: bool = True, *, title: str | None = None) ->
     figure = go.Figure()
     for series in info.series:
         color = color_for(runs.index(series.run))
-        name = _text(
+        name = escaped(
             series.run if len(info.series) == len(runs) else f"{series.run} · {series.tag}"
         )
         if series.source != "logged":
-            name += f" (from {series.source}: {_text(series.schedule)})"
+            name += f" (from {series.source}: {escaped(series.schedule)})"
         exact = [_exact(v) for v in series.values]
         figure.add_trace(
             go.Scatter(
@@ -205,7 +200,7 @@ def plot_learning_rate(info, log_y: bool = True, *, title: str | None = None) ->
             figure.add_trace(marker)
     units = {series.step_unit for series in info.series}
     figure.update_layout(
-        **base_layout(_text(title)),
+        **base_layout(escaped(title)),
         xaxis_title=units.pop() if len(units) == 1 else "step",
         yaxis_title="learning rate" + (" (log scale)" if log_y else ""),
         yaxis_type="log" if log_y else "linear",
@@ -280,7 +275,7 @@ def plot_gradient_heatmap(info, log_color: bool = True, *, title: str | None = N
         else norms.astype(object),
         NOT_LOGGED,
     )
-    names = [_text(name) for name in info.names]
+    names = [escaped(name) for name in info.names]
     figure = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.3, 0.7], vertical_spacing=0.06
     )
@@ -345,7 +340,7 @@ def plot_gradient_heatmap(info, log_color: bool = True, *, title: str | None = N
             x=info.first_nonfinite_step, line={"color": NONFINITE_COLOR, "dash": "dot"}
         )
         title += f" · NaN/Inf from epoch {info.first_nonfinite_step}"
-    layout = base_layout(_text(title))
+    layout = base_layout(escaped(title))
     layout["hovermode"] = "closest"
     figure.update_layout(**layout, height=max(380, 220 + HEATMAP_ROW_HEIGHT * len(names)))
     global_log = use_log and _positive(info.global_norms)
@@ -391,7 +386,7 @@ def plot_update_cosine(info, *, title: str | None = None) -> go.Figure:
     rows.append(("whole model", info.model_update_cosines, MODEL_COLOR))
     for index, (name, cosines, color) in enumerate(rows):
         is_model = index == len(rows) - 1
-        label = _text(name)
+        label = escaped(name)
         figure.add_trace(
             go.Scatter(
                 x=x,
@@ -439,7 +434,7 @@ def plot_update_cosine(info, *, title: str | None = None) -> go.Figure:
         showarrow=False,
         font={"size": 12, "color": "#374151"},
     )
-    layout = _vertical_legend(base_layout(_text(title)))
+    layout = _vertical_legend(base_layout(escaped(title)))
     layout["hovermode"] = "closest"
     layout["margin"] = {**layout["margin"], "t": 80}
     figure.update_layout(
@@ -472,7 +467,7 @@ def plot_weight_evolution(info, quantity: str = "norm", *, title: str | None = N
     rows = [(name, matrix[i], color_for(i), False) for i, name in enumerate(info.names)]
     rows.append(("whole model", getattr(info, model_field), MODEL_COLOR, True))
     for name, values, color, is_model in rows:
-        label = _text(name)
+        label = escaped(name)
         figure.add_trace(
             go.Scatter(
                 x=info.epochs,
@@ -494,7 +489,7 @@ def plot_weight_evolution(info, quantity: str = "norm", *, title: str | None = N
         marker = _nonfinite_trace(info.epochs, values, name, color)
         if marker is not None:
             figure.add_trace(marker)
-    layout = _vertical_legend(base_layout(_text(title)))
+    layout = _vertical_legend(base_layout(escaped(title)))
     figure.update_layout(
         **layout,
         xaxis_title=CHECKPOINT_AXIS,
@@ -512,7 +507,7 @@ def plot_weight_trajectories(info, *, title: str | None = None) -> go.Figure:
     mode = "lines+markers" if info.epochs.size <= MARKERS_UP_TO else "lines"
     for index, (label, values) in enumerate(zip(info.labels, info.values, strict=True)):
         color = color_for(index)
-        name = _text(label)
+        name = escaped(label)
         figure.add_trace(
             go.Scatter(
                 x=info.epochs,
@@ -528,7 +523,7 @@ def plot_weight_trajectories(info, *, title: str | None = None) -> go.Figure:
         marker = _nonfinite_trace(info.epochs, values, label, color)
         if marker is not None:
             figure.add_trace(marker)
-    layout = _vertical_legend(base_layout(_text(title)))
+    layout = _vertical_legend(base_layout(escaped(title)))
     figure.update_layout(
         **layout,
         xaxis_title=CHECKPOINT_AXIS,
@@ -548,7 +543,7 @@ def plot_optimizer_comparison(info, *, title: str | None = None) -> go.Figure:
     rate, one colour per run (the same in every panel, one legend entry per run). A panel no run
     logged says "not logged"; each run's first NaN/Inf is marked with an ``x``.
     """
-    metric = _text(info.metric)
+    metric = escaped(info.metric)
     panels = (
         ("train", f"training {metric}", metric, "train_steps", "train_values"),
         ("validation", f"validation {metric}", metric, "validation_steps", "validation_values"),
@@ -590,7 +585,7 @@ def plot_optimizer_comparison(info, *, title: str | None = None) -> go.Figure:
             if not steps.size:
                 continue
             drawn += 1
-            color, label = color_for(number), _text(run.label)
+            color, label = color_for(number), escaped(run.label)
             figure.add_trace(
                 go.Scatter(
                     x=steps,
@@ -651,7 +646,7 @@ def plot_optimizer_comparison(info, *, title: str | None = None) -> go.Figure:
                 y=[None],
                 mode="lines",
                 line={"color": color_for(number), "width": 3},
-                name=_text(run.label),
+                name=escaped(run.label),
                 legendgroup=run.run,
                 showlegend=True,
                 hoverinfo="skip",
@@ -659,7 +654,7 @@ def plot_optimizer_comparison(info, *, title: str | None = None) -> go.Figure:
             row=1,
             col=1,
         )
-    layout = base_layout(_text(title))
+    layout = base_layout(escaped(title))
     layout["hovermode"] = "closest"
     layout["legend"] = {
         "orientation": "h",

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from neurogenesis.plotting.style import base_layout, color_for
+from neurogenesis.plotting.style import base_layout, color_for, rgba
 
 __all__ = ["X_TITLES", "plot_curves", "plot_dashboard", "x_for_plot"]
 
@@ -19,11 +19,6 @@ X_TITLES = {
 PANEL_HEIGHT = 330
 KEY_COLOR = "#777777"  # the legend's style key (roles, marks), in no run's colour
 MARKERS_UP_TO = 60  # points per trace below which each point gets a marker
-
-
-def _rgba(hex_color: str, alpha: float) -> str:
-    red, green, blue = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({red},{green},{blue},{alpha})"
 
 
 def x_for_plot(x: np.ndarray, x_axis: str):
@@ -122,7 +117,7 @@ def _add_trace(figure, trace, row, info, color_index, legend_shown, top, show_ra
                 ),
                 y=np.concatenate([trace.upper, trace.lower[::-1]]),
                 fill="toself",
-                fillcolor=_rgba(color, 0.14 if trace.role == "train" else 0.08),
+                fillcolor=rgba(color, 0.14 if trace.role == "train" else 0.08),
                 line={"width": 0},
                 hoverinfo="skip",
                 showlegend=False,
