@@ -289,12 +289,11 @@ def _export(sources, chosen, metrics, settings, figure) -> None:
     columns = st.columns(len(formats) + 1)
 
     def table() -> bytes:
-        runs, names, _ = cached.named_runs(sources)
-        picked = [i for i, name in enumerate(names) if logical_run_name(name) in chosen]
+        runs, names = cached.chosen_runs(sources, chosen)
         frame = curves_table(
-            [runs[i] for i in picked],
+            runs,
             metrics,
-            names=[names[i] for i in picked],
+            names=names,
             smoothing=settings["smoothing"],
             smoothing_value=settings["smoothing_value"],
             roles=settings["roles"],

@@ -38,6 +38,7 @@ __all__ = [
     "built_export",
     "template_export",
     "named_runs",
+    "chosen_runs",
     "hyperparameters",
     "dashboard",
     "epoch_table",
@@ -358,15 +359,12 @@ def hyperparameters(source: Source) -> dict[str, dict]:
 
 @st.cache_data(show_spinner="Drawing the curves…", max_entries=64)
 def _dashboard(keys, chosen: tuple[str, ...], metrics: tuple[str, ...], options: tuple):
-    from neurogenesis.analysis.training import dashboard_info, logical_run_name
+    from neurogenesis.analysis.training import dashboard_info
 
-    runs, names, _ = _named(keys)
-    picked = [i for i, name in enumerate(names) if logical_run_name(name) in chosen]
+    runs, names = _picked(keys, chosen)
     settings = dict(options)
     settings["groups"] = dict(settings.get("groups") or ())
-    return dashboard_info(
-        [runs[i] for i in picked], metrics, names=[names[i] for i in picked], **settings
-    )
+    return dashboard_info(runs, metrics, names=names, **settings)
 
 
 def dashboard(sources, chosen, metrics, **options):
@@ -382,19 +380,25 @@ def dashboard(sources, chosen, metrics, **options):
     )
 
 
-def _logical_runs(keys, run: str) -> tuple[list, list[str]]:
+def _picked(keys, chosen: tuple[str, ...]) -> tuple[list, list[str]]:
+    """The runs behind the chosen logical runs, and their display names, in the chosen order."""
     from neurogenesis.analysis.training import logical_run_name
 
     runs, names, _ = _named(keys)
-    picked = [i for i, name in enumerate(names) if logical_run_name(name) == run]
+    picked = [i for run in chosen for i, name in enumerate(names) if logical_run_name(name) == run]
     return [runs[i] for i in picked], [names[i] for i in picked]
+
+
+def chosen_runs(sources, chosen) -> tuple[list, list[str]]:
+    """The runs behind the chosen logical runs, and their display names."""
+    return _picked(_source_keys(sources), tuple(chosen))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _epoch_table(keys, run: str):
     from neurogenesis.analysis.training import epoch_table
 
-    runs, names = _logical_runs(keys, run)
+    runs, names = _picked(keys, (run,))
     return epoch_table(runs, run, names)
 
 
@@ -468,7 +472,7 @@ def _histogram(keys, run: str, tag: str, bins: int):
     from neurogenesis.analysis.layer_health import histogram_info
     from neurogenesis.errors import InputError
 
-    for item in _logical_runs(keys, run)[0]:
+    for item in _picked(keys, (run,))[0]:
         if tag in item.histograms:
             return histogram_info(item.histograms[tag], bins)
     raise InputError(f"The run '{run}' has no histogram '{tag}'.")
@@ -483,13 +487,13 @@ def histogram(sources, run: str, tag: str, bins: int | None = None):
 
 def histogram_tags(sources, run: str) -> list[str]:
     """The run's histogram tags: activations first, then weights, then the rest."""
-    tags = [tag for item in _logical_runs(_source_keys(sources), run)[0] for tag in item.histograms]
+    tags = [tag for item in _picked(_source_keys(sources), (run,))[0] for tag in item.histograms]
     return sorted(dict.fromkeys(tags), key=lambda t: (not t.startswith("activations/"), t))
 
 
 def recorded_path(sources, run: str) -> str | None:
     """The folder of a run the RunRecorder wrote (checkpoints, activation statistics), or None."""
-    for item in _logical_runs(_source_keys(sources), run)[0]:
+    for item in _picked(_source_keys(sources), (run,))[0]:
         if item.format == "neurogenesis":
             return item.path
     return None
@@ -520,8 +524,8 @@ def batch_norm_pairs(sources) -> list[tuple[str, str]]:
 def _batch_norm_effect(keys, with_bn: str, without_bn: str, metric: str):
     from neurogenesis.analysis.layer_health import batch_norm_effect_info
 
-    first = _logical_runs(keys, with_bn)[0]
-    second = _logical_runs(keys, without_bn)[0]
+    first = _picked(keys, (with_bn,))[0]
+    second = _picked(keys, (without_bn,))[0]
     return batch_norm_effect_info(first[0], second[0], metric)
 
 
@@ -530,15 +534,11 @@ def batch_norm_effect(sources, with_bn: str, without_bn: str, metric: str = "los
     return _batch_norm_effect(_source_keys(sources), with_bn, without_bn, metric)
 
 
-def _chosen_runs(keys, chosen: tuple[str, ...]) -> list:
-    return [run for name in chosen for run in _logical_runs(keys, name)[0]]
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def _learning_rates(keys, chosen: tuple[str, ...]):
     from neurogenesis.analysis.optimization import learning_rate_info
 
-    return learning_rate_info(_chosen_runs(keys, chosen))
+    return learning_rate_info(_picked(keys, chosen)[0])
 
 
 def learning_rates(sources, chosen):
@@ -550,7 +550,7 @@ def learning_rates(sources, chosen):
 def _gradient_norms(keys, run: str, by: str):
     from neurogenesis.analysis.optimization import gradient_norm_info
 
-    runs = _logical_runs(keys, run)[0]
+    runs = _picked(keys, (run,))[0]
     with_norms = [r for r in runs if any(t.startswith("gradient_norm/") for t in r.scalars)]
     return gradient_norm_info((with_norms or runs)[0], by=by)
 
@@ -590,7 +590,7 @@ def weight_trajectories(path: str, variable: str, count: int):
 def _optimizer_comparison(keys, chosen: tuple[str, ...], metric: str):
     from neurogenesis.analysis.optimization import optimizer_comparison_info
 
-    return optimizer_comparison_info(_chosen_runs(keys, chosen), metric=metric)
+    return optimizer_comparison_info(_picked(keys, chosen)[0], metric=metric)
 
 
 def optimizer_comparison(sources, chosen, metric: str = "loss"):
