@@ -40,8 +40,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from neurogenesis.analysis.convergence import _ValueEquality
-from neurogenesis.analysis.training import VALIDATION_RUN_NAMES, split_tag
+from neurogenesis.analysis.convergence import _ValueEquality, metric_goal
+from neurogenesis.analysis.training import VALIDATION_RUN_NAMES, logical_run_name, split_tag
 from neurogenesis.errors import InputError
 
 __all__ = [
@@ -105,7 +105,6 @@ OPTIMIZER_DISPLAY_NAMES = {
     "adafactor": "Adafactor",
     "muon": "Muon",
 }
-MAXIMIZED_METRIC_WORDS = ("acc", "auc", "precision", "recall", "f1", "iou")
 SCHEDULE_CLASSES = (
     "ExponentialDecay",
     "PiecewiseConstantDecay",
@@ -1256,18 +1255,6 @@ class OptimizerComparisonInfo(_ValueEquality):
         return rows
 
 
-def _goal_for(metric: str) -> str:
-    lowered = metric.lower()
-    return "max" if any(word in lowered for word in MAXIMIZED_METRIC_WORDS) else "min"
-
-
-def _group_key(run_name: str) -> str:
-    parent, _, leaf = run_name.rpartition("/")
-    if parent and leaf.lower() in ("train", "training", *VALIDATION_RUN_NAMES):
-        return parent
-    return run_name
-
-
 def _optimizer_facts(hyperparameters) -> tuple[str | None, float | None]:
     if not isinstance(hyperparameters, Mapping):
         return None, None
@@ -1338,8 +1325,8 @@ def optimizer_comparison_info(
             recorded hyperparameters are read. Labels come from ``optimizer`` /
             ``optimizer_config`` and ``learning_rate``, else the run's name.
         metric: The metric to compare (see ``neurogenesis.analysis.training.metric_names``).
-        goal: ``"min"`` or ``"max"``; by default ``"max"`` for accuracy-like names, else
-            ``"min"``.
+        goal: ``"min"`` or ``"max"``; by default ``analysis.convergence.metric_goal`` of the
+            metric (``"max"`` for accuracy-like names), else ``"min"``.
 
     Returns:
         An OptimizerComparisonInfo; ``summary_rows()`` gives the table.
@@ -1347,12 +1334,12 @@ def optimizer_comparison_info(
     Raises:
         InputError: An unknown ``goal``.
     """
-    goal = goal or _goal_for(metric)
+    goal = goal or metric_goal(metric) or "min"
     if goal not in ("min", "max"):
         raise InputError(f"Expected goal 'min' or 'max'. Received: {goal!r}")
     groups: dict[str, list] = {}
     for run in runs:
-        groups.setdefault(_group_key(run.name), []).append(run)
+        groups.setdefault(logical_run_name(run.name), []).append(run)
     entries, notes = [], []
     empty_steps, empty_values = np.zeros(0, np.int64), np.zeros(0, np.float64)
     for name, members in groups.items():

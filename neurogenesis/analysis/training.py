@@ -172,7 +172,11 @@ SMOOTHING_DEFAULTS = {"none": 0.0, "exponential": 0.6, "gaussian": 2.0, "moving 
 BANDS = ("min-max", "std")
 ROLES = ("train", "validation")
 MAX_NONFINITE_MARKS = 200  # per trace; the count and the first one are always reported
-_ROLE_LEAVES = {"train": "train", **{name: "validation" for name in VALIDATION_RUN_NAMES}}
+_ROLE_LEAVES = {
+    "train": "train",
+    "training": "train",
+    **{name: "validation" for name in VALIDATION_RUN_NAMES},
+}
 
 
 def logical_run_name(run_name: str) -> str:
