@@ -635,8 +635,11 @@ def layer_health_view(sources, chosen: list[str]) -> None:
                     ),
                 },
             )
-            # Start with the layer that had the most dead units at any epoch.
-            worst = int(info.num_dead.max(axis=1, initial=0).argmax()) if info.layers else 0
+            # Start with the layer that had the most dead units at any epoch, counting only
+            # layers that make their own zeros (not pooling or flatten passing a ReLU's on).
+            most_dead = np.nan_to_num(info.num_dead.astype(float), nan=0.0).max(axis=1, initial=0)
+            own = np.array([unit.inherited_from is None for unit in info.units], dtype=bool)
+            worst = int(np.where(own, most_dead, -1.0).argmax()) if info.layers else 0
             layer = st.selectbox(
                 "Units of layer", info.layers, index=worst, key=f"training_dead_layer:{run}"
             )
