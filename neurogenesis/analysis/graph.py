@@ -1,0 +1,398 @@
+"""Rebuilt graphs: any Keras model as a functional graph whose inner layers can be tapped.
+
+The features, attribution and embedding analyses all need what Keras does not give directly:
+
+- the output of an inner layer next to the model's output, in one call, so a gradient can flow
+  from the score to that layer (Grad-CAM) or the activations can be read (feature maps);
+- the same for layers inside nested models (``encoder/conv_1``), which ``keras.Model(model.inputs,
+  inner.output)`` refuses because the inner tensors belong to another graph;
+- the same for ``Sequential`` models loaded from a file, where ``model.output`` raises Keras 3's
+  "The layer sequential has never been called and thus has no defined output";
+- the score before the last softmax (``score="logit"``), by rebuilding the last layer without its
+  activation;
+- a chosen layer's output fed in from outside (``replace=``), so text models can be attributed at
+  their token embeddings.
+
+:func:`tap_model` does all of it the same way: it re-runs the model's graph symbolically
+(``Function._run_through_graph``, the method ``Functional.call`` itself uses), inlining every nested
+functional or Sequential model, and records each layer call's output under its path. The new model
+shares the user's layer objects (and so their weights) and is never trained or changed; anything
+that changes weights (the sanity check) works on a clone first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neurogenesis.analysis.architecture import functional_graph, shape_text
+from neurogenesis.analysis.convergence import _ValueEquality
+from neurogenesis.errors import InputError, UnsupportedModelError
+
+__all__ = [
+    "SCORES",
+    "LayerEntry",
+    "GraphLayers",
+    "supports",
+    "graph_layers",
+    "tap_model",
+    "call_tapped",
+    "last_conv_layer",
+    "model_input",
+    "predict",
+    "score_activation",
+    "PATH_SEPARATOR",
+]
+
+PATH_SEPARATOR = "/"
+SCORES = ("probability", "logit")
+# Activations the "logit" score removes from the last layer.
+SQUASHING_ACTIVATIONS = ("softmax", "sigmoid", "log_softmax")
+DEFAULT_BATCH_SIZE = 256
+
+
+@dataclass(frozen=True, eq=False)
+class LayerEntry(_ValueEquality):
+    """One layer call in the rebuilt graph.
+
+    Attributes:
+        path: the layer's name, prefixed by the names of the models it is nested in
+            (``"encoder/conv_1"``); a second call of a shared layer gets ``"#2"``.
+        class_name: the layer's class (``"Conv2D"``).
+        output_shape: the call's output shape without the batch axis (first output only).
+        spatial: the output is a feature map, ``(height, width, channels)`` (or ``(steps, channels)``
+            for 1-D convolutions): the layers Grad-CAM and the feature-map view can use.
+        convolution: the layer is a convolution (has a ``kernel`` of rank 3 or more).
+    """
+
+    path: str
+    class_name: str
+    output_shape: tuple
+    spatial: bool
+    convolution: bool
+
+    @property
+    def shape_text(self) -> str:
+        return shape_text((None, *self.output_shape))
+
+
+@dataclass(frozen=True, eq=False)
+class GraphLayers(_ValueEquality):
+    """Every layer call of a model in execution order, and what the model takes and returns."""
+
+    layers: tuple[LayerEntry, ...]
+    input_shapes: tuple[tuple, ...]
+    input_dtypes: tuple[str, ...]
+    output_shape: tuple
+    output_activation: str | None  # the activation of the layer that makes the first output
+
+    def paths(self, *, spatial: bool | None = None, convolution: bool | None = None) -> list[str]:
+        return [
+            entry.path
+            for entry in self.layers
+            if (spatial is None or entry.spatial == spatial)
+            and (convolution is None or entry.convolution == convolution)
+        ]
+
+    def entry(self, path: str) -> LayerEntry:
+        for entry in self.layers:
+            if entry.path == path:
+                return entry
+        known = ", ".join(e.path for e in self.layers[:12]) + (", ..." if len(self.layers) > 12 else "")
+        raise InputError(f"Expected a layer of the model. Received: {path!r}. It has: {known}.")
+
+
+def supports(model: Any) -> bool:
+    """True when the model has a graph to rebuild (functional, or Sequential with known input)."""
+    return functional_graph(model) is not None
+
+
+def _require_graph(model: Any) -> Any:
+    graph = functional_graph(model)
+    if graph is None:
+        raise UnsupportedModelError(
+            f"'{getattr(model, 'name', model)}' is a subclassed model without a functional graph, so its "
+            "inner layers cannot be reached. Build it with the functional API or as a Sequential "
+            "model with an Input, or call it once on data and save it again."
+        )
+    return graph
+
+
+def _is_graph_model(operation: Any) -> bool:
+    import keras
+
+    return isinstance(operation, keras.Model) and functional_graph(operation) is not None
+
+
+def _activation_name(layer: Any) -> str | None:
+    activation = getattr(layer, "activation", None)
+    name = getattr(activation, "__name__", None)
+    if name is None and activation is not None:
+        name = str(activation)
+    if type(layer).__name__ == "Softmax":
+        return "softmax"
+    return name
+
+
+def _output_operation(model: Any) -> tuple[str, Any]:
+    """The path and layer that compute the model's first output (looking into nested models)."""
+    graph = _require_graph(model)
+    prefix = ""
+    tensor = graph.outputs[0]
+    while True:
+        operation, _, index = tensor._keras_history
+        if _is_graph_model(operation):
+            inner = functional_graph(operation)
+            prefix += operation.name + PATH_SEPARATOR
+            tensor = inner.outputs[index]
+            continue
+        return prefix + operation.name, operation
+
+
+def score_activation(model: Any) -> str | None:
+    """The activation applied by the layer that makes the model's output (``"softmax"``, ...)."""
+    _, operation = _output_operation(model)
+    return _activation_name(operation)
+
+
+def _without_activation(layer: Any):
+    """A callable computing ``layer`` without its squashing activation (same weights)."""
+    name = _activation_name(layer)
+    if name not in SQUASHING_ACTIVATIONS:
+        return layer
+    if type(layer).__name__ in ("Activation", "Softmax"):
+        return lambda inputs, *args, **kwargs: inputs
+    config = layer.get_config()
+    config["activation"] = "linear"
+    config["name"] = layer.name + "_logit"
+    clone = type(layer).from_config(config)
+    input_shape = getattr(layer, "_build_shapes_dict", None) or {}
+    shape = next(iter(input_shape.values()), None)
+    if shape is not None:
+        clone.build(tuple(shape))
+        clone.set_weights(layer.get_weights())
+        return clone
+
+    def call(inputs, *args, **kwargs):
+        result = clone(inputs)
+        clone.set_weights(layer.get_weights())
+        return result
+
+    return call
+
+
+def _model_inputs(model: Any) -> list[Any]:
+    import keras
+
+    graph = _require_graph(model)
+    return [
+        keras.Input(batch_shape=tuple(tensor.shape), dtype=tensor.dtype, name=tensor.name)
+        for tensor in graph.inputs
+    ]
+
+
+def _run(model: Any, inputs: list[Any], replace: str | None, replacement: Any, logit_path: str | None):
+    """Runs ``model``'s graph on symbolic ``inputs``; returns (outputs, {path: output}, order)."""
+    import keras
+
+    recorded: dict[str, Any] = {}
+    order: list[tuple[str, Any]] = []
+
+    def operation_fn(prefix: str):
+        def wrap(operation):
+            base = prefix + operation.name
+
+            def call(*args, **kwargs):
+                if _is_graph_model(operation):
+                    inner = functional_graph(operation)
+                    flat = keras.tree.flatten((args, kwargs.get("inputs")))
+                    flat = [t for t in flat if t is not None]
+                    outputs = inner._run_through_graph(
+                        flat[: len(inner.inputs)], operation_fn=operation_fn(base + PATH_SEPARATOR)
+                    )
+                    outputs = keras.tree.flatten(outputs)
+                    outputs = outputs[0] if len(outputs) == 1 else outputs
+                else:
+                    path = base
+                    count = 2
+                    while path in recorded:
+                        path = f"{base}#{count}"
+                        count += 1
+                    if replace is not None and path == replace:
+                        outputs = replacement
+                    elif logit_path is not None and path == logit_path:
+                        outputs = _without_activation(operation)(*args, **kwargs)
+                    else:
+                        outputs = operation(*args, **kwargs)
+                    recorded[path] = outputs
+                    order.append((path, operation))
+                return outputs
+
+            return call
+
+        return wrap
+
+    graph = _require_graph(model)
+    outputs = keras.tree.flatten(graph._run_through_graph(inputs, operation_fn=operation_fn("")))
+    return outputs, recorded, order
+
+
+def graph_layers(model: Any) -> GraphLayers:
+    """Every layer call of ``model`` (nested models inlined) with output shapes, in order."""
+    inputs = _model_inputs(model)
+    outputs, recorded, order = _run(model, inputs, None, None, None)
+    entries = []
+    for path, operation in order:
+        value = recorded[path]
+        first = value[0] if isinstance(value, (list, tuple)) else value
+        shape = tuple(first.shape[1:]) if hasattr(first, "shape") else ()
+        kernel = getattr(operation, "kernel", None)
+        convolution = (
+            kernel is not None and len(kernel.shape) >= 3 and "Conv" in type(operation).__name__
+        )
+        spatial = len(shape) == 3 or (convolution and len(shape) == 2)
+        entries.append(LayerEntry(path, type(operation).__name__, shape, spatial, convolution))
+    first_output = outputs[0]
+    return GraphLayers(
+        layers=tuple(entries),
+        input_shapes=tuple(tuple(t.shape[1:]) for t in inputs),
+        input_dtypes=tuple(str(t.dtype) for t in inputs),
+        output_shape=tuple(first_output.shape[1:]),
+        output_activation=score_activation(model),
+    )
+
+
+def tap_model(
+    model: Any,
+    taps: Sequence[str] = (),
+    *,
+    score: str = "probability",
+    replace: str | None = None,
+) -> Any:
+    """A functional model returning ``[output, *tap outputs]`` for ``model``'s inputs.
+
+    Args:
+        model: a functional or Sequential model (nested models are inlined; the user's layers are
+            shared, not copied).
+        taps: layer paths (see :func:`graph_layers`) whose outputs to return after the output.
+        score: ``"probability"`` returns the model's first output as it is; ``"logit"`` rebuilds
+            the layer that makes it without its softmax/sigmoid, so the output is the pre-activation.
+        replace: a layer path whose output is fed in as an extra, last input instead of computed
+            (the token embedding of a text model, for attribution in embedding space).
+
+    Returns:
+        A ``keras.Model``; call it with :func:`call_tapped` (inference mode, always a list).
+
+    Raises:
+        InputError: an unknown tap or score.
+        UnsupportedModelError: the model has no graph.
+    """
+    import keras
+
+    if score not in SCORES:
+        raise InputError(f"Expected a score in {SCORES}. Received: {score!r}.")
+    inputs = _model_inputs(model)
+    logit_path = _output_operation(model)[0] if score == "logit" else None
+    replacement = None
+    if replace is not None:
+        # A first, plain pass tells the shape of the replaced layer's output.
+        _, recorded, _ = _run(model, _model_inputs(model), None, None, None)
+        if replace not in recorded:
+            raise InputError(f"Expected a layer to replace. Received: {replace!r}.")
+        reference = recorded[replace]
+        replacement = keras.Input(
+            batch_shape=tuple(reference.shape), dtype=reference.dtype, name="replaced_" + replace.replace("/", "_")
+        )
+    outputs, recorded, _ = _run(model, inputs, replace, replacement, logit_path)
+    missing = [path for path in taps if path not in recorded]
+    if missing:
+        known = ", ".join(list(recorded)[:12]) + (", ..." if len(recorded) > 12 else "")
+        raise InputError(f"Expected layers of the model. Received: {missing}. It has: {known}.")
+    tapped = [recorded[path] for path in taps]
+    tapped = [t[0] if isinstance(t, (list, tuple)) else t for t in tapped]
+    model_inputs = inputs + ([replacement] if replacement is not None else [])
+    return keras.Model(
+        model_inputs[0] if len(model_inputs) == 1 else model_inputs,
+        [outputs[0], *tapped],
+        name=f"{model.name}_tapped",
+    )
+
+
+def call_tapped(tapped: Any, *inputs: Any) -> list[Any]:
+    """Calls a :func:`tap_model` model in inference mode; always returns ``[output, *taps]``."""
+    result = tapped(inputs[0] if len(inputs) == 1 else list(inputs), training=False)
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+def last_conv_layer(model: Any, layers: GraphLayers | None = None) -> str | None:
+    """The last layer whose output is a feature map made by a convolution (Grad-CAM's default).
+
+    Prefers the convolution's activation/normalization that follows it while the output stays a
+    feature map of the same shape (Grad-CAM papers use the last convolutional *block* output); falls
+    back to any spatial layer when the model has no convolution.
+    """
+    layers = layers or graph_layers(model)
+    entries = list(layers.layers)
+    last = None
+    for index, entry in enumerate(entries):
+        if entry.convolution and entry.spatial:
+            last = index
+    if last is None:
+        spatial = [entry.path for entry in entries if entry.spatial]
+        return spatial[-1] if spatial else None
+    chosen = last
+    # Follow the conv's own BatchNormalization/Activation (same shape) so the map is post-ReLU.
+    for index in range(last + 1, len(entries)):
+        entry = entries[index]
+        if entry.output_shape != entries[last].output_shape or entry.class_name not in (
+            "BatchNormalization",
+            "Activation",
+            "ReLU",
+            "LeakyReLU",
+            "ELU",
+            "PReLU",
+            "LayerNormalization",
+            "GroupNormalization",
+        ):
+            break
+        chosen = index
+    return entries[chosen].path
+
+
+def model_input(model: Any, x: np.ndarray) -> np.ndarray:
+    """``x`` in the dtype the model's (first) input declares (uint8 images become float32).
+
+    Raises:
+        InputError: the samples do not have the shape the model takes, or are raw text.
+    """
+    tensor = _require_graph(model).inputs[0]
+    dtype = str(tensor.dtype)
+    x = np.asarray(x)
+    if x.dtype.kind == "U":
+        raise InputError("This sample set holds raw text; the model expects numbers (token ids).")
+    expected = tuple(tensor.shape[1:])
+    if len(expected) != x.ndim - 1 or any(
+        e is not None and e != s for e, s in zip(expected, x.shape[1:])
+    ):
+        raise InputError(
+            f"The samples have shape {shape_text((None, *x.shape[1:]))}; the model expects "
+            f"{shape_text((None, *expected))}. Choose the sample set made for this model."
+        )
+    return x.astype(dtype, copy=False)
+
+
+def predict(model: Any, x: np.ndarray, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+    """The model's first output for ``x``, in batches, inference mode, as float64."""
+    x = model_input(model, x)
+    chunks = []
+    for start in range(0, len(x), batch_size):
+        output = model(x[start : start + batch_size], training=False)
+        if isinstance(output, (list, tuple)):
+            output = output[0]
+        if isinstance(output, dict):
+            output = next(iter(output.values()))
+        chunks.append(np.asarray(output, dtype=np.float64))
+    return np.concatenate(chunks) if chunks else np.zeros((0,))
