@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,9 @@ class SampleSet:
         y: integer or float labels, one per sample, or ``None``.
         label_names: class names indexed by integer label, or ``None``.
         source: the path it was read from.
+        extras: any other arrays of a ``.npz`` sample set, by name: per-sample ones (first axis as
+            long as ``x``: ``masks`` of the objects, the raw ``text`` behind token ids, ``dates``)
+            and set-wide ones (``vocabulary``: token id -> word, ``feature_names``).
     """
 
     name: str
@@ -52,6 +55,14 @@ class SampleSet:
     y: np.ndarray | None
     label_names: tuple[str, ...] | None
     source: str
+    extras: dict = field(default_factory=dict)
+
+    def per_sample(self, name: str) -> np.ndarray | None:
+        """The extra array ``name`` when it has one entry per sample, else None."""
+        value = self.extras.get(name)
+        if value is None or value.ndim == 0 or value.shape[0] != len(self):
+            return None
+        return value
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -67,6 +78,8 @@ class SampleSet:
                 (self.y is None and other.y is None)
                 or (self.y is not None and other.y is not None and np.array_equal(self.y, other.y))
             )
+            and set(self.extras) == set(other.extras)
+            and all(np.array_equal(self.extras[k], other.extras[k]) for k in self.extras)
         )
 
     __hash__ = None  # mutable arrays inside: compare by value, never hash
@@ -161,7 +174,8 @@ def _load_npz(path: Path) -> SampleSet:
         kind = "image"
     else:
         kind = "array"
-    return SampleSet(path.stem, kind, x, y, label_names, str(path))
+    extras = {key: value for key, value in arrays.items() if key not in ("x", "y", "label_names")}
+    return SampleSet(path.stem, kind, x, y, label_names, str(path), extras)
 
 
 def _read_image(path: Path) -> np.ndarray:
