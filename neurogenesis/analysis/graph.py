@@ -22,6 +22,7 @@ that changes weights (the sanity check) works on a clone first.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,7 @@ __all__ = [
     "predict",
     "score_activation",
     "PATH_SEPARATOR",
+    "capped_steps",
 ]
 
 PATH_SEPARATOR = "/"
@@ -52,6 +54,15 @@ SCORES = ("probability", "logit")
 # Activations the "logit" score removes from the last layer.
 SQUASHING_ACTIVATIONS = ("softmax", "sigmoid", "log_softmax")
 DEFAULT_BATCH_SIZE = 256
+# Caps iterative loops (activation maximization, sanity-check stages) in tests, as tf-keras-vis's
+# TF_KERAS_VIS_MAX_STEPS does; unset for users.
+MAX_STEPS_VARIABLE = "NEUROGENESIS_MAX_STEPS"
+
+
+def capped_steps(steps: int) -> int:
+    """``steps``, lowered to ``$NEUROGENESIS_MAX_STEPS`` when that is set (tests keep loops short)."""
+    limit = os.environ.get(MAX_STEPS_VARIABLE)
+    return max(1, min(int(steps), int(limit))) if limit else int(steps)
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,7 +112,9 @@ class GraphLayers(_ValueEquality):
         for entry in self.layers:
             if entry.path == path:
                 return entry
-        known = ", ".join(e.path for e in self.layers[:12]) + (", ..." if len(self.layers) > 12 else "")
+        known = ", ".join(e.path for e in self.layers[:12]) + (
+            ", ..." if len(self.layers) > 12 else ""
+        )
         raise InputError(f"Expected a layer of the model. Received: {path!r}. It has: {known}.")
 
 
@@ -194,7 +207,9 @@ def _model_inputs(model: Any) -> list[Any]:
     ]
 
 
-def _run(model: Any, inputs: list[Any], replace: str | None, replacement: Any, logit_path: str | None):
+def _run(
+    model: Any, inputs: list[Any], replace: str | None, replacement: Any, logit_path: str | None
+):
     """Runs ``model``'s graph on symbolic ``inputs``; returns (outputs, {path: output}, order)."""
     import keras
 
@@ -304,7 +319,9 @@ def tap_model(
             raise InputError(f"Expected a layer to replace. Received: {replace!r}.")
         reference = recorded[replace]
         replacement = keras.Input(
-            batch_shape=tuple(reference.shape), dtype=reference.dtype, name="replaced_" + replace.replace("/", "_")
+            batch_shape=tuple(reference.shape),
+            dtype=reference.dtype,
+            name="replaced_" + replace.replace("/", "_"),
         )
     outputs, recorded, _ = _run(model, inputs, replace, replacement, logit_path)
     missing = [path for path in taps if path not in recorded]
@@ -375,7 +392,7 @@ def model_input(model: Any, x: np.ndarray) -> np.ndarray:
         raise InputError("This sample set holds raw text; the model expects numbers (token ids).")
     expected = tuple(tensor.shape[1:])
     if len(expected) != x.ndim - 1 or any(
-        e is not None and e != s for e, s in zip(expected, x.shape[1:])
+        e is not None and e != s for e, s in zip(expected, x.shape[1:], strict=True)
     ):
         raise InputError(
             f"The samples have shape {shape_text((None, *x.shape[1:]))}; the model expects "
