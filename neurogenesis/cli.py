@@ -176,6 +176,86 @@ def _parser() -> argparse.ArgumentParser:
         "--epochs", type=int, default=None, help="epochs (default: the scenario's own)"
     )
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    saliency = verbs.add_parser(
+        "saliency",
+        help="attribution maps of a model's predictions for a sample set",
+        description="Explain a model's output for each sample of a .npz sample set and write the "
+        "maps to a .npz: 'maps' (N, H, W), non-negative; 'attributions' (N, H, W, C), signed, for "
+        "the gradient methods; 'target' (N,), the explained class. Methods explain the output for "
+        "the target class as the model returns it: the probability where the model ends in softmax "
+        "(--score logit explains the value before the softmax instead, found by rebuilding the last "
+        "layer without its activation). Integrated gradients start from an all-zeros baseline "
+        "(--baseline) with at least 50 steps, and their completeness error is measured against the "
+        "same score. Text models (token ids) get one score per token: maps and attributions (N, T).",
+    )
+    saliency.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
+    saliency.add_argument("--data", required=True, metavar="NPZ", help="a .npz sample set with x")
+    saliency.add_argument(
+        "--method",
+        required=True,
+        choices=(
+            "gradient",
+            "smoothgrad",
+            "integrated_gradients",
+            "gradcam",
+            "gradcam_plus_plus",
+            "scorecam",
+            "occlusion",
+        ),
+    )
+    saliency.add_argument(
+        "--layer", metavar="NAME", help="the CAM methods' layer (default: the last convolution)"
+    )
+    saliency.add_argument(
+        "--target",
+        type=int,
+        metavar="CLASS",
+        help="the class to explain (default: the predicted one)",
+    )
+    saliency.add_argument(
+        "--steps",
+        type=int,
+        metavar="N",
+        help="integrated-gradient steps (default 64, at least 50) or SmoothGrad noise samples",
+    )
+    saliency.add_argument("--score", choices=("probability", "logit"), default="probability")
+    saliency.add_argument("--baseline", choices=("zeros", "blur", "mean"), default="zeros")
+    saliency.add_argument(
+        "--out", required=True, metavar="FILE.npz", help="where to write the maps"
+    )
+    saliency.add_argument(
+        "--figure",
+        metavar="PATH",
+        help="also draw the first sample's map (.html, .png, .svg, .pdf)",
+    )
+
+    project = verbs.add_parser(
+        "project",
+        help="project a layer's hidden states of a sample set to 2-D or 3-D",
+        description="Read the hidden states of one layer for every sample (pooled over space or "
+        "time), project them with PCA, t-SNE or UMAP (no sample cap) and write 'coords' (N, dims), "
+        "and 'labels' when the set has them, to a .npz.",
+    )
+    project.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
+    project.add_argument("--data", required=True, metavar="NPZ", help="a .npz sample set with x")
+    project.add_argument(
+        "--layer",
+        required=True,
+        metavar="NAME",
+        help="a layer path, e.g. 'pool' or 'encoder/z_mean'",
+    )
+    project.add_argument("--method", choices=("pca", "tsne", "umap"), default="pca")
+    project.add_argument("--dims", type=int, choices=(2, 3), default=2)
+    project.add_argument(
+        "--pooling", default="auto", help="auto, mean, max, flatten, first or last"
+    )
+    project.add_argument("--seed", type=int, default=0)
+    project.add_argument(
+        "--out", required=True, metavar="FILE.npz", help="where to write the coordinates"
+    )
+    project.add_argument(
+        "--figure", metavar="PATH", help="also draw the projection (.html, .png, .svg, .pdf)"
+    )
     return parser
 
 
@@ -334,6 +414,155 @@ def _logs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_figure_path(path: str | None) -> None:
+    if not path:
+        return
+    from neurogenesis.plotting.export import FIGURE_FORMATS
+
+    if Path(path).suffix.lower().lstrip(".") not in FIGURE_FORMATS:
+        raise InputError(
+            f"Expected a figure file ending in {', '.join('.' + f for f in FIGURE_FORMATS)}. "
+            f"Received: '{Path(path).name}'"
+        )
+
+
+def _check_out(path: str) -> Path:
+    out = Path(path)
+    if out.suffix.lower() != ".npz":
+        raise InputError(f"Expected an output file ending in .npz. Received: '{out.name}'")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _save_figure(figure, path: str, what: str) -> None:
+    from neurogenesis.errors import ExportUnavailableError
+    from neurogenesis.plotting.export import write_figure
+
+    try:
+        written = write_figure(figure, path)
+    except ExportUnavailableError as error:
+        raise InputError(str(error)) from error
+    print(f"Wrote {what} to {written}", file=sys.stderr)
+
+
+def _model_and_samples(args: argparse.Namespace):
+    _quiet_tensorflow()
+    from neurogenesis.io.models import load_model
+    from neurogenesis.io.samples import load_samples
+
+    if Path(args.data).suffix.lower() != ".npz":
+        raise InputError(
+            f"Expected a .npz sample set for --data. Received: '{Path(args.data).name}'"
+        )
+    samples = load_samples(args.data)
+    model = load_model(args.model)
+    return model, samples
+
+
+def _saliency(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    _check_figure_path(args.figure)
+    out = _check_out(args.out)
+    model, samples = _model_and_samples(args)
+    from neurogenesis.analysis import attribution
+    from neurogenesis.analysis.graph import graph_layers
+
+    layers = graph_layers(model)
+    options: dict = {"score": args.score}
+    if args.target is not None:
+        options["target"] = args.target
+    text = bool(layers.input_dtypes) and "int" in layers.input_dtypes[0]
+    if text:
+        if args.method not in ("gradient", "integrated_gradients"):
+            raise InputError(
+                f"A model that reads token ids is explained per token with 'gradient' or "
+                f"'integrated_gradients'. Received: --method {args.method}."
+            )
+        if args.steps is not None and args.method == "integrated_gradients":
+            options["steps"] = args.steps
+        info = attribution.token_attribution_info(model, samples.x, args.method, **options)
+        arrays = {
+            "maps": np.abs(info.scores).astype(np.float32),
+            "attributions": info.scores.astype(np.float32),
+            "target": info.target,
+        }
+    else:
+        if args.method in attribution.CAM_METHODS and args.layer:
+            options["layer"] = args.layer
+        if args.steps is not None:
+            if args.method == "integrated_gradients":
+                options["steps"] = args.steps
+            elif args.method == "smoothgrad":
+                options["num_samples"] = args.steps
+        if args.method == "integrated_gradients":
+            options["baseline"] = args.baseline
+        info = attribution.attribution_info(model, samples.x, args.method, **options)
+        arrays = {"maps": info.maps.astype(np.float32), "target": info.target}
+        if info.attributions is not None:
+            arrays["attributions"] = info.attributions.astype(np.float32)
+    completeness = getattr(info, "completeness_error", None)
+    if completeness is not None:
+        arrays["completeness_error"] = np.asarray(completeness, dtype=np.float32)
+    np.savez_compressed(out, **arrays, method=np.array(args.method), score=np.array(args.score))
+    summary = f"Wrote {args.method} maps of {len(samples):,} samples to {out}"
+    if completeness is not None:
+        summary += f" (median completeness error {float(np.median(completeness)):.2%})"
+    print(summary, file=sys.stderr)
+    if args.figure:
+        from neurogenesis.plotting.attribution import plot_attribution, plot_token_attribution
+
+        if text:
+            vocabulary = samples.extras.get("vocabulary")
+            words = [
+                str(vocabulary[t])
+                if vocabulary is not None and 0 <= t < len(vocabulary)
+                else str(t)
+                for t in np.asarray(samples.x[0], dtype=np.int64)
+            ]
+            figure = plot_token_attribution(info, words, 0)
+        else:
+            figure = plot_attribution(info, np.asarray(samples.x[0]), 0)
+        _save_figure(figure, args.figure, "the first sample's map")
+    return EXIT_OK
+
+
+def _project(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    _check_figure_path(args.figure)
+    out = _check_out(args.out)
+    model, samples = _model_and_samples(args)
+    from neurogenesis.analysis.embeddings import hidden_states, projection_info
+
+    features = hidden_states(model, samples.x, args.layer, pooling=args.pooling)
+    info = projection_info(features, args.method, dims=args.dims, seed=args.seed)
+    arrays = {"coords": info.coords.astype(np.float32)}
+    if samples.y is not None:
+        arrays["labels"] = samples.y
+    if info.explained_variance_ratio is not None:
+        arrays["explained_variance_ratio"] = np.asarray(info.explained_variance_ratio)
+    np.savez_compressed(out, **arrays, method=np.array(args.method), layer=np.array(args.layer))
+    print(
+        f"Wrote the {args.method} projection of {args.layer} for {len(samples):,} samples to {out} "
+        f"({info.seconds:.1f} s)",
+        file=sys.stderr,
+    )
+    if args.figure:
+        from neurogenesis.plotting.embeddings import plot_projection
+
+        figure = plot_projection(
+            info,
+            color=samples.y,
+            color_kind="categorical"
+            if samples.y is not None and samples.y.dtype.kind in "iu"
+            else "continuous",
+            category_names=list(samples.label_names) if samples.label_names else None,
+        )
+        _save_figure(figure, args.figure, "the projection")
+    return EXIT_OK
+
+
 def _app_command(args: argparse.Namespace) -> list[str]:
     command = [
         sys.executable,
@@ -374,7 +603,15 @@ def _app(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit code."""
     args = _parser().parse_args(argv)
-    handlers = {"app": _app, "inspect": _inspect, "logs": _logs, "demo": _demo, "train": _train}
+    handlers = {
+        "app": _app,
+        "inspect": _inspect,
+        "logs": _logs,
+        "demo": _demo,
+        "train": _train,
+        "saliency": _saliency,
+        "project": _project,
+    }
     try:
         return handlers[args.verb](args)
     except InputError as error:
