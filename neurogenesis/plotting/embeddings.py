@@ -1,0 +1,392 @@
+"""The embedding projector as Plotly figures. Drawing only: no TensorFlow, no Streamlit.
+
+``plot_projection`` draws every point of a
+:class:`~neurogenesis.analysis.embeddings.ProjectionInfo` with WebGL (``Scattergl`` in 2-D,
+``Scatter3d`` in 3-D), so 50,000 points and more stay interactive. The figure stays small:
+coordinates, colours and sample indices travel as typed arrays (Plotly's base64 ``bdata``), and
+per-point hover strings are attached to at most ``HOVER_LIMIT`` points, a uniform random subset;
+the other points hover with a template (their category and sample index) that costs nothing per
+point.
+
+**Mapping a selection back to samples.** Every drawn point carries its sample index as
+``customdata`` (one integer per point), in every trace. With ``event = st.plotly_chart(fig,
+on_select="rerun")``, the chosen samples are ``[point["customdata"] for point in
+event.selection["points"]]``; :func:`selected_indices` does exactly that, tolerating the
+``[index]`` list form. ``point_index`` is *not* a sample index: it counts within one trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from neurogenesis.analysis.embeddings import ProjectionInfo
+from neurogenesis.errors import InputError
+from neurogenesis.plotting.style import PALETTE, base_layout, escaped
+
+__all__ = [
+    "COLOR_KINDS",
+    "HOVER_LIMIT",
+    "NOISE_COLOR",
+    "plot_projection",
+    "plot_similarity",
+    "selected_indices",
+]
+
+HOVER_LIMIT = 5000
+"""Points that get a per-point hover text at most (a uniform random subset beyond it)."""
+COLOR_KINDS = ("categorical", "continuous")
+NOISE_COLOR = "#BBBBBB"
+NOISE_NAME = "noise"
+HIGHLIGHT_COLOR = "#D62728"
+CONTINUOUS_SCALE = "Viridis"
+# Marker sizes in pixels: smaller as the cloud grows, so dense regions still show structure.
+MARKER_SIZES = ((1_000, 7), (10_000, 5), (50_000, 3))
+SMALLEST_MARKER = 2
+MARKER_OPACITY = 0.75
+SELECTED_SIZE, NEIGHBOUR_SIZE = 16, 10
+HOVER_SEED = 0
+METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+SIMILARITY_METRICS = ("cosine", "euclidean")
+MAX_TICK_LABELS = 60
+
+
+def _marker_size(count: int) -> int:
+    for limit, size in MARKER_SIZES:
+        if count <= limit:
+            return size
+    return SMALLEST_MARKER
+
+
+def _hover_subset(count: int, limit: int) -> np.ndarray:
+    """A boolean mask of the points that get hover text."""
+    mask = np.zeros(count, dtype=bool)
+    if count <= limit:
+        mask[:] = True
+    elif limit > 0:
+        mask[np.random.default_rng(HOVER_SEED).choice(count, limit, replace=False)] = True
+    return mask
+
+
+def _hover_strings(texts: Sequence[Any], indices: np.ndarray) -> list[str]:
+    # Hover text comes from sample files (words, label names): escape it, keep line breaks.
+    return [escaped(texts[i]).replace("\n", "<br>") for i in indices.tolist()]
+
+
+def _axis_titles(info: ProjectionInfo) -> list[str]:
+    name = METHOD_NAMES.get(info.method, info.method)
+    if info.method == "pca" and info.explained_variance_ratio is not None:
+        return [
+            f"PC{axis + 1} ({share:.0%} of variance)"
+            for axis, share in enumerate(info.explained_variance_ratio)
+        ]
+    return [f"{name} {axis + 1}" for axis in range(info.dims)]
+
+
+def _default_title(info: ProjectionInfo) -> str:
+    name = METHOD_NAMES.get(info.method, info.method)
+    title = f"{name} of {info.num_points:,} points ({info.num_features} features)"
+    if info.trustworthiness is not None:
+        title += f" · trustworthiness {info.trustworthiness:.3f}"
+    return title
+
+
+def _trace(
+    info: ProjectionInfo,
+    points: np.ndarray,
+    *,
+    name: str,
+    marker: dict,
+    hovertext: list[str] | None,
+    template: str,
+    showlegend: bool,
+    legendgroup: str | None = None,
+) -> go.BaseTraceType:
+    coords = info.coords
+    common = {
+        "mode": "markers",
+        "name": name,
+        "marker": marker,
+        "customdata": points.astype(np.int32),
+        "showlegend": showlegend,
+        "legendgroup": legendgroup,
+    }
+    if hovertext is not None:
+        common["hovertext"] = hovertext
+        common["hovertemplate"] = (
+            "%{hovertext}<br>sample %{customdata}<extra>%{fullData.name}</extra>"
+        )
+    else:
+        common["hovertemplate"] = template
+    if info.dims == 3:
+        return go.Scatter3d(x=coords[points, 0], y=coords[points, 1], z=coords[points, 2], **common)
+    return go.Scattergl(x=coords[points, 0], y=coords[points, 1], **common)
+
+
+def _groups(
+    color: Any, color_kind: str, category_names: Any, count: int
+) -> list[tuple[str, str, np.ndarray]]:
+    """(name, colour, point indices) per drawn group."""
+    if color is None:
+        return [("samples", PALETTE[0], np.arange(count))]
+    values = np.asarray(color)
+    if values.shape != (count,):
+        raise InputError(
+            f"Expected one colour value per point ({count}). Received shape {values.shape}."
+        )
+    if color_kind == "continuous":
+        return [("samples", PALETTE[0], np.arange(count))]
+    categories, inverse = np.unique(values, return_inverse=True)
+    groups = []
+    for number, category in enumerate(categories.tolist()):
+        points = np.flatnonzero(inverse == number)
+        is_noise = isinstance(category, (int, np.integer)) and category == -1
+        if is_noise and not (isinstance(category_names, Mapping) and -1 in category_names):
+            groups.append((NOISE_NAME, NOISE_COLOR, points))
+            continue
+        if isinstance(category_names, Mapping):
+            label = category_names.get(category, category)
+        elif (
+            category_names is not None
+            and isinstance(category, (int, np.integer))
+            and 0 <= category < len(category_names)
+        ):
+            label = category_names[category]
+        else:
+            label = category
+        groups.append((escaped(label), "", points))
+    # Noise last, so it never takes a palette colour and sits at the end of the legend.
+    groups.sort(key=lambda group: group[1] == NOISE_COLOR)
+    palette_index = 0
+    coloured = []
+    for label, colour, points in groups:
+        if not colour:
+            colour = PALETTE[palette_index % len(PALETTE)]
+            palette_index += 1
+        coloured.append((label, colour, points))
+    return coloured
+
+
+def plot_projection(
+    info: ProjectionInfo,
+    *,
+    color: Any = None,
+    color_kind: str = "categorical",
+    category_names: Sequence[str] | Mapping[Any, str] | None = None,
+    hover_text: Sequence[Any] | None = None,
+    highlight: Sequence[int] | None = None,
+    title: str | None = None,
+    max_hover_points: int = HOVER_LIMIT,
+    color_title: str | None = None,
+) -> go.Figure:
+    """Every point of a projection, coloured, with hover text and the chosen points on top.
+
+    Args:
+        info: a projection.
+        color: one value per point, or None for one colour. Categorical values (labels,
+            predictions, clusters, words) give one trace per category with a legend entry, colours
+            from the palette in turn and grey for ``-1`` (HDBSCAN's noise); continuous values
+            (confidence, loss, a date) give one colour scale with a colour bar.
+        color_kind: ``"categorical"`` or ``"continuous"``.
+        category_names: names of integer categories (a sequence indexed by value, or a mapping).
+        hover_text: one string per point (``"\\n"`` becomes a line break; the text is escaped);
+            shown on at most ``max_hover_points`` points, a uniform random subset, while the
+            others show their category and sample index.
+        highlight: sample indices drawn on top with an outline: the first is the selected sample
+            (larger), the rest its neighbours.
+        title: the figure title; by default the method, point count and trustworthiness.
+        max_hover_points: the hover text budget.
+        color_title: the colour bar's title for continuous colours.
+
+    Returns:
+        A figure whose every trace carries sample indices in ``customdata``
+        (see :func:`selected_indices`).
+
+    Raises:
+        InputError: colours, hover texts or highlights that do not match the points.
+    """
+    if color_kind not in COLOR_KINDS:
+        raise InputError(f"Expected color_kind in {COLOR_KINDS}. Received: {color_kind!r}.")
+    if not isinstance(max_hover_points, int) or max_hover_points < 0:
+        raise InputError(
+            f"Expected max_hover_points as a whole number of 0 or more. Received: {max_hover_points!r}."
+        )
+    count = info.num_points
+    if hover_text is not None and len(hover_text) != count:
+        raise InputError(
+            f"Expected one hover text per point ({count}). Received {len(hover_text)}."
+        )
+    hovered = _hover_subset(count, max_hover_points) if hover_text is not None else None
+    size = _marker_size(count)
+    continuous = color is not None and color_kind == "continuous"
+    values = np.asarray(color, dtype=np.float32) if continuous else None
+    fig = go.Figure()
+    for name, colour, points in _groups(color, color_kind, category_names, count):
+        marker: dict[str, Any] = {"size": size, "opacity": MARKER_OPACITY, "color": colour}
+        if continuous:
+            template = "sample %{customdata}<br>value %{marker.color:.4g}<extra></extra>"
+        else:
+            template = "%{fullData.name}<br>sample %{customdata}<extra></extra>"
+        # Points without hover text first, the hover subset after: every point is drawn once.
+        parts = (
+            [(points, None)]
+            if hovered is None
+            else [
+                (points[~hovered[points]], None),
+                (points[hovered[points]], hover_text),
+            ]
+        )
+        first = True
+        for part, texts in parts:
+            if len(part) == 0:
+                continue
+            part_marker = dict(marker)
+            if continuous:
+                part_marker.update(color=values[part], coloraxis="coloraxis")
+            fig.add_trace(
+                _trace(
+                    info,
+                    part,
+                    name=name,
+                    marker=part_marker,
+                    hovertext=None if texts is None else _hover_strings(texts, part),
+                    template=template,
+                    showlegend=first and not continuous and color is not None,
+                    legendgroup=name,
+                )
+            )
+            first = False
+    if highlight is not None and len(highlight):
+        chosen = np.asarray(highlight, dtype=np.int64)
+        if chosen.ndim != 1 or chosen.min() < 0 or chosen.max() >= count:
+            raise InputError(
+                f"Expected highlighted indices between 0 and {count - 1}. Received: {list(highlight)[:8]}."
+            )
+        for name, points, marker_size in (
+            ("selected", chosen[:1], SELECTED_SIZE),
+            ("neighbours", chosen[1:], NEIGHBOUR_SIZE),
+        ):
+            if len(points) == 0:
+                continue
+            texts = _hover_strings(hover_text, points) if hover_text is not None else None
+            fig.add_trace(
+                _trace(
+                    info,
+                    points,
+                    name=name,
+                    marker={
+                        "size": marker_size,
+                        "color": "rgba(0,0,0,0)",
+                        "line": {"color": HIGHLIGHT_COLOR, "width": 2},
+                        "symbol": "circle",
+                    },
+                    hovertext=texts,
+                    template="%{fullData.name}<br>sample %{customdata}<extra></extra>",
+                    showlegend=True,
+                )
+            )
+    layout = base_layout(title if title is not None else _default_title(info))
+    layout["hovermode"] = "closest"
+    layout["legend"]["itemsizing"] = "constant"
+    axes = _axis_titles(info)
+    if continuous:
+        layout["coloraxis"] = {
+            "colorscale": CONTINUOUS_SCALE,
+            "colorbar": {"title": {"text": escaped(color_title or "value")}},
+        }
+    if info.dims == 3:
+        layout["scene"] = {
+            "xaxis": {"title": {"text": axes[0]}},
+            "yaxis": {"title": {"text": axes[1]}},
+            "zaxis": {"title": {"text": axes[2]}},
+        }
+    else:
+        # t-SNE and UMAP axes have no units, but equal scales keep distances honest for all three.
+        layout["xaxis"] = {"title": {"text": axes[0]}, "zeroline": False}
+        layout["yaxis"] = {
+            "title": {"text": axes[1]},
+            "zeroline": False,
+            "scaleanchor": "x",
+            "scaleratio": 1,
+        }
+    fig.update_layout(layout)
+    return fig
+
+
+def selected_indices(selection: Mapping[str, Any] | None) -> list[int]:
+    """Sample indices of a Streamlit ``on_select`` selection of a :func:`plot_projection` figure.
+
+    Args:
+        selection: ``event.selection`` (a mapping with ``"points"``), or None.
+
+    Returns:
+        The selected sample indices, each once, in the order first selected.
+    """
+    if not selection:
+        return []
+    found: dict[int, None] = {}
+    for point in selection.get("points", []) or []:
+        value = point.get("customdata") if isinstance(point, Mapping) else None
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else None
+        if value is None:
+            continue
+        found.setdefault(int(value), None)
+    return list(found)
+
+
+def plot_similarity(
+    matrix: Any, labels: Sequence[Any], *, metric: str = "cosine", title: str | None = None
+) -> go.Figure:
+    """A heatmap of :func:`~neurogenesis.analysis.embeddings.similarity_matrix`.
+
+    Args:
+        matrix: (n, n) cosine similarities or euclidean distances.
+        labels: one name per row (sample names, words); escaped; duplicates stay separate rows.
+        metric: ``"cosine"`` (a diverging scale fixed at -1..1) or ``"euclidean"`` (a sequential
+            scale from 0, darker for nearer).
+        title: the figure title.
+    """
+    if metric not in SIMILARITY_METRICS:
+        raise InputError(f"Expected metric in {SIMILARITY_METRICS}. Received: {metric!r}.")
+    values = np.asarray(matrix, dtype=np.float64)
+    if values.ndim != 2 or values.shape[0] != values.shape[1] or values.shape[0] != len(labels):
+        raise InputError(
+            f"Expected a square matrix with one label per row. Received shape {values.shape} and "
+            f"{len(labels)} labels."
+        )
+    names = [escaped(label) for label in labels]
+    positions = np.arange(len(names))
+    if metric == "cosine":
+        scale = {"colorscale": "RdBu", "zmin": -1.0, "zmax": 1.0, "zmid": 0.0}
+        value_name = "cosine similarity"
+    else:
+        scale = {"colorscale": "Viridis_r", "zmin": 0.0}
+        value_name = "euclidean distance"
+    # Numeric axes with tick labels: a categorical axis would merge rows with the same label.
+    heatmap = go.Heatmap(
+        z=values,
+        x=positions,
+        y=positions,
+        customdata=np.array([[(row, col) for col in names] for row in names], dtype=object)
+        if len(names) <= MAX_TICK_LABELS
+        else None,
+        hovertemplate=(
+            "%{customdata[0]} · %{customdata[1]}<br>" + value_name + " %{z:.3f}<extra></extra>"
+            if len(names) <= MAX_TICK_LABELS
+            else "row %{y} · column %{x}<br>" + value_name + " %{z:.3f}<extra></extra>"
+        ),
+        colorbar={"title": {"text": value_name}},
+        **scale,
+    )
+    fig = go.Figure(heatmap)
+    layout = base_layout(title or f"{value_name.capitalize()} between {len(names)} points")
+    layout["hovermode"] = "closest"
+    ticks = {"tickvals": positions, "ticktext": names} if len(names) <= MAX_TICK_LABELS else {}
+    layout["xaxis"] = {"showgrid": False, **ticks}
+    layout["yaxis"] = {"showgrid": False, "autorange": "reversed", "scaleanchor": "x", **ticks}
+    fig.update_layout(layout)
+    return fig

@@ -1,0 +1,159 @@
+"""The projector figures: every point drawn with WebGL, hover text on a bounded subset, small JSON."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from neurogenesis.analysis.embeddings import ProjectionInfo
+from neurogenesis.errors import InputError
+from neurogenesis.plotting.embeddings import (
+    HOVER_LIMIT,
+    NOISE_COLOR,
+    plot_projection,
+    plot_similarity,
+    selected_indices,
+)
+from neurogenesis.plotting.style import PALETTE
+
+BIG = 50_000
+MAX_JSON_BYTES = 2_500_000
+
+
+def _info(count: int, dims: int = 2, method: str = "umap", seed: int = 0) -> ProjectionInfo:
+    coords = np.random.default_rng(seed).normal(size=(count, dims)).astype(np.float32)
+    ratio = np.full(dims, 0.1) if method == "pca" else None
+    return ProjectionInfo(coords, method, dims, ratio, (), 0.1, count, 16, 0.95, 2000, ())
+
+
+def _drawn(fig: go.Figure, axes: str = "xy") -> tuple[np.ndarray, np.ndarray]:
+    """Sample indices and coordinates of every point of every trace."""
+    indices = np.concatenate([np.asarray(trace.customdata) for trace in fig.data])
+    coords = np.concatenate(
+        [np.column_stack([np.asarray(getattr(trace, a)) for a in axes]) for trace in fig.data]
+    )
+    return indices, coords
+
+
+@pytest.fixture(scope="module")
+def big():
+    info = _info(BIG)
+    labels = np.random.default_rng(1).integers(-1, 6, size=BIG)
+    texts = [f"sample {i}\nlabel <b>{labels[i]}</b>" for i in range(BIG)]
+    return info, labels, texts
+
+
+def test_fifty_thousand_points_are_all_drawn_with_webgl_and_hover_on_a_bounded_subset(big):
+    info, labels, texts = big
+    fig = plot_projection(
+        info, color=labels, category_names=[f"class {i}" for i in range(6)], hover_text=texts
+    )
+    assert all(isinstance(trace, go.Scattergl) for trace in fig.data)
+    indices, coords = _drawn(fig)
+    # Every point exactly once, at its own coordinates.
+    assert sorted(indices.tolist()) == list(range(BIG))
+    np.testing.assert_array_equal(coords, info.coords[indices])
+    hover_strings = sum(len(trace.hovertext) for trace in fig.data if trace.hovertext is not None)
+    assert hover_strings == HOVER_LIMIT
+    # Points without text still say their category and sample index, through one template.
+    assert all("%{customdata}" in trace.hovertemplate for trace in fig.data)
+    payload = fig.to_json()
+    assert len(payload) < MAX_JSON_BYTES
+    # Coordinates travel as typed arrays (base64), not as 50,000 decimal numbers.
+    first = json.loads(payload)["data"][0]
+    assert first["x"]["dtype"] == "f4"
+    decoded = np.frombuffer(base64.b64decode(first["x"]["bdata"]), dtype=np.float32)
+    np.testing.assert_array_equal(decoded, np.asarray(fig.data[0].x))
+
+
+def test_categories_get_legend_entries_palette_colours_and_grey_noise(big):
+    info, labels, _ = big
+    names = ["<cat>", "dog", "b", "c", "d", "e"]
+    fig = plot_projection(info, color=labels, category_names=names)
+    legend = [trace for trace in fig.data if trace.showlegend]
+    assert [trace.name for trace in legend] == ["&lt;cat&gt;", "dog", "b", "c", "d", "e", "noise"]
+    assert [trace.marker.color for trace in legend[:6]] == list(PALETTE[:6])
+    assert legend[-1].marker.color == NOISE_COLOR
+    noise = np.asarray(legend[-1].customdata)
+    np.testing.assert_array_equal(np.sort(noise), np.flatnonzero(labels == -1))
+
+
+def test_small_sets_hover_on_every_point_with_escaped_text():
+    info = _info(40)
+    texts = [f"<i>{i}</i>\nsecond line" for i in range(40)]
+    fig = plot_projection(info, color=np.arange(40) % 2, hover_text=texts)
+    assert len(fig.data) == 2
+    for trace in fig.data:
+        for index, text in zip(trace.customdata, trace.hovertext, strict=True):
+            assert text == f"&lt;i&gt;{index}&lt;/i&gt;<br>second line"
+
+
+def test_continuous_colour_uses_one_colour_axis():
+    info = _info(7000)
+    values = np.linspace(0, 1, 7000)
+    fig = plot_projection(
+        info, color=values, color_kind="continuous", hover_text=[str(i) for i in range(7000)]
+    )
+    assert fig.layout.coloraxis.colorscale is not None
+    indices, _ = _drawn(fig)
+    colours = np.concatenate([np.asarray(trace.marker.color) for trace in fig.data])
+    np.testing.assert_allclose(colours, values[indices].astype(np.float32))
+    assert all(trace.marker.coloraxis == "coloraxis" for trace in fig.data)
+
+
+def test_three_dimensions_use_scatter3d_and_pca_axes_say_their_variance():
+    info = _info(500, dims=3, method="pca")
+    fig = plot_projection(info, highlight=[4, 9, 11])
+    assert all(isinstance(trace, go.Scatter3d) for trace in fig.data)
+    indices, coords = _drawn(fig, "xyz")
+    np.testing.assert_array_equal(coords, info.coords[indices])
+    assert fig.layout.scene.xaxis.title.text == "PC1 (10% of variance)"
+
+
+def test_highlight_draws_the_selected_sample_and_its_neighbours_on_top():
+    info = _info(300)
+    fig = plot_projection(info, highlight=[12, 3, 4])
+    selected, neighbours = fig.data[-2], fig.data[-1]
+    assert list(selected.customdata) == [12] and list(neighbours.customdata) == [3, 4]
+    assert selected.marker.size > neighbours.marker.size
+    np.testing.assert_array_equal(np.asarray(selected.x), info.coords[[12], 0])
+    with pytest.raises(InputError, match="highlighted"):
+        plot_projection(info, highlight=[300])
+
+
+def test_mismatched_inputs_are_refused():
+    info = _info(10)
+    with pytest.raises(InputError, match="colour"):
+        plot_projection(info, color=np.arange(9))
+    with pytest.raises(InputError, match="hover"):
+        plot_projection(info, hover_text=["a"])
+
+
+def test_selected_indices_reads_customdata_in_both_forms():
+    selection = {
+        "points": [
+            {"curve_number": 1, "point_index": 0, "customdata": 41},
+            {"curve_number": 0, "point_index": 5, "customdata": [7]},
+            {"curve_number": 2, "point_index": 0, "customdata": 41},
+        ]
+    }
+    assert selected_indices(selection) == [41, 7]
+    assert selected_indices(None) == []
+
+
+def test_similarity_heatmap_keeps_duplicate_labels_apart_and_escapes_them():
+    matrix = np.array([[1.0, 0.2, -0.5], [0.2, 1.0, 0.0], [-0.5, 0.0, 1.0]])
+    fig = plot_similarity(matrix, ["a<b", "a<b", "c"], metric="cosine")
+    heatmap = fig.data[0]
+    np.testing.assert_array_equal(np.asarray(heatmap.z), matrix)
+    assert (heatmap.zmin, heatmap.zmax) == (-1.0, 1.0)
+    assert list(fig.layout.xaxis.ticktext) == ["a&lt;b", "a&lt;b", "c"]
+    assert list(fig.layout.xaxis.tickvals) == [0, 1, 2]
+    distances = plot_similarity(np.zeros((2, 2)), ["x", "y"], metric="euclidean")
+    assert distances.data[0].zmin == 0.0
+    with pytest.raises(InputError, match="square"):
+        plot_similarity(matrix, ["a"], metric="cosine")
