@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -43,13 +41,6 @@ METHOD_LABELS = {
 PROJECTION_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 COLOUR_BY = ("label", "prediction", "correctness", "confidence", "cluster")
 POINTING_SAMPLES = 60
-
-
-def _warm_up_projector() -> None:
-    """UMAP's first call compiles numba code (many seconds): pay it once, off the interaction path."""
-    if not getattr(_warm_up_projector, "started", False):
-        _warm_up_projector.started = True
-        threading.Thread(target=embedding_analysis.warm_up, daemon=True).start()
 
 
 def _display_kind(sample_set, layers) -> str:
@@ -829,7 +820,7 @@ except UnsupportedModelError as error:
 except InputError as error:
     st.error(str(error))
     st.stop()
-_warm_up_projector()
+cached.start_projector_warm_up()
 
 sample_set = None
 if samples_source is None:

@@ -862,3 +862,23 @@ def clusters(model: Source, samples: Source, layer: str, pooling: str, method: s
     return _clusters(
         _identity(model), _identity(samples), layer, pooling, method, tuple(sorted(options.items()))
     )
+
+
+@st.cache_resource(show_spinner=False)
+def _projector_warm_up():
+    """Starts UMAP's numba compile (tens of seconds the first time) once per server process."""
+    import os
+    import threading
+
+    if os.environ.get("NEUROGENESIS_NO_WARM_UP"):
+        return None
+    from neurogenesis.analysis.embeddings import warm_up
+
+    thread = threading.Thread(target=warm_up, name="umap-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def start_projector_warm_up() -> None:
+    """Compiles UMAP in the background so the projector's first UMAP costs only the layout."""
+    _projector_warm_up()

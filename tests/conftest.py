@@ -14,5 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("NEUROGENESIS_CACHE_DIR", str(_SCRATCH / "cache"))
 os.environ.setdefault("NEUROGENESIS_UPLOAD_DIR", str(_SCRATCH / "uploads"))
+# UMAP's background numba compile (tens of seconds of CPU) is for users, not for the test servers.
+os.environ.setdefault("NEUROGENESIS_NO_WARM_UP", "1")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
