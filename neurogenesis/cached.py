@@ -701,7 +701,7 @@ def _feature_maps(model_key: tuple[str, str], samples_key: tuple[str, str], laye
     from neurogenesis.analysis.features import feature_maps_info
 
     sample_set = _samples(*samples_key)
-    return feature_maps_info(_model(*model_key), sample_set.x[index : index + 1], layer)
+    return feature_maps_info(_model(*model_key), sample_set.x, layer, index=index)
 
 
 def feature_maps(model: Source, samples: Source, layer: str, index: int):

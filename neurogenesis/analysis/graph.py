@@ -265,6 +265,8 @@ def graph_layers(model: Any) -> GraphLayers:
         first = value[0] if isinstance(value, (list, tuple)) else value
         shape = tuple(first.shape[1:]) if hasattr(first, "shape") else ()
         kernel = getattr(operation, "kernel", None)
+        if kernel is None:  # SeparableConv and DepthwiseConv keep a depthwise kernel instead
+            kernel = getattr(operation, "depthwise_kernel", None)
         convolution = (
             kernel is not None and len(kernel.shape) >= 3 and "Conv" in type(operation).__name__
         )

@@ -1,0 +1,1042 @@
+"""What a model sees: predictions to browse, its filters, feature maps and activation maximization.
+
+Pure computation for the features page, on top of :mod:`neurogenesis.analysis.graph`:
+
+- ``prediction_info(model, x, y) -> PredictionInfo``: every sample's output, the task it implies
+  (classification, binary, regression or other), the predicted class, confidence, correctness or
+  absolute error; ``sample_filter`` picks sample indices by label, prediction, correctness,
+  confidence or error, and ``prediction_rows`` turns them into table rows.
+- ``filters_info(model, layer) -> FiltersInfo``: a convolution's kernels, one per output filter,
+  sorted by L2 norm, with a flag telling whether they can be drawn as colour images (a first layer
+  looking at RGB pixels).
+- ``feature_maps_info(model, x, layer) -> FeatureMapsInfo``: one sample's activations of a spatial
+  layer as ``(channels, height, width)`` maps, with per-channel statistics.
+- ``activation_maximization_info(model, layer, unit) -> ActivationMaxInfo``: an input made by
+  gradient ascent to excite one channel or unit (Erhan et al. 2009), kept natural-looking with the
+  regularizers of Yosinski et al. 2015 and Olah et al. 2017 ("Feature Visualization"): random
+  jitter, L2 decay, periodic Gaussian blur and a total-variation penalty (Mahendran & Vedaldi 2015).
+
+**Layouts.** Kernels are ``(filters, height, width, input channels)`` whatever the layer stores.
+1-D kernels (``Conv1D``: ``(k, C_in, F)``) become ``(F, 1, k, C_in)`` and 1-D feature maps
+``(steps, channels)`` become ``(channels, 1, steps)``: time runs along the width in both, so they
+draw as strips. ``Conv3D`` kernels stack their depth slices along the height. Depthwise kernels
+(``DepthwiseConv2D`` and the depthwise half of ``SeparableConv2D``) have one input channel per
+filter, ``C_in * depth_multiplier`` filters in Keras's output order.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neurogenesis.analysis import graph
+from neurogenesis.analysis.architecture import find_layer, shape_text
+from neurogenesis.analysis.convergence import _ValueEquality
+from neurogenesis.errors import InputError, UnsupportedModelError
+
+__all__ = [
+    "CONVOLUTION_CLASSES",
+    "CORRECTNESS",
+    "DEFAULT_BLUR_EVERY",
+    "DEFAULT_BLUR_SIGMA",
+    "DEFAULT_JITTER",
+    "DEFAULT_L2",
+    "DEFAULT_LEARNING_RATE",
+    "DEFAULT_STEPS",
+    "DEFAULT_TOTAL_VARIATION",
+    "PREPROCESSING_CLASSES",
+    "TASKS",
+    "ActivationMaxInfo",
+    "FeatureMapsInfo",
+    "FiltersInfo",
+    "PredictionInfo",
+    "activation_maximization_grid",
+    "activation_maximization_info",
+    "activation_layers",
+    "activation_maximization_reason",
+    "default_input_range",
+    "feature_map_layers",
+    "feature_maps_info",
+    "filter_layers",
+    "filters_info",
+    "prediction_info",
+    "prediction_rows",
+    "sample_filter",
+    "supports",
+]
+
+TASKS = ("classification", "binary", "regression", "other")
+CORRECTNESS = ("all", "correct", "wrong")
+DEFAULT_BATCH_SIZE = 256
+CLASSIFICATION_ACTIVATIONS = ("softmax", "log_softmax", "sigmoid")
+CONVOLUTION_CLASSES = (
+    "Conv1D",
+    "Conv2D",
+    "Conv3D",
+    "Conv1DTranspose",
+    "Conv2DTranspose",
+    "Conv3DTranspose",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
+    "SeparableConv1D",
+    "SeparableConv2D",
+)
+PREPROCESSING_CLASSES = (
+    "InputLayer",
+    "Rescaling",
+    "Normalization",
+    "Resizing",
+    "CenterCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomZoom",
+    "RandomTranslation",
+    "RandomContrast",
+    "RandomBrightness",
+    "RandomCrop",
+)
+"""Layers that keep pixels pixels: a convolution after only these still looks at colours."""
+ZERO_TOLERANCE = 1e-7
+"""An activation this close to zero counts as zero (ReLU writes exact zeros)."""
+PIXEL_SCALE = 1 / 255
+PIXEL_RANGE = (0.0, 255.0)
+UNIT_RANGE = (0.0, 1.0)
+
+DEFAULT_STEPS = 256
+DEFAULT_LEARNING_RATE = 0.05
+"""Step in the unit input space ([0, 1] whatever the input range) per normalized gradient."""
+DEFAULT_JITTER = 1
+"""Pixels of random roll per step (Olah et al.'s transformation robustness)."""
+DEFAULT_L2 = 0.01
+"""Weight of the pull towards mid-grey, per pixel, against the normalized activation gradient."""
+DEFAULT_BLUR_EVERY = 4
+DEFAULT_BLUR_SIGMA = 0.5
+DEFAULT_TOTAL_VARIATION = 0.02
+"""Weight of the squared differences between neighbouring pixels, against the same gradient."""
+INITIAL_NOISE = 0.01
+MAX_INITIAL_NOISE = 0.3
+"""Standard deviations of the starting noise around mid-grey, as a share of the input range."""
+START_CANDIDATES = 8
+GRADIENT_EPSILON = 1e-12
+PROGRESS_EVERY = 1
+
+
+def supports(model: Any) -> bool:
+    """True when the model has a graph whose layers can be tapped (functional or Sequential)."""
+    return graph.supports(model)
+
+
+# --------------------------------------------------------------------------------------------
+# Predictions: the sample browser's table.
+
+
+@dataclass(frozen=True, eq=False)
+class PredictionInfo(_ValueEquality):
+    """The model's output for every sample, and how it compares with the labels.
+
+    Attributes:
+        outputs: the model's first output, ``(N, K)`` (probabilities for softmax models, the raw
+            scores otherwise); for an ``"other"`` task the output keeps its shape
+            (``(N, 8, 8, 1)`` for an autoencoder).
+        task: ``"classification"``, ``"binary"``, ``"regression"`` or ``"other"``.
+        predicted: ``(N,)`` predicted class (argmax; ``p >= 0.5`` for binary), else None.
+        confidence: ``(N,)`` probability of the predicted class, else None.
+        labels: ``(N,)`` labels as given (one-hot labels become class indices), or None.
+        correct: ``(N,)`` predicted == label, for classification with labels, else None.
+        errors: ``(N,)`` absolute error (mean over outputs) for regression with labels, else None.
+        label_names: class names, or None.
+        num_classes: classes for classification (2 for binary), 0 for other tasks.
+    """
+
+    outputs: np.ndarray
+    task: str
+    predicted: np.ndarray | None
+    confidence: np.ndarray | None
+    labels: np.ndarray | None
+    correct: np.ndarray | None
+    errors: np.ndarray | None
+    label_names: tuple[str, ...] | None
+    num_classes: int
+
+    def __len__(self) -> int:
+        return int(self.outputs.shape[0])
+
+    def class_name(self, index: int) -> str:
+        """The name of class ``index`` (its number when the classes have no names)."""
+        if self.label_names is not None and 0 <= int(index) < len(self.label_names):
+            return str(self.label_names[int(index)])
+        return str(int(index))
+
+
+def _task(output_shape: tuple, activation: str | None, y: np.ndarray | None, names) -> str:
+    if len(output_shape) != 1:
+        return "other"
+    width = output_shape[0]
+    if width == 1:
+        return "binary" if activation == "sigmoid" else "regression"
+    if activation in CLASSIFICATION_ACTIVATIONS:
+        return "classification"
+    # Linear scores: logits of a classifier when the labels are class indices or named classes.
+    if names is not None and len(names) == width:
+        return "classification"
+    if y is not None and y.ndim == 1 and y.dtype.kind in "iu":
+        return "classification"
+    return "regression"
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def prediction_info(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray | None = None,
+    label_names: Sequence[str] | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> PredictionInfo:
+    """Runs the model on every sample and compares with the labels.
+
+    Args:
+        model: a functional or Sequential Keras model.
+        x: samples, ``(N, ...)`` as the model takes them (uint8 images are cast).
+        y: labels, ``(N,)`` class indices or values, ``(N, K)`` one-hot or regression targets.
+        label_names: class names indexed by class.
+        batch_size: samples per forward pass.
+
+    Returns:
+        The predictions.
+
+    Raises:
+        InputError: samples of the wrong shape, labels of another length, or class names that do
+            not match the output.
+        UnsupportedModelError: a model without a graph.
+    """
+    layers = graph.graph_layers(model)
+    raw = graph.predict(model, x, batch_size=batch_size)
+    n = len(raw)
+    names = tuple(str(name) for name in label_names) if label_names is not None else None
+    labels = None
+    if y is not None:
+        labels = np.asarray(y)
+        if labels.shape[:1] != (n,):
+            raise InputError(
+                f"Expected one label per sample ({n}). Received: labels of shape {labels.shape}. "
+                "Choose the labels that belong to these samples."
+            )
+    task = _task(layers.output_shape, layers.output_activation, labels, names)
+    outputs = raw.reshape(n, -1) if task != "other" else raw
+    if task == "classification" and labels is not None and labels.ndim == 2:
+        if labels.shape[1] != outputs.shape[1]:
+            raise InputError(
+                f"Expected one-hot labels with {outputs.shape[1]} columns. Received: {labels.shape}."
+            )
+        labels = labels.argmax(axis=1)
+    num_classes = {"classification": outputs.shape[1], "binary": 2}.get(task, 0)
+    if names is not None and num_classes and len(names) != num_classes:
+        raise InputError(
+            f"Expected {num_classes} class names for this model's output. Received: "
+            f"{len(names)} ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}). "
+            "Choose the sample set made for this model."
+        )
+    predicted = confidence = correct = errors = None
+    if task == "classification":
+        if layers.output_activation == "log_softmax":
+            outputs = np.exp(outputs)
+        probabilities = (
+            outputs if layers.output_activation in CLASSIFICATION_ACTIVATIONS else _softmax(outputs)
+        )
+        predicted = outputs.argmax(axis=1)
+        confidence = probabilities[np.arange(n), predicted]
+    elif task == "binary":
+        probability = outputs[:, 0]
+        predicted = (probability >= 0.5).astype(np.int64)
+        confidence = np.maximum(probability, 1.0 - probability)
+    if labels is not None and task in ("classification", "binary"):
+        if labels.ndim != 1:
+            raise InputError(
+                f"Expected class labels of shape ({n},). Received: {labels.shape}. "
+                "Choose the labels that belong to these samples."
+            )
+        if labels.dtype.kind == "f":
+            labels = np.rint(labels)
+        labels = labels.astype(np.int64)
+        correct = predicted == labels
+    elif labels is not None and task == "regression":
+        target = labels.astype(np.float64).reshape(n, -1)
+        if target.shape[1] != outputs.shape[1]:
+            raise InputError(
+                f"Expected {outputs.shape[1]} target value(s) per sample. Received: labels of "
+                f"shape {labels.shape}."
+            )
+        errors = np.abs(outputs - target).mean(axis=1)
+    return PredictionInfo(
+        outputs=outputs,
+        task=task,
+        predicted=predicted,
+        confidence=confidence,
+        labels=labels,
+        correct=correct,
+        errors=errors,
+        label_names=names,
+        num_classes=int(num_classes),
+    )
+
+
+def _in_range(values: np.ndarray, bounds: tuple[float, float] | None, name: str) -> np.ndarray:
+    if bounds is None:
+        return np.ones(values.shape, dtype=bool)
+    try:
+        low, high = (float(bound) for bound in bounds)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"Expected {name} as a (low, high) pair of numbers. Received: {bounds!r}."
+        ) from None
+    return (values >= low) & (values <= high)
+
+
+def sample_filter(
+    info: PredictionInfo,
+    *,
+    labels: Sequence[int] | None = None,
+    predictions: Sequence[int] | None = None,
+    correctness: str = "all",
+    confidence: tuple[float, float] | None = None,
+    error: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """Indices (in order) of the samples that match every given criterion.
+
+    Criteria that do not apply to the task are ignored: ``predictions``, ``correctness`` and
+    ``confidence`` need a classifier (and ``correctness`` labels), ``error`` a regression with
+    labels, ``labels`` integer labels (an autoencoder's digit labels count).
+
+    Args:
+        info: the predictions.
+        labels: keep samples whose label is one of these.
+        predictions: keep samples predicted as one of these classes.
+        correctness: ``"all"``, ``"correct"`` or ``"wrong"``.
+        confidence: keep samples whose confidence lies in ``[low, high]``.
+        error: keep samples whose absolute error lies in ``[low, high]``.
+
+    Returns:
+        ``int64`` indices into the samples.
+
+    Raises:
+        InputError: an unknown correctness or a bound that is not a pair of numbers.
+    """
+    if correctness not in CORRECTNESS:
+        raise InputError(f"Expected correctness in {CORRECTNESS}. Received: {correctness!r}.")
+    keep = np.ones(len(info), dtype=bool)
+    if labels is not None and info.labels is not None and info.labels.dtype.kind in "iub":
+        keep &= np.isin(info.labels, np.asarray(list(labels), dtype=np.int64))
+    if predictions is not None and info.predicted is not None:
+        keep &= np.isin(info.predicted, np.asarray(list(predictions), dtype=np.int64))
+    if correctness != "all" and info.correct is not None:
+        keep &= info.correct if correctness == "correct" else ~info.correct
+    if info.confidence is not None:
+        keep &= _in_range(info.confidence, confidence, "a confidence range")
+    if info.errors is not None:
+        keep &= _in_range(info.errors, error, "an error range")
+    return np.flatnonzero(keep).astype(np.int64)
+
+
+def prediction_rows(info: PredictionInfo, indices: Sequence[int] | None = None) -> list[dict]:
+    """One row per sample for a table: index, label, prediction, confidence, correct, error."""
+    chosen = range(len(info)) if indices is None else indices
+    rows = []
+    for index in chosen:
+        index = int(index)
+        row: dict[str, Any] = {"sample": index}
+        if info.labels is not None and info.labels.ndim == 1:
+            label = info.labels[index]
+            row["label"] = (
+                info.class_name(label) if info.labels.dtype.kind in "iu" else float(label)
+            )
+        if info.predicted is not None:
+            row["prediction"] = info.class_name(info.predicted[index])
+            row["confidence"] = float(info.confidence[index])
+        elif info.task == "regression":
+            row["prediction"] = float(info.outputs[index, 0])
+        if info.correct is not None:
+            row["correct"] = bool(info.correct[index])
+        if info.errors is not None:
+            row["error"] = float(info.errors[index])
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Filters.
+
+
+@dataclass(frozen=True, eq=False)
+class FiltersInfo(_ValueEquality):
+    """A convolution's kernels, one per output filter, strongest (largest L2 norm) first.
+
+    Attributes:
+        kernels: ``(F, kh, kw, C_in)`` float32 (see the module notes for 1-D, 3-D and depthwise).
+        norms: ``(F,)`` L2 norm of each kernel, descending.
+        order: ``(F,)`` the filters' indices in the layer (its output channels).
+        rgb: the kernels look at the 3 colour channels of an image input, so they draw as colours.
+        layer: the layer's path.
+        class_name: the layer's class.
+        bias: ``(F,)`` in the same order, or None (no bias, or a separable layer's depthwise half).
+        first_layer: the convolution is fed by an input through preprocessing layers only.
+        num_filters: filters in the layer (``len(order)`` is smaller when ``max_filters`` cut).
+    """
+
+    kernels: np.ndarray
+    norms: np.ndarray
+    order: np.ndarray
+    rgb: bool
+    layer: str
+    class_name: str
+    bias: np.ndarray | None
+    first_layer: bool
+    num_filters: int
+
+
+def filter_layers(model: Any) -> list[str]:
+    """Paths of the convolution layers whose kernels :func:`filters_info` can show."""
+    layers = graph.graph_layers(model)
+    paths = []
+    for entry in layers.layers:
+        path = entry.path.split("#")[0]  # a shared layer's second call has the same kernel
+        if entry.class_name in CONVOLUTION_CLASSES and path not in paths:
+            paths.append(path)
+    return paths
+
+
+def _kernel_filters(layer: Any, class_name: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The kernel as ``(F, kh, kw, C_in)`` and the bias per filter (None when it has none)."""
+    depthwise = "Depthwise" in class_name or "Separable" in class_name
+    # Keras 3 keeps a DepthwiseConv2D's weights in ``kernel``, a SeparableConv2D's in
+    # ``depthwise_kernel`` (and ``pointwise_kernel``); both are (*window, C_in, multiplier).
+    weight = getattr(layer, "depthwise_kernel", None)
+    if weight is None:
+        weight = layer.kernel
+    kernel = np.asarray(weight, dtype=np.float32)
+    if depthwise:
+        # (*window, C_in, multiplier): output channel c * multiplier + m looks at input channel c.
+        window = kernel.shape[:-2]
+        kernel = kernel.reshape(*window, -1)[..., None]
+        kernel = np.moveaxis(kernel, -2, 0)  # (F, *window, 1)
+    elif "Transpose" in class_name:
+        kernel = np.moveaxis(kernel, -2, 0)  # (*window, filters, C_in)
+    else:
+        kernel = np.moveaxis(kernel, -1, 0)  # (*window, C_in, filters)
+    if kernel.ndim == 3:  # 1-D: time along the width
+        kernel = kernel[:, None, :, :]
+    elif kernel.ndim == 5:  # 3-D: depth slices stacked along the height
+        f, d, h, w, c = kernel.shape
+        kernel = kernel.reshape(f, d * h, w, c)
+    bias = None
+    if "Separable" not in class_name and getattr(layer, "bias", None) is not None:
+        bias = np.asarray(layer.bias, dtype=np.float32)
+    return np.ascontiguousarray(kernel), bias
+
+
+def _first_convolution(layers: graph.GraphLayers, path: str) -> bool:
+    """The first layer in the graph that is not preprocessing is this convolution."""
+    for entry in layers.layers:
+        if entry.path.split("#")[0] == path:
+            return True
+        if entry.class_name not in PREPROCESSING_CLASSES:
+            return False
+    return False
+
+
+def filters_info(model: Any, layer: str, *, max_filters: int | None = None) -> FiltersInfo:
+    """The kernels of convolution ``layer``, sorted by L2 norm (largest first).
+
+    Args:
+        model: a functional or Sequential Keras model.
+        layer: a path from :func:`filter_layers` (``"#2"`` suffixes are ignored).
+        max_filters: keep only this many filters, the largest norms.
+
+    Returns:
+        The kernels.
+
+    Raises:
+        InputError: ``layer`` is not a convolution of the model, or ``max_filters`` < 1.
+    """
+    path = layer.split("#")[0]
+    layers = graph.graph_layers(model)
+    known = filter_layers(model)
+    if path not in known:
+        raise InputError(
+            f"Expected a convolution layer. Received: {layer!r}. "
+            + (
+                f"This model's convolutions are: {', '.join(known)}."
+                if known
+                else "This model has no convolution layers."
+            )
+        )
+    if max_filters is not None and max_filters < 1:
+        raise InputError(f"Expected max_filters of at least 1. Received: {max_filters}.")
+    layer_object = find_layer(model, path.split(graph.PATH_SEPARATOR))
+    class_name = type(layer_object).__name__
+    kernels, bias = _kernel_filters(layer_object, class_name)
+    norms = np.sqrt(np.square(kernels.astype(np.float64)).sum(axis=(1, 2, 3)))
+    order = np.argsort(-norms, kind="stable")
+    if max_filters is not None:
+        order = order[:max_filters]
+    first = _first_convolution(layers, path)
+    rgb = first and kernels.shape[-1] == 3 and any(s[-1:] == (3,) for s in layers.input_shapes)
+    return FiltersInfo(
+        kernels=kernels[order],
+        norms=norms[order],
+        order=order.astype(np.int64),
+        rgb=bool(rgb),
+        layer=path,
+        class_name=class_name,
+        bias=None if bias is None else bias[order],
+        first_layer=bool(first),
+        num_filters=int(kernels.shape[0]),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Feature maps.
+
+# Rebuilt graphs per model, so browsing samples does not rebuild the graph each time; weak keys let
+# a model that is no longer used go.
+_TAPPED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _tapped(model: Any, layer: str, score: str = "probability") -> Any:
+    per_model = _TAPPED.setdefault(model, {})
+    key = (layer, score)
+    if key not in per_model:
+        per_model[key] = graph.tap_model(model, [layer], score=score)
+    return per_model[key]
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureMapsInfo(_ValueEquality):
+    """One sample's activations of a spatial layer.
+
+    Attributes:
+        maps: ``(C, H, W)`` float32; a 1-D layer's ``(steps, channels)`` is ``(C, 1, steps)``.
+        mean_activation: ``(C,)`` mean of each map.
+        max_activation: ``(C,)`` maximum of each map.
+        order: ``(C,)`` channel indices by mean activation, largest first (for the top k).
+        fraction_zero: ``(C,)`` share of each map that is zero (a channel dead for this sample).
+        layer: the layer's path.
+        index: the sample's index.
+        input: the sample as the model takes it (uint8 images cast to float32).
+    """
+
+    maps: np.ndarray
+    mean_activation: np.ndarray
+    max_activation: np.ndarray
+    order: np.ndarray
+    fraction_zero: np.ndarray
+    layer: str
+    index: int
+    input: np.ndarray
+
+
+def feature_map_layers(model: Any) -> list[str]:
+    """Paths of the layers whose output is a feature map (``(H, W, C)``, or a 1-D conv's)."""
+    # Convolution classes are also matched by name, so a 1-D convolution's (steps, channels)
+    # output counts even when its layer keeps its kernel under another attribute name.
+    return [
+        entry.path
+        for entry in graph.graph_layers(model).layers
+        if entry.spatial
+        or (entry.class_name in CONVOLUTION_CLASSES and len(entry.output_shape) in (2, 3))
+    ]
+
+
+def feature_maps_info(model: Any, x: np.ndarray, layer: str, *, index: int = 0) -> FeatureMapsInfo:
+    """The feature maps of ``layer`` for the sample ``x[index]``.
+
+    Args:
+        model: a functional or Sequential Keras model.
+        x: samples as the model takes them.
+        layer: a path from :func:`feature_map_layers`.
+        index: which sample.
+
+    Returns:
+        The maps and their statistics.
+
+    Raises:
+        InputError: an index out of range, samples of the wrong shape, or a layer whose output is
+            not a feature map.
+    """
+    x = np.asarray(x)
+    if not -len(x) <= index < len(x):
+        raise InputError(
+            f"Expected a sample index from 0 to {len(x) - 1}. Received: {index}. "
+            "Choose a sample of this set."
+        )
+    index = int(index) % len(x)
+    spatial = feature_map_layers(model)
+    if layer not in spatial:
+        raise InputError(
+            f"Expected a layer whose output is a feature map. Received: {layer!r}. "
+            + (
+                f"This model's are: {', '.join(spatial[:12])}{', ...' if len(spatial) > 12 else ''}."
+                if spatial
+                else "This model has none."
+            )
+        )
+    sample = graph.model_input(model, x[index : index + 1])
+    activation = np.asarray(graph.call_tapped(_tapped(model, layer), sample)[1], dtype=np.float32)
+    activation = activation[0]
+    if activation.ndim == 2:  # (steps, channels)
+        maps = np.transpose(activation)[:, None, :]
+    else:
+        maps = np.moveaxis(activation, -1, 0)
+    maps = np.ascontiguousarray(maps, dtype=np.float32)
+    flat = maps.reshape(maps.shape[0], -1).astype(np.float64)
+    mean = flat.mean(axis=1)
+    return FeatureMapsInfo(
+        maps=maps,
+        mean_activation=mean,
+        max_activation=flat.max(axis=1),
+        order=np.argsort(-mean, kind="stable").astype(np.int64),
+        fraction_zero=(np.abs(flat) <= ZERO_TOLERANCE).mean(axis=1),
+        layer=layer,
+        index=index,
+        input=np.asarray(sample[0]),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Activation maximization.
+
+
+@dataclass(frozen=True, eq=False)
+class ActivationMaxInfo(_ValueEquality):
+    """An input made by gradient ascent to excite one unit, and how the ascent went.
+
+    Attributes:
+        image: ``(H, W, C)`` float32 within ``input_range``.
+        objective: ``(steps,)`` the unit's activation at each step (on the jittered input).
+        layer: the layer's path.
+        unit: the channel (spatial layers: mean over the map) or unit (dense layers).
+        start_activation: the activation of the starting noise.
+        final_activation: the activation of ``image``.
+        steps, learning_rate, jitter, l2, blur_every, blur_sigma, total_variation, seed, score,
+        input_range: the settings used (``steps`` after :func:`graph.capped_steps`).
+    """
+
+    image: np.ndarray
+    objective: np.ndarray
+    layer: str
+    unit: int
+    start_activation: float
+    final_activation: float
+    steps: int
+    learning_rate: float
+    jitter: int
+    l2: float
+    blur_every: int
+    blur_sigma: float
+    total_variation: float
+    seed: int
+    score: str
+    input_range: tuple[float, float]
+
+
+def activation_maximization_reason(model: Any) -> str | None:
+    """Why activation maximization cannot run on ``model``, or None when it can."""
+    if not graph.supports(model):
+        return (
+            "This model has no functional graph, so its inner layers cannot be reached; build it "
+            "with the functional API or as a Sequential model with an Input."
+        )
+    layers = graph.graph_layers(model)
+    if len(layers.input_shapes) != 1:
+        return (
+            f"The model takes {len(layers.input_shapes)} inputs; activation maximization "
+            "optimizes a single image input."
+        )
+    dtype = layers.input_dtypes[0]
+    if "int" in dtype or "bool" in dtype:
+        return (
+            f"The model takes {dtype} inputs (token ids): ids are discrete, so they cannot be "
+            "changed a little along a gradient. Activation maximization needs an image input; "
+            "for text models see which tokens drive a unit with attribution instead."
+        )
+    shape = layers.input_shapes[0]
+    if len(shape) != 3 or any(size is None for size in shape):
+        return (
+            f"The model takes inputs of shape {shape_text((None, *shape))}; activation "
+            "maximization needs images of a fixed size (height, width, channels)."
+        )
+    return None
+
+
+def activation_layers(model: Any) -> list[str]:
+    """Paths of the layers whose units or channels activation maximization can excite.
+
+    Every layer call after the input's preprocessing, except dropout (the identity at inference),
+    the model's output layer last.
+
+    Raises:
+        UnsupportedModelError: the model cannot be optimized (see
+            :func:`activation_maximization_reason`).
+    """
+    reason = activation_maximization_reason(model)
+    if reason is not None:
+        raise UnsupportedModelError(reason)
+    return [
+        entry.path
+        for entry in graph.graph_layers(model).layers
+        if entry.class_name not in PREPROCESSING_CLASSES
+        and "Dropout" not in entry.class_name
+        and len(entry.output_shape) >= 1
+    ]
+
+
+def default_input_range(model: Any) -> tuple[float, float]:
+    """The range of the model's inputs, guessed for when the model card does not say it.
+
+    ``(0, 255)`` when the first layer rescales by 1/255 (the model takes raw pixel values, as
+    shapes_cnn does), else ``(0, 1)``.
+    """
+    for layer in getattr(model, "layers", []):
+        name = type(layer).__name__
+        if name == "InputLayer":
+            continue
+        scale = getattr(layer, "scale", None) if name == "Rescaling" else None
+        if scale is not None and np.ndim(scale) == 0 and math.isclose(float(scale), PIXEL_SCALE):
+            return PIXEL_RANGE
+        break
+    return UNIT_RANGE
+
+
+def _check_range(input_range: Sequence[float] | None, model: Any) -> tuple[float, float]:
+    if input_range is None:
+        return default_input_range(model)
+    try:
+        low, high = (float(value) for value in input_range)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"Expected input_range as (low, high). Received: {input_range!r}."
+        ) from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise InputError(
+            f"Expected an input range with low < high. Received: {input_range!r}. "
+            "Use the range the model's inputs come in, e.g. (0, 1) or (0, 255)."
+        )
+    return low, high
+
+
+def _unit_count(model: Any, layer: str, score: str) -> int:
+    tapped = _tapped(model, layer, score)
+    shape = tapped.outputs[1].shape
+    return int(shape[-1])
+
+
+def _blur(values: np.ndarray, sigma: float) -> np.ndarray:
+    from scipy import ndimage
+
+    return ndimage.gaussian_filter(values, sigma=(0, sigma, sigma, 0), mode="reflect")
+
+
+# tf.functions per model and (layer, score), traced once; settings enter as tensors so changing a
+# slider does not trace again.
+_ASCENT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _ascent_functions(model: Any, layer: str, score: str):
+    per_model = _ASCENT.setdefault(model, {})
+    key = (layer, score)
+    if key in per_model:
+        return per_model[key]
+    import tensorflow as tf
+
+    tapped = _tapped(model, layer, score)
+
+    def unit_values(images):
+        value = tf.cast(graph.call_tapped(tapped, images)[1], tf.float32)
+        if len(value.shape) > 2:
+            value = tf.reduce_mean(value, axis=list(range(1, len(value.shape) - 1)))
+        return value  # (batch, units)
+
+    def activation(images, mask):
+        return tf.reduce_sum(unit_values(images) * mask, axis=-1)  # each image's own unit
+
+    @tf.function(reduce_retracing=True)
+    def step(pixels, low, scale, shifts, mask, learning_rate, l2, total_variation):
+        with tf.GradientTape() as tape:
+            tape.watch(pixels)
+            moved = tf.roll(pixels, shift=shifts, axis=[1, 2])
+            values = activation(low + scale * moved, mask)
+            total = tf.reduce_sum(values)
+        gradient = tape.gradient(total, pixels)
+        # Normalize per image so every pixels, layer and input range ascends at the same pace and
+        # the regularizer weights mean the same thing everywhere.
+        rms = tf.sqrt(tf.reduce_mean(tf.square(gradient), axis=[1, 2, 3], keepdims=True))
+        gradient = gradient / (rms + GRADIENT_EPSILON)
+        with tf.GradientTape() as penalty_tape:
+            penalty_tape.watch(pixels)
+            centred = pixels - 0.5
+            dy = pixels[:, 1:, :, :] - pixels[:, :-1, :, :]
+            dx = pixels[:, :, 1:, :] - pixels[:, :, :-1, :]
+            penalty = l2 * tf.reduce_sum(tf.square(centred)) + total_variation * (
+                tf.reduce_sum(tf.square(dy)) + tf.reduce_sum(tf.square(dx))
+            )
+        gradient -= penalty_tape.gradient(penalty, pixels)
+        updated = tf.clip_by_value(pixels + learning_rate * gradient, 0.0, 1.0)
+        return updated, values
+
+    def evaluate(images):
+        return unit_values(images)  # twice per ascent: eager is cheaper than a trace
+
+    per_model[key] = (step, evaluate)
+    return per_model[key]
+
+
+def _ascend(
+    model: Any,
+    layer: str | None,
+    units: Sequence[int],
+    *,
+    steps: int,
+    learning_rate: float,
+    jitter: int,
+    l2: float,
+    blur_every: int,
+    blur_sigma: float,
+    total_variation: float,
+    seed: int,
+    score: str,
+    input_range: Sequence[float] | None,
+    progress: Callable[[float], Any] | None,
+) -> list[ActivationMaxInfo]:
+    reason = activation_maximization_reason(model)
+    if reason is not None:
+        raise UnsupportedModelError(reason)
+    if score not in graph.SCORES:
+        raise InputError(f"Expected a score in {graph.SCORES}. Received: {score!r}.")
+    layers = graph.graph_layers(model)
+    paths = [entry.path for entry in layers.layers]
+    if layer is None:
+        layer = graph._output_operation(model)[0]
+    if layer not in paths:
+        raise InputError(
+            f"Expected a layer of the model. Received: {layer!r}. It has: "
+            f"{', '.join(paths[:12])}{', ...' if len(paths) > 12 else ''}."
+        )
+    count = _unit_count(model, layer, score)
+    for unit in units:
+        if not 0 <= int(unit) < count:
+            raise InputError(
+                f"Expected a unit of {layer!r} from 0 to {count - 1}. Received: {unit}."
+            )
+    for name, value in (
+        ("learning_rate", learning_rate),
+        ("l2", l2),
+        ("blur_sigma", blur_sigma),
+        ("total_variation", total_variation),
+    ):
+        if not (math.isfinite(value) and value >= 0):
+            raise InputError(f"Expected {name} >= 0. Received: {value!r}.")
+    if int(jitter) < 0 or int(blur_every) < 0 or int(steps) < 1:
+        raise InputError(
+            f"Expected steps >= 1, jitter >= 0 and blur_every >= 0. Received: steps={steps}, "
+            f"jitter={jitter}, blur_every={blur_every}."
+        )
+    import tensorflow as tf
+
+    low, high = _check_range(input_range, model)
+    steps = graph.capped_steps(steps)
+    height, width, channels = (int(size) for size in layers.input_shapes[0])
+    batch = len(units)
+    units = [int(unit) for unit in units]
+    rng = np.random.default_rng(seed)
+    step, evaluate = _ascent_functions(model, layer, score)
+    # A ReLU unit that is zero everywhere on the start has no gradient and would never move: each
+    # unit starts from the best of a few noise images of growing strength.
+    scales = np.geomspace(INITIAL_NOISE, MAX_INITIAL_NOISE, START_CANDIDATES)
+    noise = rng.standard_normal((START_CANDIDATES, height, width, channels))
+    candidates = (0.5 + scales[:, None, None, None] * noise).clip(0.0, 1.0).astype(np.float32)
+    candidate_values = evaluate(tf.constant(low + (high - low) * candidates)).numpy()
+    chosen = candidate_values[:, units].argmax(axis=0)
+    start = candidates[chosen]
+    start_values = candidate_values[chosen, units]
+    mask = np.zeros((batch, count), dtype=np.float32)
+    mask[np.arange(batch), units] = 1.0
+    constants = [
+        tf.constant(value, tf.float32)
+        for value in (low, high - low, learning_rate, l2, total_variation)
+    ]
+    low_t, scale_t, rate_t, l2_t, tv_t = constants
+    mask_t = tf.constant(mask)
+    pixels = tf.constant(start)
+    objective = np.zeros((steps, batch), dtype=np.float64)
+    for index in range(steps):
+        shifts = rng.integers(-jitter, jitter + 1, size=2) if jitter else np.zeros(2, np.int64)
+        pixels, values = step(
+            pixels,
+            low_t,
+            scale_t,
+            tf.constant(shifts, tf.int32),
+            mask_t,
+            rate_t,
+            l2_t,
+            tv_t,
+        )
+        objective[index] = values.numpy()
+        if blur_every and blur_sigma > 0 and (index + 1) % blur_every == 0:
+            pixels = tf.constant(_blur(pixels.numpy(), blur_sigma))
+        if progress is not None and ((index + 1) % PROGRESS_EVERY == 0 or index + 1 == steps):
+            progress((index + 1) / steps)
+    final_unit = np.clip(pixels.numpy(), 0.0, 1.0)
+    images = np.clip(low + (high - low) * final_unit, low, high).astype(np.float32)
+    final_values = evaluate(tf.constant(images)).numpy()[np.arange(batch), units]
+    return [
+        ActivationMaxInfo(
+            image=images[position],
+            objective=objective[:, position].copy(),
+            layer=layer,
+            unit=int(unit),
+            start_activation=float(start_values[position]),
+            final_activation=float(final_values[position]),
+            steps=int(steps),
+            learning_rate=float(learning_rate),
+            jitter=int(jitter),
+            l2=float(l2),
+            blur_every=int(blur_every),
+            blur_sigma=float(blur_sigma),
+            total_variation=float(total_variation),
+            seed=int(seed),
+            score=score,
+            input_range=(float(low), float(high)),
+        )
+        for position, unit in enumerate(units)
+    ]
+
+
+def activation_maximization_info(
+    model: Any,
+    layer: str | None,
+    unit: int,
+    *,
+    steps: int = DEFAULT_STEPS,
+    learning_rate: float = DEFAULT_LEARNING_RATE,
+    jitter: int = DEFAULT_JITTER,
+    l2: float = DEFAULT_L2,
+    blur_every: int = DEFAULT_BLUR_EVERY,
+    blur_sigma: float = DEFAULT_BLUR_SIGMA,
+    total_variation: float = DEFAULT_TOTAL_VARIATION,
+    seed: int = 0,
+    score: str = "logit",
+    input_range: Sequence[float] | None = None,
+    progress: Callable[[float], Any] | None = None,
+) -> ActivationMaxInfo:
+    """An input that maximizes one channel or unit, by regularized gradient ascent.
+
+    Starts from the best (for this unit) of a few noise images around the middle of the input
+    range, of growing strength, so a ReLU unit silent on faint noise still gets a gradient. At
+    each step it rolls the image by up to ``jitter`` pixels (wrapping around), takes the gradient
+    of the unit's activation (the mean over the map for spatial layers), normalizes it, subtracts
+    the gradients of the L2 and total-variation penalties, steps and clips to the input range;
+    every ``blur_every`` steps the image is blurred. The ascent runs in a [0, 1] copy of the input
+    range, so the settings mean the same for pixels in [0, 255] as in [0, 1].
+
+    Args:
+        model: a model with one float image input ``(H, W, C)``.
+        layer: a layer path (:func:`graph.graph_layers`); None for the model's output layer.
+        unit: the channel (spatial layers) or unit (dense layers); the class for the output.
+        steps: ascent steps (lowered by ``$NEUROGENESIS_MAX_STEPS``).
+        learning_rate: step size in the [0, 1] input space per normalized gradient.
+        jitter: maximum random roll in pixels per step (0: none).
+        l2: weight of the pull towards mid-grey.
+        blur_every: blur every this many steps (0: never).
+        blur_sigma: the Gaussian blur's standard deviation in pixels.
+        total_variation: weight of the penalty on differences between neighbouring pixels.
+        seed: seeds the starting noise and the jitter.
+        score: ``"logit"`` maximizes the output layer before its softmax (a class's probability
+            can also rise by lowering the others); ``"probability"`` as the model outputs it.
+        input_range: ``(low, high)`` of the inputs (the model card's); default
+            :func:`default_input_range`.
+        progress: called with the share of steps done after each step.
+
+    Returns:
+        The image and the activation trace.
+
+    Raises:
+        UnsupportedModelError: the model does not take one float image input (token ids cannot
+            follow a gradient).
+        InputError: an unknown layer or unit, or a bad setting.
+    """
+    return _ascend(
+        model,
+        layer,
+        [unit],
+        steps=steps,
+        learning_rate=learning_rate,
+        jitter=jitter,
+        l2=l2,
+        blur_every=blur_every,
+        blur_sigma=blur_sigma,
+        total_variation=total_variation,
+        seed=seed,
+        score=score,
+        input_range=input_range,
+        progress=progress,
+    )[0]
+
+
+def activation_maximization_grid(
+    model: Any,
+    layer: str | None,
+    units: Sequence[int],
+    *,
+    steps: int = DEFAULT_STEPS,
+    learning_rate: float = DEFAULT_LEARNING_RATE,
+    jitter: int = DEFAULT_JITTER,
+    l2: float = DEFAULT_L2,
+    blur_every: int = DEFAULT_BLUR_EVERY,
+    blur_sigma: float = DEFAULT_BLUR_SIGMA,
+    total_variation: float = DEFAULT_TOTAL_VARIATION,
+    seed: int = 0,
+    score: str = "logit",
+    input_range: Sequence[float] | None = None,
+    progress: Callable[[float], Any] | None = None,
+) -> list[ActivationMaxInfo]:
+    """:func:`activation_maximization_info` for several units at once, in one batch.
+
+    Each image ascends its own unit (inference mode keeps the images of a batch independent); the
+    jitter of a step is shared. The settings are those of :func:`activation_maximization_info`.
+
+    Returns:
+        One info per unit, in the order given.
+
+    Raises:
+        InputError: no units, an unknown layer or unit, or a bad setting.
+        UnsupportedModelError: as :func:`activation_maximization_info`.
+    """
+    units = [int(unit) for unit in units]
+    if not units:
+        raise InputError("Expected at least one unit. Received: an empty list.")
+    return _ascend(
+        model,
+        layer,
+        units,
+        steps=steps,
+        learning_rate=learning_rate,
+        jitter=jitter,
+        l2=l2,
+        blur_every=blur_every,
+        blur_sigma=blur_sigma,
+        total_variation=total_variation,
+        seed=seed,
+        score=score,
+        input_range=input_range,
+        progress=progress,
+    )

@@ -1,0 +1,938 @@
+"""Features as Plotly figures: sample thumbnails, filters, feature maps, activation maximization.
+
+Drawing only: no TensorFlow, no Streamlit. Many small pictures are drawn as ONE tiled picture (a
+``go.Image`` or a ``go.Heatmap`` with blank gaps) and a coarse, invisible heatmap on top of it
+whose cells are the tiles, so hovering a tile names it: a figure with one trace per thumbnail
+takes seconds to draw in the browser once there are a few dozen.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from neurogenesis.analysis.features import (
+    ActivationMaxInfo,
+    FeatureMapsInfo,
+    FiltersInfo,
+    PredictionInfo,
+)
+from neurogenesis.errors import InputError
+from neurogenesis.plotting.style import PALETTE, base_layout, color_for, escaped, rgba
+
+__all__ = [
+    "DEFAULT_COLUMNS",
+    "DEFAULT_MAX_CHANNELS",
+    "DEFAULT_MAX_FILTERS",
+    "SAMPLE_KINDS",
+    "plot_activation_maximization",
+    "plot_activation_maximization_grid",
+    "plot_feature_maps",
+    "plot_filters",
+    "plot_sample_grid",
+    "sample_captions",
+]
+
+SAMPLE_KINDS = ("image", "series", "text", "array")
+DEFAULT_COLUMNS = 8
+DEFAULT_MAX_FILTERS = 64
+DEFAULT_MAX_CHANNELS = 16
+WRONG_COLOR = PALETTE[5]
+"""Vermillion, the palette's red: the border of a wrongly predicted sample."""
+SELECTED_COLOR = PALETTE[0]
+BACKGROUND = 255
+GAP_SHARE = 0.15
+"""Blank between tiles, as a share of a tile's width (at least one pixel)."""
+CAPTION_SHARE = 0.45
+"""Room under a thumbnail (or above a feature map) for its caption, as a share of its height."""
+CAPTION_FONT_SIZE = 10
+MAX_CAPTION_CHARS = 22
+FIGURE_WIDTH_PX = 760
+"""The width heights are worked out for (figures stretch to the page; the aspect stays close)."""
+MIN_HEIGHT_PX, MAX_HEIGHT_PX = 220, 2400
+SERIES_ROW_PX = 90
+TEXT_ROW_PX = 28
+FILTER_COLORSCALE = "RdBu_r"
+"""Diverging around zero: negative weights blue, positive red."""
+MAP_COLORSCALE = "Viridis"
+INPUT_PANEL_SHARE = 0.22
+OBJECTIVE_COLOR = color_for(0)
+PAD_TOKENS = ("", "[PAD]", "<pad>", "<PAD>", "[pad]")
+TRANSPARENT = [[0.0, "rgba(0,0,0,0)"], [1.0, "rgba(0,0,0,0)"]]
+
+
+# --------------------------------------------------------------------------------------------
+# Shared helpers.
+
+
+def _display_uint8(images: np.ndarray) -> np.ndarray:
+    """Images ``(n, h, w[, c])`` as ``uint8`` RGB ``(n, h, w, 3)`` for ``go.Image``.
+
+    uint8 stays as it is; floats in [0, 1] are scaled by 255, floats in [0, 255] kept, anything
+    else stretched from its minimum to its maximum over all the images (so they stay comparable).
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    channels = images.shape[-1]
+    if channels == 4:
+        images = images[..., :3]
+    elif channels != 3:
+        images = np.repeat(images[..., :1], 3, axis=-1)
+    if images.dtype == np.uint8:
+        return images
+    values = np.nan_to_num(images.astype(np.float64))
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+    if low >= 0 and high <= 1:
+        values = values * 255
+    elif not (low >= 0 and high <= 255):
+        values = (values - low) / (high - low) * 255 if high > low else np.zeros_like(values)
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
+def _image(pixels: np.ndarray, **properties) -> go.Image:
+    """``go.Image`` of ``uint8`` RGB pixels, sent as a PNG data URI.
+
+    A grid of 64 thumbnails as nested lists is ~1.7 MB of JSON on every rerun; as a PNG it is
+    tens of kilobytes.
+    """
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8)).save(buffer, format="PNG")
+    source = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return go.Image(source=source, **properties)
+
+
+def _stretched_uint8(images: np.ndarray) -> np.ndarray:
+    """Each image min-max stretched on its own to 0..255 (kernels, optimized inputs)."""
+    images = np.asarray(images, dtype=np.float64)
+    axes = tuple(range(1, images.ndim))
+    low = images.min(axis=axes, keepdims=True)
+    span = images.max(axis=axes, keepdims=True) - low
+    scaled = np.divide(images - low, span, out=np.full_like(images, 0.5), where=span > 0)
+    return _display_uint8(scaled)
+
+
+class _Grid:
+    """Where ``count`` tiles of ``tile_h`` x ``tile_w`` go on one canvas, row by row."""
+
+    def __init__(
+        self, count: int, tile_h: int, tile_w: int, columns: int, *, band: int = 0, above=False
+    ):
+        self.count = count
+        self.tile_h, self.tile_w = tile_h, tile_w
+        self.columns = max(1, min(int(columns), max(count, 1)))
+        self.rows = max(1, math.ceil(count / self.columns))
+        self.gap = max(1, round(GAP_SHARE * tile_w))
+        self.band = band
+        self.above = above
+        self.cell_w = tile_w + self.gap
+        self.cell_h = tile_h + self.gap + band
+        self.width = self.columns * self.cell_w + self.gap
+        self.height = self.rows * self.cell_h + self.gap
+
+    def origin(self, index: int) -> tuple[int, int]:
+        """The (top, left) pixel of tile ``index``."""
+        row, column = divmod(index, self.columns)
+        top = self.gap + row * self.cell_h + (self.band if self.above else 0)
+        return top, self.gap + column * self.cell_w
+
+    def center(self, index: int) -> tuple[float, float]:
+        top, left = self.origin(index)
+        return top + (self.tile_h - 1) / 2, left + (self.tile_w - 1) / 2
+
+    def canvas(self, tiles: np.ndarray, fill) -> np.ndarray:
+        canvas = np.full((self.height, self.width, *tiles.shape[3:]), fill, dtype=tiles.dtype)
+        for index, tile in enumerate(tiles):
+            top, left = self.origin(index)
+            canvas[top : top + self.tile_h, left : left + self.tile_w] = tile
+        return canvas
+
+    def box(self, index: int, margin: float) -> dict:
+        top, left = self.origin(index)
+        return {
+            "x0": left - 0.5 - margin,
+            "x1": left + self.tile_w - 0.5 + margin,
+            "y0": top - 0.5 - margin,
+            "y1": top + self.tile_h - 0.5 + margin,
+        }
+
+    def hover_trace(self, texts: Sequence[str], ids: Sequence[int] | None = None) -> go.Heatmap:
+        """An invisible heatmap, one cell per tile, that names the tile under the pointer.
+
+        Its ``customdata`` is each tile's id (``ids``, default the position; -1 off the tiles).
+        """
+        z = np.full((self.rows, self.columns), np.nan)
+        hover = np.full((self.rows, self.columns), "", dtype=object)
+        custom = np.full((self.rows, self.columns), -1, dtype=np.int64)
+        for index, text in enumerate(texts):
+            row, column = divmod(index, self.columns)
+            z[row, column] = index
+            hover[row, column] = text
+            custom[row, column] = index if ids is None else int(ids[index])
+        top, left = self.center(0)
+        return go.Heatmap(
+            z=z,
+            x0=left,
+            dx=self.cell_w,
+            y0=top,
+            dy=self.cell_h,
+            hovertext=hover,
+            customdata=custom,
+            hoverinfo="text",
+            hoverongaps=False,
+            colorscale=TRANSPARENT,
+            showscale=False,
+            name="tiles",
+        )
+
+    def click_trace(self, texts: Sequence[str], ids: Sequence[int]) -> go.Scatter:
+        """Invisible markers on the tiles' centres whose ``customdata`` is the tile's id.
+
+        Streamlit's chart selection reports scatter points, not heatmap cells.
+        """
+        centres = [self.center(index) for index in range(len(texts))]
+        return go.Scatter(
+            x=[x for _, x in centres],
+            y=[y for y, _ in centres],
+            customdata=[int(i) for i in ids],
+            hovertext=list(texts),
+            hoverinfo="text",
+            mode="markers",
+            marker={"size": 24, "color": "rgba(0,0,0,0)"},
+            name="samples",
+            showlegend=False,
+        )
+
+    def height_px(self, extra: int = 0, share: float = 1.0) -> int:
+        """The figure height that keeps pixels square when the grid gets ``share`` of the width."""
+        scale = FIGURE_WIDTH_PX * share / self.width
+        return int(np.clip(self.height * scale + extra, MIN_HEIGHT_PX, MAX_HEIGHT_PX))
+
+
+def _picture_axes(figure: go.Figure, row: int | None = None, col: int | None = None) -> None:
+    """Axes for a picture: hidden, square pixels, the first row at the top."""
+    figure.update_xaxes(visible=False, showgrid=False, constrain="domain", row=row, col=col)
+    figure.update_yaxes(
+        visible=False,
+        showgrid=False,
+        autorange="reversed",
+        scaleanchor="x" if row is None else None,
+        constrain="domain",
+        row=row,
+        col=col,
+    )
+
+
+def _layout(title: str, height: int) -> dict:
+    layout = base_layout(title)
+    layout.update(hovermode="closest", height=height, showlegend=False)
+    layout["margin"] = {"l": 10, "r": 10, "t": 60, "b": 10}
+    return layout
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_CAPTION_CHARS else text[: MAX_CAPTION_CHARS - 1] + "…"
+
+
+# --------------------------------------------------------------------------------------------
+# Sample browser.
+
+
+def _describe(info: PredictionInfo, index: int) -> tuple[str, str, bool]:
+    """A sample's caption, hover text and whether its prediction is wrong."""
+    parts, hover = [], [f"sample {index}"]
+    wrong = bool(info.correct is not None and not info.correct[index])
+    label = None
+    if info.labels is not None and info.labels.ndim == 1:
+        value = info.labels[index]
+        label = info.class_name(value) if info.labels.dtype.kind in "iu" else f"{float(value):.3g}"
+        hover.append(f"label: {escaped(label)}")
+    if info.predicted is not None:
+        predicted = info.class_name(info.predicted[index])
+        confidence = float(info.confidence[index])
+        # A correct prediction needs its class only once.
+        arrow = f"{label}→{predicted}" if label not in (None, predicted) else predicted
+        parts.append(f"{arrow} {confidence:.0%}")
+        hover.append(f"predicted: {escaped(predicted)} ({confidence:.1%})")
+    elif info.task == "regression":
+        predicted = float(info.outputs[index, 0])
+        parts.append(f"{label} / {predicted:.3g}" if label is not None else f"{predicted:.3g}")
+        hover.append(f"predicted: {predicted:.4g}")
+        if info.errors is not None:
+            hover.append(f"absolute error: {float(info.errors[index]):.3g}")
+    elif label is not None:
+        parts.append(label)
+    if wrong:
+        hover.append("<b>wrong</b>")
+    return escaped(_short(" ".join(parts))), "<br>".join(hover), wrong
+
+
+def sample_captions(info: PredictionInfo, indices: Sequence[int]) -> list[str]:
+    """Short captions (``label→prediction confidence``) for the samples ``indices``."""
+    return [_describe(info, int(index))[0] for index in indices]
+
+
+def _marks(
+    grid: _Grid, wrong: Sequence[bool], selected_position: int | None, margin: float
+) -> list[dict]:
+    shapes = []
+    for position, is_wrong in enumerate(wrong):
+        if is_wrong:
+            shapes.append(
+                {"type": "rect", "line": {"color": WRONG_COLOR, "width": 2}, "name": "wrong"}
+                | grid.box(position, margin)
+            )
+    if selected_position is not None:
+        shapes.append(
+            {"type": "rect", "line": {"color": SELECTED_COLOR, "width": 4}, "name": "selected"}
+            | grid.box(selected_position, margin * 2)
+        )
+    return shapes
+
+
+def _sample_texts(
+    count: int,
+    indices: np.ndarray,
+    captions: Sequence[str] | None,
+    info: PredictionInfo | None,
+) -> tuple[list[str], list[str], list[bool]]:
+    if captions is not None and len(captions) != count:
+        raise InputError(
+            f"Expected one caption per shown sample ({count}). Received: {len(captions)}."
+        )
+    shown, hovers, wrong = [], [], []
+    for position, index in enumerate(indices):
+        if info is not None:
+            caption, hover, is_wrong = _describe(info, int(index))
+        else:
+            caption, hover, is_wrong = "", f"sample {int(index)}", False
+        if captions is not None:
+            caption = escaped(_short(str(captions[position])))
+            hover = f"{hover}<br>{escaped(captions[position])}"
+        shown.append(caption)
+        hovers.append(hover)
+        wrong.append(is_wrong)
+    return shown, hovers, wrong
+
+
+def _caption_annotations(grid: _Grid, captions: Sequence[str], wrong: Sequence[bool]) -> list:
+    annotations = []
+    for position, caption in enumerate(captions):
+        if not caption:
+            continue
+        top, left = grid.origin(position)
+        annotations.append(
+            {
+                "x": left + (grid.tile_w - 1) / 2,
+                "y": top + grid.tile_h - 0.5 + grid.gap / 2,
+                "xref": "x",
+                "yref": "y",
+                "text": caption,
+                "showarrow": False,
+                "yanchor": "top",
+                "font": {
+                    "size": CAPTION_FONT_SIZE,
+                    "color": WRONG_COLOR if wrong[position] else "#333333",
+                },
+            }
+        )
+    return annotations
+
+
+def _check_indices(x: np.ndarray, indices: Sequence[int] | None) -> np.ndarray:
+    chosen = np.arange(len(x)) if indices is None else np.asarray(indices, dtype=np.int64)
+    if chosen.ndim != 1 or (chosen.size and (chosen.min() < 0 or chosen.max() >= len(x))):
+        raise InputError(
+            f"Expected sample indices from 0 to {len(x) - 1}. Received: {chosen.tolist()[:8]}."
+        )
+    return chosen
+
+
+def plot_sample_grid(
+    x: np.ndarray,
+    indices: Sequence[int] | None = None,
+    *,
+    kind: str = "image",
+    captions: Sequence[str] | None = None,
+    columns: int = DEFAULT_COLUMNS,
+    selected: int | None = None,
+    info: PredictionInfo | None = None,
+    wrong: Sequence[bool] | None = None,
+    feature_names: Sequence[str] | None = None,
+    vocabulary: Sequence[str] | None = None,
+) -> go.Figure:
+    """Samples ``x[indices]`` as thumbnails, sparklines or table rows.
+
+    Images are tiled into one picture (hover names the sample, its label and prediction; a click
+    selects a point whose ``customdata`` is the sample's index, as the sparklines' do); series
+    ``(n, steps[, features])`` become sparklines, each feature stretched over the shown samples;
+    text (strings, or token ids with ``vocabulary``) becomes a table. With ``info`` each sample is
+    captioned ``label→prediction confidence`` and wrong predictions get a red border (a red row
+    for text); ``captions`` replaces those captions.
+
+    Args:
+        x: all the samples.
+        indices: the samples to show, in order (default: all).
+        kind: ``"image"``, ``"series"``, ``"text"``, or ``"array"`` (series or images by rank).
+        captions: one short caption per shown sample.
+        columns: thumbnails per row.
+        selected: a sample index (into ``x``) to outline.
+        info: the predictions, for captions, hover and wrong marks.
+        wrong: one flag per shown sample, marking wrong predictions (replaces ``info``'s).
+        feature_names: names of a series' features, for the legend and hover.
+        vocabulary: token id -> word, to show token ids as text.
+
+    Returns:
+        The figure.
+
+    Raises:
+        InputError: an unknown kind, indices out of range, or captions of another length.
+    """
+    if kind not in SAMPLE_KINDS:
+        raise InputError(f"Expected kind in {SAMPLE_KINDS}. Received: {kind!r}.")
+    x = np.asarray(x)
+    chosen = _check_indices(x, indices)
+    if kind == "array":
+        kind = "image" if x.ndim == 4 else "series"
+    texts, hovers, marked = _sample_texts(len(chosen), chosen, captions, info)
+    if wrong is not None:
+        if len(wrong) != len(chosen):
+            raise InputError(
+                f"Expected one wrong flag per shown sample ({len(chosen)}). Received: {len(wrong)}."
+            )
+        marked = [bool(flag) for flag in wrong]
+    wrong = marked
+    where = np.flatnonzero(chosen == selected) if selected is not None else []
+    selected_position = int(where[0]) if len(where) else None
+    if kind == "text":
+        return _text_table(x, chosen, texts, hovers, wrong, selected_position, vocabulary)
+    if kind == "series":
+        return _sparklines(
+            x[chosen], chosen, texts, wrong, selected_position, columns, feature_names
+        )
+    return _thumbnails(x[chosen], chosen, texts, hovers, wrong, selected_position, columns)
+
+
+def _thumbnails(images, chosen, texts, hovers, wrong, selected_position, columns) -> go.Figure:
+    if images.ndim not in (3, 4):
+        raise InputError(
+            f"Expected images of shape (n, height, width[, channels]). Received: {images.shape}. "
+            "Use kind='series' or 'text' for other samples."
+        )
+    pictures = _display_uint8(images)
+    height, width = pictures.shape[1:3]
+    band = round(CAPTION_SHARE * height) if any(texts) else 0
+    grid = _Grid(len(chosen), height, width, columns, band=band)
+    figure = go.Figure()
+    if len(chosen):
+        figure.add_trace(_image(grid.canvas(pictures, BACKGROUND), hoverinfo="skip"))
+        figure.add_trace(grid.hover_trace(hovers, chosen))
+        figure.add_trace(grid.click_trace(hovers, chosen))
+    shapes = _marks(grid, wrong, selected_position, grid.gap * 0.3)
+    title = f"{len(chosen)} sample{'s' if len(chosen) != 1 else ''}"
+    if any(wrong):
+        title += f" ({sum(wrong)} wrong, outlined in red)"
+    figure.update_layout(
+        **_layout(title, grid.height_px(70)),
+        shapes=shapes,
+        annotations=_caption_annotations(grid, texts, wrong),
+    )
+    _picture_axes(figure)
+    figure.update_xaxes(range=[-0.5, grid.width - 0.5])
+    figure.update_yaxes(range=[grid.height - 0.5, -0.5], autorange=False)
+    return figure
+
+
+def _sparklines(series, chosen, texts, wrong, selected_position, columns, feature_names):
+    if series.ndim == 2:
+        series = series[..., None]
+    if series.ndim != 3:
+        raise InputError(
+            f"Expected series of shape (n, steps[, features]). Received: {series.shape}."
+        )
+    count, steps, num_features = series.shape
+    names = (
+        [str(name) for name in feature_names]
+        if feature_names is not None and len(feature_names) == num_features
+        else [f"feature {f}" for f in range(num_features)]
+    )
+    gap = max(1.0, GAP_SHARE * steps)
+    cell_w = steps - 1 + gap
+    band = CAPTION_SHARE if any(texts) else 0.0
+    cell_h = 1.0 + 0.15 + band
+    columns = max(1, min(int(columns), max(count, 1)))
+    rows = max(1, math.ceil(count / columns))
+    values = series.astype(np.float64)
+    low = np.nanmin(values, axis=(0, 1)) if count else np.zeros(num_features)
+    span = (np.nanmax(values, axis=(0, 1)) - low) if count else np.ones(num_features)
+    span = np.where(span > 0, span, 1.0)
+    figure = go.Figure()
+    for feature in range(num_features):
+        xs, ys, custom = [], [], []
+        for position in range(count):
+            row, column = divmod(position, columns)
+            xs.extend((column * cell_w + np.arange(steps)).tolist() + [None])
+            scaled = (values[position, :, feature] - low[feature]) / span[feature]
+            ys.extend((row * cell_h + 1.0 - scaled).tolist() + [None])
+            custom.extend(
+                [[int(chosen[position]), float(v)] for v in values[position, :, feature]]
+                + [[None, None]]
+            )
+        figure.add_trace(
+            go.Scattergl(
+                x=xs,
+                y=ys,
+                customdata=custom,
+                mode="lines",
+                line={"color": color_for(feature), "width": 1.2},
+                name=escaped(names[feature]),
+                hovertemplate=(
+                    f"sample %{{customdata[0]}}<br>{escaped(names[feature])}: "
+                    "%{customdata[1]:.4g}<extra></extra>"
+                ),
+            )
+        )
+    shapes, annotations = [], []
+    for position in range(count):
+        row, column = divmod(position, columns)
+        box = {
+            "x0": column * cell_w - gap * 0.3,
+            "x1": column * cell_w + steps - 1 + gap * 0.3,
+            "y0": row * cell_h - 0.1,
+            "y1": row * cell_h + 1.1,
+        }
+        if wrong[position]:
+            shapes.append(
+                {"type": "rect", "line": {"color": WRONG_COLOR, "width": 2}, "name": "wrong"} | box
+            )
+        if position == selected_position:
+            shapes.append(
+                {"type": "rect", "line": {"color": SELECTED_COLOR, "width": 4}, "name": "selected"}
+                | box
+            )
+        if texts[position]:
+            annotations.append(
+                {
+                    "x": column * cell_w + (steps - 1) / 2,
+                    "y": row * cell_h + 1.12,
+                    "text": texts[position],
+                    "showarrow": False,
+                    "yanchor": "top",
+                    "font": {
+                        "size": CAPTION_FONT_SIZE,
+                        "color": WRONG_COLOR if wrong[position] else "#333333",
+                    },
+                }
+            )
+    layout = _layout(
+        f"{count} series, each feature stretched over the samples shown",
+        int(np.clip(rows * SERIES_ROW_PX + 90, MIN_HEIGHT_PX, MAX_HEIGHT_PX)),
+    )
+    layout["showlegend"] = num_features > 1
+    layout["legend"] = base_layout("")["legend"]
+    figure.update_layout(**layout, shapes=shapes, annotations=annotations)
+    figure.update_xaxes(visible=False, showgrid=False, zeroline=False)
+    figure.update_yaxes(visible=False, showgrid=False, zeroline=False, autorange="reversed")
+    return figure
+
+
+def _as_text(sample, vocabulary) -> str:
+    if isinstance(sample, str):
+        return sample
+    values = np.asarray(sample).ravel()
+    if vocabulary is not None and values.dtype.kind in "iu":
+        words = [str(vocabulary[v]) if 0 <= v < len(vocabulary) else f"<{v}>" for v in values]
+        return " ".join(word for word in words if word not in PAD_TOKENS)
+    return " ".join(str(value) for value in values)
+
+
+def _text_table(x, chosen, texts, hovers, wrong, selected_position, vocabulary) -> go.Figure:
+    rows = [_as_text(x[index], vocabulary) for index in chosen]
+    fills = []
+    for position in range(len(chosen)):
+        if position == selected_position:
+            fills.append(rgba(SELECTED_COLOR, 0.25))
+        elif wrong[position]:
+            fills.append(rgba(WRONG_COLOR, 0.18))
+        else:
+            fills.append("white")
+    figure = go.Figure(
+        go.Table(
+            columnwidth=[1, 8, 3],
+            header={
+                "values": ["sample", "text", "label → prediction"],
+                "align": "left",
+                "fill": {"color": "#EEEEEE"},
+            },
+            cells={
+                "values": [
+                    [int(index) for index in chosen],
+                    [escaped(row) for row in rows],
+                    list(texts),
+                ],
+                "align": "left",
+                "fill": {"color": [fills, fills, fills]},
+                "height": TEXT_ROW_PX,
+            },
+        )
+    )
+    title = f"{len(chosen)} text sample{'s' if len(chosen) != 1 else ''}"
+    if any(wrong):
+        title += f" ({sum(wrong)} wrong, in red)"
+    figure.update_layout(
+        **_layout(
+            title,
+            int(np.clip(len(chosen) * TEXT_ROW_PX + 110, MIN_HEIGHT_PX, MAX_HEIGHT_PX)),
+        )
+    )
+    return figure
+
+
+# --------------------------------------------------------------------------------------------
+# Filters.
+
+
+def plot_filters(
+    info: FiltersInfo,
+    *,
+    max_filters: int = DEFAULT_MAX_FILTERS,
+    max_channels: int = DEFAULT_MAX_CHANNELS,
+    columns: int = DEFAULT_COLUMNS,
+    as_rgb: bool | None = None,
+) -> go.Figure:
+    """A convolution's kernels, strongest (largest L2 norm) first.
+
+    A first layer looking at RGB pixels (``info.rgb``) draws each kernel as a colour image,
+    stretched from its own minimum to its maximum, ``columns`` per row. Any other layer draws a
+    grid of weights: one row per filter, one column per input channel, on a diverging scale
+    symmetric around zero (blue negative, red positive) shared by all kernels shown.
+
+    Args:
+        info: the kernels.
+        max_filters: filters drawn at most (the largest norms).
+        max_channels: input channels drawn at most (the first ones).
+        columns: colour kernels per row.
+        as_rgb: force (True) or refuse (False) colour drawing; default ``info.rgb``.
+
+    Returns:
+        The figure.
+    """
+    if max_filters < 1 or max_channels < 1:
+        raise InputError(
+            f"Expected max_filters and max_channels of at least 1. Received: {max_filters}, "
+            f"{max_channels}."
+        )
+    kernels = info.kernels[:max_filters]
+    shown = len(kernels)
+    total = info.num_filters
+    rgb = info.rgb if as_rgb is None else bool(as_rgb and kernels.shape[-1] == 3)
+    title = (
+        f"{escaped(info.layer)} ({info.class_name}): {shown} of {total} filters, sorted by L2 norm"
+    )
+    names = [
+        f"filter {int(index)}<br>L2 norm {float(norm):.3g}"
+        for index, norm in zip(info.order[:shown], info.norms[:shown], strict=True)
+    ]
+    if rgb:
+        return _rgb_filters(kernels, names, title + ", as colours", columns)
+    channels = min(kernels.shape[-1], max_channels)
+    if channels < kernels.shape[-1]:
+        title += f"; {channels} of {kernels.shape[-1]} input channels"
+    kh, kw = kernels.shape[1:3]
+    canvas = np.full((shown * (kh + 1) - 1, channels * (kw + 1) - 1), np.nan)
+    custom = np.full((*canvas.shape, 3), np.nan)
+    for row in range(shown):
+        for channel in range(channels):
+            top, left = row * (kh + 1), channel * (kw + 1)
+            canvas[top : top + kh, left : left + kw] = kernels[row, :, :, channel]
+            custom[top : top + kh, left : left + kw] = (
+                info.order[row],
+                channel,
+                info.norms[row],
+            )
+    limit = float(np.nanmax(np.abs(canvas))) if np.isfinite(canvas).any() else 1.0
+    limit = limit or 1.0
+    figure = go.Figure(
+        go.Heatmap(
+            z=canvas,
+            customdata=custom,
+            colorscale=FILTER_COLORSCALE,
+            zmin=-limit,
+            zmax=limit,
+            zmid=0.0,
+            hoverongaps=False,
+            colorbar={"title": {"text": "weight"}, "thickness": 12},
+            hovertemplate=(
+                "filter %{customdata[0]} (L2 norm %{customdata[2]:.3g})<br>"
+                "input channel %{customdata[1]}<br>weight %{z:.4g}<extra></extra>"
+            ),
+        )
+    )
+    row_px = max(6.0, min(40.0, 700 / max(channels * (kw + 1), 1) * (kh + 1)))
+    figure.update_layout(
+        **_layout(title, int(np.clip(shown * row_px + 120, MIN_HEIGHT_PX, MAX_HEIGHT_PX)))
+    )
+    figure.update_xaxes(
+        title={"text": "input channel"},
+        tickvals=[c * (kw + 1) + (kw - 1) / 2 for c in range(channels)],
+        ticktext=[str(c) for c in range(channels)],
+        showgrid=False,
+        zeroline=False,
+    )
+    figure.update_yaxes(
+        title={"text": "filter (by norm)"},
+        tickvals=[r * (kh + 1) + (kh - 1) / 2 for r in range(shown)],
+        ticktext=[str(int(index)) for index in info.order[:shown]],
+        autorange="reversed",
+        showgrid=False,
+        zeroline=False,
+    )
+    return figure
+
+
+def _rgb_filters(kernels: np.ndarray, names: list[str], title: str, columns: int) -> go.Figure:
+    pictures = _stretched_uint8(kernels)
+    grid = _Grid(len(pictures), pictures.shape[1], pictures.shape[2], columns)
+    figure = go.Figure()
+    if len(pictures):
+        figure.add_trace(_image(grid.canvas(pictures, BACKGROUND), hoverinfo="skip"))
+        figure.add_trace(grid.hover_trace(names))
+    figure.update_layout(**_layout(title, grid.height_px(70)))
+    _picture_axes(figure)
+    return figure
+
+
+# --------------------------------------------------------------------------------------------
+# Feature maps.
+
+
+def _input_trace(image: np.ndarray):
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] in (1, 3, 4):
+        return _image(_display_uint8(image[None])[0], name="input", hoverinfo="skip")
+    values = image.reshape(image.shape[0], -1).T if image.ndim >= 2 else image[None]
+    return go.Heatmap(
+        z=values,
+        colorscale="Greys",
+        showscale=False,
+        name="input",
+        hovertemplate="step %{x}<br>feature %{y}<br>%{z:.4g}<extra>input</extra>",
+    )
+
+
+def plot_feature_maps(
+    info: FeatureMapsInfo,
+    *,
+    top_k: int | None = None,
+    columns: int = DEFAULT_COLUMNS,
+    input_image: np.ndarray | None = None,
+    show_input: bool = True,
+    shared_scale: bool = True,
+) -> go.Figure:
+    """One sample's feature maps as small heatmaps, with the input beside them.
+
+    Args:
+        info: the maps.
+        top_k: draw only the k channels of largest mean activation (by rank); default all, in
+            channel order.
+        columns: maps per row.
+        input_image: the picture to draw as the input (the raw image); default ``info.input``.
+        show_input: draw the input panel.
+        shared_scale: one colour scale for all maps (a weak or dead channel looks dark); False
+            stretches each map to its own range (hover still gives the real value).
+
+    Returns:
+        The figure.
+    """
+    if top_k is not None and top_k < 1:
+        raise InputError(f"Expected top_k of at least 1. Received: {top_k}.")
+    num_channels = info.maps.shape[0]
+    channels = info.order[:top_k] if top_k is not None else np.arange(num_channels)
+    maps = info.maps[channels].astype(np.float64)
+    height, width = maps.shape[1:]
+    band = max(1, round(CAPTION_SHARE * height)) if height > 1 else 1
+    grid = _Grid(len(channels), height, width, columns, band=band, above=True)
+    z = maps
+    if not shared_scale:
+        low = maps.min(axis=(1, 2), keepdims=True)
+        span = maps.max(axis=(1, 2), keepdims=True) - low
+        z = np.divide(maps - low, span, out=np.zeros_like(maps), where=span > 0)
+    canvas = grid.canvas(z[..., None], np.nan)[..., 0]
+    custom_tiles = np.stack(
+        [
+            np.broadcast_to(channels[:, None, None], maps.shape).astype(np.float64),
+            np.broadcast_to(info.mean_activation[channels][:, None, None], maps.shape),
+            maps,
+        ],
+        axis=-1,
+    )
+    custom = grid.canvas(custom_tiles, np.nan)
+    heatmap = go.Heatmap(
+        z=canvas,
+        customdata=custom,
+        colorscale=MAP_COLORSCALE,
+        hoverongaps=False,
+        showscale=shared_scale,
+        colorbar={"title": {"text": "activation"}, "thickness": 12},
+        hovertemplate=(
+            "channel %{customdata[0]}<br>mean %{customdata[1]:.3g}<br>"
+            "activation %{customdata[2]:.4g}<extra></extra>"
+        ),
+        name="maps",
+    )
+    show_input = show_input and (input_image is not None or info.input is not None)
+    if show_input:
+        figure = make_subplots(
+            rows=1,
+            cols=2,
+            column_widths=[INPUT_PANEL_SHARE, 1 - INPUT_PANEL_SHARE],
+            horizontal_spacing=0.03,
+            subplot_titles=("input", "feature maps"),
+        )
+        figure.add_trace(
+            _input_trace(info.input if input_image is None else input_image), row=1, col=1
+        )
+        figure.add_trace(heatmap, row=1, col=2)
+        map_axes = ("x2", "y2")
+    else:
+        figure = go.Figure(heatmap)
+        map_axes = ("x", "y")
+    annotations = list(figure.layout.annotations)
+    for position, channel in enumerate(channels):
+        top, left = grid.origin(position)
+        annotations.append(
+            go.layout.Annotation(
+                x=left + (width - 1) / 2,
+                y=top - 0.5 - grid.band / 2,
+                xref=map_axes[0],
+                yref=map_axes[1],
+                text=f"{int(channel)} · {float(info.mean_activation[channel]):.2g}",
+                showarrow=False,
+                font={"size": CAPTION_FONT_SIZE},
+            )
+        )
+    what = f"top {len(channels)} by mean activation" if top_k is not None else "all"
+    title = (
+        f"{escaped(info.layer)}: {len(channels)} of {num_channels} feature maps ({what}), "
+        f"sample {info.index}"
+    )
+    extra = 90 if show_input else 70
+    share = 1 - INPUT_PANEL_SHARE if show_input else 1.0
+    figure.update_layout(**_layout(title, grid.height_px(extra, share)), annotations=annotations)
+    figure.update_xaxes(visible=False, showgrid=False, zeroline=False, constrain="domain")
+    figure.update_yaxes(
+        visible=False, showgrid=False, zeroline=False, autorange="reversed", constrain="domain"
+    )
+    if show_input:
+        figure.update_yaxes(scaleanchor="x", row=1, col=1)
+        figure.update_yaxes(scaleanchor="x2", row=1, col=2)
+    else:
+        figure.update_yaxes(scaleanchor="x")
+    return figure
+
+
+# --------------------------------------------------------------------------------------------
+# Activation maximization.
+
+
+def plot_activation_maximization(
+    info: ActivationMaxInfo, *, references: dict[str, float] | None = None
+) -> go.Figure:
+    """The optimized input (stretched for display) and the unit's activation over the steps.
+
+    Args:
+        info: the result of the ascent.
+        references: named activations to draw as dashed lines for comparison (``{"mean over
+            the samples": 0.31}``).
+
+    Returns:
+        The figure.
+    """
+    figure = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.45, 0.55],
+        horizontal_spacing=0.08,
+        subplot_titles=("input that maximizes it (stretched)", "activation during the ascent"),
+    )
+    figure.add_trace(
+        _image(_stretched_uint8(info.image[None])[0], name="image", hoverinfo="skip"),
+        row=1,
+        col=1,
+    )
+    steps = np.arange(1, len(info.objective) + 1)
+    figure.add_trace(
+        go.Scatter(
+            x=steps,
+            y=info.objective,
+            mode="lines",
+            line={"color": OBJECTIVE_COLOR, "width": 2},
+            name="activation",
+            hovertemplate="step %{x}<br>activation %{y:.4g}<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    lines = {"start": info.start_activation, "final image": info.final_activation}
+    lines.update(references or {})
+    for position, (name, value) in enumerate(lines.items()):
+        figure.add_hline(
+            y=float(value),
+            line={"color": color_for(position + 1), "dash": "dash", "width": 1},
+            annotation={"text": escaped(name), "font": {"size": CAPTION_FONT_SIZE}},
+            annotation_position="bottom right",
+            row=1,
+            col=2,
+        )
+    title = (
+        f"{escaped(info.layer)}, unit {info.unit}: activation {info.start_activation:.3g} → "
+        f"{info.final_activation:.3g} in {info.steps} steps"
+    )
+    figure.update_layout(**_layout(title, 380))
+    figure.update_xaxes(visible=False, row=1, col=1)
+    figure.update_yaxes(visible=False, scaleanchor="x", row=1, col=1)
+    figure.update_xaxes(title={"text": "step"}, row=1, col=2)
+    figure.update_yaxes(title={"text": "activation"}, row=1, col=2)
+    return figure
+
+
+def plot_activation_maximization_grid(
+    infos: Sequence[ActivationMaxInfo], *, columns: int = DEFAULT_COLUMNS
+) -> go.Figure:
+    """Several units' optimized inputs side by side, each stretched on its own."""
+    if not infos:
+        raise InputError("Expected at least one activation-maximization result. Received: none.")
+    pictures = _stretched_uint8(np.stack([info.image for info in infos]))
+    height, width = pictures.shape[1:3]
+    grid = _Grid(len(infos), height, width, columns, band=round(CAPTION_SHARE * height))
+    figure = go.Figure(
+        [
+            _image(grid.canvas(pictures, BACKGROUND), hoverinfo="skip"),
+            grid.hover_trace(
+                [
+                    f"unit {info.unit}<br>activation {info.start_activation:.3g} → "
+                    f"{info.final_activation:.3g}"
+                    for info in infos
+                ]
+            ),
+        ]
+    )
+    captions = [f"{info.unit} · {info.final_activation:.2g}" for info in infos]
+    layers = sorted({info.layer for info in infos})
+    figure.update_layout(
+        **_layout(
+            f"{escaped(', '.join(layers))}: inputs that maximize {len(infos)} units",
+            grid.height_px(70),
+        ),
+        annotations=_caption_annotations(grid, captions, [False] * len(infos)),
+    )
+    _picture_axes(figure)
+    return figure

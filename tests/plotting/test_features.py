@@ -1,0 +1,339 @@
+"""Features figures: the data drawn (tiles, values, marks, hover), on infos made by hand."""
+
+from __future__ import annotations
+
+import base64
+import io
+import subprocess
+import sys
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from PIL import Image
+
+from neurogenesis.analysis.features import (
+    ActivationMaxInfo,
+    FeatureMapsInfo,
+    FiltersInfo,
+    PredictionInfo,
+)
+from neurogenesis.errors import InputError
+from neurogenesis.plotting import features as pf
+
+
+def _prediction_info(n: int = 10) -> PredictionInfo:
+    labels = np.arange(n) % 3
+    predicted = labels.copy()
+    predicted[[1, 4]] = (labels[[1, 4]] + 1) % 3  # two wrong
+    outputs = np.full((n, 3), 0.1)
+    outputs[np.arange(n), predicted] = 0.8
+    return PredictionInfo(
+        outputs=outputs,
+        task="classification",
+        predicted=predicted,
+        confidence=outputs.max(axis=1),
+        labels=labels,
+        correct=predicted == labels,
+        errors=None,
+        label_names=("cat", "dog", "<bird>"),
+        num_classes=3,
+    )
+
+
+def _pixels(trace: go.Image) -> np.ndarray:
+    """The pixels of an image trace, decoded from its PNG data URI."""
+    header, data = trace.source.split(",", 1)
+    assert header == "data:image/png;base64"
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+
+
+def _tile(figure_z: np.ndarray, grid: pf._Grid, position: int) -> np.ndarray:
+    top, left = grid.origin(position)
+    return figure_z[top : top + grid.tile_h, left : left + grid.tile_w]
+
+
+def _shapes(figure, name: str) -> list:
+    return [shape for shape in figure.layout.shapes if shape.name == name]
+
+
+# ------------------------------------------------------------------ sample grid
+
+
+def test_colour_thumbnails_are_the_samples():
+    x = np.random.default_rng(0).integers(0, 256, (10, 4, 5, 3), dtype=np.uint8)
+    indices = [2, 5, 7]
+    figure = pf.plot_sample_grid(x, indices, columns=2)
+    image, hover, click = figure.data
+    assert isinstance(image, go.Image) and isinstance(hover, go.Heatmap)
+    # Clicks report the sample index as customdata, at the tiles' centres.
+    assert list(click.customdata) == indices
+    assert (click.y[1], click.x[1]) == pf._Grid(3, 4, 5, 2).center(1)
+    assert np.asarray(hover.customdata).tolist() == [[2, 5], [7, -1]]
+    z = _pixels(image)
+    grid = pf._Grid(3, 4, 5, 2)
+    assert z.shape == (grid.height, grid.width, 3)
+    for position, index in enumerate(indices):
+        assert np.array_equal(_tile(z, grid, position), x[index])
+    # Blank (white) between tiles; one hover cell per tile naming the sample.
+    assert np.all(z[:, : grid.gap] == 255)
+    texts = np.asarray(hover.hovertext, dtype=object)
+    assert texts.shape == (2, 2) and texts[0, 1] == "sample 5" and texts[1, 1] == ""
+    assert np.isnan(np.asarray(hover.z, dtype=float)[1, 1])
+
+
+def test_grey_float_images_scale_to_pixels():
+    x = np.random.default_rng(1).uniform(0, 1, (4, 8, 8, 1)).astype("float32")
+    figure = pf.plot_sample_grid(x, [3, 0])
+    grid = pf._Grid(2, 8, 8, pf.DEFAULT_COLUMNS)
+    tile = _tile(_pixels(figure.data[0]), grid, 0)
+    expected = np.rint(x[3, ..., 0] * 255).astype(np.uint8)
+    for channel in range(3):
+        assert np.array_equal(tile[..., channel], expected)
+
+
+def test_captions_wrong_marks_and_selection():
+    info = _prediction_info()
+    x = np.zeros((10, 6, 6), dtype=np.uint8)
+    figure = pf.plot_sample_grid(x, [0, 1, 4, 5], info=info, selected=5)
+    captions = [annotation.text for annotation in figure.layout.annotations]
+    assert captions[0] == "cat 80%"  # correct: the class once
+    assert captions[1] == "dog→&lt;bird&gt; 80%"  # wrong: label→prediction, escaped
+    wrong = _shapes(figure, "wrong")
+    grid = pf._Grid(4, 6, 6, pf.DEFAULT_COLUMNS, band=round(pf.CAPTION_SHARE * 6))
+    assert len(wrong) == 2 and wrong[0].line.color == pf.WRONG_COLOR
+    top, left = grid.origin(1)
+    assert wrong[0].x0 < left - 0.5 < left + 5.5 < wrong[0].x1
+    (selected,) = _shapes(figure, "selected")
+    top, left = grid.origin(3)
+    assert selected.x0 < left - 0.5 and selected.line.width == 4
+    assert "2 wrong" in figure.layout.title.text
+    hover = np.asarray(figure.data[1].hovertext, dtype=object)
+    assert "predicted: &lt;bird&gt; (80.0%)" in hover[0, 1] and "wrong" in hover[0, 1]
+    assert pf.sample_captions(info, [1]) == ["dog→&lt;bird&gt; 80%"]
+
+
+def test_explicit_captions_and_bad_arguments():
+    x = np.zeros((3, 4, 4, 1), dtype=np.float32)
+    figure = pf.plot_sample_grid(x, [0, 2], captions=["first", "third"])
+    assert [a.text for a in figure.layout.annotations] == ["first", "third"]
+    flagged = pf.plot_sample_grid(x, [0, 2], wrong=[False, True])
+    (mark,) = _shapes(flagged, "wrong")
+    assert mark.x0 > pf._Grid(2, 4, 4, pf.DEFAULT_COLUMNS).origin(1)[1] - 2
+    with pytest.raises(InputError, match="one wrong flag"):
+        pf.plot_sample_grid(x, [0, 2], wrong=[True])
+    with pytest.raises(InputError, match="one caption per shown sample"):
+        pf.plot_sample_grid(x, [0, 2], captions=["only one"])
+    with pytest.raises(InputError, match="kind"):
+        pf.plot_sample_grid(x, kind="video")
+    with pytest.raises(InputError, match="from 0 to 2"):
+        pf.plot_sample_grid(x, [3])
+
+
+def test_series_sparklines_keep_raw_values_in_hover():
+    x = np.random.default_rng(2).normal(size=(5, 14, 2))
+    figure = pf.plot_sample_grid(
+        x, [4, 1, 0], kind="series", columns=2, feature_names=["temp", "wind"]
+    )
+    assert len(figure.data) == 2 and [trace.name for trace in figure.data] == ["temp", "wind"]
+    trace = figure.data[0]
+    ys = np.asarray(trace.y, dtype=float)
+    assert len(ys) == 3 * 15 and np.isnan(ys[14])
+    shown = x[[4, 1, 0], :, 0]
+    low, span = shown.min(), shown.max() - shown.min()
+    np.testing.assert_allclose(ys[:14], 1 - (x[4, :, 0] - low) / span)
+    custom = np.asarray(trace.customdata[:14], dtype=float)
+    assert np.all(custom[:, 0] == 4)
+    np.testing.assert_allclose(custom[:, 1], x[4, :, 0])
+    # The second sample sits in the second column, the third on the next row.
+    xs = np.asarray(trace.x, dtype=float)
+    assert xs[15] > xs[13] and ys[30:44].min() >= 1.0
+
+
+def test_text_table_decodes_tokens_and_marks_rows():
+    info = _prediction_info()
+    vocabulary = ["[PAD]", "[UNK]", "good", "film"]
+    tokens = np.tile([[2, 3, 0, 0], [3, 2, 2, 0], [1, 0, 0, 0], [2, 0, 0, 0]], (3, 1))[:10]
+    figure = pf.plot_sample_grid(
+        tokens, [0, 1, 3], kind="text", info=info, vocabulary=vocabulary, selected=3
+    )
+    (table,) = figure.data
+    assert isinstance(table, go.Table)
+    sample, text, caption = table.cells.values
+    assert list(sample) == [0, 1, 3] and list(text) == ["good film", "film good good", "good"]
+    fills = table.cells.fill.color[0]
+    assert fills[0] == "white" and "213, 94, 0" in fills[1] and "0, 114, 178" in fills[2]
+    raw = pf.plot_sample_grid(np.array(["a <b>", "c"]), kind="text")
+    assert list(raw.data[0].cells.values[1]) == ["a &lt;b&gt;", "c"]
+
+
+# ------------------------------------------------------------------ filters
+
+
+def _filters(num: int, kh: int, kw: int, channels: int, *, rgb: bool) -> FiltersInfo:
+    kernels = np.random.default_rng(3).normal(size=(num, kh, kw, channels)).astype("float32")
+    norms = np.sqrt((kernels.astype(np.float64) ** 2).sum(axis=(1, 2, 3)))
+    order = np.argsort(-norms)
+    return FiltersInfo(
+        kernels=kernels[order],
+        norms=norms[order],
+        order=order,
+        rgb=rgb,
+        layer="conv_1",
+        class_name="Conv2D",
+        bias=None,
+        first_layer=rgb,
+        num_filters=num,
+    )
+
+
+def test_rgb_filters_are_stretched_colour_tiles():
+    info = _filters(6, 3, 3, 3, rgb=True)
+    figure = pf.plot_filters(info, max_filters=4, columns=2)
+    image, hover = figure.data
+    z = _pixels(image)
+    grid = pf._Grid(4, 3, 3, 2)
+    for position in range(4):
+        tile = _tile(z, grid, position).astype(float)
+        kernel = info.kernels[position].astype(float)
+        expected = np.rint((kernel - kernel.min()) / (kernel.max() - kernel.min()) * 255)
+        np.testing.assert_array_equal(tile, expected)
+    assert "4 of 6 filters" in figure.layout.title.text
+    assert "sorted by L2 norm" in figure.layout.title.text
+    texts = np.asarray(hover.hovertext, dtype=object)
+    assert texts[0, 0] == f"filter {info.order[0]}<br>L2 norm {info.norms[0]:.3g}"
+
+
+def test_channel_grid_filters_on_a_symmetric_scale():
+    info = _filters(5, 3, 2, 6, rgb=False)
+    figure = pf.plot_filters(info, max_filters=3, max_channels=4)
+    (heatmap,) = figure.data
+    z = np.asarray(heatmap.z, dtype=float)
+    assert z.shape == (3 * 4 - 1, 4 * 3 - 1)
+    for row in range(3):
+        for channel in range(4):
+            block = z[row * 4 : row * 4 + 3, channel * 3 : channel * 3 + 2]
+            np.testing.assert_allclose(block, info.kernels[row, :, :, channel], rtol=1e-6)
+    assert np.isnan(z[3]).all() and np.isnan(z[:, 2]).all()  # gaps
+    limit = np.abs(info.kernels[:3, :, :, :4]).max()
+    assert heatmap.zmax == pytest.approx(limit) and heatmap.zmin == pytest.approx(-limit)
+    custom = np.asarray(heatmap.customdata, dtype=float)
+    assert custom[4, 3, 0] == info.order[1] and custom[4, 3, 1] == 1
+    title = figure.layout.title.text
+    assert "3 of 5 filters" in title and "4 of 6 input channels" in title
+    assert list(figure.layout.yaxis.ticktext) == [str(i) for i in info.order[:3]]
+    colour = pf.plot_filters(_filters(2, 3, 3, 3, rgb=True), as_rgb=False)
+    assert isinstance(colour.data[0], go.Heatmap)
+
+
+# ------------------------------------------------------------------ feature maps
+
+
+def _maps_info() -> FeatureMapsInfo:
+    maps = np.random.default_rng(4).uniform(0, 2, (5, 4, 6)).astype("float32")
+    maps[2] = 0.0
+    mean = maps.reshape(5, -1).mean(axis=1).astype(np.float64)
+    return FeatureMapsInfo(
+        maps=maps,
+        mean_activation=mean,
+        max_activation=maps.reshape(5, -1).max(axis=1).astype(np.float64),
+        order=np.argsort(-mean, kind="stable"),
+        fraction_zero=(maps.reshape(5, -1) == 0).mean(axis=1),
+        layer="relu_1",
+        index=7,
+        input=np.random.default_rng(5).uniform(0, 1, (8, 12, 1)).astype("float32"),
+    )
+
+
+def test_feature_maps_tiles_labels_and_input():
+    info = _maps_info()
+    figure = pf.plot_feature_maps(info, columns=3)
+    image, heatmap = figure.data
+    assert isinstance(image, go.Image) and _pixels(image).shape == (8, 12, 3)
+    z = np.asarray(heatmap.z, dtype=float)
+    grid = pf._Grid(5, 4, 6, 3, band=round(pf.CAPTION_SHARE * 4), above=True)
+    for channel in range(5):
+        np.testing.assert_allclose(_tile(z, grid, channel), info.maps[channel], rtol=1e-6)
+    labels = [a.text for a in figure.layout.annotations if a.xref == "x2"]
+    assert labels[2] == "2 · 0" and labels[0] == f"0 · {info.mean_activation[0]:.2g}"
+    assert (
+        "5 of 5 feature maps" in figure.layout.title.text and "sample 7" in figure.layout.title.text
+    )
+
+
+def test_top_k_maps_and_per_channel_scale():
+    info = _maps_info()
+    figure = pf.plot_feature_maps(info, top_k=2, show_input=False, shared_scale=False)
+    (heatmap,) = figure.data
+    grid = pf._Grid(2, 4, 6, pf.DEFAULT_COLUMNS, band=round(pf.CAPTION_SHARE * 4), above=True)
+    z = np.asarray(heatmap.z, dtype=float)
+    custom = np.asarray(heatmap.customdata, dtype=float)
+    for position, channel in enumerate(info.order[:2]):
+        tile = _tile(z, grid, position)
+        assert tile.min() == pytest.approx(0) and tile.max() == pytest.approx(1)
+        top, left = grid.origin(position)
+        assert custom[top, left, 0] == channel
+        assert custom[top, left, 2] == pytest.approx(info.maps[channel, 0, 0])
+    assert "top 2 by mean activation" in figure.layout.title.text
+    with pytest.raises(InputError, match="top_k"):
+        pf.plot_feature_maps(info, top_k=0)
+
+
+# ------------------------------------------------------------------ activation maximization
+
+
+def _am_info(unit: int = 3) -> ActivationMaxInfo:
+    image = np.random.default_rng(unit).uniform(0.2, 0.4, (6, 6, 3)).astype("float32")
+    return ActivationMaxInfo(
+        image=image,
+        objective=np.linspace(0.1, 2.0, 20),
+        layer="relu_2",
+        unit=unit,
+        start_activation=0.1,
+        final_activation=1.9,
+        steps=20,
+        learning_rate=0.05,
+        jitter=1,
+        l2=0.01,
+        blur_every=4,
+        blur_sigma=0.5,
+        total_variation=0.02,
+        seed=0,
+        score="logit",
+        input_range=(0.0, 1.0),
+    )
+
+
+def test_activation_maximization_image_and_trace():
+    info = _am_info()
+    figure = pf.plot_activation_maximization(info, references={"mean over samples": 0.4})
+    image, line = figure.data
+    z = _pixels(image).astype(float)
+    assert z.min() == 0 and z.max() == 255  # stretched for display
+    expected = np.rint((info.image - info.image.min()) / np.ptp(info.image) * 255)
+    np.testing.assert_array_equal(z, expected)
+    np.testing.assert_allclose(line.y, info.objective)
+    assert list(line.x) == list(range(1, 21))
+    levels = sorted(shape.y0 for shape in figure.layout.shapes)
+    assert levels == pytest.approx([0.1, 0.4, 1.9])
+    assert "unit 3" in figure.layout.title.text
+
+
+def test_activation_maximization_grid():
+    infos = [_am_info(unit) for unit in (0, 1, 2)]
+    figure = pf.plot_activation_maximization_grid(infos, columns=2)
+    image, hover = figure.data
+    grid = pf._Grid(3, 6, 6, 2, band=round(pf.CAPTION_SHARE * 6))
+    assert _pixels(image).shape == (grid.height, grid.width, 3)
+    assert [a.text for a in figure.layout.annotations] == ["0 · 1.9", "1 · 1.9", "2 · 1.9"]
+    with pytest.raises(InputError, match="at least one"):
+        pf.plot_activation_maximization_grid([])
+
+
+def test_plotting_imports_no_tensorflow():
+    code = (
+        "import sys, neurogenesis.plotting.features; "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'streamlit') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
