@@ -29,6 +29,9 @@ PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
     st.Page("app_pages/training.py", title="Training dynamics", icon=":material/show_chart:"),
+    st.Page(
+        "app_pages/features.py", title="Features and representations", icon=":material/image_search:"
+    ),
 ]
 
 

@@ -234,15 +234,19 @@ def attribution_view(
     model_source, samples_source, sample_set, predictions, index, kind, words, layers
 ):
     model = cached.model(model_source)
+    if kind == "text":
+        reason = attribution_analysis.token_reason(model)
+        if reason:
+            st.info(reason)
+        else:
+            token_view(model_source, samples_source, predictions, index, words)
+        return
     reasons = {
         method: attribution_analysis.method_reason(model, method)
         for method in attribution_analysis.METHODS
     }
     if all(reasons.values()):
         st.info(next(iter(reasons.values())))
-        return
-    if kind == "text":
-        token_view(model_source, samples_source, predictions, index, words)
         return
     available = [m for m in attribution_analysis.METHODS if not reasons[m]]
     defaults = [m for m in ("integrated_gradients", "gradcam", "smoothgrad") if m in available]

@@ -30,8 +30,10 @@ PAGE_GUIDE = [
     ),
     (
         "Features and representations",
-        "What did it learn? Filters, feature maps, saliency you can sanity-check, embeddings.",
-        False,
+        "What did it learn, and what does it look at? Filters, feature maps, activation "
+        "maximization, seven attribution methods with a sanity check and the pointing game, and "
+        "an embedding projector with no sample cap.",
+        True,
     ),
     (
         "Attention",
