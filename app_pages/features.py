@@ -5,6 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import streamlit as st
+
+from neurogenesis import cached
+from neurogenesis.analysis import attribution as attribution_analysis
+from neurogenesis.analysis import embeddings as embedding_analysis
+from neurogenesis.analysis import features as feature_analysis
+from neurogenesis.analysis.graph import model_input
+from neurogenesis.errors import InputError, UnsupportedModelError
 from neurogenesis.plotting.attribution import (
     plot_attribution,
     plot_attribution_grid,
@@ -19,13 +26,7 @@ from neurogenesis.plotting.features import (
     plot_filters,
     plot_sample_grid,
 )
-
-from neurogenesis import cached
-from neurogenesis.analysis import attribution as attribution_analysis
-from neurogenesis.analysis import embeddings as embedding_analysis
-from neurogenesis.analysis import features as feature_analysis
-from neurogenesis.analysis.graph import model_input
-from neurogenesis.errors import InputError, UnsupportedModelError
+from neurogenesis.plotting.style import escaped
 
 TABS = ("Attribution", "Feature maps", "Filters", "Activation maximization", "Projector")
 GRID_PAGE = 48
@@ -159,7 +160,10 @@ def sample_browser(model_source, samples_source, sample_set, predictions, kind: 
         st.warning("No sample matches these filters; showing all samples.")
         matching = np.arange(count)
     chosen = st.session_state.get("features_sample")
-    if chosen is None or int(chosen) not in set(matching.tolist()):
+    if st.session_state.get("features_samples_of") != samples_source.key:
+        st.session_state["features_samples_of"] = samples_source.key  # a new set: start over
+        chosen = None
+    if not isinstance(chosen, int) or chosen not in set(matching.tolist()):
         st.session_state["features_sample"] = int(matching[0])
     pages = max(1, -(-len(matching) // GRID_PAGE))
     left, right = st.columns([3, 1], vertical_alignment="bottom")
@@ -221,12 +225,20 @@ def sample_browser(model_source, samples_source, sample_set, predictions, kind: 
             on_select=lambda: _select_from_chart("features_grid"),
             selection_mode="points",
         )
-    st.selectbox(
-        "Sample",
-        matching.tolist(),
-        format_func=lambda i: _caption(predictions, int(i)),
-        key="features_sample",
-    )
+    # The picker shows captions; the chosen index lives apart from it, so a click on the grid or
+    # the projector, a new filter or a new model never leaves a stale label behind.
+    captions = [_caption(predictions, int(i)) for i in matching]
+    listed = matching.tolist()
+    st.session_state["features_sample_pick"] = captions[
+        listed.index(st.session_state["features_sample"])
+    ]
+
+    def picked() -> None:
+        label = st.session_state.get("features_sample_pick")
+        if label in captions:
+            st.session_state["features_sample"] = int(listed[captions.index(label)])
+
+    st.selectbox("Sample", captions, key="features_sample_pick", on_change=picked)
     return int(st.session_state["features_sample"])
 
 
@@ -360,16 +372,22 @@ def attribution_view(
         st.info("Choose at least one method.")
         return
     image = np.asarray(sample_set.x[index])
+    first = next(iter(infos.values()))
     if len(infos) == 1:
-        st.plotly_chart(
-            plot_attribution(next(iter(infos.values())), image, 0, opacity=opacity),
-            key="features_attribution",
-        )
+        figure = plot_attribution(first, image, 0, opacity=opacity)
     else:
-        st.plotly_chart(
-            plot_attribution_grid(list(infos.values()), image, 0, opacity=opacity),
-            key="features_attribution",
-        )
+        figure = plot_attribution_grid(list(infos.values()), image, 0, opacity=opacity)
+    explained = (
+        _class_name(predictions, first.target[0]) if predictions.num_classes else "the output"
+    )
+    figure.update_layout(
+        title={
+            "text": escaped(
+                f"Sample #{index}: attribution of the {first.score_kind} of '{explained}'"
+            )
+        }
+    )
+    st.plotly_chart(figure, key="features_attribution")
     ig = infos.get("integrated_gradients")
     if ig is not None and ig.completeness_error is not None:
         error = float(ig.completeness_error[0])
@@ -508,7 +526,20 @@ def feature_map_view(model_source, samples_source, sample_set, index, kind) -> N
         )
         return
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    layer = left.selectbox("Layer", choices, key="features_map_layer")
+    layers = cached.graph_layers(model_source)
+    first_conv = next((i for i, path in enumerate(choices) if layers.entry(path).convolution), 0)
+    # Open on the first convolution's own output after its normalization and activation, the
+    # first maps worth reading (a Rescaling layer's maps are the input's colour channels).
+    default = first_conv
+    for i in range(first_conv + 1, len(choices)):
+        entry = layers.entry(choices[i])
+        if (
+            entry.output_shape != layers.entry(choices[first_conv]).output_shape
+            or entry.convolution
+        ):
+            break
+        default = i
+    layer = left.selectbox("Layer", choices, index=default, key="features_map_layer")
     info = cached.feature_maps(model_source, samples_source, layer, index)
     channels = info.maps.shape[0]
     top = right.toggle("Top channels only", key="features_map_top")
@@ -654,7 +685,7 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
         st.info("This model has no layer to read hidden states from.")
         return
     default = embedding_analysis.default_layer(model)
-    a, b, c, d = st.columns([3, 1, 1, 1])
+    a, b, c, d = st.columns([3, 1.2, 2, 1.2])
     layer = a.selectbox(
         "Layer",
         choices,

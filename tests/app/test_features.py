@@ -52,9 +52,9 @@ def test_shapes_demo_every_view(app_argv):
     # The sample grid, then the default methods side by side.
     specs = charts(at)
     assert len(specs) >= 2
-    sample = at.selectbox(key="features_sample")
-    assert sample.value == 0
-    sample.select(7)
+    sample = at.selectbox(key="features_sample_pick")
+    assert sample.value.startswith("#0 label circle")
+    sample.select(next(option for option in sample.options if option.startswith("#7 ")))
     rerun(at)
     assert at.session_state["features_sample"] == 7
     assert any("completeness error" in caption.value for caption in at.caption)
@@ -99,8 +99,14 @@ def test_filters_narrow_the_samples(app_argv):
     samples = load_samples(ROOT / "data" / "samples" / "digits_cnn.npz")
     wrong = np.flatnonzero(np.argmax(predict(model, samples.x), axis=1) != samples.y)
     assert chosen in wrong.tolist()
-    options = at.selectbox(key="features_sample").options
+    options = at.selectbox(key="features_sample_pick").options
     assert len(options) == len(wrong) and all("✗" in option for option in options)
+
+    # Another model and sample set in the same session: the chosen sample starts over.
+    at.selectbox(key="model_choice").select("shapes_cnn (demo)")
+    rerun(at)
+    assert at.session_state["features_sample"] in range(500)
+    assert "label" in at.selectbox(key="features_sample_pick").value
 
 
 @pytest.mark.parametrize(
@@ -127,6 +133,6 @@ def test_sentiment_tokens_are_coloured(app_argv):
 
 def test_model_without_matching_samples_explains(app_argv, app_inputs):
     at = open_features(app_argv, None, "--model", app_inputs["model"], "--no-demos")
-    assert any(
-        "sample set" in info.value.lower() for info in [*at.info, *at.warning]
-    ), "the page says it needs a sample set"
+    assert any("sample set" in info.value.lower() for info in [*at.info, *at.warning]), (
+        "the page says it needs a sample set"
+    )
