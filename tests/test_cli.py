@@ -12,6 +12,7 @@ import pytest
 
 from neurogenesis import cli
 from neurogenesis.testing import tiny_cnn, tiny_dense_model, write_csv_log
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +162,7 @@ def test_logs_unusable_paths_exit_2(capsys, tmp_path):
 
 
 def test_every_verb_has_help():
-    for verb in ("app", "inspect", "logs"):
+    for verb in ("app", "inspect", "logs", "saliency", "project"):
         result = subprocess.run(
             [sys.executable, "-m", "neurogenesis", verb, "--help"],
             capture_output=True,
@@ -194,3 +195,118 @@ def test_logs_does_not_import_tensorflow(tmp_path):
         [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_saliency_writes_maps_attributions_and_targets(capsys, tmp_path):
+    """Integrated gradients of the shapes demo on 12 masked samples, checked against its own parts."""
+    import numpy as np
+
+    from neurogenesis.analysis.attribution import pointing_game
+    from neurogenesis.analysis.graph import predict
+    from neurogenesis.io.models import load_model
+
+    data = np.load(ROOT / "data/samples/shapes_cnn.npz")
+    small = tmp_path / "shapes12.npz"
+    np.savez(small, x=data["x"][:12], y=data["y"][:12], masks=data["masks"][:12])
+    out = tmp_path / "out" / "ig.npz"
+    figure = tmp_path / "ig.html"
+    code, _, err = run_cli(
+        capsys, "saliency", ROOT / "models/shapes_cnn.keras", "--data", small,
+        "--method", "integrated_gradients", "--baseline", "blur", "--out", out, "--figure", figure,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "median completeness error" in err and figure.exists()
+    result = np.load(out)
+    assert result["maps"].shape == (12, 32, 32) and (result["maps"] >= 0).all()
+    assert result["attributions"].shape == (12, 32, 32, 3)
+    # The default target is the predicted class, and the map is |attribution| summed over channels.
+    model = load_model(ROOT / "models/shapes_cnn.keras")
+    np.testing.assert_array_equal(result["target"], predict(model, data["x"][:12]).argmax(axis=1))
+    np.testing.assert_allclose(
+        result["maps"], np.abs(result["attributions"]).sum(axis=-1), rtol=1e-5, atol=1e-6
+    )
+    assert np.median(result["completeness_error"]) < 0.05
+    assert pointing_game(result["maps"], data["masks"][:12]).score >= 0.75
+
+
+def test_saliency_gradcam_on_a_chosen_layer_and_target(capsys, tmp_path):
+    import numpy as np
+
+    data = np.load(ROOT / "data/samples/digits_cnn.npz")
+    small = tmp_path / "digits.npz"
+    np.savez(small, x=data["x"][:5], y=data["y"][:5])
+    out = tmp_path / "cam.npz"
+    code, _, err = run_cli(
+        capsys, "saliency", ROOT / "models/digits_cnn.keras", "--data", small, "--method", "gradcam",
+        "--layer", "relu_1", "--target", "3", "--out", out,
+    )  # fmt: skip
+    assert code == 0, err
+    result = np.load(out)
+    assert result["maps"].shape == (5, 8, 8) and "attributions" not in result.files
+    assert result["target"].tolist() == [3] * 5
+    code, _, err = run_cli(
+        capsys, "saliency", ROOT / "models/digits_cnn.keras", "--data", small, "--method", "gradcam",
+        "--layer", "nope", "--out", out,
+    )  # fmt: skip
+    assert code == 2 and "nope" in err
+
+
+def test_saliency_on_token_ids_scores_each_token(capsys, tmp_path):
+    import numpy as np
+
+    data = np.load(ROOT / "data/samples/sentiment_transformer.npz")
+    small = tmp_path / "text.npz"
+    np.savez(small, x=data["x"][:6], y=data["y"][:6], vocabulary=data["vocabulary"])
+    out = tmp_path / "tokens.npz"
+    code, _, err = run_cli(
+        capsys, "saliency", ROOT / "models/sentiment_transformer.keras", "--data", small,
+        "--method", "integrated_gradients", "--out", out,
+    )  # fmt: skip
+    assert code == 0, err
+    result = np.load(out)
+    assert result["maps"].shape == (6, 16)
+    np.testing.assert_allclose(result["maps"], np.abs(result["attributions"]))
+    code, _, err = run_cli(
+        capsys, "saliency", ROOT / "models/sentiment_transformer.keras", "--data", small,
+        "--method", "gradcam", "--out", out,
+    )  # fmt: skip
+    assert code == 2 and "per token" in err
+
+
+def test_project_writes_coordinates_equal_to_pca(capsys, tmp_path):
+    import numpy as np
+
+    from neurogenesis.analysis.embeddings import hidden_states
+    from neurogenesis.io.models import load_model
+
+    out = tmp_path / "pca.npz"
+    code, _, err = run_cli(
+        capsys, "project", ROOT / "models/digits_cnn.keras", "--data", ROOT / "data/samples/digits_cnn.npz",
+        "--layer", "flatten", "--method", "pca", "--out", out,
+    )  # fmt: skip
+    assert code == 0, err
+    result = np.load(out)
+    assert result["coords"].shape == (360, 2)
+    assert result["labels"].shape == (360,)
+    features = hidden_states(
+        load_model(ROOT / "models/digits_cnn.keras"), np.load(ROOT / "data/samples/digits_cnn.npz")["x"], "flatten"
+    )
+    centred = features - features.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    expected = centred @ vt[:2].T
+    for axis in range(2):  # PCA's sign is arbitrary
+        correlation = np.corrcoef(result["coords"][:, axis], expected[:, axis])[0, 1]
+        assert abs(correlation) > 0.999
+
+
+def test_project_and_saliency_refuse_bad_arguments(capsys, tmp_path):
+    code, _, err = run_cli(
+        capsys, "project", ROOT / "models/digits_cnn.keras", "--data", ROOT / "data/samples/digits_cnn.npz",
+        "--layer", "flatten", "--out", tmp_path / "x.csv",
+    )  # fmt: skip
+    assert code == 2 and ".npz" in err
+    code, _, err = run_cli(
+        capsys, "saliency", ROOT / "models/digits_cnn.keras", "--data", ROOT / "data/samples/shapes_cnn.npz",
+        "--method", "gradient", "--out", tmp_path / "g.npz",
+    )  # fmt: skip
+    assert code == 2 and "expects" in err
