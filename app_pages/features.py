@@ -468,6 +468,18 @@ def pointing_view(model_source, samples_source, available, method_options, optio
             ),
         )
         scores[METHOD_LABELS[method]] = float(result.score)
+    ig_options = method_options.get("integrated_gradients", {})
+    if "integrated_gradients" in available and ig_options.get("baseline") != "blur":
+        # A black baseline counts a coloured background as evidence too; a blurred copy of the
+        # input keeps the colours and removes only the edges (Sundararajan et al. discuss both).
+        result = cached.pointing_game(
+            model_source,
+            samples_source,
+            "integrated_gradients",
+            POINTING_SAMPLES,
+            {**options, **ig_options, "baseline": "blur"},
+        )
+        scores["Integrated gradients (blur baseline)"] = float(result.score)
     bar.empty()
     st.plotly_chart(plot_pointing_game(scores), key="features_pointing_chart")
 

@@ -58,6 +58,16 @@ def test_shapes_demo_every_view(app_argv):
     rerun(at)
     assert at.session_state["features_sample"] == 7
     assert any("completeness error" in caption.value for caption in at.caption)
+    # Ground truth: the pointing game over the masked samples, every method plus IG from a blur.
+    at.toggle(key="features_pointing").set_value(True)
+    rerun(at)
+    bars = charts(at)[-1]["data"][0]
+    scores = dict(zip(bars["x"], values(bars["y"]), strict=True))
+    assert len(scores) == 8 and all(0.0 <= v <= 1.0 for v in scores.values())
+    assert scores["Integrated gradients (blur baseline)"] >= 0.9
+    at.button(key="features_sanity").click()
+    rerun(at)
+    assert any("after randomizing" in caption.value for caption in at.caption)
 
     # Filters: the first layer reads RGB, so its kernels are drawn as colour images.
     open_tab(at, "Filters")
