@@ -30,7 +30,9 @@ PAGES = [
     st.Page("app_pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
     st.Page("app_pages/training.py", title="Training dynamics", icon=":material/show_chart:"),
     st.Page(
-        "app_pages/features.py", title="Features and representations", icon=":material/image_search:"
+        "app_pages/features.py",
+        title="Features and representations",
+        icon=":material/image_search:",
     ),
 ]
 

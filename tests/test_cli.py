@@ -289,7 +289,9 @@ def test_project_writes_coordinates_equal_to_pca(capsys, tmp_path):
     assert result["coords"].shape == (360, 2)
     assert result["labels"].shape == (360,)
     features = hidden_states(
-        load_model(ROOT / "models/digits_cnn.keras"), np.load(ROOT / "data/samples/digits_cnn.npz")["x"], "flatten"
+        load_model(ROOT / "models/digits_cnn.keras"),
+        np.load(ROOT / "data/samples/digits_cnn.npz")["x"],
+        "flatten",
     )
     centred = features - features.mean(axis=0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
