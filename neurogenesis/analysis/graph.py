@@ -184,15 +184,30 @@ def _without_activation(layer: Any):
     clone = type(layer).from_config(config)
     input_shape = getattr(layer, "_build_shapes_dict", None) or {}
     shape = next(iter(input_shape.values()), None)
+
+    def share(built) -> None:
+        # The clone reads the layer's own variables (not copies), so weights loaded or randomized
+        # into the layer later are what the logit graph computes with.
+        import keras
+
+        for attribute, value in list(vars(built).items()):
+            source = getattr(layer, attribute, None)
+            if (
+                isinstance(value, keras.Variable)
+                and isinstance(source, keras.Variable)
+                and tuple(source.shape) == tuple(value.shape)
+            ):
+                object.__setattr__(built, attribute, source)
+
     if shape is not None:
         clone.build(tuple(shape))
-        clone.set_weights(layer.get_weights())
+        share(clone)
         return clone
 
     def call(inputs, *args, **kwargs):
-        result = clone(inputs)
-        clone.set_weights(layer.get_weights())
-        return result
+        clone.build(tuple(inputs.shape))
+        share(clone)
+        return clone(inputs)
 
     return call
 

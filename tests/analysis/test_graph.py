@@ -119,3 +119,17 @@ def test_capped_steps(monkeypatch):
     monkeypatch.setenv(graph.MAX_STEPS_VARIABLE, "7")
     assert graph.capped_steps(200) == 7
     assert graph.capped_steps(3) == 3
+
+
+def test_logit_graph_follows_weights_changed_later(loaded_sequential):
+    """The logit layer shares the model's variables: a checkpoint loaded later is what it computes."""
+    import keras as k
+
+    model = k.models.clone_model(loaded_sequential)
+    model.set_weights(loaded_sequential.get_weights())
+    tapped = graph.tap_model(model, ["flatten"], score="logit")
+    kernel, bias = model.get_layer("probabilities").get_weights()
+    model.get_layer("probabilities").set_weights([kernel * 2.0, bias + 1.0])
+    x = np.random.default_rng(5).normal(size=(3, 8, 8, 1)).astype("float32")
+    logits, flat = graph.call_tapped(tapped, x)
+    np.testing.assert_allclose(logits, np.asarray(flat) @ (kernel * 2.0) + bias + 1.0, atol=1e-5)
