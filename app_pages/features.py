@@ -218,6 +218,7 @@ def sample_browser(model_source, samples_source, sample_set, predictions, kind: 
             captions=[_caption(predictions, int(i)) for i in shown],
             wrong=(predictions.correct[shown] == 0) if predictions.correct is not None else None,
             selected=st.session_state["features_sample"],
+            feature_names=sample_set.extras.get("feature_names"),
         )
         st.plotly_chart(
             figure,
@@ -270,26 +271,30 @@ def attribution_view(
         format_func=METHOD_LABELS.get,
         key="features_methods",
     )
-    score = (
-        middle.segmented_control(
-            "Explain",
-            ("probability", "logit"),
-            default="probability",
-            key="features_score",
-            help="The probability the model returns for the target class, or the value before the "
-            "last softmax (the last layer rebuilt without its activation).",
+    score, target = "probability", "predicted"
+    if predictions.num_classes:
+        score = (
+            middle.segmented_control(
+                "Explain",
+                ("probability", "logit"),
+                default="probability",
+                key="features_score",
+                help="The probability the model returns for the target class, or the value before "
+                "the last softmax (the last layer rebuilt without its activation).",
+            )
+            or "probability"
         )
-        or "probability"
-    )
-    targets = ["predicted"] + list(range(predictions.num_classes or 0))
-    target = right.selectbox(
-        "Class to explain",
-        targets,
-        format_func=lambda t: (
-            "the predicted class" if t == "predicted" else _class_name(predictions, t)
-        ),
-        key="features_target",
-    )
+        targets = ["predicted", *range(predictions.num_classes)]
+        target = right.selectbox(
+            "Class to explain",
+            targets,
+            format_func=lambda t: (
+                "the predicted class" if t == "predicted" else _class_name(predictions, t)
+            ),
+            key="features_target",
+        )
+    else:
+        middle.caption("Explains the model's output as it returns it (e.g. the forecast).")
     unavailable = [
         f"{METHOD_LABELS[m]}: {reasons[m]}" for m in attribution_analysis.METHODS if reasons[m]
     ]
@@ -373,20 +378,20 @@ def attribution_view(
         return
     image = np.asarray(sample_set.x[index])
     first = next(iter(infos.values()))
+    names = sample_set.extras.get("feature_names")
+    names = [str(name) for name in names.reshape(-1)] if names is not None else None
     if len(infos) == 1:
-        figure = plot_attribution(first, image, 0, opacity=opacity)
+        figure = plot_attribution(first, image, 0, opacity=opacity, feature_names=names)
     else:
-        figure = plot_attribution_grid(list(infos.values()), image, 0, opacity=opacity)
-    explained = (
-        _class_name(predictions, first.target[0]) if predictions.num_classes else "the output"
-    )
-    figure.update_layout(
-        title={
-            "text": escaped(
-                f"Sample #{index}: attribution of the {first.score_kind} of '{explained}'"
-            )
-        }
-    )
+        figure = plot_attribution_grid(
+            list(infos.values()), image, 0, opacity=opacity, feature_names=names
+        )
+    if predictions.num_classes:
+        explained = _class_name(predictions, first.target[0])
+        title = f"Sample #{index}: attribution of the {first.score_kind} of '{explained}'"
+    else:
+        title = f"Sample #{index}: attribution of the model's output"
+    figure.update_layout(title={"text": escaped(title)})
     st.plotly_chart(figure, key="features_attribution")
     ig = infos.get("integrated_gradients")
     if ig is not None and ig.completeness_error is not None:

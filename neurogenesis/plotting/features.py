@@ -487,7 +487,7 @@ def _sparklines(series, chosen, texts, wrong, selected_position, columns, featur
                 + [[None, None]]
             )
         figure.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=xs,
                 y=ys,
                 customdata=custom,
