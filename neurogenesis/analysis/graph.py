@@ -46,6 +46,7 @@ __all__ = [
     "predict",
     "score_activation",
     "PATH_SEPARATOR",
+    "SCORES_SUFFIX",
     "capped_steps",
 ]
 
@@ -54,6 +55,8 @@ SCORES = ("probability", "logit")
 # Activations the "logit" score removes from the last layer.
 SQUASHING_ACTIVATIONS = ("softmax", "sigmoid", "log_softmax")
 DEFAULT_BATCH_SIZE = 256
+# A MultiHeadAttention call's scores are tapped as "<layer path>:attention_scores".
+SCORES_SUFFIX = ":attention_scores"
 # Caps iterative loops (activation maximization, sanity-check stages) in tests, as tf-keras-vis's
 # TF_KERAS_VIS_MAX_STEPS does; unset for users.
 MAX_STEPS_VARIABLE = "NEUROGENESIS_MAX_STEPS"
@@ -212,6 +215,27 @@ def _without_activation(layer: Any):
     return call
 
 
+def _with_scores(layer: Any):
+    """A one-call layer returning ``layer``'s output and attention scores.
+
+    Calling the user's MultiHeadAttention itself with ``return_attention_scores=True`` would give
+    it a second call with two outputs, which Keras's graph check (``op.output`` of the first call)
+    refuses; a fresh wrapper has one call with both.
+    """
+    import keras
+
+    class AttentionWithScores(keras.layers.Layer):
+        def __init__(self, inner):
+            super().__init__(name=inner.name + "_with_scores")
+            self.inner = inner
+
+        def call(self, *args, **kwargs):
+            kwargs["return_attention_scores"] = True
+            return self.inner(*args, **kwargs)
+
+    return AttentionWithScores(layer)
+
+
 def _model_inputs(model: Any) -> list[Any]:
     import keras
 
@@ -255,6 +279,13 @@ def _run(
                         outputs = replacement
                     elif logit_path is not None and path == logit_path:
                         outputs = _without_activation(operation)(*args, **kwargs)
+                    elif isinstance(operation, keras.layers.MultiHeadAttention):
+                        # Ask the layer itself for its scores, so they are exactly what
+                        # return_attention_scores=True gives; the output is unchanged.
+                        asked = bool(kwargs.get("return_attention_scores"))
+                        result = _with_scores(operation)(*args, **kwargs)
+                        recorded[path + SCORES_SUFFIX] = result[1]
+                        outputs = result if asked else result[0]
                     else:
                         outputs = operation(*args, **kwargs)
                     recorded[path] = outputs
