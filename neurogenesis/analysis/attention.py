@@ -8,18 +8,23 @@ included, and the user's model is never changed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from neurogenesis.analysis import graph
+from neurogenesis.analysis.convergence import _ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
+    "HeadStatistics",
     "attention_layers",
+    "attention_rollout",
     "attention_scores",
+    "head_statistics",
     "supports",
 ]
 
@@ -87,3 +92,148 @@ def attention_scores(
         for path, scores in zip(chosen, outputs[1:], strict=True):
             parts[path].append(np.asarray(scores, dtype=np.float32))
     return {path: np.concatenate(chunks) for path, chunks in parts.items()}
+
+
+def _checked_scores(scores: np.ndarray) -> np.ndarray:
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 4:
+        raise InputError(
+            f"Expected attention scores of shape (N, num_heads, T, S). Received: {scores.shape}."
+        )
+    return scores
+
+
+def attention_rollout(
+    scores_by_layer: Mapping[str, np.ndarray] | Sequence[np.ndarray],
+    *,
+    residual: bool = True,
+    head_fusion: str = "mean",
+) -> np.ndarray:
+    """Attention rollout (Abnar & Zuidema 2020): how much each output position draws on each input.
+
+    Each layer's heads are fused (mean, or max), the residual connection is modelled as
+    ``0.5 * A + 0.5 * I`` with rows renormalized, and the layers' matrices are multiplied from the
+    first to the last, so ``rollout[n, i, j]`` is the share of position ``i`` at the top that flows
+    from input token ``j``.
+
+    Args:
+        scores_by_layer: self-attention scores per layer, in model order, each ``(N, H, T, T)``.
+        residual: add the identity for the residual connections (the paper's default).
+        head_fusion: ``"mean"`` or ``"max"`` over heads.
+
+    Returns:
+        ``(N, T, T)`` float64; each row sums to 1 where the fused rows did.
+
+    Raises:
+        InputError: no layers, cross-attention (query and key lengths differ), or lengths that
+            differ between layers.
+    """
+    layers = (
+        list(scores_by_layer.values())
+        if isinstance(scores_by_layer, Mapping)
+        else list(scores_by_layer)
+    )
+    if not layers:
+        raise InputError("Expected the scores of at least one attention layer.")
+    if head_fusion not in ("mean", "max"):
+        raise InputError(f"Expected head_fusion 'mean' or 'max'. Received: {head_fusion!r}.")
+    rollout = None
+    for scores in layers:
+        scores = _checked_scores(scores)
+        if scores.shape[2] != scores.shape[3]:
+            raise InputError(
+                "Rollout follows self-attention through the layers; a layer attends from "
+                f"{scores.shape[2]} to {scores.shape[3]} positions (cross-attention)."
+            )
+        fused = scores.mean(axis=1) if head_fusion == "mean" else scores.max(axis=1)
+        if residual:
+            fused = 0.5 * fused + 0.5 * np.eye(fused.shape[-1])[None]
+        totals = fused.sum(axis=-1, keepdims=True)
+        fused = np.divide(fused, totals, out=np.zeros_like(fused), where=totals > 0)
+        if rollout is not None and rollout.shape != fused.shape:
+            raise InputError(
+                f"Every layer must attend over the same positions; got {rollout.shape[1:]} and "
+                f"{fused.shape[1:]}."
+            )
+        rollout = fused if rollout is None else fused @ rollout
+    return rollout
+
+
+@dataclass(frozen=True, eq=False)
+class HeadStatistics(_ValueEquality):
+    """Per-head summaries of one layer's attention, averaged over samples and real query tokens.
+
+    Attributes:
+        layer: the layer path.
+        entropy: ``(H,)`` mean entropy of a query's attention, in nats (high: diffuse heads).
+        max_entropy: ``log`` of the mean number of real keys, the entropy of uniform attention.
+        distance: ``(H,)`` mean ``|query - key|`` weighted by attention (low: local/positional).
+        first_token: ``(H,)`` mean attention to the first key ("sink" heads put most there).
+        special: ``(H,)`` mean attention to keys holding one of the special token ids, or None.
+        max_attention: ``(H,)`` mean of each query's largest weight (high: sharp heads).
+    """
+
+    layer: str
+    entropy: np.ndarray
+    max_entropy: float
+    distance: np.ndarray
+    first_token: np.ndarray
+    special: np.ndarray | None
+    max_attention: np.ndarray
+
+
+def head_statistics(
+    scores: np.ndarray,
+    *,
+    layer: str = "",
+    key_mask: np.ndarray | None = None,
+    special_keys: np.ndarray | None = None,
+) -> HeadStatistics:
+    """Entropy, distance, first-token and special-token attention of every head of one layer.
+
+    Args:
+        scores: ``(N, H, T, S)`` attention scores.
+        layer: the layer's path, kept in the result.
+        key_mask: ``(N, S)`` True for real (non-padding) keys; queries at padded positions of a
+            self-attention layer are left out too. All real by default.
+        special_keys: ``(N, S)`` True where the key is a special token (e.g. a [CLS] or
+            separator id), for the "special" column.
+
+    Returns:
+        The statistics.
+    """
+    scores = _checked_scores(scores)
+    count, heads, queries, keys = scores.shape
+    real_keys = np.ones((count, keys), bool) if key_mask is None else np.asarray(key_mask, bool)
+    if real_keys.shape != (count, keys):
+        raise InputError(
+            f"Expected a key mask of shape {(count, keys)}. Received: {real_keys.shape}."
+        )
+    real_queries = real_keys if queries == keys else np.ones((count, queries), bool)
+    weights = real_queries[:, None, :].astype(np.float64)  # (N, 1, T) query weights
+    total = np.maximum(weights.sum(axis=(0, 2)), 1.0)  # scalar per head broadcast
+
+    def mean_over_queries(values: np.ndarray) -> np.ndarray:  # values (N, H, T)
+        return (values * weights).sum(axis=(0, 2)) / total
+
+    probabilities = np.clip(scores, 0.0, None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.where(probabilities > 0, np.log(probabilities), 0.0)
+    entropy = -(probabilities * logs).sum(axis=-1)
+    offsets = np.abs(np.arange(queries)[:, None] - np.arange(keys)[None, :])
+    if queries != keys:  # cross-attention or a cropped query: align the query's end with the keys'
+        offsets = np.abs(np.arange(keys - queries, keys)[:, None] - np.arange(keys)[None, :])
+    distance = (probabilities * offsets[None, None]).sum(axis=-1)
+    special = None
+    if special_keys is not None:
+        special_keys = np.asarray(special_keys, bool)
+        special = mean_over_queries((probabilities * special_keys[:, None, None, :]).sum(axis=-1))
+    return HeadStatistics(
+        layer=layer,
+        entropy=mean_over_queries(entropy),
+        max_entropy=float(np.log(max(real_keys.sum(axis=1).mean(), 1.0))),
+        distance=mean_over_queries(distance),
+        first_token=mean_over_queries(probabilities[..., 0]),
+        special=special,
+        max_attention=mean_over_queries(probabilities.max(axis=-1)),
+    )

@@ -97,3 +97,50 @@ def test_weather_demo_temporal_attention_over_the_window():
     layer = model.get_layer("temporal_attention")
     assert scores.shape == (4, layer.num_heads, 1, 14)  # the last step attends over 14 days
     np.testing.assert_allclose(scores.sum(axis=-1), 1.0, atol=1e-5)
+
+
+def _rows(matrix):
+    matrix = np.asarray(matrix, dtype=np.float64)
+    return matrix / matrix.sum(axis=-1, keepdims=True)
+
+
+def test_rollout_multiplies_residual_mixed_layers_by_hand():
+    rng = np.random.default_rng(3)
+    first = _rows(rng.random((2, 3, 4, 4)))
+    second = _rows(rng.random((2, 3, 4, 4)))
+    result = attention.attention_rollout({"a": first, "b": second})
+    for n in range(2):  # the paper's recipe, written out for one sample at a time
+        a = 0.5 * first[n].mean(axis=0) + 0.5 * np.eye(4)
+        b = 0.5 * second[n].mean(axis=0) + 0.5 * np.eye(4)
+        expected = _rows(b) @ _rows(a)
+        np.testing.assert_allclose(result[n], expected, atol=1e-12)
+    np.testing.assert_allclose(result.sum(axis=-1), 1.0, atol=1e-12)
+    plain = attention.attention_rollout([first], residual=False)
+    np.testing.assert_allclose(plain, first.mean(axis=1), atol=1e-12)
+    with pytest.raises(InputError, match="cross-attention"):
+        attention.attention_rollout([np.full((1, 1, 2, 3), 1 / 3)])
+
+
+def test_head_statistics_tell_diffuse_local_and_sink_heads_apart():
+    tokens = 5
+    uniform = np.full((tokens, tokens), 1 / tokens)
+    diagonal = np.eye(tokens)
+    sink = np.zeros((tokens, tokens))
+    sink[:, 0] = 1.0
+    scores = np.stack([uniform, diagonal, sink])[None]  # (1, 3 heads, 5, 5)
+    stats = attention.head_statistics(scores, layer="block")
+    np.testing.assert_allclose(stats.entropy, [np.log(tokens), 0.0, 0.0], atol=1e-12)
+    assert stats.max_entropy == pytest.approx(np.log(tokens))
+    # Uniform: mean |i - j| over a 5x5 grid is 40/25 = 1.6; the diagonal 0; the sink mean(i) = 2.
+    np.testing.assert_allclose(stats.distance, [1.6, 0.0, 2.0], atol=1e-12)
+    np.testing.assert_allclose(stats.first_token, [0.2, 0.2, 1.0], atol=1e-12)
+    np.testing.assert_allclose(stats.max_attention, [0.2, 1.0, 1.0], atol=1e-12)
+    special = np.zeros((1, tokens), bool)
+    special[0, 0] = True
+    masked = attention.head_statistics(
+        scores, key_mask=np.array([[True, True, True, False, False]]), special_keys=special
+    )
+    # Only the three real query rows count: the diagonal head's first-token share is then 1/3.
+    np.testing.assert_allclose(masked.first_token, [0.2, 1 / 3, 1.0], atol=1e-12)
+    np.testing.assert_allclose(masked.special, masked.first_token, atol=1e-12)
+    assert masked.max_entropy == pytest.approx(np.log(3))
