@@ -144,3 +144,33 @@ def test_head_statistics_tell_diffuse_local_and_sink_heads_apart():
     np.testing.assert_allclose(masked.first_token, [0.2, 1 / 3, 1.0], atol=1e-12)
     np.testing.assert_allclose(masked.special, masked.first_token, atol=1e-12)
     assert masked.max_entropy == pytest.approx(np.log(3))
+
+
+def test_head_importance_equals_masking_the_head_by_hand():
+    model, mha = _self_attention_model()
+    x = np.random.default_rng(4).normal(size=(6, 6, 8)).astype("float32")
+    before = [w.copy() for w in model.get_weights()]
+    info = attention.head_importance(model, x)
+    for original, after in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(original, after)  # the user's model is untouched
+    probabilities = np.asarray(model(x))
+    target = probabilities.argmax(axis=1)
+    kernel, bias = mha._output_dense.get_weights()
+    for h in range(2):
+        # Remove head h by hand: recompute the attention output without its projection slice.
+        _, scores = mha(x, x, return_attention_scores=True)
+        value_kernel, value_bias = mha._value_dense.get_weights()
+        values = np.einsum("bsd,dhk->bshk", x, value_kernel) + value_bias
+        context = np.einsum("bhts,bshk->bthk", np.asarray(scores), values)
+        kept = [k for k in range(2) if k != h]
+        attended = np.einsum("bthk,hko->bto", context[:, :, kept], kernel[kept]) + bias
+        pooled = attended.mean(axis=1)
+        dense_kernel, dense_bias = model.get_layer("probabilities").get_weights()
+        logits = pooled @ dense_kernel + dense_bias
+        expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+        expected /= expected.sum(axis=1, keepdims=True)
+        rows = np.arange(len(x))
+        drop = np.mean(probabilities[rows, target] - expected[rows, target])
+        assert info.drop[0, h] == pytest.approx(drop, abs=1e-5)
+        assert info.flipped[0, h] == pytest.approx(np.mean(expected.argmax(axis=1) != target))
+    assert info.ranking()[0][2] == pytest.approx(np.nanmax(info.drop))
