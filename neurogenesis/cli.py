@@ -256,6 +256,19 @@ def _parser() -> argparse.ArgumentParser:
     project.add_argument(
         "--figure", metavar="PATH", help="also draw the projection (.html, .png, .svg, .pdf)"
     )
+    attention = verbs.add_parser(
+        "attention",
+        help="the attention scores of every MultiHeadAttention layer for a sample set",
+        description="Run the samples of a .npz set through the model and write, for every "
+        "keras.layers.MultiHeadAttention layer, its scores exactly as the layer returns them with "
+        "return_attention_scores=True: one array per layer, keyed by the layer's name (nested "
+        "layers as 'outer/inner'), shaped (N, num_heads, T, S).",
+    )
+    attention.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
+    attention.add_argument("--data", required=True, metavar="NPZ", help="a .npz sample set with x")
+    attention.add_argument(
+        "--out", required=True, metavar="FILE.npz", help="where to write the scores"
+    )
     return parser
 
 
@@ -563,6 +576,23 @@ def _project(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _attention(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    out = _check_out(args.out)
+    model, samples = _model_and_samples(args)
+    from neurogenesis.analysis.attention import attention_scores
+
+    scores = attention_scores(model, samples.x)
+    np.savez_compressed(out, **scores)
+    shapes = ", ".join(f"{name} {tuple(values.shape)}" for name, values in scores.items())
+    print(
+        f"Wrote the attention scores of {len(samples):,} samples to {out}: {shapes}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
 def _app_command(args: argparse.Namespace) -> list[str]:
     command = [
         sys.executable,
@@ -611,6 +641,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "train": _train,
         "saliency": _saliency,
         "project": _project,
+        "attention": _attention,
     }
     try:
         return handlers[args.verb](args)

@@ -162,7 +162,7 @@ def test_logs_unusable_paths_exit_2(capsys, tmp_path):
 
 
 def test_every_verb_has_help():
-    for verb in ("app", "inspect", "logs", "saliency", "project"):
+    for verb in ("app", "inspect", "logs", "saliency", "project", "attention"):
         result = subprocess.run(
             [sys.executable, "-m", "neurogenesis", verb, "--help"],
             capture_output=True,
@@ -312,3 +312,34 @@ def test_project_and_saliency_refuse_bad_arguments(capsys, tmp_path):
         "--method", "gradient", "--out", tmp_path / "g.npz",
     )  # fmt: skip
     assert code == 2 and "expects" in err
+
+
+def test_attention_writes_one_array_per_layer_equal_to_the_layers(capsys, tmp_path):
+    import numpy as np
+
+    from neurogenesis.io.models import load_model
+
+    data = np.load(ROOT / "data/samples/sentiment_transformer.npz")
+    small = tmp_path / "text.npz"
+    np.savez(small, x=data["x"][:5], y=data["y"][:5])
+    out = tmp_path / "scores.npz"
+    code, _, err = run_cli(
+        capsys,
+        "attention",
+        ROOT / "models/sentiment_transformer.keras",
+        "--data",
+        small,
+        "--out",
+        out,
+    )
+    assert code == 0, err
+    result = np.load(out)
+    assert sorted(result.files) == ["attention_1", "attention_2"]
+    model = load_model(ROOT / "models/sentiment_transformer.keras")
+    heads = model.get_layer("attention_1").num_heads
+    assert result["attention_1"].shape == (5, heads, 16, 16)
+    code, _, err = run_cli(
+        capsys, "attention", ROOT / "models/digits_cnn.keras", "--data",
+        ROOT / "data/samples/digits_cnn.npz", "--out", tmp_path / "none.npz",
+    )  # fmt: skip
+    assert code == 2 and "MultiHeadAttention" in err
