@@ -20,8 +20,10 @@ from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
+    "AttentionEvolution",
     "HeadImportance",
     "HeadStatistics",
+    "attention_evolution",
     "attention_layers",
     "attention_rollout",
     "attention_scores",
@@ -343,4 +345,94 @@ def head_importance(
         baseline=baseline,
         drop=drop,
         flipped=flipped,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class AttentionEvolution(_ValueEquality):
+    """Attention scores recorded during training (RunRecorder's ``attention/epoch_XXXX.npz``).
+
+    Attributes:
+        epochs: ``(E,)`` the recorded epochs, in order.
+        layers: the attention layers recorded in every epoch.
+        scores: ``{layer: (E, n, H, T, S)}`` the probe samples' scores at each epoch.
+        inputs: ``(n, ...)`` the probe samples the scores belong to (the recorder's first ones).
+        entropy: ``(E, L, H)`` each head's mean entropy at each epoch (padding left out for token
+            inputs), normalised by the uniform entropy (1 = attends evenly, 0 = to one token).
+        notes: what was skipped and why.
+    """
+
+    epochs: np.ndarray
+    layers: tuple[str, ...]
+    scores: dict
+    inputs: np.ndarray
+    entropy: np.ndarray
+    notes: tuple[str, ...]
+
+
+def attention_evolution(run_path: str) -> AttentionEvolution:
+    """Reads a recorded run's attention scores over the epochs, with per-head entropy.
+
+    Args:
+        run_path: a RunRecorder run folder (with ``attention/`` and ``probe.npz``).
+
+    Returns:
+        The scores of every layer at every recorded epoch.
+
+    Raises:
+        InputError: the run recorded no attention.
+    """
+    from neurogenesis.io.recordings import load_attention, read_recording
+
+    recording = read_recording(run_path)
+    files = list(recording.attention_files or ())
+    if not files:
+        raise InputError(
+            f"The run '{run_path}' recorded no attention scores (RunRecorder records them for "
+            "models with MultiHeadAttention layers)."
+        )
+    notes: list[str] = []
+    per_epoch = []
+    for epoch, path in files:
+        try:
+            per_epoch.append((int(epoch), load_attention(path)))
+        except InputError as error:
+            notes.append(f"epoch {epoch} skipped: {error}")
+    if not per_epoch:
+        raise InputError(f"No readable attention file in '{run_path}'. " + " ".join(notes))
+    per_epoch.sort(key=lambda item: item[0])
+    layers = [name for name in per_epoch[0][1] if all(name in scores for _, scores in per_epoch)]
+    dropped = set().union(*(set(scores) for _, scores in per_epoch)) - set(layers)
+    if dropped:
+        notes.append(f"left out (not recorded at every epoch): {', '.join(sorted(dropped))}")
+    stacked = {name: np.stack([scores[name] for _, scores in per_epoch]) for name in layers}
+    count = min(values.shape[1] for values in stacked.values()) if stacked else 0
+    stacked = {name: values[:, :count] for name, values in stacked.items()}
+    inputs = np.zeros((count, 0))
+    if recording.probe_file:
+        with np.load(recording.probe_file, allow_pickle=False) as probe:
+            if "x" in probe.files:
+                inputs = probe["x"][:count]
+    key_mask = None
+    if inputs.ndim == 2 and inputs.dtype.kind in "iu" and inputs.shape[0] == count:
+        key_mask = inputs != 0  # token ids: 0 is padding in Keras's convention
+    heads = max((values.shape[2] for values in stacked.values()), default=0)
+    entropy = np.full((len(per_epoch), len(layers), heads), np.nan)
+    for e in range(len(per_epoch)):
+        for i, name in enumerate(layers):
+            values = stacked[name][e]
+            if values.ndim != 4:
+                continue
+            mask = (
+                key_mask if key_mask is not None and key_mask.shape[1] == values.shape[3] else None
+            )
+            stats = head_statistics(values, layer=name, key_mask=mask)
+            entropy[e, i, : values.shape[1]] = stats.entropy / max(stats.max_entropy, 1e-12)
+    return AttentionEvolution(
+        epochs=np.array([epoch for epoch, _ in per_epoch]),
+        layers=tuple(layers),
+        scores=stacked,
+        inputs=inputs,
+        entropy=entropy,
+        notes=tuple(notes),
     )

@@ -174,3 +174,33 @@ def test_head_importance_equals_masking_the_head_by_hand():
         assert info.drop[0, h] == pytest.approx(drop, abs=1e-5)
         assert info.flipped[0, h] == pytest.approx(np.mean(expected.argmax(axis=1) != target))
     assert info.ranking()[0][2] == pytest.approx(np.nanmax(info.drop))
+
+
+def test_attention_evolution_reads_the_recorded_epochs():
+    from neurogenesis.io.recordings import load_attention
+
+    run = ROOT / "data" / "runs" / "sentiment_transformer" / "adam"
+    info = attention.attention_evolution(str(run))
+    files = sorted((run / "attention").glob("epoch_*.npz"))
+    assert info.epochs.tolist() == [int(f.stem.split("_")[1]) for f in files]
+    assert info.layers == ("attention_1", "attention_2")
+    last = load_attention(files[-1])
+    np.testing.assert_array_equal(info.scores["attention_2"][-1], last["attention_2"])
+    assert info.inputs.shape == (info.scores["attention_1"].shape[1], 16)
+    assert info.entropy.shape == (len(files), 2, 4)
+    assert np.all((info.entropy >= -1e-6) & (info.entropy <= 1 + 1e-3))
+    # Recomputed for one head: entropy over real keys of real queries, over log(real keys).
+    scores = last["attention_1"].astype(np.float64)[:, 0]
+    real = info.inputs != 0
+    values = []
+    for n in range(len(scores)):
+        rows = scores[n][real[n]]
+        p = np.clip(rows, 1e-300, None)
+        values.extend(-(rows * np.log(p)).sum(axis=-1))
+    expected = np.mean(values) / np.log(real.sum(axis=1).mean())
+    assert info.entropy[-1, 0, 0] == pytest.approx(expected, rel=1e-4)
+
+
+def test_a_run_without_attention_is_explained():
+    with pytest.raises(InputError, match="no attention"):
+        attention.attention_evolution(str(ROOT / "data" / "runs" / "digits_cnn" / "adam"))
