@@ -263,3 +263,47 @@ def _load_text(path: Path) -> SampleSet:
         labels = np.array([index[label] for label, _ in pairs], dtype=np.int64)
         lines = [sample for _, sample in pairs]
     return SampleSet(path.stem, "text", np.array(lines, dtype=str), labels, label_names, str(path))
+
+
+MAX_TYPED_CHARACTERS = 2_000
+_PUNCTUATION = str.maketrans({character: " " for character in '.,;:!?"()[]{}'})
+
+
+def encode_text(text: str, vocabulary, length: int) -> tuple[np.ndarray, list[str]]:
+    """Token ids for text a user typed, the way the demo's tokenizer reads its corpus.
+
+    Lower-cased words split on white space (punctuation dropped), each looked up in
+    ``vocabulary`` (id -> word); unknown words become ``[UNK]`` (id 1 when the vocabulary has no
+    such word), padded with 0 and cut to ``length``.
+
+    Args:
+        text: what the user typed.
+        vocabulary: the sample set's words, indexed by token id.
+        length: the model's sequence length.
+
+    Returns:
+        ``(ids (1, length) int32, the words as read)``.
+
+    Raises:
+        InputError: empty or too long text, or no vocabulary.
+    """
+    if vocabulary is None or len(vocabulary) == 0:
+        raise InputError(
+            "This sample set has no 'vocabulary' (token id -> word), so typed text cannot be "
+            "turned into token ids; pick a sample instead."
+        )
+    text = str(text)
+    if len(text) > MAX_TYPED_CHARACTERS:
+        raise InputError(
+            f"The text has {len(text):,} characters; at most {MAX_TYPED_CHARACTERS:,} are read."
+        )
+    words = text.lower().translate(_PUNCTUATION).split()
+    if not words:
+        raise InputError("Type a sentence first.")
+    vocabulary = [str(word) for word in np.asarray(vocabulary).reshape(-1)]
+    index = {word: i for i, word in enumerate(vocabulary)}
+    unknown = index.get("[UNK]", 1)
+    ids = np.zeros((1, int(length)), dtype=np.int32)
+    kept = words[: int(length)]
+    ids[0, : len(kept)] = [index.get(word, unknown) for word in kept]
+    return ids, kept

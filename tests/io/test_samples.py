@@ -105,3 +105,17 @@ def test_any_bytes_give_samples_or_input_error(tmp_path, data, suffix):
     path.write_bytes(data)
     with contextlib.suppress(InputError):
         load_samples(path)
+
+
+def test_typed_text_is_encoded_like_the_demo_tokenizer():
+    from neurogenesis.io.samples import encode_text
+    from neurogenesis.zoo.sentiment import tokenize, vocabulary
+
+    words = vocabulary()
+    ids, read = encode_text("The acting was Good, really!", words, 16)
+    np.testing.assert_array_equal(ids, tokenize(["the acting was good really"], words))
+    assert read == ["the", "acting", "was", "good", "really"]
+    with pytest.raises(InputError, match="Type"):
+        encode_text("  ...  ", words, 16)
+    with pytest.raises(InputError, match="vocabulary"):
+        encode_text("hello", None, 16)
