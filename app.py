@@ -34,6 +34,7 @@ PAGES = [
         title="Features and representations",
         icon=":material/image_search:",
     ),
+    st.Page("app_pages/attention.py", title="Attention", icon=":material/visibility:"),
 ]
 
 

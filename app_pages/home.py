@@ -37,8 +37,9 @@ PAGE_GUIDE = [
     ),
     (
         "Attention",
-        "Where does each attention head look, for a sample you choose, and how did that evolve?",
-        False,
+        "Where does each attention head look, for a sample or your own text; which heads "
+        "matter; rollout across layers; and how attention evolved over training.",
+        True,
     ),
     (
         "Debugging",

@@ -1,0 +1,455 @@
+"""Attention: where each head looks, for a sample or your own text, and how that evolved in training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from neurogenesis import cached
+from neurogenesis.analysis.attention import attention_rollout
+from neurogenesis.errors import InputError, UnsupportedModelError
+from neurogenesis.io.samples import encode_text
+from neurogenesis.plotting.attention import (
+    plot_attention_evolution,
+    plot_attention_head,
+    plot_attention_heads,
+    plot_entropy_over_epochs,
+    plot_head_importance,
+    plot_head_statistics,
+    plot_head_view,
+    plot_model_view,
+    plot_rollout,
+    plot_temporal_attention,
+)
+
+TABS = ("Heads", "Model view", "Head view", "Rollout", "Head statistics", "Importance", "Evolution")
+PAD_WORDS = ("[PAD]", "<pad>", "")
+STATISTICS_SAMPLES = 256
+IMPORTANCE_SAMPLES = 200
+
+
+def _vocabulary(sample_set) -> list[str] | None:
+    vocabulary = sample_set.extras.get("vocabulary") if sample_set is not None else None
+    return [str(word) for word in vocabulary.reshape(-1)] if vocabulary is not None else None
+
+
+def _words(ids, vocabulary) -> list[str]:
+    ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+    if vocabulary is None:
+        return [str(i) for i in ids]
+    return [vocabulary[i] if 0 <= i < len(vocabulary) else f"#{i}" for i in ids]
+
+
+def _sample_label(sample_set, index: int, vocabulary) -> str:
+    text = sample_set.per_sample("text")
+    if text is not None:
+        return f"#{index}: {text[index]}"
+    if vocabulary is not None:
+        words = [w for w in _words(sample_set.x[index], vocabulary) if w not in PAD_WORDS]
+        return f"#{index}: {' '.join(words)}"
+    return f"#{index}"
+
+
+def _real_length(words: list[str]) -> int:
+    """Positions up to the last real token: padding at the end is left off the pictures."""
+    real = [i for i, word in enumerate(words) if word not in PAD_WORDS]
+    return (real[-1] + 1) if real else len(words)
+
+
+def choose_input(key: str, sample_set, vocabulary, length: int, label: str, default: int = 0):
+    """A sample, or (for token models with a vocabulary) text the user types; returns (x, words)."""
+    own = False
+    if vocabulary is not None:
+        own = (
+            st.segmented_control(
+                f"{label}",
+                ("a sample", "your own text"),
+                default="a sample",
+                key=f"{key}_source",
+            )
+            == "your own text"
+        )
+    if own:
+        text = st.text_input("Text", "the acting was not good", key=f"{key}_text", max_chars=2000)
+        try:
+            ids, _ = encode_text(text, vocabulary, length)
+        except InputError as error:
+            st.warning(str(error))
+            return None, None
+        words = _words(ids[0], vocabulary)
+        unknown = [w for w in text.lower().split() if w.strip(".,;:!?") not in vocabulary]
+        if unknown:
+            st.caption(
+                f"Not in the model's vocabulary (read as [UNK]): {', '.join(sorted(set(unknown)))}"
+            )
+        return ids, words
+    count = len(sample_set)
+    index = st.selectbox(
+        f"{label}: sample" if vocabulary is None else "Sample",
+        list(range(count)),
+        index=min(default, count - 1),
+        format_func=lambda i: _sample_label(sample_set, i, vocabulary),
+        key=f"{key}_sample",
+    )
+    x = np.asarray(sample_set.x[index : index + 1])
+    words = _words(x[0], vocabulary) if vocabulary is not None else None
+    return x, words
+
+
+def token_labels(words, scores_shape) -> tuple[list[str], list[str]]:
+    queries, keys = scores_shape[-2], scores_shape[-1]
+    if words is not None and len(words) == keys:
+        return (words if queries == keys else [f"q{i}" for i in range(queries)]), words
+    return [f"q{i}" for i in range(queries)], [f"k{i}" for i in range(keys)]
+
+
+def heads_view(scores: dict, words, compare_scores, compare_words) -> None:
+    layers = list(scores)
+    left, middle, right = st.columns([2, 1, 2])
+    layer = left.selectbox("Layer", layers, key="attention_layer")
+    values = scores[layer][0]
+    head = middle.selectbox("Head", list(range(values.shape[0])), key="attention_head")
+    queries, keys = token_labels(words, values.shape)
+    cut = _real_length(keys) if words is not None else len(keys)
+    same = values.shape[1] == values.shape[2]
+    rows = cut if same else len(queries)
+    query = right.selectbox(
+        "Query token",
+        [None, *range(rows)],
+        format_func=lambda q: "every token" if q is None else f"{q}: {queries[q]}",
+        key="attention_query",
+    )
+    columns = st.columns(2) if compare_scores is not None else [st.container()]
+    for column, (these, labels, name) in zip(
+        columns,
+        [(scores, words, "")]
+        + ([(compare_scores, compare_words, " (second input)")] if compare_scores else []),
+        strict=False,
+    ):
+        block = these[layer][0]
+        q_labels, k_labels = token_labels(labels, block.shape)
+        end = _real_length(k_labels) if labels is not None else len(k_labels)
+        matrix = block[head, : (end if same else block.shape[1]), :end]
+        column.plotly_chart(
+            plot_attention_head(
+                matrix,
+                q_labels[: matrix.shape[0]],
+                k_labels[:end],
+                title=f"{layer}, head {head}{name}",
+                query_index=query if query is not None and query < matrix.shape[0] else None,
+            ),
+            key=f"attention_head_chart{name}",
+        )
+    block = values[:, : (cut if same else values.shape[1]), :cut]
+    st.plotly_chart(
+        plot_attention_heads(block, queries[: block.shape[1]], layer=layer, key_tokens=keys[:cut]),
+        key="attention_heads_chart",
+    )
+
+
+def model_view(scores: dict, words) -> None:
+    first = next(iter(scores.values()))
+    queries, keys = token_labels(words, first.shape)
+    cut = _real_length(keys) if words is not None else len(keys)
+    same = first.shape[2] == first.shape[3]
+    trimmed = {
+        layer: values[0][
+            :, : (cut if values.shape[2] == values.shape[3] else values.shape[2]), :cut
+        ]
+        for layer, values in scores.items()
+    }
+    st.plotly_chart(
+        plot_model_view(trimmed, queries[:cut] if same else queries, key_tokens=keys[:cut]),
+        key="attention_model_view",
+    )
+    st.caption("Every layer (rows) and head (columns) for this input; hover a cell for weights.")
+
+
+def head_view(scores: dict, words) -> None:
+    layers = list(scores)
+    left, middle, right = st.columns([2, 2, 2])
+    layer = left.selectbox("Layer", layers, key="attention_hv_layer")
+    values = scores[layer][0]
+    heads = middle.multiselect(
+        "Heads",
+        list(range(values.shape[0])),
+        default=list(range(values.shape[0])),
+        key="attention_hv_heads",
+    )
+    queries, keys = token_labels(words, values.shape)
+    cut = _real_length(keys) if words is not None else len(keys)
+    same = values.shape[1] == values.shape[2]
+    rows = cut if same else values.shape[1]
+    query = right.selectbox(
+        "Query token",
+        [None, *range(rows)],
+        format_func=lambda q: "every token" if q is None else f"{q}: {queries[q]}",
+        key="attention_hv_query",
+    )
+    st.plotly_chart(
+        plot_head_view(
+            values[:, :rows, :cut],
+            queries[:rows],
+            heads=heads or None,
+            key_tokens=keys[:cut],
+            query_index=query,
+        ),
+        key="attention_head_view",
+    )
+
+
+def rollout_view(scores: dict, words) -> None:
+    square = {layer: v for layer, v in scores.items() if v.shape[2] == v.shape[3]}
+    if not square:
+        st.info(
+            "Rollout follows self-attention through the layers; this model's attention is "
+            "cross-attention (queries and keys differ), so there is no chain to follow."
+        )
+        return
+    lengths = {v.shape[-1] for v in square.values()}
+    if len(lengths) > 1:
+        st.info("The attention layers attend over different lengths; rollout needs one length.")
+        return
+    rollout = attention_rollout(square)[0]
+    _, keys = token_labels(words, next(iter(square.values())).shape)
+    cut = _real_length(keys) if words is not None else len(keys)
+    matrix = rollout[:cut, :cut]
+    st.plotly_chart(plot_rollout(matrix, keys[:cut]), key="attention_rollout_matrix")
+    pooled = matrix.mean(axis=0)
+    st.plotly_chart(
+        plot_rollout(pooled, keys[:cut], title="What the averaged output draws on"),
+        key="attention_rollout_output",
+    )
+    st.caption(
+        f"Rolled out through {len(square)} layers ({', '.join(square)}), heads averaged, the "
+        "residual connection counted as half of each layer (Abnar & Zuidema 2020). The bars "
+        "average the rows, as a model that pools every position (the demo's global average) does."
+    )
+
+
+def statistics_view(model_source, samples_source) -> None:
+    try:
+        stats = cached.head_statistics(model_source, samples_source, STATISTICS_SAMPLES)
+    except InputError as error:
+        st.warning(str(error))
+        return
+    st.plotly_chart(plot_head_statistics(stats), key="attention_statistics")
+    rows = []
+    for item in stats:
+        for head in range(len(item.entropy)):
+            rows.append(
+                {
+                    "layer": item.layer,
+                    "head": head,
+                    "entropy / uniform": item.entropy[head] / max(item.max_entropy, 1e-12),
+                    "mean distance": item.distance[head],
+                    "to the first token": item.first_token[head],
+                    "peak weight": item.max_attention[head],
+                }
+            )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="attention_statistics_table")
+    st.caption(
+        f"Over the first {STATISTICS_SAMPLES} samples, padding left out. High entropy: a diffuse "
+        "head; a small distance: a local or positional head; most weight on the first token: a "
+        "'sink' head that parks attention there when it has nothing to do."
+    )
+
+
+def importance_view(model_source, samples_source) -> None:
+    if not st.toggle("Remove one head at a time and measure the change", key="attention_ablate"):
+        st.caption(
+            f"Runs the first {IMPORTANCE_SAMPLES} samples once per head, on a copy of the model "
+            "with that head's output removed."
+        )
+        return
+    try:
+        info = cached.head_importance(model_source, samples_source, IMPORTANCE_SAMPLES)
+    except InputError as error:
+        st.warning(str(error))
+        return
+    st.plotly_chart(plot_head_importance(info), key="attention_importance")
+    top = info.ranking()[:5]
+    st.caption(
+        "Most important heads (mean drop of the predicted class's output when removed): "
+        + ", ".join(f"{layer} head {head} ({drop:+.3f})" for layer, head, drop in top)
+    )
+
+
+def evolution_view(vocabulary) -> None:
+    runs = cached.attention_runs(st.session_state.get("logs", []))
+    if not runs:
+        st.info(
+            "No recorded run with attention scores among the chosen training logs. Runs recorded "
+            "with NeuroGenesis's RunRecorder keep them each epoch (the text demo's runs do)."
+        )
+        return
+    names = [name for name, _ in runs]
+    left, middle, right, far = st.columns(4)
+    name = left.selectbox("Run", names, key="attention_run")
+    try:
+        info = cached.attention_evolution(dict(runs)[name])
+    except InputError as error:
+        st.warning(str(error))
+        return
+    layer = middle.selectbox("Layer", list(info.layers), key="attention_ev_layer")
+    stack = info.scores[layer]
+    head = right.selectbox("Head", list(range(stack.shape[2])), key="attention_ev_head")
+    sample = far.selectbox("Probe sample", list(range(stack.shape[1])), key="attention_ev_sample")
+    words = None
+    if info.inputs.ndim == 2 and info.inputs.shape[0] > sample and vocabulary is not None:
+        words = _words(info.inputs[sample], vocabulary)
+    queries, keys = token_labels(words, stack.shape)
+    cut = _real_length(keys) if words is not None else len(keys)
+    same = stack.shape[3] == stack.shape[4]
+    frames = [
+        stack[e, sample, head, : (cut if same else stack.shape[3]), :cut]
+        for e in range(len(info.epochs))
+    ]
+    st.plotly_chart(
+        plot_attention_evolution(
+            frames, info.epochs.tolist(), keys[:cut], title=f"{layer}, head {head}"
+        ),
+        key="attention_evolution",
+    )
+    labels = [
+        f"{layer_name} head {h}" for layer_name in info.layers for h in range(info.entropy.shape[2])
+    ]
+    st.plotly_chart(
+        plot_entropy_over_epochs(
+            info.entropy.reshape(len(info.epochs), -1), info.epochs.tolist(), labels
+        ),
+        key="attention_entropy",
+    )
+    for note in info.notes:
+        st.caption(note)
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+st.title("Attention")
+st.caption(
+    "Where does each head of each MultiHeadAttention layer look, for a sample or your own text; "
+    "which heads matter; and how did that change while the model trained?"
+)
+model_source = st.session_state.get("model")
+samples_source = st.session_state.get("samples")
+if model_source is None:
+    st.info("Choose or upload a model in the sidebar.")
+    st.stop()
+try:
+    layers = cached.attention_layers(model_source)
+except UnsupportedModelError as error:
+    st.info(str(error))
+    st.stop()
+except InputError as error:
+    st.error(str(error))
+    st.stop()
+if not layers:
+    st.info(
+        "This model has no keras.layers.MultiHeadAttention layer, so there is no attention to "
+        "show. Choose the text demo (sentiment_transformer) or the weather demo, whose LSTM "
+        "attends over its input window."
+    )
+    st.stop()
+if samples_source is None:
+    st.info("Choose a sample set for this model in the sidebar.")
+    st.stop()
+try:
+    sample_set = cached.samples(samples_source)
+except InputError as error:
+    st.error(str(error))
+    st.stop()
+vocabulary = _vocabulary(sample_set)
+length = int(np.asarray(sample_set.x).shape[1]) if np.asarray(sample_set.x).ndim >= 2 else 1
+series = np.asarray(sample_set.x).ndim == 3 and vocabulary is None
+
+with st.container(border=True):
+    first, second = st.columns(2)
+    with first:
+        x, words = choose_input("attention_a", sample_set, vocabulary, length, "Input")
+    compare = second.toggle("Compare with a second input", key="attention_compare")
+    x_b = words_b = None
+    if compare:
+        with second:
+            x_b, words_b = choose_input(
+                "attention_b", sample_set, vocabulary, length, "Second input", default=1
+            )
+if x is None:
+    st.stop()
+try:
+    scores = cached.attention_scores(model_source, x)
+    scores_b = cached.attention_scores(model_source, x_b) if x_b is not None else None
+except InputError as error:
+    st.error(str(error))
+    st.stop()
+
+if series:
+    layer = st.selectbox("Attention layer", layers, key="attention_temporal_layer")
+    dates = sample_set.per_sample("dates")
+    steps = scores[layer].shape[-1]
+    st.plotly_chart(
+        plot_temporal_attention(
+            scores[layer][0],
+            time_labels=[f"t−{steps - 1 - i}" for i in range(steps)],
+            title=f"{layer}: attention over the input window"
+            + (
+                f" (window ending {dates[int(st.session_state.get('attention_a_sample', 0))]})"
+                if dates is not None
+                else ""
+            ),
+        ),
+        key="attention_temporal",
+    )
+    st.caption(
+        "Each head's weight on every time step of the input window, for the chosen sample: the "
+        "model's forecast draws most on the steps with the tallest bars."
+    )
+
+tabs = dict(zip(TABS, st.tabs(TABS, key="attention_tab", on_change="rerun"), strict=True))
+with tabs["Heads"]:
+    if tabs["Heads"].open:
+        heads_view(scores, words, scores_b, words_b)
+with tabs["Model view"]:
+    if tabs["Model view"].open:
+        model_view(scores, words)
+with tabs["Head view"]:
+    if tabs["Head view"].open:
+        head_view(scores, words)
+with tabs["Rollout"]:
+    if tabs["Rollout"].open:
+        rollout_view(scores, words)
+with tabs["Head statistics"]:
+    if tabs["Head statistics"].open:
+        statistics_view(model_source, samples_source)
+with tabs["Importance"]:
+    if tabs["Importance"].open:
+        importance_view(model_source, samples_source)
+with tabs["Evolution"]:
+    if tabs["Evolution"].open:
+        evolution_view(vocabulary)
+
+with st.expander("How to read this"):
+    st.markdown(
+        "**A head's matrix** has one row per query token (the position being computed) and one "
+        "column per key token (the positions it reads); each row sums to 1. Padding gets no "
+        "weight and is cut off the pictures.\n\n"
+        "**Attention is not explanation** (Jain & Wallace 2019): a weight says how much a position "
+        "was *mixed in*, not how much it *mattered* for the prediction. Different attention "
+        "patterns can give the same output, and the value vectors, residual connections and the "
+        "layers after attention change what a weight means. Use the features page's attribution "
+        "for *why*, and the importance tab here to see which heads the prediction really needs.\n\n"
+        "**Rollout** (Abnar & Zuidema 2020) follows attention through all layers: each layer's "
+        "heads are averaged, the residual connection counts as half, and the layers' matrices "
+        "are multiplied, so the result says how much each input token flows into each position "
+        "at the top. It is closer to what the output sees than any single layer, and it still "
+        "ignores the values and the feed-forward layers.\n\n"
+        "**Head statistics**: a high entropy means a diffuse head (it averages); a small mean "
+        "distance means a local or positional head (previous/next token); most weight on the first "
+        "token marks a 'sink' head. **Importance** removes one head at a time (its share of the "
+        "layer's output set to zero, on a copy) and measures the drop of the predicted class's "
+        "probability; many heads can usually be removed with little change (Michel et al. 2019).\n\n"
+        "**Evolution** replays the scores the RunRecorder kept for the probe samples at each epoch "
+        "(the NeuroGenesis paper's Figure 8): heads usually start uniform (entropy near 1) and "
+        "specialise as the model learns."
+    )
