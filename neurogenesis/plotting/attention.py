@@ -879,7 +879,11 @@ def plot_attention_evolution(
 
 
 def plot_entropy_over_epochs(
-    entropy: np.ndarray, epochs: Sequence[int], labels: Sequence[str]
+    entropy: np.ndarray,
+    epochs: Sequence[int],
+    labels: Sequence[str],
+    *,
+    y_title: str = "entropy / entropy of uniform attention",
 ) -> go.Figure:
     """The entropy of each head through training, one line a head.
 
@@ -915,7 +919,10 @@ def plot_entropy_over_epochs(
         )
     layout = base_layout("Entropy of each head through training")
     layout["xaxis"] = {"title": {"text": "epoch"}}
-    layout["yaxis"] = {"title": {"text": "entropy (nats)"}}
+    # The page passes entropy divided by the uniform entropy (AttentionEvolution.entropy).
+    layout["yaxis"] = {"title": {"text": y_title}}
+    # Many heads make a long legend: it goes on the right, clear of the title.
+    layout["legend"] = {"orientation": "v", "x": 1.02, "y": 1, "xanchor": "left"}
     figure.update_layout(**layout)
     return figure
 
