@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import streamlit as st
 
@@ -147,14 +148,16 @@ def _sidebar() -> None:
         )
         model_choice = st.session_state.get("model_choice")
         if model_choice != st.session_state.get("previous_model_choice"):
-            # A demo model brings its own sample set (same name) along.
+            # A model brings its own sample set along: the demo of the same name, or a sample
+            # file with the model file's stem (`--model m.keras --samples m.npz`).
             st.session_state["previous_model_choice"] = model_choice
             model = labels["model"].get(model_choice)
             twin = next(
                 (
                     label
                     for label, s in labels["samples"].items()
-                    if model and s.label == model.label
+                    if model
+                    and (s.label == model.label or Path(s.path).stem == Path(model.path).stem)
                 ),
                 None,
             )

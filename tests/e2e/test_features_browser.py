@@ -1,4 +1,4 @@
-"""The features page in headless Chromium on the shapes demo: the grid, the maps, the WebGL projector."""
+"""The features and attention pages in headless Chromium on the shapes and text demos."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ def features_server(tmp_path_factory):
         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
         "--", "--model", str(ROOT / "models" / "shapes_cnn.keras"),
-        "--samples", str(ROOT / "data" / "samples" / "shapes_cnn.npz"), "--no-demos",
+        "--samples", str(ROOT / "data" / "samples" / "shapes_cnn.npz"),
+        "--model", str(ROOT / "models" / "sentiment_transformer.keras"),
+        "--samples", str(ROOT / "data" / "samples" / "sentiment_transformer.npz"), "--no-demos",
     ]  # fmt: skip
     log = (folder / "server.log").open("w")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -71,5 +73,21 @@ def test_features_page_draws_attribution_and_the_projector(browser, features_ser
 
     page.get_by_role("tab", name="Filters").click()
     page.get_by_text("Sorted by L2 norm").first.wait_for(timeout=60_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
+
+
+def test_attention_page_draws_heads_and_the_head_view(browser, features_server):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(f"{features_server['url']}/attention", wait_until="domcontentloaded")
+    page.get_by_role("heading", name="Attention").wait_for(timeout=90_000)
+    # The shapes model comes first and has no attention: the page says so.
+    page.get_by_text("no keras.layers.MultiHeadAttention").first.wait_for(timeout=90_000)
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name="sentiment_transformer").click()
+    page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+    page.get_by_text("attention_1, head 0").first.wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Head view").click()
+    page.get_by_text("queries (left) attend to keys (right)").first.wait_for(timeout=60_000)
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
