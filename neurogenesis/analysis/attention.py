@@ -33,10 +33,11 @@ __all__ = [
 ]
 
 DEFAULT_BATCH_SIZE = 64
+# Recording patches a layer's call for the length of one pass: one pass at a time.
+_RECORDING_LOCK = __import__("threading").Lock()
 
 
-def attention_layers(model: Any) -> list[str]:
-    """Paths of the model's MultiHeadAttention calls, in execution order ([] without a graph)."""
+def _graph_attention_layers(model: Any) -> list[str]:
     if not graph.supports(model):
         return []
     return [
@@ -44,6 +45,66 @@ def attention_layers(model: Any) -> list[str]:
         for entry in graph.graph_layers(model).layers
         if entry.class_name == "MultiHeadAttention"
     ]
+
+
+def _hidden_attention_layers(model: Any) -> dict[str, Any]:
+    """MultiHeadAttention layers by path, found through sublayers (custom blocks included)."""
+    import keras
+
+    found: dict[str, Any] = {}
+
+    def walk(layer: Any, prefix: str) -> None:
+        for child in layer._flatten_layers(include_self=False, recursive=False):
+            path = prefix + child.name
+            if isinstance(child, keras.layers.MultiHeadAttention):
+                found.setdefault(path, child)
+            else:
+                walk(child, path + graph.PATH_SEPARATOR)
+
+    walk(model, "")
+    return found
+
+
+def attention_layers(model: Any) -> list[str]:
+    """Paths of the model's MultiHeadAttention layers, in execution order.
+
+    Layers the rebuilt graph reaches come first (functional, Sequential, nested models); layers
+    inside custom layers or subclassed models, which no graph shows, are found through the
+    model's sublayers (``"block/attention"``) and read by recording their calls.
+    """
+    paths = _graph_attention_layers(model)
+    if len(paths) >= len(_hidden_attention_layers(model)):
+        return paths
+    return paths + [path for path in _hidden_attention_layers(model) if path not in paths]
+
+
+def _recorded_scores(model: Any, x: np.ndarray, chosen: list[str], batch_size: int) -> dict:
+    """Scores of MultiHeadAttention layers a graph cannot reach: each chosen layer's call asks for
+    its scores while the model runs (the layer's own return_attention_scores), then is restored."""
+    layers = _hidden_attention_layers(model)
+    parts: dict[str, list[np.ndarray]] = {path: [] for path in chosen}
+    with _RECORDING_LOCK:
+        originals = {}
+        try:
+            for path in chosen:
+                layer = layers[path]
+                original = layer.call
+                originals[path] = original
+
+                def call(*args, _path=path, _original=original, **kwargs):
+                    asked = bool(kwargs.get("return_attention_scores"))
+                    kwargs["return_attention_scores"] = True
+                    output, scores = _original(*args, **kwargs)
+                    parts[_path].append(np.asarray(scores, dtype=np.float32))
+                    return (output, scores) if asked else output
+
+                layer.call = call
+            for start in range(0, len(x), batch_size):
+                model(x[start : start + batch_size], training=False)
+        finally:
+            for path in originals:
+                del layers[path].call  # the class's own method again
+    return {path: np.concatenate(chunks) for path, chunks in parts.items()}
 
 
 def supports(model: Any) -> bool:
@@ -88,6 +149,17 @@ def attention_scores(
         )
     if batch_size < 1:
         raise InputError(f"Expected a batch size of at least 1. Received: {batch_size}.")
+    hidden = [path for path in chosen if path not in _graph_attention_layers(model)]
+    if hidden:
+        samples = np.asarray(x)
+        if graph.supports(model):
+            samples = graph.model_input(model, samples)
+        recorded = _recorded_scores(model, samples, hidden, batch_size)
+        reachable = [path for path in chosen if path not in hidden]
+        if not reachable:
+            return {path: recorded[path] for path in chosen}
+        result = attention_scores(model, x, layers=reachable, batch_size=batch_size)
+        return {path: (recorded[path] if path in recorded else result[path]) for path in chosen}
     samples = graph.model_input(model, x)
     tapped = graph.tap_model(model, [path + graph.SCORES_SUFFIX for path in chosen])
     parts: dict[str, list[np.ndarray]] = {path: [] for path in chosen}
@@ -309,8 +381,15 @@ def head_importance(
     unknown = [path for path in chosen if path not in available]
     if unknown:
         raise InputError(f"Expected attention layers of the model. Received: {unknown}.")
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
+    try:
+        copy = keras.models.clone_model(model)
+        copy.set_weights(model.get_weights())
+    except Exception as error:  # custom layers without get_config cannot be cloned
+        raise UnsupportedModelError(
+            f"Head ablation works on a copy of the model, and this model cannot be copied "
+            f"({type(error).__name__}: {error}). Custom layers need get_config()."
+        ) from None
+    hidden = _hidden_attention_layers(copy)
 
     def outputs() -> np.ndarray:
         values = graph.predict(copy, x, batch_size=batch_size)
@@ -323,7 +402,10 @@ def head_importance(
     heads = []
     projections = []
     for path in chosen:
-        layer = find_layer(copy, path.split("#")[0].split(graph.PATH_SEPARATOR))
+        if path in hidden:
+            layer = hidden[path]
+        else:
+            layer = find_layer(copy, path.split("#")[0].split(graph.PATH_SEPARATOR))
         heads.append(int(layer.num_heads))
         projections.append(layer._output_dense.kernel)
     drop = np.full((len(chosen), max(heads)), np.nan)

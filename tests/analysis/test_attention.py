@@ -204,3 +204,36 @@ def test_attention_evolution_reads_the_recorded_epochs():
 def test_a_run_without_attention_is_explained():
     with pytest.raises(InputError, match="no attention"):
         attention.attention_evolution(str(ROOT / "data" / "runs" / "digits_cnn" / "adam"))
+
+
+def test_attention_inside_a_custom_block_of_a_sequential_model():
+    """A custom layer hides its MultiHeadAttention from any graph; its calls are recorded instead."""
+    keras.utils.set_random_seed(13)
+
+    class Block(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.attention = keras.layers.MultiHeadAttention(num_heads=2, key_dim=3, name="mha")
+            self.norm = keras.layers.LayerNormalization(name="norm")
+
+        def call(self, x):
+            return self.norm(x + self.attention(x, x))
+
+    block = Block(name="block")
+    model = keras.Sequential(
+        [
+            keras.Input((5, 6)),
+            block,
+            keras.layers.GlobalAveragePooling1D(name="pool"),
+            keras.layers.Dense(2, activation="softmax", name="probabilities"),
+        ]
+    )
+    assert attention.attention_layers(model) == ["block/mha"]
+    x = np.random.default_rng(6).normal(size=(7, 5, 6)).astype("float32")
+    before = np.asarray(model(x))
+    scores = attention.attention_scores(model, x, batch_size=3)
+    _, expected = block.attention(x, x, return_attention_scores=True)
+    assert scores["block/mha"].shape == (7, 2, 5, 5)
+    np.testing.assert_allclose(scores["block/mha"], expected, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(model(x)), before, atol=1e-6)  # the call is restored
+    assert "call" not in vars(block.attention)
