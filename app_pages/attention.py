@@ -159,11 +159,27 @@ def model_view(scores: dict, words) -> None:
         ]
         for layer, values in scores.items()
     }
+    layers = list(trimmed)
+
+    def enlarge() -> None:
+        event = st.session_state.get("attention_model_view") or {}
+        points = (event.get("selection") or {}).get("points") or []
+        data = points[0].get("customdata") if points else None
+        if data is not None and len(data) >= 2:
+            st.session_state["attention_layer"] = layers[int(data[0])]
+            st.session_state["attention_head"] = int(data[1])
+            st.session_state["attention_tab"] = "Heads"
+
     st.plotly_chart(
         plot_model_view(trimmed, queries[:cut] if same else queries, key_tokens=keys[:cut]),
         key="attention_model_view",
+        on_select=enlarge,
+        selection_mode="points",
     )
-    st.caption("Every layer (rows) and head (columns) for this input; hover a cell for weights.")
+    st.caption(
+        "Every layer (rows) and head (columns) for this input; hover a cell for weights, click it "
+        "to open that head large in the Heads tab."
+    )
 
 
 def head_view(scores: dict, words) -> None:
