@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from neurogenesis import cached
-from neurogenesis.analysis.attention import attention_rollout
+from neurogenesis.analysis.attention import attention_flow, attention_rollout
 from neurogenesis.errors import InputError, UnsupportedModelError
 from neurogenesis.io.samples import encode_text
 from neurogenesis.plotting.attention import (
@@ -227,20 +227,35 @@ def rollout_view(scores: dict, words) -> None:
     if len(lengths) > 1:
         st.info("The attention layers attend over different lengths; rollout needs one length.")
         return
-    rollout = attention_rollout(square)[0]
+    method = (
+        st.segmented_control(
+            "Aggregation", ("rollout", "flow"), default="rollout", key="attention_aggregation"
+        )
+        or "rollout"
+    )
     _, keys = token_labels(words, next(iter(square.values())).shape)
     cut = _real_length(keys) if words is not None else len(keys)
-    matrix = rollout[:cut, :cut]
-    st.plotly_chart(plot_rollout(matrix, keys[:cut]), key="attention_rollout_matrix")
+    # Padding is cut before aggregating, so no flow or rollout passes through it.
+    trimmed = {layer: values[:, :, :cut, :cut] for layer, values in square.items()}
+    if method == "flow":
+        matrix = attention_flow(trimmed)[0]
+        title = "Attention flow (maximum flow from each input token)"
+    else:
+        matrix = attention_rollout(trimmed)[0]
+        title = "Attention rollout"
+    st.plotly_chart(plot_rollout(matrix, keys[:cut], title=title), key="attention_rollout_matrix")
     pooled = matrix.mean(axis=0)
+    pooled = pooled / pooled.sum() if pooled.sum() > 0 else pooled
     st.plotly_chart(
         plot_rollout(pooled, keys[:cut], title="What the averaged output draws on"),
         key="attention_rollout_output",
     )
     st.caption(
-        f"Rolled out through {len(square)} layers ({', '.join(square)}), heads averaged, the "
-        "residual connection counted as half of each layer (Abnar & Zuidema 2020). The bars "
-        "average the rows, as a model that pools every position (the demo's global average) does."
+        f"Through {len(square)} layers ({', '.join(square)}), heads averaged, the residual "
+        "connection counted as half of each layer (Abnar & Zuidema 2020). Rollout multiplies the "
+        "layers' matrices; flow takes, for each pair, the maximum flow through the layers, bounded "
+        "by each path's weakest link. The bars average the rows (shares of the total), as a model "
+        "that pools every position (the demo's global average) does."
     )
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "HeadImportance",
     "HeadStatistics",
     "attention_evolution",
+    "attention_flow",
     "attention_layers",
     "attention_rollout",
     "attention_scores",
@@ -518,3 +519,80 @@ def attention_evolution(run_path: str) -> AttentionEvolution:
         entropy=entropy,
         notes=tuple(notes),
     )
+
+
+FLOW_SCALE = 1_000_000  # scipy's max-flow takes integer capacities: weights to 1e-6
+
+
+def _fused(scores_by_layer, residual: bool) -> list[np.ndarray]:
+    layers = (
+        list(scores_by_layer.values())
+        if isinstance(scores_by_layer, Mapping)
+        else list(scores_by_layer)
+    )
+    if not layers:
+        raise InputError("Expected the scores of at least one attention layer.")
+    fused_layers = []
+    for scores in layers:
+        scores = _checked_scores(scores)
+        if scores.shape[2] != scores.shape[3]:
+            raise InputError(
+                "Attention flow follows self-attention through the layers; a layer attends from "
+                f"{scores.shape[2]} to {scores.shape[3]} positions (cross-attention)."
+            )
+        fused = scores.mean(axis=1)
+        if residual:
+            fused = 0.5 * fused + 0.5 * np.eye(fused.shape[-1])[None]
+        totals = fused.sum(axis=-1, keepdims=True)
+        fused_layers.append(np.divide(fused, totals, out=np.zeros_like(fused), where=totals > 0))
+    if len({f.shape for f in fused_layers}) > 1:
+        raise InputError("Every layer must attend over the same positions for attention flow.")
+    return fused_layers
+
+
+def attention_flow(
+    scores_by_layer: Mapping[str, np.ndarray] | Sequence[np.ndarray],
+    *,
+    residual: bool = True,
+) -> np.ndarray:
+    """Attention flow (Abnar & Zuidema 2020): the maximum flow from each input token to each top position.
+
+    The layers form a graph (one node per position and layer; an edge from position ``j`` below
+    to position ``i`` above with capacity ``A[i, j]``, heads averaged and the residual mixed in
+    as for rollout); ``flow[n, i, j]`` is the maximum flow from input token ``j`` to position
+    ``i`` at the top. Unlike rollout, which multiplies (and so mixes) the paths, flow is bounded
+    by each path's weakest edge.
+
+    Args:
+        scores_by_layer: self-attention scores per layer, in model order, each ``(N, H, T, T)``.
+        residual: mix in the residual connection (``0.5 A + 0.5 I``).
+
+    Returns:
+        ``(N, T, T)`` float64 (capacities are resolved to 1e-6).
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_flow
+
+    fused_layers = _fused(scores_by_layer, residual)
+    count, size, _ = fused_layers[0].shape
+    depth = len(fused_layers)
+    nodes = size * (depth + 1)
+    flow = np.zeros((count, size, size))
+    for n in range(count):
+        rows, cols, capacities = [], [], []
+        for level, fused in enumerate(fused_layers):
+            weights = np.rint(fused[n] * FLOW_SCALE).astype(np.int64)
+            for i in range(size):
+                for j in range(size):
+                    if weights[i, j] > 0:
+                        rows.append(level * size + j)  # position j below ...
+                        cols.append((level + 1) * size + i)  # ... feeds position i above
+                        capacities.append(weights[i, j])
+        graph_matrix = csr_matrix(
+            (np.asarray(capacities, dtype=np.int32), (rows, cols)), shape=(nodes, nodes)
+        )
+        for j in range(size):
+            for i in range(size):
+                result = maximum_flow(graph_matrix, j, depth * size + i)
+                flow[n, i, j] = result.flow_value / FLOW_SCALE
+    return flow

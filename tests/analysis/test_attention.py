@@ -237,3 +237,19 @@ def test_attention_inside_a_custom_block_of_a_sequential_model():
     np.testing.assert_allclose(scores["block/mha"], expected, atol=1e-5)
     np.testing.assert_allclose(np.asarray(model(x)), before, atol=1e-6)  # the call is restored
     assert "call" not in vars(block.attention)
+
+
+def test_attention_flow_is_the_sum_of_two_layer_path_bottlenecks():
+    rng = np.random.default_rng(8)
+    first = _rows(rng.random((1, 2, 4, 4)))
+    second = _rows(rng.random((1, 2, 4, 4)))
+    flow = attention.attention_flow([first, second], residual=False)
+    a1, a2 = first[0].mean(axis=0), second[0].mean(axis=0)
+    for i in range(4):
+        for j in range(4):
+            # Two layers: one path j -> k -> i per middle position k, edge-disjoint, so the
+            # maximum flow is the sum of each path's bottleneck.
+            expected = sum(min(a1[k, j], a2[i, k]) for k in range(4))
+            assert flow[0, i, j] == pytest.approx(expected, abs=1e-5)
+    single = attention.attention_flow([first], residual=False)
+    np.testing.assert_allclose(single[0], a1, atol=1e-6)

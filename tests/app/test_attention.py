@@ -55,6 +55,11 @@ def test_text_demo_every_tab_and_the_scores_drawn_are_the_layers(app_argv):
         at.session_state["attention_tab"] = tab
         rerun(at)
     assert any(spec.get("frames") for spec in charts(at))  # the recorded epochs, animated
+    at.session_state["attention_tab"] = "Rollout"
+    rerun(at)
+    at.segmented_control(key="attention_aggregation").set_value("flow")
+    rerun(at)
+    assert any("Attention flow" in json.dumps(spec) for spec in charts(at))
     at.session_state["attention_tab"] = "Importance"
     rerun(at)
     at.toggle(key="attention_ablate").set_value(True)
