@@ -269,6 +269,11 @@ def _parser() -> argparse.ArgumentParser:
     attention.add_argument(
         "--out", required=True, metavar="FILE.npz", help="where to write the scores"
     )
+    attention.add_argument(
+        "--figure",
+        metavar="PATH",
+        help="also draw the first sample's model view, layers x heads (.html, .png, .svg, .pdf)",
+    )
     return parser
 
 
@@ -576,15 +581,44 @@ def _project(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _write_model_view(scores: dict, samples, path: str) -> None:
+    import numpy as np
+
+    from neurogenesis.plotting.attention import plot_model_view
+
+    layers = {name: values[0] for name, values in scores.items()}
+    vocabulary = samples.extras.get("vocabulary")
+    first = np.asarray(samples.x[0])
+    key_tokens = {
+        name: (
+            [str(vocabulary[t]) if 0 <= t < len(vocabulary) else str(t) for t in first.astype(int)]
+            if vocabulary is not None and first.ndim == 1 and len(first) == values.shape[-1]
+            else [f"k{i}" for i in range(values.shape[-1])]
+        )
+        for name, values in layers.items()
+    }
+    queries = {values.shape[1] for values in layers.values()}
+    first_layer = next(iter(layers))
+    tokens = (
+        key_tokens[first_layer]
+        if len(queries) == 1 and queries == {len(key_tokens[first_layer])}
+        else None
+    )
+    _save_figure(plot_model_view(layers, tokens, key_tokens=key_tokens), path, "the model view")
+
+
 def _attention(args: argparse.Namespace) -> int:
     import numpy as np
 
+    _check_figure_path(args.figure)
     out = _check_out(args.out)
     model, samples = _model_and_samples(args)
     from neurogenesis.analysis.attention import attention_scores
 
     scores = attention_scores(model, samples.x)
     np.savez_compressed(out, **scores)
+    if args.figure:
+        _write_model_view(scores, samples, args.figure)
     shapes = ", ".join(f"{name} {tuple(values.shape)}" for name, values in scores.items())
     print(
         f"Wrote the attention scores of {len(samples):,} samples to {out}: {shapes}",

@@ -321,18 +321,15 @@ def test_attention_writes_one_array_per_layer_equal_to_the_layers(capsys, tmp_pa
 
     data = np.load(ROOT / "data/samples/sentiment_transformer.npz")
     small = tmp_path / "text.npz"
-    np.savez(small, x=data["x"][:5], y=data["y"][:5])
+    np.savez(small, x=data["x"][:5], y=data["y"][:5], vocabulary=data["vocabulary"])
     out = tmp_path / "scores.npz"
+    figure = tmp_path / "view.html"
     code, _, err = run_cli(
-        capsys,
-        "attention",
-        ROOT / "models/sentiment_transformer.keras",
-        "--data",
-        small,
-        "--out",
-        out,
-    )
+        capsys, "attention", ROOT / "models/sentiment_transformer.keras", "--data", small,
+        "--out", out, "--figure", figure,
+    )  # fmt: skip
     assert code == 0, err
+    assert figure.exists() and "attention_2" in figure.read_text()
     result = np.load(out)
     assert sorted(result.files) == ["attention_1", "attention_2"]
     model = load_model(ROOT / "models/sentiment_transformer.keras")
