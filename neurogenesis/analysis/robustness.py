@@ -1,0 +1,1099 @@
+"""Robustness: how a model's accuracy holds up under corrupted and adversarial inputs.
+
+Pure computation for the debugging page:
+
+- Corruptions (pure numpy, deterministic given a seed), each ``f(x, strength, *, seed=0,
+  value_range=None) -> x'`` on a batch, same shape and dtype, clipped to the sample set's value
+  range (:func:`value_range`): image noise, blur, brightness, contrast, occlusion, rotation and
+  shift; token masking and deletion for text models; noise and time shifts for series.
+  :data:`CORRUPTIONS` lists them per input kind with the strength grids the curves use.
+- Adversarial examples in the L-infinity ball: :func:`fgsm` (Goodfellow et al. 2015) and
+  :func:`pgd` (Madry et al. 2018), which raise the cross-entropy of the true (or predicted) label,
+  or the squared error of a regression model.
+- :func:`robustness_curves`: accuracy (or mean absolute error) against strength for every
+  corruption and attack, overall and per class, with a summary table.
+
+The user's model is never changed; gradients go through :func:`graph.tap_model`.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neurogenesis.analysis import graph
+from neurogenesis.analysis.attribution import _quiet_retracing
+from neurogenesis.analysis.convergence import _ValueEquality
+from neurogenesis.analysis.features import prediction_info
+from neurogenesis.errors import InputError, UnsupportedModelError
+
+__all__ = [
+    "ATTACKS",
+    "CORRUPTIONS",
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_EPSILON_SHARES",
+    "DEFAULT_PGD_STEPS",
+    "DEFAULT_STEP_FACTOR",
+    "DROP_THRESHOLD",
+    "AdversarialInfo",
+    "RobustnessInfo",
+    "attack_reason",
+    "blur",
+    "brightness",
+    "contrast",
+    "delete_tokens",
+    "fgsm",
+    "gaussian_noise",
+    "input_kind",
+    "mask_tokens",
+    "occlusion",
+    "pgd",
+    "random_occlusion",
+    "replace_tokens",
+    "robustness_curves",
+    "rotation",
+    "series_noise",
+    "series_shift",
+    "shift",
+    "supports",
+    "value_range",
+]
+
+ATTACKS = ("fgsm", "pgd")
+DEFAULT_BATCH_SIZE = 256
+DEFAULT_PGD_STEPS = 10
+# PGD's step size is this times epsilon / steps (Madry et al. use 2.5), so the iterates can reach
+# the ball's boundary from any starting point.
+DEFAULT_STEP_FACTOR = 2.5
+# Attack strengths for the curves, as shares of the value range (8/255 ~ 0.03 is the CIFAR norm).
+DEFAULT_EPSILON_SHARES = (0.0, 0.01, 0.02, 0.04, 0.08, 0.16)
+# The summary's "breaks at" is the first strength whose accuracy is below this share of clean.
+DROP_THRESHOLD = 0.9
+PAD_ID = 0
+UNKNOWN_ID = 1
+# Gaussian blur, rotation and shift interpolate linearly (order 1): cubic splines overshoot the
+# value range at edges.
+INTERPOLATION_ORDER = 1
+TASKS = ("classification", "binary", "regression")
+
+
+# ---------------------------------------------------------------------------------------------
+# Value range and clipping
+
+
+def value_range(x: np.ndarray) -> tuple[float, float]:
+    """The value range of a sample set: ``(0, 255)`` for uint8 data, else its min and max.
+
+    Raises:
+        InputError: an empty set or values that are not numbers.
+    """
+    x = np.asarray(x)
+    if x.size == 0 or x.dtype.kind not in "biuf":
+        raise InputError(
+            f"Expected a non-empty array of numbers. Received: {x.dtype} values of shape "
+            f"{x.shape}. Choose a sample set with samples."
+        )
+    if x.dtype == np.uint8:
+        return 0.0, 255.0
+    finite = x[np.isfinite(x)] if x.dtype.kind == "f" else x
+    if finite.size == 0:
+        raise InputError("Expected finite values. Received: only NaN or Inf.")
+    return float(finite.min()), float(finite.max())
+
+
+def _range(x: np.ndarray, bounds: Sequence[float] | None) -> tuple[float, float]:
+    if bounds is None:
+        return value_range(x)
+    try:
+        low, high = (float(b) for b in bounds)
+    except (TypeError, ValueError):
+        raise InputError(f"Expected value_range as (low, high). Received: {bounds!r}.") from None
+    if not high >= low:
+        raise InputError(f"Expected value_range low <= high. Received: ({low}, {high}).")
+    if x.dtype.kind in "iu":
+        info = np.iinfo(x.dtype)
+        low, high = max(low, float(info.min)), min(high, float(info.max))
+    return low, high
+
+
+def _finish(values: np.ndarray, like: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    """``values`` clipped to ``bounds`` in ``like``'s dtype (integers rounded)."""
+    values = np.clip(values, *bounds)
+    if like.dtype.kind in "iub":
+        values = np.rint(values)
+    return values.astype(like.dtype)
+
+
+def _batch(x: np.ndarray, rank: int, name: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != rank:
+        raise InputError(
+            f"{name} expects a batch of rank {rank}. Received: an array of shape {x.shape}."
+        )
+    return x
+
+
+# ---------------------------------------------------------------------------------------------
+# Image corruptions: x is (N, H, W, C)
+
+
+def gaussian_noise(
+    x: np.ndarray, strength: float, *, seed: int = 0, value_range: Sequence[float] | None = None
+) -> np.ndarray:
+    """Adds Gaussian noise with standard deviation ``strength`` times the value range."""
+    x = np.asarray(x)
+    bounds = _range(x, value_range)
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(0.0, float(strength) * (bounds[1] - bounds[0]), size=x.shape)
+    return _finish(x.astype(np.float64) + noise, x, bounds)
+
+
+def blur(
+    x: np.ndarray, strength: float, *, seed: int = 0, value_range: Sequence[float] | None = None
+) -> np.ndarray:
+    """Gaussian blur over height and width with sigma ``strength`` pixels (edges: nearest)."""
+    from scipy import ndimage
+
+    x = _batch(x, 4, "blur")
+    bounds = _range(x, value_range)
+    if strength <= 0:
+        return _finish(x.astype(np.float64), x, bounds)
+    blurred = ndimage.gaussian_filter(
+        x.astype(np.float64), sigma=(0, float(strength), float(strength), 0), mode="nearest"
+    )
+    return _finish(blurred, x, bounds)
+
+
+def brightness(
+    x: np.ndarray, strength: float, *, seed: int = 0, value_range: Sequence[float] | None = None
+) -> np.ndarray:
+    """Adds ``strength`` times the value range to every value (negative darkens)."""
+    x = np.asarray(x)
+    bounds = _range(x, value_range)
+    return _finish(x.astype(np.float64) + float(strength) * (bounds[1] - bounds[0]), x, bounds)
+
+
+def contrast(
+    x: np.ndarray, strength: float, *, seed: int = 0, value_range: Sequence[float] | None = None
+) -> np.ndarray:
+    """Lowers contrast: ``mean + (1 - strength) * (x - mean)`` per image and channel.
+
+    ``strength`` 0 leaves the images, 1 makes each channel flat at its mean (as
+    ``tf.image.adjust_contrast`` with factor ``1 - strength``); negative values raise contrast.
+    """
+    x = _batch(x, 4, "contrast")
+    bounds = _range(x, value_range)
+    values = x.astype(np.float64)
+    mean = values.mean(axis=(1, 2), keepdims=True)
+    return _finish(mean + (1.0 - float(strength)) * (values - mean), x, bounds)
+
+
+def occlusion(
+    x: np.ndarray,
+    *,
+    top: int,
+    left: int,
+    size: int | tuple[int, int],
+    fill: float | None = None,
+    value_range: Sequence[float] | None = None,
+) -> np.ndarray:
+    """Replaces the patch ``[top:top+h, left:left+w]`` of every image by ``fill``.
+
+    ``fill`` defaults to the middle of the value range (grey); the patch is cut at the border.
+    """
+    x = _batch(x, 4, "occlusion")
+    bounds = _range(x, value_range)
+    height, width = (size, size) if np.isscalar(size) else tuple(size)
+    if fill is None:
+        fill = (bounds[0] + bounds[1]) / 2.0
+    values = x.astype(np.float64)
+    top, left = max(0, int(top)), max(0, int(left))
+    values[:, top : top + int(height), left : left + int(width), :] = float(fill)
+    return _finish(values, x, bounds)
+
+
+def random_occlusion(
+    x: np.ndarray, strength: float, *, seed: int = 0, value_range: Sequence[float] | None = None
+) -> np.ndarray:
+    """A grey square of side ``strength`` times the shorter image side, at a random place per
+    image (Cutout, DeVries & Taylor 2017)."""
+    x = _batch(x, 4, "random_occlusion")
+    bounds = _range(x, value_range)
+    side = int(round(float(strength) * min(x.shape[1], x.shape[2])))
+    if side <= 0:
+        return _finish(x.astype(np.float64), x, bounds)
+    rng = np.random.default_rng(seed)
+    tops = rng.integers(0, x.shape[1] - side + 1, size=len(x))
+    lefts = rng.integers(0, x.shape[2] - side + 1, size=len(x))
+    values = x.astype(np.float64)
+    fill = (bounds[0] + bounds[1]) / 2.0
+    for i, (top, left) in enumerate(zip(tops, lefts, strict=True)):
+        values[i, top : top + side, left : left + side, :] = fill
+    return _finish(values, x, bounds)
+
+
+def rotation(
+    x: np.ndarray, strength: float, *, seed: int = 0, value_range: Sequence[float] | None = None
+) -> np.ndarray:
+    """Rotates every image by ``strength`` degrees counter-clockwise as displayed (90 degrees is
+    ``np.rot90``), same size, edges filled with the nearest pixel."""
+    from scipy import ndimage
+
+    x = _batch(x, 4, "rotation")
+    bounds = _range(x, value_range)
+    rotated = ndimage.rotate(
+        x.astype(np.float64),
+        float(strength),
+        axes=(2, 1),
+        reshape=False,
+        order=INTERPOLATION_ORDER,
+        mode="nearest",
+    )
+    return _finish(rotated, x, bounds)
+
+
+def shift(
+    x: np.ndarray,
+    strength: float | tuple[float, float],
+    *,
+    seed: int = 0,
+    value_range: Sequence[float] | None = None,
+) -> np.ndarray:
+    """Moves every image ``strength`` pixels down and right (or ``(down, right)``), edge-padded."""
+    from scipy import ndimage
+
+    x = _batch(x, 4, "shift")
+    bounds = _range(x, value_range)
+    down, right = (strength, strength) if np.isscalar(strength) else tuple(strength)
+    moved = ndimage.shift(
+        x.astype(np.float64),
+        (0, float(down), float(right), 0),
+        order=INTERPOLATION_ORDER,
+        mode="nearest",
+    )
+    return _finish(moved, x, bounds)
+
+
+# ---------------------------------------------------------------------------------------------
+# Text corruptions: x is (N, T) token ids, 0 is padding
+
+
+def _chosen_positions(x: np.ndarray, positions, seed: int) -> np.ndarray:
+    """A boolean ``(N, T)`` mask of the non-padding tokens to change.
+
+    A float in [0, 1] is a share of each sample's tokens chosen at random; an int or a sequence
+    of ints names positions.
+    """
+    chosen = np.zeros(x.shape, dtype=bool)
+    present = x != PAD_ID
+    if isinstance(positions, (float, np.floating)):
+        share = float(positions)
+        if not 0.0 <= share <= 1.0:
+            raise InputError(
+                f"Expected a share of tokens between 0 and 1. Received: {share}. Pass an int or "
+                "a list of ints for positions."
+            )
+        rng = np.random.default_rng(seed)
+        for i in range(len(x)):
+            where = np.flatnonzero(present[i])
+            count = int(round(share * len(where)))
+            if count:
+                chosen[i, rng.choice(where, size=count, replace=False)] = True
+        return chosen
+    indices = np.atleast_1d(np.asarray(positions))
+    if (
+        indices.dtype.kind not in "iu"
+        or indices.size
+        and (indices.min() < -x.shape[1] or indices.max() >= x.shape[1])
+    ):
+        raise InputError(
+            f"Expected token positions between 0 and {x.shape[1] - 1} or a share (a float). "
+            f"Received: {positions!r}."
+        )
+    chosen[:, indices] = True
+    return chosen & present
+
+
+def mask_tokens(
+    x: np.ndarray,
+    positions: float | int | Sequence[int],
+    *,
+    mask_id: int = UNKNOWN_ID,
+    seed: int = 0,
+    value_range: Sequence[float] | None = None,
+) -> np.ndarray:
+    """Replaces tokens by ``mask_id`` ([UNK]): a float is a random share of each sample's
+    non-padding tokens, an int or ints are positions (padding is left alone)."""
+    x = _batch(x, 2, "mask_tokens")
+    out = x.copy()
+    out[_chosen_positions(x, positions, seed)] = mask_id
+    return out
+
+
+def delete_tokens(
+    x: np.ndarray,
+    positions: float | int | Sequence[int],
+    *,
+    seed: int = 0,
+    value_range: Sequence[float] | None = None,
+) -> np.ndarray:
+    """Removes tokens (a float: a random share; ints: positions), shifting the rest left and
+    padding with 0 at the end."""
+    x = _batch(x, 2, "delete_tokens")
+    chosen = _chosen_positions(x, positions, seed)
+    out = np.full_like(x, PAD_ID)
+    for i in range(len(x)):
+        kept = x[i][~chosen[i]]
+        out[i, : len(kept)] = kept
+    return out
+
+
+def replace_tokens(x: np.ndarray, position: int, token_id: int) -> np.ndarray:
+    """Sets the token at ``position`` of every sample to ``token_id``."""
+    x = _batch(x, 2, "replace_tokens")
+    if not -x.shape[1] <= int(position) < x.shape[1]:
+        raise InputError(
+            f"Expected a position between 0 and {x.shape[1] - 1}. Received: {position}."
+        )
+    out = x.copy()
+    out[:, int(position)] = token_id
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Series corruptions: x is (N, T, F)
+
+
+def series_noise(
+    x: np.ndarray, strength: float, *, seed: int = 0, value_range: Sequence[float] | None = None
+) -> np.ndarray:
+    """Adds Gaussian noise with standard deviation ``strength`` times each feature's standard
+    deviation (over samples and steps)."""
+    x = _batch(x, 3, "series_noise")
+    bounds = _range(x, value_range)
+    scale = x.astype(np.float64).std(axis=(0, 1), keepdims=True)
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(0.0, 1.0, size=x.shape) * (float(strength) * scale)
+    return _finish(x.astype(np.float64) + noise, x, bounds)
+
+
+def series_shift(
+    x: np.ndarray, strength: int, *, seed: int = 0, value_range: Sequence[float] | None = None
+) -> np.ndarray:
+    """Delays the series by ``strength`` steps (negative: advances), repeating the edge value:
+    ``x'[t] = x[clip(t - k, 0, T - 1)]``."""
+    x = _batch(x, 3, "series_shift")
+    bounds = _range(x, value_range)
+    steps = int(round(float(strength)))
+    source = np.clip(np.arange(x.shape[1]) - steps, 0, x.shape[1] - 1)
+    return _finish(x[:, source, :].astype(np.float64), x, bounds)
+
+
+CORRUPTIONS: dict[str, dict[str, tuple[Callable, tuple[float, ...]]]] = {
+    "image": {
+        "gaussian_noise": (gaussian_noise, (0.0, 0.02, 0.05, 0.1, 0.2, 0.3)),
+        "blur": (blur, (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)),
+        "brightness": (brightness, (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)),
+        "contrast": (contrast, (0.0, 0.2, 0.4, 0.6, 0.8, 0.9)),
+        "occlusion": (random_occlusion, (0.0, 0.125, 0.25, 0.375, 0.5)),
+        "rotation": (rotation, (0.0, 5.0, 10.0, 20.0, 30.0, 45.0)),
+        "shift": (shift, (0.0, 0.5, 1.0, 2.0, 3.0)),
+    },
+    "series": {
+        "series_noise": (series_noise, (0.0, 0.05, 0.1, 0.2, 0.5, 1.0)),
+        "series_shift": (series_shift, (0.0, 1.0, 2.0, 3.0, 5.0)),
+    },
+    "text": {
+        "mask_tokens": (mask_tokens, (0.0, 0.1, 0.2, 0.3, 0.5)),
+        "delete_tokens": (delete_tokens, (0.0, 0.1, 0.2, 0.3, 0.5)),
+    },
+}
+"""Corruptions per input kind: name -> (function, default strengths for the curves)."""
+
+STRENGTH_UNITS = {
+    "gaussian_noise": "std, share of value range",
+    "blur": "sigma, pixels",
+    "brightness": "share of value range",
+    "contrast": "contrast reduction",
+    "occlusion": "patch side, share of image side",
+    "rotation": "degrees",
+    "shift": "pixels",
+    "series_noise": "std, share of feature std",
+    "series_shift": "steps",
+    "mask_tokens": "share of tokens",
+    "delete_tokens": "share of tokens",
+    "fgsm": "epsilon, input units",
+    "pgd": "epsilon, input units",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# What a model supports
+
+
+def input_kind(model: Any) -> str | None:
+    """``"image"``, ``"series"``, ``"text"`` (integer token ids) or ``"tabular"``; ``None`` for
+    models with several inputs, no graph, or inputs of another rank."""
+    if not graph.supports(model):
+        return None
+    layers = graph.graph_layers(model)
+    if len(layers.input_shapes) != 1:
+        return None
+    shape, dtype = layers.input_shapes[0], layers.input_dtypes[0]
+    if "int" in dtype:
+        return "text" if len(shape) == 1 else None
+    return {3: "image", 2: "series", 1: "tabular"}.get(len(shape))
+
+
+def _reason(model: Any, *, attack: bool) -> str | None:
+    if not graph.supports(model):
+        return (
+            f"'{getattr(model, 'name', model)}' is a subclassed model without a functional graph; "
+            "build it with the functional API or as a Sequential model with an Input."
+        )
+    layers = graph.graph_layers(model)
+    if len(layers.input_shapes) != 1:
+        return (
+            f"The model takes {len(layers.input_shapes)} inputs; robustness checks here need a "
+            "model with one input."
+        )
+    if len(layers.output_shape) != 1:
+        return (
+            f"The model's output has shape {layers.output_shape} (an autoencoder?), not class "
+            "scores or regression values, so there is no accuracy or error to track."
+        )
+    kind = input_kind(model)
+    if kind is None:
+        return (
+            f"The model's input has shape {layers.input_shapes[0]} ({layers.input_dtypes[0]}); "
+            "robustness checks here take images, series, feature vectors or token ids."
+        )
+    if attack and kind == "text":
+        return (
+            f"FGSM and PGD perturb inputs along their gradient, and this model takes "
+            f"{layers.input_dtypes[0]} token ids, which have no gradient. Use the token "
+            "corruptions (mask_tokens, delete_tokens) instead."
+        )
+    return None
+
+
+def attack_reason(model: Any) -> str | None:
+    """Why :func:`fgsm` and :func:`pgd` cannot attack ``model``, or ``None`` when they can."""
+    return _reason(model, attack=True)
+
+
+def supports(model: Any) -> bool:
+    """True when :func:`robustness_curves` can run on ``model`` (corruptions at least)."""
+    return _reason(model, attack=False) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Adversarial examples
+
+
+@dataclass(frozen=True, eq=False)
+class AdversarialInfo(_ValueEquality):
+    """Adversarial examples for a batch and what the model makes of them.
+
+    Attributes:
+        method: ``"fgsm"`` or ``"pgd"``.
+        task: ``"classification"``, ``"binary"`` or ``"regression"``.
+        x_adv: the adversarial inputs, the shape and dtype of ``x`` (uint8 stays uint8: rounded,
+            clipped to 0..255 and still inside the epsilon ball).
+        perturbation: ``x_adv - x`` as float64.
+        clean_predictions / adversarial_predictions: ``(N,)`` predicted classes; for regression
+            ``(N, K)`` the outputs.
+        clean_probabilities / adversarial_probabilities: ``(N, K)`` the model's outputs.
+        labels: ``(N,)`` the classes attacked (the given labels, else the clean predictions);
+            for regression ``(N, K)`` the reference values (targets, else clean outputs).
+        clean_accuracy / adversarial_accuracy: against ``labels``; ``None`` for regression.
+        clean_error / adversarial_error: mean absolute error against ``labels`` for regression;
+            ``None`` for classification.
+        epsilon: the L-infinity radius, in the input's units.
+        steps: gradient steps (1 for FGSM).
+        step_size: the size of each signed step.
+        linf: the largest ``|perturbation|``.
+        value_range: the bounds the inputs were kept in.
+        target: the class a targeted attack pushed towards, else ``None``.
+        score: ``"loss"`` (cross-entropy / squared error) or ``"logit"``.
+    """
+
+    method: str
+    task: str
+    x_adv: np.ndarray
+    perturbation: np.ndarray
+    clean_predictions: np.ndarray
+    adversarial_predictions: np.ndarray
+    clean_probabilities: np.ndarray
+    adversarial_probabilities: np.ndarray
+    labels: np.ndarray
+    clean_accuracy: float | None
+    adversarial_accuracy: float | None
+    clean_error: float | None
+    adversarial_error: float | None
+    epsilon: float
+    steps: int
+    step_size: float
+    linf: float
+    value_range: tuple[float, float]
+    target: int | None
+    score: str
+
+
+class _Attack:
+    """The loss gradient of one model, compiled once (``tf.function``) and reused."""
+
+    def __init__(self, model: Any, task: str):
+        import tensorflow as tf
+
+        _quiet_retracing()
+        self.task = task
+        self.tapped = graph.tap_model(
+            model, score="logit" if task in ("classification", "binary") else "probability"
+        )
+        tapped = self.tapped
+
+        def gradient(x, reference, sign, mode):
+            # mode 0: loss, 1: logit of the reference class, 2: raw output (regression fallback)
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                out = tf.cast(graph.call_tapped(tapped, x)[0], tf.float32)
+                out = tf.reshape(out, (tf.shape(out)[0], -1))
+                if task == "classification":
+                    labels = tf.cast(reference[:, 0], tf.int32)
+                    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, out)
+                    logit = tf.gather(out, labels, batch_dims=1)
+                    value = tf.where(mode == 0, loss, -logit)
+                elif task == "binary":
+                    loss = tf.nn.sigmoid_cross_entropy_with_logits(reference, out)[:, 0]
+                    logit = out[:, 0] * (1.0 - 2.0 * reference[:, 0])
+                    value = tf.where(mode == 0, loss, logit)
+                else:
+                    error = tf.reduce_sum(tf.square(out - reference), axis=1)
+                    value = tf.where(mode == 2, tf.reduce_sum(out, axis=1), error)
+                total = tf.reduce_sum(sign * value)
+            return value, tape.gradient(total, x)
+
+        self._function = tf.function(gradient, reduce_retracing=True)
+
+    def __call__(self, x: np.ndarray, reference: np.ndarray, sign: float, mode: int):
+        import tensorflow as tf
+
+        value, grad = self._function(
+            tf.convert_to_tensor(x, dtype=tf.float32),
+            tf.convert_to_tensor(reference, dtype=tf.float32),
+            tf.constant(sign, dtype=tf.float32),
+            tf.constant(mode, dtype=tf.int32),
+        )
+        return np.asarray(value, dtype=np.float64), np.asarray(grad, dtype=np.float64)
+
+
+_ATTACKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ATTACKS_LOCK = threading.Lock()
+
+
+def _attack_for(model: Any, task: str) -> _Attack:
+    with _ATTACKS_LOCK:
+        try:
+            cache = _ATTACKS.setdefault(model, {})
+        except TypeError:  # a model that cannot be weakly referenced
+            cache = {}
+        if task not in cache:
+            cache[task] = _Attack(model, task)
+        return cache[task]
+
+
+def _prepare(model: Any, x: np.ndarray, y):
+    """Checks the model and samples; returns (float input, clean prediction info, task, reference)."""
+    reason = attack_reason(model)
+    if reason is not None:
+        raise UnsupportedModelError(reason)
+    x = np.asarray(x)
+    graph.model_input(model, x)  # checks the shape
+    if x.dtype.kind not in "biuf":
+        raise InputError(f"Expected numeric samples. Received: {x.dtype}.")
+    clean = prediction_info(model, x, y)
+    task = clean.task
+    if task not in TASKS:
+        raise UnsupportedModelError(f"Expected a classifier or a regression model. Got: {task}.")
+    n = len(x)
+    if task == "regression":
+        reference = (
+            clean.outputs
+            if y is None
+            else np.asarray(y, dtype=np.float64).reshape(n, clean.outputs.shape[1])
+        )
+    else:
+        reference = (clean.predicted if y is None else clean.labels).astype(np.float64)[:, None]
+    return clean, task, reference
+
+
+def _epsilon(
+    epsilon: float | None, epsilon_share: float | None, bounds: tuple[float, float]
+) -> float:
+    if (epsilon is None) == (epsilon_share is None):
+        raise InputError(
+            "Expected exactly one of epsilon (input units, e.g. 8 for 0..255 images) and "
+            f"epsilon_share (a share of the value range). Received: epsilon={epsilon!r}, "
+            f"epsilon_share={epsilon_share!r}."
+        )
+    value = (
+        float(epsilon) if epsilon is not None else float(epsilon_share) * (bounds[1] - bounds[0])
+    )
+    if not value >= 0 or not np.isfinite(value):
+        raise InputError(f"Expected a finite epsilon >= 0. Received: {value}.")
+    return value
+
+
+def _project(
+    candidate: np.ndarray, x: np.ndarray, epsilon: float, bounds: tuple[float, float]
+) -> np.ndarray:
+    return np.clip(np.clip(candidate, x - epsilon, x + epsilon), *bounds)
+
+
+def _to_dtype(
+    adv: np.ndarray, x: np.ndarray, epsilon: float, bounds: tuple[float, float]
+) -> np.ndarray:
+    """The adversarial batch in ``x``'s dtype; integer inputs are rounded inside the ball."""
+    if x.dtype.kind not in "iub":
+        return adv.astype(x.dtype)
+    reach = np.floor(epsilon + 1e-9)
+    rounded = np.clip(np.rint(adv), x - reach, x + reach)
+    return np.clip(rounded, np.ceil(bounds[0]), np.floor(bounds[1])).astype(x.dtype)
+
+
+def _sign(target: int | None) -> float:
+    # Untargeted attacks climb the loss of the label; targeted ones descend that of the target.
+    return 1.0 if target is None else -1.0
+
+
+def _run_attack(
+    method: str,
+    model: Any,
+    x: np.ndarray,
+    y,
+    *,
+    epsilon: float | None,
+    epsilon_share: float | None,
+    steps: int,
+    step_size: float | None,
+    random_start: bool,
+    seed: int,
+    value_range: Sequence[float] | None,
+    target: int | None,
+    score: str,
+    batch_size: int,
+) -> AdversarialInfo:
+    if score not in ("loss", "logit"):
+        raise InputError(f"Expected score 'loss' or 'logit'. Received: {score!r}.")
+    clean, task, reference = _prepare(model, x, y)
+    x = np.asarray(x)
+    bounds = _range(x, value_range)
+    eps = _epsilon(epsilon, epsilon_share, bounds)
+    if target is not None:
+        if task == "regression":
+            raise InputError("A target class only applies to classifiers; pass target=None.")
+        if not 0 <= int(target) < max(clean.num_classes, 1):
+            raise InputError(
+                f"Expected a target class between 0 and {clean.num_classes - 1}. "
+                f"Received: {target}."
+            )
+        reference = np.full_like(reference, float(target))
+    if steps < 1:
+        raise InputError(f"Expected at least one step. Received: {steps}.")
+    if method == "fgsm":
+        step = eps
+    else:
+        step = float(step_size) if step_size is not None else DEFAULT_STEP_FACTOR * eps / steps
+    attack = _attack_for(model, task)
+    mode = 1 if score == "logit" else 0
+    sign = _sign(target)
+    rng = np.random.default_rng(seed)
+    original = x.astype(np.float64)
+    adv = original.copy()
+    if random_start and eps > 0:
+        adv = _project(adv + rng.uniform(-eps, eps, size=x.shape), original, eps, bounds)
+    for start in range(0, len(x), batch_size):
+        part = slice(start, start + batch_size)
+        clean_part, current = original[part], adv[part]
+        for _ in range(steps):
+            _, grad = attack(current, reference[part], sign, mode)
+            if task == "regression":
+                # At the reference itself the squared error has no gradient (y=None without a
+                # random start): step along the output's own gradient instead.
+                flat = np.abs(grad.reshape(len(grad), -1)).max(axis=1) == 0
+                if flat.any():
+                    _, raise_grad = attack(current[flat], reference[part][flat], 1.0, 2)
+                    grad[flat] = raise_grad
+            current = _project(current + step * np.sign(grad), clean_part, eps, bounds)
+        adv[part] = current
+    x_adv = _to_dtype(adv, x, eps, bounds)
+    adversarial = prediction_info(model, x_adv, None)
+    perturbation = x_adv.astype(np.float64) - original
+    labels = reference[:, 0].astype(np.int64) if task != "regression" else reference
+    if task == "regression":
+        clean_acc = adv_acc = None
+        clean_err = float(np.abs(clean.outputs - reference).mean())
+        adv_err = float(np.abs(adversarial.outputs - reference).mean())
+        clean_pred, adv_pred = clean.outputs, adversarial.outputs
+    else:
+        clean_err = adv_err = None
+        clean_pred, adv_pred = clean.predicted, adversarial.predicted
+        clean_acc = float(np.mean(clean_pred == labels))
+        adv_acc = float(np.mean(adv_pred == labels))
+    return AdversarialInfo(
+        method=method,
+        task=task,
+        x_adv=x_adv,
+        perturbation=perturbation,
+        clean_predictions=clean_pred,
+        adversarial_predictions=adv_pred,
+        clean_probabilities=clean.outputs,
+        adversarial_probabilities=adversarial.outputs,
+        labels=labels,
+        clean_accuracy=clean_acc,
+        adversarial_accuracy=adv_acc,
+        clean_error=clean_err,
+        adversarial_error=adv_err,
+        epsilon=eps,
+        steps=int(steps),
+        step_size=step,
+        linf=float(np.abs(perturbation).max()) if perturbation.size else 0.0,
+        value_range=bounds,
+        target=None if target is None else int(target),
+        score=score,
+    )
+
+
+def fgsm(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray | None = None,
+    *,
+    epsilon: float | None = None,
+    epsilon_share: float | None = None,
+    value_range: Sequence[float] | None = None,
+    target: int | None = None,
+    score: str = "loss",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> AdversarialInfo:
+    """Fast gradient sign method (Goodfellow et al. 2015): ``x + epsilon * sign(grad loss)``.
+
+    Args:
+        model: a classifier or regression model with one float input (images, series, vectors).
+        x: samples ``(N, ...)`` as the sample set holds them (uint8 images stay uint8).
+        y: labels (class indices, one-hot, or regression targets). Without labels the attack
+            pushes away from the model's own clean prediction.
+        epsilon: the L-infinity radius in the input's units (8 means 8 grey levels on 0..255
+            images, 0.03 on 0..1 images).
+        epsilon_share: the radius as a share of the value range instead (8/255 ~ 0.031).
+        value_range: the bounds inputs are kept in; default :func:`value_range` of ``x``.
+        target: a class to push towards (targeted attack), else ``None``.
+        score: ``"loss"``: the cross-entropy of the label (squared error for regression);
+            ``"logit"``: the label's logit alone (lowered, or raised for a target).
+        batch_size: samples per gradient call.
+
+    Returns:
+        The adversarial batch and the model's accuracy on it.
+
+    Raises:
+        UnsupportedModelError: token-id inputs (no gradient), several inputs, non-vector outputs.
+        InputError: bad epsilon, labels, target or samples.
+    """
+    return _run_attack(
+        "fgsm",
+        model,
+        x,
+        y,
+        epsilon=epsilon,
+        epsilon_share=epsilon_share,
+        steps=1,
+        step_size=None,
+        random_start=False,
+        seed=0,
+        value_range=value_range,
+        target=target,
+        score=score,
+        batch_size=batch_size,
+    )
+
+
+def pgd(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray | None = None,
+    *,
+    epsilon: float | None = None,
+    epsilon_share: float | None = None,
+    steps: int = DEFAULT_PGD_STEPS,
+    step_size: float | None = None,
+    random_start: bool = True,
+    seed: int = 0,
+    value_range: Sequence[float] | None = None,
+    target: int | None = None,
+    score: str = "loss",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> AdversarialInfo:
+    """Projected gradient descent in the L-infinity ball (Madry et al. 2018).
+
+    Starts at a uniform random point of the ball (``random_start``), then takes ``steps`` signed
+    gradient steps of ``step_size`` (default ``2.5 * epsilon / steps``), projecting onto the
+    epsilon ball around ``x`` and onto the value range after each. ``steps`` is lowered by
+    ``$NEUROGENESIS_MAX_STEPS`` when set. Arguments otherwise as :func:`fgsm`.
+
+    Returns:
+        The adversarial batch and the model's accuracy on it.
+
+    Raises:
+        UnsupportedModelError: token-id inputs (no gradient), several inputs, non-vector outputs.
+        InputError: bad epsilon, steps, labels, target or samples.
+    """
+    return _run_attack(
+        "pgd",
+        model,
+        x,
+        y,
+        epsilon=epsilon,
+        epsilon_share=epsilon_share,
+        steps=graph.capped_steps(steps) if steps >= 1 else steps,
+        step_size=step_size,
+        random_start=random_start,
+        seed=seed,
+        value_range=value_range,
+        target=target,
+        score=score,
+        batch_size=batch_size,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Curves
+
+
+@dataclass(frozen=True, eq=False)
+class RobustnessInfo(_ValueEquality):
+    """Accuracy (or error) against strength for each corruption and attack, in long form.
+
+    Attributes:
+        input_kind: ``"image"``, ``"series"``, ``"text"`` or ``"tabular"``.
+        task: ``"classification"``, ``"binary"`` or ``"regression"``.
+        metric: ``"accuracy"`` (higher is better) or ``"mean_absolute_error"`` (lower is better).
+        clean: the metric on the unchanged samples.
+        names: the curves, corruptions first then attacks.
+        kinds: ``"corruption"`` or ``"attack"`` per curve.
+        units: what each curve's strength measures.
+        curve: ``(M,)`` the index into ``names`` of each point.
+        strength: ``(M,)`` the strength of each point (epsilon in input units for attacks).
+        value: ``(M,)`` the metric at each point.
+        per_class: ``(M, K)`` accuracy per true class (NaN for classes without samples), or
+            ``None`` (regression or ``per_class=False``).
+        class_counts: ``(K,)`` samples per class, or ``None``.
+        label_names: class names, or ``None``.
+        value_range: the bounds every input was clipped to.
+    """
+
+    input_kind: str
+    task: str
+    metric: str
+    clean: float
+    names: tuple[str, ...]
+    kinds: tuple[str, ...]
+    units: tuple[str, ...]
+    curve: np.ndarray
+    strength: np.ndarray
+    value: np.ndarray
+    per_class: np.ndarray | None
+    class_counts: np.ndarray | None
+    label_names: tuple[str, ...] | None
+    value_range: tuple[float, float]
+
+    def curve_values(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(strengths, values)`` of the curve ``name``."""
+        if name not in self.names:
+            raise InputError(f"Expected a curve in {self.names}. Received: {name!r}.")
+        chosen = self.curve == self.names.index(name)
+        return self.strength[chosen], self.value[chosen]
+
+    def _quality(self, values: np.ndarray) -> np.ndarray:
+        """The metric relative to clean: 1 is as good as clean, lower is worse."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.metric == "accuracy":
+                return values / self.clean if self.clean > 0 else np.full(values.shape, np.nan)
+            return np.where(values > 0, self.clean / values, 1.0)
+
+    def summary_rows(self) -> list[dict]:
+        """One row per curve: ``corruption``, ``kind``, ``breaks_at`` (the first strength whose
+        metric is worse than 90% of clean; for errors, clean error / error < 0.9; ``None`` when
+        never), ``at_strongest`` (the metric at the largest strength) and ``auc`` (the area under
+        the metric relative to clean, over the strength span, normalised to 1 = no loss)."""
+        rows = []
+        for name, kind in zip(self.names, self.kinds, strict=True):
+            strengths, values = self.curve_values(name)
+            order = np.argsort(strengths, kind="stable")
+            strengths, values = strengths[order], values[order]
+            quality = self._quality(values)
+            below = np.flatnonzero(quality < DROP_THRESHOLD)
+            span = strengths[-1] - strengths[0] if len(strengths) else 0.0
+            if len(strengths) > 1 and span > 0:
+                auc = float(np.trapezoid(quality, strengths) / span)
+            else:
+                auc = float(quality[0]) if len(quality) else float("nan")
+            rows.append(
+                {
+                    "corruption": name,
+                    "kind": kind,
+                    "breaks_at": float(strengths[below[0]]) if len(below) else None,
+                    "at_strongest": float(values[-1]) if len(values) else float("nan"),
+                    "auc": auc,
+                }
+            )
+        return rows
+
+
+def _score(task: str, outputs: np.ndarray, labels: np.ndarray, num_classes: int):
+    """Per-sample correctness (classification) or absolute error (regression)."""
+    if task == "regression":
+        return np.abs(outputs - labels).mean(axis=1)
+    if task == "binary":
+        predicted = (outputs[:, 0] >= 0.5).astype(np.int64)
+    else:
+        predicted = outputs.argmax(axis=1)
+    return (predicted == labels).astype(np.float64)
+
+
+def robustness_curves(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    corruptions: Sequence[str] | None = None,
+    strengths: Mapping[str, Sequence[float]] | None = None,
+    attacks: Sequence[str] = ATTACKS,
+    epsilons: Sequence[float] | None = None,
+    per_class: bool = True,
+    seed: int = 0,
+    pgd_steps: int = DEFAULT_PGD_STEPS,
+    value_range: Sequence[float] | None = None,
+    label_names: Sequence[str] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[float], None] | None = None,
+) -> RobustnessInfo:
+    """Accuracy (or mean absolute error) against strength for corruptions and attacks.
+
+    Args:
+        model: a classifier or regression model with one input.
+        x: samples ``(N, ...)``; every corrupted input is clipped to their value range.
+        y: labels (class indices, one-hot, or regression targets).
+        corruptions: names from ``CORRUPTIONS[input kind]``; default all of that kind.
+        strengths: per corruption (or attack) name, the strengths to try instead of the default.
+        attacks: from :data:`ATTACKS`; skipped for token inputs (they have no gradient).
+        epsilons: attack radii in input units; default :data:`DEFAULT_EPSILON_SHARES` of the range.
+        per_class: also give accuracy per true class.
+        seed: seeds the random corruptions and PGD's start.
+        pgd_steps: PGD steps (lowered by ``$NEUROGENESIS_MAX_STEPS``).
+        value_range: the bounds; default :func:`value_range` of ``x``.
+        label_names: class names.
+        batch_size: samples per model call.
+        progress: called with the share done, 0..1.
+
+    Returns:
+        The curves.
+
+    Raises:
+        UnsupportedModelError: the model has several inputs or a non-vector output.
+        InputError: unknown corruption or attack names, labels that do not fit.
+    """
+    reason = _reason(model, attack=False)
+    if reason is not None:
+        raise UnsupportedModelError(reason)
+    if y is None:
+        raise InputError("Expected labels to measure accuracy against. Received: None.")
+    x = np.asarray(x)
+    kind = input_kind(model)
+    bounds = _range(x, value_range)
+    clean_info = prediction_info(model, x, y, label_names)
+    task = clean_info.task
+    if task not in TASKS:
+        raise UnsupportedModelError(f"Expected a classifier or a regression model. Got: {task}.")
+    n = len(x)
+    if task == "regression":
+        labels = np.asarray(y, dtype=np.float64).reshape(n, -1)
+    else:
+        labels = clean_info.labels
+    available = CORRUPTIONS.get(kind, {})
+    names = list(available) if corruptions is None else list(corruptions)
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        raise InputError(
+            f"Expected corruptions for {kind} input from {tuple(available)}. Received: {unknown}."
+        )
+    attack_names = list(attacks) if kind != "text" else []
+    unknown = [name for name in attack_names if name not in ATTACKS]
+    if unknown:
+        raise InputError(f"Expected attacks from {ATTACKS}. Received: {unknown}.")
+    strengths = dict(strengths or {})
+    default_eps = tuple(share * (bounds[1] - bounds[0]) for share in DEFAULT_EPSILON_SHARES)
+    plan = [(name, "corruption", strengths.get(name, available[name][1])) for name in names]
+    plan += [
+        (name, "attack", strengths.get(name, epsilons or default_eps)) for name in attack_names
+    ]
+    classes = clean_info.num_classes if task != "regression" else 0
+    counts = np.bincount(labels, minlength=classes) if classes and per_class else None
+    clean_scores = _score(task, clean_info.outputs, labels, classes)
+    total = sum(len(values) for _, _, values in plan) or 1
+    done = 0
+    curve, strength, value, per_class_rows = [], [], [], []
+    for index, (name, curve_kind, values) in enumerate(plan):
+        for level in values:
+            level = float(level)
+            if curve_kind == "attack":
+                attack = fgsm if name == "fgsm" else pgd
+                options = {"steps": pgd_steps, "seed": seed} if name == "pgd" else {}
+                info = attack(
+                    model,
+                    x,
+                    y,
+                    epsilon=level,
+                    value_range=bounds,
+                    batch_size=batch_size,
+                    **options,
+                )
+                outputs = info.adversarial_probabilities
+            elif level == 0:
+                outputs = clean_info.outputs
+            else:
+                function = available[name][0]
+                changed = function(x, level, seed=seed, value_range=bounds)
+                outputs = graph.predict(model, changed, batch_size=batch_size).reshape(n, -1)
+            scores = _score(task, outputs, labels, classes)
+            curve.append(index)
+            strength.append(level)
+            value.append(float(scores.mean()))
+            if counts is not None:
+                sums = np.bincount(labels, weights=scores, minlength=classes)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    per_class_rows.append(np.where(counts > 0, sums / counts, np.nan))
+            done += 1
+            if progress is not None:
+                progress(done / total)
+    return RobustnessInfo(
+        input_kind=kind,
+        task=task,
+        metric="mean_absolute_error" if task == "regression" else "accuracy",
+        clean=float(clean_scores.mean()),
+        names=tuple(name for name, _, _ in plan),
+        kinds=tuple(curve_kind for _, curve_kind, _ in plan),
+        units=tuple(STRENGTH_UNITS.get(name, "") for name, _, _ in plan),
+        curve=np.asarray(curve, dtype=np.int64),
+        strength=np.asarray(strength, dtype=np.float64),
+        value=np.asarray(value, dtype=np.float64),
+        per_class=np.asarray(per_class_rows) if counts is not None else None,
+        class_counts=counts,
+        label_names=clean_info.label_names,
+        value_range=bounds,
+    )

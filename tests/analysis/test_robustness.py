@@ -1,0 +1,302 @@
+"""Robustness: corruptions against hand/scipy computations, FGSM against a hand gradient, PGD,
+regression attacks and curves on the demo models."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from neurogenesis.analysis import graph, robustness
+from neurogenesis.errors import InputError, UnsupportedModelError
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from neurogenesis.io.models import load_model
+    from neurogenesis.io.samples import load_samples
+
+    samples = load_samples("data/samples/digits_cnn.npz")
+    return load_model("models/digits_cnn.keras"), samples.x[:120], samples.y[:120]
+
+
+@pytest.fixture(scope="module")
+def token_ids():
+    from neurogenesis.io.samples import load_samples
+
+    return load_samples("data/samples/sentiment_transformer.npz").x[:50]
+
+
+def _images(seed: int = 0, shape=(3, 6, 6, 2)) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0, 1, size=shape).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Corruptions
+
+
+def test_value_range():
+    assert robustness.value_range(np.array([3, 7], dtype=np.uint8)) == (0.0, 255.0)
+    assert robustness.value_range(np.array([-1.5, 2.0, np.nan])) == (-1.5, 2.0)
+    with pytest.raises(InputError):
+        robustness.value_range(np.zeros((0,)))
+
+
+def test_gaussian_noise_std_clipping_and_seed():
+    x = np.full((8, 32, 32, 1), 0.5, dtype=np.float32)
+    noisy = robustness.gaussian_noise(x, 0.05, seed=3, value_range=(0, 1))
+    assert noisy.dtype == np.float32 and noisy.shape == x.shape
+    assert abs((noisy - x).std() - 0.05) < 0.002  # 8192 draws: std error ~0.0004
+    assert np.array_equal(noisy, robustness.gaussian_noise(x, 0.05, seed=3, value_range=(0, 1)))
+    assert not np.array_equal(noisy, robustness.gaussian_noise(x, 0.05, seed=4, value_range=(0, 1)))
+    strong = robustness.gaussian_noise(x, 2.0, value_range=(0, 1))
+    assert strong.min() == 0.0 and strong.max() == 1.0
+
+
+def test_blur_equals_scipy_gaussian_filter():
+    x = _images()
+    expected = ndimage.gaussian_filter(x.astype(np.float64), sigma=(0, 1.2, 1.2, 0), mode="nearest")
+    np.testing.assert_allclose(robustness.blur(x, 1.2, value_range=(0, 1)), expected, atol=1e-6)
+
+
+def test_brightness_and_contrast_by_hand():
+    x = _images()
+    np.testing.assert_allclose(
+        robustness.brightness(x, 0.2, value_range=(0, 2)), np.minimum(x + 0.4, 2), atol=1e-6
+    )
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(
+        robustness.contrast(x, 0.75, value_range=(0, 1)), mean + 0.25 * (x - mean), atol=1e-6
+    )
+    bright = robustness.brightness(np.array([[[[250]]], [[[3]]]], dtype=np.uint8), 0.2)
+    assert bright.dtype == np.uint8 and bright.ravel().tolist() == [255, 54]
+
+
+def test_occlusion_patch():
+    x = _images()
+    out = robustness.occlusion(x, top=1, left=2, size=(2, 3), value_range=(0, 1))
+    expected = x.copy()
+    expected[:, 1:3, 2:5, :] = 0.5
+    np.testing.assert_array_equal(out, expected)
+    out = robustness.occlusion(x, top=4, left=4, size=5, fill=0.0, value_range=(0, 1))
+    assert (out[:, 4:, 4:] == 0).all() and np.array_equal(out[:, :4], x[:, :4])
+    random = robustness.random_occlusion(x, 0.5, seed=1, value_range=(0, 1))
+    assert ((random == 0.5).all(axis=-1).sum(axis=(1, 2)) == 9).all()
+
+
+def test_rotation_and_shift():
+    x = _images(shape=(2, 5, 5, 1))
+    np.testing.assert_allclose(
+        robustness.rotation(x, 90, value_range=(0, 1)), np.rot90(x, 1, axes=(1, 2)), atol=1e-6
+    )
+    np.testing.assert_array_equal(robustness.rotation(x, 0, value_range=(0, 1)), x)
+    rows = np.clip(np.arange(5) - 1, 0, 4)
+    cols = np.clip(np.arange(5) - 2, 0, 4)
+    np.testing.assert_allclose(
+        robustness.shift(x, (1, 2), value_range=(0, 1)), x[:, rows][:, :, cols], atol=1e-6
+    )
+
+
+def test_token_corruptions_by_hand(token_ids):
+    x = np.array([[5, 6, 7, 8, 0, 0], [9, 10, 0, 0, 0, 0]], dtype=np.int32)
+    assert robustness.mask_tokens(x, [1, 3]).tolist() == [[5, 1, 7, 1, 0, 0], [9, 1, 0, 0, 0, 0]]
+    assert robustness.delete_tokens(x, 1).tolist() == [[5, 7, 8, 0, 0, 0], [9, 0, 0, 0, 0, 0]]
+    assert robustness.replace_tokens(x, 0, 42).tolist() == [
+        [42, 6, 7, 8, 0, 0],
+        [42, 10, 0, 0, 0, 0],
+    ]
+    masked = robustness.mask_tokens(token_ids, 0.5, seed=2)
+    present = token_ids != 0
+    changed = masked != token_ids
+    assert masked.dtype == token_ids.dtype
+    assert not (changed & ~present).any() and (masked[changed] == 1).all()
+    expected = np.rint(0.5 * present.sum(axis=1))
+    assert np.array_equal((masked == 1).sum(axis=1) - (token_ids == 1).sum(axis=1), expected)
+    assert np.array_equal(masked, robustness.mask_tokens(token_ids, 0.5, seed=2))
+    deleted = robustness.delete_tokens(token_ids, 0.25, seed=2)
+    assert np.array_equal(
+        (deleted != 0).sum(axis=1), present.sum(axis=1) - np.rint(0.25 * present.sum(axis=1))
+    )
+
+
+def test_series_corruptions():
+    x = np.arange(2 * 5 * 2, dtype=np.float32).reshape(2, 5, 2)
+    delayed = robustness.series_shift(x, 2)
+    np.testing.assert_array_equal(delayed[:, :, 0], x[:, [0, 0, 0, 1, 2], 0])
+    advanced = robustness.series_shift(x, -1)
+    np.testing.assert_array_equal(advanced[:, :, 1], x[:, [1, 2, 3, 4, 4], 1])
+    rng = np.random.default_rng(0)
+    series = (rng.normal(size=(200, 20, 2)) * [1.0, 10.0]).astype(np.float32)
+    noisy = robustness.series_noise(series, 0.1, seed=1, value_range=(-1e3, 1e3))
+    measured = (noisy - series).std(axis=(0, 1))
+    np.testing.assert_allclose(measured, 0.1 * series.std(axis=(0, 1)), rtol=0.05)
+
+
+# ---------------------------------------------------------------------------------------------
+# Attacks
+
+
+def _linear_model():
+    import keras
+
+    model = keras.Sequential(
+        [keras.Input((5,)), keras.layers.Dense(2, activation="softmax", name="out")]
+    )
+    weights = np.array([[1.0, -1.0], [0.5, 2.0], [-1.5, 0.3], [0.2, 0.1], [-0.7, 0.9]], "float32")
+    model.get_layer("out").set_weights([weights, np.array([0.1, -0.2], "float32")])
+    return model, weights
+
+
+def _numpy_probabilities(x, weights):
+    logits = x.astype(np.float64) @ weights + [0.1, -0.2]
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def test_fgsm_equals_hand_gradient_on_linear_model():
+    model, weights = _linear_model()
+    x = np.random.default_rng(0).uniform(-1, 1, size=(20, 5)).astype(np.float32)
+    y = np.arange(20) % 2
+    info = robustness.fgsm(model, x, y, epsilon=0.3, value_range=(-10, 10))
+    p = _numpy_probabilities(x, weights)
+    gradient = (p - np.eye(2)[y]) @ weights.T
+    np.testing.assert_allclose(info.perturbation, 0.3 * np.sign(gradient), atol=1e-6)
+    assert info.linf <= 0.3 + 1e-6 and info.steps == 1 and info.method == "fgsm"
+    adv_p = _numpy_probabilities(info.x_adv, weights)
+    assert info.adversarial_accuracy == np.mean(adv_p.argmax(axis=1) == y)
+    assert info.clean_accuracy == np.mean(p.argmax(axis=1) == y)
+    # the loss rises on every sample (a linear model is an exact case for the sign step)
+    assert (-np.log(adv_p[np.arange(20), y]) > -np.log(p[np.arange(20), y])).all()
+    # with the value range (-1, 1) the step is clipped into it
+    clipped = robustness.fgsm(model, x, y, epsilon=0.3)
+    assert clipped.x_adv.min() >= x.min() and clipped.x_adv.max() <= x.max()
+    np.testing.assert_allclose(
+        clipped.x_adv, np.clip(x + 0.3 * np.sign(gradient), x.min(), x.max()), atol=1e-6
+    )
+    # a targeted attack moves against the target's loss gradient
+    targeted = robustness.fgsm(model, x, y, epsilon=0.3, value_range=(-10, 10), target=1)
+    toward = (p - np.eye(2)[np.ones(20, int)]) @ weights.T
+    np.testing.assert_allclose(targeted.perturbation, -0.3 * np.sign(toward), atol=1e-6)
+
+
+def test_epsilon_arguments():
+    model, _ = _linear_model()
+    x = np.zeros((2, 5), np.float32) + [[0.0], [1.0]]
+    with pytest.raises(InputError, match="exactly one"):
+        robustness.fgsm(model, x)
+    assert robustness.fgsm(model, x, epsilon_share=0.1).epsilon == pytest.approx(0.1)
+
+
+def test_pgd_on_digits(digits, monkeypatch):
+    model, x, y = digits
+    monkeypatch.setenv("NEUROGENESIS_MAX_STEPS", "8")
+    epsilon = 0.1
+    attack = robustness.pgd(model, x, y, epsilon=epsilon, steps=20)
+    first = robustness.fgsm(model, x, y, epsilon=epsilon)
+    assert attack.steps == 8 and attack.step_size == pytest.approx(2.5 * epsilon / 8)
+    assert attack.linf <= epsilon + 1e-6
+    assert attack.x_adv.min() >= 0 and attack.x_adv.max() <= 1
+    rows = np.arange(len(y))
+
+    def loss(info):
+        return -np.log(np.maximum(info.adversarial_probabilities[rows, y], 1e-12)).mean()
+
+    assert loss(attack) >= loss(first)
+    outputs = graph.predict(model, attack.x_adv)
+    assert attack.adversarial_accuracy == np.mean(outputs.argmax(axis=1) == y)
+    assert attack.clean_accuracy == np.mean(graph.predict(model, x).argmax(axis=1) == y)
+    # measured at epsilon 0.1 on 120 digits: clean 0.99, FGSM 0.66, PGD (8 steps) about 0.6
+    assert attack.clean_accuracy > 0.95 and attack.adversarial_accuracy < 0.8
+    again = robustness.pgd(model, x, y, epsilon=epsilon, steps=20)
+    assert again == attack
+    assert pickle.loads(pickle.dumps(attack)) == attack
+
+
+def test_pgd_keeps_uint8_images(monkeypatch):
+    from neurogenesis.io.models import load_model
+    from neurogenesis.io.samples import load_samples
+
+    monkeypatch.setenv("NEUROGENESIS_MAX_STEPS", "4")
+    samples = load_samples("data/samples/shapes_cnn.npz")
+    model, x, y = load_model("models/shapes_cnn.keras"), samples.x[:24], samples.y[:24]
+    attack = robustness.pgd(model, x, y, epsilon=8)
+    assert attack.x_adv.dtype == np.uint8
+    assert np.abs(attack.x_adv.astype(int) - x.astype(int)).max() <= 8 and attack.linf <= 8
+    outputs = graph.predict(model, attack.x_adv)
+    assert attack.adversarial_accuracy == np.mean(outputs.argmax(axis=1) == y)
+    assert attack.adversarial_accuracy < attack.clean_accuracy
+
+
+def test_regression_attack_raises_error(monkeypatch):
+    from neurogenesis.io.models import load_model
+    from neurogenesis.io.samples import load_samples
+
+    monkeypatch.setenv("NEUROGENESIS_MAX_STEPS", "4")
+    samples = load_samples("data/samples/weather_lstm.npz")
+    model, x, y = load_model("models/weather_lstm.keras"), samples.x[:40], samples.y[:40]
+    attack = robustness.pgd(model, x, y, epsilon_share=0.02)
+    assert attack.task == "regression" and attack.clean_accuracy is None
+    clean = graph.predict(model, x).reshape(-1)
+    assert attack.clean_error == pytest.approx(np.abs(clean - y).mean())
+    adversarial = graph.predict(model, attack.x_adv).reshape(-1)
+    assert attack.adversarial_error == pytest.approx(np.abs(adversarial - y).mean())
+    assert attack.adversarial_error > attack.clean_error
+    # without targets the attack moves away from the clean prediction (zero gradient there)
+    unlabelled = robustness.fgsm(model, x, epsilon_share=0.02)
+    assert unlabelled.clean_error == 0 and unlabelled.adversarial_error > 0
+
+
+def test_token_model_is_refused(token_ids):
+    from neurogenesis.io.models import load_model
+
+    model = load_model("models/sentiment_transformer.keras")
+    assert robustness.supports(model) and robustness.input_kind(model) == "text"
+    for attack in (robustness.fgsm, robustness.pgd):
+        with pytest.raises(UnsupportedModelError, match="token ids"):
+            attack(model, token_ids, epsilon=1)
+    labels = np.asarray(graph.predict(model, token_ids).argmax(axis=1))
+    info = robustness.robustness_curves(
+        model, token_ids, labels, strengths={"mask_tokens": [0, 1.0]}
+    )
+    assert info.names == ("mask_tokens", "delete_tokens") and info.clean == 1.0
+    assert info.curve_values("mask_tokens")[1][0] == 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Curves
+
+
+def test_curves_on_digits(digits, monkeypatch):
+    model, x, y = digits
+    monkeypatch.setenv("NEUROGENESIS_MAX_STEPS", "3")
+    seen = []
+    info = robustness.robustness_curves(
+        model,
+        x,
+        y,
+        corruptions=["gaussian_noise", "rotation"],
+        epsilons=[0.0, 0.1],
+        progress=seen.append,
+    )
+    assert info.names == ("gaussian_noise", "rotation", "fgsm", "pgd") and seen[-1] == 1.0
+    clean = np.mean(graph.predict(model, x).argmax(axis=1) == y)
+    assert info.clean == clean and info.metric == "accuracy"
+    for name in info.names:
+        strengths, values = info.curve_values(name)
+        assert strengths[0] == 0 and values[0] == clean
+    strengths, values = info.curve_values("gaussian_noise")
+    assert values[-1] < clean
+    noisy = robustness.gaussian_noise(x, strengths[-1], value_range=(0, 1))
+    assert values[-1] == np.mean(graph.predict(model, noisy).argmax(axis=1) == y)
+    weighted = np.nansum(info.per_class * info.class_counts, axis=1) / info.class_counts.sum()
+    np.testing.assert_allclose(weighted, info.value, atol=1e-12)
+    rows = {row["corruption"]: row for row in info.summary_rows()}
+    row = rows["gaussian_noise"]
+    quality = values / clean
+    below = np.flatnonzero(quality < 0.9)
+    assert row["breaks_at"] == (strengths[below[0]] if len(below) else None)
+    assert row["at_strongest"] == values[-1]
+    assert row["auc"] == pytest.approx(np.trapezoid(quality, strengths) / strengths[-1])
+    assert pickle.loads(pickle.dumps(info)) == info
