@@ -274,6 +274,51 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="also draw the first sample's model view, layers x heads (.html, .png, .svg, .pdf)",
     )
+    compare = verbs.add_parser(
+        "compare",
+        help="two classifiers on the same samples: accuracies, disagreements, McNemar, bootstrap CI",
+        description="Run two models on the same .npz sample set (with labels y) and compare them with "
+        "real statistics: McNemar's exact test (two-sided binomial on the discordant pairs) and a "
+        "paired bootstrap confidence interval of the accuracy difference (A - B).",
+    )
+    compare.add_argument("model_a", metavar="MODEL_A", help="a .keras or .h5 file")
+    compare.add_argument("model_b", metavar="MODEL_B", help="a .keras or .h5 file")
+    compare.add_argument(
+        "--data", required=True, metavar="NPZ", help="a .npz sample set with x and y"
+    )
+    compare.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument(
+        "--json",
+        action="store_true",
+        help='print JSON: {"accuracy_a", "accuracy_b", "num_disagreements", "mcnemar_p_value", '
+        '"accuracy_difference_ci", ...}',
+    )
+
+    adversarial = verbs.add_parser(
+        "adversarial",
+        help="FGSM or PGD adversarial examples (L-infinity) for a sample set",
+        description="Perturb each sample within an L-infinity ball of radius --epsilon (in the "
+        "input's own units: 8 means 8 of 255 for uint8 images), clipped to the sample set's value "
+        "range, to change the model's prediction; writes x_adv to a .npz.",
+    )
+    adversarial.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
+    adversarial.add_argument(
+        "--data", required=True, metavar="NPZ", help="a .npz sample set with x (and y)"
+    )
+    adversarial.add_argument("--method", required=True, choices=("fgsm", "pgd"))
+    adversarial.add_argument("--epsilon", required=True, type=float, metavar="E")
+    adversarial.add_argument(
+        "--steps", type=int, default=10, metavar="N", help="PGD steps (default 10)"
+    )
+    adversarial.add_argument(
+        "--out", required=True, metavar="FILE.npz", help="where to write x_adv"
+    )
+    adversarial.add_argument(
+        "--json",
+        action="store_true",
+        help='print JSON: {"clean_accuracy", "adversarial_accuracy", ...}',
+    )
     return parser
 
 
@@ -627,6 +672,90 @@ def _attention(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _compare(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    from neurogenesis.analysis.evaluation import comparison_report
+    from neurogenesis.io.models import load_model
+    from neurogenesis.io.samples import load_samples
+
+    if Path(args.data).suffix.lower() != ".npz":
+        raise InputError(
+            f"Expected a .npz sample set for --data. Received: '{Path(args.data).name}'"
+        )
+    samples = load_samples(args.data)
+    if samples.y is None:
+        raise InputError(
+            f"'{Path(args.data).name}' has no labels 'y'; comparing accuracy needs them."
+        )
+    if args.resamples < 100:
+        raise InputError(f"Expected at least 100 bootstrap resamples. Received: {args.resamples}.")
+    report = comparison_report(
+        load_model(args.model_a),
+        load_model(args.model_b),
+        samples.x,
+        samples.y,
+        num_resamples=args.resamples,
+        seed=args.seed,
+    )
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return EXIT_OK
+    low, high = report["accuracy_difference_ci"]
+    print(f"accuracy A {report['accuracy_a']:.4f}   accuracy B {report['accuracy_b']:.4f}")
+    print(
+        f"difference A - B {report['accuracy_difference']:+.4f}, "
+        f"{report['confidence']:.0%} paired bootstrap CI [{low:+.4f}, {high:+.4f}]"
+    )
+    print(
+        f"{report['num_disagreements']} disagreements; McNemar exact p = "
+        f"{report['mcnemar_p_value']:.4g} (A right/B wrong {report['mcnemar_b']}, "
+        f"A wrong/B right {report['mcnemar_c']})"
+    )
+    return EXIT_OK
+
+
+def _adversarial(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    out = _check_out(args.out)
+    model, samples = _model_and_samples(args)
+    from neurogenesis.analysis import robustness
+
+    if args.epsilon <= 0:
+        raise InputError(f"Expected --epsilon above 0. Received: {args.epsilon}.")
+    if args.method == "fgsm":
+        info = robustness.fgsm(model, samples.x, samples.y, epsilon=args.epsilon)
+    else:
+        if args.steps < 1:
+            raise InputError(f"Expected at least 1 step. Received: --steps {args.steps}.")
+        info = robustness.pgd(model, samples.x, samples.y, epsilon=args.epsilon, steps=args.steps)
+    np.savez_compressed(
+        out, x_adv=info.x_adv, y=samples.y if samples.y is not None else np.zeros(0)
+    )
+    summary = {
+        "method": args.method,
+        "epsilon": float(args.epsilon),
+        "steps": int(info.steps),
+        "linf": float(info.linf),
+        "clean_accuracy": None if info.clean_accuracy is None else float(info.clean_accuracy),
+        "adversarial_accuracy": (
+            None if info.adversarial_accuracy is None else float(info.adversarial_accuracy)
+        ),
+        "clean_error": None if info.clean_error is None else float(info.clean_error),
+        "adversarial_error": None
+        if info.adversarial_error is None
+        else float(info.adversarial_error),
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(
+            f"{args.method} at epsilon {args.epsilon:g}: accuracy {summary['clean_accuracy']} -> "
+            f"{summary['adversarial_accuracy']} (largest change {info.linf:g}); x_adv in {out}"
+        )
+    return EXIT_OK
+
+
 def _app_command(args: argparse.Namespace) -> list[str]:
     command = [
         sys.executable,
@@ -676,6 +805,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "saliency": _saliency,
         "project": _project,
         "attention": _attention,
+        "compare": _compare,
+        "adversarial": _adversarial,
     }
     try:
         return handlers[args.verb](args)

@@ -162,7 +162,16 @@ def test_logs_unusable_paths_exit_2(capsys, tmp_path):
 
 
 def test_every_verb_has_help():
-    for verb in ("app", "inspect", "logs", "saliency", "project", "attention"):
+    for verb in (
+        "app",
+        "inspect",
+        "logs",
+        "saliency",
+        "project",
+        "attention",
+        "compare",
+        "adversarial",
+    ):
         result = subprocess.run(
             [sys.executable, "-m", "neurogenesis", verb, "--help"],
             capture_output=True,
@@ -340,3 +349,62 @@ def test_attention_writes_one_array_per_layer_equal_to_the_layers(capsys, tmp_pa
         ROOT / "data/samples/digits_cnn.npz", "--out", tmp_path / "none.npz",
     )  # fmt: skip
     assert code == 2 and "MultiHeadAttention" in err
+
+
+def test_compare_json_equals_scipy_and_recomputes(capsys, tmp_path):
+    import keras
+    import numpy as np
+    from scipy.stats import binomtest
+
+    from neurogenesis.analysis.graph import predict
+    from neurogenesis.io.models import load_model
+
+    model = load_model(ROOT / "models/digits_cnn.keras")
+    noisy = keras.models.clone_model(model)
+    rng = np.random.default_rng(0)
+    noisy.set_weights(
+        [w + rng.normal(0, 0.2 * (w.std() + 1e-8), w.shape) for w in model.get_weights()]
+    )
+    noisy.save(tmp_path / "noisy.keras")
+    data = np.load(ROOT / "data/samples/digits_cnn.npz")
+    code, out, err = run_cli(
+        capsys, "compare", ROOT / "models/digits_cnn.keras", tmp_path / "noisy.keras",
+        "--data", ROOT / "data/samples/digits_cnn.npz", "--resamples", 2000, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    right_a = predict(model, data["x"]).argmax(axis=1) == data["y"]
+    right_b = predict(noisy, data["x"]).argmax(axis=1) == data["y"]
+    assert report["accuracy_a"] == pytest.approx(right_a.mean())
+    assert report["accuracy_b"] == pytest.approx(right_b.mean())
+    b, c = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
+    expected = binomtest(b, b + c, 0.5).pvalue if b + c else 1.0
+    assert report["mcnemar_p_value"] == pytest.approx(expected)
+    low, high = report["accuracy_difference_ci"]
+    assert low <= right_a.mean() - right_b.mean() <= high
+
+
+def test_adversarial_stays_in_the_ball_and_accuracy_recomputes(capsys, tmp_path):
+    import numpy as np
+
+    from neurogenesis.analysis.graph import predict
+    from neurogenesis.io.models import load_model
+
+    data = np.load(ROOT / "data/samples/digits_cnn.npz")
+    small = tmp_path / "digits.npz"
+    np.savez(small, x=data["x"][:40], y=data["y"][:40])
+    out = tmp_path / "adv.npz"
+    code, printed, err = run_cli(
+        capsys, "adversarial", ROOT / "models/digits_cnn.keras", "--data", small,
+        "--method", "pgd", "--epsilon", "0.1", "--steps", "5", "--out", out, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(printed)
+    x_adv = np.load(out)["x_adv"]
+    assert np.abs(x_adv - data["x"][:40]).max() <= 0.1 + 1e-6
+    # Clipped to the sample set's own value range.
+    assert data["x"][:40].min() - 1e-6 <= x_adv.min() and x_adv.max() <= data["x"][:40].max() + 1e-6
+    model = load_model(ROOT / "models/digits_cnn.keras")
+    recomputed = float(np.mean(predict(model, x_adv).argmax(axis=1) == data["y"][:40]))
+    assert summary["adversarial_accuracy"] == pytest.approx(recomputed)
+    assert summary["adversarial_accuracy"] < summary["clean_accuracy"]
