@@ -66,6 +66,15 @@ def _hidden_attention_layers(model: Any) -> dict[str, Any]:
     return found
 
 
+def _attention_paths(model: Any) -> tuple[list[str], dict[str, Any]]:
+    """(paths the rebuilt graph reaches, {path: layer} of those only sublayers reach)."""
+    reachable = _graph_attention_layers(model)
+    found = _hidden_attention_layers(model)
+    if len(reachable) >= len(found):  # the graph sees every one of them
+        return reachable, {}
+    return reachable, {path: layer for path, layer in found.items() if path not in reachable}
+
+
 def attention_layers(model: Any) -> list[str]:
     """Paths of the model's MultiHeadAttention layers, in execution order.
 
@@ -73,16 +82,14 @@ def attention_layers(model: Any) -> list[str]:
     inside custom layers or subclassed models, which no graph shows, are found through the
     model's sublayers (``"block/attention"``) and read by recording their calls.
     """
-    paths = _graph_attention_layers(model)
-    if len(paths) >= len(_hidden_attention_layers(model)):
-        return paths
-    return paths + [path for path in _hidden_attention_layers(model) if path not in paths]
+    reachable, hidden = _attention_paths(model)
+    return reachable + list(hidden)
 
 
-def _recorded_scores(model: Any, x: np.ndarray, chosen: list[str], batch_size: int) -> dict:
-    """Scores of MultiHeadAttention layers a graph cannot reach: each chosen layer's call asks for
-    its scores while the model runs (the layer's own return_attention_scores), then is restored."""
-    layers = _hidden_attention_layers(model)
+def _recorded_scores(model: Any, x: np.ndarray, layers: dict[str, Any], batch_size: int) -> dict:
+    """Scores of MultiHeadAttention layers a graph cannot reach: each layer's call asks for its
+    scores while the model runs (the layer's own return_attention_scores), then is restored."""
+    chosen = list(layers)
     parts: dict[str, list[np.ndarray]] = {path: [] for path in chosen}
     with _RECORDING_LOCK:
         originals = {}
@@ -136,7 +143,8 @@ def attention_scores(
         UnsupportedModelError: the model has no MultiHeadAttention layer.
         InputError: an unknown layer, or samples the model cannot take.
     """
-    available = attention_layers(model)
+    reachable, hidden = _attention_paths(model)
+    available = reachable + list(hidden)
     if not available:
         raise UnsupportedModelError(
             f"'{getattr(model, 'name', model)}' has no keras.layers.MultiHeadAttention layer, so "
@@ -150,25 +158,23 @@ def attention_scores(
         )
     if batch_size < 1:
         raise InputError(f"Expected a batch size of at least 1. Received: {batch_size}.")
-    hidden = [path for path in chosen if path not in _graph_attention_layers(model)]
-    if hidden:
-        samples = np.asarray(x)
-        if graph.supports(model):
-            samples = graph.model_input(model, samples)
-        recorded = _recorded_scores(model, samples, hidden, batch_size)
-        reachable = [path for path in chosen if path not in hidden]
-        if not reachable:
-            return {path: recorded[path] for path in chosen}
-        result = attention_scores(model, x, layers=reachable, batch_size=batch_size)
-        return {path: (recorded[path] if path in recorded else result[path]) for path in chosen}
-    samples = graph.model_input(model, x)
-    tapped = graph.tap_model(model, [path + graph.SCORES_SUFFIX for path in chosen])
-    parts: dict[str, list[np.ndarray]] = {path: [] for path in chosen}
-    for start in range(0, len(samples), batch_size):
-        outputs = graph.call_tapped(tapped, samples[start : start + batch_size])
-        for path, scores in zip(chosen, outputs[1:], strict=True):
-            parts[path].append(np.asarray(scores, dtype=np.float32))
-    return {path: np.concatenate(chunks) for path, chunks in parts.items()}
+    samples = graph.model_input(model, x) if graph.supports(model) else np.asarray(x)
+    result = {}
+    recorded = [path for path in chosen if path in hidden]
+    if recorded:
+        result.update(
+            _recorded_scores(model, samples, {path: hidden[path] for path in recorded}, batch_size)
+        )
+    traced = [path for path in chosen if path not in hidden]
+    if traced:
+        tapped = graph.tap_model(model, [path + graph.SCORES_SUFFIX for path in traced])
+        parts: dict[str, list[np.ndarray]] = {path: [] for path in traced}
+        for start in range(0, len(samples), batch_size):
+            outputs = graph.call_tapped(tapped, samples[start : start + batch_size])
+            for path, scores in zip(traced, outputs[1:], strict=True):
+                parts[path].append(np.asarray(scores, dtype=np.float32))
+        result.update({path: np.concatenate(chunks) for path, chunks in parts.items()})
+    return {path: result[path] for path in chosen}
 
 
 def _checked_scores(scores: np.ndarray) -> np.ndarray:
@@ -205,6 +211,16 @@ def attention_rollout(
         InputError: no layers, cross-attention (query and key lengths differ), or lengths that
             differ between layers.
     """
+    rollout = None
+    for fused in _fused(scores_by_layer, residual, head_fusion=head_fusion, what="Rollout"):
+        rollout = fused if rollout is None else fused @ rollout
+    return rollout
+
+
+def _fused(
+    scores_by_layer, residual: bool, *, head_fusion: str = "mean", what: str = "Rollout"
+) -> list[np.ndarray]:
+    """Each self-attention layer's heads fused, the residual mixed in, rows renormalized."""
     layers = (
         list(scores_by_layer.values())
         if isinstance(scores_by_layer, Mapping)
@@ -214,12 +230,12 @@ def attention_rollout(
         raise InputError("Expected the scores of at least one attention layer.")
     if head_fusion not in ("mean", "max"):
         raise InputError(f"Expected head_fusion 'mean' or 'max'. Received: {head_fusion!r}.")
-    rollout = None
+    fused_layers: list[np.ndarray] = []
     for scores in layers:
         scores = _checked_scores(scores)
         if scores.shape[2] != scores.shape[3]:
             raise InputError(
-                "Rollout follows self-attention through the layers; a layer attends from "
+                f"{what} follows self-attention through the layers; a layer attends from "
                 f"{scores.shape[2]} to {scores.shape[3]} positions (cross-attention)."
             )
         fused = scores.mean(axis=1) if head_fusion == "mean" else scores.max(axis=1)
@@ -227,13 +243,13 @@ def attention_rollout(
             fused = 0.5 * fused + 0.5 * np.eye(fused.shape[-1])[None]
         totals = fused.sum(axis=-1, keepdims=True)
         fused = np.divide(fused, totals, out=np.zeros_like(fused), where=totals > 0)
-        if rollout is not None and rollout.shape != fused.shape:
+        if fused_layers and fused_layers[0].shape != fused.shape:
             raise InputError(
-                f"Every layer must attend over the same positions; got {rollout.shape[1:]} and "
-                f"{fused.shape[1:]}."
+                "Every layer must attend over the same positions; got "
+                f"{fused_layers[0].shape[1:]} and {fused.shape[1:]}."
             )
-        rollout = fused if rollout is None else fused @ rollout
-    return rollout
+        fused_layers.append(fused)
+    return fused_layers
 
 
 @dataclass(frozen=True, eq=False)
@@ -524,32 +540,6 @@ def attention_evolution(run_path: str) -> AttentionEvolution:
 FLOW_SCALE = 1_000_000  # scipy's max-flow takes integer capacities: weights to 1e-6
 
 
-def _fused(scores_by_layer, residual: bool) -> list[np.ndarray]:
-    layers = (
-        list(scores_by_layer.values())
-        if isinstance(scores_by_layer, Mapping)
-        else list(scores_by_layer)
-    )
-    if not layers:
-        raise InputError("Expected the scores of at least one attention layer.")
-    fused_layers = []
-    for scores in layers:
-        scores = _checked_scores(scores)
-        if scores.shape[2] != scores.shape[3]:
-            raise InputError(
-                "Attention flow follows self-attention through the layers; a layer attends from "
-                f"{scores.shape[2]} to {scores.shape[3]} positions (cross-attention)."
-            )
-        fused = scores.mean(axis=1)
-        if residual:
-            fused = 0.5 * fused + 0.5 * np.eye(fused.shape[-1])[None]
-        totals = fused.sum(axis=-1, keepdims=True)
-        fused_layers.append(np.divide(fused, totals, out=np.zeros_like(fused), where=totals > 0))
-    if len({f.shape for f in fused_layers}) > 1:
-        raise InputError("Every layer must attend over the same positions for attention flow.")
-    return fused_layers
-
-
 def attention_flow(
     scores_by_layer: Mapping[str, np.ndarray] | Sequence[np.ndarray],
     *,
@@ -573,7 +563,7 @@ def attention_flow(
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import maximum_flow
 
-    fused_layers = _fused(scores_by_layer, residual)
+    fused_layers = _fused(scores_by_layer, residual, what="Attention flow")
     count, size, _ = fused_layers[0].shape
     depth = len(fused_layers)
     nodes = size * (depth + 1)
