@@ -13,12 +13,14 @@ from neurogenesis.analysis import features as feature_analysis
 from neurogenesis.analysis.graph import model_input
 from neurogenesis.errors import InputError, UnsupportedModelError
 from neurogenesis.plotting.attribution import (
+    METHOD_LABELS,
     plot_attribution,
     plot_attribution_grid,
     plot_pointing_game,
     plot_sanity_check,
     plot_token_attribution,
 )
+from neurogenesis.plotting.embeddings import METHOD_NAMES as PROJECTION_LABELS
 from neurogenesis.plotting.embeddings import plot_projection, plot_similarity
 from neurogenesis.plotting.features import (
     plot_activation_maximization,
@@ -30,16 +32,6 @@ from neurogenesis.plotting.style import escaped
 
 TABS = ("Attribution", "Feature maps", "Filters", "Activation maximization", "Projector")
 GRID_PAGE = 48
-METHOD_LABELS = {
-    "gradient": "Gradient",
-    "smoothgrad": "SmoothGrad",
-    "integrated_gradients": "Integrated gradients",
-    "gradcam": "Grad-CAM",
-    "gradcam_plus_plus": "Grad-CAM++",
-    "scorecam": "Score-CAM",
-    "occlusion": "Occlusion",
-}
-PROJECTION_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 COLOUR_BY = ("label", "prediction", "correctness", "confidence", "cluster")
 POINTING_SAMPLES = 60
 
