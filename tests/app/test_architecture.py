@@ -8,30 +8,19 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from neurogenesis.workspace import DEMO_MODELS_DIR
-from tests.conftest import ROOT
+from tests.app.pages import figure, open_page, rerun
 
 DEMO_MODELS = sorted(path.stem for path in DEMO_MODELS_DIR.glob("*.keras"))
 VIEWS = ("Graph", "Blocks", "Layers", "3D", "Complexity")
 
 
 def open_architecture(app_argv, *arguments) -> AppTest:
-    app_argv(*arguments)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    at.run()
-    at.switch_page("app_pages/architecture.py").run()
-    assert not at.exception, [exception.value for exception in at.exception]
-    return at
+    return open_page(app_argv, "architecture.py", *arguments, timeout=90)
 
 
 def open_tab(at: AppTest, tab: str) -> AppTest:
     at.session_state["architecture_tab"] = tab
-    at.run()
-    assert not at.exception, [exception.value for exception in at.exception]
-    return at
-
-
-def figure(at: AppTest, index: int = 0) -> dict:
-    return json.loads(at.get("plotly_chart")[index].proto.spec)
+    return rerun(at)
 
 
 @pytest.mark.parametrize("name", DEMO_MODELS)

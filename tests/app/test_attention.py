@@ -9,31 +9,14 @@ from streamlit.testing.v1 import AppTest
 
 from neurogenesis.analysis.attention import attention_scores
 from neurogenesis.io.models import load_model
-from tests.app.test_training import values
+from tests.app.pages import charts, open_page, rerun, values
 from tests.conftest import ROOT
 
 TABS = ("Heads", "Model view", "Head view", "Rollout", "Head statistics", "Importance", "Evolution")
 
 
 def open_attention(app_argv, model: str | None, *arguments) -> AppTest:
-    app_argv(*arguments)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    if model is not None:
-        at.selectbox(key="model_choice").select(model).run()
-    at.switch_page("app_pages/attention.py").run()
-    assert not at.exception, [exception.value for exception in at.exception]
-    return at
-
-
-def rerun(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [exception.value for exception in at.exception]
-    return at
-
-
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return open_page(app_argv, "attention.py", *arguments, model=model)
 
 
 def test_text_demo_every_tab_and_the_scores_drawn_are_the_layers(app_argv):

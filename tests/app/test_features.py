@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.test_training import values
+from tests.app.pages import charts, open_page, rerun, values
 from tests.conftest import ROOT
 
 TABS = ("Attribution", "Feature maps", "Filters", "Activation maximization", "Projector")
@@ -20,29 +20,12 @@ def short_loops(monkeypatch):
 
 
 def open_features(app_argv, model: str | None = None, *arguments) -> AppTest:
-    app_argv(*arguments)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    if model is not None:
-        at.selectbox(key="model_choice").select(model).run()
-    at.switch_page("app_pages/features.py").run()
-    assert not at.exception, [exception.value for exception in at.exception]
-    return at
-
-
-def rerun(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [exception.value for exception in at.exception]
-    return at
+    return open_page(app_argv, "features.py", *arguments, model=model)
 
 
 def open_tab(at: AppTest, tab: str) -> AppTest:
     at.session_state["features_tab"] = tab
     return rerun(at)
-
-
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
 def test_shapes_demo_every_view(app_argv):

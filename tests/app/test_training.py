@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 
-import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from neurogenesis.testing import write_json_history
+from tests.app.pages import figure, open_page, rerun, values
 from tests.conftest import ROOT
 
 DEMO_RUNS = ROOT / "data" / "runs"
 
 
 def open_training(app_argv, *arguments) -> AppTest:
-    app_argv(*arguments)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    at.run()
-    at.switch_page("app_pages/training.py").run()
-    assert not at.exception, [exception.value for exception in at.exception]
-    return at
-
-
-def rerun(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [exception.value for exception in at.exception]
-    return at
-
-
-def figure(at: AppTest, index: int = 0) -> dict:
-    return json.loads(at.get("plotly_chart")[index].proto.spec)
-
-
-def values(array) -> np.ndarray:
-    """A trace's x or y as numbers, whether Plotly wrote a list or typed binary data."""
-    if isinstance(array, dict) and "bdata" in array:
-        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
-    return np.asarray(array)
+    return open_page(app_argv, "training.py", *arguments, timeout=90)
 
 
 def names(spec: dict) -> list[str]:
