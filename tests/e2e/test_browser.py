@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -44,6 +45,43 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextlib.contextmanager
+def running_app(folder: Path, app_arguments, **environment):
+    """``streamlit run app.py -- app_arguments`` on a free port, logging to folder/server.log;
+    yields its URL once healthy and stops it afterwards."""
+    port = _free_port()
+    env = dict(os.environ, NEUROGENESIS_UPLOAD_DIR=str(folder / "uploads"), **environment)
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--", *[str(argument) for argument in app_arguments],
+    ]  # fmt: skip
+    log = (folder / "server.log").open("w")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            process.kill()
+            pytest.fail("the app did not start: " + (folder / "server.log").read_text()[-2000:])
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:
@@ -72,39 +110,12 @@ def server(tmp_path_factory):
     )
     steps = np.arange(LONG_LOG_POINTS)
     write_csv_log(folder / "logs" / "long.csv", {"loss": 2.0 / (1.0 + steps / 500.0)})
-    port = _free_port()
-    env = dict(
-        os.environ,
-        NEUROGENESIS_UPLOAD_DIR=str(folder / "uploads"),
+    with running_app(
+        folder,
+        ["--model", folder / "tiny.keras", "--logdir", folder / "logs", "--no-demos"],
         NEUROGENESIS_LIVE_DIR=str(folder / "live"),
-    )
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--", "--model", str(folder / "tiny.keras"), "--logdir", str(folder / "logs"), "--no-demos",
-    ]  # fmt: skip
-    log = (folder / "server.log").open("w")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("the app did not start: " + (folder / "server.log").read_text()[-2000:])
-    yield {"url": base, "folder": folder}
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    ) as base:
+        yield {"url": base, "folder": folder}
     shutil.rmtree(folder / "uploads", ignore_errors=True)
 
 

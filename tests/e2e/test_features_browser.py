@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.test_browser import _free_port, browser  # noqa: F401 (the shared browser fixture)
+from tests.e2e.test_browser import browser, running_app  # noqa: F401 (the shared browser fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -19,42 +13,14 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def features_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("e2e-features")
-    port = _free_port()
-    env = dict(
-        os.environ,
-        NEUROGENESIS_UPLOAD_DIR=str(folder / "uploads"),
-        NEUROGENESIS_MAX_STEPS="8",
-    )
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--", "--model", str(ROOT / "models" / "shapes_cnn.keras"),
-        "--samples", str(ROOT / "data" / "samples" / "shapes_cnn.npz"),
-        "--model", str(ROOT / "models" / "sentiment_transformer.keras"),
-        "--samples", str(ROOT / "data" / "samples" / "sentiment_transformer.npz"), "--no-demos",
+    arguments = [
+        "--model", ROOT / "models" / "shapes_cnn.keras",
+        "--samples", ROOT / "data" / "samples" / "shapes_cnn.npz",
+        "--model", ROOT / "models" / "sentiment_transformer.keras",
+        "--samples", ROOT / "data" / "samples" / "sentiment_transformer.npz", "--no-demos",
     ]  # fmt: skip
-    log = (folder / "server.log").open("w")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("the app did not start: " + (folder / "server.log").read_text()[-2000:])
-    yield {"url": base, "folder": folder}
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with running_app(folder, arguments, NEUROGENESIS_MAX_STEPS="8") as base:
+        yield {"url": base, "folder": folder}
 
 
 def test_features_page_draws_attribution_and_the_projector(browser, features_server):  # noqa: F811
