@@ -77,7 +77,7 @@ def _class_name(predictions, value) -> str:
 
 def _caption(predictions, index: int) -> str:
     parts = [f"#{index}"]
-    if predictions.labels is not None and predictions.task in ("classification", "binary"):
+    if predictions.labels is not None and predictions.task != "regression":
         parts.append(f"label {_class_name(predictions, predictions.labels[index])}")
     if predictions.predicted is not None:
         parts.append(
@@ -111,7 +111,8 @@ def sample_browser(model_source, samples_source, sample_set, predictions, kind: 
     count = len(sample_set)
     columns = st.columns(4)
     criteria = {}
-    classes = list(range(predictions.num_classes or 0))
+    # An autoencoder's set can still carry class labels (the VAE's digits): filter by them too.
+    classes = list(range(predictions.num_classes or len(predictions.label_names or ())))
     if predictions.labels is not None and classes:
         criteria["labels"] = (
             columns[0].multiselect(
