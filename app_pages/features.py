@@ -6,523 +6,22 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app_pages import common
 from neurogenesis import cached
-from neurogenesis.analysis import attribution as attribution_analysis
 from neurogenesis.analysis import embeddings as embedding_analysis
 from neurogenesis.analysis import features as feature_analysis
 from neurogenesis.analysis.graph import model_input
 from neurogenesis.errors import InputError, UnsupportedModelError
-from neurogenesis.plotting.attribution import (
-    METHOD_LABELS,
-    plot_attribution,
-    plot_attribution_grid,
-    plot_pointing_game,
-    plot_sanity_check,
-    plot_token_attribution,
-)
 from neurogenesis.plotting.embeddings import METHOD_NAMES as PROJECTION_LABELS
 from neurogenesis.plotting.embeddings import plot_projection, plot_similarity
 from neurogenesis.plotting.features import (
     plot_activation_maximization,
     plot_feature_maps,
     plot_filters,
-    plot_sample_grid,
 )
-from neurogenesis.plotting.style import escaped
 
 TABS = ("Attribution", "Feature maps", "Filters", "Activation maximization", "Projector")
-GRID_PAGE = 48
 COLOUR_BY = ("label", "prediction", "correctness", "confidence", "cluster")
-POINTING_SAMPLES = 60
-
-
-def _display_kind(sample_set, layers) -> str:
-    if sample_set.kind == "image":
-        return "image"
-    if layers.input_dtypes and "int" in layers.input_dtypes[0] and sample_set.x.ndim == 2:
-        return "text"
-    if sample_set.x.ndim == 3:
-        return "series"
-    return "array"
-
-
-def _words(sample_set) -> list[list[str]] | None:
-    """Each text sample's tokens as words, from the set's vocabulary (token id -> word)."""
-    vocabulary = sample_set.extras.get("vocabulary")
-    if vocabulary is None:
-        return None
-    vocabulary = [str(word) for word in vocabulary.reshape(-1)]
-    return [
-        [vocabulary[t] if 0 <= t < len(vocabulary) else f"#{t}" for t in row]
-        for row in np.asarray(sample_set.x, dtype=np.int64)
-    ]
-
-
-def _sample_text(sample_set, index: int, words) -> str:
-    text = sample_set.per_sample("text")
-    if text is not None:
-        return str(text[index])
-    if words is not None:
-        return " ".join(word for word in words[index] if word not in ("", "[pad]", "<pad>"))
-    return " ".join(str(v) for v in np.asarray(sample_set.x[index]).reshape(-1)[:32])
-
-
-def _class_name(predictions, value) -> str:
-    if value is None:
-        return "–"
-    names = predictions.label_names
-    value = int(value)
-    return names[value] if names and 0 <= value < len(names) else str(value)
-
-
-def _caption(predictions, index: int) -> str:
-    parts = [f"#{index}"]
-    if predictions.labels is not None and predictions.task != "regression":
-        parts.append(f"label {_class_name(predictions, predictions.labels[index])}")
-    if predictions.predicted is not None:
-        parts.append(
-            f"→ {_class_name(predictions, predictions.predicted[index])} "
-            f"({predictions.confidence[index]:.2f})"
-        )
-        if predictions.correct is not None and not predictions.correct[index]:
-            parts.append("✗")
-    elif predictions.task == "regression":
-        parts.append(f"→ {float(predictions.outputs[index].reshape(-1)[0]):.2f}")
-        if predictions.labels is not None:
-            parts.append(f"(true {float(predictions.labels[index]):.2f})")
-    return " ".join(parts)
-
-
-def _select_from_chart(key: str) -> None:
-    event = st.session_state.get(key) or {}
-    points = (event.get("selection") or {}).get("points") or []
-    for point in points:
-        data = point.get("customdata")
-        if data is None:
-            continue
-        index = int(data[0] if isinstance(data, (list, tuple)) else data)
-        if index >= 0:
-            st.session_state["features_sample"] = index
-            return
-
-
-def sample_browser(model_source, samples_source, sample_set, predictions, kind: str, words) -> int:
-    """Filters, a grid of matching samples and the chosen one; returns the chosen sample's index."""
-    count = len(sample_set)
-    columns = st.columns(4)
-    criteria = {}
-    # An autoencoder's set can still carry class labels (the VAE's digits): filter by them too.
-    classes = list(range(predictions.num_classes or len(predictions.label_names or ())))
-    if predictions.labels is not None and classes:
-        criteria["labels"] = (
-            columns[0].multiselect(
-                "Label",
-                classes,
-                format_func=lambda c: _class_name(predictions, c),
-                key="features_label",
-            )
-            or None
-        )
-    if predictions.predicted is not None:
-        criteria["predictions"] = (
-            columns[1].multiselect(
-                "Prediction",
-                classes,
-                format_func=lambda c: _class_name(predictions, c),
-                key="features_prediction",
-            )
-            or None
-        )
-        if predictions.correct is not None:
-            criteria["correctness"] = (
-                columns[2].segmented_control(
-                    "Correct?", ("all", "correct", "wrong"), default="all", key="features_correct"
-                )
-                or "all"
-            )
-        criteria["confidence"] = columns[3].slider(
-            "Confidence", 0.0, 1.0, (0.0, 1.0), step=0.01, key="features_confidence"
-        )
-    elif predictions.errors is not None:
-        top = float(np.nanmax(predictions.errors)) if len(predictions.errors) else 1.0
-        criteria["error"] = columns[3].slider(
-            "Absolute error", 0.0, max(top, 1e-6), (0.0, max(top, 1e-6)), key="features_error"
-        )
-    matching = feature_analysis.sample_filter(predictions, **criteria)
-    if len(matching) == 0:
-        st.warning("No sample matches these filters; showing all samples.")
-        matching = np.arange(count)
-    chosen = st.session_state.get("features_sample")
-    if st.session_state.get("features_samples_of") != samples_source.key:
-        st.session_state["features_samples_of"] = samples_source.key  # a new set: start over
-        chosen = None
-    if not isinstance(chosen, int) or chosen not in set(matching.tolist()):
-        st.session_state["features_sample"] = int(matching[0])
-    pages = max(1, -(-len(matching) // GRID_PAGE))
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    page = 1
-    if pages > 1:
-        page = right.number_input("Page", 1, pages, 1, key="features_page")
-    shown = matching[(page - 1) * GRID_PAGE : page * GRID_PAGE]
-    left.caption(
-        f"{len(matching):,} of {count:,} samples match · showing {len(shown)} · click one to "
-        "analyse it, or pick it below."
-    )
-    if kind == "text":
-        table = pd.DataFrame(
-            {
-                "sample": shown,
-                "text": [_sample_text(sample_set, int(i), words) for i in shown],
-                "label": [
-                    _class_name(predictions, predictions.labels[i])
-                    if predictions.labels is not None
-                    else ""
-                    for i in shown
-                ],
-                "prediction": [
-                    _class_name(predictions, predictions.predicted[i])
-                    if predictions.predicted is not None
-                    else ""
-                    for i in shown
-                ],
-                "confidence": [
-                    float(predictions.confidence[i]) if predictions.confidence is not None else None
-                    for i in shown
-                ],
-            }
-        )
-        event = st.dataframe(
-            table,
-            hide_index=True,
-            on_select="rerun",
-            selection_mode="single-row",
-            key="features_text_table",
-            height=260,
-        )
-        rows = event.selection.rows if event is not None else []
-        if rows:
-            st.session_state["features_sample"] = int(shown[rows[0]])
-    else:
-        grid_kind = "image" if kind == "image" else "series" if kind == "series" else "array"
-        figure = plot_sample_grid(
-            sample_set.x,
-            shown,
-            kind=grid_kind,
-            captions=[_caption(predictions, int(i)) for i in shown],
-            wrong=(predictions.correct[shown] == 0) if predictions.correct is not None else None,
-            selected=st.session_state["features_sample"],
-            feature_names=sample_set.extras.get("feature_names"),
-        )
-        st.plotly_chart(
-            figure,
-            key="features_grid",
-            on_select=lambda: _select_from_chart("features_grid"),
-            selection_mode="points",
-        )
-    # The picker shows captions; the chosen index lives apart from it, so a click on the grid or
-    # the projector, a new filter or a new model never leaves a stale label behind.
-    captions = [_caption(predictions, int(i)) for i in matching]
-    listed = matching.tolist()
-    st.session_state["features_sample_pick"] = captions[
-        listed.index(st.session_state["features_sample"])
-    ]
-
-    def picked() -> None:
-        label = st.session_state.get("features_sample_pick")
-        if label in captions:
-            st.session_state["features_sample"] = int(listed[captions.index(label)])
-
-    st.selectbox("Sample", captions, key="features_sample_pick", on_change=picked)
-    return int(st.session_state["features_sample"])
-
-
-def attribution_view(
-    model_source, samples_source, sample_set, predictions, index, kind, words, layers
-):
-    model = cached.model(model_source)
-    if kind == "text":
-        reason = attribution_analysis.token_reason(model)
-        if reason:
-            st.info(reason)
-        else:
-            token_view(model_source, samples_source, predictions, index, words)
-        return
-    reasons = {
-        method: attribution_analysis.method_reason(model, method)
-        for method in attribution_analysis.METHODS
-    }
-    if all(reasons.values()):
-        st.info(next(iter(reasons.values())))
-        return
-    available = [m for m in attribution_analysis.METHODS if not reasons[m]]
-    defaults = [m for m in ("integrated_gradients", "gradcam", "smoothgrad") if m in available]
-    left, middle, right = st.columns([3, 1, 1])
-    methods = left.multiselect(
-        "Methods (side by side)",
-        available,
-        default=defaults or available[:2],
-        format_func=METHOD_LABELS.get,
-        key="features_methods",
-    )
-    score, target = "probability", "predicted"
-    if predictions.num_classes:
-        score = (
-            middle.segmented_control(
-                "Explain",
-                ("probability", "logit"),
-                default="probability",
-                key="features_score",
-                help="The probability the model returns for the target class, or the value before "
-                "the last softmax (the last layer rebuilt without its activation).",
-            )
-            or "probability"
-        )
-        targets = ["predicted", *range(predictions.num_classes)]
-        target = right.selectbox(
-            "Class to explain",
-            targets,
-            format_func=lambda t: (
-                "the predicted class" if t == "predicted" else _class_name(predictions, t)
-            ),
-            key="features_target",
-        )
-    else:
-        middle.caption("Explains the model's output as it returns it (e.g. the forecast).")
-    unavailable = [
-        f"{METHOD_LABELS[m]}: {reasons[m]}" for m in attribution_analysis.METHODS if reasons[m]
-    ]
-    if unavailable:
-        st.caption("Not available here: " + " · ".join(unavailable))
-    options = {"score": score}
-    if target != "predicted":
-        options["target"] = int(target)
-    cam_layers = layers.paths(spatial=True)
-    with st.expander("Settings"):
-        a, b, c = st.columns(3)
-        steps = a.slider(
-            "Integrated-gradient steps",
-            50,
-            300,
-            attribution_analysis.DEFAULT_IG_STEPS,
-            key="features_steps",
-        )
-        baseline = a.selectbox(
-            "Integrated-gradient baseline", attribution_analysis.BASELINES, key="features_baseline"
-        )
-        samples = b.slider(
-            "SmoothGrad samples",
-            4,
-            128,
-            attribution_analysis.DEFAULT_SMOOTHGRAD_SAMPLES,
-            key="features_noise_samples",
-        )
-        noise = b.slider(
-            "SmoothGrad noise (share of the value range)",
-            0.01,
-            0.5,
-            attribution_analysis.DEFAULT_NOISE_LEVEL,
-            key="features_noise",
-        )
-        top_n = c.slider(
-            "Score-CAM channels (top N, 0 = all)",
-            0,
-            256,
-            attribution_analysis.DEFAULT_SCORECAM_TOP_N,
-            key="features_top_n",
-        )
-        layer = None
-        if cam_layers:
-            default_layer = layers_default_cam(model_source, cam_layers)
-            layer = c.selectbox(
-                "CAM layer",
-                cam_layers,
-                index=cam_layers.index(default_layer),
-                key="features_cam_layer",
-            )
-    opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="features_opacity")
-    method_options = {
-        "integrated_gradients": {"steps": steps, "baseline": baseline},
-        "smoothgrad": {"num_samples": samples, "noise_level": noise},
-        "scorecam": {"top_n": top_n or None, "layer": layer},
-        "gradcam": {"layer": layer},
-        "gradcam_plus_plus": {"layer": layer},
-    }
-    infos = {}
-    progress = st.empty()
-    for method in methods:
-        settings = {**options, **method_options.get(method, {})}
-        bar = progress.progress(0.0, text=f"{METHOD_LABELS[method]}…")
-        try:
-            infos[method] = cached.attribution(
-                model_source,
-                samples_source,
-                (index,),
-                method,
-                settings,
-                progress=lambda f, bar=bar, method=method: bar.progress(
-                    min(max(float(f), 0.0), 1.0), text=f"{METHOD_LABELS[method]}…"
-                ),
-            )
-        except InputError as error:
-            st.warning(f"{METHOD_LABELS[method]}: {error}")
-    progress.empty()
-    if not infos:
-        st.info("Choose at least one method.")
-        return
-    image = np.asarray(sample_set.x[index])
-    first = next(iter(infos.values()))
-    names = sample_set.extras.get("feature_names")
-    names = [str(name) for name in names.reshape(-1)] if names is not None else None
-    if len(infos) == 1:
-        figure = plot_attribution(first, image, 0, opacity=opacity, feature_names=names)
-    else:
-        figure = plot_attribution_grid(
-            list(infos.values()), image, 0, opacity=opacity, feature_names=names
-        )
-    if predictions.num_classes:
-        explained = _class_name(predictions, first.target[0])
-        title = f"Sample #{index}: attribution of the {first.score_kind} of '{explained}'"
-    else:
-        title = f"Sample #{index}: attribution of the model's output"
-    figure.update_layout(title={"text": escaped(title)})
-    st.plotly_chart(figure, key="features_attribution")
-    ig = infos.get("integrated_gradients")
-    if ig is not None and ig.completeness_error is not None:
-        error = float(ig.completeness_error[0])
-        st.caption(
-            f"Integrated gradients' completeness error: **{error:.1%}** (attributions sum to "
-            "F(x) − F(baseline) up to this share; under 5% means enough steps)."
-        )
-    sanity_view(model_source, samples_source, index, infos, method_options, options)
-    if sample_set.per_sample("masks") is not None:
-        pointing_view(model_source, samples_source, available, method_options, options)
-
-
-def layers_default_cam(model_source, cam_layers) -> str:
-    from neurogenesis.analysis.graph import last_conv_layer
-
-    default = last_conv_layer(cached.model(model_source), cached.graph_layers(model_source))
-    return default if default in cam_layers else cam_layers[-1]
-
-
-def sanity_view(model_source, samples_source, index, infos, method_options, options) -> None:
-    st.markdown("**Sanity check** (Adebayo et al. 2018): does the map depend on the weights?")
-    left, right = st.columns([2, 1], vertical_alignment="bottom")
-    method = left.selectbox(
-        "Method to check", list(infos), format_func=METHOD_LABELS.get, key="features_sanity_method"
-    )
-    key = "features_sanity_run"
-    if right.button("Randomize the top layers and compare", key="features_sanity"):
-        st.session_state[key] = method
-    if st.session_state.get(key) != method:
-        st.caption(
-            "Re-runs the method on a copy of the model whose layers are re-initialized from the "
-            "output down, one more at each stage, and compares the maps by rank correlation."
-        )
-        return
-    bar = st.progress(0.0, text="Randomizing layer by layer…")
-    try:
-        sanity = cached.sanity_check(
-            model_source,
-            samples_source,
-            (index,),
-            method,
-            {**options, **method_options.get(method, {})},
-            progress=lambda f: bar.progress(min(max(float(f), 0.0), 1.0)),
-        )
-    except InputError as error:
-        bar.empty()
-        st.warning(str(error))
-        return
-    bar.empty()
-    st.plotly_chart(plot_sanity_check(sanity), key="features_sanity_chart")
-    final = float(np.median(sanity.rank_correlation[-1]))
-    verdict = "passes" if sanity.passed else "FAILS"
-    st.caption(
-        f"{METHOD_LABELS[method]} {verdict}: after randomizing {len(sanity.layers)} layers the "
-        f"map's rank correlation with the original is {final:.2f} (a method that explains the "
-        "model should drop toward 0; one that stays high is showing the input, not the model)."
-    )
-
-
-def pointing_view(model_source, samples_source, available, method_options, options) -> None:
-    st.markdown(
-        "**Pointing game** (Zhang et al. 2016): how often the map's maximum lands on the object, "
-        f"over the first {POINTING_SAMPLES} samples, whose object masks this sample set keeps."
-    )
-    if not st.toggle("Score every method", key="features_pointing"):
-        return
-    scores = {}
-    bar = st.progress(0.0, text="Scoring…")
-    for number, method in enumerate(available):
-        result = cached.pointing_game(
-            model_source,
-            samples_source,
-            method,
-            POINTING_SAMPLES,
-            {**options, **method_options.get(method, {})},
-            progress=lambda f, n=number: bar.progress(
-                min((n + float(f)) / len(available), 1.0), text=f"{METHOD_LABELS[available[n]]}…"
-            ),
-        )
-        scores[METHOD_LABELS[method]] = float(result.score)
-    ig_options = method_options.get("integrated_gradients", {})
-    if "integrated_gradients" in available and ig_options.get("baseline") != "blur":
-        # A black baseline counts a coloured background as evidence too; a blurred copy of the
-        # input keeps the colours and removes only the edges (Sundararajan et al. discuss both).
-        result = cached.pointing_game(
-            model_source,
-            samples_source,
-            "integrated_gradients",
-            POINTING_SAMPLES,
-            {**options, **ig_options, "baseline": "blur"},
-        )
-        scores["Integrated gradients (blur baseline)"] = float(result.score)
-    bar.empty()
-    st.plotly_chart(plot_pointing_game(scores), key="features_pointing_chart")
-
-
-def token_view(model_source, samples_source, predictions, index, words) -> None:
-    left, right = st.columns(2)
-    method = (
-        left.segmented_control(
-            "Method",
-            ("integrated_gradients", "gradient"),
-            default="integrated_gradients",
-            format_func={
-                "integrated_gradients": "Integrated gradients",
-                "gradient": "Gradient × input",
-            }.get,
-            key="features_token_method",
-        )
-        or "integrated_gradients"
-    )
-    targets = ["predicted"] + list(range(predictions.num_classes or 0))
-    target = right.selectbox(
-        "Class to explain",
-        targets,
-        format_func=lambda t: (
-            "the predicted class" if t == "predicted" else _class_name(predictions, t)
-        ),
-        key="features_token_target",
-    )
-    options = {} if target == "predicted" else {"target": int(target)}
-    try:
-        info = cached.token_attribution(model_source, samples_source, (index,), method, options)
-    except InputError as error:
-        st.warning(str(error))
-        return
-    shown = (
-        words[index]
-        if words is not None
-        else [str(t) for t in cached.samples(samples_source).x[index]]
-    )
-    st.plotly_chart(plot_token_attribution(info, shown, 0), key="features_tokens")
-    if info.completeness_error is not None:
-        st.caption(
-            f"Red tokens push toward {_class_name(predictions, info.target[0])}, blue ones away. "
-            f"Completeness error: {float(info.completeness_error[0]):.1%}."
-        )
 
 
 def feature_map_view(model_source, samples_source, sample_set, index, kind) -> None:
@@ -748,7 +247,7 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
     )
     colour, kind, names = _colours(colour_by, predictions, clusters)
     hover = (
-        [_caption(predictions, i) for i in range(len(sample_set))]
+        [common.caption(predictions, i) for i in range(len(sample_set))]
         if len(sample_set) <= 5000
         else None
     )
@@ -772,7 +271,11 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
             st.plotly_chart(
                 figure,
                 key=f"features_projection_{info.method}_{'ready' if note is None else 'preview'}",
-                on_select=(lambda: _select_from_chart(f"features_projection_{info.method}_ready"))
+                on_select=(
+                    lambda: common.select_from_chart(
+                        f"features_projection_{info.method}_ready", "features_sample"
+                    )
+                )
                 if note is None
                 else "ignore",
                 selection_mode="points",
@@ -803,7 +306,7 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
             {
                 "sample": neighbours.indices,
                 "distance": neighbours.distances,
-                "sample facts": [_caption(predictions, int(i)) for i in neighbours.indices],
+                "sample facts": [common.caption(predictions, int(i)) for i in neighbours.indices],
             }
         ),
         hide_index=True,
@@ -820,7 +323,7 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
         matrix = embedding_analysis.similarity_matrix(features, chosen, metric="cosine")
         st.plotly_chart(
             plot_similarity(
-                matrix, [_caption(predictions, int(i)) for i in chosen], metric="cosine"
+                matrix, [common.caption(predictions, int(i)) for i in chosen], metric="cosine"
             ),
             key="features_similarity",
         )
@@ -885,11 +388,13 @@ predictions = None
 kind = None
 words = None
 if sample_set is not None:
-    kind = _display_kind(sample_set, layers)
-    words = _words(sample_set) if kind == "text" else None
+    kind = common.display_kind(sample_set, layers)
+    words = common.words_of(sample_set) if kind == "text" else None
     predictions = cached.predictions(model_source, samples_source)
     with st.container(border=True):
-        index = sample_browser(model_source, samples_source, sample_set, predictions, kind, words)
+        index = common.sample_browser(
+            model_source, samples_source, sample_set, predictions, kind, words, "features"
+        )
 
 tabs = dict(zip(TABS, st.tabs(TABS, key="features_tab", on_change="rerun"), strict=True))
 needs_samples = "Choose a sample set made for this model in the sidebar."
@@ -898,8 +403,16 @@ with tabs["Attribution"]:
         if sample_set is None:
             st.info(needs_samples)
         else:
-            attribution_view(
-                model_source, samples_source, sample_set, predictions, index, kind, words, layers
+            common.attribution_view(
+                model_source,
+                samples_source,
+                sample_set,
+                predictions,
+                index,
+                kind,
+                words,
+                layers,
+                "features",
             )
 with tabs["Feature maps"]:
     if tabs["Feature maps"].open:

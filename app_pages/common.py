@@ -1,0 +1,524 @@
+"""What several pages share: choosing a sample and explaining one prediction.
+
+The features and debugging pages both browse a sample set and explain a prediction with the
+attribution methods; each passes its own ``prefix`` so their widgets keep separate state. This
+module is imported by pages, not registered as one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from neurogenesis import cached
+from neurogenesis.analysis import attribution as attribution_analysis
+from neurogenesis.analysis import features as feature_analysis
+from neurogenesis.errors import InputError
+from neurogenesis.plotting.attribution import (
+    METHOD_LABELS,
+    plot_attribution,
+    plot_attribution_grid,
+    plot_pointing_game,
+    plot_sanity_check,
+    plot_token_attribution,
+)
+from neurogenesis.plotting.features import plot_sample_grid
+from neurogenesis.plotting.style import escaped
+
+GRID_PAGE = 48
+POINTING_SAMPLES = 60
+
+
+def display_kind(sample_set, layers) -> str:
+    if sample_set.kind == "image":
+        return "image"
+    if layers.input_dtypes and "int" in layers.input_dtypes[0] and sample_set.x.ndim == 2:
+        return "text"
+    if sample_set.x.ndim == 3:
+        return "series"
+    return "array"
+
+
+def words_of(sample_set) -> list[list[str]] | None:
+    """Each text sample's tokens as words, from the set's vocabulary (token id -> word)."""
+    vocabulary = sample_set.extras.get("vocabulary")
+    if vocabulary is None:
+        return None
+    vocabulary = [str(word) for word in vocabulary.reshape(-1)]
+    return [
+        [vocabulary[t] if 0 <= t < len(vocabulary) else f"#{t}" for t in row]
+        for row in np.asarray(sample_set.x, dtype=np.int64)
+    ]
+
+
+def sample_text(sample_set, index: int, words) -> str:
+    text = sample_set.per_sample("text")
+    if text is not None:
+        return str(text[index])
+    if words is not None:
+        return " ".join(word for word in words[index] if word not in ("", "[pad]", "<pad>"))
+    return " ".join(str(v) for v in np.asarray(sample_set.x[index]).reshape(-1)[:32])
+
+
+def class_name(predictions, value) -> str:
+    if value is None:
+        return "–"
+    names = predictions.label_names
+    value = int(value)
+    return names[value] if names and 0 <= value < len(names) else str(value)
+
+
+def caption(predictions, index: int) -> str:
+    parts = [f"#{index}"]
+    if predictions.labels is not None and predictions.task != "regression":
+        parts.append(f"label {class_name(predictions, predictions.labels[index])}")
+    if predictions.predicted is not None:
+        parts.append(
+            f"→ {class_name(predictions, predictions.predicted[index])} "
+            f"({predictions.confidence[index]:.2f})"
+        )
+        if predictions.correct is not None and not predictions.correct[index]:
+            parts.append("✗")
+    elif predictions.task == "regression":
+        parts.append(f"→ {float(predictions.outputs[index].reshape(-1)[0]):.2f}")
+        if predictions.labels is not None:
+            parts.append(f"(true {float(predictions.labels[index]):.2f})")
+    return " ".join(parts)
+
+
+def select_from_chart(key: str, target: str) -> None:
+    """Stores the sample index of the point clicked in chart ``key`` under ``target``."""
+    event = st.session_state.get(key) or {}
+    points = (event.get("selection") or {}).get("points") or []
+    for point in points:
+        data = point.get("customdata")
+        if data is None:
+            continue
+        index = int(data[0] if isinstance(data, (list, tuple)) else data)
+        if index >= 0:
+            st.session_state[target] = index
+            return
+
+
+def sample_browser(
+    model_source, samples_source, sample_set, predictions, kind: str, words, prefix: str
+) -> int:
+    """Filters, a grid of matching samples and the chosen one; returns the chosen sample's index."""
+    count = len(sample_set)
+    columns = st.columns(4)
+    criteria = {}
+    # An autoencoder's set can still carry class labels (the VAE's digits): filter by them too.
+    classes = list(range(predictions.num_classes or len(predictions.label_names or ())))
+    if predictions.labels is not None and classes:
+        criteria["labels"] = (
+            columns[0].multiselect(
+                "Label",
+                classes,
+                format_func=lambda c: class_name(predictions, c),
+                key=f"{prefix}_label",
+            )
+            or None
+        )
+    if predictions.predicted is not None:
+        criteria["predictions"] = (
+            columns[1].multiselect(
+                "Prediction",
+                classes,
+                format_func=lambda c: class_name(predictions, c),
+                key=f"{prefix}_prediction",
+            )
+            or None
+        )
+        if predictions.correct is not None:
+            criteria["correctness"] = (
+                columns[2].segmented_control(
+                    "Correct?", ("all", "correct", "wrong"), default="all", key=f"{prefix}_correct"
+                )
+                or "all"
+            )
+        criteria["confidence"] = columns[3].slider(
+            "Confidence", 0.0, 1.0, (0.0, 1.0), step=0.01, key=f"{prefix}_confidence"
+        )
+    elif predictions.errors is not None:
+        top = float(np.nanmax(predictions.errors)) if len(predictions.errors) else 1.0
+        criteria["error"] = columns[3].slider(
+            "Absolute error", 0.0, max(top, 1e-6), (0.0, max(top, 1e-6)), key=f"{prefix}_error"
+        )
+    matching = feature_analysis.sample_filter(predictions, **criteria)
+    if len(matching) == 0:
+        st.warning("No sample matches these filters; showing all samples.")
+        matching = np.arange(count)
+    chosen = st.session_state.get(f"{prefix}_sample")
+    if st.session_state.get(f"{prefix}_samples_of") != samples_source.key:
+        st.session_state[f"{prefix}_samples_of"] = samples_source.key  # a new set: start over
+        chosen = None
+    if not isinstance(chosen, int) or chosen not in set(matching.tolist()):
+        st.session_state[f"{prefix}_sample"] = int(matching[0])
+    pages = max(1, -(-len(matching) // GRID_PAGE))
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    page = 1
+    if pages > 1:
+        page = right.number_input("Page", 1, pages, 1, key=f"{prefix}_page")
+    shown = matching[(page - 1) * GRID_PAGE : page * GRID_PAGE]
+    left.caption(
+        f"{len(matching):,} of {count:,} samples match · showing {len(shown)} · click one to "
+        "analyse it, or pick it below."
+    )
+    if kind == "text":
+        table = pd.DataFrame(
+            {
+                "sample": shown,
+                "text": [sample_text(sample_set, int(i), words) for i in shown],
+                "label": [
+                    class_name(predictions, predictions.labels[i])
+                    if predictions.labels is not None
+                    else ""
+                    for i in shown
+                ],
+                "prediction": [
+                    class_name(predictions, predictions.predicted[i])
+                    if predictions.predicted is not None
+                    else ""
+                    for i in shown
+                ],
+                "confidence": [
+                    float(predictions.confidence[i]) if predictions.confidence is not None else None
+                    for i in shown
+                ],
+            }
+        )
+        event = st.dataframe(
+            table,
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            key=f"{prefix}_text_table",
+            height=260,
+        )
+        rows = event.selection.rows if event is not None else []
+        if rows:
+            st.session_state[f"{prefix}_sample"] = int(shown[rows[0]])
+    else:
+        grid_kind = "image" if kind == "image" else "series" if kind == "series" else "array"
+        figure = plot_sample_grid(
+            sample_set.x,
+            shown,
+            kind=grid_kind,
+            captions=[caption(predictions, int(i)) for i in shown],
+            wrong=(predictions.correct[shown] == 0) if predictions.correct is not None else None,
+            selected=st.session_state[f"{prefix}_sample"],
+            feature_names=sample_set.extras.get("feature_names"),
+        )
+        st.plotly_chart(
+            figure,
+            key=f"{prefix}_grid",
+            on_select=lambda: select_from_chart(f"{prefix}_grid", f"{prefix}_sample"),
+            selection_mode="points",
+        )
+    # The picker shows captions; the chosen index lives apart from it, so a click on the grid or
+    # the projector, a new filter or a new model never leaves a stale label behind.
+    captions = [caption(predictions, int(i)) for i in matching]
+    listed = matching.tolist()
+    st.session_state[f"{prefix}_sample_pick"] = captions[
+        listed.index(st.session_state[f"{prefix}_sample"])
+    ]
+
+    def picked() -> None:
+        label = st.session_state.get(f"{prefix}_sample_pick")
+        if label in captions:
+            st.session_state[f"{prefix}_sample"] = int(listed[captions.index(label)])
+
+    st.selectbox("Sample", captions, key=f"{prefix}_sample_pick", on_change=picked)
+    return int(st.session_state[f"{prefix}_sample"])
+
+
+def attribution_view(
+    model_source, samples_source, sample_set, predictions, index, kind, words, layers, prefix
+):
+    model = cached.model(model_source)
+    if kind == "text":
+        reason = attribution_analysis.token_reason(model)
+        if reason:
+            st.info(reason)
+        else:
+            token_view(model_source, samples_source, predictions, index, words, prefix)
+        return
+    reasons = {
+        method: attribution_analysis.method_reason(model, method)
+        for method in attribution_analysis.METHODS
+    }
+    if all(reasons.values()):
+        st.info(next(iter(reasons.values())))
+        return
+    available = [m for m in attribution_analysis.METHODS if not reasons[m]]
+    defaults = [m for m in ("integrated_gradients", "gradcam", "smoothgrad") if m in available]
+    left, middle, right = st.columns([3, 1, 1])
+    methods = left.multiselect(
+        "Methods (side by side)",
+        available,
+        default=defaults or available[:2],
+        format_func=METHOD_LABELS.get,
+        key=f"{prefix}_methods",
+    )
+    score, target = "probability", "predicted"
+    if predictions.num_classes:
+        score = (
+            middle.segmented_control(
+                "Explain",
+                ("probability", "logit"),
+                default="probability",
+                key=f"{prefix}_score",
+                help="The probability the model returns for the target class, or the value before "
+                "the last softmax (the last layer rebuilt without its activation).",
+            )
+            or "probability"
+        )
+        targets = ["predicted", *range(predictions.num_classes)]
+        target = right.selectbox(
+            "Class to explain",
+            targets,
+            format_func=lambda t: (
+                "the predicted class" if t == "predicted" else class_name(predictions, t)
+            ),
+            key=f"{prefix}_target",
+        )
+    else:
+        middle.caption("Explains the model's output as it returns it (e.g. the forecast).")
+    unavailable = [
+        f"{METHOD_LABELS[m]}: {reasons[m]}" for m in attribution_analysis.METHODS if reasons[m]
+    ]
+    if unavailable:
+        st.caption("Not available here: " + " · ".join(unavailable))
+    options = {"score": score}
+    if target != "predicted":
+        options["target"] = int(target)
+    cam_layers = layers.paths(spatial=True)
+    with st.expander("Settings"):
+        a, b, c = st.columns(3)
+        steps = a.slider(
+            "Integrated-gradient steps",
+            50,
+            300,
+            attribution_analysis.DEFAULT_IG_STEPS,
+            key=f"{prefix}_steps",
+        )
+        baseline = a.selectbox(
+            "Integrated-gradient baseline", attribution_analysis.BASELINES, key=f"{prefix}_baseline"
+        )
+        samples = b.slider(
+            "SmoothGrad samples",
+            4,
+            128,
+            attribution_analysis.DEFAULT_SMOOTHGRAD_SAMPLES,
+            key=f"{prefix}_noise_samples",
+        )
+        noise = b.slider(
+            "SmoothGrad noise (share of the value range)",
+            0.01,
+            0.5,
+            attribution_analysis.DEFAULT_NOISE_LEVEL,
+            key=f"{prefix}_noise",
+        )
+        top_n = c.slider(
+            "Score-CAM channels (top N, 0 = all)",
+            0,
+            256,
+            attribution_analysis.DEFAULT_SCORECAM_TOP_N,
+            key=f"{prefix}_top_n",
+        )
+        layer = None
+        if cam_layers:
+            default_layer = layers_default_cam(model_source, cam_layers)
+            layer = c.selectbox(
+                "CAM layer",
+                cam_layers,
+                index=cam_layers.index(default_layer),
+                key=f"{prefix}_cam_layer",
+            )
+    opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key=f"{prefix}_opacity")
+    method_options = {
+        "integrated_gradients": {"steps": steps, "baseline": baseline},
+        "smoothgrad": {"num_samples": samples, "noise_level": noise},
+        "scorecam": {"top_n": top_n or None, "layer": layer},
+        "gradcam": {"layer": layer},
+        "gradcam_plus_plus": {"layer": layer},
+    }
+    infos = {}
+    progress = st.empty()
+    for method in methods:
+        settings = {**options, **method_options.get(method, {})}
+        bar = progress.progress(0.0, text=f"{METHOD_LABELS[method]}…")
+        try:
+            infos[method] = cached.attribution(
+                model_source,
+                samples_source,
+                (index,),
+                method,
+                settings,
+                progress=lambda f, bar=bar, method=method: bar.progress(
+                    min(max(float(f), 0.0), 1.0), text=f"{METHOD_LABELS[method]}…"
+                ),
+            )
+        except InputError as error:
+            st.warning(f"{METHOD_LABELS[method]}: {error}")
+    progress.empty()
+    if not infos:
+        st.info("Choose at least one method.")
+        return
+    image = np.asarray(sample_set.x[index])
+    first = next(iter(infos.values()))
+    names = sample_set.extras.get("feature_names")
+    names = [str(name) for name in names.reshape(-1)] if names is not None else None
+    if len(infos) == 1:
+        figure = plot_attribution(first, image, 0, opacity=opacity, feature_names=names)
+    else:
+        figure = plot_attribution_grid(
+            list(infos.values()), image, 0, opacity=opacity, feature_names=names
+        )
+    if predictions.num_classes:
+        explained = class_name(predictions, first.target[0])
+        title = f"Sample #{index}: attribution of the {first.score_kind} of '{explained}'"
+    else:
+        title = f"Sample #{index}: attribution of the model's output"
+    figure.update_layout(title={"text": escaped(title)})
+    st.plotly_chart(figure, key=f"{prefix}_attribution")
+    ig = infos.get("integrated_gradients")
+    if ig is not None and ig.completeness_error is not None:
+        error = float(ig.completeness_error[0])
+        st.caption(
+            f"Integrated gradients' completeness error: **{error:.1%}** (attributions sum to "
+            "F(x) − F(baseline) up to this share; under 5% means enough steps)."
+        )
+    sanity_view(model_source, samples_source, index, infos, method_options, options, prefix)
+    if sample_set.per_sample("masks") is not None:
+        pointing_view(model_source, samples_source, available, method_options, options, prefix)
+
+
+def layers_default_cam(model_source, cam_layers) -> str:
+    from neurogenesis.analysis.graph import last_conv_layer
+
+    default = last_conv_layer(cached.model(model_source), cached.graph_layers(model_source))
+    return default if default in cam_layers else cam_layers[-1]
+
+
+def sanity_view(
+    model_source, samples_source, index, infos, method_options, options, prefix
+) -> None:
+    st.markdown("**Sanity check** (Adebayo et al. 2018): does the map depend on the weights?")
+    left, right = st.columns([2, 1], vertical_alignment="bottom")
+    method = left.selectbox(
+        "Method to check", list(infos), format_func=METHOD_LABELS.get, key=f"{prefix}_sanity_method"
+    )
+    key = f"{prefix}_sanity_run"
+    if right.button("Randomize the top layers and compare", key=f"{prefix}_sanity"):
+        st.session_state[key] = method
+    if st.session_state.get(key) != method:
+        st.caption(
+            "Re-runs the method on a copy of the model whose layers are re-initialized from the "
+            "output down, one more at each stage, and compares the maps by rank correlation."
+        )
+        return
+    bar = st.progress(0.0, text="Randomizing layer by layer…")
+    try:
+        sanity = cached.sanity_check(
+            model_source,
+            samples_source,
+            (index,),
+            method,
+            {**options, **method_options.get(method, {})},
+            progress=lambda f: bar.progress(min(max(float(f), 0.0), 1.0)),
+        )
+    except InputError as error:
+        bar.empty()
+        st.warning(str(error))
+        return
+    bar.empty()
+    st.plotly_chart(plot_sanity_check(sanity), key=f"{prefix}_sanity_chart")
+    final = float(np.median(sanity.rank_correlation[-1]))
+    verdict = "passes" if sanity.passed else "FAILS"
+    st.caption(
+        f"{METHOD_LABELS[method]} {verdict}: after randomizing {len(sanity.layers)} layers the "
+        f"map's rank correlation with the original is {final:.2f} (a method that explains the "
+        "model should drop toward 0; one that stays high is showing the input, not the model)."
+    )
+
+
+def pointing_view(model_source, samples_source, available, method_options, options, prefix) -> None:
+    st.markdown(
+        "**Pointing game** (Zhang et al. 2016): how often the map's maximum lands on the object, "
+        f"over the first {POINTING_SAMPLES} samples, whose object masks this sample set keeps."
+    )
+    if not st.toggle("Score every method", key=f"{prefix}_pointing"):
+        return
+    scores = {}
+    bar = st.progress(0.0, text="Scoring…")
+    for number, method in enumerate(available):
+        result = cached.pointing_game(
+            model_source,
+            samples_source,
+            method,
+            POINTING_SAMPLES,
+            {**options, **method_options.get(method, {})},
+            progress=lambda f, n=number: bar.progress(
+                min((n + float(f)) / len(available), 1.0), text=f"{METHOD_LABELS[available[n]]}…"
+            ),
+        )
+        scores[METHOD_LABELS[method]] = float(result.score)
+    ig_options = method_options.get("integrated_gradients", {})
+    if "integrated_gradients" in available and ig_options.get("baseline") != "blur":
+        # A black baseline counts a coloured background as evidence too; a blurred copy of the
+        # input keeps the colours and removes only the edges (Sundararajan et al. discuss both).
+        result = cached.pointing_game(
+            model_source,
+            samples_source,
+            "integrated_gradients",
+            POINTING_SAMPLES,
+            {**options, **ig_options, "baseline": "blur"},
+        )
+        scores["Integrated gradients (blur baseline)"] = float(result.score)
+    bar.empty()
+    st.plotly_chart(plot_pointing_game(scores), key=f"{prefix}_pointing_chart")
+
+
+def token_view(model_source, samples_source, predictions, index, words, prefix) -> None:
+    left, right = st.columns(2)
+    method = (
+        left.segmented_control(
+            "Method",
+            ("integrated_gradients", "gradient"),
+            default="integrated_gradients",
+            format_func={
+                "integrated_gradients": "Integrated gradients",
+                "gradient": "Gradient × input",
+            }.get,
+            key=f"{prefix}_token_method",
+        )
+        or "integrated_gradients"
+    )
+    targets = ["predicted"] + list(range(predictions.num_classes or 0))
+    target = right.selectbox(
+        "Class to explain",
+        targets,
+        format_func=lambda t: (
+            "the predicted class" if t == "predicted" else class_name(predictions, t)
+        ),
+        key=f"{prefix}_token_target",
+    )
+    options = {} if target == "predicted" else {"target": int(target)}
+    try:
+        info = cached.token_attribution(model_source, samples_source, (index,), method, options)
+    except InputError as error:
+        st.warning(str(error))
+        return
+    shown = (
+        words[index]
+        if words is not None
+        else [str(t) for t in cached.samples(samples_source).x[index]]
+    )
+    st.plotly_chart(plot_token_attribution(info, shown, 0), key=f"{prefix}_tokens")
+    if info.completeness_error is not None:
+        st.caption(
+            f"Red tokens push toward {class_name(predictions, info.target[0])}, blue ones away. "
+            f"Completeness error: {float(info.completeness_error[0]):.1%}."
+        )
