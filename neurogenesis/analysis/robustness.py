@@ -41,6 +41,8 @@ __all__ = [
     "DEFAULT_STEP_FACTOR",
     "DROP_THRESHOLD",
     "AdversarialInfo",
+    "PERTURBATIONS",
+    "PerturbationInfo",
     "RobustnessInfo",
     "attack_reason",
     "blur",
@@ -52,6 +54,7 @@ __all__ = [
     "input_kind",
     "mask_tokens",
     "occlusion",
+    "perturbation_info",
     "pgd",
     "random_occlusion",
     "replace_tokens",
@@ -370,13 +373,20 @@ def replace_tokens(x: np.ndarray, position: int, token_id: int) -> np.ndarray:
 
 
 def series_noise(
-    x: np.ndarray, strength: float, *, seed: int = 0, value_range: Sequence[float] | None = None
+    x: np.ndarray,
+    strength: float,
+    *,
+    seed: int = 0,
+    value_range: Sequence[float] | None = None,
+    reference: np.ndarray | None = None,
 ) -> np.ndarray:
     """Adds Gaussian noise with standard deviation ``strength`` times each feature's standard
-    deviation (over samples and steps)."""
+    deviation (over samples and steps of ``reference``, by default ``x`` itself: pass the whole
+    set when ``x`` is one sample, whose own spread says little)."""
     x = _batch(x, 3, "series_noise")
     bounds = _range(x, value_range)
-    scale = x.astype(np.float64).std(axis=(0, 1), keepdims=True)
+    spread = x if reference is None else _batch(reference, 3, "series_noise's reference")
+    scale = spread.astype(np.float64).std(axis=(0, 1), keepdims=True)
     rng = np.random.default_rng(seed)
     noise = rng.normal(0.0, 1.0, size=x.shape) * (float(strength) * scale)
     return _finish(x.astype(np.float64) + noise, x, bounds)
@@ -430,6 +440,155 @@ STRENGTH_UNITS = {
     "fgsm": "epsilon, input units",
     "pgd": "epsilon, input units",
 }
+
+
+PERTURBATIONS = {
+    "image": ("gaussian_noise", "blur", "brightness", "contrast", "occlusion", "rotation", "shift"),
+    "series": ("series_noise", "series_shift"),
+    "text": ("mask_tokens", "delete_tokens", "replace_tokens"),
+}
+"""What :func:`perturbation_info` can apply to one sample, per input kind (``occlusion`` takes
+``top``, ``left``, ``size``; the token edits take ``positions`` or ``position`` and ``token_id``;
+the others take ``strength``)."""
+
+@dataclass(frozen=True, eq=False)
+class PerturbationInfo(_ValueEquality):
+    """One sample before and after a chain of perturbations, and the model's outputs for both.
+
+    Attributes:
+        original: The sample, without a batch axis.
+        perturbed: The perturbed sample, same shape and dtype, inside the set's value range.
+        steps: ``(name, parameters)`` applied in order (no-ops dropped).
+        task: ``"classification"``, ``"binary"`` or ``"regression"``.
+        original_output: The model's output vector for the sample (class probabilities, or the
+            regression values).
+        perturbed_output: The same for the perturbed sample.
+        original_prediction: Predicted class (None for regression).
+        perturbed_prediction: Predicted class after the perturbation (None for regression).
+        changed: A boolean mask of the values (or tokens) the perturbations changed.
+        value_range: The bounds the perturbed values were clipped to.
+    """
+
+    original: np.ndarray
+    perturbed: np.ndarray
+    steps: tuple
+    task: str
+    original_output: np.ndarray
+    perturbed_output: np.ndarray
+    original_prediction: int | None
+    perturbed_prediction: int | None
+    changed: np.ndarray
+    value_range: tuple[float, float]
+
+    @property
+    def flipped(self) -> bool:
+        """Whether the predicted class changed."""
+        return self.original_prediction is not None and (
+            self.original_prediction != self.perturbed_prediction
+        )
+
+
+def _is_noop(name: str, parameters: Mapping[str, Any]) -> bool:
+    if name == "occlusion":
+        return int(parameters.get("size", 0) or 0) <= 0
+    if name in ("mask_tokens", "delete_tokens"):
+        positions = parameters.get("positions", ())
+        return positions is None or (not np.isscalar(positions) and len(positions) == 0)
+    if name == "replace_tokens":
+        return False
+    strength = parameters.get("strength", 0.0)
+    return np.isscalar(strength) and float(strength) == 0.0
+
+
+def perturbation_info(
+    model: Any,
+    x: np.ndarray,
+    index: int,
+    steps: Sequence[tuple[str, Mapping[str, Any]]],
+    *,
+    seed: int = 0,
+    value_range: Sequence[float] | None = None,
+) -> PerturbationInfo:
+    """Applies ``steps`` to sample ``index`` of the set ``x`` and runs the model on both.
+
+    The value range (and the scale of series noise) come from the whole set, so one sample is
+    perturbed as the robustness curves perturb every sample. A fixed ``seed`` keeps random noise
+    the same while a slider moves, so what changes is the strength alone.
+
+    Args:
+        model: A Keras model with one input.
+        x: The sample set, batch first.
+        index: Which sample.
+        steps: ``(name, parameters)`` pairs, applied in order; names from :data:`PERTURBATIONS`.
+        seed: Seed of the random perturbations.
+        value_range: Clip bounds; by default :func:`value_range` of ``x``.
+
+    Raises:
+        InputError: an unknown perturbation, one that does not fit the input kind, bad
+            parameters, or an index outside the set.
+    """
+    x = np.asarray(x)
+    if not -len(x) <= int(index) < len(x):
+        raise InputError(f"Expected a sample index between 0 and {len(x) - 1}. Received: {index}.")
+    bounds = _range(x, value_range)
+    kind = {4: "image", 3: "series", 2: "text" if x.dtype.kind in "iu" else None}.get(x.ndim)
+    allowed = PERTURBATIONS.get(kind or "", ())
+    sample = x[int(index) : int(index) + 1]
+    perturbed = sample
+    applied = []
+    for name, parameters in steps:
+        parameters = dict(parameters)
+        if name not in allowed:
+            raise InputError(
+                f"Expected a perturbation for {kind or 'this kind of'} input, one of "
+                f"{', '.join(allowed) or 'none'}. Received: {name!r} for samples of shape "
+                f"{x.shape[1:]}."
+            )
+        if _is_noop(name, parameters):
+            continue
+        try:
+            # The page's occlusion is a patch at a chosen place, not the curves' random one.
+            if name == "occlusion":
+                perturbed = occlusion(perturbed, value_range=bounds, **parameters)
+            elif name in ("mask_tokens", "delete_tokens"):
+                function = mask_tokens if name == "mask_tokens" else delete_tokens
+                perturbed = function(
+                    perturbed, parameters.pop("positions"), seed=seed, **parameters
+                )
+            elif name == "replace_tokens":
+                perturbed = replace_tokens(perturbed, **parameters)
+            elif name == "series_noise":
+                perturbed = series_noise(
+                    perturbed, seed=seed, value_range=bounds, reference=x, **parameters
+                )
+            else:
+                function = CORRUPTIONS[kind][name][0]
+                perturbed = function(perturbed, seed=seed, value_range=bounds, **parameters)
+        except TypeError as error:
+            raise InputError(
+                f"Expected the parameters of {name!r} (see PERTURBATIONS). Received: "
+                f"{parameters!r} ({error})."
+            ) from None
+        applied.append((name, parameters))
+    both = prediction_info(model, np.concatenate([sample, perturbed]), None)
+    outputs = np.asarray(both.outputs, np.float64).reshape(2, -1)
+    predictions = (None, None) if both.predicted is None else tuple(int(v) for v in both.predicted)
+    if both.task not in TASKS:
+        raise UnsupportedModelError(
+            f"Expected class scores or regression values from the model. Got: {both.task}."
+        )
+    return PerturbationInfo(
+        original=sample[0],
+        perturbed=perturbed[0],
+        steps=tuple(applied),
+        task=both.task,
+        original_output=outputs[0],
+        perturbed_output=outputs[1],
+        original_prediction=predictions[0],
+        perturbed_prediction=predictions[1],
+        changed=perturbed[0] != sample[0],
+        value_range=bounds,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -854,6 +1013,7 @@ def pgd(
         InputError: bad epsilon, steps, labels, target or samples.
     """
     return _run_attack(
+        "perturbation_info",
         "pgd",
         model,
         x,

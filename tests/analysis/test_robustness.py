@@ -300,3 +300,73 @@ def test_curves_on_digits(digits, monkeypatch):
     assert row["at_strongest"] == values[-1]
     assert row["auc"] == pytest.approx(np.trapezoid(quality, strengths) / strengths[-1])
     assert pickle.loads(pickle.dumps(info)) == info
+
+
+# ---------------------------------------------------------------------------------------------
+# One sample, perturbed by hand
+
+
+def test_series_noise_scale_from_reference():
+    rng = np.random.default_rng(3)
+    whole = (rng.normal(size=(300, 10, 2)) * [1.0, 5.0]).astype(np.float32)
+    one = whole[:1]
+    noisy = robustness.series_noise(one, 0.2, seed=0, value_range=(-1e3, 1e3), reference=whole)
+    expected = robustness.series_noise(one, 0.2, seed=0, value_range=(-1e3, 1e3)) - one
+    # Same draws, scaled by the set's spread instead of the sample's own.
+    ratio = whole.std(axis=(0, 1)) / one.std(axis=(0, 1))
+    np.testing.assert_allclose(noisy - one, expected * ratio, rtol=1e-3, atol=1e-4)
+
+
+def test_perturbation_info_chains_steps_and_predicts(digits):
+    model, x, _ = digits
+    steps = [
+        ("brightness", {"strength": 0.0}),  # a no-op, dropped
+        ("occlusion", {"top": 2, "left": 3, "size": 3}),
+        ("gaussian_noise", {"strength": 0.1}),
+    ]
+    info = robustness.perturbation_info(model, x, 5, steps, seed=4)
+    bounds = robustness.value_range(x)
+    by_hand = robustness.occlusion(x[5:6], top=2, left=3, size=3, value_range=bounds)
+    by_hand = robustness.gaussian_noise(by_hand, 0.1, seed=4, value_range=bounds)
+    np.testing.assert_array_equal(info.perturbed, by_hand[0])
+    np.testing.assert_array_equal(info.original, x[5])
+    assert [name for name, _ in info.steps] == ["occlusion", "gaussian_noise"]
+    outputs = np.asarray(graph.predict(model, np.stack([x[5], by_hand[0]])))
+    np.testing.assert_allclose(info.original_output, outputs[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(info.perturbed_output, outputs[1], rtol=1e-5, atol=1e-6)
+    assert info.original_prediction == int(outputs[0].argmax())
+    assert info.perturbed_prediction == int(outputs[1].argmax())
+    assert info.flipped == (info.original_prediction != info.perturbed_prediction)
+    assert info.changed.shape == x[5].shape and info.changed.any()
+    assert pickle.loads(pickle.dumps(info)) == info
+    nothing = robustness.perturbation_info(model, x, 5, [("blur", {"strength": 0})])
+    assert nothing.steps == () and not nothing.changed.any() and not nothing.flipped
+
+
+def test_perturbation_info_tokens_and_errors(token_ids):
+    from neurogenesis.io.models import load_model
+
+    model = load_model("models/sentiment_transformer.keras")
+    sample = token_ids[0]
+    present = np.flatnonzero(sample != 0)
+    info = robustness.perturbation_info(
+        model,
+        token_ids,
+        0,
+        [
+            ("mask_tokens", {"positions": [int(present[0])]}),
+            ("replace_tokens", {"position": int(present[1]), "token_id": 7}),
+        ],
+    )
+    expected = sample.copy()
+    expected[present[0]] = robustness.UNKNOWN_ID
+    expected[present[1]] = 7
+    np.testing.assert_array_equal(info.perturbed, expected)
+    assert info.task == "classification" and info.original_output.shape == (2,)
+    assert set(np.flatnonzero(info.changed)) <= {int(present[0]), int(present[1])}
+    with pytest.raises(InputError, match="blur"):
+        robustness.perturbation_info(model, token_ids, 0, [("blur", {"strength": 1.0})])
+    with pytest.raises(InputError, match="index"):
+        robustness.perturbation_info(model, token_ids, 10_000, [])
+    with pytest.raises(InputError, match="parameters"):
+        robustness.perturbation_info(model, token_ids, 0, [("replace_tokens", {"where": 1})])
