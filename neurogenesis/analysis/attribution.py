@@ -66,6 +66,7 @@ __all__ = [
     "PointingInfo",
     "SanityInfo",
     "TokenAttributionInfo",
+    "TopAttributionInfo",
     "attribution_info",
     "default_embedding_layer",
     "method_reason",
@@ -74,6 +75,7 @@ __all__ = [
     "supports",
     "token_attribution_info",
     "token_reason",
+    "top_attributions",
 ]
 
 METHODS = (
@@ -1366,4 +1368,58 @@ def pointing_game(maps: np.ndarray, masks: np.ndarray, *, tolerance: int = 0) ->
         points=points.astype(np.int64),
         score=float(hits.mean()) if len(hits) else math.nan,
         tolerance=tolerance,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# What drove one prediction
+
+
+@dataclass(frozen=True, eq=False)
+class TopAttributionInfo(_ValueEquality):
+    """The input positions with the largest attribution for one sample, largest first.
+
+    Attributes:
+        positions: ``(k, ndim)`` indices into the sample's attribution array (pixel row and
+            column, time step and feature, or token position).
+        values: ``(k,)`` the attributions there (signed where the method gives signs).
+        shares: ``(k,)`` each position's share of the total absolute attribution.
+        total: The sum of absolute attributions over the whole sample.
+    """
+
+    positions: np.ndarray
+    values: np.ndarray
+    shares: np.ndarray
+    total: float
+
+
+def top_attributions(values: np.ndarray, k: int = 10) -> TopAttributionInfo:
+    """The ``k`` positions of one sample's attribution array with the largest absolute value.
+
+    Args:
+        values: One sample's attributions, any shape (an image map ``(H, W)``, a series
+            ``(T, F)``, token scores ``(T,)``).
+        k: How many positions (fewer if the array is smaller).
+
+    Raises:
+        InputError: an empty array, values that are not finite, or ``k`` below 1.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0 or not np.all(np.isfinite(values)):
+        raise InputError(
+            f"Expected a non-empty array of finite attributions. Received: shape {values.shape}"
+            f"{'' if values.size == 0 else ' with NaN or Inf'}."
+        )
+    if int(k) < 1:
+        raise InputError(f"Expected k of at least 1. Received: {k}.")
+    magnitude = np.abs(values).reshape(-1)
+    count = min(int(k), magnitude.size)
+    # A stable sort keeps ties in reading order, so the table does not shuffle between runs.
+    order = np.argsort(-magnitude, kind="stable")[:count]
+    total = float(magnitude.sum())
+    return TopAttributionInfo(
+        positions=np.stack(np.unravel_index(order, values.shape), axis=1),
+        values=values.reshape(-1)[order],
+        shares=magnitude[order] / total if total > 0 else np.zeros(count),
+        total=total,
     )

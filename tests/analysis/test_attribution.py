@@ -581,3 +581,20 @@ def test_pointing_game_on_shapes(shapes):
     assert scores["gradcam"] >= 0.5 and scores["gradcam_plus_plus"] >= 0.5  # chance ~11%
     info = A.attribution_info(model, x[:2], "gradient")
     assert pickle.loads(pickle.dumps(info)) == info
+
+
+def test_top_attributions_by_hand():
+    values = np.array([[0.1, -0.5, 0.0], [0.3, 0.5, -0.05]])
+    top = A.top_attributions(values, k=3)
+    # |values| sorted: 0.5 (0,1), 0.5 (1,1) in reading order, then 0.3 (1,0).
+    np.testing.assert_array_equal(top.positions, [[0, 1], [1, 1], [1, 0]])
+    np.testing.assert_allclose(top.values, [-0.5, 0.5, 0.3])
+    np.testing.assert_allclose(top.total, 1.45)
+    np.testing.assert_allclose(top.shares, np.array([0.5, 0.5, 0.3]) / 1.45)
+    tokens = A.top_attributions(np.array([0.0, 2.0, -3.0]), k=10)
+    np.testing.assert_array_equal(tokens.positions[:, 0], [2, 1, 0])
+    assert A.top_attributions(np.zeros(4), k=2).shares.tolist() == [0.0, 0.0]
+    with pytest.raises(InputError, match="finite"):
+        A.top_attributions(np.array([np.nan]))
+    with pytest.raises(InputError, match="k of at least 1"):
+        A.top_attributions(values, k=0)
