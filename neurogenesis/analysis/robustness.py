@@ -45,6 +45,7 @@ __all__ = [
     "PerturbationInfo",
     "RobustnessInfo",
     "attack_reason",
+    "curves_reason",
     "blur",
     "brightness",
     "contrast",
@@ -451,6 +452,7 @@ PERTURBATIONS = {
 ``top``, ``left``, ``size``; the token edits take ``positions`` or ``position`` and ``token_id``;
 the others take ``strength``)."""
 
+
 @dataclass(frozen=True, eq=False)
 class PerturbationInfo(_ValueEquality):
     """One sample before and after a chain of perturbations, and the model's outputs for both.
@@ -639,6 +641,12 @@ def _reason(model: Any, *, attack: bool) -> str | None:
             "corruptions (mask_tokens, delete_tokens) instead."
         )
     return None
+
+
+def curves_reason(model: Any) -> str | None:
+    """Why :func:`robustness_curves` cannot run on ``model`` (several inputs, no class scores or
+    regression values, no graph), or ``None``."""
+    return _reason(model, attack=False)
 
 
 def attack_reason(model: Any) -> str | None:
@@ -1013,7 +1021,6 @@ def pgd(
         InputError: bad epsilon, steps, labels, target or samples.
     """
     return _run_attack(
-        "perturbation_info",
         "pgd",
         model,
         x,
