@@ -36,6 +36,7 @@ PAGES = [
         icon=":material/image_search:",
     ),
     st.Page("app_pages/attention.py", title="Attention", icon=":material/visibility:"),
+    st.Page("app_pages/debugging.py", title="Debugging", icon=":material/bug_report:"),
 ]
 
 

@@ -235,22 +235,23 @@ def sample_browser(
 
 def attribution_view(
     model_source, samples_source, sample_set, predictions, index, kind, words, layers, prefix
-):
+) -> dict:
+    """Attribution of one sample by the chosen methods; returns method -> info (empty if none)."""
     model = cached.model(model_source)
     if kind == "text":
         reason = attribution_analysis.token_reason(model)
         if reason:
             st.info(reason)
-        else:
-            token_view(model_source, samples_source, predictions, index, words, prefix)
-        return
+            return {}
+        method, info = token_view(model_source, samples_source, predictions, index, words, prefix)
+        return {} if info is None else {method: info}
     reasons = {
         method: attribution_analysis.method_reason(model, method)
         for method in attribution_analysis.METHODS
     }
     if all(reasons.values()):
         st.info(next(iter(reasons.values())))
-        return
+        return {}
     available = [m for m in attribution_analysis.METHODS if not reasons[m]]
     defaults = [m for m in ("integrated_gradients", "gradcam", "smoothgrad") if m in available]
     left, middle, right = st.columns([3, 1, 1])
@@ -365,7 +366,7 @@ def attribution_view(
     progress.empty()
     if not infos:
         st.info("Choose at least one method.")
-        return
+        return {}
     image = np.asarray(sample_set.x[index])
     first = next(iter(infos.values()))
     names = sample_set.extras.get("feature_names")
@@ -393,6 +394,7 @@ def attribution_view(
     sanity_view(model_source, samples_source, index, infos, method_options, options, prefix)
     if sample_set.per_sample("masks") is not None:
         pointing_view(model_source, samples_source, available, method_options, options, prefix)
+    return infos
 
 
 def layers_default_cam(model_source, cam_layers) -> str:
@@ -481,7 +483,8 @@ def pointing_view(model_source, samples_source, available, method_options, optio
     st.plotly_chart(plot_pointing_game(scores), key=f"{prefix}_pointing_chart")
 
 
-def token_view(model_source, samples_source, predictions, index, words, prefix) -> None:
+def token_view(model_source, samples_source, predictions, index, words, prefix):
+    """Token attribution of one text sample; returns ``(method, info)`` (info None on failure)."""
     left, right = st.columns(2)
     method = (
         left.segmented_control(
@@ -510,7 +513,7 @@ def token_view(model_source, samples_source, predictions, index, words, prefix) 
         info = cached.token_attribution(model_source, samples_source, (index,), method, options)
     except InputError as error:
         st.warning(str(error))
-        return
+        return method, None
     shown = (
         words[index]
         if words is not None
@@ -522,3 +525,4 @@ def token_view(model_source, samples_source, predictions, index, words, prefix) 
             f"Red tokens push toward {class_name(predictions, info.target[0])}, blue ones away. "
             f"Completeness error: {float(info.completeness_error[0]):.1%}."
         )
+    return method, info

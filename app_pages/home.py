@@ -43,8 +43,9 @@ PAGE_GUIDE = [
     ),
     (
         "Debugging",
-        "Why does it fail? Perturbations, adversarial examples, robustness, attribution per error.",
-        False,
+        "Why does it fail, how fragile is it, and is the other model really better? "
+        "Perturbations, adversarial examples, robustness curves, error analysis, A/B tests.",
+        True,
     ),
     (
         "Loss landscape and hyperparameters",

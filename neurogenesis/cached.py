@@ -971,3 +971,192 @@ def attention_runs(sources) -> list[tuple[str, str]]:
         ):
             found.append((name, run.path))
     return found
+
+
+# --- Debugging ----------------------------------------------------------------------------------
+
+
+def run_models(sources) -> list[tuple[str, Source, dict]]:
+    """``(run name, model Source, hyperparameters)`` of every recorded run of the chosen logs
+    that saved its ``model.keras`` (the models a comparison can offer besides the sidebar's)."""
+    from pathlib import Path
+
+    found = []
+    for source in sources:
+        parameters = hyperparameters(source)
+        runs, names, _ = named_runs([source])
+        for run, name in zip(runs, names, strict=False):
+            path = Path(run.path) / "model.keras"
+            if run.format == "neurogenesis" and path.is_file():
+                model_source = Source("model", source.origin, name, str(path))
+                found.append((name, model_source, parameters.get(run.name, {})))
+    return found
+
+
+def _array_key(x) -> tuple:
+    import hashlib
+
+    import numpy as np
+
+    x = np.ascontiguousarray(x)
+    return (x.shape, str(x.dtype), hashlib.sha1(x.tobytes()).hexdigest())
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _perturbation(model_key, samples_key, index: int, steps: tuple, seed: int):
+    from neurogenesis.analysis.robustness import perturbation_info
+
+    steps = [(name, dict(parameters)) for name, parameters in steps]
+    return perturbation_info(_model(*model_key), _samples(*samples_key).x, index, steps, seed=seed)
+
+
+def perturbation(model: Source, samples: Source, index: int, steps, seed: int = 0):
+    """``analysis.robustness.perturbation_info`` of one sample (steps: ``(name, params)``)."""
+    frozen = tuple(
+        (name, tuple(sorted((k, _hashable(v)) for k, v in parameters.items())))
+        for name, parameters in steps
+    )
+    return _perturbation(_identity(model), _identity(samples), int(index), frozen, int(seed))
+
+
+def _hashable(value):
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+def attribution_of(model: Source, x, method: str, options: dict, progress=None):
+    """``analysis.attribution.attribution_info`` of arrays that are not in a sample set (a
+    perturbed or adversarial sample), remembered by the arrays' content."""
+    from neurogenesis.analysis.attribution import attribution_info
+
+    key = (_identity(model), _array_key(x), method, tuple(sorted(options.items())))
+    return _remembered(
+        "attribution_of",
+        key,
+        lambda report: attribution_info(model_object(model), x, method, progress=report, **options),
+        progress,
+    )
+
+
+def token_attribution_of(model: Source, x, method: str, options: dict):
+    """``analysis.attribution.token_attribution_info`` of token arrays not in a sample set."""
+    from neurogenesis.analysis.attribution import token_attribution_info
+
+    key = (_identity(model), _array_key(x), method, tuple(sorted(options.items())))
+    return _remembered(
+        "token_attribution_of",
+        key,
+        lambda report: token_attribution_info(model_object(model), x, method, **options),
+    )
+
+
+@st.cache_data(show_spinner="Attacking…", max_entries=32)
+def _adversarial(model_key, samples_key, indices: tuple[int, ...], method: str, options: tuple):
+    from neurogenesis.analysis import robustness
+
+    sample_set = _samples(*samples_key)
+    chosen = list(indices)
+    attack = robustness.fgsm if method == "fgsm" else robustness.pgd
+    return attack(
+        _model(*model_key),
+        sample_set.x[chosen],
+        None if sample_set.y is None else sample_set.y[chosen],
+        value_range=robustness.value_range(sample_set.x),
+        **dict(options),
+    )
+
+
+def adversarial(model: Source, samples: Source, indices, method: str, options: dict):
+    """``analysis.robustness.fgsm`` or ``pgd`` on the chosen samples, clipped to the whole set's
+    value range."""
+    indices = tuple(int(i) for i in indices)
+    return _adversarial(
+        _identity(model), _identity(samples), indices, method, tuple(sorted(options.items()))
+    )
+
+
+def robustness(model: Source, samples: Source, count: int, options: dict, progress=None):
+    """``analysis.robustness.robustness_curves`` on the first ``count`` samples, remembered."""
+    from neurogenesis.analysis.robustness import robustness_curves, value_range
+
+    key = (_identity(model), _identity(samples), int(count), tuple(sorted(options.items())))
+
+    def compute(report):
+        sample_set = _samples(*_identity(samples))
+        return robustness_curves(
+            model_object(model),
+            sample_set.x[:count],
+            sample_set.y[:count],
+            value_range=value_range(sample_set.x),
+            label_names=sample_set.label_names,
+            progress=report,
+            **options,
+        )
+
+    return _remembered("robustness", key, compute, progress)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _confusion(model_key, samples_key):
+    from neurogenesis.analysis.evaluation import confusion_info
+
+    info = _predictions(model_key, samples_key)
+    return confusion_info(info.labels, info.predicted, info.num_classes, info.label_names)
+
+
+def confusion(model: Source, samples: Source):
+    """``analysis.evaluation.confusion_info`` of the model's predictions on the sample set."""
+    return _confusion(_identity(model), _identity(samples))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _calibration(model_key, samples_key, num_bins: int, strategy: str):
+    from neurogenesis.analysis.evaluation import calibration_info
+
+    info = _predictions(model_key, samples_key)
+    return calibration_info(info.outputs, info.labels, num_bins, strategy)
+
+
+def calibration(model: Source, samples: Source, num_bins: int, strategy: str):
+    """``analysis.evaluation.calibration_info`` (reliability diagram, ECE) on the sample set."""
+    return _calibration(_identity(model), _identity(samples), int(num_bins), strategy)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _comparison(model_keys: tuple, samples_key, num_resamples: int, seed: int):
+    from neurogenesis.analysis import evaluation
+
+    a, b = (_predictions(key, samples_key) for key in model_keys)
+    return (
+        evaluation.mcnemar_info(a.correct, b.correct),
+        evaluation.paired_bootstrap_info(
+            a.correct, b.correct, num_resamples=num_resamples, seed=seed
+        ),
+        evaluation.disagreements(a.predicted, b.predicted),
+    )
+
+
+def comparison(model_a: Source, model_b: Source, samples: Source, num_resamples: int, seed=0):
+    """McNemar's exact test, the paired bootstrap and the disagreeing samples of two models."""
+    return _comparison(
+        (_identity(model_a), _identity(model_b)), _identity(samples), int(num_resamples), int(seed)
+    )
+
+
+def profile(model: Source, samples: Source, batch_sizes: tuple[int, ...], repeats: int):
+    """``analysis.evaluation.profile_info`` on the sample set's first samples, remembered (the
+    timings belong to this machine and this moment; rerun to measure again)."""
+    from neurogenesis.analysis.evaluation import profile_info
+
+    key = (_identity(model), _identity(samples), tuple(batch_sizes), int(repeats))
+    return _remembered(
+        "profile",
+        key,
+        lambda report: profile_info(
+            model_object(model),
+            _samples(*_identity(samples)).x,
+            batch_sizes=batch_sizes,
+            repeats=repeats,
+        ),
+    )

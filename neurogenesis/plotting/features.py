@@ -440,8 +440,10 @@ def _thumbnails(images, chosen, texts, hovers, wrong, selected_position, columns
     title = f"{len(chosen)} sample{'s' if len(chosen) != 1 else ''}"
     if any(wrong):
         title += f" ({sum(wrong)} wrong, outlined in red)"
+    # A short row keeps the thumbnail size of a full one instead of stretching to the width.
+    share = grid.columns / max(1, int(columns))
     figure.update_layout(
-        **_layout(title, grid.height_px(70)),
+        **_layout(title, grid.height_px(70, share=share)),
         shapes=shapes,
         annotations=_caption_annotations(grid, texts, wrong),
     )
