@@ -541,7 +541,7 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
             right.error(
                 f"Fooled: {common.class_name(predictions, before)} → "
                 f"{common.class_name(predictions, after)}, with every value moved by at most "
-                f"{float(single.linf[0]):.3g}."
+                f"{float(single.linf):.3g}."
             )
         else:
             right.success(f"Still {common.class_name(predictions, after)} at this ε.")
