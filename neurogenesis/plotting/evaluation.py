@@ -293,6 +293,22 @@ def plot_confusion_matrix(info: ConfusionInfo, normalize: str | None = "true") -
             name="confusion",
         )
     )
+    # Streamlit's chart selection reports scatter points, not heatmap cells: invisible markers on
+    # the non-empty cells carry the same customdata, so a click lists the cell's samples.
+    filled = [(t, p) for t in range(k) for p in range(k) if matrix[t, p]]
+    figure.add_trace(
+        go.Scatter(
+            x=[names[p] for _, p in filled],
+            y=[names[t] for t, _ in filled],
+            customdata=[customdata[t][p] for t, p in filled],
+            hovertext=[hover[t][p] for t, p in filled],
+            hoverinfo="text",
+            mode="markers",
+            marker={"size": max(12, min(40, 360 // k)), "color": "rgba(0,0,0,0)"},
+            name="cells",
+            showlegend=False,
+        )
+    )
     subtitle = {
         None: "colour: samples in the cell",
         "true": "colour: share of each true class (rows sum to 100%; diagonal = recall)",

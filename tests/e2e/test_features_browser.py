@@ -57,3 +57,27 @@ def test_attention_page_draws_heads_and_the_head_view(browser, features_server):
     page.get_by_text("queries (left) attend to keys (right)").first.wait_for(timeout=60_000)
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
+
+
+def test_debugging_page_confusion_click_and_attack(browser, features_server):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(f"{features_server['url']}/debugging", wait_until="domcontentloaded")
+    page.get_by_role("heading", name="Debugging").wait_for(timeout=90_000)
+    page.get_by_text("What drove it").first.wait_for(timeout=120_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+
+    page.get_by_role("tab", name="Adversarial").click()
+    page.get_by_text("Accuracy under attack").first.wait_for(timeout=180_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+
+    # A click on a cell of the confusion matrix lists that cell's samples.
+    page.get_by_role("tab", name="Errors").click()
+    chart = page.locator(".js-plotly-plot").filter(has_text="Confusion matrix").first
+    chart.wait_for(timeout=120_000)
+    chart.scroll_into_view_if_needed()
+    area = chart.locator(".nsewdrag").first.bounding_box()  # the plot area: 5 x 5 cells
+    # The top-left cell's centre: label and prediction are both the first class.
+    page.mouse.click(area["x"] + area["width"] / 10, area["y"] + area["height"] / 10)
+    page.get_by_text("Label circle, predicted circle").first.wait_for(timeout=60_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()

@@ -75,7 +75,7 @@ def _probabilities(n: int = 300, k: int = 4, seed: int = 0) -> tuple[np.ndarray,
 def test_confusion_matrix_rows_are_shares_of_the_true_class():
     info = confusion_info(LABELS, PREDICTED, 3, NAMES)
     figure = plot_confusion_matrix(info)
-    (heatmap,) = figure.data
+    heatmap, cells = figure.data
     counts = np.zeros((3, 3))
     for true, predicted in zip(LABELS, PREDICTED, strict=True):
         counts[true, predicted] += 1
@@ -102,6 +102,13 @@ def test_confusion_matrix_customdata_finds_the_cell_samples():
             assert count == len(expected)
             # The clicked point's x / y are the names of the same cell.
             assert (heatmap.y[row], heatmap.x[column]) == (NAMES[true], NAMES[predicted])
+    # The clickable markers: one per non-empty cell, at that cell, with its customdata.
+    cells = plot_confusion_matrix(info, normalize=None).data[1]
+    assert len(cells.x) == int(np.count_nonzero(info.matrix))
+    for x, y, data in zip(cells.x, cells.y, cells.customdata, strict=True):
+        assert (y, x) == (NAMES[data[0]], NAMES[data[1]]) and data[2] == info.matrix[
+            data[0], data[1]
+        ]
 
 
 def test_confusion_matrix_counts_and_column_shares():
