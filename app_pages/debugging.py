@@ -22,7 +22,6 @@ from neurogenesis.plotting.evaluation import (
     plot_bootstrap,
     plot_class_metrics,
     plot_confusion_matrix,
-    plot_group_error,
     plot_horizon_error,
     plot_mcnemar,
     plot_pareto,
@@ -780,7 +779,7 @@ def slicing_view(sample_set, values, metric: str) -> None:
         return
     column = st.selectbox("Slice by", list(columns), key=_state("slice_by"))
     info = evaluation.slice_info(values, columns[column])
-    st.plotly_chart(plot_slices(info), key=_state("slices"))
+    st.plotly_chart(plot_slices(info, group_label=column), key=_state("slices"))
     worst = int(np.argmin(info.values) if metric == "accuracy" else np.argmax(info.values))
     st.caption(
         f"Weakest slice: **{info.groups[worst]}** ({info.values[worst]:.3g} over "
@@ -797,13 +796,8 @@ def regression_errors(sample_set, predictions) -> None:
     if predictions.labels is None:
         st.info("The sample set has no targets, so there are no residuals.")
         return
-    groups = None
-    months = {
-        name: values for name, values in _metadata_columns(sample_set).items() if "month" in name
-    }
-    if months:
-        groups = next(iter(months.values()))
-    info = evaluation.residual_info(predictions.outputs, predictions.labels, groups=groups)
+    # Error per month (or any metadata column) is drawn by the slices below.
+    info = evaluation.residual_info(predictions.outputs, predictions.labels)
     unit = ""
     units = sample_set.extras.get("target_name")
     target = str(units.reshape(-1)[0]) if units is not None else "target"
@@ -823,8 +817,6 @@ def regression_errors(sample_set, predictions) -> None:
             "The model predicts one step, so there is no error by horizon (a model with one "
             "output per future step gets a curve of error against how far ahead it predicts)."
         )
-    if info.by_group is not None:
-        st.plotly_chart(plot_group_error(info, unit=unit), key=_state("by_month"))
     st.markdown("**Largest errors**")
     worst = np.argsort(-np.abs(info.residuals).mean(axis=1))[:SHOWN_SAMPLES]
     _sample_grid(
