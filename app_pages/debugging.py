@@ -337,8 +337,12 @@ def perturbation_view(model_source, samples_source, sample_set, predictions, ind
         st.info(reason)
         return
     st.caption(
-        f"Perturb sample #{index} and watch the prediction. Noise uses a fixed seed, so moving a "
-        "slider changes only the strength."
+        f"Perturb sample #{index} and watch the prediction."
+        + (
+            " Token edits apply in order: replace, mask, then delete."
+            if kind == "text"
+            else " Noise uses a fixed seed, so moving a slider changes only the strength."
+        )
     )
     if kind == "image":
         steps = _image_steps(sample_set)
