@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app_pages import common
 from neurogenesis import cached
 from neurogenesis.analysis.attention import attention_flow, attention_rollout
-from neurogenesis.errors import InputError, UnsupportedModelError
+from neurogenesis.errors import InputError
 from neurogenesis.io.samples import encode_text
 from neurogenesis.plotting.attention import (
     plot_attention_evolution,
@@ -363,19 +364,8 @@ st.caption(
     "Where does each head of each MultiHeadAttention layer look, for a sample or your own text; "
     "which heads matter; and how did that change while the model trained?"
 )
-model_source = st.session_state.get("model")
-samples_source = st.session_state.get("samples")
-if model_source is None:
-    st.info("Choose or upload a model in the sidebar.")
-    st.stop()
-try:
-    layers = cached.attention_layers(model_source)
-except UnsupportedModelError as error:
-    st.info(str(error))
-    st.stop()
-except InputError as error:
-    st.error(str(error))
-    st.stop()
+model_source, samples_source = common.chosen_model()
+layers = common.or_stop(lambda: cached.attention_layers(model_source))
 if not layers:
     st.info(
         "This model has no keras.layers.MultiHeadAttention layer, so there is no attention to "

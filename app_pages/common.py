@@ -14,7 +14,7 @@ import streamlit as st
 from neurogenesis import cached
 from neurogenesis.analysis import attribution as attribution_analysis
 from neurogenesis.analysis import features as feature_analysis
-from neurogenesis.errors import InputError
+from neurogenesis.errors import InputError, UnsupportedModelError
 from neurogenesis.plotting.attribution import (
     METHOD_LABELS,
     plot_attribution,
@@ -28,6 +28,29 @@ from neurogenesis.plotting.style import escaped
 
 GRID_PAGE = 48
 POINTING_SAMPLES = 60
+
+
+def chosen_model():
+    """The sidebar's model and sample set (Sources; the set may be None); without a model the
+    page says so and stops."""
+    model_source = st.session_state.get("model")
+    if model_source is None:
+        st.info("Choose or upload a model in the sidebar.")
+        st.stop()
+    return model_source, st.session_state.get("samples")
+
+
+def or_stop(compute, hint: str = ""):
+    """``compute()``; when it refuses, the page stops with the reason: an info for a model the
+    page cannot analyse, an error (followed by ``hint``) for bad input."""
+    try:
+        return compute()
+    except UnsupportedModelError as error:
+        st.info(str(error))
+        st.stop()
+    except InputError as error:
+        st.error(f"{error}{hint}")
+        st.stop()
 
 
 def display_kind(sample_set, layers) -> str:

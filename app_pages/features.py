@@ -354,20 +354,10 @@ st.caption(
     "look at for one sample (attribution, checked), and how does it arrange the samples inside "
     "(the projector)?"
 )
-model_source = st.session_state.get("model")
-samples_source = st.session_state.get("samples")
-if model_source is None:
-    st.info("Choose or upload a model in the sidebar.")
-    st.stop()
-try:
-    model = cached.model(model_source)
-    layers = cached.graph_layers(model_source)
-except UnsupportedModelError as error:
-    st.info(str(error))
-    st.stop()
-except InputError as error:
-    st.error(str(error))
-    st.stop()
+model_source, samples_source = common.chosen_model()
+model, layers = common.or_stop(
+    lambda: (cached.model(model_source), cached.graph_layers(model_source))
+)
 cached.start_projector_warm_up()
 
 sample_set = None
