@@ -12,7 +12,7 @@ from neurogenesis.analysis import attribution as attribution_analysis
 from neurogenesis.analysis import evaluation
 from neurogenesis.analysis import robustness as robustness_analysis
 from neurogenesis.analysis.graph import model_input
-from neurogenesis.errors import InputError, UnsupportedModelError
+from neurogenesis.errors import InputError
 from neurogenesis.plotting.attribution import (
     METHOD_LABELS,
     plot_attribution,
@@ -48,6 +48,7 @@ CURVE_SAMPLES_DEFAULT = 200
 SHOWN_SAMPLES = 24
 MAX_SLICE_GROUPS = 40
 COMPARE_SAMPLES_NOTE = 30
+PARETO_BATCH = 32
 # Attribution of a perturbed or adversarial sample: the gradient-based methods that need no
 # settings beyond the features page's defaults.
 LIVE_METHODS = ("integrated_gradients", "gradient", "smoothgrad", "gradcam")
@@ -138,7 +139,7 @@ def _choose(index: int) -> None:
 # --- Explain ------------------------------------------------------------------------------------
 
 
-def explain_view(model_source, samples_source, sample_set, predictions, index, kind, layers):
+def explain_view(model_source, samples_source, sample_set, predictions, index, kind, words, layers):
     st.caption(
         "The attribution methods of the features page for the chosen prediction, and the inputs "
         "that drove it most."
@@ -150,7 +151,7 @@ def explain_view(model_source, samples_source, sample_set, predictions, index, k
         predictions,
         index,
         kind,
-        common.words_of(sample_set) if kind == "text" else None,
+        words,
         layers,
         PREFIX,
     )
@@ -836,11 +837,19 @@ def regression_errors(sample_set, predictions) -> None:
 # --- Compare models -----------------------------------------------------------------------------
 
 
+def _recorded_runs() -> dict[str, tuple]:
+    """Label -> (model Source, hyperparameters) of the chosen logs' runs that saved a model."""
+    return {
+        f"{name} (run)": (source, hyperparameters)
+        for name, source, hyperparameters in cached.run_models(st.session_state.get("logs") or [])
+    }
+
+
 def _candidates(model_source, sample_set) -> dict[str, object]:
     """Label -> Source of every model that takes this sample set and gives the same output."""
     offered = dict(st.session_state.get("models") or {})
-    for name, source, _ in cached.run_models(st.session_state.get("logs") or []):
-        offered.setdefault(f"{name} (run)", source)
+    for label, (source, _) in _recorded_runs().items():
+        offered.setdefault(label, source)
     here = cached.graph_layers(model_source)
     found = {}
     for label, source in offered.items():
@@ -855,22 +864,19 @@ def _candidates(model_source, sample_set) -> dict[str, object]:
     return found
 
 
-def _run_groups(chosen: dict) -> dict[str, list[str]]:
+def _run_groups(chosen: dict) -> dict[str, list[tuple]]:
     """Chosen run models grouped by their hyperparameters without the seed (several seeds of one
-    recipe), for the paired test across seeds."""
-    parameters = {
-        f"{name} (run)": hyper
-        for name, _, hyper in cached.run_models(st.session_state.get("logs") or [])
-    }
-    groups: dict[str, list[str]] = {}
+    recipe), for the paired test across seeds: recipe -> ``(seed, label)`` sorted by seed."""
+    runs = _recorded_runs()
+    groups: dict[str, list[tuple]] = {}
     for label in chosen:
-        hyper = parameters.get(label)
+        hyper = runs[label][1] if label in runs else None
         if not hyper or "seed" not in hyper:
             continue
         recipe = {k: v for k, v in hyper.items() if k not in ("seed", "optimizer_config")}
         key = ", ".join(f"{k}={recipe[k]}" for k in sorted(recipe))
-        groups.setdefault(key, []).append(label)
-    return {key: labels for key, labels in groups.items() if len(labels) >= 2}
+        groups.setdefault(key, []).append((hyper["seed"], label))
+    return {key: sorted(runs) for key, runs in groups.items() if len(runs) >= 2}
 
 
 def compare_view(model_source, samples_source, sample_set, predictions, kind):
@@ -1021,13 +1027,9 @@ def _seed_test(sources, infos) -> None:
     second = b.selectbox("Recipe B", [n for n in names if n != first], key=_state("seed_b"))
     scores = {}
     seeds = {}
-    parameters = {
-        f"{n} (run)": h for n, _, h in cached.run_models(st.session_state.get("logs") or [])
-    }
     for recipe in (first, second):
-        runs = sorted(groups[recipe], key=lambda label: parameters[label]["seed"])
-        seeds[recipe] = [parameters[label]["seed"] for label in runs]
-        scores[recipe] = [float(np.mean(infos[label].correct)) for label in runs]
+        seeds[recipe] = [seed for seed, _ in groups[recipe]]
+        scores[recipe] = [float(np.mean(infos[label].correct)) for _, label in groups[recipe]]
     paired = seeds[first] == seeds[second]
     info = evaluation.seed_comparison_info(scores[first], scores[second], paired=paired)
     st.plotly_chart(plot_seed_comparison(info, names=(first, second)), key=_state("seeds"))
@@ -1040,6 +1042,12 @@ def _seed_test(sources, infos) -> None:
         + f"Mean difference {info.mean_difference:+.2%}, t-test p = {info.t_p_value:.3g}, "
         f"{info.rank_test} p = {info.rank_p_value:.3g}. {info.note}"
     )
+
+
+def _latency_at(profile, size: int) -> float:
+    """Median seconds per batch of ``size`` (the largest batch timed when that size was not)."""
+    sizes = list(profile.batch_sizes)
+    return float(profile.latency[sizes.index(size) if size in sizes else -1])
 
 
 def _profile_view(sources, samples_source, table) -> None:
@@ -1064,18 +1072,7 @@ def _profile_view(sources, samples_source, table) -> None:
     score_column = table.columns[1]
     scores = table[score_column].to_numpy(dtype=float)
     # Pareto: lower latency and better score (higher accuracy, or lower error).
-    costs = np.array(
-        [
-            float(
-                np.median(
-                    p.latency[list(p.batch_sizes).index(32)]
-                    if 32 in p.batch_sizes
-                    else p.latency[-1]
-                )
-            )
-            for p in profiles.values()
-        ]
-    )
+    costs = np.array([_latency_at(profile, PARETO_BATCH) for profile in profiles.values()])
     goal = scores if score_column == "accuracy" else -scores
     front = evaluation.pareto_front(costs, goal)
     st.plotly_chart(
@@ -1084,7 +1081,7 @@ def _profile_view(sources, samples_source, table) -> None:
             costs * 1000.0,
             scores,
             front,
-            cost_label="latency per batch of 32 (ms)",
+            cost_label=f"latency per batch of {PARETO_BATCH} (ms)",
             score_label=score_column,
         ),
         key=_state("pareto"),
@@ -1115,30 +1112,32 @@ st.caption(
     "On which inputs does the model fail, why, how fragile is it, and is the other model really "
     "better or just lucky?"
 )
-model_source = st.session_state.get("model")
-samples_source = st.session_state.get("samples")
-if model_source is None:
-    st.info("Choose or upload a model in the sidebar.")
-    st.stop()
+model_source, samples_source = common.chosen_model()
 if samples_source is None:
     st.info(
-        "Choose or upload a sample set for this model in the sidebar: every view here runs the model on samples."
+        "Choose or upload a sample set for this model in the sidebar: every view here runs the "
+        "model on samples."
     )
     st.stop()
-try:
+
+
+def _inputs():
     model = cached.model(model_source)
-    layers = cached.graph_layers(model_source)
     sample_set = cached.samples(samples_source)
     model_input(model, sample_set.x[:1])
-    predictions = cached.predictions(model_source, samples_source)
-except UnsupportedModelError as error:
-    st.info(str(error))
-    st.stop()
-except InputError as error:
-    st.error(f"{error} Choose a sample set made for this model in the sidebar.")
-    st.stop()
+    return (
+        cached.graph_layers(model_source),
+        sample_set,
+        cached.predictions(model_source, samples_source),
+    )
+
+
+layers, sample_set, predictions = common.or_stop(
+    _inputs, " Choose a sample set made for this model in the sidebar."
+)
 
 kind = common.display_kind(sample_set, layers)
+words = common.words_of(sample_set) if kind == "text" else None
 with st.container(border=True):
     index = common.sample_browser(
         model_source,
@@ -1146,14 +1145,16 @@ with st.container(border=True):
         sample_set,
         predictions,
         kind,
-        common.words_of(sample_set) if kind == "text" else None,
+        words,
         PREFIX,
     )
 
 tabs = dict(zip(TABS, st.tabs(TABS, key=_state("tab"), on_change="rerun"), strict=True))
 with tabs["Explain"]:
     if tabs["Explain"].open:
-        explain_view(model_source, samples_source, sample_set, predictions, index, kind, layers)
+        explain_view(
+            model_source, samples_source, sample_set, predictions, index, kind, words, layers
+        )
 with tabs["Perturbation"]:
     if tabs["Perturbation"].open:
         perturbation_view(model_source, samples_source, sample_set, predictions, index, kind)
