@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,18 +27,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from benchmarks.timing import best  # noqa: E402
 from neurogenesis.analysis import attention, graph  # noqa: E402
 from neurogenesis.io.models import load_model  # noqa: E402
 from neurogenesis.io.samples import load_samples  # noqa: E402
-
-
-def _best(function, repeats: int):
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def main() -> int:
@@ -59,22 +50,22 @@ def main() -> int:
             for k, layer in enumerate(layers)
         }
 
-    batched_s, batched = _best(lambda: attention.attention_scores(model, x), args.repeats)
-    loop_s, looped = _best(one_by_one, args.repeats)
+    batched_s, batched = best(lambda: attention.attention_scores(model, x), args.repeats)
+    loop_s, looped = best(one_by_one, args.repeats)
     same = all(np.allclose(batched[layer], looped[layer], atol=1e-5) for layer in layers)
     print(
         f"(a) scores of {len(x)} samples, {len(layers)} layers: batched {batched_s:.2f} s, "
         f"one sample per call {loop_s:.2f} s ({loop_s / batched_s:.1f}x); same scores: {same}"
     )
-    ablation_s, info = _best(lambda: attention.head_importance(model, x[:200]), 1)
+    ablation_s, info = best(lambda: attention.head_importance(model, x[:200]), 1)
     heads = sum(info.num_heads)
     print(
         f"(b) head importance, {heads} heads x 200 samples: {ablation_s:.2f} s "
         f"({ablation_s / heads * 1e3:.0f} ms per head)"
     )
     one = {layer: values[:1] for layer, values in batched.items()}
-    rollout_s, _ = _best(lambda: attention.attention_rollout(one), args.repeats)
-    flow_s, flow = _best(lambda: attention.attention_flow(one), args.repeats)
+    rollout_s, _ = best(lambda: attention.attention_rollout(one), args.repeats)
+    flow_s, flow = best(lambda: attention.attention_flow(one), args.repeats)
     print(
         f"(c) one sample ({x.shape[1]} tokens): rollout {rollout_s * 1e3:.2f} ms, flow "
         f"{flow_s * 1e3:.0f} ms ({flow_s / rollout_s:,.0f}x rollout); flow within [0, 1]: "

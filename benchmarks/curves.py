@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -30,16 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 
+from benchmarks.timing import best  # noqa: E402
 from neurogenesis.analysis.smoothing import downsample, tensorboard_ema  # noqa: E402
-
-
-def _best(fn, repeats: int) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
 
 
 def _figure_json(trace_cls, x: np.ndarray, y: np.ndarray) -> str:
@@ -64,14 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     y[rng.choice(n, size=2, replace=False)] = np.inf
     print(f"series: {n:,} points, budget {args.max_points:,} points, best of {args.repeats}")
 
-    t_ema, _ = _best(lambda: tensorboard_ema(y, 0.6), args.repeats)
+    t_ema, _ = best(lambda: tensorboard_ema(y, 0.6), args.repeats)
     print(f"tensorboard_ema(weight=0.6):        {t_ema * 1e3:9.1f} ms")
 
-    t_ds, idx = _best(lambda: downsample(x, y, args.max_points), args.repeats)
+    t_ds, idx = best(lambda: downsample(x, y, args.max_points), args.repeats)
     print(f"(b) downsample (MinMaxLTTB):         {t_ds * 1e3:9.1f} ms  -> {idx.size:,} points")
 
-    t_full, full_json = _best(lambda: _figure_json(go.Scattergl, x, y), args.repeats)
-    t_small, small_json = _best(
+    t_full, full_json = best(lambda: _figure_json(go.Scattergl, x, y), args.repeats)
+    t_small, small_json = best(
         lambda: _figure_json(go.Scatter, x[(i := downsample(x, y, args.max_points))], y[i]),
         args.repeats,
     )
@@ -124,8 +115,8 @@ def _dashboard(x: np.ndarray, y: np.ndarray, repeats: int):
         )
         return figure.to_json()
 
-    t_page, page_json = _best(page, repeats)
-    t_all, all_json = _best(every_point, repeats)
+    t_page, page_json = best(page, repeats)
+    t_all, all_json = best(every_point, repeats)
     page_b, all_b = len(page_json.encode()), len(all_json.encode())
     print(
         f"(d) dashboard (smoothed + raw): JSON {all_b:,} -> {page_b:,} bytes "
