@@ -176,6 +176,35 @@ def _parser() -> argparse.ArgumentParser:
         "--epochs", type=int, default=None, help="epochs (default: the scenario's own)"
     )
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sweep = verbs.add_parser(
+        "sweep",
+        help="sweep a demo scenario's hyperparameters into a folder, one recorded run per point",
+        description="Train a demo scenario once per point of a grid (default: the scenario's own "
+        "demo grid) or of a random draw, each point a light recorded run in DIR/<point>; "
+        "DIR/sweep.json is rewritten after every point. Create a file named STOP in DIR to stop.",
+    )
+    sweep.add_argument(
+        "scenario", metavar="SCENARIO", help="a demo scenario name (see `neurogenesis demo --help`)"
+    )
+    sweep.add_argument("--out", required=True, metavar="DIR", help="the sweep folder to write")
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="values of one parameter, e.g. learning_rate=0.001,0.003 (repeatable; replaces that "
+        "parameter's default values, or its random choices with --random)",
+    )
+    sweep.add_argument(
+        "--random", type=int, default=None, metavar="N", help="N random points instead of a grid"
+    )
+    sweep.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
+    sweep.add_argument(
+        "--points", default=None, metavar="JSON", help="the points as a JSON list (the dashboard)"
+    )
+    sweep.add_argument(
+        "--epochs", type=int, default=None, help="epochs per point (default: the scenario's own)"
+    )
     saliency = verbs.add_parser(
         "saliency",
         help="attribution maps of a model's predictions for a sample set",
@@ -365,6 +394,45 @@ def _train(args: argparse.Namespace) -> int:
         )
     facts = SCENARIOS[args.scenario].train(Path(args.run_dir), epochs=args.epochs, seed=args.seed)
     print(json.dumps(facts, default=str))
+    return EXIT_OK
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from neurogenesis.zoo import SWEEP_FILE, parse_grid, plan_sweep, run_scenario_sweep, sweep_spec
+
+    spec = sweep_spec(args.scenario)
+    if args.points is not None:
+        if args.grid or args.random is not None:
+            raise InputError("Expected --points alone, without --grid or --random.")
+        try:
+            points = json.loads(args.points)
+        except ValueError as error:
+            raise InputError(f"Expected --points as a JSON list of points ({error}).") from error
+        if not isinstance(points, list):
+            raise InputError(f"Expected --points as a JSON list. Received: {args.points[:80]!r}.")
+    else:
+        grid = parse_grid(spec, args.grid)
+        points = plan_sweep(spec, grid=grid, random=args.random, seed=args.seed)
+    if args.epochs is not None and args.epochs < 1:
+        raise InputError(f"Expected at least 1 epoch. Received: --epochs {args.epochs}.")
+    _quiet_tensorflow()
+
+    def report(point: dict, summary: dict) -> None:
+        best, metric = point["best"], summary["metric"]
+        print(
+            f"[{len(summary['points'])}/{len(summary['planned'])}] {point['run']}: {metric} "
+            f"{point['final'].get(metric)} (best {best.get(metric)} at epoch {best['epoch']})",
+            flush=True,
+        )
+
+    summary = run_scenario_sweep(
+        args.scenario, args.out, points=points, epochs=args.epochs, progress=report
+    )
+    print(
+        f"sweep {summary['status']}: {len(summary['points'])} of {len(summary['planned'])} points "
+        f"-> {Path(args.out) / SWEEP_FILE}",
+        flush=True,
+    )
     return EXIT_OK
 
 
@@ -802,6 +870,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "logs": _logs,
         "demo": _demo,
         "train": _train,
+        "sweep": _sweep,
         "saliency": _saliency,
         "project": _project,
         "attention": _attention,

@@ -1,10 +1,13 @@
-"""Live training: a demo model trained in a background process, recorded with RunRecorder.
+"""Live training and sweeps: demo models trained in background processes, recorded with RunRecorder.
 
-The dashboard starts ``neurogenesis train SCENARIO --run-dir DIR`` as a child process; the run
+The dashboard starts ``neurogenesis train SCENARIO --run-dir DIR`` (one training) or
+``neurogenesis sweep SCENARIO --out DIR --points JSON`` (a hyperparameter sweep: one light run per
+point in ``DIR/<point>``, ``DIR/sweep.json`` rewritten after every point) as a child process; the
 folder is new for every start (scenario, time and a random suffix), so users starting runs at once
-never share one. Pages read the folder like any other log while it grows. A run is stopped by
-writing the recorder's stop file (training ends cleanly after the current batch, status
-"stopped"); a run that ignores it is terminated.
+never share one. Pages read the folder like any other log while it grows. A run or sweep is
+stopped by writing the stop file (training ends cleanly after the current batch, status
+"stopped"); one that ignores it is terminated. Trainings and sweeps count together against
+:data:`MAX_CONCURRENT_RUNS`.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from neurogenesis.errors import InputError
 from neurogenesis.workspace import Source
@@ -31,22 +36,34 @@ MAX_CONCURRENT_RUNS = int(os.environ.get("NEUROGENESIS_MAX_LIVE_RUNS", "2"))
 STOP_FILE = "STOP"
 MANIFEST = "neurogenesis_run.json"
 LOG_FILE = "train.log"
+SWEEP_LOG_FILE = "sweep.log"
+SWEEP_FILE = "sweep.json"
 STOP_GRACE_SECONDS = 20.0
 MAX_EPOCHS = 200
+MAX_SWEEP_POINTS = 16
+MAX_SWEEP_EPOCHS = 30
 # The interpreter that trains (tests point it at a stand-in trainer); None means this one.
 TRAINER_PYTHON: str | None = os.environ.get("NEUROGENESIS_TRAINER_PYTHON")
 
-# Child processes started by this server process, by run id. Only the process that started a run
+# Child processes started by this server process, by run or sweep id. Only the process that started a run
 # can poll it; anyone else reads its status from the run's manifest.
 _PROCESSES: dict[str, subprocess.Popen] = {}
 _LOCK = threading.Lock()
 
 __all__ = [
     "LiveRun",
+    "LiveSweep",
     "start_training",
     "stop_training",
     "training_status",
     "training_log_tail",
+    "epochs_completed",
+    "start_sweep",
+    "stop_sweep",
+    "sweep_status",
+    "sweep_progress",
+    "sweep_log_tail",
+    "sweep_error",
     "LIVE_DIR",
 ]
 
@@ -74,9 +91,148 @@ class LiveRun:
         )
 
 
+@dataclass(frozen=True)
+class LiveSweep:
+    """A hyperparameter sweep started from the dashboard.
+
+    Attributes:
+        sweep_id: the folder's name, ``<scenario>-sweep-<time>-<hex>``.
+        scenario: the demo scenario.
+        sweep_dir: the sweep folder: one run folder per point and ``sweep.json``.
+        points: every planned point's parameters, in the order given.
+        epochs: epochs per point.
+        started: when it started (``time.time()``).
+        pid: the child process.
+    """
+
+    sweep_id: str
+    scenario: str
+    sweep_dir: str
+    points: tuple[dict, ...]
+    epochs: int
+    started: float
+    pid: int
+
+    def source(self) -> Source:
+        """The sweep folder as a log source: every point is a run the training page can read."""
+        clock = time.strftime("%H:%M:%S", time.localtime(self.started))
+        return Source(
+            "logs",
+            "live",
+            f"{self.scenario} sweep {clock}",
+            self.sweep_dir,
+            f"{len(self.points)}-point sweep run live from the dashboard",
+        )
+
+
 def _running_count() -> int:
     with _LOCK:
         return sum(1 for process in _PROCESSES.values() if process.poll() is None)
+
+
+def _check_room(scenario: str) -> None:
+    """A known scenario and a free slot, or InputError."""
+    from neurogenesis.zoo import SCENARIO_NAMES
+
+    if scenario not in SCENARIO_NAMES:
+        raise InputError(
+            f"Unknown demo scenario '{scenario}'. Expected one of: {', '.join(SCENARIO_NAMES)}."
+        )
+    if _running_count() >= MAX_CONCURRENT_RUNS:
+        raise InputError(
+            f"{MAX_CONCURRENT_RUNS} trainings or sweeps are already running on this server; stop one or wait for it to finish."
+        )
+
+
+def _check_epochs(epochs: int, most: int) -> int:
+    if not 1 <= int(epochs) <= most:
+        raise InputError(f"Expected between 1 and {most} epochs. Received: {epochs}.")
+    return int(epochs)
+
+
+def _spawn(
+    stem: str,
+    live_dir: Path | None,
+    python: str | None,
+    log_name: str,
+    arguments: Callable[[Path], list[str]],
+) -> tuple[str, Path, subprocess.Popen]:
+    """Makes a fresh folder ``<stem>-<time>-<hex>`` and starts ``python -m neurogenesis
+    *arguments(folder)`` in its own session, its output going to the folder's log file."""
+    key = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    folder = (live_dir or LIVE_DIR) / key
+    folder.mkdir(parents=True, exist_ok=False)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    command = [python or TRAINER_PYTHON or sys.executable, "-m", "neurogenesis", *arguments(folder)]
+    with open(folder / log_name, "wb") as log:
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
+    with _LOCK:
+        _PROCESSES[key] = process
+    return key, folder, process
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _status(key: str, folder: Path, recorded: object) -> str:
+    """The state of a child process's work from what it recorded (``recorded``) and, when this
+    server process started it, the process itself."""
+    with _LOCK:
+        process = _PROCESSES.get(key)
+    return_code = process.poll() if process is not None else None
+    stop_requested = (folder / STOP_FILE).exists()
+    if process is not None and return_code is None:
+        if stop_requested:
+            return "stopping"
+        # Once the child has recorded anything it is running, until it exits (a finished status
+        # is written a moment before the process ends).
+        return "starting" if recorded is None else "running"
+    if recorded in ("finished", "stopped", "failed"):
+        return recorded
+    if return_code is not None and return_code != 0:
+        return "stopped" if stop_requested else "failed"
+    return recorded if isinstance(recorded, str) else "failed"
+
+
+def _stop(key: str, folder: Path, grace_seconds: float) -> None:
+    """Writes the stop file; terminates the process if it has not ended after the grace period."""
+    Path(folder, STOP_FILE).touch()
+    with _LOCK:
+        process = _PROCESSES.get(key)
+    if process is None or process.poll() is not None:
+        return
+
+    def reap() -> None:
+        try:
+            process.wait(timeout=grace_seconds)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                process.terminate()
+            process.wait(timeout=10)
+
+    threading.Thread(target=reap, name=f"stop-{key}", daemon=True).start()
+
+
+def _log_tail(path: Path, lines: int) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
 
 
 def start_training(
@@ -100,71 +256,25 @@ def start_training(
     Raises:
         InputError: an unknown scenario, an epoch count out of range, or too many runs at once.
     """
-    from neurogenesis.zoo import SCENARIO_NAMES
-
-    if scenario not in SCENARIO_NAMES:
-        raise InputError(
-            f"Unknown demo scenario '{scenario}'. Expected one of: {', '.join(SCENARIO_NAMES)}."
-        )
-    if not 1 <= int(epochs) <= MAX_EPOCHS:
-        raise InputError(f"Expected between 1 and {MAX_EPOCHS} epochs. Received: {epochs}.")
-    if _running_count() >= MAX_CONCURRENT_RUNS:
-        raise InputError(
-            f"{MAX_CONCURRENT_RUNS} trainings are already running on this server; stop one or wait for it to finish."
-        )
-    run_id = f"{scenario}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    run_dir = (live_dir or LIVE_DIR) / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
-    command = [
-        python or TRAINER_PYTHON or sys.executable,
-        "-m",
-        "neurogenesis",
-        "train",
+    _check_room(scenario)
+    epochs = _check_epochs(epochs, MAX_EPOCHS)
+    run_id, run_dir, process = _spawn(
         scenario,
-        "--run-dir",
-        str(run_dir),
-        "--epochs",
-        str(int(epochs)),
-    ]
-    with open(run_dir / LOG_FILE, "wb") as log:
-        process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env=env,
-        )
-    with _LOCK:
-        _PROCESSES[run_id] = process
-    return LiveRun(run_id, scenario, str(run_dir), int(epochs), time.time(), process.pid)
+        live_dir,
+        python,
+        LOG_FILE,
+        lambda folder: ["train", scenario, "--run-dir", str(folder), "--epochs", str(epochs)],
+    )
+    return LiveRun(run_id, scenario, str(run_dir), epochs, time.time(), process.pid)
 
 
 def _manifest(run: LiveRun) -> dict:
-    try:
-        data = json.loads((Path(run.run_dir) / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return _read_json(Path(run.run_dir) / MANIFEST)
 
 
 def training_status(run: LiveRun) -> str:
     """``"starting"``, ``"running"``, ``"stopping"``, ``"finished"``, ``"stopped"`` or ``"failed"``."""
-    manifest_status = _manifest(run).get("status")
-    with _LOCK:
-        process = _PROCESSES.get(run.run_id)
-    return_code = process.poll() if process is not None else None
-    stop_requested = (Path(run.run_dir) / STOP_FILE).exists()
-    if process is not None and return_code is None:
-        if stop_requested:
-            return "stopping"
-        return manifest_status if manifest_status in ("running",) else "starting"
-    if manifest_status in ("finished", "stopped", "failed"):
-        return manifest_status
-    if return_code is not None and return_code != 0:
-        return "stopped" if stop_requested else "failed"
-    return manifest_status if isinstance(manifest_status, str) else "failed"
+    return _status(run.run_id, Path(run.run_dir), _manifest(run).get("status"))
 
 
 def epochs_completed(run: LiveRun) -> int:
@@ -174,29 +284,122 @@ def epochs_completed(run: LiveRun) -> int:
 
 def stop_training(run: LiveRun, *, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
     """Asks the run to stop after its current batch; terminates it if it has not after the grace period."""
-    Path(run.run_dir, STOP_FILE).touch()
-    with _LOCK:
-        process = _PROCESSES.get(run.run_id)
-    if process is None or process.poll() is not None:
-        return
-
-    def reap() -> None:
-        try:
-            process.wait(timeout=grace_seconds)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except (ProcessLookupError, PermissionError):
-                process.terminate()
-            process.wait(timeout=10)
-
-    threading.Thread(target=reap, name=f"stop-{run.run_id}", daemon=True).start()
+    _stop(run.run_id, Path(run.run_dir), grace_seconds)
 
 
 def training_log_tail(run: LiveRun, lines: int = 8) -> str:
     """The last lines the training process printed, for a failed run's message."""
-    try:
-        text = Path(run.run_dir, LOG_FILE).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.strip().splitlines()[-lines:])
+    return _log_tail(Path(run.run_dir, LOG_FILE), lines)
+
+
+def start_sweep(
+    scenario: str,
+    *,
+    points: Sequence[Mapping[str, Any]] | None = None,
+    grid: Mapping[str, Sequence] | None = None,
+    random: int | None = None,
+    seed: int = 0,
+    epochs: int | None = None,
+    live_dir: Path | None = None,
+    python: str | None = None,
+) -> LiveSweep:
+    """Starts a hyperparameter sweep of a demo scenario in a background process.
+
+    The points are checked here, so a bad request fails at once instead of in the child.
+
+    Args:
+        scenario: a name from ``neurogenesis.zoo.SCENARIOS``.
+        points: the points (parameter -> value); or else:
+        grid: values per parameter over the scenario's default grid (``sweep_spec(scenario).grid``);
+            with ``random``, the choices of those parameters in its random space.
+        random: draw this many random points from the scenario's random space.
+        seed: the random points' seed.
+        epochs: epochs per point (1 to ``MAX_SWEEP_EPOCHS``; default the scenario's).
+        live_dir: where sweep folders are made (default ``LIVE_DIR``).
+        python: the interpreter to run (default ``TRAINER_PYTHON``, else the current one).
+
+    Returns:
+        The sweep; its folder exists at once and fills point by point.
+
+    Raises:
+        InputError: an unknown scenario, bad points, more than ``MAX_SWEEP_POINTS`` points, an
+            epoch count out of range, or too many runs at once.
+    """
+    from neurogenesis.zoo import plan_sweep, sweep_spec
+    from neurogenesis.zoo.common import check_points
+
+    spec = sweep_spec(scenario)
+    if points is not None and (grid is not None or random is not None):
+        raise InputError("Expected either points, or a grid and/or a random count, not both.")
+    if points is not None:
+        planned = check_points(spec, list(points))
+    else:
+        planned = plan_sweep(spec, grid=grid, random=random, seed=seed)
+    if len(planned) > MAX_SWEEP_POINTS:
+        raise InputError(
+            f"Expected at most {MAX_SWEEP_POINTS} sweep points on this server. Received "
+            f"{len(planned)}; take fewer values or fewer random points."
+        )
+    epochs = _check_epochs(spec.epochs if epochs is None else epochs, MAX_SWEEP_EPOCHS)
+    _check_room(scenario)
+    sweep_id, sweep_dir, process = _spawn(
+        f"{scenario}-sweep",
+        live_dir,
+        python,
+        SWEEP_LOG_FILE,
+        lambda folder: [
+            "sweep",
+            scenario,
+            "--out",
+            str(folder),
+            "--points",
+            json.dumps(planned),
+            "--epochs",
+            str(epochs),
+        ],
+    )
+    return LiveSweep(
+        sweep_id, scenario, str(sweep_dir), tuple(planned), epochs, time.time(), process.pid
+    )
+
+
+def _summary(sweep: LiveSweep) -> dict:
+    return _read_json(Path(sweep.sweep_dir) / SWEEP_FILE)
+
+
+def sweep_status(sweep: LiveSweep) -> str:
+    """``"starting"``, ``"running"``, ``"stopping"``, ``"finished"``, ``"stopped"`` or ``"failed"``
+    (from ``sweep.json``'s status and, in the server process that started it, the process)."""
+    summary = _summary(sweep)
+    recorded = summary.get("status")
+    if recorded is None and isinstance(summary.get("points"), list):
+        recorded = "finished"  # a sweep.json written before sweeps recorded their status
+    return _status(sweep.sweep_id, Path(sweep.sweep_dir), recorded)
+
+
+def sweep_progress(sweep: LiveSweep) -> tuple[int, int]:
+    """``(finished points, planned points)``."""
+    summary = _summary(sweep)
+    done = summary.get("points")
+    planned = summary.get("planned")
+    return (
+        len(done) if isinstance(done, list) else 0,
+        len(planned) if isinstance(planned, list) else len(sweep.points),
+    )
+
+
+def sweep_error(sweep: LiveSweep) -> str:
+    """The error a failed sweep recorded in ``sweep.json`` (empty if none)."""
+    error = _summary(sweep).get("error")
+    return error if isinstance(error, str) else ""
+
+
+def stop_sweep(sweep: LiveSweep, *, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+    """Asks the sweep to stop (its running point stops after its current batch); terminates it
+    if it has not after the grace period."""
+    _stop(sweep.sweep_id, Path(sweep.sweep_dir), grace_seconds)
+
+
+def sweep_log_tail(sweep: LiveSweep, lines: int = 8) -> str:
+    """The last lines the sweep process printed (one per finished point, or a traceback)."""
+    return _log_tail(Path(sweep.sweep_dir, SWEEP_LOG_FILE), lines)

@@ -408,3 +408,46 @@ def test_adversarial_stays_in_the_ball_and_accuracy_recomputes(capsys, tmp_path)
     recomputed = float(np.mean(predict(model, x_adv).argmax(axis=1) == data["y"][:40]))
     assert summary["adversarial_accuracy"] == pytest.approx(recomputed)
     assert summary["adversarial_accuracy"] < summary["clean_accuracy"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["nope"], "Unknown demo scenario 'nope'"),
+        (["digits_cnn", "--grid", "depth=2"], "Unknown sweep parameter 'depth'"),
+        (["digits_cnn", "--grid", "width=0"], "positive whole number"),
+        (["digits_cnn", "--grid", "learning_rate"], "NAME=VALUE"),
+        (["digits_cnn", "--random", "0"], "at least 1 random point"),
+        (["digits_cnn", "--epochs", "0"], "at least 1 epoch"),
+        (["digits_cnn", "--points", "{"], "JSON list"),
+        (["digits_cnn", "--points", "[]", "--random", "2"], "--points alone"),
+    ],
+)
+def test_sweep_refuses_bad_arguments_with_exit_2(capsys, tmp_path, argv, reason):
+    code, out, err = run_cli(capsys, "sweep", *argv, "--out", tmp_path / "sweep")
+    assert code == 2 and reason in err and err.startswith("neurogenesis sweep: ")
+    assert len(err.strip().splitlines()) == 1 and not out
+    assert not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.slow
+def test_sweep_command_end_to_end(tmp_path):
+    out = tmp_path / "sweep"
+    result = subprocess.run(
+        [sys.executable, "-m", "neurogenesis", "sweep", "digits_cnn", "--out", str(out),
+         "--grid", "learning_rate=0.001,0.003", "--grid", "width=4", "--epochs", "1"],
+        capture_output=True, text=True, check=False, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "sweep.json").read_text())
+    assert summary["status"] == "finished" and summary["epochs"] == 1
+    assert summary["planned"] == [
+        {"learning_rate": 0.001, "width": 4},
+        {"learning_rate": 0.003, "width": 4},
+    ]
+    lines = result.stdout.strip().splitlines()
+    for index, point in enumerate(summary["points"], start=1):
+        assert (out / point["run"] / "neurogenesis_run.json").is_file()
+        value = point["final"]["val_accuracy"]
+        assert lines[index - 1].startswith(f"[{index}/2] {point['run']}: val_accuracy {value} ")
+    assert lines[-1] == f"sweep finished: 2 of 2 points -> {out / 'sweep.json'}"

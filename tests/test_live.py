@@ -97,3 +97,156 @@ def test_status_from_the_manifest_alone(tmp_path):
         json.dumps({"status": "finished", "epochs_completed": 5})
     )
     assert live.training_status(run) == "finished" and live.epochs_completed(run) == 5
+
+
+# --------------------------------------------------------------------------------------------
+# Live sweeps
+# --------------------------------------------------------------------------------------------
+
+# Behaves like `python -m neurogenesis sweep SCENARIO --out DIR --points JSON --epochs N`: rewrites
+# sweep.json after each point, honours the STOP file between points, and fails on request (epochs
+# 13: dies without a word in sweep.json; epochs 12: records "failed" with its error).
+FAKE_SWEEPER = """
+import json, sys, time, pathlib
+args = sys.argv[sys.argv.index("sweep") + 1:]
+out = pathlib.Path(args[args.index("--out") + 1]); epochs = int(args[args.index("--epochs") + 1])
+planned = json.loads(args[args.index("--points") + 1])
+summary = {"scenario": args[0], "metric": "val_accuracy", "goal": "max", "epochs": epochs,
+           "status": "running", "planned": planned, "points": []}
+def write():
+    (out / ".sweep.json.tmp").write_text(json.dumps(summary)); (out / ".sweep.json.tmp").replace(out / "sweep.json")
+write()
+if epochs == 13:
+    print("Traceback: something broke", flush=True); sys.exit(1)
+for params in planned:
+    time.sleep(0.15)
+    if (out / "STOP").exists():
+        summary["status"] = "stopped"; write(); sys.exit(0)
+    if epochs == 12:
+        summary["status"] = "failed"; summary["error"] = "ValueError: bad point"; write(); sys.exit(1)
+    summary["points"].append({"run": f"lr_{params['learning_rate']:g}", "params": params})
+    write(); print(f"[{len(summary['points'])}/{len(planned)}] done", flush=True)
+summary["status"] = "finished"; write()
+time.sleep(0.3)  # a real sweep writes its last status a moment before it exits
+"""
+
+
+@pytest.fixture
+def fake_sweeper(tmp_path, monkeypatch):
+    script = tmp_path / "fake_sweeper.py"
+    script.write_text(FAKE_SWEEPER)
+    launcher = tmp_path / "python-sweep"
+    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {script} "$@"\n')
+    launcher.chmod(0o755)
+    monkeypatch.setattr(live, "_PROCESSES", {})
+    return str(launcher)
+
+
+def _wait_for_sweep(sweep, statuses, timeout=30.0):
+    seen = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = live.sweep_status(sweep)
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        if status in statuses:
+            return seen
+        time.sleep(0.02)
+    raise AssertionError(f"sweep status went {seen}")
+
+
+def test_sweep_gets_its_own_folder_and_finishes(tmp_path, fake_sweeper):
+    grid = {"learning_rate": [1e-3, 3e-3], "width": [4]}
+    sweep = live.start_sweep(
+        "digits_cnn", grid=grid, epochs=2, live_dir=tmp_path, python=fake_sweeper
+    )
+    assert Path(sweep.sweep_dir).parent == tmp_path and sweep.sweep_id.startswith(
+        "digits_cnn-sweep-"
+    )
+    assert sweep.points == (
+        {"learning_rate": 1e-3, "width": 4},
+        {"learning_rate": 3e-3, "width": 4},
+    )
+    seen = _wait_for_sweep(sweep, {"finished"})
+    assert seen in (["starting", "running", "finished"], ["running", "finished"])
+    assert live.sweep_progress(sweep) == (2, 2)
+    summary = json.loads(Path(sweep.sweep_dir, "sweep.json").read_text())
+    assert summary["planned"] == list(sweep.points) and summary["epochs"] == 2  # passed through
+    assert live.sweep_log_tail(sweep).splitlines()[-1] == "[2/2] done"
+    source = sweep.source()
+    assert (source.kind, source.origin, source.path) == ("logs", "live", sweep.sweep_dir)
+
+
+def test_random_sweep_points_are_planned_in_the_server(tmp_path, fake_sweeper):
+    from neurogenesis.zoo import plan_sweep, sweep_spec
+
+    sweep = live.start_sweep(
+        "digits_cnn", random=3, seed=5, epochs=1, live_dir=tmp_path, python=fake_sweeper
+    )
+    assert list(sweep.points) == plan_sweep(sweep_spec("digits_cnn"), random=3, seed=5)
+    _wait_for_sweep(sweep, {"finished"})
+    assert live.sweep_progress(sweep) == (3, 3)
+
+
+def test_a_sweep_can_be_stopped_between_points(tmp_path, fake_sweeper):
+    sweep = live.start_sweep(
+        "digits_cnn", random=16, epochs=1, live_dir=tmp_path, python=fake_sweeper
+    )
+    _wait_for_sweep(sweep, {"running"})
+    live.stop_sweep(sweep)
+    seen = _wait_for_sweep(sweep, {"stopped"})
+    assert "finished" not in seen
+    done, planned = live.sweep_progress(sweep)
+    assert planned == 16 and done < 16
+
+
+def test_a_failed_sweep_reports_its_output_and_error(tmp_path, fake_sweeper):
+    grid = {"learning_rate": [1e-3], "width": [4]}
+    died = live.start_sweep(
+        "digits_cnn", grid=grid, epochs=13, live_dir=tmp_path, python=fake_sweeper
+    )
+    assert _wait_for_sweep(died, {"failed"})[-1] == "failed"
+    assert "something broke" in live.sweep_log_tail(died)
+    recorded = live.start_sweep(
+        "digits_cnn", grid=grid, epochs=12, live_dir=tmp_path, python=fake_sweeper
+    )
+    assert _wait_for_sweep(recorded, {"failed"})[-1] == "failed"
+    assert live.sweep_error(recorded) == "ValueError: bad point"
+
+
+def test_sweep_limits(tmp_path, fake_sweeper, monkeypatch):
+    def start(scenario="digits_cnn", **options):
+        options.setdefault("epochs", 1)
+        return live.start_sweep(scenario, live_dir=tmp_path, python=fake_sweeper, **options)
+
+    with pytest.raises(InputError, match="Unknown demo scenario"):
+        start("nope")
+    with pytest.raises(InputError, match=f"at most {live.MAX_SWEEP_POINTS} sweep points"):
+        start(grid={"learning_rate": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], "width": [4, 8, 16, 32]})
+    with pytest.raises(InputError, match="between 1 and"):
+        start(random=2, epochs=live.MAX_SWEEP_EPOCHS + 1)
+    with pytest.raises(InputError, match="Unknown sweep parameter 'depth'"):
+        start(points=[{"learning_rate": 1e-3, "depth": 2}])
+    with pytest.raises(InputError, match="not both"):
+        start(points=[{"learning_rate": 1e-3}], random=2)
+    assert not list(tmp_path.glob("digits_cnn-sweep-*")), "a refused sweep made a folder"
+    # Trainings and sweeps share the server's slots.
+    monkeypatch.setattr(live, "MAX_CONCURRENT_RUNS", 1)
+    sweep = start(random=16)
+    with pytest.raises(InputError, match="already running"):
+        live.start_training("digits_cnn", 3, live_dir=tmp_path, python=fake_sweeper)
+    live.stop_sweep(sweep)
+    _wait_for_sweep(sweep, {"stopped"})
+
+
+def test_sweep_status_from_sweep_json_alone(tmp_path):
+    """Another server process (no handle on the child) reads the sweep's state from its file."""
+    points = ({"learning_rate": 1e-3, "width": 4}, {"learning_rate": 3e-3, "width": 4})
+    sweep = live.LiveSweep("x", "digits_cnn", str(tmp_path), points, 1, time.time(), pid=0)
+    assert live.sweep_status(sweep) == "failed" and live.sweep_progress(sweep) == (0, 2)
+    summary = {"status": "running", "planned": list(points), "points": [{"run": "a"}]}
+    (tmp_path / "sweep.json").write_text(json.dumps(summary))
+    assert live.sweep_status(sweep) == "running" and live.sweep_progress(sweep) == (1, 2)
+    # A sweep.json from before sweeps recorded their status (the committed demo sweeps).
+    (tmp_path / "sweep.json").write_text(json.dumps({"points": [{"run": "a"}, {"run": "b"}]}))
+    assert live.sweep_status(sweep) == "finished" and live.sweep_progress(sweep) == (2, 2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -453,3 +454,263 @@ def test_train_honours_the_stop_file(tmp_path):
     (tmp_path / "STOP").touch()
     result = SCENARIOS["digits_cnn"].train(tmp_path, epochs=20)
     assert result["epochs"] <= 1
+
+
+# --------------------------------------------------------------------------------------------
+# Sweeps: incremental sweep.json, stop file, random points, any folder
+# --------------------------------------------------------------------------------------------
+
+
+class _Variable:
+    """Enough of a Keras variable for restart_training."""
+
+    def __init__(self, value: float):
+        self.value = np.array(value, dtype="float32")
+        self.shape, self.dtype = self.value.shape, self.value.dtype
+
+    def numpy(self):
+        return self.value.copy()
+
+    def assign(self, value):
+        self.value = np.array(value, dtype=self.dtype)
+
+
+class _StandInModel:
+    def __init__(self, **shape):
+        self.shape = shape
+        self.weights = [_Variable(shape.get("width", 0))]
+        self.optimizer = type("Optimizer", (), {})()
+        self.optimizer.variables = [_Variable(0.0)]
+        self.optimizer.learning_rate = None
+
+
+def _history(params: dict, epochs: int) -> dict[str, list[float]]:
+    """A made-up history whose best val_accuracy is at epoch 2 of 3."""
+    base = params["learning_rate"] * 100 + params.get("width", 0)
+    return {
+        "loss": [base + 3 - epoch for epoch in range(epochs)],
+        "val_accuracy": [base + value for value in (0.1, 0.5, 0.3)[:epochs]],
+    }
+
+
+def _stand_in_sweep(sweep_dir, points, fit_point, **options):
+    from neurogenesis.zoo.common import run_sweep
+
+    built = []
+
+    def build_model(**shape):
+        built.append(shape)
+        return _StandInModel(**shape)
+
+    summary = run_sweep(
+        "digits_cnn",
+        sweep_dir,
+        points=points,
+        build_model=build_model,
+        fit_point=fit_point,
+        metric="val_accuracy",
+        goal="max",
+        epochs=3,
+        **options,
+    )
+    return summary, built
+
+
+def test_sweep_json_is_written_after_every_point(tmp_path):
+    points = [
+        {"learning_rate": 0.001, "width": 4},
+        {"learning_rate": 0.001, "width": 8},
+        {"learning_rate": 0.003, "width": 4},
+    ]
+    run_order = [points[0], points[2], points[1]]  # grouped by width: one model per width
+    seen = []
+
+    def fit_point(model, run_dir, params):
+        summary = json.loads((tmp_path / "sweep.json").read_text())
+        assert summary["status"] == "running" and summary["planned"] == run_order
+        assert [point["params"] for point in summary["points"]] == [
+            point for point in points if point in seen
+        ]
+        assert model.shape == {"width": params["width"]}
+        assert model.optimizer.learning_rate == params["learning_rate"]
+        seen.append(params)
+        run_dir.mkdir()
+        return _history(params, 3)
+
+    summary, built = _stand_in_sweep(tmp_path, points, fit_point)
+    assert seen == run_order and built == [{"width": 4}, {"width": 8}]
+    assert json.loads((tmp_path / "sweep.json").read_text()) == summary
+    assert summary["status"] == "finished" and summary["parameters"] == ["learning_rate", "width"]
+    assert [point["params"] for point in summary["points"]] == points  # in the order given
+    first = summary["points"][0]
+    assert first["run"] == "lr_0.001_width_4"
+    # By hand: base = 0.1 + 4; val_accuracy 4.2, 4.6, 4.4 -> best at epoch 2; loss 7.1, 6.1, 5.1.
+    assert first["best"]["epoch"] == 2
+    assert first["best"]["val_accuracy"] == pytest.approx(4.6)
+    assert first["best"]["loss"] == pytest.approx(6.1)
+    assert first["final"] == {"loss": pytest.approx(5.1), "val_accuracy": pytest.approx(4.4)}
+
+
+def test_sweep_stops_between_points_and_forwards_the_stop_file(tmp_path):
+    points = [{"learning_rate": lr, "width": 4} for lr in (0.001, 0.002, 0.003)]
+
+    def stop_after_first(model, run_dir, params):
+        (run_dir.parent / "STOP").touch()  # after this point's training: the point is complete
+        return _history(params, 3)
+
+    summary, _ = _stand_in_sweep(tmp_path / "a", points, stop_after_first)
+    assert summary["status"] == "stopped" and len(summary["points"]) == 1
+    assert len(summary["planned"]) == 3
+
+    def stopped_by_the_recorder(model, run_dir, params):
+        run_dir.mkdir(parents=True)
+        (run_dir.parent / "STOP").touch()
+        deadline = time.time() + 5
+        while not (run_dir / "STOP").exists():  # what a recorder looks for before each batch
+            assert time.time() < deadline, "the sweep's stop file never reached the point"
+            time.sleep(0.05)
+        return _history(params, 1)  # stopped in its first epoch
+
+    summary, _ = _stand_in_sweep(tmp_path / "b", points, stopped_by_the_recorder)
+    written = json.loads((tmp_path / "b" / "sweep.json").read_text())
+    assert written["status"] == summary["status"] == "stopped"
+    assert written["points"] == [], "a point cut short is not a sweep result"
+
+
+def test_failed_point_is_recorded_and_raised(tmp_path):
+    points = [{"learning_rate": 0.001}, {"learning_rate": 0.01}]
+
+    def fit_point(model, run_dir, params):
+        if params["learning_rate"] == 0.01:
+            raise RuntimeError("loss went to NaN")
+        return _history(params, 3)
+
+    with pytest.raises(RuntimeError, match="NaN"):
+        _stand_in_sweep(tmp_path, points, fit_point)
+    summary = json.loads((tmp_path / "sweep.json").read_text())
+    assert summary["status"] == "failed" and summary["error"] == "RuntimeError: loss went to NaN"
+    assert [point["run"] for point in summary["points"]] == ["lr_0.001"]
+
+
+def test_sweep_folder_is_kept_unless_fresh(tmp_path):
+    def fit_point(model, run_dir, params):
+        return _history(params, 3)
+
+    (tmp_path / "sweep.log").write_text("kept\n")
+    (tmp_path / "STOP").touch()
+    (tmp_path / "sweep.json").write_text(json.dumps({"status": "stopped", "points": []}))
+    summary, _ = _stand_in_sweep(tmp_path, [{"learning_rate": 0.001}], fit_point, fresh=False)
+    assert summary["status"] == "finished", "the stopped sweep's leftover stop file was obeyed"
+    assert (tmp_path / "sweep.log").read_text() == "kept\n"
+    _stand_in_sweep(tmp_path, [{"learning_rate": 0.001}], fit_point, fresh=True)
+    assert not (tmp_path / "sweep.log").exists()
+
+
+def test_run_sweep_refuses_bad_points(tmp_path):
+    from neurogenesis.errors import InputError
+
+    def fit_point(model, run_dir, params):
+        raise AssertionError("nothing should train")
+
+    for points, reason in (
+        ([], "at least one"),
+        ([{"width": 4}], "learning_rate"),
+        ([{"learning_rate": 0.001}, {"learning_rate": 0.001}], "distinct"),
+        ([{"learning_rate": 0.001}, {"learning_rate": 0.002, "width": 4}], "same parameters"),
+    ):
+        with pytest.raises(InputError, match=reason):
+            _stand_in_sweep(tmp_path, points, fit_point)
+
+
+def test_random_points_are_reproducible_and_inside_the_space():
+    from neurogenesis.zoo import random_sweep_points
+
+    space = {"learning_rate": (1e-4, 1e-2, "log"), "width": [4, 8, 16], "depth": (1, 3, "linear")}
+    points = random_sweep_points(space, 200, seed=3)
+    assert points == random_sweep_points(space, 200, seed=3)
+    assert points != random_sweep_points(space, 200, seed=4)
+    assert len({json.dumps(point, sort_keys=True) for point in points}) == 200
+    exponents = np.log10([point["learning_rate"] for point in points])
+    assert exponents.min() >= -4 and exponents.max() <= -2
+    # Log-uniform: as many exponents in each half of [-4, -2] (binomial sd ~7 of 200).
+    assert abs(np.sum(exponents < -3) - 100) < 30
+    assert {point["width"] for point in points} == {4, 8, 16}
+    assert {point["depth"] for point in points} == {1, 2, 3}
+    assert all(type(point["depth"]) is int for point in points)
+
+
+@pytest.mark.parametrize(
+    ("space", "count", "reason"),
+    [
+        ({"learning_rate": (0.0, 1e-2, "log")}, 2, "low > 0"),
+        ({"learning_rate": (1e-2, 1e-3, "linear")}, 2, "low < high"),
+        ({"width": []}, 2, "list of choices"),
+        ({"width": [4, 8]}, 3, "only 2 distinct points"),
+        ({"width": [4, 8]}, 0, "at least 1"),
+    ],
+)
+def test_random_points_refuse_bad_spaces(space, count, reason):
+    from neurogenesis.errors import InputError
+    from neurogenesis.zoo import random_sweep_points
+
+    with pytest.raises(InputError, match=reason):
+        random_sweep_points(space, count, seed=0)
+
+
+def test_every_scenario_declares_its_sweep():
+    import importlib
+
+    for name, scenario in SCENARIOS.items():
+        spec = scenario.sweep
+        module = importlib.import_module(scenario.build.__module__)
+        assert spec.grid is module.SWEEP_GRID and spec.epochs == module.SWEEP_EPOCHS
+        assert {"learning_rate", "width"} <= set(spec.parameters())
+        assert set(spec.grid) | set(spec.random_space) <= set(spec.parameters())
+        # The metric and goal the committed demo sweep was built with.
+        committed = json.loads((DEMO_DATA_DIR / "sweeps" / name / "sweep.json").read_text())
+        assert (spec.metric, spec.goal) == (committed["metric"], committed["goal"])
+        assert committed["parameters"] == list(spec.grid)
+
+
+def test_plan_sweep_over_the_default_grid_and_space():
+    from neurogenesis.errors import InputError
+    from neurogenesis.zoo import parse_grid, plan_sweep, sweep_spec
+
+    spec = sweep_spec("digits_cnn")
+    assert len(plan_sweep(spec)) == 12
+    grid = parse_grid(spec, ["width=4", "batch_norm=no", "learning_rate=1e-3,0.003"])
+    assert grid == {"width": [4], "batch_norm": [False], "learning_rate": [0.001, 0.003]}
+    assert plan_sweep(spec, grid={"width": [4]}) == [
+        {"learning_rate": lr, "width": 4} for lr in (3e-4, 1e-3, 3e-3)
+    ]
+    drawn = plan_sweep(spec, grid={"width": [8]}, random=4, seed=1)
+    assert len(drawn) == 4 and {point["width"] for point in drawn} == {8}
+    for texts, reason in (
+        (["depth=2"], "Unknown sweep parameter 'depth'"),
+        (["width=4", "width=8"], "once"),
+        (["width=4,4.0"], "distinct"),
+        (["width=-1"], "positive whole number"),
+        (["learning_rate=fast"], "positive number"),
+        (["batch_norm=maybe"], "true or false"),
+        (["optimizer=adamw"], "adam, sgd, rmsprop"),
+        (["width"], "NAME=VALUE"),
+    ):
+        with pytest.raises(InputError, match=reason):
+            parse_grid(spec, texts)
+
+
+@pytest.mark.slow
+def test_scenario_sweep_into_any_folder(tmp_path):
+    from neurogenesis.zoo import run_scenario_sweep
+
+    (tmp_path / "sweep.log").write_text("kept\n")
+    points = [{"learning_rate": 1e-3, "width": 4}, {"learning_rate": 3e-3, "width": 4}]
+    summary = run_scenario_sweep("digits_cnn", tmp_path, points=points, epochs=1)
+    assert (tmp_path / "sweep.log").read_text() == "kept\n"
+    assert summary["status"] == "finished" and summary["planned"] == points
+    assert len(summary["points"]) == 2 and summary["epochs"] == 1
+    for point in summary["points"]:
+        manifest = json.loads((tmp_path / point["run"] / "neurogenesis_run.json").read_text())
+        assert manifest["status"] == "finished"
+    # The same checks as the demo sweeps: every number read back from the point's own log.
+    assert _check_sweep(tmp_path, "digits_cnn") == summary

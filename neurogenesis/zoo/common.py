@@ -7,18 +7,23 @@ or a sample set is written lives here, once.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 import math
 import os
 import shutil
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from neurogenesis.errors import InputError, UnsupportedModelError
 
 SEED = 7
 """The seed every demo is built with (data split, generated data, initial weights)."""
@@ -29,6 +34,15 @@ PROBE_SIZE = 64
 RECORDER_SAMPLE_SIZE = 64
 CARD_DIGITS = 4
 SWEEP_FILE = "sweep.json"
+STOP_FILE = "STOP"
+"""The stop file, in a sweep folder as in a run folder (the recorder's): the sweep stops."""
+RUN_MANIFEST = "neurogenesis_run.json"
+STOP_POLL_SECONDS = 0.5
+MAX_ERROR_CHARS = 2000
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+RANDOM_SCALES = ("log", "linear")
+SIGNIFICANT_DIGITS = 3
+RANDOM_DRAW_ATTEMPTS = 100  # draws per wanted point before a space is judged too small
 
 # A sweep point is a short training whose only job is its metrics: no histograms, checkpoints,
 # activations, attention or gradient norms, so a dozen of them stay small and quick.
@@ -63,6 +77,8 @@ class Scenario:
         train: ``train(run_dir, *, epochs=None, seed=0, **options) -> dict`` records one training
             of the main model into ``run_dir`` (the dashboard's live training); it stops early
             when the recorder's stop file appears.
+        sweep: how the scenario is swept (:class:`SweepSpec`): its default grid and random
+            space, metric and goal; :func:`sweep_scenario` runs one into any folder.
     """
 
     name: str
@@ -72,6 +88,57 @@ class Scenario:
     default_epochs: int
     build: Callable[..., dict]
     train: Callable[..., dict]
+    sweep: SweepSpec | None = None
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """How a scenario is swept: its default grid and random space, and what a point is judged by.
+
+    Attributes:
+        grid: the demo sweep's grid (the scenario's ``SWEEP_GRID``): parameter -> values.
+        random_space: the default random space (the scenario's ``RANDOM_SPACE``): parameter -> a
+            list of choices or a ``(low, high, "log" | "linear")`` range (see
+            :func:`random_sweep_points`).
+        epochs: epochs per point by default (the scenario's ``SWEEP_EPOCHS``).
+        metric: the history key a point is judged by, e.g. ``'val_accuracy'``.
+        goal: ``'max'`` or ``'min'``.
+        setup: ``setup() -> (recipe, data)``: the scenario's :class:`Recipe` and the data a sweep
+            trains on (live training's data).
+        options: the scenario's ``hyperparameters`` function; its keyword options other than
+            ``epochs`` and ``seed`` are what a sweep may vary, typed as their defaults.
+    """
+
+    grid: dict[str, list]
+    random_space: dict[str, Any]
+    epochs: int
+    metric: str
+    goal: str
+    setup: Callable[[], tuple[Any, Any]]
+    options: Callable[..., dict]
+
+    @classmethod
+    def declared(cls, namespace: Mapping[str, Any], *, setup: Callable[[], tuple]) -> SweepSpec:
+        """The sweep a scenario module declares by its names ``SWEEP_GRID``, ``RANDOM_SPACE``,
+        ``SWEEP_EPOCHS``, ``SWEEP_METRIC``, ``SWEEP_GOAL`` and ``_hyperparameters`` (pass its
+        ``globals()``), so the five modules declare a sweep the same way."""
+        return cls(
+            grid=namespace["SWEEP_GRID"],
+            random_space=namespace["RANDOM_SPACE"],
+            epochs=namespace["SWEEP_EPOCHS"],
+            metric=namespace["SWEEP_METRIC"],
+            goal=namespace["SWEEP_GOAL"],
+            setup=setup,
+            options=namespace["_hyperparameters"],
+        )
+
+    def parameters(self) -> dict[str, type]:
+        """What a sweep may vary: option name -> the type of its default (float, int, bool, str)."""
+        return {
+            name: type(parameter.default)
+            for name, parameter in inspect.signature(self.options).parameters.items()
+            if name not in ("epochs", "seed") and parameter.default is not inspect.Parameter.empty
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,71 +341,211 @@ def restart_training(model, initial_weights: list[np.ndarray], learning_rate: fl
     optimizer.learning_rate = learning_rate
 
 
+def _point_summary(
+    name: str, params: dict[str, Any], history: dict[str, list[float]], metric: str, goal: str
+) -> dict:
+    best = best_epoch(history, metric, goal)
+    return {
+        "run": name,
+        "params": params,
+        "final": plain_history(history),
+        "best": {
+            **{key: round_metric(values[best]) for key, values in history.items()},
+            "epoch": best + 1,
+        },
+    }
+
+
+def _run_order(points: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The points grouped by architecture (everything but the learning rate), groups in order of
+    first appearance: a group shares one compiled model."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for params in points:
+        shape = {key: value for key, value in params.items() if key != "learning_rate"}
+        groups.setdefault(json.dumps(shape, sort_keys=True, default=str), []).append(params)
+    return list(groups.values())
+
+
+def _write_summary(sweep_dir: Path, summary: dict) -> None:
+    """Rewrites ``sweep.json`` atomically: a reader polling it never sees half a file."""
+    temporary = sweep_dir / f".{SWEEP_FILE}.tmp"
+    temporary.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, sweep_dir / SWEEP_FILE)
+
+
+def _stop_requested(sweep_dir: Path) -> bool:
+    return (sweep_dir / STOP_FILE).exists()
+
+
+def _remove_leftover_stop(sweep_dir: Path) -> None:
+    """A stop file left by a stopped sweep in the same folder would end the new one at once."""
+    try:
+        previous = json.loads((sweep_dir / SWEEP_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(previous, dict) and previous.get("status") == "stopped":
+        (sweep_dir / STOP_FILE).unlink(missing_ok=True)
+
+
+@contextmanager
+def _stop_forwarded(sweep_dir: Path, run_dir: Path) -> Iterator[None]:
+    """While a point trains, a sweep's stop file is copied into the point's run folder, where the
+    recorder looks before every batch, so stopping a sweep does not wait for a whole point.
+
+    The copy is made again whenever it is missing: the point's training empties its folder when
+    it starts.
+    """
+    finished = threading.Event()
+
+    def forward() -> None:
+        while not finished.wait(STOP_POLL_SECONDS):
+            if _stop_requested(sweep_dir) and run_dir.is_dir():
+                # The folder may be being emptied right now; the next poll tries again.
+                with suppress(OSError):
+                    (run_dir / STOP_FILE).touch()
+
+    thread = threading.Thread(target=forward, name=f"sweep-stop-{run_dir.name}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        thread.join()
+
+
+def _interrupted(run_dir: Path, history: dict[str, list[float]], metric: str, epochs: int) -> bool:
+    """Whether a point ended early (the stop file): fewer epochs, or its manifest says stopped."""
+    if len(history.get(metric, [])) < epochs:
+        return True
+    try:
+        manifest = json.loads((run_dir / RUN_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("status") == "stopped"
+
+
 def run_sweep(
     scenario: str,
     sweep_dir: Path,
     *,
-    grid: dict[str, Sequence],
+    grid: dict[str, Sequence] | None = None,
+    points: Sequence[dict[str, Any]] | None = None,
     build_model: Callable[..., Any],
     fit_point: Callable[[Any, Path, dict], dict[str, list[float]]],
     metric: str,
     goal: str,
     epochs: int,
+    fresh: bool = True,
+    progress: Callable[[dict, dict], None] | None = None,
 ) -> dict:
-    """Trains one light recorded run per grid point and writes ``sweep.json``.
+    """Trains one light recorded run per point and writes ``sweep.json`` after every point.
 
     Points that differ only in ``learning_rate`` share one compiled model, restarted between them
     (:func:`restart_training`): the same initial weights as a fresh model built with the same
-    seed, without tracing the training step again.
+    seed, without tracing the training step again. Points run grouped by architecture, in order
+    of first appearance.
+
+    ``sweep.json`` is rewritten atomically when the sweep starts and after every finished point,
+    with ``status`` ``"running"``; at the end ``"finished"``, ``"stopped"`` (a ``STOP`` file
+    appeared in the sweep folder; it is looked for between points and forwarded to the running
+    point's recorder, and a point cut short is left out of ``points``) or ``"failed"`` (with
+    ``error``; the exception is raised again).
 
     Args:
         scenario: the scenario's name.
-        sweep_dir: ``data/sweeps/<scenario>``; emptied first.
-        grid: parameter name -> values; must include ``learning_rate``.
+        sweep_dir: the sweep folder, e.g. ``data/sweeps/<scenario>``.
+        grid: parameter name -> values (every combination); must include ``learning_rate``.
+        points: instead of ``grid``: the points themselves (same keys, ``learning_rate`` in each).
         build_model: ``build_model(**params_but_learning_rate)`` -> a compiled model.
         fit_point: ``fit_point(model, run_dir, params) -> history`` (one recorded training).
         metric: the history key the sweep is judged by, e.g. ``'val_accuracy'``.
         goal: ``'max'`` or ``'min'``.
         epochs: epochs per point (stored in the summary).
+        fresh: empty the folder first (a rebuild); False keeps what is there (the dashboard's
+            sweep log).
+        progress: ``progress(point, summary)``, called after each point is written.
 
     Returns:
         The summary written to ``sweep.json``: ``scenario``, ``parameters``, ``metric``,
-        ``goal``, ``epochs`` and ``points`` in grid order (``run``, ``params``, ``final``,
-        ``best``, where ``best`` holds every metric at the best epoch and that ``epoch``,
-        1-based as Keras counts).
+        ``goal``, ``epochs``, ``status``, ``planned`` (every point's params in run order) and
+        ``points`` (the finished ones, in the order given: ``run``, ``params``, ``final``,
+        ``best``, where ``best`` holds every metric at the best epoch and that ``epoch``, 1-based
+        as Keras counts).
+
+    Raises:
+        InputError: neither or both of ``grid`` and ``points``, no points, a point without
+            ``learning_rate`` or with other keys than the first, or a point listed twice.
     """
-    fresh_dir(sweep_dir)
-    architecture = {key: values for key, values in grid.items() if key != "learning_rate"}
-    done: dict[str, dict] = {}
-    for shape in sweep_points(architecture):
-        set_seed(SEED)
-        model = build_model(**shape)
-        initial_weights = [variable.numpy() for variable in model.weights]
-        for learning_rate in grid["learning_rate"]:
-            params = {key: learning_rate if key == "learning_rate" else shape[key] for key in grid}
-            name = sweep_run_name(params)
-            restart_training(model, initial_weights, learning_rate)
-            set_seed(SEED)
-            history = fit_point(model, sweep_dir / name, params)
-            best = best_epoch(history, metric, goal)
-            done[name] = {
-                "run": name,
-                "params": params,
-                "final": plain_history(history),
-                "best": {
-                    **{key: round_metric(values[best]) for key, values in history.items()},
-                    "epoch": best + 1,
-                },
-            }
-    summary = {
+    if (grid is None) == (points is None):
+        raise InputError("Expected either a grid or a list of points for the sweep, not both.")
+    planned = sweep_points(grid) if grid is not None else [dict(params) for params in points]
+    if not planned:
+        raise InputError("Expected at least one sweep point. Received none.")
+    keys = list(planned[0])
+    for params in planned:
+        if "learning_rate" not in params or set(params) != set(keys):
+            raise InputError(
+                f"Expected every sweep point to set learning_rate and the same parameters as the "
+                f"first ({', '.join(keys)}). Received: {params}."
+            )
+    names = [sweep_run_name(params) for params in planned]
+    if len(set(names)) != len(names):
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        raise InputError(
+            f"Expected distinct sweep points. Received {', '.join(repeated)} more than once."
+        )
+    groups = _run_order(planned)
+    sweep_dir = Path(sweep_dir)
+    if fresh:
+        fresh_dir(sweep_dir)
+    else:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        _remove_leftover_stop(sweep_dir)
+    summary: dict[str, Any] = {
         "scenario": scenario,
-        "parameters": list(grid),
+        "parameters": keys,
         "metric": metric,
         "goal": goal,
         "epochs": epochs,
-        "points": [done[sweep_run_name(params)] for params in sweep_points(grid)],
+        "status": "running",
+        "planned": [params for group in groups for params in group],
+        "points": [],
     }
-    (sweep_dir / SWEEP_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    _write_summary(sweep_dir, summary)
+    done: dict[str, dict] = {}
+    try:
+        for group in groups:
+            if _stop_requested(sweep_dir):
+                break
+            set_seed(SEED)
+            model = build_model(
+                **{key: value for key, value in group[0].items() if key != "learning_rate"}
+            )
+            initial_weights = [variable.numpy() for variable in model.weights]
+            for params in group:
+                if _stop_requested(sweep_dir):
+                    break
+                name = sweep_run_name(params)
+                restart_training(model, initial_weights, params["learning_rate"])
+                set_seed(SEED)
+                with _stop_forwarded(sweep_dir, sweep_dir / name):
+                    history = fit_point(model, sweep_dir / name, params)
+                if _stop_requested(sweep_dir) and _interrupted(
+                    sweep_dir / name, history, metric, epochs
+                ):
+                    break
+                done[name] = _point_summary(name, params, history, metric, goal)
+                summary["points"] = [done[key] for key in names if key in done]
+                _write_summary(sweep_dir, summary)
+                if progress is not None:
+                    progress(done[name], summary)
+    except Exception as error:
+        summary["status"] = "failed"
+        summary["error"] = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+        _write_summary(sweep_dir, summary)
+        raise
+    summary["status"] = "finished" if len(done) == len(names) else "stopped"
+    _write_summary(sweep_dir, summary)
     return summary
 
 
@@ -412,6 +619,57 @@ class Recipe:
         )
         return training_result(run_dir, history, hyperparameters)
 
+    def sweep_into(
+        self,
+        name: str,
+        sweep_dir: Path,
+        data: Any,
+        *,
+        points: Sequence[dict[str, Any]],
+        epochs: int,
+        metric: str,
+        goal: str,
+        fresh: bool = False,
+        progress: Callable[[dict, dict], None] | None = None,
+    ) -> dict:
+        """A sweep of the scenario into any folder (:func:`run_sweep`).
+
+        Every point is a light run (metrics only) whose hyperparameters are the scenario's
+        defaults with the point's parameters put in.
+
+        Args:
+            name: the scenario's name.
+            sweep_dir: the sweep folder.
+            data: the scenario's data, passed to ``fit`` as it is.
+            points: the points; each includes ``learning_rate``.
+            epochs: epochs per point.
+            metric: the history key the sweep is judged by, e.g. ``'val_accuracy'``.
+            goal: ``'max'`` or ``'min'``.
+            fresh: empty the folder first.
+            progress: ``progress(point, summary)`` after each finished point.
+
+        Returns:
+            The summary written to ``sweep.json``.
+        """
+        return run_sweep(
+            name,
+            sweep_dir,
+            points=points,
+            build_model=self.compiled,
+            fit_point=lambda model, run_dir, params: self.fit(
+                model,
+                run_dir,
+                data,
+                hyperparameters=self.hyperparameters(epochs=epochs, seed=SEED, **params),
+                light=True,
+            ),
+            metric=metric,
+            goal=goal,
+            epochs=epochs,
+            fresh=fresh,
+            progress=progress,
+        )
+
     def sweep(
         self,
         name: str,
@@ -423,10 +681,7 @@ class Recipe:
         metric: str,
         goal: str,
     ) -> dict:
-        """The scenario's sweep into ``data/sweeps/<name>`` (:func:`run_sweep`).
-
-        Every point is a light run (metrics only) whose hyperparameters are the scenario's
-        defaults with the point's parameters put in.
+        """The scenario's demo sweep into ``data/sweeps/<name>``, emptied first (:meth:`sweep_into`).
 
         Args:
             name: the scenario's name.
@@ -440,22 +695,299 @@ class Recipe:
         Returns:
             The summary written to ``sweep.json``.
         """
-        return run_sweep(
+        return self.sweep_into(
             name,
             data_dir / "sweeps" / name,
-            grid=grid,
-            build_model=self.compiled,
-            fit_point=lambda model, run_dir, params: self.fit(
-                model,
-                run_dir,
-                data,
-                hyperparameters=self.hyperparameters(epochs=epochs, seed=SEED, **params),
-                light=True,
-            ),
+            data,
+            points=sweep_points(grid),
+            epochs=epochs,
             metric=metric,
             goal=goal,
-            epochs=epochs,
+            fresh=True,
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Sweeps of a scenario: checked points, grids typed on the command line, random points
+# --------------------------------------------------------------------------------------------
+
+_TRUE_WORDS = ("true", "yes", "on", "1")
+_FALSE_WORDS = ("false", "no", "off", "0")
+_KIND_WORDS = {
+    float: "a positive number",
+    int: "a positive whole number",
+    bool: "true or false",
+    str: "a name",
+}
+
+
+def _typed_value(name: str, value: Any, kind: type) -> Any:
+    """``value`` (a Python value or the text typed for it) as the parameter's type, or InputError."""
+    text = value.strip() if isinstance(value, str) else None
+    result: Any = None
+    if kind is bool:
+        if isinstance(value, bool):
+            result = value
+        elif text is not None and text.lower() in _TRUE_WORDS + _FALSE_WORDS:
+            result = text.lower() in _TRUE_WORDS
+    elif kind is str:
+        if text and (name != "optimizer" or text in OPTIMIZERS):
+            result = text
+    elif not isinstance(value, bool):
+        try:
+            number = float(text if text is not None else value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if math.isfinite(number) and number > 0:
+            if kind is float:
+                result = number
+            elif number == int(number):
+                result = int(number)
+    if result is None:
+        expected = (
+            f"one of {', '.join(OPTIMIZERS)}" if name == "optimizer" else _KIND_WORDS.get(kind)
+        )
+        raise InputError(f"Expected {name} to be {expected or kind.__name__}. Received: {value!r}.")
+    return result
+
+
+def _unknown_parameter(name: str, spec: SweepSpec) -> InputError:
+    return InputError(
+        f"Unknown sweep parameter '{name}'. Expected one of: {', '.join(spec.parameters())}."
+    )
+
+
+def check_points(spec: SweepSpec, points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Sweep points as the scenario takes them: known parameters, typed values, no repeats.
+
+    Args:
+        spec: the scenario's sweep.
+        points: parameter -> value mappings; values may be the text typed for them.
+
+    Returns:
+        The points with typed values, keys in the first point's order.
+
+    Raises:
+        InputError: no points, an unknown parameter, a point without ``learning_rate`` or with
+            other parameters than the first, a bad value, or a point listed twice.
+    """
+    types = spec.parameters()
+    if not points:
+        raise InputError("Expected at least one sweep point. Received none.")
+    keys = list(points[0]) if isinstance(points[0], Mapping) else []
+    checked: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for index, point in enumerate(points):
+        if not isinstance(point, Mapping):
+            raise InputError(
+                f"Expected each sweep point to map parameters to values. Received point {index}: "
+                f"{point!r}."
+            )
+        for key in point:
+            if key not in types:
+                raise _unknown_parameter(key, spec)
+        if "learning_rate" not in point or set(point) != set(keys):
+            raise InputError(
+                f"Expected every sweep point to set learning_rate and the same parameters as the "
+                f"first ({', '.join(keys)}). Received point {index}: {dict(point)}."
+            )
+        params = {key: _typed_value(key, point[key], types[key]) for key in keys}
+        name = sweep_run_name(params)
+        if name in names:
+            raise InputError(f"Expected distinct sweep points. Received {name} more than once.")
+        names.add(name)
+        checked.append(params)
+    return checked
+
+
+def parse_grid(spec: SweepSpec, texts: Sequence[str]) -> dict[str, list]:
+    """A grid from ``NAME=VALUE[,VALUE...]`` texts (the CLI's ``--grid``), values typed.
+
+    Raises:
+        InputError: a text without ``=`` or values, an unknown or repeated parameter, a bad or
+            repeated value.
+    """
+    types = spec.parameters()
+    grid: dict[str, list] = {}
+    for text in texts:
+        name, separator, values = text.partition("=")
+        name = name.strip()
+        if not separator or not name or not values.strip():
+            raise InputError(
+                f"Expected NAME=VALUE[,VALUE...], e.g. learning_rate=0.001,0.003. Received: {text!r}."
+            )
+        if name not in types:
+            raise _unknown_parameter(name, spec)
+        if name in grid:
+            raise InputError(
+                f"Expected each parameter once. Received {name} twice; join the values."
+            )
+        parsed = [_typed_value(name, value, types[name]) for value in values.split(",")]
+        if len(set(parsed)) != len(parsed):
+            raise InputError(f"Expected distinct values for {name}. Received: {values!r}.")
+        grid[name] = parsed
+    return grid
+
+
+def _is_range(values: Any) -> bool:
+    return (
+        isinstance(values, (list, tuple))
+        and len(values) == 3
+        and isinstance(values[2], str)
+        and values[2] in RANDOM_SCALES
+    )
+
+
+def _sampler(name: str, values: Any) -> Callable[[np.random.Generator], Any]:
+    """Draws one value of a parameter: from a list of choices or a (low, high, scale) range."""
+    if _is_range(values):
+        low, high, scale = values
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
+        if not numbers or not low < high or (scale == "log" and low <= 0):
+            raise InputError(
+                f"Expected {name}'s range as (low, high, 'log' or 'linear') with low < high "
+                f"(and low > 0 for 'log'). Received: {tuple(values)!r}."
+            )
+        whole = isinstance(low, int) and isinstance(high, int)
+
+        def draw_range(rng: np.random.Generator) -> Any:
+            if scale == "log":
+                value = 10 ** rng.uniform(math.log10(low), math.log10(high))
+            else:
+                value = rng.uniform(low, high)
+            if whole:
+                return int(min(max(round(value), low), high))
+            # Rounded so run names and tables stay short; clipped as rounding may cross a bound.
+            return min(max(float(f"{value:.{SIGNIFICANT_DIGITS}g}"), low), high)
+
+        return draw_range
+    if isinstance(values, (list, tuple)) and values:
+        choices = list(values)
+        return lambda rng: choices[int(rng.integers(len(choices)))]
+    raise InputError(
+        f"Expected {name} as a list of choices or a (low, high, 'log' or 'linear') range. "
+        f"Received: {values!r}."
+    )
+
+
+def random_sweep_points(space: Mapping[str, Any], count: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` distinct random points of a space, the same ones for the same seed.
+
+    Args:
+        space: parameter -> a list of choices (drawn uniformly) or a ``(low, high, scale)`` range
+            with ``scale`` ``"log"`` (log-uniform, e.g. a learning rate) or ``"linear"``; whole
+            number bounds draw whole numbers, others are rounded to
+            :data:`SIGNIFICANT_DIGITS` significant digits.
+        count: how many points.
+        seed: the random seed.
+
+    Returns:
+        The points, parameters in the space's order.
+
+    Raises:
+        InputError: a malformed space, ``count`` below 1, or a space with fewer distinct points
+            than ``count``.
+    """
+    if int(count) < 1:
+        raise InputError(f"Expected at least 1 random point. Received: {count}.")
+    if not space:
+        raise InputError("Expected a space with at least one parameter. Received an empty one.")
+    samplers = {name: _sampler(name, values) for name, values in space.items()}
+    rng = np.random.default_rng(seed)
+    points: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for _ in range(int(count) * RANDOM_DRAW_ATTEMPTS):
+        point = {name: draw(rng) for name, draw in samplers.items()}
+        name = sweep_run_name(point)
+        if name not in seen:
+            seen.add(name)
+            points.append(point)
+            if len(points) == int(count):
+                return points
+    raise InputError(
+        f"Found only {len(points)} distinct points in this space; {count} were asked for. "
+        "Ask for fewer points or widen the space."
+    )
+
+
+def plan_sweep(
+    spec: SweepSpec,
+    *,
+    grid: Mapping[str, Sequence] | None = None,
+    random: int | None = None,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """The points of a scenario's sweep, checked (:func:`check_points`).
+
+    Args:
+        spec: the scenario's sweep.
+        grid: values per parameter, over the defaults: with ``random`` None, these replace the
+            default grid's values of those parameters (others keep theirs); with ``random``,
+            they become the choices of those parameters in the random space.
+        random: draw this many random points from the space instead of a full grid.
+        seed: the random points' seed.
+
+    Raises:
+        InputError: see :func:`check_points` and :func:`random_sweep_points`.
+    """
+    overrides = dict(grid or {})
+    for name, values in overrides.items():
+        if not isinstance(values, (list, tuple)) or not values:
+            raise InputError(
+                f"Expected a non-empty list of values for {name}. Received: {values!r}."
+            )
+    if random is None:
+        points = sweep_points({**spec.grid, **overrides})
+    else:
+        points = random_sweep_points({**spec.random_space, **overrides}, random, seed)
+    return check_points(spec, points)
+
+
+def sweep_scenario(
+    scenario: Scenario,
+    sweep_dir: Path,
+    *,
+    points: Sequence[Mapping[str, Any]],
+    epochs: int | None = None,
+    fresh: bool = False,
+    progress: Callable[[dict, dict], None] | None = None,
+) -> dict:
+    """Runs a sweep of a scenario into any folder with its own data, model, metric and goal.
+
+    Args:
+        scenario: the scenario.
+        sweep_dir: the sweep folder (created if missing).
+        points: the points (see :func:`check_points`; :func:`plan_sweep` makes them).
+        epochs: epochs per point; by default the scenario's sweep epochs.
+        fresh: empty the folder first; by default what is there is kept (a log file).
+        progress: ``progress(point, summary)`` after each finished point.
+
+    Returns:
+        The summary written to ``sweep.json`` (:func:`run_sweep`).
+
+    Raises:
+        InputError: bad points or epochs.
+        UnsupportedModelError: a scenario without a sweep.
+    """
+    spec = scenario.sweep
+    if spec is None:
+        raise UnsupportedModelError(f"The scenario '{scenario.name}' has no sweep.")
+    checked = check_points(spec, points)
+    epochs = spec.epochs if epochs is None else int(epochs)
+    if epochs < 1:
+        raise InputError(f"Expected at least 1 epoch per sweep point. Received: {epochs}.")
+    recipe, data = spec.setup()
+    return recipe.sweep_into(
+        scenario.name,
+        Path(sweep_dir),
+        data,
+        points=checked,
+        epochs=epochs,
+        metric=spec.metric,
+        goal=spec.goal,
+        fresh=fresh,
+        progress=progress,
+    )
 
 
 # --------------------------------------------------------------------------------------------

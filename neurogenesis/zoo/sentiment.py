@@ -29,6 +29,7 @@ from neurogenesis.zoo.common import (
     SEED,
     Recipe,
     Scenario,
+    SweepSpec,
     fit_recorded,
     fresh_dir,
     keras_module,
@@ -66,6 +67,10 @@ SWEEP_GRID = {"learning_rate": [3e-4, 1e-3, 3e-3], "width": [8, 16, 24, 32]}
 SWEEP_EPOCHS = 4
 QUICK_SWEEP_GRID = {"learning_rate": [1e-3, 3e-3], "width": [8]}
 QUICK_SWEEP_EPOCHS = 1
+SWEEP_METRIC = "val_accuracy"
+SWEEP_GOAL = "max"
+# A live random sweep: log-uniform learning rates around the grid's, the grid's widths.
+RANDOM_SPACE = {"learning_rate": (1e-4, 1e-2, "log"), "width": [8, 16, 24, 32]}
 
 POSITIVE_WORDS = ("good", "great", "excellent", "wonderful", "brilliant", "enjoyable")
 NEGATIVE_WORDS = ("bad", "awful", "terrible", "boring", "dull", "poor")
@@ -330,8 +335,8 @@ def build(
         data,
         grid=QUICK_SWEEP_GRID if quick else SWEEP_GRID,
         epochs=QUICK_SWEEP_EPOCHS if quick else SWEEP_EPOCHS,
-        metric="val_accuracy",
-        goal="max",
+        metric=SWEEP_METRIC,
+        goal=SWEEP_GOAL,
     )
 
     test_set = data[1]
@@ -395,4 +400,5 @@ SCENARIO = Scenario(
     default_epochs=DEFAULT_EPOCHS,
     build=build,
     train=train,
+    sweep=SweepSpec.declared(globals(), setup=lambda: (_RECIPE, sentiment_data())),
 )

@@ -20,6 +20,7 @@ from neurogenesis.zoo.common import (
     SEED,
     Recipe,
     Scenario,
+    SweepSpec,
     fit_recorded,
     fresh_dir,
     keras_module,
@@ -54,6 +55,10 @@ SWEEP_GRID = {"learning_rate": [3e-4, 1e-3, 3e-3], "width": [4, 8, 12, 16]}
 SWEEP_EPOCHS = 5
 QUICK_SWEEP_GRID = {"learning_rate": [1e-3, 3e-3], "width": [4]}
 QUICK_SWEEP_EPOCHS = 1
+SWEEP_METRIC = "val_accuracy"
+SWEEP_GOAL = "max"
+# A live random sweep: log-uniform learning rates around the grid's, the grid's widths.
+RANDOM_SPACE = {"learning_rate": (1e-4, 1e-2, "log"), "width": [4, 8, 12, 16]}
 MIN_CONTRAST = 0.5  # RGB distance between an object's colour and its background's mean colour
 TEXTURE_CONTRAST = 0.25  # most a background's second colour differs from its first, per channel
 PIXEL_NOISE = 0.03
@@ -271,8 +276,8 @@ def build(
         data,
         grid=QUICK_SWEEP_GRID if quick else SWEEP_GRID,
         epochs=QUICK_SWEEP_EPOCHS if quick else SWEEP_EPOCHS,
-        metric="val_accuracy",
-        goal="max",
+        metric=SWEEP_METRIC,
+        goal=SWEEP_GOAL,
     )
 
     x_test, y_test, masks = data[1]
@@ -317,4 +322,5 @@ SCENARIO = Scenario(
     default_epochs=DEFAULT_EPOCHS,
     build=build,
     train=train,
+    sweep=SweepSpec.declared(globals(), setup=lambda: (_RECIPE, shapes_data())),
 )

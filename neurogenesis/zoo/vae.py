@@ -25,6 +25,7 @@ import numpy as np
 from neurogenesis.zoo.common import (
     Recipe,
     Scenario,
+    SweepSpec,
     fit_recorded,
     fresh_dir,
     keras_module,
@@ -55,6 +56,10 @@ SWEEP_GRID = {"learning_rate": [1e-3, 3e-3, 1e-2], "width": [16, 32, 64, 128]}
 SWEEP_EPOCHS = 10
 QUICK_SWEEP_GRID = {"learning_rate": [3e-3, 1e-2], "width": [16]}
 QUICK_SWEEP_EPOCHS = 1
+SWEEP_METRIC = "val_loss"
+SWEEP_GOAL = "min"
+# A live random sweep: log-uniform learning rates around the grid's, the grid's widths.
+RANDOM_SPACE = {"learning_rate": (5e-4, 2e-2, "log"), "width": [16, 32, 64, 128]}
 NUM_PIXELS = 64
 RUN_MODEL_FILE = "model.keras"
 RUN_MANIFEST = "neurogenesis_run.json"
@@ -247,8 +252,8 @@ def build(
         data,
         grid=QUICK_SWEEP_GRID if quick else SWEEP_GRID,
         epochs=QUICK_SWEEP_EPOCHS if quick else SWEEP_EPOCHS,
-        metric="val_loss",
-        goal="min",
+        metric=SWEEP_METRIC,
+        goal=SWEEP_GOAL,
     )
 
     x_test, y_test = data[1]
@@ -303,4 +308,5 @@ SCENARIO = Scenario(
     default_epochs=DEFAULT_EPOCHS,
     build=build,
     train=train,
+    sweep=SweepSpec.declared(globals(), setup=lambda: (_RECIPE, digits_data())),
 )

@@ -23,6 +23,7 @@ import numpy as np
 from neurogenesis.zoo.common import (
     Recipe,
     Scenario,
+    SweepSpec,
     fit_recorded,
     fresh_dir,
     keras_module,
@@ -59,6 +60,10 @@ SWEEP_GRID = {"learning_rate": [1e-3, 3e-3, 1e-2], "width": [8, 16, 32, 64]}
 SWEEP_EPOCHS = 6
 QUICK_SWEEP_GRID = {"learning_rate": [3e-3, 1e-2], "width": [8]}
 QUICK_SWEEP_EPOCHS = 1
+SWEEP_METRIC = "val_mae"
+SWEEP_GOAL = "min"
+# A live random sweep: log-uniform learning rates around the grid's, the grid's widths.
+RANDOM_SPACE = {"learning_rate": (5e-4, 2e-2, "log"), "width": [8, 16, 32, 64]}
 
 
 def weather_table():
@@ -197,6 +202,11 @@ def _recipe(data: dict) -> Recipe:
     return Recipe(compiled=_compiler(data), fit=_fit, hyperparameters=_hyperparameters)
 
 
+def _sweep_setup() -> tuple[Recipe, dict]:
+    data = weather_data()  # first: the model's Normalization layer holds its statistics
+    return _recipe(data), data
+
+
 def train(
     run_dir: Path,
     *,
@@ -256,8 +266,8 @@ def build(
         data,
         grid=QUICK_SWEEP_GRID if quick else SWEEP_GRID,
         epochs=QUICK_SWEEP_EPOCHS if quick else SWEEP_EPOCHS,
-        metric="val_mae",
-        goal="min",
+        metric=SWEEP_METRIC,
+        goal=SWEEP_GOAL,
     )
 
     x_test, y_test = data["x_test"], data["y_test"]
@@ -321,4 +331,5 @@ SCENARIO = Scenario(
     default_epochs=DEFAULT_EPOCHS,
     build=build,
     train=train,
+    sweep=SweepSpec.declared(globals(), setup=_sweep_setup),
 )
