@@ -1,0 +1,148 @@
+"""neurogenesis.plotting.hyperparameters: the figures draw exactly what the infos hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from neurogenesis.analysis.hyperparameters import (
+    importance_info,
+    parallel_info,
+    slice_info,
+    surface_info,
+)
+from neurogenesis.errors import InputError
+from neurogenesis.io.trials import read_trials, trials_from_records
+from neurogenesis.plotting.hyperparameters import (
+    plot_importance,
+    plot_parallel_coordinates,
+    plot_slices,
+    plot_surface_3d,
+    plot_surface_contour,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def grid():
+    trials = read_trials(ROOT / "data" / "sweeps" / "digits_cnn")
+    return trials, surface_info(trials, "learning_rate", "width")
+
+
+@pytest.fixture(scope="module")
+def irregular():
+    rng = np.random.default_rng(0)
+    records = []
+    for k in range(20):
+        lr, dropout = 10 ** rng.uniform(-4, -1), rng.uniform(0, 0.5)
+        score = 0.9 - 0.05 * (np.log10(lr) + 2.5) ** 2 - 0.3 * (dropout - 0.2) ** 2
+        records.append({"run": f"<b>t{k}</b>", "lr": lr, "dropout": dropout, "acc": score})
+    records.append({"run": "broken", "lr": 0.05, "dropout": 0.1, "acc": None})
+    trials = trials_from_records(records, parameters=["lr", "dropout"])
+    return trials, surface_info(trials, "lr", "dropout", resolution=15)
+
+
+def _by_name(figure, prefix):
+    return [t for t in figure.data if (t.name or "").startswith(prefix)]
+
+
+def test_surface_3d_of_a_grid(grid):
+    _, info = grid
+    figure = plot_surface_3d(info)
+    surfaces = [t for t in figure.data if isinstance(t, go.Surface)]
+    assert len(surfaces) == 1  # no uncertainty for observed values
+    np.testing.assert_array_equal(surfaces[0].z, info.z)
+    np.testing.assert_allclose(surfaces[0].x, np.log10(info.x_values))
+    assert surfaces[0].contours.z.project.z
+    (trials,) = _by_name(figure, "trials")
+    assert len(trials.x) == 12
+    np.testing.assert_array_equal(trials.z, info.points_z)
+    (best,) = _by_name(figure, "best trial")
+    assert best.marker.symbol == "diamond" and best.z[0] == info.best_value
+    assert info.best_name in best.text[0]
+    (region,) = _by_name(figure, "best region")
+    assert len(region.x) == info.region.sum()
+    # Log axes: ticks at the sweep's own values.
+    assert list(figure.layout.scene.xaxis.ticktext) == ["0.0003", "0.001", "0.003"]
+    assert list(figure.layout.scene.yaxis.ticktext) == ["4", "8", "16", "32"]
+
+
+def test_surface_3d_of_a_gp_shows_uncertainty_and_failed_trials(irregular):
+    _, info = irregular
+    figure = plot_surface_3d(info, log_color=True)
+    surfaces = [t for t in figure.data if isinstance(t, go.Surface)]
+    assert len(surfaces) == 3
+    np.testing.assert_allclose(surfaces[1].z, info.z + info.z_std)
+    np.testing.assert_allclose(surfaces[2].z, info.z - info.z_std)
+    np.testing.assert_allclose(surfaces[0].surfacecolor, np.log10(info.z))
+    (failed,) = _by_name(figure, "failed")
+    assert len(failed.x) == 1 and "broken" in failed.hovertext[0]
+    (trials,) = _by_name(figure, "trials")
+    assert "&lt;b&gt;t0&lt;/b&gt;" in trials.hovertext[0]  # names from files are escaped
+    assert "0.001" in figure.layout.scene.xaxis.ticktext
+    assert len(plot_surface_3d(info, show_uncertainty=False).data) == len(figure.data) - 2
+
+
+def test_contour_panels_points_best_and_region(irregular, grid):
+    _, info = irregular
+    figure = plot_surface_contour(info)
+    contours = [t for t in figure.data if isinstance(t, go.Contour)]
+    np.testing.assert_array_equal(contours[0].z, info.z)
+    assert any(c.contours.coloring == "lines" for c in contours)  # region outline
+    np.testing.assert_array_equal(contours[-1].z, info.z_std)
+    stars = [t for t in figure.data if isinstance(t, go.Scatter) and t.marker.symbol == "star"]
+    assert len(stars) == 2 and stars[0].x[0] == pytest.approx(np.log10(info.best_x))
+    _, grid_info = grid
+    single = plot_surface_contour(grid_info)
+    assert sum(isinstance(t, go.Contour) for t in single.data) == 2  # surface + region, no std
+    assert list(single.layout.xaxis.ticktext) == ["0.0003", "0.001", "0.003"]
+
+
+def test_parallel_coordinates_dimensions(irregular):
+    trials, _ = irregular
+    info = parallel_info(trials)
+    figure = plot_parallel_coordinates(info)
+    (parcoords,) = figure.data
+    assert isinstance(parcoords, go.Parcoords)
+    assert [d.label for d in parcoords.dimensions] == ["lr (log)", "dropout", "acc"]
+    np.testing.assert_array_equal(parcoords.line.color, info.color)
+    np.testing.assert_array_equal(parcoords.dimensions[0].values, info.axes[0].values)
+    assert "0.001" in parcoords.dimensions[0].ticktext
+    assert len(info.color) == 20
+
+
+def test_slices_one_panel_per_parameter(irregular):
+    trials, _ = irregular
+    info = slice_info(trials)
+    figure = plot_slices(info)
+    points = [t for t in figure.data if t.name == "trials"]
+    assert len(points) == 2
+    np.testing.assert_array_equal(points[0].x, info.panels[0].x)
+    np.testing.assert_array_equal(points[0].marker.color, info.panels[0].index)
+    assert figure.layout.xaxis.type == "log"
+    assert sum(1 for t in figure.data if t.marker.symbol == "star") == 2
+    by_metric = plot_slices(info, color_by="metric")
+    np.testing.assert_array_equal(by_metric.data[0].marker.color, info.panels[0].y)
+    with pytest.raises(InputError, match="color_by"):
+        plot_slices(info, color_by="size")
+
+
+def test_importance_bars_sorted(grid):
+    trials, _ = grid
+    info = importance_info(trials, n_estimators=50)
+    figure = plot_importance(info)
+    shares = figure.data[0]
+    assert shares.orientation == "h"
+    assert shares.y[-1] == info.parameters[info.order[0]]  # the most important on top
+    np.testing.assert_allclose(sorted(shares.x), sorted(info.importance))
+    assert len(figure.data) == 2
+
+
+def test_wrong_info_is_refused(grid):
+    _, info = grid
+    with pytest.raises(InputError, match="ParallelInfo"):
+        plot_parallel_coordinates(info)
