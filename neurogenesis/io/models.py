@@ -59,9 +59,11 @@ __all__ = [
     "MAX_UNCOMPRESSED_BYTES",
     "REFUSED_CLASS_NAMES",
     "ModelCard",
+    "TrainingSetup",
     "load_model",
     "model_file_kind",
     "scan_model_file",
+    "training_setup",
 ]
 
 MAX_ARCHIVE_MEMBERS = 10_000
@@ -1359,3 +1361,108 @@ def _bytes(size: int) -> str:
         if value < 1024 or unit == "TiB":
             break
     return f"{value:,.1f} {unit}"
+
+
+# --- training setup (the loss and metrics a model was compiled with) -------------------------
+
+
+@dataclass(frozen=True)
+class TrainingSetup:
+    """What a model file says it was compiled with, as plain JSON values (nothing deserialized).
+
+    Attributes:
+        loss: a Keras loss name (``'sparse_categorical_crossentropy'``) or a serialized
+            ``keras.losses`` object (``{'module': 'keras.losses', 'class_name': ..., 'config':
+            ...}``); None when the file holds none, or one this reader does not take (several
+            outputs' losses, a custom loss).
+        metrics: the compiled metrics' names (``'accuracy'``, ``'mae'``), in order.
+        note: why the loss was left out, or ``''``.
+    """
+
+    loss: str | dict | None
+    metrics: tuple[str, ...]
+    note: str = ""
+
+
+def training_setup(path: str | os.PathLike[str]) -> TrainingSetup:
+    """The loss and metrics a ``.keras`` or ``.h5`` model file was compiled with.
+
+    Only the JSON is read (``compile_config`` in a ``.keras`` archive's ``config.json``, the
+    ``training_config`` attribute of an ``.h5`` file); nothing is deserialized or run. Call it
+    on a file :func:`load_model` accepted.
+
+    Raises:
+        InputError: the file cannot be read.
+    """
+    info = _inspect_path(path)
+    if info.kind == "keras":
+        try:
+            with zipfile.ZipFile(info.path) as archive:
+                raw = _read_member(archive, "config.json", info.display, MAX_CONFIG_BYTES)
+        except (OSError, zipfile.BadZipFile) as error:
+            raise _damaged_archive(info.display, _reason(error)) from None
+        try:
+            compiled = json.loads(raw).get("compile_config")
+        except (ValueError, AttributeError):
+            compiled = None
+    else:
+        compiled = _h5_training_config(info.path)
+    if not isinstance(compiled, dict) or not compiled:
+        return TrainingSetup(None, (), "the file was saved without a compiled loss")
+    loss, note = _plain_loss(compiled.get("loss"))
+    return TrainingSetup(loss, _metric_names(compiled.get("metrics")), note)
+
+
+def _h5_training_config(path: str) -> dict | None:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as file:
+            raw = file.attrs.get("training_config")
+    except OSError:
+        return None
+    if raw is None or len(raw) > MAX_CONFIG_BYTES:
+        return None
+    try:
+        config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
+    except ValueError:
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def _plain_loss(loss: Any) -> tuple[str | dict | None, str]:
+    if isinstance(loss, str) and _IDENTIFIER.fullmatch(loss):
+        return loss, ""
+    if isinstance(loss, dict) and "class_name" in loss:
+        module = loss.get("module", "keras.losses")
+        # Keras 2 .h5 files write {"class_name": ..., "config": ...} with no module.
+        if module in ("keras.losses", "builtins") and isinstance(loss.get("class_name"), str):
+            return {
+                "module": "keras.losses",
+                "class_name": loss["class_name"],
+                "config": loss.get("config") if isinstance(loss.get("config"), dict) else {},
+            }, ""
+        return None, f"the compiled loss is not one of Keras's own ({_quote(module)})"
+    if isinstance(loss, (list, dict)):
+        return None, "the model was compiled with one loss per output"
+    return None, "the file names no compiled loss"
+
+
+def _metric_names(metrics: Any) -> tuple[str, ...]:
+    names: list[str] = []
+    items = metrics if isinstance(metrics, list) else []
+    for item in items:
+        # Keras 3 nests a list per output; a single-output model has one flat list.
+        for entry in item if isinstance(item, list) else [item]:
+            if isinstance(entry, str) and _IDENTIFIER.fullmatch(entry):
+                names.append(entry)
+            elif isinstance(entry, dict):
+                name = (
+                    entry.get("config", {}).get("name")
+                    if isinstance(entry.get("config"), dict)
+                    else None
+                )
+                name = name or entry.get("class_name")
+                if isinstance(name, str) and _IDENTIFIER.fullmatch(name):
+                    names.append(name)
+    return tuple(dict.fromkeys(names))

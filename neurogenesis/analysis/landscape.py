@@ -1,0 +1,1033 @@
+"""Loss landscapes: the loss (and metrics) around a trained model's weights.
+
+Three pictures, after Li et al. 2018 ("Visualizing the Loss Landscape of Neural Nets") and
+Goodfellow et al. 2015 ("Qualitatively characterizing neural network optimization problems"):
+
+- a **plane** through the trained weights ``theta`` spanned by two filter-normalized random
+  directions: ``loss[i, j] = L(theta + alphas[i] * dx + betas[j] * dy)``;
+- a **plane** spanned by the top two principal directions of the training trajectory (the
+  checkpoints a run recorded), where the path itself can be drawn;
+- a **line** from one set of weights to another (initial to final, two checkpoints, two models).
+
+Directions run over ``model.trainable_variables`` in order. Filter normalization scales each
+filter of a random direction to the norm of the same filter of the weights, so that a step of
+1 means "as far as the weights' own size" in every layer, whatever its scale; a "filter" is one
+output unit: the slice along a kernel's last axis (Dense, Conv, LSTM, MultiHeadAttention's output
+projection), both trailing axes of MultiHeadAttention's query/key/value kernels, and a row of an
+embedding table (one token). One-dimensional variables (biases, normalization scales and
+offsets) are left out of the direction by default, as in the paper's code.
+
+Speed: every grid point of a chunk is evaluated inside one compiled function
+(``model.stateless_call`` under ``tf.function``, ``tf.map_fn`` over the coefficients), so a
+point costs one forward pass over the sample subset and no Python, no ``set_weights``, no
+``evaluate``. BatchNormalization runs in inference mode with the model's moving statistics.
+The user's model is never changed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neurogenesis.analysis import graph
+from neurogenesis.analysis.convergence import _ValueEquality
+from neurogenesis.errors import InputError, UnsupportedModelError
+
+__all__ = [
+    "BIAS_MODES",
+    "DEFAULT_NUM_SAMPLES",
+    "DEFAULT_RESOLUTION",
+    "DEFAULT_SPAN",
+    "DIRECTION_KINDS",
+    "NORMALIZATIONS",
+    "InterpolationInfo",
+    "LandscapeEvaluator",
+    "LandscapeInfo",
+    "SharpnessInfo",
+    "checkpoint_weights",
+    "filter_axes",
+    "flat_direction",
+    "interpolation_info",
+    "landscape_info",
+    "landscape_reason",
+    "pca_directions",
+    "preview_indices",
+    "random_directions",
+    "sharpness_info",
+    "supports",
+]
+
+DEFAULT_RESOLUTION = 21
+DEFAULT_SPAN = 1.0
+DEFAULT_SEED = 0
+DEFAULT_NUM_SAMPLES = 512
+MAX_NUM_SAMPLES = 4096
+MAX_RESOLUTION = 101
+DEFAULT_INTERPOLATION_RANGE = (-0.5, 1.5)
+DEFAULT_CHUNK_POINTS = 64
+PREVIEW_POINTS_PER_SIDE = 7
+PCA_MARGIN = 0.25
+DEFAULT_POWER_ITERATIONS = 50
+POWER_TOLERANCE = 1e-4
+DIRECTION_KINDS = ("random", "pca")
+NORMALIZATIONS = ("filter", "layer", "none")
+BIAS_MODES = ("zero", "weights", "random")
+_EPSILON = 1e-10
+_ATTENTION_PROJECTIONS = ("query", "key", "value")
+
+
+# --------------------------------------------------------------------------------------------
+# Infos
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class LandscapeInfo(_ValueEquality):
+    """The loss and metrics over a plane of weights.
+
+    Attributes:
+        directions: ``'random'`` or ``'pca'``.
+        metric_names: ``('loss', *metrics)``; ``values[k]`` belongs to ``metric_names[k]``.
+        loss_name: what ``'loss'`` is (``'sparse_categorical_crossentropy'``, ...).
+        alphas: (R,) coefficients along ``direction_x``.
+        betas: (R,) coefficients along ``direction_y``.
+        values: (M, R, R): ``values[k, i, j]`` is metric ``k`` at
+            ``theta + alphas[i] * direction_x + betas[j] * direction_y``; NaN where not computed
+            yet (a preview) or where the loss overflowed.
+        direction_x: the first direction, flat (every trainable variable in order, C order).
+        direction_y: the second direction, flat.
+        trajectory: (T, 2) the checkpoints projected onto the plane (least squares), relative
+            to ``theta``; (0, 2) when no run was given.
+        trajectory_labels: (T,) what each checkpoint is (``'initial'``, ``'epoch 3'``).
+        trajectory_values: (M, T) the metrics at the checkpoints themselves (off the plane).
+        explained_variance: (2,) share of the trajectory's variance along each PCA direction;
+            empty for random directions.
+        num_samples: samples the values were computed on.
+        seed: the random directions' seed (None for PCA).
+        normalization: ``'filter'``, ``'layer'`` or ``'none'``.
+        bias_mode: what one-dimensional variables get: ``'zero'``, ``'weights'`` or ``'random'``.
+        complete: False for a preview.
+        notes: anything the reader should know (metrics left out, clipped values).
+    """
+
+    directions: str
+    metric_names: tuple[str, ...]
+    loss_name: str
+    alphas: np.ndarray
+    betas: np.ndarray
+    values: np.ndarray
+    direction_x: np.ndarray
+    direction_y: np.ndarray
+    trajectory: np.ndarray
+    trajectory_labels: tuple[str, ...]
+    trajectory_values: np.ndarray
+    explained_variance: np.ndarray
+    num_samples: int
+    seed: int | None
+    normalization: str
+    bias_mode: str
+    complete: bool
+    notes: tuple[str, ...] = ()
+
+    @property
+    def loss(self) -> np.ndarray:
+        """(R, R) the loss over the plane."""
+        return self.values[0]
+
+    @property
+    def center(self) -> tuple[int, int] | None:
+        """Grid indices of the trained weights when the grid has a node there."""
+        i = np.flatnonzero(np.isclose(self.alphas, 0.0, atol=1e-12))
+        j = np.flatnonzero(np.isclose(self.betas, 0.0, atol=1e-12))
+        return (int(i[0]), int(j[0])) if len(i) and len(j) else None
+
+    def metric(self, name: str) -> np.ndarray:
+        """(R, R) values of one metric."""
+        return self.values[_metric_index(self.metric_names, name)]
+
+
+@dataclass(frozen=True, eq=False)
+class InterpolationInfo(_ValueEquality):
+    """The metrics along the straight line ``(1 - t) * start + t * end`` in weight space.
+
+    Attributes:
+        t: (R,) positions; 0 is ``start``, 1 is ``end``.
+        metric_names: ``('loss', *metrics)``.
+        loss_name: what ``'loss'`` is.
+        values: (M, R).
+        start_label: what ``t = 0`` is (``'initial weights'``, a model's name).
+        end_label: what ``t = 1`` is.
+        distance: the L2 distance between the two points over the trainable variables.
+        num_samples: samples the values were computed on.
+        notes: anything the reader should know.
+    """
+
+    t: np.ndarray
+    metric_names: tuple[str, ...]
+    loss_name: str
+    values: np.ndarray
+    start_label: str
+    end_label: str
+    distance: float
+    num_samples: int
+    notes: tuple[str, ...] = ()
+
+    def metric(self, name: str) -> np.ndarray:
+        return self.values[_metric_index(self.metric_names, name)]
+
+
+@dataclass(frozen=True, eq=False)
+class SharpnessInfo(_ValueEquality):
+    """The Hessian eigenvalue of largest magnitude at the trained weights (power iteration).
+
+    Attributes:
+        eigenvalue: the estimate after the last iteration.
+        estimates: (K,) the estimate at each iteration (to see it settle).
+        iterations: iterations run.
+        converged: whether successive estimates agreed to ``POWER_TOLERANCE`` (relative).
+        loss_name: the loss differentiated.
+        num_samples: samples the loss was averaged over.
+        num_parameters: trainable parameters (the Hessian's size).
+    """
+
+    eigenvalue: float
+    estimates: np.ndarray
+    iterations: int
+    converged: bool
+    loss_name: str
+    num_samples: int
+    num_parameters: int
+
+
+def _metric_index(names: Sequence[str], name: str) -> int:
+    if name not in names:
+        raise InputError(f"Unknown metric {name!r}. Expected one of: {', '.join(names)}.")
+    return list(names).index(name)
+
+
+# --------------------------------------------------------------------------------------------
+# Capability
+# --------------------------------------------------------------------------------------------
+
+
+def landscape_reason(model: Any) -> str | None:
+    """Why the landscape cannot be drawn for ``model``, or None when it can."""
+    if not hasattr(model, "stateless_call") or not hasattr(model, "trainable_variables"):
+        return "This is not a Keras 3 model, so its loss cannot be evaluated at other weights."
+    if not model.trainable_variables:
+        return "The model has no trainable weights: there is no landscape to draw."
+    try:
+        graph.graph_layers(model)
+    except (UnsupportedModelError, InputError) as error:
+        return str(error)
+    return None
+
+
+def supports(model: Any) -> bool:
+    return landscape_reason(model) is None
+
+
+# --------------------------------------------------------------------------------------------
+# Loss and metrics
+# --------------------------------------------------------------------------------------------
+
+
+def _loss_function(loss: str | dict | Callable | None) -> tuple[str, Callable]:
+    import keras
+
+    if loss is None:
+        raise InputError(
+            "The model file holds no compiled loss. Choose one (e.g. "
+            "'sparse_categorical_crossentropy' for integer labels, 'mse' for regression)."
+        )
+    if callable(loss):
+        return getattr(loss, "__name__", type(loss).__name__), loss
+    if isinstance(loss, dict):
+        if loss.get("module", "keras.losses") != "keras.losses":
+            raise InputError(f"Only Keras's own losses are evaluated. Received: {loss!r:.120}")
+        try:
+            function = keras.losses.deserialize(
+                {"module": "keras.losses", **{k: v for k, v in loss.items() if k != "module"}}
+            )
+        except Exception as error:  # Keras raises TypeError/ValueError for unknown configs
+            raise InputError(
+                f"Could not rebuild the loss {loss.get('class_name')!r}: {error}"
+            ) from None
+        return _snake(str(loss.get("class_name"))), function
+    if isinstance(loss, str):
+        try:
+            function = keras.losses.get(loss)
+        except (ValueError, TypeError):
+            function = None
+        if function is None:
+            raise InputError(
+                f"Unknown loss {loss!r}. Expected a Keras loss name such as "
+                "'sparse_categorical_crossentropy', 'categorical_crossentropy', "
+                "'binary_crossentropy', 'mse' or 'mae'."
+            )
+        return loss, function
+    raise InputError(f"Expected a loss name or function. Received: {type(loss).__name__}")
+
+
+def _snake(name: str) -> str:
+    out = []
+    for index, char in enumerate(name):
+        if char.isupper() and index and not name[index - 1].isupper():
+            out.append("_")
+        out.append(char.lower())
+    return "".join(out)
+
+
+def _metric_function(name: str, y: np.ndarray, output_shape: tuple) -> Callable | None:
+    """A stateless ``f(y_true, y_pred) -> per-sample values`` for a compiled metric name."""
+    import keras
+    from keras import ops
+
+    key = name.lower()
+    classes = output_shape[-1] if output_shape else 1
+    if key in ("accuracy", "acc"):
+        if classes == 1:
+            key = "binary_accuracy"
+        elif y.ndim >= 2 and y.shape[-1] == classes and y.ndim == len(output_shape) + 1:
+            key = "categorical_accuracy"
+        else:
+            key = "sparse_categorical_accuracy"
+    if key == "sparse_categorical_accuracy":
+        return lambda y_true, y_pred: ops.cast(
+            ops.equal(
+                ops.cast(ops.reshape(y_true, (-1,)), "int32"),
+                ops.cast(ops.argmax(ops.reshape(y_pred, (-1, classes)), axis=-1), "int32"),
+            ),
+            "float32",
+        )
+    if key == "rmse" or key == "root_mean_squared_error":
+        return None  # not a mean of per-sample values; Keras's own metric is stateful
+    # A metric name that is also a loss (mae, mse, mape, crossentropies...) is evaluated with the
+    # loss: losses are stateless, while keras.metrics.get returns a stateful Metric object whose
+    # call updates running totals (wrong inside a compiled grid).
+    try:
+        function = keras.losses.get(key)
+    except (ValueError, TypeError):
+        function = None
+    if function is None:
+        # Stateless metric functions (binary_accuracy, top_k_categorical_accuracy, ...).
+        function = getattr(keras.metrics, key, None)
+        if isinstance(function, (type, keras.metrics.Metric)):
+            function = None
+    return function if callable(function) else None
+
+
+# --------------------------------------------------------------------------------------------
+# Directions
+# --------------------------------------------------------------------------------------------
+
+
+def filter_axes(path: str, shape: Sequence[int]) -> tuple[int, ...] | None:
+    """The axes a filter's norm is taken over for a variable, or None for a 1-D variable.
+
+    A filter is one output unit: every axis but the last for a kernel (Dense ``(in, out)``,
+    Conv ``(kh, kw, in, out)``, LSTM ``(in, 4 * units)``); the first axis only for
+    MultiHeadAttention's query/key/value kernels ``(dim, heads, key_dim)`` (a unit is one head's
+    one key dimension); every axis but the first for an embedding table (a row is a token).
+    """
+    ndim = len(shape)
+    if ndim <= 1:
+        return None
+    name = path.rsplit("/", 1)[-1]
+    parent = path.rsplit("/", 2)[-2] if path.count("/") >= 1 else ""
+    if name == "embeddings":
+        return tuple(range(1, ndim))
+    if ndim == 3 and name == "kernel" and parent in _ATTENTION_PROJECTIONS:
+        return (0,)
+    return tuple(range(ndim - 1))
+
+
+def _normalized(
+    direction: list[np.ndarray],
+    weights: list[np.ndarray],
+    paths: list[str],
+    normalization: str,
+    bias_mode: str,
+) -> list[np.ndarray]:
+    out = []
+    for d, w, path in zip(direction, weights, paths, strict=True):
+        axes = filter_axes(path, w.shape)
+        if axes is None:
+            if bias_mode == "zero":
+                d = np.zeros_like(w)
+            elif bias_mode == "weights":
+                d = w.copy()
+            else:
+                d = d * (np.linalg.norm(w) / (np.linalg.norm(d) + _EPSILON))
+        elif normalization == "filter":
+            scale = np.sqrt(np.sum(w * w, axis=axes, keepdims=True)) / (
+                np.sqrt(np.sum(d * d, axis=axes, keepdims=True)) + _EPSILON
+            )
+            d = d * scale
+        elif normalization == "layer":
+            d = d * (np.linalg.norm(w) / (np.linalg.norm(d) + _EPSILON))
+        out.append(d.astype(np.float32))
+    return out
+
+
+def _check_choice(value: str, choices: Sequence[str], what: str) -> None:
+    if value not in choices:
+        raise InputError(f"Unknown {what} {value!r}. Expected one of: {', '.join(choices)}.")
+
+
+def random_directions(
+    model: Any,
+    *,
+    seed: int = DEFAULT_SEED,
+    normalization: str = "filter",
+    bias_mode: str = "zero",
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Two Gaussian directions over ``model.trainable_variables``, normalized (Li et al. 2018).
+
+    Args:
+        model: the Keras model.
+        seed: the random seed (the same seed gives the same directions).
+        normalization: ``'filter'`` (each filter scaled to the norm of the weights' filter),
+            ``'layer'`` (each variable to the variable's norm) or ``'none'``.
+        bias_mode: one-dimensional variables (biases, normalization parameters): ``'zero'``
+            (left out), ``'weights'`` (a copy of the weights, as the paper's code does when they
+            are not ignored) or ``'random'`` (random, scaled to the variable's norm).
+
+    Returns:
+        ``(direction_x, direction_y)``, each a list of arrays shaped like the variables.
+    """
+    _check_choice(normalization, NORMALIZATIONS, "normalization")
+    _check_choice(bias_mode, BIAS_MODES, "bias mode")
+    weights = [np.asarray(v.numpy(), dtype=np.float32) for v in model.trainable_variables]
+    paths = [v.path for v in model.trainable_variables]
+    rng = np.random.default_rng(seed)
+    pair = []
+    for _ in range(2):
+        raw = [rng.standard_normal(w.shape).astype(np.float32) for w in weights]
+        pair.append(_normalized(raw, weights, paths, normalization, bias_mode))
+    return pair[0], pair[1]
+
+
+def flat_direction(direction: Sequence[np.ndarray]) -> np.ndarray:
+    """A per-variable direction as one flat float32 array (C order, variables in order)."""
+    return np.concatenate([np.ravel(np.asarray(d, dtype=np.float32)) for d in direction])
+
+
+def _unflatten(flat: np.ndarray, shapes: Sequence[tuple]) -> list[np.ndarray]:
+    out, start = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        out.append(flat[start : start + size].reshape(shape))
+        start += size
+    return out
+
+
+def pca_directions(
+    trajectory: Sequence[Sequence[np.ndarray]], final: Sequence[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The top two principal directions of a training path, relative to the final weights.
+
+    As Li et al. 2018 (section 7): the rows ``theta_t - theta_final`` for every checkpoint,
+    centered, decomposed by SVD; the directions have unit length.
+
+    Args:
+        trajectory: per checkpoint, the trainable variables' values (lists of arrays).
+        final: the weights the plane goes through.
+
+    Returns:
+        ``(direction_x, direction_y, explained_variance_ratio)``, directions flat.
+
+    Raises:
+        InputError: fewer than 3 checkpoints differ from the final weights.
+    """
+    base = flat_direction(final).astype(np.float64)
+    rows = np.stack([flat_direction(point).astype(np.float64) - base for point in trajectory])
+    rows = rows[np.linalg.norm(rows, axis=1) > 0]
+    if len(rows) < 2:
+        raise InputError(
+            "PCA directions need a run with at least 2 checkpoints other than the final "
+            f"weights; this one has {len(rows)}. Record the run with more checkpoints, or use "
+            "random directions."
+        )
+    centered = rows - rows.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centered, full_matrices=False)
+    total = float(np.sum(singular**2)) or 1.0
+    ratio = np.zeros(2)
+    ratio[: min(2, len(singular))] = (singular[:2] ** 2) / total
+    directions = [vt[k] if k < len(vt) else np.zeros_like(base) for k in range(2)]
+    # A sign convention so the picture does not flip between runs: the path starts at x < 0.
+    first = rows[0]
+    directions = [d if float(first @ d) <= 0 else -d for d in directions]
+    return directions[0].astype(np.float32), directions[1].astype(np.float32), ratio
+
+
+def checkpoint_weights(model: Any, arrays: dict[str, np.ndarray], *, label: str = "checkpoint"):
+    """A checkpoint's arrays (``variable.path -> array``) in ``model.weights`` order.
+
+    Raises:
+        InputError: a variable is missing or has another shape (a checkpoint of another model).
+    """
+    out = []
+    for variable in model.weights:
+        value = arrays.get(variable.path)
+        if value is None or tuple(np.shape(value)) != tuple(variable.shape):
+            found = "missing" if value is None else f"shaped {tuple(np.shape(value))}"
+            raise InputError(
+                f"The {label} does not fit this model: {variable.path!r} is {found}, the model's is "
+                f"{tuple(variable.shape)}. Choose a run of this model."
+            )
+        out.append(np.asarray(value, dtype=np.float32))
+    return out
+
+
+def _trainable_part(model: Any, weights: Sequence[np.ndarray]) -> list[np.ndarray]:
+    trainable = {id(v) for v in model.trainable_variables}
+    by_id = {id(v): w for v, w in zip(model.weights, weights, strict=True)}
+    order = [id(v) for v in model.trainable_variables]
+    assert set(order) <= trainable
+    return [by_id[key] for key in order]
+
+
+def _non_trainable_part(model: Any, weights: Sequence[np.ndarray]) -> list[np.ndarray]:
+    by_id = {id(v): w for v, w in zip(model.weights, weights, strict=True)}
+    return [by_id[id(v)] for v in model.non_trainable_variables]
+
+
+# --------------------------------------------------------------------------------------------
+# The compiled evaluator
+# --------------------------------------------------------------------------------------------
+
+
+class LandscapeEvaluator:
+    """Evaluates the loss and metrics at many weight points inside one compiled function.
+
+    A point is ``base + sum_k coefficients[k] * directions[k]`` over the trainable variables
+    (and, for lines through BatchNormalization statistics, the non-trainable ones). Every chunk
+    of points is one call: ``tf.map_fn`` over the coefficient rows, each row one
+    ``model.stateless_call`` on the whole sample subset in inference mode.
+
+    Args:
+        model: the Keras model (never changed).
+        x: the samples (a subset: every point runs on all of them at once).
+        y: the targets, as the loss expects them.
+        loss: a Keras loss name, a serialized ``keras.losses`` object, or a function.
+        metrics: compiled metric names; those that cannot be evaluated statelessly are left out
+            with a note.
+    """
+
+    def __init__(self, model: Any, x: np.ndarray, y: np.ndarray, *, loss, metrics=()):
+        import tensorflow as tf
+
+        reason = landscape_reason(model)
+        if reason:
+            raise UnsupportedModelError(reason)
+        self.model = model
+        self.x = graph.model_input(model, np.asarray(x))
+        self.y = np.asarray(y)
+        if len(self.x) != len(self.y):
+            raise InputError(f"{len(self.x)} samples but {len(self.y)} targets; expected as many.")
+        if len(self.x) == 0:
+            raise InputError("No samples to evaluate the loss on.")
+        self.loss_name, self._loss = _loss_function(loss)
+        output_shape = tuple(graph.graph_layers(model).output_shape)
+        self.notes: list[str] = []
+        names, functions = [], []
+        for name in metrics:
+            function = _metric_function(name, self.y, output_shape)
+            if function is None:
+                self.notes.append(f"The metric {name!r} is not evaluated on the landscape.")
+            elif name not in names and name != "loss":
+                names.append(name)
+                functions.append(function)
+        self.metric_names = ("loss", *names)
+        self._metrics = functions
+        self.trainable = [np.asarray(v.numpy(), np.float32) for v in model.trainable_variables]
+        self.non_trainable = [v.numpy() for v in model.non_trainable_variables]
+        self.shapes = [tuple(w.shape) for w in self.trainable]
+        self._tf = tf
+        self._functions: dict[tuple[int, bool], Callable] = {}
+        self._x_tensor = tf.constant(self.x)
+        self._y_tensor = tf.constant(self.y)
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.x)
+
+    def _objectives(self, trainable, non_trainable, x, y):
+        from keras import ops
+
+        output, _, losses = self.model.stateless_call(
+            trainable, non_trainable, x, training=False, return_losses=True
+        )
+        if isinstance(output, (list, tuple)):
+            output = output[0]
+        if isinstance(output, dict):
+            output = next(iter(output.values()))
+        value = ops.mean(self._loss(y, output))
+        for extra in losses:
+            value = value + ops.cast(extra, value.dtype)
+        values = [ops.cast(value, "float32")]
+        values += [ops.cast(ops.mean(metric(y, output)), "float32") for metric in self._metrics]
+        return self._tf.stack(values)
+
+    def _function(self, num_directions: int, moves_non_trainable: bool) -> Callable:
+        key = (num_directions, moves_non_trainable)
+        if key in self._functions:
+            return self._functions[key]
+        tf = self._tf
+        graph_function = tf.function(reduce_retracing=True)
+        from neurogenesis.analysis.attribution import _quiet_retracing
+
+        _quiet_retracing()
+
+        def evaluate(base, base_nt, directions, directions_nt, coefficients, x, y):
+            def one(row):
+                trainable = [
+                    b + sum(row[k] * directions[k][i] for k in range(num_directions))
+                    for i, b in enumerate(base)
+                ]
+                if moves_non_trainable:
+                    non_trainable = [
+                        b
+                        + sum(
+                            tf.cast(row[k], b.dtype) * directions_nt[k][i]
+                            for k in range(num_directions)
+                        )
+                        for i, b in enumerate(base_nt)
+                    ]
+                else:
+                    non_trainable = base_nt
+                return self._objectives(trainable, non_trainable, x, y)
+
+            return tf.map_fn(one, coefficients, fn_output_signature=tf.float32)
+
+        self._functions[key] = graph_function(evaluate)
+        return self._functions[key]
+
+    def evaluate(
+        self,
+        coefficients: np.ndarray,
+        directions: Sequence[Sequence[np.ndarray]],
+        *,
+        base: Sequence[np.ndarray] | None = None,
+        base_non_trainable: Sequence[np.ndarray] | None = None,
+        directions_non_trainable: Sequence[Sequence[np.ndarray]] | None = None,
+    ) -> np.ndarray:
+        """The metrics at ``base + coefficients @ directions``.
+
+        Args:
+            coefficients: (P, K) one row per point.
+            directions: K directions, each a list of arrays over the trainable variables.
+            base: the trainable variables' values at the origin (default: the model's).
+            base_non_trainable: the non-trainable variables' values (default: the model's).
+            directions_non_trainable: K directions over the non-trainable variables (a line
+                between two models moves their BatchNormalization statistics too).
+
+        Returns:
+            (P, M) values, ``M = len(metric_names)``; non-finite values become NaN.
+        """
+        tf = self._tf
+        coefficients = np.asarray(coefficients, dtype=np.float32)
+        if coefficients.ndim != 2 or coefficients.shape[1] != len(directions):
+            raise InputError("Expected one coefficient per direction for every point.")
+        if len(coefficients) == 0:
+            return np.zeros((0, len(self.metric_names)), dtype=np.float64)
+        base = self.trainable if base is None else base
+        base_nt = self.non_trainable if base_non_trainable is None else base_non_trainable
+        moves = directions_non_trainable is not None and len(base_nt) > 0
+        function = self._function(len(directions), moves)
+        values = function(
+            [tf.constant(b, tf.float32) for b in base],
+            [tf.constant(b) for b in base_nt],
+            [[tf.constant(d, tf.float32) for d in direction] for direction in directions],
+            [[tf.constant(d) for d in direction] for direction in directions_non_trainable]
+            if moves
+            else [],
+            tf.constant(coefficients),
+            self._x_tensor,
+            self._y_tensor,
+        )
+        values = np.asarray(values, dtype=np.float64)
+        return np.where(np.isfinite(values), values, np.nan)
+
+    def hessian_vector_function(self) -> Callable:
+        """``hvp(vector) -> (Hv, loss)`` at the model's weights (double backpropagation)."""
+        tf = self._tf
+        base = [tf.constant(b, tf.float32) for b in self.trainable]
+        base_nt = [tf.constant(b) for b in self.non_trainable]
+
+        @tf.function(reduce_retracing=True)
+        def hvp(vector, x, y):
+            with tf.GradientTape() as outer:
+                outer.watch(base)
+                with tf.GradientTape() as inner:
+                    inner.watch(base)
+                    value = self._objectives(base, base_nt, x, y)[0]
+                gradients = inner.gradient(value, base)
+                dot = tf.add_n(
+                    [
+                        tf.reduce_sum(g * v)
+                        for g, v in zip(gradients, vector, strict=True)
+                        if g is not None
+                    ]
+                )
+            products = outer.gradient(dot, base, unconnected_gradients="zero")
+            return products, value
+
+        return lambda vector: hvp(
+            [tf.constant(v, tf.float32) for v in vector], self._x_tensor, self._y_tensor
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Planes
+# --------------------------------------------------------------------------------------------
+
+
+def preview_indices(resolution: int, points_per_side: int = PREVIEW_POINTS_PER_SIDE) -> np.ndarray:
+    """The grid indices of the coarse preview: evenly spaced from edge to edge, with the center
+    (the trained weights) whenever the grid has one."""
+    if resolution <= points_per_side:
+        return np.arange(resolution)
+    indices = np.round(np.linspace(0, resolution - 1, points_per_side)).astype(int)
+    if resolution % 2:
+        indices = np.append(indices, (resolution - 1) // 2)
+    return np.unique(indices)
+
+
+def _grid_order(resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat grid indices: the preview's points first, then the rest (row by row)."""
+    coarse = preview_indices(resolution)
+    first = np.array([i * resolution + j for i in coarse for j in coarse], dtype=int)
+    rest = np.setdiff1d(np.arange(resolution * resolution), first)
+    return first, rest
+
+
+def _check_grid(resolution: int, span: float) -> None:
+    if not 3 <= int(resolution) <= MAX_RESOLUTION:
+        raise InputError(
+            f"Expected a resolution between 3 and {MAX_RESOLUTION}. Received: {resolution}."
+        )
+    if not (math.isfinite(span) and span > 0):
+        raise InputError(f"Expected a positive span. Received: {span}.")
+
+
+def _subset(x: np.ndarray, y: np.ndarray, num_samples: int | None) -> tuple[np.ndarray, np.ndarray]:
+    if num_samples is None:
+        return x, y
+    count = max(1, min(int(num_samples), MAX_NUM_SAMPLES, len(x)))
+    return x[:count], y[:count]
+
+
+def _project(
+    points: Sequence[Sequence[np.ndarray]],
+    theta: Sequence[np.ndarray],
+    dx: np.ndarray,
+    dy: np.ndarray,
+) -> np.ndarray:
+    """Least-squares coordinates of each point's offset from theta in the plane (dx, dy)."""
+    if not points:
+        return np.zeros((0, 2))
+    base = flat_direction(theta).astype(np.float64)
+    basis = np.stack([dx, dy], axis=1).astype(np.float64)
+    offsets = np.stack([flat_direction(p).astype(np.float64) - base for p in points], axis=1)
+    coordinates, *_ = np.linalg.lstsq(basis, offsets, rcond=None)
+    return coordinates.T
+
+
+def landscape_info(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    loss=None,
+    metrics: Sequence[str] = (),
+    directions: str = "random",
+    resolution: int = DEFAULT_RESOLUTION,
+    span: float = DEFAULT_SPAN,
+    seed: int = DEFAULT_SEED,
+    normalization: str = "filter",
+    bias_mode: str = "zero",
+    num_samples: int | None = DEFAULT_NUM_SAMPLES,
+    checkpoints: Sequence[tuple[str, Sequence[np.ndarray]]] = (),
+    chunk_points: int = DEFAULT_CHUNK_POINTS,
+    on_partial: Callable[[LandscapeInfo, float], None] | None = None,
+    evaluator: LandscapeEvaluator | None = None,
+) -> LandscapeInfo:
+    """The loss (and metrics) over a plane through the model's weights.
+
+    Args:
+        model: the Keras model (never changed).
+        x: samples; the first ``num_samples`` are used.
+        y: their targets.
+        loss: a Keras loss name, serialized ``keras.losses`` object or function.
+        metrics: compiled metric names to draw too.
+        directions: ``'random'`` (filter-normalized Gaussian directions) or ``'pca'`` (the
+            trajectory's top two principal directions; needs ``checkpoints``).
+        resolution: grid points per side.
+        span: random directions: the grid runs from ``-span`` to ``span`` on both axes. PCA:
+            the grid covers the projected trajectory plus ``span * PCA_MARGIN`` of its extent
+            on each side.
+        seed: the random directions' seed.
+        normalization: see :func:`random_directions`.
+        bias_mode: see :func:`random_directions`.
+        num_samples: how many samples (None for all, at most ``MAX_NUM_SAMPLES``).
+        checkpoints: ``(label, weights)`` per checkpoint of the run, oldest first; ``weights``
+            in ``model.weights`` order (:func:`checkpoint_weights`). Projected onto the plane.
+        chunk_points: grid points per compiled call (progress is reported between calls).
+        on_partial: ``on_partial(info, fraction)`` after the preview and after every chunk;
+            ``info.values`` holds NaN where not computed yet.
+        evaluator: a :class:`LandscapeEvaluator` to reuse (its samples and loss win).
+
+    Returns:
+        A :class:`LandscapeInfo` with ``complete=True``.
+    """
+    _check_choice(directions, DIRECTION_KINDS, "direction kind")
+    _check_grid(resolution, span)
+    resolution = int(resolution)
+    if evaluator is None:
+        xs, ys = _subset(np.asarray(x), np.asarray(y), num_samples)
+        evaluator = LandscapeEvaluator(model, xs, ys, loss=loss, metrics=metrics)
+    theta = evaluator.trainable
+    shapes = evaluator.shapes
+    trainable_points = [_trainable_part(model, weights) for _, weights in checkpoints]
+    notes = list(evaluator.notes)
+    explained = np.zeros(0)
+    if directions == "random":
+        dx_list, dy_list = random_directions(
+            model, seed=seed, normalization=normalization, bias_mode=bias_mode
+        )
+        dx, dy = flat_direction(dx_list), flat_direction(dy_list)
+        trajectory = _project(trainable_points, theta, dx, dy)
+        alphas = np.linspace(-span, span, resolution)
+        betas = alphas.copy()
+        used_seed: int | None = int(seed)
+    else:
+        if not checkpoints:
+            raise InputError(
+                "PCA directions come from a training run's checkpoints. Choose a recorded run "
+                "of this model, or use random directions."
+            )
+        dx, dy, explained = pca_directions(trainable_points, theta)
+        dx_list, dy_list = _unflatten(dx, shapes), _unflatten(dy, shapes)
+        trajectory = _project(trainable_points, theta, dx, dy)
+        alphas, betas = _pca_axes(trajectory, resolution, span)
+        used_seed = None
+        normalization, bias_mode = "none", "weights"
+    trajectory_values = np.zeros((len(evaluator.metric_names), 0))
+    if checkpoints:
+        trajectory_values = _values_at(evaluator, model, [w for _, w in checkpoints]).T
+
+    values = np.full((len(evaluator.metric_names), resolution, resolution), np.nan)
+
+    def info(complete: bool) -> LandscapeInfo:
+        return LandscapeInfo(
+            directions=directions,
+            metric_names=evaluator.metric_names,
+            loss_name=evaluator.loss_name,
+            alphas=alphas,
+            betas=betas,
+            values=values.copy(),
+            direction_x=dx,
+            direction_y=dy,
+            trajectory=trajectory,
+            trajectory_labels=tuple(label for label, _ in checkpoints),
+            trajectory_values=trajectory_values,
+            explained_variance=explained,
+            num_samples=evaluator.num_samples,
+            seed=used_seed,
+            normalization=normalization,
+            bias_mode=bias_mode,
+            complete=complete,
+            notes=tuple(notes),
+        )
+
+    first, rest = _grid_order(resolution)
+    total = resolution * resolution
+    done = 0
+    chunks = [first] + [
+        rest[i : i + max(1, chunk_points)] for i in range(0, len(rest), max(1, chunk_points))
+    ]
+    for chunk in chunks:
+        if len(chunk) == 0:
+            continue
+        rows, cols = np.divmod(chunk, resolution)
+        coefficients = np.stack([alphas[rows], betas[cols]], axis=1)
+        result = evaluator.evaluate(coefficients, [dx_list, dy_list])
+        values[:, rows, cols] = result.T
+        done += len(chunk)
+        if on_partial is not None and done < total:
+            on_partial(info(False), done / total)
+    if np.isnan(values[0]).any():
+        notes.append(
+            f"The loss overflowed at {int(np.isnan(values[0]).sum())} grid points (left blank)."
+        )
+    return info(True)
+
+
+def _pca_axes(
+    trajectory: np.ndarray, resolution: int, span: float
+) -> tuple[np.ndarray, np.ndarray]:
+    axes = []
+    for k in range(2):
+        low = min(0.0, float(trajectory[:, k].min())) if len(trajectory) else -1.0
+        high = max(0.0, float(trajectory[:, k].max())) if len(trajectory) else 1.0
+        extent = max(high - low, 1e-6)
+        margin = span * PCA_MARGIN * extent
+        axes.append(np.linspace(low - margin, high + margin, resolution))
+    return axes[0], axes[1]
+
+
+def _values_at(evaluator: LandscapeEvaluator, model: Any, points: Sequence[Sequence[np.ndarray]]):
+    """(T, M) the metrics at each full set of weights (trainable and non-trainable)."""
+    rows = []
+    zero = [np.zeros_like(w) for w in evaluator.trainable]
+    for weights in points:
+        rows.append(
+            evaluator.evaluate(
+                np.zeros((1, 1)),
+                [zero],
+                base=_trainable_part(model, weights),
+                base_non_trainable=_non_trainable_part(model, weights),
+            )[0]
+        )
+    return np.stack(rows) if rows else np.zeros((0, len(evaluator.metric_names)))
+
+
+# --------------------------------------------------------------------------------------------
+# Lines
+# --------------------------------------------------------------------------------------------
+
+
+def interpolation_info(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    start: Sequence[np.ndarray],
+    end: Sequence[np.ndarray] | None = None,
+    *,
+    loss=None,
+    metrics: Sequence[str] = (),
+    resolution: int = DEFAULT_RESOLUTION * 2 - 1,
+    t_range: tuple[float, float] = DEFAULT_INTERPOLATION_RANGE,
+    num_samples: int | None = DEFAULT_NUM_SAMPLES,
+    start_label: str = "start",
+    end_label: str = "trained",
+    evaluator: LandscapeEvaluator | None = None,
+) -> InterpolationInfo:
+    """The metrics along the line from ``start`` to ``end`` (Goodfellow et al. 2015).
+
+    Every weight moves, BatchNormalization statistics included, so ``t = 0`` is exactly the
+    start model and ``t = 1`` exactly the end model.
+
+    Args:
+        model: a model of the right architecture (never changed).
+        x: samples; y: targets.
+        start: weights in ``model.weights`` order (a checkpoint, another model's weights).
+        end: the same for the other end; None for the model's own weights.
+        loss: see :func:`landscape_info`; metrics: likewise.
+        resolution: points on the line.
+        t_range: where the line starts and ends (``(-0.5, 1.5)`` goes half a length past both).
+        num_samples: how many samples.
+        start_label: what ``start`` is; end_label: what ``end`` is.
+        evaluator: a :class:`LandscapeEvaluator` to reuse.
+    """
+    if not 3 <= int(resolution) <= 4 * MAX_RESOLUTION:
+        raise InputError(
+            f"Expected between 3 and {4 * MAX_RESOLUTION} points. Received: {resolution}."
+        )
+    if evaluator is None:
+        xs, ys = _subset(np.asarray(x), np.asarray(y), num_samples)
+        evaluator = LandscapeEvaluator(model, xs, ys, loss=loss, metrics=metrics)
+    end = [v.numpy() for v in model.weights] if end is None else list(end)
+    start = list(start)
+    if len(start) != len(model.weights) or len(end) != len(model.weights):
+        raise InputError("Expected one array per model weight at both ends of the line.")
+    start_t, end_t = _trainable_part(model, start), _trainable_part(model, end)
+    start_nt, end_nt = _non_trainable_part(model, start), _non_trainable_part(model, end)
+    direction = [
+        np.asarray(e, np.float32) - np.asarray(s, np.float32)
+        for s, e in zip(start_t, end_t, strict=True)
+    ]
+    direction_nt = [np.asarray(e) - np.asarray(s) for s, e in zip(start_nt, end_nt, strict=True)]
+    t = np.linspace(t_range[0], t_range[1], int(resolution))
+    values = evaluator.evaluate(
+        t[:, None],
+        [direction],
+        base=[np.asarray(s, np.float32) for s in start_t],
+        base_non_trainable=[np.asarray(s) for s in start_nt],
+        directions_non_trainable=[direction_nt],
+    )
+    distance = float(np.linalg.norm(flat_direction(direction)))
+    return InterpolationInfo(
+        t=t,
+        metric_names=evaluator.metric_names,
+        loss_name=evaluator.loss_name,
+        values=values.T,
+        start_label=start_label,
+        end_label=end_label,
+        distance=distance,
+        num_samples=evaluator.num_samples,
+        notes=tuple(evaluator.notes),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Sharpness
+# --------------------------------------------------------------------------------------------
+
+
+def sharpness_info(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    loss=None,
+    iterations: int = DEFAULT_POWER_ITERATIONS,
+    seed: int = DEFAULT_SEED,
+    num_samples: int | None = DEFAULT_NUM_SAMPLES,
+    evaluator: LandscapeEvaluator | None = None,
+) -> SharpnessInfo:
+    """The Hessian's eigenvalue of largest magnitude at the trained weights.
+
+    Power iteration on Hessian-vector products (double backpropagation, no Hessian is formed):
+    ``v <- Hv / |Hv|``, the estimate is the Rayleigh quotient ``v . Hv``. It stops when two
+    estimates agree to ``POWER_TOLERANCE`` (relative) or after ``iterations``.
+    """
+    if evaluator is None:
+        xs, ys = _subset(np.asarray(x), np.asarray(y), num_samples)
+        evaluator = LandscapeEvaluator(model, xs, ys, loss=loss)
+    hvp = evaluator.hessian_vector_function()
+    rng = np.random.default_rng(seed)
+    vector = [rng.standard_normal(w.shape).astype(np.float32) for w in evaluator.trainable]
+    norm = math.sqrt(sum(float(np.sum(v * v)) for v in vector))
+    vector = [v / norm for v in vector]
+    estimates: list[float] = []
+    converged = False
+    for _ in range(graph.capped_steps(iterations)):
+        products, _ = hvp(vector)
+        products = [np.asarray(p, np.float64) for p in products]
+        estimate = sum(float(np.sum(p * v)) for p, v in zip(products, vector, strict=True))
+        estimates.append(estimate)
+        size = math.sqrt(sum(float(np.sum(p * p)) for p in products))
+        if not math.isfinite(size) or size == 0.0:
+            break
+        vector = [(p / size).astype(np.float32) for p in products]
+        if len(estimates) > 1 and abs(estimates[-1] - estimates[-2]) <= POWER_TOLERANCE * max(
+            abs(estimates[-1]), _EPSILON
+        ):
+            converged = True
+            break
+    return SharpnessInfo(
+        eigenvalue=estimates[-1] if estimates else float("nan"),
+        estimates=np.asarray(estimates),
+        iterations=len(estimates),
+        converged=converged,
+        loss_name=evaluator.loss_name,
+        num_samples=evaluator.num_samples,
+        num_parameters=int(sum(w.size for w in evaluator.trainable)),
+    )
