@@ -57,6 +57,7 @@ __all__ = [
     "pca_directions",
     "preview_indices",
     "random_directions",
+    "recorded_checkpoints",
     "sharpness_info",
     "supports",
 ]
@@ -484,6 +485,39 @@ def checkpoint_weights(model: Any, arrays: dict[str, np.ndarray], *, label: str 
     return out
 
 
+def recorded_checkpoints(
+    model: Any, run_dir: str, *, max_checkpoints: int | None = None
+) -> list[tuple[str, list[np.ndarray]]]:
+    """A recorded run's checkpoints as ``(label, weights)`` for :func:`landscape_info`, oldest
+    first: ``'initial'`` for the weights before training, ``'epoch N'`` (1-based) after.
+
+    Args:
+        model: the model the run trained (the checkpoints must fit it).
+        run_dir: a run folder written by :class:`neurogenesis.RunRecorder`.
+        max_checkpoints: keep this many, evenly spread, first and last always kept.
+
+    Raises:
+        InputError: not a recorded run, no checkpoints, or checkpoints of another model.
+    """
+    from neurogenesis.io.recordings import load_checkpoint_arrays, read_recording
+
+    recording = read_recording(run_dir)
+    entries = list(recording.checkpoints)
+    if not entries:
+        raise InputError(
+            f"The run '{recording.path}' has no weight checkpoints. Record it with "
+            "RunRecorder(checkpoint_every=...) to draw its path."
+        )
+    if max_checkpoints is not None and len(entries) > max_checkpoints >= 2:
+        keep = np.unique(np.round(np.linspace(0, len(entries) - 1, max_checkpoints)).astype(int))
+        entries = [entries[k] for k in keep]
+    out = []
+    for epoch, path in entries:
+        label = "initial" if epoch < 0 else f"epoch {epoch + 1}"
+        out.append((label, checkpoint_weights(model, load_checkpoint_arrays(path), label=label)))
+    return out
+
+
 def _trainable_part(model: Any, weights: Sequence[np.ndarray]) -> list[np.ndarray]:
     trainable = {id(v) for v in model.trainable_variables}
     by_id = {id(v): w for v, w in zip(model.weights, weights, strict=True)}
@@ -494,7 +528,8 @@ def _trainable_part(model: Any, weights: Sequence[np.ndarray]) -> list[np.ndarra
 
 def _non_trainable_part(model: Any, weights: Sequence[np.ndarray]) -> list[np.ndarray]:
     by_id = {id(v): w for v, w in zip(model.weights, weights, strict=True)}
-    return [by_id[id(v)] for v in model.non_trainable_variables]
+    # Random layers' seed states are non-trainable variables but not weights: keep their values.
+    return [by_id[id(v)] if id(v) in by_id else v.numpy() for v in model.non_trainable_variables]
 
 
 # --------------------------------------------------------------------------------------------
@@ -591,10 +626,14 @@ class LandscapeEvaluator:
                     for i, b in enumerate(base)
                 ]
                 if moves_non_trainable:
+                    # Statistics (BatchNormalization's moving mean and variance) are interpolated
+                    # between the two ends but never extrapolated past them: a variance would
+                    # turn negative. Past an end they stay at that end's values.
+                    clipped = [tf.clip_by_value(row[k], 0.0, 1.0) for k in range(num_directions)]
                     non_trainable = [
                         b
                         + sum(
-                            tf.cast(row[k], b.dtype) * directions_nt[k][i]
+                            tf.cast(clipped[k], b.dtype) * directions_nt[k][i]
                             for k in range(num_directions)
                         )
                         for i, b in enumerate(base_nt)
@@ -922,7 +961,9 @@ def interpolation_info(
     """The metrics along the line from ``start`` to ``end`` (Goodfellow et al. 2015).
 
     Every weight moves, BatchNormalization statistics included, so ``t = 0`` is exactly the
-    start model and ``t = 1`` exactly the end model.
+    start model and ``t = 1`` exactly the end model. Past the ends (``t < 0`` or ``t > 1``) the
+    trainable weights are extrapolated while the statistics keep the nearer end's values (an
+    extrapolated variance can turn negative).
 
     Args:
         model: a model of the right architecture (never changed).

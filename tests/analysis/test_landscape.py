@@ -370,3 +370,37 @@ def test_metrics_that_cannot_be_evaluated_are_named(regression):
     kernel, bias = (w.numpy() for w in model.weights)
     mae = float(np.mean(np.abs(x @ kernel.ravel() + bias[0] - y)))
     assert info.metric("mae")[1, 1] == pytest.approx(mae, rel=1e-5)
+
+
+def test_past_the_ends_statistics_keep_the_nearer_ends_values():
+    keras = _keras()
+    x = np.random.default_rng(0).uniform(size=(24, 8, 8, 1)).astype("float32")
+    y = np.arange(24) % 10
+    start_model, end_model = tiny_cnn(), tiny_cnn()
+    start_model(x[:1]), end_model(x[:1])
+    # Extrapolating 4.0 -> 0.5 past t = 1 would make the variance negative (NaN outputs).
+    start_model.get_layer("norm").moving_variance.assign(np.full(4, 4.0, "float32"))
+    end_model.get_layer("norm").moving_variance.assign(np.full(4, 0.5, "float32"))
+    start = [w.numpy() for w in start_model.weights]
+    info = interpolation_info(
+        end_model,
+        x,
+        y,
+        start,
+        loss="sparse_categorical_crossentropy",
+        resolution=5,
+        t_range=(-1.0, 2.0),
+    )
+    assert np.isfinite(info.values).all()
+    # t = 2: trainable weights extrapolated, statistics those of the end model.
+    beyond = keras.models.clone_model(end_model)
+    beyond.set_weights(end_model.get_weights())
+    for variable, a, b in zip(
+        beyond.trainable_variables,
+        start_model.trainable_variables,
+        end_model.trainable_variables,
+        strict=True,
+    ):
+        variable.assign(2.0 * b.numpy() - a.numpy())
+    loss = keras.losses.SparseCategoricalCrossentropy()
+    assert info.values[0, -1] == pytest.approx(float(loss(y, beyond(x, training=False))), rel=1e-4)

@@ -1,0 +1,195 @@
+"""neurogenesis.plotting.landscape: the figures draw exactly what the infos hold.
+
+Infos are built by hand (no model), so each test knows every value it should find in the figure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from neurogenesis.analysis.landscape import InterpolationInfo, LandscapeInfo, SharpnessInfo
+from neurogenesis.errors import InputError
+from neurogenesis.plotting.landscape import (
+    axis_titles,
+    plot_interpolation,
+    plot_landscape_3d,
+    plot_landscape_comparison,
+    plot_landscape_contour,
+    plot_sharpness,
+    plotted_values,
+)
+
+R = 5
+
+
+def _plane(directions: str = "random", trajectory=None, scale: float = 1.0) -> LandscapeInfo:
+    alphas = np.linspace(-1.0, 1.0, R)
+    betas = np.linspace(-2.0, 2.0, R)
+    loss = scale * (0.1 + alphas[:, None] ** 2 + 0.5 * betas[None, :] ** 2)  # loss[i, j]
+    accuracy = 1.0 - loss / loss.max()
+    trajectory = np.zeros((0, 2)) if trajectory is None else np.asarray(trajectory, float)
+    return LandscapeInfo(
+        directions=directions,
+        metric_names=("loss", "accuracy"),
+        loss_name="mse",
+        alphas=alphas,
+        betas=betas,
+        values=np.stack([loss, accuracy]),
+        direction_x=np.ones(4, np.float32),
+        direction_y=np.ones(4, np.float32),
+        trajectory=trajectory,
+        trajectory_labels=tuple(f"epoch {k}" for k in range(len(trajectory))),
+        trajectory_values=np.full((2, len(trajectory)), 0.7),
+        explained_variance=np.array([0.8, 0.15]) if directions == "pca" else np.zeros(0),
+        num_samples=32,
+        seed=3 if directions == "random" else None,
+        normalization="filter",
+        bias_mode="zero",
+        complete=True,
+    )
+
+
+def _traces(figure: go.Figure, kind) -> list:
+    return [trace for trace in figure.data if isinstance(trace, kind)]
+
+
+def test_surface_draws_values_transposed_for_plotly_with_the_trained_point():
+    info = _plane()
+    figure = plot_landscape_3d(info)
+    (surface,) = _traces(figure, go.Surface)
+    # Plotly's z[row][column] is (y, x): row j is beta_j, column i is alpha_i.
+    np.testing.assert_allclose(np.asarray(surface.z), info.loss.T)
+    np.testing.assert_allclose(surface.x, info.alphas)
+    np.testing.assert_allclose(surface.y, info.betas)
+    assert surface.contours.z.show and surface.contours.z.project.z
+    (trained,) = [t for t in _traces(figure, go.Scatter3d) if t.name == "trained weights"]
+    assert (trained.x[0], trained.y[0]) == (0.0, 0.0)
+    assert trained.z[0] == pytest.approx(info.loss[2, 2]) == pytest.approx(0.1)
+    assert "seed 3" in figure.layout.title.text
+    assert figure.layout.scene.xaxis.title.text.startswith("α")
+
+
+def test_log_scale_and_clip():
+    info = _plane()
+    logged = plotted_values(info, "loss", log_scale=True)
+    np.testing.assert_allclose(logged, np.log10(info.loss))
+    clipped = plotted_values(info, "loss", clip=1.0)
+    assert clipped.max() == 1.0 and clipped[2, 2] == pytest.approx(0.1)
+    figure = plot_landscape_3d(info, log_scale=True)
+    np.testing.assert_allclose(np.asarray(figure.data[0].z), np.log10(info.loss).T)
+    assert figure.layout.scene.zaxis.title.text == "log10 loss"
+    # A metric with zeros has no logarithm there: blank, not invented.
+    zeros = plotted_values(info, "accuracy", log_scale=True)
+    assert info.metric("accuracy")[0, 0] == 0 and np.isnan(zeros[0, 0])
+    assert np.isfinite(zeros[2, 2])
+
+
+def test_the_path_lies_on_the_surface_and_on_the_contours():
+    path = [(-1.0, -2.0), (-0.5, 1.0), (0.0, 0.0)]
+    info = _plane("pca", trajectory=path)
+    figure = plot_landscape_3d(info)
+    (line,) = [t for t in _traces(figure, go.Scatter3d) if t.name.startswith("training path")]
+    np.testing.assert_allclose(line.x, [-1.0, -0.5, 0.0])
+    # Grid nodes: the surface value there exactly.
+    np.testing.assert_allclose(line.z, [info.loss[0, 0], info.loss[1, 3], info.loss[2, 2]])
+    assert "epoch 0" in line.hovertext[0] and "0.7" in line.hovertext[0]
+    assert "80%" in figure.layout.scene.xaxis.title.text
+    contour = plot_landscape_contour(info)
+    (drawn,) = _traces(contour, go.Contour)
+    np.testing.assert_allclose(np.asarray(drawn.z), info.loss.T)
+    paths = [t for t in _traces(contour, go.Scatter) if t.name and t.name.startswith("training")]
+    np.testing.assert_allclose(paths[0].y, [-2.0, 1.0, 0.0])
+    (star,) = [t for t in _traces(contour, go.Scatter) if t.name == "trained weights"]
+    assert star.marker.symbol == "star"
+    no_path = plot_landscape_3d(info, show_trajectory=False)
+    assert not [t for t in no_path.data if (t.name or "").startswith("training path")]
+
+
+def test_between_grid_nodes_the_path_is_interpolated_bilinearly():
+    info = _plane(trajectory=[(0.25, 0.5)])
+    figure = plot_landscape_3d(info)
+    (line,) = [t for t in figure.data if (t.name or "").startswith("training path")]
+    # alpha 0.25 lies halfway between nodes 0 and 0.5; beta 0.5 halfway between 0 and 1.
+    a, b = info.alphas, info.betas
+    corners = [info.loss[i, j] for i in (2, 3) for j in (2, 3)]
+    assert a[2] == 0 and a[3] == 0.5 and b[2] == 0 and b[3] == 1
+    assert line.z[0] == pytest.approx(np.mean(corners))
+
+
+def test_comparison_shares_one_scale():
+    small, large = _plane(), _plane(scale=10.0)
+    figure = plot_landscape_comparison([small, large], ["A", "B"])
+    surfaces = _traces(figure, go.Surface)
+    assert len(surfaces) == 2
+    low, high = float(small.loss.min()), float(large.loss.max())
+    for surface in surfaces:
+        assert (surface.cmin, surface.cmax) == pytest.approx((low, high))
+    assert list(figure.layout.scene.zaxis.range) == pytest.approx([low, high])
+    assert list(figure.layout.scene2.zaxis.range) == pytest.approx([low, high])
+    assert [s.showscale for s in surfaces] == [False, True]
+    titles = [a.text for a in figure.layout.annotations]
+    assert titles == ["A", "B"]
+    contours = plot_landscape_comparison([small, large], ["A", "B"], kind="contour")
+    drawn = _traces(contours, go.Contour)
+    assert [(c.zmin, c.zmax) for c in drawn] == [pytest.approx((low, high))] * 2
+    with pytest.raises(InputError, match="one label per"):
+        plot_landscape_comparison([small], ["A", "B"])
+    with pytest.raises(InputError, match="kind"):
+        plot_landscape_comparison([small], ["A"], kind="bars")
+
+
+def test_interpolation_panels_and_ends():
+    t = np.linspace(-0.5, 1.5, 9)
+    values = np.stack([(t - 1.0) ** 2 + 0.1, np.clip(t, 0, 1)])
+    info = InterpolationInfo(
+        t=t,
+        metric_names=("loss", "accuracy"),
+        loss_name="mse",
+        values=values,
+        start_label="initial",
+        end_label="trained",
+        distance=2.5,
+        num_samples=16,
+    )
+    figure = plot_interpolation(info, log_scale=True)
+    curves = [trace for trace in figure.data if trace.mode == "lines"]
+    assert [c.name for c in curves] == ["loss", "accuracy"]
+    np.testing.assert_allclose(curves[0].y, values[0])
+    ends = [trace for trace in figure.data if trace.mode == "markers+text"]
+    np.testing.assert_allclose(ends[0].x, [0.0, 1.0])
+    np.testing.assert_allclose(ends[0].y, [1.1, 0.1])
+    assert list(ends[0].text) == ["initial", "trained"]
+    assert figure.layout.yaxis.type == "log"
+    assert "distance 2.5" in figure.layout.title.text
+    only_loss = plot_interpolation(info, metrics=["loss"])
+    assert len([t for t in only_loss.data if t.mode == "lines"]) == 1
+
+
+def test_sharpness_and_titles_and_type_checks():
+    info = SharpnessInfo(
+        eigenvalue=12.5,
+        estimates=np.array([3.0, 11.0, 12.4, 12.5]),
+        iterations=4,
+        converged=True,
+        loss_name="mse",
+        num_samples=8,
+        num_parameters=10,
+    )
+    figure = plot_sharpness(info)
+    np.testing.assert_allclose(figure.data[0].y, info.estimates)
+    assert "12.5" in figure.layout.title.text and "converged" in figure.layout.title.text
+    assert axis_titles(_plane())[0].startswith("α")
+    with pytest.raises(InputError, match="LandscapeInfo"):
+        plot_landscape_3d(info)
+    with pytest.raises(InputError, match="Unknown metric"):
+        plot_landscape_contour(_plane(), metric="f1")
+
+
+def test_names_from_files_are_escaped():
+    info = _plane(trajectory=[(0.0, 0.5)])
+    info = type(info)(**{**info.__dict__, "trajectory_labels": ("<b>x</b>",)})
+    figure = plot_landscape_contour(info)
+    path = [t for t in figure.data if (t.name or "").startswith("training")][0]
+    assert "<b>" not in path.hovertext[0] and "&lt;b&gt;" in path.hovertext[0]
