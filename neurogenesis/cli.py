@@ -348,6 +348,68 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help='print JSON: {"clean_accuracy", "adversarial_accuracy", ...}',
     )
+    landscape = verbs.add_parser(
+        "landscape",
+        help="the loss over a plane of weights around a trained model",
+        description="Evaluate the loss (and the compiled metrics) on an R x R grid of weights "
+        "theta + alphas[i] * direction_x + betas[j] * direction_y around the model's own weights "
+        "theta (Li et al. 2018) and write to a .npz: 'alphas' (R,), 'betas' (R,), 'loss' (R, R) with "
+        "loss[i, j] at alphas[i], betas[j]; 'direction_x' and 'direction_y', flat float32 over "
+        "model.trainable_variables in order, each variable flattened in C order; 'metric_names' "
+        "and 'values' (M, R, R), values[0] being the loss; with --run, 'trajectory' (T, 2), the "
+        "run's checkpoints projected onto the plane, with 'trajectory_labels'. Random directions "
+        "are Gaussian and filter-normalized (biases and normalization parameters stay put); pca "
+        "directions are the top two principal directions of the run's checkpoints. "
+        "BatchNormalization runs in inference mode. The target is the set's y, except for an "
+        "autoencoder: when the model's output has the shape of one sample of x and y does not "
+        "(the set has no y, or one label per sample) the target is x itself, unless the loss is "
+        "sparse_categorical_crossentropy, which takes labels.",
+    )
+    landscape.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
+    landscape.add_argument(
+        "--data", required=True, metavar="NPZ", help="a .npz sample set with x (and y)"
+    )
+    # Defaults are None here and analysis.landscape's constants in _landscape: importing that
+    # module costs every verb most of a second.
+    landscape.add_argument(
+        "--resolution", type=int, metavar="R", help="grid points per side, 3 to 101 (default 21)"
+    )
+    landscape.add_argument(
+        "--span",
+        type=float,
+        metavar="S",
+        help="random: the grid runs from -S to S on both axes; pca: the margin around the "
+        "trajectory, S quarters of its extent (default 1.0)",
+    )
+    landscape.add_argument(
+        "--seed", type=int, metavar="K", help="seed of the random directions (default 0)"
+    )
+    landscape.add_argument(
+        "--loss",
+        metavar="NAME",
+        help="a Keras loss name (mse, mae, sparse_categorical_crossentropy, ...). Default: the "
+        "loss the model file was compiled with; given, it overrides that one. Required when the "
+        "file holds no compiled loss.",
+    )
+    landscape.add_argument("--directions", choices=("random", "pca"), default="random")
+    landscape.add_argument(
+        "--run",
+        metavar="DIR",
+        help="a run folder of this model recorded by RunRecorder, with checkpoints: needed for "
+        "--directions pca; with random directions its path is projected onto the plane",
+    )
+    landscape.add_argument(
+        "--num-samples",
+        type=int,
+        metavar="N",
+        help="evaluate the loss on the first N samples, at most 4096 (default 512)",
+    )
+    landscape.add_argument(
+        "--out", required=True, metavar="FILE.npz", help="where to write the landscape"
+    )
+    landscape.add_argument(
+        "--figure", metavar="PATH", help="also draw the surface in 3-D (.html, .png, .svg, .pdf)"
+    )
     return parser
 
 
@@ -824,6 +886,152 @@ def _adversarial(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _landscape_target(model, samples, loss):
+    """The targets: y, or x itself for an autoencoder (see the verb's help)."""
+    import numpy as np
+
+    from neurogenesis.analysis.graph import graph_layers
+
+    output_shape = tuple(graph_layers(model).output_shape)
+    y = samples.y
+
+    def fits(array) -> bool:
+        shape = tuple(array.shape[1:])
+        return shape == output_shape or (shape == () and output_shape in ((), (1,)))
+
+    name = loss.get("class_name") if isinstance(loss, dict) else loss
+    takes_labels = name in ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy")
+    autoencoder = tuple(samples.x.shape[1:]) == output_shape and not takes_labels
+    if autoencoder and (y is None or not fits(y)):
+        return np.asarray(samples.x, dtype=np.float32)
+    if y is None:
+        raise InputError(
+            f"Expected targets 'y' in '{Path(samples.source).name}': the model's output "
+            f"{(None, *output_shape)} is not shaped like its input, so it is not an autoencoder. "
+            "Received: x only."
+        )
+    return y
+
+
+def _landscape_loss(args: argparse.Namespace):
+    """The loss to evaluate: --loss, else the model file's compiled loss."""
+    from neurogenesis.analysis import landscape
+    from neurogenesis.io.models import training_setup
+
+    setup = training_setup(args.model)
+    if args.loss:
+        return args.loss, setup.metrics
+    name = Path(args.model).name
+    if setup.loss is None:
+        raise InputError(
+            f"'{name}' holds no loss to evaluate ({setup.note}). Expected --loss NAME, e.g. "
+            "--loss mse or --loss sparse_categorical_crossentropy. Received: no --loss."
+        )
+    try:
+        landscape._loss_function(setup.loss)
+    except InputError as error:
+        raise InputError(
+            f"The loss '{name}' was compiled with cannot be rebuilt: {error} Choose one with "
+            "--loss NAME."
+        ) from None
+    return setup.loss, setup.metrics
+
+
+def _landscape(args: argparse.Namespace) -> int:
+    import time
+
+    import numpy as np
+
+    _check_figure_path(args.figure)
+    out = _check_out(args.out)
+    from neurogenesis.analysis import landscape
+
+    resolution = landscape.DEFAULT_RESOLUTION if args.resolution is None else args.resolution
+    span = landscape.DEFAULT_SPAN if args.span is None else args.span
+    seed = landscape.DEFAULT_SEED if args.seed is None else args.seed
+    num_samples = landscape.DEFAULT_NUM_SAMPLES if args.num_samples is None else args.num_samples
+    landscape._check_grid(resolution, span)
+    if not 1 <= num_samples <= landscape.MAX_NUM_SAMPLES:
+        raise InputError(
+            f"Expected --num-samples between 1 and {landscape.MAX_NUM_SAMPLES}. "
+            f"Received: {num_samples}."
+        )
+    if args.directions == "pca" and not args.run:
+        raise InputError(
+            "Expected --run DIR with --directions pca: the plane is spanned by the checkpoints "
+            "of a recorded run of this model. Received: no --run."
+        )
+    model, samples = _model_and_samples(args)
+    loss, metrics = _landscape_loss(args)
+    target = _landscape_target(model, samples, loss)
+    checkpoints = landscape.recorded_checkpoints(model, args.run) if args.run else []
+    count = min(num_samples, len(samples.x))
+    start = time.perf_counter()
+    evaluator = landscape.LandscapeEvaluator(
+        model, samples.x[:count], target[:count], loss=loss, metrics=metrics
+    )
+    info = landscape.landscape_info(
+        model,
+        samples.x,
+        target,
+        directions=args.directions,
+        resolution=resolution,
+        span=span,
+        seed=seed,
+        checkpoints=checkpoints,
+        evaluator=evaluator,
+    )
+    if info.center is not None:
+        center_loss = float(info.loss[info.center])
+    else:  # an even grid, or a pca plane, has no node at the trained weights
+        zero = [np.zeros_like(w) for w in evaluator.trainable]
+        center_loss = float(evaluator.evaluate(np.zeros((1, 2)), [zero, zero])[0, 0])
+    seconds = time.perf_counter() - start
+    arrays = {
+        "alphas": info.alphas,
+        "betas": info.betas,
+        "loss": info.loss,
+        "direction_x": info.direction_x,
+        "direction_y": info.direction_y,
+        "metric_names": np.array(info.metric_names),
+        "values": info.values,
+        "loss_name": np.array(info.loss_name),
+        "directions": np.array(info.directions),
+        "num_samples": np.array(info.num_samples),
+        "center_loss": np.array(center_loss),
+    }
+    if info.seed is not None:
+        arrays["seed"] = np.array(info.seed)
+    if checkpoints:
+        arrays["trajectory"] = info.trajectory
+        arrays["trajectory_labels"] = np.array(info.trajectory_labels)
+        arrays["trajectory_values"] = info.trajectory_values
+    if len(info.explained_variance):
+        arrays["explained_variance"] = info.explained_variance
+    np.savez_compressed(out, **arrays)
+    for note in info.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if np.isfinite(info.loss).any():
+        i, j = np.unravel_index(np.nanargmin(info.loss), info.loss.shape)
+        lowest = (
+            f"lowest loss {info.loss[i, j]:.6g} at alpha {info.alphas[i]:.3g}, "
+            f"beta {info.betas[j]:.3g}"
+        )
+    else:
+        lowest = "no finite loss on the grid"
+    print(
+        f"Wrote the {resolution} x {resolution} {args.directions} landscape of {info.loss_name} "
+        f"on {info.num_samples:,} samples to {out}: {lowest}; loss at the trained weights "
+        f"{center_loss:.6g} ({seconds:.1f} s)",
+        file=sys.stderr,
+    )
+    if args.figure:
+        from neurogenesis.plotting.landscape import plot_landscape_3d
+
+        _save_figure(plot_landscape_3d(info), args.figure, "the landscape")
+    return EXIT_OK
+
+
 def _app_command(args: argparse.Namespace) -> list[str]:
     command = [
         sys.executable,
@@ -876,6 +1084,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "attention": _attention,
         "compare": _compare,
         "adversarial": _adversarial,
+        "landscape": _landscape,
     }
     try:
         return handlers[args.verb](args)

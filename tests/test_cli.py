@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 import zipfile
@@ -171,6 +172,7 @@ def test_every_verb_has_help():
         "attention",
         "compare",
         "adversarial",
+        "landscape",
     ):
         result = subprocess.run(
             [sys.executable, "-m", "neurogenesis", verb, "--help"],
@@ -451,3 +453,276 @@ def test_sweep_command_end_to_end(tmp_path):
         value = point["final"]["val_accuracy"]
         assert lines[index - 1].startswith(f"[{index}/2] {point['run']}: val_accuracy {value} ")
     assert lines[-1] == f"sweep finished: 2 of 2 points -> {out / 'sweep.json'}"
+
+
+# --- landscape ---------------------------------------------------------------------------------
+
+NUM_FEATURES = 3
+
+
+@pytest.fixture(scope="module")
+def linear_regression(tmp_path_factory):
+    """Dense(1) on 3 features at weights near, not at, the least squares fit: compiled with mse
+    (and mae as a metric), the same model never compiled, and a sample set of 40."""
+    import keras
+    import numpy as np
+
+    folder = tmp_path_factory.mktemp("landscape")
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, NUM_FEATURES)).astype("float32")
+    y = (x @ np.array([1.5, -2.0, 0.5]) + 0.3 + 0.1 * rng.normal(size=40)).astype("float32")
+    np.savez(folder / "samples.npz", x=x, y=y)
+    weights = [np.array([[1.2], [-1.7], [0.8]], "float32"), np.array([0.1], "float32")]
+    paths = {}
+    for name, compiled in (("compiled", True), ("plain", False)):
+        model = keras.Sequential([keras.Input((NUM_FEATURES,)), keras.layers.Dense(1)])
+        model.set_weights(weights)
+        if compiled:
+            model.compile("sgd", loss="mse", metrics=["mae"])
+        model.save(folder / f"{name}.keras")
+        paths[name] = folder / f"{name}.keras"
+    return {**paths, "data": folder / "samples.npz", "x": x, "y": y, "weights": weights}
+
+
+def _linear_errors(x, y, flat_weights):
+    """Per-sample errors of the linear model at flat weights (kernel in C order, then bias)."""
+    import numpy as np
+
+    kernel, bias = flat_weights[:NUM_FEATURES], flat_weights[NUM_FEATURES]
+    return x.astype(np.float64) @ kernel.astype(np.float64) + float(bias) - y.astype(np.float64)
+
+
+def test_landscape_loss_is_the_mse_recomputed_at_every_grid_point(
+    capsys, tmp_path, linear_regression
+):
+    import numpy as np
+
+    data = linear_regression
+    out = tmp_path / "out" / "plane.npz"
+    code, _, err = run_cli(
+        capsys, "landscape", data["compiled"], "--data", data["data"], "--resolution", 5,
+        "--span", 2.0, "--seed", 3, "--num-samples", 30, "--out", out,
+    )  # fmt: skip
+    assert code == 0, err
+    result = np.load(out)
+    theta = np.concatenate([w.ravel() for w in data["weights"]])
+    assert result["direction_x"].shape == result["direction_y"].shape == (NUM_FEATURES + 1,)
+    assert not np.allclose(result["direction_x"], result["direction_y"])
+    np.testing.assert_allclose(result["alphas"], np.linspace(-2, 2, 5))
+    np.testing.assert_allclose(result["betas"], np.linspace(-2, 2, 5))
+    x, y = data["x"][:30], data["y"][:30]  # --num-samples 30: the first 30
+    mse, mae = np.empty((5, 5)), np.empty((5, 5))
+    for i, alpha in enumerate(result["alphas"]):
+        for j, beta in enumerate(result["betas"]):
+            moved = theta + alpha * result["direction_x"] + beta * result["direction_y"]
+            errors = _linear_errors(x, y, moved)
+            mse[i, j], mae[i, j] = np.mean(errors**2), np.mean(np.abs(errors))
+    np.testing.assert_allclose(result["loss"], mse, rtol=1e-5)
+    assert result["metric_names"].tolist() == ["loss", "mae"]
+    np.testing.assert_allclose(result["values"][0], result["loss"])
+    np.testing.assert_allclose(result["values"][1], mae, rtol=1e-5)
+    assert str(result["loss_name"]) == "mse" and int(result["num_samples"]) == 30
+    assert int(result["seed"]) == 3 and "trajectory" not in result.files
+    at_theta = float(np.mean(_linear_errors(x, y, theta) ** 2))
+    assert float(result["center_loss"]) == pytest.approx(at_theta, rel=1e-5)
+    assert err.count("\n") == 1 and err.startswith("Wrote the 5 x 5 random landscape of mse")
+    assert f"loss at the trained weights {at_theta:.6g}" in err
+    assert f"lowest loss {mse.min():.6g}" in err
+
+    # Another seed, other directions; the same seed, the same ones.
+    again = tmp_path / "again.npz"
+    run_cli(capsys, "landscape", data["compiled"], "--data", data["data"], "--resolution", 5,
+            "--span", 2.0, "--seed", 3, "--num-samples", 30, "--out", again)  # fmt: skip
+    np.testing.assert_array_equal(np.load(again)["direction_x"], result["direction_x"])
+    run_cli(capsys, "landscape", data["compiled"], "--data", data["data"], "--resolution", 5,
+            "--seed", 4, "--out", again)  # fmt: skip
+    assert not np.allclose(np.load(again)["direction_x"], result["direction_x"])
+
+
+def test_landscape_loss_flag_overrides_and_is_needed_without_a_compiled_loss(
+    capsys, tmp_path, linear_regression
+):
+    import numpy as np
+
+    data = linear_regression
+    theta = np.concatenate([w.ravel() for w in data["weights"]])
+    out = tmp_path / "mae.npz"
+    code, _, err = run_cli(
+        capsys, "landscape", data["compiled"], "--data", data["data"], "--resolution", 3,
+        "--loss", "mae", "--out", out,
+    )  # fmt: skip
+    assert code == 0, err
+    result = np.load(out)
+    assert str(result["loss_name"]) == "mae"
+    for i, alpha in enumerate(result["alphas"]):
+        for j, beta in enumerate(result["betas"]):
+            moved = theta + alpha * result["direction_x"] + beta * result["direction_y"]
+            expected = np.mean(np.abs(_linear_errors(data["x"], data["y"], moved)))
+            assert result["loss"][i, j] == pytest.approx(expected, rel=1e-5)
+
+    code, out_text, err = run_cli(
+        capsys, "landscape", data["plain"], "--data", data["data"], "--resolution", 3,
+        "--out", tmp_path / "none.npz",
+    )  # fmt: skip
+    assert code == 2 and not out_text and len(err.strip().splitlines()) == 1
+    assert err.startswith("neurogenesis landscape: 'plain.keras' holds no loss")
+    assert "Expected --loss NAME" in err and "Received: no --loss." in err
+    assert not (tmp_path / "none.npz").exists()
+
+    code, _, err = run_cli(
+        capsys, "landscape", data["plain"], "--data", data["data"], "--resolution", 3,
+        "--loss", "mse", "--out", out,
+    )  # fmt: skip
+    assert code == 0, err
+    result = np.load(out)
+    assert result["metric_names"].tolist() == ["loss"]
+    center = float(np.mean(_linear_errors(data["x"], data["y"], theta) ** 2))
+    assert result["loss"][1, 1] == pytest.approx(center, rel=1e-5)
+
+    code, _, err = run_cli(
+        capsys, "landscape", data["plain"], "--data", data["data"], "--resolution", 3,
+        "--loss", "not_a_loss", "--out", out,
+    )  # fmt: skip
+    assert code == 2 and "Unknown loss 'not_a_loss'" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["--resolution", "2"], "Expected a resolution between 3 and 101. Received: 2."),
+        (["--resolution", "102"], "Expected a resolution between 3 and 101. Received: 102."),
+        (["--span", "0"], "Expected a positive span. Received: 0.0."),
+        (["--num-samples", "0"], "Expected --num-samples between 1 and 4096. Received: 0."),
+        (["--directions", "pca"], "Expected --run DIR with --directions pca"),
+        (["--run", "nowhere"], "Expected a recorded run folder. Received: 'nowhere'"),
+        (["--figure", "plane.jpg"], "Received: 'plane.jpg'"),
+    ],
+)
+def test_landscape_refuses_bad_arguments_with_exit_2(
+    capsys, tmp_path, linear_regression, argv, reason
+):
+    data = linear_regression
+    out = tmp_path / "plane.npz"
+    code, out_text, err = run_cli(
+        capsys, "landscape", data["compiled"], "--data", data["data"], *argv, "--out", out
+    )
+    assert code == 2 and reason in err, err
+    assert err.startswith("neurogenesis landscape: ") and len(err.strip().splitlines()) == 1
+    assert not out_text and not out.exists()
+
+
+def test_landscape_target_is_x_for_an_autoencoder(capsys, tmp_path):
+    import keras
+    import numpy as np
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(2, name="code"), keras.layers.Dense(4)]
+    )
+    model.save(tmp_path / "autoencoder.keras")
+    x = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
+    expected = float(np.mean((model.predict(x, verbose=0).astype(np.float64) - x) ** 2))
+    # With class labels for y (not shaped like the output) and with no y at all, the target is x.
+    for name, arrays in (("labelled", {"y": np.arange(16) % 3}), ("bare", {})):
+        np.savez(tmp_path / f"{name}.npz", x=x, **arrays)
+        out = tmp_path / f"{name}_plane.npz"
+        code, _, err = run_cli(
+            capsys, "landscape", tmp_path / "autoencoder.keras", "--data",
+            tmp_path / f"{name}.npz", "--loss", "mse", "--resolution", 3, "--out", out,
+        )  # fmt: skip
+        assert code == 0, err
+        assert np.load(out)["loss"][1, 1] == pytest.approx(expected, rel=1e-5)
+
+    # A model whose output is not shaped like x needs y.
+    weather = np.load(ROOT / "data/samples/weather_lstm.npz")
+    np.savez(tmp_path / "weather.npz", x=weather["x"][:8])
+    code, _, err = run_cli(
+        capsys, "landscape", ROOT / "models/weather_lstm.keras", "--data", tmp_path / "weather.npz",
+        "--out", tmp_path / "no.npz",
+    )  # fmt: skip
+    assert code == 2 and "Expected targets 'y' in 'weather.npz'" in err
+    assert "Received: x only." in err and not (tmp_path / "no.npz").exists()
+
+
+def test_landscape_pca_plane_of_a_recorded_run_on_the_digits_demo(capsys, tmp_path):
+    """PCA directions from the demo run's checkpoints; one grid value checked against Keras."""
+    import keras
+    import numpy as np
+
+    from neurogenesis.io.models import load_model
+
+    model_path, samples = ROOT / "models/digits_cnn.keras", ROOT / "data/samples/digits_cnn.npz"
+    out = tmp_path / "pca.npz"
+    code, _, err = run_cli(
+        capsys, "landscape", model_path, "--data", samples, "--directions", "pca",
+        "--run", ROOT / "data/runs/digits_cnn/adam", "--resolution", 5, "--num-samples", 64,
+        "--out", out,
+    )  # fmt: skip
+    assert code == 0, err
+    assert err.startswith("Wrote the 5 x 5 pca landscape of sparse_categorical_crossentropy")
+    result = np.load(out)
+    model = load_model(model_path)
+    size = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+    assert result["direction_x"].shape == result["direction_y"].shape == (size,)
+    # PCA directions are orthonormal.
+    assert float(result["direction_x"] @ result["direction_y"]) == pytest.approx(0, abs=1e-4)
+    assert np.linalg.norm(result["direction_x"]) == pytest.approx(1, rel=1e-4)
+    labels = result["trajectory_labels"].tolist()
+    assert labels[0] == "initial" and len(labels) == len(result["trajectory"]) >= 3
+    assert result["explained_variance"].shape == (2,)
+    # The grid covers the path, and the loss falls along it.
+    assert result["alphas"][0] <= result["trajectory"][:, 0].min()
+    assert result["alphas"][-1] >= result["trajectory"][:, 0].max()
+    assert result["trajectory_values"][0, 0] > result["trajectory_values"][0, -1]
+
+    # loss[i, j] is the loss at theta + alphas[i] * direction_x + betas[j] * direction_y.
+    i, j = 1, 3
+    moved = (
+        np.concatenate([v.numpy().ravel() for v in model.trainable_variables])
+        + result["alphas"][i] * result["direction_x"]
+        + result["betas"][j] * result["direction_y"]
+    )
+    start = 0
+    for variable in model.trainable_variables:
+        count = int(np.prod(variable.shape))
+        variable.assign(moved[start : start + count].reshape(variable.shape))
+        start += count
+    data = np.load(samples)
+    probabilities = model.predict(data["x"][:64], verbose=0)
+    expected = float(
+        keras.losses.sparse_categorical_crossentropy(data["y"][:64], probabilities).numpy().mean()
+    )
+    assert result["loss"][i, j] == pytest.approx(expected, rel=1e-4)
+
+    # Another model's run does not fit.
+    code, _, err = run_cli(
+        capsys, "landscape", model_path, "--data", samples, "--directions", "pca",
+        "--run", ROOT / "data/runs/shapes_cnn/adam", "--resolution", 3, "--out", tmp_path / "no.npz",
+    )  # fmt: skip
+    assert code == 2 and "does not fit this model" in err
+
+
+def test_landscape_writes_the_figure(capsys, tmp_path, linear_regression):
+    data = linear_regression
+    figure = tmp_path / "figures" / "plane.html"
+    code, _, err = run_cli(
+        capsys, "landscape", data["compiled"], "--data", data["data"], "--resolution", 3,
+        "--out", tmp_path / "plane.npz", "--figure", figure,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "plotly" in figure.read_text().lower() and "Wrote the landscape to" in err
+
+
+def test_landscape_help_states_the_analysis_defaults():
+    from neurogenesis.analysis import landscape
+
+    result = subprocess.run(
+        [sys.executable, "-m", "neurogenesis", "landscape", "--help"],
+        capture_output=True, text=True, check=False, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    text = " ".join(result.stdout.split())
+    assert f"(default {landscape.DEFAULT_RESOLUTION})" in text
+    assert f"(default {landscape.DEFAULT_SPAN})" in text
+    assert f"(default {landscape.DEFAULT_SEED})" in text
+    assert f"(default {landscape.DEFAULT_NUM_SAMPLES})" in text
+    assert f"at most {landscape.MAX_NUM_SAMPLES}" in text and "overrides" in text
