@@ -1022,6 +1022,8 @@ def perturbation(model: Source, samples: Source, index: int, steps, seed: int = 
 def _hashable(value):
     if isinstance(value, (list, tuple)):
         return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
     return value
 
 
@@ -1160,3 +1162,320 @@ def profile(model: Source, samples: Source, batch_sizes: tuple[int, ...], repeat
             repeats=repeats,
         ),
     )
+
+
+# --- Loss landscape -----------------------------------------------------------------------------
+# A landscape is remembered per (model file, sample file, run, settings); its compiled evaluator
+# (the samples, the loss and one traced function) is a shared resource per (model, samples, loss,
+# sample count), so a new seed, span or resolution reuses the traced graph.
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _training_setup(path: str, fingerprint: str):
+    from neurogenesis.io.models import training_setup as read_setup
+
+    return read_setup(path)
+
+
+def training_setup(source: Source):
+    """The loss and metrics the model file was compiled with (``io.models.TrainingSetup``)."""
+    return _training_setup(*_identity(source))
+
+
+@st.cache_data(show_spinner="Checking the model…", max_entries=64)
+def _landscape_reason(path: str, fingerprint: str) -> str | None:
+    from neurogenesis.analysis.landscape import landscape_reason as reason
+
+    return reason(_model(path, fingerprint))
+
+
+def landscape_reason(source: Source) -> str | None:
+    """Why no landscape can be drawn for the model, or None."""
+    return _landscape_reason(*_identity(source))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _landscape_targets(model_key, samples_key):
+    from neurogenesis.analysis.landscape import landscape_targets as targets
+
+    sample_set = _samples(*samples_key)
+    return targets(_model(*model_key), sample_set.x, sample_set.y)[1]
+
+
+def landscape_targets(model: Source, samples: Source) -> str:
+    """``'labels'`` or ``'inputs'`` (an autoencoder): what the loss compares the output with."""
+    return _landscape_targets(_identity(model), _identity(samples))
+
+
+def suggested_loss(model: Source, samples: Source) -> str:
+    """A loss for a model file saved without one."""
+    from neurogenesis.analysis.landscape import landscape_targets as targets
+    from neurogenesis.analysis.landscape import suggested_loss as suggest
+
+    sample_set = _samples(*_identity(samples))
+    loaded = _model(*_identity(model))
+    values, kind = targets(loaded, sample_set.x, sample_set.y)
+    return suggest(loaded, values, kind)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _landscape_evaluator(model_key, samples_key, loss: str, metrics: tuple, num_samples: int):
+    import json
+
+    from neurogenesis.analysis.landscape import LandscapeEvaluator, landscape_targets
+
+    sample_set = _samples(*samples_key)
+    model = _model(*model_key)
+    targets, _ = landscape_targets(model, sample_set.x, sample_set.y)
+    count = max(1, min(int(num_samples), len(sample_set)))
+    return LandscapeEvaluator(
+        model, sample_set.x[:count], targets[:count], loss=json.loads(loss), metrics=metrics
+    )
+
+
+def _evaluator(model: Source, samples: Source, options: dict):
+    import json
+
+    return _landscape_evaluator(
+        _identity(model),
+        _identity(samples),
+        json.dumps(options["loss"], sort_keys=True),
+        tuple(options.get("metrics", ())),
+        int(options["num_samples"]),
+    )
+
+
+@st.cache_data(show_spinner="Reading the run's checkpoints…", max_entries=16)
+def _run_checkpoint_labels(run_dir: str, fingerprint: str) -> tuple[str, ...]:
+    from neurogenesis.io.recordings import read_recording
+
+    return tuple(
+        "initial" if epoch < 0 else f"epoch {epoch + 1}"
+        for epoch, _ in read_recording(run_dir).checkpoints
+    )
+
+
+def run_checkpoint_labels(run_dir: str) -> tuple[str, ...]:
+    """The labels of a recorded run's checkpoints, oldest first (``'initial'``, ``'epoch 3'``)."""
+    return _run_checkpoint_labels(run_dir, _folder_fingerprint(run_dir))
+
+
+@st.cache_resource(show_spinner="Reading the run's checkpoints…", max_entries=8)
+def _run_checkpoints(model_key, run_dir: str, fingerprint: str):
+    from neurogenesis.analysis.landscape import recorded_checkpoints
+
+    return recorded_checkpoints(_model(*model_key), run_dir)
+
+
+def landscape_runs(sources, input_shape: tuple) -> list[tuple[str, Source, str]]:
+    """``(run name, model Source, run folder)`` of the chosen logs' recorded runs that saved their
+    model and weight checkpoints and take samples shaped ``input_shape`` (without the batch)."""
+    from pathlib import Path
+
+    from neurogenesis.errors import InputError
+
+    found = []
+    for name, model_source, _ in run_models(sources):
+        run_dir = str(Path(model_source.path).parent)
+        try:
+            card = model_card(model_source)
+        except InputError:
+            continue
+        shapes = card.input_shapes
+        if len(shapes) != 1 or tuple(shapes[0][1:]) != tuple(input_shape):
+            continue
+        if run_checkpoint_labels(run_dir):
+            found.append((name, model_source, run_dir))
+    return found
+
+
+def landscape(
+    model: Source, samples: Source, options: dict, run_dir: str | None = None, on_partial=None
+):
+    """``analysis.landscape.landscape_info`` for the settings in ``options`` (loss, metrics,
+    num_samples, directions, resolution, span, seed, normalization, bias_mode), the run's
+    checkpoints drawn as a path when ``run_dir`` is given; remembered per file identities and
+    settings. ``on_partial(info, fraction)`` sees the preview and each refinement on a miss."""
+    from neurogenesis.analysis.landscape import landscape_info
+
+    run_key = (run_dir, _folder_fingerprint(run_dir)) if run_dir else None
+    plane = {k: options[k] for k in ("directions", "resolution", "span", "seed")}
+    plane.update(normalization=options["normalization"], bias_mode=options["bias_mode"])
+    key = (
+        _identity(model),
+        _identity(samples),
+        run_key,
+        _hashable(options),
+    )
+
+    def compute(_progress):
+        evaluator = _evaluator(model, samples, options)
+        checkpoints = _run_checkpoints(_identity(model), *run_key) if run_key else ()
+        return landscape_info(
+            _model(*_identity(model)),
+            None,
+            None,
+            evaluator=evaluator,
+            checkpoints=checkpoints,
+            on_partial=on_partial,
+            **plane,
+        )
+
+    return _remembered("landscape", key, compute)
+
+
+def is_landscape_ready(model: Source, samples: Source, options: dict, run_dir=None) -> bool:
+    run_key = (run_dir, _folder_fingerprint(run_dir)) if run_dir else None
+    return is_remembered(
+        "landscape", (_identity(model), _identity(samples), run_key, _hashable(options))
+    )
+
+
+def interpolation(
+    model: Source, samples: Source, options: dict, start: tuple, resolution: int, t_range: tuple
+):
+    """``analysis.landscape.interpolation_info`` from ``start`` to the model's weights: ``start``
+    is ``('checkpoint', run_dir, index)`` (a checkpoint of the model's own run) or
+    ``('model', Source)`` (another model of the same architecture)."""
+    from neurogenesis.analysis.landscape import interpolation_info
+
+    if start[0] == "checkpoint":
+        _, run_dir, index = start
+        start_key = ("checkpoint", run_dir, _folder_fingerprint(run_dir), int(index))
+    else:
+        start_key = ("model", *_identity(start[1]))
+    key = (
+        _identity(model),
+        _identity(samples),
+        start_key,
+        _hashable(options),
+        int(resolution),
+        tuple(t_range),
+    )
+
+    def compute(_progress):
+        loaded = _model(*_identity(model))
+        if start[0] == "checkpoint":
+            label, weights = _run_checkpoints(_identity(model), run_dir, start_key[2])[index]
+            label = f"{label} weights"
+        else:
+            other = _model(*_identity(start[1]))
+            label, weights = start[1].label, [w.numpy() for w in other.weights]
+        return interpolation_info(
+            loaded,
+            None,
+            None,
+            weights,
+            evaluator=_evaluator(model, samples, options),
+            resolution=resolution,
+            t_range=t_range,
+            start_label=label,
+            end_label=model.label,
+        )
+
+    return _remembered("interpolation", key, compute)
+
+
+def sharpness(model: Source, samples: Source, options: dict):
+    """``analysis.landscape.sharpness_info`` at the model's weights, remembered."""
+    from neurogenesis.analysis.landscape import sharpness_info
+
+    key = (_identity(model), _identity(samples), _hashable(options))
+    return _remembered(
+        "sharpness",
+        key,
+        lambda _progress: sharpness_info(
+            _model(*_identity(model)), None, None, evaluator=_evaluator(model, samples, options)
+        ),
+    )
+
+
+def same_architecture(model: Source, candidates) -> list[Source]:
+    """The candidates whose files hold as many parameters for the same inputs as ``model``'s
+    (read from the files, without loading them): the models a line or comparison can use."""
+    from neurogenesis.errors import InputError
+
+    try:
+        card = model_card(model)
+    except InputError:
+        return []
+    found = []
+    for source in candidates:
+        if source.path == model.path:
+            continue
+        try:
+            other = model_card(source)
+        except InputError:
+            continue
+        if other.input_shapes == card.input_shapes and other.num_params == card.num_params:
+            found.append(source)
+    return found
+
+
+# --- Hyperparameters ----------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner="Reading the trials…", max_entries=64)
+def _trials(path: str, fingerprint: str, study: str | None):
+    from neurogenesis.io.trials import read_trials
+
+    return read_trials(path, study=study)
+
+
+def trials(path: str, study: str | None = None):
+    """``io.trials.read_trials`` of a sweep folder, CSV, Optuna SQLite file or HParams log folder,
+    read again when the files change (a sweep being written)."""
+    return _trials(path, _folder_fingerprint(path), study)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _studies(path: str, fingerprint: str) -> list[str]:
+    from neurogenesis.io.trials import list_studies
+
+    return list_studies(path)
+
+
+def studies(path: str) -> list[str]:
+    """The study names in an Optuna SQLite file."""
+    return _studies(path, _folder_fingerprint(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _trial_sources(path: str, fingerprint: str) -> list[str]:
+    from neurogenesis.io.trials import find_trial_sources
+
+    return find_trial_sources(path)
+
+
+def trial_sources(source: Source) -> list[str]:
+    """The sweeps (folders with ``sweep.json``) and HParams logs under a log source."""
+    return _trial_sources(source.path, _folder_fingerprint(source.path))
+
+
+@st.cache_data(show_spinner="Fitting the surface…", max_entries=64)
+def _hyperparameter_surface(path, fingerprint, study, x, y, metric, goal, method, aggregate):
+    from neurogenesis.analysis.hyperparameters import surface_info
+
+    found = _trials(path, fingerprint, study).with_goal(metric, goal)
+    return surface_info(found, x, y, metric, method=method, aggregate=aggregate)
+
+
+def hyperparameter_surface(
+    path: str, study, x: str, y: str, metric: str, goal: str, method: str, aggregate: str
+):
+    """``analysis.hyperparameters.surface_info`` of the trials at ``path``."""
+    return _hyperparameter_surface(
+        path, _folder_fingerprint(path), study, x, y, metric, goal, method, aggregate
+    )
+
+
+@st.cache_data(show_spinner="Fitting a random forest to the trials…", max_entries=64)
+def _hyperparameter_importance(path, fingerprint, study, metric, goal):
+    from neurogenesis.analysis.hyperparameters import importance_info
+
+    return importance_info(_trials(path, fingerprint, study).with_goal(metric, goal), metric)
+
+
+def hyperparameter_importance(path: str, study, metric: str, goal: str):
+    """``analysis.hyperparameters.importance_info`` of the trials at ``path``."""
+    return _hyperparameter_importance(path, _folder_fingerprint(path), study, metric, goal)

@@ -54,6 +54,9 @@ __all__ = [
     "interpolation_info",
     "landscape_info",
     "landscape_reason",
+    "landscape_targets",
+    "LOSS_CHOICES",
+    "suggested_loss",
     "pca_directions",
     "preview_indices",
     "random_directions",
@@ -320,6 +323,56 @@ def _metric_function(name: str, y: np.ndarray, output_shape: tuple) -> Callable 
         if isinstance(function, (type, keras.metrics.Metric)):
             function = None
     return function if callable(function) else None
+
+
+LOSS_CHOICES = (
+    "sparse_categorical_crossentropy",
+    "categorical_crossentropy",
+    "binary_crossentropy",
+    "mse",
+    "mae",
+    "huber",
+)
+"""Losses offered when a model file holds none (any Keras loss name is accepted)."""
+
+
+def landscape_targets(model: Any, x: np.ndarray, y: np.ndarray | None) -> tuple[np.ndarray, str]:
+    """What the loss compares the model's output with: ``(targets, 'labels' | 'inputs')``.
+
+    An autoencoder's target is its input: when the output has the samples' own shape and the
+    labels do not (``y`` is None, or class ids beside an image), the targets are ``x``.
+
+    Raises:
+        InputError: no labels, and the output is not shaped like the input.
+    """
+    output_shape = tuple(graph.graph_layers(model).output_shape)
+    x = np.asarray(x)
+    reconstructs = output_shape == tuple(x.shape[1:])
+    if reconstructs and (y is None or tuple(np.shape(y)[1:]) != output_shape):
+        return x, "inputs"
+    if y is None:
+        raise InputError(
+            "This sample set has no labels (y), and the model's output is not shaped like its "
+            "input, so there is nothing to compute a loss against. Choose a set with labels."
+        )
+    return np.asarray(y), "labels"
+
+
+def suggested_loss(model: Any, targets: np.ndarray, kind: str) -> str:
+    """A sensible loss for a model saved without one: reconstruction error for autoencoders,
+    crossentropy for class ids against probabilities, mean squared error otherwise."""
+    if kind == "inputs":
+        return "mse"
+    output_shape = tuple(graph.graph_layers(model).output_shape)
+    classes = output_shape[-1] if output_shape else 1
+    integer = np.issubdtype(np.asarray(targets).dtype, np.integer)
+    if integer and classes and classes > 1 and np.asarray(targets).ndim == 1:
+        return "sparse_categorical_crossentropy"
+    if classes == 1 and integer:
+        return "binary_crossentropy"
+    if np.asarray(targets).shape[1:] == output_shape and classes and classes > 1 and integer:
+        return "categorical_crossentropy"
+    return "mse"
 
 
 # --------------------------------------------------------------------------------------------
@@ -706,7 +759,11 @@ class LandscapeEvaluator:
                 with tf.GradientTape() as inner:
                     inner.watch(base)
                     value = self._objectives(base, base_nt, x, y)[0]
-                gradients = inner.gradient(value, base)
+                # Embedding lookups give IndexedSlices: dense tensors for the products below.
+                gradients = [
+                    None if g is None else tf.convert_to_tensor(g)
+                    for g in inner.gradient(value, base)
+                ]
                 dot = tf.add_n(
                     [
                         tf.reduce_sum(g * v)
@@ -714,7 +771,10 @@ class LandscapeEvaluator:
                         if g is not None
                     ]
                 )
-            products = outer.gradient(dot, base, unconnected_gradients="zero")
+            products = [
+                tf.convert_to_tensor(p)
+                for p in outer.gradient(dot, base, unconnected_gradients="zero")
+            ]
             return products, value
 
         return lambda vector: hvp(
@@ -986,8 +1046,16 @@ def interpolation_info(
         evaluator = LandscapeEvaluator(model, xs, ys, loss=loss, metrics=metrics)
     end = [v.numpy() for v in model.weights] if end is None else list(end)
     start = list(start)
-    if len(start) != len(model.weights) or len(end) != len(model.weights):
-        raise InputError("Expected one array per model weight at both ends of the line.")
+    for name, weights in ((start_label, start), (end_label, end)):
+        if len(weights) != len(model.weights) or any(
+            tuple(np.shape(w)) != tuple(v.shape)
+            for w, v in zip(weights, model.weights, strict=True)
+        ):
+            raise InputError(
+                f"The weights of {name!r} do not fit this model (another architecture): expected "
+                f"{len(model.weights)} arrays shaped like the model's weights. Choose a checkpoint "
+                "or model of the same architecture."
+            )
     start_t, end_t = _trainable_part(model, start), _trainable_part(model, end)
     start_nt, end_nt = _non_trainable_part(model, start), _non_trainable_part(model, end)
     direction = [

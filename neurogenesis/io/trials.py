@@ -37,6 +37,7 @@ __all__ = [
     "GOALS",
     "STATES",
     "Trials",
+    "find_trial_sources",
     "guess_goal",
     "list_studies",
     "read_trials",
@@ -680,6 +681,57 @@ def read_trials(path: str | os.PathLike, *, study: str | None = None) -> Trials:
     if suffix == ".json":
         return _read_sweep(resolved)
     return _read_csv(resolved)
+
+
+MAX_SEARCH_DEPTH = 4
+MAX_SEARCH_FOLDERS = 2_000
+HPARAMS_PROBE_BYTES = 1024**2
+
+
+def _has_hparams(path: Path) -> bool:
+    """Whether an event file's first megabyte holds an HParams summary (a cheap byte probe)."""
+    try:
+        with open(path, "rb") as handle:
+            return HPARAMS_MARKER in handle.read(HPARAMS_PROBE_BYTES)
+    except OSError:
+        return False
+
+
+def find_trial_sources(path: str | os.PathLike) -> list[str]:
+    """What :func:`read_trials` can open under a folder: sweep folders (with ``sweep.json``), and
+    the folder itself when its event files hold HParams summaries; a readable file is itself.
+
+    The walk stops at :data:`MAX_SEARCH_DEPTH` levels and :data:`MAX_SEARCH_FOLDERS` folders (a
+    large log tree is not scanned whole), and does not go inside a sweep folder.
+    """
+    root = Path(os.path.abspath(os.fspath(path)))
+    if root.is_file():
+        suffix = root.suffix.lower()
+        readable = suffix in (".csv", ".json", *SQLITE_SUFFIXES) or _is_sqlite(root)
+        return [str(root)] if readable or "tfevents" in root.name else []
+    if not root.is_dir():
+        return []
+    found: list[str] = []
+    hparams = False
+    visited = 0
+    for folder, dirnames, filenames in os.walk(root):
+        visited += 1
+        depth = len(Path(folder).relative_to(root).parts)
+        if SWEEP_FILE in filenames:
+            found.append(folder)
+            dirnames[:] = []
+            continue
+        if not hparams:
+            hparams = any(
+                "tfevents" in name and _has_hparams(Path(folder) / name) for name in filenames
+            )
+        if depth >= MAX_SEARCH_DEPTH or visited >= MAX_SEARCH_FOLDERS:
+            dirnames[:] = []
+        else:
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    if hparams and str(root) not in found:
+        found.insert(0, str(root))
+    return sorted(found, key=lambda item: (item != str(root), item))
 
 
 # --- sweeps ---------------------------------------------------------------------------------

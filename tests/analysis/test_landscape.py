@@ -404,3 +404,41 @@ def test_past_the_ends_statistics_keep_the_nearer_ends_values():
         variable.assign(2.0 * b.numpy() - a.numpy())
     loss = keras.losses.SparseCategoricalCrossentropy()
     assert info.values[0, -1] == pytest.approx(float(loss(y, beyond(x, training=False))), rel=1e-4)
+
+
+def test_targets_and_suggested_losses():
+    keras = _keras()
+    inputs = keras.Input((4, 4, 1))
+    autoencoder = keras.Model(inputs, keras.layers.Conv2D(1, 1)(inputs))
+    x = np.zeros((6, 4, 4, 1), "float32")
+    labels = np.arange(6)
+    for y in (None, labels):
+        targets, kind = landscape.landscape_targets(autoencoder, x, y)
+        assert kind == "inputs" and targets is x
+        assert landscape.suggested_loss(autoencoder, targets, kind) == "mse"
+    # A denoiser trained against clean images: y has the output's shape, so y is the target.
+    clean = np.ones_like(x)
+    assert landscape.landscape_targets(autoencoder, x, clean)[1] == "labels"
+    classifier = tiny_dense_model()
+    xs, ys = tiny_data()
+    targets, kind = landscape.landscape_targets(classifier, xs, ys)
+    assert kind == "labels" and targets is ys
+    assert landscape.suggested_loss(classifier, ys, kind) == "sparse_categorical_crossentropy"
+    one_hot = np.eye(3, dtype="int64")[ys]
+    assert landscape.suggested_loss(classifier, one_hot, kind) == "categorical_crossentropy"
+    assert landscape.suggested_loss(classifier, ys.astype("float32"), kind) == "mse"
+    with pytest.raises(InputError, match="no labels"):
+        landscape.landscape_targets(classifier, xs, None)
+
+
+def test_sharpness_through_an_embedding():
+    """Embedding gradients are IndexedSlices; the Hessian-vector products must still be dense."""
+    keras = _keras()
+    inputs = keras.Input((5,), dtype="int32")
+    h = keras.layers.Embedding(12, 4)(inputs)
+    h = keras.layers.GlobalAveragePooling1D()(h)
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(h))
+    x = np.random.default_rng(0).integers(0, 12, size=(20, 5)).astype("int32")
+    y = np.arange(20) % 2
+    info = sharpness_info(model, x, y, loss="sparse_categorical_crossentropy", iterations=20)
+    assert np.isfinite(info.eigenvalue) and info.iterations >= 2
