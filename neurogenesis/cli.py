@@ -362,8 +362,7 @@ def _parser() -> argparse.ArgumentParser:
         "directions are the top two principal directions of the run's checkpoints. "
         "BatchNormalization runs in inference mode. The target is the set's y, except for an "
         "autoencoder: when the model's output has the shape of one sample of x and y does not "
-        "(the set has no y, or one label per sample) the target is x itself, unless the loss is "
-        "sparse_categorical_crossentropy, which takes labels.",
+        "(the set has no y, or class ids beside images), the target is x itself.",
     )
     landscape.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
     landscape.add_argument(
@@ -886,35 +885,8 @@ def _adversarial(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _landscape_target(model, samples, loss):
-    """The targets: y, or x itself for an autoencoder (see the verb's help)."""
-    import numpy as np
-
-    from neurogenesis.analysis.graph import graph_layers
-
-    output_shape = tuple(graph_layers(model).output_shape)
-    y = samples.y
-
-    def fits(array) -> bool:
-        shape = tuple(array.shape[1:])
-        return shape == output_shape or (shape == () and output_shape in ((), (1,)))
-
-    name = loss.get("class_name") if isinstance(loss, dict) else loss
-    takes_labels = name in ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy")
-    autoencoder = tuple(samples.x.shape[1:]) == output_shape and not takes_labels
-    if autoencoder and (y is None or not fits(y)):
-        return np.asarray(samples.x, dtype=np.float32)
-    if y is None:
-        raise InputError(
-            f"Expected targets 'y' in '{Path(samples.source).name}': the model's output "
-            f"{(None, *output_shape)} is not shaped like its input, so it is not an autoencoder. "
-            "Received: x only."
-        )
-    return y
-
-
-def _landscape_loss(args: argparse.Namespace):
-    """The loss to evaluate: --loss, else the model file's compiled loss."""
+def _landscape_loss(args: argparse.Namespace, model, target, target_kind: str):
+    """The loss to evaluate and the metrics: --loss, else the model file's compiled loss."""
     from neurogenesis.analysis import landscape
     from neurogenesis.io.models import training_setup
 
@@ -923,9 +895,10 @@ def _landscape_loss(args: argparse.Namespace):
         return args.loss, setup.metrics
     name = Path(args.model).name
     if setup.loss is None:
+        suggestion = landscape.suggested_loss(model, target, target_kind)
         raise InputError(
-            f"'{name}' holds no loss to evaluate ({setup.note}). Expected --loss NAME, e.g. "
-            "--loss mse or --loss sparse_categorical_crossentropy. Received: no --loss."
+            f"'{name}' holds no loss to evaluate ({setup.note}). Expected --loss NAME (for this "
+            f"model and sample set, probably --loss {suggestion}). Received: no --loss."
         )
     try:
         landscape._loss_function(setup.loss)
@@ -962,8 +935,8 @@ def _landscape(args: argparse.Namespace) -> int:
             "of a recorded run of this model. Received: no --run."
         )
     model, samples = _model_and_samples(args)
-    loss, metrics = _landscape_loss(args)
-    target = _landscape_target(model, samples, loss)
+    target, target_kind = landscape.landscape_targets(model, samples.x, samples.y)
+    loss, metrics = _landscape_loss(args, model, target, target_kind)
     checkpoints = landscape.recorded_checkpoints(model, args.run) if args.run else []
     count = min(num_samples, len(samples.x))
     start = time.perf_counter()
