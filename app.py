@@ -37,6 +37,8 @@ PAGES = [
     ),
     st.Page("app_pages/attention.py", title="Attention", icon=":material/visibility:"),
     st.Page("app_pages/debugging.py", title="Debugging", icon=":material/bug_report:"),
+    st.Page("app_pages/landscape.py", title="Loss landscape", icon=":material/landscape:"),
+    st.Page("app_pages/hyperparameters.py", title="Hyperparameters", icon=":material/tune:"),
 ]
 
 

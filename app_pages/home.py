@@ -48,9 +48,18 @@ PAGE_GUIDE = [
         True,
     ),
     (
-        "Loss landscape and hyperparameters",
-        "How do the loss surface and hyperparameters shape the result?",
-        False,
+        "Loss landscape",
+        "What does the loss look like around the trained weights, which way did training go, "
+        "and how sharp is the minimum? Filter-normalized 3D surfaces, the training path on the "
+        "PCA plane, lines between weights, and two models on one scale.",
+        True,
+    ),
+    (
+        "Hyperparameters",
+        "Which settings matter, and where is the best region? 3D response surfaces with every "
+        "trial on them (Gaussian-process surrogate for irregular searches), contours, parallel "
+        "coordinates, slices, importance, and sweeps you start from the page.",
+        True,
     ),
 ]
 MAX_METRICS_SHOWN = 4

@@ -1479,3 +1479,64 @@ def _hyperparameter_importance(path, fingerprint, study, metric, goal):
 def hyperparameter_importance(path: str, study, metric: str, goal: str):
     """``analysis.hyperparameters.importance_info`` of the trials at ``path``."""
     return _hyperparameter_importance(path, _folder_fingerprint(path), study, metric, goal)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _hyperparameter_views(path, fingerprint, study, metric, goal):
+    from neurogenesis.analysis.hyperparameters import parallel_info, slice_info
+
+    found = _trials(path, fingerprint, study).with_goal(metric, goal)
+    return slice_info(found, metric), parallel_info(found, metric)
+
+
+def hyperparameter_views(path: str, study, metric: str, goal: str):
+    """``(slice_info, parallel_info)`` of the trials at ``path``."""
+    return _hyperparameter_views(path, _folder_fingerprint(path), study, metric, goal)
+
+
+def save_trials_upload(filename: str, data: bytes) -> str:
+    """Stores an uploaded trials file (CSV, sweep.json, Optuna SQLite) under its content hash and
+    returns its path; the page keeps the list of a session's uploads in its session state."""
+    from neurogenesis.workspace import save_file
+
+    return save_file(filename, data)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _weights_digest(path: str, fingerprint: str) -> str:
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for weight in _model(path, fingerprint).weights:
+        value = np.ascontiguousarray(weight.numpy())
+        digest.update(f"{weight.path}:{value.shape}:{value.dtype};".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def weights_digest(source: Source) -> str:
+    """A hash of the model's weights (names, shapes and values): two files that hold the same
+    trained model agree, whatever else differs in their archives."""
+    return _weights_digest(*_identity(source))
+
+
+def twin_run(model: Source, runs) -> str | None:
+    """The name of the recorded run (``(name, model Source, folder)``) whose saved model holds
+    the same weights as ``model``, or None."""
+    from neurogenesis.errors import InputError
+
+    try:
+        card = model_card(model)
+        candidates = [
+            (name, source)
+            for name, source, _ in runs
+            if model_card(source).num_params == card.num_params
+        ]
+        if not candidates:
+            return None
+        mine = weights_digest(model)
+        return next((name for name, source in candidates if weights_digest(source) == mine), None)
+    except InputError:
+        return None

@@ -251,9 +251,37 @@ def save_upload(filename: str, data: bytes, upload_dir: Path | None = None) -> S
     else:
         target = folder / name
         path = target
+    _write_once(target, data)
+    return Source(kind, "upload", filename, str(path))
+
+
+def _write_once(target: Path, data: bytes) -> None:
+    """Writes ``data`` to ``target`` unless it is already there; atomically (no half files)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists() or target.stat().st_size != len(data):
         temporary = target.with_name(target.name + ".part")
         temporary.write_bytes(data)
         os.replace(temporary, target)
-    return Source(kind, "upload", filename, str(path))
+
+
+TRIAL_SUFFIXES = (".csv", ".json", ".db", ".sqlite", ".sqlite3")
+
+
+def save_file(filename: str, data: bytes, upload_dir: Path | None = None) -> str:
+    """Stores an uploaded trials file (``TRIAL_SUFFIXES``) under its content hash, the way
+    :func:`save_upload` stores models and logs, and returns its path.
+
+    Raises:
+        InputError: the file is empty or not a trials file by its name.
+    """
+    if Path(filename.lower()).suffix not in TRIAL_SUFFIXES:
+        raise InputError(
+            "Expected trials as a CSV file (one row per trial), a sweep.json or an Optuna "
+            f"SQLite file ({', '.join(TRIAL_SUFFIXES)}). Received: '{filename}'"
+        )
+    if not data:
+        raise InputError(f"The uploaded file '{filename}' is empty (0 bytes).")
+    digest = hashlib.sha256(data).hexdigest()
+    target = (upload_dir or UPLOAD_DIR) / digest[:32] / _safe_name(filename)
+    _write_once(target, data)
+    return str(target)

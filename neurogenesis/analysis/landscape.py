@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,8 @@ __all__ = [
     "LandscapeInfo",
     "SharpnessInfo",
     "checkpoint_weights",
+    "coarse",
+    "landscape_arrays",
     "filter_axes",
     "flat_direction",
     "interpolation_info",
@@ -115,6 +117,8 @@ class LandscapeInfo(_ValueEquality):
         normalization: ``'filter'``, ``'layer'`` or ``'none'``.
         bias_mode: what one-dimensional variables get: ``'zero'``, ``'weights'`` or ``'random'``.
         complete: False for a preview.
+        trained_values: (M,) the metrics at the trained weights themselves (the origin, which a
+            PCA grid need not have as a node).
         notes: anything the reader should know (metrics left out, clipped values).
     """
 
@@ -135,6 +139,7 @@ class LandscapeInfo(_ValueEquality):
     normalization: str
     bias_mode: str
     complete: bool
+    trained_values: np.ndarray = field(default_factory=lambda: np.zeros(0))
     notes: tuple[str, ...] = ()
 
     @property
@@ -622,6 +627,7 @@ class LandscapeEvaluator:
             raise InputError("No samples to evaluate the loss on.")
         self.loss_name, self._loss = _loss_function(loss)
         output_shape = tuple(graph.graph_layers(model).output_shape)
+        self._check_loss(output_shape)
         self.notes: list[str] = []
         names, functions = [], []
         for name in metrics:
@@ -644,6 +650,28 @@ class LandscapeEvaluator:
     @property
     def num_samples(self) -> int:
         return len(self.x)
+
+    def _check_loss(self, output_shape: tuple) -> None:
+        """The loss on two samples, eagerly: targets the loss cannot compare with the output
+        (class ids against a reconstruction, one-hot rows against one probability) are said in
+        words here rather than as an error from inside a compiled graph."""
+        try:
+            output = self.model(self.x[:2], training=False)
+            if isinstance(output, (list, tuple)):
+                output = output[0]
+            if isinstance(output, dict):
+                output = next(iter(output.values()))
+            value = np.asarray(self._loss(self.y[:2], output))
+        except Exception as error:  # TensorFlow raises ValueError or InvalidArgumentError
+            first = str(error).strip().splitlines()[-1][:300] if str(error).strip() else ""
+            raise InputError(
+                f"The loss {self.loss_name!r} cannot compare these targets (shaped "
+                f"{tuple(self.y.shape[1:])} per sample) with the model's output (shaped "
+                f"{output_shape}). Choose a loss that fits, or a sample set made for this "
+                f"model. ({type(error).__name__}: {first})"
+            ) from None
+        if value.size == 0:
+            raise InputError(f"The loss {self.loss_name!r} gave no value for these targets.")
 
     def _objectives(self, trainable, non_trainable, x, y):
         from keras import ops
@@ -798,6 +826,39 @@ def preview_indices(resolution: int, points_per_side: int = PREVIEW_POINTS_PER_S
     return np.unique(indices)
 
 
+def coarse(info: LandscapeInfo) -> LandscapeInfo:
+    """The preview's sub-grid of a plane: only the nodes the preview computes (no blanks), for
+    drawing a partial result as a complete coarse picture."""
+    import dataclasses
+
+    index = preview_indices(len(info.alphas))
+    return dataclasses.replace(
+        info,
+        alphas=info.alphas[index],
+        betas=info.betas[index],
+        values=info.values[:, index][:, :, index],
+    )
+
+
+def landscape_arrays(info: LandscapeInfo) -> dict[str, np.ndarray]:
+    """A plane as plain arrays (the CLI's ``.npz`` and the page's download): ``alphas`` (R,),
+    ``betas`` (R,), ``loss`` (R, R) with ``loss[i, j]`` at ``theta + alphas[i] * direction_x +
+    betas[j] * direction_y``, ``direction_x`` and ``direction_y`` flat over the trainable
+    variables, ``metric_names`` and ``values`` (M, R, R), and the projected ``trajectory``."""
+    return {
+        "alphas": np.asarray(info.alphas, np.float64),
+        "betas": np.asarray(info.betas, np.float64),
+        "loss": np.asarray(info.loss, np.float64),
+        "direction_x": np.asarray(info.direction_x, np.float32),
+        "direction_y": np.asarray(info.direction_y, np.float32),
+        "metric_names": np.asarray(info.metric_names, dtype=str),
+        "values": np.asarray(info.values, np.float64),
+        "trajectory": np.asarray(info.trajectory, np.float64).reshape(-1, 2),
+        "trajectory_labels": np.asarray(info.trajectory_labels, dtype=str),
+        "explained_variance": np.asarray(info.explained_variance, np.float64),
+    }
+
+
 def _grid_order(resolution: int) -> tuple[np.ndarray, np.ndarray]:
     """Flat grid indices: the preview's points first, then the rest (row by row)."""
     coarse = preview_indices(resolution)
@@ -922,6 +983,7 @@ def landscape_info(
         trajectory_values = _values_at(evaluator, model, [w for _, w in checkpoints]).T
 
     values = np.full((len(evaluator.metric_names), resolution, resolution), np.nan)
+    trained = np.full(len(evaluator.metric_names), np.nan)
 
     def info(complete: bool) -> LandscapeInfo:
         return LandscapeInfo(
@@ -942,6 +1004,7 @@ def landscape_info(
             normalization=normalization,
             bias_mode=bias_mode,
             complete=complete,
+            trained_values=trained.copy(),
             notes=tuple(notes),
         )
 
@@ -951,12 +1014,18 @@ def landscape_info(
     chunks = [first] + [
         rest[i : i + max(1, chunk_points)] for i in range(0, len(rest), max(1, chunk_points))
     ]
-    for chunk in chunks:
+    for number, chunk in enumerate(chunks):
         if len(chunk) == 0:
             continue
         rows, cols = np.divmod(chunk, resolution)
         coefficients = np.stack([alphas[rows], betas[cols]], axis=1)
+        if number == 0:
+            # The trained weights ride along with the preview (a grid may have no node there).
+            coefficients = np.concatenate([coefficients, np.zeros((1, 2))])
         result = evaluator.evaluate(coefficients, [dx_list, dy_list])
+        if number == 0:
+            trained[:] = result[-1]
+            result = result[:-1]
         values[:, rows, cols] = result.T
         done += len(chunk)
         if on_partial is not None and done < total:

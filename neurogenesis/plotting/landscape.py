@@ -10,6 +10,7 @@ plane, are drawn as a path from the first to the last.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -108,17 +109,20 @@ def _surface_on_path(info: LandscapeInfo, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _trained_value(info: LandscapeInfo, values: np.ndarray) -> float:
+def _trained_value(
+    info: LandscapeInfo, values: np.ndarray, metric: str, log_scale: bool, clip
+) -> float:
+    """The drawn value at the trained weights: measured there when the info has it, else the
+    grid node there, else interpolated."""
+    if len(info.trained_values):
+        one = dataclasses.replace(info, values=np.asarray(info.trained_values).reshape(-1, 1, 1))
+        return float(plotted_values(one, metric, log_scale, clip)[0, 0])
     center = info.center
     if center is not None:
         return float(values[center])
-    return float(_surface_on_path(_with_trajectory(info, np.zeros((1, 2))), values)[0])
-
-
-def _with_trajectory(info: LandscapeInfo, trajectory: np.ndarray) -> LandscapeInfo:
-    import dataclasses
-
-    return dataclasses.replace(info, trajectory=trajectory)
+    return float(
+        _surface_on_path(dataclasses.replace(info, trajectory=np.zeros((1, 2))), values)[0]
+    )
 
 
 def _path_hover(info: LandscapeInfo, metric: str) -> list[str]:
@@ -166,7 +170,7 @@ def plot_landscape_3d(
     _check(info, LandscapeInfo, "plot_landscape_3d")
     values = plotted_values(info, metric, log_scale, clip)
     figure = go.Figure()
-    _add_surface(figure, info, values, metric, log_scale, show_trajectory, z_range, scene="scene")
+    _add_surface(figure, info, values, metric, log_scale, show_trajectory, z_range, clip=clip)
     layout = base_layout(f"{escaped(metric)} landscape ({_subtitle(info)})")
     layout["hovermode"] = "closest"
     layout["margin"] = {"l": 10, "r": 0, "t": 50, "b": 0}
@@ -199,11 +203,11 @@ def _add_surface(
     log_scale: bool,
     show_trajectory: bool,
     z_range,
-    scene: str,
     showscale: bool = True,
     colorbar_x: float = 1.0,
     row: int | None = None,
     col: int | None = None,
+    clip: float | None = None,
 ) -> None:
     at = {"row": row, "col": col} if row is not None else {}
     surface = {
@@ -220,12 +224,11 @@ def _add_surface(
         "contours": {"z": _floor_contours(values, z_range)},
         "hovertemplate": _hovertemplate(info, metric, log_scale, "z"),
         "name": escaped(metric),
-        "scene": scene,
     }
     if z_range is not None:
         surface["cmin"], surface["cmax"] = z_range
-    figure.add_trace(go.Surface(**{k: v for k, v in surface.items() if k != "scene"}), **at)
-    trained = _trained_value(info, values)
+    figure.add_trace(go.Surface(**surface), **at)
+    trained = _trained_value(info, values, metric, log_scale, clip)
     figure.add_trace(
         go.Scatter3d(
             x=[0.0],
@@ -292,7 +295,9 @@ def plot_landscape_contour(
     _check(info, LandscapeInfo, "plot_landscape_contour")
     values = plotted_values(info, metric, log_scale, clip)
     figure = go.Figure()
-    _add_contour(figure, info, values, metric, log_scale, show_trajectory, levels, z_range)
+    _add_contour(
+        figure, info, values, metric, log_scale, show_trajectory, levels, z_range, clip=clip
+    )
     x_title, y_title = axis_titles(info)
     layout = base_layout(f"{escaped(metric)} contours ({_subtitle(info)})")
     layout["hovermode"] = "closest"
@@ -352,6 +357,7 @@ def _add_contour(
     col=None,
     showscale=True,
     colorbar_x=1.02,
+    clip=None,
 ) -> None:
     at = {"row": row, "col": col} if row is not None else {}
     figure.add_trace(
@@ -408,7 +414,7 @@ def _add_contour(
             name="trained weights",
             showlegend=row is None or col == 1,
             legendgroup="trained",
-            hovertemplate=f"trained weights<br>{escaped(metric)} {_trained_value(info, values):.5g}<extra></extra>",
+            hovertemplate=f"trained weights<br>{escaped(metric)} {_trained_value(info, values, metric, log_scale, clip):.5g}<extra></extra>",
         ),
         **at,
     )
@@ -467,19 +473,19 @@ def plot_landscape_comparison(
                 log_scale,
                 show_trajectory,
                 z_range,
-                scene=f"scene{k + 1}",
                 showscale=k == columns - 1,
                 row=1,
                 col=k + 1,
+                clip=clip,
             )
         layout = base_layout(f"{escaped(metric)} landscapes on one scale")
         layout["hovermode"] = "closest"
         layout["margin"] = {"l": 10, "r": 0, "t": 70, "b": 0}
         layout["legend"] = {"orientation": "h", "yanchor": "bottom", "y": 0.0, "x": 0.0}
         for k, info in enumerate(infos):
-            layout["scene" if k == 0 else f"scene{k + 1}"] = _scene(
-                info, metric, log_scale, z_range
-            )
+            scene = _scene(info, metric, log_scale, z_range)
+            scene["camera"] = {"eye": {"x": 1.8, "y": -1.8, "z": 1.1}}  # room for axis titles
+            layout["scene" if k == 0 else f"scene{k + 1}"] = scene
     else:
         figure = make_subplots(
             rows=1,
@@ -500,6 +506,7 @@ def plot_landscape_comparison(
                 row=1,
                 col=k + 1,
                 showscale=k == columns - 1,
+                clip=clip,
             )
             x_title, y_title = axis_titles(info)
             figure.update_xaxes(title_text=x_title, row=1, col=k + 1)

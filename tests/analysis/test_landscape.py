@@ -74,6 +74,7 @@ def test_every_grid_value_is_the_quadratic_recomputed(regression, bias_mode):
     np.testing.assert_allclose(info.loss, expected, rtol=1e-5)
     np.testing.assert_allclose(info.alphas, np.linspace(-1.5, 1.5, 7))
     assert info.center == (3, 3) and info.complete
+    np.testing.assert_allclose(info.trained_values, info.values[:, 3, 3], rtol=1e-6)
     if bias_mode == "zero":
         assert dx[size:] == 0 and dy[size:] == 0
     elif bias_mode == "weights":
@@ -249,6 +250,9 @@ def test_pca_plane_covers_the_trajectory_and_values_there_are_exact(regression):
     assert info.betas[0] <= info.trajectory[:, 1].min() and info.betas[-1] >= 0
     for (_, weights), expected in zip(checkpoints, info.trajectory_values[0], strict=True):
         assert expected == pytest.approx(_mse(x, y, weights[0], weights[1]), rel=1e-5)
+    # The trained weights are not a node of this grid; their loss is measured all the same.
+    assert info.center is None
+    assert info.trained_values[0] == pytest.approx(_mse(x, y, kernel, bias), rel=1e-5)
     i, j = 4, 6
     moved = (
         np.concatenate([kernel.ravel(), bias])

@@ -118,6 +118,18 @@ def test_between_grid_nodes_the_path_is_interpolated_bilinearly():
     assert line.z[0] == pytest.approx(np.mean(corners))
 
 
+def test_the_trained_point_is_measured_not_read_off_the_grid():
+    import dataclasses
+
+    info = dataclasses.replace(_plane("pca"), trained_values=np.array([0.05, 0.9]))
+    figure = plot_landscape_3d(info)
+    (trained,) = [t for t in figure.data if t.name == "trained weights"]
+    assert trained.z[0] == pytest.approx(0.05)
+    logged = plot_landscape_3d(info, log_scale=True)
+    (trained,) = [t for t in logged.data if t.name == "trained weights"]
+    assert trained.z[0] == pytest.approx(np.log10(0.05))
+
+
 def test_comparison_shares_one_scale():
     small, large = _plane(), _plane(scale=10.0)
     figure = plot_landscape_comparison([small, large], ["A", "B"])
