@@ -196,13 +196,13 @@ metric = settings[0].selectbox(
     "Metric",
     trials.metrics,
     index=list(trials.metrics).index(trials.metric),
-    key="hyperparameters_metric",
+    key=f"hyperparameters_metric_{source_label}",
 )
 goal = settings[1].radio(
     "Goal",
     ("max", "min"),
     index=0 if trials.goals[metric] == "max" else 1,
-    key=f"hyperparameters_goal_{metric}",
+    key=f"hyperparameters_goal_{source_label}_{metric}",
 )
 axes = default_axes(trials.with_goal(metric, goal), metric) or tuple(trials.parameters[:2])
 if len(trials.parameters) < 2:
@@ -211,13 +211,13 @@ x = settings[2].selectbox(
     "x axis",
     trials.parameters,
     index=list(trials.parameters).index(axes[0]) if axes else 0,
-    key="hyperparameters_x",
+    key=f"hyperparameters_x_{source_label}",
 )
 y = settings[3].selectbox(
     "y axis",
     trials.parameters,
     index=list(trials.parameters).index(axes[1]) if len(axes) > 1 else 0,
-    key="hyperparameters_y",
+    key=f"hyperparameters_y_{source_label}",
 )
 method = settings[4].selectbox(
     "Surface",

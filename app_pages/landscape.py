@@ -92,7 +92,6 @@ directions = directions or "random"
 
 # --- Loss -----------------------------------------------------------------------------------
 setup = common.or_stop(lambda: cached.training_setup(model_source))
-target_kind = common.or_stop(lambda: cached.landscape_targets(model_source, samples_source))
 with top[2].popover("Loss and settings", width="stretch"):
     if setup.loss is not None:
         override = st.toggle(
@@ -126,6 +125,7 @@ with top[2].popover("Loss and settings", width="stretch"):
         horizontal=True,
         disabled=directions == "pca",
     )
+target_kind = common.or_stop(lambda: cached.landscape_targets(model_source, samples_source, loss))
 if target_kind == "inputs":
     st.caption(
         "An autoencoder: the loss compares each reconstruction with its own input (the labels "

@@ -1195,16 +1195,20 @@ def landscape_reason(source: Source) -> str | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _landscape_targets(model_key, samples_key):
+def _landscape_targets(model_key, samples_key, loss: str):
+    import json
+
     from neurogenesis.analysis.landscape import landscape_targets as targets
 
     sample_set = _samples(*samples_key)
-    return targets(_model(*model_key), sample_set.x, sample_set.y)[1]
+    return targets(_model(*model_key), sample_set.x, sample_set.y, json.loads(loss))[1]
 
 
-def landscape_targets(model: Source, samples: Source) -> str:
+def landscape_targets(model: Source, samples: Source, loss=None) -> str:
     """``'labels'`` or ``'inputs'`` (an autoencoder): what the loss compares the output with."""
-    return _landscape_targets(_identity(model), _identity(samples))
+    import json
+
+    return _landscape_targets(_identity(model), _identity(samples), json.dumps(loss))
 
 
 def suggested_loss(model: Source, samples: Source) -> str:
@@ -1226,7 +1230,7 @@ def _landscape_evaluator(model_key, samples_key, loss: str, metrics: tuple, num_
 
     sample_set = _samples(*samples_key)
     model = _model(*model_key)
-    targets, _ = landscape_targets(model, sample_set.x, sample_set.y)
+    targets, _ = landscape_targets(model, sample_set.x, sample_set.y, json.loads(loss))
     count = max(1, min(int(num_samples), len(sample_set)))
     return LandscapeEvaluator(
         model, sample_set.x[:count], targets[:count], loss=json.loads(loss), metrics=metrics

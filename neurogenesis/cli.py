@@ -923,7 +923,7 @@ def _landscape(args: argparse.Namespace) -> int:
     span = landscape.DEFAULT_SPAN if args.span is None else args.span
     seed = landscape.DEFAULT_SEED if args.seed is None else args.seed
     num_samples = landscape.DEFAULT_NUM_SAMPLES if args.num_samples is None else args.num_samples
-    landscape._check_grid(resolution, span)
+    landscape.check_grid(resolution, span)
     if not 1 <= num_samples <= landscape.MAX_NUM_SAMPLES:
         raise InputError(
             f"Expected --num-samples between 1 and {landscape.MAX_NUM_SAMPLES}. "
@@ -935,7 +935,10 @@ def _landscape(args: argparse.Namespace) -> int:
             "of a recorded run of this model. Received: no --run."
         )
     model, samples = _model_and_samples(args)
-    target, target_kind = landscape.landscape_targets(model, samples.x, samples.y)
+    from neurogenesis.io.models import training_setup
+
+    named = args.loss or training_setup(args.model).loss  # a crossentropy reads y as class ids
+    target, target_kind = landscape.landscape_targets(model, samples.x, samples.y, named)
     loss, metrics = _landscape_loss(args, model, target, target_kind)
     checkpoints = landscape.recorded_checkpoints(model, args.run) if args.run else []
     count = min(num_samples, len(samples.x))
@@ -954,20 +957,10 @@ def _landscape(args: argparse.Namespace) -> int:
         checkpoints=checkpoints,
         evaluator=evaluator,
     )
-    if info.center is not None:
-        center_loss = float(info.loss[info.center])
-    else:  # an even grid, or a pca plane, has no node at the trained weights
-        zero = [np.zeros_like(w) for w in evaluator.trainable]
-        center_loss = float(evaluator.evaluate(np.zeros((1, 2)), [zero, zero])[0, 0])
+    center_loss = float(info.trained_values[0])  # measured: a pca grid has no node there
     seconds = time.perf_counter() - start
     arrays = {
-        "alphas": info.alphas,
-        "betas": info.betas,
-        "loss": info.loss,
-        "direction_x": info.direction_x,
-        "direction_y": info.direction_y,
-        "metric_names": np.array(info.metric_names),
-        "values": info.values,
+        **landscape.landscape_arrays(info),
         "loss_name": np.array(info.loss_name),
         "directions": np.array(info.directions),
         "num_samples": np.array(info.num_samples),
@@ -976,11 +969,7 @@ def _landscape(args: argparse.Namespace) -> int:
     if info.seed is not None:
         arrays["seed"] = np.array(info.seed)
     if checkpoints:
-        arrays["trajectory"] = info.trajectory
-        arrays["trajectory_labels"] = np.array(info.trajectory_labels)
         arrays["trajectory_values"] = info.trajectory_values
-    if len(info.explained_variance):
-        arrays["explained_variance"] = info.explained_variance
     np.savez_compressed(out, **arrays)
     for note in info.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -397,11 +397,13 @@ def token_reason(model: Any, embedding_layer: str | None = None) -> str | None:
 
 
 class _RetracingFilter(logging.Filter):
-    """Drops TensorFlow's retracing warning for this module's functions: every tapped model gets
-    its own compiled functions, so a trace per new model, layer or score is expected."""
+    """Drops TensorFlow's retracing warning for the project's own functions: every tapped model
+    (and every landscape evaluator) gets its own compiled functions, so a trace per new model,
+    layer, score or chunk size is expected."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "_Scorer._function" not in record.getMessage()
+        message = record.getMessage()
+        return "_Scorer._function" not in message and "LandscapeEvaluator._function" not in message
 
 
 def _quiet_retracing() -> None:

@@ -26,6 +26,7 @@ The user's model is never changed.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ __all__ = [
     "LandscapeEvaluator",
     "LandscapeInfo",
     "SharpnessInfo",
+    "check_grid",
     "checkpoint_weights",
     "coarse",
     "landscape_arrays",
@@ -341,26 +343,50 @@ LOSS_CHOICES = (
 """Losses offered when a model file holds none (any Keras loss name is accepted)."""
 
 
-def landscape_targets(model: Any, x: np.ndarray, y: np.ndarray | None) -> tuple[np.ndarray, str]:
+def _fits_exactly(y: np.ndarray, output_shape: tuple) -> bool:
+    """Labels shaped like the output (one number against a single output counts)."""
+    per_sample = tuple(y.shape[1:])
+    return per_sample == output_shape or (per_sample == () and output_shape in ((), (1,)))
+
+
+def _class_ids(y: np.ndarray, output_shape: tuple) -> bool:
+    """Integer labels, one per sample, against a vector of class scores."""
+    return (
+        y.ndim == 1
+        and np.issubdtype(y.dtype, np.integer)
+        and len(output_shape) == 1
+        and output_shape[0] > 1
+    )
+
+
+def landscape_targets(
+    model: Any, x: np.ndarray, y: np.ndarray | None, loss: Any = None
+) -> tuple[np.ndarray, str]:
     """What the loss compares the model's output with: ``(targets, 'labels' | 'inputs')``.
 
-    An autoencoder's target is its input: when the output has the samples' own shape and the
-    labels do not (``y`` is None, or class ids beside an image), the targets are ``x``.
+    Labels shaped like the output are the targets. An autoencoder's target is its input: when
+    the output has the samples' own shape and the labels are not shaped like it (``y`` is None,
+    or class ids), the targets are ``x``, unless ``loss`` is a crossentropy (then integer labels
+    are class ids). Integer labels against class scores are class ids.
 
     Raises:
         InputError: no labels, and the output is not shaped like the input.
     """
     output_shape = tuple(graph.graph_layers(model).output_shape)
     x = np.asarray(x)
-    reconstructs = output_shape == tuple(x.shape[1:])
-    if reconstructs and (y is None or tuple(np.shape(y)[1:]) != output_shape):
+    y = None if y is None else np.asarray(y)
+    if y is not None and _fits_exactly(y, output_shape):
+        return y, "labels"
+    crossentropy = "crossentropy" in json.dumps(loss, default=str).lower()
+    ids = y is not None and _class_ids(y, output_shape)
+    if output_shape == tuple(x.shape[1:]) and not (ids and crossentropy):
         return x, "inputs"
     if y is None:
         raise InputError(
             "This sample set has no labels (y), and the model's output is not shaped like its "
             "input, so there is nothing to compute a loss against. Choose a set with labels."
         )
-    return np.asarray(y), "labels"
+    return y, "labels"
 
 
 def suggested_loss(model: Any, targets: np.ndarray, kind: str) -> str:
@@ -867,7 +893,7 @@ def _grid_order(resolution: int) -> tuple[np.ndarray, np.ndarray]:
     return first, rest
 
 
-def _check_grid(resolution: int, span: float) -> None:
+def check_grid(resolution: int, span: float) -> None:
     if not 3 <= int(resolution) <= MAX_RESOLUTION:
         raise InputError(
             f"Expected a resolution between 3 and {MAX_RESOLUTION}. Received: {resolution}."
@@ -947,7 +973,7 @@ def landscape_info(
         A :class:`LandscapeInfo` with ``complete=True``.
     """
     _check_choice(directions, DIRECTION_KINDS, "direction kind")
-    _check_grid(resolution, span)
+    check_grid(resolution, span)
     resolution = int(resolution)
     if evaluator is None:
         xs, ys = _subset(np.asarray(x), np.asarray(y), num_samples)

@@ -1433,6 +1433,13 @@ def _h5_training_config(path: str) -> dict | None:
 def _plain_loss(loss: Any) -> tuple[str | dict | None, str]:
     if isinstance(loss, str) and _IDENTIFIER.fullmatch(loss):
         return loss, ""
+    if isinstance(loss, dict) and loss.get("class_name") == "function":
+        # Keras 3 saves a function loss (keras.losses.mean_squared_error) as a builtins
+        # "function" whose config is its name.
+        name = loss.get("config")
+        if isinstance(name, str) and _IDENTIFIER.fullmatch(name):
+            return name, ""
+        return None, "the compiled loss is a function this reader cannot name"
     if isinstance(loss, dict) and "class_name" in loss:
         module = loss.get("module", "keras.losses")
         # Keras 2 .h5 files write {"class_name": ..., "config": ...} with no module.

@@ -446,3 +446,27 @@ def test_sharpness_through_an_embedding():
     y = np.arange(20) % 2
     info = sharpness_info(model, x, y, loss="sparse_categorical_crossentropy", iterations=20)
     assert np.isfinite(info.eigenvalue) and info.iterations >= 2
+
+
+def test_labels_win_whenever_they_fit_the_output():
+    keras = _keras()
+    # One-feature regression: x (N, 1), output (1,), y (N,): y is the target, not x.
+    inputs = keras.Input((1,))
+    regression = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    x = np.arange(8, dtype="float32").reshape(-1, 1)
+    y = 2 * x[:, 0]
+    assert landscape.landscape_targets(regression, x, y)[1] == "labels"
+    # As many classes as input features, integer labels: class ids, not a reconstruction.
+    inputs = keras.Input((3,))
+    classifier = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
+    xs = np.eye(3, dtype="float32")
+    ids = np.arange(3)
+    # Ambiguous by shape alone: the loss decides (a reconstruction unless it is a crossentropy).
+    assert landscape.landscape_targets(classifier, xs, ids)[1] == "inputs"
+    found = landscape.landscape_targets(classifier, xs, ids, "sparse_categorical_crossentropy")
+    assert found[1] == "labels"
+    assert landscape.landscape_targets(classifier, xs, ids, "mse")[1] == "inputs"
+    # Class ids against scores of another width than the input: labels, whatever the loss.
+    inputs = keras.Input((5,))
+    wide = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
+    assert landscape.landscape_targets(wide, np.zeros((3, 5)), ids)[1] == "labels"
