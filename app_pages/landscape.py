@@ -32,7 +32,7 @@ TABS = ("Surface", "Contours", "Line", "Sharpness", "Compare models")
 DEFAULT_SAMPLES = 256
 LINE_POINTS = 41
 SIDEBAR_MODEL = "the sidebar's model"
-DIRECTION_LABELS = {"random": "random (filter-normalized)", "pca": "PCA of the training path"}
+DIRECTION_LABELS = {"random": "random", "pca": "PCA of the path"}
 BIAS_LABELS = {
     "zero": "left out (zero)",
     "weights": "a copy of the weights",
@@ -59,7 +59,7 @@ if st.session_state.get("landscape_for_model") != model_source.key:
     st.session_state["landscape_for_model"] = model_source.key
     twin = cached.twin_run(model_source, runs)
     st.session_state["landscape_weights"] = f"run {twin}" if twin else SIDEBAR_MODEL
-top = st.columns([3, 2, 2], vertical_alignment="bottom")
+top = st.columns([5, 4, 3], vertical_alignment="bottom")
 weights_choice = top[0].selectbox(
     "Weights",
     weights_options,
@@ -80,7 +80,9 @@ directions = top[1].segmented_control(
     format_func=DIRECTION_LABELS.get,
     default="random",
     key="landscape_directions",
-    help="PCA needs a recorded run: choose one under Weights.",
+    help="random: two filter-normalized Gaussian directions (Li et al. 2018). PCA of the path: "
+    "the two directions the recorded checkpoints vary most along (needs a recorded run: choose "
+    "one under Weights).",
 )
 if directions == "pca" and run_dir is None:
     st.info(
@@ -206,7 +208,12 @@ clip = None
 if clip_on and finite.size:
     clip = float(np.quantile(finite, 0.75))
 show_path = path_column.toggle(
-    "Training path", value=True, key="landscape_path", disabled=not len(info.trajectory)
+    "Training path",
+    value=directions == "pca",
+    key=f"landscape_path_{directions}",
+    disabled=not len(info.trajectory),
+    help="The run's checkpoints projected onto the plane. On a random plane they mostly land "
+    "near the centre: random directions are nearly orthogonal to the path.",
 )
 
 summary = st.columns(4)

@@ -114,3 +114,16 @@ def test_uploaded_event_files_get_a_run_folder(tmp_path):
 def test_empty_uploads_are_refused(tmp_path):
     with pytest.raises(InputError, match="empty"):
         save_upload("model.keras", b"", upload_dir=tmp_path)
+
+
+def test_trial_uploads_are_stored_by_content_and_checked_by_name(tmp_path):
+    from neurogenesis.workspace import save_file
+
+    path = save_file("../../my trials.csv", b"lr,loss\n0.1,1\n", upload_dir=tmp_path)
+    assert Path(path).read_bytes() == b"lr,loss\n0.1,1\n"
+    assert Path(path).parent.parent == tmp_path and Path(path).name == "my_trials.csv"
+    assert save_file("other.csv", b"lr,loss\n0.1,1\n", upload_dir=tmp_path) != path
+    with pytest.raises(InputError, match="Expected trials"):
+        save_file("model.keras", b"x", upload_dir=tmp_path)
+    with pytest.raises(InputError, match="empty"):
+        save_file("t.csv", b"", upload_dir=tmp_path)

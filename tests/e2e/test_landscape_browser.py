@@ -54,8 +54,8 @@ def test_landscape_page_surface_contours_and_line(browser, demo_server):  # noqa
     page.get_by_text("loss contours").first.wait_for(timeout=60_000)
     _no_exception(page)
 
-    page.get_by_role("button", name="PCA of the training path").click()
-    page.get_by_text("trajectory PCA plane").first.wait_for(timeout=180_000)
+    page.get_by_text("PCA of the path", exact=True).first.click()
+    page.get_by_text("(trajectory PCA plane, 256 samples)").first.wait_for(timeout=180_000)
     page.get_by_text("of the path's variance").first.wait_for(timeout=60_000)
     _no_exception(page)
     _shot(page, "landscape_pca_contours")
@@ -79,6 +79,6 @@ def test_hyperparameters_page_surface_and_parallel_coordinates(browser, demo_ser
     page.locator(".js-plotly-plot .parcoords").first.wait_for(timeout=60_000)
     _no_exception(page)
     page.get_by_role("tab", name="Importance").click()
-    page.get_by_text("Hyperparameter importance").first.wait_for(timeout=60_000)
+    page.get_by_text("What drives val_accuracy").first.wait_for(timeout=60_000)
     _no_exception(page)
     page.close()

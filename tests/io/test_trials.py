@@ -357,3 +357,24 @@ def test_hparams_logdir_gives_hparams_and_final_values(hparams_logdir):
     # An event file inside the log dir reads its folder.
     event = next((hparams_logdir / "run-0").glob("events.out.tfevents.*"))
     assert read_trials(event).names.tolist() == ["run-0"]
+
+
+def test_find_trial_sources_lists_sweeps_and_hparams_folders(tmp_path, hparams_logdir):
+    from neurogenesis.io.trials import find_trial_sources
+
+    sweeps = ROOT / "data" / "sweeps"
+    found = find_trial_sources(sweeps)
+    assert found == sorted(
+        str(folder) for folder in sweeps.iterdir() if (folder / "sweep.json").is_file()
+    )
+    # A sweep folder is one source: its run folders are not searched.
+    assert find_trial_sources(sweeps / "digits_cnn") == [str(sweeps / "digits_cnn")]
+    assert find_trial_sources(hparams_logdir) == [str(hparams_logdir)]
+    csv = tmp_path / "trials.csv"
+    csv.write_text("lr,loss\n0.1,1\n")
+    assert find_trial_sources(csv) == [str(csv)]
+    (tmp_path / "notes.txt").write_text("hello")
+    assert find_trial_sources(tmp_path / "notes.txt") == []
+    # The demo runs hold training logs, not searches.
+    assert find_trial_sources(ROOT / "data" / "runs") == []
+    assert find_trial_sources(tmp_path / "missing") == []
