@@ -81,13 +81,8 @@ class LiveRun:
 
     def source(self) -> Source:
         """The run as a log source for every page."""
-        clock = time.strftime("%H:%M:%S", time.localtime(self.started))
-        return Source(
-            "logs",
-            "live",
-            f"{self.scenario} {clock}",
-            self.run_dir,
-            "trained live from the dashboard",
+        return _live_source(
+            self.scenario, self.started, self.run_dir, "trained live from the dashboard"
         )
 
 
@@ -115,14 +110,18 @@ class LiveSweep:
 
     def source(self) -> Source:
         """The sweep folder as a log source: every point is a run the training page can read."""
-        clock = time.strftime("%H:%M:%S", time.localtime(self.started))
-        return Source(
-            "logs",
-            "live",
-            f"{self.scenario} sweep {clock}",
+        return _live_source(
+            f"{self.scenario} sweep",
+            self.started,
             self.sweep_dir,
             f"{len(self.points)}-point sweep run live from the dashboard",
         )
+
+
+def _live_source(name: str, started: float, path: str, description: str) -> Source:
+    """A live run or sweep folder as a log source, labelled with its start time."""
+    clock = time.strftime("%H:%M:%S", time.localtime(started))
+    return Source("logs", "live", f"{name} {clock}", path, description)
 
 
 def _running_count() -> int:

@@ -884,11 +884,11 @@ def importance_info(
 # --------------------------------------------------------------------------------------------
 
 
-def slice_info(trials: Trials, metric: str | None = None) -> SliceInfo:
-    """The metric against each parameter, one panel each (completed trials, finite metric).
+def _completed(trials: Trials, metric: str | None) -> tuple[str, np.ndarray]:
+    """The metric's name and the mask of completed trials with a finite value (at least one).
 
     Raises:
-        InputError: unknown metric or no completed trial with a finite value.
+        InputError: unknown metric or no such trial.
     """
     _check_trials(trials)
     metric = _check_metric(trials, metric)
@@ -898,6 +898,16 @@ def slice_info(trials: Trials, metric: str | None = None) -> SliceInfo:
             f"Expected at least one completed trial with a finite {metric!r}. Received: none "
             f"of {len(trials)} trials."
         )
+    return metric, done
+
+
+def slice_info(trials: Trials, metric: str | None = None) -> SliceInfo:
+    """The metric against each parameter, one panel each (completed trials, finite metric).
+
+    Raises:
+        InputError: unknown metric or no completed trial with a finite value.
+    """
+    metric, done = _completed(trials, metric)
     values = trials.metric_values[metric]
     panels = []
     for name in trials.parameters:
@@ -961,14 +971,7 @@ def parallel_info(trials: Trials, metric: str | None = None) -> ParallelInfo:
     Raises:
         InputError: unknown metric or no completed trial with a finite value.
     """
-    _check_trials(trials)
-    metric = _check_metric(trials, metric)
-    done = trials.complete(metric)
-    if not done.any():
-        raise InputError(
-            f"Expected at least one completed trial with a finite {metric!r}. Received: none "
-            f"of {len(trials)} trials."
-        )
+    metric, done = _completed(trials, metric)
     notes = []
     encoded = {name: _encode(trials, name) for name in trials.parameters}
     kept = []
