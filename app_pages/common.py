@@ -1,4 +1,11 @@
-"""What several pages share: choosing a sample and explaining one prediction.
+"""What several pages share: charts with their downloads, choosing a sample, explaining one
+prediction.
+
+Every page draws its charts with :func:`chart`: the chart, a compact download control (PNG, SVG,
+HTML and, where the page passes its data, CSV) and an entry in the page's export registry, from
+which :func:`bundle_button` builds one zip of the whole page. A page calls :func:`start_page`
+first (an empty registry for the run) and :func:`bundle_button` last; its "How to read this"
+expander is :func:`how_to_read`, which links to the user manual.
 
 The features and debugging pages both browse a sample set and explain a prediction with the
 attribution methods; each passes its own ``prefix`` so their widgets keep separate state. This
@@ -7,14 +14,26 @@ module is imported by pages, not registered as one.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from neurogenesis import cached
 from neurogenesis.analysis import attribution as attribution_analysis
 from neurogenesis.analysis import features as feature_analysis
-from neurogenesis.errors import InputError, UnsupportedModelError
+from neurogenesis.errors import ExportUnavailableError, InputError, UnsupportedModelError
 from neurogenesis.plotting.attribution import (
     METHOD_LABELS,
     plot_attribution,
@@ -23,6 +42,7 @@ from neurogenesis.plotting.attribution import (
     plot_sanity_check,
     plot_token_attribution,
 )
+from neurogenesis.plotting.export import FIGURE_FORMATS, figure_bytes, static_export_available
 from neurogenesis.plotting.features import plot_sample_grid
 from neurogenesis.plotting.style import escaped
 
@@ -122,6 +142,45 @@ def select_from_chart(key: str, target: str) -> None:
         if index >= 0:
             st.session_state[target] = index
             return
+
+
+def sample_table(predictions, indices) -> pd.DataFrame:
+    """The samples of a grid with their label, prediction and confidence (what the captions say)."""
+    indices = np.asarray(indices, dtype=np.int64)
+    table = {"sample": indices}
+    if predictions.task == "regression":
+        table["output"] = [float(np.ravel(predictions.outputs[i])[0]) for i in indices]
+        if predictions.labels is not None and np.ndim(predictions.labels) == 1:
+            table["target"] = np.asarray(predictions.labels, dtype=np.float64)[indices]
+        if predictions.errors is not None:
+            table["absolute error"] = np.asarray(predictions.errors)[indices]
+        return pd.DataFrame(table)
+    if predictions.labels is not None:
+        table["label"] = [class_name(predictions, predictions.labels[i]) for i in indices]
+    if predictions.predicted is not None:
+        table["prediction"] = [class_name(predictions, predictions.predicted[i]) for i in indices]
+        table["confidence"] = np.asarray(predictions.confidence)[indices]
+    return pd.DataFrame(table)
+
+
+def attribution_table(infos: dict) -> pd.DataFrame:
+    """Every method's map of the first sample, one row per position (image rows and columns,
+    time steps and features, or positions), as the chart draws it."""
+    frames = []
+    for method, info in infos.items():
+        values = np.asarray(info.maps[0], dtype=np.float64)
+        if info.input_kind == "image" and values.ndim == 2:
+            axes = ["row", "column"]
+        elif values.ndim == 2:
+            axes = ["time step", "feature"]
+        else:
+            axes = [f"axis {k}" for k in range(values.ndim)]
+        positions = np.indices(values.shape).reshape(values.ndim, -1).T
+        frame = pd.DataFrame(positions, columns=axes)
+        frame.insert(0, "method", METHOD_LABELS.get(method, method))
+        frame["map"] = values.ravel()
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 def sample_browser(
@@ -233,9 +292,10 @@ def sample_browser(
             selected=st.session_state[f"{prefix}_sample"],
             feature_names=sample_set.extras.get("feature_names"),
         )
-        st.plotly_chart(
+        chart(
             figure,
             key=f"{prefix}_grid",
+            data=partial(sample_table, predictions, shown),
             on_select=lambda: select_from_chart(f"{prefix}_grid", f"{prefix}_sample"),
             selection_mode="points",
         )
@@ -406,7 +466,7 @@ def attribution_view(
     else:
         title = f"Sample #{index}: attribution of the model's output"
     figure.update_layout(title={"text": escaped(title)})
-    st.plotly_chart(figure, key=f"{prefix}_attribution")
+    chart(figure, key=f"{prefix}_attribution", data=partial(attribution_table, infos))
     ig = infos.get("integrated_gradients")
     if ig is not None and ig.completeness_error is not None:
         error = float(ig.completeness_error[0])
@@ -459,7 +519,19 @@ def sanity_view(
         st.warning(str(error))
         return
     bar.empty()
-    st.plotly_chart(plot_sanity_check(sanity), key=f"{prefix}_sanity_chart")
+    chart(
+        plot_sanity_check(sanity),
+        key=f"{prefix}_sanity_chart",
+        data=pd.DataFrame(
+            {
+                "layers randomized": ["original", *sanity.layers],
+                "median rank correlation": [
+                    1.0,
+                    *np.median(np.asarray(sanity.rank_correlation, dtype=float), axis=1),
+                ],
+            }
+        ),
+    )
     final = float(np.median(sanity.rank_correlation[-1]))
     verdict = "passes" if sanity.passed else "FAILS"
     st.caption(
@@ -503,7 +575,11 @@ def pointing_view(model_source, samples_source, available, method_options, optio
         )
         scores["Integrated gradients (blur baseline)"] = float(result.score)
     bar.empty()
-    st.plotly_chart(plot_pointing_game(scores), key=f"{prefix}_pointing_chart")
+    chart(
+        plot_pointing_game(scores),
+        key=f"{prefix}_pointing_chart",
+        data=pd.DataFrame({"method": list(scores), "pointing game score": list(scores.values())}),
+    )
 
 
 def token_view(model_source, samples_source, predictions, index, words, prefix):
@@ -542,10 +618,234 @@ def token_view(model_source, samples_source, predictions, index, words, prefix):
         if words is not None
         else [str(t) for t in cached.samples(samples_source).x[index]]
     )
-    st.plotly_chart(plot_token_attribution(info, shown, 0), key=f"{prefix}_tokens")
+    chart(
+        plot_token_attribution(info, shown, 0),
+        key=f"{prefix}_tokens",
+        data=pd.DataFrame(
+            {
+                "position": np.arange(len(info.scores[0])),
+                "token": [*shown, *[""] * max(0, len(info.scores[0]) - len(shown))][
+                    : len(info.scores[0])
+                ],
+                "attribution": np.asarray(info.scores[0], dtype=float),
+            }
+        ),
+    )
     if info.completeness_error is not None:
         st.caption(
             f"Red tokens push toward {class_name(predictions, info.target[0])}, blue ones away. "
             f"Completeness error: {float(info.completeness_error[0]):.1%}."
         )
     return method, info
+
+
+# --- Exports: every chart downloadable, every page as one zip -----------------------------------
+
+EXPORTS_STATE = "page_exports"  # session state: {"page": title, "charts": {chart key: ChartExport}}
+CHART_FORMATS = ("png", "svg", "html")
+DOWNLOAD_LABELS = {"png": "PNG", "svg": "SVG", "html": "HTML (interactive)", "csv": "Data (CSV)"}
+PLOTLY_SCRIPT = "plotly.min.js"  # one copy in a bundle; its HTML files load it from beside them
+MANUAL_PAGE = "app_pages/manual.py"
+
+# A table, or a function that makes it when a download asks for it (data that is costly to read).
+ChartData = pd.DataFrame | Callable[[], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class ChartExport:
+    """One chart as the page drew it: its file stem, title, figure and (optionally) its data."""
+
+    key: str
+    name: str
+    title: str
+    figure: go.Figure
+    data: ChartData | None = None
+
+
+def file_stem(name: str) -> str:
+    """``name`` as a file name without extension: letters, digits, ``-``, ``_`` and ``.``."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.") or "chart"
+
+
+def start_page(title: str) -> None:
+    """Opens the page's export registry for this run (empty: what the last run drew is gone)."""
+    st.session_state[EXPORTS_STATE] = {"page": title, "charts": {}}
+
+
+def _registry() -> dict:
+    if EXPORTS_STATE not in st.session_state:
+        start_page("NeuroGenesis")
+    return st.session_state[EXPORTS_STATE]
+
+
+def recorded_charts() -> list[ChartExport]:
+    """The charts this page has drawn so far in this run, in order."""
+    return list(_registry()["charts"].values())
+
+
+def chart(
+    figure: go.Figure,
+    *,
+    key: str,
+    data: ChartData | None = None,
+    name: str | None = None,
+    downloads: bool = True,
+    **options,
+):
+    """``st.plotly_chart(figure, key=key, **options)`` with its downloads below it.
+
+    The figure (and ``data``, its numbers as a table) is recorded for the page's bundle. A chart
+    redrawn under the same key (a fragment's rerun) replaces its entry. Downloads are made only
+    when clicked. ``downloads=False`` is for previews that the finished chart replaces in the
+    same run.
+
+    Returns:
+        What ``st.plotly_chart`` returns: the selection event with ``on_select``.
+    """
+    event = st.plotly_chart(figure, key=key, **options)
+    if downloads:
+        title = figure.layout.title.text if figure.layout.title else None
+        export = ChartExport(key, file_stem(name or key), str(title or name or key), figure, data)
+        _registry()["charts"][key] = export
+        _download_control(export)
+    return event
+
+
+def figure_file(figure: go.Figure, fmt: str) -> bytes:
+    """The figure's file in ``fmt``; empty when the static export cannot run here after all."""
+    try:
+        return figure_bytes(figure, fmt)
+    except ExportUnavailableError:
+        return b""
+
+
+def csv_bytes(data: ChartData) -> bytes:
+    """The table as CSV (its index too when it labels rows, as a confusion matrix's does)."""
+    frame = data() if callable(data) else data
+    labelled = not isinstance(frame.index, pd.RangeIndex)
+    return frame.to_csv(index=labelled).encode("utf-8")
+
+
+def _download_control(export: ChartExport) -> None:
+    formats = CHART_FORMATS if static_export_available() else ("html",)
+    with st.popover("Download", icon=":material/download:", type="tertiary"):
+        for fmt in formats:
+            st.download_button(
+                DOWNLOAD_LABELS[fmt],
+                partial(figure_file, export.figure, fmt),
+                file_name=f"{export.name}.{fmt}",
+                mime=FIGURE_FORMATS[fmt],
+                key=f"{export.key}:download:{fmt}",
+                on_click="ignore",
+                width="stretch",
+            )
+        if export.data is not None:
+            st.download_button(
+                DOWNLOAD_LABELS["csv"],
+                partial(csv_bytes, export.data),
+                file_name=f"{export.name}.csv",
+                mime="text/csv",
+                key=f"{export.key}:download:csv",
+                on_click="ignore",
+                width="stretch",
+            )
+        if len(formats) == 1:
+            st.caption("PNG and SVG need kaleido and a Chrome or Chromium browser.")
+
+
+def bundle_bytes(
+    charts: list[ChartExport], *, title: str = "NeuroGenesis", static_images: bool = False
+) -> bytes:
+    """A zip of the charts: each as HTML (and PNG when ``static_images``), its data as CSV, one
+    copy of plotly.js that the HTML files load, and a README.txt listing the files."""
+    import plotly.offline
+
+    buffer = io.BytesIO()
+    lines = [
+        f"NeuroGenesis: {title}",
+        f"Exported {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {len(charts)} chart(s).",
+        "",
+        f"Open the .html files in a browser (interactive; they load {PLOTLY_SCRIPT} from the same",
+        "folder, so keep it beside them). The .csv files hold the numbers behind the charts.",
+        "",
+    ]
+    used: set[str] = set()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(PLOTLY_SCRIPT, plotly.offline.get_plotlyjs())
+        for export in charts:
+            stem, number = export.name, 2
+            while stem in used:
+                stem, number = f"{export.name}_{number}", number + 1
+            used.add(stem)
+            files = [f"{stem}.html"]
+            archive.writestr(
+                files[0], export.figure.to_html(include_plotlyjs=PLOTLY_SCRIPT, full_html=True)
+            )
+            problems = []
+            if static_images:
+                try:
+                    archive.writestr(f"{stem}.png", figure_bytes(export.figure, "png"))
+                    files.append(f"{stem}.png")
+                except ExportUnavailableError as error:
+                    problems.append(f"no PNG: {error}")
+            if export.data is not None:
+                # The bundle is still worth having when one table cannot be read again (a log
+                # file deleted since the page ran): the README says which and why.
+                try:
+                    archive.writestr(f"{stem}.csv", csv_bytes(export.data))
+                    files.append(f"{stem}.csv")
+                except Exception as error:
+                    problems.append(f"no CSV: {type(error).__name__}: {error}")
+            lines.append(f"- {export.title}: {', '.join(files)}")
+            lines.extend(f"  ({problem})" for problem in problems)
+        lines.append(f"- {PLOTLY_SCRIPT}: Plotly's JavaScript, for the .html files")
+        archive.writestr("README.txt", "\n".join(lines) + "\n")
+    return buffer.getvalue()
+
+
+def _bundle_of(state: dict, static_images: bool) -> bytes:
+    # Reads the registry when clicked, so a fragment's redrawn charts are the ones bundled.
+    return bundle_bytes(
+        list(state["charts"].values()), title=state["page"], static_images=static_images
+    )
+
+
+def bundle_button() -> None:
+    """One download for the whole page: every chart drawn in this run and its data, as a zip."""
+    state = _registry()
+    charts = list(state["charts"].values())
+    if not charts:
+        return
+    static = static_export_available()
+    tables = sum(export.data is not None for export in charts)
+    st.download_button(
+        f"Download this page ({len(charts)} chart{'s' if len(charts) != 1 else ''}"
+        + (f", {tables} table{'s' if tables != 1 else ''}" if tables else "")
+        + ", zip)",
+        partial(_bundle_of, state, static),
+        file_name=f"neurogenesis_{file_stem(state['page'].lower())}.zip",
+        mime="application/zip",
+        key="page_bundle",
+        icon=":material/folder_zip:",
+        on_click="ignore",
+        help="Every chart on this page as interactive HTML"
+        + (" and PNG" if static else "")
+        + ", the data behind them as CSV, and a README listing the files. Only the open tab's "
+        "charts are drawn, so only they are in the zip.",
+    )
+
+
+def manual_link(section: str) -> None:
+    """A link to the user manual's section for this page, once the manual page is in the app."""
+    if not (Path(__file__).resolve().parent / Path(MANUAL_PAGE).name).is_file():
+        return
+    with contextlib.suppress(StreamlitPageNotFoundError):  # written, not yet registered in app.py
+        st.page_link(MANUAL_PAGE, label=f"User manual: {section}", icon=":material/menu_book:")
+
+
+@contextlib.contextmanager
+def how_to_read(section: str) -> Iterator[None]:
+    """The page's "How to read this" expander, ending with a link to the manual's ``section``."""
+    with st.expander("How to read this"):
+        yield
+        manual_link(section)

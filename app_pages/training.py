@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app_pages import common
 from neurogenesis import cached
 from neurogenesis.analysis.convergence import metric_goal
 from neurogenesis.analysis.layer_health import dead_unit_rows
@@ -26,14 +27,13 @@ from neurogenesis.analysis.training import (
     metric_names,
     run_attributes,
 )
-from neurogenesis.errors import ExportUnavailableError, InputError
+from neurogenesis.errors import InputError
 from neurogenesis.plotting.convergence import (
     plot_convergence,
     plot_correlations,
     plot_early_stopping,
     plot_trajectory_3d,
 )
-from neurogenesis.plotting.export import FIGURE_FORMATS, figure_bytes, static_export_available
 from neurogenesis.plotting.layer_health import (
     plot_batch_norm_effect,
     plot_dead_units,
@@ -64,7 +64,6 @@ CORRELATION_METHODS = ("pearson", "spearman", "kendall")
 LIVE_REFRESH_SECONDS = 2
 DEFAULT_RUNS = 6
 NO_GROUPING = "no grouping"
-FORMAT_NAMES = {"html": "HTML", "png": "PNG", "svg": "SVG", "pdf": "PDF"}
 # Each smoother's slider: (label, minimum, maximum, step, help).
 SMOOTHING_SLIDERS = {
     "exponential": (
@@ -249,9 +248,11 @@ def _draw_curves(sources, chosen, metrics, settings, log_y, show_raw, live) -> N
     downsampled = any(trace.num_points > trace.x.size for trace in info.traces)
     if downsampled or x_range is not None:
         figure.update_layout(dragmode="select", selectdirection="h")
-    st.plotly_chart(
+    common.chart(
         figure,
         key="training_chart",
+        name="training_curves",
+        data=partial(_curves_table, sources, chosen, metrics, settings),
         on_select=partial(_on_range_select, x_axis),
         selection_mode="box",
     )
@@ -281,48 +282,19 @@ def _draw_curves(sources, chosen, metrics, settings, log_y, show_raw, live) -> N
             )
         else:
             st.caption(f"Live: {', '.join(live)} still training; waiting for the first point.")
-    _export(sources, chosen, metrics, settings, figure)
 
 
-def _export(sources, chosen, metrics, settings, figure) -> None:
-    formats = ["html", "png", "svg"] if static_export_available() else ["html"]
-    columns = st.columns(len(formats) + 1)
-
-    def table() -> bytes:
-        runs, names = cached.chosen_runs(sources, chosen)
-        frame = curves_table(
-            runs,
-            metrics,
-            names=names,
-            smoothing=settings["smoothing"],
-            smoothing_value=settings["smoothing_value"],
-            roles=settings["roles"],
-        )
-        return frame.to_csv(index=False).encode("utf-8")
-
-    columns[0].download_button(
-        "Curves (CSV, every point)",
-        table,
-        file_name="training_curves.csv",
-        mime="text/csv",
-        key="training_csv",
+def _curves_table(sources, chosen, metrics, settings) -> pd.DataFrame:
+    """Every logged point of the drawn curves (not the downsampled ones), read when downloaded."""
+    runs, names = cached.chosen_runs(sources, chosen)
+    return curves_table(
+        runs,
+        metrics,
+        names=names,
+        smoothing=settings["smoothing"],
+        smoothing_value=settings["smoothing_value"],
+        roles=settings["roles"],
     )
-    for column, fmt in zip(columns[1:], formats, strict=True):
-        column.download_button(
-            f"Chart ({FORMAT_NAMES[fmt]})",
-            partial(_figure_file, figure, fmt),
-            file_name=f"training_curves.{fmt}",
-            mime=FIGURE_FORMATS[fmt],
-            key=f"training_figure_{fmt}",
-        )
-
-
-def _figure_file(figure, fmt: str) -> bytes:
-    try:
-        return figure_bytes(figure, fmt)
-    except ExportUnavailableError as error:
-        st.error(str(error))
-        return b""
 
 
 def _pick_run(chosen: list[str], key: str, label: str = "Run", options=None) -> str | None:
@@ -371,7 +343,21 @@ def early_stopping_view(sources, chosen: list[str]) -> None:
     except InputError as error:
         st.info(str(error))
         return
-    st.plotly_chart(plot_early_stopping(report), key="training_es_chart")
+    common.chart(
+        plot_early_stopping(report),
+        key="training_es_chart",
+        data=pd.DataFrame(
+            {
+                "epoch": report.epochs,
+                **({"train": report.train_values} if report.train_values is not None else {}),
+                **(
+                    {"validation": report.validation_values}
+                    if report.validation_values is not None
+                    else {}
+                ),
+            }
+        ),
+    )
     st.markdown("\n".join(f"- {finding}" for finding in report.findings))
     rows = []
     for other in chosen:
@@ -421,7 +407,11 @@ def dynamics_view(sources, chosen: list[str]) -> None:
     ) or "pearson"  # fmt: skip
     if len(columns) >= 2:
         info = cached.correlations(sources, run, columns, method)
-        st.plotly_chart(plot_correlations(info), key="training_correlations")
+        common.chart(
+            plot_correlations(info),
+            key="training_correlations",
+            data=pd.DataFrame(info.matrix, index=list(info.names), columns=list(info.names)),
+        )
     else:
         st.caption("Pick at least two series.")
 
@@ -447,9 +437,7 @@ def dynamics_view(sources, chosen: list[str]) -> None:
     except InputError as error:
         st.info(str(error))
     else:
-        st.plotly_chart(
-            plot_trajectory_3d(trajectory, show_arrows=arrows), key="training_trajectory"
-        )
+        common.chart(plot_trajectory_3d(trajectory, show_arrows=arrows), key="training_trajectory")
 
     st.markdown("##### Convergence")
     columns = st.columns([3, 2], vertical_alignment="bottom")
@@ -467,7 +455,13 @@ def dynamics_view(sources, chosen: list[str]) -> None:
     except InputError as error:
         st.info(str(error))
         return
-    st.plotly_chart(plot_convergence(info, metric=column), key="training_convergence")
+    common.chart(
+        plot_convergence(info, metric=column),
+        key="training_convergence",
+        data=pd.DataFrame(
+            {"epoch": info.epochs, column: info.values, "fitted": info.fitted_values}
+        ),
+    )
 
 
 def optimization_view(sources, chosen: list[str]) -> None:
@@ -475,7 +469,7 @@ def optimization_view(sources, chosen: list[str]) -> None:
     rates = cached.learning_rates(sources, chosen)
     if rates.series:
         log_y = st.toggle("Log scale", value=True, key="training_lr_log")
-        st.plotly_chart(plot_learning_rate(rates, log_y=log_y), key="training_lr_chart")
+        common.chart(plot_learning_rate(rates, log_y=log_y), key="training_lr_chart")
     for note in rates.notes:
         st.caption(note)
 
@@ -487,8 +481,9 @@ def optimization_view(sources, chosen: list[str]) -> None:
     else:
         metric = st.selectbox("Metric", metrics, key="training_opt_metric")
         comparison = cached.optimizer_comparison(sources, chosen, metric)
-        st.plotly_chart(plot_optimizer_comparison(comparison), key="training_opt_chart")
-        st.dataframe(_readable(pd.DataFrame(comparison.summary_rows())), hide_index=True)
+        summary = pd.DataFrame(comparison.summary_rows())
+        common.chart(plot_optimizer_comparison(comparison), key="training_opt_chart", data=summary)
+        st.dataframe(_readable(summary), hide_index=True)
 
     st.markdown("##### Gradient norms per layer")
     left, right = st.columns([3, 1], vertical_alignment="bottom")
@@ -499,7 +494,7 @@ def optimization_view(sources, chosen: list[str]) -> None:
     ) or "layer"  # fmt: skip
     gradients = cached.gradient_norms(sources, run, by)
     if gradients.available:
-        st.plotly_chart(plot_gradient_heatmap(gradients), key="training_grad_chart")
+        common.chart(plot_gradient_heatmap(gradients), key="training_grad_chart")
     else:
         st.info(gradients.reason)
 
@@ -524,8 +519,8 @@ def optimization_view(sources, chosen: list[str]) -> None:
     except InputError as error:
         st.info(str(error))
         return
-    st.plotly_chart(plot_weight_evolution(evolution, quantity), key="training_weights_chart")
-    st.plotly_chart(plot_update_cosine(evolution), key="training_cosine_chart")
+    common.chart(plot_weight_evolution(evolution, quantity), key="training_weights_chart")
+    common.chart(plot_update_cosine(evolution), key="training_cosine_chart")
     for note in evolution.notes:
         st.caption(note)
     variables = [v for group in evolution.variables for v in group]
@@ -539,9 +534,7 @@ def optimization_view(sources, chosen: list[str]) -> None:
         except InputError as error:
             st.info(str(error))
         else:
-            st.plotly_chart(
-                plot_weight_trajectories(trajectories), key="training_trajectories_chart"
-            )
+            common.chart(plot_weight_trajectories(trajectories), key="training_trajectories_chart")
 
 
 def _readable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -597,7 +590,7 @@ def layer_health_view(sources, chosen: list[str]) -> None:
                 "heatmap": plot_histogram_heatmap,
                 "distribution": plot_distribution,
             }[mode]
-            st.plotly_chart(draw(info), key="training_histogram")
+            common.chart(draw(info), key="training_histogram")
 
     st.markdown("##### Dead units")
     recorded = [run for run in chosen if cached.recorded_path(sources, run)]
@@ -621,8 +614,8 @@ def layer_health_view(sources, chosen: list[str]) -> None:
         except InputError as error:
             st.info(str(error))
         else:
-            st.plotly_chart(plot_dead_units(info), key="training_dead_chart")
             frame = pd.DataFrame(dead_unit_rows(info))
+            common.chart(plot_dead_units(info), key="training_dead_chart", data=frame)
             st.dataframe(
                 frame,
                 hide_index=True,
@@ -643,7 +636,7 @@ def layer_health_view(sources, chosen: list[str]) -> None:
             layer = st.selectbox(
                 "Units of layer", info.layers, index=worst, key=f"training_dead_layer:{run}"
             )
-            st.plotly_chart(
+            common.chart(
                 plot_unit_activity(info, layer, threshold=threshold), key="training_unit_chart"
             )
             for note in info.notes:
@@ -670,11 +663,12 @@ def layer_health_view(sources, chosen: list[str]) -> None:
     except InputError as error:
         st.info(str(error))
         return
-    st.plotly_chart(plot_batch_norm_effect(info, statistic=statistic), key="training_bn_chart")
+    common.chart(plot_batch_norm_effect(info, statistic=statistic), key="training_bn_chart")
     for note in info.notes:
         st.caption(note)
 
 
+common.start_page("Training dynamics")
 st.title("Training dynamics")
 st.markdown(
     "Did training go well? Curves of many runs at full precision, when training should have "
@@ -721,7 +715,8 @@ with tabs["Dynamics"]:
     if tabs["Dynamics"].open:
         dynamics_view(sources, chosen)
 
-with st.expander("How to read this"):
+common.bundle_button()
+with common.how_to_read("Training dynamics"):
     st.markdown(
         "**Curves**\n"
         "- **Solid and dashed**: training and validation of the same run share a colour.\n"
