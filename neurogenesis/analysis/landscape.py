@@ -232,9 +232,14 @@ def landscape_reason(model: Any) -> str | None:
     if not model.trainable_variables:
         return "The model has no trainable weights: there is no landscape to draw."
     try:
-        graph.graph_layers(model)
+        layers = graph.graph_layers(model)
     except (UnsupportedModelError, InputError) as error:
         return str(error)
+    if len(layers.input_dtypes) > 1:
+        return (
+            f"This model takes {len(layers.input_dtypes)} inputs; the landscape is computed on "
+            "a sample set of one input array, so it needs a model with a single input."
+        )
     return None
 
 

@@ -470,3 +470,13 @@ def test_labels_win_whenever_they_fit_the_output():
     inputs = keras.Input((5,))
     wide = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
     assert landscape.landscape_targets(wide, np.zeros((3, 5)), ids)[1] == "labels"
+
+
+def test_models_the_landscape_cannot_read_are_explained():
+    from neurogenesis.testing import tiny_branching_model
+
+    reason = landscape.landscape_reason(tiny_branching_model())
+    assert reason is not None and "2 inputs" in reason
+    assert not landscape.supports(tiny_branching_model())
+    assert landscape.supports(tiny_dense_model())
+    assert "not a Keras 3 model" in landscape.landscape_reason(object())
