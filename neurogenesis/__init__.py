@@ -6,6 +6,7 @@ something that needs them, so the dashboard's home page and ``neurogenesis logs`
     >>> import neurogenesis
     >>> runs = neurogenesis.find_runs("logs/")          # TensorBoard, CSVLogger, JSON history
     >>> model = neurogenesis.load_model("model.keras")  # pre-scanned, safe_mode=True
+    >>> visualizer = neurogenesis.TrainingVisualizer(history)  # the paper's figures
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ _EXPORTS = {
     "RunRecorder": "neurogenesis.callbacks",
     "read_recording": "neurogenesis.io.recordings",
     "Recording": "neurogenesis.io.recordings",
+    "TrainingVisualizer": "neurogenesis.visualization.training_curves",
+    "export_session": "neurogenesis.plotting.export",
+    "write_figure": "neurogenesis.plotting.export",
+    "paper_figures": "neurogenesis.figures",
 }
 
 __all__ = ["__version__", *_EXPORTS]
