@@ -409,6 +409,63 @@ def _parser() -> argparse.ArgumentParser:
     landscape.add_argument(
         "--figure", metavar="PATH", help="also draw the surface in 3-D (.html, .png, .svg, .pdf)"
     )
+    from neurogenesis import figures as paper  # stdlib only at import: cheap for every verb
+
+    figures = verbs.add_parser(
+        "figures",
+        help="regenerate the paper's eight figures from the demo zoo",
+        description="Write the paper's eight figures (loss landscape, metric correlation, training "
+        "dynamics, hyperparameter surface, model complexity, system architecture, convergence "
+        "analysis, attention evolution) from the bundled demo models, runs and sweeps to "
+        "DIR/fig1_loss_landscape.png ... DIR/fig8_attention_evolution.html, through the Python "
+        "API (neurogenesis.visualization.TrainingVisualizer). Static images are rendered by one "
+        "browser for all figures. Without kaleido or a Chrome/Chromium browser the HTML files are "
+        "still written, PNG (SVG, PDF) is skipped with a warning, and the exit code is 0; a "
+        "figure that cannot be made (a demo file missing) gives exit code 2 after the others are "
+        "written.",
+    )
+    figures.add_argument("--out", required=True, metavar="DIR", help="where to write the figures")
+    figures.add_argument(
+        "--style",
+        choices=("default", "publication"),
+        default="default",
+        help="publication: white background, larger fonts, colour-blind-safe colours "
+        "(default: the dashboard's look)",
+    )
+    figures.add_argument(
+        "--formats",
+        default=",".join(paper.DEFAULT_FORMATS),
+        metavar="LIST",
+        help=f"comma-separated, from png, svg, pdf, html (default {','.join(paper.DEFAULT_FORMATS)})",
+    )
+    figures.add_argument(
+        "--resolution",
+        type=int,
+        default=paper.DEFAULT_LANDSCAPE_RESOLUTION,
+        metavar="R",
+        help="the loss landscape's grid points per side, 3 to 101 "
+        f"(default {paper.DEFAULT_LANDSCAPE_RESOLUTION})",
+    )
+    figures.add_argument(
+        "--num-samples",
+        type=int,
+        default=paper.DEFAULT_LANDSCAPE_SAMPLES,
+        metavar="N",
+        help="samples the loss landscape averages over, at most 4096 "
+        f"(default {paper.DEFAULT_LANDSCAPE_SAMPLES})",
+    )
+    figures.add_argument(
+        "--scale",
+        type=float,
+        default=paper.DEFAULT_SCALE,
+        metavar="S",
+        help=f"PNG pixel density (default {paper.DEFAULT_SCALE})",
+    )
+    figures.add_argument(
+        "--root",
+        metavar="DIR",
+        help="the folder with the demo zoo's models/ and data/ (default: the repository's)",
+    )
     return parser
 
 
@@ -994,6 +1051,44 @@ def _landscape(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _figures(args: argparse.Namespace) -> int:
+    _quiet_tensorflow()
+    from neurogenesis.figures import paper_figures
+
+    if not args.scale > 0:
+        raise InputError(f"Expected a positive --scale. Received: {args.scale}.")
+    warned: set[str] = set()
+
+    def report(result) -> None:
+        if result.error:
+            print(f"{result.name}: not made: {result.error}", file=sys.stderr, flush=True)
+            return
+        written = ", ".join(path.suffix.lstrip(".") for path in result.paths) or "nothing"
+        print(f"{result.name} ({result.title}): {written} ({result.seconds:.1f} s)", flush=True)
+        for fmt, why in result.skipped.items():
+            if fmt not in warned:
+                warned.add(fmt)
+                print(f"warning: {fmt.upper()} skipped: {why}", file=sys.stderr, flush=True)
+
+    results = paper_figures(
+        args.out,
+        style=args.style,
+        formats=args.formats.split(","),
+        resolution=args.resolution,
+        num_samples=args.num_samples,
+        scale=args.scale,
+        root=args.root,
+        progress=report,
+    )
+    made = [result for result in results if not result.error]
+    print(
+        f"Wrote {len(made)} of {len(results)} figures to {Path(args.out)}"
+        + (f" ({', '.join(sorted(warned)).upper()} skipped)" if warned else ""),
+        file=sys.stderr,
+    )
+    return EXIT_OK if len(made) == len(results) else EXIT_INPUT_ERROR
+
+
 def _app_command(args: argparse.Namespace) -> list[str]:
     command = [
         sys.executable,
@@ -1047,6 +1142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "compare": _compare,
         "adversarial": _adversarial,
         "landscape": _landscape,
+        "figures": _figures,
     }
     try:
         return handlers[args.verb](args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -726,3 +727,79 @@ def test_landscape_help_states_the_analysis_defaults():
     assert f"(default {landscape.DEFAULT_SEED})" in text
     assert f"(default {landscape.DEFAULT_NUM_SAMPLES})" in text
     assert f"at most {landscape.MAX_NUM_SAMPLES}" in text and "overrides" in text
+
+
+# --- neurogenesis figures ------------------------------------------------------------------------
+
+PAPER_FIGURE_NAMES = (
+    "fig1_loss_landscape",
+    "fig2_metric_correlation",
+    "fig3_training_dynamics",
+    "fig4_hyperparameter_surface",
+    "fig5_model_complexity",
+    "fig6_system_architecture",
+    "fig7_convergence_analysis",
+    "fig8_attention_evolution",
+)
+
+
+@pytest.mark.skipif(
+    not (shutil.which("chromium") or shutil.which("google-chrome")), reason="needs a browser"
+)
+def test_figures_writes_the_papers_eight_figures_as_png_and_html(capsys, tmp_path):
+    out = tmp_path / "paper" / "figures"  # missing folders are made
+    code, stdout, err = run_cli(
+        capsys, "figures", "--out", out, "--style", "publication", "--resolution", 5,
+        "--num-samples", 64, "--scale", 1,
+    )  # fmt: skip
+    assert code == 0, err
+    expected = sorted(f"{name}.{fmt}" for name in PAPER_FIGURE_NAMES for fmt in ("png", "html"))
+    assert sorted(path.name for path in out.iterdir()) == expected
+    for name in PAPER_FIGURE_NAMES:
+        png = (out / f"{name}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        assert int.from_bytes(png[16:20], "big") == 1200  # width x scale 1
+        assert (out / f"{name}.html").read_text().startswith("<!doctype html>")
+        assert f"{name} (" in stdout
+    assert "Wrote 8 of 8 figures" in err and "warning" not in err
+
+
+def test_figures_writes_only_the_formats_asked_for(capsys, tmp_path):
+    code, _, err = run_cli(
+        capsys, "figures", "--out", tmp_path, "--formats", "html", "--resolution", 3,
+        "--num-samples", 16,
+    )  # fmt: skip
+    assert code == 0, err
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        f"{name}.html" for name in PAPER_FIGURE_NAMES
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--formats", "png,gif"], "Received: png, gif"),
+        (["--resolution", "200"], "resolution between 3 and 101"),
+        (["--num-samples", "0"], "between 1 and 4096"),
+        (["--scale", "0"], "positive --scale"),
+    ],
+)
+def test_figures_refuses_bad_options_in_one_line(capsys, tmp_path, argv, message):
+    code, _, err = run_cli(capsys, "figures", "--out", tmp_path / "out", *argv)
+    assert code == 2 and message in err
+    assert err.startswith("neurogenesis figures: ") and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_figures_help_states_the_defaults():
+    from neurogenesis import figures
+
+    result = subprocess.run(
+        [sys.executable, "-m", "neurogenesis", "figures", "--help"],
+        capture_output=True, text=True, check=False, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    text = " ".join(result.stdout.split())
+    assert f"(default {figures.DEFAULT_LANDSCAPE_RESOLUTION})" in text
+    assert f"(default {figures.DEFAULT_LANDSCAPE_SAMPLES})" in text
+    assert f"(default {','.join(figures.DEFAULT_FORMATS)})" in text
+    assert "HTML files are still written" in text and "exit code is 0" in text
