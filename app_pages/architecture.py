@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from functools import partial
 
 import pandas as pd
 import streamlit as st
 
+from app_pages import common
 from neurogenesis import cached
 from neurogenesis.analysis.architecture import default_expanded
 from neurogenesis.analysis.builder import (
@@ -39,7 +41,7 @@ from neurogenesis.plotting.comparison import (
     plot_side_by_side_costs,
     plot_tradeoff,
 )
-from neurogenesis.plotting.export import FIGURE_FORMATS, figure_bytes, static_export_available
+from neurogenesis.plotting.export import FIGURE_FORMATS, static_export_available
 
 TABS = ("Graph", "Blocks", "Layers", "3D", "Complexity", "Compare", "Build", "Export")
 
@@ -92,9 +94,11 @@ def graph_view(source) -> None:
             "(ResNet's conv2_block1_*). A closed block is one large square; click it to open it.",
         )
     layout = cached.graph_layout(source, st.session_state[open_key] if graph.groups else None)
-    st.plotly_chart(
+    common.chart(
         plot_graph(layout, direction=direction or DIRECTIONS[1]),
         key="graph",
+        name="architecture_graph",
+        data=partial(_layer_table, cached.architecture(source)),
         on_select=partial(_on_graph_click, layout, open_key),
         selection_mode="points",
     )
@@ -124,30 +128,31 @@ def layer_view(source, graph) -> None:
         return
     st.markdown(f"**{details.name}** · {details.class_name} · {details.num_params:,} parameters")
     if details.weights:
+        weights = pd.DataFrame(
+            {
+                "weight": [w.name for w in details.weights],
+                "shape": ["×".join(map(str, w.shape)) for w in details.weights],
+                "trainable": [w.trainable for w in details.weights],
+                "mean": [w.mean for w in details.weights],
+                "std": [w.std for w in details.weights],
+                "min": [w.min for w in details.weights],
+                "max": [w.max for w in details.weights],
+                "L2 norm": [w.norm for w in details.weights],
+                "zeros": [w.zeros_fraction for w in details.weights],
+            }
+        )
         st.dataframe(
-            pd.DataFrame(
-                {
-                    "weight": [w.name for w in details.weights],
-                    "shape": ["×".join(map(str, w.shape)) for w in details.weights],
-                    "trainable": [w.trainable for w in details.weights],
-                    "mean": [w.mean for w in details.weights],
-                    "std": [w.std for w in details.weights],
-                    "min": [w.min for w in details.weights],
-                    "max": [w.max for w in details.weights],
-                    "L2 norm": [w.norm for w in details.weights],
-                    "zeros": [w.zeros_fraction for w in details.weights],
-                }
-            ),
+            weights,
             hide_index=True,
             width="stretch",
             column_config={"zeros": st.column_config.NumberColumn(format="percent")},
         )
-        st.plotly_chart(plot_weight_histograms(details), key="weight_histograms")
+        common.chart(plot_weight_histograms(details), key="weight_histograms", data=weights)
     with st.expander("Configuration (get_config)"):
         st.code(details.config, language="json")
 
 
-def blocks_view(source) -> None:
+def blocks_view(source, info) -> None:
     try:
         graph = cached.model_graph(source)
     except UnsupportedModelError as error:
@@ -160,15 +165,20 @@ def blocks_view(source) -> None:
         format_func=BLOCK_SIZES.get,
         key="architecture_block_size",
     )
-    st.plotly_chart(plot_block_diagram(graph, size or "macs"), key="block_diagram")
+    common.chart(
+        plot_block_diagram(graph, size or "macs"),
+        key="block_diagram",
+        data=partial(_layer_table, info),
+    )
     st.caption(
         "Each box is as wide as its share of the model's cost; click a block to zoom into it, "
         "click the top bar to zoom out."
     )
 
 
-def layers_view(info) -> None:
-    table = pd.DataFrame(
+def _layer_table(info) -> pd.DataFrame:
+    """One row per layer: class, output shape, parameters, compute and memory."""
+    return pd.DataFrame(
         {
             "layer": [layer.name for layer in info.layers],
             "class": [layer.class_name for layer in info.layers],
@@ -181,6 +191,10 @@ def layers_view(info) -> None:
             "activation": [layer.activation or "" for layer in info.layers],
         }
     )
+
+
+def layers_view(info) -> None:
+    table = _layer_table(info)
     totals = {
         "layer": "Total",
         "class": f"{len(info.layers)} layers",
@@ -207,7 +221,7 @@ def layers_view(info) -> None:
     st.caption("Click a column header to sort. The last row holds the totals.")
 
 
-def stack_view(source) -> None:
+def stack_view(source, info) -> None:
     try:
         graph = cached.model_graph(source)
     except UnsupportedModelError as error:
@@ -219,7 +233,11 @@ def stack_view(source) -> None:
         key="architecture_stack_changes",
         help="Activations, normalisation and dropout repeat the box before them.",
     )
-    st.plotly_chart(plot_layer_stack_3d(graph, only_changes=only_changes), key="layer_stack")
+    common.chart(
+        plot_layer_stack_3d(graph, only_changes=only_changes),
+        key="layer_stack",
+        data=partial(_layer_table, info),
+    )
     st.caption(
         "Each box is one layer's output for one sample: height and depth follow its spatial size "
         "(square root), thickness its channels (logarithm). Drag to rotate, scroll to zoom."
@@ -234,8 +252,13 @@ def complexity_view(source, info) -> None:
         format_func=lambda key: COST_LABELS[key].split(" (")[0],
         key="architecture_cost",
     )
-    st.plotly_chart(plot_layer_costs(info, cost or "macs"), key="layer_costs")
-    st.plotly_chart(plot_complexity_radar([cached.complexity(source)]), key="radar")
+    common.chart(
+        plot_layer_costs(info, cost or "macs"), key="layer_costs", data=partial(_layer_table, info)
+    )
+    profile = cached.complexity(source)
+    common.chart(
+        plot_complexity_radar([profile]), key="radar", data=pd.DataFrame([asdict(profile)])
+    )
     st.caption(
         "The six axes of the NeuroGenesis paper, each on a log scale (one ring per ×10), beside "
         "ResNet-50 (dotted) for scale. Depth is the longest path from input to output; width the "
@@ -267,9 +290,11 @@ def compare_view(source, info) -> None:
         st.error(str(error))
         return
     names = [current or info.name, *chosen]
-    st.plotly_chart(
-        plot_complexity_radar([cached.complexity(s) for s in sources], names=names, reference=None),
+    profiles = [cached.complexity(s) for s in sources]
+    common.chart(
+        plot_complexity_radar(profiles, names=names, reference=None),
         key="compare_radar",
+        data=pd.DataFrame([asdict(profile) for profile in profiles]),
     )
     with st.expander("The graphs side by side", expanded=len(sources) <= 3):
         columns = st.columns(min(len(sources), 3))
@@ -283,7 +308,7 @@ def compare_view(source, info) -> None:
                 layout = cached.graph_layout(other, default_expanded(graph, max_nodes=30))
                 figure = plot_graph(layout)
                 figure.update_layout(title={"text": label}, showlegend=position == 0)
-                st.plotly_chart(figure, key=f"compare_graph_{position}")
+                common.chart(figure, key=f"compare_graph_{position}")
         if len(sources) > 3:
             st.caption("The first three models are drawn; the diff and charts below take all.")
     diff = architecture_diff(
@@ -307,9 +332,10 @@ def compare_view(source, info) -> None:
         format_func={"num_params": "Δ parameters", "macs": "Δ MACs"}.get,
         key="architecture_diff_delta",
     )
-    st.plotly_chart(plot_architecture_diff(diff, delta=delta or "num_params"), key="diff")
+    rows = pd.DataFrame(diff_table(diff))
+    common.chart(plot_architecture_diff(diff, delta=delta or "num_params"), key="diff", data=rows)
     with st.expander("Every row of the diff"):
-        st.dataframe(pd.DataFrame(diff_table(diff)), hide_index=True, width="stretch")
+        st.dataframe(rows, hide_index=True, width="stretch")
     cost = st.segmented_control(
         "Per-layer cost",
         list(COST_LABELS),
@@ -317,7 +343,7 @@ def compare_view(source, info) -> None:
         format_func=lambda key: COST_LABELS[key].split(" (")[0],
         key="architecture_compare_cost",
     )
-    st.plotly_chart(plot_side_by_side_costs(infos, cost or "macs", names=names), key="side_by_side")
+    common.chart(plot_side_by_side_costs(infos, cost or "macs", names=names), key="side_by_side")
     tradeoff = tradeoff_from_cards(infos, [cached.model_metadata(s) or None for s in sources])
     axis = st.segmented_control(
         "Metric against",
@@ -326,7 +352,7 @@ def compare_view(source, info) -> None:
         format_func={"num_params": "parameters", "macs": "compute"}.get,
         key="architecture_tradeoff_x",
     )
-    st.plotly_chart(plot_tradeoff(tradeoff, axis or "num_params"), key="tradeoff")
+    common.chart(plot_tradeoff(tradeoff, axis or "num_params"), key="tradeoff")
     st.caption(
         "Recorded metrics come from each model's card (the demos' test accuracy or error); "
         "models without one are listed apart."
@@ -539,7 +565,7 @@ def template_view(source) -> None:
             ):
                 st.session_state[f"swept:{name}:{kind}"] = True
                 sweep = cached.template_sweep(name, kind or kinds[0], MULTIPLIERS)
-                st.plotly_chart(plot_sweep(sweep), key="template_sweep")
+                common.chart(plot_sweep(sweep), key="template_sweep")
     metadata = cached.model_metadata(source)
     sweep_dir = metadata.get("sweep")
     if isinstance(sweep_dir, str) and metadata.get("name"):
@@ -553,7 +579,7 @@ def template_view(source) -> None:
                 except InputError as error:
                     st.error(str(error))
                 else:
-                    st.plotly_chart(plot_sweep(sweep), key="scenario_sweep")
+                    common.chart(plot_sweep(sweep), key="scenario_sweep")
                     st.caption(
                         "Each width was trained at several learning rates; the best validation "
                         "value is shown. More parameters stop paying off where the curve flattens."
@@ -828,14 +854,16 @@ def export_view(source, info) -> None:
         figure = plot_complexity_radar([cached.complexity(source)])
     st.download_button(
         f"Download the {views[view].lower()} ({FORMAT_NAMES[fmt]})",
-        partial(figure_bytes, figure, fmt),
+        partial(common.figure_file, figure, fmt),
         file_name=f"{stem}_{view}.{fmt}",
         mime=FIGURE_FORMATS[fmt],
         key="export_figure",
+        on_click="ignore",
     )
     st.caption("The figure is drawn as you set it in its tab (open blocks, direction, cost).")
 
 
+common.start_page("Architecture")
 st.title("Architecture")
 st.markdown(
     "What is this network made of? Layers, shapes, parameters, compute and memory, exactly."
@@ -880,13 +908,13 @@ with tabs["Graph"]:
         graph_view(source)
 with tabs["Blocks"]:
     if tabs["Blocks"].open:
-        blocks_view(source)
+        blocks_view(source, info)
 with tabs["Layers"]:
     if tabs["Layers"].open:
         layers_view(info)
 with tabs["3D"]:
     if tabs["3D"].open:
-        stack_view(source)
+        stack_view(source, info)
 with tabs["Complexity"]:
     if tabs["Complexity"].open:
         complexity_view(source, info)
@@ -900,7 +928,8 @@ with tabs["Export"]:
     if tabs["Export"].open:
         export_view(source, info)
 
-with st.expander("How to read this"):
+common.bundle_button()
+with common.how_to_read("Architecture"):
     st.markdown(
         "- **Multiply-accumulates (MACs)** count one multiplication plus one addition as one "
         'operation, for one sample. Papers often call this "FLOPs" (ResNet-50\'s 3.8 G); strictly, '

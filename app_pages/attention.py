@@ -98,6 +98,24 @@ def choose_input(key: str, sample_set, vocabulary, length: int, label: str, defa
     return x, words
 
 
+def weights_table(values, queries, keys, **columns) -> pd.DataFrame:
+    """``(heads, queries, keys)`` attention weights, one row per head, query and key (what the
+    charts draw); ``columns`` are constant columns put first (the layer)."""
+    values = np.asarray(values, dtype=np.float64)
+    heads, num_queries, num_keys = values.shape
+    return pd.DataFrame(
+        {
+            **{name: [value] * values.size for name, value in columns.items()},
+            "head": np.repeat(np.arange(heads), num_queries * num_keys),
+            "query position": np.tile(np.repeat(np.arange(num_queries), num_keys), heads),
+            "query": np.tile(np.repeat(np.asarray(queries, dtype=object), num_keys), heads),
+            "key position": np.tile(np.arange(num_keys), heads * num_queries),
+            "key": np.tile(np.asarray(keys, dtype=object), heads * num_queries),
+            "weight": values.ravel(),
+        }
+    )
+
+
 def token_labels(words, scores_shape) -> tuple[list[str], list[str]]:
     queries, keys = scores_shape[-2], scores_shape[-1]
     if words is not None and len(words) == keys:
@@ -132,20 +150,25 @@ def heads_view(scores: dict, words, compare_scores, compare_words) -> None:
         q_labels, k_labels = token_labels(labels, block.shape)
         end = _real_length(k_labels) if labels is not None else len(k_labels)
         matrix = block[head, : (end if same else block.shape[1]), :end]
-        column.plotly_chart(
-            plot_attention_head(
-                matrix,
-                q_labels[: matrix.shape[0]],
-                k_labels[:end],
-                title=f"{layer}, head {head}{name}",
-                query_index=query if query is not None and query < matrix.shape[0] else None,
-            ),
-            key=f"attention_head_chart{name}",
-        )
+        with column:
+            common.chart(
+                plot_attention_head(
+                    matrix,
+                    q_labels[: matrix.shape[0]],
+                    k_labels[:end],
+                    title=f"{layer}, head {head}{name}",
+                    query_index=query if query is not None and query < matrix.shape[0] else None,
+                ),
+                key=f"attention_head_chart{name}",
+                data=weights_table(
+                    matrix[None], q_labels[: matrix.shape[0]], k_labels[:end], layer=layer
+                ).drop(columns="head"),
+            )
     block = values[:, : (cut if same else values.shape[1]), :cut]
-    st.plotly_chart(
+    common.chart(
         plot_attention_heads(block, queries[: block.shape[1]], layer=layer, key_tokens=keys[:cut]),
         key="attention_heads_chart",
+        data=weights_table(block, queries[: block.shape[1]], keys[:cut], layer=layer),
     )
 
 
@@ -171,9 +194,21 @@ def model_view(scores: dict, words) -> None:
             st.session_state["attention_head"] = int(data[1])
             st.session_state["attention_tab"] = "Heads"
 
-    st.plotly_chart(
-        plot_model_view(trimmed, queries[:cut] if same else queries, key_tokens=keys[:cut]),
+    shown = queries[:cut] if same else queries
+
+    def table() -> pd.DataFrame:
+        return pd.concat(
+            [
+                weights_table(values, shown[: values.shape[1]], keys[:cut], layer=layer)
+                for layer, values in trimmed.items()
+            ],
+            ignore_index=True,
+        )
+
+    common.chart(
+        plot_model_view(trimmed, shown, key_tokens=keys[:cut]),
         key="attention_model_view",
+        data=table,
         on_select=enlarge,
         selection_mode="points",
     )
@@ -204,7 +239,8 @@ def head_view(scores: dict, words) -> None:
         format_func=lambda q: "every token" if q is None else f"{q}: {queries[q]}",
         key="attention_hv_query",
     )
-    st.plotly_chart(
+    table = weights_table(values[:, :rows, :cut], queries[:rows], keys[:cut], layer=layer)
+    common.chart(
         plot_head_view(
             values[:, :rows, :cut],
             queries[:rows],
@@ -213,6 +249,7 @@ def head_view(scores: dict, words) -> None:
             query_index=query,
         ),
         key="attention_head_view",
+        data=table[table["head"].isin(heads)] if heads else table,
     )
 
 
@@ -244,12 +281,17 @@ def rollout_view(scores: dict, words) -> None:
     else:
         matrix = attention_rollout(trimmed)[0]
         title = "Attention rollout"
-    st.plotly_chart(plot_rollout(matrix, keys[:cut], title=title), key="attention_rollout_matrix")
+    common.chart(
+        plot_rollout(matrix, keys[:cut], title=title),
+        key="attention_rollout_matrix",
+        data=pd.DataFrame(matrix, index=keys[:cut], columns=keys[:cut]),
+    )
     pooled = matrix.mean(axis=0)
     pooled = pooled / pooled.sum() if pooled.sum() > 0 else pooled
-    st.plotly_chart(
+    common.chart(
         plot_rollout(pooled, keys[:cut], title="What the averaged output draws on"),
         key="attention_rollout_output",
+        data=pd.DataFrame({"token": keys[:cut], "share": pooled}),
     )
     st.caption(
         f"Through {len(square)} layers ({', '.join(square)}), heads averaged, the residual "
@@ -266,7 +308,6 @@ def statistics_view(model_source, samples_source) -> None:
     except InputError as error:
         st.warning(str(error))
         return
-    st.plotly_chart(plot_head_statistics(stats), key="attention_statistics")
     rows = []
     for item in stats:
         for head in range(len(item.entropy)):
@@ -280,7 +321,9 @@ def statistics_view(model_source, samples_source) -> None:
                     "peak weight": item.max_attention[head],
                 }
             )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="attention_statistics_table")
+    table = pd.DataFrame(rows)
+    common.chart(plot_head_statistics(stats), key="attention_statistics", data=table)
+    st.dataframe(table, hide_index=True, key="attention_statistics_table")
     st.caption(
         f"Over the first {STATISTICS_SAMPLES} samples, padding left out. High entropy: a diffuse "
         "head; a small distance: a local or positional head; most weight on the first token: a "
@@ -300,8 +343,13 @@ def importance_view(model_source, samples_source) -> None:
     except InputError as error:
         st.warning(str(error))
         return
-    st.plotly_chart(plot_head_importance(info), key="attention_importance")
-    top = info.ranking()[:5]
+    ranking = info.ranking()
+    common.chart(
+        plot_head_importance(info),
+        key="attention_importance",
+        data=pd.DataFrame(ranking, columns=["layer", "head", "mean drop when removed"]),
+    )
+    top = ranking[:5]
     st.caption(
         "Most important heads (mean drop of the predicted class's output when removed): "
         + ", ".join(f"{layer} head {head} ({drop:+.3f})" for layer, head, drop in top)
@@ -338,7 +386,7 @@ def evolution_view(vocabulary) -> None:
         stack[e, sample, head, : (cut if same else stack.shape[3]), :cut]
         for e in range(len(info.epochs))
     ]
-    st.plotly_chart(
+    common.chart(
         plot_attention_evolution(
             frames, info.epochs.tolist(), keys[:cut], title=f"{layer}, head {head}"
         ),
@@ -347,11 +395,11 @@ def evolution_view(vocabulary) -> None:
     labels = [
         f"{layer_name} head {h}" for layer_name in info.layers for h in range(info.entropy.shape[2])
     ]
-    st.plotly_chart(
-        plot_entropy_over_epochs(
-            info.entropy.reshape(len(info.epochs), -1), info.epochs.tolist(), labels
-        ),
+    entropy = info.entropy.reshape(len(info.epochs), -1)
+    common.chart(
+        plot_entropy_over_epochs(entropy, info.epochs.tolist(), labels),
         key="attention_entropy",
+        data=pd.DataFrame(entropy, index=pd.Index(info.epochs, name="epoch"), columns=labels),
     )
     for note in info.notes:
         st.caption(note)
@@ -359,6 +407,7 @@ def evolution_view(vocabulary) -> None:
 
 # --- the page -----------------------------------------------------------------------------------
 
+common.start_page("Attention")
 st.title("Attention")
 st.caption(
     "Where does each head of each MultiHeadAttention layer look, for a sample or your own text; "
@@ -409,10 +458,13 @@ if series:
     layer = st.selectbox("Attention layer", layers, key="attention_temporal_layer")
     dates = sample_set.per_sample("dates")
     steps = scores[layer].shape[-1]
-    st.plotly_chart(
+    time_labels = [f"t−{steps - 1 - i}" for i in range(steps)]
+    weights = np.asarray(scores[layer][0])
+    weights = weights[:, None, :] if weights.ndim == 2 else weights
+    common.chart(
         plot_temporal_attention(
             scores[layer][0],
-            time_labels=[f"t−{steps - 1 - i}" for i in range(steps)],
+            time_labels=time_labels,
             title=f"{layer}: attention over the input window"
             + (
                 f" (window ending {dates[int(st.session_state.get('attention_a_sample', 0))]})"
@@ -421,6 +473,9 @@ if series:
             ),
         ),
         key="attention_temporal",
+        data=weights_table(
+            weights, [f"q{i}" for i in range(weights.shape[1])], time_labels, layer=layer
+        ),
     )
     st.caption(
         "Each head's weight on every time step of the input window, for the chosen sample: the "
@@ -450,7 +505,8 @@ with tabs["Evolution"]:
     if tabs["Evolution"].open:
         evolution_view(vocabulary)
 
-with st.expander("How to read this"):
+common.bundle_button()
+with common.how_to_read("Attention"):
     st.markdown(
         "**A head's matrix** has one row per query token (the position being computed) and one "
         "column per key token (the positions it reads); each row sums to 1. Padding gets no "

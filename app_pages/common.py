@@ -15,6 +15,7 @@ module is imported by pages, not registered as one.
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import re
 import zipfile
@@ -704,11 +705,17 @@ def chart(
     """
     event = st.plotly_chart(figure, key=key, **options)
     if downloads:
-        title = figure.layout.title.text if figure.layout.title else None
-        export = ChartExport(key, file_stem(name or key), str(title or name or key), figure, data)
+        title = _plain(figure.layout.title.text if figure.layout.title else None)
+        export = ChartExport(key, file_stem(name or key), title or name or key, figure, data)
         _registry()["charts"][key] = export
         _download_control(export)
     return event
+
+
+def _plain(title: str | None) -> str:
+    """A figure title's first line as text (titles hold Plotly's HTML: <br>, <sub>, entities)."""
+    first = re.split(r"<br\s*/?>", title or "", maxsplit=1)[0]
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", first)).split())
 
 
 def figure_file(figure: go.Figure, fmt: str) -> bytes:

@@ -8,6 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from app_pages import common
 from neurogenesis import cached, live
 from neurogenesis.analysis.architecture import shape_text
 from neurogenesis.analysis.training import curves_info
@@ -223,8 +224,17 @@ def _live_run(run: live.LiveRun) -> None:
     if not info.curves:
         st.caption("Waiting for the first epoch…")
         return
-    st.plotly_chart(
-        plot_curves(info, title=f"loss of {run.scenario}, live"), key=f"live-{run.run_id}"
+    common.chart(
+        plot_curves(info, title=f"loss of {run.scenario}, live"),
+        key=f"live-{run.run_id}",
+        name=f"live_{run.scenario}_loss",
+        data=pd.DataFrame(
+            [
+                {"run": curve.run, "role": curve.role, "step": step, "loss": value}
+                for curve in info.curves
+                for step, value in zip(curve.steps, curve.values, strict=True)
+            ]
+        ),
     )
     if info.last_wall_time is not None:
         st.caption(f"Last point arrived {max(time.time() - info.last_wall_time, 0):.0f} s ago.")
@@ -252,6 +262,7 @@ def _live_training() -> None:
     st.fragment(run_every=LIVE_REFRESH_SECONDS if active else None)(_live_runs)(active)
 
 
+common.start_page("Home")
 st.title("NeuroGenesis")
 st.markdown(
     "See inside Keras models: the architecture, how training went, what the network learned, "
@@ -269,7 +280,8 @@ st.subheader("What each page answers")
 for title, question, built in PAGE_GUIDE:
     st.markdown(f"**{title}**{'' if built else ' (coming soon)'}: {question}")
 
-with st.expander("How to read this"):
+common.bundle_button()
+with common.how_to_read("Getting started"):
     st.markdown(
         "- **Parameters** are counted from the weights stored in the file, before TensorFlow is loaded.\n"
         "- **Training runs** lists every run found under the selected logs, with the last value of its main "

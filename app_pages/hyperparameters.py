@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from app_pages import common
@@ -143,6 +145,29 @@ def _live_sweeps() -> None:
             st.code(live.sweep_log_tail(sweep) or "(no output)", language=None)
 
 
+def surface_table(surface) -> pd.DataFrame:
+    """Every node of the surface: x, y (category names for categorical axes), the metric there
+    and, for a Gaussian process, its standard deviation."""
+
+    def named(values, categories):
+        values = np.asarray(values)
+        if categories and np.all((values >= 0) & (values < len(categories))):
+            return np.asarray([categories[int(round(v))] for v in values], dtype=object)
+        return values
+
+    xs = named(surface.x_values, surface.x_categories)
+    ys = named(surface.y_values, surface.y_categories)
+    table = {
+        surface.x: np.tile(xs, len(ys)),
+        surface.y: np.repeat(ys, len(xs)),
+        surface.metric: np.asarray(surface.z, dtype=np.float64).ravel(),
+    }
+    if surface.z_std is not None:
+        table[f"{surface.metric} std"] = np.asarray(surface.z_std, dtype=np.float64).ravel()
+    return pd.DataFrame(table)
+
+
+common.start_page("Hyperparameters")
 st.title("Hyperparameters")
 st.caption(
     "Which settings matter, and where is the best region? The metric over any two "
@@ -259,36 +284,59 @@ def _views() -> None:
                 st.info(problem)
             else:
                 log_color = st.toggle("Colour in log10", key="hyperparameters_log")
-                st.plotly_chart(
-                    plot_surface_3d(surface, log_color=log_color), key="hyperparameters_surface"
+                common.chart(
+                    plot_surface_3d(surface, log_color=log_color),
+                    key="hyperparameters_surface",
+                    data=surface_table(surface),
                 )
     with tabs["Contours"]:
         if tabs["Contours"].open:
             if surface is None:
                 st.info(problem)
             else:
-                st.plotly_chart(plot_surface_contour(surface), key="hyperparameters_contour")
+                common.chart(
+                    plot_surface_contour(surface),
+                    key="hyperparameters_contour",
+                    data=surface_table(surface),
+                )
     slices, parallel = common.or_stop(
         lambda: cached.hyperparameter_views(path, study, metric, goal)
     )
     with tabs["Parallel coordinates"]:
         if tabs["Parallel coordinates"].open:
-            st.plotly_chart(plot_parallel_coordinates(parallel), key="hyperparameters_parallel")
+            common.chart(
+                plot_parallel_coordinates(parallel),
+                key="hyperparameters_parallel",
+                data=found.to_frame,
+            )
             st.caption("Drag along an axis to keep only the trials in that range (brushing).")
     with tabs["Slices"]:
         if tabs["Slices"].open:
             color_by = st.segmented_control(
                 "Colour by", ["order", "metric"], default="order", key="hyperparameters_color"
             )
-            st.plotly_chart(
-                plot_slices(slices, color_by=color_by or "order"), key="hyperparameters_slices"
+            common.chart(
+                plot_slices(slices, color_by=color_by or "order"),
+                key="hyperparameters_slices",
+                data=found.to_frame,
             )
     with tabs["Importance"]:
         if tabs["Importance"].open:
             importance = common.or_stop(
                 lambda: cached.hyperparameter_importance(path, study, metric, goal)
             )
-            st.plotly_chart(plot_importance(importance), key="hyperparameters_importance")
+            common.chart(
+                plot_importance(importance),
+                key="hyperparameters_importance",
+                data=pd.DataFrame(
+                    {
+                        "parameter": importance.parameters,
+                        "importance": importance.importance,
+                        "permutation drop": importance.permutation_mean,
+                        "permutation drop std": importance.permutation_std,
+                    }
+                ),
+            )
             for note in importance.notes:
                 st.caption(note)
     with tabs["Trials"]:
@@ -301,6 +349,7 @@ def _views() -> None:
                 file_name="trials.csv",
                 mime="text/csv",
                 key="hyperparameters_csv",
+                on_click="ignore",
             )
 
 
@@ -309,7 +358,8 @@ if running:
 else:
     _views()
 
-with st.expander("How to read this"):
+common.bundle_button()
+with common.how_to_read("Hyperparameters"):
     st.markdown(
         "**The surface** shows the metric over two hyperparameters. When the trials cover every "
         "combination of the two (a grid sweep), it is the observed values themselves, nothing "

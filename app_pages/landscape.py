@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,25 @@ BIAS_LABELS = {
     "random": "random, scaled",
 }
 
+
+def grid_table(info) -> pd.DataFrame:
+    """Every grid point: its coordinates on the plane and each metric there."""
+    return pd.DataFrame(
+        {
+            "alpha": np.repeat(info.alphas, len(info.betas)),
+            "beta": np.tile(info.betas, len(info.alphas)),
+            **{name: info.values[k].ravel() for k, name in enumerate(info.metric_names)},
+        }
+    )
+
+
+def npz_bytes(info) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **landscape_arrays(info))
+    return buffer.getvalue()
+
+
+common.start_page("Loss landscape")
 st.title("Loss landscape")
 st.caption(
     "How does the loss change around the trained weights, and which way did training travel? "
@@ -178,11 +198,16 @@ progress = None if ready else st.progress(0.0, text="Tracing the model…")
 shown: list[bool] = []
 
 
-def on_partial(partial, fraction: float) -> None:
+def on_partial(grid, fraction: float) -> None:
     progress.progress(fraction, text=f"{fraction:.0%} of {resolution}×{resolution} points")
     if not shown:  # the coarse preview, once; the full grid replaces it when done
         shown.append(True)
-        preview.plotly_chart(plot_landscape_contour(coarse(partial), log_scale=True))
+        with preview.container():
+            common.chart(
+                plot_landscape_contour(coarse(grid), log_scale=True),
+                key="landscape_preview",
+                downloads=False,  # replaced by the full grid in this run
+            )
 
 
 info = common.or_stop(
@@ -237,14 +262,17 @@ for note in info.notes:
 tabs = dict(zip(TABS, st.tabs(TABS, key="landscape_tab", on_change="rerun"), strict=True))
 with tabs["Surface"]:
     if tabs["Surface"].open:
-        st.plotly_chart(
-            plot_landscape_3d(info, metric, log_scale, clip, show_path), key="landscape_surface"
+        common.chart(
+            plot_landscape_3d(info, metric, log_scale, clip, show_path),
+            key="landscape_surface",
+            data=partial(grid_table, info),
         )
 with tabs["Contours"]:
     if tabs["Contours"].open:
-        st.plotly_chart(
+        common.chart(
             plot_landscape_contour(info, metric, log_scale, clip, show_path),
             key="landscape_contour",
+            data=partial(grid_table, info),
         )
 with tabs["Line"]:
     if tabs["Line"].open:
@@ -280,7 +308,13 @@ with tabs["Line"]:
                     model_source, samples_source, options, start, LINE_POINTS, t_range
                 )
             )
-            st.plotly_chart(plot_interpolation(line, log_scale=log_scale), key="landscape_line")
+            common.chart(
+                plot_interpolation(line, log_scale=log_scale),
+                key="landscape_line",
+                data=pd.DataFrame(
+                    {"t": line.t, **{n: line.values[k] for k, n in enumerate(line.metric_names)}}
+                ),
+            )
             st.caption(
                 "Every weight moves along the straight line (1 − t)·start + t·end; "
                 "BatchNormalization statistics are interpolated too and keep an end's values past "
@@ -288,7 +322,13 @@ with tabs["Line"]:
             )
 with tabs["Sharpness"]:
     if tabs["Sharpness"].open:
-        st.plotly_chart(plot_sharpness(sharp), key="landscape_sharpness")
+        common.chart(
+            plot_sharpness(sharp),
+            key="landscape_sharpness",
+            data=pd.DataFrame(
+                {"iteration": np.arange(1, len(sharp.estimates) + 1), "estimate": sharp.estimates}
+            ),
+        )
         st.caption(
             f"{sharp.iterations} power iterations on {sharp.num_samples} samples, "
             f"{sharp.num_parameters:,} trainable parameters; "
@@ -333,10 +373,21 @@ def compare_view() -> None:
         else cached.landscape(model_source, samples_source, other_options, run_dir)
     )
     shared = [m for m in mine.metric_names if m in other_info.metric_names]
-    st.plotly_chart(
+    names = [weights_choice if run_dir else model_source.label, other_label]
+
+    def both() -> pd.DataFrame:
+        return pd.concat(
+            [
+                grid_table(one).assign(model=name)
+                for one, name in zip((mine, other_info), names, strict=True)
+            ],
+            ignore_index=True,
+        )
+
+    common.chart(
         plot_landscape_comparison(
             [mine, other_info],
-            [weights_choice if run_dir else model_source.label, other_label],
+            names,
             metric if metric in shared else "loss",
             kind=kind or "surface",
             log_scale=log_scale,
@@ -344,6 +395,7 @@ def compare_view() -> None:
             show_trajectory=False,
         ),
         key="landscape_compare",
+        data=both,
     )
     st.caption(
         "Both on random filter-normalized planes with the same seed, span and samples, drawn on "
@@ -355,33 +407,27 @@ with tabs["Compare models"]:
     if tabs["Compare models"].open:
         compare_view()
 
-arrays = landscape_arrays(info)
-buffer = io.BytesIO()
-np.savez_compressed(buffer, **arrays)
-table = pd.DataFrame(
-    {
-        "alpha": np.repeat(info.alphas, len(info.betas)),
-        "beta": np.tile(info.betas, len(info.alphas)),
-        **{name: info.values[k].ravel() for k, name in enumerate(info.metric_names)},
-    }
-)
-downloads = st.columns(2)
+downloads = st.columns(3)
 downloads[0].download_button(
     "Grid and directions (.npz)",
-    buffer.getvalue(),
+    partial(npz_bytes, info),
     file_name="landscape.npz",
     mime="application/octet-stream",
     key="landscape_npz",
+    on_click="ignore",
 )
 downloads[1].download_button(
     "Grid (CSV)",
-    table.to_csv(index=False).encode("utf-8"),
+    partial(common.csv_bytes, partial(grid_table, info)),
     file_name="landscape.csv",
     mime="text/csv",
     key="landscape_csv",
+    on_click="ignore",
 )
+with downloads[2]:
+    common.bundle_button()
 
-with st.expander("How to read this"):
+with common.how_to_read("Loss landscape"):
     st.markdown(
         "**What is drawn.** The loss at weights θ + α·d₁ + β·d₂: θ are the trained weights (the "
         "red mark, always at 0, 0), d₁ and d₂ two directions in weight space, and every grid point "
