@@ -382,3 +382,19 @@ def test_the_publication_style_applies_to_every_figure(trained):
     visualizer = TrainingVisualizer(trained[3], style="publication")
     figure = visualizer.plot_metric_correlation_heatmap()
     assert figure.layout.paper_bgcolor == "white" and figure.layout.font.size >= 16
+
+
+def test_a_binary_classifiers_landscape_takes_one_label_per_sample(trained):
+    """model.fit takes y shaped (N,) against a (N, 1) sigmoid output; so does the landscape."""
+    import keras
+
+    x, _ = tiny_data(64)
+    labels = (x[:, 0] > 0).astype("float32")
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy")
+    visualizer = TrainingVisualizer(trained[3])
+    visualizer.plot_loss_landscape_3d(model, x, labels, n_points=3)
+    info = visualizer.infos["loss_landscape_3d"]
+    keras_loss = model.evaluate(x, labels, verbose=0, return_dict=True)["loss"]
+    assert info.loss_name == "binary_crossentropy"
+    assert info.loss[1, 1] == pytest.approx(keras_loss, rel=1e-5)
