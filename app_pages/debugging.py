@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -113,15 +115,25 @@ def _sample_grid(sample_set, predictions, indices, kind: str, key: str) -> None:
         wrong=(predictions.correct[indices] == 0) if predictions.correct is not None else None,
         feature_names=sample_set.extras.get("feature_names"),
     )
-    st.plotly_chart(
+    common.chart(
         figure,
         key=key,
+        data=partial(common.sample_table, predictions, indices),
         on_select=lambda: common.select_from_chart(key, _state("clicked")),
         selection_mode="points",
     )
     clicked = st.session_state.pop(_state("clicked"), None)
     if clicked is not None:
         _choose(int(clicked))
+
+
+def _outputs_table(predictions, before, after, names=("original", "perturbed")) -> pd.DataFrame:
+    """The model's outputs for two versions of a sample, one row per class (or output)."""
+    before, after = np.ravel(before), np.ravel(after)
+    classes = _names(predictions)
+    if len(classes) != len(before):
+        classes = [f"output {k}" for k in range(len(before))]
+    return pd.DataFrame({"class": classes, names[0]: before, names[1]: after})
 
 
 def _choose(index: int) -> None:
@@ -360,25 +372,28 @@ def perturbation_view(model_source, samples_source, sample_set, predictions, ind
         st.warning(str(error))
         return
     left, right = st.columns(2)
-    left.plotly_chart(
-        plot_perturbed_input(
-            info.perturbed,
-            value_range=info.value_range,
-            kind=kind,
-            vocabulary=_vocabulary(sample_set),
-            original=info.original,
-            feature_names=_feature_names(sample_set),
-        ),
-        key=_state("perturbed_input"),
-    )
-    right.plotly_chart(
-        plot_prediction_change(
-            _names(predictions) or ["output"],
-            info.original_output,
-            info.perturbed_output,
-        ),
-        key=_state("perturbed_prediction"),
-    )
+    with left:
+        common.chart(
+            plot_perturbed_input(
+                info.perturbed,
+                value_range=info.value_range,
+                kind=kind,
+                vocabulary=_vocabulary(sample_set),
+                original=info.original,
+                feature_names=_feature_names(sample_set),
+            ),
+            key=_state("perturbed_input"),
+        )
+    with right:
+        common.chart(
+            plot_prediction_change(
+                _names(predictions) or ["output"],
+                info.original_output,
+                info.perturbed_output,
+            ),
+            key=_state("perturbed_prediction"),
+            data=_outputs_table(predictions, info.original_output, info.perturbed_output),
+        )
     if info.task == "regression":
         change = float(info.perturbed_output[0] - info.original_output[0])
         st.caption(f"The output moved by **{change:+.3g}**.")
@@ -422,7 +437,17 @@ def _live_attribution(model_source, predictions, before, after, kind, sample_set
             words = [_word(vocabulary, t) for t in np.asarray(x)]
             figure = plot_token_attribution(info, words, 0)
             figure.update_layout(title={"text": name})
-            st.plotly_chart(figure, key=_state(f"{key}_tokens_{name}"))
+            common.chart(
+                figure,
+                key=_state(f"{key}_tokens_{name}"),
+                data=pd.DataFrame(
+                    {
+                        "position": np.arange(len(words)),
+                        "token": words,
+                        "attribution": np.asarray(info.scores[0], dtype=float)[: len(words)],
+                    }
+                ),
+            )
         return
     available = [m for m in LIVE_METHODS if not attribution_analysis.method_reason(model, m)]
     if not available:
@@ -454,7 +479,12 @@ def _live_attribution(model_source, predictions, before, after, kind, sample_set
             common.class_name(predictions, target) if predictions.num_classes else "the output"
         )
         figure.update_layout(title={"text": f"{name}: {_method_label(method)} of '{explained}'"})
-        column.plotly_chart(figure, key=_state(f"{key}_attribution_{name}"))
+        with column:
+            common.chart(
+                figure,
+                key=_state(f"{key}_attribution_{name}"),
+                data=partial(common.attribution_table, {method: info}),
+            )
 
 
 # --- Adversarial --------------------------------------------------------------------------------
@@ -514,7 +544,7 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
         st.warning(str(error))
         return
     x_adv = single.x_adv[0]
-    st.plotly_chart(
+    common.chart(
         plot_adversarial_example(
             np.asarray(sample_set.x[index]),
             x_adv,
@@ -530,15 +560,22 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
             f"{float(single.adversarial_probabilities[0].reshape(-1)[0]):.3g}",
             f"{float(single.adversarial_probabilities[0].reshape(-1)[0] - single.clean_probabilities[0].reshape(-1)[0]):+.3g}",
         )
-    left.plotly_chart(
-        plot_prediction_change(
-            _names(predictions) or ["output"],
-            single.clean_probabilities[0],
-            single.adversarial_probabilities[0],
-            names=("original", "adversarial"),
-        ),
-        key=_state("adversarial_prediction"),
-    )
+    with left:
+        common.chart(
+            plot_prediction_change(
+                _names(predictions) or ["output"],
+                single.clean_probabilities[0],
+                single.adversarial_probabilities[0],
+                names=("original", "adversarial"),
+            ),
+            key=_state("adversarial_prediction"),
+            data=_outputs_table(
+                predictions,
+                single.clean_probabilities[0],
+                single.adversarial_probabilities[0],
+                ("original", "adversarial"),
+            ),
+        )
     if single.task != "regression":
         before, after = int(single.clean_predictions[0]), int(single.adversarial_predictions[0])
         if before != after:
@@ -645,9 +682,20 @@ def robustness_view(model_source, samples_source, sample_set, predictions):
     bar.empty()
     if attack_reason:
         st.caption(f"No attacks: {attack_reason}")
-    st.plotly_chart(plot_robustness_curves(info, per_class=per_class), key=_state("curves"))
-    st.plotly_chart(plot_robustness_overview(info), key=_state("overview"))
-    st.dataframe(pd.DataFrame(info.summary_rows()), hide_index=True, key=_state("summary"))
+    curves = pd.concat(
+        [
+            pd.DataFrame({"curve": name, "kind": kind, "strength": strengths, info.metric: values})
+            for name, kind in zip(info.names, info.kinds, strict=True)
+            for strengths, values in [info.curve_values(name)]
+        ],
+        ignore_index=True,
+    )
+    common.chart(
+        plot_robustness_curves(info, per_class=per_class), key=_state("curves"), data=curves
+    )
+    summary = pd.DataFrame(info.summary_rows())
+    common.chart(plot_robustness_overview(info), key=_state("overview"), data=summary)
+    st.dataframe(summary, hide_index=True, key=_state("summary"))
 
 
 # --- Errors -------------------------------------------------------------------------------------
@@ -701,9 +749,10 @@ def errors_view(model_source, samples_source, sample_set, predictions, kind):
         }[v],
         key=_state("normalize"),
     )
-    event = st.plotly_chart(
+    event = common.chart(
         plot_confusion_matrix(confusion, normalize=normalize),
         key=_state("confusion"),
+        data=confusion_table(confusion),
         on_select="rerun",
         selection_mode="points",
     )
@@ -721,20 +770,18 @@ def errors_view(model_source, samples_source, sample_set, predictions, kind):
         _sample_grid(sample_set, predictions, indices, kind, _state("cell_grid"))
     else:
         st.caption("Click a cell to see its samples.")
-    st.plotly_chart(plot_class_metrics(confusion), key=_state("class_metrics"))
+    per_class = pd.DataFrame(
+        {
+            "class": confusion.label_names,
+            "precision": confusion.precision,
+            "recall": confusion.recall,
+            "F1": confusion.f1,
+            "support": confusion.support,
+        }
+    )
+    common.chart(plot_class_metrics(confusion), key=_state("class_metrics"), data=per_class)
     with st.expander("Per-class numbers"):
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "class": confusion.label_names,
-                    "precision": confusion.precision,
-                    "recall": confusion.recall,
-                    "F1": confusion.f1,
-                    "support": confusion.support,
-                }
-            ),
-            hide_index=True,
-        )
+        st.dataframe(per_class, hide_index=True)
     st.markdown("**Most confident mistakes**")
     mistakes = evaluation.confident_mistakes(predictions, SHOWN_SAMPLES)
     if mistakes.num_wrong == 0:
@@ -755,13 +802,35 @@ def errors_view(model_source, samples_source, sample_set, predictions, kind):
         or "uniform"
     )
     calibration = cached.calibration(model_source, samples_source, bins, strategy)
-    st.plotly_chart(plot_reliability_diagram(calibration), key=_state("reliability"))
+    common.chart(
+        plot_reliability_diagram(calibration),
+        key=_state("reliability"),
+        data=pd.DataFrame(
+            {
+                "bin from": calibration.edges[:-1],
+                "bin to": calibration.edges[1:],
+                "mean confidence": calibration.confidence,
+                "accuracy": calibration.accuracy,
+                "samples": calibration.counts,
+            }
+        ),
+    )
     st.caption(
         f"Expected calibration error **{calibration.ece:.3f}** (the sample-weighted gap between "
         f"confidence and accuracy), worst bin {calibration.mce:.3f}, Brier score "
         f"{calibration.brier:.3f}."
     )
     slicing_view(sample_set, predictions.correct.astype(bool), "accuracy")
+
+
+def confusion_table(confusion) -> pd.DataFrame:
+    """Counts of label (rows) × prediction (columns), as the matrix's hover says them."""
+    names = [str(name) for name in confusion.label_names]
+    return pd.DataFrame(
+        np.asarray(confusion.matrix, dtype=np.int64),
+        index=pd.Index(names, name="label"),
+        columns=[f"predicted {name}" for name in names],
+    )
 
 
 def _clicked_cell(event) -> tuple[int, int] | None:
@@ -784,7 +853,19 @@ def slicing_view(sample_set, values, metric: str) -> None:
         return
     column = st.selectbox("Slice by", list(columns), key=_state("slice_by"))
     info = evaluation.slice_info(values, columns[column])
-    st.plotly_chart(plot_slices(info, group_label=column), key=_state("slices"))
+    common.chart(
+        plot_slices(info, group_label=column),
+        key=_state("slices"),
+        data=pd.DataFrame(
+            {
+                column: info.groups,
+                "samples": info.counts,
+                info.metric: info.values,
+                "low": info.low,
+                "high": info.high,
+            }
+        ),
+    )
     worst = int(np.argmin(info.values) if metric == "accuracy" else np.argmax(info.values))
     st.caption(
         f"Weakest slice: **{info.groups[worst]}** ({info.values[worst]:.3g} over "
@@ -794,6 +875,22 @@ def slicing_view(sample_set, values, metric: str) -> None:
             if metric == "accuracy"
             else ""
         )
+    )
+
+
+def _residual_table(info) -> pd.DataFrame:
+    """One row per sample and predicted step: prediction, target and residual."""
+    predictions = np.asarray(info.predictions, dtype=np.float64)
+    predictions = predictions.reshape(len(predictions), -1)
+    count, steps = predictions.shape
+    return pd.DataFrame(
+        {
+            "sample": np.repeat(np.arange(count), steps),
+            "step": np.tile(np.arange(steps), count),
+            "prediction": predictions.ravel(),
+            "target": np.asarray(info.targets, dtype=np.float64).ravel(),
+            "residual": np.asarray(info.residuals, dtype=np.float64).ravel(),
+        }
     )
 
 
@@ -811,12 +908,22 @@ def regression_errors(sample_set, predictions) -> None:
     columns[1].metric("RMSE", f"{info.rmse:.3g}")
     columns[2].metric("R²", f"{info.r2:.3f}")
     columns[3].metric("Bias (mean residual)", f"{info.bias:+.3g}")
-    st.plotly_chart(plot_residuals(info, unit=unit), key=_state("residuals"))
+    common.chart(
+        plot_residuals(info, unit=unit),
+        key=_state("residuals"),
+        data=partial(_residual_table, info),
+    )
     st.caption(
         f"Residual = true {target} − prediction: positive means the model predicted too low."
     )
     if len(info.horizon) > 1:
-        st.plotly_chart(plot_horizon_error(info, unit=unit), key=_state("horizon"))
+        common.chart(
+            plot_horizon_error(info, unit=unit),
+            key=_state("horizon"),
+            data=pd.DataFrame(
+                {"horizon": info.horizon, "MAE": info.horizon_mae, "RMSE": info.horizon_rmse}
+            ),
+        )
     else:
         st.caption(
             "The model predicts one step, so there is no error by horizon (a model with one "
@@ -979,8 +1086,20 @@ def _ab_test(sources, infos, samples_source, sample_set, predictions, kind, chos
         )
     left, right = st.columns(2)
     # The charts say A and B: model names are long and the selectors above name them.
-    left.plotly_chart(plot_mcnemar(mcnemar), key=_state("mcnemar"))
-    right.plotly_chart(plot_bootstrap(bootstrap), key=_state("bootstrap"))
+    with left:
+        common.chart(
+            plot_mcnemar(mcnemar),
+            key=_state("mcnemar"),
+            data=pd.DataFrame(
+                {
+                    "A": ["right", "right", "wrong", "wrong"],
+                    "B": ["right", "wrong", "right", "wrong"],
+                    "samples": [mcnemar.both_correct, mcnemar.b, mcnemar.c, mcnemar.both_wrong],
+                }
+            ),
+        )
+    with right:
+        common.chart(plot_bootstrap(bootstrap), key=_state("bootstrap"))
     st.markdown(f"**Disagreements**: {len(disagreeing)} samples")
     if len(disagreeing):
         info_a, info_b = infos[name_a], infos[name_b]
@@ -1032,7 +1151,17 @@ def _seed_test(sources, infos) -> None:
         scores[recipe] = [float(np.mean(infos[label].correct)) for _, label in groups[recipe]]
     paired = seeds[first] == seeds[second]
     info = evaluation.seed_comparison_info(scores[first], scores[second], paired=paired)
-    st.plotly_chart(plot_seed_comparison(info, names=(first, second)), key=_state("seeds"))
+    common.chart(
+        plot_seed_comparison(info, names=(first, second)),
+        key=_state("seeds"),
+        data=pd.DataFrame(
+            {
+                "recipe": [first] * len(scores[first]) + [second] * len(scores[second]),
+                "seed": seeds[first] + seeds[second],
+                "accuracy": scores[first] + scores[second],
+            }
+        ),
+    )
     st.caption(
         (
             "Paired by seed (the same seeds on both sides). "
@@ -1066,16 +1195,33 @@ def _profile_view(sources, samples_source, table) -> None:
         )
         bar.progress((number + 1) / len(sources), text=f"Timing {label}…")
     bar.empty()
+    timings = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "model": label,
+                    "batch size": profile.batch_sizes,
+                    "median latency (s)": profile.latency,
+                    "fastest latency (s)": profile.latency_min,
+                    "samples per second": profile.throughput,
+                }
+            )
+            for label, profile in profiles.items()
+        ],
+        ignore_index=True,
+    )
     left, right = st.columns(2)
-    left.plotly_chart(plot_profile(profiles), key=_state("latency"))
-    right.plotly_chart(plot_throughput(profiles), key=_state("throughput"))
+    with left:
+        common.chart(plot_profile(profiles), key=_state("latency"), data=timings)
+    with right:
+        common.chart(plot_throughput(profiles), key=_state("throughput"), data=timings)
     score_column = table.columns[1]
     scores = table[score_column].to_numpy(dtype=float)
     # Pareto: lower latency and better score (higher accuracy, or lower error).
     costs = np.array([_latency_at(profile, PARETO_BATCH) for profile in profiles.values()])
     goal = scores if score_column == "accuracy" else -scores
     front = evaluation.pareto_front(costs, goal)
-    st.plotly_chart(
+    common.chart(
         plot_pareto(
             list(profiles),
             costs * 1000.0,
@@ -1085,6 +1231,14 @@ def _profile_view(sources, samples_source, table) -> None:
             score_label=score_column,
         ),
         key=_state("pareto"),
+        data=pd.DataFrame(
+            {
+                "model": list(profiles),
+                f"latency per batch of {PARETO_BATCH} (ms)": costs * 1000.0,
+                score_column: scores,
+                "on the front": np.isin(np.arange(len(costs)), front),
+            }
+        ),
     )
     st.dataframe(
         pd.DataFrame(
@@ -1107,6 +1261,7 @@ def _profile_view(sources, samples_source, table) -> None:
 
 # --- the page -----------------------------------------------------------------------------------
 
+common.start_page("Debugging")
 st.title("Debugging")
 st.caption(
     "On which inputs does the model fail, why, how fragile is it, and is the other model really "
@@ -1171,7 +1326,8 @@ with tabs["Compare models"]:
     if tabs["Compare models"].open:
         compare_view(model_source, samples_source, sample_set, predictions, kind)
 
-with st.expander("How to read this"):
+common.bundle_button()
+with common.how_to_read("Debugging"):
     st.markdown(
         "**Explain** runs the attribution methods of the features page on the chosen prediction "
         "and lists the inputs (pixels, time steps and features, tokens) with the largest share of "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -55,13 +57,21 @@ def feature_map_view(model_source, samples_source, sample_set, index, kind) -> N
     top_k = None
     if top:
         top_k = st.slider("How many", 1, channels, min(16, channels), key="features_map_k")
-    st.plotly_chart(
+    common.chart(
         plot_feature_maps(
             info,
             top_k=top_k,
             input_image=np.asarray(sample_set.x[index]) if kind == "image" else None,
         ),
         key="features_maps",
+        data=pd.DataFrame(
+            {
+                "channel": np.arange(channels),
+                "mean activation": info.mean_activation,
+                "max activation": info.max_activation,
+                "share zero": info.fraction_zero,
+            }
+        ),
     )
     st.caption(
         f"{channels} channels of {layer} for sample #{index}"
@@ -82,7 +92,11 @@ def filter_view(model_source) -> None:
     limit = right.slider(
         "Filters shown", 1, len(info.norms), min(64, len(info.norms)), key="features_filter_count"
     )
-    st.plotly_chart(plot_filters(info, max_filters=limit), key="features_filters")
+    common.chart(
+        plot_filters(info, max_filters=limit),
+        key="features_filters",
+        data=pd.DataFrame({"filter": info.order, "L2 norm": info.norms}),
+    )
     st.caption(
         "Sorted by L2 norm, strongest first. "
         + (
@@ -180,7 +194,11 @@ def activation_view(model_source, layers, sample_set, predictions) -> None:
         progress=lambda f: bar.progress(min(max(float(f), 0.0), 1.0), text="Gradient ascent…"),
     )
     bar.empty()
-    st.plotly_chart(plot_activation_maximization(info), key="features_am_chart")
+    common.chart(
+        plot_activation_maximization(info),
+        key="features_am_chart",
+        data=pd.DataFrame({"step": np.arange(len(info.objective)), "objective": info.objective}),
+    )
     st.caption(
         f"The activation rose from {info.start_activation:.3g} to {info.final_activation:.3g} "
         f"in {len(info.objective)} steps."
@@ -268,9 +286,12 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
             + (f" · {note}" if note else ""),
         )
         with placeholder.container():
-            st.plotly_chart(
+            common.chart(
                 figure,
                 key=f"features_projection_{info.method}_{'ready' if note is None else 'preview'}",
+                name="features_projection",
+                data=partial(_projection_table, info, colour_by, colour, names, predictions),
+                downloads=note is None,  # the preview is replaced in this run
                 on_select=(
                     lambda: common.select_from_chart(
                         f"features_projection_{info.method}_ready", "features_sample"
@@ -321,12 +342,23 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
     if len(chosen) >= 2:
         features = cached.hidden_states(model_source, samples_source, layer, pooling)
         matrix = embedding_analysis.similarity_matrix(features, chosen, metric="cosine")
-        st.plotly_chart(
-            plot_similarity(
-                matrix, [common.caption(predictions, int(i)) for i in chosen], metric="cosine"
-            ),
+        labels = [common.caption(predictions, int(i)) for i in chosen]
+        common.chart(
+            plot_similarity(matrix, labels, metric="cosine"),
             key="features_similarity",
+            data=pd.DataFrame(matrix, index=labels, columns=labels),
         )
+
+
+def _projection_table(info, colour_by, colour, names, predictions) -> pd.DataFrame:
+    """Every sample's place in the projection, with what colours it."""
+    table = common.sample_table(predictions, np.arange(len(info.coords)))
+    for axis in range(info.coords.shape[1]):
+        table.insert(1 + axis, f"{info.method} {axis + 1}", info.coords[:, axis])
+    if colour_by == "cluster":
+        values = np.asarray(colour)
+        table["cluster"] = [names[v] if names and 0 <= v < len(names) else v for v in values]
+    return table
 
 
 def _colours(colour_by: str, predictions, clusters):
@@ -348,6 +380,7 @@ def _colours(colour_by: str, predictions, clusters):
 
 # --- the page -----------------------------------------------------------------------------------
 
+common.start_page("Features and representations")
 st.title("Features and representations")
 st.caption(
     "What did the network learn (filters, feature maps, the inputs its units want), what does it "
@@ -423,7 +456,8 @@ with tabs["Projector"]:
         else:
             projector_view(model_source, samples_source, sample_set, predictions, index)
 
-with st.expander("How to read this"):
+common.bundle_button()
+with common.how_to_read("Features and representations"):
     st.markdown(
         "**Attribution** answers *which parts of this input moved the score of this class*. "
         "Every method explains the model's output for the chosen class as the model returns it (the "
