@@ -43,7 +43,12 @@ from neurogenesis.plotting.attribution import (
     plot_sanity_check,
     plot_token_attribution,
 )
-from neurogenesis.plotting.export import FIGURE_FORMATS, figure_bytes, static_export_available
+from neurogenesis.plotting.export import (
+    FIGURE_FORMATS,
+    export_session,
+    figure_bytes,
+    static_export_available,
+)
 from neurogenesis.plotting.features import plot_sample_grid
 from neurogenesis.plotting.style import escaped
 
@@ -777,7 +782,9 @@ def bundle_bytes(
         "",
     ]
     used: set[str] = set()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # One browser renders every PNG (a browser per image takes seconds each).
+    session = export_session() if static_images else contextlib.nullcontext()
+    with session, zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(PLOTLY_SCRIPT, plotly.offline.get_plotlyjs())
         for export in charts:
             stem, number = export.name, 2
