@@ -764,17 +764,6 @@ def test_figures_writes_the_papers_eight_figures_as_png_and_html(capsys, tmp_pat
     assert "Wrote 8 of 8 figures" in err and "warning" not in err
 
 
-def test_figures_writes_only_the_formats_asked_for(capsys, tmp_path):
-    code, _, err = run_cli(
-        capsys, "figures", "--out", tmp_path, "--formats", "html", "--resolution", 3,
-        "--num-samples", 16,
-    )  # fmt: skip
-    assert code == 0, err
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
-        f"{name}.html" for name in PAPER_FIGURE_NAMES
-    )
-
-
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
