@@ -658,6 +658,10 @@ class LandscapeEvaluator:
             raise InputError("No samples to evaluate the loss on.")
         self.loss_name, self._loss = _loss_function(loss)
         output_shape = tuple(graph.graph_layers(model).output_shape)
+        if output_shape == (1,) and self.y.ndim == 1:
+            # One label per sample against an (N, 1) output: model.fit matches the ranks itself,
+            # the loss functions evaluated here do not (binary crossentropy refuses).
+            self.y = self.y.reshape(-1, 1)
         self._check_loss(output_shape)
         self.notes: list[str] = []
         names, functions = [], []

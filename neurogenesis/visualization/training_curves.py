@@ -363,10 +363,6 @@ class TrainingVisualizer:
         x = np.asarray(X)
         named = loss if loss is not None else getattr(model, "loss", None)
         targets, target_kind = landscape.landscape_targets(model, x, y, named)
-        if np.ndim(targets) == 1 and _output_shape(model) == (1,):
-            # model.fit takes one label per sample against a (N, 1) output (Keras's losses match
-            # the ranks); the loss functions the landscape evaluates do not.
-            targets = np.reshape(targets, (-1, 1))
         if named is None:
             named = landscape.suggested_loss(model, targets, target_kind)
         checkpoints = landscape.recorded_checkpoints(model, str(run_dir)) if run_dir else []
@@ -709,13 +705,6 @@ class TrainingVisualizer:
         if suffix != fmt:
             path = path.with_name(f"{path.name}.{fmt}")
         return write_figure(self.figures[name], path, width=width)
-
-
-def _output_shape(model: Any) -> tuple:
-    """One sample's output shape, as the landscape analysis reads it."""
-    from neurogenesis.analysis import graph
-
-    return tuple(graph.graph_layers(model).output_shape)
 
 
 def _short(value: Any) -> str:

@@ -480,3 +480,19 @@ def test_models_the_landscape_cannot_read_are_explained():
     assert not landscape.supports(tiny_branching_model())
     assert landscape.supports(tiny_dense_model())
     assert "not a Keras 3 model" in landscape.landscape_reason(object())
+
+
+def test_a_binary_classifier_takes_one_label_per_sample():
+    keras = _keras()
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")  # (N,), as model.fit takes it
+    info = landscape_info(
+        model, x, y, loss="binary_crossentropy", metrics=("accuracy",), resolution=3
+    )
+    probabilities = np.asarray(model(x, training=False)).reshape(-1)
+    expected = float(keras.losses.BinaryCrossentropy()(y.reshape(-1, 1), probabilities[:, None]))
+    assert info.trained_values[0] == pytest.approx(expected, rel=1e-5)
+    assert info.metric("accuracy")[1, 1] == pytest.approx(np.mean((probabilities > 0.5) == y))
