@@ -174,3 +174,27 @@ def test_bundle_names_files_once_and_says_what_failed():
     readme = archive.read("README.txt").decode()
     assert "Two bars again: bars_2.html" in readme
     assert "no CSV: OSError: the log is gone" in readme
+
+
+@pytest.mark.parametrize(
+    ("target", "shown"), [("app_pages/home.py", True), ("app_pages/common.py", False)]
+)
+def test_manual_link_only_to_a_page_the_app_lists(app_argv, monkeypatch, target, shown):
+    # A listed page gets its link; a file the router does not list (the manual written before
+    # app.py registers it) is left out instead of failing the page.
+    monkeypatch.setattr(common, "MANUAL_PAGE", target)
+    at = open_page(app_argv, "home.py")
+    labels = [link.proto.label for link in at.get("page_link")]
+    assert ("User manual: Getting started" in labels) is shown
+
+
+@pytest.mark.skipif(
+    "app_pages/manual.py" not in (ROOT / "app.py").read_text(),
+    reason="the user manual page is not registered in app.py yet",
+)
+def test_how_to_read_links_the_registered_manual(app_argv, app_inputs):
+    at = open_page(app_argv, "training.py", "--logdir", app_inputs["logs"], "--no-demos")
+    links = [link.proto for link in at.get("page_link")]
+    assert any(
+        link.label == "User manual: Training dynamics" and "manual" in link.page for link in links
+    ), [(link.label, link.page) for link in links]
