@@ -87,7 +87,7 @@ def test_irregular_csv_gets_a_gaussian_process_with_uncertainty(app_argv, tmp_pa
     assert "learning_rate" in json.dumps(charts(at)[-1]) and names
 
 
-def test_optuna_study_with_two_studies_and_an_hparams_logdir(app_argv, tmp_path):
+def test_optuna_study_with_two_studies(app_argv, tmp_path):
     optuna = pytest.importorskip("optuna")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = f"sqlite:///{tmp_path / 'search.db'}"
@@ -134,3 +134,27 @@ def test_a_live_sweep_lands_on_the_page(app_argv, tmp_path, monkeypatch):
     summary = json.loads((tmp_path / "live" / sweep.sweep_id / "sweep.json").read_text())
     finals = sorted(point["final"]["val_accuracy"] for point in summary["points"])
     np.testing.assert_allclose(sorted(table["val_accuracy"]), finals)
+
+
+def test_hparams_logs_under_the_sidebars_logdir(app_argv, tmp_path):
+    tf = pytest.importorskip("tensorflow")
+    from tensorboard.plugins.hparams import api as hp
+
+    trials = [(1e-4, 16, 0.61), (1e-3, 32, 0.83), (1e-2, 64, 0.78), (3e-3, 16, 0.88)]
+    root = tmp_path / "search"
+    for k, (rate, units, accuracy) in enumerate(trials):
+        with tf.summary.create_file_writer(str(root / f"run-{k}")).as_default():
+            hp.hparams({"lr": rate, "units": units}, trial_id=f"t{k}")
+            for step in range(2):
+                tf.summary.scalar("accuracy", accuracy * (step + 1) / 2, step=step)
+    at = open_page(app_argv, "hyperparameters.py", "--no-demos", "--logdir", root)
+    assert at.selectbox(key="hyperparameters_source").value == "search"
+    at.session_state["hyperparameters_tab"] = "Trials"
+    rerun(at)
+    table = at.dataframe[0].value
+    assert sorted(table["lr"]) == sorted(t[0] for t in trials)
+    # The last logged value of each run is its trial's metric.
+    np.testing.assert_allclose(
+        table.sort_values("lr")["accuracy"], [t[2] for t in sorted(trials)], rtol=1e-6
+    )
+    assert "t3" in at.success[0].value or "run-3" in at.success[0].value
