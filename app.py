@@ -39,6 +39,7 @@ PAGES = [
     st.Page("app_pages/debugging.py", title="Debugging", icon=":material/bug_report:"),
     st.Page("app_pages/landscape.py", title="Loss landscape", icon=":material/landscape:"),
     st.Page("app_pages/hyperparameters.py", title="Hyperparameters", icon=":material/tune:"),
+    st.Page("app_pages/manual.py", title="User manual", icon=":material/menu_book:"),
 ]
 
 
