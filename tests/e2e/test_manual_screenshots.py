@@ -59,12 +59,17 @@ def _wrong_crosses(page) -> None:
     _changed(count, before)
 
 
-def _pca_plane(page) -> None:
-    """The digits run's own plane: the training path from the first checkpoint to the end."""
+def _pca_contours(page) -> None:
+    """The digits run's own plane as contours: the training path from the first checkpoint to the
+    trained weights (a 3D surface draws its axis titles with WebGL, out of the DOM's reach)."""
     main = page.get_by_test_id("stMain")
+    main.get_by_role("tab", name="Contours").click()
+    charts = main.locator(".js-plotly-plot")
+    charts.get_by_text("loss contours").first.wait_for(timeout=TIMEOUT_MS)
+    _settled(page)
     main.get_by_text("PCA of the path", exact=True).first.click()
-    main.get_by_text("(trajectory PCA plane").first.wait_for(timeout=TIMEOUT_MS)
-    main.get_by_text("of the path's variance").first.wait_for(timeout=TIMEOUT_MS)
+    charts.get_by_text("(trajectory PCA plane").first.wait_for(timeout=TIMEOUT_MS)
+    charts.get_by_text("of the path's variance").first.wait_for(timeout=TIMEOUT_MS)
 
 
 @dataclass(frozen=True)
@@ -146,10 +151,7 @@ VISITS = (
         "digits_cnn (demo)",
         ("sharpness λ_max", "random plane, filter-normalized"),
         webgl=True,
-        prepare=_pca_plane,
-        tab="Contours",
-        tab_ready=("loss contours",),
-        tab_charts=1,
+        prepare=_pca_contours,
     ),
     Visit("hyperparameters", "Hyperparameters", None, ("Best trial",), webgl=True),
     Visit("manual", "User manual", None, ("Loss landscape",), charts=0, shot=False),
@@ -204,7 +206,7 @@ def _wait_for_content(page, visit: Visit) -> None:
     main = page.get_by_test_id("stMain")
     main.get_by_role("heading", name=visit.heading, exact=True).first.wait_for(timeout=TIMEOUT_MS)
     for text in visit.ready:
-        main.get_by_text(text).first.wait_for(timeout=TIMEOUT_MS)
+        main.get_by_text(text).filter(visible=True).first.wait_for(timeout=TIMEOUT_MS)
     if visit.charts:
         main.locator(".js-plotly-plot").nth(visit.charts - 1).wait_for(timeout=TIMEOUT_MS)
     if visit.webgl:
@@ -216,7 +218,7 @@ def _wait_for_content(page, visit: Visit) -> None:
     if visit.tab is not None:
         main.get_by_role("tab", name=visit.tab).click()
         for text in visit.tab_ready:
-            main.get_by_text(text).first.wait_for(timeout=TIMEOUT_MS)
+            main.get_by_text(text).filter(visible=True).first.wait_for(timeout=TIMEOUT_MS)
         if visit.tab_charts:
             main.locator(".js-plotly-plot").nth(visit.tab_charts - 1).wait_for(timeout=TIMEOUT_MS)
         _settled(page)
