@@ -854,7 +854,12 @@ def manual_link(section: str) -> None:
     if not (Path(__file__).resolve().parent / Path(MANUAL_PAGE).name).is_file():
         return
     with contextlib.suppress(StreamlitPageNotFoundError):  # written, not yet registered in app.py
-        st.page_link(MANUAL_PAGE, label=f"User manual: {section}", icon=":material/menu_book:")
+        st.page_link(
+            MANUAL_PAGE,
+            label=f"User manual: {section}",
+            icon=":material/menu_book:",
+            query_params={"section": section},
+        )
 
 
 @contextlib.contextmanager

@@ -732,7 +732,7 @@ def errors_view(model_source, samples_source, sample_set, predictions, kind):
         )
         return
     confusion = cached.confusion(model_source, samples_source)
-    columns = st.columns(4)
+    columns = st.columns([2, 2, 2, 3])  # the colour choice needs room for its three buttons
     columns[0].metric("Accuracy", f"{confusion.accuracy:.1%}")
     columns[1].metric("Macro F1", f"{confusion.macro_f1:.3f}")
     columns[2].metric(
@@ -743,11 +743,14 @@ def errors_view(model_source, samples_source, sample_set, predictions, kind):
         ("true", "pred", None),
         default="true",
         format_func=lambda v: {
-            "true": "share of label",
-            "pred": "share of prediction",
+            "true": "by label",
+            "pred": "by prediction",
             None: "count",
         }[v],
         key=_state("normalize"),
+        help="by label: each true class's row sums to 100% (the diagonal is recall); by "
+        "prediction: each predicted class's column sums to 100% (the diagonal is precision); "
+        "count: samples.",
     )
     event = common.chart(
         plot_confusion_matrix(confusion, normalize=normalize),
