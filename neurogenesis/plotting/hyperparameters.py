@@ -253,7 +253,8 @@ def plot_surface_3d(
         "zaxis": {"title": {"text": escaped(info.metric)}},
         "aspectmode": "manual",
         "aspectratio": {"x": 1.0, "y": 1.0, "z": 0.7},
-        "camera": {"eye": {"x": 1.6, "y": -1.6, "z": 0.9}},
+        "camera": {"eye": {"x": 1.45, "y": -1.45, "z": 0.8}},
+        "domain": {"x": [0.0, 1.0], "y": [0.07, 1.0]},
     }
     figure.update_layout(**layout, height=SURFACE_HEIGHT)
     return figure
