@@ -287,7 +287,7 @@ with tabs["Line"]:
             *st.session_state.get("models", {}).values(),
             *(source for _, source, _ in runs),
         ]
-        others = cached.same_architecture(model_source, candidates)
+        others = cached.matching_models(model_source, candidates, same_size=True)
         starts += [(f"model: {source.label}", ("model", source)) for source in others]
         if not starts:
             st.info(
@@ -338,18 +338,10 @@ with tabs["Sharpness"]:
 
 def compare_view() -> None:
     """The chosen weights and another model on random planes with the same settings, one scale."""
-    mine_card = cached.model_card(model_source)
-    candidates = {}
     everything = {**st.session_state.get("models", {})}
     everything.update({f"run {name}": source for name, source, _ in runs})
-    for label, source in everything.items():
-        if source.path == model_source.path:
-            continue
-        try:
-            if cached.model_card(source).input_shapes == mine_card.input_shapes:
-                candidates[label] = source
-        except InputError:
-            continue
+    fitting = cached.matching_models(model_source, everything.values(), same_size=False)
+    candidates = {label: source for label, source in everything.items() if source in fitting}
     if not candidates:
         st.info(
             "Add a second model that takes the same samples (the sidebar or a recorded run) to "

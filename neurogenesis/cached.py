@@ -1237,16 +1237,20 @@ def _landscape_evaluator(model_key, samples_key, loss: str, metrics: tuple, num_
     )
 
 
-def _evaluator(model: Source, samples: Source, options: dict):
+def _evaluator_settings(options: dict) -> tuple[str, tuple, int]:
+    """What the evaluator (and so a line or the sharpness) depends on: the loss, the metrics and
+    the sample count; the plane's settings (seed, span, resolution...) do not change it."""
     import json
 
-    return _landscape_evaluator(
-        _identity(model),
-        _identity(samples),
+    return (
         json.dumps(options["loss"], sort_keys=True),
         tuple(options.get("metrics", ())),
         int(options["num_samples"]),
     )
+
+
+def _evaluator(model: Source, samples: Source, options: dict):
+    return _landscape_evaluator(_identity(model), _identity(samples), *_evaluator_settings(options))
 
 
 @st.cache_data(show_spinner="Reading the run's checkpoints…", max_entries=16)
@@ -1302,15 +1306,9 @@ def landscape(
     settings. ``on_partial(info, fraction)`` sees the preview and each refinement on a miss."""
     from neurogenesis.analysis.landscape import landscape_info
 
-    run_key = (run_dir, _folder_fingerprint(run_dir)) if run_dir else None
+    key, run_key = _landscape_key(model, samples, options, run_dir)
     plane = {k: options[k] for k in ("directions", "resolution", "span", "seed")}
     plane.update(normalization=options["normalization"], bias_mode=options["bias_mode"])
-    key = (
-        _identity(model),
-        _identity(samples),
-        run_key,
-        _hashable(options),
-    )
 
     def compute(_progress):
         evaluator = _evaluator(model, samples, options)
@@ -1328,11 +1326,15 @@ def landscape(
     return _remembered("landscape", key, compute)
 
 
-def is_landscape_ready(model: Source, samples: Source, options: dict, run_dir=None) -> bool:
+def _landscape_key(model: Source, samples: Source, options: dict, run_dir: str | None):
+    """The remembered landscape's key, and the run's identity (None without a run)."""
     run_key = (run_dir, _folder_fingerprint(run_dir)) if run_dir else None
-    return is_remembered(
-        "landscape", (_identity(model), _identity(samples), run_key, _hashable(options))
-    )
+    return (_identity(model), _identity(samples), run_key, _hashable(options)), run_key
+
+
+def is_landscape_ready(model: Source, samples: Source, options: dict, run_dir=None) -> bool:
+    """Whether :func:`landscape` has this one already (the page shows a preview otherwise)."""
+    return is_remembered("landscape", _landscape_key(model, samples, options, run_dir)[0])
 
 
 def interpolation(
@@ -1352,7 +1354,7 @@ def interpolation(
         _identity(model),
         _identity(samples),
         start_key,
-        _hashable(options),
+        _evaluator_settings(options),
         int(resolution),
         tuple(t_range),
     )
@@ -1384,7 +1386,7 @@ def sharpness(model: Source, samples: Source, options: dict):
     """``analysis.landscape.sharpness_info`` at the model's weights, remembered."""
     from neurogenesis.analysis.landscape import sharpness_info
 
-    key = (_identity(model), _identity(samples), _hashable(options))
+    key = (_identity(model), _identity(samples), _evaluator_settings(options))
     return _remembered(
         "sharpness",
         key,
@@ -1394,9 +1396,10 @@ def sharpness(model: Source, samples: Source, options: dict):
     )
 
 
-def same_architecture(model: Source, candidates) -> list[Source]:
-    """The candidates whose files hold as many parameters for the same inputs as ``model``'s
-    (read from the files, without loading them): the models a line or comparison can use."""
+def matching_models(model: Source, candidates, *, same_size: bool) -> list[Source]:
+    """The candidates (other files) that take the same inputs as ``model``, and with
+    ``same_size`` also hold as many parameters (the same architecture, for a line between
+    weights); read from the files without loading them."""
     from neurogenesis.errors import InputError
 
     try:
@@ -1411,7 +1414,9 @@ def same_architecture(model: Source, candidates) -> list[Source]:
             other = model_card(source)
         except InputError:
             continue
-        if other.input_shapes == card.input_shapes and other.num_params == card.num_params:
+        if other.input_shapes == card.input_shapes and (
+            not same_size or other.num_params == card.num_params
+        ):
             found.append(source)
     return found
 
