@@ -225,22 +225,31 @@ def _metric_index(names: Sequence[str], name: str) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def landscape_reason(model: Any) -> str | None:
-    """Why the landscape cannot be drawn for ``model``, or None when it can."""
+def _layers_or_reason(model: Any) -> tuple[Any, str | None]:
+    """The model's traced layers (``graph.graph_layers``), and why no landscape can be drawn for
+    it (None when one can); tracing once serves both the check and the evaluator."""
     if not hasattr(model, "stateless_call") or not hasattr(model, "trainable_variables"):
-        return "This is not a Keras 3 model, so its loss cannot be evaluated at other weights."
+        return (
+            None,
+            "This is not a Keras 3 model, so its loss cannot be evaluated at other weights.",
+        )
     if not model.trainable_variables:
-        return "The model has no trainable weights: there is no landscape to draw."
+        return None, "The model has no trainable weights: there is no landscape to draw."
     try:
         layers = graph.graph_layers(model)
     except (UnsupportedModelError, InputError) as error:
-        return str(error)
+        return None, str(error)
     if len(layers.input_dtypes) > 1:
-        return (
+        return layers, (
             f"This model takes {len(layers.input_dtypes)} inputs; the landscape is computed on "
             "a sample set of one input array, so it needs a model with a single input."
         )
-    return None
+    return layers, None
+
+
+def landscape_reason(model: Any) -> str | None:
+    """Why the landscape cannot be drawn for ``model``, or None when it can."""
+    return _layers_or_reason(model)[1]
 
 
 def supports(model: Any) -> bool:
@@ -608,11 +617,8 @@ def recorded_checkpoints(
 
 
 def _trainable_part(model: Any, weights: Sequence[np.ndarray]) -> list[np.ndarray]:
-    trainable = {id(v) for v in model.trainable_variables}
     by_id = {id(v): w for v, w in zip(model.weights, weights, strict=True)}
-    order = [id(v) for v in model.trainable_variables]
-    assert set(order) <= trainable
-    return [by_id[key] for key in order]
+    return [by_id[id(v)] for v in model.trainable_variables]
 
 
 def _non_trainable_part(model: Any, weights: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -646,7 +652,7 @@ class LandscapeEvaluator:
     def __init__(self, model: Any, x: np.ndarray, y: np.ndarray, *, loss, metrics=()):
         import tensorflow as tf
 
-        reason = landscape_reason(model)
+        layers, reason = _layers_or_reason(model)
         if reason:
             raise UnsupportedModelError(reason)
         self.model = model
@@ -657,7 +663,7 @@ class LandscapeEvaluator:
         if len(self.x) == 0:
             raise InputError("No samples to evaluate the loss on.")
         self.loss_name, self._loss = _loss_function(loss)
-        output_shape = tuple(graph.graph_layers(model).output_shape)
+        output_shape = tuple(layers.output_shape)
         if output_shape == (1,) and self.y.ndim == 1:
             # One label per sample against an (N, 1) output: model.fit matches the ranks itself,
             # the loss functions evaluated here do not (binary crossentropy refuses).
