@@ -31,15 +31,21 @@ manifest("finished", epochs)
 """
 
 
-@pytest.fixture
-def fake_python(tmp_path, monkeypatch):
-    script = tmp_path / "fake_trainer.py"
-    script.write_text(FAKE_TRAINER)
-    launcher = tmp_path / "python"
+def fake_interpreter(folder, name: str, source: str) -> str:
+    """An executable ``folder/name`` that runs ``source`` with this Python, whatever the
+    arguments (the stand-in for the interpreter the dashboard starts)."""
+    script = folder / f"{name}.py"
+    script.write_text(source)
+    launcher = folder / name
     launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {script} "$@"\n')
     launcher.chmod(0o755)
-    monkeypatch.setattr(live, "_PROCESSES", {})
     return str(launcher)
+
+
+@pytest.fixture
+def fake_python(tmp_path, monkeypatch):
+    monkeypatch.setattr(live, "_PROCESSES", {})
+    return fake_interpreter(tmp_path, "python", FAKE_TRAINER)
 
 
 def _wait_for(run, statuses, timeout=30.0):
@@ -133,13 +139,8 @@ time.sleep(0.3)  # a real sweep writes its last status a moment before it exits
 
 @pytest.fixture
 def fake_sweeper(tmp_path, monkeypatch):
-    script = tmp_path / "fake_sweeper.py"
-    script.write_text(FAKE_SWEEPER)
-    launcher = tmp_path / "python-sweep"
-    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {script} "$@"\n')
-    launcher.chmod(0o755)
     monkeypatch.setattr(live, "_PROCESSES", {})
-    return str(launcher)
+    return fake_interpreter(tmp_path, "python-sweep", FAKE_SWEEPER)
 
 
 def _wait_for_sweep(sweep, statuses, timeout=30.0):

@@ -117,14 +117,9 @@ def test_home_page_renders_without_importing_tensorflow(app_inputs):
 
 def test_live_training_from_the_home_page(app_argv, tmp_path, monkeypatch):
     from neurogenesis import live
-    from tests.test_live import FAKE_TRAINER
+    from tests.test_live import FAKE_TRAINER, fake_interpreter
 
-    script = tmp_path / "fake_trainer.py"
-    script.write_text(FAKE_TRAINER)
-    launcher = tmp_path / "python"
-    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {script} "$@"\n')
-    launcher.chmod(0o755)
-    monkeypatch.setattr(live, "TRAINER_PYTHON", str(launcher))
+    monkeypatch.setattr(live, "TRAINER_PYTHON", fake_interpreter(tmp_path, "python", FAKE_TRAINER))
     monkeypatch.setattr(live, "LIVE_DIR", tmp_path / "live")
     monkeypatch.setattr(live, "_PROCESSES", {})
     app_argv("--no-demos")
