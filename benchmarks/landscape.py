@@ -2,6 +2,7 @@
 
     python benchmarks/landscape.py [--samples 256] [--resolution 21] [--naive-points 40]
                                    [--repeats 5] [--chunk-points 64]
+    python benchmarks/landscape.py --demos [--samples 512]   # every demo's time and sharpness
 
 On the bundled digits_cnn demo (its compiled loss, sparse categorical crossentropy, on the first
 ``--samples`` samples), a ``--resolution`` x ``--resolution`` plane of filter-normalized random
@@ -124,6 +125,49 @@ def _floor_loop_function(model, loss_function, x, y, total):
     return lambda: forward(rows)
 
 
+DEMOS = ("digits_cnn", "shapes_cnn", "weather_lstm", "sentiment_transformer", "digits_vae")
+
+
+def _demos(num_samples: int, resolution: int) -> int:
+    """Every demo model: the plane's time cold and warm, the preview's, and λ_max."""
+    for name in DEMOS:
+        path = ROOT / "models" / f"{name}.keras"
+        model = load_model(path)
+        sample_set = load_samples(ROOT / "data" / "samples" / f"{name}.npz")
+        loss = training_setup(path).loss
+        targets, kind = landscape.landscape_targets(model, sample_set.x, sample_set.y, loss)
+        loss = loss or landscape.suggested_loss(model, targets, kind)
+        count = min(num_samples, len(sample_set))
+        start = time.perf_counter()
+        evaluator = landscape.LandscapeEvaluator(
+            model, sample_set.x[:count], targets[:count], loss=loss
+        )
+        preview_at: list[float] = []
+
+        def seen(_info, _fraction, marks=preview_at, began=start):
+            if not marks:
+                marks.append(time.perf_counter() - began)
+
+        landscape.landscape_info(
+            model, None, None, evaluator=evaluator, resolution=resolution, on_partial=seen
+        )
+        cold = time.perf_counter() - start
+        warm, _ = best(
+            lambda e=evaluator, m=model: landscape.landscape_info(
+                m, None, None, evaluator=e, resolution=resolution, seed=1
+            ),
+            2,
+        )
+        sharpness = landscape.sharpness_info(model, None, None, evaluator=evaluator)
+        print(
+            f"{name:22s} {count} samples, {resolution}x{resolution}: first call {cold:.2f} s "
+            f"(preview after {preview_at[0] if preview_at else cold:.2f} s), warm {warm:.2f} s; "
+            f"lambda_max {sharpness.eigenvalue:.4g} ({sharpness.iterations} iterations)",
+            flush=True,
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=256)
@@ -131,7 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive-points", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--chunk-points", type=int, default=landscape.DEFAULT_CHUNK_POINTS)
+    parser.add_argument(
+        "--demos",
+        action="store_true",
+        help="instead: the grid's time (first call and warm), the preview's time and the "
+        "sharpness for every demo model, on --samples samples",
+    )
     args = parser.parse_args(argv)
+    if args.demos:
+        return _demos(args.samples, args.resolution)
 
     import keras
     import tensorflow as tf
