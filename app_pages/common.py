@@ -708,6 +708,9 @@ def chart(
     Returns:
         What ``st.plotly_chart`` returns: the selection event with ``on_select``.
     """
+    # theme=None: the colours, scales and fonts the plotting module chose reach the browser
+    # (Streamlit's own chart theme recolours continuous scales, e.g. Inferno's black zero).
+    options.setdefault("theme", None)
     event = st.plotly_chart(figure, key=key, **options)
     if downloads:
         title = _plain(figure.layout.title.text if figure.layout.title else None)
