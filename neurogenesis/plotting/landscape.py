@@ -24,6 +24,7 @@ from neurogenesis.plotting.style import PALETTE, base_layout, escaped
 __all__ = [
     "COLORSCALE",
     "axis_titles",
+    "log_ticks",
     "plot_interpolation",
     "plot_landscape_comparison",
     "plot_landscape_contour",
@@ -41,7 +42,25 @@ CURVE_HEIGHT = 420
 COMPARISON_HEIGHT = 560
 DEFAULT_CONTOUR_LEVELS = 25
 FLOOR_CONTOURS = 15
+MAX_LOG_TICKS = 8
+MAX_INTEGER_TICKS = 12
+# What a step of 1 along a random direction is, per normalization (the axis titles' units).
+DIRECTION_UNITS = {
+    "filter": " (1 = each filter's own norm)",
+    "layer": " (1 = each layer's own norm)",
+    "none": " (raw Gaussian units)",
+}
+PLAIN_DECADES = (-4, 5)  # 0.0001 to 999,999 are written out; beyond, 1e-6
 _TINY = 1e-12
+# Mantissas tried per decade, coarse to fine: a log scale is labelled at 1, 2, 5 x 10^k when the
+# range holds enough of them, at decades when it spans many, at finer steps when it is narrow.
+_MANTISSAS = (
+    (1.0,),
+    (1.0, 2.0, 5.0),
+    (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0),
+    tuple(round(1.0 + 0.1 * k, 1) for k in range(90)),
+    tuple(round(1.0 + 0.01 * k, 2) for k in range(900)),
+)
 
 
 def _check(info, kind, name: str) -> None:
@@ -65,18 +84,92 @@ def plotted_values(
 
 
 def _value_title(metric: str, log_scale: bool) -> str:
-    return f"log10 {escaped(metric)}" if log_scale else escaped(metric)
+    return f"{escaped(metric)} (log scale)" if log_scale else escaped(metric)
+
+
+def _tick_text(mantissa: float, decade: int, plain: bool) -> str:
+    """``mantissa`` x 10^``decade`` written out (0.05, 0.2, 1, 2,000) or, when ``plain`` is
+    False, in powers of ten (1e-6)."""
+    if plain:
+        digits = len(f"{mantissa:g}".partition(".")[2])
+        return f"{mantissa * 10.0**decade:,.{max(0, digits - decade)}f}"
+    return f"{mantissa:g}e{decade}"
+
+
+def log_ticks(
+    low: float, high: float, max_ticks: int = MAX_LOG_TICKS
+) -> tuple[list[float], list[str]]:
+    """Ticks for an axis or colour bar that draws log10 of a value, labelled in the value's units.
+
+    Args:
+        low, high: the drawn range, in log10 units.
+        max_ticks: at most this many ticks.
+
+    Returns:
+        ``(tickvals, ticktext)``: tickvals in log10 units at nice values (1, 2, 5 x 10^k when the
+        range holds at least three of them, decades when it spans many, finer steps when it is
+        narrow), ticktext the values themselves (``10 ** tickval``), formatted alike.
+    """
+    low, high = float(min(low, high)), float(max(low, high))
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return [], []
+    eps = 1e-9 * max(1.0, abs(low), abs(high))
+    chosen: list[tuple[float, int]] = []
+    for mantissas in _MANTISSAS:
+        chosen = [
+            (m, decade)
+            for decade in range(int(np.floor(low)) - 1, int(np.ceil(high)) + 1)
+            for m in mantissas
+            if low - eps <= np.log10(m) + decade <= high + eps
+        ]
+        if len(chosen) >= 3 or (len(chosen) >= 2 and mantissas is _MANTISSAS[-1]):
+            break
+    if len(chosen) > max_ticks:
+        chosen = chosen[:: int(np.ceil(len(chosen) / max_ticks))]
+    if len(chosen) < 2:  # narrower than the finest step: the two ends, as they are
+        return ([low, high], [f"{10.0**low:.6g}", f"{10.0**high:.6g}"]) if high > low else ([], [])
+    # One notation for every tick: written out unless one of them would need too many digits.
+    plain = all(PLAIN_DECADES[0] <= decade <= PLAIN_DECADES[1] for _, decade in chosen)
+    return (
+        [float(np.log10(m) + decade) for m, decade in chosen],
+        [_tick_text(m, decade, plain) for m, decade in chosen],
+    )
+
+
+def _log_ticked(axis: dict, log_scale: bool, low: float, high: float) -> dict:
+    """A colour bar or axis over log10 values, ticked in the values' own units."""
+    if log_scale:
+        tickvals, ticktext = log_ticks(low, high)
+        axis.update(tickmode="array", tickvals=tickvals, ticktext=ticktext)
+    return axis
+
+
+def _drawn_range(values: np.ndarray, z_range) -> tuple[float, float]:
+    if z_range is not None:
+        return float(z_range[0]), float(z_range[1])
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+
+
+def _value_hover(info: LandscapeInfo, metric: str) -> np.ndarray:
+    """The measured value under each grid node, in its own units (the drawn value may be its
+    log10 or clipped), as Plotly's ``text[row=j][column=i]``; an array, since Plotly flattens
+    nested lists of a surface's text into one string per row."""
+    values = np.asarray(info.metric(metric), dtype=np.float64).T
+    return np.array([[f"{value:.5g}" for value in row] for row in values])
 
 
 def axis_titles(info: LandscapeInfo) -> tuple[str, str]:
     """What the plane's two axes are: random directions or principal components of the path."""
     if info.directions == "pca":
+        # Unit directions: a step of 1 is a Euclidean distance of 1 in weight space.
         shares = list(info.explained_variance) + [0.0, 0.0]
         return (
-            f"PC 1 ({shares[0]:.0%} of the path's variance)",
-            f"PC 2 ({shares[1]:.0%} of the path's variance)",
+            f"PC 1, weight-space distance ({shares[0]:.0%} of the path's variance)",
+            f"PC 2, weight-space distance ({shares[1]:.0%} of the path's variance)",
         )
-    return ("α: direction 1", "β: direction 2")
+    unit = DIRECTION_UNITS.get(info.normalization, "")
+    return (f"α: steps along direction 1{unit}", f"β: steps along direction 2{unit}")
 
 
 def _subtitle(info: LandscapeInfo) -> str:
@@ -125,6 +218,11 @@ def _trained_value(
     )
 
 
+def _measured_at_trained(info: LandscapeInfo, metric: str) -> float:
+    """The metric at the trained weights in its own units (neither logged nor clipped)."""
+    return _trained_value(info, plotted_values(info, metric), metric, False, None)
+
+
 def _path_hover(info: LandscapeInfo, metric: str) -> list[str]:
     index = list(info.metric_names).index(metric)
     texts = []
@@ -137,11 +235,12 @@ def _path_hover(info: LandscapeInfo, metric: str) -> list[str]:
     return texts
 
 
-def _hovertemplate(info: LandscapeInfo, metric: str, log_scale: bool, third: str) -> str:
+def _hovertemplate(info: LandscapeInfo, metric: str) -> str:
+    """Hover over a grid node: its coordinates and the measured value (``text``)."""
     x_title, y_title = ("PC 1", "PC 2") if info.directions == "pca" else ("α", "β")
-    value = "10^%{" + third + ":.4g}" if log_scale else "%{" + third + ":.5g}"
     return (
-        f"{x_title} %{{x:.3g}}<br>{y_title} %{{y:.3g}}<br>{escaped(metric)} {value}<extra></extra>"
+        f"{x_title} %{{x:.3g}}<br>{y_title} %{{y:.3g}}<br>{escaped(metric)} %{{text}}"
+        "<extra></extra>"
     )
 
 
@@ -175,17 +274,20 @@ def plot_landscape_3d(
     layout["hovermode"] = "closest"
     layout["margin"] = {"l": 10, "r": 0, "t": 50, "b": 0}
     layout["legend"] = {"orientation": "h", "yanchor": "bottom", "y": 0.0, "x": 0.0}
-    layout["scene"] = _scene(info, metric, log_scale, z_range)
+    layout["scene"] = _scene(info, metric, log_scale, _drawn_range(values, z_range), z_range)
     figure.update_layout(**layout, height=SURFACE_HEIGHT)
     return figure
 
 
-def _scene(info: LandscapeInfo, metric: str, log_scale: bool, z_range) -> dict:
+def _scene(info: LandscapeInfo, metric: str, log_scale: bool, drawn, z_range) -> dict:
+    """A 3D scene's axes; a log z axis is ticked in the metric's own units."""
     x_title, y_title = axis_titles(info)
     scene = {
         "xaxis": {"title": {"text": x_title}},
         "yaxis": {"title": {"text": y_title}},
-        "zaxis": {"title": {"text": _value_title(metric, log_scale)}},
+        "zaxis": _log_ticked(
+            {"title": {"text": _value_title(metric, log_scale)}}, log_scale, *drawn
+        ),
         "aspectmode": "manual",
         "aspectratio": {"x": 1.0, "y": 1.0, "z": 0.7},
         "camera": {"eye": {"x": 1.5, "y": -1.5, "z": 1.0}},
@@ -216,13 +318,14 @@ def _add_surface(
         "z": values.T,
         "colorscale": COLORSCALE,
         "showscale": showscale,
-        "colorbar": {
-            "title": {"text": _value_title(metric, log_scale)},
-            "len": 0.7,
-            "x": colorbar_x,
-        },
+        "colorbar": _log_ticked(
+            {"title": {"text": _value_title(metric, log_scale)}, "len": 0.7, "x": colorbar_x},
+            log_scale,
+            *_drawn_range(values, z_range),
+        ),
         "contours": {"z": _floor_contours(values, z_range)},
-        "hovertemplate": _hovertemplate(info, metric, log_scale, "z"),
+        "text": _value_hover(info, metric),
+        "hovertemplate": _hovertemplate(info, metric),
         "name": escaped(metric),
     }
     if z_range is not None:
@@ -239,7 +342,8 @@ def _add_surface(
             name="trained weights",
             showlegend=row is None or col == 1,
             legendgroup="trained",
-            hovertemplate=f"trained weights<br>{escaped(metric)} %{{z:.5g}}<extra></extra>",
+            hovertemplate=f"trained weights<br>{escaped(metric)} "
+            f"{_measured_at_trained(info, metric):.5g}<extra></extra>",
         ),
         **at,
     )
@@ -265,12 +369,7 @@ def _add_surface(
 
 def _floor_contours(values: np.ndarray, z_range) -> dict:
     """Contour lines projected on the floor of a 3D surface, evenly spaced over its range."""
-    finite = values[np.isfinite(values)]
-    low, high = (
-        z_range
-        if z_range is not None
-        else ((float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0))
-    )
+    low, high = _drawn_range(values, z_range)
     contours = {"show": True, "project": {"z": True}, "usecolormap": True, "width": 2}
     if high > low:
         size = (high - low) / FLOOR_CONTOURS
@@ -320,12 +419,7 @@ def _contour_trace(
     showscale: bool = True,
     colorbar_x: float = 1.02,
 ) -> go.Contour:
-    finite = values[np.isfinite(values)]
-    low, high = (
-        z_range
-        if z_range is not None
-        else ((float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0))
-    )
+    low, high = _drawn_range(values, z_range)
     size = (high - low) / max(1, int(levels)) or 1.0
     return go.Contour(
         x=info.alphas,
@@ -338,8 +432,14 @@ def _contour_trace(
         contours={"start": low, "end": high, "size": size, "showlabels": False},
         line={"width": 0.5},
         showscale=showscale,
-        colorbar={"title": {"text": _value_title(metric, log_scale)}, "x": colorbar_x},
-        hovertemplate=_hovertemplate(info, metric, log_scale, "z"),
+        colorbar=_log_ticked(
+            {"title": {"text": _value_title(metric, log_scale)}, "x": colorbar_x},
+            log_scale,
+            low,
+            high,
+        ),
+        text=_value_hover(info, metric),
+        hovertemplate=_hovertemplate(info, metric),
         name=escaped(metric),
     )
 
@@ -414,7 +514,8 @@ def _add_contour(
             name="trained weights",
             showlegend=row is None or col == 1,
             legendgroup="trained",
-            hovertemplate=f"trained weights<br>{escaped(metric)} {_trained_value(info, values, metric, log_scale, clip):.5g}<extra></extra>",
+            hovertemplate=f"trained weights<br>{escaped(metric)} "
+            f"{_measured_at_trained(info, metric):.5g}<extra></extra>",
         ),
         **at,
     )
@@ -483,7 +584,7 @@ def plot_landscape_comparison(
         layout["margin"] = {"l": 10, "r": 0, "t": 70, "b": 0}
         layout["legend"] = {"orientation": "h", "yanchor": "bottom", "y": 0.0, "x": 0.0}
         for k, info in enumerate(infos):
-            scene = _scene(info, metric, log_scale, z_range)
+            scene = _scene(info, metric, log_scale, z_range, z_range)
             scene["camera"] = {"eye": {"x": 1.8, "y": -1.8, "z": 1.1}}  # room for axis titles
             layout["scene" if k == 0 else f"scene{k + 1}"] = scene
     else:
@@ -570,8 +671,21 @@ def plot_interpolation(
             row=row,
             col=1,
         )
-        if log_scale and name == "loss" and np.nanmin(values) > 0:
-            figure.update_yaxes(type="log", row=row, col=1)
+        axis = {"title": {"text": escaped(name)}}
+        finite = np.asarray(values, dtype=np.float64)
+        finite = finite[np.isfinite(finite)]
+        if log_scale and name == "loss" and finite.size and finite.min() > 0:
+            # Plotly's own log ticks read "2, 5, 0.1, 2, 5": ticks at 1, 2, 5 x 10^k instead,
+            # written out in full (tickvals of a log axis are data values).
+            logged, text = log_ticks(np.log10(finite.min()), np.log10(finite.max()))
+            axis.update(
+                type="log",
+                title={"text": f"{escaped(name)} (log scale)"},
+                tickmode="array",
+                tickvals=[10.0**value for value in logged],
+                ticktext=text,
+            )
+        figure.update_yaxes(axis, row=row, col=1)
     figure.update_xaxes(
         title_text=f"t (0 = {escaped(info.start_label)}, 1 = {escaped(info.end_label)})",
         row=len(names),
@@ -590,11 +704,12 @@ def plot_sharpness(info: SharpnessInfo) -> go.Figure:
     """The power iteration's estimate of the top Hessian eigenvalue at each step (it should
     settle; if it has not, more iterations are needed)."""
     _check(info, SharpnessInfo, "plot_sharpness")
-    steps = np.arange(1, len(info.estimates) + 1)
+    estimates = np.asarray(info.estimates, dtype=np.float64)
+    steps = np.arange(1, len(estimates) + 1)
     figure = go.Figure(
         go.Scatter(
             x=steps,
-            y=info.estimates,
+            y=estimates,
             mode="lines+markers",
             line={"color": PALETTE[0]},
             name="estimate",
@@ -603,8 +718,28 @@ def plot_sharpness(info: SharpnessInfo) -> go.Figure:
     )
     state = "converged" if info.converged else "not converged"
     layout = base_layout(f"Top Hessian eigenvalue λ_max ≈ {info.eigenvalue:.4g} ({state})")
-    layout["xaxis"] = {"title": {"text": "power iteration"}}
-    layout["yaxis"] = {"title": {"text": "estimate of λ_max"}}
+    # Only the measured iterations: the x axis starts at the first one, and the y axis spans the
+    # estimates themselves (no zero the power iteration never produced).
+    layout["xaxis"] = {
+        "title": {"text": "power iteration (one Hessian-vector product each)"},
+        "range": [0.5, max(len(steps), 1) + 0.5],
+        "tickmode": "linear" if len(steps) <= MAX_INTEGER_TICKS else "auto",
+        "tick0": 1,
+        "dtick": 1,
+        "zeroline": False,
+    }
+    layout["yaxis"] = {
+        "title": {
+            "text": f"estimate of λ_max ({escaped(info.loss_name)} per unit² of weight step)"
+        },
+        "zeroline": False,
+        "tickformat": ",",
+    }
+    finite = estimates[np.isfinite(estimates)]
+    if finite.size:
+        low, high = float(finite.min()), float(finite.max())
+        pad = 0.08 * (high - low) if high > low else 0.05 * max(abs(high), 1e-12)
+        layout["yaxis"]["range"] = [low - pad, high + pad]
     layout["showlegend"] = False
     figure.update_layout(**layout, height=300)
     return figure

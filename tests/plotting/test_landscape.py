@@ -13,6 +13,7 @@ from neurogenesis.analysis.landscape import InterpolationInfo, LandscapeInfo, Sh
 from neurogenesis.errors import InputError
 from neurogenesis.plotting.landscape import (
     axis_titles,
+    log_ticks,
     plot_interpolation,
     plot_landscape_3d,
     plot_landscape_comparison,
@@ -79,7 +80,7 @@ def test_log_scale_and_clip():
     assert clipped.max() == 1.0 and clipped[2, 2] == pytest.approx(0.1)
     figure = plot_landscape_3d(info, log_scale=True)
     np.testing.assert_allclose(np.asarray(figure.data[0].z), np.log10(info.loss).T)
-    assert figure.layout.scene.zaxis.title.text == "log10 loss"
+    assert figure.layout.scene.zaxis.title.text == "loss (log scale)"
     # A metric with zeros has no logarithm there: blank, not invented.
     zeros = plotted_values(info, "accuracy", log_scale=True)
     assert info.metric("accuracy")[0, 0] == 0 and np.isnan(zeros[0, 0])
@@ -192,6 +193,13 @@ def test_sharpness_and_titles_and_type_checks():
     figure = plot_sharpness(info)
     np.testing.assert_allclose(figure.data[0].y, info.estimates)
     assert "12.5" in figure.layout.title.text and "converged" in figure.layout.title.text
+    # Only the measured iterations: the first point is iteration 1 with the first estimate, and
+    # neither axis reaches back to a zero the power iteration never produced.
+    assert list(figure.data[0].x) == [1, 2, 3, 4]
+    assert figure.layout.xaxis.range[0] > 0 and figure.layout.xaxis.range[1] == 4.5
+    assert 0 < figure.layout.yaxis.range[0] < 3.0 and figure.layout.yaxis.range[1] > 12.5
+    assert "Hessian-vector product" in figure.layout.xaxis.title.text
+    assert "mse per unit² of weight step" in figure.layout.yaxis.title.text
     assert axis_titles(_plane())[0].startswith("α")
     with pytest.raises(InputError, match="LandscapeInfo"):
         plot_landscape_3d(info)
@@ -205,3 +213,88 @@ def test_names_from_files_are_escaped():
     figure = plot_landscape_contour(info)
     path = [t for t in figure.data if (t.name or "").startswith("training")][0]
     assert "<b>" not in path.hovertext[0] and "&lt;b&gt;" in path.hovertext[0]
+
+
+def _numbers(texts) -> np.ndarray:
+    return np.array([float(text.replace(",", "")) for text in texts])
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (0.0286, 3.964, ["0.05", "0.1", "0.2", "0.5", "1", "2"]),
+        (0.0005, 0.002, ["0.0005", "0.001", "0.002"]),
+        (1000.0, 50000.0, ["1,000", "2,000", "5,000", "10,000", "20,000", "50,000"]),
+        (1e-6, 1e3, ["1e-6", "1e-4", "1e-2", "1e0", "1e2"]),
+        (0.041, 0.049, ["0.041", "0.043", "0.045", "0.047", "0.049"]),
+        (0.1, 0.3, ["0.1", "0.2", "0.3"]),
+    ],
+)
+def test_log_ticks_are_nice_values_in_data_units(low, high, expected):
+    tickvals, ticktext = log_ticks(np.log10(low), np.log10(high))
+    assert ticktext == expected
+    # The text is the value whose log10 the tick sits at, and every tick lies in the range.
+    np.testing.assert_allclose(_numbers(ticktext), 10.0 ** np.asarray(tickvals), rtol=1e-9)
+    assert np.log10(low) - 1e-9 <= min(tickvals) and max(tickvals) <= np.log10(high) + 1e-9
+
+
+def test_log_colour_bars_and_the_z_axis_read_in_loss_units():
+    info = _plane(scale=0.3)  # loss from 0.03 to 0.93: log10 from -1.52 to -0.03
+    low, high = np.log10(info.loss.min()), np.log10(info.loss.max())
+    surface_figure = plot_landscape_3d(info, log_scale=True)
+    (surface,) = _traces(surface_figure, go.Surface)
+    contour_figure = plot_landscape_contour(info, log_scale=True)
+    (contour,) = _traces(contour_figure, go.Contour)
+    for axis in (surface.colorbar, contour.colorbar, surface_figure.layout.scene.zaxis):
+        assert axis.title.text == "loss (log scale)"
+        assert list(axis.ticktext) == ["0.05", "0.1", "0.2", "0.5"]
+        np.testing.assert_allclose(_numbers(axis.ticktext), 10.0 ** np.asarray(axis.tickvals))
+        assert low <= min(axis.tickvals) and max(axis.tickvals) <= high
+    # Hover reads the measured loss, not its logarithm.
+    assert surface.text[2][2] == contour.text[2][2] == "0.03"
+    assert "%{text}" in surface.hovertemplate and "10^" not in surface.hovertemplate
+    (star,) = [t for t in _traces(contour_figure, go.Scatter) if t.name == "trained weights"]
+    assert "loss 0.03<" in star.hovertemplate
+    # On a linear scale Plotly's own ticks are fine and the title has no "log".
+    linear = _traces(plot_landscape_contour(info), go.Contour)[0]
+    assert linear.colorbar.tickvals is None and linear.colorbar.title.text == "loss"
+
+
+def test_a_log_comparison_shares_its_ticks():
+    small, large = _plane(scale=0.3), _plane(scale=3.0)
+    figure = plot_landscape_comparison([small, large], ["A", "B"], log_scale=True)
+    (shown,) = [s for s in _traces(figure, go.Surface) if s.showscale]
+    np.testing.assert_allclose(
+        _numbers(shown.colorbar.ticktext), 10.0 ** np.asarray(shown.colorbar.tickvals)
+    )
+    assert _numbers(shown.colorbar.ticktext).min() >= small.loss.min()
+    assert _numbers(shown.colorbar.ticktext).max() <= large.loss.max()
+    assert list(figure.layout.scene.zaxis.ticktext) == list(figure.layout.scene2.zaxis.ticktext)
+
+
+def test_the_lines_log_axis_is_ticked_at_1_2_5_in_full():
+    t = np.linspace(0.0, 1.0, 11)
+    info = InterpolationInfo(
+        t=t,
+        metric_names=("loss", "accuracy"),
+        loss_name="mse",
+        values=np.stack([0.03 * 100.0 ** (1 - t), t]),  # 3 down to 0.03
+        start_label="initial",
+        end_label="trained",
+        distance=1.0,
+        num_samples=16,
+    )
+    figure = plot_interpolation(info, log_scale=True)
+    axis = figure.layout.yaxis
+    assert axis.type == "log" and axis.title.text == "loss (log scale)"
+    assert list(axis.ticktext) == ["0.05", "0.1", "0.2", "0.5", "1", "2"]
+    np.testing.assert_allclose(_numbers(axis.ticktext), axis.tickvals)
+    assert figure.layout.yaxis2.title.text == "accuracy" and figure.layout.yaxis2.type != "log"
+
+
+def test_axis_titles_say_their_units():
+    assert axis_titles(_plane()) == (
+        "α: steps along direction 1 (1 = each filter's own norm)",
+        "β: steps along direction 2 (1 = each filter's own norm)",
+    )
+    assert "weight-space distance (80% of the path's variance)" in axis_titles(_plane("pca"))[0]
