@@ -62,6 +62,13 @@ DEFAULT_DIVERGENCE_FACTOR = 10.0
 GAP_WIDENING_TOLERANCE = 1e-9
 # The fewest finite points ``_fit_exponential`` will fit a three-parameter curve to.
 MIN_FIT_POINTS = 4
+# A fit must describe the last points of the data: at most this many are checked.
+FIT_TAIL_POINTS = 5
+# How far (in standard errors of the tail's own noise) the fit may miss the tail's mean, and (in
+# noise standard deviations) its last point, before it is said not to describe the data.
+FIT_TAIL_SIGMAS = 3.0
+# Misses smaller than this share of the curve's observed range count as no miss at all.
+FIT_RESOLUTION = 0.01
 
 
 class _ValueEquality:
@@ -444,19 +451,24 @@ class ConvergenceInfo(_ValueEquality):
         difference: per-epoch first difference ``v[i] - v[i-1]`` (NaN at 0 and around non-finite
             values).
         relative_change: ``difference / |v[i-1]|``.
-        fit_succeeded: whether ``v(t) = a + b * exp(-(t - t0) / tau)`` was fitted.
-        a, b, tau: fitted parameters (NaN when the fit failed); ``t0`` is the first epoch used.
+        fit_succeeded: whether ``v(t) = a + b * exp(-(t - t0) / tau)`` was fitted and describes
+            the data (see ``fit_problem``).
+        a, b, tau: fitted parameters (NaN when there is no fit); ``t0`` is the first epoch used.
         t0: the fit's time origin.
-        fitted_values: the fitted curve at ``epochs`` (NaN when the fit failed).
-        asymptote: the fitted ``a``; without a fit, the best value seen.
+        fitted_values: the fitted curve at ``epochs`` (NaN when there is no fit).
+        asymptote: the fitted ``a``; without a fit, the best value seen (not an estimate).
         convergence_epoch: where the curve gets within ``threshold`` of the total improvement
-            from the asymptote: ``t0 + tau * ln(1 / threshold)`` with a fit; without one, the
-            first epoch after which all values stay within ``threshold * |v(t0) - best|`` of the
-            best. None if unknown.
+            from the asymptote, ``t0 + tau * ln(1 / threshold)``; None without a fit (nothing is
+            estimated from a curve that does not describe the data).
         converged: whether ``convergence_epoch`` is at or before the last usable epoch.
         divergence_epoch: see ``divergence_epoch``; the fit uses only the epochs before it.
         threshold: the convergence threshold (0.01 = 1%).
         goal: ``"min"`` or ``"max"``.
+        fit_problem: why the best exponential was rejected, in words (it misses the last
+            points by more than their noise, or its asymptote lies outside what the data
+            allow); empty when it was accepted or none could be fitted.
+        tail_noise: the noise of the last points, from their second differences (the scale the
+            fit's misses are judged on); NaN when too few points.
     """
 
     epochs: np.ndarray
@@ -475,6 +487,8 @@ class ConvergenceInfo(_ValueEquality):
     divergence_epoch: object
     threshold: float
     goal: str
+    fit_problem: str = ""
+    tail_noise: float = math.nan
 
     @property
     def usable(self) -> np.ndarray:
@@ -504,6 +518,8 @@ class ConvergenceInfo(_ValueEquality):
         """Why no exponential was fitted, in words; None when the fit succeeded."""
         if self.fit_succeeded:
             return None
+        if self.fit_problem:
+            return self.fit_problem
         count = int(self.usable.sum())
         if count < MIN_FIT_POINTS:
             return f"only {count} usable epochs (at least {MIN_FIT_POINTS} needed)"
@@ -584,6 +600,88 @@ def _fit_exponential(
     return a, b, tau
 
 
+def _tail_size(count: int) -> int:
+    """How many last points a fit to ``count`` points must describe: a third, 3 to 5."""
+    return min(FIT_TAIL_POINTS, max(3, count // 3))
+
+
+def tail_noise(values) -> float:
+    """The noise of a series' last points: ``sqrt(mean(d2**2) / 6)`` over the second differences
+    ``d2`` of its last ``max(2 * k, 5)`` finite values (``k`` the tail a fit must describe; for
+    independent noise of standard deviation s, ``d2`` has variance ``6 s**2``, and a slowly
+    bending curve adds a little). NaN with fewer than 3 values."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    v = v[-max(2 * _tail_size(v.size), 5) :]
+    if v.size < 3:
+        return math.nan
+    return float(np.sqrt(np.mean(np.diff(v, 2) ** 2) / 6.0))
+
+
+def _fit_problem(t: np.ndarray, v: np.ndarray, params, goal: str) -> tuple[str, float]:
+    """Why the fitted exponential does not describe ``v`` (empty when it does), and the tail
+    noise it was judged on.
+
+    Checks on the data's own scale: the asymptote lies where the data allow (a minimised metric
+    heads at most one observed range below its best value and not above its worst; a maximised
+    one mirrored), and not on a bound of the metric (0 for a loss, 1 for an accuracy) that the
+    data stay clearly away from: the fit wanted to go past what the metric can reach, so the
+    data do not show where it levels off. And the fit describes the last ``k`` points within
+    their noise ``s`` (:func:`tail_noise`, at least ``FIT_RESOLUTION`` of the observed range): the
+    mean miss is within ``FIT_TAIL_SIGMAS * s / sqrt(k)`` and the last point's within
+    ``FIT_TAIL_SIGMAS * s``."""
+    a = float(params[0])
+    low, high = float(v.min()), float(v.max())
+    span = high - low
+    noise = tail_noise(v)
+    lower, upper = _asymptote_bounds(v, goal)
+    margin = FIT_TAIL_SIGMAS * max(noise, 0.0)
+    pinned = next(
+        (
+            bound
+            for bound, best in ((lower, low), (upper, high))
+            if math.isfinite(bound)
+            and abs(a - bound) <= 1e-6 * max(span, 1e-300)
+            and abs(best - bound) > margin
+        ),
+        None,
+    )
+    if pinned is not None:
+        return (
+            f"its asymptote sits on {pinned:g}, the bound of the metric, while the data stay "
+            f"{abs((low if goal == 'min' else high) - pinned):.3g} away from it: they do not "
+            "show where the curve levels off",
+            noise,
+        )
+    best = low if goal == "min" else high
+    beyond = a < low - span if goal == "min" else a > high + span
+    if beyond:
+        return (
+            f"its asymptote {a:.4g} lies further from the best value ({best:.4g}) than the "
+            f"whole observed range ({span:.3g}): the data cover too little of the approach to "
+            "tell where it levels off",
+            noise,
+        )
+    if (goal == "min" and a > high) or (goal == "max" and a < low):
+        return f"its asymptote {a:.4g} lies beyond the worst value seen", noise
+    k = _tail_size(v.size)
+    misses = v[-k:] - _exponential(t[-k:], *params)
+    # A miss below 1% of the range the curve covers is invisible on its chart and within what a
+    # metric's logged precision resolves (an accuracy that reached exactly 1.0 has no noise).
+    scale = max(noise, FIT_RESOLUTION * span, 1e-300)
+    bias = float(misses.mean())
+    if abs(bias) > FIT_TAIL_SIGMAS * scale / math.sqrt(k) or abs(misses[-1]) > (
+        FIT_TAIL_SIGMAS * scale
+    ):
+        side = "above" if bias < 0 else "below"
+        return (
+            f"the best exponential (asymptote {a:.3g}) runs {side} the last {k} points by "
+            f"{abs(bias):.3g} on average, where their noise is {noise:.2g}",
+            noise,
+        )
+    return "", noise
+
+
 def convergence_info(
     epochs, values, goal: str = "min", *, threshold: float = 0.01
 ) -> ConvergenceInfo:
@@ -592,9 +690,11 @@ def convergence_info(
     Fits ``v(t) = a + b * exp(-(t - t0) / tau)`` with ``scipy.optimize.curve_fit`` on the finite
     values before the divergence epoch (``t0`` = the first of them). The curve is within
     ``threshold`` (1%) of the total improvement ``|b|`` from the asymptote ``a`` at
-    ``t0 + tau * ln(1 / threshold)``. When the fit fails (too few points, no decay), the
-    asymptote falls back to the best value seen and the convergence epoch to the first epoch after
-    which the values stay within ``threshold`` of the total improvement from that best.
+    ``t0 + tau * ln(1 / threshold)``. A fit is kept only when it describes the data: its
+    asymptote lies where the data allow and it meets the last points within their noise (see
+    ``_fit_problem``; the reason is kept in ``fit_problem``). Without a fit (too few points, no
+    decay, or a fit that does not describe the data) nothing is estimated: no convergence epoch,
+    and the asymptote field holds the best value seen.
 
     Args:
         epochs: epochs (or steps), one per value, increasing.
@@ -627,6 +727,11 @@ def convergence_info(
     t0 = float(t[0]) if t.size else math.nan
 
     fit = _fit_exponential(t - t0, v, goal) if t.size else None
+    problem, noise = "", tail_noise(v) if v.size else math.nan
+    if fit is not None:
+        problem, noise = _fit_problem(t - t0, v, fit, goal)
+        if problem:
+            fit = None
     fitted = np.full(values.size, np.nan)
     convergence_at: float | None = None
     if fit is not None:
@@ -636,16 +741,7 @@ def convergence_info(
         convergence_at = t0 + tau * math.log(1.0 / threshold)
     else:
         a = b = tau = math.nan
-        if v.size:
-            asymptote = float(v.min() if goal == "min" else v.max())
-            total = abs(float(v[0]) - asymptote)
-            outside = np.abs(v - asymptote) > threshold * total
-            if total > 0:
-                last_outside = np.flatnonzero(outside)
-                index = int(last_outside[-1]) + 1 if last_outside.size else 0
-                convergence_at = float(t[index]) if index < t.size else None
-        else:
-            asymptote = math.nan
+        asymptote = float(v.min() if goal == "min" else v.max()) if v.size else math.nan
     converged = convergence_at is not None and t.size > 0 and convergence_at <= float(t[-1])
     return ConvergenceInfo(
         epochs=times,
@@ -664,6 +760,8 @@ def convergence_info(
         divergence_epoch=diverged_at,
         threshold=float(threshold),
         goal=goal,
+        fit_problem=problem,
+        tail_noise=float(noise),
     )
 
 

@@ -14,6 +14,7 @@ leaves headroom for them, so the labels cannot overlap each other or the curves.
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 import plotly.graph_objects as go
@@ -78,6 +79,7 @@ MAX_LISTED_EPOCHS = 5
 # The fitted curve is drawn at most this many data spans past the last epoch.
 MAX_FIT_EXTENSION = 1.0
 FIT_GRID_POINTS = 200
+SUBTITLE_WIDTH = 120  # characters per subtitle line
 
 
 def _epoch(epoch) -> str:
@@ -786,11 +788,10 @@ def plot_convergence(info: ConvergenceInfo, metric: str = "loss") -> go.Figure:
             col=1,
         )
         asymptote_name = f"asymptote {_value(info.asymptote)}"
-    else:
-        asymptote_name = f"best value {_value(info.asymptote)} (no fit)"
-        labels.append((x_low, f"no exponential fit: {info.fit_failure_reason}", STOP_COLOR))
 
-    if math.isfinite(info.asymptote):
+    # Without a fit that describes the data nothing is estimated, so nothing is drawn: no
+    # asymptote, no convergence epoch (the subtitle says why).
+    if info.fit_succeeded and math.isfinite(info.asymptote):
         plotted.append([info.asymptote])
         figure.add_shape(
             type="line",
@@ -805,14 +806,14 @@ def plot_convergence(info: ConvergenceInfo, metric: str = "loss") -> go.Figure:
             showlegend=True,
         )
 
-    if info.convergence_epoch is not None and last is not None:
+    if info.fit_succeeded and info.convergence_epoch is not None and last is not None:
         at = info.convergence_epoch
         remaining = info.epochs_to_converge
         if info.converged:
             text = f"converged at ~epoch {at:.0f}"
         else:
             text = f"about {math.ceil(remaining)} more epochs to converge"
-        reference = "the asymptote" if info.fit_succeeded else "the best value"
+        reference = "the asymptote"
         if at <= x_high:
             _vertical_line(
                 figure,
@@ -904,12 +905,11 @@ def plot_convergence(info: ConvergenceInfo, metric: str = "loss") -> go.Figure:
             f"converged = within {threshold} of the total improvement from the asymptote"
         )
     else:
-        subtitle = (
-            "without a fit the asymptote is the best value seen; converged = staying within "
-            f"{threshold} of the total improvement from it"
-        )
+        reason = f"No exponential fit drawn: {info.fit_failure_reason}."
+        subtitle = "<br>".join(textwrap.wrap(reason, SUBTITLE_WIDTH))
     layout["title"]["subtitle"] = {"text": subtitle}
-    layout["margin"] = {"l": 70, "r": 70, "t": 90, "b": BOTTOM_MARGIN}
+    extra_lines = subtitle.count("<br>")
+    layout["margin"] = {"l": 70, "r": 70, "t": 90 + 16 * extra_lines, "b": BOTTOM_MARGIN}
     layout["legend"] = {
         "orientation": "h",
         "yanchor": "top",

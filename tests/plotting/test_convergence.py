@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -294,7 +295,7 @@ def test_convergence_converged_far_off_and_without_fit():
     assert f"converged at ~epoch {info.convergence_epoch:.0f}" in labels
 
     slow = np.arange(10, dtype=float)
-    info = convergence.convergence_info(slow, 1 + 5 * np.exp(-slow / 60))
+    info = convergence.convergence_info(slow, 1 + 5 * np.exp(-slow / 8))
     figure = plots.plot_convergence(info)
     (label,) = _lane_labels(figure)
     assert label.endswith("→") and f"epoch ~{info.convergence_epoch:.0f}" in label
@@ -302,11 +303,37 @@ def test_convergence_converged_far_off_and_without_fit():
 
     info = convergence.convergence_info([0, 1, 2], [1.0, 0.5, 0.3])
     figure = plots.plot_convergence(info)
-    labels = _lane_labels(figure)
-    assert "no exponential fit: only 3 usable epochs (at least 4 needed)" in labels
-    assert "converged at ~epoch 2" in labels
-    assert _shapes(figure, "best value 0.3 (no fit)")
+    _assert_draws_nothing_but_the_data(
+        figure, "No exponential fit drawn: only 3 usable epochs (at least 4 needed)."
+    )
+
+
+def _assert_draws_nothing_but_the_data(figure, subtitle: str) -> None:
+    assert figure.layout.title.subtitle.text.replace("<br>", " ") == subtitle
+    assert not _lane_labels(figure)  # no convergence epoch claimed
     assert not [trace for trace in figure.data if (trace.name or "").startswith("exponential")]
+    assert not [shape for shape in figure.layout.shapes if shape.yref == "y"]  # no asymptote
+
+
+def test_a_fit_that_does_not_describe_the_data_draws_nothing():
+    # The case: the fit pinned its asymptote at 3e-33, ran above the last points and
+    # claimed "about 8 more epochs to converge".
+    from neurogenesis.io.logs import find_runs
+
+    (run,) = find_runs("data/runs/digits_cnn/adam")
+    series = run.scalars["validation/loss"]
+    info = convergence.convergence_info(series.steps, series.values)
+    assert not info.fit_succeeded
+    figure = plots.plot_convergence(info, "validation loss")
+    _assert_draws_nothing_but_the_data(figure, f"No exponential fit drawn: {info.fit_problem}.")
+    assert "more epochs" not in json.dumps(figure.to_plotly_json(), default=str)
+    # A curve that too little of its approach shows: an asymptote beyond what the data allow.
+    slow = np.arange(10, dtype=float)
+    info = convergence.convergence_info(slow, 1 + 5 * np.exp(-slow / 60))
+    assert "observed range" in info.fit_problem
+    _assert_draws_nothing_but_the_data(
+        plots.plot_convergence(info), f"No exponential fit drawn: {info.fit_problem}."
+    )
 
 
 def test_convergence_diverged_run_keeps_the_nans_visible():
