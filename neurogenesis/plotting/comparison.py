@@ -215,7 +215,6 @@ def plot_complexity_radar(
     layout = base_layout(f"Complexity of {subject}<br><sub>log scales: each ring is ×10</sub>")
     layout["hovermode"] = "closest"
     layout["margin"] = {"l": 80, "r": 80, "t": 110, "b": 50}
-    layout["legend"] = {**layout["legend"], "y": 1.12}
     figure.update_layout(
         **layout,
         polar={

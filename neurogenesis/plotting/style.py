@@ -13,19 +13,25 @@ def color_for(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
+LEGEND_BELOW = {
+    "orientation": "h",
+    "yref": "container",
+    "yanchor": "bottom",
+    "y": 0.0,
+    "xanchor": "left",
+    "x": 0.0,
+}
+
+
 def base_layout(title: str) -> dict:
     return {
         "title": {"text": title, "x": 0.0, "xanchor": "left"},
         "template": "plotly_white",
         "font": {"size": 13},
         "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
-        "legend": {
-            "orientation": "h",
-            "yanchor": "bottom",
-            "y": 1.02,
-            "xanchor": "right",
-            "x": 1.0,
-        },
+        # The legend under the chart, its rows pushing the margin: above the plot, a long
+        # legend ran into a long title on a narrow column.
+        "legend": LEGEND_BELOW,
         "hovermode": "x unified",
     }
 

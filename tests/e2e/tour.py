@@ -1,0 +1,251 @@
+"""Driving the real app in Chromium: wait for a page to finish, read what the browser received.
+
+Shared by the picture check (tests/e2e/test_pictures.py) and benchmarks/pages.py. Streamlit's own
+messages are read off the websocket: whether the script still runs, and the figure JSON each
+``st.plotly_chart`` sent (what the plotting module chose, before the browser draws it), so a check
+can compare what was asked for with what was drawn (plotly's ``_fullData``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+FINISHED = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR)
+DEFAULT_WAIT_SECONDS = 240
+QUIET_SECONDS = 1.5  # nothing running, nothing drawing, for this long: the page has finished
+
+
+def class_key(key: str) -> str:
+    """The CSS class Streamlit gives an element with ``key`` (``st-key-`` + the key, every
+    character outside ``[A-Za-z0-9_-]`` replaced by ``-``)."""
+    return re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())
+
+
+@dataclass
+class Wire:
+    """What Streamlit sent the browser: run state and every plotly chart's figure JSON by key."""
+
+    running: bool = False
+    last_message: float = field(default_factory=time.time)
+    figures: dict[str, dict] = field(default_factory=dict)
+    _by_hash: dict[str, ForwardMsg] = field(default_factory=dict)
+
+    def on_frame(self, payload) -> None:
+        if isinstance(payload, str):
+            return
+        try:
+            message = ForwardMsg.FromString(payload)
+        except Exception:  # not a ForwardMsg (a ping): nothing to read
+            return
+        if message.hash:
+            self._by_hash[message.hash] = message
+        if message.ref_hash and message.ref_hash in self._by_hash:
+            message = self._by_hash[message.ref_hash]
+        kind = message.WhichOneof("type")
+        if kind == "session_status_changed":
+            self.running = message.session_status_changed.script_is_running
+        elif kind == "script_finished" and message.script_finished in FINISHED:
+            self.running = False
+        elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
+            element = message.delta.new_element
+            if element.WhichOneof("type") == "plotly_chart":
+                chart = element.plotly_chart
+                parts = chart.id.split("-", 2)  # "$$ID-<hash>-<user key>"
+                if len(parts) == 3 and chart.spec:
+                    self.figures[class_key(parts[2])] = json.loads(chart.spec)
+        self.last_message = time.time()
+
+
+BUSY_JS = """() => {
+    const q = s => document.querySelector(s);
+    const status = q('[data-testid="stStatusWidget"]');
+    const running = status && /running|connecting/i.test(status.innerText || '');
+    const waiting = q('[data-testid="stSkeleton"]') || q('[data-testid="stSpinner"]')
+        || q('[data-testid="stProgress"]') || q('[data-stale="true"]');
+    const undrawn = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+        .some(p => !p.querySelector('.main-svg'));
+    const main = q('[data-testid="stMain"]') || q('section.main');
+    const empty = !main || (main.innerText || '').trim().length < 20;
+    return Boolean(running || waiting || undrawn || empty);
+}"""
+
+
+def settle(page, wire: Wire, seconds: float = DEFAULT_WAIT_SECONDS, start: float | None = None):
+    """Wait until the script run has finished, nothing is stale, no skeleton, spinner or progress
+    bar is left and every plotly chart has drawn. Returns the seconds from ``start`` to the
+    moment the page went quiet, and whether it did before ``seconds``."""
+    start = start or time.time()
+    page.wait_for_timeout(800)
+    quiet_since = None
+    while time.time() - start < seconds:
+        busy = wire.running or time.time() - wire.last_message < 1.0 or page.evaluate(BUSY_JS)
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.time()
+        elif time.time() - quiet_since > QUIET_SECONDS:
+            return quiet_since - start, True
+        page.wait_for_timeout(300)
+    return time.time() - start, False
+
+
+def open_app(page, wire: Wire, url: str, seconds: float = DEFAULT_WAIT_SECONDS) -> None:
+    page.on("websocket", lambda socket: socket.on("framereceived", wire.on_frame))
+    page.goto(url, wait_until="domcontentloaded")
+    settle(page, wire, seconds)
+
+
+def choose_model(page, wire: Wire, text: str, seconds: float = DEFAULT_WAIT_SECONDS) -> str:
+    """Picks the first sidebar model whose label contains ``text``; returns the label."""
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    option = page.get_by_role("option").filter(has_text=text).first
+    label = " ".join(option.inner_text().split())
+    option.click()
+    settle(page, wire, seconds)
+    return label
+
+
+def page_titles(page) -> list[str]:
+    links = page.locator('[data-testid="stSidebarNavLink"]')
+    # the link's text starts with its Material icon's ligature name (account_tree ...)
+    return [
+        " ".join(links.nth(i).locator("span").last.inner_text().split())
+        or " ".join(links.nth(i).inner_text().split())
+        for i in range(links.count())
+    ]
+
+
+def open_page(page, wire: Wire, title: str, seconds: float = DEFAULT_WAIT_SECONDS):
+    """Clicks the sidebar link ``title``; returns (seconds to finish, finished)."""
+    wire.figures.clear()
+    clicked = time.time()
+    link = page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title).first
+    link.click()
+    return settle(page, wire, seconds, clicked)
+
+
+def tab_names(page) -> list[str]:
+    """The page's top-level tabs (a tab inside a tab is the tab's own business)."""
+    return page.evaluate(
+        """() => {
+            const lists = [...document.querySelectorAll('[data-testid="stMain"] [role="tablist"]')];
+            const top = lists.filter(l => !l.parentElement.closest('[role="tabpanel"]'));
+            return top.length ? [...top[0].querySelectorAll('[role="tab"]')]
+                .map(t => (t.innerText || '').trim()) : [];
+        }"""
+    )
+
+
+def open_tab(page, wire: Wire, name: str, seconds: float = DEFAULT_WAIT_SECONDS):
+    """Clicks the top-level tab ``name``; returns (seconds to finish, finished)."""
+    clicked = time.time()
+    page.locator('[data-testid="stMain"] [role="tab"]').filter(has_text=name).first.click()
+    return settle(page, wire, seconds, clicked)
+
+
+# ---------------------------------------------------------------------------------------------
+# What reached the eye: read in the browser, judged in Python
+# ---------------------------------------------------------------------------------------------
+
+READ_JS = r"""() => {
+  const visible = el => el.offsetParent !== null && el.getBoundingClientRect().width > 0;
+  const rect = el => { const r = el.getBoundingClientRect();
+                       return [r.left, r.top, r.right, r.bottom]; };
+  const arrays = ['x', 'y', 'z', 'values', 'r', 'dimensions', 'cells', 'labels', 'lat',
+                  'source', 'node', 'ids', 'a', 'u', 'i', 'text'];
+  const pointsOf = t => Math.max(0, ...arrays.map(k => (t[k] && t[k].length) || 0),
+                                 t.type === 'image' && (t.source || t.z) ? 1 : 0);
+  const plots = [...document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')]
+    .filter(visible).map(el => {
+      const L = el._fullLayout || {};
+      const keyed = el.closest('[class*="st-key-"]');
+      const key = keyed ? [...keyed.classList].find(c => c.startsWith('st-key-')).slice(7) : null;
+      const axes = [];
+      for (const letter of ['x', 'y']) {
+        for (const id of ((L._subplots || {})[letter + 'axis'] || [])) {
+          const name = letter + 'axis' + id.slice(1);
+          const a = L[name];
+          if (!a) continue;
+          axes.push({name, letter, title: (a.title && a.title.text) || '',
+                     ticks: a.visible !== false && a.showticklabels !== false
+                            && ((a._vals || []).length > 0),
+                     domain: a.domain, type: a.type});
+        }
+      }
+      const scenes = ((L._subplots || {}).gl3d || []).map(id => {
+        const s = L[id];
+        return {name: id, titles: ['xaxis', 'yaxis', 'zaxis'].map(k => (s[k].title && s[k].title.text) || '')};
+      });
+      const traces = (el._fullData || []).map(t => ({
+        type: t.type, name: t.name || '', visible: t.visible, points: pointsOf(t),
+        colorscale: t.colorscale || null,
+        markerColorscale: (t.marker && Array.isArray(t.marker.colorscale)) ? t.marker.colorscale : null,
+        showscale: Boolean(t.showscale || (t.marker && t.marker.showscale)),
+        colorbarTitle: ((t.colorbar || (t.marker && t.marker.colorbar) || {}).title || {}).text || '',
+        coloraxis: t.coloraxis || null,
+        zmin: t.zmin, zmax: t.zmax, zmid: t.zmid, cmin: t.cmin, cmax: t.cmax,
+        meta: t.meta === undefined ? null : t.meta,
+      }));
+      const coloraxes = Object.keys(L).filter(k => /^coloraxis\d*$/.test(k)).map(k => ({
+        name: k, colorscale: L[k].colorscale, showscale: L[k].showscale,
+        title: ((L[k].colorbar || {}).title || {}).text || ''}));
+      // texts: every SVG text plotly drew, with what it is and where it is on screen
+      const texts = [];
+      const box = rect(el);
+      for (const t of el.querySelectorAll('svg text')) {
+        const s = (t.textContent || '').trim();
+        if (!s) continue;
+        const r = t.getBoundingClientRect();
+        if (r.width === 0 || r.height === 0) continue;
+        let kind = 'other';
+        const g = t.closest('g');
+        const cls = c => t.closest('.' + c);
+        if (cls('legend')) kind = 'legend';
+        else if (cls('colorbar')) kind = 'colorbar';
+        else if (cls('annotation')) kind = 'annotation';
+        else if (t.classList.contains('gtitle')) kind = 'title';
+        else if (/^[xy]\d*title$/.test(t.getAttribute('class') || '')) kind = 'axistitle';
+        else if (cls('xtick') || cls('ytick')) kind = 'tick';
+        else if (cls('textpoint') || cls('text')) kind = 'datatext';
+        const axis = (g && (g.getAttribute('class') || '')).match(/^([xy]\d*)tick$/);
+        const transform = (t.getAttribute('transform') || '') + (g ? g.getAttribute('transform') || '' : '');
+        texts.push({text: s.slice(0, 80), kind, axis: axis ? axis[1] : null,
+                    rotated: /rotate\((?!0)/.test(transform), rect: [r.left, r.top, r.right, r.bottom]});
+      }
+      // el.layout: the title asked for (_fullLayout says "Click to enter Plot title" for none)
+      const title = (el.layout && el.layout.title && (el.layout.title.text || el.layout.title)) || '';
+      return {key, title: typeof title === 'string' ? title : '', rect: box, axes, scenes, traces,
+              coloraxes, texts, annotations: (L.annotations || []).length,
+              images: (L.images || []).length, shapes: (L.shapes || []).length};
+    });
+  const cut = [];
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (main) {
+    for (const el of main.querySelectorAll('*')) {
+      if (!visible(el) || el.closest('.js-plotly-plot')) continue;
+      const style = getComputedStyle(el);
+      if (style.textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth + 1
+          && (el.innerText || '').trim()) {
+        cut.push((el.innerText || '').trim().slice(0, 80));
+      }
+    }
+  }
+  const problems = [];
+  for (const [kind, selector] of [['exception', '[data-testid="stException"]'],
+                                  ['error', '[data-testid="stAlertContentError"]']]) {
+    for (const el of document.querySelectorAll(selector)) {
+      problems.push(kind + ': ' + (el.innerText || '').trim().replace(/\s+/g, ' ').slice(0, 300));
+    }
+  }
+  return {plots, cut, problems, text: main ? main.innerText : ''};
+}"""
+
+
+def read_view(page) -> dict:
+    """Every visible chart (figure as drawn, texts and their boxes), cut-off texts, errors."""
+    return page.evaluate(READ_JS)
