@@ -52,6 +52,12 @@ def grid_table(info) -> pd.DataFrame:
     )
 
 
+def number(value: float) -> str:
+    """Four significant digits, and thousands separated rather than in powers of ten."""
+    value = float(value)
+    return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
+
+
 def npz_bytes(info) -> bytes:
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **landscape_arrays(info))
@@ -220,7 +226,10 @@ if progress is not None:
 metric_column, log_column, clip_column, path_column = st.columns(4, vertical_alignment="bottom")
 metric = metric_column.selectbox("Show", info.metric_names, key="landscape_metric")
 log_scale = log_column.toggle(
-    "Log scale", value=metric == "loss", key="landscape_log", help="Draw log10 of the values."
+    "Log scale",
+    value=metric == "loss",
+    key="landscape_log",
+    help="Colours and heights on a log scale (ticks still read in the metric's own units).",
 )
 values = info.metric(metric)
 finite = values[np.isfinite(values)]
@@ -244,15 +253,15 @@ show_path = path_column.toggle(
 summary = st.columns(4)
 summary[0].metric(
     f"{metric} at the trained weights",
-    f"{info.trained_values[list(info.metric_names).index(metric)]:.4g}",
+    number(info.trained_values[list(info.metric_names).index(metric)]),
 )
 if finite.size:
-    summary[1].metric(f"lowest {metric} on the plane", f"{finite.min():.4g}")
-    summary[2].metric(f"highest {metric} on the plane", f"{finite.max():.4g}")
+    summary[1].metric(f"lowest {metric} on the plane", number(finite.min()))
+    summary[2].metric(f"highest {metric} on the plane", number(finite.max()))
 sharp = common.or_stop(lambda: cached.sharpness(model_source, samples_source, options))
 summary[3].metric(
     "sharpness λ_max",
-    f"{sharp.eigenvalue:.4g}",
+    number(sharp.eigenvalue),
     help="The Hessian's eigenvalue of largest magnitude at the trained weights (power iteration "
     "on Hessian-vector products): how fast the loss curves up along its steepest direction.",
 )
@@ -330,10 +339,34 @@ with tabs["Sharpness"]:
             ),
         )
         st.caption(
-            f"{sharp.iterations} power iterations on {sharp.num_samples} samples, "
+            f"{sharp.iterations} power iterations on {sharp.num_samples:,} samples, "
             f"{sharp.num_parameters:,} trainable parameters; "
             + ("the estimate settled." if sharp.converged else "the estimate had not settled.")
         )
+
+
+def other_models(model_source, candidates: dict) -> dict:
+    """The candidates worth comparing with ``model_source``: other weights (a run's saved model
+    and the sidebar file it became are one model, and drew two identical surfaces) with the same
+    output (a classifier's loss and an autoencoder's are not comparable), the same architecture
+    first (another run of it is the comparison most asked for)."""
+    try:
+        card = cached.model_card(model_source)
+        digest = cached.weights_digest(model_source)
+    except (InputError, UnsupportedModelError):
+        return candidates
+    kept = {}
+    for label, source in candidates.items():
+        try:
+            other = cached.model_card(source)
+            if other.output_summary != card.output_summary:
+                continue
+            if other.num_params == card.num_params and cached.weights_digest(source) == digest:
+                continue
+        except (InputError, UnsupportedModelError):
+            continue
+        kept[label] = (other.num_params != card.num_params, source)
+    return {label: source for label, (_, source) in sorted(kept.items(), key=lambda i: i[1][0])}
 
 
 def compare_view() -> None:
@@ -341,11 +374,13 @@ def compare_view() -> None:
     everything = {**st.session_state.get("models", {})}
     everything.update({f"run {name}": source for name, source, _ in runs})
     fitting = cached.matching_models(model_source, everything.values(), same_size=False)
-    candidates = {label: source for label, source in everything.items() if source in fitting}
+    candidates = other_models(
+        model_source, {label: source for label, source in everything.items() if source in fitting}
+    )
     if not candidates:
         st.info(
-            "Add a second model that takes the same samples (the sidebar or a recorded run) to "
-            "compare landscapes."
+            "Only these weights take these samples: add a second model (upload one in the "
+            "sidebar, or choose training logs with another run) to compare landscapes."
         )
         return
     left, right = st.columns([3, 2])

@@ -178,7 +178,7 @@ def _subtitle(info: LandscapeInfo) -> str:
     else:
         kind = f"random plane, {info.normalization}-normalized, seed {info.seed}"
     state = "" if info.complete else ", preview"
-    return f"{kind}, {info.num_samples} samples{state}"
+    return f"{kind}, {info.num_samples:,} samples{state}"
 
 
 def _surface_on_path(info: LandscapeInfo, values: np.ndarray) -> np.ndarray:
@@ -693,7 +693,7 @@ def plot_interpolation(
     )
     layout = base_layout(
         f"Along the line from {escaped(info.start_label)} to {escaped(info.end_label)} "
-        f"(distance {info.distance:.3g}, {info.num_samples} samples)"
+        f"(distance {info.distance:.3g}, {info.num_samples:,} samples)"
     )
     layout["hovermode"] = "x unified"
     figure.update_layout(**layout, height=max(CURVE_HEIGHT, 260 * len(names)))

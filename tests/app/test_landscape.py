@@ -101,6 +101,18 @@ def test_compare_models_share_one_scale(app_argv):
     at = open_page(app_argv, "landscape.py", model="digits_cnn (demo)")
     at.session_state["landscape_tab"] = "Compare models"
     rerun(at)
+    # The default is another model: not the sidebar's file, which holds the adam run's weights
+    # (the two drew identical surfaces), but another run of the same architecture.
+    other = at.selectbox(key="landscape_compare_with")
+    assert "digits_cnn (demo)" not in other.options and "run digits_cnn/adam" not in other.options
+    assert other.value.startswith("run digits_cnn/")
+    spec = next(s for s in charts(at) if "on one scale" in s["layout"]["title"]["text"])
+    left, right = [_z(t) for t in spec["data"] if t["type"] == "surface"]
+    assert [a["text"] for a in spec["layout"]["annotations"]] == [
+        "run digits_cnn/adam",
+        other.value,
+    ]
+    assert not np.allclose(left, right, equal_nan=True)
     at.selectbox(key="landscape_compare_with").select("run digits_cnn/sgd")
     rerun(at)
     spec = next(s for s in charts(at) if "on one scale" in s["layout"]["title"]["text"])
@@ -116,8 +128,25 @@ def test_autoencoder_text_and_series_demos(app_argv):
     x = np.load(ROOT / "data" / "samples" / "digits_vae.npz")["x"][:PAGE_SAMPLES].astype("float32")
     mse = float(np.mean((np.asarray(model(x, training=False)) - x) ** 2))
     assert _metric(at, "loss at the trained weights") == pytest.approx(mse, rel=1e-3)
-    for name in ("sentiment_transformer (demo)", "weather_lstm (demo)"):
+    # Nothing else reconstructs digits (the digits classifiers' loss is another loss): one line
+    # asks for a second model instead of comparing the autoencoder with itself.
+    at.session_state["landscape_tab"] = "Compare models"
+    rerun(at)
+    assert any(i.value.startswith("Only these weights take these samples") for i in at.info)
+    assert not [s for s in charts(at) if "on one scale" in s["layout"]["title"]["text"]]
+    for name, other in (
+        ("sentiment_transformer (demo)", None),
+        ("weather_lstm (demo)", "run weather_lstm/lstm"),
+    ):
+        at.session_state["landscape_tab"] = "Compare models"
         at.selectbox(key="model_choice").select(name)
+        rerun(at)
+        if other is None:
+            assert any(i.value.startswith("Only these weights") for i in at.info), name
+        else:
+            assert at.selectbox(key="landscape_compare_with").value == other
+            assert at.selectbox(key="landscape_weights").value == "run weather_lstm/lstm_attention"
+        at.session_state["landscape_tab"] = "Surface"
         rerun(at)
         assert _z(_surface(at)).shape == (21, 21), name
         assert not at.error, [e.value for e in at.error]
