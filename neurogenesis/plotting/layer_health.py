@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 
 from neurogenesis.analysis.layer_health import DEFAULT_DEAD_THRESHOLD, DISTRIBUTION_LABELS
 from neurogenesis.errors import InputError
+from neurogenesis.plotting.optimization import log_colorbar_ticks
 from neurogenesis.plotting.style import PALETTE, base_layout, color_for, rgb_of, rgba
 
 __all__ = [
@@ -271,7 +272,7 @@ def plot_histogram_overlay(
     figure.update_layout(
         **_layout(_capped_title(label, len(rows), info.num_steps), notes),
         xaxis_title="value",
-        yaxis_title="density" if density else "values per bin",
+        yaxis_title="density per unit value" if density else "values per bin",
         showlegend=False,
     )
     return figure
@@ -290,13 +291,20 @@ def plot_histogram_heatmap(info, *, log_color: bool = False, title: str | None =
         One heatmap; steps without values are blank columns marked with an ``x``.
     """
     density = info.density.T
+    colorbar = {"thickness": 14}
     if log_color:
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(density > 0, np.log10(density), np.nan)
-        colorbar_title = "log₁₀ density<br>(blank: none)"
+        # Log colour, labelled in density units (0.01, 0.1, 1), not in log10 (-2, -1, 0).
+        colorbar_title = "density per unit value<br>(log colour; blank: none)"
+        finite = z[np.isfinite(z)]
+        if finite.size:
+            tickvals, ticktext = log_colorbar_ticks(float(finite.min()), float(finite.max()))
+            colorbar.update(tickmode="array", tickvals=tickvals, ticktext=ticktext)
     else:
         z = density
-        colorbar_title = "density"
+        colorbar_title = "density per unit value"
+    colorbar["title"] = {"text": colorbar_title}
     customdata = np.stack(
         [
             info.counts.T,
@@ -312,7 +320,7 @@ def plot_histogram_heatmap(info, *, log_color: bool = False, title: str | None =
             y=info.centers,
             z=z,
             colorscale="Viridis",
-            colorbar={"title": {"text": colorbar_title}, "thickness": 14},
+            colorbar=colorbar,
             customdata=customdata,
             hovertemplate=(
                 "step %{x}<br>values %{customdata[1]:.4g} to %{customdata[2]:.4g}"

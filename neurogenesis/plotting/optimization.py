@@ -19,6 +19,8 @@ from neurogenesis.errors import InputError
 from neurogenesis.plotting.style import base_layout, color_for, escaped
 
 __all__ = [
+    "log_axis_ticks",
+    "log_colorbar_ticks",
     "plot_gradient_heatmap",
     "plot_learning_rate",
     "plot_optimizer_comparison",
@@ -44,6 +46,10 @@ COSINE_COLORSCALE = "RdBu"
 NONFINITE_COLOR = "#D55E00"
 MODEL_COLOR = "#000000"
 MARKERS_UP_TO = 60  # points per line drawn with markers; longer lines are lines only
+# Runs drawn on one axis differ in dash and marker as well as colour, so lines that coincide
+# (three optimizers on the same constant learning rate) stay distinguishable.
+RUN_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+RUN_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "triangle-down", "pentagon")
 MESSAGE_WIDTH = 90  # characters per line of a message figure
 NOT_LOGGED = "not logged"
 
@@ -141,8 +147,11 @@ def plot_learning_rate(info, log_y: bool = True, *, title: str | None = None) ->
         title: Figure title.
 
     Returns:
-        One step line per series (dashed when worked out from the optimizer config, with the
-        source in its legend name), a diamond at each change and an ``x`` where it is NaN/Inf.
+        One step line per series, each run in its own colour, dash, marker and width (later
+        ones thinner, so coinciding schedules stay visible, and the legend names a schedule
+        equal to an earlier one); fainter when worked out from the optimizer config (the source
+        in its legend name); a diamond at each change and an ``x`` where it is NaN/Inf. Log
+        axes are ticked 1-2-5 in full numbers.
     """
     title = title or "Learning rate"
     if not info.series:
@@ -151,13 +160,25 @@ def plot_learning_rate(info, log_y: bool = True, *, title: str | None = None) ->
     log_y = log_y and all(_positive(series.values) for series in info.series)
     runs = list(dict.fromkeys(series.run for series in info.series))
     figure = go.Figure()
-    for series in info.series:
+    drawn: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for index, series in enumerate(info.series):
         color = color_for(runs.index(series.run))
         name = escaped(
             series.run if len(info.series) == len(runs) else f"{series.run} · {series.tag}"
         )
         if series.source != "logged":
             name += f" (from {series.source}: {escaped(series.schedule)})"
+        same = next(
+            (
+                other
+                for other, steps, values in drawn
+                if np.array_equal(steps, series.steps)
+                and np.array_equal(values, series.values, equal_nan=True)
+            ),
+            None,
+        )
+        drawn.append((name, series.steps, series.values))
+        legend = name if same is None else f"{name} (same as {same})"
         exact = [_exact(v) for v in series.values]
         figure.add_trace(
             go.Scatter(
@@ -167,11 +188,14 @@ def plot_learning_rate(info, log_y: bool = True, *, title: str | None = None) ->
                 line={
                     "shape": "hv",
                     "color": color,
-                    "width": 2,
-                    "dash": "solid" if series.source == "logged" else "dash",
+                    # Later runs thinner, so a line drawn over an equal one leaves it visible.
+                    "width": max(4.5 - 1.0 * index, 1.5),
+                    "dash": RUN_DASHES[index % len(RUN_DASHES)],
                 },
-                marker={"size": 5},
-                name=name,
+                marker={"size": 7, "symbol": RUN_SYMBOLS[index % len(RUN_SYMBOLS)]},
+                # Worked out from the optimizer's config, not logged: fainter (the name says so).
+                opacity=1.0 if series.source == "logged" else 0.6,
+                name=legend,
                 customdata=exact,
                 hovertemplate=f"{name}<br>{series.step_unit} %{{x}}<br>"
                 "learning rate %{customdata}<extra></extra>",
@@ -199,13 +223,16 @@ def plot_learning_rate(info, log_y: bool = True, *, title: str | None = None) ->
         if marker is not None:
             figure.add_trace(marker)
     units = {series.step_unit for series in info.series}
+    layout = base_layout(escaped(title))
+    layout["hovermode"] = "x unified"  # every run's rate at the step, coinciding ones included
     figure.update_layout(
-        **base_layout(escaped(title)),
+        **layout,
         xaxis_title=units.pop() if len(units) == 1 else "step",
         yaxis_title="learning rate" + (" (log scale)" if log_y else ""),
         yaxis_type="log" if log_y else "linear",
-        yaxis_exponentformat="power" if log_y else "none",
     )
+    if log_y:
+        figure.update_yaxes(**log_axis_ticks(*(series.values for series in info.series)))
     return figure
 
 
@@ -214,7 +241,7 @@ def plot_learning_rate(info, log_y: bool = True, *, title: str | None = None) ->
 # --------------------------------------------------------------------------------------------
 
 
-def _log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
+def log_colorbar_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
     """Colourbar ticks at 1, 2 and 5 times powers of ten between ``low`` and ``high`` (log10)."""
     ticks = []
     for decade in range(math.floor(low), math.ceil(high) + 1):
@@ -225,6 +252,44 @@ def _log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
     if len(ticks) < 2:
         ticks = [low, high] if high > low else [low]
     return ticks, [_tick_label(10**tick) for tick in ticks]
+
+
+def log_axis_ticks(*arrays, most: int | None = None) -> dict:
+    """Ticks for a log axis in data units that read as numbers: 1, 2 and 5 times powers of ten
+    over up to three decades (0.1, 0.2, 0.5, 1, 2), powers of ten only beyond, each labelled in
+    full (Plotly's own log ticks label 2 and 5 with their digit alone: "2, 5, 0.1, 2, 5").
+
+    Args:
+        *arrays: the values the axis shows; only finite positive ones count.
+        most: at most this many ticks (a short panel): powers of ten only, then every other one.
+
+    Returns:
+        ``{"tickmode": "array", "tickvals": [...], "ticktext": [...]}`` for ``update_yaxes``;
+        ``{}`` when no value is positive.
+    """
+    values = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in arrays] or [[]])
+    values = values[np.isfinite(values) & (values > 0)]
+    if not values.size:
+        return {}
+    low, high = math.log10(values.min()), math.log10(values.max())
+    if high - low < math.log10(2.5):
+        # Within one 1-2-5 step: widen to the neighbouring ticks so at least two show.
+        low, high = low - math.log10(2.5), high + math.log10(2.5)
+    ticks = []
+    for decade in range(math.floor(low), math.ceil(high) + 1):
+        for factor in (1, 2, 5) if high - low < 3 else (1,):
+            position = decade + math.log10(factor)
+            if low - 1e-9 <= position <= high + 1e-9:
+                ticks.append(10.0**position)
+    if len(ticks) < 2:
+        ticks = [10.0 ** math.floor(low), 10.0 ** math.ceil(high)]
+    ticks = [float(f"{tick:.1g}") for tick in ticks]
+    if most is not None and len(ticks) > most:
+        powers = [tick for tick in ticks if float(f"{tick:.0e}".split("e")[0]) == 1.0]
+        ticks = powers if len(powers) >= 2 else [ticks[0], ticks[-1]]
+        while len(ticks) > most:
+            ticks = ticks[::2]
+    return {"tickmode": "array", "tickvals": ticks, "ticktext": [_tick_label(t) for t in ticks]}
 
 
 def _tick_label(value: float) -> str:
@@ -260,7 +325,7 @@ def plot_gradient_heatmap(info, log_color: bool = True, *, title: str | None = N
         logs = np.log10(np.where(positive, norms, 1.0))
         low, high = float(logs[positive].min()), float(logs[positive].max())
         colour = np.where(positive, logs, np.where(finite, low, np.nan))  # zero: bottom of scale
-        tickvals, ticktext = _log_ticks(low, high)
+        tickvals, ticktext = log_colorbar_ticks(low, high)
         colorbar_extra = {"tickvals": tickvals, "ticktext": ticktext}
     else:
         colour = np.where(finite, norms, np.nan)
@@ -344,14 +409,13 @@ def plot_gradient_heatmap(info, log_color: bool = True, *, title: str | None = N
     layout["hovermode"] = "closest"
     figure.update_layout(**layout, height=max(380, 220 + HEATMAP_ROW_HEIGHT * len(names)))
     global_log = use_log and _positive(info.global_norms)
-    finite_global = info.global_norms[np.isfinite(info.global_norms)]
-    wide = global_log and np.log10(finite_global.max() / finite_global.min()) >= 1
     figure.update_yaxes(
-        title_text="global norm",
+        title_text="global norm" + (" (log)" if global_log else ""),
         type="log" if global_log else "linear",
-        dtick=1 if wide else None,  # powers of ten only: the panel is short
         row=1,
         col=1,
+        # The panel is short: a few ticks, labelled in full.
+        **(log_axis_ticks(info.global_norms, most=3) if global_log else {"nticks": 4}),
     )
     figure.update_yaxes(
         title_text=info.by, autorange="reversed", automargin=True, type="category", row=2, col=1
@@ -593,10 +657,11 @@ def plot_optimizer_comparison(info, *, title: str | None = None) -> go.Figure:
                     mode="lines+markers" if steps.size <= MARKERS_UP_TO else "lines",
                     line={
                         "color": color,
-                        "width": 2,
+                        "width": max(3.5 - 0.75 * number, 1.25),
+                        "dash": RUN_DASHES[number % len(RUN_DASHES)],
                         "shape": "hv" if key == "learning_rate" else "linear",
                     },
-                    marker={"size": 4},
+                    marker={"size": 5, "symbol": RUN_SYMBOLS[number % len(RUN_SYMBOLS)]},
                     name=label,
                     legendgroup=run.run,
                     showlegend=False,
@@ -634,18 +699,24 @@ def plot_optimizer_comparison(info, *, title: str | None = None) -> go.Figure:
         else:
             figure.update_xaxes(title_text="epoch", row=row, col=col)
             figure.update_yaxes(
-                title_text=axis_title + (" (log)" if log_y else ""),
+                title_text=axis_title + (" (log scale)" if log_y else ""),
                 type="log" if log_y else "linear",
                 row=row,
                 col=col,
+                **(
+                    log_axis_ticks(*(getattr(run, values_field) for run in info.runs))
+                    if log_y
+                    else {}
+                ),
             )
     for number, run in enumerate(info.runs):  # one legend entry per run, shared by the panels
         figure.add_trace(
             go.Scatter(
                 x=[None],
                 y=[None],
-                mode="lines",
-                line={"color": color_for(number), "width": 3},
+                mode="lines+markers",
+                line={"color": color_for(number), "width": 3, "dash": RUN_DASHES[number % 6]},
+                marker={"symbol": RUN_SYMBOLS[number % len(RUN_SYMBOLS)], "size": 7},
                 name=escaped(run.label),
                 legendgroup=run.run,
                 showlegend=True,

@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from neurogenesis.plotting.optimization import log_axis_ticks
 from neurogenesis.plotting.style import base_layout, color_for, rgba
 
 __all__ = ["X_TITLES", "plot_curves", "plot_dashboard", "x_for_plot"]
@@ -71,7 +72,17 @@ def plot_dashboard(info, *, log_y: bool = False, show_raw: bool = True) -> go.Fi
                 figure, trace, row, info, labels.index(trace.label), legend_shown, top, show_raw
             )
             legend_shown.add(trace.label)
-        figure.update_yaxes(title_text=metric, type="log" if log_y else "linear", row=row, col=1)
+        figure.update_yaxes(
+            title_text=metric + (" (log scale)" if log_y else ""),
+            type="log" if log_y else "linear",
+            row=row,
+            col=1,
+            **(
+                log_axis_ticks(*(v for t in traces for v in (t.y, t.raw_y, t.lower, t.upper)))
+                if log_y
+                else {}
+            ),
+        )
     figure.update_xaxes(title_text=X_TITLES[info.x_axis], row=len(metrics), col=1)
     if info.x_range is not None:
         figure.update_xaxes(range=list(x_for_plot(np.array(info.x_range), info.x_axis)))
@@ -127,36 +138,50 @@ def _add_trace(figure, trace, row, info, color_index, legend_shown, top, show_ra
             row=row,
             col=1,
         )
+    members = f"<br>mean of {len(trace.members)} runs" if group else ""
+    smoothing = info.smoothing != "none"
     if show_raw and trace.raw_x.size:
+        # The raw points are the data: they carry the markers and the hover, the smoothed line
+        # over them is a reading aid.
         figure.add_trace(
             go.Scatter(
                 x=x_for_plot(trace.raw_x, x_axis),
                 y=np.where(np.isfinite(trace.raw_y), trace.raw_y, np.nan),
-                mode="lines",
+                mode="lines+markers" if trace.raw_x.size <= MARKERS_UP_TO else "lines",
                 line={"color": color, "width": 1, "dash": dash},
-                opacity=0.3,
-                hoverinfo="skip",
+                marker={"size": 4},
+                opacity=0.45,
                 showlegend=False,
                 legendgroup=trace.label,
                 name=f"{name} (raw)",
+                hovertemplate=f"{name}{members}<br>{x_axis} {where}<br>{trace.metric} "
+                "%{y:.5g} (raw)<extra></extra>",
             ),
             row=row,
             col=1,
         )
-    members = f"<br>mean of {len(trace.members)} runs" if group else ""
-    smoothed = "" if info.smoothing == "none" else " (smoothed)"
+    if smoothing:
+        # Hover reads the raw value at the point first, the smoothed one second, labelled.
+        raw_here = _raw_at(trace)
+        hover = (
+            f"{name}{members}<br>{x_axis} {where}<br>{trace.metric} %{{customdata:.5g}} (raw)"
+            f"<br>smoothed ({info.smoothing}) %{{y:.5g}}<extra></extra>"
+        )
+    else:
+        raw_here = None
+        hover = f"{name}{members}<br>{x_axis} {where}<br>{trace.metric} %{{y:.5g}}<extra></extra>"
     figure.add_trace(
         go.Scatter(
             x=x_for_plot(trace.x, x_axis),
             y=np.where(np.isfinite(trace.y), trace.y, np.nan),
-            mode="lines+markers" if trace.x.size <= MARKERS_UP_TO else "lines",
+            mode="lines+markers" if trace.x.size <= MARKERS_UP_TO and not smoothing else "lines",
             line={"color": color, "width": 2, "dash": dash},
             marker={"size": 5},
             name=trace.label,
             legendgroup=trace.label,
             showlegend=trace.label not in legend_shown,
-            hovertemplate=f"{name}{members}<br>{x_axis} {where}<br>{trace.metric}{smoothed} "
-            "%{y:.5g}<extra></extra>",
+            customdata=raw_here,
+            hovertemplate=hover,
         ),
         row=row,
         col=1,
@@ -203,6 +228,17 @@ def _add_trace(figure, trace, row, info, color_index, legend_shown, top, show_ra
             row=row,
             col=1,
         )
+
+
+def _raw_at(trace) -> np.ndarray:
+    """The raw value at each x of the drawn (smoothed) curve: the raw curve is downsampled on
+    its own, so it is looked up by x (NaN where the raw curve kept no point there)."""
+    raw = np.full(trace.x.size, np.nan)
+    if trace.raw_x.size and trace.x.size:
+        at = np.clip(np.searchsorted(trace.raw_x, trace.x), 0, trace.raw_x.size - 1)
+        same = trace.raw_x[at] == trace.x
+        raw[same] = trace.raw_y[at[same]]
+    return raw
 
 
 def _has_validation(info, trace) -> bool:
@@ -256,7 +292,9 @@ def plot_curves(info, *, title: str | None = None, log_y: bool = False) -> go.Fi
     figure.update_layout(
         **base_layout(title or f"{info.metric} per epoch"),
         xaxis_title="epoch",
-        yaxis_title=info.metric,
+        yaxis_title=info.metric + (" (log scale)" if log_y else ""),
         yaxis_type="log" if log_y else "linear",
     )
+    if log_y:
+        figure.update_yaxes(**log_axis_ticks(*(curve.values for curve in info.curves)))
     return figure

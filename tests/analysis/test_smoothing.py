@@ -229,3 +229,13 @@ def test_downsample_range_edges():
     np.testing.assert_array_equal(downsample_range(x, y, 3.2, 3.7, 100), [3, 4])
     with pytest.raises(InputError):
         downsample_range(x, y, float("nan"), 3, 100)
+
+
+def test_short_logs_start_unsmoothed():
+    from neurogenesis.analysis.smoothing import SHORT_LOG_POINTS, default_smoother
+
+    assert SHORT_LOG_POINTS == 30
+    assert default_smoother(12) == "none"  # the demos' 12-epoch logs
+    assert default_smoother(29) == "none" and default_smoother(0) == "none"
+    assert default_smoother(30) == "exponential" and default_smoother(100_000) == "exponential"
+    assert default_smoother(500, "gaussian") == "gaussian"

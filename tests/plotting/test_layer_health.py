@@ -95,7 +95,7 @@ def test_overlay_colours_by_step_with_a_colour_bar(conv_info):
     assert _titles(figure) == ("value", "values per bin")
     density = pl.plot_histogram_overlay(conv_info, density=True)
     np.testing.assert_allclose(density.data[0].y, conv_info.density[0])
-    assert density.layout.yaxis.title.text == "density"
+    assert density.layout.yaxis.title.text == "density per unit value"
 
 
 def test_steps_without_values_are_marked_not_dropped():
@@ -121,7 +121,7 @@ def test_heatmap_shows_the_density_of_each_step(conv_info):
     np.testing.assert_allclose(np.asarray(heatmap.z), conv_info.density.T)
     np.testing.assert_array_equal(heatmap.x, conv_info.steps)
     np.testing.assert_allclose(heatmap.y, conv_info.centers)
-    assert heatmap.colorbar.title.text == "density"
+    assert heatmap.colorbar.title.text == "density per unit value"
     assert _titles(figure) == ("step", "value")
     np.testing.assert_allclose(np.asarray(heatmap.customdata)[:, :, 0], conv_info.counts.T)
     logged = pl.plot_histogram_heatmap(conv_info, log_color=True).data[0]
@@ -130,6 +130,11 @@ def test_heatmap_shows_the_density_of_each_step(conv_info):
     assert np.isnan(z[empty]).all()
     np.testing.assert_allclose(z[~empty], np.log10(conv_info.density.T[~empty]))
     assert "log" in logged.colorbar.title.text
+    # The log colour bar reads in density units: each label is 10 to the power of its position.
+    positions = np.asarray(logged.colorbar.tickvals, dtype=float)
+    assert positions.size >= 2
+    for position, text in zip(positions, logged.colorbar.ticktext, strict=True):
+        assert float(text) == pytest.approx(10**position, rel=0.05)
 
 
 def test_distribution_draws_tensorboards_bands_and_median(conv_info):

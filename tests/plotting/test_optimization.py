@@ -82,7 +82,7 @@ def test_learning_rate_from_config_is_named_and_dashed():
     )  # fmt: skip
     info = opt.learning_rate_info([run], recordings={"rec": recording})
     (line,) = plot_learning_rate(info).data
-    assert "from optimizer config" in line.name and line.line.dash == "dash"
+    assert "from optimizer config" in line.name and line.opacity < 1
 
 
 def test_learning_rate_nan_is_marked_and_zero_falls_back_to_linear():
@@ -137,7 +137,54 @@ def test_gradient_heatmap_log_colour_real_ticks_and_global_panel():
     assert figure.layout.yaxis2.autorange == "reversed"  # model order top to bottom
     assert figure.layout.xaxis2.title.text == "epoch"
     assert figure.layout.yaxis2.title.text == "layer"
-    assert figure.layout.yaxis.title.text == "global norm"
+    assert figure.layout.yaxis.title.text == "global norm (log)"
+    # The short panel's log axis: at most three ticks, labelled in full numbers.
+    assert len(figure.layout.yaxis.tickvals) <= 3
+    assert list(figure.layout.yaxis.ticktext) == [
+        f"{v:g}" if 1e-3 <= v < 1e4 else f"{v:.0e}".replace("e-0", "e-")
+        for v in figure.layout.yaxis.tickvals
+    ]
+
+
+def test_log_axis_ticks_read_as_numbers():
+    from neurogenesis.plotting.optimization import log_axis_ticks
+
+    # Within three decades: 1, 2, 5 per decade, every label a full number.
+    ticks = log_axis_ticks([0.04, 2.1])
+    assert ticks["tickvals"] == [0.05, 0.1, 0.2, 0.5, 1.0, 2.0]
+    assert ticks["ticktext"] == ["0.05", "0.1", "0.2", "0.5", "1", "2"]
+    # Wider: powers of ten only.
+    assert log_axis_ticks([1e-5, 10.0])["ticktext"] == [
+        "1e-5",
+        "1e-4",
+        "0.001",
+        "0.01",
+        "0.1",
+        "1",
+        "10",
+    ]
+    # One value: the neighbouring ticks so at least two show; nothing positive: Plotly's own.
+    assert log_axis_ticks([0.001])["tickvals"] == [0.0005, 0.001, 0.002]
+    assert log_axis_ticks([0.0, -1.0, np.nan]) == {}
+
+
+def test_coinciding_learning_rates_stay_distinguishable():
+    # Three optimizers on the same constant rate, one on another: the overlapping lines.
+    runs = [
+        _run(name, {"learning_rate": [rate] * 4})
+        for name, rate in (("adam", 1e-3), ("adam_no_bn", 1e-3), ("rmsprop", 1e-3), ("sgd", 1e-2))
+    ]
+    figure = plot_learning_rate(opt.learning_rate_info(runs))
+    lines = [trace for trace in figure.data if trace.mode and "lines" in trace.mode]
+    assert len(lines) == 4
+    styles = {(t.line.dash, t.marker.symbol, t.line.width) for t in lines}
+    assert len(styles) == 4  # each run its own dash, marker and width
+    widths = [t.line.width for t in lines]
+    assert widths == sorted(widths, reverse=True)  # later lines thinner: earlier ones show
+    assert lines[1].name.endswith("(same as adam)") and lines[2].name.endswith("(same as adam)")
+    assert "same as" not in lines[3].name
+    assert figure.layout.hovermode == "x unified"
+    assert list(figure.layout.yaxis.ticktext) == ["0.001", "0.002", "0.005", "0.01"]
 
 
 def test_tick_labels_for_tiny_norms():

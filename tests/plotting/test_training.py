@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from neurogenesis.analysis.training import Curve, CurvesInfo
 from neurogenesis.plotting.training import plot_curves
@@ -120,3 +121,43 @@ def test_dashboard_group_band_and_wall_time_axis():
     assert list(mean.y) == [3.0, 2.0]
     assert str(mean.x[0]).startswith("1970-01-01T00:16:40")
     assert figure.layout.xaxis.title.text == "wall time (UTC)"
+
+
+def test_smoothed_curve_hovers_the_raw_value_and_carries_no_markers():
+    # The case: a 12-point log smoothed at 0.6 showed its last validation loss as the
+    # smoothed 0.123 where the run really reached 0.041.
+    raw = np.array([2.1, 1.9, 1.7, 1.4, 1.0, 0.7, 0.44, 0.25, 0.13, 0.07, 0.05, 0.041])
+    runs = [_run("a", {"validation/loss": raw})]
+    info = dashboard_info(runs, ["loss"], smoothing="exponential", smoothing_value=0.6)
+    figure = plot_dashboard(info)
+    named = _by_name(figure)
+    smoothed, raw_line = named["a"], named["a · validation (raw)"]
+    # By hand, TensorBoard's debiased EMA ends well above the raw last value.
+    last, count = 0.0, 0
+    for value in raw:
+        last, count = 0.6 * last + 0.4 * value, count + 1
+    assert smoothed.y[-1] == pytest.approx(last / (1 - 0.6**count))
+    assert smoothed.y[-1] > 0.08
+    # Hover reads the raw value first ("(raw)"), the smoothed one labelled as such.
+    np.testing.assert_allclose(smoothed.customdata, raw)
+    assert "%{customdata:.5g} (raw)" in smoothed.hovertemplate
+    assert "smoothed (exponential) %{y:.5g}" in smoothed.hovertemplate
+    # The points are the raw ones: markers there, none on the smoothed line.
+    assert smoothed.mode == "lines" and "markers" in raw_line.mode
+    assert list(raw_line.y) == list(raw) and "(raw)" in raw_line.hovertemplate
+    # Unsmoothed, the drawn curve is the raw one and the hover says nothing about smoothing.
+    plain = _by_name(plot_dashboard(dashboard_info(runs, ["loss"], smoothing="none")))["a"]
+    assert list(plain.y) == list(raw) and "smoothed" not in plain.hovertemplate
+    assert "markers" in plain.mode
+
+
+def test_log_scale_ticks_read_as_numbers():
+    runs = [_run("a", {"train/loss": [2.1, 0.9, 0.3, 0.12, 0.06]})]
+    figure = plot_dashboard(dashboard_info(runs, ["loss"], smoothing="none"), log_y=True)
+    assert figure.layout.yaxis.type == "log"
+    assert figure.layout.yaxis.title.text == "loss (log scale)"
+    assert list(figure.layout.yaxis.ticktext) == ["0.1", "0.2", "0.5", "1", "2"]
+    info = CurvesInfo("loss", (_curve("a", "train", [2.1, 0.9, 0.3, 0.12, 0.06]),), None)
+    assert list(plot_curves(info, log_y=True).layout.yaxis.ticktext) == list(
+        figure.layout.yaxis.ticktext
+    )
