@@ -6,11 +6,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -18,68 +13,24 @@ import numpy as np
 import pytest
 
 from neurogenesis.testing import tiny_dense_model, write_csv_log
-from tests.conftest import ROOT
+from tests.e2e import tour
+from tests.e2e.tour import CHROMIUM, CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.e2e
 LONG_LOG_POINTS = 6_000  # more than a trace draws (2,000), so the training chart downsamples
 
-CHROMIUM = next(
-    (path for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(path).exists()),
-    None,
-)
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @contextlib.contextmanager
 def running_app(folder: Path, app_arguments, **environment):
-    """``streamlit run app.py -- app_arguments`` on a free port, logging to folder/server.log;
-    yields its URL once healthy and stops it afterwards."""
-    port = _free_port()
-    env = dict(os.environ, NEUROGENESIS_UPLOAD_DIR=str(folder / "uploads"), **environment)
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--", *[str(argument) for argument in app_arguments],
-    ]  # fmt: skip
-    log = (folder / "server.log").open("w")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    """``streamlit run app.py -- app_arguments`` (tour.serve); a server that does not start fails
+    the test with its log."""
     try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            process.kill()
-            pytest.fail("the app did not start: " + (folder / "server.log").read_text()[-2000:])
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        with tour.serve(folder, app_arguments, **environment) as base:
+            yield base
+    except RuntimeError as error:
+        if str(error).startswith("the app did not start"):
+            pytest.fail(str(error))
+        raise
 
 
 @pytest.fixture(scope="module")

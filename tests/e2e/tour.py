@@ -8,16 +8,86 @@ can compare what was asked for with what was drawn (plotly's ``_fullData``).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 FINISHED = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR)
 DEFAULT_WAIT_SECONDS = 240
 QUIET_SECONDS = 1.5  # nothing running, nothing drawing, for this long: the page has finished
+
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+CHROMIUM = next(
+    (path for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(path).exists()),
+    None,
+)
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(folder: Path, app_arguments=(), start_seconds: float = 90, **environment):
+    """``streamlit run app.py -- app_arguments`` on a free port, logging to folder/server.log;
+    yields its URL once healthy and stops it afterwards. Raises RuntimeError (with the log's
+    tail) when it does not start."""
+    port = free_port()
+    env = dict(os.environ, NEUROGENESIS_UPLOAD_DIR=str(folder / "uploads"), **environment)
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--", *[str(argument) for argument in app_arguments],
+    ]  # fmt: skip
+    log = (folder / "server.log").open("w")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + start_seconds
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            process.kill()
+            raise RuntimeError(
+                "the app did not start: " + (folder / "server.log").read_text()[-2000:]
+            )
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
 
 
 def class_key(key: str) -> str:
