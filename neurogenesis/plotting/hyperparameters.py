@@ -23,6 +23,7 @@ from neurogenesis.analysis.hyperparameters import (
     axis_ticks,
 )
 from neurogenesis.errors import InputError
+from neurogenesis.plotting.landscape import log_ticks
 from neurogenesis.plotting.style import PALETTE, base_layout, color_for, escaped, rgba
 
 __all__ = [
@@ -48,6 +49,8 @@ SLICE_COLUMNS = 3
 BAR_ROW_HEIGHT = 46
 COLOR_BY = ("order", "metric")
 MAX_NODE_TICKS = 10
+# A parameter that took at most this many values is ticked at exactly those values.
+MAX_DISCRETE_TICKS = 12
 
 
 def _colorscale(goal: str) -> str:
@@ -59,6 +62,33 @@ def _coords(values, log: bool) -> np.ndarray:
     return np.log10(values) if log else values
 
 
+def _number(value: float) -> str:
+    """A parameter's value as a label: 3 significant digits, written out (0.0003, not 3e-04),
+    thousands separated (1,024); powers of ten only far outside that."""
+    value = float(value)
+    if not np.isfinite(value):
+        return str(value)
+    if value == round(value) and abs(value) < 1e15:
+        return f"{int(round(value)):,}"
+    if 1e-5 <= abs(value) < 1e6:
+        text = np.format_float_positional(abs(value), precision=3, unique=False, fractional=False)
+        whole, _, fraction = text.partition(".")
+        fraction = fraction.rstrip("0")
+        sign = "-" if value < 0 else ""
+        return f"{sign}{int(whole):,}" + (f".{fraction}" if fraction else "")
+    return f"{value:.3g}"
+
+
+def _trial_ticks(coords: np.ndarray, log: bool) -> tuple[list[float], list[str]] | None:
+    """Ticks at the values the trials took (in axis coordinates: log10 for a log axis), when
+    they took few enough to label each; None for a parameter searched continuously."""
+    finite = np.asarray(coords, np.float64)
+    distinct = np.unique(finite[np.isfinite(finite)])
+    if not 1 <= distinct.size <= MAX_DISCRETE_TICKS:
+        return None
+    return list(distinct), [_number(10.0**c if log else c) for c in distinct]
+
+
 def _value_text(value: float, log: bool, categories) -> str:
     if categories is not None:
         index = int(round(value))
@@ -68,11 +98,10 @@ def _value_text(value: float, log: bool, categories) -> str:
 
 def _axis(title: str, coords: np.ndarray, log: bool, categories, nodes: bool = False) -> dict:
     """Axis settings; ``nodes``: label the grid's own values (a sweep's 3e-4, 1e-3, 3e-3)."""
-    axis = {"title": {"text": escaped(title) + (" (log)" if log else "")}}
+    axis = {"title": {"text": escaped(title) + (" (log scale)" if log else "")}}
     finite = coords[np.isfinite(coords)]
-    if nodes and log and categories is None and 2 <= finite.size <= MAX_NODE_TICKS:
-        axis["tickvals"] = list(finite)
-        axis["ticktext"] = [f"{10.0**c:.3g}" for c in finite]
+    if nodes and categories is None and 2 <= finite.size <= MAX_NODE_TICKS:
+        axis["tickvals"], axis["ticktext"] = _trial_ticks(finite, log)
     elif finite.size:
         ticks = axis_ticks(float(finite.min()), float(finite.max()), log=log, categories=categories)
         if ticks is not None:
@@ -164,8 +193,14 @@ def plot_surface_3d(
     title_color = ""
     if log_color and np.all(z[np.isfinite(z)] > 0):
         surface["surfacecolor"] = np.log10(z)
-        surface["colorbar"]["title"]["text"] = f"log10 {escaped(info.metric)}"
-        title_color = ", colour in log10"
+        surface["colorbar"]["title"]["text"] = f"{escaped(info.metric)} (log scale)"
+        # Colours follow log10 of the metric; the ticks read in the metric's own units.
+        finite_z = z[np.isfinite(z)]
+        tickvals, ticktext = log_ticks(
+            float(np.log10(finite_z.min())), float(np.log10(finite_z.max()))
+        )
+        surface["colorbar"].update(tickmode="array", tickvals=tickvals, ticktext=ticktext)
+        title_color = ", colours on a log scale"
     figure = go.Figure(go.Surface(**surface))
     if info.z_std is not None and show_uncertainty:
         for sign, label in ((1.0, "+1 std"), (-1.0, "−1 std")):
@@ -320,7 +355,7 @@ def plot_surface_contour(info: SurfaceInfo, show_std: bool = True) -> go.Figure:
                     y=yc,
                     z=info.z_std,
                     colorscale=STD_COLORSCALE,
-                    colorbar={"title": {"text": "std"}, "x": 1.0},
+                    colorbar={"title": {"text": f"{escaped(info.metric)} std"}, "x": 1.0},
                     hovertemplate="std %{z:.4g}<extra></extra>",
                     showlegend=False,
                 ),
@@ -407,13 +442,29 @@ def plot_parallel_coordinates(info: ParallelInfo) -> go.Figure:
     """
     _check(info, ParallelInfo, "plot_parallel_coordinates")
     dimensions = []
-    for axis in info.axes:
+    last = len(info.axes) - 1
+    for index, axis in enumerate(info.axes):
         dimension = {
-            "label": escaped(axis.name) + (" (log)" if axis.log else ""),
+            "label": escaped(axis.name) + (" (log scale)" if axis.log else ""),
             "values": axis.values,
             "range": list(axis.range),
         }
-        if axis.tickvals is not None:
+        # A parameter swept over a few values is ticked at exactly those (a sweep's 3e-4, 1e-3,
+        # 3e-3, not 5e-4, 1e-3, 2e-3); the metric (last) and continuous searches keep nice ticks.
+        trial_ticks = (
+            _trial_ticks(axis.values, axis.log)
+            if axis.categories is None and index != last
+            else None
+        )
+        if axis.categories is not None:
+            used = np.unique(axis.values[np.isfinite(axis.values)]).astype(int)
+            dimension["tickvals"] = [float(i) for i in used]
+            dimension["ticktext"] = [escaped(axis.categories[i]) for i in used]
+        elif trial_ticks is not None:
+            dimension["tickvals"], dimension["ticktext"] = trial_ticks
+        elif axis.log:
+            dimension["tickvals"], dimension["ticktext"] = log_ticks(*axis.range)
+        elif axis.tickvals is not None:
             dimension["tickvals"] = list(axis.tickvals)
             dimension["ticktext"] = [escaped(t) for t in axis.ticktext]
         dimensions.append(dimension)
@@ -456,10 +507,9 @@ def plot_slices(info: SliceInfo, color_by: str = "order") -> go.Figure:
     figure = make_subplots(
         rows=rows,
         cols=cols,
-        shared_yaxes=True,
-        subplot_titles=[escaped(p.parameter) for p in info.panels],
+        shared_yaxes=True,  # each panel's x axis title names its parameter
         horizontal_spacing=0.04,
-        vertical_spacing=min(0.2, 0.5 / rows) if rows > 1 else 0.0,
+        vertical_spacing=min(0.25, 0.6 / rows) if rows > 1 else 0.0,
     )
     highest = max((int(p.index.max()) for p in info.panels if len(p.index)), default=0)
     for k, panel in enumerate(info.panels):
@@ -512,25 +562,34 @@ def plot_slices(info: SliceInfo, color_by: str = "order") -> go.Figure:
                 row=row,
                 col=col,
             )
-        axis: dict = {}
-        if panel.log and len(panel.x):
-            ticks = axis_ticks(
-                float(np.log10(panel.x.min())), float(np.log10(panel.x.max())), log=True
-            )
-            axis = {"type": "log", "tickvals": [10.0**t for t in ticks[0]], "ticktext": ticks[1]}
+        axis: dict = {
+            "title": {"text": escaped(panel.parameter) + (" (log scale)" if panel.log else "")}
+        }
+        x = np.asarray(panel.x, np.float64)
         if panel.categories is not None:
-            axis = {
-                "tickvals": list(range(len(panel.categories))),
-                "ticktext": [escaped(c) for c in panel.categories],
-                "range": [-0.5, len(panel.categories) - 0.5],
-            }
+            axis.update(
+                tickvals=list(range(len(panel.categories))),
+                ticktext=[escaped(c) for c in panel.categories],
+                range=[-0.5, len(panel.categories) - 0.5],
+            )
+        elif (trial := _trial_ticks(np.log10(x) if panel.log else x, panel.log)) is not None:
+            # A few swept values: ticks at exactly those (tickvals of a log axis are values).
+            axis.update(
+                tickvals=[10.0**t for t in trial[0]] if panel.log else trial[0],
+                ticktext=trial[1],
+            )
+            if panel.log:
+                axis["type"] = "log"
+        elif panel.log and len(x):
+            logged, text = log_ticks(float(np.log10(x.min())), float(np.log10(x.max())))
+            axis.update(type="log", tickvals=[10.0**t for t in logged], ticktext=text)
         figure.update_xaxes(axis, row=row, col=col)
     figure.update_yaxes(title_text=escaped(info.metric), col=1)
     layout = base_layout(f"{escaped(info.metric)} against each hyperparameter")
     layout["hovermode"] = "closest"
-    _legend_below(layout, bottom=90)
-    layout["legend"]["y"] = -0.25 / rows
-    figure.update_layout(**layout, height=SLICE_ROW_HEIGHT * rows + 120)
+    _legend_below(layout, bottom=130)
+    layout["legend"]["y"] = -0.4 / rows  # under the lowest row's axis titles
+    figure.update_layout(**layout, height=SLICE_ROW_HEIGHT * rows + 160)
     return figure
 
 
@@ -589,6 +648,11 @@ def plot_importance(info: ImportanceInfo) -> go.Figure:
         **layout,
         barmode="group",
         height=max(300, BAR_ROW_HEIGHT * len(names) + 200),
-        xaxis={"title": {"text": "share"}, "rangemode": "tozero", "tickformat": ".0%"},
+        xaxis={
+            "title": {"text": "share of what drives the metric (%)"},
+            "rangemode": "tozero",
+            "tickformat": ".0%",
+        },
+        yaxis={"title": {"text": "hyperparameter"}},
     )
     return figure

@@ -114,15 +114,21 @@ def log_ticks(
     if not (np.isfinite(low) and np.isfinite(high)):
         return [], []
     eps = 1e-9 * max(1.0, abs(low), abs(high))
-    chosen: list[tuple[float, int]] = []
-    for mantissas in _MANTISSAS:
-        chosen = [
+
+    def within(mantissas) -> list[tuple[float, int]]:
+        return [
             (m, decade)
             for decade in range(int(np.floor(low)) - 1, int(np.ceil(high)) + 1)
             for m in mantissas
             if low - eps <= np.log10(m) + decade <= high + eps
         ]
-        if len(chosen) >= 3 or (len(chosen) >= 2 and mantissas is _MANTISSAS[-1]):
+
+    chosen: list[tuple[float, int]] = []
+    for index, mantissas in enumerate(_MANTISSAS):
+        chosen = within(mantissas)
+        if len(chosen) >= 3 or (len(chosen) >= 2 and index == len(_MANTISSAS) - 1):
+            if index == 0 and len(finer := within(_MANTISSAS[1])) <= max_ticks:
+                chosen = finer  # 1, 2, 5 x 10^k read better than decades alone, where they fit
             break
     if len(chosen) > max_ticks:
         chosen = chosen[:: int(np.ceil(len(chosen) / max_ticks))]

@@ -108,7 +108,7 @@ def test_parallel_coordinates_dimensions(irregular):
     figure = plot_parallel_coordinates(info)
     (parcoords,) = figure.data
     assert isinstance(parcoords, go.Parcoords)
-    assert [d.label for d in parcoords.dimensions] == ["lr (log)", "dropout", "acc"]
+    assert [d.label for d in parcoords.dimensions] == ["lr (log scale)", "dropout", "acc"]
     np.testing.assert_array_equal(parcoords.line.color, info.color)
     np.testing.assert_array_equal(parcoords.dimensions[0].values, info.axes[0].values)
     assert "0.001" in parcoords.dimensions[0].ticktext
@@ -146,3 +146,75 @@ def test_wrong_info_is_refused(grid):
     _, info = grid
     with pytest.raises(InputError, match="ParallelInfo"):
         plot_parallel_coordinates(info)
+
+
+def _numbers(texts) -> np.ndarray:
+    return np.array([float(text.replace(",", "")) for text in texts])
+
+
+def test_parallel_ticks_land_on_the_values_the_trials_took(grid, irregular):
+    trials, _ = grid
+    figure = plot_parallel_coordinates(parallel_info(trials))
+    learning_rate, width, metric = figure.data[0].dimensions
+    assert learning_rate.label == "learning_rate (log scale)"
+    # The sweep's own values, at their log10 positions (nice 1-2-5 ticks missed 3e-4 and 3e-3).
+    np.testing.assert_allclose(learning_rate.tickvals, np.log10([3e-4, 1e-3, 3e-3]))
+    assert list(learning_rate.ticktext) == ["0.0003", "0.001", "0.003"]
+    np.testing.assert_allclose(width.tickvals, np.log10([4, 8, 16, 32]))
+    assert list(width.ticktext) == ["4", "8", "16", "32"]
+    # Every trial's value is a tick.
+    for dimension in (learning_rate, width):
+        assert set(np.round(dimension.values, 9)) <= set(np.round(dimension.tickvals, 9))
+    assert metric.label == "val_accuracy" and metric.tickvals is None
+    # A continuous search keeps nice ticks, read in the parameter's units.
+    continuous = plot_parallel_coordinates(parallel_info(irregular[0])).data[0].dimensions[0]
+    np.testing.assert_allclose(
+        _numbers(continuous.ticktext), 10.0 ** np.asarray(continuous.tickvals), rtol=1e-9
+    )
+    assert len(continuous.ticktext) >= 3
+
+
+def test_categorical_parallel_axis_ticks_only_the_categories_used():
+    records = [
+        {"run": f"r{k}", "optimizer": name, "units": units, "acc": 0.5 + 0.01 * k}
+        for k, (name, units) in enumerate(
+            [("adam", 64), ("sgd", 128), ("adam", 256), ("sgd", 64), ("adam", 128)]
+        )
+    ]
+    trials = trials_from_records(records, parameters=["optimizer", "units"])
+    dimensions = plot_parallel_coordinates(parallel_info(trials)).data[0].dimensions
+    by_label = {d.label.split(" (")[0]: d for d in dimensions}
+    optimizer = by_label["optimizer"]
+    assert sorted(optimizer.ticktext) == ["adam", "sgd"]
+    units = by_label["units"]
+    expected = np.log10([64, 128, 256]) if "log" in units.label else [64, 128, 256]
+    np.testing.assert_allclose(units.tickvals, expected)
+    assert list(units.ticktext) == ["64", "128", "256"]
+
+
+def test_slices_axes_are_titled_and_ticked_at_the_sweep(grid):
+    trials, _ = grid
+    figure = plot_slices(slice_info(trials))
+    assert figure.layout.xaxis.title.text == "learning_rate (log scale)"
+    assert figure.layout.xaxis.type == "log"
+    np.testing.assert_allclose(figure.layout.xaxis.tickvals, [3e-4, 1e-3, 3e-3])
+    assert list(figure.layout.xaxis.ticktext) == ["0.0003", "0.001", "0.003"]
+    assert figure.layout.xaxis2.title.text == "width (log scale)"
+    assert list(figure.layout.xaxis2.ticktext) == ["4", "8", "16", "32"]
+    assert figure.layout.yaxis.title.text == "val_accuracy"
+
+
+def test_log_colour_reads_in_the_metrics_units(irregular):
+    _, info = irregular
+    figure = plot_surface_3d(info, log_color=True)
+    colorbar = figure.data[0].colorbar
+    assert colorbar.title.text == "acc (log scale)"
+    np.testing.assert_allclose(_numbers(colorbar.ticktext), 10.0 ** np.asarray(colorbar.tickvals))
+    drawn = np.asarray(figure.data[0].surfacecolor)
+    assert np.nanmin(drawn) <= min(colorbar.tickvals) and max(colorbar.tickvals) <= np.nanmax(drawn)
+    assert len(colorbar.tickvals) >= 2
+
+
+def test_importance_axes_are_titled(grid):
+    figure = plot_importance(importance_info(grid[0], n_estimators=20))
+    assert figure.layout.xaxis.title.text and figure.layout.yaxis.title.text == "hyperparameter"
