@@ -583,6 +583,8 @@ class TradeoffEntry:
         metric_name: the name of its test metric, None when it has none recorded.
         metric_value: the metric's value, None when it has none recorded.
         goal: "max" when higher is better, "min" when lower is, None when unknown.
+        sample_set: the data the metric was measured on (a model card's ``"samples"`` file, or
+            its ``"dataset"``); None when unknown. Only results on the same sample set compare.
     """
 
     name: str
@@ -591,6 +593,7 @@ class TradeoffEntry:
     metric_name: str | None = None
     metric_value: float | None = None
     goal: str | None = None
+    sample_set: str | None = None
 
     @property
     def has_metric(self) -> bool:
@@ -612,6 +615,19 @@ class TradeoffInfo:
     def without_metric(self) -> tuple[str, ...]:
         """Names of the models with no recorded metric."""
         return tuple(entry.name for entry in self.entries if not entry.has_metric)
+
+    @property
+    def comparable_groups(self) -> tuple[tuple[TradeoffEntry, ...], ...]:
+        """The entries with a metric, grouped so that each group's values can share an axis: the
+        same metric on the same sample set. A metric measured on unknown data is alone. Groups
+        and their entries keep the order of first appearance."""
+        groups: dict[tuple, list[TradeoffEntry]] = {}
+        for entry in self.entries:
+            if not entry.has_metric:
+                continue
+            data = entry.sample_set if entry.sample_set is not None else ("alone", entry.name)
+            groups.setdefault((entry.metric_name, data), []).append(entry)
+        return tuple(tuple(group) for group in groups.values())
 
 
 def tradeoff_info(entries: Sequence[TradeoffEntry]) -> TradeoffInfo:
@@ -643,6 +659,7 @@ def tradeoff_info(entries: Sequence[TradeoffEntry]) -> TradeoffInfo:
                 metric_name=entry.metric_name if value is not None else None,
                 metric_value=None if value is None else float(value),
                 goal=entry.goal,
+                sample_set=entry.sample_set,
             )
         )
     return TradeoffInfo(tuple(cleaned))
@@ -657,7 +674,8 @@ def tradeoff_entry(info: ArchitectureInfo, card: Mapping | None = None) -> Trade
 
     Returns:
         A :class:`TradeoffEntry`; the metric is None when the card has no usable ``"test_metric"``
-        (``{"name": ..., "value": ...}``).
+        (``{"name": ..., "value": ...}``); the sample set is the card's ``"samples"`` file (its
+        ``"dataset"`` without one).
     """
     metric = (card or {}).get("test_metric")
     name = value = None
@@ -668,6 +686,7 @@ def tradeoff_entry(info: ArchitectureInfo, card: Mapping | None = None) -> Trade
         except (KeyError, TypeError, ValueError):
             value = None
     goal = (card or {}).get("goal")
+    sample_set = (card or {}).get("samples") or (card or {}).get("dataset")
     return TradeoffEntry(
         name=info.name,
         num_params=int(info.num_params),
@@ -675,6 +694,7 @@ def tradeoff_entry(info: ArchitectureInfo, card: Mapping | None = None) -> Trade
         metric_name=name,
         metric_value=value,
         goal=goal if goal in ("max", "min") else None,
+        sample_set=str(sample_set) if sample_set else None,
     )
 
 

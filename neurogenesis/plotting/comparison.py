@@ -415,12 +415,23 @@ TRADEOFF_X = {"num_params": "parameters", "macs": "multiply-accumulates per samp
 NO_METRIC = "no recorded metric"
 
 
+def _sample_set_text(entry) -> str:
+    """``data/samples/digits_cnn.npz`` -> ``"digits_cnn.npz"``; a dataset's description, clipped."""
+    if entry.sample_set is None:
+        return f"{entry.name}'s own data (not recorded)"
+    text = entry.sample_set.replace("\\", "/").rsplit("/", 1)[-1]
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def plot_tradeoff(info: TradeoffInfo, x: str = "num_params") -> go.Figure:
     """Each model's recorded metric against its size or compute (log x), one labelled point each.
 
-    Models with different metrics get a panel each (sharing the x axis); models without a recorded
-    metric sit on a grey strip below, and are named in the title. Models whose compute is unknown
-    cannot be placed on the compute axis and are named in the title too.
+    Results are drawn on one axis only when they are comparable: the same metric measured on the
+    same sample set (``TradeoffInfo.comparable_groups``). Each such group gets a panel of its own
+    (sharing the x axis) whose axis names the metric and the data, so a digits accuracy and a
+    shapes accuracy never share an axis. Models without a recorded metric sit on a grey strip
+    below, and are named in the title. Models whose compute is unknown cannot be placed on the
+    compute axis and are named in the title too.
 
     Args:
         info: a ``TradeoffInfo``.
@@ -433,18 +444,22 @@ def plot_tradeoff(info: TradeoffInfo, x: str = "num_params") -> go.Figure:
         raise ValueError(f"Expected x in {sorted(TRADEOFF_X)}. Received: {x!r}")
     placeable = [entry for entry in info.entries if (getattr(entry, x) or 0) > 0]
     unplaced = [entry.name for entry in info.entries if (getattr(entry, x) or 0) <= 0]
-    metrics = list(dict.fromkeys(entry.metric_name for entry in placeable if entry.has_metric))
+    groups = [
+        members
+        for group in info.comparable_groups
+        if (members := [entry for entry in group if (getattr(entry, x) or 0) > 0])
+    ]
     without = [entry for entry in placeable if not entry.has_metric]
-    panels = len(metrics) + (1 if without else 0)
+    panels = len(groups) + (1 if without else 0)
     figure = make_subplots(
         rows=max(panels, 1),
         cols=1,
         shared_xaxes=True,
-        vertical_spacing=0.08 if panels > 1 else 0.02,
-        row_heights=[1.0] * len(metrics) + ([0.25] if without else []) or None,
+        vertical_spacing=min(0.08, 0.4 / max(panels, 1)) if panels > 1 else 0.02,
+        row_heights=[1.0] * len(groups) + ([0.25] if without else []) or None,
     )
-    for position, metric in enumerate(metrics):
-        members = [entry for entry in placeable if entry.has_metric and entry.metric_name == metric]
+    for position, members in enumerate(groups):
+        metric = members[0].metric_name
         goals = {entry.goal for entry in members} - {None}
         better = (
             " (higher is better)"
@@ -453,6 +468,7 @@ def plot_tradeoff(info: TradeoffInfo, x: str = "num_params") -> go.Figure:
             if goals == {"min"}
             else ""
         )
+        data = _sample_set_text(members[0])
         figure.add_trace(
             go.Scatter(
                 x=[getattr(entry, x) for entry in members],
@@ -461,7 +477,7 @@ def plot_tradeoff(info: TradeoffInfo, x: str = "num_params") -> go.Figure:
                 text=[escaped(entry.name) for entry in members],
                 textposition="top center",
                 marker={"size": 12, "color": color_for(position)},
-                name=escaped(metric),
+                name=f"{escaped(metric)} on {escaped(data)}",
                 customdata=[_tradeoff_hover(entry) for entry in members],
                 hovertemplate="%{customdata}<extra></extra>",
             ),
@@ -472,7 +488,7 @@ def plot_tradeoff(info: TradeoffInfo, x: str = "num_params") -> go.Figure:
         # Room above the highest point for its label.
         pad = (max(values) - min(values)) * 0.2 or abs(values[0]) * 0.05 or 0.05
         figure.update_yaxes(
-            title_text=f"{escaped(metric)}{better}",
+            title_text=f"{escaped(metric)}{better}<br>on {escaped(data)}",
             range=[min(values) - pad / 2, max(values) + pad],
             row=position + 1,
             col=1,
@@ -494,9 +510,17 @@ def plot_tradeoff(info: TradeoffInfo, x: str = "num_params") -> go.Figure:
             col=1,
         )
         figure.update_yaxes(
-            tickvals=[0], ticktext=["no metric"], range=[-1, 2], showgrid=False, row=panels, col=1
+            title_text=NO_METRIC,
+            tickvals=[0],
+            ticktext=[""],
+            range=[-1, 2],
+            showgrid=False,
+            row=panels,
+            col=1,
         )
     notes = []
+    if len(groups) > 1:
+        notes.append("one panel per metric and test set: results on different data do not compare")
     if info.without_metric:
         notes.append(f"{NO_METRIC}: {', '.join(escaped(name) for name in info.without_metric)}")
     if unplaced:
@@ -507,8 +531,12 @@ def plot_tradeoff(info: TradeoffInfo, x: str = "num_params") -> go.Figure:
         title += f"<br><sub>{' · '.join(notes)}</sub>"
     layout = base_layout(title)
     layout["hovermode"] = "closest"
-    layout["margin"] = {**layout["margin"], "t": 90}
-    figure.update_layout(**layout, height=max(360, 300 * len(metrics) + (120 if without else 0)))
+    layout["margin"] = {**layout["margin"], "t": 90, "l": 90}
+    layout["legend"] = {"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0.0}
+    per_panel = 300 if len(groups) <= 2 else 230
+    figure.update_layout(
+        **layout, height=max(360, per_panel * len(groups) + (120 if without else 0) + 80)
+    )
     figure.update_xaxes(type="log")
     figure.update_xaxes(title_text=TRADEOFF_X[x], row=max(panels, 1), col=1)
     return figure

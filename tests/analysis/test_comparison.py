@@ -309,10 +309,18 @@ def test_tradeoff_reads_the_demo_card():
     assert with_card.metric_name == card["test_metric"]["name"] == "accuracy"
     assert with_card.metric_value == card["test_metric"]["value"]
     assert with_card.goal == "max"
+    assert with_card.sample_set == card["samples"] == "data/samples/digits_cnn.npz"
     assert (with_card.num_params, with_card.macs) == (195, 176)
     assert without.metric_value is None and not without.has_metric
     assert tradeoff.metric_names == ("accuracy",)
     assert tradeoff.without_metric == ("tiny_dense",)
+    # Two demo cards with the same metric name measured on different data do not compare.
+    shapes = json.loads((ROOT / "models" / "shapes_cnn.json").read_text())
+    both = tradeoff_from_cards([info, info], [card, shapes])
+    assert [e.metric_name for e in both.entries] == ["accuracy", "accuracy"]
+    assert [len(group) for group in both.comparable_groups] == [1, 1]
+    same = tradeoff_from_cards([info, info], [card, card])
+    assert [len(group) for group in same.comparable_groups] == [2]
     with pytest.raises(ValueError, match="one card"):
         tradeoff_from_cards([info], [])
 

@@ -191,39 +191,76 @@ def test_diff_table_is_reexported_for_pages():
 # --- Trade-offs -----------------------------------------------------------------------------------
 
 
+DIGITS, SHAPES = "data/samples/digits_cnn.npz", "data/samples/shapes_cnn.npz"
+
+
 def _tradeoff():
     return tradeoff_info(
         [
-            TradeoffEntry("digits_cnn", 10_074, 309_248, "accuracy", 0.9972, "max"),
-            TradeoffEntry("shapes_cnn", 24_245, 2_801_984, "accuracy", 0.934, "max"),
-            TradeoffEntry("digits_vae", 12_740, 12_480, "reconstruction_mse", 0.0428, "min"),
+            TradeoffEntry("digits_cnn", 10_074, 309_248, "accuracy", 0.9972, "max", DIGITS),
+            TradeoffEntry("shapes_cnn", 24_245, 2_801_984, "accuracy", 0.934, "max", SHAPES),
+            TradeoffEntry(
+                "digits_vae", 12_740, 12_480, "reconstruction_mse", 0.0428, "min", DIGITS
+            ),
             TradeoffEntry("weather_lstm", 10_273, 100_752),
-            TradeoffEntry("subclassed", 5_000, None, "accuracy", 0.5, "max"),
+            TradeoffEntry("subclassed", 5_000, None, "accuracy", 0.5, "max", DIGITS),
+            TradeoffEntry("digits_wide", 40_000, 900_000, "accuracy", 0.99, "max", DIGITS),
         ]
     )
 
 
-def test_tradeoff_places_each_model_with_its_metric():
+def _panel_of(trace) -> str:
+    """The y axis a trace is drawn on ('y', 'y2', ...)."""
+    return trace.yaxis or "y"
+
+
+def test_tradeoff_never_puts_results_on_different_data_on_one_axis():
     figure = plot_tradeoff(_tradeoff())
-    accuracy, mse, strip = figure.data
-    assert list(accuracy.text) == ["digits_cnn", "shapes_cnn", "subclassed"]
-    assert list(accuracy.x) == [10_074, 24_245, 5_000]
-    assert list(accuracy.y) == [0.9972, 0.934, 0.5]
+    digits, shapes, mse, strip = figure.data
+    # Accuracy on the digits and accuracy on the shapes are two panels, not one axis.
+    assert list(digits.text) == ["digits_cnn", "subclassed", "digits_wide"]
+    assert list(digits.x) == [10_074, 5_000, 40_000]
+    assert list(digits.y) == [0.9972, 0.5, 0.99]
+    assert list(shapes.text) == ["shapes_cnn"] and list(shapes.y) == [0.934]
     assert list(mse.x) == [12_740] and list(mse.y) == [0.0428]
+    axes = [_panel_of(trace) for trace in figure.data]
+    assert len(set(axes)) == 4, axes  # every group on an axis of its own
+    for trace in (digits, shapes, mse):
+        entries = [e for e in _tradeoff().entries if e.name in set(trace.text)]
+        assert len({(e.metric_name, e.sample_set) for e in entries}) == 1
     assert strip.name == "no recorded metric" and list(strip.text) == ["weather_lstm"]
     assert "no recorded metric: weather_lstm" in figure.layout.title.text
+    assert "results on different data do not compare" in figure.layout.title.text
     assert figure.layout.xaxis.type == "log"
-    assert figure.layout.yaxis.title.text == "accuracy (higher is better)"
-    assert figure.layout.yaxis2.title.text == "reconstruction_mse (lower is better)"
-    hover = accuracy.customdata[0]
+    assert figure.layout.yaxis.title.text == "accuracy (higher is better)<br>on digits_cnn.npz"
+    assert figure.layout.yaxis2.title.text == "accuracy (higher is better)<br>on shapes_cnn.npz"
+    assert figure.layout.yaxis3.title.text == (
+        "reconstruction_mse (lower is better)<br>on digits_cnn.npz"
+    )
+    assert figure.layout.yaxis4.title.text == "no recorded metric"
+    hover = digits.customdata[0]
     assert "accuracy 0.9972" in hover and "10.1 k parameters (10,074)" in hover
     assert "309 k MACs per sample (309,248)" in hover
 
 
+def test_tradeoff_keeps_a_metric_on_unrecorded_data_alone():
+    alone = tradeoff_info(
+        [
+            TradeoffEntry("a", 10, 4, "accuracy", 0.9, "max"),
+            TradeoffEntry("b", 20, 8, "accuracy", 0.8, "max"),
+        ]
+    )
+    assert [[e.name for e in group] for group in alone.comparable_groups] == [["a"], ["b"]]
+    figure = plot_tradeoff(alone)
+    assert [list(trace.text) for trace in figure.data] == [["a"], ["b"]]
+    assert figure.data[0].yaxis != figure.data[1].yaxis
+    assert "not recorded" in figure.layout.yaxis.title.text
+
+
 def test_tradeoff_against_compute_names_models_it_cannot_place():
     figure = plot_tradeoff(_tradeoff(), x="macs")
-    assert list(figure.data[0].text) == ["digits_cnn", "shapes_cnn"]
-    assert list(figure.data[0].x) == [309_248, 2_801_984]
+    assert list(figure.data[0].text) == ["digits_cnn", "digits_wide"]
+    assert list(figure.data[0].x) == [309_248, 900_000]
     assert "compute unknown: subclassed" in figure.layout.title.text
     with pytest.raises(ValueError, match="Expected x"):
         plot_tradeoff(_tradeoff(), x="depth")
