@@ -335,13 +335,20 @@ with tabs["Sharpness"]:
             plot_sharpness(sharp),
             key="landscape_sharpness",
             data=pd.DataFrame(
-                {"iteration": np.arange(1, len(sharp.estimates) + 1), "estimate": sharp.estimates}
+                {"iteration": np.arange(len(sharp.estimates)), "estimate": sharp.estimates}
             ),
         )
+        start = (
+            f" The random start vector's own curvature ({sharp.estimates[0]:.3g}, iteration 0 "
+            "in the table) is not drawn: it measures a random direction, not λ_max."
+            if len(sharp.estimates) > 1
+            else ""
+        )
         st.caption(
-            f"{sharp.iterations} power iterations on {sharp.num_samples:,} samples, "
+            f"{sharp.iterations} Hessian-vector products on {sharp.num_samples:,} samples, "
             f"{sharp.num_parameters:,} trainable parameters; "
             + ("the estimate settled." if sharp.converged else "the estimate had not settled.")
+            + start
         )
 
 

@@ -44,11 +44,11 @@ DEFAULT_CONTOUR_LEVELS = 25
 FLOOR_CONTOURS = 15
 MAX_LOG_TICKS = 8
 MAX_INTEGER_TICKS = 12
-# What a step of 1 along a random direction is, per normalization (the axis titles' units).
+# What a step of 1 along a random direction is, per normalization (the subtitle says it).
 DIRECTION_UNITS = {
-    "filter": " (1 = each filter's own norm)",
-    "layer": " (1 = each layer's own norm)",
-    "none": " (raw Gaussian units)",
+    "filter": "1 = each filter's own norm",
+    "layer": "1 = each layer's own norm",
+    "none": "raw Gaussian steps",
 }
 PLAIN_DECADES = (-4, 5)  # 0.0001 to 999,999 are written out; beyond, 1e-6
 _TINY = 1e-12
@@ -171,18 +171,19 @@ def axis_titles(info: LandscapeInfo) -> tuple[str, str]:
         # Unit directions: a step of 1 is a Euclidean distance of 1 in weight space.
         shares = list(info.explained_variance) + [0.0, 0.0]
         return (
-            f"PC 1, weight-space distance ({shares[0]:.0%} of the path's variance)",
-            f"PC 2, weight-space distance ({shares[1]:.0%} of the path's variance)",
+            f"PC 1: weight distance ({shares[0]:.0%} of the path's variance)",
+            f"PC 2: weight distance ({shares[1]:.0%} of the path's variance)",
         )
-    unit = DIRECTION_UNITS.get(info.normalization, "")
-    return (f"α: steps along direction 1{unit}", f"β: steps along direction 2{unit}")
+    # α and β count lengths of their direction; the subtitle says what one length is.
+    return ("α (× direction 1)", "β (× direction 2)")
 
 
 def _subtitle(info: LandscapeInfo) -> str:
     if info.directions == "pca":
         kind = "trajectory PCA plane"
     else:
-        kind = f"random plane, {info.normalization}-normalized, seed {info.seed}"
+        unit = DIRECTION_UNITS.get(info.normalization, info.normalization)
+        kind = f"random plane, {info.normalization}-normalized ({unit}), seed {info.seed}"
     state = "" if info.complete else ", preview"
     return f"{kind}, {info.num_samples:,} samples{state}"
 
@@ -707,11 +708,19 @@ def plot_interpolation(
 
 
 def plot_sharpness(info: SharpnessInfo) -> go.Figure:
-    """The power iteration's estimate of the top Hessian eigenvalue at each step (it should
-    settle; if it has not, more iterations are needed)."""
+    """The power iteration's estimate of the top Hessian eigenvalue after each Hessian-vector
+    product (it should settle; if it has not, more iterations are needed).
+
+    ``info.estimates[0]`` is the curvature along the random start vector, before any power step:
+    it measures a random direction, not λ_max (near zero, it read as a made-up starting point), so
+    the curve starts at the first power iteration, ``estimates[k]`` drawn at ``k``. A run of one
+    product has only that start to show, drawn at 0.
+    """
     _check(info, SharpnessInfo, "plot_sharpness")
     estimates = np.asarray(info.estimates, dtype=np.float64)
-    steps = np.arange(1, len(estimates) + 1)
+    steps = np.arange(len(estimates))
+    if len(estimates) > 1:
+        steps, estimates = steps[1:], estimates[1:]
     figure = go.Figure(
         go.Scatter(
             x=steps,
@@ -719,25 +728,23 @@ def plot_sharpness(info: SharpnessInfo) -> go.Figure:
             mode="lines+markers",
             line={"color": PALETTE[0]},
             name="estimate",
-            hovertemplate="iteration %{x}<br>λ ≈ %{y:.5g}<extra></extra>",
+            hovertemplate="power iteration %{x}<br>λ_max ≈ %{y:,.5g}<extra></extra>",
         )
     )
     state = "converged" if info.converged else "not converged"
-    layout = base_layout(f"Top Hessian eigenvalue λ_max ≈ {info.eigenvalue:.4g} ({state})")
-    # Only the measured iterations: the x axis starts at the first one, and the y axis spans the
-    # estimates themselves (no zero the power iteration never produced).
+    layout = base_layout(f"Top Hessian eigenvalue λ_max ≈ {info.eigenvalue:,.4g} ({state})")
+    # Only the measured iterations: the x axis spans them, and the y axis the estimates
+    # themselves (no zero the power iteration never produced).
+    first, last = (int(steps[0]), int(steps[-1])) if len(steps) else (0, 1)
     layout["xaxis"] = {
-        "title": {"text": "power iteration (one Hessian-vector product each)"},
-        "range": [0.5, max(len(steps), 1) + 0.5],
-        "tickmode": "linear" if len(steps) <= MAX_INTEGER_TICKS else "auto",
-        "tick0": 1,
-        "dtick": 1,
+        "title": {"text": "power iteration (Hessian-vector products)"},
+        "range": [first - 0.5, last + 0.5],
         "zeroline": False,
     }
+    if last - first < MAX_INTEGER_TICKS:
+        layout["xaxis"].update(tick0=first, dtick=1)
     layout["yaxis"] = {
-        "title": {
-            "text": f"estimate of λ_max ({escaped(info.loss_name)} per unit² of weight step)"
-        },
+        "title": {"text": "λ_max estimate (loss per weight unit²)"},
         "zeroline": False,
         "tickformat": ",",
     }
@@ -747,5 +754,6 @@ def plot_sharpness(info: SharpnessInfo) -> go.Figure:
         pad = 0.08 * (high - low) if high > low else 0.05 * max(abs(high), 1e-12)
         layout["yaxis"]["range"] = [low - pad, high + pad]
     layout["showlegend"] = False
-    figure.update_layout(**layout, height=300)
+    layout["margin"] = {**layout["margin"], "l": 80, "t": 60}
+    figure.update_layout(**layout, height=360)
     return figure

@@ -191,15 +191,29 @@ def test_sharpness_and_titles_and_type_checks():
         num_parameters=10,
     )
     figure = plot_sharpness(info)
-    np.testing.assert_allclose(figure.data[0].y, info.estimates)
+    # estimates[0] is the curvature along the random start vector (3.0 here, near 0 on the demos,
+    # where it read as a made-up start): the curve begins at power iteration 1, estimates[1].
+    assert list(figure.data[0].x) == [1, 2, 3]
+    np.testing.assert_allclose(figure.data[0].y, info.estimates[1:])
     assert "12.5" in figure.layout.title.text and "converged" in figure.layout.title.text
-    # Only the measured iterations: the first point is iteration 1 with the first estimate, and
-    # neither axis reaches back to a zero the power iteration never produced.
-    assert list(figure.data[0].x) == [1, 2, 3, 4]
-    assert figure.layout.xaxis.range[0] > 0 and figure.layout.xaxis.range[1] == 4.5
-    assert 0 < figure.layout.yaxis.range[0] < 3.0 and figure.layout.yaxis.range[1] > 12.5
-    assert "Hessian-vector product" in figure.layout.xaxis.title.text
-    assert "mse per unit² of weight step" in figure.layout.yaxis.title.text
+    # Neither axis reaches back to a zero the power iteration never produced.
+    assert list(figure.layout.xaxis.range) == [0.5, 3.5]
+    low, high = figure.layout.yaxis.range
+    assert 10.0 < low < 11.0 and 12.5 < high < 13.0
+    assert "Hessian-vector products" in figure.layout.xaxis.title.text
+    assert figure.layout.yaxis.title.text == "λ_max estimate (loss per weight unit²)"
+    single = plot_sharpness(
+        SharpnessInfo(
+            eigenvalue=0.5,
+            estimates=np.array([0.5]),
+            iterations=1,
+            converged=False,
+            loss_name="mse",
+            num_samples=8,
+            num_parameters=10,
+        )
+    )
+    assert list(single.data[0].x) == [0] and list(single.data[0].y) == [0.5]
     assert axis_titles(_plane())[0].startswith("α")
     with pytest.raises(InputError, match="LandscapeInfo"):
         plot_landscape_3d(info)
@@ -293,8 +307,9 @@ def test_the_lines_log_axis_is_ticked_at_1_2_5_in_full():
 
 
 def test_axis_titles_say_their_units():
-    assert axis_titles(_plane()) == (
-        "α: steps along direction 1 (1 = each filter's own norm)",
-        "β: steps along direction 2 (1 = each filter's own norm)",
+    assert axis_titles(_plane()) == ("α (× direction 1)", "β (× direction 2)")
+    assert (
+        "random plane, filter-normalized (1 = each filter's own norm), seed 3"
+        in plot_landscape_3d(_plane()).layout.title.text
     )
-    assert "weight-space distance (80% of the path's variance)" in axis_titles(_plane("pca"))[0]
+    assert axis_titles(_plane("pca"))[0] == "PC 1: weight distance (80% of the path's variance)"
