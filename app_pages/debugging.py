@@ -24,6 +24,7 @@ from neurogenesis.plotting.evaluation import (
     plot_bootstrap,
     plot_class_metrics,
     plot_confusion_matrix,
+    plot_error_comparison,
     plot_horizon_error,
     plot_mcnemar,
     plot_pareto,
@@ -279,20 +280,18 @@ def _image_steps(sample_set) -> list:
 def _series_steps(sample_set) -> list:
     steps = sample_set.x.shape[1]
     a, b = st.columns(2)
+    strength = a.slider(
+        "Noise (std, share of each feature's std)",
+        0.0,
+        1.0,
+        0.0,
+        0.05,
+        key=_state("series_noise"),
+    )
+    with a:
+        fixed = _fixed_features(sample_set, "perturbation")
     return [
-        (
-            "series_noise",
-            {
-                "strength": a.slider(
-                    "Noise (std, share of each feature's std)",
-                    0.0,
-                    1.0,
-                    0.0,
-                    0.05,
-                    key=_state("series_noise"),
-                )
-            },
-        ),
+        ("series_noise", {"strength": strength, "fixed_features": fixed}),
         (
             "series_shift",
             {
@@ -381,13 +380,16 @@ def perturbation_view(model_source, samples_source, sample_set, predictions, ind
                 vocabulary=_vocabulary(sample_set),
                 original=info.original,
                 feature_names=_feature_names(sample_set),
+                feature_units=_feature_units(sample_set, sample_set.x.shape[-1])
+                if kind == "series"
+                else None,
             ),
             key=_state("perturbed_input"),
         )
     with right:
         common.chart(
             plot_prediction_change(
-                _names(predictions) or ["output"],
+                _names(predictions) or [_target(sample_set)[0]],
                 info.original_output,
                 info.perturbed_output,
             ),
@@ -396,11 +398,16 @@ def perturbation_view(model_source, samples_source, sample_set, predictions, ind
         )
     if info.task == "regression":
         change = float(info.perturbed_output[0] - info.original_output[0])
-        st.caption(f"The output moved by **{change:+.3g}**.")
+        name, unit = _target(sample_set)
+        st.caption(f"The predicted {name} moved by **{_with_unit(change, unit, '+.3g')}**.")
     elif info.flipped:
-        st.error(
-            f"The prediction flipped: {common.class_name(predictions, info.original_prediction)} → "
-            f"{common.class_name(predictions, info.perturbed_prediction)}."
+        st.warning(
+            f"**The prediction flipped**: "
+            f"{common.class_name(predictions, info.original_prediction)} "
+            f"({float(info.original_output[info.original_prediction]):.1%}) → "
+            f"{common.class_name(predictions, info.perturbed_prediction)} "
+            f"({float(info.perturbed_output[info.perturbed_prediction]):.1%}).",
+            icon=":material/bolt:",
         )
     else:
         st.success(
@@ -490,6 +497,68 @@ def _live_attribution(model_source, predictions, before, after, kind, sample_set
 # --- Adversarial --------------------------------------------------------------------------------
 
 
+def _fixed_features(sample_set, where: str) -> tuple[int, ...]:
+    """The features the user keeps out of attacks and noise (calendar features by default); one
+    choice shared by the tabs that ask."""
+    count = sample_set.x.shape[-1]
+    names = _feature_names(sample_set) or [f"feature {k}" for k in range(count)]
+    saved = st.session_state.setdefault(_state("fixed"), {})
+    default = saved.get(
+        tuple(names), robustness_analysis.default_fixed_features(sample_set.x, names)
+    )
+    chosen = st.multiselect(
+        "Fixed features (never perturbed)",
+        list(range(count)),
+        default=[int(k) for k in default],
+        format_func=names.__getitem__,
+        key=_state(f"fixed_{where}"),
+        help="An attack cannot move the date: calendar and clock features (names like "
+        "day_of_year_sin, month, hour) and features constant within each sample are fixed by "
+        "default.",
+    )
+    saved[tuple(names)] = tuple(sorted(int(k) for k in chosen))
+    return saved[tuple(names)]
+
+
+def _target(sample_set) -> tuple[str, str]:
+    """The regression target's name and unit, from the sample set's ``target_name`` (``"next-day
+    temp_max (°C)"`` gives ``("next-day temp_max (°C)", "°C")``); ``("output", "")`` without."""
+    raw = sample_set.extras.get("target_name")
+    name = str(np.asarray(raw).reshape(-1)[0]) if raw is not None else "output"
+    unit = name[name.rfind("(") + 1 : -1] if name.endswith(")") and "(" in name else ""
+    return name, unit
+
+
+def _with_unit(value: float, unit: str, spec: str = ".3g") -> str:
+    return f"{value:{spec}} {unit}".rstrip()
+
+
+def _feature_units(sample_set, count: int) -> list[str]:
+    units = sample_set.extras.get("feature_units")
+    units = [str(u) for u in units.reshape(-1)] if units is not None else []
+    return units if len(units) == count else [""] * count
+
+
+def _budget_table(sample_set, single, batch=None) -> pd.DataFrame:
+    """Per feature: its observed range, its ε and the largest change the attack made."""
+    low, high = np.asarray(single.value_range, dtype=np.float64)
+    epsilon = np.asarray(single.epsilon, dtype=np.float64)
+    count = len(low)
+    names = _feature_names(sample_set) or [f"feature {k}" for k in range(count)]
+    table = {
+        "feature": names,
+        "unit": _feature_units(sample_set, count),
+        "low": low,
+        "high": high,
+        "ε": epsilon,
+        "change (this sample)": single.feature_linf,
+    }
+    if batch is not None:
+        table["largest change (batch)"] = batch.feature_linf
+    table["fixed"] = epsilon == 0
+    return pd.DataFrame(table)
+
+
 def adversarial_view(model_source, samples_source, sample_set, predictions, index, kind):
     model = cached.model(model_source)
     reason = robustness_analysis.attack_reason(model)
@@ -498,6 +567,8 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
             f"{reason} The Perturbation tab edits tokens instead." if kind == "text" else reason
         )
         return
+    bounds = robustness_analysis.set_range(sample_set.x)
+    per_feature = robustness_analysis.is_per_feature(bounds)
     low, high = robustness_analysis.value_range(sample_set.x)
     span = high - low
     a, b, c, d = st.columns(4)
@@ -512,16 +583,23 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
         or "pgd"
     )
     share = b.slider(
-        "ε (share of the value range)",
+        "ε (share of each feature's range)" if per_feature else "ε (share of the value range)",
         0.0,
         0.3,
         0.03,
         0.005,
         key=_state("epsilon"),
-        help=f"The value range is [{low:g}, {high:g}]; 8/255 ≈ 0.031 is the usual image budget.",
+        help=(
+            "Each feature moves by at most this share of its own observed range, and stays "
+            "inside that range."
+            if per_feature
+            else f"The value range is [{low:g}, {high:g}]; 8/255 ≈ 0.031 is the usual image budget."
+        ),
     )
-    epsilon = share * span
-    options = {"epsilon": epsilon}
+    if per_feature:
+        options = {"epsilon_share": share, "fixed_features": _fixed_features(sample_set, "attack")}
+    else:
+        options = {"epsilon": share * span}
     if method == "pgd":
         steps = c.slider("Steps", 1, 50, robustness_analysis.DEFAULT_PGD_STEPS, key=_state("steps"))
         factor = d.slider(
@@ -533,9 +611,20 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
             key=_state("step_factor"),
             help="Madry et al. use 2.5: each step can cross the ball, and the projection keeps it inside.",
         )
-        options.update(steps=steps, step_size=factor * epsilon / steps if steps else None)
-    st.caption(f"ε = {epsilon:.4g} input units (L∞: no value moves further than that).")
-    if epsilon <= 0:
+        options.update(steps=steps, step_factor=factor)
+    if per_feature:
+        fixed = len(options["fixed_features"])
+        st.caption(
+            f"ε = {share:.1%} of each feature's observed range (L∞ per feature, the table below "
+            f"gives each ε in its units); values stay inside each feature's range"
+            + (f"; {fixed} fixed feature{'s' if fixed != 1 else ''} never move." if fixed else ".")
+        )
+    else:
+        st.caption(
+            f"ε = {share * span:.4g} input units, {share:.1%} of the value range [{low:g}, {high:g}] "
+            "(L∞: no value moves further than that)."
+        )
+    if share <= 0:
         st.info("Raise ε above 0 to attack.")
         return
     try:
@@ -550,20 +639,27 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
             x_adv,
             value_range=(low, high),
             feature_names=_feature_names(sample_set),
+            feature_epsilon=single.epsilon if per_feature else None,
+            feature_units=_feature_units(sample_set, sample_set.x.shape[-1])
+            if per_feature
+            else None,
         ),
         key=_state("adversarial_example"),
     )
+    target_name, target_unit = _target(sample_set)
     left, right = st.columns([1, 1])
     if single.task == "regression":
+        clean = float(single.clean_probabilities[0].reshape(-1)[0])
+        attacked = float(single.adversarial_probabilities[0].reshape(-1)[0])
         right.metric(
-            "Prediction",
-            f"{float(single.adversarial_probabilities[0].reshape(-1)[0]):.3g}",
-            f"{float(single.adversarial_probabilities[0].reshape(-1)[0] - single.clean_probabilities[0].reshape(-1)[0]):+.3g}",
+            f"Prediction ({target_name})",
+            _with_unit(attacked, target_unit),
+            _with_unit(attacked - clean, target_unit, "+.3g"),
         )
     with left:
         common.chart(
             plot_prediction_change(
-                _names(predictions) or ["output"],
+                _names(predictions) or [target_name],
                 single.clean_probabilities[0],
                 single.adversarial_probabilities[0],
                 names=("original", "adversarial"),
@@ -576,16 +672,27 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
                 ("original", "adversarial"),
             ),
         )
+    budget = (
+        f"every feature moved by at most its ε ({share:.1%} of its range)"
+        if per_feature
+        else f"every value moved by at most {float(single.linf):.3g} (ε = {share * span:.3g})"
+    )
     if single.task != "regression":
         before, after = int(single.clean_predictions[0]), int(single.adversarial_predictions[0])
+        clean_p = float(np.ravel(single.clean_probabilities[0])[before])
+        after_p = float(np.ravel(single.adversarial_probabilities[0])[after])
         if before != after:
-            right.error(
-                f"Fooled: {common.class_name(predictions, before)} → "
-                f"{common.class_name(predictions, after)}, with every value moved by at most "
-                f"{float(single.linf):.3g}."
+            right.warning(
+                f"**The attack fooled the model**: {common.class_name(predictions, before)} "
+                f"({clean_p:.1%}) → {common.class_name(predictions, after)} ({after_p:.1%}), "
+                f"{budget}.",
+                icon=":material/bolt:",
             )
         else:
-            right.success(f"Still {common.class_name(predictions, after)} at this ε.")
+            right.success(
+                f"**The model held**: still {common.class_name(predictions, after)} "
+                f"({after_p:.1%}, was {clean_p:.1%}) with {budget}."
+            )
     _live_attribution(
         model_source,
         predictions,
@@ -597,7 +704,11 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
         "adversarial",
     )
 
-    st.markdown("**Batch: accuracy under attack**")
+    st.markdown(
+        "**Batch: accuracy under attack**"
+        if single.task != "regression"
+        else "**Batch: error under attack**"
+    )
     count = st.slider(
         "Samples (the first N of the set)",
         10,
@@ -614,11 +725,11 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
         return
     columns = st.columns(4)
     if batch.task == "regression":
-        columns[0].metric("Clean MAE", f"{batch.clean_error:.3g}")
+        columns[0].metric("Clean MAE", _with_unit(batch.clean_error, target_unit))
         columns[1].metric(
             "MAE under attack",
-            f"{batch.adversarial_error:.3g}",
-            f"{batch.adversarial_error - batch.clean_error:+.3g}",
+            _with_unit(batch.adversarial_error, target_unit),
+            _with_unit(batch.adversarial_error - batch.clean_error, target_unit, "+.3g"),
             delta_color="inverse",
         )
     else:
@@ -629,10 +740,23 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
             f"{batch.adversarial_accuracy - batch.clean_accuracy:+.1%}",
         )
         flipped = np.flatnonzero(batch.clean_predictions != batch.adversarial_predictions)
-        columns[2].metric("Predictions flipped", f"{len(flipped)} of {count}")
-    columns[3].metric(
-        "Largest change (L∞)", f"{float(np.max(batch.linf)):.3g}", help=f"≤ ε = {epsilon:.4g}"
-    )
+        columns[2].metric("Predictions flipped", f"{len(flipped):,} of {count:,}")
+    if per_feature:
+        st.dataframe(
+            _budget_table(sample_set, single, batch),
+            hide_index=True,
+            key=_state("budget"),
+            column_config={
+                name: st.column_config.NumberColumn(format="%.3g")
+                for name in ("low", "high", "ε", "change (this sample)", "largest change (batch)")
+            },
+        )
+    else:
+        columns[3].metric(
+            "Largest change (L∞)",
+            f"{float(np.max(batch.linf)):.3g}",
+            help=f"≤ ε = {share * span:.4g} input units",
+        )
     if batch.task != "regression" and len(flipped):
         st.caption("Samples the attack flipped (click one to look at it above):")
         _sample_grid(sample_set, predictions, flipped, kind, _state("flipped_grid"))
@@ -641,7 +765,7 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
 # --- Robustness ---------------------------------------------------------------------------------
 
 
-def robustness_view(model_source, samples_source, sample_set, predictions):
+def robustness_view(model_source, samples_source, sample_set, predictions, kind):
     model = cached.model(model_source)
     reason = robustness_analysis.curves_reason(model)
     if reason or sample_set.y is None:
@@ -660,15 +784,17 @@ def robustness_view(model_source, samples_source, sample_set, predictions):
         "Per class", key=_state("per_class"), disabled=predictions.task == "regression"
     )
     options = {"attacks": () if attack_reason else robustness_analysis.ATTACKS}
+    if kind in ("series", "array") and sample_set.x.dtype.kind == "f":
+        options["fixed_features"] = _fixed_features(sample_set, "robustness")
     run_key = _state("curves_run")
-    wanted = (model_source.key, samples_source.key, count, options["attacks"])
+    wanted = (model_source.key, samples_source.key, count, tuple(sorted(options.items())))
     if c.button("Compute the curves", key=_state("curves_button")):
         st.session_state[run_key] = wanted
     if st.session_state.get(run_key) != wanted:
         st.caption(
-            "Runs every corruption at six strengths"
-            + (" and FGSM and PGD at six budgets" if not attack_reason else "")
-            + f" on {count} samples."
+            f"Runs every corruption at {robustness_analysis.NUM_SEVERITIES} severity levels"
+            + (" and FGSM and PGD at as many budgets" if not attack_reason else "")
+            + f" on {count:,} samples."
         )
         return
     bar = st.progress(0.0, text="Corrupting and attacking…")
@@ -693,9 +819,46 @@ def robustness_view(model_source, samples_source, sample_set, predictions):
     common.chart(
         plot_robustness_curves(info, per_class=per_class), key=_state("curves"), data=curves
     )
-    summary = pd.DataFrame(info.summary_rows())
+    summary = summary_table(info)
     common.chart(plot_robustness_overview(info), key=_state("overview"), data=summary)
-    st.dataframe(summary, hide_index=True, key=_state("summary"))
+    st.caption(
+        f"Ranked by the {info.metric.replace('_', ' ')} averaged over each curve's severity "
+        f"levels 1–{robustness_analysis.NUM_SEVERITIES} (each level in its unit below), not at "
+        "each corruption's strongest setting, whose size is an arbitrary choice."
+    )
+    number = st.column_config.NumberColumn(
+        format="percent" if info.metric == "accuracy" else "%.3g"
+    )
+    st.dataframe(
+        summary,
+        hide_index=True,
+        key=_state("summary"),
+        column_config={name: number for name in summary.columns if summary[name].dtype.kind == "f"},
+    )
+
+
+def summary_table(info) -> pd.DataFrame:
+    """The ranked summary with readable headers: every level with its unit."""
+    metric = info.metric.replace("_", " ")
+    rows = info.summary_rows()
+    return pd.DataFrame(
+        {
+            "corruption": [row["corruption"].replace("_", " ") for row in rows],
+            "kind": [row["kind"] for row in rows],
+            f"severity levels 1–{robustness_analysis.NUM_SEVERITIES}": [
+                row["levels"] for row in rows
+            ],
+            f"mean {metric} over the levels": [row["mean"] for row in rows],
+            "change from clean": [row["mean_change"] for row in rows],
+            f"severity {robustness_analysis.MIDDLE_SEVERITY}": [row["middle"] for row in rows],
+            f"{metric} at severity {robustness_analysis.MIDDLE_SEVERITY}": [
+                row["at_middle"] for row in rows
+            ],
+            f"below {robustness_analysis.DROP_THRESHOLD:.0%} of clean from": [
+                row["breaks_at"] or "never" for row in rows
+            ],
+        }
+    )
 
 
 # --- Errors -------------------------------------------------------------------------------------
@@ -845,7 +1008,7 @@ def _clicked_cell(event) -> tuple[int, int] | None:
     return None
 
 
-def slicing_view(sample_set, values, metric: str) -> None:
+def slicing_view(sample_set, values, metric: str, unit: str = "") -> None:
     columns = _metadata_columns(sample_set)
     st.markdown("**Slices**: " + ("by a metadata column of the sample set" if columns else ""))
     if not columns:
@@ -857,7 +1020,7 @@ def slicing_view(sample_set, values, metric: str) -> None:
     column = st.selectbox("Slice by", list(columns), key=_state("slice_by"))
     info = evaluation.slice_info(values, columns[column])
     common.chart(
-        plot_slices(info, group_label=column),
+        plot_slices(info, group_label=column, unit=unit),
         key=_state("slices"),
         data=pd.DataFrame(
             {
@@ -871,8 +1034,8 @@ def slicing_view(sample_set, values, metric: str) -> None:
     )
     worst = int(np.argmin(info.values) if metric == "accuracy" else np.argmax(info.values))
     st.caption(
-        f"Weakest slice: **{info.groups[worst]}** ({info.values[worst]:.3g} over "
-        f"{int(info.counts[worst])} samples, overall {info.overall:.3g})."
+        f"Weakest slice: **{info.groups[worst]}** ({_with_unit(info.values[worst], unit)} over "
+        f"{int(info.counts[worst]):,} samples, overall {_with_unit(info.overall, unit)})."
         + (
             " Bars are 95% Wilson intervals: slices whose bars overlap the overall line may differ by chance."
             if metric == "accuracy"
@@ -903,14 +1066,13 @@ def regression_errors(sample_set, predictions) -> None:
         return
     # Error per month (or any metadata column) is drawn by the slices below.
     info = evaluation.residual_info(predictions.outputs, predictions.labels)
-    unit = ""
-    units = sample_set.extras.get("target_name")
-    target = str(units.reshape(-1)[0]) if units is not None else "target"
+    target, unit = _target(sample_set)
+    target = "target" if target == "output" else target
     columns = st.columns(4)
-    columns[0].metric("MAE", f"{info.mae:.3g}")
-    columns[1].metric("RMSE", f"{info.rmse:.3g}")
+    columns[0].metric("MAE", _with_unit(info.mae, unit))
+    columns[1].metric("RMSE", _with_unit(info.rmse, unit))
     columns[2].metric("R²", f"{info.r2:.3f}")
-    columns[3].metric("Bias (mean residual)", f"{info.bias:+.3g}")
+    columns[3].metric("Bias (mean residual)", _with_unit(info.bias, unit, "+.3g"))
     common.chart(
         plot_residuals(info, unit=unit),
         key=_state("residuals"),
@@ -941,7 +1103,7 @@ def regression_errors(sample_set, predictions) -> None:
         "series" if sample_set.x.ndim == 3 else "array",
         _state("worst_grid"),
     )
-    slicing_view(sample_set, np.abs(info.residuals).mean(axis=1), "absolute error")
+    slicing_view(sample_set, np.abs(info.residuals).mean(axis=1), "absolute error", unit)
 
 
 # --- Compare models -----------------------------------------------------------------------------
@@ -1012,14 +1174,20 @@ def compare_view(model_source, samples_source, sample_set, predictions, kind):
             "saved model.keras) to compare."
         )
         return
+    second = _different(candidates, current, others, samples_source)
     chosen = st.multiselect(
         "Models to compare (same sample set)",
         list(candidates),
-        default=[current, _different(candidates, current, others, samples_source)],
+        default=[current] if second is None else [current, second],
         key=_state("compare_models"),
     )
     if len(chosen) < 2:
-        st.info("Choose at least two models.")
+        st.info(
+            f"Every other model that takes this sample set predicts exactly as {current} does "
+            "(a copy of it): pick a second model above to compare."
+            if second is None and chosen == [current]
+            else "Pick a second model above to compare."
+        )
         return
     sources = {label: candidates[label] for label in chosen}
     infos = {label: cached.predictions(source, samples_source) for label, source in sources.items()}
@@ -1033,21 +1201,29 @@ def compare_view(model_source, samples_source, sample_set, predictions, kind):
             ],
         }
     )
-    st.dataframe(table, hide_index=True, key=_state("compare_table"))
+    unit = "" if classification else _target(sample_set)[1]
+    st.dataframe(
+        table,
+        hide_index=True,
+        key=_state("compare_table"),
+        column_config={
+            table.columns[1]: st.column_config.NumberColumn(
+                format="percent" if classification else f"%.3f {unit}".rstrip()
+            )
+        },
+    )
     if classification:
         _ab_test(sources, infos, samples_source, sample_set, predictions, kind, chosen)
         _seed_test(sources, infos)
-    else:
-        st.caption(
-            "McNemar's test and the accuracy bootstrap compare right/wrong decisions of classifiers; "
-            "for a regression model compare the errors above and the profile below."
-        )
+    elif predictions.labels is not None:
+        _error_test(infos, sample_set, chosen)
     _profile_view(sources, samples_source, table)
 
 
-def _different(candidates, current, others, samples_source) -> str:
+def _different(candidates, current, others, samples_source) -> str | None:
     """The first other model whose predictions differ from the current one's (a run folder often
-    holds a copy of the model being looked at), else the first other model."""
+    holds a copy of the model being looked at), else None: a copy compared with itself gives one
+    bar at 0 and says nothing."""
     mine = cached.predictions(candidates[current], samples_source).outputs
     for label in others:
         try:
@@ -1056,17 +1232,70 @@ def _different(candidates, current, others, samples_source) -> str:
             continue
         if theirs.shape != mine.shape or not np.allclose(theirs, mine, atol=1e-6):
             return label
-    return others[0]
+    return None
 
 
-def _ab_test(sources, infos, samples_source, sample_set, predictions, kind, chosen) -> None:
-    st.markdown("**A/B test**")
+def _pick_pair(chosen) -> tuple[str, str, int]:
+    """Models A and B (B is never A) and the number of bootstrap resamples."""
     a, b, c = st.columns([2, 2, 1])
     name_a = a.selectbox("A", chosen, index=0, key=_state("model_a"))
     name_b = b.selectbox("B", [n for n in chosen if n != name_a], key=_state("model_b"))
     resamples = c.select_slider(
-        "Bootstrap resamples", (1_000, 5_000, 10_000, 50_000), 10_000, key=_state("resamples")
+        "Bootstrap resamples",
+        (1_000, 5_000, 10_000, 50_000),
+        10_000,
+        format_func="{:,}".format,
+        key=_state("resamples"),
     )
+    return name_a, name_b, resamples
+
+
+def _error_test(infos, sample_set, chosen) -> None:
+    """Regression A/B: a paired test on the absolute errors, in the target's unit."""
+    st.markdown("**A/B test** (paired, on each sample's absolute error)")
+    name_a, name_b, resamples = _pick_pair(chosen)
+    errors_a, errors_b = infos[name_a].errors, infos[name_b].errors
+    if np.array_equal(errors_a, errors_b):
+        st.info(f"{name_a} and {name_b} make the same error on every sample: nothing to test.")
+        return
+    info = evaluation.paired_error_info(errors_a, errors_b, num_resamples=resamples)
+    target, unit = _target(sample_set)
+    significant = np.isfinite(info.wilcoxon_p_value) and info.wilcoxon_p_value < 0.05
+    verdict = (
+        "a difference this consistent would be rare if A and B erred alike"
+        if significant
+        else "this difference is within what chance produces on this set"
+    )
+    st.markdown(
+        f"Mean absolute error of the {target}: A {_with_unit(info.mae_a, unit)}, B "
+        f"{_with_unit(info.mae_b, unit)}; A − B = **{_with_unit(info.difference, unit, '+.3g')}**, "
+        f"{info.confidence:.0%} paired bootstrap interval [{info.low:+.3g}, {info.high:+.3g}]"
+        f"{' ' + unit if unit else ''}. A is closer on {info.a_smaller:,} of "
+        f"{info.num_samples:,} samples, B on {info.b_smaller:,}. Wilcoxon signed-rank test: "
+        f"**p = {info.wilcoxon_p_value:.3g}** ({verdict})." + (f" {info.note}" if info.note else "")
+    )
+    common.chart(
+        plot_error_comparison(info, unit=unit),
+        key=_state("error_bootstrap"),
+        data=pd.DataFrame(
+            {
+                "sample": np.arange(info.num_samples),
+                f"A |error| {unit}".rstrip(): info.absolute_a,
+                f"B |error| {unit}".rstrip(): info.absolute_b,
+            }
+        ),
+    )
+
+
+def _ab_test(sources, infos, samples_source, sample_set, predictions, kind, chosen) -> None:
+    st.markdown("**A/B test**")
+    name_a, name_b, resamples = _pick_pair(chosen)
+    if np.array_equal(infos[name_a].outputs, infos[name_b].outputs):
+        st.info(
+            f"{name_a} and {name_b} give the same outputs on every sample (one is a copy of the "
+            "other): pick another B."
+        )
+        return
     mcnemar, bootstrap, disagreeing = cached.comparison(
         sources[name_a], sources[name_b], samples_source, resamples
     )
@@ -1321,7 +1550,7 @@ with tabs["Adversarial"]:
         adversarial_view(model_source, samples_source, sample_set, predictions, index, kind)
 with tabs["Robustness"]:
     if tabs["Robustness"].open:
-        robustness_view(model_source, samples_source, sample_set, predictions)
+        robustness_view(model_source, samples_source, sample_set, predictions, kind)
 with tabs["Errors"]:
     if tabs["Errors"].open:
         errors_view(model_source, samples_source, sample_set, predictions, kind)
@@ -1348,8 +1577,15 @@ with common.how_to_read("Debugging"):
         "examples: accuracy under PGD is the better estimate of robustness. The perturbation is "
         "drawn amplified; its true size is ε, often below one grey level.\n\n"
         "**Robustness curves** show accuracy (or error) as each corruption gets stronger, per "
-        "class if asked; 'breaks at' in the table is the first strength where accuracy falls "
-        f"below {robustness_analysis.DROP_THRESHOLD:.0%} of the clean accuracy.\n\n"
+        f"class if asked. Every corruption and attack runs at {robustness_analysis.NUM_SEVERITIES} "
+        "severity levels, each stated in its unit (noise σ as a share of the value range, blur "
+        "in pixels, rotation in degrees, ε in input units or as a share of each feature's "
+        "range); the summary ranks them by the accuracy averaged over those levels (the area "
+        "under the accuracy-against-severity curve, as ImageNet-C does), and gives the accuracy "
+        f"at severity {robustness_analysis.MIDDLE_SEVERITY} and the first level where accuracy "
+        f"falls below {robustness_analysis.DROP_THRESHOLD:.0%} of the clean accuracy. On series "
+        "and feature vectors, noise and attacks scale to each feature and stay inside its "
+        "observed range, and the fixed features (calendar ones by default) are left alone.\n\n"
         "**Errors.** The confusion matrix counts label × prediction; click a cell to see its "
         "samples. Precision: of the samples predicted as a class, the share that are; recall: of "
         "the samples of a class, the share found. The reliability diagram bins predictions by "

@@ -1064,14 +1064,14 @@ def _adversarial(model_key, samples_key, indices: tuple[int, ...], method: str, 
         _model(*model_key),
         sample_set.x[chosen],
         None if sample_set.y is None else sample_set.y[chosen],
-        value_range=robustness.value_range(sample_set.x),
+        value_range=robustness.set_range(sample_set.x),
         **dict(options),
     )
 
 
 def adversarial(model: Source, samples: Source, indices, method: str, options: dict):
     """``analysis.robustness.fgsm`` or ``pgd`` on the chosen samples, clipped to the whole set's
-    value range."""
+    value range (each feature's own range for series and feature vectors: ``set_range``)."""
     indices = tuple(int(i) for i in indices)
     return _adversarial(
         _identity(model), _identity(samples), indices, method, tuple(sorted(options.items()))
@@ -1080,7 +1080,7 @@ def adversarial(model: Source, samples: Source, indices, method: str, options: d
 
 def robustness(model: Source, samples: Source, count: int, options: dict, progress=None):
     """``analysis.robustness.robustness_curves`` on the first ``count`` samples, remembered."""
-    from neurogenesis.analysis.robustness import robustness_curves, value_range
+    from neurogenesis.analysis.robustness import robustness_curves, set_range
 
     key = (_identity(model), _identity(samples), int(count), tuple(sorted(options.items())))
 
@@ -1090,7 +1090,7 @@ def robustness(model: Source, samples: Source, count: int, options: dict, progre
             model_object(model),
             sample_set.x[:count],
             sample_set.y[:count],
-            value_range=value_range(sample_set.x),
+            value_range=set_range(sample_set.x),
             label_names=sample_set.label_names,
             progress=report,
             **options,

@@ -11,6 +11,8 @@ and :func:`profile_info`):
   of a metadata column, Wilson intervals for accuracies) and ``residual_info`` for regression.
 - A/B comparison on the same samples: ``mcnemar_info`` (exact McNemar test on the discordant
   pairs), ``paired_bootstrap_info`` (percentile interval of the accuracy difference),
+  ``paired_error_info`` (regression: Wilcoxon signed-rank test and paired bootstrap of the mean
+  difference of absolute errors),
   ``disagreements``, ``seed_comparison_info`` (scores of several training seeds: t-test and
   Wilcoxon / Mann-Whitney) and ``comparison_report`` (the dict ``neurogenesis compare --json``
   prints).
@@ -48,6 +50,7 @@ __all__ = [
     "BootstrapInfo",
     "CalibrationInfo",
     "ConfusionInfo",
+    "ErrorComparisonInfo",
     "McNemarInfo",
     "MistakesInfo",
     "ProfileInfo",
@@ -63,6 +66,7 @@ __all__ = [
     "mcnemar_info",
     "month_groups",
     "paired_bootstrap_info",
+    "paired_error_info",
     "pareto_front",
     "profile_info",
     "residual_info",
@@ -777,6 +781,21 @@ class BootstrapInfo(_ValueEquality):
     seed: int
 
 
+def _bootstrap_means(gap: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """The means of ``resamples`` resamples of ``gap`` (drawn with replacement)."""
+    n = len(gap)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, BOOTSTRAP_CHUNK_ENTRIES // n)
+    means = np.empty(resamples, dtype=np.float64)
+    for start in range(0, resamples, chunk):
+        rows = min(chunk, resamples - start)
+        # Doubles take one 64-bit draw each, so chunking does not shift the stream (integers()
+        # drops buffered 32-bit halves between calls).
+        indices = np.minimum((rng.random((rows, n)) * n).astype(np.int64), n - 1)
+        means[start : start + rows] = gap[indices].mean(axis=1)
+    return means
+
+
 def paired_bootstrap_info(
     correct_a: Any,
     correct_b: Any,
@@ -811,15 +830,7 @@ def paired_bootstrap_info(
         raise InputError(f"Expected at least one resample. Received: {num_resamples}.")
     # Per-sample differences in {-1, 0, 1}: a resample's accuracy gap is their mean.
     gap = a.astype(np.float64) - b.astype(np.float64)
-    rng = np.random.default_rng(seed)
-    chunk = max(1, BOOTSTRAP_CHUNK_ENTRIES // n)
-    differences = np.empty(resamples, dtype=np.float64)
-    for start in range(0, resamples, chunk):
-        rows = min(chunk, resamples - start)
-        # Doubles take one 64-bit draw each, so chunking does not shift the stream (integers()
-        # drops buffered 32-bit halves between calls).
-        indices = np.minimum((rng.random((rows, n)) * n).astype(np.int64), n - 1)
-        differences[start : start + rows] = gap[indices].mean(axis=1)
+    differences = _bootstrap_means(gap, resamples, seed)
     alpha = 1.0 - confidence
     low, high = np.quantile(differences, [alpha / 2, 1 - alpha / 2])
     accuracy_a, accuracy_b = float(a.mean()), float(b.mean())
@@ -834,6 +845,133 @@ def paired_bootstrap_info(
         confidence=confidence,
         num_resamples=resamples,
         seed=int(seed),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class ErrorComparisonInfo(_ValueEquality):
+    """Paired comparison of two regression models' absolute errors on the same samples.
+
+    Attributes:
+        absolute_a, absolute_b: ``(N,)`` each sample's absolute error (averaged over outputs).
+        mae_a, mae_b: their means.
+        difference: ``mae_a - mae_b`` (below 0: A errs less).
+        low, high: percentile bootstrap interval of the difference (samples resampled jointly).
+        probability_a_better: share of resamples where A's mean absolute error is strictly lower.
+        differences: ``(R,)`` the resampled differences.
+        wilcoxon_statistic, wilcoxon_p_value: ``scipy.stats.wilcoxon(absolute_a, absolute_b)``
+            (two-sided signed-rank test of the paired differences; NaN when skipped, see
+            ``note``).
+        a_smaller, b_smaller, ties: samples where A's absolute error is smaller, B's is, neither.
+        num_samples: N.
+        confidence: level of the interval.
+        num_resamples: R.
+        seed: seed of the resamples.
+        note: why the rank test was skipped, else ``""``.
+    """
+
+    absolute_a: np.ndarray
+    absolute_b: np.ndarray
+    mae_a: float
+    mae_b: float
+    difference: float
+    low: float
+    high: float
+    probability_a_better: float
+    differences: np.ndarray
+    wilcoxon_statistic: float
+    wilcoxon_p_value: float
+    a_smaller: int
+    b_smaller: int
+    ties: int
+    num_samples: int
+    confidence: float
+    num_resamples: int
+    seed: int
+    note: str
+
+
+def paired_error_info(
+    errors_a: Any,
+    errors_b: Any,
+    *,
+    num_resamples: int = DEFAULT_NUM_RESAMPLES,
+    confidence: float = DEFAULT_CONFIDENCE,
+    seed: int = DEFAULT_SEED,
+) -> ErrorComparisonInfo:
+    """Is A's error really smaller than B's? A paired test on the absolute errors.
+
+    Both tests pair sample ``i`` of A with sample ``i`` of B, so the spread between easy and hard
+    samples cancels: the Wilcoxon signed-rank test of ``|e_A| - |e_B|`` (scipy's two-sided
+    default) and a paired bootstrap of the mean difference of ``|e|`` with a percentile interval
+    (the same resampling as :func:`paired_bootstrap_info`).
+
+    Args:
+        errors_a: ``(N,)`` or ``(N, H)`` errors (residuals or absolute errors) of A; the absolute
+            value is taken and averaged over the H outputs.
+        errors_b: B's, on the same samples.
+        num_resamples: R.
+        confidence: level of the interval.
+        seed: random seed.
+
+    Returns:
+        The mean absolute errors, their difference with its interval, and the rank test.
+
+    Raises:
+        InputError: arrays of different lengths, non-finite errors, a bad R or confidence.
+    """
+    confidence = _check_confidence(confidence)
+    a = np.asarray(errors_a, dtype=np.float64)
+    b = np.asarray(errors_b, dtype=np.float64)
+    if a.ndim == 0 or b.ndim == 0:
+        raise InputError("Expected one error per sample. Received scalars.")
+    n = _same_length(("errors_a", a), ("errors_b", b))
+    if n == 0:
+        raise InputError("Expected at least one sample. Received: none.")
+    a = np.abs(a.reshape(n, -1)).mean(axis=1)
+    b = np.abs(b.reshape(n, -1)).mean(axis=1)
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise InputError("Expected finite errors. Received NaN or Inf.")
+    resamples = int(num_resamples)
+    if resamples < 1:
+        raise InputError(f"Expected at least one resample. Received: {num_resamples}.")
+    gap = a - b
+    differences = _bootstrap_means(gap, resamples, seed)
+    alpha = 1.0 - confidence
+    low, high = np.quantile(differences, [alpha / 2, 1 - alpha / 2])
+    note = ""
+    statistic = p_value = math.nan
+    if np.all(gap == 0):
+        statistic, p_value = 0.0, 1.0
+        note = "The two models make exactly the same absolute error on every sample."
+    elif n < MIN_WILCOXON_PAIRS:
+        note = (
+            f"With {n} samples the Wilcoxon signed-rank test cannot reach p < 0.05 (it needs "
+            f"{MIN_WILCOXON_PAIRS}); only the bootstrap interval is reported."
+        )
+    else:
+        result = stats.wilcoxon(a, b)
+        statistic, p_value = float(result.statistic), float(result.pvalue)
+    return ErrorComparisonInfo(
+        absolute_a=a,
+        absolute_b=b,
+        mae_a=float(a.mean()),
+        mae_b=float(b.mean()),
+        difference=float(gap.mean()),
+        low=float(low),
+        high=float(high),
+        probability_a_better=float(np.mean(differences < 0)),
+        differences=differences,
+        wilcoxon_statistic=statistic,
+        wilcoxon_p_value=p_value,
+        a_smaller=int(np.sum(a < b)),
+        b_smaller=int(np.sum(b < a)),
+        ties=int(np.sum(a == b)),
+        num_samples=n,
+        confidence=confidence,
+        num_resamples=resamples,
+        seed=int(seed),
+        note=note,
     )
 
 

@@ -18,6 +18,7 @@ The user's model is never changed; gradients go through :func:`graph.tap_model`.
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -39,13 +40,23 @@ __all__ = [
     "DEFAULT_EPSILON_SHARES",
     "DEFAULT_PGD_STEPS",
     "DEFAULT_STEP_FACTOR",
+    "CALENDAR_WORDS",
     "DROP_THRESHOLD",
+    "FEATURE_EPSILON_UNIT",
+    "MIDDLE_SEVERITY",
+    "NUM_SEVERITIES",
+    "STRENGTH_UNITS",
     "AdversarialInfo",
     "PERTURBATIONS",
     "PerturbationInfo",
     "RobustnessInfo",
     "attack_reason",
     "curves_reason",
+    "default_fixed_features",
+    "feature_range",
+    "is_per_feature",
+    "set_range",
+    "strength_text",
     "blur",
     "brightness",
     "contrast",
@@ -110,19 +121,142 @@ def value_range(x: np.ndarray) -> tuple[float, float]:
     return float(finite.min()), float(finite.max())
 
 
-def _range(x: np.ndarray, bounds: Sequence[float] | None) -> tuple[float, float]:
+def feature_range(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each feature's observed ``(low, high)``: the min and max over every axis but the last.
+
+    Raises:
+        InputError: an empty set, values that are not numbers, or a feature with no finite value.
+    """
+    x = np.asarray(x)
+    value_range(x)  # the same checks
+    values = x.astype(np.float64).reshape(-1, x.shape[-1])
+    finite = np.isfinite(values)
+    if not finite.any(axis=0).all():
+        raise InputError(
+            f"Expected finite values in every feature. Received: features "
+            f"{np.flatnonzero(~finite.any(axis=0)).tolist()} with only NaN or Inf."
+        )
+    low = np.where(finite, values, np.inf).min(axis=0)
+    high = np.where(finite, values, -np.inf).max(axis=0)
+    return low, high
+
+
+def set_range(x: np.ndarray) -> tuple[float, float] | tuple[np.ndarray, np.ndarray]:
+    """The bounds corruptions and attacks keep a sample set in.
+
+    Series ``(N, T, F)`` and feature vectors ``(N, F)`` of floats: each feature's observed range
+    (:func:`feature_range`), so a perturbation never pushes one feature into another's range
+    (a 1.8-unit step on a cosine in [-1, 1]). Images, token ids and the rest: :func:`value_range`.
+    """
+    x = np.asarray(x)
+    if x.ndim in (2, 3) and x.dtype.kind == "f":
+        return feature_range(x)
+    return value_range(x)
+
+
+CALENDAR_WORDS = frozenset(
+    {
+        "calendar", "date", "day", "days", "dayofweek", "dayofyear", "doy", "dow", "holiday",
+        "hour", "hours", "minute", "minutes", "month", "months", "quarter", "season", "second",
+        "seconds", "time", "timestamp", "week", "weekday", "weekend", "year", "years", "sin",
+        "cos",
+    }
+)  # fmt: skip
+"""Words (split on anything but letters) that mark a calendar or clock feature: an attack on
+weather cannot move the date, so these are left alone by default."""
+
+
+def default_fixed_features(
+    x: np.ndarray, feature_names: Sequence[str] | None = None
+) -> tuple[int, ...]:
+    """The features an attack or noise should leave alone unless the user says otherwise.
+
+    A feature is fixed when its name reads as a calendar or clock feature (a word of
+    :data:`CALENDAR_WORDS`: ``day_of_year_sin``, ``month``, ``hour``) or when its value never
+    changes within a sample (series ``(N, T, F)``: a per-sample constant such as a station id) or
+    over the whole set.
+
+    Args:
+        x: the sample set, features on the last axis.
+        feature_names: one name per feature, if known.
+
+    Returns:
+        The fixed features' indices, ascending.
+    """
+    x = np.asarray(x)
+    count = x.shape[-1] if x.ndim else 0
+    fixed = set()
+    for index, name in enumerate(feature_names or ()):
+        words = {word for word in re.split(r"[^a-z]+", str(name).lower()) if word}
+        if index < count and words & CALENDAR_WORDS:
+            fixed.add(index)
+    if x.ndim >= 2 and x.size and x.dtype.kind in "biuf":
+        values = x.astype(np.float64)
+        if x.ndim == 3:
+            constant = np.all(values.max(axis=1) == values.min(axis=1), axis=0)
+        else:
+            flat = values.reshape(-1, count)
+            constant = flat.max(axis=0) == flat.min(axis=0)
+        fixed.update(int(i) for i in np.flatnonzero(constant))
+    return tuple(sorted(fixed))
+
+
+def _fixed_mask(fixed_features: Sequence[int] | None, count: int) -> np.ndarray:
+    """A boolean ``(count,)`` mask of the fixed features (checked)."""
+    mask = np.zeros(count, dtype=bool)
+    chosen = [int(f) for f in (fixed_features or ())]
+    bad = [f for f in chosen if not 0 <= f < count]
+    if bad:
+        raise InputError(
+            f"Expected fixed features between 0 and {count - 1}. Received: {bad}. Pass feature "
+            "indices (the last axis)."
+        )
+    mask[chosen] = True
+    return mask
+
+
+def is_per_feature(bounds) -> bool:
+    """Whether ``bounds`` (from :func:`set_range` or an info's ``value_range``) holds one
+    ``(low, high)`` per feature rather than one pair for every value."""
+    return np.ndim(bounds[0]) > 0
+
+
+def _range(x: np.ndarray, bounds) -> tuple[float, float] | tuple[np.ndarray, np.ndarray]:
+    """Checked clip bounds: two floats, or two ``(F,)`` arrays (one pair per feature, the last
+    axis of ``x``)."""
     if bounds is None:
         return value_range(x)
     try:
-        low, high = (float(b) for b in bounds)
+        low, high = (np.asarray(b, dtype=np.float64) for b in bounds)
     except (TypeError, ValueError):
-        raise InputError(f"Expected value_range as (low, high). Received: {bounds!r}.") from None
-    if not high >= low:
+        raise InputError(
+            f"Expected value_range as (low, high), two numbers or two arrays with one value per "
+            f"feature. Received: {bounds!r}."
+        ) from None
+    if low.shape != high.shape or low.ndim > 1:
+        raise InputError(
+            f"Expected value_range low and high of one shape, numbers or (features,). Received: "
+            f"{low.shape} and {high.shape}."
+        )
+    if not np.all(high >= low):
         raise InputError(f"Expected value_range low <= high. Received: ({low}, {high}).")
+    if low.ndim == 1 and (x.ndim == 0 or low.shape[0] != x.shape[-1]):
+        raise InputError(
+            f"Expected one (low, high) per feature, {x.shape[-1] if x.ndim else 0} of them. "
+            f"Received: {low.shape[0]}."
+        )
     if x.dtype.kind in "iu":
         info = np.iinfo(x.dtype)
-        low, high = max(low, float(info.min)), min(high, float(info.max))
+        low, high = np.maximum(low, float(info.min)), np.minimum(high, float(info.max))
+    if low.ndim == 0:
+        return float(low), float(high)
     return low, high
+
+
+def _stored(bounds) -> tuple[float, float] | np.ndarray:
+    """Bounds as an info holds them: ``(low, high)``, or a ``(2, F)`` array per feature (infos
+    compare arrays by value, tuples of arrays would not compare)."""
+    return np.stack(bounds) if is_per_feature(bounds) else bounds
 
 
 def _finish(values: np.ndarray, like: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
@@ -380,14 +514,18 @@ def series_noise(
     seed: int = 0,
     value_range: Sequence[float] | None = None,
     reference: np.ndarray | None = None,
+    fixed_features: Sequence[int] = (),
 ) -> np.ndarray:
     """Adds Gaussian noise with standard deviation ``strength`` times each feature's standard
     deviation (over samples and steps of ``reference``, by default ``x`` itself: pass the whole
-    set when ``x`` is one sample, whose own spread says little)."""
+    set when ``x`` is one sample, whose own spread says little). ``fixed_features`` (calendar
+    features: see :func:`default_fixed_features`) get no noise; with per-feature bounds each
+    feature is clipped to its own range."""
     x = _batch(x, 3, "series_noise")
-    bounds = _range(x, value_range)
+    bounds = _range(x, set_range(x) if value_range is None else value_range)
     spread = x if reference is None else _batch(reference, 3, "series_noise's reference")
     scale = spread.astype(np.float64).std(axis=(0, 1), keepdims=True)
+    scale = np.where(_fixed_mask(fixed_features, x.shape[-1]), 0.0, scale)
     rng = np.random.default_rng(seed)
     noise = rng.normal(0.0, 1.0, size=x.shape) * (float(strength) * scale)
     return _finish(x.astype(np.float64) + noise, x, bounds)
@@ -399,7 +537,7 @@ def series_shift(
     """Delays the series by ``strength`` steps (negative: advances), repeating the edge value:
     ``x'[t] = x[clip(t - k, 0, T - 1)]``."""
     x = _batch(x, 3, "series_shift")
-    bounds = _range(x, value_range)
+    bounds = _range(x, set_range(x) if value_range is None else value_range)
     steps = int(round(float(strength)))
     source = np.clip(np.arange(x.shape[1]) - steps, 0, x.shape[1] - 1)
     return _finish(x[:, source, :].astype(np.float64), x, bounds)
@@ -411,36 +549,56 @@ CORRUPTIONS: dict[str, dict[str, tuple[Callable, tuple[float, ...]]]] = {
         "blur": (blur, (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)),
         "brightness": (brightness, (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)),
         "contrast": (contrast, (0.0, 0.2, 0.4, 0.6, 0.8, 0.9)),
-        "occlusion": (random_occlusion, (0.0, 0.125, 0.25, 0.375, 0.5)),
+        "occlusion": (random_occlusion, (0.0, 0.125, 0.25, 0.375, 0.5, 0.625)),
         "rotation": (rotation, (0.0, 5.0, 10.0, 20.0, 30.0, 45.0)),
-        "shift": (shift, (0.0, 0.5, 1.0, 2.0, 3.0)),
+        "shift": (shift, (0.0, 0.5, 1.0, 2.0, 3.0, 4.0)),
     },
     "series": {
         "series_noise": (series_noise, (0.0, 0.05, 0.1, 0.2, 0.5, 1.0)),
-        "series_shift": (series_shift, (0.0, 1.0, 2.0, 3.0, 5.0)),
+        "series_shift": (series_shift, (0.0, 1.0, 2.0, 3.0, 4.0, 5.0)),
     },
     "text": {
-        "mask_tokens": (mask_tokens, (0.0, 0.1, 0.2, 0.3, 0.5)),
-        "delete_tokens": (delete_tokens, (0.0, 0.1, 0.2, 0.3, 0.5)),
+        "mask_tokens": (mask_tokens, (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)),
+        "delete_tokens": (delete_tokens, (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)),
     },
 }
-"""Corruptions per input kind: name -> (function, default strengths for the curves)."""
+"""Corruptions per input kind: name -> (function, default strengths for the curves). Every
+default grid is no change plus :data:`NUM_SEVERITIES` severity levels (as ImageNet-C's five), so
+the summary compares corruptions at matched severities."""
+
+NUM_SEVERITIES = 5
+"""Severity levels of every default grid (after the unchanged level 0)."""
+MIDDLE_SEVERITY = 3
+"""The matched severity the summary reports beside the mean over all levels."""
 
 STRENGTH_UNITS = {
-    "gaussian_noise": "std, share of value range",
-    "blur": "sigma, pixels",
-    "brightness": "share of value range",
-    "contrast": "contrast reduction",
-    "occlusion": "patch side, share of image side",
-    "rotation": "degrees",
-    "shift": "pixels",
-    "series_noise": "std, share of feature std",
-    "series_shift": "steps",
-    "mask_tokens": "share of tokens",
-    "delete_tokens": "share of tokens",
-    "fgsm": "epsilon, input units",
-    "pgd": "epsilon, input units",
+    "gaussian_noise": "noise σ (% of the value range)",
+    "blur": "blur σ (pixels)",
+    "brightness": "brightness added (% of the value range)",
+    "contrast": "contrast reduction (%)",
+    "occlusion": "patch side (% of the image side)",
+    "rotation": "rotation (degrees)",
+    "shift": "shift down and right (pixels)",
+    "series_noise": "noise σ (% of each feature's std)",
+    "series_shift": "delay (time steps)",
+    "mask_tokens": "tokens masked (% of the tokens)",
+    "delete_tokens": "tokens deleted (% of the tokens)",
+    "fgsm": "ε (input units)",
+    "pgd": "ε (input units)",
 }
+"""What each curve's strength measures, ``"quantity (unit)"``; a unit starting with ``%`` means
+the strengths are shares, shown as percentages."""
+FEATURE_EPSILON_UNIT = "ε (% of each feature's range)"
+"""The attacks' unit when the bounds are per feature (series, feature vectors)."""
+
+
+def strength_text(value: float, unit: str) -> str:
+    """One strength with its unit: ``strength_text(0.05, STRENGTH_UNITS["gaussian_noise"])`` is
+    ``"5% of the value range"``, ``strength_text(2, "blur σ (pixels)")`` is ``"2 pixels"``."""
+    inside = unit[unit.rfind("(") + 1 : -1] if unit.endswith(")") and "(" in unit else unit
+    if inside.startswith("%"):
+        return f"{float(value) * 100:.3g}{inside}"
+    return f"{float(value):.3g} {inside}".rstrip()
 
 
 PERTURBATIONS = {
@@ -468,7 +626,8 @@ class PerturbationInfo(_ValueEquality):
         original_prediction: Predicted class (None for regression).
         perturbed_prediction: Predicted class after the perturbation (None for regression).
         changed: A boolean mask of the values (or tokens) the perturbations changed.
-        value_range: The bounds the perturbed values were clipped to.
+        value_range: The bounds the perturbed values were clipped to (a ``(2, F)`` array when
+            they are per feature).
     """
 
     original: np.ndarray
@@ -480,7 +639,7 @@ class PerturbationInfo(_ValueEquality):
     original_prediction: int | None
     perturbed_prediction: int | None
     changed: np.ndarray
-    value_range: tuple[float, float]
+    value_range: tuple[float, float] | np.ndarray
 
     @property
     def flipped(self) -> bool:
@@ -532,7 +691,7 @@ def perturbation_info(
     x = np.asarray(x)
     if not -len(x) <= int(index) < len(x):
         raise InputError(f"Expected a sample index between 0 and {len(x) - 1}. Received: {index}.")
-    bounds = _range(x, value_range)
+    bounds = _range(x, set_range(x) if value_range is None else value_range)
     kind = {4: "image", 3: "series", 2: "text" if x.dtype.kind in "iu" else None}.get(x.ndim)
     allowed = PERTURBATIONS.get(kind or "", ())
     sample = x[int(index) : int(index) + 1]
@@ -589,7 +748,7 @@ def perturbation_info(
         original_prediction=predictions[0],
         perturbed_prediction=predictions[1],
         changed=perturbed[0] != sample[0],
-        value_range=bounds,
+        value_range=_stored(bounds),
     )
 
 
@@ -681,11 +840,15 @@ class AdversarialInfo(_ValueEquality):
         clean_accuracy / adversarial_accuracy: against ``labels``; ``None`` for regression.
         clean_error / adversarial_error: mean absolute error against ``labels`` for regression;
             ``None`` for classification.
-        epsilon: the L-infinity radius, in the input's units.
+        epsilon: the L-infinity radius, in the input's units: a float, or ``(F,)`` one per
+            feature (the last axis) for per-feature bounds or fixed features (radius 0).
         steps: gradient steps (1 for FGSM).
-        step_size: the size of each signed step.
+        step_size: the size of each signed step (per feature when ``epsilon`` is).
         linf: the largest ``|perturbation|``.
-        value_range: the bounds the inputs were kept in.
+        feature_linf: ``(F,)`` the largest ``|perturbation|`` of each feature when ``epsilon``
+            is per feature, else ``None``.
+        value_range: the bounds the inputs were kept in: ``(low, high)``, or a ``(2, F)`` array
+            of each feature's low and high.
         target: the class a targeted attack pushed towards, else ``None``.
         score: ``"loss"`` (cross-entropy / squared error) or ``"logit"``.
     """
@@ -703,11 +866,12 @@ class AdversarialInfo(_ValueEquality):
     adversarial_accuracy: float | None
     clean_error: float | None
     adversarial_error: float | None
-    epsilon: float
+    epsilon: float | np.ndarray
     steps: int
-    step_size: float
+    step_size: float | np.ndarray
     linf: float
-    value_range: tuple[float, float]
+    feature_linf: np.ndarray | None
+    value_range: tuple[float, float] | np.ndarray
     target: int | None
     score: str
 
@@ -801,20 +965,30 @@ def _prepare(model: Any, x: np.ndarray, y):
 
 
 def _epsilon(
-    epsilon: float | None, epsilon_share: float | None, bounds: tuple[float, float]
-) -> float:
+    epsilon, epsilon_share: float | None, bounds, fixed_features: Sequence[int] | None, x
+) -> float | np.ndarray:
+    """The L-infinity radius: a float, or ``(F,)`` per feature (per-feature bounds, an
+    ``epsilon`` per feature, or fixed features, whose radius is 0)."""
     if (epsilon is None) == (epsilon_share is None):
         raise InputError(
             "Expected exactly one of epsilon (input units, e.g. 8 for 0..255 images) and "
             f"epsilon_share (a share of the value range). Received: epsilon={epsilon!r}, "
             f"epsilon_share={epsilon_share!r}."
         )
-    value = (
-        float(epsilon) if epsilon is not None else float(epsilon_share) * (bounds[1] - bounds[0])
-    )
-    if not value >= 0 or not np.isfinite(value):
+    if epsilon is not None:
+        value = np.asarray(epsilon, dtype=np.float64)
+    else:
+        value = float(epsilon_share) * (np.asarray(bounds[1]) - np.asarray(bounds[0]))
+    if value.ndim > 1 or (value.ndim == 1 and value.shape[0] != x.shape[-1]):
+        raise InputError(
+            f"Expected epsilon as one number or one per feature ({x.shape[-1]}). Received: "
+            f"shape {value.shape}."
+        )
+    if not np.all(value >= 0) or not np.all(np.isfinite(value)):
         raise InputError(f"Expected a finite epsilon >= 0. Received: {value}.")
-    return value
+    if fixed_features:
+        value = np.where(_fixed_mask(fixed_features, x.shape[-1]), 0.0, value)
+    return float(value) if value.ndim == 0 else value
 
 
 def _project(
@@ -850,18 +1024,20 @@ def _run_attack(
     steps: int,
     step_size: float | None,
     random_start: bool,
+    step_factor: float = DEFAULT_STEP_FACTOR,
     seed: int,
     value_range: Sequence[float] | None,
     target: int | None,
     score: str,
     batch_size: int,
+    fixed_features: Sequence[int] | None = None,
 ) -> AdversarialInfo:
     if score not in ("loss", "logit"):
         raise InputError(f"Expected score 'loss' or 'logit'. Received: {score!r}.")
     clean, task, reference = _prepare(model, x, y)
     x = np.asarray(x)
-    bounds = _range(x, value_range)
-    eps = _epsilon(epsilon, epsilon_share, bounds)
+    bounds = _range(x, set_range(x) if value_range is None else value_range)
+    eps = _epsilon(epsilon, epsilon_share, bounds, fixed_features, x)
     if target is not None:
         if task == "regression":
             raise InputError("A target class only applies to classifiers; pass target=None.")
@@ -876,14 +1052,16 @@ def _run_attack(
     if method == "fgsm":
         step = eps
     else:
-        step = float(step_size) if step_size is not None else DEFAULT_STEP_FACTOR * eps / steps
+        if not (np.isfinite(step_factor) and step_factor > 0):
+            raise InputError(f"Expected a positive step_factor. Received: {step_factor!r}.")
+        step = float(step_size) if step_size is not None else float(step_factor) * eps / steps
     attack = _attack_for(model, task)
     mode = 1 if score == "logit" else 0
     sign = _sign(target)
     rng = np.random.default_rng(seed)
     original = x.astype(np.float64)
     adv = original.copy()
-    if random_start and eps > 0:
+    if random_start and np.any(eps > 0):
         adv = _project(adv + rng.uniform(-eps, eps, size=x.shape), original, eps, bounds)
     for start in range(0, len(x), batch_size):
         part = slice(start, start + batch_size)
@@ -931,7 +1109,12 @@ def _run_attack(
         steps=int(steps),
         step_size=step,
         linf=float(np.abs(perturbation).max()) if perturbation.size else 0.0,
-        value_range=bounds,
+        feature_linf=(
+            np.abs(perturbation).reshape(-1, x.shape[-1]).max(axis=0)
+            if np.ndim(eps) and perturbation.size
+            else None
+        ),
+        value_range=_stored(bounds),
         target=None if target is None else int(target),
         score=score,
     )
@@ -948,6 +1131,7 @@ def fgsm(
     target: int | None = None,
     score: str = "loss",
     batch_size: int = DEFAULT_BATCH_SIZE,
+    fixed_features: Sequence[int] | None = None,
 ) -> AdversarialInfo:
     """Fast gradient sign method (Goodfellow et al. 2015): ``x + epsilon * sign(grad loss)``.
 
@@ -957,9 +1141,14 @@ def fgsm(
         y: labels (class indices, one-hot, or regression targets). Without labels the attack
             pushes away from the model's own clean prediction.
         epsilon: the L-infinity radius in the input's units (8 means 8 grey levels on 0..255
-            images, 0.03 on 0..1 images).
-        epsilon_share: the radius as a share of the value range instead (8/255 ~ 0.031).
-        value_range: the bounds inputs are kept in; default :func:`value_range` of ``x``.
+            images, 0.03 on 0..1 images), or ``(F,)`` one radius per feature (the last axis).
+        epsilon_share: the radius as a share of the value range instead (8/255 ~ 0.031); with
+            per-feature bounds, a share of each feature's range.
+        value_range: the bounds inputs are kept in: ``(low, high)`` or two ``(F,)`` arrays, one
+            pair per feature (:func:`set_range` gives those for series and feature vectors);
+            default :func:`value_range` of ``x``.
+        fixed_features: features (last-axis indices) the attack leaves exactly as they are
+            (calendar features: :func:`default_fixed_features`).
         target: a class to push towards (targeted attack), else ``None``.
         score: ``"loss"``: the cross-entropy of the label (squared error for regression);
             ``"logit"``: the label's logit alone (lowered, or raised for a target).
@@ -987,6 +1176,7 @@ def fgsm(
         target=target,
         score=score,
         batch_size=batch_size,
+        fixed_features=fixed_features,
     )
 
 
@@ -999,17 +1189,20 @@ def pgd(
     epsilon_share: float | None = None,
     steps: int = DEFAULT_PGD_STEPS,
     step_size: float | None = None,
+    step_factor: float = DEFAULT_STEP_FACTOR,
     random_start: bool = True,
     seed: int = 0,
     value_range: Sequence[float] | None = None,
     target: int | None = None,
     score: str = "loss",
     batch_size: int = DEFAULT_BATCH_SIZE,
+    fixed_features: Sequence[int] | None = None,
 ) -> AdversarialInfo:
     """Projected gradient descent in the L-infinity ball (Madry et al. 2018).
 
     Starts at a uniform random point of the ball (``random_start``), then takes ``steps`` signed
-    gradient steps of ``step_size`` (default ``2.5 * epsilon / steps``), projecting onto the
+    gradient steps of ``step_size`` (default ``step_factor * epsilon / steps``, per feature when
+    epsilon is; Madry et al.'s 2.5 by default), projecting onto the
     epsilon ball around ``x`` and onto the value range after each. ``steps`` is lowered by
     ``$NEUROGENESIS_MAX_STEPS`` when set. Arguments otherwise as :func:`fgsm`.
 
@@ -1029,12 +1222,14 @@ def pgd(
         epsilon_share=epsilon_share,
         steps=graph.capped_steps(steps) if steps >= 1 else steps,
         step_size=step_size,
+        step_factor=step_factor,
         random_start=random_start,
         seed=seed,
         value_range=value_range,
         target=target,
         score=score,
         batch_size=batch_size,
+        fixed_features=fixed_features,
     )
 
 
@@ -1061,7 +1256,8 @@ class RobustnessInfo(_ValueEquality):
             ``None`` (regression or ``per_class=False``).
         class_counts: ``(K,)`` samples per class, or ``None``.
         label_names: class names, or ``None``.
-        value_range: the bounds every input was clipped to.
+        value_range: the bounds every input was clipped to: ``(low, high)``, or a ``(2, F)``
+            array of each feature's low and high.
     """
 
     input_kind: str
@@ -1077,7 +1273,7 @@ class RobustnessInfo(_ValueEquality):
     per_class: np.ndarray | None
     class_counts: np.ndarray | None
     label_names: tuple[str, ...] | None
-    value_range: tuple[float, float]
+    value_range: tuple[float, float] | np.ndarray
 
     def curve_values(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """``(strengths, values)`` of the curve ``name``."""
@@ -1093,33 +1289,64 @@ class RobustnessInfo(_ValueEquality):
                 return values / self.clean if self.clean > 0 else np.full(values.shape, np.nan)
             return np.where(values > 0, self.clean / values, 1.0)
 
+    def severities(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(strengths, values)`` of the curve's severity levels 1..n: its strengths other
+        than 0, weakest first (the default grids have :data:`NUM_SEVERITIES`)."""
+        strengths, values = self.curve_values(name)
+        order = np.argsort(np.abs(strengths), kind="stable")
+        strengths, values = strengths[order], values[order]
+        keep = strengths != 0
+        return strengths[keep], values[keep]
+
     def summary_rows(self) -> list[dict]:
-        """One row per curve: ``corruption``, ``kind``, ``breaks_at`` (the first strength whose
-        metric is worse than 90% of clean; for errors, clean error / error < 0.9; ``None`` when
-        never), ``at_strongest`` (the metric at the largest strength) and ``auc`` (the area under
-        the metric relative to clean, over the strength span, normalised to 1 = no loss)."""
+        """One row per curve, ranked at matched severities, worst first.
+
+        Severity ``k`` is a curve's ``k``-th strength above 0; every default grid has
+        :data:`NUM_SEVERITIES`, each stated in its unit, so corruptions are compared level for
+        level (ImageNet-C's convention) rather than at whatever their strongest setting is.
+
+        Keys: ``corruption``, ``kind``, ``unit`` (``info.units``), ``levels`` (every severity's
+        strength with its unit), ``mean`` (the metric averaged over severities 1..n: the area
+        under the metric-against-severity curve, per level; the ranking key), ``mean_change``
+        (``mean - clean``: below 0 is worse for accuracy, above 0 for an error), ``middle``
+        (severity :data:`MIDDLE_SEVERITY`'s strength with its unit, the middle level when there
+        are fewer), ``at_middle`` (the metric there), ``breaks_at_strength`` and ``breaks_at``
+        (the first strength whose metric is worse than :data:`DROP_THRESHOLD` of clean, as a
+        number and with its unit; for errors clean / error < 0.9; ``None`` when never).
+        """
         rows = []
-        for name, kind in zip(self.names, self.kinds, strict=True):
-            strengths, values = self.curve_values(name)
-            order = np.argsort(strengths, kind="stable")
-            strengths, values = strengths[order], values[order]
+        for name, kind, unit in zip(self.names, self.kinds, self.units, strict=True):
+            strengths, values = self.severities(name)
             quality = self._quality(values)
             below = np.flatnonzero(quality < DROP_THRESHOLD)
-            span = strengths[-1] - strengths[0] if len(strengths) else 0.0
-            if len(strengths) > 1 and span > 0:
-                auc = float(np.trapezoid(quality, strengths) / span)
+            if len(strengths):
+                middle = min(MIDDLE_SEVERITY, (len(strengths) + 1) // 2) - 1
+                mean = float(np.mean(values))
+                middle_text = strength_text(strengths[middle], unit)
+                at_middle = float(values[middle])
             else:
-                auc = float(quality[0]) if len(quality) else float("nan")
+                mean = at_middle = float("nan")
+                middle_text = ""
+            breaks = float(strengths[below[0]]) if len(below) else None
             rows.append(
                 {
                     "corruption": name,
                     "kind": kind,
-                    "breaks_at": float(strengths[below[0]]) if len(below) else None,
-                    "at_strongest": float(values[-1]) if len(values) else float("nan"),
-                    "auc": auc,
+                    "unit": unit,
+                    "levels": ", ".join(strength_text(v, unit) for v in strengths),
+                    "mean": mean,
+                    "mean_change": mean - self.clean,
+                    "middle": middle_text,
+                    "at_middle": at_middle,
+                    "breaks_at_strength": breaks,
+                    "breaks_at": None if breaks is None else strength_text(breaks, unit),
                 }
             )
-        return rows
+        worse_is_lower = self.metric == "accuracy"
+        keys = [row["mean"] for row in rows]
+        keys = [(np.inf if worse_is_lower else -np.inf) if np.isnan(k) else k for k in keys]
+        order = np.argsort(np.asarray(keys) if worse_is_lower else -np.asarray(keys), kind="stable")
+        return [rows[i] for i in order]
 
 
 def _score(task: str, outputs: np.ndarray, labels: np.ndarray, num_classes: int):
@@ -1149,6 +1376,7 @@ def robustness_curves(
     label_names: Sequence[str] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[float], None] | None = None,
+    fixed_features: Sequence[int] = (),
 ) -> RobustnessInfo:
     """Accuracy (or mean absolute error) against strength for corruptions and attacks.
 
@@ -1159,14 +1387,20 @@ def robustness_curves(
         corruptions: names from ``CORRUPTIONS[input kind]``; default all of that kind.
         strengths: per corruption (or attack) name, the strengths to try instead of the default.
         attacks: from :data:`ATTACKS`; skipped for token inputs (they have no gradient).
-        epsilons: attack radii in input units; default :data:`DEFAULT_EPSILON_SHARES` of the range.
+        epsilons: attack radii in input units; default :data:`DEFAULT_EPSILON_SHARES` of the
+            range. With per-feature bounds (``value_range`` from :func:`set_range` for series
+            and feature vectors) the radii are shares of each feature's range instead, default
+            :data:`DEFAULT_EPSILON_SHARES`.
         per_class: also give accuracy per true class.
         seed: seeds the random corruptions and PGD's start.
         pgd_steps: PGD steps (lowered by ``$NEUROGENESIS_MAX_STEPS``).
-        value_range: the bounds; default :func:`value_range` of ``x``.
+        value_range: the bounds: ``(low, high)`` or one pair per feature (:func:`set_range`);
+            default :func:`value_range` of ``x``.
         label_names: class names.
         batch_size: samples per model call.
         progress: called with the share done, 0..1.
+        fixed_features: features (last axis) that series noise and the attacks leave alone
+            (calendar features: :func:`default_fixed_features`).
 
     Returns:
         The curves.
@@ -1182,7 +1416,7 @@ def robustness_curves(
         raise InputError("Expected labels to measure accuracy against. Received: None.")
     x = np.asarray(x)
     kind = input_kind(model)
-    bounds = _range(x, value_range)
+    bounds = _range(x, set_range(x) if value_range is None else value_range)
     clean_info = prediction_info(model, x, y, label_names)
     task = clean_info.task
     if task not in TASKS:
@@ -1204,7 +1438,11 @@ def robustness_curves(
     if unknown:
         raise InputError(f"Expected attacks from {ATTACKS}. Received: {unknown}.")
     strengths = dict(strengths or {})
-    default_eps = tuple(share * (bounds[1] - bounds[0]) for share in DEFAULT_EPSILON_SHARES)
+    per_feature = is_per_feature(bounds)
+    if per_feature:
+        default_eps = DEFAULT_EPSILON_SHARES
+    else:
+        default_eps = tuple(share * (bounds[1] - bounds[0]) for share in DEFAULT_EPSILON_SHARES)
     plan = [(name, "corruption", strengths.get(name, available[name][1])) for name in names]
     plan += [
         (name, "attack", strengths.get(name, epsilons or default_eps)) for name in attack_names
@@ -1221,13 +1459,14 @@ def robustness_curves(
             if curve_kind == "attack":
                 attack = fgsm if name == "fgsm" else pgd
                 options = {"steps": pgd_steps, "seed": seed} if name == "pgd" else {}
+                options["epsilon_share" if per_feature else "epsilon"] = level
                 info = attack(
                     model,
                     x,
                     y,
-                    epsilon=level,
                     value_range=bounds,
                     batch_size=batch_size,
+                    fixed_features=fixed_features,
                     **options,
                 )
                 outputs = info.adversarial_probabilities
@@ -1235,7 +1474,8 @@ def robustness_curves(
                 outputs = clean_info.outputs
             else:
                 function = available[name][0]
-                changed = function(x, level, seed=seed, value_range=bounds)
+                extra = {"fixed_features": fixed_features} if name == "series_noise" else {}
+                changed = function(x, level, seed=seed, value_range=bounds, **extra)
                 outputs = graph.predict(model, changed, batch_size=batch_size).reshape(n, -1)
             scores = _score(task, outputs, labels, classes)
             curve.append(index)
@@ -1255,12 +1495,15 @@ def robustness_curves(
         clean=float(clean_scores.mean()),
         names=tuple(name for name, _, _ in plan),
         kinds=tuple(curve_kind for _, curve_kind, _ in plan),
-        units=tuple(STRENGTH_UNITS.get(name, "") for name, _, _ in plan),
+        units=tuple(
+            FEATURE_EPSILON_UNIT if per_feature and part == "attack" else STRENGTH_UNITS[name]
+            for name, part, _ in plan
+        ),
         curve=np.asarray(curve, dtype=np.int64),
         strength=np.asarray(strength, dtype=np.float64),
         value=np.asarray(value, dtype=np.float64),
         per_class=np.asarray(per_class_rows) if counts is not None else None,
         class_counts=counts,
         label_names=clean_info.label_names,
-        value_range=bounds,
+        value_range=_stored(bounds),
     )

@@ -6,7 +6,8 @@ computes, for the debugging page:
 - error analysis: ``plot_confusion_matrix`` (clickable cells), ``plot_class_metrics``,
   ``plot_reliability_diagram``, ``plot_slices``;
 - regression: ``plot_residuals``, ``plot_horizon_error``, ``plot_group_error``;
-- A/B comparison: ``plot_bootstrap``, ``plot_mcnemar``, ``plot_seed_comparison``;
+- A/B comparison: ``plot_bootstrap``, ``plot_mcnemar``, ``plot_error_comparison`` (regression),
+  ``plot_seed_comparison``;
 - cost: ``plot_profile``, ``plot_throughput``, ``plot_pareto``.
 
 Class names, group values and model names came from files, so they are escaped before they reach
@@ -29,6 +30,7 @@ from neurogenesis.analysis.evaluation import (
     BootstrapInfo,
     CalibrationInfo,
     ConfusionInfo,
+    ErrorComparisonInfo,
     McNemarInfo,
     ProfileInfo,
     ResidualInfo,
@@ -45,6 +47,7 @@ __all__ = [
     "plot_bootstrap",
     "plot_class_metrics",
     "plot_confusion_matrix",
+    "plot_error_comparison",
     "plot_group_error",
     "plot_horizon_error",
     "plot_mcnemar",
@@ -93,6 +96,7 @@ TITLE_PAD = 28
 WRAP_CHARS = 95
 # Roughly the plot width of a 700 px figure, and the width of one tick label character.
 PLOT_WIDTH_PX = 560
+LEGEND_ROW_PX = 24
 TICK_CHAR_PX = 8
 
 
@@ -111,6 +115,27 @@ def _closest(title: str, top: int = 100) -> dict:
     layout["title"]["pad"] = {"t": TITLE_PAD}
     layout["hovermode"] = "closest"
     layout["margin"] = {**layout["margin"], "t": top}
+    return layout
+
+
+def _legend_below(layout: dict, height: int, entries: int, per_row: int = 2) -> dict:
+    """The legend in rows under the x axis title (above the plot it runs into a subtitle), the
+    figure taller by what it needs."""
+    rows = math.ceil(entries / per_row)
+    below = 60  # tick labels and the x axis title
+    margin = {**layout["margin"], "b": below + 10 + rows * LEGEND_ROW_PX}
+    layout["margin"] = margin
+    layout["height"] = int(height + rows * LEGEND_ROW_PX)
+    plot_px = max(layout["height"] - margin["t"] - margin["b"], 1)
+    layout["legend"] = {
+        "orientation": "h",
+        "yanchor": "top",
+        "y": -below / plot_px,
+        "xanchor": "left",
+        "x": 0.0,
+        "entrywidth": 0.5,
+        "entrywidthmode": "fraction",
+    }
     return layout
 
 
@@ -867,18 +892,94 @@ def plot_bootstrap(info: BootstrapInfo, names: tuple[str, str] = ("A", "B")) -> 
         if label is not None:
             figure.add_trace(_legend_line(label, color, dash))
     title = (
-        f"Accuracy {first} − {second}: {observed:+.2f} pp ({level} CI {low:+.2f} to "
-        f"{high:+.2f})<br><sub>P({first} better) = {info.probability_a_better:.3f} · {first} "
+        f"Accuracy {first} − {second}: {observed:+.2f} pp<br><sub>{level} CI {low:+.2f} to "
+        f"{high:+.2f} pp · P({first} better) = {info.probability_a_better:.3f}<br>{first} "
         f"{info.accuracy_a:.2%}, {second} {info.accuracy_b:.2%} · {info.num_resamples:,} paired "
         f"resamples (seed {info.seed})</sub>"
     )
+    layout = _closest(title, top=120)
     figure.update_layout(
-        **_closest(title, top=110),
-        height=420,
+        **_legend_below(layout, 420, 3),
         bargap=0,
         showlegend=True,
         xaxis={"title": {"text": f"accuracy {first} − {second} (percentage points)"}},
-        yaxis={"title": {"text": "resamples"}},
+        yaxis={"title": {"text": "resamples"}, "tickformat": ","},
+    )
+    return figure
+
+
+def plot_error_comparison(
+    info: ErrorComparisonInfo, names: tuple[str, str] = ("A", "B"), unit: str = ""
+) -> go.Figure:
+    """The paired bootstrap of the mean absolute error difference A − B, in the target's unit.
+
+    Args:
+        info: a :class:`ErrorComparisonInfo`.
+        names: the two models' names.
+        unit: the target's unit (``"°C"``), '' when unknown.
+
+    Returns:
+        The figure: the resampled differences as bars, the shaded interval, lines at its bounds,
+        at the observed difference and at 0; the title gives the difference, its interval and
+        the Wilcoxon signed-rank p-value.
+    """
+    first, second = _pair_names(names)
+    differences = np.asarray(info.differences, dtype=np.float64)
+    centres, heights, width = _histogram_bars(differences)
+    level = f"{info.confidence:.0%}"
+    suffix = f" {escaped(unit)}" if unit else ""
+    figure = go.Figure(
+        go.Bar(
+            x=centres,
+            y=heights,
+            width=width,
+            name="resamples",
+            marker={"color": rgba(ACCURACY_COLOR, 0.7)},
+            hovertemplate=(
+                f"MAE {first} − {second} = %{{x:+.3g}}{suffix}<br>%{{y:,}} of "
+                f"{info.num_resamples:,} resamples<extra></extra>"
+            ),
+            showlegend=False,
+        )
+    )
+    figure.add_vrect(
+        x0=info.low,
+        x1=info.high,
+        fillcolor=rgba(ACCURACY_COLOR, 0.12),
+        line_width=0,
+        layer="below",
+    )
+    lines = (
+        (info.low, ACCURACY_COLOR, "dot", f"{level} interval {info.low:+.3g} to {info.high:+.3g}"),
+        (info.high, ACCURACY_COLOR, "dot", None),
+        (info.difference, GAP_COLOR, "solid", f"observed {info.difference:+.3g}{suffix}"),
+        (0.0, REFERENCE_COLOR, "dash", "no difference"),
+    )
+    for x, color, dash, label in lines:
+        figure.add_vline(x=x, line={"color": color, "dash": dash, "width": 2})
+        if label is not None:
+            figure.add_trace(_legend_line(label, color, dash))
+    rank = (
+        f"Wilcoxon signed-rank p = {_p_text(info.wilcoxon_p_value)}"
+        if math.isfinite(info.wilcoxon_p_value)
+        else "Wilcoxon test skipped"
+    )
+    title = (
+        f"Mean |error| {first} − {second}: {info.difference:+.3g}{suffix}<br><sub>{level} CI "
+        f"{info.low:+.3g} to {info.high:+.3g}{suffix} · {rank}<br>{first} closer on "
+        f"{info.a_smaller:,}, {second} on {info.b_smaller:,} of {info.num_samples:,} samples · "
+        f"{info.num_resamples:,} resamples</sub>"
+    )
+    layout = _closest(title, top=120)
+    figure.update_layout(
+        **_legend_below(layout, 420, 3),
+        bargap=0,
+        showlegend=True,
+        xaxis={
+            "title": {"text": _with_unit(f"mean absolute error {first} − {second}", unit)},
+            "zeroline": False,
+        },
+        yaxis={"title": {"text": "resamples"}, "tickformat": ","},
     )
     return figure
 
@@ -936,15 +1037,25 @@ def plot_mcnemar(info: McNemarInfo, names: tuple[str, str] = ("A", "B")) -> go.F
         )
     verdict = "they differ" if info.p_value < SIGNIFICANCE else "no evidence that they differ"
     title = (
-        f"McNemar exact p = {_p_text(info.p_value)} ({verdict} at 5%)"
-        f"<br><sub>only the {info.b + info.c:,} samples where exactly one model is right count: "
-        f"b = {info.b:,}, c = {info.c:,} of {info.num_samples:,}</sub>"
+        f"McNemar exact p = {_p_text(info.p_value)}<br><sub>{verdict} at 5%;<br>only the "
+        f"{info.b + info.c:,} samples where exactly one model is right<br>count: b = {info.b:,}, "
+        f"c = {info.c:,} of {info.num_samples:,}</sub>"
     )
     figure.update_layout(
-        **_closest(title, top=100),
-        height=380,
-        xaxis={"type": "category", "side": "top", "automargin": True},
-        yaxis={"type": "category", "autorange": "reversed", "automargin": True},
+        **_closest(title, top=150),
+        height=420,
+        xaxis={
+            "type": "category",
+            "side": "top",
+            "automargin": True,
+            "title": {"text": f"model {second}", "standoff": 4},
+        },
+        yaxis={
+            "type": "category",
+            "autorange": "reversed",
+            "automargin": True,
+            "title": {"text": f"model {first}"},
+        },
     )
     return figure
 

@@ -4,8 +4,8 @@ Draws what :mod:`neurogenesis.analysis.robustness` computes, for the Debugging p
 
 - ``plot_robustness_curves``: accuracy (or error) against strength, one small panel per corruption
   or attack (their strengths have different units), optionally one line per class;
-- ``plot_robustness_overview``: one bar per corruption or attack, the metric at its strongest
-  level, worst first, against the clean value;
+- ``plot_robustness_overview``: one bar per corruption or attack, the metric averaged over its
+  matched severity levels, worst first, against the clean value;
 - ``plot_adversarial_example``: original, amplified perturbation and adversarial sample side by
   side (images), or per-feature lines (series);
 - ``plot_prediction_change``: class probabilities before and after a perturbation;
@@ -22,7 +22,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from neurogenesis.analysis.robustness import DROP_THRESHOLD, RobustnessInfo
+from neurogenesis.analysis.robustness import (
+    DROP_THRESHOLD,
+    MIDDLE_SEVERITY,
+    RobustnessInfo,
+    strength_text,
+)
 from neurogenesis.errors import InputError
 from neurogenesis.plotting.features import (
     TRANSPARENT,
@@ -198,6 +203,28 @@ def _feature_names(feature_names: Sequence[str] | None, count: int) -> list[str]
     return names
 
 
+def _feature_units(feature_units: Sequence[str] | None, count: int) -> list[str]:
+    if feature_units is None:
+        return [""] * count
+    units = [escaped(str(unit)) for unit in feature_units]
+    if len(units) != count:
+        raise InputError(
+            f"Expected {count} feature units. Received: {len(units)}. Pass the sample set's "
+            "feature units ('' where a feature has none)."
+        )
+    return units
+
+
+def _feature_epsilon(feature_epsilon, count: int) -> np.ndarray:
+    epsilon = np.asarray(feature_epsilon, dtype=np.float64).reshape(-1)
+    if epsilon.shape != (count,) or not np.all(epsilon >= 0):
+        raise InputError(
+            f"Expected one ε >= 0 per feature ({count}). Received: {epsilon.tolist()}. Pass "
+            "AdversarialInfo.epsilon of a per-feature attack."
+        )
+    return epsilon
+
+
 def _same_shape(x: np.ndarray, other: np.ndarray, what: str) -> None:
     if x.shape != other.shape:
         raise InputError(
@@ -221,9 +248,17 @@ def _metric_text(info: RobustnessInfo, value: float) -> str:
     return f"{value:.1%}" if info.metric == "accuracy" else _number(value)
 
 
+def _is_share(unit: str) -> bool:
+    """Whether a unit (``"noise σ (% of the value range)"``) measures shares, drawn as %."""
+    return "(%" in unit
+
+
 def _strength_note(info: RobustnessInfo, index: int) -> str:
-    """For attacks, epsilon as a share of the value range (input units alone say little)."""
-    if info.kinds[index] != "attack":
+    """For attacks in input units, epsilon as a share of the value range (input units alone say
+    little); nothing for strengths that are shares already."""
+    if info.kinds[index] != "attack" or _is_share(info.units[index]):
+        return ""
+    if np.ndim(info.value_range[0]):
         return ""
     low, high = info.value_range
     return f" = %{{customdata:.1%}} of the range {low:.3g}..{high:.3g}"
@@ -378,11 +413,17 @@ def plot_robustness_curves(
                 kind,
                 kind,
             )
+        share = _is_share(info.units[index])
+        strength_format = ":.3~%" if share else ":.3g"
         figure.add_trace(
             go.Scatter(
                 x=strengths,
                 y=values,
-                customdata=strengths / _span(info.value_range),
+                customdata=(
+                    strengths
+                    if share or np.ndim(info.value_range[0])
+                    else strengths / _span(info.value_range)
+                ),
                 mode="lines+markers",
                 line=line,
                 marker={"size": 6, "color": line["color"]},
@@ -390,7 +431,7 @@ def plot_robustness_curves(
                 legendgroup=group,
                 showlegend=legend_once(group),
                 hovertemplate=(
-                    f"<b>{curve_label(name)}</b> at %{{x:.3g}} ({unit}"
+                    f"<b>{curve_label(name)}</b> at %{{x{strength_format}}} ({unit}"
                     f"{_strength_note(info, index)})<br>"
                     f"all samples: {metric} %{{y{value_format}}} (clean {clean_text})"
                     "<extra></extra>"
@@ -398,7 +439,11 @@ def plot_robustness_curves(
             ),
             **cell,
         )
-        figure.update_xaxes(title={"text": unit, "standoff": 4, "font": {"size": 12}}, **cell)
+        figure.update_xaxes(
+            title={"text": unit, "standoff": 4, "font": {"size": 12}},
+            **({"tickformat": ".0%"} if share else {}),
+            **cell,
+        )
         figure.update_yaxes(
             title={"text": metric if column == 0 else ""}, **_value_axis(info), **cell
         )
@@ -415,11 +460,13 @@ def plot_robustness_curves(
 
 
 def plot_robustness_overview(info: RobustnessInfo) -> go.Figure:
-    """One bar per corruption or attack: the metric at its strongest level, worst first.
+    """The corruptions and attacks ranked at matched severities, worst first.
 
-    The clean value is a dotted vertical line. Hover gives the strongest strength with its unit,
-    the first strength where the metric falls below :data:`DROP_THRESHOLD` of clean
-    (``breaks_at`` of ``info.summary_rows()``) and the area under the relative curve.
+    Each bar is the metric averaged over the curve's severity levels 1..n (``mean`` of
+    ``info.summary_rows()``: every default grid has five levels, each stated in its unit), so no
+    curve is judged at an arbitrary strongest setting. A diamond marks severity
+    :data:`~neurogenesis.analysis.robustness.MIDDLE_SEVERITY` and the clean value is a dotted
+    line. The hover lists every level with its unit and metric.
 
     Args:
         info: the curves.
@@ -430,46 +477,61 @@ def plot_robustness_overview(info: RobustnessInfo) -> go.Figure:
     rows = info.summary_rows()
     if not rows:
         raise InputError("Expected at least one corruption or attack. Received: none.")
-    worse_is_lower = info.metric == "accuracy"
-    values = np.array([row["at_strongest"] for row in rows], dtype=np.float64)
-    sortable = np.where(np.isfinite(values), values, np.inf if worse_is_lower else -np.inf)
-    order = np.argsort(sortable if worse_is_lower else -sortable, kind="stable")
-    rows = [rows[i] for i in order]
-    labels, bar_values, texts, hovers, colors = [], [], [], [], []
+    accuracy = info.metric == "accuracy"
+    labels, means, middles, texts, hovers, colors = [], [], [], [], [], []
+    counts = set()
     for row in rows:
         name = row["corruption"]
-        index = info.names.index(name)
-        strengths, _ = info.curve_values(name)
-        strongest = float(strengths.max()) if len(strengths) else float("nan")
-        unit = escaped(info.units[index] or "strength")
-        value = float(row["at_strongest"])
-        breaks = row["breaks_at"]
-        breaks_text = (
-            f"drops below {DROP_THRESHOLD:.0%} of clean at {breaks:.3g} ({unit})"
-            if breaks is not None
-            else f"stays above {DROP_THRESHOLD:.0%} of clean"
+        strengths, values = info.severities(name)
+        counts.add(len(strengths))
+        unit = escaped(row["unit"] or "strength")
+        levels = "<br>".join(
+            f"  {level}: {escaped(strength_text(strength, row['unit']))} → "
+            f"{_metric_text(info, value)}"
+            for level, (strength, value) in enumerate(zip(strengths, values, strict=True), 1)
+        )
+        breaks = (
+            f"falls below {DROP_THRESHOLD:.0%} of clean at {escaped(row['breaks_at'])}"
+            if row["breaks_at"] is not None
+            else f"stays above {DROP_THRESHOLD:.0%} of clean at every level"
         )
         labels.append(curve_label(name))
-        bar_values.append(value)
-        texts.append(f"{_metric_text(info, value)} at {strongest:.3g}")
+        means.append(row["mean"])
+        middles.append(row["at_middle"])
+        texts.append(f"{_metric_text(info, row['mean'])}")
         colors.append(KIND_COLORS.get(row["kind"], color_for(0)))
         hovers.append(
-            f"<b>{curve_label(name)}</b> ({row['kind']})<br>"
-            f"at the strongest level, {strongest:.3g} ({unit}): {_metric_text(info, value)}<br>"
-            f"clean: {_metric_text(info, info.clean)}<br>{breaks_text}<br>"
-            f"area under the curve relative to clean: {row['auc']:.2f} (1 = no loss)"
+            f"<b>{curve_label(name)}</b> ({row['kind']}; {unit})<br>"
+            f"mean over {len(strengths)} severities: {_metric_text(info, row['mean'])} "
+            f"(clean {_metric_text(info, info.clean)})<br>severity: strength → {_metric_name(info)}"
+            f"<br>{levels}<br>{breaks}"
         )
     figure = go.Figure(
         go.Bar(
-            x=bar_values,
+            x=means,
             y=labels,
             orientation="h",
             marker={"color": colors},
             text=texts,
-            textposition="auto",
+            textposition="inside",
+            insidetextanchor="end",
             hovertext=hovers,
             hoverinfo="text",
-            name="at the strongest level",
+            name="mean over the severities",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=middles,
+            y=labels,
+            mode="markers",
+            marker={"symbol": "diamond", "size": 10, "color": "#111827"},
+            name=f"at severity {MIDDLE_SEVERITY}",
+            customdata=[row["middle"] for row in rows],
+            hovertemplate=(
+                f"%{{y}} at severity {MIDDLE_SEVERITY} (%{{customdata}}): "
+                f"%{{x{':.1%' if accuracy else ':.4g'}}}<extra></extra>"
+            ),
         )
     )
     figure.add_vline(
@@ -478,25 +540,25 @@ def plot_robustness_overview(info: RobustnessInfo) -> go.Figure:
         annotation={"text": f"clean {_metric_text(info, info.clean)}"},
         annotation_position="top",
     )
-    metric = "accuracy" if worse_is_lower else escaped(info.metric.replace("_", " "))
-    title = f"{metric.capitalize()} at each corruption's strongest level"
-    if "attack" in info.kinds:
-        title += " (attacks in orange)"
-    layout = _layout(
-        title,
-        len(rows) * BAR_ROW_PX + 130,
-        showlegend=False,
+    levels = f"{counts.pop()} severity levels" if len(counts) == 1 else "severity levels"
+    title = (
+        f"{_metric_name(info).capitalize()} averaged over each curve's {levels}, worst first"
+        + ("<br><sub>attacks in orange; ◆ at severity " + f"{MIDDLE_SEVERITY}</sub>")
     )
-    layout["margin"] = {"l": 120, "r": 30, "t": 70, "b": 50}
+    layout = _layout(title, len(rows) * BAR_ROW_PX + 170)
+    layout["margin"] = {"l": 130, "r": 30, "t": 90, "b": 50}
     layout["xaxis"] = {
-        "title": {"text": f"{_metric_title(info)} at the strongest level"},
-        **(
-            {"range": [0, 1.02], "tickformat": ".0%"} if worse_is_lower else {"rangemode": "tozero"}
-        ),
+        "title": {"text": f"{_metric_title(info)}, mean over the severity levels"},
+        **({"range": [0, 1.02], "tickformat": ".0%"} if accuracy else {"rangemode": "tozero"}),
     }
-    layout["yaxis"] = {"autorange": "reversed"}
+    layout["yaxis"] = {"autorange": "reversed", "title": {"text": "corruption or attack"}}
+    _legend_below(layout, 2)
     figure.update_layout(**layout)
     return figure
+
+
+def _metric_name(info: RobustnessInfo) -> str:
+    return "accuracy" if info.metric == "accuracy" else escaped(info.metric.replace("_", " "))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -547,14 +609,26 @@ def _series_figure(
     current_name: str,
     title: str,
     adversarial: bool,
+    feature_units: Sequence[str] | None = None,
+    feature_epsilon: np.ndarray | None = None,
 ) -> go.Figure:
     """One panel per feature (up to :data:`MAX_FEATURE_PANELS`), two columns.
 
     ``adversarial``: ``reference`` solid, ``current`` dashed, the gap between them shaded.
-    Otherwise ``current`` solid in front of ``reference`` in light grey.
+    Otherwise ``current`` solid in front of ``reference`` in light grey. Each panel's y axis is
+    titled with the feature's unit when known; with ``feature_epsilon`` each panel title gives
+    the feature's budget (or says it is fixed).
     """
     steps, num_features = current.shape
     names = _feature_names(feature_names, num_features)
+    units = _feature_units(feature_units, num_features)
+    titles = list(names)
+    if feature_epsilon is not None:
+        epsilon = _feature_epsilon(feature_epsilon, num_features)
+        titles = [
+            f"{name}: fixed" if eps == 0 else f"{name}: ε {eps:.3g}{' ' + unit if unit else ''}"
+            for name, unit, eps in zip(names, units, epsilon, strict=True)
+        ]
     shown = min(num_features, MAX_FEATURE_PANELS)
     if shown < num_features:
         title += f" (first {shown} of {num_features} features)"
@@ -564,7 +638,7 @@ def _series_figure(
     figure = make_subplots(
         rows=rows,
         cols=columns,
-        subplot_titles=names[:shown],
+        subplot_titles=titles[:shown],
         horizontal_spacing=0.1,
         vertical_spacing=min(0.25, 70 / height) if rows > 1 else 0.0,
         shared_xaxes=True,
@@ -618,7 +692,7 @@ def _series_figure(
             ),
             **cell,
         )
-        figure.update_yaxes(title={"text": "value" if column == 0 else ""}, **cell)
+        figure.update_yaxes(title={"text": units[feature] or "value"}, **cell)
         if row == rows - 1 or feature + columns >= shown:
             figure.update_xaxes(title={"text": "time step"}, showticklabels=True, **cell)
     layout = _layout(title, height)
@@ -678,6 +752,8 @@ def plot_adversarial_example(
     amplification: float | None = None,
     feature_names: Sequence[str] | None = None,
     kind: str | None = None,
+    feature_epsilon: np.ndarray | None = None,
+    feature_units: Sequence[str] | None = None,
 ) -> go.Figure:
     """One sample, its adversarial version and the perturbation between them.
 
@@ -700,6 +776,11 @@ def plot_adversarial_example(
             ``max|δ|`` to the ends of the scale.
         feature_names: names of a series' features.
         kind: ``"image"`` or ``"series"`` to settle a 2-D sample; default guessed as above.
+        feature_epsilon: ``(F,)`` each feature's budget (``AdversarialInfo.epsilon`` of a
+            per-feature attack on a series or a feature vector): the title then speaks of each
+            feature's ε, not of one L∞ over features of different units, and each panel gives
+            its feature's ε (or "fixed" where it is 0).
+        feature_units: the unit of each feature ('' where none), for the value axes.
 
     Returns:
         The figure.
@@ -721,6 +802,17 @@ def plot_adversarial_example(
         f"Adversarial example: L∞ {linf:.3g} in input units "
         f"({linf / _span(bounds):.1%} of the range)"
     )
+    if feature_epsilon is not None:
+        if drawn == "image":
+            raise InputError(
+                "Expected feature_epsilon only for a series or a feature vector. Received: an "
+                "image; images take one ε in input units."
+            )
+        epsilon = _feature_epsilon(feature_epsilon, x.shape[-1])
+        fixed = int(np.sum(epsilon == 0))
+        title = "Adversarial example: each feature moved by at most its own ε" + (
+            f", {fixed} fixed" if fixed else ""
+        )
     if drawn == "series":
         return _series_figure(
             x,
@@ -730,6 +822,8 @@ def plot_adversarial_example(
             current_name=adversarial_name,
             title=title,
             adversarial=True,
+            feature_units=feature_units,
+            feature_epsilon=feature_epsilon,
         )
     if drawn == "vector":
         return _vector_figure(
@@ -900,14 +994,22 @@ def _regression_change(
             y=[before, after],
             marker={"color": [ORIGINAL_COLOR, CHANGED_COLOR]},
             text=[_number(before), _number(after)],
-            textposition="auto",
+            # Outside the bar, never clipped: a bar near 0 has no room inside for its value.
+            textposition="outside",
+            cliponaxis=False,
             hovertemplate="%{x}: %{y:.4g}<extra></extra>",
             name="prediction",
         )
     )
     title = f"Prediction: {_number(before)} → {_number(after)} ({after - before:+.3g})"
+    low, high = min(before, after, 0.0), max(before, after, 0.0)
+    pad = 0.15 * (high - low or 1.0)
     layout = _layout(title, 320, showlegend=False)
-    layout["yaxis"] = {"title": {"text": f"prediction ({quantity})" if quantity else "prediction"}}
+    layout["yaxis"] = {
+        "title": {"text": f"predicted {quantity}" if quantity else "prediction"},
+        "range": [low - (pad if low < 0 else 0.0), high + (pad if high > 0 else 0.0)],
+    }
+    layout["xaxis"] = {"title": {"text": "input"}}
     figure.update_layout(**layout)
     return figure
 
@@ -1000,6 +1102,7 @@ def plot_perturbed_input(
     vocabulary: Sequence[str] | np.ndarray | None = None,
     original: np.ndarray | None = None,
     feature_names: Sequence[str] | None = None,
+    feature_units: Sequence[str] | None = None,
 ) -> go.Figure:
     """The perturbed sample as the page shows it next to the live prediction.
 
@@ -1013,6 +1116,7 @@ def plot_perturbed_input(
         original: the unperturbed sample: drawn in light grey behind a series, and for text the
             tokens that differ from it are highlighted (hover gives the original word).
         feature_names: names of a series' features.
+        feature_units: their units ('' where none), for each panel's value axis.
 
     Returns:
         An image with per-pixel hover (values, and the change when ``original`` is given); one
@@ -1061,6 +1165,7 @@ def plot_perturbed_input(
             current_name="perturbed",
             title="Perturbed input" + (" (original in grey)" if original is not None else ""),
             adversarial=False,
+            feature_units=feature_units,
         )
     picture = _pixels(x, bounds)
     height, width = picture.shape[:2]

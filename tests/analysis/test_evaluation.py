@@ -294,6 +294,54 @@ def test_bootstrap_properties():
     assert 3.0 < ratio < 5.3
 
 
+def test_paired_error_test_against_scipy_and_a_slow_bootstrap():
+    # Hand data: two forecasters' errors (°C) on 10 days; A is closer on 7 of them.
+    truth = np.array([5.6, 5.6, 5.0, 10.6, 12.2, 8.9, 4.4, 7.2, 10.0, 9.4])
+    forecast_a = np.array([5.1, 6.0, 5.4, 9.1, 11.9, 9.5, 4.0, 7.9, 9.1, 9.0])
+    forecast_b = np.array([4.2, 6.9, 6.3, 8.0, 13.5, 9.7, 5.9, 6.1, 8.9, 10.6])
+    errors_a, errors_b = truth - forecast_a, truth - forecast_b  # signed: |.| is taken
+    info = evaluation.paired_error_info(errors_a, errors_b, num_resamples=300, seed=2)
+    absolute_a, absolute_b = np.abs(errors_a), np.abs(errors_b)
+    expected = stats.wilcoxon(absolute_a, absolute_b)
+    assert info.wilcoxon_statistic == pytest.approx(expected.statistic)
+    assert info.wilcoxon_p_value == pytest.approx(expected.pvalue)
+    # by hand: the differences |e_A| - |e_B|, ranked by size; W = the smaller rank sum
+    gap = absolute_a - absolute_b
+    ranks = stats.rankdata(np.abs(gap))
+    assert info.wilcoxon_statistic == min(ranks[gap > 0].sum(), ranks[gap < 0].sum())
+    assert info.mae_a == pytest.approx(absolute_a.mean())
+    assert info.mae_b == pytest.approx(absolute_b.mean())
+    assert info.difference == pytest.approx(gap.mean()) and info.difference < 0
+    assert (info.a_smaller, info.b_smaller, info.ties) == (
+        int(np.sum(gap < 0)),
+        int(np.sum(gap > 0)),
+        0,
+    )
+    rng = np.random.default_rng(2)
+    slow = []
+    for _ in range(300):
+        indices = np.minimum((rng.random(10) * 10).astype(int), 9)
+        slow.append(absolute_a[indices].mean() - absolute_b[indices].mean())
+    np.testing.assert_allclose(info.differences, slow)
+    assert (info.low, info.high) == pytest.approx(tuple(np.quantile(slow, [0.025, 0.975])))
+    assert info.probability_a_better == pytest.approx(np.mean(np.array(slow) < 0))
+    assert info.note == "" and pickle.loads(pickle.dumps(info)) == info
+    # several outputs: the absolute error is averaged over them
+    two = evaluation.paired_error_info(np.c_[errors_a, errors_a], np.c_[errors_b, -errors_b])
+    assert two.mae_a == pytest.approx(info.mae_a) and two.mae_b == pytest.approx(info.mae_b)
+
+
+def test_paired_error_test_edge_cases():
+    same = evaluation.paired_error_info([1.0, -2.0, 3.0], [-1.0, 2.0, 3.0], num_resamples=50)
+    assert same.wilcoxon_p_value == 1.0 and same.difference == 0 and "same absolute" in same.note
+    few = evaluation.paired_error_info([1.0, 2.0, 3.0], [2.0, 2.5, 1.0], num_resamples=50)
+    assert math.isnan(few.wilcoxon_p_value) and "needs" in few.note
+    with pytest.raises(InputError, match="same"):
+        evaluation.paired_error_info([1.0, 2.0], [1.0])
+    with pytest.raises(InputError, match="finite"):
+        evaluation.paired_error_info([1.0, np.nan], [1.0, 2.0])
+
+
 def test_disagreements():
     np.testing.assert_array_equal(evaluation.disagreements([0, 1, 2, 2], [0, 2, 2, 1]), [1, 3])
 

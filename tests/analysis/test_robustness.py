@@ -169,12 +169,14 @@ def test_fgsm_equals_hand_gradient_on_linear_model():
     assert info.clean_accuracy == np.mean(p.argmax(axis=1) == y)
     # the loss rises on every sample (a linear model is an exact case for the sign step)
     assert (-np.log(adv_p[np.arange(20), y]) > -np.log(p[np.arange(20), y])).all()
-    # with the value range (-1, 1) the step is clipped into it
+    # by default a feature vector keeps each feature inside its own observed range
     clipped = robustness.fgsm(model, x, y, epsilon=0.3)
-    assert clipped.x_adv.min() >= x.min() and clipped.x_adv.max() <= x.max()
+    low, high = x.min(axis=0), x.max(axis=0)
+    assert np.all(clipped.x_adv >= low) and np.all(clipped.x_adv <= high)
     np.testing.assert_allclose(
-        clipped.x_adv, np.clip(x + 0.3 * np.sign(gradient), x.min(), x.max()), atol=1e-6
+        clipped.x_adv, np.clip(x + 0.3 * np.sign(gradient), low, high), atol=1e-6
     )
+    np.testing.assert_array_equal(clipped.value_range, np.stack([low, high]))
     # a targeted attack moves against the target's loss gradient
     targeted = robustness.fgsm(model, x, y, epsilon=0.3, value_range=(-10, 10), target=1)
     toward = (p - np.eye(2)[np.ones(20, int)]) @ weights.T
@@ -186,7 +188,64 @@ def test_epsilon_arguments():
     x = np.zeros((2, 5), np.float32) + [[0.0], [1.0]]
     with pytest.raises(InputError, match="exactly one"):
         robustness.fgsm(model, x)
-    assert robustness.fgsm(model, x, epsilon_share=0.1).epsilon == pytest.approx(0.1)
+    np.testing.assert_allclose(robustness.fgsm(model, x, epsilon_share=0.1).epsilon, [0.1] * 5)
+    scalar = robustness.fgsm(model, x, epsilon_share=0.1, value_range=(0, 2))
+    assert scalar.epsilon == pytest.approx(0.2) and scalar.feature_linf is None
+    with pytest.raises(InputError, match="one per feature"):
+        robustness.fgsm(model, x, epsilon=[0.1, 0.2])
+    with pytest.raises(InputError, match="fixed features"):
+        robustness.fgsm(model, x, epsilon=0.1, fixed_features=[7])
+
+
+def _weather():
+    from neurogenesis.io.models import load_model
+    from neurogenesis.io.samples import load_samples
+
+    samples = load_samples("data/samples/weather_lstm.npz")
+    names = [str(name) for name in samples.extras["feature_names"]]
+    return load_model("models/weather_lstm.keras"), samples, names
+
+
+def test_calendar_and_constant_features_are_fixed_by_default():
+    _, samples, names = _weather()
+    assert robustness.default_fixed_features(samples.x, names) == (4, 5)  # day_of_year_sin/cos
+    series = np.random.default_rng(0).normal(size=(4, 6, 3))
+    series[:, :, 1] = np.arange(4)[:, None]  # a station id: constant within each sample
+    assert robustness.default_fixed_features(series, ["a", "b", "c"]) == (1,)
+    assert robustness.default_fixed_features(series, ["hour", "temp", "month_cos"]) == (0, 1, 2)
+    table = np.random.default_rng(1).normal(size=(10, 3))
+    table[:, 2] = 5.0  # the same in every row
+    assert robustness.default_fixed_features(table, ["x", "weekday", "z"]) == (1, 2)
+    assert robustness.default_fixed_features(table) == (2,)
+
+
+@pytest.mark.parametrize("method", ["fgsm", "pgd"])
+def test_series_attack_budget_is_per_feature(method, monkeypatch):
+    """The weather demo: ε is a share of each feature's range, each value stays inside its
+    feature's observed range, and the fixed (calendar) features do not move at all."""
+    monkeypatch.setenv("NEUROGENESIS_MAX_STEPS", "4")
+    model, samples, names = _weather()
+    x, y = samples.x[:30], samples.y[:30]
+    bounds = robustness.set_range(samples.x)
+    low, high = samples.x.min(axis=(0, 1)), samples.x.max(axis=(0, 1))
+    np.testing.assert_allclose(bounds[0], low) and np.testing.assert_allclose(bounds[1], high)
+    attack = getattr(robustness, method)
+    info = attack(model, x, y, epsilon_share=0.2, value_range=bounds, fixed_features=(4, 5))
+    epsilon = 0.2 * (high.astype(np.float64) - low)
+    epsilon[4:] = 0.0
+    np.testing.assert_allclose(info.epsilon, epsilon)
+    change = info.x_adv.astype(np.float64) - x
+    # elementwise: |x_adv - x| <= ε_f, feature by feature (float32 rounding of the inputs)
+    assert np.all(np.abs(change) <= epsilon + 1e-5)
+    assert np.all(info.x_adv >= low) and np.all(info.x_adv <= high)
+    np.testing.assert_array_equal(info.x_adv[..., 4:], x[..., 4:])  # exactly unchanged
+    np.testing.assert_allclose(info.feature_linf, np.abs(change).max(axis=(0, 1)))
+    # the budget is used on the moving features (the sign step reaches ε where not clipped)
+    assert np.all(info.feature_linf[:4] > 0.5 * epsilon[:4])
+    assert info.adversarial_error > info.clean_error
+    # one ε over all features (the old behaviour) pushed day_of_year_cos far outside [-1, 1]
+    old = attack(model, x, y, epsilon_share=0.2, value_range=robustness.value_range(samples.x))
+    assert old.x_adv[..., 5].max() > 2.0
 
 
 def test_pgd_on_digits(digits, monkeypatch):
@@ -296,10 +355,117 @@ def test_curves_on_digits(digits, monkeypatch):
     row = rows["gaussian_noise"]
     quality = values / clean
     below = np.flatnonzero(quality < 0.9)
-    assert row["breaks_at"] == (strengths[below[0]] if len(below) else None)
-    assert row["at_strongest"] == values[-1]
-    assert row["auc"] == pytest.approx(np.trapezoid(quality, strengths) / strengths[-1])
+    assert row["breaks_at_strength"] == (strengths[below[0]] if len(below) else None)
+    # five severities after 0: the mean over them ranks, severity 3 is the matched level
+    assert len(strengths) == 1 + robustness.NUM_SEVERITIES
+    assert row["mean"] == pytest.approx(values[1:].mean())
+    assert row["at_middle"] == values[3] and row["middle"] == "10% of the value range"
+    assert row["levels"] == ", ".join(f"{100 * v:.3g}% of the value range" for v in strengths[1:])
+    assert info.units[info.names.index("fgsm")] == "ε (input units)"
     assert pickle.loads(pickle.dumps(info)) == info
+
+
+def _curves(values: dict, units: dict, clean: float = 0.9, metric: str = "accuracy"):
+    names = tuple(values)
+    curve = np.concatenate([[i] * len(values[n][0]) for i, n in enumerate(names)])
+    return robustness.RobustnessInfo(
+        input_kind="image",
+        task="classification",
+        metric=metric,
+        clean=clean,
+        names=names,
+        kinds=tuple("attack" if n in ("fgsm", "pgd") else "corruption" for n in names),
+        units=tuple(units[n] for n in names),
+        curve=curve.astype(np.int64),
+        strength=np.concatenate([values[n][0] for n in names]).astype(np.float64),
+        value=np.concatenate([values[n][1] for n in names]).astype(np.float64),
+        per_class=None,
+        class_counts=None,
+        label_names=None,
+        value_range=(0.0, 1.0),
+    )
+
+
+def test_summary_ranks_at_matched_severities_not_at_the_strongest_level():
+    """Rotation collapses only at its (arbitrary) strongest level, noise loses accuracy at
+    every level: at the strongest levels rotation looks worse, over the five severities noise is
+    worse, and every level carries its unit."""
+    units = robustness.STRENGTH_UNITS
+    info = _curves(
+        {
+            "rotation": ([0, 5, 10, 20, 30, 45], [0.9, 0.9, 0.9, 0.88, 0.85, 0.1]),
+            "gaussian_noise": ([0, 0.02, 0.05, 0.1, 0.2, 0.3], [0.9, 0.6, 0.5, 0.4, 0.3, 0.2]),
+        },
+        units,
+    )
+    rows = info.summary_rows()
+    assert [row["corruption"] for row in rows] == ["gaussian_noise", "rotation"]
+    noise, rotation = rows
+    assert noise["mean"] == pytest.approx(np.mean([0.6, 0.5, 0.4, 0.3, 0.2]))
+    assert rotation["mean"] == pytest.approx(np.mean([0.9, 0.9, 0.88, 0.85, 0.1]))
+    assert noise["mean_change"] == pytest.approx(noise["mean"] - 0.9)
+    assert noise["at_middle"] == 0.4 and noise["middle"] == "10% of the value range"
+    assert rotation["at_middle"] == 0.88 and rotation["middle"] == "20 degrees"
+    assert rotation["levels"] == "5 degrees, 10 degrees, 20 degrees, 30 degrees, 45 degrees"
+    assert noise["breaks_at"] == "2% of the value range" and noise["breaks_at_strength"] == 0.02
+    assert rotation["breaks_at"] == "45 degrees"
+    # for an error, higher is worse
+    error = _curves(
+        {
+            "rotation": ([0, 1, 2], [1.0, 1.1, 5.0]),
+            "blur": ([0, 1, 2], [1.0, 3.5, 3.5]),
+        },
+        units,
+        clean=1.0,
+        metric="mean_absolute_error",
+    )
+    assert [row["corruption"] for row in error.summary_rows()] == ["blur", "rotation"]
+
+
+def test_strength_text_states_the_unit():
+    units = robustness.STRENGTH_UNITS
+    assert robustness.strength_text(0.125, units["occlusion"]) == "12.5% of the image side"
+    assert robustness.strength_text(2, units["shift"]) == "2 pixels"
+    assert robustness.strength_text(0.04, robustness.FEATURE_EPSILON_UNIT) == (
+        "4% of each feature's range"
+    )
+    assert robustness.strength_text(8, units["pgd"]) == "8 input units"
+    for kind, corruptions in robustness.CORRUPTIONS.items():
+        for name, (_, grid) in corruptions.items():
+            assert grid[0] == 0 and len(grid) == 1 + robustness.NUM_SEVERITIES, (kind, name)
+            assert name in units
+
+
+def test_series_curves_per_feature_and_fixed(monkeypatch):
+    monkeypatch.setenv("NEUROGENESIS_MAX_STEPS", "2")
+    model, samples, _ = _weather()
+    x, y = samples.x[:24], samples.y[:24]
+    bounds = robustness.set_range(samples.x)
+    info = robustness.robustness_curves(
+        model,
+        x,
+        y,
+        value_range=bounds,
+        strengths={"series_noise": [0, 1.0], "fgsm": [0, 0.1], "pgd": [0, 0.1]},
+        corruptions=["series_noise"],
+        fixed_features=(4, 5),
+    )
+    assert info.units == (
+        robustness.STRENGTH_UNITS["series_noise"],
+        robustness.FEATURE_EPSILON_UNIT,
+        robustness.FEATURE_EPSILON_UNIT,
+    )
+    np.testing.assert_allclose(info.value_range, np.stack(bounds))
+    # the noise point equals noise with the calendar features left alone, clipped per feature
+    noisy = robustness.series_noise(x, 1.0, value_range=bounds, fixed_features=(4, 5))
+    assert np.all(noisy >= bounds[0]) and np.all(noisy <= bounds[1])
+    np.testing.assert_array_equal(noisy[..., 4:], x[..., 4:])
+    expected = np.abs(graph.predict(model, noisy).reshape(-1) - y).mean()
+    assert info.curve_values("series_noise")[1][-1] == pytest.approx(expected, rel=1e-6)
+    attack = robustness.fgsm(
+        model, x, y, epsilon_share=0.1, value_range=bounds, fixed_features=(4, 5)
+    )
+    assert info.curve_values("fgsm")[1][-1] == pytest.approx(attack.adversarial_error, rel=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------

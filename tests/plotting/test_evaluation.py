@@ -21,6 +21,7 @@ from neurogenesis.analysis.evaluation import (
     confusion_info,
     mcnemar_info,
     paired_bootstrap_info,
+    paired_error_info,
     pareto_front,
     residual_info,
     seed_comparison_info,
@@ -33,6 +34,7 @@ from neurogenesis.plotting.evaluation import (
     plot_bootstrap,
     plot_class_metrics,
     plot_confusion_matrix,
+    plot_error_comparison,
     plot_group_error,
     plot_horizon_error,
     plot_mcnemar,
@@ -352,6 +354,50 @@ def test_bootstrap_lines_sit_at_the_interval_observed_and_zero():
     title = figure.layout.title.text
     assert f"{difference:+.2f} pp" in title
     assert f"P(new better) = {np.mean(info.differences > 0):.3f}" in title
+
+
+def test_bootstrap_legend_sits_below_the_plot_not_over_the_subtitle():
+    correct_a, correct_b = _correct_pair()
+    figure = plot_bootstrap(paired_bootstrap_info(correct_a, correct_b, num_resamples=200))
+    legend, margin = figure.layout.legend, figure.layout.margin
+    # under the x axis title (paper y < 0) with the bottom margin to hold it; the title's
+    # lines stay in the top margin
+    assert legend.yanchor == "top" and legend.y < -0.1 and legend.orientation == "h"
+    plot_px = figure.layout.height - margin.t - margin.b
+    assert -legend.y * plot_px >= 50 and margin.b >= 60 + 24
+    assert figure.layout.title.text.count("<br>") + 1 <= margin.t // 30
+    assert figure.layout.xaxis.title.text and figure.layout.yaxis.title.text
+
+
+def test_error_comparison_in_the_targets_unit():
+    rng = np.random.default_rng(0)
+    errors_a, errors_b = rng.normal(0, 1.0, 80), rng.normal(0, 1.5, 80)
+    info = paired_error_info(errors_a, errors_b, num_resamples=400, seed=1)
+    figure = plot_error_comparison(info, names=("attention", "plain"), unit="°C")
+    band, low, high, observed, zero = figure.layout.shapes
+    assert (band.x0, band.x1) == pytest.approx((info.low, info.high))
+    assert observed.x0 == pytest.approx(np.abs(errors_a).mean() - np.abs(errors_b).mean())
+    assert zero.x0 == 0.0
+    (bars,) = [trace for trace in figure.data if trace.type == "bar"]
+    assert sum(bars.y) == 400
+    title = figure.layout.title.text
+    assert f"{info.difference:+.3g} °C" in title
+    assert f"Wilcoxon signed-rank p = {info.wilcoxon_p_value:.3g}" in title
+    assert figure.layout.xaxis.title.text == "mean absolute error attention − plain (°C)"
+    assert figure.layout.legend.y < 0
+
+
+def test_mcnemar_title_fits_a_half_width_column_and_axes_are_titled():
+    import re
+
+    correct_a, correct_b = _correct_pair()
+    figure = plot_mcnemar(mcnemar_info(correct_a, correct_b), names=("new", "old"))
+    lines = [re.sub("<[^>]+>", "", line) for line in figure.layout.title.text.split("<br>")]
+    # the page draws it in one of two columns (~460 px): ~60 characters a line at most
+    assert max(len(line) for line in lines) <= 60, lines
+    assert figure.layout.title.text.count("<br>") + 1 <= figure.layout.margin.t // 30
+    assert figure.layout.xaxis.title.text == "model old"
+    assert figure.layout.yaxis.title.text == "model new"
 
 
 def test_mcnemar_table_highlights_the_discordant_cells():

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from neurogenesis.analysis.robustness import STRENGTH_UNITS, RobustnessInfo
+from neurogenesis.analysis.robustness import STRENGTH_UNITS, RobustnessInfo, strength_text
 from neurogenesis.errors import InputError
 from neurogenesis.plotting import robustness as pr
 
@@ -219,29 +219,39 @@ def test_curves_of_a_real_run():
 # Overview
 
 
-def test_overview_bars_are_the_strongest_levels_worst_first():
+def test_overview_ranks_at_matched_severities_worst_first():
     info = _info()
     figure = pr.plot_robustness_overview(info)
-    (bars,) = figure.data
-    rows = {row["corruption"]: row for row in info.summary_rows()}
-    expected = sorted(rows.values(), key=lambda row: row["at_strongest"])
-    np.testing.assert_allclose(bars.x, [row["at_strongest"] for row in expected])
+    bars, middle = figure.data
+    expected = info.summary_rows()
+    # The bars are the mean over each curve's severity levels (strengths above 0), worst first.
+    for name in NAMES:
+        strengths, values = info.curve_values(name)
+        assert next(r for r in expected if r["corruption"] == name)["mean"] == pytest.approx(
+            values[strengths > 0].mean()
+        )
+    np.testing.assert_allclose(bars.x, [row["mean"] for row in expected])
+    assert list(np.diff(bars.x) >= 0) == [True] * (len(NAMES) - 1)
     assert list(bars.y) == [pr.curve_label(row["corruption"]) for row in expected]
+    np.testing.assert_allclose(middle.x, [row["at_middle"] for row in expected])
     assert figure.layout.yaxis.autorange == "reversed"  # the worst on top
-    # Each bar's text gives the strongest strength; hover the unit.
-    for text, hover, row in zip(bars.text, bars.hovertext, expected, strict=True):
-        strongest = max(STRENGTHS[row["corruption"]])
-        assert text.endswith(f"at {strongest:.3g}")
-        assert STRENGTH_UNITS[row["corruption"]] in hover
+    # Every level is listed in its unit in the hover.
+    for hover, row in zip(bars.hovertext, expected, strict=True):
+        strengths = sorted(s for s in STRENGTHS[row["corruption"]] if s > 0)
+        for strength in strengths:
+            assert strength_text(strength, STRENGTH_UNITS[row["corruption"]]) in hover
     (line,) = figure.layout.shapes
     assert line.x0 == line.x1 == 0.93 and line.line.dash == "dot"
-    assert "attacks in orange" in figure.layout.title.text
+    title = figure.layout.title.text
+    assert "averaged over each curve's its severity levels" not in title
+    assert "severity levels, worst first" in title and "strongest" not in title
+    assert figure.layout.xaxis.title.text and figure.layout.yaxis.title.text
 
 
 def test_overview_regression_sorts_largest_error_first():
     info = _info(metric="mean_absolute_error", per_class=False)
-    (bars,) = pr.plot_robustness_overview(info).data
-    expected = sorted((row["at_strongest"] for row in info.summary_rows()), reverse=True)
+    bars, _ = pr.plot_robustness_overview(info).data
+    expected = sorted((row["mean"] for row in info.summary_rows()), reverse=True)
     np.testing.assert_allclose(bars.x, expected)
 
 
@@ -312,6 +322,37 @@ def test_adversarial_series_one_panel_per_feature():
         assert adversarial.fill == "tonexty"  # the perturbation is the shaded gap
 
 
+def test_adversarial_series_per_feature_budget_and_units():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(10, 3))
+    x_adv = x.copy()
+    x_adv[:, :2] += 0.1
+    figure = pr.plot_adversarial_example(
+        x,
+        x_adv,
+        value_range=(-3, 3),
+        feature_names=["rain", "temp", "day_sin"],
+        feature_units=["mm", "°C", ""],
+        feature_epsilon=[0.5, 0.25, 0.0],
+    )
+    title = figure.layout.title.text
+    assert "its own ε" in title and "1 fixed" in title and "input units" not in title
+    assert [a.text for a in figure.layout.annotations] == [
+        "rain: ε 0.5 mm",
+        "temp: ε 0.25 °C",
+        "day_sin: fixed",
+    ]
+    assert [figure.layout[f"yaxis{k or ''}"].title.text for k in (None, 2, 3)] == [
+        "mm",
+        "°C",
+        "value",
+    ]
+    with pytest.raises(InputError, match="one ε"):
+        pr.plot_adversarial_example(
+            x, x_adv, value_range=(-3, 3), feature_names=["a", "b", "c"], feature_epsilon=[1]
+        )
+
+
 def test_adversarial_refuses_what_it_cannot_draw():
     tokens = np.array([4, 8, 15, 16])
     with pytest.raises(InputError, match="continuous inputs"):
@@ -368,7 +409,11 @@ def test_prediction_change_regression():
     figure = pr.plot_prediction_change(["temperature"], [12.5], [9.0])
     (bars,) = figure.data
     np.testing.assert_allclose(bars.y, [12.5, 9.0])
-    assert figure.layout.yaxis.title.text == "prediction (temperature)"
+    assert figure.layout.yaxis.title.text == "predicted temperature"
+    # the values sit outside the bars and are never clipped, with room on the axis for them
+    (bar,) = figure.data
+    assert bar.textposition == "outside" and bar.cliponaxis is False
+    assert figure.layout.yaxis.range[1] > 12.5
     assert "-3.5" in figure.layout.title.text
 
 
