@@ -51,6 +51,7 @@ COLOR_BY = ("order", "metric")
 MAX_NODE_TICKS = 10
 # A parameter that took at most this many values is ticked at exactly those values.
 MAX_DISCRETE_TICKS = 12
+PARALLEL_DOMAIN_RIGHT = 0.86
 
 
 def _colorscale(goal: str) -> str:
@@ -474,10 +475,12 @@ def plot_parallel_coordinates(info: ParallelInfo) -> go.Figure:
                 "color": info.color,
                 "colorscale": _colorscale(info.goal),
                 "showscale": True,
-                "colorbar": {"title": {"text": escaped(info.metric)}},
+                "colorbar": {"title": {"text": escaped(info.metric)}, "x": 1.0},
             },
             dimensions=dimensions,
             labelangle=0,
+            # The last axis's tick labels sit right of it: room for them before the colour bar.
+            domain={"x": [0.0, PARALLEL_DOMAIN_RIGHT]},
         )
     )
     layout = base_layout(

@@ -166,6 +166,8 @@ def test_parallel_ticks_land_on_the_values_the_trials_took(grid, irregular):
     for dimension in (learning_rate, width):
         assert set(np.round(dimension.values, 9)) <= set(np.round(dimension.tickvals, 9))
     assert metric.label == "val_accuracy" and metric.tickvals is None
+    # The colour bar stands clear of the last axis's tick labels.
+    assert figure.data[0].domain.x[1] <= 0.9 and figure.data[0].line.colorbar.x >= 0.98
     # A continuous search keeps nice ticks, read in the parameter's units.
     continuous = plot_parallel_coordinates(parallel_info(irregular[0])).data[0].dimensions[0]
     np.testing.assert_allclose(
