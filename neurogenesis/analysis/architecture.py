@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -29,6 +29,8 @@ __all__ = [
     "layout_graph",
     "default_expanded",
     "graph_info",
+    "key_attributes",
+    "block_label",
 ]
 
 
@@ -379,6 +381,7 @@ class GraphUnit:
     macs: int
     path: tuple[str, ...]  # ids of the blocks it belongs to, outermost first
     layer_path: tuple[str, ...]  # layer names from the top model down (nested models)
+    attributes: tuple[tuple[str, str], ...] = ()  # key settings, see key_attributes
 
 
 @dataclass(frozen=True)
@@ -432,6 +435,7 @@ class GraphNode:
     group: str | None = None  # the block's id when this node is a collapsed block
     num_layers: int = 1
     layer_path: tuple[str, ...] = ()
+    attributes: tuple[tuple[str, str], ...] = ()  # key settings, see key_attributes
 
 
 @dataclass(frozen=True)
@@ -456,6 +460,98 @@ def snake_case(class_name: str) -> str:
     name = re.sub(r"\W+", "", class_name)
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _size_text(value: Any) -> str:
+    """``[3, 3]`` -> ``"3×3"``; ``2`` -> ``"2"``."""
+    if isinstance(value, list | tuple):
+        return "×".join("?" if item is None else str(item) for item in value)
+    return str(value)
+
+
+def _is_ones(value: Any) -> bool:
+    items = value if isinstance(value, list | tuple) else [value]
+    return all(item == 1 for item in items)
+
+
+def key_attributes(class_name: str, config: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The settings that say what a layer does, as Netron writes them on its boxes.
+
+    Args:
+        class_name: the layer's class (``Conv2D``, ``Dense``, ...).
+        config: its ``get_config()``.
+
+    Returns:
+        ``(name, value)`` pairs in reading order, values as text: ``("filters", "16")``,
+        ``("kernel", "3×3")``, ``("strides", "2×2")`` (only when not 1), ``("units", "64")``,
+        ``("heads", "4")``, ``("key_dim", "8")``, ``("vocabulary", "60")``, ``("dim", "24")``,
+        ``("pool", "2×2")``, ``("rate", "0.2")``, ``("activation", "relu")`` (not for linear), ...
+    """
+    found: list[tuple[str, str]] = []
+
+    def add(name: str, key: str, *, skip_ones: bool = False, text=_size_text) -> None:
+        value = config.get(key)
+        if value is None or value == "" or (skip_ones and _is_ones(value)):
+            return
+        found.append((name, text(value)))
+
+    if class_name == "Bidirectional" and isinstance(config.get("layer"), Mapping):
+        inner = config["layer"]
+        found += key_attributes(str(inner.get("class_name", "")), inner.get("config") or {})
+        add("merge", "merge_mode")
+        return tuple(found)
+    add("filters", "filters")
+    add("kernel", "kernel_size")
+    add("strides", "strides", skip_ones=True)
+    add("dilation", "dilation_rate", skip_ones=True)
+    add("depth_multiplier", "depth_multiplier", skip_ones=True)
+    add("units", "units")
+    add("heads", "num_heads")
+    add("key_dim", "key_dim")
+    if "input_dim" in config and "output_dim" in config:
+        add("vocabulary", "input_dim")
+        add("dim", "output_dim")
+    add("pool", "pool_size")
+    if class_name.endswith("Dropout"):
+        add("rate", "rate", text=lambda value: f"{float(value):g}")
+    add("shape", "target_shape")
+    add("equation", "equation")
+    if config.get("return_sequences"):
+        found.append(("sequences", "all steps"))
+    activation = config.get("activation")
+    if isinstance(activation, Mapping):  # a serialised activation object
+        activation = (activation.get("config") or {}).get("name") or activation.get("class_name")
+    if activation not in (None, "linear"):
+        found.append(("activation", str(activation)))
+    return tuple(found)
+
+
+def _attributes_of(operation: Any) -> tuple[tuple[str, str], ...]:
+    try:
+        config = operation.get_config()
+    except Exception:  # a Keras operation or a custom layer may not have one; it has no settings
+        return ()
+    return key_attributes(type(operation).__name__, config) if isinstance(config, dict) else ()
+
+
+# A block found by its layers' common number (``attention_1``, ``feed_forward_1``, ...) is named
+# after what it computes, the first family (in this order) any of its layers belongs to.
+BLOCK_KINDS = (
+    ("transformer", ("Attention",)),
+    ("recurrent", ("LSTM", "GRU", "RNN")),
+    ("conv", ("Conv",)),
+    ("dense", ("Dense",)),
+)
+
+
+def block_label(number: str, class_names: Iterable[str]) -> str:
+    """``transformer_block_1`` for a numbered block holding attention, ``conv_block_2`` for one
+    holding convolutions, ``block_3`` otherwise."""
+    classes = list(class_names)
+    for kind, needles in BLOCK_KINDS:
+        if any(needle in name for name in classes for needle in needles):
+            return f"{kind}_block_{number}"
+    return f"block_{number}"
 
 
 def _name_keys(name: str, class_name: str) -> list[str]:
@@ -508,7 +604,8 @@ def model_graph(model: Any) -> ModelGraph:
     its parameters count at its first call). Edges carry the shape of the tensor they pass, masks
     and other tensor arguments included. Blocks are nested models and groups of consecutive layers
     whose names share a numbered prefix (``conv2_block1_*`` in ResNet-50, ``block_3_*`` in
-    MobileNetV2, ``block2a_*`` in EfficientNet, ``*_1`` in a transformer's first block); a group is
+    MobileNetV2, ``block2a_*`` in EfficientNet, ``*_1`` in a transformer's first block, labelled
+    ``transformer_block_1``); a group is
     kept only when collapsing it cannot create a cycle.
 
     Raises:
@@ -577,6 +674,7 @@ def model_graph(model: Any) -> ModelGraph:
                         else layer_macs(operation, _node_shapes(inputs), out_shapes),
                         "path": path,
                         "layer_path": (*layer_path, operation.name),
+                        "attributes": _attributes_of(operation),
                     }
                 )
                 linked = set()
@@ -652,8 +750,13 @@ def _find_name_blocks(
                 for other, other_members in accepted[:position]
                 if group_members < other_members
             ]
+            label = (
+                block_label(key[2:], (units[i]["class_name"] for i in sorted(group_members)))
+                if key.startswith("*_")
+                else key
+            )
             groups[group_id] = GraphGroup(
-                group_id, key, "block", enclosing[-1] if enclosing else parent
+                group_id, label, "block", enclosing[-1] if enclosing else parent
             )
             for i in group_members:
                 # Insert after the enclosing block (paths stay outermost-first).
@@ -750,6 +853,7 @@ def layout_graph(graph: ModelGraph, expanded: Iterable[str] | None = None) -> Gr
                     column=column[i],
                     row=rows[i],
                     layer_path=unit.layer_path,
+                    attributes=unit.attributes,
                 )
             )
             continue

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from neurogenesis.analysis.architecture import shape_text
-from neurogenesis.plotting.style import PALETTE, base_layout, color_for
+from neurogenesis.plotting.style import PALETTE, base_layout, color_for, escaped, rgb_of
 
-__all__ = ["COST_LABELS", "plot_layer_costs"]
+__all__ = ["COST_LABELS", "graph_geometry", "plot_graph", "plot_layer_costs", "text_width"]
 
 COST_LABELS = {
     "macs": "multiply-accumulates per sample",
@@ -82,8 +83,7 @@ FAMILY_COLORS = {
     "block": "#5D3A9B",
     "nested model": "#2F4858",
 }
-MAX_LABELLED_NODES = 60
-MAX_LABELLED_EDGES = 40
+MAX_TEXT_CHARS = 40
 DIRECTIONS = ("left to right", "top down")
 
 
@@ -114,146 +114,553 @@ def human(value: float | None, unit: str = "") -> str:
     return f"{scaled:.3g} {suffixes[index]}{unit}"
 
 
-def _node_label(node) -> str:
-    label = node.name if node.num_layers == 1 else f"{node.name} ({node.num_layers})"
-    return f"{label}<br>{human(node.num_params)} params" if node.num_params else label
+# The graph is drawn in pixels: one axis unit is one screen pixel (the axes are locked 1:1), so a
+# box sized to its text here holds that text in the browser. Fonts are Arial's metrics (Liberation
+# Sans on Linux has the same widths), measured per character below.
+GRAPH_FONT = "Arial, 'Liberation Sans', Helvetica, sans-serif"
+NODE_FONT_SIZE = 12
+EDGE_FONT_SIZE = 11
+LINE_SPACING = 1.3  # Plotly's line height, in font sizes
+BOX_PADDING_X = 10
+BOX_PADDING_Y = 5
+MIN_BOX_WIDTH = 120
+DETAILS_WRAP_WIDTH = 200  # px: the key attributes wrap onto a new line past this width
+CROSS_GAP = 40  # px between neighbouring boxes of one level
+LEVEL_GAP = 46  # px between levels, top down: the tensor shapes sit here, above the arrows
+LANE_GAP = 14  # px between a column and a side lane, and between two lanes
+LABEL_OFFSET = 5  # px between an edge and its shape label
+ARROW_LENGTH = 7
+GRAPH_PAD = 16
+MAX_GRAPH_HEIGHT = 3600  # px; a taller graph opens on its inputs, pan down for the rest
+VIEW_SIZE = (860, 640)  # px: the window around a found layer, and across a wide graph
+GRAPH_MARGIN = {"l": 10, "r": 10, "t": 84, "b": 10}
+EDGE_COLOR = "#8A94A6"
+LABEL_COLOR = "#4B5563"
+DETAIL_COLOR = "#4B5563"
+FOCUS_COLOR = "#E11D48"
+
+# Advance widths of Arial / Liberation Sans, in thousandths of the font size, for ' ' to '~'.
+_REGULAR_WIDTHS = (
+    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278,
+    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556,
+    1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778,
+    667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556,
+    333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556,
+    556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
+)  # fmt: skip
+_BOLD_WIDTHS = (
+    278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278,
+    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 333, 333, 584, 584, 584, 611,
+    975, 722, 722, 722, 722, 667, 611, 778, 722, 278, 556, 722, 611, 833, 722, 778,
+    667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 333, 278, 333, 584, 556,
+    333, 556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556, 278, 889, 611, 611,
+    611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584,
+)  # fmt: skip
+_OTHER_WIDTHS = {"×": 584, "·": 278, "…": 1000, "→": 1000, "−": 584}
 
 
-def plot_graph(info, *, direction: str = "top down") -> go.Figure:
-    """The layered graph: nodes coloured by layer family, tensor shapes on the edges.
+def text_width(text: str, size: float, *, bold: bool = False) -> float:
+    """The width in pixels of one line of ``text`` in the graph's font (Arial metrics)."""
+    import unicodedata
 
-    Collapsed blocks are larger squares labelled with their number of layers. Zoom and pan with
-    the mouse; names and parameters are written on the nodes for graphs of up to
-    ``MAX_LABELLED_NODES`` nodes and shapes on the edges for up to ``MAX_LABELLED_EDGES`` edges
-    (beyond that they would overlap; hover tells them). Each node's ``customdata[0]`` is its index
-    in ``info.nodes``, for click handling.
+    table = _BOLD_WIDTHS if bold else _REGULAR_WIDTHS
+    total = 0
+    for character in text:
+        code = ord(character)
+        if 32 <= code < 127:
+            total += table[code - 32]
+        elif character in _OTHER_WIDTHS:
+            total += _OTHER_WIDTHS[character]
+        else:
+            total += 1000 if unicodedata.east_asian_width(character) in "WF" else 611
+    return total * size / 1000
 
-    Args:
-        info: a ``GraphInfo``.
-        direction: ``'left to right'`` or ``'top down'``.
+
+def _clipped(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _number_text(value: str) -> str:
+    return f"{int(value):,}" if value.isdigit() else value
+
+
+ATTRIBUTE_FORMATS = {
+    "filters": "{} filters",
+    "kernel": "{} kernel",
+    "strides": "stride {}",
+    "dilation": "dilation {}",
+    "units": "{} units",
+    "heads": "{} heads",
+    "vocabulary": "vocabulary {}",
+    "pool": "pool {}",
+    "activation": "{}",
+    "sequences": "{}",
+}
+
+
+def attribute_text(name: str, value: str) -> str:
+    """``("filters", "16")`` -> ``"16 filters"``; ``("activation", "relu")`` -> ``"relu"``."""
+    return ATTRIBUTE_FORMATS.get(name, name + " {}").format(_number_text(value))
+
+
+def _wrapped(items: list[str], width: float) -> list[str]:
+    lines: list[str] = []
+    for item in items:
+        joined = f"{lines[-1]} · {item}" if lines else item
+        if lines and text_width(joined, NODE_FONT_SIZE) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(item)
+    return lines
+
+
+def _is_block(node) -> bool:
+    return node.group is not None or node.num_layers > 1
+
+
+def node_text(node) -> tuple[str, list[str]]:
+    """A node's box text: its class (the header) and its lines (name, key attributes, parameters),
+    unescaped. A closed block's header says what it is and how many layers it holds."""
+    if _is_block(node):
+        kind = "nested model" if node.class_name == "Model" else "block"
+        count = f"{node.num_layers} layer" + ("" if node.num_layers == 1 else "s")
+        header = f"{kind} · {count}"
+    else:
+        header = node.class_name
+    details = [attribute_text(name, value) for name, value in node.attributes]
+    if node.class_name == "InputLayer" and not details:
+        details = [shape_text(node.output_shape)]
+    lines = [
+        _clipped(node.name),
+        *_wrapped([_clipped(item) for item in details], DETAILS_WRAP_WIDTH),
+    ]
+    if node.num_params:
+        lines.append(f"{node.num_params:,} params")
+    if _is_block(node):
+        lines.append("click to open")
+    return _clipped(header), lines
+
+
+def _line_height(size: float) -> float:
+    return size * LINE_SPACING
+
+
+def _box_size(header: str, lines: list[str]) -> tuple[float, float, float]:
+    """(width, height, header height) of a node's box in pixels."""
+    widths = [text_width(header, NODE_FONT_SIZE, bold=True)]
+    widths += [text_width(line, NODE_FONT_SIZE) for line in lines]
+    width = max(MIN_BOX_WIDTH, max(widths) + 2 * BOX_PADDING_X)
+    header_height = _line_height(NODE_FONT_SIZE) + 2 * BOX_PADDING_Y
+    height = header_height + len(lines) * _line_height(NODE_FONT_SIZE) + 2 * BOX_PADDING_Y
+    return math.ceil(width), math.ceil(height), header_height
+
+
+def _label_size(text: str) -> tuple[float, float]:
+    """An edge label's box: the text plus Plotly's annotation padding (1 px) and a margin."""
+    return text_width(text, EDGE_FONT_SIZE) + 6, _line_height(EDGE_FONT_SIZE) + 6
+
+
+def _dark_text(color: str) -> bool:
+    red, green, blue = rgb_of(color)
+    return 0.299 * red + 0.587 * green + 0.114 * blue > 150
+
+
+def _curve(d0: float, c0: float, d1: float, c1: float) -> list[tuple]:
+    """An S-curve from (d0, c0) to (d1, c1) leaving and arriving along the depth axis."""
+    if abs(c1 - c0) < 0.5:
+        return [("L", (d1, c1))]
+    middle = (d0 + d1) / 2
+    return [("C", (middle, c0), (middle, c1), (d1, c1))]
+
+
+def graph_geometry(info, *, direction: str = "top down") -> dict:
+    """Where every box, edge and label of the graph goes, in screen pixels (y grows upwards).
+
+    Each level (a node's ``column``: its longest path from an input) is a band across the depth
+    axis, as deep as its deepest box; boxes sit at the band's start, ``row`` apart across it.
+    Edges between neighbouring levels cross the gap between their bands. An edge that jumps over
+    a level (a residual, a mask) leaves the column: it runs in a side lane beyond every box and
+    label of the levels it jumps, so it never crosses a node and reads as a skip connection. Each
+    node's output shape is written once, in the gap after its band, beside its outgoing edges.
+
+    Returns:
+        ``{"boxes": [(x0, y0, x1, y1)], "headers": [header height], "texts": [(header, lines)],
+        "edges": [(source, target, path, arrow, lane)], "labels": [(source, text, (x0, y0, x1,
+        y1))], "extent": (x0, y0, x1, y1)}``; ``lane`` is None for an edge between neighbouring
+        levels.
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"Expected a direction in {DIRECTIONS}. Received: {direction!r}")
     across = direction == "left to right"
 
-    def place(column: float, row: float) -> tuple[float, float]:
-        return (column, -row) if across else (row, -column)
+    def point(depth: float, cross: float) -> tuple[float, float]:
+        return (depth, -cross) if across else (cross, -depth)
 
-    figure = go.Figure()
-    xs, ys, mid_x, mid_y, mid_text = [], [], [], [], []
+    def rect(d0: float, d1: float, c0: float, c1: float) -> tuple[float, float, float, float]:
+        (xa, ya), (xb, yb) = point(d0, c0), point(d1, c1)
+        return min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)
+
+    nodes = info.nodes
+    texts = [node_text(node) for node in nodes]
+    sizes = [_box_size(header, lines) for header, lines in texts]
+    depth_size = [width if across else height for width, height, _ in sizes]
+    cross_size = [height if across else width for width, height, _ in sizes]
+    outgoing: dict[int, list] = {}
     for edge in info.edges:
-        source, target = info.nodes[edge.source], info.nodes[edge.target]
-        (x0, y0), (x1, y1) = place(source.column, source.row), place(target.column, target.row)
-        xs += [x0, x1, None]
-        ys += [y0, y1, None]
-        mid_x.append((x0 + x1) / 2)
-        mid_y.append((y0 + y1) / 2)
-        mid_text.append(shape_text(edge.shape))
-    figure.add_trace(
-        go.Scatter(
-            x=xs,
-            y=ys,
-            mode="lines",
-            line={"color": "#B0B7C3", "width": 1},
-            hoverinfo="skip",
-            showlegend=False,
-            name="edges",
+        outgoing.setdefault(edge.source, []).append(edge)
+    label_text = {
+        source: _clipped(" · ".join(dict.fromkeys(shape_text(edge.shape) for edge in edges)))
+        for source, edges in outgoing.items()
+    }
+    label_size = {source: _label_size(text) for source, text in label_text.items()}
+    levels: dict[int, list[int]] = {}
+    for node in nodes:
+        levels.setdefault(node.column, []).append(node.index)
+    spacing = max(cross_size, default=0) + CROSS_GAP
+    if not across:  # a label beside its edge must not reach the next box's label
+        spacing = max(spacing, max((w for w, _ in label_size.values()), default=0) + 2 * CROSS_GAP)
+    cross = [node.row * spacing for node in nodes]
+    band_start: dict[int, float] = {}
+    band_end: dict[int, float] = {}
+    position = 0.0
+    for level in range(info.num_columns):
+        members = levels.get(level, [])
+        band_start[level] = position
+        band_end[level] = position + max((depth_size[i] for i in members), default=0)
+        gap = LEVEL_GAP
+        if across:
+            widths = [label_size[i][0] for i in members if i in label_size]
+            gap = max(gap, max(widths, default=0) + 2 * LABEL_OFFSET + ARROW_LENGTH + 12)
+        position = band_end[level] + gap
+    # Boxes and labels in (depth, cross) coordinates.
+    box_dc = [
+        (
+            band_start[node.column],
+            band_start[node.column] + depth_size[node.index],
+            cross[node.index] - cross_size[node.index] / 2,
+            cross[node.index] + cross_size[node.index] / 2,
         )
+        for node in nodes
+    ]
+    label_dc: dict[int, tuple[float, float, float, float]] = {}
+    for source, (width, height) in label_size.items():
+        start = band_end[nodes[source].column] + LABEL_OFFSET
+        if across:  # in the gap after the box, just above its outgoing edges
+            c = cross[source]
+            label_dc[source] = (start, start + width, c - LABEL_OFFSET - height, c - LABEL_OFFSET)
+        else:  # in the gap below the box, left of its outgoing edges (side lanes go right)
+            c = cross[source] - LABEL_OFFSET
+            label_dc[source] = (start, start + height, c - width, c)
+    # Side lanes for the edges that jump a level, shortest first so they hug the column.
+    level_of = [node.column for node in nodes]
+    jumps = sorted(
+        (edge for edge in info.edges if level_of[edge.target] - level_of[edge.source] >= 2),
+        key=lambda edge: (level_of[edge.target] - level_of[edge.source], edge.source, edge.target),
     )
-    figure.add_trace(
-        go.Scatter(
-            x=mid_x,
-            y=mid_y,
-            mode="text" if len(info.edges) <= MAX_LABELLED_EDGES else "markers",
-            text=mid_text,
-            textposition="bottom center" if across else "middle left",
-            textfont={"size": 9, "color": "#6B7280"},
-            marker={"size": 6, "color": "rgba(0,0,0,0)"},
-            hovertemplate="tensor %{text}<extra></extra>",
-            showlegend=False,
-            name="shapes",
-        )
-    )
-    families = [family(node.class_name) for node in info.nodes]
-    labelled = len(info.nodes) <= MAX_LABELLED_NODES
-    for name in FAMILY_COLORS:
-        members = [node for node, f in zip(info.nodes, families, strict=True) if f == name]
-        if not members:
-            continue
-        points = [place(node.column, node.row) for node in members]
-        blocks = name in ("block", "nested model")
-        figure.add_trace(
-            go.Scatter(
-                x=[x for x, _ in points],
-                y=[y for _, y in points],
-                mode="markers+text" if labelled else "markers",
-                text=[_node_label(node) for node in members] if labelled else None,
-                # Left to right, alternate above and below so neighbours' names do not collide.
-                textposition=[
-                    ("top center" if node.column % 2 == 0 else "bottom center")
-                    if across
-                    else "middle right"
-                    for node in members
-                ],
-                textfont={"size": 10},
-                marker={
-                    "size": 24 if blocks else 14,
-                    "color": FAMILY_COLORS[name],
-                    "line": {"width": 1, "color": "white"},
-                    "symbol": "square",
-                },
-                name=name,
-                customdata=[
-                    (
-                        node.index,
-                        node.name,
-                        node.class_name
-                        if node.num_layers == 1
-                        else f"{node.class_name.lower()} of {node.num_layers} layers (click to open)",
-                        shape_text(node.output_shape),
-                        f"{node.num_params:,}",
-                        f"{node.macs:,}",
-                    )
-                    for node in members
-                ],
-                hovertemplate=(
-                    "<b>%{customdata[1]}</b><br>%{customdata[2]}<br>output %{customdata[3]}<br>"
-                    "parameters %{customdata[4]}<br>MACs %{customdata[5]}<extra></extra>"
-                ),
+    lanes: dict[tuple[int, int], float] = {}
+    placed: list[tuple[int, int, float]] = []
+    for edge in jumps:
+        first, last = level_of[edge.source], level_of[edge.target]
+        spans = [box_dc[i][2:] for level in range(first + 1, last) for i in levels.get(level, [])]
+        spans += [
+            label_dc[i][2:]
+            for level in range(first + 1, last - 1)
+            for i in levels.get(level, [])
+            if i in label_dc
+        ]
+        low, high = min(c0 for c0, _ in spans), max(c1 for _, c1 in spans)
+        ends = (cross[edge.source], cross[edge.target])
+        right, left = high + LANE_GAP, low - LANE_GAP
+        step = LANE_GAP
+        lane = right
+        if sum(abs(left - end) for end in ends) < sum(abs(right - end) for end in ends):
+            lane, step = left, -LANE_GAP
+        while any(
+            first < other_last and other_first < last and abs(lane - other) < LANE_GAP
+            for other_first, other_last, other in placed
+        ):
+            lane += step
+        placed.append((first, last, lane))
+        lanes[(edge.source, edge.target)] = lane
+    # Entry ports: a node's incoming edges arrive side by side, in the order they come from.
+    arrivals: dict[int, list] = {}
+    for edge in info.edges:
+        come_from = lanes.get((edge.source, edge.target), cross[edge.source])
+        arrivals.setdefault(edge.target, []).append((come_from, edge.source))
+    ports: dict[tuple[int, int], float] = {}
+    for target, incoming in arrivals.items():
+        incoming.sort()
+        count = len(incoming)
+        usable = max(cross_size[target] - 2 * BOX_PADDING_X, 0)
+        step = min(20.0, usable / (count - 1)) if count > 1 else 0.0
+        for rank, (_, source) in enumerate(incoming):
+            ports[(source, target)] = cross[target] + (rank - (count - 1) / 2) * step
+    edges = []
+    for edge in info.edges:
+        source, target = edge.source, edge.target
+        port = ports[(source, target)]
+        end = band_start[level_of[target]]
+        steps: list[tuple] = [("M", (box_dc[source][1], cross[source]))]
+        steps.append(("L", (band_end[level_of[source]], cross[source])))
+        lane = lanes.get((source, target))
+        if lane is None:
+            steps += _curve(band_end[level_of[source]], cross[source], end - ARROW_LENGTH, port)
+        else:
+            steps += _curve(
+                band_end[level_of[source]], cross[source], band_start[level_of[source] + 1], lane
             )
+            steps.append(("L", (band_end[level_of[target] - 1], lane)))
+            steps += _curve(band_end[level_of[target] - 1], lane, end - ARROW_LENGTH, port)
+        path = " ".join(
+            command + " " + " ".join("{:.1f},{:.1f}".format(*point(*where)) for where in points)
+            for command, *points in steps
         )
-    blocks_closed = sum(node.num_layers > 1 or node.group is not None for node in info.nodes)
+        tip = [(end, port), (end - ARROW_LENGTH, port - 4), (end - ARROW_LENGTH, port + 4)]
+        arrow = "M " + " L ".join("{:.1f},{:.1f}".format(*point(*where)) for where in tip) + " Z"
+        edges.append((source, target, path, arrow, lane))
+    boxes = [rect(*dc) for dc in box_dc]
+    labels = [(source, label_text[source], rect(*label_dc[source])) for source in label_dc]
+    corners = [*boxes, *(box for _, _, box in labels)]
+    for first, last, lane in placed:
+        corners.append(rect(band_start[first], band_end[last], lane, lane))
+    extent = (
+        min((box[0] for box in corners), default=0) - GRAPH_PAD,
+        min((box[1] for box in corners), default=0) - GRAPH_PAD,
+        max((box[2] for box in corners), default=0) + GRAPH_PAD,
+        max((box[3] for box in corners), default=0) + GRAPH_PAD,
+    )
+    return {
+        "boxes": boxes,
+        "headers": [header for _, _, header in sizes],
+        "texts": texts,
+        "edges": edges,
+        "labels": labels,
+        "extent": extent,
+    }
+
+
+def plot_graph(info, *, direction: str = "top down", focus: int | None = None) -> go.Figure:
+    """The layered graph, drawn as Netron draws one: a box per layer, edges with tensor shapes.
+
+    Each box holds the layer's class (bold, on a header in its family's colour), its name, its
+    key settings (filters and kernel, units, heads, activation, ...) and its parameters; a
+    closed block is a dotted box named after the block. Boxes are sized to their text (one axis
+    unit is one pixel, the axes locked 1:1) and the figure grows with the graph, up to
+    ``MAX_GRAPH_HEIGHT``. Skip connections run in side lanes around the column they jump (see
+    :func:`graph_geometry`). Shapes are named for tests and tools: ``node:<i>`` (a box),
+    ``header:<i>``, ``edge:<source>:<target>``, ``arrow:<source>:<target>`` and ``focus``;
+    annotations ``class:<i>``, ``text:<i>`` and ``shape:<source>`` (a tensor's shape). The
+    ``layers`` trace has one invisible point per node for hover and clicks; each point's
+    ``customdata[0]`` is its index in ``info.nodes``.
+
+    Args:
+        info: a ``GraphInfo``.
+        direction: ``'left to right'`` or ``'top down'``.
+        focus: the index of a node to centre the view on and outline (a found layer), or None.
+    """
+    geometry = graph_geometry(info, direction=direction)
+    traces: list[go.Scatter] = []
+    shapes: list[dict] = []
+    annotations: list[dict] = []
+    for source, target, path, arrow, _ in geometry["edges"]:
+        line = {"color": EDGE_COLOR, "width": 1.4}
+        shapes.append(
+            {"type": "path", "path": path, "line": line, "name": f"edge:{source}:{target}"}
+        )
+        shapes.append(
+            {
+                "type": "path",
+                "path": arrow,
+                "line": {"color": EDGE_COLOR, "width": 1},
+                "fillcolor": EDGE_COLOR,
+                "name": f"arrow:{source}:{target}",
+            }
+        )
+    families = [family(node.class_name) for node in info.nodes]
+    for node, name, box, header_height, (header, lines) in zip(
+        info.nodes, families, geometry["boxes"], geometry["headers"], geometry["texts"], strict=True
+    ):
+        x0, y0, x1, y1 = box
+        color = FAMILY_COLORS[name]
+        block = _is_block(node)
+        shapes.append(
+            {
+                "type": "rect",
+                "x0": x0,
+                "y0": y0,
+                "x1": x1,
+                "y1": y1,
+                "fillcolor": "white",
+                "line": {
+                    "color": color,
+                    "width": 2 if block else 1.2,
+                    "dash": "dot" if block else "solid",
+                },
+                "name": f"node:{node.index}",
+            }
+        )
+        shapes.append(
+            {
+                "type": "rect",
+                "x0": x0,
+                "y0": y1 - header_height,
+                "x1": x1,
+                "y1": y1,
+                "fillcolor": color,
+                "line": {"color": color, "width": 1.2},
+                "name": f"header:{node.index}",
+            }
+        )
+        annotations.append(
+            {
+                "x": (x0 + x1) / 2,
+                "y": y1 - header_height / 2,
+                "text": f"<b>{escaped(header)}</b>",
+                "font": {
+                    "size": NODE_FONT_SIZE,
+                    "color": "#111827" if _dark_text(color) else "white",
+                },
+                "name": f"class:{node.index}",
+            }
+        )
+        body = [f"<b>{escaped(lines[0])}</b>"] + [
+            f'<span style="color:{DETAIL_COLOR}">{escaped(line)}</span>' for line in lines[1:]
+        ]
+        annotations.append(
+            {
+                "x": (x0 + x1) / 2,
+                "y": (y0 + y1 - header_height) / 2,
+                "text": "<br>".join(body),
+                "font": {"size": NODE_FONT_SIZE, "color": "#111827"},
+                "name": f"text:{node.index}",
+            }
+        )
+    across = direction == "left to right"
+    for source, text, (x0, y0, x1, y1) in geometry["labels"]:
+        # Anchored on the corner nearest its edge's start, so a wider font grows it away from
+        # the node it leaves.
+        annotations.append(
+            {
+                "x": x0 if across else x1,
+                "y": y0 if across else y1,
+                "xanchor": "left" if across else "right",
+                "yanchor": "bottom" if across else "top",
+                "text": escaped(text),
+                "font": {"size": EDGE_FONT_SIZE, "color": LABEL_COLOR},
+                "bgcolor": "rgba(255, 255, 255, 0.85)",
+                "name": f"shape:{source}",
+            }
+        )
+    for annotation in annotations:
+        annotation.setdefault("xanchor", "center")
+        annotation.setdefault("yanchor", "middle")
+        annotation.update(showarrow=False, align="center")
+    boxes = geometry["boxes"]
+    centres = [((x0 + x1) / 2, (y0 + y1) / 2) for x0, y0, x1, y1 in boxes]
+    traces.append(
+        go.Scatter(
+            x=[x for x, _ in centres],
+            y=[y for _, y in centres],
+            mode="markers",
+            marker={
+                "symbol": "square",
+                "size": [min(x1 - x0, y1 - y0) for x0, y0, x1, y1 in boxes],
+                "color": "rgba(0, 0, 0, 0)",
+                "line": {"width": 0},
+            },
+            name="layers",
+            showlegend=False,
+            customdata=[
+                (
+                    node.index,
+                    escaped(node.name),
+                    escaped(node.class_name)
+                    if not _is_block(node)
+                    else f"{node.class_name.lower()} of {node.num_layers} layers (click to open)",
+                    shape_text(node.output_shape),
+                    f"{node.num_params:,}",
+                    f"{node.macs:,}",
+                )
+                for node in info.nodes
+            ],
+            hovertemplate=(
+                "<b>%{customdata[1]}</b><br>%{customdata[2]}<br>output %{customdata[3]}<br>"
+                "parameters %{customdata[4]}<br>MACs %{customdata[5]}<extra></extra>"
+            ),
+        )
+    )
+    for name in FAMILY_COLORS:  # the legend: one square per family drawn
+        if name in families:
+            traces.append(
+                go.Scatter(
+                    x=[None],
+                    y=[None],
+                    mode="markers",
+                    marker={"symbol": "square", "size": 12, "color": FAMILY_COLORS[name]},
+                    name=name,
+                    hoverinfo="skip",
+                )
+            )
+    x0, y0, x1, y1 = geometry["extent"]
+    margins = GRAPH_MARGIN["t"] + GRAPH_MARGIN["b"]
+    x_range, y_range = [x0, x1], [y0, y1]
+    height = max(320, (y1 - y0) + margins)
+    if focus is not None:
+        fx, fy = centres[focus]
+        bx0, by0, bx1, by1 = boxes[focus]
+        shapes.append(
+            {
+                "type": "rect",
+                "x0": bx0 - 5,
+                "y0": by0 - 5,
+                "x1": bx1 + 5,
+                "y1": by1 + 5,
+                "line": {"color": FOCUS_COLOR, "width": 3},
+                "name": "focus",
+            }
+        )
+        width, view = VIEW_SIZE
+        x_range, y_range = [fx - width / 2, fx + width / 2], [fy - view / 2, fy + view / 2]
+        height = view + margins
+    else:
+        if height > MAX_GRAPH_HEIGHT:  # open on the inputs (the top), pan for the rest
+            height = MAX_GRAPH_HEIGHT
+            y_range = [y1 - (height - margins), y1]
+        if direction == "left to right" and x1 - x0 > VIEW_SIZE[0]:
+            x_range = [x0, x0 + VIEW_SIZE[0]]  # the inputs first; a wider window would shrink
+    for shape in shapes:
+        shape.setdefault("layer", "below")
+    blocks_closed = sum(_is_block(node) for node in info.nodes)
     title = f"{info.name}: {len(info.nodes)} nodes, {info.num_columns} deep"
     if blocks_closed:
-        title += f" ({blocks_closed} blocks closed)"
+        title += f" ({blocks_closed} block{'' if blocks_closed == 1 else 's'} closed)"
     layout = base_layout(title)
     layout["hovermode"] = "closest"
-    spread = (
-        max((node.row for node in info.nodes), default=0)
-        - min((node.row for node in info.nodes), default=0)
-        + 1
-    )
-    layout["legend"] = {"orientation": "h", "yanchor": "top", "y": -0.02, "x": 0.0}
-    low = min((node.row for node in info.nodes), default=0)
-    high = max((node.row for node in info.nodes), default=0)
-    hidden = {"visible": False}
-    depth_axis = {"title": "depth (input → output)", "showgrid": False, "zeroline": False}
-    figure.update_layout(
-        **layout,
-        xaxis=depth_axis if across else {**hidden, "range": [low - 0.8, high + 1.4]},
-        # Room on the right of the last column for its names (top down, names sit right).
-        yaxis={**hidden, "range": [-high - 0.8, -low + 0.8]} if across else hidden,
-        # Tall enough for the widest column (or the deepest path, top down), no taller.
-        height=int(200 + 70 * spread) if across else int(200 + 60 * min(info.num_columns, 40)),
+    layout["margin"] = GRAPH_MARGIN
+    layout["font"] = {**layout["font"], "family": GRAPH_FONT}
+    layout["legend"] = {
+        "orientation": "h",
+        "yanchor": "bottom",
+        "y": 1.0,
+        "x": 0.0,
+        "xanchor": "left",
+    }
+    hidden = {"visible": False, "showgrid": False, "zeroline": False}
+    layout.update(
+        shapes=shapes,
+        annotations=annotations,
+        xaxis={**hidden, "range": x_range},
+        yaxis={**hidden, "range": y_range, "scaleanchor": "x", "scaleratio": 1},
+        height=int(math.ceil(height)),
+        hoverdistance=int(max((box[2] - box[0] for box in boxes), default=40) / 2),
         dragmode="pan",
         clickmode="event+select",
+        plot_bgcolor="white",
     )
-    if info.num_columns > 40:  # start zoomed on the input side; pan or zoom out for the rest
-        if across:
-            figure.update_xaxes(range=[-1, 40])
-        else:
-            figure.update_yaxes(range=[-40, 1])
-    return figure
+    # Hundreds of shapes and annotations built here, from known-good values: Plotly's per-property
+    # validation would take most of a second.
+    layout["template"] = pio.templates[layout["template"]]  # unvalidated, a name stays a name
+    return go.Figure(data=traces, layout=layout, _validate=False)
 
 
 BLOCK_SIZES = {"macs": "multiply-accumulates", "num_params": "parameters"}

@@ -351,8 +351,8 @@ def test_transformer_blocks_by_number_and_nested_models_inlined():
     assert {
         g.label: len([u for u in transformer.units if g.id in u.path]) for g in transformer.groups
     } == {
-        "*_1": 3,
-        "*_2": 3,
+        "transformer_block_1": 3,
+        "transformer_block_2": 3,
     }
 
     image = keras.Input((4,), name="image")
@@ -405,3 +405,63 @@ def test_layer_details_statistics_and_histograms():
     assert [w.trainable for w in moving] == [True, True, False, False]
     with pytest.raises(InputError, match="Received: 'nope'"):
         layer_details(model, "nope")
+
+
+def test_numbered_blocks_are_named_after_what_they_compute():
+    from neurogenesis.analysis.architecture import block_label, model_graph
+
+    assert block_label("1", ["MultiHeadAttention", "Add", "Dense"]) == "transformer_block_1"
+    assert block_label("2", ["Conv2D", "BatchNormalization"]) == "conv_block_2"
+    assert block_label("3", ["LSTM", "Dense"]) == "recurrent_block_3"
+    assert block_label("4", ["Dense", "Dropout"]) == "dense_block_4"
+    assert block_label("5", ["Add", "Multiply"]) == "block_5"
+    graph = model_graph(_conv_model())
+    assert [group.label for group in graph.groups] == ["conv_block_1", "conv_block_2"]
+    assert [group.id for group in graph.groups] == ["*_1", "*_2"]  # ids stay stable
+
+
+def _conv_model():
+    image = keras.Input((4, 4, 1), name="image")
+    x = image
+    for block in (1, 2):
+        x = keras.layers.Conv2D(2, 3, padding="same", name=f"conv_{block}")(x)
+        x = keras.layers.BatchNormalization(name=f"norm_{block}")(x)
+    return keras.Model(image, x)
+
+
+def test_key_attributes_read_each_layers_config():
+    from neurogenesis.analysis.architecture import key_attributes, model_graph
+
+    def attributes(layer):
+        return dict(key_attributes(type(layer).__name__, layer.get_config()))
+
+    assert attributes(keras.layers.Conv2D(16, 3, strides=2, activation="relu")) == {
+        "filters": "16",
+        "kernel": "3×3",
+        "strides": "2×2",
+        "activation": "relu",
+    }
+    # Strides and dilation of 1 and a linear activation say nothing.
+    assert attributes(keras.layers.Conv1D(8, 5)) == {"filters": "8", "kernel": "5"}
+    assert attributes(keras.layers.Dense(1024)) == {"units": "1024"}
+    assert attributes(keras.layers.MultiHeadAttention(num_heads=4, key_dim=6)) == {
+        "heads": "4",
+        "key_dim": "6",
+    }
+    assert attributes(keras.layers.Embedding(60, 24)) == {"vocabulary": "60", "dim": "24"}
+    assert attributes(keras.layers.Dropout(0.25)) == {"rate": "0.25"}
+    assert attributes(keras.layers.MaxPooling2D(2)) == {"pool": "2×2", "strides": "2×2"}
+    assert attributes(keras.layers.LSTM(32, return_sequences=True)) == {
+        "units": "32",
+        "sequences": "all steps",
+        "activation": "tanh",
+    }
+    assert attributes(keras.layers.Bidirectional(keras.layers.GRU(8))) == {
+        "units": "8",
+        "activation": "tanh",
+        "merge": "concat",
+    }
+    assert attributes(keras.layers.Add()) == {}
+    # The graph carries them to its nodes.
+    graph = model_graph(_conv_model())
+    assert dict(graph.units[1].attributes) == {"filters": "2", "kernel": "3×3"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from neurogenesis.analysis.architecture import ArchitectureInfo, LayerInfo
-from neurogenesis.plotting.architecture import plot_layer_costs
+from neurogenesis.plotting.architecture import plot_layer_costs, text_width
 
 
 def _info():
@@ -32,39 +32,314 @@ def test_every_layer_when_asked_and_unknown_costs_refused():
         plot_layer_costs(_info(), "flops")
 
 
-def test_graph_figure_draws_every_node_and_edge():
+# --- The graph ------------------------------------------------------------------------------------
+
+
+def _named(figure, kind: str) -> dict[str, object]:
+    """The figure's shapes (or annotations) whose name starts with ``kind:``, by the rest."""
+    items = list(figure.layout.shapes) + list(figure.layout.annotations)
+    return {item.name.split(":", 1)[1]: item for item in items if item.name.startswith(kind + ":")}
+
+
+def _rect(shape) -> tuple[float, float, float, float]:
+    return (
+        min(shape.x0, shape.x1),
+        min(shape.y0, shape.y1),
+        max(shape.x0, shape.x1),
+        max(shape.y0, shape.y1),
+    )
+
+
+def _overlap(a, b, margin: float = 0.0) -> bool:
+    return (
+        a[0] < b[2] - margin
+        and b[0] < a[2] - margin
+        and a[1] < b[3] - margin
+        and b[1] < a[3] - margin
+    )
+
+
+def _plain(text: str) -> list[str]:
+    import html
+    import re
+
+    return [html.unescape(re.sub(r"<[^>]+>", "", line)) for line in text.split("<br>")]
+
+
+def _annotation_box(annotation) -> tuple[float, float, float, float]:
+    """A generous bound on an annotation's box, from its text and anchors alone: 0.62 em a
+    character (Arial's widest lower-case letters and digits are 0.56 em), 1.3 em a line."""
+    lines = _plain(annotation.text)
+    size = annotation.font.size
+    width = max(len(line) for line in lines) * 0.62 * size + 2
+    height = len(lines) * 1.3 * size + 2
+    left = {"left": 0.0, "center": 0.5, "right": 1.0}[annotation.xanchor or "center"]
+    below = {"bottom": 0.0, "middle": 0.5, "top": 1.0}[annotation.yanchor or "middle"]
+    x0, y0 = annotation.x - left * width, annotation.y - below * height
+    return x0, y0, x0 + width, y0 + height
+
+
+def _path_points(path: str, samples: int = 24) -> list[tuple[float, float]]:
+    """The points along an SVG path of M, L and C commands (lines and curves sampled)."""
+    import re
+
+    points: list[tuple[float, float]] = []
+    for command, body in re.findall(r"([MLC])([^MLC]*)", path):
+        numbers = [float(value) for value in re.findall(r"-?[0-9.]+", body)]
+        pairs = list(zip(numbers[::2], numbers[1::2], strict=True))
+        if command == "M":
+            points += pairs
+            continue
+        if command == "L":
+            for x3, y3 in pairs:
+                x0, y0 = points[-1]
+                points += [
+                    (x0 + (x3 - x0) * step / samples, y0 + (y3 - y0) * step / samples)
+                    for step in range(1, samples + 1)
+                ]
+            continue
+        (x0, y0), ((x1, y1), (x2, y2), (x3, y3)) = points[-1], pairs
+        for step in range(1, samples + 1):
+            t = step / samples
+            a, b, c, d = (1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t * t * (1 - t), t**3
+            points.append((a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3))
+    return points
+
+
+@pytest.fixture(scope="module")
+def transformer_graph():
+    """The sentiment transformer demo: a mask branch, two blocks with two residuals each."""
+    import keras
+
+    from neurogenesis.analysis.architecture import model_graph
+    from neurogenesis.workspace import DEMO_MODELS_DIR
+
+    model = keras.saving.load_model(
+        DEMO_MODELS_DIR / "sentiment_transformer.keras", compile=False, safe_mode=True
+    )
+    return model_graph(model)
+
+
+def _check_readable(info, figure) -> None:
+    nodes = {int(key): _rect(shape) for key, shape in _named(figure, "node").items()}
+    assert sorted(nodes) == [node.index for node in info.nodes]
+    boxes = list(nodes.values())
+    for i, a in enumerate(boxes):  # no two node boxes overlap
+        for b in boxes[i + 1 :]:
+            assert not _overlap(a, b), (a, b)
+    labels = _named(figure, "shape")
+    for label in labels.values():  # no tensor shape on a node
+        box = _annotation_box(label)
+        for index, node in nodes.items():
+            assert not _overlap(box, node), (label.text, info.nodes[index].name)
+    label_boxes = [_annotation_box(label) for label in labels.values()]
+    for i, a in enumerate(label_boxes):  # nor on another shape
+        for b in label_boxes[i + 1 :]:
+            assert not _overlap(a, b), (a, b)
+    for key, text in _named(figure, "text").items():  # each box holds its text, font >= 11 px
+        x0, y0, x1, y1 = nodes[int(key)]
+        header = _named(figure, "class")[key]
+        assert text.font.size >= 11 and header.font.size >= 11
+        lines = [*_plain(header.text), *_plain(text.text)]
+        bold = [True] + [line == _plain(text.text)[0] for line in lines[1:]]
+        assert max(text_width(line, 12, bold=b) for line, b in zip(lines, bold, strict=True)) < (
+            x1 - x0
+        )
+        assert len(lines) * 1.3 * 12 < y1 - y0
+    assert all(a.font.size >= 11 for a in figure.layout.annotations)
+    # No edge passes through a node's box (its own ends touch their boxes' borders).
+    for key, edge in _named(figure, "edge").items():
+        for x, y in _path_points(edge.path):
+            for x0, y0, x1, y1 in boxes:
+                assert not (x0 + 1 < x < x1 - 1 and y0 + 1 < y < y1 - 1), (key, x, y)
+
+
+@pytest.mark.parametrize("direction", ["top down", "left to right"])
+def test_graph_boxes_hold_their_text_and_nothing_overlaps(transformer_graph, direction):
+    from neurogenesis.analysis.architecture import default_expanded, graph_info, layout_graph
+    from neurogenesis.plotting.architecture import plot_graph
+    from neurogenesis.testing import tiny_branching_model
+
+    for info in (
+        layout_graph(transformer_graph, default_expanded(transformer_graph)),  # all open
+        layout_graph(transformer_graph, ()),  # blocks closed
+        graph_info(tiny_branching_model()),
+    ):
+        _check_readable(info, plot_graph(info, direction=direction))
+
+
+def test_graph_boxes_name_the_class_the_layer_and_its_settings(transformer_graph):
+    from neurogenesis.analysis.architecture import default_expanded, layout_graph
+    from neurogenesis.plotting.architecture import plot_graph
+
+    info = layout_graph(transformer_graph, default_expanded(transformer_graph))
+    figure = plot_graph(info)
+    by_name = {node.name: node.index for node in info.nodes}
+    header, text = _named(figure, "class"), _named(figure, "text")
+
+    def box(name):
+        index = str(by_name[name])
+        return _plain(header[index].text), _plain(text[index].text)
+
+    # The demo's config: MultiHeadAttention(num_heads=4, key_dim=6): 4 * (3 * (24*6 + 6)) +
+    # 4*6*24 + 24 = 2,400 parameters; Dense(48, relu) on 24 features: 24*48 + 48 = 1,200.
+    assert box("attention_1") == (
+        ["MultiHeadAttention"],
+        ["attention_1", "4 heads · key_dim 6", "2,400 params"],
+    )
+    assert box("feed_forward_1") == (
+        ["Dense"],
+        ["feed_forward_1", "48 units · relu", "1,200 params"],
+    )
+    assert box("token_embedding")[1] == [
+        "token_embedding",
+        "vocabulary 60 · dim 24",
+        "1,440 params",
+    ]
+    assert box("token_ids") == (["InputLayer"], ["token_ids", "(None, 16)"])
+    # Closed blocks are named after the block.
+    closed = layout_graph(transformer_graph, ())
+    figure = plot_graph(closed)
+    blocks = [node for node in closed.nodes if node.group]
+    names = [_plain(_named(figure, "text")[str(node.index)].text)[0] for node in blocks]
+    assert names == ["transformer_block_1", "transformer_block_2"]
+    assert all(
+        _plain(_named(figure, "class")[str(n.index)].text) == ["block · 7 layers"] for n in blocks
+    )
+    assert figure.layout.title.text.endswith("(2 blocks closed)")
+    # Every edge's tensor shape is written once, by the layer that sends it.
+    shapes = {
+        info.nodes[int(key)].name: label.text
+        for key, label in _named(plot_graph(info), "shape").items()
+    }
+    assert shapes["attention_1"] == "(None, 16, 24)" and shapes["logical_and"] == "(None, 16, 16)"
+    assert shapes["feed_forward_1"] == "(None, 16, 48)"
+    assert "probabilities" not in shapes  # the output sends nothing
+
+
+@pytest.mark.parametrize("direction", ["top down", "left to right"])
+def test_residuals_run_beside_the_column_they_jump(transformer_graph, direction):
+    from neurogenesis.analysis.architecture import default_expanded, layout_graph
+    from neurogenesis.plotting.architecture import plot_graph
+
+    info = layout_graph(transformer_graph, default_expanded(transformer_graph))
+    figure = plot_graph(info, direction=direction)
+    index = {node.name: node.index for node in info.nodes}
+    nodes = {int(key): _rect(shape) for key, shape in _named(figure, "node").items()}
+    edges = _named(figure, "edge")
+    across = direction == "left to right"
+    # embedding_norm -> attention_residual_1 jumps attention_1; attention_norm_1 ->
+    # feed_forward_residual_1 jumps the feed-forward pair.
+    for source, target, jumped in (
+        ("embedding_norm", "attention_residual_1", ["attention_1"]),
+        ("attention_norm_1", "feed_forward_residual_1", ["feed_forward_1", "feed_forward_out_1"]),
+        ("attention_norm_2", "feed_forward_residual_2", ["feed_forward_2", "feed_forward_out_2"]),
+    ):
+        points = _path_points(edges[f"{index[source]}:{index[target]}"].path)
+        for name in jumped:
+            x0, y0, x1, y1 = nodes[index[name]]
+            # Beside the jumped layer: past its box across the column, where the layer is.
+            if across:
+                beside = [y for x, y in points if x0 <= x <= x1]
+                assert beside and all(y < y0 or y > y1 for y in beside), name
+            else:
+                beside = [x for x, y in points if y0 <= y <= y1]
+                assert beside and all(x > x1 or x < x0 for x in beside), name
+    # The main line's own edges stay in the column: attention_1 -> attention_residual_1 is
+    # straight down.
+    main = _path_points(edges[f"{index['attention_1']}:{index['attention_residual_1']}"].path)
+    x0, _, x1, _ = nodes[index["attention_1"]]
+    if not across:
+        assert all(x0 <= x <= x1 for x, _ in main)
+
+
+def test_graph_grows_with_its_nodes():
+    import keras
+
     from neurogenesis.analysis.architecture import graph_info
-    from neurogenesis.plotting.architecture import plot_graph, shape_text
+    from neurogenesis.plotting.architecture import plot_graph
+
+    def chain(length):
+        inputs = keras.Input((4,), name="x")
+        hidden = inputs
+        for position in range(length):
+            hidden = keras.layers.Dense(4, name=f"dense_{position}")(hidden)
+        return keras.Model(inputs, hidden)
+
+    short, long = plot_graph(graph_info(chain(4))), plot_graph(graph_info(chain(12)))
+    boxes = [_rect(shape) for shape in _named(long, "node").values()]
+    heights = {round(y1 - y0) for _, y0, _, y1 in boxes[1:]}
+    # Same box sizes, so eight more layers are eight more boxes and gaps of height.
+    step = next(iter(heights)) + 46
+    assert len(heights) == 1
+    assert long.layout.height - short.layout.height == pytest.approx(8 * step, abs=2)
+    # One axis unit is one pixel: the y range spans the plot area's height.
+    y0, y1 = long.layout.yaxis.range
+    margin = long.layout.margin
+    assert y1 - y0 == pytest.approx(long.layout.height - margin.t - margin.b, abs=1)
+    assert long.layout.yaxis.scaleanchor == "x" and long.layout.yaxis.scaleratio == 1
+
+
+def test_found_layer_is_outlined_and_centred(transformer_graph):
+    from neurogenesis.analysis.architecture import default_expanded, layout_graph
+    from neurogenesis.plotting.architecture import VIEW_SIZE, plot_graph
+
+    info = layout_graph(transformer_graph, default_expanded(transformer_graph))
+    target = next(node.index for node in info.nodes if node.name == "feed_forward_2")
+    figure = plot_graph(info, focus=target)
+    x0, y0, x1, y1 = _rect(_named(figure, "node")[str(target)])
+    (focus,) = [shape for shape in figure.layout.shapes if shape.name == "focus"]
+    fx0, fy0, fx1, fy1 = _rect(focus)
+    assert fx0 < x0 and fy0 < y0 and fx1 > x1 and fy1 > y1  # the outline surrounds the box
+    assert sum(figure.layout.xaxis.range) / 2 == pytest.approx((x0 + x1) / 2)
+    assert sum(figure.layout.yaxis.range) / 2 == pytest.approx((y0 + y1) / 2)
+    low, high = figure.layout.yaxis.range
+    assert high - low == VIEW_SIZE[1]
+    # Without a focus the whole graph shows, and the found layer is far down it.
+    whole = plot_graph(info)
+    assert whole.layout.height > figure.layout.height
+    assert not any(shape.name == "focus" for shape in whole.layout.shapes)
+
+
+def test_text_width_is_arials():
+    from pathlib import Path
+
+    font_file = Path("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf")
+    if not font_file.is_file():
+        pytest.skip("Liberation Sans (Arial's metrics) is not installed here")
+    from PIL import ImageFont
+
+    font = ImageFont.truetype(str(font_file), 12)
+    bold = ImageFont.truetype(str(font_file).replace("Regular", "Bold"), 12)
+    for text in ("feed_forward_residual_1", "(None, 16, 24)", "4 heads · key_dim 6", "W×H"):
+        assert text_width(text, 12) == pytest.approx(font.getlength(text), abs=1.0)
+        assert text_width(text, 12, bold=True) == pytest.approx(bold.getlength(text), abs=1.0)
+
+
+def test_graph_click_points_carry_the_node_index():
+    from neurogenesis.analysis.architecture import graph_info
+    from neurogenesis.plotting.architecture import plot_graph
     from neurogenesis.testing import tiny_branching_model
 
     info = graph_info(tiny_branching_model())
     figure = plot_graph(info)
-    edges, shapes, *families = figure.data
-    assert sum(x is None for x in edges.x) == len(info.edges)
-    # Shapes ride on the edges: the join receives (None, 6) and (None, 4).
-    assert sorted(shapes.text) == sorted(shape_text(edge.shape) for edge in info.edges)
-    assert {"(None, 6)", "(None, 4)"} <= set(shapes.text)
-    assert sum(len(trace.x) for trace in families) == len(info.nodes)
-    assert {trace.name for trace in families} == {"input", "dense", "merge"}
-    labels = {text.split("<br>")[0] for trace in families for text in trace.text}
-    assert labels == {node.name for node in info.nodes}
-    # Parameters are written on the nodes: dense_a has 6 * 6 + 6 = 42.
-    assert any(text == "dense_a<br>42 params" for trace in families for text in trace.text)
-    # Top down (the default) puts depth on the vertical axis: the inputs on top.
-    by_name = {node.name: node for node in info.nodes}
-    node_y = {
-        text.split("<br>")[0]: y
-        for trace in families
-        for text, y in zip(trace.text, trace.y, strict=True)
+    layers = next(trace for trace in figure.data if trace.name == "layers")
+    assert [row[0] for row in layers.customdata] == [node.index for node in info.nodes]
+    assert [row[1] for row in layers.customdata] == [node.name for node in info.nodes]
+    nodes = _named(figure, "node")
+    for (x, y), node in zip(zip(layers.x, layers.y, strict=True), info.nodes, strict=True):
+        x0, y0, x1, y1 = _rect(nodes[str(node.index)])
+        assert x0 < x < x1 and y0 < y < y1  # each point sits on its box
+    legend = {trace.name for trace in figure.data if trace.showlegend is not False}
+    assert legend == {"input", "dense", "merge"}
+    # Top down, the inputs are on top; left to right, on the left.
+    top = {info.nodes[int(k)].name: _rect(s) for k, s in nodes.items()}
+    assert top["a"][1] > top["dense_a"][1] > top["skip"][1]
+    across = {
+        info.nodes[int(k)].name: _rect(s)
+        for k, s in _named(plot_graph(info, direction="left to right"), "node").items()
     }
-    assert node_y["a"] > node_y["dense_a"] > node_y["skip"]
-    across = plot_graph(info, direction="left to right")
-    node_x = {
-        text.split("<br>")[0]: x
-        for trace in across.data[2:]
-        for text, x in zip(trace.text, trace.x, strict=True)
-    }
-    assert node_x == {name: node.column for name, node in by_name.items()}
+    assert across["a"][0] < across["dense_a"][0] < across["skip"][0]
 
 
 def _nested_graph():
