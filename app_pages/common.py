@@ -34,9 +34,14 @@ from streamlit.errors import StreamlitPageNotFoundError
 from neurogenesis import cached
 from neurogenesis.analysis import attribution as attribution_analysis
 from neurogenesis.analysis import features as feature_analysis
+from neurogenesis.analysis.graph import capped_steps
 from neurogenesis.errors import ExportUnavailableError, InputError, UnsupportedModelError
 from neurogenesis.plotting.attribution import (
+    MAGNITUDE_TITLE,
     METHOD_LABELS,
+    SIGNED_TITLE,
+    attribution_values,
+    method_settings,
     plot_attribution,
     plot_attribution_grid,
     plot_pointing_game,
@@ -171,10 +176,11 @@ def sample_table(predictions, indices) -> pd.DataFrame:
 
 def attribution_table(infos: dict) -> pd.DataFrame:
     """Every method's map of the first sample, one row per position (image rows and columns,
-    time steps and features, or positions), as the chart draws it."""
+    time steps and features, or positions), as the chart draws it: signed attributions for
+    signed methods (summed over an image's channels), magnitudes for the others."""
     frames = []
     for method, info in infos.items():
-        values = np.asarray(info.maps[0], dtype=np.float64)
+        values, signed = attribution_values(info, 0)
         if info.input_kind == "image" and values.ndim == 2:
             axes = ["row", "column"]
         elif values.ndim == 2:
@@ -184,7 +190,8 @@ def attribution_table(infos: dict) -> pd.DataFrame:
         positions = np.indices(values.shape).reshape(values.ndim, -1).T
         frame = pd.DataFrame(positions, columns=axes)
         frame.insert(0, "method", METHOD_LABELS.get(method, method))
-        frame["map"] = values.ravel()
+        frame["kind"] = SIGNED_TITLE if signed else MAGNITUDE_TITLE
+        frame["attribution"] = values.ravel()
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
@@ -402,13 +409,16 @@ def attribution_view(
             128,
             attribution_analysis.DEFAULT_SMOOTHGRAD_SAMPLES,
             key=f"{prefix}_noise_samples",
+            help="Smilkov et al. 2017: the map stops improving past about 50 noisy copies.",
         )
         noise = b.slider(
-            "SmoothGrad noise (share of the value range)",
+            "SmoothGrad noise σ (share of the value range, max − min)",
             0.01,
             0.5,
             attribution_analysis.DEFAULT_NOISE_LEVEL,
             key=f"{prefix}_noise",
+            help="Smilkov et al. 2017 recommend 10–20%; the map is the mean |gradient| over the "
+            "noisy copies, as in the paper's figures.",
         )
         top_n = c.slider(
             "Score-CAM channels (top N, 0 = all)",
@@ -473,6 +483,21 @@ def attribution_view(
         title = f"Sample #{index}: attribution of the model's output"
     figure.update_layout(title={"text": escaped(title)})
     chart(figure, key=f"{prefix}_attribution", data=partial(attribution_table, infos))
+    settings = [
+        f"{METHOD_LABELS[method]}: {method_settings(info)}"
+        for method, info in infos.items()
+        if method_settings(info)
+    ]
+    signed = [METHOD_LABELS[m] for m, info in infos.items() if attribution_values(info, 0)[1]]
+    magnitudes = [METHOD_LABELS[m] for m in infos if METHOD_LABELS[m] not in signed]
+    legend = []
+    if signed:
+        legend.append(f"Signed (red raises the score, blue lowers it): {', '.join(signed)}.")
+    if magnitudes:
+        legend.append(f"Magnitude (black is none, yellow the most): {', '.join(magnitudes)}.")
+    if settings:
+        legend.append("Settings: " + "; ".join(settings) + ".")
+    st.caption(" ".join(legend))
     ig = infos.get("integrated_gradients")
     if ig is not None and ig.completeness_error is not None:
         error = float(ig.completeness_error[0])
@@ -567,7 +592,15 @@ def pointing_view(model_source, samples_source, available, method_options, optio
                 min((n + float(f)) / len(available), 1.0), text=f"{METHOD_LABELS[available[n]]}…"
             ),
         )
-        scores[METHOD_LABELS[method]] = float(result.score)
+        label = METHOD_LABELS[method]
+        if method == "smoothgrad":
+            smooth = method_options.get("smoothgrad", {})
+            copies = capped_steps(
+                smooth.get("num_samples", attribution_analysis.DEFAULT_SMOOTHGRAD_SAMPLES)
+            )
+            noise = smooth.get("noise_level", attribution_analysis.DEFAULT_NOISE_LEVEL)
+            label = f"SmoothGrad ({copies} × σ {noise:.0%})"
+        scores[label] = float(result.score)
     ig_options = method_options.get("integrated_gradients", {})
     if "integrated_gradients" in available and ig_options.get("baseline") != "blur":
         # A black baseline counts a coloured background as evidence too; a blurred copy of the

@@ -4,8 +4,10 @@ Pure computation for the attribution page. :func:`attribution_info` explains one
 (the predicted class by default) with one of :data:`METHODS`:
 
 - ``"gradient"``: d score / d input (Simonyan et al. 2014).
-- ``"smoothgrad"``: the gradient averaged over noisy copies of the input (Smilkov et al. 2017);
-  all copies of a sample go through the model as one batch.
+- ``"smoothgrad"``: gradients of noisy copies of the input (Smilkov et al. 2017, with the paper's
+  settings: 50 copies, noise sigma 10% of the sample's value range); its map averages the
+  gradients' absolute values, as the paper's figures do (its signed attributions average the
+  gradients). All copies of a sample go through the model as one batch.
 - ``"integrated_gradients"``: (x - baseline) times the gradient averaged along the straight path
   from a baseline to x (Sundararajan et al. 2017), trapezoid rule; all steps of a sample in one
   batch. ``completeness_error`` says how far the attributions are from summing to
@@ -59,6 +61,7 @@ __all__ = [
     "GRADIENT_METHODS",
     "METHODS",
     "SANITY_THRESHOLD",
+    "SIGNED_METHODS",
     "TOKEN_BASELINES",
     "TOKEN_METHODS",
     "TOP_FRACTION",
@@ -94,9 +97,16 @@ TOKEN_METHODS = ("gradient", "integrated_gradients")
 TOKEN_BASELINES = ("zeros", "pad")
 
 DEFAULT_IG_STEPS = 64
-DEFAULT_SMOOTHGRAD_SAMPLES = 32
-# Noise standard deviation as a fraction of each sample's value range (Smilkov et al. use 10-20%).
-DEFAULT_NOISE_LEVEL = 0.15
+# Smilkov et al. 2017: "the estimated gradient becomes smoother as n grows, with diminishing
+# returns past about 50" and noise of 10-20% of the value range (max - min). On the masked shapes
+# (240 samples, probability score) SmoothGrad's pointing game is 0.70 at 10%, 0.59 at 15% and 0.48
+# at 20% (plain gradients: 0.48); with 32 copies at 15% and |mean gradient| maps it was 0.50.
+DEFAULT_SMOOTHGRAD_SAMPLES = 50
+DEFAULT_NOISE_LEVEL = 0.10
+# Methods whose maps keep the sign of the attribution (drawn on a diverging scale centred on
+# zero); every other method's map is a magnitude (SmoothGrad: the mean of |gradient|, as in the
+# paper's figures; CAMs: ReLU'd; occlusion: positive score drops).
+SIGNED_METHODS = ("gradient", "integrated_gradients")
 # Occlusion patch side as a fraction of the image side, and stride as a fraction of the patch.
 DEFAULT_OCCLUSION_WINDOW = 0.25
 DEFAULT_OCCLUSION_STRIDE = 0.5
@@ -122,11 +132,12 @@ class AttributionInfo(_ValueEquality):
         method: one of :data:`METHODS`.
         input_kind: ``"image"`` (samples ``(H, W, C)``), ``"series"`` (``(T, F)``) or
             ``"tabular"`` (``(F,)``).
-        maps: non-negative maps. Images: ``(N, H, W)``; for gradient methods the absolute
-            attribution *summed* over channels, for CAM methods the ReLU'd map upsampled
+        maps: non-negative maps. Images: ``(N, H, W)``; for gradient and integrated gradients the
+            absolute attribution *summed* over channels, for SmoothGrad the mean over the noisy
+            copies of the absolute gradient, summed over channels, for CAM methods the ReLU'd map upsampled
             bilinearly to ``(H, W)``, for occlusion the mean score drop (negative drops clipped to
             zero). Series and tabular inputs: the samples' own shape, ``(N, T, F)`` / ``(N, F)``,
-            absolute attributions.
+            absolute attributions (SmoothGrad: mean absolute gradients).
         attributions: the signed attributions, the shape of the samples (``(N, H, W, C)``), for
             gradient methods; ``None`` otherwise.
         target: ``(N,)`` the output unit explained per sample.
@@ -166,6 +177,12 @@ class AttributionInfo(_ValueEquality):
     top_n: int | None
     completeness_error: np.ndarray | None
     notes: tuple[str, ...]
+
+    @property
+    def signed(self) -> bool:
+        """The method's attribution keeps its sign (:data:`SIGNED_METHODS`): draw
+        ``attributions`` on a diverging scale centred on zero; else draw ``maps``, a magnitude."""
+        return self.attributions is not None and self.method in SIGNED_METHODS
 
 
 @dataclass(frozen=True, eq=False)
@@ -693,7 +710,9 @@ def _smoothgrad(scorer, x, targets, num_samples, noise_level, seed, batch_size, 
         return [(x[i][None] + noise[i]).astype(x.dtype)]
 
     results = _run_rows(scorer, "input", rows, targets, batch_size, progress)
-    return np.stack([grads.mean(axis=0) for _, grads in results])
+    mean = np.stack([grads.astype(np.float64).mean(axis=0) for _, grads in results])
+    magnitude = np.stack([np.abs(grads.astype(np.float64)).mean(axis=0) for _, grads in results])
+    return mean, magnitude
 
 
 def _trapezoid(steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -874,21 +893,24 @@ def _attribute(
     forward = plain if score == "probability" else _scorer(cache, model, score, tap)
     scores = _batched(forward, "forward", [x], targets, batch_size)[0].astype(np.float64)
 
-    attributions = completeness = None
+    attributions = completeness = magnitude = None
     used_baseline = used_steps = used_samples = used_noise = used_window = used_stride = None
     used_top = None
     if method == "gradient":
         attributions = _gradient(forward, x, targets, batch_size, progress).astype(np.float64)
     elif method == "smoothgrad":
-        used_samples = _check_positive(
-            num_samples if num_samples is not None else DEFAULT_SMOOTHGRAD_SAMPLES, "num_samples"
+        used_samples = graph.capped_steps(
+            _check_positive(
+                num_samples if num_samples is not None else DEFAULT_SMOOTHGRAD_SAMPLES,
+                "num_samples",
+            )
         )
         used_noise = float(DEFAULT_NOISE_LEVEL if noise_level is None else noise_level)
         if not math.isfinite(used_noise) or used_noise < 0:
             raise InputError(f"Expected a noise level of 0 or more. Received: {noise_level!r}.")
-        attributions = _smoothgrad(
+        attributions, magnitude = _smoothgrad(
             forward, x, targets, used_samples, used_noise, seed, batch_size, progress
-        ).astype(np.float64)
+        )
     elif method == "integrated_gradients":
         used_steps = _check_positive(steps if steps is not None else DEFAULT_IG_STEPS, "steps", 2)
         used_baseline = baseline
@@ -923,7 +945,9 @@ def _attribute(
         maps = _occlusion(
             forward, x, base, targets, used_window, used_stride, kind, batch_size, progress
         )
-    if attributions is not None:
+    if magnitude is not None:  # SmoothGrad: the mean |gradient| (the paper's figures)
+        maps = magnitude.sum(axis=-1) if kind == "image" else magnitude
+    elif attributions is not None:
         maps = _reduce(attributions, kind)
     if method in CAM_METHODS and np.any(maps.reshape(len(x), -1).max(axis=1) == 0):
         notes.append(
@@ -984,8 +1008,11 @@ def attribution_info(
         score: ``"probability"`` explains the output as the model returns it (after its softmax);
             ``"logit"`` the value before it.
         steps: integrated-gradients steps (default :data:`DEFAULT_IG_STEPS`), trapezoid rule.
-        num_samples: SmoothGrad noise samples (default :data:`DEFAULT_SMOOTHGRAD_SAMPLES`).
-        noise_level: SmoothGrad noise std as a fraction of each sample's value range.
+        num_samples: SmoothGrad noise samples (default :data:`DEFAULT_SMOOTHGRAD_SAMPLES`),
+            lowered to ``$NEUROGENESIS_MAX_STEPS`` when that is set (``info.num_samples`` says
+            how many were used).
+        noise_level: SmoothGrad noise std as a fraction of each sample's value range (max - min;
+            default :data:`DEFAULT_NOISE_LEVEL`).
         baseline: integrated gradients' baseline and occlusion's fill: ``"zeros"``, ``"blur"``
             (a Gaussian blur of the input, sigma 15% of the side) or ``"mean"`` (the per-feature
             mean of the batch ``x``).
@@ -1004,7 +1031,7 @@ def attribution_info(
 
     Returns:
         An :class:`AttributionInfo`; images get ``(N, H, W)`` maps (gradient methods: |attribution|
-        summed over channels), series and feature vectors maps of their own shape.
+        summed over channels; SmoothGrad: mean |gradient| summed over channels), series and feature vectors maps of their own shape.
 
     Raises:
         InputError: bad samples, target, layer or settings.

@@ -2,9 +2,13 @@
 
 Draws what :mod:`neurogenesis.analysis.attribution` computes:
 
-- ``plot_attribution``: one sample with its map laid over it (images), or a time x feature heatmap
-  (series), or one bar per feature (feature vectors);
+- ``plot_attribution``: one sample: the input, then its map laid over the input in greys (images),
+  or a time x feature heatmap (series), or one bar per feature (feature vectors);
 - ``plot_attribution_grid``: several methods side by side on the same sample;
+
+Signed attributions (gradient, integrated gradients) are drawn on a diverging scale centred on
+zero, magnitudes (SmoothGrad's mean |gradient|, CAMs, occlusion) on a sequential scale whose zero
+is black, the same way for every kind of input and on every page (Captum's convention);
 - ``plot_token_attribution``: the words of a sentence coloured by their signed score;
 - ``plot_sanity_check``: the rank correlation of the cascading randomization, stage by stage;
 - ``plot_pointing_game``: each method's pointing-game score.
@@ -12,32 +16,66 @@ Draws what :mod:`neurogenesis.analysis.attribution` computes:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from neurogenesis.errors import InputError
-from neurogenesis.plotting.style import base_layout, color_for, escaped, rgba
+from neurogenesis.plotting.style import base_layout, color_for, escaped, rgb_of, rgba
 
 __all__ = [
     "DEFAULT_COLORSCALE",
     "DEFAULT_OPACITY",
     "DIVERGING_COLORSCALE",
+    "INPUT_COLORSCALE",
+    "MAGNITUDE_COLORSCALE",
+    "MAGNITUDE_TITLE",
     "METHOD_LABELS",
+    "SIGNED_COLORSCALE",
+    "SIGNED_TITLE",
+    "attribution_values",
+    "method_settings",
     "plot_attribution",
     "plot_attribution_grid",
     "plot_pointing_game",
     "plot_sanity_check",
     "plot_token_attribution",
+    "shared_limit",
 ]
 
+
+def _explicit(scale: str | Sequence) -> list[list]:
+    """A colour scale written out as ``[[position, "rgb(r, g, b)"], ...]``.
+
+    Streamlit's chart component replaces the exact strings ``#000001`` ... ``#000020`` anywhere
+    in a figure (its placeholders for theme colours), whatever the theme: Inferno's zero colour,
+    ``#000004``, reached the browser as pink or purple. rgb() strings reach it as written.
+    """
+    named = plotly.colors.get_colorscale(scale) if isinstance(scale, str) else scale
+    written = []
+    for position, color in named:
+        red, green, blue = (round(value) for value in rgb_of(str(color)))
+        written.append([float(position), f"rgb({red}, {green}, {blue})"])
+    return written
+
+
 DEFAULT_OPACITY = 0.5
-DEFAULT_COLORSCALE = "Inferno"
-# Positive (raises the score) red, negative blue.
-DIVERGING_COLORSCALE = "RdBu_r"
+# Magnitudes (no sign): Inferno, whose zero is black, so "nothing" reads as dark.
+MAGNITUDE_COLORSCALE = _explicit("Inferno")
+# Signed attributions, centred on zero (white): positive (raises the score) red, negative blue.
+SIGNED_COLORSCALE = _explicit("RdBu_r")
+DEFAULT_COLORSCALE = MAGNITUDE_COLORSCALE
+DIVERGING_COLORSCALE = SIGNED_COLORSCALE
+# The input under (images) or beside (series) a map, in greys, as Captum draws it.
+INPUT_COLORSCALE = [[0.0, "rgb(0, 0, 0)"], [1.0, "rgb(255, 255, 255)"]]
+SIGNED_TITLE = "attribution (signed)"
+MAGNITUDE_TITLE = "|attribution|"
+RELATIVE_NOTE = "÷ each map's max"
 METHOD_LABELS = {
     "gradient": "Gradient",
     "smoothgrad": "SmoothGrad",
@@ -54,15 +92,42 @@ THRESHOLD_COLOR = color_for(5)
 BAR_COLOR = color_for(0)
 # Token ids equal to this are padding (the Keras ``mask_zero`` convention) and are not drawn.
 PADDING_ID = 0
+# Image panels: the figure's height for this many panels side by side in a ~900 px wide chart.
+CHART_WIDTH = 900
+MIN_HEIGHT = 320
+MAX_HEIGHT = 520
+TOP_MARGIN = 95  # the title, its subtitle and the panels' titles
 
 
 def _label(method: str) -> str:
     return METHOD_LABELS.get(method, escaped(method))
 
 
+def method_settings(info: Any) -> str:
+    """The settings a map depends on, in words ("" for none): what a caption should say."""
+    method = info.method
+    if method == "smoothgrad" and info.num_samples:
+        return (
+            f"{info.num_samples} noisy copies, noise σ = {float(info.noise_level):.0%} of the "
+            "value range, mean |gradient|"
+        )
+    if method == "integrated_gradients" and info.steps:
+        return f"{info.steps} steps, {escaped(str(info.baseline))} baseline"
+    if method == "occlusion" and info.window:
+        window = "×".join(str(size) for size in info.window)
+        stride = "×".join(str(size) for size in info.stride)
+        return f"patch {window}, stride {stride}, filled with {escaped(str(info.baseline))}"
+    if method in ("gradcam", "gradcam_plus_plus", "scorecam") and info.layer:
+        channels = f", top {info.top_n} channels" if info.top_n else ""
+        return f"layer {escaped(info.layer)}{channels}"
+    return ""
+
+
 def _grid_label(info: Any) -> str:
-    """The method, with its baseline when that is not the default zeros (to tell two apart)."""
+    """A panel's title: the method, with SmoothGrad's settings and a baseline other than zeros."""
     baseline = getattr(info, "baseline", None)
+    if info.method == "smoothgrad" and getattr(info, "num_samples", None):
+        return f"SmoothGrad ({info.num_samples} × σ {float(info.noise_level):.0%})"
     if baseline and baseline != "zeros":
         return f"{_label(info.method)} ({escaped(baseline)})"
     return _label(info.method)
@@ -101,90 +166,195 @@ def _sample(info: Any, image: np.ndarray, index: int) -> np.ndarray:
     return image
 
 
-def _image_traces(sample: np.ndarray) -> list:
-    """The input image: greys for one channel, RGB (``go.Image``) for three."""
-    channels = sample.shape[-1]
-    if channels == 3:
-        values = sample.astype(np.float64)
-        if values.max() <= 1.0:  # [0, 1] floats; pixel values 0..255 are drawn as they are
-            values = values * 255.0
-        return [go.Image(z=np.clip(values, 0, 255).astype(np.uint8), name="input")]
-    grey = sample[..., 0] if channels == 1 else sample.mean(axis=-1)
-    return [
-        go.Heatmap(
-            z=grey,
-            colorscale="gray",
-            showscale=False,
-            hovertemplate="row %{y}, column %{x}<br>input %{z:.3g}<extra></extra>",
-            name="input",
-        )
-    ]
-
-
-def _overlay(values: np.ndarray, opacity: float, colorscale, zmax: float | None, **kwargs):
-    return go.Heatmap(
-        z=values,
-        colorscale=colorscale,
-        opacity=opacity,
-        zmin=0.0,
-        zmax=zmax,
-        hovertemplate="row %{y}, column %{x}<br>attribution %{z:.3g}<extra></extra>",
-        name="attribution",
-        **kwargs,
-    )
-
-
 def _check_opacity(opacity: float) -> float:
     if not 0.0 <= float(opacity) <= 1.0:
         raise InputError(f"Expected an opacity between 0 and 1. Received: {opacity!r}.")
     return float(opacity)
 
 
-def _series_trace(info: Any, index: int, feature_names, colorscale, **kwargs):
-    """Time x feature heatmap: signed attributions when the method has them, else the map."""
-    signed = info.attributions is not None
-    values = np.asarray(info.attributions[index] if signed else info.maps[index], dtype=np.float64)
-    names = (
-        [escaped(name) for name in feature_names]
-        if feature_names is not None
-        else [f"feature {k}" for k in range(values.shape[1])]
+def _check_limit(limit: float | None) -> float | None:
+    if limit is None:
+        return None
+    if not math.isfinite(float(limit)) or float(limit) <= 0:
+        raise InputError(f"Expected a colour-scale limit above 0. Received: {limit!r}.")
+    return float(limit)
+
+
+def attribution_values(info: Any, index: int) -> tuple[np.ndarray, bool]:
+    """What is drawn for sample ``index``, and whether it is signed.
+
+    Signed methods (``info.signed``: gradient, integrated gradients) give their signed
+    attributions, summed over an image's channels; every other method its map, a magnitude. Tokens
+    (a :class:`~neurogenesis.analysis.attribution.TokenAttributionInfo`) give their signed scores.
+    """
+    if not hasattr(info, "maps"):  # token attributions: always signed
+        return np.asarray(info.scores[index], dtype=np.float64), True
+    signed = bool(getattr(info, "signed", False))
+    if not signed:
+        return np.asarray(info.maps[index], dtype=np.float64), False
+    values = np.asarray(info.attributions[index], dtype=np.float64)
+    if info.input_kind == "image":
+        values = values.sum(axis=-1)  # a pixel's evidence over its channels, sign kept
+    return values, True
+
+
+def shared_limit(infos: Sequence[Any], index: int = 0) -> float:
+    """The largest |value| drawn over ``infos`` (sample ``index`` of each): pass it as ``limit``
+    to maps shown side by side so that they share one colour scale."""
+    peaks = [float(np.abs(attribution_values(info, index)[0]).max(initial=0.0)) for info in infos]
+    return max(peaks, default=0.0) or 1.0
+
+
+def _scale(values: np.ndarray, signed: bool, limit: float | None) -> dict:
+    """The colour range of one map: symmetric around zero (signed) or from zero (magnitude)."""
+    if limit is None:
+        limit = float(np.abs(values).max(initial=0.0)) or 1.0
+    if signed:
+        return {"colorscale": SIGNED_COLORSCALE, "zmin": -limit, "zmid": 0.0, "zmax": limit}
+    return {"colorscale": MAGNITUDE_COLORSCALE, "zmin": 0.0, "zmax": limit}
+
+
+def _colorbar(title: str, kinds: int, signed: bool) -> dict:
+    """A titled colour bar; with a signed and a magnitude scale, signed on top."""
+    bar = {"title": {"text": title, "side": "right"}, "len": 0.9 if kinds == 1 else 0.46}
+    if kinds > 1:
+        bar.update(y=1.0 if signed else 0.0, yanchor="top" if signed else "bottom")
+    return bar
+
+
+def _grey(sample: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """An image as greys (luminance for RGB) with the range its values are drawn on."""
+    values = sample.astype(np.float64)
+    if values.shape[-1] == 3:
+        grey = values @ np.array([0.299, 0.587, 0.114])
+        high = 1.0 if values.max() <= 1.0 else 255.0
+        return grey, min(0.0, float(grey.min())), max(high, float(grey.max()))
+    grey = values[..., 0] if values.shape[-1] == 1 else values.mean(axis=-1)
+    low, high = float(grey.min()), float(grey.max())
+    return grey, low, high if high > low else low + 1.0
+
+
+def _input_image(sample: np.ndarray):
+    """The input as it is: RGB (``go.Image``) for three channels, greys for one."""
+    if sample.shape[-1] == 3:
+        values = sample.astype(np.float64)
+        if values.max() <= 1.0:  # [0, 1] floats; pixel values 0..255 are drawn as they are
+            values = values * 255.0
+        return go.Image(
+            z=np.clip(values, 0, 255).astype(np.uint8),
+            name="input",
+            hovertemplate="row %{y}, column %{x}<br>input RGB %{z}<extra></extra>",
+        )
+    grey, low, high = _grey(sample)
+    return go.Heatmap(
+        z=grey,
+        colorscale=INPUT_COLORSCALE,
+        zmin=low,
+        zmax=high,
+        showscale=False,
+        hovertemplate="row %{y}, column %{x}<br>input %{z:.3g}<extra></extra>",
+        name="input",
     )
-    if len(names) != values.shape[1]:
+
+
+def _image_map(sample, values, scale, opacity, title, showscale, colorbar, name, signed):
+    """The map laid over the input in greys; hover gives the attribution and the input."""
+    grey, low, high = _grey(sample)
+    under = go.Heatmap(
+        z=grey,
+        colorscale=INPUT_COLORSCALE,
+        zmin=low,
+        zmax=high,
+        showscale=False,
+        hoverinfo="skip",
+        name="input (grey)",
+    )
+    over = go.Heatmap(
+        z=values,
+        customdata=grey,
+        opacity=opacity,
+        showscale=showscale,
+        colorbar=colorbar,
+        hovertemplate=(
+            f"row %{{y}}, column %{{x}}<br>{title} %{{z:.3g}}<br>input %{{customdata:.3g}}"
+            f"<extra>{name}</extra>"
+        ),
+        name=name,
+        meta={"values": "signed" if signed else "magnitude"},
+        **scale,
+    )
+    return [under, over]
+
+
+def _feature_names(feature_names, count: int) -> list[str]:
+    if feature_names is None:
+        return [f"feature {k}" for k in range(count)]
+    names = [escaped(str(name)) for name in feature_names]
+    if len(names) != count:
         raise InputError(
-            f"Expected {values.shape[1]} feature names. Received: {len(names)}. "
+            f"Expected {count} feature names. Received: {len(names)}. "
             "Pass the sample set's feature names."
         )
-    limit = float(np.abs(values).max()) or 1.0
+    return names
+
+
+def _series_input(sample: np.ndarray, names: list[str]):
+    """A series as greys, each feature from its own minimum (black) to maximum (white)."""
+    values = sample.astype(np.float64)
+    low, high = values.min(axis=0), values.max(axis=0)
+    scaled = (values - low) / np.where(high > low, high - low, 1.0)
+    return go.Heatmap(
+        z=scaled.T,
+        customdata=values.T,
+        x=np.arange(values.shape[0]),
+        y=names,
+        colorscale=INPUT_COLORSCALE,
+        zmin=0.0,
+        zmax=1.0,
+        showscale=False,
+        hovertemplate="step %{x}, %{y}<br>input %{customdata:.3g}<extra></extra>",
+        name="input",
+    )
+
+
+def _series_map(values, names, scale, title, showscale, colorbar, name, signed):
     return go.Heatmap(
         z=values.T,
         x=np.arange(values.shape[0]),
         y=names,
-        colorscale=DIVERGING_COLORSCALE if signed else colorscale,
-        zmid=0.0 if signed else None,
-        zmin=-limit if signed else 0.0,
-        zmax=limit,
-        hovertemplate="step %{x}, %{y}<br>attribution %{z:.3g}<extra></extra>",
-        name="attribution",
-        **kwargs,
+        showscale=showscale,
+        colorbar=colorbar,
+        hovertemplate=f"step %{{x}}, %{{y}}<br>{title} %{{z:.3g}}<extra>{name}</extra>",
+        name=name,
+        meta={"values": "signed" if signed else "magnitude"},
+        **scale,
     )
 
 
-def _tabular_trace(info: Any, index: int, feature_names):
-    signed = info.attributions is not None
-    values = np.asarray(info.attributions[index] if signed else info.maps[index], dtype=np.float64)
-    names = (
-        [escaped(name) for name in feature_names]
-        if feature_names is not None
-        else [f"feature {k}" for k in range(len(values))]
-    )
-    if len(names) != len(values):
-        raise InputError(f"Expected {len(values)} feature names. Received: {len(names)}.")
+def _tabular_map(values, names, sample, scale, title, showscale, colorbar, name, signed):
+    """One bar per feature, coloured on the map's scale; the input's value under each name."""
+    ticks = [
+        f"{feature}<br>= {float(value):.3g}" for feature, value in zip(names, sample, strict=True)
+    ]
+    marker_scale = {
+        "colorscale": scale["colorscale"],
+        "cmin": scale["zmin"],
+        "cmax": scale["zmax"],
+        **({"cmid": 0.0} if signed else {}),
+    }
     return go.Bar(
-        x=names,
+        x=ticks,
         y=values,
-        marker={"color": [color_for(5) if v >= 0 else color_for(0) for v in values]},
-        hovertemplate="%{x}<br>attribution %{y:.3g}<extra></extra>",
-        name="attribution",
+        marker={
+            "color": values,
+            "showscale": showscale,
+            "colorbar": colorbar,
+            "line": {"color": "rgb(120, 120, 120)", "width": 1},
+            **marker_scale,
+        },
+        hovertemplate=f"%{{x}}<br>{title} %{{y:.3g}}<extra>{name}</extra>",
+        name=name,
+        meta={"values": "signed" if signed else "magnitude"},
     )
 
 
@@ -196,65 +366,188 @@ def _title(info: Any, index: int) -> str:
     )
 
 
+def _panels(
+    infos: list,
+    sample: np.ndarray,
+    index: int,
+    *,
+    relative: bool,
+    opacity: float,
+    limit: float | None,
+    feature_names,
+    show_input: bool,
+) -> go.Figure:
+    """The input (when shown) and one panel per map, side by side; one colour range per kind."""
+    kind = infos[0].input_kind
+    drawn = [attribution_values(info, index) for info in infos]
+    kinds = len({signed for _, signed in drawn})
+    with_input = show_input and kind in ("image", "series")
+    titles = (["input"] if with_input else []) + [_grid_label(info) for info in infos]
+    columns = len(titles)
+    figure = make_subplots(
+        rows=1,
+        cols=columns,
+        subplot_titles=titles,
+        horizontal_spacing=0.03 if kind == "image" else 0.05,
+        shared_yaxes=kind == "series",
+    )
+    names = None
+    if kind == "series":
+        names = _feature_names(feature_names, sample.shape[-1])
+    elif kind == "tabular":
+        names = _feature_names(feature_names, len(sample))
+    if with_input:
+        trace = _input_image(sample) if kind == "image" else _series_input(sample, names)
+        figure.add_trace(trace, row=1, col=1)
+    shown_scale: set[bool] = set()
+    for number, (info, (values, signed)) in enumerate(zip(infos, drawn, strict=True)):
+        column = number + 1 + with_input
+        title = SIGNED_TITLE if signed else MAGNITUDE_TITLE
+        if relative:
+            peak = float(np.abs(values).max(initial=0.0))
+            values = values / peak if peak > 0 else values
+            scale = _scale(values, signed, 1.0)
+            bar_title = f"{title}<br>{RELATIVE_NOTE}"
+        else:
+            scale = _scale(values, signed, limit)
+            bar_title = title
+        showscale = signed not in shown_scale
+        shown_scale.add(signed)
+        colorbar = _colorbar(bar_title, kinds, signed)
+        hover_title = f"{title} ÷ max" if relative else title
+        name = _label(info.method)
+        if kind == "image":
+            traces = _image_map(
+                sample, values, scale, opacity, hover_title, showscale, colorbar, name, signed
+            )
+        elif kind == "series":
+            traces = [
+                _series_map(values, names, scale, hover_title, showscale, colorbar, name, signed)
+            ]
+        else:
+            traces = [
+                _tabular_map(
+                    values, names, sample, scale, hover_title, showscale, colorbar, name, signed
+                )
+            ]
+        for trace in traces:
+            figure.add_trace(trace, row=1, col=column)
+        if kind == "tabular":
+            figure.update_yaxes(
+                title_text=hover_title,
+                range=[scale["zmin"] * 1.05, scale["zmax"] * 1.05],
+                row=1,
+                col=column,
+            )
+    for column in range(1, columns + 1):
+        if kind == "image":
+            figure.update_yaxes(
+                autorange="reversed",
+                scaleanchor=f"x{column if column > 1 else ''}",
+                showticklabels=False,
+                showgrid=False,
+                row=1,
+                col=column,
+            )
+            figure.update_xaxes(
+                showticklabels=False, showgrid=False, constrain="domain", row=1, col=column
+            )
+        elif kind == "series":
+            figure.update_xaxes(title_text="time step", row=1, col=column)
+            if column == 1:
+                figure.update_yaxes(title_text="feature", row=1, col=column)
+        else:
+            figure.update_xaxes(title_text="feature = input value", row=1, col=column)
+    return figure
+
+
+def _subtitle(infos: list, index: int, relative: bool, limit: float | None) -> str:
+    """What the colours mean, and whether maps share one scale: said, not left to guess."""
+    signed = {attribution_values(info, index)[1] for info in infos}
+    parts = []
+    if True in signed:
+        parts.append("red raises the score, blue lowers it")
+    if False in signed:
+        parts.append("magnitudes: black is none")
+    if relative and len(infos) > 1:
+        parts.append("each map ÷ its own max |value| (units differ)")
+    elif limit is not None:
+        parts.append(f"scale shared with the maps beside: ±{limit:.3g}")
+    return "; ".join(parts)
+
+
+def _layout(figure: go.Figure, title: str, subtitle: str, kind: str, columns: int) -> None:
+    layout = base_layout(title)
+    layout["title"]["subtitle"] = {"text": subtitle}
+    layout["hovermode"] = "closest"
+    layout["margin"] = {**layout["margin"], "t": TOP_MARGIN, "r": 40}
+    if kind == "image":
+        panel = CHART_WIDTH / max(columns, 1)
+        layout["height"] = int(min(MAX_HEIGHT, max(MIN_HEIGHT, panel + TOP_MARGIN + 40)))
+    else:
+        layout["margin"]["b"] = 90 if kind == "tabular" else 60
+    figure.update_layout(**layout)
+
+
 def plot_attribution(
     info: Any,
     image: np.ndarray,
     index: int = 0,
     *,
     opacity: float = DEFAULT_OPACITY,
-    colorscale: str | list = DEFAULT_COLORSCALE,
     feature_names: Sequence[str] | None = None,
+    limit: float | None = None,
+    show_input: bool = True,
 ) -> go.Figure:
-    """One sample with its attribution.
+    """One sample's attribution, on the scale its kind asks for, with the input in view.
+
+    Signed methods (``info.signed``) are drawn on :data:`SIGNED_COLORSCALE` centred on zero
+    (``zmid=0``, ``zmin=-zmax``), magnitudes on :data:`MAGNITUDE_COLORSCALE` from ``zmin=0``
+    (black): the same rendering for images, series and feature vectors, and on every page.
 
     Args:
         info: an :class:`~neurogenesis.analysis.attribution.AttributionInfo`.
         image: the explained samples (the batch given to ``attribution_info``) or one of them.
         index: which sample.
         opacity: of the map laid over an image (0 hides it, 1 hides the image).
-        colorscale: of the (non-negative) map.
         feature_names: names of the features of series and feature vectors.
+        limit: the colour range's end (``±limit`` or ``0..limit``); pass :func:`shared_limit`
+            of the maps drawn beside this one so they share one scale (the subtitle says so).
+            Default: this map's largest |value|.
+        show_input: draw the input beside the map (images: in colour, beside the map over the
+            input in greys; series: each feature in greys from its minimum to its maximum).
 
     Returns:
-        Images: the input (greys for one channel, ``go.Image`` for RGB) under a ``go.Heatmap`` of
-        the map. Series: a heatmap of time steps x features, signed attributions (red raises the
-        score, blue lowers it) when the method has them, else the map. Feature vectors: one bar per
-        feature.
+        Images: the input, then the map over the input in greys. Series: the input, then a time
+        step x feature heatmap. Feature vectors: one bar per feature, coloured like the maps,
+        its input value under its name. Every colour bar has a title
+        (:data:`SIGNED_TITLE` / :data:`MAGNITUDE_TITLE`); hover gives the value.
 
     Raises:
-        InputError: an index, image or opacity that does not fit.
+        InputError: an index, image, opacity or limit that does not fit.
     """
     index = _check_index(info, index)
     opacity = _check_opacity(opacity)
+    limit = _check_limit(limit)
     sample = _sample(info, image, index)
-    figure = go.Figure()
-    layout = base_layout(_title(info, index))
-    layout["hovermode"] = "closest"
-    if info.input_kind == "image":
-        for trace in _image_traces(sample):
-            figure.add_trace(trace)
-        figure.add_trace(
-            _overlay(
-                np.asarray(info.maps[index], dtype=np.float64),
-                opacity,
-                colorscale,
-                None,
-                colorbar={"title": {"text": "attribution"}},
-            )
-        )
-        layout["yaxis"] = {"autorange": "reversed", "scaleanchor": "x", "showgrid": False}
-        layout["xaxis"] = {"showgrid": False, "constrain": "domain"}
-    elif info.input_kind == "series":
-        figure.add_trace(
-            _series_trace(
-                info, index, feature_names, colorscale, colorbar={"title": {"text": "attribution"}}
-            )
-        )
-        layout["xaxis"] = {"title": {"text": "time step"}}
-    else:
-        figure.add_trace(_tabular_trace(info, index, feature_names))
-        layout["yaxis"] = {"title": {"text": "attribution"}}
-    figure.update_layout(**layout)
+    figure = _panels(
+        [info],
+        sample,
+        index,
+        relative=False,
+        opacity=opacity,
+        limit=limit,
+        feature_names=feature_names,
+        show_input=show_input,
+    )
+    columns = 1 + (show_input and info.input_kind in ("image", "series"))
+    _layout(
+        figure,
+        _title(info, index),
+        _subtitle([info], index, False, limit),
+        info.input_kind,
+        columns,
+    )
     return figure
 
 
@@ -264,21 +557,23 @@ def plot_attribution_grid(
     index: int = 0,
     *,
     opacity: float = DEFAULT_OPACITY,
-    colorscale: str | list = DEFAULT_COLORSCALE,
     feature_names: Sequence[str] | None = None,
+    show_input: bool = True,
 ) -> go.Figure:
-    """Several methods side by side on the same sample, one subplot per method.
+    """Several methods side by side on the same sample, after the input.
 
-    Each map is divided by its own maximum (methods have different units), so one colour bar from
-    0 to 1 reads as "share of this method's strongest attribution".
+    Methods have different units, so each map is divided by its own largest |value| and every
+    panel shares one range: ``-1..1`` on :data:`SIGNED_COLORSCALE` for signed methods, ``0..1``
+    on :data:`MAGNITUDE_COLORSCALE` for magnitudes (a colour bar each, titled); the subtitle
+    says so.
 
     Args:
         infos: :class:`~neurogenesis.analysis.attribution.AttributionInfo` of the same samples.
         image: the explained samples or the one sample.
         index: which sample.
         opacity: of the maps laid over the image.
-        colorscale: of the maps.
-        feature_names: names of the features of series.
+        feature_names: names of the features of series and feature vectors.
+        show_input: draw the input first, as :func:`plot_attribution` does.
 
     Raises:
         InputError: no infos, or infos of different inputs.
@@ -296,63 +591,24 @@ def plot_attribution_grid(
     index = _check_index(infos[0], index)
     sample = _sample(infos[0], image, index)
     kind = infos[0].input_kind
-    figure = make_subplots(
-        rows=1,
-        cols=len(infos),
-        subplot_titles=[_grid_label(info) for info in infos],
-        horizontal_spacing=0.02 if kind == "image" else 0.04,
-        shared_yaxes=kind == "series",
+    figure = _panels(
+        infos,
+        sample,
+        index,
+        relative=True,
+        opacity=opacity,
+        limit=None,
+        feature_names=feature_names,
+        show_input=show_input,
     )
-    for column, info in enumerate(infos, start=1):
-        values = np.asarray(info.maps[index], dtype=np.float64)
-        peak = float(values.max())
-        relative = values / peak if peak > 0 else values
-        colorbar = {"title": {"text": "share of max"}, "len": 0.8}
-        if kind == "image":
-            for trace in _image_traces(sample):
-                figure.add_trace(trace, row=1, col=column)
-            figure.add_trace(
-                _overlay(
-                    relative, opacity, colorscale, 1.0, showscale=column == 1, colorbar=colorbar
-                ),
-                row=1,
-                col=column,
-            )
-            figure.update_yaxes(
-                autorange="reversed",
-                scaleanchor=f"x{column if column > 1 else ''}",
-                showticklabels=False,
-                row=1,
-                col=column,
-            )
-            figure.update_xaxes(showticklabels=False, constrain="domain", row=1, col=column)
-        else:
-            names = (
-                [escaped(name) for name in feature_names]
-                if feature_names is not None
-                else [f"feature {k}" for k in range(relative.shape[-1] if relative.ndim else 1)]
-            )
-            z = relative.T if relative.ndim == 2 else relative[None, :]
-            figure.add_trace(
-                go.Heatmap(
-                    z=z,
-                    y=names if relative.ndim == 2 else None,
-                    x=names if relative.ndim == 1 else None,
-                    zmin=0.0,
-                    zmax=1.0,
-                    colorscale=colorscale,
-                    showscale=column == 1,
-                    colorbar=colorbar,
-                    hovertemplate="%{x}, %{y}<br>share of max %{z:.2f}<extra></extra>",
-                    name=_label(info.method),
-                ),
-                row=1,
-                col=column,
-            )
-    layout = base_layout(f"Attribution of sample {index}: output {int(infos[0].target[index])}")
-    layout["hovermode"] = "closest"
-    layout["margin"] = {**layout["margin"], "t": 80}
-    figure.update_layout(**layout)
+    columns = len(infos) + (show_input and kind in ("image", "series"))
+    _layout(
+        figure,
+        f"Attribution of sample {index}: output {int(infos[0].target[index])}",
+        _subtitle(infos, index, True, None),
+        kind,
+        columns,
+    )
     return figure
 
 
@@ -362,6 +618,7 @@ def plot_token_attribution(
     index: int = 0,
     *,
     skip_padding: bool = True,
+    limit: float | None = None,
 ) -> go.Figure:
     """The tokens of one sample coloured by their signed attribution (red raises the score).
 
@@ -371,12 +628,15 @@ def plot_token_attribution(
             any other length).
         index: which sample.
         skip_padding: leave out positions whose token id is 0 (padding).
+        limit: the colour range's end (``±limit``), e.g. :func:`shared_limit` of sentences
+            drawn side by side (the subtitle says so). Default: this sentence's largest |score|.
 
     Returns:
-        A one-row ``go.Heatmap`` whose cells show the words (HTML-escaped), coloured on a diverging
-        scale centred on 0.
+        A one-row ``go.Heatmap`` whose cells show the words (HTML-escaped), coloured on
+        :data:`SIGNED_COLORSCALE` centred on 0, as every signed attribution is drawn.
     """
     index = _check_index(info, index)
+    limit = _check_limit(limit)
     scores = np.asarray(info.scores[index], dtype=np.float64)
     tokens = np.asarray(info.tokens[index])
     words = [str(word) for word in np.asarray(words).tolist()]
@@ -395,21 +655,18 @@ def plot_token_attribution(
     positions = np.flatnonzero(keep)
     labels = [escaped(labels[p]) for p in positions]
     values = scores[positions]
-    limit = float(np.abs(values).max()) or 1.0
     figure = go.Figure(
         go.Heatmap(
             z=[values],
             x=[f"{p}" for p in positions],
             text=[labels],
             texttemplate="%{text}",
-            colorscale=DIVERGING_COLORSCALE,
-            zmid=0.0,
-            zmin=-limit,
-            zmax=limit,
             xgap=2,
-            colorbar={"title": {"text": "attribution"}},
-            hovertemplate="position %{x}: %{text}<br>attribution %{z:.3g}<extra></extra>",
+            colorbar={"title": {"text": SIGNED_TITLE, "side": "right"}},
+            hovertemplate=f"position %{{x}}: %{{text}}<br>{SIGNED_TITLE} %{{z:.3g}}<extra></extra>",
             name="tokens",
+            meta={"values": "signed"},
+            **_scale(values, True, limit),
         )
     )
     target = int(info.target[index])
@@ -417,10 +674,15 @@ def plot_token_attribution(
         f"{_label(info.method)} per token: output {target}, probability "
         f"{float(np.asarray(info.probabilities)[index, target]):.3g}"
     )
+    note = "red raises the score, blue lowers it"
+    if limit is not None:
+        note += f"; scale shared with the sentences beside: ±{limit:.3g}"
+    layout["title"]["subtitle"] = {"text": note}
     layout["hovermode"] = "closest"
     layout["yaxis"] = {"visible": False}
     layout["xaxis"] = {"title": {"text": "token position"}}
-    layout["height"] = 220
+    layout["margin"] = {**layout["margin"], "t": 80}
+    layout["height"] = 250
     figure.update_layout(**layout)
     return figure
 

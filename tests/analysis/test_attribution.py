@@ -231,13 +231,39 @@ def test_gradient_and_smoothgrad_match_per_sample_loops(digits):
 
     smooth = A.attribution_info(model, x, "smoothgrad", num_samples=6, noise_level=0.2, seed=4)
     rng = np.random.default_rng(4)
-    expected = []
+    expected, magnitude = [], []
     for sample, target in zip(x, smooth.target, strict=True):
         span = float(sample.max() - sample.min())
         noisy = sample[None] + rng.normal(0.0, 0.2 * span, size=(6, *sample.shape))
-        expected.append(_tape_gradient(model, noisy, [target] * 6).mean(axis=0))
+        gradients = _tape_gradient(model, noisy, [target] * 6)
+        expected.append(gradients.mean(axis=0))
+        magnitude.append(np.abs(gradients).mean(axis=0).sum(axis=-1))
     np.testing.assert_allclose(smooth.attributions, expected, rtol=1e-4, atol=1e-6)
+    # The map averages the absolute gradients (the paper's figures), not |mean gradient|.
+    np.testing.assert_allclose(smooth.maps, magnitude, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(smooth.maps, np.abs(np.asarray(expected)).sum(axis=-1))
     assert smooth.num_samples == 6 and smooth.noise_level == 0.2
+    assert not smooth.signed and info.signed
+
+
+def test_smoothgrad_defaults_are_the_papers_and_the_step_cap_lowers_them(digits, monkeypatch):
+    model, samples = digits
+    # Smilkov et al. 2017: about 50 copies, noise 10-20% of the value range.
+    assert A.DEFAULT_SMOOTHGRAD_SAMPLES >= 50 and 0.10 <= A.DEFAULT_NOISE_LEVEL <= 0.20
+    x = samples.x[:2]
+    info = A.attribution_info(model, x, "smoothgrad")
+    assert info.num_samples == A.DEFAULT_SMOOTHGRAD_SAMPLES
+    assert info.noise_level == A.DEFAULT_NOISE_LEVEL
+    monkeypatch.setenv("NEUROGENESIS_MAX_STEPS", "3")
+    capped = A.attribution_info(model, x, "smoothgrad", seed=1)
+    assert capped.num_samples == 3
+    rng = np.random.default_rng(1)
+    expected = []
+    for sample, target in zip(x, capped.target, strict=True):
+        span = float(sample.max() - sample.min())
+        noisy = sample[None] + rng.normal(0.0, A.DEFAULT_NOISE_LEVEL * span, (3, *sample.shape))
+        expected.append(np.abs(_tape_gradient(model, noisy, [target] * 3)).mean(0).sum(-1))
+    np.testing.assert_allclose(capped.maps, expected, rtol=1e-4, atol=1e-6)
 
 
 def test_integrated_gradients_match_a_step_loop_and_complete(shapes):
