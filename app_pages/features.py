@@ -140,13 +140,22 @@ def activation_view(model_source, layers, sample_set, predictions) -> None:
         format_func=(lambda u: f"{u}: {labels[u]}") if labels else str,
         key="features_am_unit",
     )
-    with st.expander("Regularization"):
+    defaults = feature_analysis.default_regularization(model)
+    with st.expander("Regularization and steps"):
         c1, c2, c3 = st.columns(3)
         steps = c1.slider(
             "Steps", 16, 1024, feature_analysis.DEFAULT_STEPS, key="features_am_steps"
         )
         jitter = c1.slider(
-            "Jitter (pixels)", 0, 8, feature_analysis.DEFAULT_JITTER, key="features_am_jitter"
+            "Jitter (pixels)", 0, 8, int(defaults["jitter"]), key="features_am_jitter"
+        )
+        learning_rate = c2.number_input(
+            "Step size (Adam, decays)",
+            0.001,
+            0.5,
+            float(feature_analysis.DEFAULT_LEARNING_RATE),
+            format="%.3f",
+            key="features_am_rate",
         )
         l2 = c2.number_input(
             "L2 decay",
@@ -156,11 +165,11 @@ def activation_view(model_source, layers, sample_set, predictions) -> None:
             format="%.4f",
             key="features_am_l2",
         )
-        blur = c2.number_input(
-            "Blur σ (pixels)",
+        blur = c3.number_input(
+            "Gradient blur σ (pixels)",
             0.0,
-            3.0,
-            float(feature_analysis.DEFAULT_BLUR_SIGMA),
+            4.0,
+            float(defaults["blur_sigma"]),
             key="features_am_blur",
         )
         tv = c3.number_input(
@@ -173,6 +182,7 @@ def activation_view(model_source, layers, sample_set, predictions) -> None:
         )
     options = {
         "steps": steps,
+        "learning_rate": learning_rate,
         "jitter": jitter,
         "l2": l2,
         "blur_sigma": blur,
@@ -183,7 +193,14 @@ def activation_view(model_source, layers, sample_set, predictions) -> None:
     if st.button("Generate", key="features_am_go", type="primary"):
         st.session_state["features_am_request"] = key
     if st.session_state.get("features_am_request") != key:
-        st.caption("Gradient ascent from noise toward the input that excites this unit most.")
+        st.caption(
+            "Adam steps from faint noise toward the input that raises this unit most"
+            + (
+                " (for the output layer, the class's logit: its score before the softmax)."
+                if labels
+                else "."
+            )
+        )
         return
     bar = st.progress(0.0, text="Gradient ascent…")
     info = cached.activation_maximization(
@@ -195,13 +212,16 @@ def activation_view(model_source, layers, sample_set, predictions) -> None:
     )
     bar.empty()
     common.chart(
-        plot_activation_maximization(info),
+        plot_activation_maximization(info, unit_name=labels[unit] if labels else None),
         key="features_am_chart",
-        data=pd.DataFrame({"step": np.arange(len(info.objective)), "objective": info.objective}),
+        data=pd.DataFrame(
+            {"step": np.arange(1, len(info.objective) + 1), info.value_name: info.objective}
+        ),
     )
     st.caption(
-        f"The activation rose from {info.start_activation:.3g} to {info.final_activation:.3g} "
-        f"in {len(info.objective)} steps."
+        f"Maximized: the {info.objective_name}. It rose from {info.start_activation:.3g} on the "
+        f"starting noise to {info.final_activation:.3g} in {len(info.objective)} steps; over the "
+        f"last tenth of the steps it moved by {info.last_change():.1%} of that rise."
     )
 
 

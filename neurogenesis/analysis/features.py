@@ -14,7 +14,9 @@ Pure computation for the features page, on top of :mod:`neurogenesis.analysis.gr
 - ``activation_maximization_info(model, layer, unit) -> ActivationMaxInfo``: an input made by
   gradient ascent to excite one channel or unit (Erhan et al. 2009), kept natural-looking with the
   regularizers of Yosinski et al. 2015 and Olah et al. 2017 ("Feature Visualization"): random
-  jitter, L2 decay, periodic Gaussian blur and a total-variation penalty (Mahendran & Vedaldi 2015).
+  jitter, L2 decay, a Gaussian-smoothed gradient and a total-variation penalty (Mahendran &
+  Vedaldi 2015), with Adam steps that decay so the ascent settles. A classifier's output is
+  maximized as its logit (the score before the softmax), and the info says so.
 
 **Layouts.** Kernels are ``(filters, height, width, input channels)`` whatever the layer stores.
 1-D kernels (``Conv1D``: ``(k, C_in, F)``) become ``(F, 1, k, C_in)`` and 1-D feature maps
@@ -47,6 +49,7 @@ __all__ = [
     "DEFAULT_JITTER",
     "DEFAULT_L2",
     "DEFAULT_LEARNING_RATE",
+    "FINAL_LEARNING_RATE_SHARE",
     "DEFAULT_STEPS",
     "DEFAULT_TOTAL_VARIATION",
     "PREPROCESSING_CLASSES",
@@ -60,6 +63,7 @@ __all__ = [
     "activation_layers",
     "activation_maximization_reason",
     "default_input_range",
+    "default_regularization",
     "feature_map_layers",
     "feature_maps_info",
     "filter_layers",
@@ -109,19 +113,36 @@ UNIT_RANGE = (0.0, 1.0)
 
 DEFAULT_STEPS = 256
 DEFAULT_LEARNING_RATE = 0.05
-"""Step in the unit input space ([0, 1] whatever the input range) per normalized gradient."""
-DEFAULT_JITTER = 1
-"""Pixels of random roll per step (Olah et al.'s transformation robustness)."""
+"""Adam's step in the unit input space ([0, 1] whatever the input range), decayed to
+``FINAL_LEARNING_RATE_SHARE`` of it by the last step (cosine), so the ascent settles."""
+FINAL_LEARNING_RATE_SHARE = 0.02
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPSILON = 1e-8
+DEFAULT_JITTER = None
+"""Pixels of random roll per step (Olah et al.'s transformation robustness); None: one pixel per
+``JITTER_PIXELS_PER`` pixels of the smaller side (0 on an 8x8 digit, where one pixel moves the
+whole stroke, 2 on a 32x32 image)."""
+JITTER_PIXELS_PER = 16
 DEFAULT_L2 = 0.01
-"""Weight of the pull towards mid-grey, per pixel, against the normalized activation gradient."""
-DEFAULT_BLUR_EVERY = 4
-DEFAULT_BLUR_SIGMA = 0.5
-DEFAULT_TOTAL_VARIATION = 0.02
+"""Weight of the pull towards mid-grey, per pixel, against the normalized score gradient."""
+DEFAULT_BLUR_EVERY = 0
+"""Blur the image itself every this many steps (Yosinski et al.); 0: never. Each blur drops the
+score at once, so the trace saws; the default smooths the gradient instead (``blur_sigma``)."""
+DEFAULT_BLUR_SIGMA = None
+"""Standard deviation in pixels of the Gaussian that smooths every step's gradient: a low-pass
+preconditioner (Olah et al.'s decorrelated parametrization, in its simplest form). None: the
+image's smaller side over ``BLUR_PIXELS_PER``, at least ``MIN_BLUR_SIGMA`` (0.5 on an 8x8 digit,
+1.6 on a 32x32 image, where 0.5 leaves colour noise)."""
+BLUR_PIXELS_PER = 20
+MIN_BLUR_SIGMA = 0.5
+DEFAULT_TOTAL_VARIATION = 0.1
 """Weight of the squared differences between neighbouring pixels, against the same gradient."""
 INITIAL_NOISE = 0.01
 MAX_INITIAL_NOISE = 0.3
 """Standard deviations of the starting noise around mid-grey, as a share of the input range."""
 START_CANDIDATES = 8
+SETTLING_SHARE = 0.1
+"""The last share of the steps over which :meth:`ActivationMaxInfo.last_change` is measured."""
 GRADIENT_EPSILON = 1e-12
 PROGRESS_EVERY = 1
 
@@ -622,13 +643,19 @@ class ActivationMaxInfo(_ValueEquality):
 
     Attributes:
         image: ``(H, W, C)`` float32 within ``input_range``.
-        objective: ``(steps,)`` the unit's activation at each step (on the jittered input).
+        objective: ``(steps,)`` the maximized value after each step, measured on the image itself
+            (not its jittered copy), so the trace shows how the picture improves.
         layer: the layer's path.
         unit: the channel (spatial layers: mean over the map) or unit (dense layers).
         start_activation: the activation of the starting noise.
         final_activation: the activation of ``image``.
         steps, learning_rate, jitter, l2, blur_every, blur_sigma, total_variation, seed, score,
-        input_range: the settings used (``steps`` after :func:`graph.capped_steps`).
+        input_range: the settings used (``steps`` after :func:`graph.capped_steps`, ``jitter``
+            after its default is resolved).
+        objective_name: what was maximized, in words (``"logit of class 3 (the output layer
+            'probabilities' before its softmax)"``).
+        value_name: the short name of that value for an axis (``"logit"``, ``"probability"``,
+            ``"mean activation"``, ``"activation"``).
     """
 
     image: np.ndarray
@@ -647,6 +674,18 @@ class ActivationMaxInfo(_ValueEquality):
     seed: int
     score: str
     input_range: tuple[float, float]
+    objective_name: str = ""
+    value_name: str = "activation"
+
+    def last_change(self, share: float = SETTLING_SHARE) -> float:
+        """How much the value moved over the last ``share`` of the steps, as a share of its
+        whole rise (about 0 when the ascent has settled; 0 when it did not rise at all)."""
+        trace = np.asarray(self.objective, dtype=np.float64)
+        if len(trace) < 2:
+            return 0.0
+        tail = trace[-max(2, math.ceil(share * len(trace))) :]
+        rise = float(trace.max() - min(trace.min(), self.start_activation))
+        return float(np.ptp(tail) / rise) if rise > 0 else 0.0
 
 
 def activation_maximization_reason(model: Any) -> str | None:
@@ -746,6 +785,64 @@ def _blur(values: np.ndarray, sigma: float) -> np.ndarray:
     return ndimage.gaussian_filter(values, sigma=(0, sigma, sigma, 0), mode="reflect")
 
 
+def _gaussian_kernel(sigma: float, height: int, width: int, channels: int) -> np.ndarray:
+    """A ``(k, k, channels, 1)`` depthwise Gaussian, its radius at most 3 sigma and the image."""
+    radius = min(math.ceil(3 * sigma), height - 1, width - 1) if sigma > 0 else 0
+    offsets = np.arange(-radius, radius + 1, dtype=np.float64)
+    line = np.exp(-0.5 * (offsets / sigma) ** 2) if sigma > 0 else np.ones(1)
+    line /= line.sum()
+    kernel = np.outer(line, line)
+    return np.repeat(kernel[:, :, None, None], channels, axis=2).astype(np.float32)
+
+
+def default_regularization(model: Any) -> dict[str, float | int]:
+    """The ``jitter`` and ``blur_sigma`` the ascent uses on this model's images by default.
+
+    Raises:
+        UnsupportedModelError: the model cannot be optimized.
+    """
+    reason = activation_maximization_reason(model)
+    if reason is not None:
+        raise UnsupportedModelError(reason)
+    height, width = (int(size) for size in graph.graph_layers(model).input_shapes[0][:2])
+    return {
+        "jitter": _resolved_jitter(None, height, width),
+        "blur_sigma": _resolved_blur(None, height, width),
+    }
+
+
+def _resolved_jitter(jitter: int | None, height: int, width: int) -> int:
+    if jitter is None:
+        return int(min(height, width) // JITTER_PIXELS_PER)
+    return int(jitter)
+
+
+def _resolved_blur(sigma: float | None, height: int, width: int) -> float:
+    if sigma is None:
+        return max(MIN_BLUR_SIGMA, round(min(height, width) / BLUR_PIXELS_PER, 1))
+    return float(sigma)
+
+
+def _objective_name(model: Any, layer: str, unit: int, score: str, rank: int) -> tuple[str, str]:
+    """What the ascent maximizes, in words, and a short name for the value's axis."""
+    output_layer = graph._output_operation(model)[0]
+    activation = graph.graph_layers(model).output_activation
+    if layer == output_layer:
+        squashed = activation in graph.SQUASHING_ACTIVATIONS
+        if score == "logit" and squashed:
+            return (
+                f"logit of class {unit} (the output layer '{layer}' before its {activation}, "
+                "the pre-softmax score)",
+                "logit",
+            )
+        if squashed:
+            return f"{activation} output (probability) of class {unit} of '{layer}'", "probability"
+        return f"output {unit} of '{layer}' (it has no squashing activation)", "output"
+    if rank > 2:
+        return f"mean of channel {unit} of '{layer}' over its positions", "mean activation"
+    return f"unit {unit} of '{layer}'", "activation"
+
+
 # tf.functions per model and (layer, score), traced once; settings enter as tensors so changing a
 # slider does not trace again.
 _ASCENT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -770,15 +867,25 @@ def _ascent_functions(model: Any, layer: str, score: str):
         return tf.reduce_sum(unit_values(images) * mask, axis=-1)  # each image's own unit
 
     @tf.function(reduce_retracing=True)
-    def step(pixels, low, scale, shifts, mask, learning_rate, l2, total_variation):
+    def step(
+        pixels, first, second, count, low, scale, shifts, mask, rate, l2, total_variation, kernel
+    ):
+        """One Adam step on the regularized objective; returns the new state and the objective
+        of the new image (without jitter)."""
         with tf.GradientTape() as tape:
             tape.watch(pixels)
             moved = tf.roll(pixels, shift=shifts, axis=[1, 2])
-            values = activation(low + scale * moved, mask)
-            total = tf.reduce_sum(values)
+            total = tf.reduce_sum(activation(low + scale * moved, mask))
         gradient = tape.gradient(total, pixels)
-        # Normalize per image so every pixels, layer and input range ascends at the same pace and
-        # the regularizer weights mean the same thing everywhere.
+        # Smoothing the gradient (not the image) keeps high frequencies out without the sudden
+        # drops a periodic blur of the image gives.
+        radius = (tf.shape(kernel)[0] - 1) // 2
+        padded = tf.pad(
+            gradient, [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="REFLECT"
+        )
+        gradient = tf.nn.depthwise_conv2d(padded, kernel, [1, 1, 1, 1], "VALID")
+        # Normalized per image, so the regularizer weights mean the same for every layer, unit
+        # and input range.
         rms = tf.sqrt(tf.reduce_mean(tf.square(gradient), axis=[1, 2, 3], keepdims=True))
         gradient = gradient / (rms + GRADIENT_EPSILON)
         with tf.GradientTape() as penalty_tape:
@@ -789,9 +896,15 @@ def _ascent_functions(model: Any, layer: str, score: str):
             penalty = l2 * tf.reduce_sum(tf.square(centred)) + total_variation * (
                 tf.reduce_sum(tf.square(dy)) + tf.reduce_sum(tf.square(dx))
             )
-        gradient -= penalty_tape.gradient(penalty, pixels)
-        updated = tf.clip_by_value(pixels + learning_rate * gradient, 0.0, 1.0)
-        return updated, values
+        ascent = gradient - penalty_tape.gradient(penalty, pixels)
+        beta_1, beta_2 = ADAM_BETAS
+        first = beta_1 * first + (1 - beta_1) * ascent
+        second = beta_2 * second + (1 - beta_2) * tf.square(ascent)
+        unbiased_first = first / (1 - tf.pow(beta_1, count))
+        unbiased_second = second / (1 - tf.pow(beta_2, count))
+        change = rate * unbiased_first / (tf.sqrt(unbiased_second) + ADAM_EPSILON)
+        updated = tf.clip_by_value(pixels + change, 0.0, 1.0)
+        return updated, first, second, activation(low + scale * updated, mask)
 
     def evaluate(images):
         return unit_values(images)  # twice per ascent: eager is cheaper than a trace
@@ -807,10 +920,10 @@ def _ascend(
     *,
     steps: int,
     learning_rate: float,
-    jitter: int,
+    jitter: int | None,
     l2: float,
     blur_every: int,
-    blur_sigma: float,
+    blur_sigma: float | None,
     total_variation: float,
     seed: int,
     score: str,
@@ -837,6 +950,9 @@ def _ascend(
             raise InputError(
                 f"Expected a unit of {layer!r} from 0 to {count - 1}. Received: {unit}."
             )
+    height, width, channels = (int(size) for size in layers.input_shapes[0])
+    jitter = _resolved_jitter(jitter, height, width)
+    blur_sigma = _resolved_blur(blur_sigma, height, width)
     for name, value in (
         ("learning_rate", learning_rate),
         ("l2", l2),
@@ -845,7 +961,7 @@ def _ascend(
     ):
         if not (math.isfinite(value) and value >= 0):
             raise InputError(f"Expected {name} >= 0. Received: {value!r}.")
-    if int(jitter) < 0 or int(blur_every) < 0 or int(steps) < 1:
+    if jitter < 0 or int(blur_every) < 0 or int(steps) < 1:
         raise InputError(
             f"Expected steps >= 1, jitter >= 0 and blur_every >= 0. Received: steps={steps}, "
             f"jitter={jitter}, blur_every={blur_every}."
@@ -854,7 +970,6 @@ def _ascend(
 
     low, high = _check_range(input_range, model)
     steps = graph.capped_steps(steps)
-    height, width, channels = (int(size) for size in layers.input_shapes[0])
     batch = len(units)
     units = [int(unit) for unit in units]
     rng = np.random.default_rng(seed)
@@ -870,34 +985,49 @@ def _ascend(
     start_values = candidate_values[chosen, units]
     mask = np.zeros((batch, count), dtype=np.float32)
     mask[np.arange(batch), units] = 1.0
-    constants = [
-        tf.constant(value, tf.float32)
-        for value in (low, high - low, learning_rate, l2, total_variation)
-    ]
-    low_t, scale_t, rate_t, l2_t, tv_t = constants
+    low_t, scale_t, l2_t, tv_t = (
+        tf.constant(value, tf.float32) for value in (low, high - low, l2, total_variation)
+    )
+    kernel_t = tf.constant(_gaussian_kernel(float(blur_sigma), height, width, channels))
     mask_t = tf.constant(mask)
     pixels = tf.constant(start)
+    first = tf.zeros_like(pixels)
+    second = tf.zeros_like(pixels)
+    # Cosine decay from the learning rate to a small share of it: big steps find the peak, small
+    # ones settle on it, so the last steps change the picture (and the score) very little.
+    progress_share = np.arange(steps) / max(steps - 1, 1)
+    rates = learning_rate * (
+        FINAL_LEARNING_RATE_SHARE
+        + (1 - FINAL_LEARNING_RATE_SHARE) * 0.5 * (1 + np.cos(np.pi * progress_share))
+    )
     objective = np.zeros((steps, batch), dtype=np.float64)
     for index in range(steps):
         shifts = rng.integers(-jitter, jitter + 1, size=2) if jitter else np.zeros(2, np.int64)
-        pixels, values = step(
+        pixels, first, second, values = step(
             pixels,
+            first,
+            second,
+            tf.constant(index + 1, tf.float32),
             low_t,
             scale_t,
             tf.constant(shifts, tf.int32),
             mask_t,
-            rate_t,
+            tf.constant(rates[index], tf.float32),
             l2_t,
             tv_t,
+            kernel_t,
         )
-        objective[index] = values.numpy()
         if blur_every and blur_sigma > 0 and (index + 1) % blur_every == 0:
             pixels = tf.constant(_blur(pixels.numpy(), blur_sigma))
+            blurred = evaluate(low + (high - low) * pixels).numpy()
+            values = tf.constant(blurred[np.arange(batch), units])
+        objective[index] = values.numpy()
         if progress is not None and ((index + 1) % PROGRESS_EVERY == 0 or index + 1 == steps):
             progress((index + 1) / steps)
     final_unit = np.clip(pixels.numpy(), 0.0, 1.0)
     images = np.clip(low + (high - low) * final_unit, low, high).astype(np.float32)
     final_values = evaluate(tf.constant(images)).numpy()[np.arange(batch), units]
+    rank = len(_tapped(model, layer, score).outputs[1].shape) - 1
     return [
         ActivationMaxInfo(
             image=images[position],
@@ -916,6 +1046,8 @@ def _ascend(
             seed=int(seed),
             score=score,
             input_range=(float(low), float(high)),
+            objective_name=(names := _objective_name(model, layer, int(unit), score, rank))[0],
+            value_name=names[1],
         )
         for position, unit in enumerate(units)
     ]
@@ -928,10 +1060,10 @@ def activation_maximization_info(
     *,
     steps: int = DEFAULT_STEPS,
     learning_rate: float = DEFAULT_LEARNING_RATE,
-    jitter: int = DEFAULT_JITTER,
+    jitter: int | None = DEFAULT_JITTER,
     l2: float = DEFAULT_L2,
     blur_every: int = DEFAULT_BLUR_EVERY,
-    blur_sigma: float = DEFAULT_BLUR_SIGMA,
+    blur_sigma: float | None = DEFAULT_BLUR_SIGMA,
     total_variation: float = DEFAULT_TOTAL_VARIATION,
     seed: int = 0,
     score: str = "logit",
@@ -943,25 +1075,33 @@ def activation_maximization_info(
     Starts from the best (for this unit) of a few noise images around the middle of the input
     range, of growing strength, so a ReLU unit silent on faint noise still gets a gradient. At
     each step it rolls the image by up to ``jitter`` pixels (wrapping around), takes the gradient
-    of the unit's activation (the mean over the map for spatial layers), normalizes it, subtracts
-    the gradients of the L2 and total-variation penalties, steps and clips to the input range;
-    every ``blur_every`` steps the image is blurred. The ascent runs in a [0, 1] copy of the input
-    range, so the settings mean the same for pixels in [0, 255] as in [0, 1].
+    of the unit's value (the mean over the map for spatial layers; for the output layer of a
+    classifier the *logit*, the output before its softmax, by default), smooths it with a
+    Gaussian of ``blur_sigma`` pixels, normalizes it, subtracts the gradients of the L2 and
+    total-variation penalties and takes an Adam step whose size decays (cosine) from
+    ``learning_rate`` to 2% of it, clipped to the input range. The ascent runs in a [0, 1] copy of
+    the input range, so the settings mean the same for pixels in [0, 255] as in [0, 1]. The trace
+    is the value of the image after each step (not its jittered copy): it rises and flattens
+    when the ascent has converged.
 
     Args:
         model: a model with one float image input ``(H, W, C)``.
         layer: a layer path (:func:`graph.graph_layers`); None for the model's output layer.
         unit: the channel (spatial layers) or unit (dense layers); the class for the output.
         steps: ascent steps (lowered by ``$NEUROGENESIS_MAX_STEPS``).
-        learning_rate: step size in the [0, 1] input space per normalized gradient.
-        jitter: maximum random roll in pixels per step (0: none).
+        learning_rate: Adam's first step size in the [0, 1] input space.
+        jitter: maximum random roll in pixels per step (0: none; None: one pixel per 16 of the
+            image's smaller side).
         l2: weight of the pull towards mid-grey.
-        blur_every: blur every this many steps (0: never).
-        blur_sigma: the Gaussian blur's standard deviation in pixels.
+        blur_every: also blur the image itself every this many steps (0: never).
+        blur_sigma: the Gaussian's standard deviation in pixels (gradient smoothing, and the
+            image blur when ``blur_every`` is set; 0: none; None: the image's smaller side / 20,
+            at least 0.5).
         total_variation: weight of the penalty on differences between neighbouring pixels.
         seed: seeds the starting noise and the jitter.
         score: ``"logit"`` maximizes the output layer before its softmax (a class's probability
-            can also rise by lowering the others); ``"probability"`` as the model outputs it.
+            can also rise by lowering the others, and saturates); ``"probability"`` as the model
+            outputs it. Layers other than the output are the same either way.
         input_range: ``(low, high)`` of the inputs (the model card's); default
             :func:`default_input_range`.
         progress: called with the share of steps done after each step.
@@ -999,10 +1139,10 @@ def activation_maximization_grid(
     *,
     steps: int = DEFAULT_STEPS,
     learning_rate: float = DEFAULT_LEARNING_RATE,
-    jitter: int = DEFAULT_JITTER,
+    jitter: int | None = DEFAULT_JITTER,
     l2: float = DEFAULT_L2,
     blur_every: int = DEFAULT_BLUR_EVERY,
-    blur_sigma: float = DEFAULT_BLUR_SIGMA,
+    blur_sigma: float | None = DEFAULT_BLUR_SIGMA,
     total_variation: float = DEFAULT_TOTAL_VARIATION,
     seed: int = 0,
     score: str = "logit",

@@ -63,6 +63,10 @@ FILTER_COLORSCALE = "RdBu_r"
 MAP_COLORSCALE = "Viridis"
 INPUT_PANEL_SHARE = 0.22
 OBJECTIVE_COLOR = color_for(0)
+SETTLED_CHANGE = 0.02
+"""An ascent whose last tenth of steps moved the value by at most this share of its rise has
+settled."""
+SETTLING_PERCENT = 10
 PAD_TOKENS = ("", "[PAD]", "<pad>", "<PAD>", "[pad]")
 TRANSPARENT = [[0.0, "rgba(0,0,0,0)"], [1.0, "rgba(0,0,0,0)"]]
 
@@ -846,24 +850,35 @@ def plot_feature_maps(
 
 
 def plot_activation_maximization(
-    info: ActivationMaxInfo, *, references: dict[str, float] | None = None
+    info: ActivationMaxInfo,
+    *,
+    references: dict[str, float] | None = None,
+    unit_name: str | None = None,
 ) -> go.Figure:
-    """The optimized input (stretched for display) and the unit's activation over the steps.
+    """The optimized input (stretched for display) and the maximized value over the steps.
+
+    The title says what was maximized (a class's logit, a channel's mean, a unit) and whether the
+    ascent settled; the trace's axis is named after the value (``logit``, ``mean activation``).
 
     Args:
         info: the result of the ascent.
-        references: named activations to draw as dashed lines for comparison (``{"mean over
+        references: named values to draw as dashed lines for comparison (``{"mean over
             the samples": 0.31}``).
+        unit_name: the class or unit's name (``"3"``, ``"triangle"``), added to the title.
 
     Returns:
         The figure.
     """
+    value_name = info.value_name or "activation"
     figure = make_subplots(
         rows=1,
         cols=2,
         column_widths=[0.45, 0.55],
         horizontal_spacing=0.08,
-        subplot_titles=("input that maximizes it (stretched)", "activation during the ascent"),
+        subplot_titles=(
+            "input that maximizes it (stretched to its own range)",
+            f"{value_name} after each step",
+        ),
     )
     figure.add_trace(
         _image(_stretched_uint8(info.image[None])[0], name="image", hoverinfo="skip"),
@@ -877,13 +892,13 @@ def plot_activation_maximization(
             y=info.objective,
             mode="lines",
             line={"color": OBJECTIVE_COLOR, "width": 2},
-            name="activation",
-            hovertemplate="step %{x}<br>activation %{y:.4g}<extra></extra>",
+            name=value_name,
+            hovertemplate=f"step %{{x}}<br>{value_name} %{{y:.4g}}<extra></extra>",
         ),
         row=1,
         col=2,
     )
-    lines = {"start": info.start_activation, "final image": info.final_activation}
+    lines = {"start (noise)": info.start_activation}
     lines.update(references or {})
     for position, (name, value) in enumerate(lines.items()):
         figure.add_hline(
@@ -894,15 +909,26 @@ def plot_activation_maximization(
             row=1,
             col=2,
         )
-    title = (
-        f"{escaped(info.layer)}, unit {info.unit}: activation {info.start_activation:.3g} → "
-        f"{info.final_activation:.3g} in {info.steps} steps"
+    what = escaped(info.objective_name or f"unit {info.unit} of '{info.layer}'")
+    if unit_name is not None and str(unit_name) != str(info.unit):
+        what += f" · {escaped(unit_name)}"
+    change = info.last_change()
+    settled = (
+        f"settled (last {SETTLING_PERCENT}% of steps: {change:.1%} of the rise)"
+        if change <= SETTLED_CHANGE
+        else f"still moving ({change:.0%} of the rise in the last {SETTLING_PERCENT}% of steps)"
     )
-    figure.update_layout(**_layout(title, 380))
+    title = (
+        f"Maximizing the {what}<br><sup>{value_name} {info.start_activation:.3g} → "
+        f"{info.final_activation:.3g} in {info.steps} steps, {settled}</sup>"
+    )
+    layout = _layout(title, 400)
+    layout["margin"] = {"l": 10, "r": 10, "t": 90, "b": 50}
+    figure.update_layout(**layout)
     figure.update_xaxes(visible=False, row=1, col=1)
     figure.update_yaxes(visible=False, scaleanchor="x", row=1, col=1)
     figure.update_xaxes(title={"text": "step"}, row=1, col=2)
-    figure.update_yaxes(title={"text": "activation"}, row=1, col=2)
+    figure.update_yaxes(title={"text": value_name}, row=1, col=2)
     return figure
 
 
@@ -920,7 +946,7 @@ def plot_activation_maximization_grid(
             _image(grid.canvas(pictures, BACKGROUND), hoverinfo="skip"),
             grid.hover_trace(
                 [
-                    f"unit {info.unit}<br>activation {info.start_activation:.3g} → "
+                    f"unit {info.unit}<br>{info.value_name} {info.start_activation:.3g} → "
                     f"{info.final_activation:.3g}"
                     for info in infos
                 ]

@@ -410,6 +410,52 @@ def test_shapes_class_logit_beats_every_real_image(shapes, shape_samples):
     assert info.image.min() >= 0.0 and info.image.max() <= 255.0
 
 
+def test_digits_class_logit_rises_and_settles_with_the_defaults(digits):
+    """Issue 19: the trace swung by about 4 every step and ended where it began (jitter of one
+    pixel on an 8x8 digit, a periodic blur of the image, fixed steps). With the defaults the
+    logit rises, then flattens: the last tenth of the steps moves it by under 1% of its rise."""
+    info = ft.activation_maximization_info(digits, None, 3)
+    trace = info.objective
+    assert info.steps == ft.DEFAULT_STEPS and info.jitter == 0 and info.blur_sigma == 0.5
+    rise = trace.max() - info.start_activation
+    assert rise > 5  # a logit, not a probability: it is not capped at 1
+    tenth = len(trace) // 10
+    assert trace[-tenth:].min() > trace[:tenth].mean()
+    assert trace[-tenth:].min() > info.start_activation + 0.95 * rise
+    assert np.ptp(trace[-tenth:]) < 0.01 * rise
+    assert np.abs(np.diff(trace[-tenth:])).max() < 0.005 * rise
+    assert info.last_change() == pytest.approx(np.ptp(trace[-26:]) / rise)
+    assert info.last_change() < 0.01
+    # The trace is the value of the image itself (no jitter): its last point is the final value.
+    assert trace[-1] == pytest.approx(info.final_activation, rel=1e-4)
+    # What it maximized is the logit, said in words, and it is the logit computed by hand.
+    assert info.value_name == "logit" and "before its softmax" in info.objective_name
+    assert "class 3" in info.objective_name
+    assert _logits(digits, info.image[None])[0, 3] == pytest.approx(info.final_activation, rel=1e-3)
+
+
+def test_hidden_channel_ascent_settles_and_names_the_mean(digits):
+    info = ft.activation_maximization_info(digits, "relu_2", 11, steps=128)
+    assert info.value_name == "mean activation" and "channel 11" in info.objective_name
+    assert info.last_change() < 0.02
+    assert info.objective[-1] > 3 * info.start_activation
+
+
+def test_default_regularization_follows_the_image_size(digits, shapes):
+    assert ft.default_regularization(digits) == {"jitter": 0, "blur_sigma": 0.5}
+    assert ft.default_regularization(shapes) == {"jitter": 2, "blur_sigma": 1.6}
+
+
+def test_gaussian_kernel_sums_to_one_and_fits_the_image():
+    kernel = ft._gaussian_kernel(1.0, 32, 32, 3)
+    assert kernel.shape == (7, 7, 3, 1)
+    np.testing.assert_allclose(kernel.sum(axis=(0, 1)), 1.0, rtol=1e-6)
+    assert kernel[3, 3, 0, 0] == kernel.max()
+    # A radius of 3 sigma = 9 pixels would not fit the reflect padding of an 8x8 image: it is 7.
+    assert ft._gaussian_kernel(3.0, 8, 8, 1).shape == (15, 15, 1, 1)
+    assert ft._gaussian_kernel(0.0, 8, 8, 1).shape == (1, 1, 1, 1)
+
+
 def test_regularizers_and_seed_change_the_result(digits):
     settings = {"steps": 16, "jitter": 1, "blur_every": 4, "total_variation": 0.02}
     base = ft.activation_maximization_info(digits, "relu_2", 5, **settings)

@@ -301,6 +301,8 @@ def _am_info(unit: int = 3) -> ActivationMaxInfo:
         seed=0,
         score="logit",
         input_range=(0.0, 1.0),
+        objective_name="logit of class 3 (the output layer 'head' before its softmax)",
+        value_name="logit",
     )
 
 
@@ -315,8 +317,23 @@ def test_activation_maximization_image_and_trace():
     np.testing.assert_allclose(line.y, info.objective)
     assert list(line.x) == list(range(1, 21))
     levels = sorted(shape.y0 for shape in figure.layout.shapes)
-    assert levels == pytest.approx([0.1, 0.4, 1.9])
-    assert "unit 3" in figure.layout.title.text
+    assert levels == pytest.approx([0.1, 0.4])
+    # It says what was maximized (the logit, before the softmax) and names the axis after it.
+    title = figure.layout.title.text
+    assert "logit of class 3" in title and "before its softmax" in title
+    assert figure.layout.yaxis2.title.text == "logit"
+    assert figure.layout.xaxis2.title.text == "step"
+    # A straight line from 0.1 to 2.0 is still moving: 10% of its rise in the last 10%.
+    assert "still moving" in title
+
+
+def test_activation_maximization_says_when_it_settled():
+    trace = 2.0 - 1.9 * np.exp(-np.arange(40) / 4)
+    info = _am_info()
+    settled = ActivationMaxInfo(**{**info.__dict__, "objective": trace, "final_activation": 2.0})
+    assert settled.last_change() < 0.01
+    figure = pf.plot_activation_maximization(settled, unit_name="cat")
+    assert "settled" in figure.layout.title.text and "cat" in figure.layout.title.text
 
 
 def test_activation_maximization_grid():
