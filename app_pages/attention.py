@@ -26,6 +26,11 @@ from neurogenesis.plotting.attention import (
 
 TABS = ("Heads", "Model view", "Head view", "Rollout", "Head statistics", "Importance", "Evolution")
 PAD_WORDS = ("[PAD]", "<pad>", "")
+SCALE_HELP = (
+    "On: each head's colours run from 0 to its own largest weight, so a diffuse head (every "
+    "weight near 1/length) shows its pattern instead of a blank square; hover gives the weights. "
+    "Off: one shared 0–1 scale, so heads compare directly."
+)
 STATISTICS_SAMPLES = 256
 IMPORTANCE_SAMPLES = 200
 
@@ -59,7 +64,8 @@ def _real_length(words: list[str]) -> int:
 
 
 def choose_input(key: str, sample_set, vocabulary, length: int, label: str, default: int = 0):
-    """A sample, or (for token models with a vocabulary) text the user types; returns (x, words)."""
+    """A sample, or (for token models with a vocabulary) text the user types; returns
+    (x, words, sample index or None for typed text)."""
     own = False
     if vocabulary is not None:
         own = (
@@ -77,14 +83,14 @@ def choose_input(key: str, sample_set, vocabulary, length: int, label: str, defa
             ids, _ = encode_text(text, vocabulary, length)
         except InputError as error:
             st.warning(str(error))
-            return None, None
+            return None, None, None
         words = _words(ids[0], vocabulary)
         unknown = [w for w in text.lower().split() if w.strip(".,;:!?") not in vocabulary]
         if unknown:
             st.caption(
                 f"Not in the model's vocabulary (read as [UNK]): {', '.join(sorted(set(unknown)))}"
             )
-        return ids, words
+        return ids, words, None
     count = len(sample_set)
     index = st.selectbox(
         f"{label}: sample" if vocabulary is None else "Sample",
@@ -95,7 +101,35 @@ def choose_input(key: str, sample_set, vocabulary, length: int, label: str, defa
     )
     x = np.asarray(sample_set.x[index : index + 1])
     words = _words(x[0], vocabulary) if vocabulary is not None else None
-    return x, words
+    return x, words, index
+
+
+def prediction_text(prediction, sample_set, index) -> str | None:
+    """What the model says about one input, as the sample lists say it: the predicted class and
+    its probability, and for a sample its label (marked when they differ); None when the model
+    does not classify."""
+    if prediction.predicted is None:
+        return None
+    name = common.class_name(prediction, prediction.predicted[0])
+    text = f"Model's prediction: {name} (probability {prediction.confidence[0]:.2f})"
+    labels = sample_set.y if index is not None else None
+    if labels is not None and prediction.task in ("classification", "binary"):
+        label = np.asarray(labels[index]).reshape(-1)
+        label = int(label.argmax()) if label.size > 1 else int(np.rint(label[0]))
+        text += f"; label {common.class_name(prediction, label)}"
+        if label != int(prediction.predicted[0]):
+            text += " ✗"
+    return text
+
+
+def show_prediction(model_source, x, sample_set, index) -> None:
+    try:
+        prediction = cached.input_prediction(model_source, x, sample_set.label_names)
+    except InputError as error:
+        st.caption(f"No prediction: {error}")
+        return
+    if (text := prediction_text(prediction, sample_set, index)) is not None:
+        st.markdown(text)
 
 
 def weights_table(values, queries, keys, **columns) -> pd.DataFrame:
@@ -123,8 +157,15 @@ def token_labels(words, scores_shape) -> tuple[list[str], list[str]]:
     return [f"q{i}" for i in range(queries)], [f"k{i}" for i in range(keys)]
 
 
+def scale_choice(key: str) -> str:
+    """The colour scale of attention heatmaps: each head's own max (the default) or shared 0–1."""
+    own = st.toggle("Scale each head to its own max", value=True, key=key, help=SCALE_HELP)
+    return "head" if own else "shared"
+
+
 def heads_view(scores: dict, words, compare_scores, compare_words) -> None:
     layers = list(scores)
+    scale = scale_choice("attention_heads_scale")
     left, middle, right = st.columns([2, 1, 2])
     layer = left.selectbox("Layer", layers, key="attention_layer")
     values = scores[layer][0]
@@ -139,17 +180,25 @@ def heads_view(scores: dict, words, compare_scores, compare_words) -> None:
         format_func=lambda q: "every token" if q is None else f"{q}: {queries[q]}",
         key="attention_query",
     )
-    columns = st.columns(2) if compare_scores is not None else [st.container()]
-    for column, (these, labels, name) in zip(
-        columns,
-        [(scores, words, "")]
-        + ([(compare_scores, compare_words, " (second input)")] if compare_scores else []),
-        strict=False,
-    ):
+    inputs = [(scores, words, "")] + (
+        [(compare_scores, compare_words, " (second input)")] if compare_scores else []
+    )
+    matrices = []
+    for these, labels, name in inputs:
         block = these[layer][0]
         q_labels, k_labels = token_labels(labels, block.shape)
         end = _real_length(k_labels) if labels is not None else len(k_labels)
         matrix = block[head, : (end if same else block.shape[1]), :end]
+        matrices.append((matrix, q_labels, k_labels, end, name))
+    # Two inputs side by side share one scale: on the head's own scale, the larger of the two
+    # maxima; else 0-1. Each colour bar says which.
+    pair_max = (
+        max(float(np.max(m)) for m, *_ in matrices) or 1.0
+        if len(matrices) == 2 and scale == "head"
+        else None
+    )
+    columns = st.columns(2) if compare_scores is not None else [st.container()]
+    for column, (matrix, q_labels, k_labels, end, name) in zip(columns, matrices, strict=False):
         with column:
             common.chart(
                 plot_attention_head(
@@ -158,15 +207,28 @@ def heads_view(scores: dict, words, compare_scores, compare_words) -> None:
                     k_labels[:end],
                     title=f"{layer}, head {head}{name}",
                     query_index=query if query is not None and query < matrix.shape[0] else None,
+                    scale=scale,
+                    zmax=pair_max,
                 ),
                 key=f"attention_head_chart{name}",
                 data=weights_table(
                     matrix[None], q_labels[: matrix.shape[0]], k_labels[:end], layer=layer
                 ).drop(columns="head"),
             )
+    if len(matrices) == 2:
+        st.caption(
+            "Both inputs on one colour scale: "
+            + (
+                f"0 to {pair_max:.3g}, the larger of the two heads' maxima."
+                if pair_max is not None
+                else "the shared 0–1 scale."
+            )
+        )
     block = values[:, : (cut if same else values.shape[1]), :cut]
     common.chart(
-        plot_attention_heads(block, queries[: block.shape[1]], layer=layer, key_tokens=keys[:cut]),
+        plot_attention_heads(
+            block, queries[: block.shape[1]], layer=layer, key_tokens=keys[:cut], scale=scale
+        ),
         key="attention_heads_chart",
         data=weights_table(block, queries[: block.shape[1]], keys[:cut], layer=layer),
     )
@@ -205,8 +267,9 @@ def model_view(scores: dict, words) -> None:
             ignore_index=True,
         )
 
+    scale = scale_choice("attention_model_scale")
     common.chart(
-        plot_model_view(trimmed, shown, key_tokens=keys[:cut]),
+        plot_model_view(trimmed, shown, key_tokens=keys[:cut], scale=scale),
         key="attention_model_view",
         data=table,
         on_select=enlarge,
@@ -386,9 +449,10 @@ def evolution_view(vocabulary) -> None:
         stack[e, sample, head, : (cut if same else stack.shape[3]), :cut]
         for e in range(len(info.epochs))
     ]
+    scale = scale_choice("attention_evolution_scale")
     common.chart(
         plot_attention_evolution(
-            frames, info.epochs.tolist(), keys[:cut], title=f"{layer}, head {head}"
+            frames, info.epochs.tolist(), keys[:cut], title=f"{layer}, head {head}", scale=scale
         ),
         key="attention_evolution",
     )
@@ -437,14 +501,18 @@ series = np.asarray(sample_set.x).ndim == 3 and vocabulary is None
 with st.container(border=True):
     first, second = st.columns(2)
     with first:
-        x, words = choose_input("attention_a", sample_set, vocabulary, length, "Input")
+        x, words, index = choose_input("attention_a", sample_set, vocabulary, length, "Input")
+        if x is not None:
+            show_prediction(model_source, x, sample_set, index)
     compare = second.toggle("Compare with a second input", key="attention_compare")
     x_b = words_b = None
     if compare:
         with second:
-            x_b, words_b = choose_input(
+            x_b, words_b, index_b = choose_input(
                 "attention_b", sample_set, vocabulary, length, "Second input", default=1
             )
+            if x_b is not None:
+                show_prediction(model_source, x_b, sample_set, index_b)
 if x is None:
     st.stop()
 try:

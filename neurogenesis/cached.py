@@ -913,6 +913,21 @@ def attention_scores(model: Source, x):
     return _attention_scores(_identity(model), np.ascontiguousarray(x))
 
 
+@st.cache_data(show_spinner="Running the model on the input…", max_entries=64)
+def _input_prediction(model_key: tuple[str, str], x, label_names):
+    from neurogenesis.analysis.features import prediction_info
+
+    return prediction_info(_model(*model_key), x, label_names=label_names)
+
+
+def input_prediction(model: Source, x, label_names=None):
+    """``analysis.features.prediction_info`` for a few inputs (typed text; keyed by values)."""
+    import numpy as np
+
+    names = tuple(str(name) for name in label_names) if label_names is not None else None
+    return _input_prediction(_identity(model), np.ascontiguousarray(x), names)
+
+
 @st.cache_data(show_spinner="Summarising every head over the sample set…", max_entries=16)
 def _head_statistics(model_key, samples_key, count: int):
     import numpy as np

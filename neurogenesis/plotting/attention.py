@@ -37,6 +37,8 @@ __all__ = [
     "DEFAULT_MAX_LINES",
     "DEFAULT_THRESHOLD",
     "DIVERGING_COLORSCALE",
+    "DEFAULT_SCALE",
+    "SCALES",
     "plot_attention_evolution",
     "plot_attention_head",
     "plot_attention_heads",
@@ -54,6 +56,13 @@ ATTENTION_COLORSCALE = "Blues"
 # Positive (the head helped the prediction) red, negative blue, as in the attribution figures.
 DIVERGING_COLORSCALE = "RdBu_r"
 DEFAULT_COLUMNS = 4
+# How heatmaps of attention weights are coloured: "head" from 0 to each head's own largest weight
+# (a diffuse head, all weights near 1/T, is as visible as a sharp one), "shared" from 0 to 1 for
+# every head (heads compare directly, and diffuse ones look blank).
+SCALES = ("head", "shared")
+DEFAULT_SCALE = "head"
+SHARED_TITLE = "attention weight (shared 0–1 scale)"
+RELATIVE_TITLE = "weight ÷ the head's own max"
 DEFAULT_THRESHOLD = 0.02
 # The head view draws one trace per line; past a few thousand the browser stalls, so only the
 # strongest lines are kept (the title says how many were left out).
@@ -149,26 +158,53 @@ def _attention_heatmap(
     text: list[list[str]],
     *,
     zmax: float | None = 1.0,
-    colorbar_title: str = "weight",
+    colorbar_title: str = SHARED_TITLE,
+    weights: np.ndarray | None = None,
     **kwargs,
 ) -> go.Heatmap:
-    """A query x key heatmap at integer positions; its own 0..zmax scale unless a coloraxis."""
+    """A query x key heatmap at integer positions; its own 0..zmax scale unless a coloraxis.
+
+    Hover reads "query (i) → key (j): weight" with the weight itself (``weights``, when the
+    drawn ``values`` are rescaled), whatever the colours were scaled to.
+    """
     queries, keys = values.shape
+    shown = values if weights is None else np.asarray(weights, dtype=np.float64)
+    hover = [
+        [f"{cell}: {shown[i, j]:.3f}" for j, cell in enumerate(row)] for i, row in enumerate(text)
+    ]
     if "coloraxis" not in kwargs:
         kwargs.update(
             colorscale=ATTENTION_COLORSCALE,
             zmin=0.0,
             zmax=zmax,
-            colorbar={"title": {"text": colorbar_title}},
+            # Along the bar: a long title there needs no width a narrow column lacks.
+            colorbar={"title": {"text": colorbar_title, "side": "right"}},
         )
     return go.Heatmap(
         z=values,
         x=list(range(keys)),
         y=list(range(queries)),
-        text=text,
-        hovertemplate="%{text}: %{z:.3f}<extra></extra>",
+        text=hover,
+        hovertemplate="%{text}<extra></extra>",
         **kwargs,
     )
+
+
+def _check_scale(scale: str) -> None:
+    if scale not in SCALES:
+        raise InputError(f"Expected scale in {list(SCALES)}. Received: {scale!r}.")
+
+
+def _peak(values: np.ndarray) -> float:
+    """The largest weight, for a head's own scale (1 when there is none to scale to)."""
+    finite = values[np.isfinite(values)]
+    peak = float(finite.max()) if finite.size else 0.0
+    return peak if peak > 0 else 1.0
+
+
+def _relative(values: np.ndarray) -> np.ndarray:
+    """Weights divided by their head's largest weight: 0..1 whatever the head's spread."""
+    return values / _peak(values)
 
 
 def _closest_layout(title: str) -> dict:
@@ -187,6 +223,8 @@ def plot_attention_head(
     *,
     title: str | None = None,
     query_index: int | None = None,
+    scale: str = DEFAULT_SCALE,
+    zmax: float | None = None,
 ) -> go.Figure:
     """One head's attention matrix: a query per row, a key per column.
 
@@ -197,10 +235,12 @@ def plot_attention_head(
         key_tokens: the ``S`` key words; the query words by default (self-attention).
         title: the figure's title (escaped by the caller if it holds names from files).
         query_index: a query position whose row is outlined.
+        scale: ``"head"``: colours from 0 to this head's largest weight; ``"shared"``: 0 to 1.
+        zmax: colours from 0 to this instead (one scale for matrices shown side by side).
 
     Returns:
-        A ``go.Heatmap`` on a fixed 0..1 scale, row ``i`` labelled with query token ``i``; hover
-        reads "query (i) → key (j): weight".
+        A ``go.Heatmap`` of the weights themselves, row ``i`` labelled with query token ``i``;
+        the colour bar's title says which scale; hover reads "query (i) → key (j): weight".
 
     Raises:
         InputError: scores that are not a matrix, token counts that do not match, or a query
@@ -210,7 +250,19 @@ def plot_attention_head(
     queries, keys = values.shape
     rows = _labels(query_tokens, queries, "query")
     columns = _key_labels(key_tokens, query_tokens, keys, queries)
-    figure = go.Figure(_attention_heatmap(values, _pair_text(rows, columns), name="attention"))
+    _check_scale(scale)
+    if zmax is not None:
+        top, bar = float(zmax), f"attention weight (0 to {float(zmax):.3g}, one scale for both)"
+    elif scale == "head":
+        top = _peak(values)
+        bar = f"attention weight (0 to this head's max, {top:.3g})"
+    else:
+        top, bar = 1.0, SHARED_TITLE
+    figure = go.Figure(
+        _attention_heatmap(
+            values, _pair_text(rows, columns), zmax=top, colorbar_title=bar, name="attention"
+        )
+    )
     layout = _closest_layout(title if title is not None else "Attention of one head")
     layout["xaxis"] = _token_axis(columns, "key", side="bottom", tickangle=-45)
     layout["yaxis"] = _token_axis(rows, "query", autorange="reversed")
@@ -240,8 +292,9 @@ def plot_attention_heads(
     layer: str = "",
     columns: int = DEFAULT_COLUMNS,
     key_tokens: Sequence[str] | np.ndarray | None = None,
+    scale: str = DEFAULT_SCALE,
 ) -> go.Figure:
-    """Every head of one layer as small heatmaps sharing one 0..1 colour scale.
+    """Every head of one layer as small heatmaps on one colour bar.
 
     Args:
         scores: ``(H, T, S)`` weights of one sample (``scores[n]``).
@@ -249,11 +302,14 @@ def plot_attention_heads(
         layer: the layer's path, for the title.
         columns: heads per row.
         key_tokens: the ``S`` key words; the query words by default.
+        scale: ``"head"``: each head drawn as its weights divided by its own largest weight
+            (the panel's title gives that max), ``"shared"``: every head on one 0..1 scale.
 
     Returns:
         One subplot per head titled "head h"; token labels on the left column and under the
-        lowest heatmap of each column.
+        lowest heatmap of each column; the colour bar's title and the figure's say the scale.
     """
+    _check_scale(scale)
     values = _matrix(scores, 3, "(num_heads, T, S)", "Pass one sample: scores[n].")
     if isinstance(columns, bool) or not isinstance(columns, (int, np.integer)) or columns < 1:
         raise InputError(f"Expected at least 1 column. Received: {columns!r}.")
@@ -265,10 +321,14 @@ def plot_attention_heads(
     # Key labels under narrow thumbnails overprint; self-attention keys repeat the row labels
     # anyway and hover names every cell.
     show_keys = keys * width <= MAX_KEY_LABELS_PER_ROW
+    own = scale == "head"
     figure = make_subplots(
         rows=height,
         cols=width,
-        subplot_titles=[f"head {head}" for head in range(heads)],
+        subplot_titles=[
+            f"head {head} (max {_peak(values[head]):.2f})" if own else f"head {head}"
+            for head in range(heads)
+        ],
         horizontal_spacing=0.04 if width > 1 else 0.0,
         vertical_spacing=min(0.12, 0.5 / height) if height > 1 else 0.0,
     )
@@ -276,18 +336,21 @@ def plot_attention_heads(
         row, column = head // width + 1, head % width + 1
         figure.add_trace(
             _attention_heatmap(
-                values[head],
+                _relative(values[head]) if own else values[head],
                 _pair_text(rows, key_names, prefix=f"head {head}<br>"),
+                weights=values[head],
                 coloraxis="coloraxis",
                 name=f"head {head}",
             ),
             row=row,
             col=column,
         )
+        lowest = show_keys and head + width >= heads
         figure.update_xaxes(
             _token_axis(
                 key_names,
-                showticklabels=show_keys and head + width >= heads,
+                "key" if lowest else None,
+                showticklabels=lowest,
                 tickangle=-45,
                 tickfont={"size": 10},
             ),
@@ -295,17 +358,23 @@ def plot_attention_heads(
             col=column,
         )
         figure.update_yaxes(
-            _token_axis(rows, showticklabels=column == 1, autorange="reversed"),
+            _token_axis(
+                rows,
+                "query" if column == 1 else None,
+                showticklabels=column == 1,
+                autorange="reversed",
+            ),
             row=row,
             col=column,
         )
     name = f" of {escaped(layer)}" if layer else ""
-    layout = _closest_layout(f"Attention heads{name}")
+    which = "each head scaled to its own max" if own else "one shared 0–1 scale"
+    layout = _closest_layout(f"Attention heads{name} ({which})")
     layout["coloraxis"] = {
         "colorscale": ATTENTION_COLORSCALE,
         "cmin": 0.0,
         "cmax": 1.0,
-        "colorbar": {"title": {"text": "weight"}},
+        "colorbar": {"title": {"text": RELATIVE_TITLE if own else SHARED_TITLE, "side": "right"}},
     }
     layout["height"] = max(320, height * max(220, 60 + 14 * queries) + 80)
     layout["margin"] = {**layout["margin"], "t": 80}
@@ -318,6 +387,7 @@ def plot_model_view(
     tokens: Sequence[str] | np.ndarray | None,
     *,
     key_tokens: Sequence[str] | np.ndarray | Mapping[str, Any] | None = None,
+    scale: str = DEFAULT_SCALE,
 ) -> go.Figure:
     """Every head of every layer, a row per layer and a column per head (bertviz's model view).
 
@@ -334,10 +404,14 @@ def plot_model_view(
         tokens: the ``T`` query words shared by all layers (None: positions).
         key_tokens: the key words when they are not the query words: one sequence for every
             layer, or ``{layer path: sequence}`` for some (cross-attention layers).
+        scale: ``"head"``: each thumbnail drawn as its weights divided by its own largest weight;
+            ``"shared"``: every thumbnail on one 0..1 scale.
 
     Returns:
-        Small multiples on one shared 0..1 colour scale, rows titled by layer, columns by head.
+        Small multiples on one colour bar whose title says the scale, rows titled by layer,
+        columns by head; hover gives each weight itself.
     """
+    _check_scale(scale)
     if not isinstance(scores_by_layer, Mapping) or not scores_by_layer:
         raise InputError(
             "Expected {layer path: scores (H, T, S)} for at least one layer. "
@@ -380,8 +454,9 @@ def plot_model_view(
                 continue
             figure.add_trace(
                 _attention_heatmap(
-                    matrix[head],
+                    _relative(matrix[head]) if scale == "head" else matrix[head],
                     _pair_text(rows, key_names, prefix=f"{escaped(path)}, head {head}<br>"),
+                    weights=matrix[head],
                     coloraxis="coloraxis",
                     customdata=np.broadcast_to(
                         np.array([index, head]), (*matrix[head].shape, 2)
@@ -395,12 +470,14 @@ def plot_model_view(
             figure.update_yaxes(
                 showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", **axes
             )
-    layout = _closest_layout("Model view: every head of every layer")
+    own = scale == "head"
+    which = "each head scaled to its own max" if own else "one shared 0–1 scale"
+    layout = _closest_layout(f"Model view: every head of every layer ({which})")
     layout["coloraxis"] = {
         "colorscale": ATTENTION_COLORSCALE,
         "cmin": 0.0,
         "cmax": 1.0,
-        "colorbar": {"title": {"text": "weight"}},
+        "colorbar": {"title": {"text": RELATIVE_TITLE if own else SHARED_TITLE, "side": "right"}},
     }
     layout["height"] = max(300, CELL_HEIGHT_PX * len(layers) + 110)
     layout["margin"] = {**layout["margin"], "t": 80, "r": 120}
@@ -590,7 +667,7 @@ def plot_rollout(
         )
         layout = _closest_layout(title if title is not None else "What the output draws on")
         layout["xaxis"] = _token_axis(labels, "input token", tickangle=-45)
-        layout["yaxis"] = {"title": {"text": "share"}, "rangemode": "tozero"}
+        layout["yaxis"] = {"title": {"text": "share of the output (0–1)"}, "rangemode": "tozero"}
         figure.update_layout(**layout)
         return figure
     values = _matrix(rollout, 2, "(T, T)", "Pass one sample: rollout[n].")
@@ -605,7 +682,7 @@ def plot_rollout(
                 values,
                 _pair_text(labels, labels),
                 zmax=peak if peak > 0 else 1.0,
-                colorbar_title="share",
+                colorbar_title=f"share of the input token (0 to the largest, {peak:.3g})",
                 name="rollout",
             )
         )
@@ -632,7 +709,7 @@ def plot_rollout(
             else f"What position {row} ({labels[row]}) draws on, through every layer"
         )
         layout["xaxis"] = _token_axis(labels, "input token", tickangle=-45)
-        layout["yaxis"] = {"title": {"text": "share"}, "rangemode": "tozero"}
+        layout["yaxis"] = {"title": {"text": "share of the position (0–1)"}, "rangemode": "tozero"}
     figure.update_layout(**layout)
     return figure
 
@@ -764,7 +841,7 @@ def plot_head_importance(info: Any) -> go.Figure:
             zmax=limit,
             xgap=2,
             ygap=2,
-            colorbar={"title": {"text": "drop"}},
+            colorbar={"title": {"text": "drop in the predicted class's output"}},
             name="head importance",
         )
     )
@@ -795,6 +872,7 @@ def plot_attention_evolution(
     *,
     title: str | None = None,
     key_tokens: Sequence[str] | np.ndarray | None = None,
+    scale: str = DEFAULT_SCALE,
 ) -> go.Figure:
     """One head's attention matrix through training, animated with a slider (one frame an epoch).
 
@@ -804,11 +882,14 @@ def plot_attention_evolution(
         tokens: the ``T`` query words (None: positions).
         title: the figure's title.
         key_tokens: the ``S`` key words; the query words by default.
+        scale: ``"head"``: colours from 0 to the head's largest weight over all the epochs (one
+            scale for every frame, so frames compare); ``"shared"``: 0 to 1.
 
     Returns:
         A heatmap showing the first epoch, a ``go.Frame`` per epoch (named by the epoch), a slider
         and play/pause buttons.
     """
+    _check_scale(scale)
     matrices = [
         _matrix(scores, 2, "(T, S)", "Pass one sample's one head per epoch.")
         for scores in scores_by_epoch
@@ -823,9 +904,14 @@ def plot_attention_evolution(
     rows = _labels(tokens, queries, "query")
     columns = _key_labels(key_tokens, tokens, keys, queries)
     text = _pair_text(rows, columns)
+    if scale == "head":
+        top = _peak(np.stack(matrices))
+        bar = f"attention weight (0 to this head's max over the epochs, {top:.3g})"
+    else:
+        top, bar = 1.0, SHARED_TITLE
 
     def heatmap(matrix: np.ndarray) -> go.Heatmap:
-        return _attention_heatmap(matrix, text, name="attention")
+        return _attention_heatmap(matrix, text, zmax=top, colorbar_title=bar, name="attention")
 
     frames = [
         go.Frame(data=[heatmap(matrix)], name=name, traces=[0])

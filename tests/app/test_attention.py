@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from neurogenesis.analysis.attention import attention_scores
 from neurogenesis.io.models import load_model
+from neurogenesis.io.samples import encode_text
 from tests.app.pages import charts, open_page, rerun, values
 from tests.conftest import ROOT
 
@@ -74,3 +75,84 @@ def test_weather_demo_shows_temporal_attention(app_argv):
 def test_a_model_without_attention_explains(app_argv):
     at = open_attention(app_argv, "digits_cnn (demo)")
     assert any("no keras.layers.MultiHeadAttention" in info.value for info in at.info)
+
+
+SENTIMENT = ROOT / "models" / "sentiment_transformer.keras"
+SENTIMENT_SAMPLES = ROOT / "data" / "samples" / "sentiment_transformer.npz"
+
+
+def _predictions(at) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("Model's prediction:")]
+
+
+def _expected(model, ids, names) -> tuple[str, float]:
+    probabilities = np.asarray(model(ids, training=False))[0]
+    best = int(probabilities.argmax())
+    return str(names[best]), float(probabilities[best])
+
+
+def test_typed_text_shows_the_models_prediction(app_argv):
+    model = load_model(SENTIMENT)
+    data = np.load(SENTIMENT_SAMPLES)
+    names, vocabulary = data["label_names"], [str(w) for w in data["vocabulary"]]
+    at = open_attention(app_argv, "sentiment_transformer (demo)")
+    # A sample: its prediction (from Keras itself) and its label, as the sample lists show them.
+    name, probability = _expected(model, data["x"][:1], names)
+    label = str(names[int(data["y"][0])])
+    mark = "" if label == name else " ✗"
+    assert _predictions(at) == [
+        f"Model's prediction: {name} (probability {probability:.2f}); label {label}{mark}"
+    ]
+    at.segmented_control(key="attention_a_source").set_value("your own text")
+    rerun(at)
+    for text in ("the plot was really dull", "a wonderful and moving film"):
+        at.text_input(key="attention_a_text").input(text)
+        rerun(at)
+        ids, _ = encode_text(text, vocabulary, data["x"].shape[1])
+        name, probability = _expected(model, ids, names)
+        assert _predictions(at) == [f"Model's prediction: {name} (probability {probability:.2f})"]
+
+
+def _heatmap_traces(spec) -> list[dict]:
+    return [trace for trace in spec["data"] if trace["type"] == "heatmap"]
+
+
+def _z(trace) -> np.ndarray:
+    z = trace["z"]
+    if isinstance(z, dict):
+        return values(z).reshape([int(n) for n in str(z["shape"]).split(",")]).astype(float)
+    return np.asarray([values(row) if isinstance(row, dict) else row for row in z], dtype=float)
+
+
+def test_heads_scale_to_their_own_max_or_share_0_to_1(app_argv):
+    at = open_attention(app_argv, "sentiment_transformer (demo)")
+    head, heads = charts(at)[:2]
+    (single,) = _heatmap_traces(head)
+    weights = _z(single)
+    # Default: the head's own scale, said in the colour bar; the small multiples say theirs.
+    assert single["zmax"] == weights.max() < 1.0
+    assert "this head's max" in single["colorbar"]["title"]["text"]
+    assert "each head scaled to its own max" in heads["layout"]["title"]["text"]
+    assert (
+        heads["layout"]["coloraxis"]["colorbar"]["title"]["text"] == "weight ÷ the head's own max"
+    )
+    assert max(_z(t).max() for t in _heatmap_traces(heads)) == 1.0
+    at.toggle(key="attention_heads_scale").set_value(False)
+    rerun(at)
+    head, heads = charts(at)[:2]
+    assert _heatmap_traces(head)[0]["zmax"] == 1.0
+    assert "one shared 0–1 scale" in heads["layout"]["title"]["text"]
+    # Two inputs side by side: one scale for both, said in both colour bars and a caption.
+    at.toggle(key="attention_heads_scale").set_value(True)
+    at.toggle(key="attention_compare").set_value(True)
+    rerun(at)
+    first, second = [_heatmap_traces(s)[0] for s in charts(at)[:2]]
+    top = max(_z(first).max(), _z(second).max())
+    assert first["zmax"] == second["zmax"] == top
+    assert "one scale for both" in first["colorbar"]["title"]["text"]
+    assert any("Both inputs on one colour scale" in c.value for c in at.caption)
+    assert len(_predictions(at)) == 2
+    at.session_state["attention_tab"] = "Model view"
+    rerun(at)
+    view = next(s for s in charts(at) if "Model view" in s["layout"]["title"]["text"])
+    assert "each head scaled to its own max" in view["layout"]["title"]["text"]

@@ -44,17 +44,18 @@ def test_importing_does_not_import_tensorflow():
 
 def test_attention_head_draws_the_matrix_with_escaped_token_labels():
     scores = _softmax((5, 5))
-    figure = plots.plot_attention_head(scores, TOKENS)
+    figure = plots.plot_attention_head(scores, TOKENS, scale="shared")
     (heatmap,) = _heatmaps(figure)
     np.testing.assert_allclose(np.asarray(heatmap.z, dtype=float), scores)
     assert (heatmap.zmin, heatmap.zmax) == (0.0, 1.0)
+    assert heatmap.colorbar.title.text == "attention weight (shared 0–1 scale)"
     # Positions are the axis values, so the two "the" stay two rows and two columns.
     assert list(heatmap.y) == list(range(5)) and list(heatmap.x) == list(range(5))
     assert list(figure.layout.yaxis.ticktext) == ESCAPED
     assert list(figure.layout.xaxis.ticktext) == ESCAPED
     assert list(figure.layout.yaxis.tickvals) == list(range(5))
     assert figure.layout.yaxis.autorange == "reversed"
-    assert heatmap.text[1][3] == "&lt;b&gt; (1) → the (3)"
+    assert heatmap.text[1][3] == f"&lt;b&gt; (1) → the (3): {scores[1, 3]:.3f}"
     assert not any("<b>" in cell for row in heatmap.text for cell in row)
 
 
@@ -96,7 +97,9 @@ def test_attention_head_rejects_what_does_not_fit(scores, tokens, kwargs):
 
 def test_attention_heads_one_subplot_per_head_on_a_shared_scale():
     scores = _softmax((5, 5, 5), seed=1)
-    figure = plots.plot_attention_heads(scores, TOKENS, layer="<block>/mha", columns=2)
+    figure = plots.plot_attention_heads(
+        scores, TOKENS, layer="<block>/mha", columns=2, scale="shared"
+    )
     heatmaps = _heatmaps(figure)
     assert len(heatmaps) == 5
     for head, heatmap in enumerate(heatmaps):
@@ -105,6 +108,9 @@ def test_attention_heads_one_subplot_per_head_on_a_shared_scale():
         # A 3 x 2 grid: head h sits in row h // 2, column h % 2, axes numbered row-major.
         assert heatmap.xaxis == ("x" if head == 0 else f"x{head + 1}")
     assert (figure.layout.coloraxis.cmin, figure.layout.coloraxis.cmax) == (0.0, 1.0)
+    # Side by side on one scale, and the picture says so.
+    assert figure.layout.coloraxis.colorbar.title.text == "attention weight (shared 0–1 scale)"
+    assert "one shared 0–1 scale" in figure.layout.title.text
     titles = [annotation.text for annotation in figure.layout.annotations]
     assert titles == [f"head {head}" for head in range(5)]
     assert list(figure.layout.yaxis.ticktext) == ESCAPED
@@ -115,7 +121,7 @@ def test_attention_heads_one_subplot_per_head_on_a_shared_scale():
 
 def test_model_view_cells_carry_layer_and_head_and_leave_missing_heads_blank():
     layers = {"block_1/mha": _softmax((2, 5, 5), seed=2), "block_2/mha": _softmax((3, 5, 5), 3)}
-    figure = plots.plot_model_view(layers, TOKENS)
+    figure = plots.plot_model_view(layers, TOKENS, scale="shared")
     heatmaps = _heatmaps(figure)
     assert len(heatmaps) == 5
     expected = [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
@@ -238,6 +244,10 @@ def test_attention_evolution_has_a_frame_per_epoch():
     epochs = [1, 5, 10, 20]
     figure = plots.plot_attention_evolution(matrices, epochs, TOKENS)
     assert [frame.name for frame in figure.frames] == ["1", "5", "10", "20"]
+    # The default scale runs to the head's largest weight over every epoch: one for all frames.
+    peak = max(float(m.max()) for m in matrices)
+    assert [frame.data[0].zmax for frame in figure.frames] == [pytest.approx(peak)] * 4
+    assert "over the epochs" in figure.data[0].colorbar.title.text
     for frame, matrix in zip(figure.frames, matrices, strict=True):
         np.testing.assert_allclose(np.asarray(frame.data[0].z, dtype=float), matrix)
     np.testing.assert_allclose(np.asarray(figure.data[0].z, dtype=float), matrices[0])
@@ -288,3 +298,52 @@ def test_rollout_of_one_output_is_drawn_as_bars():
     assert bar.type == "bar"
     np.testing.assert_allclose(np.asarray(bar.y, dtype=float), shares)
     assert "&lt;b&gt;" in " ".join(bar.text)
+
+
+def _diffuse(heads=3, size=6, seed=5):
+    """A sharp head (one key per query) next to diffuse ones (weights near 1/size)."""
+    scores = _softmax((heads, size, size), seed=seed, sharpness=0.1)
+    scores[0] = np.eye(size)
+    return scores
+
+
+def test_a_diffuse_head_on_its_own_scale_uses_the_whole_colour_bar():
+    scores = _diffuse()
+    diffuse = scores[1]
+    assert diffuse.max() < 0.3  # on a 0..1 scale it is all pale
+    figure = plots.plot_attention_head(diffuse, TOKENS + ["x"])
+    (heatmap,) = _heatmaps(figure)
+    np.testing.assert_allclose(np.asarray(heatmap.z, dtype=float), diffuse)  # the weights
+    assert heatmap.zmax == pytest.approx(diffuse.max()) and heatmap.zmin == 0.0
+    assert heatmap.colorbar.title.text == (
+        f"attention weight (0 to this head's max, {diffuse.max():.3g})"
+    )
+    shared = _heatmaps(plots.plot_attention_head(diffuse, TOKENS + ["x"], scale="shared"))[0]
+    assert shared.zmax == 1.0
+    # A pair shown side by side: one given scale for both, and it says so.
+    pair = _heatmaps(plots.plot_attention_head(diffuse, TOKENS + ["x"], zmax=0.5))[0]
+    assert pair.zmax == 0.5 and "one scale for both" in pair.colorbar.title.text
+    with pytest.raises(InputError, match="scale"):
+        plots.plot_attention_head(diffuse, None, scale="log")
+
+
+def test_small_multiples_scaled_each_to_its_own_max_say_so():
+    scores = _diffuse()
+    for figure in (
+        plots.plot_attention_heads(scores, None),
+        plots.plot_model_view({"block/mha": scores}, None),
+    ):
+        heatmaps = _heatmaps(figure)
+        for head, heatmap in enumerate(heatmaps):
+            # Drawn as a share of the head's own largest weight: every head reaches 1.
+            drawn = np.asarray(heatmap.z, dtype=float)
+            np.testing.assert_allclose(drawn, scores[head] / scores[head].max())
+            assert drawn.max() == pytest.approx(1.0)
+            # Hover still reads the weight itself.
+            assert heatmap.text[0][1].endswith(f": {scores[head][0, 1]:.3f}")
+        axis = figure.layout.coloraxis
+        assert (axis.cmin, axis.cmax) == (0.0, 1.0)
+        assert axis.colorbar.title.text == "weight ÷ the head's own max"
+        assert "each head scaled to its own max" in figure.layout.title.text
+    titles = [a.text for a in plots.plot_attention_heads(scores, None).layout.annotations]
+    assert titles == [f"head {h} (max {scores[h].max():.2f})" for h in range(3)]
