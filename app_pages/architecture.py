@@ -42,6 +42,7 @@ from neurogenesis.plotting.comparison import (
     plot_tradeoff,
 )
 from neurogenesis.plotting.export import FIGURE_FORMATS, static_export_available
+from neurogenesis.plotting.style import escaped
 
 TABS = ("Graph", "Blocks", "Layers", "3D", "Complexity", "Compare", "Build", "Export")
 
@@ -64,6 +65,27 @@ def _on_graph_click(layout, open_key: str) -> None:
         st.session_state["architecture_layer"] = "/".join(node.layer_path)
 
 
+def _on_find(graph, open_key: str) -> None:
+    """Finding a layer inside a closed block opens the blocks around it, so it can be shown."""
+    wanted = st.session_state.get("architecture_find")
+    unit = next((unit for unit in graph.units if unit.name == wanted), None)
+    if unit is not None:
+        opened = st.session_state.get(open_key, [])
+        st.session_state[open_key] = [*opened, *(g for g in unit.path if g not in opened)]
+
+
+def _found_node(layout, graph, wanted: str | None) -> int | None:
+    """The index of the drawn node that shows layer ``wanted`` (itself, or its closed block)."""
+    if wanted is None:
+        return None
+    for node in layout.nodes:
+        if node.name == wanted and not node.group:
+            return node.index
+    unit = next((unit for unit in graph.units if unit.name == wanted), None)
+    by_group = {node.group: node.index for node in layout.nodes if node.group}
+    return next((by_group[g] for g in (unit.path if unit else ()) if g in by_group), None)
+
+
 def graph_view(source) -> None:
     try:
         graph = cached.model_graph(source)
@@ -73,9 +95,20 @@ def graph_view(source) -> None:
     open_key = f"architecture_open:{source.key}"
     if open_key not in st.session_state:
         st.session_state[open_key] = list(default_expanded(graph))
-    left, middle, right = st.columns([4, 1, 1], vertical_alignment="bottom")
+    left, find, middle, right = st.columns([3, 3, 1.2, 1.2], vertical_alignment="bottom")
     direction = left.segmented_control(
         "Direction", DIRECTIONS, default=DIRECTIONS[1], key="architecture_direction"
+    )
+    find.selectbox(
+        "Find a layer",
+        list(dict.fromkeys(unit.name for unit in graph.units)),
+        index=None,
+        placeholder="Type a layer name",
+        key="architecture_find",
+        on_change=_on_find,
+        args=(graph, open_key),
+        help="Centres the graph on the layer and outlines it (opening its block if it is closed). "
+        "Clear it to see the whole graph.",
     )
     if graph.groups:
         middle.button(
@@ -91,11 +124,13 @@ def graph_view(source) -> None:
             format_func=lambda group_id: graph.group(group_id).label,
             key=open_key,
             help="Blocks are nested models and layers whose names share a numbered prefix "
-            "(ResNet's conv2_block1_*). A closed block is one large square; click it to open it.",
+            "(ResNet's conv2_block1_*) or suffix (a transformer's attention_1, feed_forward_1, "
+            "...). A closed block is one dotted box; click it to open it.",
         )
     layout = cached.graph_layout(source, st.session_state[open_key] if graph.groups else None)
+    focus = _found_node(layout, graph, st.session_state.get("architecture_find"))
     common.chart(
-        plot_graph(layout, direction=direction or DIRECTIONS[1]),
+        plot_graph(layout, direction=direction or DIRECTIONS[1], focus=focus),
         key="graph",
         name="architecture_graph",
         data=partial(_layer_table, cached.architecture(source)),
@@ -104,7 +139,8 @@ def graph_view(source) -> None:
     )
     st.caption(
         "Drag to pan, scroll to zoom, hover for shapes and costs. Click a closed block to open it, "
-        "a layer to see its configuration and weights below."
+        "a layer to see its configuration and weights below. Edges that jump over layers "
+        "(residuals, masks) run in lanes beside the column."
     )
     layer_view(source, graph)
 
@@ -296,10 +332,13 @@ def compare_view(source, info) -> None:
         key="compare_radar",
         data=pd.DataFrame([asdict(profile) for profile in profiles]),
     )
-    with st.expander("The graphs side by side", expanded=len(sources) <= 3):
-        columns = st.columns(min(len(sources), 3))
-        for position, (other, label) in enumerate(zip(sources[:3], names[:3], strict=True)):
-            with columns[position]:
+    with st.expander("The graphs", expanded=len(sources) <= 3):
+        # One tab per model, each at full width: the boxes are sized in pixels to their text, and
+        # a narrow column would shrink them under it.
+        for position, (tab, other, label) in enumerate(
+            zip(st.tabs(list(names)), sources, names, strict=True)
+        ):
+            with tab:
                 try:
                     graph = cached.model_graph(other)
                 except UnsupportedModelError as error:
@@ -307,10 +346,8 @@ def compare_view(source, info) -> None:
                     continue
                 layout = cached.graph_layout(other, default_expanded(graph, max_nodes=30))
                 figure = plot_graph(layout)
-                figure.update_layout(title={"text": label}, showlegend=position == 0)
+                figure.update_layout(title={"text": escaped(label)})
                 common.chart(figure, key=f"compare_graph_{position}")
-        if len(sources) > 3:
-            st.caption("The first three models are drawn; the diff and charts below take all.")
     diff = architecture_diff(
         infos[0],
         infos[1],

@@ -43,19 +43,57 @@ def test_every_view_renders_for_every_demo_model(app_argv, name):
             assert len(at.get("plotly_chart")) == expected, view
 
 
+def _nodes(chart: dict) -> dict[str, dict]:
+    """The graph's node boxes, by the name written in them."""
+    names = {
+        a["name"].split(":")[1]: a["text"].split("<br>")[0].replace("<b>", "").replace("</b>", "")
+        for a in chart["layout"]["annotations"]
+        if a.get("name", "").startswith("text:")
+    }
+    return {
+        names[shape["name"].split(":")[1]]: shape
+        for shape in chart["layout"]["shapes"]
+        if shape.get("name", "").startswith("node:")
+    }
+
+
 def test_blocks_open_and_close(app_argv):
     at = open_architecture(
         app_argv, "--model", DEMO_MODELS_DIR / "sentiment_transformer.keras", "--no-demos"
     )
-    opened = len(figure(at)["data"][0]["x"]) // 3  # every edge is (start, end, gap)
+    opened = len(_nodes(figure(at)))
     blocks = at.multiselect(key="architecture_open:" + at.session_state["model"].key)
     assert blocks.value == ["*_1", "*_2"]  # small enough to show every layer
+    # The chips are named after the blocks.
+    assert blocks.options == ["transformer_block_1", "transformer_block_2"]
     blocks.unselect("*_1").run()
     title = figure(at)["layout"]["title"]["text"]
-    assert "(1 blocks closed)" in title
-    assert len(figure(at)["data"][0]["x"]) // 3 < opened  # seven layers became one node
+    assert "(1 block closed)" in title
+    assert len(_nodes(figure(at))) == opened - 6  # seven layers became one box
+    assert "transformer_block_1" in _nodes(figure(at))
     at.button[1].click().run()  # close all
     assert "(2 blocks closed)" in figure(at)["layout"]["title"]["text"]
+
+
+def test_find_a_layer_opens_its_block_and_centres_on_it(app_argv):
+    at = open_architecture(
+        app_argv, "--model", DEMO_MODELS_DIR / "sentiment_transformer.keras", "--no-demos"
+    )
+    open_key = "architecture_open:" + at.session_state["model"].key
+    at.button[1].click().run()  # close all: feed_forward_2 hides in transformer_block_2
+    assert "feed_forward_2" not in _nodes(figure(at))
+    at.selectbox(key="architecture_find").set_value("feed_forward_2").run()
+    assert not at.exception
+    assert at.session_state[open_key] == ["*_2"]  # its block opened, the other one still closed
+    chart = figure(at)
+    box = _nodes(chart)["feed_forward_2"]
+    (focus,) = [s for s in chart["layout"]["shapes"] if s.get("name") == "focus"]
+    assert focus["x0"] < box["x0"] and focus["x1"] > box["x1"]
+    centre = ((box["x0"] + box["x1"]) / 2, (box["y0"] + box["y1"]) / 2)
+    assert sum(chart["layout"]["xaxis"]["range"]) / 2 == pytest.approx(centre[0])
+    assert sum(chart["layout"]["yaxis"]["range"]) / 2 == pytest.approx(centre[1])
+    at.selectbox(key="architecture_find").set_value(None).run()  # cleared: the whole graph
+    assert not any(s.get("name") == "focus" for s in figure(at)["layout"]["shapes"])
 
 
 def test_layer_details_show_weights(app_argv):
@@ -91,7 +129,7 @@ def test_compare_two_demo_models(app_argv):
     assert not at.exception
     names = [figure(at, i)["layout"]["title"]["text"] for i in range(6)]
     assert len(at.get("plotly_chart")) == 6, names  # radar, 2 graphs, diff, side-by-side, trade-off
-    assert names[1:3] == ["digits_cnn (demo)", "shapes_cnn (demo)"]  # the graphs side by side
+    assert names[1:3] == ["digits_cnn (demo)", "shapes_cnn (demo)"]  # the graphs, a tab each
     radar = figure(at, 0)
     assert {trace["name"] for trace in radar["data"]} >= {"digits_cnn (demo)", "shapes_cnn (demo)"}
     summary = next(text.value for text in at.markdown if "unchanged" in text.value)
@@ -103,6 +141,10 @@ def test_compare_two_demo_models(app_argv):
         for n in ("digits_cnn", "shapes_cnn")
     ]
     assert {card["test_metric"]["value"] for card in cards} <= values  # each card's test accuracy
+    # Digits accuracy and shapes accuracy are measured on different data: never one axis.
+    axes = {trace.get("yaxis", "y"): trace["text"] for trace in tradeoff["data"] if trace.get("y")}
+    assert sorted(map(tuple, axes.values())) == [("digits_cnn",), ("shapes_cnn",)]
+    assert len(axes) == 2
 
 
 def test_builder_explains_a_shape_error_and_updates_live(app_argv):
