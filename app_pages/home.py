@@ -11,7 +11,7 @@ import streamlit as st
 from app_pages import common
 from neurogenesis import cached, live
 from neurogenesis.analysis.architecture import shape_text
-from neurogenesis.analysis.training import curves_info
+from neurogenesis.analysis.training import curves_info, split_tag
 from neurogenesis.errors import InputError
 from neurogenesis.plotting.training import plot_curves
 
@@ -64,6 +64,7 @@ PAGE_GUIDE = [
     ),
 ]
 MAX_METRICS_SHOWN = 4
+MAX_METRICS_IN_CELL = 2  # metrics in the runs table's last-values cell (train / validation each)
 LIVE_REFRESH_SECONDS = 2
 LIVE_RUNS_SHOWN = 3
 ACTIVE = ("starting", "running", "stopping")
@@ -103,20 +104,41 @@ def _last_value(series) -> str:
     return f"{value:.4g}" if math.isfinite(value) else f"{value} (diverged)"
 
 
+def _rank(tag: str) -> tuple[int, int, str]:
+    """The metrics a reader looks for first: losses, then accuracies, then the rest; learning
+    rates and per-batch tags last."""
+    lowered = tag.lower()
+    secondary = int(
+        "vs_iterations" in lowered or "learning_rate" in lowered or lowered.startswith("batch_")
+    )
+    for i, word in enumerate(("loss", "acc", "mae", "mse", "auc")):
+        if word in lowered:
+            return secondary, i, tag
+    return secondary, 9, tag
+
+
 def _pick_tags(tags: list[str]) -> list[str]:
-    """The metrics a reader looks for first: losses, then accuracies, then the rest."""
+    return sorted(tags, key=_rank)[:MAX_METRICS_SHOWN]
 
-    def rank(tag: str) -> tuple[int, int, str]:
-        lowered = tag.lower()
-        secondary = int(
-            "vs_iterations" in lowered or "learning_rate" in lowered or lowered.startswith("batch_")
-        )
-        for i, word in enumerate(("loss", "acc", "mae", "mse", "auc")):
-            if word in lowered:
-                return secondary, i, tag
-        return secondary, 9, tag
 
-    return sorted(tags, key=rank)[:MAX_METRICS_SHOWN]
+def _last_values(run) -> str:
+    """The last values of a run's main metrics, short enough for one table cell: each metric
+    once, its training and validation values side by side (``loss 0.0319 / 0.0406``)."""
+    by_metric: dict[str, dict[str, str]] = {}
+    for tag in run.scalars:
+        role, metric = split_tag(tag, run.name)
+        key = metric if role in ("train", "validation") else tag
+        by_metric.setdefault(key, {})[role] = _last_value(run.scalars[tag])
+    parts = []
+    for metric in sorted(by_metric, key=_rank)[:MAX_METRICS_IN_CELL]:
+        roles = by_metric[metric]
+        if "train" in roles and "validation" in roles:
+            parts.append(f"{metric} {roles['train']} / {roles['validation']}")
+        elif "validation" in roles:
+            parts.append(f"{metric} — / {roles['validation']}")
+        else:
+            parts.append(f"{metric} {next(iter(roles.values()))}")
+    return " · ".join(parts)
 
 
 def _runs() -> None:
@@ -129,33 +151,56 @@ def _runs() -> None:
         return
     rows = []
     damaged = []
+    found = []
     for source in sources:
         try:
             runs = cached.runs(source)
         except InputError as error:
-            st.error(f"{source.label}: {error}")
+            if source.origin == "live" and live.folder_status(source.path) in ACTIVE:
+                st.caption(f"{source.label}: starting; its log has not been written yet.")
+            else:
+                st.error(f"{source.label}: {error}")
             continue
-        for run in runs:
-            row = {"source": source.label, "run": run.name, "format": run.format}
-            tags = _pick_tags(list(run.scalars))
-            main = run.scalars[tags[0]] if tags else None
-            row["last step"] = main.last_step if main is not None else None
-            row["points"] = main.num_points if main is not None else 0
-            row["last values"] = " · ".join(
-                f"{tag} {_last_value(run.scalars[tag])}" for tag in tags
-            )
-            row["histograms"] = len(run.histograms)
-            row["problems"] = len(run.problems)
-            rows.append(row)
-            if run.problems:
-                damaged.append((source.label, run))
+        found.extend((source, run) for run in runs)
+    model = st.session_state.get("model")
+    mine = common.model_runs(model, {f"{s.key}|{run.name}": [run.path] for s, run in found})
+    order = {name: index for index, name in enumerate(mine)}
+    # The sidebar model's own runs first, in its card's order, then the rest as found.
+    found.sort(key=lambda pair: order.get(f"{pair[0].key}|{pair[1].name}", len(order)))
+    for source, run in found:
+        row = {"run": run.name, "source": source.label, "format": run.format}
+        if model is not None:
+            row["model"] = model.label if f"{source.key}|{run.name}" in mine else ""
+        tags = _pick_tags(list(run.scalars))
+        main = run.scalars[tags[0]] if tags else None
+        row["last step"] = f"{main.last_step:,}" if main is not None else "—"
+        row["points"] = f"{main.num_points:,}" if main is not None else "0"
+        row["last values (train / validation)"] = _last_values(run)
+        row["histograms"] = f"{len(run.histograms):,}"
+        row["problems"] = f"{len(run.problems):,}"
+        rows.append(row)
+        if run.problems:
+            damaged.append((source.label, run))
     if rows:
+        frame = pd.DataFrame(rows)
+        if frame["source"].nunique() == 1:
+            frame = frame.drop(columns="source")  # one source: its name adds nothing
+        if "model" in frame and not frame["model"].any():
+            frame = frame.drop(columns="model")
         st.dataframe(
-            pd.DataFrame(rows).astype(str).replace({"None": "—", "nan": "—"}),
+            frame.astype(str).replace({"None": "—", "nan": "—"}),
             hide_index=True,
-            column_config={"last values": st.column_config.TextColumn(width="large")},
+            column_config={
+                "run": st.column_config.TextColumn(width="medium"),
+                "last values (train / validation)": st.column_config.TextColumn(
+                    width="large",
+                    help="The last value of the main metrics: training / validation.",
+                ),
+            },
             width="stretch",
         )
+        if mine:
+            st.caption(f"The runs of {model.label}, the sidebar's model, come first.")
     for label, run in damaged:
         with st.expander(f"{len(run.problems)} problem(s) in {label} / {run.name}"):
             table = pd.DataFrame([problem.to_dict() for problem in run.problems])
@@ -184,13 +229,19 @@ def _samples() -> None:
 def _start_form() -> None:
     from neurogenesis.zoo import SCENARIO_NAMES, SCENARIOS
 
-    with st.form("live_training", border=False):
-        left, middle, right = st.columns([3, 2, 1], vertical_alignment="bottom")
-        scenario = left.selectbox(
-            "Scenario", SCENARIO_NAMES, format_func=lambda name: SCENARIOS[name].title
-        )
-        epochs = middle.number_input("Epochs", min_value=1, max_value=live.MAX_EPOCHS, value=10)
-        submitted = right.form_submit_button("Start training", type="primary")
+    # Plain widgets, not a form: Enter in the Epochs box only sets the number; only the button
+    # starts a run.
+    left, middle, right = st.columns([3, 2, 1], vertical_alignment="bottom")
+    scenario = left.selectbox(
+        "Scenario",
+        SCENARIO_NAMES,
+        format_func=lambda name: SCENARIOS[name].title,
+        key="live_scenario",
+    )
+    epochs = middle.number_input(
+        "Epochs", min_value=1, max_value=live.MAX_EPOCHS, value=10, key="live_epochs"
+    )
+    submitted = right.button("Start training", type="primary", key="live_start")
     if submitted:
         try:
             run = live.start_training(scenario, int(epochs))
@@ -236,8 +287,13 @@ def _live_run(run: live.LiveRun) -> None:
             ]
         ),
     )
-    if info.last_wall_time is not None:
-        st.caption(f"Last point arrived {max(time.time() - info.last_wall_time, 0):.0f} s ago.")
+    if info.last_wall_time is None:
+        return
+    if status in ACTIVE:
+        st.caption(f"Last point arrived {max(time.time() - info.last_wall_time, 0):,.0f} s ago.")
+    else:  # a clock that no longer ticks would read wrong: say when, not how long ago
+        clock = time.strftime("%H:%M:%S", time.localtime(info.last_wall_time))
+        st.caption(f"Training {status}; its last point arrived at {clock}.")
 
 
 def _live_runs(was_active: bool) -> None:
@@ -254,12 +310,17 @@ def _live_training() -> None:
         "Training runs in a background process and records everything the pages use; the curves "
         "below update by themselves. The run is added to the sidebar's training logs."
     )
-    _start_form()
+    with st.container():  # whatever the form shows (an error), the fragment stays in place
+        _start_form()
     runs = st.session_state.get("live_runs", [])
     if not runs:
         return
     active = any(live.training_status(run) in ACTIVE for run in runs[-LIVE_RUNS_SHOWN:])
-    st.fragment(run_every=LIVE_REFRESH_SECONDS if active else None)(_live_runs)(active)
+    # In its own container, at a place that never moves: a fragment redraws where it was first
+    # drawn, and a timer still pending from the previous full run would otherwise draw the
+    # blocks a second time where they used to be.
+    with st.container(key="live_runs_area"):
+        st.fragment(run_every=LIVE_REFRESH_SECONDS if active else None)(_live_runs)(active)
 
 
 common.start_page("Home")
@@ -273,8 +334,12 @@ with model_column:
     _model_card()
 with samples_column:
     _samples()
-_runs()
-_live_training()
+# Each section in one container, so what the sections hold (an error that turns into a table)
+# never shifts the live-training fragment below them.
+with st.container(key="runs_area"):
+    _runs()
+with st.container(key="live_area"):
+    _live_training()
 
 st.subheader("What each page answers")
 for title, question, built in PAGE_GUIDE:

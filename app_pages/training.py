@@ -11,9 +11,10 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from neurogenesis import cached
+from neurogenesis import cached, live
 from neurogenesis.analysis.convergence import metric_goal
 from neurogenesis.analysis.layer_health import dead_unit_rows
+from neurogenesis.analysis.smoothing import SHORT_LOG_POINTS, default_smoother
 from neurogenesis.analysis.training import (
     BANDS,
     ROLES,
@@ -62,6 +63,7 @@ WEIGHT_QUANTITIES = {
 HISTOGRAM_MODES = ("offset", "overlay", "heatmap", "distribution")
 CORRELATION_METHODS = ("pearson", "spearman", "kendall")
 LIVE_REFRESH_SECONDS = 2
+LIVE_ACTIVE = ("starting", "running", "stopping")
 DEFAULT_RUNS = 6
 NO_GROUPING = "no grouping"
 # Each smoother's slider: (label, minimum, maximum, step, help).
@@ -83,8 +85,17 @@ def _catalog(sources):
     """The runs of the selected logs, by logical name (a Keras run's train and validation folders
     are one run), with the sources' errors shown."""
     runs, names, errors = cached.named_runs(sources)
+    starting = [
+        source.label
+        for source in sources
+        if source.origin == "live" and live.folder_status(source.path) in LIVE_ACTIVE
+    ]
     for message in errors:
-        st.error(message)
+        label = next((label for label in starting if message.startswith(f"{label}: ")), None)
+        if label is None:
+            st.error(message)
+        else:  # a live run that has not written its log yet is starting, not broken
+            st.caption(f"{label}: starting; its log has not been written yet.")
     catalog: dict[str, list] = {}
     for run, name in zip(runs, names, strict=True):
         catalog.setdefault(logical_run_name(name), []).append(run)
@@ -128,14 +139,15 @@ def _on_range_select(x_axis: str) -> None:
         st.session_state["training_range"] = (x_axis, low, high)
 
 
-def _smoothing_controls(column) -> tuple[str, float]:
+def _smoothing_controls(column, num_points: int) -> tuple[str, float]:
     smoothing = column.selectbox(
         "Smoothing",
         SMOOTHERS,
-        index=1,
+        index=SMOOTHERS.index(default_smoother(num_points)),
         key="training_smoothing",
         help="Exponential is TensorBoard's debiased moving average. The raw curve stays faint "
-        "behind the smoothed one.",
+        "behind the smoothed one, and the hover reads the raw value. Logs shorter than "
+        f"{SHORT_LOG_POINTS} points start unsmoothed: every point is worth seeing as it is.",
     )
     if smoothing == "none":
         return smoothing, 0.0
@@ -163,10 +175,14 @@ def curves_view(sources, chosen: list[str], catalog) -> None:
         return
     if not set(st.session_state.get("training_metrics") or []) <= set(metrics_all):
         st.session_state.pop("training_metrics", None)
+    # The first panels show what training optimised (loss, then the model's metrics), not the
+    # learning rate or per-batch evaluation tags.
+    secondary = ("learning_rate", "lr", "vs_iterations")
+    preferred = sorted(metrics_all, key=lambda m: any(word in m.lower() for word in secondary))
     metrics = st.multiselect(
         "Metrics",
         metrics_all,
-        default=metrics_all[:2],
+        default=preferred[:2],
         key="training_metrics",
         help="One panel per metric; training solid, validation dashed, one colour per run.",
     )
@@ -178,7 +194,10 @@ def curves_view(sources, chosen: list[str], catalog) -> None:
         axis_column.segmented_control("X axis", X_AXES, default="step", key="training_x_axis")
         or "step"
     )
-    smoothing, smoothing_value = _smoothing_controls(smoothing_column)
+    longest = max(
+        (series.num_points for run in chosen_runs for series in run.scalars.values()), default=0
+    )
+    smoothing, smoothing_value = _smoothing_controls(smoothing_column, longest)
     attributes = _attributes(sources, chosen)
     options = [NO_GROUPING, *grouping_options(attributes)]
     group_by = group_column.selectbox(
@@ -315,7 +334,7 @@ def _table(sources, run: str):
 
 
 def early_stopping_view(sources, chosen: list[str]) -> None:
-    columns = st.columns([3, 2, 2, 2, 2], vertical_alignment="bottom")
+    columns = st.columns([3, 2, 2, 2, 3], vertical_alignment="bottom")
     with columns[0]:
         run = _pick_run(chosen, "training_es_run")
     table = _table(sources, run)
@@ -334,7 +353,11 @@ def early_stopping_view(sources, chosen: list[str]) -> None:
         "Min delta", 0.0, None, 0.0, format="%g", key="training_es_min_delta",
         help="The smallest change that counts as an improvement (Keras's min_delta).",
     )  # fmt: skip
-    restore = columns[4].toggle("Restore best weights", value=True, key="training_es_restore")
+    restore = columns[4].toggle(
+        "Restore best weights", value=True, key="training_es_restore",
+        help="Keras's restore_best_weights: the model keeps the best epoch's weights, not the "
+        "last ones.",
+    )  # fmt: skip
     try:
         report = cached.early_stopping(
             sources, run, metric, patience=int(patience), min_delta=float(min_delta),
@@ -395,16 +418,17 @@ def dynamics_view(sources, chosen: list[str]) -> None:
     if table is None:
         return
     st.markdown("##### How the metrics move together")
-    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
     varying = [c for c in table.columns if np.nanmax(table.column(c)) > np.nanmin(table.column(c))]
     default = [c for c in varying if not c.startswith("gradient_norm/") or c.endswith("/global")]
     key = f"training_dyn_columns:{run}"
     if not set(st.session_state.get(key) or []) <= set(table.columns):
         st.session_state.pop(key, None)
     columns = left.multiselect("Series", table.columns, default=default[:10], key=key)
-    method = right.segmented_control(
-        "Method", CORRELATION_METHODS, default="pearson", key="training_dyn_method"
-    ) or "pearson"  # fmt: skip
+    method = right.selectbox(
+        "Method", CORRELATION_METHODS, format_func=str.capitalize, key="training_dyn_method",
+        help="Pearson: linear; Spearman and Kendall: rank (any monotone relation).",
+    )  # fmt: skip
     if len(columns) >= 2:
         info = cached.correlations(sources, run, columns, method)
         common.chart(
@@ -425,7 +449,15 @@ def dynamics_view(sources, chosen: list[str]) -> None:
     x_name = columns[0].selectbox(
         "X", metrics, index=first("validation loss", "train loss"), key=f"training_traj_x:{run}"
     )
-    y_default = first("validation accuracy", "train accuracy", *metrics[1:2])
+    # Y: the model's own metric (accuracy, mae, ...) on validation, else on training.
+    others = [m for m in metrics if not m.endswith(" loss") and "learning_rate" not in m]
+    y_default = first(
+        "validation accuracy",
+        *(m for m in others if m.startswith("validation ")),
+        "train accuracy",
+        *others,
+        *metrics[1:2],
+    )
     y_name = columns[1].selectbox("Y", metrics, index=y_default, key=f"training_traj_y:{run}")
     window = columns[2].number_input(
         "Window", 1, 21, 3, step=2, key="training_traj_window",
@@ -543,7 +575,13 @@ def _readable(frame: pd.DataFrame) -> pd.DataFrame:
     def text(value) -> str:
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return "—"
+        if isinstance(value, (bool, np.bool_)):
+            return str(value)
+        if isinstance(value, (int, np.integer)):
+            return f"{value:,}"
         if isinstance(value, (float, np.floating)):
+            if np.isfinite(value) and abs(value) >= 1000:
+                return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:,.1f}"
             return f"{value:.4g}"
         return str(value)
 
@@ -685,15 +723,32 @@ catalog = _catalog(sources)
 if not catalog:
     st.info("No runs found in the selected logs.")
     st.stop()
+model_source = st.session_state.get("model")
+mine = common.model_runs(
+    model_source, {name: [run.path for run in runs] for name, runs in catalog.items()}
+)
+if st.session_state.get("training_for_model") != getattr(model_source, "key", None):
+    # A new sidebar model: start again from its runs (the user's own picks last until then).
+    st.session_state["training_for_model"] = getattr(model_source, "key", None)
+    for key in ("training_runs", "training_smoothing"):
+        st.session_state.pop(key, None)
 if not set(st.session_state.get("training_runs") or []) <= set(catalog):
     st.session_state.pop("training_runs", None)
 chosen = st.multiselect(
     "Runs",
-    list(catalog),
-    default=_default_runs(catalog),
+    [*mine, *(name for name in catalog if name not in mine)],
+    default=_default_runs({name: catalog[name] for name in mine})
+    if mine
+    else _default_runs(catalog),
     key="training_runs",
-    help="A Keras TensorBoard log's train and validation folders count as one run.",
+    help="A Keras TensorBoard log's train and validation folders count as one run. The sidebar "
+    "model's own runs come first and are chosen when the model changes.",
 )
+if model_source is not None and not mine:
+    st.caption(
+        f"None of the selected logs is a recorded run of {model_source.label}; showing the first "
+        "runs found. Add its logs in the sidebar to see its training."
+    )
 if not chosen:
     st.info("Pick at least one run.")
     st.stop()

@@ -58,6 +58,7 @@ __all__ = [
     "training_status",
     "training_log_tail",
     "epochs_completed",
+    "folder_status",
     "start_sweep",
     "stop_sweep",
     "sweep_status",
@@ -265,6 +266,21 @@ def start_training(
         lambda folder: ["train", scenario, "--run-dir", str(folder), "--epochs", str(epochs)],
     )
     return LiveRun(run_id, scenario, str(run_dir), epochs, time.time(), process.pid)
+
+
+def folder_status(path: str | os.PathLike) -> str:
+    """The status of the live run or sweep whose folder is ``path`` (a live log source's path),
+    as :func:`training_status` or :func:`sweep_status` give it: ``"starting"`` while nothing is
+    recorded yet, so a page can say a run has not written its log yet instead of calling the
+    empty folder an error."""
+    folder = Path(path)
+    recorded = _read_json(folder / MANIFEST).get("status")
+    if recorded is None:
+        summary = _read_json(folder / SWEEP_FILE)
+        recorded = summary.get("status")
+        if recorded is None and isinstance(summary.get("points"), list):
+            recorded = "finished"
+    return _status(folder.name, folder, recorded)
 
 
 def _manifest(run: LiveRun) -> dict:

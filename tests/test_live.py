@@ -251,3 +251,24 @@ def test_sweep_status_from_sweep_json_alone(tmp_path):
     # A sweep.json from before sweeps recorded their status (the committed demo sweeps).
     (tmp_path / "sweep.json").write_text(json.dumps({"points": [{"run": "a"}, {"run": "b"}]}))
     assert live.sweep_status(sweep) == "finished" and live.sweep_progress(sweep) == (2, 2)
+
+
+def test_folder_status_reads_a_live_source_folder(tmp_path, fake_python):
+    run = live.start_training("digits_cnn", 200, live_dir=tmp_path / "live", python=fake_python)
+    try:
+        # The same answer from the folder alone (what a page has: the log source's path).
+        assert live.folder_status(run.run_dir) in ("starting", "running")
+        _wait_for(run, {"running"})
+        assert live.folder_status(run.run_dir) == "running"
+    finally:
+        live.stop_training(run, grace_seconds=1)
+    assert _wait_for(run, {"stopped"}) == "stopped"
+    assert live.folder_status(run.run_dir) == "stopped"
+    # A folder no process of this server started: what it recorded, else failed.
+    other = tmp_path / "elsewhere" / "weather_lstm-20250101-000000-abcd"
+    other.mkdir(parents=True)
+    assert live.folder_status(other) == "failed"
+    (other / "sweep.json").write_text(json.dumps({"points": []}))
+    assert live.folder_status(other) == "finished"
+    (other / "neurogenesis_run.json").write_text(json.dumps({"status": "finished"}))
+    assert live.folder_status(other) == "finished"

@@ -31,8 +31,12 @@ def test_home_shows_the_model_card_and_runs(app_inputs, app_argv):
     table = at.dataframe[0].value
     assert sorted(table["run"]) == ["cut.csv", "diverged.csv", "good.csv"]
     diverged = table[table["run"] == "diverged.csv"].iloc[0]
-    assert diverged["last values"] == "loss nan (diverged) · val_loss 0.9"
+    # Each metric once, training / validation side by side: short enough for its cell.
+    assert diverged["last values (train / validation)"] == "loss nan (diverged) / 0.9"
+    good = table[table["run"] == "good.csv"].iloc[0]
+    assert good["last values (train / validation)"] == "loss 0.2 · accuracy 0.9"
     assert diverged["points"] == "3" and diverged["last step"] == "2"
+    assert "source" not in table  # one source: its name adds nothing
     assert table[table["run"] == "cut.csv"].iloc[0]["problems"] == "1"
     assert any("problem(s) in" in expander.label for expander in at.expander)
 
@@ -86,6 +90,20 @@ def test_home_with_the_bundled_demos_renders(app_argv):
     assert "digits_cnn/adam" in runs and "weather_lstm/lstm_attention" in runs
 
 
+def test_the_sidebar_models_runs_come_first(app_argv):
+    app_argv()
+    at = run_app()
+    at.selectbox(key="model_choice").select("weather_lstm (demo)").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["run"].tolist()[:2] == ["weather_lstm/lstm_attention", "weather_lstm/lstm"]
+    assert table["model"].tolist()[:2] == ["weather_lstm"] * 2
+    assert set(table["model"].tolist()[2:]) == {""}
+    assert any("weather_lstm, the sidebar's model" in c.value for c in at.caption)
+    # Thousands separators where numbers get long (the sweeps' points count steps).
+    assert all("," in value or len(value) <= 3 for value in table["points"])
+
+
 def test_broken_model_shows_an_error_not_a_traceback(app_argv, tmp_path):
     broken = tmp_path / "broken.keras"
     broken.write_bytes(b"PK\x03\x04 cut short")
@@ -132,3 +150,30 @@ def test_live_training_from_the_home_page(app_argv, tmp_path, monkeypatch):
     # The live run joins the sidebar's training logs, selected.
     assert [source.path for source in at.session_state["logs"]] == [run.run_dir]
     assert any(run.source().label in markdown.value for markdown in at.markdown)
+
+
+def test_a_live_run_without_its_log_yet_is_starting_not_an_error(app_argv, tmp_path, monkeypatch):
+    from neurogenesis import live
+    from tests.test_live import FAKE_TRAINER, fake_interpreter
+
+    monkeypatch.setattr(live, "TRAINER_PYTHON", fake_interpreter(tmp_path, "python", FAKE_TRAINER))
+    monkeypatch.setattr(live, "LIVE_DIR", tmp_path / "live")
+    monkeypatch.setattr(live, "_PROCESSES", {})
+    app_argv("--no-demos")
+    at = run_app()
+    # Changing the epochs (what Enter in the box does) starts nothing: only the button does.
+    at.number_input(key="live_epochs").set_value(150).run()
+    assert "live_runs" not in at.session_state or not at.session_state["live_runs"]
+    at.button(key="live_start").click().run()
+    (run,) = at.session_state["live_runs"]
+    try:
+        # The stand-in trainer records a manifest but never a log: the run is starting.
+        assert live.training_status(run) in ("starting", "running")
+        assert not at.error, [error.value for error in at.error]
+        captions = " ".join(caption.value for caption in at.caption)
+        assert f"{run.source().label}: starting; its log has not been written yet." in captions
+        # The training page says the same.
+        at.switch_page("app_pages/training.py").run()
+        assert not at.exception and not at.error, [error.value for error in at.error]
+    finally:
+        live.stop_training(run, grace_seconds=1)

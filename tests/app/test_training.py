@@ -26,11 +26,13 @@ def test_demo_runs_compare_optimizers_and_group(app_argv):
     at = open_training(app_argv)
     assert at.title[0].value == "Training dynamics"
     runs = at.multiselect(key="training_runs")
+    # The sidebar's model (digits_cnn, the first demo) brings its recorded runs, in its card's
+    # order (the main run first).
     assert runs.value == [
         "digits_cnn/adam",
-        "digits_cnn/adam_no_bn",
-        "digits_cnn/rmsprop",
         "digits_cnn/sgd",
+        "digits_cnn/rmsprop",
+        "digits_cnn/adam_no_bn",
     ]
     spec = figure(at)
     assert spec["layout"]["yaxis"]["title"]["text"] == "loss"
@@ -45,6 +47,41 @@ def test_demo_runs_compare_optimizers_and_group(app_argv):
     at.session_state["training_x_axis"] = "relative time"
     spec = figure(rerun(at))
     assert spec["layout"]["xaxis2"]["title"]["text"] == "time since the run started (s)"
+
+
+def test_the_page_follows_the_sidebar_model(app_argv):
+    # The issue: with weather_lstm chosen the page showed the four digits_cnn runs.
+    at = open_page(app_argv, "training.py", model="weather_lstm (demo)", timeout=90)
+    runs = at.multiselect(key="training_runs")
+    assert runs.value == ["weather_lstm/lstm_attention", "weather_lstm/lstm"]  # its card's order
+    assert runs.options[:2] == runs.value  # its runs head the list; the others stay on offer
+    assert "digits_cnn/adam" in runs.options
+    spec = figure(at)
+    drawn = [name for name in names(spec) if name]
+    assert "weather_lstm/lstm_attention" in drawn and "weather_lstm/lstm" in drawn
+    assert not [name for name in drawn if "digits_cnn" in name]
+    # Its panels: what training optimised (loss, mae), not the learning rate.
+    assert at.multiselect(key="training_metrics").value == ["loss", "mae"]
+    assert spec["layout"]["yaxis2"]["title"]["text"] == "mae"
+    # A 12-epoch log starts unsmoothed: the drawn curve is the raw one.
+    assert at.selectbox(key="training_smoothing").value == "none"
+    line = next(t for t in spec["data"] if t.get("name") == "weather_lstm/lstm")
+    assert "smoothed" not in line["hovertemplate"]
+    assert not at.error
+
+    # The user's own pick lasts until the sidebar model changes.
+    at.multiselect(key="training_runs").set_value(["weather_lstm/lstm"])
+    assert rerun(at).multiselect(key="training_runs").value == ["weather_lstm/lstm"]
+    at.selectbox(key="model_choice").select("shapes_cnn (demo)")
+    assert rerun(at).multiselect(key="training_runs").value == ["shapes_cnn/adam"]
+
+
+def test_a_model_without_recorded_runs_says_so(app_argv, app_inputs):
+    at = open_training(
+        app_argv, "--model", app_inputs["model"], "--logdir", app_inputs["logs"], "--no-demos"
+    )
+    captions = " ".join(caption.value for caption in at.caption)
+    assert "is a recorded run of" in captions and "showing the first runs found" in captions
 
 
 def test_every_log_format_and_a_diverged_run(app_argv, app_inputs, tmp_path):
