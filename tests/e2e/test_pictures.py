@@ -142,7 +142,7 @@ def _titles_checked(plot: dict) -> list[str]:
             problems.append(f"{letter} axis ({names}) has tick labels but no title")
     for scene in plot["scenes"]:
         for letter, title in zip("xyz", scene["titles"], strict=True):
-            if not title:
+            if title == "":  # None: a hidden axis
                 problems.append(f"3D {scene['name']} {letter} axis has no title")
     for trace in plot["traces"]:
         if trace["showscale"] and trace["visible"] is True and not trace["colorbarTitle"]:

@@ -228,6 +228,13 @@ READ_JS = r"""() => {
                        return [r.left, r.top, r.right, r.bottom]; };
   const arrays = ['x', 'y', 'z', 'values', 'r', 'dimensions', 'cells', 'labels', 'lat',
                   'source', 'node', 'ids', 'a', 'u', 'i', 'text'];
+  // Titles from what the figure asked for (_input): plotly fills an empty one with a
+  // placeholder ("Click to enter X axis title") and a 3D axis with its letter.
+  const titleOf = input => {
+    const title = input && input.title;
+    const text = title && (typeof title === 'string' ? title : title.text);
+    return (text || '').trim();
+  };
   const pointsOf = t => Math.max(0, ...arrays.map(k => (t[k] && t[k].length) || 0),
                                  t.type === 'image' && (t.source || t.z) ? 1 : 0);
   const plots = [...document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')]
@@ -241,7 +248,7 @@ READ_JS = r"""() => {
           const name = letter + 'axis' + id.slice(1);
           const a = L[name];
           if (!a) continue;
-          axes.push({name, letter, title: (a.title && a.title.text) || '',
+          axes.push({name, letter, title: titleOf(a._input),
                      ticks: a.visible !== false && a.showticklabels !== false
                             && ((a._vals || []).length > 0),
                      domain: a.domain, type: a.type});
@@ -249,21 +256,24 @@ READ_JS = r"""() => {
       }
       const scenes = ((L._subplots || {}).gl3d || []).map(id => {
         const s = L[id];
-        return {name: id, titles: ['xaxis', 'yaxis', 'zaxis'].map(k => (s[k].title && s[k].title.text) || '')};
+        // a hidden 3D axis (a layer stack's boxes) needs no title
+        return {name: id, titles: ['xaxis', 'yaxis', 'zaxis'].map(k =>
+          s[k].visible === false || s[k].showticklabels === false ? null : titleOf(s[k]._input))};
       });
       const traces = (el._fullData || []).map(t => ({
         type: t.type, name: t.name || '', visible: t.visible, points: pointsOf(t),
         colorscale: t.colorscale || null,
         markerColorscale: (t.marker && Array.isArray(t.marker.colorscale)) ? t.marker.colorscale : null,
         showscale: Boolean(t.showscale || (t.marker && t.marker.showscale)),
-        colorbarTitle: ((t.colorbar || (t.marker && t.marker.colorbar) || {}).title || {}).text || '',
+        colorbarTitle: titleOf((t._input || {}).colorbar)
+                       || titleOf(((t._input || {}).marker || {}).colorbar),
         coloraxis: t.coloraxis || null,
         zmin: t.zmin, zmax: t.zmax, zmid: t.zmid, cmin: t.cmin, cmax: t.cmax,
         meta: t.meta === undefined ? null : t.meta,
       }));
       const coloraxes = Object.keys(L).filter(k => /^coloraxis\d*$/.test(k)).map(k => ({
         name: k, colorscale: L[k].colorscale, showscale: L[k].showscale,
-        title: ((L[k].colorbar || {}).title || {}).text || ''}));
+        title: titleOf((L[k]._input || {}).colorbar)}));
       // texts: every SVG text plotly drew, with what it is and where it is on screen
       const texts = [];
       const box = rect(el);
