@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 DEMOS = ("digits_cnn", "shapes_cnn", "sentiment_transformer", "weather_lstm", "digits_vae")
 # Views that compare this model with others may name them; every other view shows only this one.
-COMPARING = re.compile(r"compar|a/b|hyperparameter", re.IGNORECASE)
+COMPARING = re.compile(r"compar|a/b", re.IGNORECASE)
 OVERLAP_PIXELS = 2.0  # boxes that share less than this in either direction only touch
 CUT_PIXELS = 2.0  # a text may stick out of its chart by this much (antialiasing)
 COLOR_TOLERANCE = 2  # per channel, 0-255: rounding between hex and rgb() spellings
