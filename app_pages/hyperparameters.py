@@ -212,7 +212,7 @@ if running and not Path(path, "sweep.json").is_file():
     st.info("The sweep has started; its first point appears here when it finishes.")
     st.stop()
 trials = common.or_stop(lambda: cached.trials(path, study))
-st.caption(f"{trials.source}: {len(trials)} trials.")
+st.caption(f"{trials.source}: {len(trials):,} trials.")
 for note in trials.notes:
     st.caption(note)
 
@@ -283,7 +283,12 @@ def _views() -> None:
             if surface is None:
                 st.info(problem)
             else:
-                log_color = st.toggle("Colour in log10", key="hyperparameters_log")
+                log_color = st.toggle(
+                    "Colour on a log scale",
+                    key="hyperparameters_log",
+                    help="For a metric spanning decades (a loss); the colour bar still reads in "
+                    "the metric's own units.",
+                )
                 common.chart(
                     plot_surface_3d(surface, log_color=log_color),
                     key="hyperparameters_surface",

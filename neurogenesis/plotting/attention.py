@@ -612,7 +612,7 @@ def plot_head_view(
         )
     title = "Head view: queries (left) attend to keys (right)"
     if above > len(lines):
-        title += f"; the {len(lines)} strongest of {above} lines"
+        title += f"; the {len(lines):,} strongest of {above:,} lines"
     layout = _closest_layout(title)
     layout["xaxis"] = {"visible": False, "range": [-0.8, 1.8], "fixedrange": True}
     layout["yaxis"] = {

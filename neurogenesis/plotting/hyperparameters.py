@@ -239,7 +239,7 @@ def plot_surface_3d(
             z=info.points_z,
             mode="markers",
             marker={"size": 5, "color": TRIAL_COLOR, "line": {"color": "#000000", "width": 1}},
-            name=f"trials ({len(info.points_z)})",
+            name=f"trials ({len(info.points_z):,})",
             hovertext=_hover(info, info.points_names, px, py, info.points_z),
             hoverinfo="text",
         )
@@ -253,7 +253,7 @@ def plot_surface_3d(
                 z=np.full(len(ox), floor),
                 mode="markers",
                 marker={"size": 4, "color": OTHER_COLOR, "symbol": "x"},
-                name=f"failed / no value ({len(ox)})",
+                name=f"failed / no value ({len(ox):,})",
                 hovertext=_hover(info, info.other_names, ox, oy, states=info.other_states),
                 hoverinfo="text",
             )
@@ -370,7 +370,7 @@ def plot_surface_contour(info: SurfaceInfo, show_std: bool = True) -> go.Figure:
                 y=py,
                 mode="markers",
                 marker={"size": 8, "color": TRIAL_COLOR, "line": {"color": "#000000", "width": 1}},
-                name=f"trials ({len(px)})",
+                name=f"trials ({len(px):,})",
                 legendgroup="trials",
                 showlegend=first,
                 hovertext=_hover(info, info.points_names, px, py, info.points_z),
@@ -387,7 +387,7 @@ def plot_surface_contour(info: SurfaceInfo, show_std: bool = True) -> go.Figure:
                     y=oy,
                     mode="markers",
                     marker={"size": 8, "color": OTHER_COLOR, "symbol": "x"},
-                    name=f"failed / no value ({len(ox)})",
+                    name=f"failed / no value ({len(ox):,})",
                     legendgroup="other",
                     showlegend=first,
                     hovertext=_hover(info, info.other_names, ox, oy, states=info.other_states),
@@ -484,7 +484,7 @@ def plot_parallel_coordinates(info: ParallelInfo) -> go.Figure:
         )
     )
     layout = base_layout(
-        f"{len(info.color)} trials by {escaped(info.metric)} (drag along an axis to filter)"
+        f"{len(info.color):,} trials by {escaped(info.metric)} (drag along an axis to filter)"
     )
     layout["margin"] = {"l": 70, "r": 40, "t": 90, "b": 30}
     figure.update_layout(**layout, height=440)
@@ -640,7 +640,7 @@ def plot_importance(info: ImportanceInfo) -> go.Figure:
         )
     fit = f", forest out-of-bag R² {info.oob_r2:.2f}" if info.oob_r2 is not None else ""
     layout = base_layout(
-        f"What drives {escaped(info.metric)} ({info.num_trials} trials; interactions "
+        f"What drives {escaped(info.metric)} ({info.num_trials:,} trials; interactions "
         f"{info.interaction:.0%}{fit})"
     )
     layout["hovermode"] = "closest"
