@@ -26,7 +26,7 @@ TABS = ("Attribution", "Feature maps", "Filters", "Activation maximization", "Pr
 COLOUR_BY = ("label", "prediction", "correctness", "confidence", "cluster")
 
 
-def feature_map_view(model_source, samples_source, sample_set, index, kind) -> None:
+def feature_map_view(model_source, samples_source, sample_set, index, kind, words) -> None:
     model = cached.model(model_source)
     choices = feature_analysis.feature_map_layers(model)
     if not choices:
@@ -38,16 +38,15 @@ def feature_map_view(model_source, samples_source, sample_set, index, kind) -> N
         return
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     layers = cached.graph_layers(model_source)
-    first_conv = next((i for i, path in enumerate(choices) if layers.entry(path).convolution), 0)
+    convolutions = [i for i, path in enumerate(choices) if layers.entry(path).convolution]
     # Open on the first convolution's own output after its normalization and activation, the
-    # first maps worth reading (a Rescaling layer's maps are the input's colour channels).
-    default = first_conv
-    for i in range(first_conv + 1, len(choices)):
+    # first maps worth reading (a Rescaling layer's maps are the input's colour channels); a
+    # model without convolutions (a transformer, an LSTM) on its last sequence layer, the states
+    # its head reads.
+    default = convolutions[0] if convolutions else len(choices) - 1
+    for i in range(default + 1, len(choices)) if convolutions else ():
         entry = layers.entry(choices[i])
-        if (
-            entry.output_shape != layers.entry(choices[first_conv]).output_shape
-            or entry.convolution
-        ):
+        if entry.output_shape != layers.entry(choices[default]).output_shape or entry.convolution:
             break
         default = i
     layer = left.selectbox("Layer", choices, index=default, key="features_map_layer")
@@ -61,7 +60,10 @@ def feature_map_view(model_source, samples_source, sample_set, index, kind) -> N
         plot_feature_maps(
             info,
             top_k=top_k,
-            input_image=np.asarray(sample_set.x[index]) if kind == "image" else None,
+            input_image=np.asarray(sample_set.x[index]) if kind in ("image", "series") else None,
+            show_input=kind in ("image", "series"),
+            step_labels=words[index] if kind == "text" and words else None,
+            feature_names=sample_set.extras.get("feature_names"),
         ),
         key="features_maps",
         data=pd.DataFrame(
@@ -73,9 +75,11 @@ def feature_map_view(model_source, samples_source, sample_set, index, kind) -> N
             }
         ),
     )
+    shape = "time × channel map, a row per channel" if info.sequence else "maps"
     st.caption(
-        f"{channels} channels of {layer} for sample #{index}"
+        f"{channels} channels of {layer} for sample #{index}, drawn as a {shape}"
         + (f", the {top_k} most active" if top_k else "")
+        + (". Blue is below zero, red above, white zero" if info.signed else "")
         + f". {int((info.fraction_zero > 0.99).sum())} channels are all zero for this sample."
     )
 
@@ -462,7 +466,7 @@ with tabs["Feature maps"]:
         if sample_set is None:
             st.info(needs_samples)
         else:
-            feature_map_view(model_source, samples_source, sample_set, index, kind)
+            feature_map_view(model_source, samples_source, sample_set, index, kind, words)
 with tabs["Filters"]:
     if tabs["Filters"].open:
         filter_view(model_source)

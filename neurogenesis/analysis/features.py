@@ -10,7 +10,7 @@ Pure computation for the features page, on top of :mod:`neurogenesis.analysis.gr
   sorted by L2 norm, with a flag telling whether they can be drawn as colour images (a first layer
   looking at RGB pixels).
 - ``feature_maps_info(model, x, layer) -> FeatureMapsInfo``: one sample's activations of a spatial
-  layer as ``(channels, height, width)`` maps, with per-channel statistics.
+  or sequence layer as ``(channels, height, width)`` maps, with per-channel statistics.
 - ``activation_maximization_info(model, layer, unit) -> ActivationMaxInfo``: an input made by
   gradient ascent to excite one channel or unit (Erhan et al. 2009), kept natural-looking with the
   regularizers of Yosinski et al. 2015 and Olah et al. 2017 ("Feature Visualization"): random
@@ -543,17 +543,21 @@ def _tapped(model: Any, layer: str, score: str = "probability") -> Any:
 
 @dataclass(frozen=True, eq=False)
 class FeatureMapsInfo(_ValueEquality):
-    """One sample's activations of a spatial layer.
+    """One sample's activations of a spatial or sequence layer.
 
     Attributes:
-        maps: ``(C, H, W)`` float32; a 1-D layer's ``(steps, channels)`` is ``(C, 1, steps)``.
+        maps: ``(C, H, W)`` float32; a sequence layer's ``(steps, channels)`` is ``(C, 1, steps)``.
         mean_activation: ``(C,)`` mean of each map.
         max_activation: ``(C,)`` maximum of each map.
-        order: ``(C,)`` channel indices by mean activation, largest first (for the top k).
+        order: ``(C,)`` channel indices, the most active first (for the top k): by mean activation,
+            or by mean absolute activation when the maps have negative values (a normalization's
+            or an attention layer's output, where a strongly negative channel is as active).
         fraction_zero: ``(C,)`` share of each map that is zero (a channel dead for this sample).
         layer: the layer's path.
         index: the sample's index.
         input: the sample as the model takes it (uint8 images cast to float32).
+        sequence: the layer outputs one vector per step (time steps, tokens): the maps are drawn
+            as one time x channel picture rather than as small images.
     """
 
     maps: np.ndarray
@@ -564,18 +568,57 @@ class FeatureMapsInfo(_ValueEquality):
     layer: str
     index: int
     input: np.ndarray
+    sequence: bool = False
+
+    @property
+    def signed(self) -> bool:
+        """Some value is negative: draw on a diverging scale centred on zero."""
+        return bool(self.maps.size and float(self.maps.min()) < 0)
+
+
+# Output dtypes per model, so listing the layers does not trace the model again on every rerun.
+_DTYPES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _output_dtypes(model: Any) -> dict[str, str]:
+    """Each layer path's output dtype (the first output's, for layers with several)."""
+    if model not in _DTYPES:
+        _, recorded, _ = graph._run(model, graph._model_inputs(model), None, None, None)
+        dtypes = {}
+        for path, value in recorded.items():
+            first = value[0] if isinstance(value, (list, tuple)) else value
+            dtypes[path] = str(getattr(first, "dtype", ""))
+        _DTYPES[model] = dtypes
+    return _DTYPES[model]
+
+
+def _is_float(dtype: str) -> bool:
+    return "float" in dtype
 
 
 def feature_map_layers(model: Any) -> list[str]:
-    """Paths of the layers whose output is a feature map (``(H, W, C)``, or a 1-D conv's)."""
-    # Convolution classes are also matched by name, so a 1-D convolution's (steps, channels)
-    # output counts even when its layer keeps its kernel under another attribute name.
-    return [
-        entry.path
-        for entry in graph.graph_layers(model).layers
-        if entry.spatial
-        or (entry.class_name in CONVOLUTION_CLASSES and len(entry.output_shape) in (2, 3))
-    ]
+    """Paths of the layers whose output can be drawn as maps, in model order.
+
+    Images' ``(H, W, C)`` maps, and sequences' ``(steps, channels)`` with more than one step (a
+    1-D convolution, an LSTM returning sequences, a text model's embeddings, attention and
+    feed-forward outputs). Outputs that are not floating point (a padding mask, positions) are
+    left out.
+    """
+    layers = graph.graph_layers(model)
+    dtypes = _output_dtypes(model)
+    chosen = []
+    for entry in layers.layers:
+        shape = entry.output_shape
+        image = entry.spatial and len(shape) == 3
+        sequence = len(shape) == 2 and shape[0] is not None and shape[0] > 1
+        # Convolution classes are also matched by name, so a 1-D convolution's (steps, channels)
+        # output counts even when its layer keeps its kernel under another attribute name.
+        convolution = entry.class_name in CONVOLUTION_CLASSES and len(shape) in (2, 3)
+        if (image or sequence or convolution or entry.spatial) and _is_float(
+            dtypes.get(entry.path, "float32")
+        ):
+            chosen.append(entry.path)
+    return chosen
 
 
 def feature_maps_info(model: Any, x: np.ndarray, layer: str, *, index: int = 0) -> FeatureMapsInfo:
@@ -592,7 +635,7 @@ def feature_maps_info(model: Any, x: np.ndarray, layer: str, *, index: int = 0) 
 
     Raises:
         InputError: an index out of range, samples of the wrong shape, or a layer whose output is
-            not a feature map.
+            not a feature map or a sequence.
     """
     x = np.asarray(x)
     if not -len(x) <= index < len(x):
@@ -614,22 +657,25 @@ def feature_maps_info(model: Any, x: np.ndarray, layer: str, *, index: int = 0) 
     sample = graph.model_input(model, x[index : index + 1])
     activation = np.asarray(graph.call_tapped(_tapped(model, layer), sample)[1], dtype=np.float32)
     activation = activation[0]
-    if activation.ndim == 2:  # (steps, channels)
+    sequence = activation.ndim == 2
+    if sequence:  # (steps, channels)
         maps = np.transpose(activation)[:, None, :]
     else:
         maps = np.moveaxis(activation, -1, 0)
     maps = np.ascontiguousarray(maps, dtype=np.float32)
     flat = maps.reshape(maps.shape[0], -1).astype(np.float64)
     mean = flat.mean(axis=1)
+    strength = np.abs(flat).mean(axis=1) if (flat < 0).any() else mean
     return FeatureMapsInfo(
         maps=maps,
         mean_activation=mean,
         max_activation=flat.max(axis=1),
-        order=np.argsort(-mean, kind="stable").astype(np.int64),
+        order=np.argsort(-strength, kind="stable").astype(np.int64),
         fraction_zero=(np.abs(flat) <= ZERO_TOLERANCE).mean(axis=1),
         layer=layer,
         index=index,
         input=np.asarray(sample[0]),
+        sequence=bool(sequence),
     )
 
 

@@ -61,6 +61,9 @@ TEXT_ROW_PX = 28
 FILTER_COLORSCALE = "RdBu_r"
 """Diverging around zero: negative weights blue, positive red."""
 MAP_COLORSCALE = "Viridis"
+SIGNED_MAP_COLORSCALE = "RdBu_r"
+"""Feature maps with negative values (normalization, attention outputs): blue below zero, white at
+zero, red above."""
 INPUT_PANEL_SHARE = 0.22
 OBJECTIVE_COLOR = color_for(0)
 SETTLED_CHANGE = 0.02
@@ -734,6 +737,145 @@ def _input_trace(image: np.ndarray):
     )
 
 
+def _map_scale(values: np.ndarray, signed: bool) -> dict:
+    """A diverging scale centred on zero for signed maps, else a sequential one from zero."""
+    finite = values[np.isfinite(values)]
+    if signed:
+        limit = float(np.abs(finite).max()) if finite.size else 1.0
+        limit = limit or 1.0
+        return {"colorscale": SIGNED_MAP_COLORSCALE, "zmin": -limit, "zmax": limit, "zmid": 0.0}
+    top = float(finite.max()) if finite.size else 1.0
+    return {
+        "colorscale": MAP_COLORSCALE,
+        "zmin": min(0.0, float(finite.min(initial=0.0))),
+        "zmax": top or 1.0,
+    }
+
+
+def _sequence_maps(
+    info: FeatureMapsInfo,
+    channels: np.ndarray,
+    *,
+    input_values: np.ndarray | None,
+    step_labels: Sequence[str] | None,
+    feature_names: Sequence[str] | None,
+    what: str,
+) -> go.Figure:
+    """A sequence layer as ONE time x channel picture (a row per channel), the input above it."""
+    z = info.maps[channels, 0, :].astype(np.float64)  # (channels, steps)
+    steps = z.shape[1]
+    positions = np.arange(steps)
+    labels = None
+    if step_labels is not None and len(step_labels) == steps:
+        labels = [escaped(str(word)) if str(word) else "·" for word in step_labels]
+    scale = _map_scale(z, info.signed)
+    value_name = "activation"
+    hover_step = "%{customdata}" if labels is not None else "step %{x}"
+    heatmap = go.Heatmap(
+        z=z,
+        x=positions,
+        y=np.arange(len(channels)),
+        customdata=np.broadcast_to(np.array(labels or positions, dtype=object), z.shape)
+        if labels is not None
+        else None,
+        colorbar={
+            "title": {"text": value_name + (" (0 = white)" if info.signed else "")},
+            "thickness": 12,
+        },
+        hovertemplate=(
+            f"{hover_step}<br>channel %{{text}}<br>{value_name} %{{z:.4g}}<extra></extra>"
+        ),
+        text=np.broadcast_to(channels[:, None].astype(str), z.shape),
+        name="maps",
+        **scale,
+    )
+    series = None
+    if input_values is not None:
+        values = np.asarray(input_values, dtype=np.float64)
+        if values.ndim == 2 and values.shape[0] == steps and values.dtype.kind == "f":
+            series = values
+    rows = 2 if series is not None else 1
+    channel_px = int(np.clip(360 / max(len(channels), 1), 10, 22))
+    input_px = 0
+    if series is not None:
+        input_px = int(np.clip(series.shape[1] * 22, 60, 200))
+        figure = make_subplots(
+            rows=2,
+            cols=1,
+            shared_xaxes=True,
+            row_heights=[input_px, len(channels) * channel_px],
+            vertical_spacing=0.1,
+            subplot_titles=(
+                "input (each feature stretched to its own range)",
+                f"{escaped(info.layer)}: {len(channels)} channels over {steps} steps",
+            ),
+        )
+        low = series.min(axis=0)
+        span = np.ptp(series, axis=0)
+        stretched = np.divide(series - low, span, out=np.full_like(series, 0.5), where=span > 0).T
+        names = (
+            [escaped(str(name)) for name in feature_names]
+            if feature_names is not None and len(feature_names) == series.shape[1]
+            else [f"feature {f}" for f in range(series.shape[1])]
+        )
+        figure.add_trace(
+            go.Heatmap(
+                z=stretched,
+                x=positions,
+                y=names,
+                customdata=series.T,
+                colorscale="Greys",
+                reversescale=True,
+                zmin=0.0,
+                zmax=1.0,
+                showscale=False,
+                name="input",
+                hovertemplate="step %{x}<br>%{y} %{customdata:.4g}<extra>input</extra>",
+            ),
+            row=1,
+            col=1,
+        )
+        figure.add_trace(heatmap, row=2, col=1)
+    else:
+        figure = go.Figure(heatmap)
+    title = (
+        f"{escaped(info.layer)}: {len(channels)} of {info.maps.shape[0]} channels ({what}) "
+        f"over {steps} {'tokens' if labels is not None else 'steps'}, sample {info.index}"
+    )
+    height = len(channels) * channel_px + input_px + (150 if labels is not None else 130)
+    layout = _layout(title, int(np.clip(height, MIN_HEIGHT_PX, MAX_HEIGHT_PX)))
+    layout["margin"] = {"l": 70, "r": 10, "t": 70, "b": 80 if labels is not None else 50}
+    figure.update_layout(**layout)
+    x_axis = {
+        "title": {"text": "token" if labels is not None else "time step"},
+        "showgrid": False,
+        "zeroline": False,
+    }
+    if labels is not None:
+        x_axis.update(tickvals=positions, ticktext=labels, tickangle=-45)
+    figure.update_xaxes(**x_axis, row=rows if rows > 1 else None, col=1 if rows > 1 else None)
+    channel_axis = {
+        "title": {"text": "channel" + (" (most active first)" if what != "all" else "")},
+        "tickvals": np.arange(len(channels)),
+        "ticktext": [str(int(c)) for c in channels],
+        "autorange": "reversed",
+        "showgrid": False,
+        "zeroline": False,
+    }
+    if len(channels) > 40:
+        step = math.ceil(len(channels) / 20)
+        channel_axis["tickvals"] = np.arange(0, len(channels), step)
+        channel_axis["ticktext"] = [str(int(c)) for c in channels[::step]]
+    if rows > 1:
+        figure.update_yaxes(**channel_axis, row=2, col=1)
+        figure.update_yaxes(
+            title={"text": "feature"}, autorange="reversed", showgrid=False, row=1, col=1
+        )
+    else:
+        figure.update_yaxes(**channel_axis)
+    return figure
+
+
 def plot_feature_maps(
     info: FeatureMapsInfo,
     *,
@@ -742,8 +884,15 @@ def plot_feature_maps(
     input_image: np.ndarray | None = None,
     show_input: bool = True,
     shared_scale: bool = True,
+    step_labels: Sequence[str] | None = None,
+    feature_names: Sequence[str] | None = None,
 ) -> go.Figure:
     """One sample's feature maps as small heatmaps, with the input beside them.
+
+    A sequence layer (``info.sequence``: time steps or tokens) is drawn as one time x channel
+    picture instead, a row per channel, with the input series above it sharing its time axis
+    (or the tokens as the time axis's labels). Maps with negative values use a diverging scale
+    centred on zero; others a sequential one from zero.
 
     Args:
         info: the maps.
@@ -754,6 +903,8 @@ def plot_feature_maps(
         show_input: draw the input panel.
         shared_scale: one colour scale for all maps (a weak or dead channel looks dark); False
             stretches each map to its own range (hover still gives the real value).
+        step_labels: a sequence layer's step names (a text sample's words).
+        feature_names: names of a series input's features.
 
     Returns:
         The figure.
@@ -762,6 +913,19 @@ def plot_feature_maps(
         raise InputError(f"Expected top_k of at least 1. Received: {top_k}.")
     num_channels = info.maps.shape[0]
     channels = info.order[:top_k] if top_k is not None else np.arange(num_channels)
+    what = f"top {len(channels)} by {'mean |activation|' if info.signed else 'mean activation'}"
+    what = what if top_k is not None else "all"
+    if info.sequence:
+        return _sequence_maps(
+            info,
+            channels,
+            input_values=(info.input if input_image is None else input_image)
+            if show_input
+            else None,
+            step_labels=step_labels,
+            feature_names=feature_names,
+            what=what,
+        )
     maps = info.maps[channels].astype(np.float64)
     height, width = maps.shape[1:]
     band = max(1, round(CAPTION_SHARE * height)) if height > 1 else 1
@@ -781,13 +945,21 @@ def plot_feature_maps(
         axis=-1,
     )
     custom = grid.canvas(custom_tiles, np.nan)
+    scale = (
+        _map_scale(canvas, info.signed)
+        if shared_scale
+        else {"colorscale": MAP_COLORSCALE, "zmin": 0.0, "zmax": 1.0}
+    )
     heatmap = go.Heatmap(
         z=canvas,
         customdata=custom,
-        colorscale=MAP_COLORSCALE,
         hoverongaps=False,
         showscale=shared_scale,
-        colorbar={"title": {"text": "activation"}, "thickness": 12},
+        colorbar={
+            "title": {"text": "activation" + (" (0 = white)" if info.signed else "")},
+            "thickness": 12,
+        },
+        **scale,
         hovertemplate=(
             "channel %{customdata[0]}<br>mean %{customdata[1]:.3g}<br>"
             "activation %{customdata[2]:.4g}<extra></extra>"
@@ -825,7 +997,6 @@ def plot_feature_maps(
                 font={"size": CAPTION_FONT_SIZE},
             )
         )
-    what = f"top {len(channels)} by mean activation" if top_k is not None else "all"
     title = (
         f"{escaped(info.layer)}: {len(channels)} of {num_channels} feature maps ({what}), "
         f"sample {info.index}"

@@ -357,6 +357,43 @@ def test_feature_maps_of_uint8_images_and_1d_layers(shapes, shape_samples):
     np.testing.assert_allclose(info.maps[:, 0, :], reference.T, rtol=1e-5, atol=1e-6)
 
 
+def test_sequence_layers_of_the_text_transformer_are_feature_maps():
+    """Issue 19: 'no time x channels layer' although 17 layers output (16, 24) or (16, 48)."""
+    model = load_model(ROOT / "models" / "sentiment_transformer.keras")
+    samples = load_samples(ROOT / "data" / "samples" / "sentiment_transformer.npz")
+    layers = ft.feature_map_layers(model)
+    shapes = {entry.path: entry.output_shape for entry in ft.graph.graph_layers(model).layers}
+    assert len(layers) >= 17
+    assert {"token_embedding", "attention_1", "feed_forward_1", "feed_forward_norm_2"} <= set(
+        layers
+    )
+    assert all(len(shapes[path]) == 2 and shapes[path][0] == 16 for path in layers)
+    # The padding mask (bool) and the positions (int) are not hidden states.
+    assert not {"not_equal", "logical_and", "cumsum", "expand_dims", "pool"} & set(layers)
+    info = ft.feature_maps_info(model, samples.x, "attention_norm_1", index=4)
+    out = _layer_output(model, "attention_norm_1", samples.x[4:5])[0]  # (16, 24)
+    assert info.sequence and info.maps.shape == (24, 1, 16)
+    # Compared on the real tokens: at padding positions (whose attention is fully masked) the
+    # tapped graph and Keras's own sub-model differ, and the model's output ignores them.
+    real = samples.x[4] != 0
+    assert 2 < real.sum() < 16
+    np.testing.assert_allclose(info.maps[:, 0, real], out[real].T, rtol=1e-4, atol=1e-5)
+    # A normalization's output is signed: the most active channels are the largest in size.
+    assert info.signed
+    strength = np.abs(info.maps[:, 0, :]).mean(axis=1)
+    assert info.order.tolist() == sorted(range(24), key=lambda c: -strength[c])
+    assert info.order.tolist() != np.argsort(-info.mean_activation, kind="stable").tolist()
+
+
+def test_lstm_sequence_is_a_feature_map():
+    model = load_model(ROOT / "models" / "weather_lstm.keras")
+    samples = load_samples(ROOT / "data" / "samples" / "weather_lstm.npz")
+    assert ft.feature_map_layers(model) == ["normalize", "lstm"]  # (1, 32) steps are not maps
+    info = ft.feature_maps_info(model, samples.x, "lstm", index=2)
+    reference = _layer_output(model, "lstm", samples.x[2:3])[0]
+    np.testing.assert_allclose(info.maps[:, 0, :], reference.T, rtol=1e-4, atol=1e-5)
+
+
 def test_feature_map_errors(digits, digit_samples):
     with pytest.raises(InputError, match="feature map"):
         ft.feature_maps_info(digits, digit_samples.x, "flatten")

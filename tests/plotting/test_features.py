@@ -279,6 +279,71 @@ def test_top_k_maps_and_per_channel_scale():
         pf.plot_feature_maps(info, top_k=0)
 
 
+def _sequence_info(signed: bool = True) -> FeatureMapsInfo:
+    values = np.random.default_rng(9).normal(size=(6, 1, 5)).astype("float32")  # 6 ch, 5 steps
+    if not signed:
+        values = np.abs(values)
+    strength = np.abs(values).reshape(6, -1).mean(axis=1)
+    return FeatureMapsInfo(
+        maps=values,
+        mean_activation=values.reshape(6, -1).mean(axis=1).astype(np.float64),
+        max_activation=values.reshape(6, -1).max(axis=1).astype(np.float64),
+        order=np.argsort(-strength, kind="stable"),
+        fraction_zero=np.zeros(6),
+        layer="attention_norm_1",
+        index=2,
+        input=np.array([5, 7, 2, 0, 0], dtype=np.int32),
+        sequence=True,
+    )
+
+
+def test_sequence_maps_are_one_time_by_channel_picture_with_tokens():
+    info = _sequence_info()
+    words = ["good", "<b>fun</b>", "film", "[PAD]", ""]
+    figure = pf.plot_feature_maps(info, step_labels=words, show_input=False)
+    (heatmap,) = figure.data
+    np.testing.assert_allclose(np.asarray(heatmap.z), info.maps[:, 0, :])
+    # Signed states: a diverging scale centred on zero, symmetric, said on the colour bar.
+    limit = float(np.abs(info.maps).max())
+    assert heatmap.colorscale == go.Heatmap(colorscale="RdBu_r").colorscale
+    assert (heatmap.zmid, heatmap.zmin, heatmap.zmax) == (0.0, -limit, limit)
+    assert "0 = white" in heatmap.colorbar.title.text
+    assert list(figure.layout.xaxis.ticktext) == [
+        "good",
+        "&lt;b&gt;fun&lt;/b&gt;",
+        "film",
+        "[PAD]",
+        "·",
+    ]
+    assert figure.layout.xaxis.title.text == "token"
+    assert figure.layout.yaxis.title.text == "channel"
+    assert list(figure.layout.yaxis.ticktext) == [str(c) for c in range(6)]
+
+
+def test_sequence_top_k_and_series_input_share_the_time_axis():
+    info = _sequence_info(signed=False)
+    series = np.random.default_rng(1).normal(size=(5, 3))
+    figure = pf.plot_feature_maps(info, top_k=3, input_image=series, feature_names=["a", "b", "c"])
+    inputs, maps = figure.data
+    np.testing.assert_allclose(np.asarray(maps.z), info.maps[info.order[:3], 0, :])
+    assert maps.colorscale == go.Heatmap(colorscale="Viridis").colorscale and maps.zmin == 0.0
+    assert list(figure.layout.yaxis2.ticktext) == [str(c) for c in info.order[:3]]
+    assert "most active" in figure.layout.yaxis2.title.text
+    np.testing.assert_allclose(np.asarray(inputs.customdata), series.T)  # raw values in hover
+    assert list(inputs.y) == ["a", "b", "c"]
+    assert figure.layout.xaxis2.title.text == "time step"
+    assert figure.layout.xaxis.matches == "x2" or figure.layout.xaxis2.matches == "x"
+
+
+def test_signed_image_maps_use_a_diverging_scale():
+    info = _maps_info()
+    signed = FeatureMapsInfo(**{**info.__dict__, "maps": info.maps - 0.5})
+    heatmap = pf.plot_feature_maps(signed, show_input=False).data[0]
+    assert heatmap.zmid == 0.0 and heatmap.zmin == -heatmap.zmax
+    plain = pf.plot_feature_maps(info, show_input=False).data[0]
+    assert plain.zmin == 0.0 and plain.zmid is None
+
+
 # ------------------------------------------------------------------ activation maximization
 
 
