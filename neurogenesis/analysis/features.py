@@ -657,11 +657,8 @@ def feature_maps_info(model: Any, x: np.ndarray, layer: str, *, index: int = 0) 
     sample = graph.model_input(model, x[index : index + 1])
     activation = np.asarray(graph.call_tapped(_tapped(model, layer), sample)[1], dtype=np.float32)
     activation = activation[0]
-    sequence = activation.ndim == 2
-    if sequence:  # (steps, channels)
-        maps = np.transpose(activation)[:, None, :]
-    else:
-        maps = np.moveaxis(activation, -1, 0)
+    sequence = activation.ndim == 2  # (steps, channels)
+    maps = np.transpose(activation)[:, None, :] if sequence else np.moveaxis(activation, -1, 0)
     maps = np.ascontiguousarray(maps, dtype=np.float32)
     flat = maps.reshape(maps.shape[0], -1).astype(np.float64)
     mean = flat.mean(axis=1)
