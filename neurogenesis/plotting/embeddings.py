@@ -17,6 +17,7 @@ event.selection["points"]]``; :func:`selected_indices` does exactly that, tolera
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -52,6 +53,9 @@ HOVER_SEED = 0
 METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 SIMILARITY_METRICS = ("cosine", "euclidean")
 MAX_TICK_LABELS = 60
+SIMILARITY_SCALE = "Viridis"
+COSINE_ROUNDING = 0.05
+"""The all-positive cosine scale's ends are rounded out to this step (0.83..0.98 shows 0.80..1)."""
 
 
 def _marker_size(count: int) -> int:
@@ -338,6 +342,23 @@ def selected_indices(selection: Mapping[str, Any] | None) -> list[int]:
     return list(found)
 
 
+def _cosine_scale(values: np.ndarray) -> dict:
+    """The colour range of a cosine-similarity matrix (see :func:`plot_similarity`)."""
+    n = len(values)
+    off = values[~np.eye(n, dtype=bool)] if n > 1 else values.ravel()
+    off = off[np.isfinite(off)]
+    if off.size == 0:
+        return {"colorscale": SIMILARITY_SCALE, "zmin": 0.0, "zmax": 1.0}
+    if float(off.min()) < 0:
+        limit = float(np.abs(off).max()) or 1.0
+        return {"colorscale": "RdBu_r", "zmin": -limit, "zmax": limit, "zmid": 0.0}
+    low = math.floor(float(off.min()) / COSINE_ROUNDING) * COSINE_ROUNDING
+    high = min(1.0, math.ceil(float(off.max()) / COSINE_ROUNDING) * COSINE_ROUNDING)
+    if high <= low:
+        low, high = max(0.0, high - COSINE_ROUNDING), max(high, COSINE_ROUNDING)
+    return {"colorscale": SIMILARITY_SCALE, "zmin": round(low, 4), "zmax": round(high, 4)}
+
+
 def plot_similarity(
     matrix: Any, labels: Sequence[Any], *, metric: str = "cosine", title: str | None = None
 ) -> go.Figure:
@@ -346,8 +367,11 @@ def plot_similarity(
     Args:
         matrix: (n, n) cosine similarities or euclidean distances.
         labels: one name per row (sample names, words); escaped; duplicates stay separate rows.
-        metric: ``"cosine"`` (a diverging scale fixed at -1..1) or ``"euclidean"`` (a sequential
-            scale from 0, darker for nearer).
+        metric: ``"cosine"`` or ``"euclidean"`` (a sequential scale from 0, darker for nearer).
+            Cosine similarities that are all positive (hidden states after a ReLU are 0.8 to 1
+            apart) get a sequential scale over the range they span, rounded out to 0.05 and said
+            on the colour bar, so their differences show; with negative values a diverging scale
+            centred on zero, as wide as the largest size.
         title: the figure title.
     """
     if metric not in SIMILARITY_METRICS:
@@ -360,12 +384,18 @@ def plot_similarity(
         )
     names = [escaped(label) for label in labels]
     positions = np.arange(len(names))
+    value_name = "cosine similarity" if metric == "cosine" else "euclidean distance"
+    scale_name = value_name
     if metric == "cosine":
-        scale = {"colorscale": "RdBu", "zmin": -1.0, "zmax": 1.0, "zmid": 0.0}
-        value_name = "cosine similarity"
+        scale = _cosine_scale(values)
+        low, high = scale["zmin"], scale["zmax"]
+        scale_name = (
+            f"{value_name}<br>(scale {low:.2f} to {high:.2f},<br>not -1 to 1)"
+            if "zmid" not in scale
+            else f"{value_name}<br>(0 = white)"
+        )
     else:
         scale = {"colorscale": "Viridis_r", "zmin": 0.0}
-        value_name = "euclidean distance"
     # Numeric axes with tick labels: a categorical axis would merge rows with the same label.
     heatmap = go.Heatmap(
         z=values,
@@ -379,7 +409,7 @@ def plot_similarity(
             if len(names) <= MAX_TICK_LABELS
             else "row %{y} · column %{x}<br>" + value_name + " %{z:.3f}<extra></extra>"
         ),
-        colorbar={"title": {"text": value_name}},
+        colorbar={"title": {"text": scale_name}},
         **scale,
     )
     fig = go.Figure(heatmap)

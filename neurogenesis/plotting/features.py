@@ -59,6 +59,9 @@ MIN_HEIGHT_PX, MAX_HEIGHT_PX = 220, 2400
 SERIES_ROW_PX = 90
 TEXT_ROW_PX = 28
 FILTER_COLORSCALE = "RdBu_r"
+FILTER_WIDTH_PX = 620
+"""The width a grid of kernels is sized for (the colour bar takes the rest of the figure)."""
+MAX_FILTER_PIXEL_PX = 28.0
 """Diverging around zero: negative weights blue, positive red."""
 MAP_COLORSCALE = "Viridis"
 SIGNED_MAP_COLORSCALE = "RdBu_r"
@@ -621,8 +624,10 @@ def plot_filters(
 
     A first layer looking at RGB pixels (``info.rgb``) draws each kernel as a colour image,
     stretched from its own minimum to its maximum, ``columns`` per row. Any other layer draws a
-    grid of weights: one row per filter, one column per input channel, on a diverging scale
-    symmetric around zero (blue negative, red positive) shared by all kernels shown.
+    grid of weights on a diverging scale symmetric around zero (blue negative, white zero, red
+    positive) shared by all kernels shown: one row per filter and one column per input channel,
+    or, for kernels that read one channel, ``columns`` kernels per row. Weights are square (the
+    y axis is anchored to the x axis), so a 3x3 kernel looks 3x3.
 
     Args:
         info: the kernels.
@@ -656,16 +661,23 @@ def plot_filters(
     if channels < kernels.shape[-1]:
         title += f"; {channels} of {kernels.shape[-1]} input channels"
     kh, kw = kernels.shape[1:3]
-    canvas = np.full((shown * (kh + 1) - 1, channels * (kw + 1) - 1), np.nan)
+    # One input channel (a first layer on grey images, depthwise kernels): the kernels tile a grid
+    # of ``columns``, read left to right; several: a row per filter, a column per input channel.
+    tiled = channels == 1
+    rows, cols = (
+        (math.ceil(shown / max(1, columns)), min(shown, columns)) if tiled else (shown, channels)
+    )
+    canvas = np.full((rows * (kh + 1) - 1, cols * (kw + 1) - 1), np.nan)
     custom = np.full((*canvas.shape, 3), np.nan)
-    for row in range(shown):
+    for position in range(shown):
         for channel in range(channels):
-            top, left = row * (kh + 1), channel * (kw + 1)
-            canvas[top : top + kh, left : left + kw] = kernels[row, :, :, channel]
+            row, col = divmod(position, cols) if tiled else (position, channel)
+            top, left = row * (kh + 1), col * (kw + 1)
+            canvas[top : top + kh, left : left + kw] = kernels[position, :, :, channel]
             custom[top : top + kh, left : left + kw] = (
-                info.order[row],
+                info.order[position],
                 channel,
-                info.norms[row],
+                info.norms[position],
             )
     limit = float(np.nanmax(np.abs(canvas))) if np.isfinite(canvas).any() else 1.0
     limit = limit or 1.0
@@ -678,31 +690,50 @@ def plot_filters(
             zmax=limit,
             zmid=0.0,
             hoverongaps=False,
-            colorbar={"title": {"text": "weight"}, "thickness": 12},
+            colorbar={"title": {"text": "weight (0 = white)"}, "thickness": 12},
             hovertemplate=(
                 "filter %{customdata[0]} (L2 norm %{customdata[2]:.3g})<br>"
                 "input channel %{customdata[1]}<br>weight %{z:.4g}<extra></extra>"
             ),
         )
     )
-    row_px = max(6.0, min(40.0, 700 / max(channels * (kw + 1), 1) * (kh + 1)))
+    # Square weights: the figure's height follows the canvas's shape at a pixel size that fits
+    # the width, and the y axis is anchored to the x axis so a 3x3 kernel stays square.
+    pixel = float(np.clip(FILTER_WIDTH_PX / canvas.shape[1], 4.0, MAX_FILTER_PIXEL_PX))
+    if tiled:
+        title += f", {cols} per row"
     figure.update_layout(
-        **_layout(title, int(np.clip(shown * row_px + 120, MIN_HEIGHT_PX, MAX_HEIGHT_PX)))
+        **_layout(title, int(np.clip(canvas.shape[0] * pixel + 130, MIN_HEIGHT_PX, MAX_HEIGHT_PX)))
     )
+    figure.layout.margin.b = 50
+    x_axis = {"showgrid": False, "zeroline": False, "constrain": "domain"}
+    y_axis = {
+        "showgrid": False,
+        "zeroline": False,
+        "autorange": "reversed",
+        "scaleanchor": "x",
+        "scaleratio": 1,
+        "constrain": "domain",
+    }
+    if tiled:
+        figure.update_xaxes(
+            title={"text": "filters, strongest first (left to right)"},
+            showticklabels=False,
+            **x_axis,
+        )
+        figure.update_yaxes(showticklabels=False, **y_axis)
+        return figure
     figure.update_xaxes(
         title={"text": "input channel"},
         tickvals=[c * (kw + 1) + (kw - 1) / 2 for c in range(channels)],
         ticktext=[str(c) for c in range(channels)],
-        showgrid=False,
-        zeroline=False,
+        **x_axis,
     )
     figure.update_yaxes(
         title={"text": "filter (by norm)"},
         tickvals=[r * (kh + 1) + (kh - 1) / 2 for r in range(shown)],
         ticktext=[str(int(index)) for index in info.order[:shown]],
-        autorange="reversed",
-        showgrid=False,
-        zeroline=False,
+        **y_axis,
     )
     return figure
 

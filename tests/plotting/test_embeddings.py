@@ -150,10 +150,28 @@ def test_similarity_heatmap_keeps_duplicate_labels_apart_and_escapes_them():
     fig = plot_similarity(matrix, ["a<b", "a<b", "c"], metric="cosine")
     heatmap = fig.data[0]
     np.testing.assert_array_equal(np.asarray(heatmap.z), matrix)
-    assert (heatmap.zmin, heatmap.zmax) == (-1.0, 1.0)
+    # Negative similarities: diverging, centred on zero, as wide as the largest size (0.5).
+    assert (heatmap.zmin, heatmap.zmax, heatmap.zmid) == (-0.5, 0.5, 0.0)
+    assert "0 = white" in heatmap.colorbar.title.text
     assert list(fig.layout.xaxis.ticktext) == ["a&lt;b", "a&lt;b", "c"]
     assert list(fig.layout.xaxis.tickvals) == [0, 1, 2]
     distances = plot_similarity(np.zeros((2, 2)), ["x", "y"], metric="euclidean")
     assert distances.data[0].zmin == 0.0
     with pytest.raises(InputError, match="square"):
         plot_similarity(matrix, ["a"], metric="cosine")
+
+
+def test_all_positive_cosine_similarities_get_a_scale_over_their_range():
+    """Issue 19: similarities of 0.8 to 1 on a fixed -1..1 scale all looked the same red."""
+    matrix = np.array([[1.0, 0.83, 0.91], [0.83, 1.0, 0.97], [0.91, 0.97, 1.0]])
+    heatmap = plot_similarity(matrix, ["a", "b", "c"], metric="cosine").data[0]
+    assert (heatmap.zmin, heatmap.zmax) == (0.8, 1.0)  # 0.83..0.97 rounded out to 0.05
+    assert heatmap.zmid is None
+    assert heatmap.colorscale == go.Heatmap(colorscale="Viridis").colorscale
+    title = heatmap.colorbar.title.text
+    assert "0.80 to 1.00" in title and "not -1 to 1" in title
+    # The smallest and largest off-diagonal values are at least 80% of the scale apart.
+    off = matrix[~np.eye(3, dtype=bool)]
+    assert (off.max() - off.min()) / (heatmap.zmax - heatmap.zmin) > 0.65
+    same = plot_similarity(np.ones((2, 2)), ["x", "y"], metric="cosine").data[0]
+    assert same.zmin < same.zmax == 1.0

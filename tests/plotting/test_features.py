@@ -224,6 +224,26 @@ def test_channel_grid_filters_on_a_symmetric_scale():
     assert list(figure.layout.yaxis.ticktext) == [str(i) for i in info.order[:3]]
     colour = pf.plot_filters(_filters(2, 3, 3, 3, rgb=True), as_rgb=False)
     assert isinstance(colour.data[0], go.Heatmap)
+    # Square weights (issue 19: 3x3 kernels were drawn as 20:1 stripes).
+    assert figure.layout.yaxis.scaleanchor == "x" and figure.layout.yaxis.scaleratio == 1
+
+
+def test_one_channel_kernels_tile_a_grid_of_square_weights():
+    info = _filters(10, 3, 3, 1, rgb=False)
+    figure = pf.plot_filters(info, columns=4)
+    (heatmap,) = figure.data
+    z = np.asarray(heatmap.z, dtype=float)
+    assert z.shape == (3 * 4 - 1, 4 * 4 - 1)  # 3 rows of 4 kernels, one-pixel gaps
+    for position in range(10):
+        row, col = divmod(position, 4)
+        block = z[row * 4 : row * 4 + 3, col * 4 : col * 4 + 3]
+        np.testing.assert_allclose(block, info.kernels[position, :, :, 0], rtol=1e-6)
+    assert np.isnan(z[8:, 8:]).all()  # the last row's two empty places
+    assert figure.layout.yaxis.scaleanchor == "x" and figure.layout.yaxis.scaleratio == 1
+    assert heatmap.zmid == 0.0 and heatmap.zmin == -heatmap.zmax
+    # The height follows the canvas: about 11 rows of pixels over 15 columns, plus the margins.
+    pixel = min(pf.FILTER_WIDTH_PX / 15, pf.MAX_FILTER_PIXEL_PX)
+    assert figure.layout.height == max(pf.MIN_HEIGHT_PX, int(11 * pixel + 130))
 
 
 # ------------------------------------------------------------------ feature maps
