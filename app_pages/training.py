@@ -681,10 +681,11 @@ def layer_health_view(sources, chosen: list[str]) -> None:
                 st.caption(note)
 
     st.markdown("##### The effect of batch normalization")
-    pairs = cached.batch_norm_pairs(sources)
+    # Only pairs among the chosen runs: another model's pair says nothing about this one.
+    pairs = [(a, b) for a, b in cached.batch_norm_pairs(sources) if a in chosen and b in chosen]
     if not pairs:
         st.info(
-            "No pair of recorded runs differs only in batch normalization. The demo's "
+            "No pair of the chosen runs differs only in batch normalization. The demo's "
             "digits_cnn/adam and digits_cnn/adam_no_bn are such a pair."
         )
         return

@@ -519,8 +519,18 @@ def plot_correlations(info: CorrelationInfo, *, title: str | None = None) -> go.
         **layout,
         height=max(340, 160 + CORRELATION_CELL_PX * count + 6 * min(longest, 40)),
         plot_bgcolor=NAN_CELL_COLOR,
-        xaxis={"automargin": True, "tickangle": -35 if longest > 8 else 0, "showgrid": False},
-        yaxis={"automargin": True, "autorange": "reversed", "showgrid": False},
+        xaxis={
+            "title": {"text": "metric"},
+            "automargin": True,
+            "tickangle": -35 if longest > 8 else 0,
+            "showgrid": False,
+        },
+        yaxis={
+            "title": {"text": "metric"},
+            "automargin": True,
+            "autorange": "reversed",
+            "showgrid": False,
+        },
     )
     return figure
 

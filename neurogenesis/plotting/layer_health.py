@@ -536,7 +536,9 @@ def plot_dead_units(info, epoch: int | None = None, *, title: str | None = None)
     )
     layout["margin"] = {**layout["margin"], "t": DEAD_MARGIN_TOP, "b": DEAD_MARGIN_BOTTOM}
     figure.update_layout(**layout, height=height, showlegend=False)
-    figure.update_yaxes(autorange="reversed", automargin=True, row=1, col=1)
+    figure.update_yaxes(
+        title_text="layer (kind)", autorange="reversed", automargin=True, row=1, col=1
+    )
     figure.update_xaxes(title_text="epoch", type="category", row=1, col=1)
     figure.update_xaxes(title_text="dead units (%)", range=[0, 118], row=1, col=2)
     return figure
@@ -746,10 +748,10 @@ def plot_batch_norm_effect(
             )
             if marker is not None:
                 figure.add_trace(marker, row=row, col=col)
-        if col == 1:
-            figure.update_yaxes(title_text=f"activation {statistic}", row=row, col=col)
-        if row == 1 + layer_rows or index + columns >= len(chosen):
-            figure.update_xaxes(title_text="epoch", row=row, col=col)
+        # Every panel's axes say what they hold (small type: the panels are small).
+        small = {"font": {"size": 11}}
+        figure.update_yaxes(title={"text": f"activation {statistic}", **small}, row=row, col=col)
+        figure.update_xaxes(title={"text": "epoch", **small}, row=row, col=col)
     figure.update_yaxes(title_text=info.metric, row=1, col=1)
     figure.update_xaxes(title_text="epoch", row=1, col=1)
     label = title or f"BatchNormalization: {info.run_with} vs {info.run_without}"

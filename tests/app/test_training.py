@@ -8,7 +8,7 @@ import shutil
 from streamlit.testing.v1 import AppTest
 
 from neurogenesis.testing import write_json_history
-from tests.app.pages import figure, open_page, rerun, values
+from tests.app.pages import charts, figure, open_page, rerun, values
 from tests.conftest import ROOT
 
 DEMO_RUNS = ROOT / "data" / "runs"
@@ -68,6 +68,14 @@ def test_the_page_follows_the_sidebar_model(app_argv):
     line = next(t for t in spec["data"] if t.get("name") == "weather_lstm/lstm")
     assert "smoothed" not in line["hovertemplate"]
     assert not at.error
+
+    # Layer health: no batch-normalization pair of another model (digits_cnn's) is shown.
+    at.session_state["training_tab"] = "Layer health"
+    titles = [chart["layout"]["title"]["text"] for chart in charts(rerun(at))]
+    assert not [title for title in titles if "digits_cnn" in title], titles
+    assert any("No pair of the chosen runs" in info.value for info in at.info)
+    at.session_state["training_tab"] = "Curves"
+    rerun(at)
 
     # The user's own pick lasts until the sidebar model changes.
     at.multiselect(key="training_runs").set_value(["weather_lstm/lstm"])

@@ -174,6 +174,7 @@ def test_correlation_cells_show_the_matrix_rounded_and_nan_as_a_dash():
     figure = plots.plot_correlations(info)
     (heatmap,) = figure.data
     assert (heatmap.zmin, heatmap.zmax) == (-1, 1) and heatmap.colorbar.title.text == "r"
+    assert figure.layout.xaxis.title.text == figure.layout.yaxis.title.text == "metric"
     np.testing.assert_array_equal(np.array(heatmap.z, dtype=float), info.matrix)
     cells = {(a.y, a.x): a.text for a in figure.layout.annotations}
     assert len(cells) == 16

@@ -196,6 +196,7 @@ def test_dead_units_heatmap_and_bars():
     np.testing.assert_allclose(bars.x, [50.0, 0.0])
     assert figure.layout.xaxis.title.text == "epoch"
     assert figure.layout.xaxis2.title.text == "dead units (%)"
+    assert figure.layout.yaxis.title.text == "layer (kind)"
     earlier = pl.plot_dead_units(info, epoch=0)
     assert list(earlier.data[1].text) == ["1/4", "1/2"]
     assert earlier.layout.annotations[1].text == "At epoch 0"
@@ -260,6 +261,16 @@ def test_batch_norm_effect_panels(runs):
     assert len(layer_traces) == 2 * len(info.layers)
     conv = next(t for t in layer_traces if t.name == "conv_2 · with BN")
     np.testing.assert_allclose(conv.y, info.series("conv_2", True).std)
+    # Every panel's axes are titled, not only the first column's and the last row's.
+    layout = figure.to_plotly_json()["layout"]
+    axes = [key for key in layout if key.startswith(("xaxis", "yaxis"))]
+    assert len(axes) == 2 * (1 + len(info.layers))
+    for key in axes:
+        assert layout[key]["title"]["text"], key
+    assert {layout[k]["title"]["text"] for k in axes if k.startswith("yaxis")} == {
+        "loss",
+        "activation std",
+    }
     titles = [a.text for a in figure.layout.annotations]
     assert titles[:2] == ["loss per epoch", "conv_1"] and "probabilities" in titles
     assert figure.layout.yaxis.title.text == "loss"
