@@ -126,7 +126,10 @@ def _legend_below(layout: dict, bottom: int = 120) -> dict:
 
 
 def _check(info, kind, name: str) -> None:
-    if not isinstance(info, kind):
+    # The class's name counts too: Streamlit reloads an edited module while the infos it cached
+    # keep the class they were made with.
+    same = type(info).__name__ == kind.__name__ and type(info).__module__ == kind.__module__
+    if not (isinstance(info, kind) or same):
         raise InputError(f"Expected a {kind.__name__} for {name}. Received: {type(info).__name__}.")
 
 

@@ -64,7 +64,10 @@ _MANTISSAS = (
 
 
 def _check(info, kind, name: str) -> None:
-    if not isinstance(info, kind):
+    # The class's name counts too: Streamlit reloads an edited module while the infos it cached
+    # keep the class they were made with.
+    same = type(info).__name__ == kind.__name__ and type(info).__module__ == kind.__module__
+    if not (isinstance(info, kind) or same):
         raise InputError(f"{name} expects a {kind.__name__}. Received: {type(info).__name__}.")
 
 

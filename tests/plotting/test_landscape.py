@@ -313,3 +313,28 @@ def test_axis_titles_say_their_units():
         in plot_landscape_3d(_plane()).layout.title.text
     )
     assert axis_titles(_plane("pca"))[0] == "PC 1: weight distance (80% of the path's variance)"
+
+
+def test_an_info_cached_before_a_module_reload_is_still_drawn():
+    import dataclasses
+
+    info = SharpnessInfo(
+        eigenvalue=2.0,
+        estimates=np.array([0.1, 1.9, 2.0]),
+        iterations=3,
+        converged=True,
+        loss_name="mse",
+        num_samples=8,
+        num_parameters=10,
+    )
+    # Streamlit re-imports an edited module; the infos it cached keep the old class object.
+    stale = dataclasses.make_dataclass(
+        "SharpnessInfo", [(field.name, object) for field in dataclasses.fields(info)]
+    )
+    stale.__module__ = SharpnessInfo.__module__
+    copy = stale(**{field.name: getattr(info, field.name) for field in dataclasses.fields(info)})
+    assert not isinstance(copy, SharpnessInfo)
+    np.testing.assert_allclose(plot_sharpness(copy).data[0].y, [1.9, 2.0])
+    other = dataclasses.make_dataclass("OtherInfo", [("estimates", object)])
+    with pytest.raises(InputError, match="SharpnessInfo"):
+        plot_sharpness(other(estimates=info.estimates))
