@@ -29,9 +29,12 @@ from neurogenesis.errors import InputError
 from neurogenesis.plotting.style import PALETTE, base_layout, escaped
 
 __all__ = [
+    "CATEGORY_10",
+    "CATEGORY_20",
     "COLOR_KINDS",
     "HOVER_LIMIT",
     "NOISE_COLOR",
+    "category_colours",
     "plot_projection",
     "plot_similarity",
     "selected_indices",
@@ -42,7 +45,47 @@ HOVER_LIMIT = 5000
 COLOR_KINDS = ("categorical", "continuous")
 NOISE_COLOR = "#BBBBBB"
 NOISE_NAME = "noise"
-HIGHLIGHT_COLOR = "#D62728"
+HIGHLIGHT_COLOR = "#000000"
+"""The rings of the chosen sample and its neighbours: black, which no category colour is."""
+CATEGORY_10 = (
+    "#1F77B4",
+    "#FF7F0E",
+    "#2CA02C",
+    "#D62728",
+    "#9467BD",
+    "#8C564B",
+    "#E377C2",
+    "#7F7F7F",
+    "#BCBD22",
+    "#17BECF",
+)
+"""D3's / Tableau's category10: ten hues, told apart also with the common colour-vision
+deficiencies by lightness (digits 0 and 8 no longer share the palette's blue)."""
+CATEGORY_20 = (
+    "#1F77B4",
+    "#AEC7E8",
+    "#FF7F0E",
+    "#FFBB78",
+    "#2CA02C",
+    "#98DF8A",
+    "#D62728",
+    "#FF9896",
+    "#9467BD",
+    "#C5B0D5",
+    "#8C564B",
+    "#C49C94",
+    "#E377C2",
+    "#F7B6D2",
+    "#7F7F7F",
+    "#C7C7C7",
+    "#BCBD22",
+    "#DBDB8D",
+    "#17BECF",
+    "#9EDAE5",
+)
+"""D3's category20: each hue dark and light, for 11 to 20 categories."""
+MAX_DISTINCT_CATEGORIES = len(CATEGORY_20)
+"""Beyond this many categories, colours come from a continuous scale over the category number."""
 CONTINUOUS_SCALE = "Viridis"
 # Marker sizes in pixels: smaller as the cloud grows, so dense regions still show structure.
 MARKER_SIZES = ((1_000, 7), (10_000, 5), (50_000, 3))
@@ -164,14 +207,56 @@ def _groups(
         groups.append((escaped(label), "", points))
     # Noise last, so it never takes a palette colour and sits at the end of the legend.
     groups.sort(key=lambda group: group[1] == NOISE_COLOR)
+    palette = category_colours(sum(1 for group in groups if not group[1]))
     palette_index = 0
     coloured = []
     for label, colour, points in groups:
         if not colour:
-            colour = PALETTE[palette_index % len(PALETTE)]
+            colour = palette[palette_index]
             palette_index += 1
         coloured.append((label, colour, points))
     return coloured
+
+
+def category_colours(count: int) -> tuple[str, ...]:
+    """``count`` distinct colours: category10 up to 10, category20 up to 20.
+
+    Raises:
+        InputError: more than ``MAX_DISTINCT_CATEGORIES`` (use a continuous scale instead).
+    """
+    if count > MAX_DISTINCT_CATEGORIES:
+        raise InputError(
+            f"Expected at most {MAX_DISTINCT_CATEGORIES} categories for distinct colours. "
+            f"Received: {count}. Colour them on a continuous scale instead."
+        )
+    return (CATEGORY_10 if count <= len(CATEGORY_10) else CATEGORY_20)[:count]
+
+
+def _category_codes(color: Any, category_names: Any) -> tuple[np.ndarray, list[str]] | None:
+    """Many categories as numbers for a continuous scale (noise -1 kept), or None for few."""
+    values = np.asarray(color)
+    categories = np.unique(values)
+    real = [c for c in categories.tolist() if not (isinstance(c, (int, np.integer)) and c == -1)]
+    if len(real) <= MAX_DISTINCT_CATEGORIES:
+        return None
+    codes = np.searchsorted(np.asarray(real, dtype=values.dtype), values).astype(np.float32)
+    noise = np.zeros(len(values), dtype=bool)
+    if len(real) < len(categories):
+        noise = values == -1
+        codes[noise] = np.nan
+    names = []
+    for category in real:
+        if isinstance(category_names, Mapping):
+            names.append(str(category_names.get(category, category)))
+        elif (
+            category_names is not None
+            and isinstance(category, (int, np.integer))
+            and 0 <= category < len(category_names)
+        ):
+            names.append(str(category_names[category]))
+        else:
+            names.append(str(category))
+    return codes, names
 
 
 def plot_projection(
@@ -191,8 +276,10 @@ def plot_projection(
     Args:
         info: a projection.
         color: one value per point, or None for one colour. Categorical values (labels,
-            predictions, clusters, words) give one trace per category with a legend entry, colours
-            from the palette in turn and grey for ``-1`` (HDBSCAN's noise); continuous values
+            predictions, clusters, words) give one trace per category with a legend entry,
+            distinct colours (:func:`category_colours`: category10 up to 10 categories,
+            category20 up to 20) and grey for ``-1`` (HDBSCAN's noise); past 20 categories a
+            continuous scale over the category's number (names in the hover); continuous values
             (confidence, loss, a date) give one colour scale with a colour bar.
         color_kind: ``"categorical"`` or ``"continuous"``.
         category_names: names of integer categories (a sequence indexed by value, or a mapping).
@@ -225,12 +312,36 @@ def plot_projection(
         )
     hovered = _hover_subset(count, max_hover_points) if hover_text is not None else None
     size = _marker_size(count)
+    many = None
+    if color is not None and color_kind == "categorical":
+        if np.shape(color) != (count,):
+            raise InputError(
+                f"Expected one colour value per point ({count}). Received shape {np.shape(color)}."
+            )
+        many = _category_codes(color, category_names)
+    groups = None
+    if many is not None:
+        # Past 20 categories no set of colours stays distinct: a continuous scale over the
+        # category's number, its name in the hover (unless hover texts are given), noise grey.
+        codes, names = many
+        noise = np.isnan(codes)
+        if hover_text is None:
+            hover_text = [NOISE_NAME if np.isnan(code) else names[int(code)] for code in codes]
+            hovered = _hover_subset(count, max_hover_points)
+        color, color_kind = np.nan_to_num(codes, nan=-1.0), "continuous"
+        color_title = color_title or f"category (0 to {len(names) - 1})"
+        groups = [("categories", "", np.flatnonzero(~noise))]
+        if noise.any():
+            groups.append((NOISE_NAME, NOISE_COLOR, np.flatnonzero(noise)))
     continuous = color is not None and color_kind == "continuous"
     values = np.asarray(color, dtype=np.float32) if continuous else None
+    if groups is None:
+        groups = _groups(color, color_kind, category_names, count)
     fig = go.Figure()
-    for name, colour, points in _groups(color, color_kind, category_names, count):
+    for name, colour, points in groups:
+        scaled = continuous and colour != NOISE_COLOR
         marker: dict[str, Any] = {"size": size, "opacity": MARKER_OPACITY, "color": colour}
-        if continuous:
+        if scaled:
             template = "sample %{customdata}<br>value %{marker.color:.4g}<extra></extra>"
         else:
             template = "%{fullData.name}<br>sample %{customdata}<extra></extra>"
@@ -248,7 +359,7 @@ def plot_projection(
             if len(part) == 0:
                 continue
             part_marker = dict(marker)
-            if continuous:
+            if scaled:
                 part_marker.update(color=values[part], coloraxis="coloraxis")
             fig.add_trace(
                 _trace(
@@ -258,7 +369,7 @@ def plot_projection(
                     marker=part_marker,
                     hovertext=None if texts is None else _hover_strings(texts, part),
                     template=template,
-                    showlegend=first and not continuous and color is not None,
+                    showlegend=first and not scaled and color is not None,
                     legendgroup=name,
                 )
             )

@@ -12,13 +12,16 @@ import pytest
 from neurogenesis.analysis.embeddings import ProjectionInfo
 from neurogenesis.errors import InputError
 from neurogenesis.plotting.embeddings import (
+    CATEGORY_10,
+    CATEGORY_20,
+    HIGHLIGHT_COLOR,
     HOVER_LIMIT,
     NOISE_COLOR,
+    category_colours,
     plot_projection,
     plot_similarity,
     selected_indices,
 )
-from neurogenesis.plotting.style import PALETTE
 
 BIG = 50_000
 MAX_JSON_BYTES = 2_500_000
@@ -76,7 +79,7 @@ def test_categories_get_legend_entries_palette_colours_and_grey_noise(big):
     fig = plot_projection(info, color=labels, category_names=names)
     legend = [trace for trace in fig.data if trace.showlegend]
     assert [trace.name for trace in legend] == ["&lt;cat&gt;", "dog", "b", "c", "d", "e", "noise"]
-    assert [trace.marker.color for trace in legend[:6]] == list(PALETTE[:6])
+    assert [trace.marker.color for trace in legend[:6]] == list(CATEGORY_10[:6])
     assert legend[-1].marker.color == NOISE_COLOR
     noise = np.asarray(legend[-1].customdata)
     np.testing.assert_array_equal(np.sort(noise), np.flatnonzero(labels == -1))
@@ -175,3 +178,38 @@ def test_all_positive_cosine_similarities_get_a_scale_over_their_range():
     assert (off.max() - off.min()) / (heatmap.zmax - heatmap.zmin) > 0.65
     same = plot_similarity(np.ones((2, 2)), ["x", "y"], metric="cosine").data[0]
     assert same.zmin < same.zmax == 1.0
+
+
+def _legend_colours(fig) -> dict[str, str]:
+    return {trace.name: trace.marker.color for trace in fig.data if trace.showlegend}
+
+
+def test_ten_digits_get_ten_distinct_colours():
+    """Issue 19: an 8-colour palette repeated, so digits 0 and 8 shared a blue."""
+    info = _info(200)
+    labels = np.arange(200) % 10
+    colours = _legend_colours(plot_projection(info, color=labels))
+    assert len(colours) == 10 and len(set(colours.values())) == 10
+    assert colours["0"] != colours["8"]
+    assert HIGHLIGHT_COLOR not in colours.values()
+
+
+def test_up_to_twenty_categories_stay_distinct_and_more_go_continuous():
+    info = _info(300)
+    colours = _legend_colours(plot_projection(info, color=np.arange(300) % 17))
+    assert len(set(colours.values())) == 17 and set(colours.values()) <= set(CATEGORY_20)
+    assert len(set(category_colours(20))) == 20
+    with pytest.raises(InputError, match="continuous"):
+        category_colours(21)
+    labels = np.arange(300) % 25
+    labels[:7] = -1  # noise stays grey and out of the colour scale
+    fig = plot_projection(info, color=labels, category_names=[f"w{i}" for i in range(25)])
+    scaled = [trace for trace in fig.data if trace.marker.coloraxis == "coloraxis"]
+    assert scaled and fig.layout.coloraxis.colorbar.title.text.startswith("category")
+    colour = np.concatenate([np.asarray(trace.marker.color) for trace in scaled])
+    points = np.concatenate([np.asarray(trace.customdata) for trace in scaled])
+    np.testing.assert_array_equal(colour, labels[points])  # codes 0..24 are the labels
+    noise = [trace for trace in fig.data if trace.name == "noise"]
+    assert noise[0].marker.color == NOISE_COLOR and sorted(noise[0].customdata) == list(range(7))
+    texts = [t for trace in scaled for t in trace.hovertext]
+    assert "w24" in texts
