@@ -479,7 +479,9 @@ def attribution_view(
                 index=cam_layers.index(default_layer),
                 key=f"{prefix}_cam_layer",
             )
-    opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key=f"{prefix}_opacity")
+    opacity = 0.5
+    if kind == "image":  # series and feature vectors draw the input beside the map, not under it
+        opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key=f"{prefix}_opacity")
     method_options = {
         "integrated_gradients": {"steps": steps, "baseline": baseline},
         "smoothgrad": {"num_samples": samples, "noise_level": noise},

@@ -95,8 +95,12 @@ PADDING_ID = 0
 # Image panels: the figure's height for this many panels side by side in a ~900 px wide chart.
 CHART_WIDTH = 900
 MIN_HEIGHT = 320
-MAX_HEIGHT = 520
+MAX_HEIGHT = 560
 TOP_MARGIN = 95  # the title, its subtitle and the panels' titles
+BOTTOM_MARGIN = {"image": 75, "series": 140, "tabular": 175}
+# How far under the plot area the colour bar's title starts (below the axis titles).
+COLORBAR_OFFSET = {"image": 8, "series": 62, "tabular": 100}
+HEIGHTS = {"series": 500, "tabular": 480}
 
 
 def _label(method: str) -> str:
@@ -214,12 +218,22 @@ def _scale(values: np.ndarray, signed: bool, limit: float | None) -> dict:
     return {"colorscale": MAGNITUDE_COLORSCALE, "zmin": 0.0, "zmax": limit}
 
 
-def _colorbar(title: str, kinds: int, signed: bool) -> dict:
-    """A titled colour bar; with a signed and a magnitude scale, signed on top."""
-    bar = {"title": {"text": title, "side": "right"}, "len": 0.9 if kinds == 1 else 0.46}
-    if kinds > 1:
-        bar.update(y=1.0 if signed else 0.0, yanchor="top" if signed else "bottom")
-    return bar
+def _colorbar(title: str, kinds: int, signed: bool, kind: str, columns: int) -> dict:
+    """A titled colour bar under the panels (titles fit on one line there); with a signed and a
+    magnitude scale, signed on the left. Placed in pixels below the plot area (the figure's
+    height is fixed), under the axis titles of series and bars."""
+    plot = _height(kind, columns) - TOP_MARGIN - BOTTOM_MARGIN[kind]
+    return {
+        "title": {"text": title, "side": "top"},
+        "orientation": "h",
+        "len": 0.6 if kinds == 1 else 0.4,
+        "thickness": 12,
+        "nticks": 5,
+        "x": 0.5 if kinds == 1 else (0.25 if signed else 0.75),
+        "xanchor": "center",
+        "y": -COLORBAR_OFFSET[kind] / plot,
+        "yanchor": "top",
+    }
 
 
 def _grey(sample: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -407,13 +421,13 @@ def _panels(
             peak = float(np.abs(values).max(initial=0.0))
             values = values / peak if peak > 0 else values
             scale = _scale(values, signed, 1.0)
-            bar_title = f"{title}<br>{RELATIVE_NOTE}"
+            bar_title = f"{title} {RELATIVE_NOTE}"
         else:
             scale = _scale(values, signed, limit)
             bar_title = title
         showscale = signed not in shown_scale
         shown_scale.add(signed)
-        colorbar = _colorbar(bar_title, kinds, signed)
+        colorbar = _colorbar(bar_title, kinds, signed, kind, columns)
         hover_title = f"{title} ÷ max" if relative else title
         name = _label(info.method)
         if kind == "image":
@@ -446,11 +460,17 @@ def _panels(
                 scaleanchor=f"x{column if column > 1 else ''}",
                 showticklabels=False,
                 showgrid=False,
+                zeroline=False,
                 row=1,
                 col=column,
             )
             figure.update_xaxes(
-                showticklabels=False, showgrid=False, constrain="domain", row=1, col=column
+                showticklabels=False,
+                showgrid=False,
+                zeroline=False,
+                constrain="domain",
+                row=1,
+                col=column,
             )
         elif kind == "series":
             figure.update_xaxes(title_text="time step", row=1, col=column)
@@ -476,16 +496,22 @@ def _subtitle(infos: list, index: int, relative: bool, limit: float | None) -> s
     return "; ".join(parts)
 
 
+def _height(kind: str, columns: int = 2) -> int:
+    """The figure's height: image panels stay about square in a chart ~900 px wide."""
+    if kind != "image":
+        return HEIGHTS[kind]
+    panel = CHART_WIDTH / max(columns, 1)
+    return int(min(MAX_HEIGHT, max(MIN_HEIGHT, panel + TOP_MARGIN + BOTTOM_MARGIN[kind])))
+
+
 def _layout(figure: go.Figure, title: str, subtitle: str, kind: str, columns: int) -> None:
     layout = base_layout(title)
     layout["title"]["subtitle"] = {"text": subtitle}
     layout["hovermode"] = "closest"
     layout["margin"] = {**layout["margin"], "t": TOP_MARGIN, "r": 40}
-    if kind == "image":
-        panel = CHART_WIDTH / max(columns, 1)
-        layout["height"] = int(min(MAX_HEIGHT, max(MIN_HEIGHT, panel + TOP_MARGIN + 40)))
-    else:
-        layout["margin"]["b"] = 90 if kind == "tabular" else 60
+    # Room at the foot for the colour bars (and, for series and bars, the axis titles).
+    layout["margin"]["b"] = BOTTOM_MARGIN[kind]
+    layout["height"] = _height(kind, columns)
     figure.update_layout(**layout)
 
 

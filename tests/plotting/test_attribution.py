@@ -236,7 +236,8 @@ def test_grid_shares_one_range_per_kind_and_says_each_map_is_scaled():
     assert SIGNED_TITLE in maps[0].colorbar.title.text
     assert MAGNITUDE_TITLE in maps[2].colorbar.title.text
     assert "max" in maps[0].colorbar.title.text
-    assert maps[0].colorbar.y != maps[2].colorbar.y  # one above the other, not on top
+    assert maps[0].colorbar.x < maps[2].colorbar.x  # side by side, not on top of each other
+    assert maps[0].colorbar.orientation == "h"
     assert "each map ÷ its own max" in figure.layout.title.subtitle.text
     assert [maps[k].xaxis for k in range(4)] == ["x2", "x3", "x4", "x5"]
     titles = [annotation.text for annotation in figure.layout.annotations]
