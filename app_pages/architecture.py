@@ -250,11 +250,25 @@ def layers_view(info) -> None:
         # Tall enough to show a small model whole, totals row included (35 px a row).
         height=min(35 * (len(rows) + 1) + 3, 840),
         column_config={
-            name: st.column_config.NumberColumn(format="localized")
-            for name in ("parameters", "trainable", "MACs", "activation bytes", "weight bytes")
+            **{
+                name: st.column_config.NumberColumn(format="localized")
+                for name in ("parameters", "trainable", "MACs", "activation bytes", "weight bytes")
+            },
+            **_text_widths(rows, ("layer", "class", "output shape")),
         },
     )
     st.caption("Click a column header to sort. The last row holds the totals.")
+
+
+def _text_widths(frame: pd.DataFrame, columns) -> dict:
+    """Text columns as wide as their longest entry (about 8 px a character at the table's 14 px),
+    so no name is cut off ("feed_forward_residual_…")."""
+    return {
+        name: st.column_config.TextColumn(
+            width=int(24 + 8 * max([len(str(value)) for value in frame[name]] + [len(name)]))
+        )
+        for name in columns
+    }
 
 
 def stack_view(source, info) -> None:
@@ -372,7 +386,15 @@ def compare_view(source, info) -> None:
     rows = pd.DataFrame(diff_table(diff))
     common.chart(plot_architecture_diff(diff, delta=delta or "num_params"), key="diff", data=rows)
     with st.expander("Every row of the diff"):
-        st.dataframe(rows, hide_index=True, width="stretch")
+        st.dataframe(
+            rows,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                name: st.column_config.NumberColumn(format="localized")
+                for name in ("Δ parameters", "Δ MACs")
+            },
+        )
     cost = st.segmented_control(
         "Per-layer cost",
         list(COST_LABELS),
@@ -566,7 +588,7 @@ def template_view(source) -> None:
         st.error(str(error))
         return
     columns = st.columns(4)
-    columns[0].metric("Parameters", human(summary.num_params))
+    columns[0].metric("Parameters", f"{summary.num_params:,}")
     columns[1].metric("Multiply-accumulates", human(summary.macs or 0))
     columns[2].metric(
         "Weight memory", human(sum(layer.weight_bytes for layer in summary.layers), "B")
@@ -676,28 +698,33 @@ def builder_view(source) -> None:
     layer_rows = (
         result.summary.layers[-len(specs) :] if result.ok and result.summary and specs else ()
     )
+    table = pd.DataFrame(
+        {
+            "#": list(range(1, len(specs) + 1)),
+            "layer": [spec.name or "" for spec in specs],
+            "class": [spec.class_name for spec in specs],
+            "settings": [
+                ", ".join(f"{k}={_setting_text(v)}" for k, v in spec.config) for spec in specs
+            ],
+            "output shape": [
+                shape_text(result.output_shapes[i])
+                if i < len(result.output_shapes)
+                else ("✗ fails here" if i == failing else "not built")
+                for i in range(len(specs))
+            ],
+            "parameters": [
+                layer_rows[i].num_params if layer_rows else None for i in range(len(specs))
+            ],
+        }
+    )
     st.dataframe(
-        pd.DataFrame(
-            {
-                "#": list(range(1, len(specs) + 1)),
-                "layer": [spec.name or "" for spec in specs],
-                "class": [spec.class_name for spec in specs],
-                "settings": [
-                    ", ".join(f"{k}={_setting_text(v)}" for k, v in spec.config) for spec in specs
-                ],
-                "output shape": [
-                    shape_text(result.output_shapes[i])
-                    if i < len(result.output_shapes)
-                    else ("✗ fails here" if i == failing else "not built")
-                    for i in range(len(specs))
-                ],
-                "parameters": [
-                    layer_rows[i].num_params if layer_rows else None for i in range(len(specs))
-                ],
-            }
-        ),
+        table,
         hide_index=True,
         width="stretch",
+        column_config={
+            "parameters": st.column_config.NumberColumn(format="localized"),
+            **_text_widths(table, ("layer", "class", "settings", "output shape")),
+        },
     )
     st.markdown("**Edit a layer**")
     if specs:
@@ -925,7 +952,8 @@ columns[0].metric(
 columns[1].metric(
     "Multiply-accumulates",
     "—" if info.macs is None else human(info.macs),
-    help="per sample, one forward pass",
+    help="per sample, one forward pass"
+    + ("" if info.macs is None else f": {info.macs:,} multiply-accumulates"),
 )
 columns[2].metric("Weight memory", human(sum(layer.weight_bytes for layer in info.layers), "B"))
 columns[3].metric(

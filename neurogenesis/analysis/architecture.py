@@ -483,9 +483,9 @@ def key_attributes(class_name: str, config: Mapping[str, Any]) -> tuple[tuple[st
 
     Returns:
         ``(name, value)`` pairs in reading order, values as text: ``("filters", "16")``,
-        ``("kernel", "3×3")``, ``("strides", "2×2")`` (only when not 1), ``("units", "64")``,
-        ``("heads", "4")``, ``("key_dim", "8")``, ``("vocabulary", "60")``, ``("dim", "24")``,
-        ``("pool", "2×2")``, ``("rate", "0.2")``, ``("activation", "relu")`` (not for linear), ...
+        ``("kernel", "3×3")``, ``("pool", "2×2")``, ``("strides", "2×2")`` (only when not 1),
+        ``("units", "64")``, ``("heads", "4")``, ``("key_dim", "8")``, ``("vocabulary", "60")``,
+        ``("dim", "24")``, ``("rate", "0.2")``, ``("activation", "relu")`` (not for linear), ...
     """
     found: list[tuple[str, str]] = []
 
@@ -502,6 +502,7 @@ def key_attributes(class_name: str, config: Mapping[str, Any]) -> tuple[tuple[st
         return tuple(found)
     add("filters", "filters")
     add("kernel", "kernel_size")
+    add("pool", "pool_size")
     add("strides", "strides", skip_ones=True)
     add("dilation", "dilation_rate", skip_ones=True)
     add("depth_multiplier", "depth_multiplier", skip_ones=True)
@@ -511,7 +512,6 @@ def key_attributes(class_name: str, config: Mapping[str, Any]) -> tuple[tuple[st
     if "input_dim" in config and "output_dim" in config:
         add("vocabulary", "input_dim")
         add("dim", "output_dim")
-    add("pool", "pool_size")
     if class_name.endswith("Dropout"):
         add("rate", "rate", text=lambda value: f"{float(value):g}")
     add("shape", "target_shape")

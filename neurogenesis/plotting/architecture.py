@@ -51,7 +51,7 @@ def plot_layer_costs(info, cost: str = "macs", *, skip_zero: bool = True) -> go.
     figure.update_layout(
         **layout,
         xaxis_title=COST_LABELS[cost],
-        yaxis={"autorange": "reversed", "automargin": True},
+        yaxis={"autorange": "reversed", "automargin": True, "title": "layer (class)"},
         height=max(300, 26 * len(layers) + 120),
         showlegend=False,
     )
@@ -737,7 +737,8 @@ def plot_block_diagram(graph, size_by: str = "macs") -> go.Figure:
     )
     layout = base_layout(f"{graph.name}: blocks sized by {BLOCK_SIZES[size_by]}")
     layout["margin"] = {"l": 10, "r": 10, "t": 50, "b": 10}
-    figure.update_layout(**layout, height=520)
+    # A name that does not fit its box at 11 px is left to the hover, not shrunk to a smudge.
+    figure.update_layout(**layout, height=520, uniformtext={"minsize": 11, "mode": "hide"})
     return figure
 
 
@@ -789,6 +790,7 @@ def plot_layer_stack_3d(graph, *, only_changes: bool = True) -> go.Figure:
     triangles: list[tuple[int, int, int]] = []
     face_colors: list[str] = []
     hover_x, hover_y, hover_text = [], [], []
+    label_z, label_text, families_drawn = [], [], []
     position, previous = 0.0, None
     for unit in graph.units:
         extent = _extent(unit.output_shape)
@@ -804,12 +806,16 @@ def plot_layer_stack_3d(graph, *, only_changes: bool = True) -> go.Figure:
         vertices += corners
         triangles += [(base + a, base + b, base + c) for a, b, c in faces]
         face_colors += [FAMILY_COLORS[family(unit.class_name)]] * len(faces)
+        families_drawn.append(family(unit.class_name))
         hover_x.append(position + thickness / 2)
         hover_y.append(height / 2)
         hover_text.append(
-            f"<b>{unit.name}</b><br>{unit.class_name}<br>output {shape_text(unit.output_shape)}"
-            f"<br>parameters {unit.num_params:,}"
+            f"<b>{escaped(unit.name)}</b><br>{escaped(unit.class_name)}<br>output "
+            f"{shape_text(unit.output_shape)}<br>parameters {unit.num_params:,}"
         )
+        # Names above the boxes, every other one raised, so neighbours' names do not collide.
+        label_z.append(depth / 2 + 0.4 + (1.2 if len(label_text) % 2 else 0.0))
+        label_text.append(escaped(unit.name))
         position += thickness + 0.6
     figure = go.Figure()
     if vertices:
@@ -843,16 +849,43 @@ def plot_layer_stack_3d(graph, *, only_changes: bool = True) -> go.Figure:
                 showlegend=False,
             )
         )
+        figure.add_trace(
+            go.Scatter3d(
+                x=hover_x,
+                y=[0.0] * len(hover_x),
+                z=label_z,
+                mode="text",
+                text=label_text,
+                textfont={"size": 11, "color": "#111827"},
+                hoverinfo="skip",
+                name="layer names",
+                showlegend=False,
+            )
+        )
+        for name in FAMILY_COLORS:  # the legend: one square per family drawn
+            if name in families_drawn:
+                figure.add_trace(
+                    go.Scatter3d(
+                        x=[None],
+                        y=[None],
+                        z=[None],
+                        mode="markers",
+                        marker={"symbol": "square", "size": 8, "color": FAMILY_COLORS[name]},
+                        name=name,
+                        hoverinfo="skip",
+                    )
+                )
     layout = base_layout(f"{graph.name}: {len(hover_text)} layer outputs as boxes")
     layout["hovermode"] = "closest"
-    hidden = {"visible": False}
+    layout["legend"] = {"orientation": "h", "yanchor": "top", "y": -0.02, "x": 0.0}
+    quiet = {"showticklabels": False, "showspikes": False}
     figure.update_layout(
         **layout,
-        height=520,
+        height=560,
         scene={
-            "xaxis": {"title": "depth (input → output)", "showticklabels": False},
-            "yaxis": hidden,
-            "zaxis": hidden,
+            "xaxis": {"title": "layers in graph order (thickness: log₂ channels)", **quiet},
+            "yaxis": {"title": "√ first spatial size (px or steps)", **quiet},
+            "zaxis": {"title": "√ second spatial size (px)", **quiet},
             # Long stacks would be a thin line at their true proportions: squeeze the length.
             "aspectmode": "manual",
             "aspectratio": {"x": 3.0, "y": 1.0, "z": 1.0},
@@ -900,6 +933,8 @@ def plot_weight_histograms(details) -> go.Figure:
         )
     layout = base_layout(f"{details.name}: weight values")
     layout["hovermode"] = "closest"
-    figure.update_layout(**layout, height=120 + 200 * len(weights), bargap=0)
+    figure.update_layout(**layout, height=140 + 220 * len(weights), bargap=0)
     figure.update_annotations(font_size=11)
+    figure.update_xaxes(title_text="weight value", title_standoff=4)
+    figure.update_yaxes(title_text="count of values")
     return figure

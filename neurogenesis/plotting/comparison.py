@@ -400,6 +400,7 @@ def plot_architecture_diff(
             "automargin": True,
             "showgrid": False,
             "zeroline": False,
+            "title": "layer (class), A → B",
         },
     )
     figure.update_xaxes(visible=False, range=[-1, 1], row=1, col=1)
@@ -646,6 +647,7 @@ def plot_side_by_side_costs(
             "ticktext": labels,
             "autorange": "reversed",
             "automargin": True,
+            "title": "layer (class), aligned across the models",
         },
         height=max(300, len(rows) * (8 + 10 * len(infos)) + 140),
     )

@@ -38,6 +38,13 @@ def test_every_view_renders_for_every_demo_model(app_argv, name):
             assert metrics["Parameters"] == f"{int(layers['parameters'].sum()):,}"
             assert total["parameters"] == layers["parameters"].sum()
             assert total["MACs"] == layers["MACs"].sum() > 0
+            # Numbers with thousands separators; names never cut off (8 px a character).
+            config = json.loads(at.dataframe[0].proto.columns)
+            for column in ("parameters", "trainable", "MACs", "activation bytes"):
+                assert config[column]["type_config"]["format"] == "localized"
+            for column in ("layer", "class", "output shape"):
+                longest = max(len(str(value)) for value in table[column])
+                assert config[column]["width"] >= 8 * longest, column
         else:
             expected = 2 if view == "Complexity" else 1  # cost bars and the radar
             assert len(at.get("plotly_chart")) == expected, view
@@ -151,6 +158,9 @@ def test_builder_explains_a_shape_error_and_updates_live(app_argv):
     at = open_architecture(app_argv, "--model", DEMO_MODELS_DIR / "digits_cnn.keras", "--no-demos")
     open_tab(at, "Build")
     assert [s.value for s in at.success] == ["Builds: 6 layers, output (None, 10)."]
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert config["parameters"]["type_config"]["format"] == "localized"  # 31,370 not 31370
+    assert {m.label: m.value for m in at.metric[4:8]}["Parameters"] == "50,186"  # the template
     metrics = {m.label: m.value for m in at.metric[-4:]}
     assert metrics["Parameters"] == "50,186"  # the small CNN template, counted by hand in its test
     # A Conv2D after the softmax Dense cannot work: the error names the layer and the fix.

@@ -24,6 +24,7 @@ def test_bars_show_each_layer_and_its_share():
     assert list(bars.y) == ["hidden (Dense)", "out (Dense)"]  # zero-cost input layer left out
     assert list(bars.text) == ["66.7%", "33.3%"]
     assert figure.layout.xaxis.title.text == "multiply-accumulates per sample"
+    assert figure.layout.yaxis.title.text == "layer (class)"
 
 
 def test_every_layer_when_asked_and_unknown_costs_refused():
@@ -380,9 +381,18 @@ def test_block_diagram_sizes_blocks_by_their_layers_cost():
 def test_layer_stack_draws_one_box_per_output_sized_by_its_shape():
     from neurogenesis.plotting.architecture import plot_layer_stack_3d
 
-    mesh, markers = plot_layer_stack_3d(_nested_graph()).data
+    figure = plot_layer_stack_3d(_nested_graph())
+    mesh, markers, names, *legend = figure.data
     assert len(mesh.x) == 8 * 4 and len(mesh.i) == 12 * 4  # four boxes, eight corners each
     assert len(markers.x) == 4 and "output (None, 8)" in markers.text[1]
+    # Each box is named above it, and every axis says what it measures.
+    assert list(names.text) == ["x", "b1_a", "b1_b", "head"] and names.mode == "text"
+    assert list(names.x) == list(markers.x)
+    assert all(names.z[b] > max(mesh.z[8 * b : 8 * b + 8]) for b in range(4))  # above its box
+    assert {trace.name for trace in legend} == {"input", "dense"}
+    scene = figure.layout.scene
+    assert all(axis.title.text for axis in (scene.xaxis, scene.yaxis, scene.zaxis))
+    assert scene.yaxis.visible is not False and scene.zaxis.visible is not False
     # Vectors are slabs as tall as the square root of their length allows: 8 units above 2.
     height = [max(mesh.y[8 * b : 8 * b + 8]) - min(mesh.y[8 * b : 8 * b + 8]) for b in range(4)]
     assert height[1] == pytest.approx(8**0.5 / 2) and height[3] == 1.0
@@ -403,6 +413,8 @@ def test_weight_histograms_one_panel_per_tensor():
     )
     figure = plot_weight_histograms(details)
     assert [list(trace.y) for trace in figure.data] == [[1, 3], [2, 0]]
+    assert figure.layout.xaxis.title.text == figure.layout.xaxis2.title.text == "weight value"
+    assert figure.layout.yaxis.title.text == figure.layout.yaxis2.title.text == "count of values"
     assert "kernel 2×2: mean 0.5" in figure.layout.annotations[0].text
     empty = plot_weight_histograms(LayerDetails("flatten", "Flatten", ("flatten",), "{}", 0, ()))
     assert empty.data == () and "no weights" in empty.layout.title.text

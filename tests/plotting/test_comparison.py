@@ -295,6 +295,31 @@ def test_side_by_side_costs_align_layers_across_models():
         plot_side_by_side_costs([a, b], "flops")
 
 
+def _untitled_axes(figure) -> list[str]:
+    """The visible cartesian axes of a figure that have no title (a shared axis that repeats
+    another's ticks without labels needs none)."""
+    layout = figure.to_plotly_json()["layout"]
+    return [
+        name
+        for name, axis in layout.items()
+        if name.startswith(("xaxis", "yaxis"))
+        and axis.get("visible", True)
+        and not (axis.get("matches") and axis.get("showticklabels") is False)
+        and not (axis.get("title") or {}).get("text")
+    ]
+
+
+def test_every_visible_axis_has_a_title():
+    a, b = _two_models()
+    figures = {
+        "diff": plot_architecture_diff(architecture_diff(a, b)),
+        "side by side": plot_side_by_side_costs([a, b], "macs"),
+        "trade-off": plot_tradeoff(_tradeoff()),
+    }
+    for name, figure in figures.items():
+        assert _untitled_axes(figure) == [], name
+
+
 def test_drawing_needs_no_tensorflow():
     import subprocess
     import sys
