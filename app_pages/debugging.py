@@ -19,6 +19,7 @@ from neurogenesis.plotting.attribution import (
     METHOD_LABELS,
     plot_attribution,
     plot_token_attribution,
+    shared_limit,
 )
 from neurogenesis.plotting.evaluation import (
     plot_bootstrap,
@@ -469,23 +470,33 @@ def _live_attribution(model_source, predictions, before, after, kind, sample_set
         )
         or available[0]
     )
-    columns = st.columns(2)
-    # Both maps explain the class predicted for the first version, so they answer one question.
-    target = None
-    for column, name, x in zip(columns, names, (before, after), strict=True):
+    # Both maps explain the class predicted for the first version, so they answer one question,
+    # and share one colour scale, so that a brighter cell means a larger attribution.
+    infos, target = [], None
+    for x in (before, after):
         settings = {} if target is None else {"target": target}
         try:
             info = cached.attribution_of(model_source, np.asarray(x)[None], method, settings)
         except InputError as error:
-            column.warning(str(error))
+            st.warning(str(error))
             return
         if predictions.num_classes and target is None:
             target = int(info.target[0])
-        figure = plot_attribution(info, np.asarray(x), 0, feature_names=_feature_names(sample_set))
-        explained = (
-            common.class_name(predictions, target) if predictions.num_classes else "the output"
+        infos.append(info)
+    explained = (
+        common.class_name(predictions, target)
+        if predictions.num_classes
+        else _target(sample_set)[0]
+    )
+    st.caption(
+        f"Both maps explain '{explained}' and share one colour scale ({_method_label(method)})."
+    )
+    limit = shared_limit(infos)
+    for column, name, x, info in zip(st.columns(2), names, (before, after), infos, strict=True):
+        figure = plot_attribution(
+            info, np.asarray(x), 0, feature_names=_feature_names(sample_set), limit=limit
         )
-        figure.update_layout(title={"text": f"{name}: {_method_label(method)} of '{explained}'"})
+        figure.update_layout(title={"text": f"{name}: {_method_label(method)}"})
         with column:
             common.chart(
                 figure,
@@ -816,11 +827,14 @@ def robustness_view(model_source, samples_source, sample_set, predictions, kind)
         ],
         ignore_index=True,
     )
+    unit = _target(sample_set)[1] if info.metric != "accuracy" else ""
     common.chart(
-        plot_robustness_curves(info, per_class=per_class), key=_state("curves"), data=curves
+        plot_robustness_curves(info, per_class=per_class, unit=unit),
+        key=_state("curves"),
+        data=curves,
     )
     summary = summary_table(info)
-    common.chart(plot_robustness_overview(info), key=_state("overview"), data=summary)
+    common.chart(plot_robustness_overview(info, unit=unit), key=_state("overview"), data=summary)
     st.caption(
         f"Ranked by the {info.metric.replace('_', ' ')} averaged over each curve's severity "
         f"levels 1–{robustness_analysis.NUM_SEVERITIES} (each level in its unit below), not at "
@@ -848,7 +862,7 @@ def summary_table(info) -> pd.DataFrame:
             f"severity levels 1–{robustness_analysis.NUM_SEVERITIES}": [
                 row["levels"] for row in rows
             ],
-            f"mean {metric} over the levels": [row["mean"] for row in rows],
+            f"{metric} averaged over the levels": [row["mean"] for row in rows],
             "change from clean": [row["mean_change"] for row in rows],
             f"severity {robustness_analysis.MIDDLE_SEVERITY}": [row["middle"] for row in rows],
             f"{metric} at severity {robustness_analysis.MIDDLE_SEVERITY}": [
@@ -899,7 +913,7 @@ def errors_view(model_source, samples_source, sample_set, predictions, kind):
     columns[0].metric("Accuracy", f"{confusion.accuracy:.1%}")
     columns[1].metric("Macro F1", f"{confusion.macro_f1:.3f}")
     columns[2].metric(
-        "Mistakes", f"{int(np.sum(~predictions.correct.astype(bool)))} of {len(sample_set)}"
+        "Mistakes", f"{int(np.sum(~predictions.correct.astype(bool))):,} of {len(sample_set):,}"
     )
     normalize = columns[3].segmented_control(
         "Colour by",
@@ -930,7 +944,7 @@ def errors_view(model_source, samples_source, sample_set, predictions, kind):
         indices = confusion.indices(true, predicted)
         st.markdown(
             f"**Label {common.class_name(predictions, true)}, predicted "
-            f"{common.class_name(predictions, predicted)}**: {len(indices)} samples"
+            f"{common.class_name(predictions, predicted)}**: {len(indices):,} samples"
             + (f" (first {SHOWN_SAMPLES})" if len(indices) > SHOWN_SAMPLES else "")
         )
         _sample_grid(sample_set, predictions, indices, kind, _state("cell_grid"))
@@ -1305,8 +1319,8 @@ def _ab_test(sources, infos, samples_source, sample_set, predictions, kind, chos
         else "this difference is within what chance produces on this set"
     )
     st.markdown(
-        f"Of {mcnemar.num_samples} samples, A alone is right on **{mcnemar.b}**, B alone on "
-        f"**{mcnemar.c}**. McNemar's exact test: **p = {mcnemar.p_value:.3g}** ({verdict}). "
+        f"Of {mcnemar.num_samples:,} samples, A alone is right on **{mcnemar.b:,}**, B alone on "
+        f"**{mcnemar.c:,}**. McNemar's exact test: **p = {mcnemar.p_value:.3g}** ({verdict}). "
         f"Accuracy difference A − B = {bootstrap.difference:+.1%}, "
         f"{bootstrap.confidence:.0%} bootstrap interval [{bootstrap.low:+.1%}, {bootstrap.high:+.1%}]."
     )
@@ -1332,7 +1346,7 @@ def _ab_test(sources, infos, samples_source, sample_set, predictions, kind, chos
         )
     with right:
         common.chart(plot_bootstrap(bootstrap), key=_state("bootstrap"))
-    st.markdown(f"**Disagreements**: {len(disagreeing)} samples")
+    st.markdown(f"**Disagreements**: {len(disagreeing):,} samples")
     if len(disagreeing):
         info_a, info_b = infos[name_a], infos[name_b]
         st.dataframe(

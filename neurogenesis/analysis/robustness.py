@@ -55,6 +55,7 @@ __all__ = [
     "default_fixed_features",
     "feature_range",
     "is_per_feature",
+    "levels_text",
     "set_range",
     "strength_text",
     "blur",
@@ -590,6 +591,15 @@ STRENGTH_UNITS = {
 the strengths are shares, shown as percentages."""
 FEATURE_EPSILON_UNIT = "ε (% of each feature's range)"
 """The attacks' unit when the bounds are per feature (series, feature vectors)."""
+
+
+def levels_text(values: Sequence[float], unit: str) -> str:
+    """Several strengths with their unit said once: ``"2%, 5%, 10% of the value range"``,
+    ``"5, 10, 20 degrees"``."""
+    inside = unit[unit.rfind("(") + 1 : -1] if unit.endswith(")") and "(" in unit else unit
+    if inside.startswith("%"):
+        return ", ".join(f"{float(v) * 100:.3g}%" for v in values) + inside[1:]
+    return (", ".join(f"{float(v):.3g}" for v in values) + f" {inside}").rstrip()
 
 
 def strength_text(value: float, unit: str) -> str:
@@ -1333,7 +1343,7 @@ class RobustnessInfo(_ValueEquality):
                     "corruption": name,
                     "kind": kind,
                     "unit": unit,
-                    "levels": ", ".join(strength_text(v, unit) for v in strengths),
+                    "levels": levels_text(strengths, unit),
                     "mean": mean,
                     "mean_change": mean - self.clean,
                     "middle": middle_text,

@@ -133,7 +133,7 @@ def _legend_below(layout: dict, height: int, entries: int, per_row: int = 2) -> 
         "y": -below / plot_px,
         "xanchor": "left",
         "x": 0.0,
-        "entrywidth": 0.5,
+        "entrywidth": 1.0 / per_row,
         "entrywidthmode": "fraction",
     }
     return layout
@@ -899,7 +899,7 @@ def plot_bootstrap(info: BootstrapInfo, names: tuple[str, str] = ("A", "B")) -> 
     )
     layout = _closest(title, top=120)
     figure.update_layout(
-        **_legend_below(layout, 420, 3),
+        **_legend_below(layout, 420, 3, per_row=1),
         bargap=0,
         showlegend=True,
         xaxis={"title": {"text": f"accuracy {first} − {second} (percentage points)"}},
@@ -972,7 +972,7 @@ def plot_error_comparison(
     )
     layout = _closest(title, top=120)
     figure.update_layout(
-        **_legend_below(layout, 420, 3),
+        **_legend_below(layout, 420, 3, per_row=1),
         bargap=0,
         showlegend=True,
         xaxis={

@@ -236,10 +236,11 @@ def _same_shape(x: np.ndarray, other: np.ndarray, what: str) -> None:
 # Curves
 
 
-def _metric_title(info: RobustnessInfo) -> str:
+def _metric_title(info: RobustnessInfo, unit: str = "") -> str:
     if info.metric == "accuracy":
         return "accuracy (higher is better)"
-    return f"{escaped(info.metric.replace('_', ' '))} (lower is better)"
+    unit = f" in {escaped(unit)}" if unit else ""
+    return f"{escaped(info.metric.replace('_', ' '))}{unit} (lower is better)"
 
 
 def _metric_text(info: RobustnessInfo, value: float) -> str:
@@ -307,7 +308,11 @@ def _value_axis(info: RobustnessInfo) -> dict:
 
 
 def plot_robustness_curves(
-    info: RobustnessInfo, *, per_class: bool = False, names: Sequence[str] | None = None
+    info: RobustnessInfo,
+    *,
+    per_class: bool = False,
+    names: Sequence[str] | None = None,
+    unit: str = "",
 ) -> go.Figure:
     """The metric against strength, one small panel per corruption or attack.
 
@@ -321,6 +326,7 @@ def plot_robustness_curves(
         per_class: add one thin line per true class (same colour in every panel, one legend
             entry each) under the overall line, drawn thick and black.
         names: the curves to draw, in order; default all of ``info.names``.
+        unit: the unit of a regression model's error (the target's, ``"°C"``), for the y axes.
 
     Returns:
         The figure.
@@ -363,6 +369,7 @@ def plot_robustness_curves(
         return first
 
     metric = "accuracy" if info.metric == "accuracy" else escaped(info.metric.replace("_", " "))
+    axis_title = f"{metric} ({escaped(unit)})" if unit and info.metric != "accuracy" else metric
     value_format = ":.1%" if info.metric == "accuracy" else ":.4g"
     clean_text = _metric_text(info, info.clean)
     for position, name in enumerate(chosen):
@@ -444,9 +451,7 @@ def plot_robustness_curves(
             **({"tickformat": ".0%"} if share else {}),
             **cell,
         )
-        figure.update_yaxes(
-            title={"text": metric if column == 0 else ""}, **_value_axis(info), **cell
-        )
+        figure.update_yaxes(title={"text": axis_title}, **_value_axis(info), **cell)
     title = f"{_metric_title(info).capitalize()} against corruption strength"
     if per_class:
         title += ", per class"
@@ -459,7 +464,7 @@ def plot_robustness_curves(
     return figure
 
 
-def plot_robustness_overview(info: RobustnessInfo) -> go.Figure:
+def plot_robustness_overview(info: RobustnessInfo, *, unit: str = "") -> go.Figure:
     """The corruptions and attacks ranked at matched severities, worst first.
 
     Each bar is the metric averaged over the curve's severity levels 1..n (``mean`` of
@@ -470,6 +475,7 @@ def plot_robustness_overview(info: RobustnessInfo) -> go.Figure:
 
     Args:
         info: the curves.
+        unit: the unit of a regression model's error (the target's), for the x axis.
 
     Returns:
         The figure.
@@ -478,13 +484,13 @@ def plot_robustness_overview(info: RobustnessInfo) -> go.Figure:
     if not rows:
         raise InputError("Expected at least one corruption or attack. Received: none.")
     accuracy = info.metric == "accuracy"
-    labels, means, middles, texts, hovers, colors = [], [], [], [], [], []
+    labels, means, middles, hovers, colors = [], [], [], [], []
     counts = set()
     for row in rows:
         name = row["corruption"]
         strengths, values = info.severities(name)
         counts.add(len(strengths))
-        unit = escaped(row["unit"] or "strength")
+        strength_unit = escaped(row["unit"] or "strength")
         levels = "<br>".join(
             f"  {level}: {escaped(strength_text(strength, row['unit']))} → "
             f"{_metric_text(info, value)}"
@@ -495,13 +501,13 @@ def plot_robustness_overview(info: RobustnessInfo) -> go.Figure:
             if row["breaks_at"] is not None
             else f"stays above {DROP_THRESHOLD:.0%} of clean at every level"
         )
-        labels.append(curve_label(name))
+        # The value goes in the label: inside a short bar it would run into the diamond.
+        labels.append(f"{curve_label(name)}: {_metric_text(info, row['mean'])}")
         means.append(row["mean"])
         middles.append(row["at_middle"])
-        texts.append(f"{_metric_text(info, row['mean'])}")
         colors.append(KIND_COLORS.get(row["kind"], color_for(0)))
         hovers.append(
-            f"<b>{curve_label(name)}</b> ({row['kind']}; {unit})<br>"
+            f"<b>{curve_label(name)}</b> ({row['kind']}; {strength_unit})<br>"
             f"mean over {len(strengths)} severities: {_metric_text(info, row['mean'])} "
             f"(clean {_metric_text(info, info.clean)})<br>severity: strength → {_metric_name(info)}"
             f"<br>{levels}<br>{breaks}"
@@ -512,9 +518,6 @@ def plot_robustness_overview(info: RobustnessInfo) -> go.Figure:
             y=labels,
             orientation="h",
             marker={"color": colors},
-            text=texts,
-            textposition="inside",
-            insidetextanchor="end",
             hovertext=hovers,
             hoverinfo="text",
             name="mean over the severities",
@@ -546,9 +549,9 @@ def plot_robustness_overview(info: RobustnessInfo) -> go.Figure:
         + ("<br><sub>attacks in orange; ◆ at severity " + f"{MIDDLE_SEVERITY}</sub>")
     )
     layout = _layout(title, len(rows) * BAR_ROW_PX + 170)
-    layout["margin"] = {"l": 130, "r": 30, "t": 90, "b": 50}
+    layout["margin"] = {"l": 170, "r": 30, "t": 90, "b": 50}
     layout["xaxis"] = {
-        "title": {"text": f"{_metric_title(info)}, mean over the severity levels"},
+        "title": {"text": f"{_metric_title(info, unit)}, mean over the severity levels"},
         **({"range": [0, 1.02], "tickformat": ".0%"} if accuracy else {"rangemode": "tozero"}),
     }
     layout["yaxis"] = {"autorange": "reversed", "title": {"text": "corruption or attack"}}

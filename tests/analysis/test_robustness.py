@@ -360,7 +360,8 @@ def test_curves_on_digits(digits, monkeypatch):
     assert len(strengths) == 1 + robustness.NUM_SEVERITIES
     assert row["mean"] == pytest.approx(values[1:].mean())
     assert row["at_middle"] == values[3] and row["middle"] == "10% of the value range"
-    assert row["levels"] == ", ".join(f"{100 * v:.3g}% of the value range" for v in strengths[1:])
+    levels = ", ".join(f"{100 * v:.3g}%" for v in strengths[1:])
+    assert row["levels"] == levels + " of the value range"
     assert info.units[info.names.index("fgsm")] == "ε (input units)"
     assert pickle.loads(pickle.dumps(info)) == info
 
@@ -406,7 +407,8 @@ def test_summary_ranks_at_matched_severities_not_at_the_strongest_level():
     assert noise["mean_change"] == pytest.approx(noise["mean"] - 0.9)
     assert noise["at_middle"] == 0.4 and noise["middle"] == "10% of the value range"
     assert rotation["at_middle"] == 0.88 and rotation["middle"] == "20 degrees"
-    assert rotation["levels"] == "5 degrees, 10 degrees, 20 degrees, 30 degrees, 45 degrees"
+    assert rotation["levels"] == "5, 10, 20, 30, 45 degrees"
+    assert noise["levels"] == "2%, 5%, 10%, 20%, 30% of the value range"
     assert noise["breaks_at"] == "2% of the value range" and noise["breaks_at_strength"] == 0.02
     assert rotation["breaks_at"] == "45 degrees"
     # for an error, higher is worse

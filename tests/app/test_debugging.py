@@ -74,14 +74,17 @@ def test_digits_every_tab(app_argv):
         samples.x[:200],
         samples.y[:200],
         epsilon=epsilon,
-        steps=10,
-        step_size=robustness.DEFAULT_STEP_FACTOR * epsilon / 10,
+        steps=10,  # capped to 4 by NEUROGENESIS_MAX_STEPS; the step is 2.5 ε / 4
         value_range=(low, high),
     )
     assert metric(at, "Accuracy under attack") == f"{attack.adversarial_accuracy:.1%}"
     assert metric(at, "Clean accuracy") == f"{np.mean(predicted[:200] == samples.y[:200]):.1%}"
     assert attack.adversarial_accuracy < attack.clean_accuracy - 0.2  # 4 PGD steps in tests
     assert float(metric(at, "Largest change (L∞)")) <= epsilon + 1e-6
+    # the single attack's outcome is a result (warning or success), never an error box
+    assert not at.error
+    outcome = [m.value for m in [*at.warning, *at.success]]
+    assert any("fooled the model" in v or "model held" in v for v in outcome), outcome
 
     # Robustness: every image corruption and both attacks in the summary.
     open_tab(at, "Robustness")
@@ -90,6 +93,13 @@ def test_digits_every_tab(app_argv):
     rerun(at)
     summary = at.dataframe[-1].value
     assert len(summary) == len(robustness.CORRUPTIONS["image"]) + len(robustness.ATTACKS)
+    # ranked by the mean over the five severities, each level with its unit
+    means = summary["accuracy averaged over the levels"].to_numpy()
+    assert np.all(np.diff(means) >= 0)
+    noise = summary[summary["corruption"] == "gaussian noise"].iloc[0]
+    assert noise["severity levels 1–5"] == "2%, 5%, 10%, 20%, 30% of the value range"
+    overview = next(s for s in charts(at) if "worst first" in s["layout"]["title"]["text"])
+    np.testing.assert_allclose(values(overview["data"][0]["x"]), means)
 
     # Errors: the confusion matrix is sklearn's; a cell lists its samples; ECE by hand.
     open_tab(at, "Errors")
@@ -178,10 +188,34 @@ def test_weather_regression(app_argv):
     at = open_debugging(app_argv, "weather_lstm (demo)")
     open_tab(at, "Errors")
     predictions = np.asarray(graph.predict(model, samples.x)).reshape(-1)
-    assert metric(at, "MAE") == f"{np.mean(np.abs(samples.y - predictions)):.3g}"
     assert any("no error by horizon" in c.value for c in at.caption)
+    assert metric(at, "MAE") == f"{np.mean(np.abs(samples.y - predictions)):.3g} °C"
     open_tab(at, "Adversarial")
-    assert float(metric(at, "MAE under attack").replace(",", "")) > float(metric(at, "Clean MAE"))
+    names = [str(n) for n in samples.extras["feature_names"]]
+    # calendar features are fixed by default; ε is 3% of each feature's own range
+    fixed = at.multiselect(key="debugging_fixed_attack")
+    assert [names[k] for k in fixed.value] == ["day_of_year_sin", "day_of_year_cos"]
+    budget = at.dataframe[-1].value
+    low, high = samples.x.min(axis=(0, 1)), samples.x.max(axis=(0, 1))
+    epsilon = 0.03 * (high.astype(np.float64) - low)
+    epsilon[4:] = 0
+    assert list(budget["feature"]) == names
+    np.testing.assert_allclose(budget["ε"], epsilon, rtol=1e-6)
+    assert np.all(budget["largest change (batch)"] <= epsilon + 1e-5)
+    assert list(budget["fixed"]) == [False] * 4 + [True] * 2
+    attack = robustness.pgd(
+        model,
+        samples.x[:200],
+        samples.y[:200],
+        epsilon_share=0.03,
+        value_range=robustness.set_range(samples.x),
+        fixed_features=(4, 5),
+    )
+    assert metric(at, "MAE under attack") == f"{attack.adversarial_error:.3g} °C"
+    np.testing.assert_array_equal(attack.x_adv[..., 4:], samples.x[:200, :, 4:])
+    assert attack.adversarial_error > attack.clean_error
+    title = next(s for s in charts(at) if "its own ε" in s["layout"]["title"]["text"])
+    assert any(a["text"] == "day_of_year_cos: fixed" for a in title["layout"]["annotations"])
     open_tab(at, "Perturbation")
     at.slider(key="debugging_series_shift").set_value(2)
     rerun(at)
@@ -189,7 +223,19 @@ def test_weather_regression(app_argv):
         samples.x[:1], 2, value_range=robustness.value_range(samples.x)
     )
     moved = float(np.asarray(graph.predict(model, delayed)).reshape(-1)[0] - predictions[0])
-    assert any(f"{moved:+.3g}" in c.value for c in at.caption)
+    assert any(f"{moved:+.3g} °C" in c.value for c in at.caption)
+    # Compare: the recorded 'lstm' run, with a paired test on the absolute errors
+    open_tab(at, "Compare models")
+    chosen = at.multiselect(key="debugging_compare_models").value
+    assert len(chosen) == 2 and chosen[0] != chosen[1]
+    other = load_model(ROOT / "data/runs" / chosen[1].removesuffix(" (run)") / "model.keras")
+    theirs = np.asarray(graph.predict(other, samples.x)).reshape(-1)
+    mine_abs, theirs_abs = np.abs(samples.y - predictions), np.abs(samples.y - theirs)
+    expected = stats.wilcoxon(mine_abs, theirs_abs)
+    text = next(m.value for m in at.markdown if "Wilcoxon signed-rank test" in m.value)
+    assert f"p = {expected.pvalue:.3g}" in text
+    assert f"A − B = **{mine_abs.mean() - theirs_abs.mean():+.3g} °C**" in text
+    assert any("Mean |error|" in s["layout"]["title"]["text"] for s in charts(at))
 
 
 def test_autoencoder_says_why(app_argv):

@@ -114,9 +114,8 @@ def test_curves_one_panel_per_curve_with_its_values_and_units():
     np.testing.assert_allclose(attack.customdata, [0.0, 0.05])
     assert "of the range 0..1" in attack.hovertemplate
     assert figure.layout.title.text.startswith("Accuracy")
-    # Only the first panel of each row carries the y title.
-    assert figure.layout.yaxis.title.text == "accuracy"
-    assert not figure.layout.yaxis2.title.text
+    # Every panel's axes carry a title (a panel read alone says what it measures).
+    assert figure.layout.yaxis.title.text == figure.layout.yaxis2.title.text == "accuracy"
 
 
 def test_curves_grid_has_three_columns_and_grows_with_rows():
@@ -232,7 +231,9 @@ def test_overview_ranks_at_matched_severities_worst_first():
         )
     np.testing.assert_allclose(bars.x, [row["mean"] for row in expected])
     assert list(np.diff(bars.x) >= 0) == [True] * (len(NAMES) - 1)
-    assert list(bars.y) == [pr.curve_label(row["corruption"]) for row in expected]
+    assert list(bars.y) == [
+        f"{pr.curve_label(row['corruption'])}: {row['mean']:.1%}" for row in expected
+    ]
     np.testing.assert_allclose(middle.x, [row["at_middle"] for row in expected])
     assert figure.layout.yaxis.autorange == "reversed"  # the worst on top
     # Every level is listed in its unit in the hover.
@@ -503,3 +504,13 @@ def test_plotting_does_not_import_tensorflow():
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_regression_error_axes_carry_the_targets_unit():
+    info = _info(metric="mean_absolute_error", per_class=False)
+    curves = pr.plot_robustness_curves(info, unit="°C")
+    titles = [curves.layout[f"yaxis{k or ''}"].title.text for k in (None, 2, 3, 4)]
+    assert titles == ["mean absolute error (°C)"] * 4
+    assert all(curves.layout[f"xaxis{k or ''}"].title.text for k in (None, 2, 3, 4))
+    overview = pr.plot_robustness_overview(info, unit="°C")
+    assert overview.layout.xaxis.title.text.startswith("mean absolute error in °C")
