@@ -271,22 +271,26 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
         or option == "cluster"
     ]
     colour_by = e.selectbox("Colour by", available, key="features_colour")
-    cluster_method = f.selectbox(
-        "Clustering",
-        ("kmeans", "hdbscan"),
-        format_func={"kmeans": "k-means", "hdbscan": "HDBSCAN (density)"}.get,
-        key="features_cluster_method",
-    )
-    clusters_k = g.number_input("Clusters (0 = best silhouette)", 0, 50, 0, key="features_k")
     options = {"dims": int(dims), "seed": 0}
     pca_options = {"dims": int(dims), "seed": 0}
     placeholder = st.empty()
-    cluster_options = (
-        {"num_clusters": int(clusters_k) or None} if cluster_method == "kmeans" else {}
-    )
-    clusters = cached.clusters(
-        model_source, samples_source, layer, pooling, cluster_method, cluster_options
-    )
+    clusters = None
+    cluster_method = "kmeans"
+    if colour_by == "cluster":
+        # Clustering (k-means tries k = 2..10) costs seconds: only when the colours need it.
+        cluster_method = f.selectbox(
+            "Clustering",
+            ("kmeans", "hdbscan"),
+            format_func={"kmeans": "k-means", "hdbscan": "HDBSCAN (density)"}.get,
+            key="features_cluster_method",
+        )
+        clusters_k = g.number_input("Clusters (0 = best silhouette)", 0, 50, 0, key="features_k")
+        cluster_options = (
+            {"num_clusters": int(clusters_k) or None} if cluster_method == "kmeans" else {}
+        )
+        clusters = cached.clusters(
+            model_source, samples_source, layer, pooling, cluster_method, cluster_options
+        )
     colour, kind, names = _colours(colour_by, predictions, clusters)
     hover = (
         [common.caption(predictions, i) for i in range(len(sample_set))]
@@ -306,6 +310,7 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
             category_names=names,
             hover_text=hover,
             highlight=highlight,
+            color_title=colour_by if kind == "continuous" else None,
             title=f"{PROJECTION_LABELS[info.method]} of {layer} ({len(sample_set):,} samples)"
             + (f" · {note}" if note else ""),
         )
@@ -330,20 +335,32 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
     if method != "pca" and not cached.is_remembered("projection", key):
         pca = cached.projection(model_source, samples_source, layer, pooling, "pca", pca_options)
         draw(pca, note=f"{PROJECTION_LABELS[method]} is computing; PCA meanwhile")
-        with st.spinner(f"Computing {PROJECTION_LABELS[method]} of {len(sample_set):,} points…"):
-            info = cached.projection(model_source, samples_source, layer, pooling, method, options)
+        text = f"Computing {PROJECTION_LABELS[method]} of {len(sample_set):,} points…"
+        bar = st.progress(0.0, text=text)
+        info = cached.projection(
+            model_source,
+            samples_source,
+            layer,
+            pooling,
+            method,
+            options,
+            progress=lambda share: bar.progress(min(max(float(share), 0.0), 1.0), text=text),
+        )
+        bar.empty()
     else:
         info = cached.projection(model_source, samples_source, layer, pooling, method, options)
     draw(info)
-    facts = [f"{info.seconds:.1f} s"]
+    facts = [f"{PROJECTION_LABELS[info.method]} took {info.seconds:.1f} s"]
     if info.explained_variance_ratio is not None:
         facts.append(f"{float(np.sum(info.explained_variance_ratio)):.0%} of the variance shown")
     if info.trustworthiness is not None:
         facts.append(f"trustworthiness {info.trustworthiness:.2f}")
-    facts.append(
-        f"{clusters.num_clusters} {'k-means' if cluster_method == 'kmeans' else 'HDBSCAN'} clusters"
-        + (f", silhouette {clusters.silhouette:.2f}" if clusters.silhouette is not None else "")
-    )
+    if clusters is not None:
+        facts.append(
+            f"{clusters.num_clusters} {'k-means' if cluster_method == 'kmeans' else 'HDBSCAN'} "
+            "clusters"
+            + (f", silhouette {clusters.silhouette:.2f}" if clusters.silhouette is not None else "")
+        )
     st.caption(" · ".join(facts) + ". Click a point to make it the chosen sample.")
     st.markdown(f"**Nearest neighbours of #{index}** (cosine distance in {layer}'s space)")
     st.dataframe(
@@ -387,6 +404,8 @@ def _projection_table(info, colour_by, colour, names, predictions) -> pd.DataFra
 
 def _colours(colour_by: str, predictions, clusters):
     names = list(predictions.label_names) if predictions.label_names else None
+    if colour_by == "label" and predictions.task == "regression":
+        return np.asarray(predictions.labels, dtype=np.float64), "continuous", None
     if colour_by == "label":
         return np.asarray(predictions.labels), "categorical", names
     if colour_by == "prediction":

@@ -191,6 +191,56 @@ def test_tsne_separates_blobs(blobs):
     assert info.param("perplexity") == 30.0 and info.param("init") == "pca"
 
 
+def test_tsne_is_open_tsne_seeded_and_reports_progress(blobs):
+    """Issue 19: sklearn's t-SNE took ~55 s for 360 points; openTSNE's Barnes-Hut is the same
+    optimisation (250 exaggerated steps, then 500) in a fraction of the time."""
+    x, y = blobs
+    shares = []
+    info = E.projection_info(x, "tsne", seed=0, progress=shares.append)
+    again = E.projection_info(x, "tsne", seed=0)
+    np.testing.assert_array_equal(info.coords, again.coords)  # deterministic
+    assert info.param("implementation") == "openTSNE"
+    assert info.param("negative_gradient_method") == "bh" and info.param("n_jobs") == 1
+    assert info.param("max_iter") == 750 and info.param("early_exaggeration_iter") == 250
+    assert _knn_purity(info.coords, y) > 0.95 and info.trustworthiness > 0.9
+    assert shares[0] == 0.0 and shares[-1] == 1.0 and np.all(np.diff(shares) >= 0)
+    assert len(shares) > 20  # every 25 steps, so a page's bar moves
+    three = E.projection_info(x[:120], "tsne", dims=3, seed=0)
+    assert three.coords.shape == (120, 3) and np.isfinite(three.coords).all()
+
+
+def test_tsne_falls_back_to_sklearn_without_open_tsne(blobs, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openTSNE", None)  # import openTSNE raises ImportError
+    monkeypatch.setenv("NEUROGENESIS_MAX_STEPS", "1")
+    info = E.projection_info(blobs[0][:60], "tsne", seed=0)
+    assert info.param("implementation") == "sklearn"
+    assert info.param("max_iter") == E.TSNE_MIN_ITERATIONS
+
+
+def test_umap_numba_code_is_cached_on_disk(monkeypatch, tmp_path):
+    import numba
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    assert E.numba_cache_dir() == str(tmp_path / "numba")
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert E.numba_cache_dir() == str(tmp_path / "neurogenesis" / "numba")
+
+    def add(a, b):
+        return a + b
+
+    cached = E._caching(numba.njit)(add)
+    plain = numba.njit(add)
+    explicit = E._caching(numba.njit)(cache=False)(add)
+    # A dispatcher made with cache=True keeps a FunctionCache; the default keeps a NullCache.
+    assert type(cached._cache).__name__ == "FunctionCache"
+    assert type(plain._cache).__name__ == "NullCache"
+    assert type(explicit._cache).__name__ == "NullCache"
+    assert cached(2, 3) == 5
+
+
 def test_umap_separates_blobs(blobs, umap_layout):
     _, y = blobs
     assert umap_layout.coords.shape == (300, 2)
@@ -215,7 +265,7 @@ def test_tsne_reduces_many_points_with_pca_first(blobs, monkeypatch):
     monkeypatch.setattr(E, "TSNE_PRE_REDUCE_DIMS", 4)
     monkeypatch.setenv("NEUROGENESIS_MAX_STEPS", "1")
     info = E.projection_info(blobs[0][:150], "tsne", seed=0)
-    assert info.param("max_iter") == E.TSNE_MIN_ITERATIONS
+    assert info.param("max_iter") == 2  # one early-exaggeration step and one more
     assert info.param("pca_pre_reduction") == 4
     assert any("PCA before t-SNE" in note for note in info.notes)
 
