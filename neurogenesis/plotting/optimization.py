@@ -276,13 +276,15 @@ def log_axis_ticks(*arrays, most: int | None = None) -> dict:
         # Within one 1-2-5 step: widen to the neighbouring ticks so at least two show.
         low, high = low - math.log10(2.5), high + math.log10(2.5)
     ticks = []
-    for decade in range(math.floor(low), math.ceil(high) + 1):
+    # float32 logs store 0.001 as 0.0010000000475: a tick that close to the data is inside.
+    slack = 1e-6
+    for decade in range(math.floor(low + slack), math.ceil(high - slack) + 1):
         for factor in (1, 2, 5) if high - low < 3 else (1,):
             position = decade + math.log10(factor)
-            if low - 1e-9 <= position <= high + 1e-9:
+            if low - slack <= position <= high + slack:
                 ticks.append(10.0**position)
     if len(ticks) < 2:
-        ticks = [10.0 ** math.floor(low), 10.0 ** math.ceil(high)]
+        ticks = [10.0 ** math.floor(low + slack), 10.0 ** math.ceil(high - slack)]
     ticks = [float(f"{tick:.1g}") for tick in ticks]
     if most is not None and len(ticks) > most:
         powers = [tick for tick in ticks if float(f"{tick:.0e}".split("e")[0]) == 1.0]

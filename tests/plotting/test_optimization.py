@@ -166,6 +166,9 @@ def test_log_axis_ticks_read_as_numbers():
     # One value: the neighbouring ticks so at least two show; nothing positive: Plotly's own.
     assert log_axis_ticks([0.001])["tickvals"] == [0.0005, 0.001, 0.002]
     assert log_axis_ticks([0.0, -1.0, np.nan]) == {}
+    # float32 learning rates (0.001 stored as 0.0010000000475) still get their end ticks.
+    rates = np.array([0.001, 0.01], dtype=np.float32)
+    assert log_axis_ticks(rates)["ticktext"] == ["0.001", "0.002", "0.005", "0.01"]
 
 
 def test_coinciding_learning_rates_stay_distinguishable():
