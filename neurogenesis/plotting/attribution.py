@@ -787,6 +787,7 @@ def plot_pointing_game(scores: Mapping[str, float]) -> go.Figure:
     )
     layout = base_layout("Pointing game: the map's maximum on the object")
     layout["yaxis"] = {"title": {"text": "hits"}, "range": [0, 1.1], "tickformat": ".0%"}
+    layout["xaxis"] = {"title": {"text": "method"}}
     layout["hovermode"] = "closest"
     figure.update_layout(**layout)
     return figure

@@ -351,6 +351,7 @@ def test_pointing_game_bars():
     assert list(bars.x) == ["Grad-CAM", "Integrated gradients"]
     np.testing.assert_allclose(np.asarray(bars.y), [0.7, 0.95])
     assert list(bars.text) == ["70%", "95%"]
+    assert figure.layout.xaxis.title.text == "method" and figure.layout.yaxis.title.text == "hits"
     assert PointingInfo  # the info whose scores are drawn
     with pytest.raises(InputError):
         plot_pointing_game({})
