@@ -37,6 +37,7 @@ __all__ = [
 
 FIGURE_HEIGHT = 550
 TRAJECTORY_HEIGHT = 620
+TRAJECTORY_EYE = {"x": 1.6, "y": 1.6, "z": 1.05}
 CURVES_ROW_SHARE = 0.66
 VERTICAL_SPACING = 0.08
 # Marker labels stack downwards from the top of the curves panel, this many pixels apart.
@@ -699,7 +700,14 @@ def plot_trajectory_3d(info: TrajectoryInfo, show_arrows: bool = True) -> go.Fig
     figure.update_layout(
         **layout,
         height=TRAJECTORY_HEIGHT,
-        scene={"xaxis": x_axis, "yaxis": y_axis, "zaxis": z_axis, "aspectmode": "cube"},
+        scene={
+            "xaxis": x_axis,
+            "yaxis": y_axis,
+            "zaxis": z_axis,
+            "aspectmode": "cube",
+            # Further out than Plotly's (1.25, 1.25, 1.25): the axis titles stay inside the view.
+            "camera": {"eye": TRAJECTORY_EYE},
+        },
     )
     return figure
 

@@ -250,6 +250,16 @@ def test_trajectory_on_demo_logs_cone_length_grows_with_speed():
     figure = plots.plot_trajectory_3d(info)
     cone = next(trace for trace in figure.data if isinstance(trace, go.Cone))
     assert len(cone.x) == loss.steps.size
+    # All three axes titled, and the camera far enough out that the titles are not cut off
+    # (Plotly's default eye (1.25, 1.25, 1.25) clipped "validation accuracy").
+    scene = figure.layout.scene
+    assert [scene[a].title.text for a in ("xaxis", "yaxis", "zaxis")] == [
+        "loss",
+        "accuracy",
+        "epoch",
+    ]
+    eye = scene.camera.eye
+    assert math.hypot(eye.x, eye.y) > math.hypot(1.25, 1.25)
     lengths = np.linalg.norm(np.column_stack([cone.u, cone.v, cone.w]), axis=1)
     fastest = int(np.argmax(info.speed))
     assert lengths[fastest] == pytest.approx(plots.CONE_MAX_LENGTH)
