@@ -654,18 +654,16 @@ def layer_health_view(sources, chosen: list[str]) -> None:
         else:
             frame = pd.DataFrame(dead_unit_rows(info))
             common.chart(plot_dead_units(info), key="training_dead_chart", data=frame)
-            st.dataframe(
-                frame,
-                hide_index=True,
-                width="stretch",
-                column_config={
-                    "share dead": st.column_config.NumberColumn(format="percent"),
-                    "utilization": st.column_config.NumberColumn(
-                        format="percent",
-                        help="Mean share of the probe where the unit's output is not zero.",
-                    ),
-                },
-            )
+            # A static table: its cells wrap, so the unit lists and notes are never cut off.
+            shown = frame.assign(
+                **{
+                    column: frame[column].map(
+                        lambda v: "—" if v is None or pd.isna(v) else f"{v:.0%}"
+                    )
+                    for column in ("share dead", "utilization")
+                }
+            ).rename(columns={"utilization": "utilization (share not zero)"})
+            st.table(_readable(shown).set_index("layer"))
             # Start with the layer that had the most dead units at any epoch, counting only
             # layers that make their own zeros (not pooling or flatten passing a ReLU's on).
             most_dead = np.nan_to_num(info.num_dead.astype(float), nan=0.0).max(axis=1, initial=0)
