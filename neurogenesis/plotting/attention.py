@@ -61,8 +61,9 @@ DEFAULT_COLUMNS = 4
 # every head (heads compare directly, and diffuse ones look blank).
 SCALES = ("head", "shared")
 DEFAULT_SCALE = "head"
-SHARED_TITLE = "attention weight (shared 0–1 scale)"
-RELATIVE_TITLE = "weight ÷ the head's own max"
+# Colour bar titles broken into short lines: one long line ran past a narrow chart's edge.
+SHARED_TITLE = "attention<br>weight<br>(shared<br>0–1 scale)"
+RELATIVE_TITLE = "weight ÷<br>the head's<br>own max"
 DEFAULT_THRESHOLD = 0.02
 # The head view draws one trace per line; past a few thousand the browser stalls, so only the
 # strongest lines are kept (the title says how many were left out).
@@ -178,7 +179,7 @@ def _attention_heatmap(
             zmin=0.0,
             zmax=zmax,
             # Along the bar: a long title there needs no width a narrow column lacks.
-            colorbar={"title": {"text": colorbar_title, "side": "right"}},
+            colorbar={"title": {"text": colorbar_title}},
         )
     return go.Heatmap(
         z=values,
@@ -252,10 +253,11 @@ def plot_attention_head(
     columns = _key_labels(key_tokens, query_tokens, keys, queries)
     _check_scale(scale)
     if zmax is not None:
-        top, bar = float(zmax), f"attention weight (0 to {float(zmax):.3g}, one scale for both)"
+        top = float(zmax)
+        bar = f"attention<br>weight<br>(0 to {top:.3g},<br>one scale<br>for both)"
     elif scale == "head":
         top = _peak(values)
-        bar = f"attention weight (0 to this head's max, {top:.3g})"
+        bar = f"attention<br>weight<br>(0 to this<br>head's max,<br>{top:.3g})"
     else:
         top, bar = 1.0, SHARED_TITLE
     figure = go.Figure(
@@ -374,7 +376,7 @@ def plot_attention_heads(
         "colorscale": ATTENTION_COLORSCALE,
         "cmin": 0.0,
         "cmax": 1.0,
-        "colorbar": {"title": {"text": RELATIVE_TITLE if own else SHARED_TITLE, "side": "right"}},
+        "colorbar": {"title": {"text": RELATIVE_TITLE if own else SHARED_TITLE}},
     }
     layout["height"] = max(320, height * max(220, 60 + 14 * queries) + 80)
     layout["margin"] = {**layout["margin"], "t": 80}
@@ -477,7 +479,7 @@ def plot_model_view(
         "colorscale": ATTENTION_COLORSCALE,
         "cmin": 0.0,
         "cmax": 1.0,
-        "colorbar": {"title": {"text": RELATIVE_TITLE if own else SHARED_TITLE, "side": "right"}},
+        "colorbar": {"title": {"text": RELATIVE_TITLE if own else SHARED_TITLE}},
     }
     layout["height"] = max(300, CELL_HEIGHT_PX * len(layers) + 110)
     layout["margin"] = {**layout["margin"], "t": 80, "r": 120}
@@ -906,7 +908,9 @@ def plot_attention_evolution(
     text = _pair_text(rows, columns)
     if scale == "head":
         top = _peak(np.stack(matrices))
-        bar = f"attention weight (0 to this head's max over the epochs, {top:.3g})"
+        bar = (
+            f"attention<br>weight<br>(0 to this<br>head's max<br>over the<br>epochs,<br>{top:.3g})"
+        )
     else:
         top, bar = 1.0, SHARED_TITLE
 

@@ -91,10 +91,29 @@ def _trial_ticks(coords: np.ndarray, log: bool) -> tuple[list[float], list[str]]
 
 
 def _value_text(value: float, log: bool, categories) -> str:
+    """A value in axis coordinates as the parameter's own value (a log axis's 10^c, not c)."""
     if categories is not None:
         index = int(round(value))
         return escaped(categories[index]) if 0 <= index < len(categories) else "?"
-    return f"{value:.4g}"
+    return f"{10.0**value:.4g}" if log else f"{value:.4g}"
+
+
+def _surface_hover(info: SurfaceInfo, xc: np.ndarray, yc: np.ndarray) -> np.ndarray:
+    """Hover text of every surface node, ``[row = y][column = x]`` like ``info.z``, with the
+    parameters' own values (the surface's x and y are log10 on log axes); an array, since Plotly
+    flattens nested lists of a surface's text into one string per row."""
+    x_texts = [_value_text(c, info.x_log, info.x_categories) for c in xc]
+    y_texts = [_value_text(c, info.y_log, info.y_categories) for c in yc]
+    return np.array(
+        [
+            [
+                f"{escaped(info.x)} {x_text}<br>{escaped(info.y)} {y_text}<br>"
+                f"{escaped(info.metric)} {info.z[j, i]:.5g}"
+                for i, x_text in enumerate(x_texts)
+            ]
+            for j, y_text in enumerate(y_texts)
+        ]
+    )
 
 
 def _axis(title: str, coords: np.ndarray, log: bool, categories, nodes: bool = False) -> dict:
@@ -189,10 +208,8 @@ def plot_surface_3d(
         "name": escaped(info.metric),
         "colorbar": {"title": {"text": escaped(info.metric)}, "len": 0.75, "x": 1.0},
         "contours": {"z": {"show": True, "project": {"z": True}, "usecolormap": True}},
-        "hovertemplate": (
-            f"{escaped(info.x)} %{{x:.4g}}<br>{escaped(info.y)} %{{y:.4g}}<br>"
-            f"{escaped(info.metric)} %{{z:.5g}}<extra>surface</extra>"
-        ),
+        "text": _surface_hover(info, xc, yc),
+        "hovertemplate": "%{text}<extra>surface</extra>",
     }
     title_color = ""
     if log_color and np.all(z[np.isfinite(z)] > 0):
@@ -328,7 +345,8 @@ def plot_surface_contour(info: SurfaceInfo, show_std: bool = True) -> go.Figure:
             contours={"coloring": "heatmap", "showlabels": True},
             colorbar={"title": {"text": escaped(info.metric)}, "x": 0.41 if two else 1.0},
             name=escaped(info.metric),
-            hovertemplate=f"{escaped(info.metric)} %{{z:.5g}}<extra></extra>",
+            text=_surface_hover(info, xc, yc),
+            hovertemplate="%{text}<extra></extra>",
             showlegend=False,
         ),
         row=1,

@@ -131,10 +131,11 @@ def test_heads_scale_to_their_own_max_or_share_0_to_1(app_argv):
     weights = _z(single)
     # Default: the head's own scale, said in the colour bar; the small multiples say theirs.
     assert single["zmax"] == weights.max() < 1.0
-    assert "this head's max" in single["colorbar"]["title"]["text"]
+    assert "this<br>head's max" in single["colorbar"]["title"]["text"]
     assert "each head scaled to its own max" in heads["layout"]["title"]["text"]
     assert (
-        heads["layout"]["coloraxis"]["colorbar"]["title"]["text"] == "weight ÷ the head's own max"
+        heads["layout"]["coloraxis"]["colorbar"]["title"]["text"]
+        == "weight ÷<br>the head's<br>own max"
     )
     assert max(_z(t).max() for t in _heatmap_traces(heads)) == 1.0
     at.toggle(key="attention_heads_scale").set_value(False)
@@ -149,7 +150,7 @@ def test_heads_scale_to_their_own_max_or_share_0_to_1(app_argv):
     first, second = [_heatmap_traces(s)[0] for s in charts(at)[:2]]
     top = max(_z(first).max(), _z(second).max())
     assert first["zmax"] == second["zmax"] == top
-    assert "one scale for both" in first["colorbar"]["title"]["text"]
+    assert "one scale<br>for both" in first["colorbar"]["title"]["text"]
     assert any("Both inputs on one colour scale" in c.value for c in at.caption)
     assert len(_predictions(at)) == 2
     at.session_state["attention_tab"] = "Model view"

@@ -48,7 +48,7 @@ def test_attention_head_draws_the_matrix_with_escaped_token_labels():
     (heatmap,) = _heatmaps(figure)
     np.testing.assert_allclose(np.asarray(heatmap.z, dtype=float), scores)
     assert (heatmap.zmin, heatmap.zmax) == (0.0, 1.0)
-    assert heatmap.colorbar.title.text == "attention weight (shared 0–1 scale)"
+    assert heatmap.colorbar.title.text == "attention<br>weight<br>(shared<br>0–1 scale)"
     # Positions are the axis values, so the two "the" stay two rows and two columns.
     assert list(heatmap.y) == list(range(5)) and list(heatmap.x) == list(range(5))
     assert list(figure.layout.yaxis.ticktext) == ESCAPED
@@ -109,7 +109,7 @@ def test_attention_heads_one_subplot_per_head_on_a_shared_scale():
         assert heatmap.xaxis == ("x" if head == 0 else f"x{head + 1}")
     assert (figure.layout.coloraxis.cmin, figure.layout.coloraxis.cmax) == (0.0, 1.0)
     # Side by side on one scale, and the picture says so.
-    assert figure.layout.coloraxis.colorbar.title.text == "attention weight (shared 0–1 scale)"
+    assert figure.layout.coloraxis.colorbar.title.text == plots.SHARED_TITLE
     assert "one shared 0–1 scale" in figure.layout.title.text
     titles = [annotation.text for annotation in figure.layout.annotations]
     assert titles == [f"head {head}" for head in range(5)]
@@ -247,7 +247,7 @@ def test_attention_evolution_has_a_frame_per_epoch():
     # The default scale runs to the head's largest weight over every epoch: one for all frames.
     peak = max(float(m.max()) for m in matrices)
     assert [frame.data[0].zmax for frame in figure.frames] == [pytest.approx(peak)] * 4
-    assert "over the epochs" in figure.data[0].colorbar.title.text
+    assert "over the<br>epochs" in figure.data[0].colorbar.title.text
     for frame, matrix in zip(figure.frames, matrices, strict=True):
         np.testing.assert_allclose(np.asarray(frame.data[0].z, dtype=float), matrix)
     np.testing.assert_allclose(np.asarray(figure.data[0].z, dtype=float), matrices[0])
@@ -316,13 +316,13 @@ def test_a_diffuse_head_on_its_own_scale_uses_the_whole_colour_bar():
     np.testing.assert_allclose(np.asarray(heatmap.z, dtype=float), diffuse)  # the weights
     assert heatmap.zmax == pytest.approx(diffuse.max()) and heatmap.zmin == 0.0
     assert heatmap.colorbar.title.text == (
-        f"attention weight (0 to this head's max, {diffuse.max():.3g})"
+        f"attention<br>weight<br>(0 to this<br>head's max,<br>{diffuse.max():.3g})"
     )
     shared = _heatmaps(plots.plot_attention_head(diffuse, TOKENS + ["x"], scale="shared"))[0]
     assert shared.zmax == 1.0
     # A pair shown side by side: one given scale for both, and it says so.
     pair = _heatmaps(plots.plot_attention_head(diffuse, TOKENS + ["x"], zmax=0.5))[0]
-    assert pair.zmax == 0.5 and "one scale for both" in pair.colorbar.title.text
+    assert pair.zmax == 0.5 and "one scale<br>for both" in pair.colorbar.title.text
     with pytest.raises(InputError, match="scale"):
         plots.plot_attention_head(diffuse, None, scale="log")
 
@@ -343,7 +343,7 @@ def test_small_multiples_scaled_each_to_its_own_max_say_so():
             assert heatmap.text[0][1].endswith(f": {scores[head][0, 1]:.3f}")
         axis = figure.layout.coloraxis
         assert (axis.cmin, axis.cmax) == (0.0, 1.0)
-        assert axis.colorbar.title.text == "weight ÷ the head's own max"
+        assert axis.colorbar.title.text == "weight ÷<br>the head's<br>own max"
         assert "each head scaled to its own max" in figure.layout.title.text
     titles = [a.text for a in plots.plot_attention_heads(scores, None).layout.annotations]
     assert titles == [f"head {h} (max {scores[h].max():.2f})" for h in range(3)]

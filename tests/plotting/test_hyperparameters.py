@@ -220,3 +220,20 @@ def test_log_colour_reads_in_the_metrics_units(irregular):
 def test_importance_axes_are_titled(grid):
     figure = plot_importance(importance_info(grid[0], n_estimators=20))
     assert figure.layout.xaxis.title.text and figure.layout.yaxis.title.text == "hyperparameter"
+
+
+def test_hover_reads_parameter_values_not_their_logarithms(grid):
+    _, info = grid
+    figure = plot_surface_3d(info)
+    (surface,) = [t for t in figure.data if isinstance(t, go.Surface)]
+    # Node [row 0, column 0]: the smallest width and learning rate, the values themselves.
+    assert surface.text[0][0] == (
+        f"learning_rate 0.0003<br>width 4<br>val_accuracy {info.z[0, 0]:.5g}"
+    )
+    assert "%{x" not in surface.hovertemplate
+    (trials,) = _by_name(figure, "trials")
+    first = trials.hovertext[0]
+    assert "learning_rate = 0.0003" in first or "learning_rate = 0.001" in first
+    assert "= -" not in " ".join(trials.hovertext)
+    contour = plot_surface_contour(info).data[0]
+    assert contour.text[0][0] == surface.text[0][0]
