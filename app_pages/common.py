@@ -58,6 +58,8 @@ from neurogenesis.plotting.features import plot_sample_grid
 from neurogenesis.plotting.style import escaped
 
 GRID_PAGE = 48
+STRIP_SAMPLES = 8
+"""Samples in the sample browser's compact, always-open row."""
 POINTING_SAMPLES = 60
 
 
@@ -242,9 +244,12 @@ def attribution_table(infos: dict) -> pd.DataFrame:
 def sample_browser(
     model_source, samples_source, sample_set, predictions, kind: str, words, prefix: str
 ) -> int:
-    """Filters, a grid of matching samples and the chosen one; returns the chosen sample's index."""
+    """The chosen sample: a one-row strip of matching samples from it on and a picker, with the
+    filters and every matching sample in an expander (closed by default); returns its index."""
     count = len(sample_set)
-    columns = st.columns(4)
+    strip = st.container()  # drawn above the expander, once the filters in it are read
+    browse = st.expander("Filter the samples and browse all of them", expanded=False)
+    columns = browse.columns(4)
     criteria = {}
     # An autoencoder's set can still carry class labels (the VAE's digits): filter by them too.
     classes = list(range(predictions.num_classes or len(predictions.label_names or ())))
@@ -285,7 +290,7 @@ def sample_browser(
         )
     matching = feature_analysis.sample_filter(predictions, **criteria)
     if len(matching) == 0:
-        st.warning("No sample matches these filters; showing all samples.")
+        strip.warning("No sample matches these filters; showing all samples.")
         matching = np.arange(count)
     chosen = st.session_state.get(f"{prefix}_sample")
     if st.session_state.get(f"{prefix}_samples_of") != samples_source.key:
@@ -293,82 +298,113 @@ def sample_browser(
         chosen = None
     if not isinstance(chosen, int) or chosen not in set(matching.tolist()):
         st.session_state[f"{prefix}_sample"] = int(matching[0])
-    pages = max(1, -(-len(matching) // GRID_PAGE))
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    page = 1
-    if pages > 1:
-        page = right.number_input("Page", 1, pages, 1, key=f"{prefix}_page")
-    shown = matching[(page - 1) * GRID_PAGE : page * GRID_PAGE]
-    left.caption(
-        f"{len(matching):,} of {count:,} samples match · showing {len(shown)} · click one to "
-        "analyse it, or pick it below."
-    )
-    if kind == "text":
-        table = pd.DataFrame(
-            {
-                "sample": shown,
-                "text": [sample_text(sample_set, int(i), words) for i in shown],
-                "label": [
-                    class_name(predictions, predictions.labels[i])
-                    if predictions.labels is not None
-                    else ""
-                    for i in shown
-                ],
-                "prediction": [
-                    class_name(predictions, predictions.predicted[i])
-                    if predictions.predicted is not None
-                    else ""
-                    for i in shown
-                ],
-                "confidence": [
-                    float(predictions.confidence[i]) if predictions.confidence is not None else None
-                    for i in shown
-                ],
-            }
-        )
-        event = st.dataframe(
-            table,
-            hide_index=True,
-            on_select="rerun",
-            selection_mode="single-row",
-            key=f"{prefix}_text_table",
-            height=260,
-        )
-        rows = event.selection.rows if event is not None else []
-        if rows:
-            st.session_state[f"{prefix}_sample"] = int(shown[rows[0]])
-    else:
+    selected = st.session_state[f"{prefix}_sample"]
+    listed = matching.tolist()
+
+    def thumbnail_caption(index: int) -> str:
+        """Two short lines that fit under a thumbnail: the index (and confidence), the classes."""
+        index = int(index)
+        if predictions.predicted is not None:
+            predicted = class_name(predictions, predictions.predicted[index])
+            first = f"#{index} {float(predictions.confidence[index]):.0%}"
+            if predictions.correct is not None and not predictions.correct[index]:
+                return f"{first}\n{class_name(predictions, predictions.labels[index])}→{predicted}"
+            return f"{first}\n{predicted}"
+        if predictions.task == "regression":
+            output = float(np.ravel(predictions.outputs[index])[0])
+            return f"#{index}\n{output:.3g}"
+        if predictions.labels is not None and np.ndim(predictions.labels) == 1:
+            return f"#{index}\n{class_name(predictions, predictions.labels[index])}"
+        return f"#{index}"
+
+    def show(indices, key: str, columns: int, height: int) -> None:
+        if kind == "text":
+            table = pd.DataFrame(
+                {
+                    "sample": indices,
+                    "text": [sample_text(sample_set, int(i), words) for i in indices],
+                    "label": [
+                        class_name(predictions, predictions.labels[i])
+                        if predictions.labels is not None
+                        else ""
+                        for i in indices
+                    ],
+                    "prediction": [
+                        class_name(predictions, predictions.predicted[i])
+                        if predictions.predicted is not None
+                        else ""
+                        for i in indices
+                    ],
+                    "confidence": [
+                        float(predictions.confidence[i])
+                        if predictions.confidence is not None
+                        else None
+                        for i in indices
+                    ],
+                }
+            )
+            event = st.dataframe(
+                table,
+                hide_index=True,
+                on_select="rerun",
+                selection_mode="single-row",
+                key=key,
+                height=height,
+            )
+            rows = event.selection.rows if event is not None else []
+            if rows:
+                st.session_state[f"{prefix}_sample"] = int(indices[rows[0]])
+            return
         grid_kind = "image" if kind == "image" else "series" if kind == "series" else "array"
         figure = plot_sample_grid(
             sample_set.x,
-            shown,
+            indices,
             kind=grid_kind,
-            captions=[caption(predictions, int(i)) for i in shown],
-            wrong=(predictions.correct[shown] == 0) if predictions.correct is not None else None,
-            selected=st.session_state[f"{prefix}_sample"],
+            captions=[thumbnail_caption(int(i)) for i in indices],
+            wrong=(predictions.correct[indices] == 0) if predictions.correct is not None else None,
+            selected=selected,
             feature_names=sample_set.extras.get("feature_names"),
+            columns=columns,
         )
         chart(
             figure,
-            key=f"{prefix}_grid",
-            data=partial(sample_table, predictions, shown),
-            on_select=lambda: select_from_chart(f"{prefix}_grid", f"{prefix}_sample"),
+            key=key,
+            data=partial(sample_table, predictions, indices),
+            on_select=lambda: select_from_chart(key, f"{prefix}_sample"),
             selection_mode="points",
         )
-    # The picker shows captions; the chosen index lives apart from it, so a click on the grid or
-    # the projector, a new filter or a new model never leaves a stale label behind.
-    captions = [caption(predictions, int(i)) for i in matching]
-    listed = matching.tolist()
-    st.session_state[f"{prefix}_sample_pick"] = captions[
-        listed.index(st.session_state[f"{prefix}_sample"])
-    ]
 
-    def picked() -> None:
-        label = st.session_state.get(f"{prefix}_sample_pick")
-        if label in captions:
-            st.session_state[f"{prefix}_sample"] = int(listed[captions.index(label)])
+    # Every matching sample, a page at a time, inside the expander.
+    pages = max(1, -(-len(matching) // GRID_PAGE))
+    with browse:
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        page = 1
+        if pages > 1:
+            page = right.number_input("Page", 1, pages, 1, key=f"{prefix}_page")
+        shown = matching[(page - 1) * GRID_PAGE : page * GRID_PAGE]
+        left.caption(f"{len(matching):,} of {count:,} samples match · showing {len(shown)}.")
+        show(shown, f"{prefix}_grid" if kind != "text" else f"{prefix}_text_table", 8, 400)
+    # The compact view: the chosen sample and the next matching ones, one row.
+    position = listed.index(selected)
+    start = max(0, min(position, len(listed) - STRIP_SAMPLES))
+    near = matching[start : start + STRIP_SAMPLES]
+    with strip:
+        st.caption(
+            f"{len(matching):,} of {count:,} samples match · the chosen one (outlined) and the "
+            "next ones: click one to analyse it, pick it below, or open the browser for all."
+        )
+        show(near, f"{prefix}_strip", STRIP_SAMPLES, 36 * (len(near) + 1) + 4)
+        # The picker shows captions; the chosen index lives apart from it, so a click on the grid
+        # or the projector, a new filter or a new model never leaves a stale label behind.
+        captions = [caption(predictions, int(i)) for i in matching]
+        st.session_state[f"{prefix}_sample_pick"] = captions[listed.index(selected)]
 
-    st.selectbox("Sample", captions, key=f"{prefix}_sample_pick", on_change=picked)
+        def picked() -> None:
+            label = st.session_state.get(f"{prefix}_sample_pick")
+            if label in captions:
+                st.session_state[f"{prefix}_sample"] = int(listed[captions.index(label)])
+
+        st.selectbox("Sample", captions, key=f"{prefix}_sample_pick", on_change=picked)
     return int(st.session_state[f"{prefix}_sample"])
 
 

@@ -15,7 +15,12 @@ from neurogenesis.analysis import features as feature_analysis
 from neurogenesis.analysis.graph import model_input
 from neurogenesis.errors import InputError, UnsupportedModelError
 from neurogenesis.plotting.embeddings import METHOD_NAMES as PROJECTION_LABELS
-from neurogenesis.plotting.embeddings import plot_projection, plot_similarity
+from neurogenesis.plotting.embeddings import (
+    plot_latent_grid,
+    plot_projection,
+    plot_reconstructions,
+    plot_similarity,
+)
 from neurogenesis.plotting.features import (
     plot_activation_maximization,
     plot_feature_maps,
@@ -23,6 +28,8 @@ from neurogenesis.plotting.features import (
 )
 
 TABS = ("Attribution", "Feature maps", "Filters", "Activation maximization", "Projector")
+AUTOENCODER_TABS = ("Reconstructions", "Latent space")
+RECONSTRUCTION_ORDERS = {"worst": "worst first", "best": "best first", "first": "in set order"}
 COLOUR_BY = ("label", "prediction", "correctness", "confidence", "cluster")
 
 
@@ -391,6 +398,76 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
         )
 
 
+def reconstruction_view(model_source, samples_source) -> None:
+    left, right = st.columns([2, 1])
+    order = (
+        left.segmented_control(
+            "Samples",
+            tuple(RECONSTRUCTION_ORDERS),
+            default="worst",
+            format_func=RECONSTRUCTION_ORDERS.get,
+            key="features_reconstruction_order",
+        )
+        or "worst"
+    )
+    count = right.slider("How many", 4, 24, 12, key="features_reconstruction_count")
+    info = cached.reconstructions(model_source, samples_source, order, count)
+    common.chart(
+        plot_reconstructions(info),
+        key="features_reconstructions",
+        data=pd.DataFrame(
+            {"sample": info.indices, "mean squared error": info.errors[info.indices]}
+        ),
+    )
+    st.caption(
+        "Top row: the samples; bottom row: what the model rebuilds from them, on one shared "
+        f"colour scale. Mean squared error over all {len(info.errors):,} samples: "
+        f"{info.mean_error:.4f} (median {float(np.median(info.errors)):.4f})."
+    )
+
+
+def latent_view(model_source, samples_source) -> None:
+    size = st.slider("Grid points per axis", 5, 25, 15, key="features_latent_size")
+    info = cached.latent_grid(model_source, samples_source, size)
+    rows, columns = info.images.shape[:2]
+    common.chart(
+        plot_latent_grid(info),
+        key="features_latent_grid",
+        data=pd.DataFrame(
+            {
+                f"{info.latent}[0]": np.tile(info.first, rows),
+                f"{info.latent}[1]": np.repeat(info.second, columns),
+            }
+        ),
+    )
+    st.caption(
+        f"The encoder '{info.encoder}' maps each sample to a {info.latent_dim}-D code "
+        f"('{info.latent}'); the decoder '{info.decoder}' turns each grid point back into an "
+        "image. Neighbouring tiles that blend smoothly mean a continuous latent space; the "
+        "projector tab (layer " + f"'{info.encoder}/{info.latent}'" + ") shows where the "
+        "samples themselves fall."
+    )
+
+
+def _not_applicable(model, layers) -> dict[str, str]:
+    """The tabs that do not apply to this model, each with why, in a few words."""
+    hidden = {}
+    if not feature_analysis.feature_map_layers(model):
+        hidden["Feature maps"] = (
+            "no layer outputs maps (height × width × channels or time × channels)"
+        )
+    if not feature_analysis.filter_layers(model):
+        hidden["Filters"] = "it has no convolution layer, so no kernels to draw"
+    if feature_analysis.activation_maximization_reason(model) is not None:
+        dtype = layers.input_dtypes[0] if len(layers.input_dtypes) == 1 else ""
+        hidden["Activation maximization"] = (
+            "it reads token ids, which cannot be nudged along a gradient"
+            if "int" in dtype or "bool" in dtype
+            else "it needs one image input of a fixed size"
+        )
+    return hidden
+
+
 def _projection_table(info, colour_by, colour, names, predictions) -> pd.DataFrame:
     """Every sample's place in the projection, with what colours it."""
     table = common.sample_table(predictions, np.arange(len(info.coords)))
@@ -462,10 +539,31 @@ if sample_set is not None:
             model_source, samples_source, sample_set, predictions, kind, words, "features"
         )
 
-tabs = dict(zip(TABS, st.tabs(TABS, key="features_tab", on_change="rerun"), strict=True))
+hidden = _not_applicable(model, layers)
+extra = []
+if sample_set is not None and embedding_analysis.autoencoder_reason(model) is None:
+    extra.append("Reconstructions")
+    if embedding_analysis.latent_grid_reason(model) is None:
+        extra.append("Latent space")
+shown = [tab for tab in TABS if tab not in hidden] + extra
+if hidden:
+    st.caption(
+        "Not shown for this model: "
+        + "; ".join(f"**{tab}** ({why})" for tab, why in hidden.items())
+        + "."
+    )
+if st.session_state.get("features_tab") not in shown:
+    st.session_state.pop("features_tab", None)  # another model's tab: start on the first
+tabs = dict(zip(shown, st.tabs(shown, key="features_tab", on_change="rerun"), strict=True))
 needs_samples = "Choose a sample set made for this model in the sidebar."
-with tabs["Attribution"]:
-    if tabs["Attribution"].open:
+
+
+def _open(name: str) -> bool:
+    return name in tabs and tabs[name].open
+
+
+if _open("Attribution"):
+    with tabs["Attribution"]:
         if sample_set is None:
             st.info(needs_samples)
         else:
@@ -480,24 +578,30 @@ with tabs["Attribution"]:
                 layers,
                 "features",
             )
-with tabs["Feature maps"]:
-    if tabs["Feature maps"].open:
+if _open("Feature maps"):
+    with tabs["Feature maps"]:
         if sample_set is None:
             st.info(needs_samples)
         else:
             feature_map_view(model_source, samples_source, sample_set, index, kind, words)
-with tabs["Filters"]:
-    if tabs["Filters"].open:
+if _open("Filters"):
+    with tabs["Filters"]:
         filter_view(model_source)
-with tabs["Activation maximization"]:
-    if tabs["Activation maximization"].open:
+if _open("Activation maximization"):
+    with tabs["Activation maximization"]:
         activation_view(model_source, layers, sample_set, predictions)
-with tabs["Projector"]:
-    if tabs["Projector"].open:
+if _open("Projector"):
+    with tabs["Projector"]:
         if sample_set is None:
             st.info(needs_samples)
         else:
             projector_view(model_source, samples_source, sample_set, predictions, index)
+if _open("Reconstructions"):
+    with tabs["Reconstructions"]:
+        reconstruction_view(model_source, samples_source)
+if _open("Latent space"):
+    with tabs["Latent space"]:
+        latent_view(model_source, samples_source)
 
 common.bundle_button()
 with common.how_to_read("Features and representations"):
@@ -542,6 +646,10 @@ with common.how_to_read("Features and representations"):
         "excites one unit most. Without regularization the result is high-frequency noise the "
         "unit happens to like; jitter, blur, L2 decay and total variation keep it image-like "
         "(Olah et al. 2017), so the picture depends on them as much as on the unit.\n\n"
+        "**Reconstructions** (autoencoders) put each sample above what the model rebuilds from "
+        "it, both on one colour scale, worst first: what the model cannot rebuild is what it "
+        "did not learn. **Latent space** decodes a grid over the first two coordinates of the "
+        "code (the rest at 0), spanning where the samples' codes fall.\n\n"
         "**The projector** places every sample by its hidden state at a layer. PCA is linear and "
         "exact (its share of variance is shown); t-SNE and UMAP keep neighbours together but "
         "distort distances and cluster sizes, so read *which points are near which*, not how far "

@@ -864,6 +864,41 @@ def clusters(model: Source, samples: Source, layer: str, pooling: str, method: s
     )
 
 
+@st.cache_data(show_spinner="Running the autoencoder on the samples…", max_entries=32)
+def _reconstructions(model_key, samples_key, order: str, count: int):
+    from neurogenesis.analysis.embeddings import reconstruction_info
+
+    sample_set = _samples(*samples_key)
+    return reconstruction_info(_model(*model_key), sample_set.x, order=order, count=count)
+
+
+def reconstructions(model: Source, samples: Source, order: str = "first", count: int = 12):
+    """``analysis.embeddings.reconstruction_info``: samples beside the autoencoder's outputs."""
+    return _reconstructions(_identity(model), _identity(samples), order, int(count))
+
+
+@st.cache_data(show_spinner="Decoding a grid of latent points…", max_entries=32)
+def _latent_grid(model_key, samples_key, size: int, encoder, decoder):
+    from neurogenesis.analysis.embeddings import latent_grid_info
+
+    sample_set = _samples(*samples_key)
+    return latent_grid_info(
+        _model(*model_key), sample_set.x, size=size, encoder=encoder, decoder=decoder
+    )
+
+
+def latent_grid(model: Source, samples: Source, size: int = 15):
+    """``analysis.embeddings.latent_grid_info``, with the model card's encoder/decoder names."""
+    card = model_metadata(model) or {}
+    return _latent_grid(
+        _identity(model),
+        _identity(samples),
+        int(size),
+        card.get("encoder_layer"),
+        card.get("decoder_layer"),
+    )
+
+
 @st.cache_resource(show_spinner=False)
 def _projector_warm_up():
     """Starts UMAP's numba compile (tens of seconds the first time) once per server process."""

@@ -18,6 +18,9 @@ Pure computation for the representations page, TensorBoard's projector without i
   choose.
 - ``nearest_neighbours(features, index)`` and ``similarity_matrix(features, indices)``: exact
   neighbour search and pairwise similarities in the layer's space.
+- ``reconstruction_info(model, x)`` and ``latent_grid_info(model, x)``: an autoencoder's inputs
+  beside its outputs (every sample's error), and its decoder's outputs over a grid of the first
+  two latent dimensions, through the model's encoder and decoder sub-models.
 - ``warm_up("umap")``: pays UMAP's numba compilation once per process, so a page can start it in
   a background thread when it loads; the compiled code is cached on disk
   (:func:`numba_cache_dir`), so only the first process on a machine pays the ~70 s.
@@ -52,19 +55,26 @@ __all__ = [
     "POOLINGS",
     "PROJECTIONS",
     "ClusterInfo",
+    "LatentGridInfo",
+    "ReconstructionInfo",
     "NeighboursInfo",
     "ProjectionInfo",
     "TokenStates",
+    "autoencoder_reason",
     "cluster_info",
     "default_layer",
     "embedding_layers",
     "embedding_matrix",
     "hidden_states",
     "is_warm",
+    "latent_grid_info",
+    "latent_grid_reason",
+    "latent_parts",
     "layer_choices",
     "nearest_neighbours",
     "numba_cache_dir",
     "projection_info",
+    "reconstruction_info",
     "similarity_matrix",
     "supports",
     "token_layer_choices",
@@ -1185,3 +1195,299 @@ def similarity_matrix(
     from scipy.spatial.distance import cdist
 
     return cdist(rows, rows, metric="euclidean")
+
+
+# --------------------------------------------------------------------------------------------
+# Autoencoders: reconstructions and the decoded latent grid
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ReconstructionInfo(_ValueEquality):
+    """Chosen samples beside what an autoencoder makes of them.
+
+    Attributes:
+        inputs: float32 (n, *input shape), the samples as the model takes them.
+        outputs: float32 (n, *input shape), the model's outputs for them.
+        indices: int64 (n,), the samples shown.
+        errors: float64 (N,), every sample's mean squared error (not only the shown ones).
+        value_range: ``(low, high)`` over inputs and outputs shown: the one colour scale both
+            rows share.
+        order: how the shown samples were chosen: ``"given"``, ``"first"``, ``"worst"``,
+            ``"best"``.
+    """
+
+    inputs: np.ndarray
+    outputs: np.ndarray
+    indices: np.ndarray
+    errors: np.ndarray
+    value_range: tuple[float, float]
+    order: str
+
+    @property
+    def mean_error(self) -> float:
+        """The mean squared error over all samples."""
+        return float(np.mean(self.errors)) if len(self.errors) else float("nan")
+
+
+@dataclass(frozen=True, eq=False)
+class LatentGridInfo(_ValueEquality):
+    """A decoder's outputs over a grid of the first two latent dimensions.
+
+    Attributes:
+        images: float32 (rows, columns, *output shape); row 0 is the *highest* second coordinate
+            (drawn at the top), column 0 the lowest first coordinate.
+        first: float64 (columns,), the first latent coordinate of each column, ascending.
+        second: float64 (rows,), the second latent coordinate of each row, descending.
+        latent_dim: the latent vector's size; coordinates past the second are 0.
+        encoder: the encoder sub-model's name.
+        decoder: the decoder sub-model's name.
+        latent: which encoder output is the latent code (``"z_mean"``; ``"output 0"`` when
+            unnamed).
+        quantiles: ``(low, high)``, the share of encoded samples below each end of the grid
+            along each axis.
+        encoded: float32 (N, 2), every sample's first two latent coordinates.
+    """
+
+    images: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    latent_dim: int
+    encoder: str
+    decoder: str
+    latent: str
+    quantiles: tuple[float, float]
+    encoded: np.ndarray
+
+
+RECONSTRUCTION_ORDERS = ("given", "first", "worst", "best")
+DEFAULT_RECONSTRUCTIONS = 12
+DEFAULT_GRID_SIZE = 15
+DEFAULT_LATENT_QUANTILES = (0.02, 0.98)
+"""The grid spans the encoded samples from their 2% to their 98% quantile on each axis: the
+region the decoder was trained on, without the few outliers that would stretch it."""
+
+
+def autoencoder_reason(model: Any) -> str | None:
+    """Why ``model`` has no reconstructions to show (None when it rebuilds its input)."""
+    reason = unsupported_reason(model)
+    if reason is not None:
+        return reason
+    layers = graph.graph_layers(model)
+    if len(layers.input_shapes) != 1 or layers.output_shape != layers.input_shapes[0]:
+        return (
+            "The model's output does not have its input's shape, so it is not an autoencoder and "
+            "has no reconstructions to compare with its inputs."
+        )
+    if np.dtype(layers.input_dtypes[0]).kind not in _FLOAT_KINDS:
+        return "The model takes token ids; reconstructions are drawn for float inputs only."
+    return None
+
+
+def reconstruction_info(
+    model: Any,
+    x: np.ndarray,
+    *,
+    indices: Sequence[int] | None = None,
+    order: str = "first",
+    count: int = DEFAULT_RECONSTRUCTIONS,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> ReconstructionInfo:
+    """Samples and the autoencoder's outputs for them, with every sample's error.
+
+    Args:
+        model: a model whose output has its input's shape (see :func:`autoencoder_reason`).
+        x: the samples.
+        indices: the samples to show (``order`` is then ``"given"``).
+        order: without ``indices``: the ``"first"`` ``count`` samples, or the ``"worst"`` or
+            ``"best"`` reconstructed ones (largest or smallest mean squared error).
+        count: samples to show.
+        batch_size: samples per model call.
+
+    Raises:
+        UnsupportedModelError: the model is not an autoencoder.
+        InputError: a bad order, count or index.
+    """
+    reason = autoencoder_reason(model)
+    if reason is not None:
+        raise UnsupportedModelError(reason)
+    inputs = graph.model_input(model, x)
+    outputs = np.asarray(graph.predict(model, inputs, batch_size=batch_size), dtype=np.float32)
+    inputs = np.asarray(inputs, dtype=np.float32)
+    errors = np.square(outputs - inputs).reshape(len(inputs), -1).mean(axis=1).astype(np.float64)
+    if indices is not None:
+        chosen = np.asarray(list(indices), dtype=np.int64)
+        if chosen.ndim != 1 or (chosen.size and not (0 <= chosen.min() <= chosen.max() < len(x))):
+            raise InputError(
+                f"Expected sample indices from 0 to {len(x) - 1}. Received: {chosen.tolist()[:8]}."
+            )
+        order = "given"
+    else:
+        _check_choice(order, RECONSTRUCTION_ORDERS[1:], "order")
+        if not isinstance(count, (int, np.integer)) or count < 1:
+            raise InputError(f"Expected count as a whole number of 1 or more. Received: {count!r}.")
+        ranking = {
+            "first": np.arange(len(x)),
+            "worst": np.argsort(-errors, kind="stable"),
+            "best": np.argsort(errors, kind="stable"),
+        }[order]
+        chosen = ranking[: int(count)].astype(np.int64)
+    shown = np.concatenate([inputs[chosen].ravel(), outputs[chosen].ravel()])
+    value_range = (float(shown.min()), float(shown.max())) if shown.size else (0.0, 1.0)
+    return ReconstructionInfo(
+        inputs=inputs[chosen],
+        outputs=outputs[chosen],
+        indices=chosen,
+        errors=errors,
+        value_range=value_range,
+        order=order,
+    )
+
+
+def _sub_models(model: Any) -> list[Any]:
+    return [layer for layer in getattr(model, "layers", []) if graph.supports(layer)]
+
+
+def latent_parts(
+    model: Any, *, encoder: str | None = None, decoder: str | None = None
+) -> tuple[Any, Any, int] | None:
+    """The encoder and decoder sub-models of an autoencoder and which encoder output is the code.
+
+    The encoder is the nested model that takes the model's input; the decoder the nested model
+    whose output has the model's output shape and whose input is a vector; the code is the
+    encoder output of the decoder's input size (a *mean* before a *variance*). ``encoder`` and
+    ``decoder`` name them instead (a model card's ``encoder_layer``/``decoder_layer``).
+
+    Returns:
+        ``(encoder, decoder, output index)``, or None when the model is not built that way.
+    """
+    if autoencoder_reason(model) is not None:
+        return None
+    layers = graph.graph_layers(model)
+    nested = _sub_models(model)
+    by_name = {layer.name: layer for layer in nested}
+    found_encoder = by_name.get(encoder) if encoder else None
+    found_decoder = by_name.get(decoder) if decoder else None
+    for layer in nested:
+        inputs = [tuple(tensor.shape[1:]) for tensor in layer.inputs]
+        outputs = [tuple(tensor.shape[1:]) for tensor in layer.outputs]
+        if found_encoder is None and inputs == [layers.input_shapes[0]]:
+            found_encoder = layer
+        elif (
+            found_decoder is None
+            and len(inputs) == 1
+            and len(inputs[0]) == 1
+            and outputs[:1] == [layers.output_shape]
+        ):
+            found_decoder = layer
+    if found_encoder is None or found_decoder is None or found_encoder is found_decoder:
+        return None
+    size = tuple(found_decoder.inputs[0].shape[1:])
+    candidates = [
+        index
+        for index, tensor in enumerate(found_encoder.outputs)
+        if tuple(tensor.shape[1:]) == size
+    ]
+    if not candidates:
+        return None
+    names = _output_names(found_encoder)
+    index = min(candidates, key=lambda i: (_latent_rank(names[i]), i))
+    return found_encoder, found_decoder, index
+
+
+def _output_names(model: Any) -> list[str]:
+    """The names of the layers that make a model's outputs (``"z_mean"``), else ``""``."""
+    names = []
+    for tensor in model.outputs:
+        history = getattr(tensor, "_keras_history", None)
+        operation = getattr(history, "operation", None)
+        names.append(str(getattr(operation, "name", "") or ""))
+    return names
+
+
+def latent_grid_reason(model: Any) -> str | None:
+    """Why ``model``'s latent space cannot be drawn as a decoded grid (None when it can)."""
+    reason = autoencoder_reason(model)
+    if reason is not None:
+        return reason
+    if latent_parts(model) is None:
+        return (
+            "The model has no encoder and decoder sub-models (nested models: input to code, "
+            "code to output), so there is no decoder to turn latent points into outputs."
+        )
+    return None
+
+
+def latent_grid_info(
+    model: Any,
+    x: np.ndarray,
+    *,
+    size: int = DEFAULT_GRID_SIZE,
+    quantiles: tuple[float, float] = DEFAULT_LATENT_QUANTILES,
+    encoder: str | None = None,
+    decoder: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> LatentGridInfo:
+    """Decodes a ``size`` x ``size`` grid over the first two latent dimensions.
+
+    The samples are encoded; the grid spans each of the first two coordinates from its
+    ``quantiles[0]`` to its ``quantiles[1]`` quantile over the samples; any further coordinate
+    is 0 (a VAE's prior mean). The decoder sub-model turns each grid point into an output.
+
+    Args:
+        model: an autoencoder built from encoder and decoder sub-models (:func:`latent_parts`).
+        x: the samples that set the grid's extent.
+        size: grid points per axis.
+        quantiles: ``(low, high)`` shares in [0, 1].
+        encoder, decoder: the sub-models' names, when the model card gives them.
+        batch_size: samples per model call.
+
+    Raises:
+        UnsupportedModelError: no encoder and decoder to use.
+        InputError: a bad size or quantiles.
+    """
+    reason = latent_grid_reason(model)
+    if reason is not None:
+        raise UnsupportedModelError(reason)
+    if not isinstance(size, (int, np.integer)) or not 2 <= size <= 50:
+        raise InputError(f"Expected size between 2 and 50. Received: {size!r}.")
+    low, high = (float(value) for value in quantiles)
+    if not 0.0 <= low < high <= 1.0:
+        raise InputError(f"Expected 0 <= low < high <= 1 quantiles. Received: {quantiles!r}.")
+    found_encoder, found_decoder, output = latent_parts(model, encoder=encoder, decoder=decoder)
+    inputs = graph.model_input(model, x)
+    codes = []
+    for start in range(0, len(inputs), batch_size):
+        result = found_encoder(inputs[start : start + batch_size], training=False)
+        result = result if isinstance(result, (list, tuple)) else [result]
+        codes.append(np.asarray(result[output], dtype=np.float32))
+    code = np.concatenate(codes).reshape(len(inputs), -1)
+    latent_dim = code.shape[1]
+    axes = min(2, latent_dim)
+    ends = np.quantile(code[:, :axes].astype(np.float64), [low, high], axis=0)  # (2, axes)
+    first = np.linspace(ends[0, 0], ends[1, 0], int(size))
+    second = np.linspace(ends[1, 1], ends[0, 1], int(size)) if axes == 2 else np.zeros(1)
+    grid = np.zeros((len(second), len(first), latent_dim), dtype=np.float32)
+    grid[:, :, 0] = first[None, :]
+    if axes == 2:
+        grid[:, :, 1] = second[:, None]
+    flat = grid.reshape(-1, latent_dim)
+    decoded = [
+        np.asarray(found_decoder(flat[start : start + batch_size], training=False))
+        for start in range(0, len(flat), batch_size)
+    ]
+    images = np.concatenate(decoded).astype(np.float32)
+    latent = _output_names(found_encoder)[output] or f"output {output}"
+    encoded = np.zeros((len(code), 2), dtype=np.float32)
+    encoded[:, :axes] = code[:, :axes]
+    return LatentGridInfo(
+        images=images.reshape(len(second), len(first), *images.shape[1:]),
+        first=first.astype(np.float64),
+        second=second.astype(np.float64),
+        latent_dim=int(latent_dim),
+        encoder=found_encoder.name,
+        decoder=found_decoder.name,
+        latent=latent,
+        quantiles=(low, high),
+        encoded=encoded,
+    )

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from neurogenesis.analysis.embeddings import ProjectionInfo
+from neurogenesis.analysis.embeddings import LatentGridInfo, ProjectionInfo, ReconstructionInfo
 from neurogenesis.errors import InputError
 from neurogenesis.plotting.style import PALETTE, base_layout, escaped
 
@@ -35,7 +35,9 @@ __all__ = [
     "HOVER_LIMIT",
     "NOISE_COLOR",
     "category_colours",
+    "plot_latent_grid",
     "plot_projection",
+    "plot_reconstructions",
     "plot_similarity",
     "selected_indices",
 ]
@@ -96,6 +98,9 @@ HOVER_SEED = 0
 METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 SIMILARITY_METRICS = ("cosine", "euclidean")
 MAX_TICK_LABELS = 60
+TILE_GAP = 1
+PICTURE_WIDTH_PX = 640
+"""The width tiled pictures are sized for; pixels stay square whatever the page's width."""
 SIMILARITY_SCALE = "Viridis"
 COSINE_ROUNDING = 0.05
 """The all-positive cosine scale's ends are rounded out to this step (0.83..0.98 shows 0.80..1)."""
@@ -530,4 +535,180 @@ def plot_similarity(
     layout["xaxis"] = {"showgrid": False, **ticks}
     layout["yaxis"] = {"showgrid": False, "autorange": "reversed", "scaleanchor": "x", **ticks}
     fig.update_layout(layout)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Autoencoders
+# --------------------------------------------------------------------------------------------
+
+
+def _tile(images: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    """``images`` (rows * columns, H, W, C) on one canvas with a one-pixel NaN gap between."""
+    _, height, width, channels = images.shape
+    canvas = np.full(
+        (rows * (height + TILE_GAP) - TILE_GAP, columns * (width + TILE_GAP) - TILE_GAP, channels),
+        np.nan,
+    )
+    for position, image in enumerate(images):
+        row, column = divmod(position, columns)
+        top, left = row * (height + TILE_GAP), column * (width + TILE_GAP)
+        canvas[top : top + height, left : left + width] = image
+    return canvas
+
+
+def _as_images(values: np.ndarray) -> np.ndarray:
+    """(n, H, W[, C]) or (n, L) vectors as (n, H, W, C) pictures (a vector as one row)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 2:
+        return values[:, None, :, None]
+    if values.ndim == 3:
+        return values[..., None]
+    if values.ndim == 4:
+        return values
+    raise InputError(f"Expected images (n, height, width[, channels]). Received: {values.shape}.")
+
+
+def _picture(canvas: np.ndarray, low: float, high: float, hover: str, custom=None) -> Any:
+    """A grey canvas as a heatmap on ``low..high`` (high white), a colour one as an image."""
+    if canvas.shape[-1] == 3:
+        scaled = np.clip((np.nan_to_num(canvas, nan=high) - low) / (high - low or 1.0), 0, 1)
+        return go.Image(z=np.rint(scaled * 255).astype(np.uint8), hoverinfo="skip")
+    return go.Heatmap(
+        z=canvas[..., 0],
+        zmin=low,
+        zmax=high,
+        colorscale="Greys",
+        reversescale=True,
+        hoverongaps=False,
+        customdata=custom,
+        hovertemplate=hover,
+        colorbar={"thickness": 12},
+    )
+
+
+def _picture_layout(fig: go.Figure, title: str, canvas: np.ndarray, extra: int) -> None:
+    pixel = float(np.clip(PICTURE_WIDTH_PX / canvas.shape[1], 2.0, 24.0))
+    layout = base_layout(title)
+    layout.update(
+        hovermode="closest",
+        height=int(np.clip(canvas.shape[0] * pixel + extra, 240, 1400)),
+        showlegend=False,
+        margin={"l": 110, "r": 20, "t": 80, "b": 60},
+    )
+    fig.update_layout(layout)
+    fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(
+        showgrid=False,
+        zeroline=False,
+        autorange="reversed",
+        scaleanchor="x",
+        scaleratio=1,
+        constrain="domain",
+    )
+
+
+def plot_reconstructions(info: ReconstructionInfo) -> go.Figure:
+    """Inputs (top row) above the autoencoder's outputs (bottom row), on ONE colour scale.
+
+    Each column is a sample, labelled with its index and mean squared error; both rows share the
+    scale ``info.value_range`` (its colour bar says so), so a faint reconstruction looks faint.
+    """
+    inputs, outputs = _as_images(info.inputs), _as_images(info.outputs)
+    count = len(inputs)
+    if count == 0:
+        raise InputError("Expected at least one sample to show. Received: none.")
+    height, width = inputs.shape[1:3]
+    canvas = _tile(np.concatenate([inputs, outputs]), 2, count)
+    low, high = info.value_range
+    if high <= low:
+        high = low + 1.0
+    fig = go.Figure(_picture(canvas, low, high, "pixel value %{z:.3f}<extra></extra>"))
+    if isinstance(fig.data[0], go.Heatmap):
+        fig.data[0].colorbar.title = {"text": "pixel value"}
+    step = width + TILE_GAP
+    errors = info.errors[info.indices]
+    fig.update_xaxes(
+        tickvals=[column * step + (width - 1) / 2 for column in range(count)],
+        ticktext=[
+            f"#{int(index)}<br>{error:.3f}"
+            for index, error in zip(info.indices, errors, strict=True)
+        ],
+        title={"text": "sample, and its mean squared error"},
+    )
+    fig.update_yaxes(
+        tickvals=[(height - 1) / 2, height + TILE_GAP + (height - 1) / 2],
+        ticktext=["input", "reconstruction"],
+    )
+    chosen = {
+        "given": "chosen samples",
+        "first": f"first {count} samples",
+        "worst": f"{count} worst reconstructed samples",
+        "best": f"{count} best reconstructed samples",
+    }[info.order]
+    title = (
+        f"Inputs and reconstructions: the {chosen} of {len(info.errors):,}"
+        f"<br><sup>mean squared error over all samples {info.mean_error:.4f}; one colour scale "
+        f"{low:.3g} to {high:.3g} for both rows</sup>"
+    )
+    _picture_layout(fig, title, canvas, 170)
+    return fig
+
+
+def plot_latent_grid(info: LatentGridInfo) -> go.Figure:
+    """The decoder's outputs over the grid of the first two latent coordinates.
+
+    Tiles sit at their latent coordinates: the first grows to the right, the second upwards.
+    Axis ticks give the coordinates of a few tiles; hover gives each tile's.
+    """
+    rows, columns = info.images.shape[:2]
+    images = _as_images(info.images.reshape(rows * columns, *info.images.shape[2:]))
+    height, width = images.shape[1:3]
+    canvas = _tile(images, rows, columns)
+    finite = canvas[np.isfinite(canvas)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if low >= 0.0 and high <= 1.0:
+        low, high = 0.0, 1.0  # a sigmoid's outputs: keep the full range, grey means grey
+    custom = np.full((*canvas.shape[:2], 2), np.nan)
+    for row in range(rows):
+        for column in range(columns):
+            top, left = row * (height + TILE_GAP), column * (width + TILE_GAP)
+            custom[top : top + height, left : left + width] = (
+                info.first[column],
+                info.second[row],
+            )
+    name = escaped(info.latent)
+    fig = go.Figure(
+        _picture(
+            canvas,
+            low,
+            high,
+            f"{name}[0] %{{customdata[0]:.3f}}<br>{name}[1] %{{customdata[1]:.3f}}<br>"
+            "decoded value %{z:.3f}<extra></extra>",
+            custom,
+        )
+    )
+    if isinstance(fig.data[0], go.Heatmap):
+        fig.data[0].colorbar.title = {"text": "decoded<br>pixel value"}
+    ticks = sorted({0, columns // 2, columns - 1})
+    fig.update_xaxes(
+        tickvals=[c * (width + TILE_GAP) + (width - 1) / 2 for c in ticks],
+        ticktext=[f"{info.first[c]:.2f}" for c in ticks],
+        title={"text": f"{name}[0], first latent coordinate"},
+    )
+    if rows > 1:
+        row_ticks = sorted({0, rows // 2, rows - 1})
+        fig.update_yaxes(
+            tickvals=[r * (height + TILE_GAP) + (height - 1) / 2 for r in row_ticks],
+            ticktext=[f"{info.second[r]:.2f}" for r in row_ticks],
+            title={"text": f"{name}[1], second latent coordinate"},
+        )
+    others = f"; the other {info.latent_dim - 2} coordinates at 0" if info.latent_dim > 2 else ""
+    low_q, high_q = info.quantiles
+    title = (
+        f"What {escaped(info.decoder)} makes of a {rows} × {columns} grid of latent points"
+        f"<br><sup>{name} from the encoded samples' {low_q:.0%} to {high_q:.0%} quantile on "
+        f"each axis{others}</sup>"
+    )
+    _picture_layout(fig, title, canvas, 170)
     return fig

@@ -36,6 +36,7 @@ __all__ = [
     "plot_feature_maps",
     "plot_filters",
     "plot_sample_grid",
+    "caption_font_size",
     "sample_captions",
 ]
 
@@ -52,7 +53,13 @@ GAP_SHARE = 0.15
 CAPTION_SHARE = 0.45
 """Room under a thumbnail (or above a feature map) for its caption, as a share of its height."""
 CAPTION_FONT_SIZE = 10
+MIN_CAPTION_FONT_SIZE = 8
 MAX_CAPTION_CHARS = 22
+"""Characters per caption line at most (a longer line ends in "…")."""
+CHAR_WIDTH_EM = 0.6
+"""A character's width in font sizes (Plotly's default sans-serif, upper bound for digits)."""
+CAPTION_FILL = 0.95
+LINE_HEIGHT = 1.3
 FIGURE_WIDTH_PX = 760
 """The width heights are worked out for (figures stretch to the page; the aspect stays close)."""
 MIN_HEIGHT_PX, MAX_HEIGHT_PX = 220, 2400
@@ -325,15 +332,51 @@ def _sample_texts(
         else:
             caption, hover, is_wrong = "", f"sample {int(index)}", False
         if captions is not None:
-            caption = escaped(_short(str(captions[position])))
-            hover = f"{hover}<br>{escaped(captions[position])}"
+            # A caption may hold several lines ("\n"); each is escaped and kept short on its own.
+            lines = str(captions[position]).split("\n")
+            caption = "<br>".join(escaped(_short(line)) for line in lines)
+            hover = f"{hover}<br>{'<br>'.join(escaped(line) for line in lines)}"
         shown.append(caption)
         hovers.append(hover)
         wrong.append(is_wrong)
     return shown, hovers, wrong
 
 
-def _caption_annotations(grid: _Grid, captions: Sequence[str], wrong: Sequence[bool]) -> list:
+def _caption_lines(caption: str) -> list[str]:
+    """A caption's lines as they are drawn (tags and entities count as what they show)."""
+    import html
+    import re
+
+    return [html.unescape(re.sub(r"<[^>]+>", "", line)) for line in caption.split("<br>")]
+
+
+def _cut_lines(caption: str, limit: int) -> str:
+    """Each line of an escaped caption cut to ``limit`` shown characters (ending in "…")."""
+
+    lines = []
+    for line in _caption_lines(caption):
+        shown = line if len(line) <= limit else line[: limit - 1] + "…"
+        lines.append(escaped(shown))
+    return "<br>".join(lines)
+
+
+def caption_font_size(captions: Sequence[str], cell_px: float) -> int:
+    """The largest font (up to ``CAPTION_FONT_SIZE``) at which every caption line fits a cell.
+
+    A line of n characters is about ``CHAR_WIDTH_EM * n`` font sizes wide; below
+    ``MIN_CAPTION_FONT_SIZE`` the font stays there (lines were already cut to
+    ``MAX_CAPTION_CHARS``).
+    """
+    longest = max((len(line) for c in captions for line in _caption_lines(c)), default=0)
+    if longest == 0:
+        return CAPTION_FONT_SIZE
+    fitting = math.floor(CAPTION_FILL * cell_px / (CHAR_WIDTH_EM * longest))
+    return int(np.clip(fitting, MIN_CAPTION_FONT_SIZE, CAPTION_FONT_SIZE))
+
+
+def _caption_annotations(
+    grid: _Grid, captions: Sequence[str], wrong: Sequence[bool], font_size: int = CAPTION_FONT_SIZE
+) -> list:
     annotations = []
     for position, caption in enumerate(captions):
         if not caption:
@@ -349,7 +392,7 @@ def _caption_annotations(grid: _Grid, captions: Sequence[str], wrong: Sequence[b
                 "showarrow": False,
                 "yanchor": "top",
                 "font": {
-                    "size": CAPTION_FONT_SIZE,
+                    "size": font_size,
                     "color": WRONG_COLOR if wrong[position] else "#333333",
                 },
             }
@@ -439,7 +482,20 @@ def _thumbnails(images, chosen, texts, hovers, wrong, selected_position, columns
         )
     pictures = _display_uint8(images)
     height, width = pictures.shape[1:3]
-    band = round(CAPTION_SHARE * height) if any(texts) else 0
+    # The captions' room follows their lines at the font that fits a cell (pixels per data unit
+    # come from the grid's width, which the band does not change).
+    share = min(len(chosen), max(1, int(columns))) / max(1, int(columns))
+    scale = FIGURE_WIDTH_PX * share / _Grid(len(chosen), height, width, columns).width
+    cell_px = _Grid(len(chosen), height, width, columns).cell_w * scale
+    font_size = caption_font_size(texts, cell_px)
+    fitting = max(4, math.floor(CAPTION_FILL * cell_px / (CHAR_WIDTH_EM * font_size)))
+    texts = [_cut_lines(text, fitting) for text in texts]
+    lines = max((len(_caption_lines(text)) for text in texts if text), default=0)
+    band = (
+        max(round(CAPTION_SHARE * height), math.ceil(lines * LINE_HEIGHT * font_size / scale))
+        if any(texts)
+        else 0
+    )
     grid = _Grid(len(chosen), height, width, columns, band=band)
     figure = go.Figure()
     if len(chosen):
@@ -451,11 +507,10 @@ def _thumbnails(images, chosen, texts, hovers, wrong, selected_position, columns
     if any(wrong):
         title += f" ({sum(wrong)} wrong, outlined in red)"
     # A short row keeps the thumbnail size of a full one instead of stretching to the width.
-    share = grid.columns / max(1, int(columns))
     figure.update_layout(
         **_layout(title, grid.height_px(70, share=share)),
         shapes=shapes,
-        annotations=_caption_annotations(grid, texts, wrong),
+        annotations=_caption_annotations(grid, texts, wrong, font_size),
     )
     _picture_axes(figure)
     figure.update_xaxes(range=[-0.5, grid.width - 0.5])

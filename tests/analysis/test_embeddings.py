@@ -369,3 +369,71 @@ def test_similarity_matrix_by_hand():
     )
     with pytest.raises(InputError, match="index"):
         E.similarity_matrix(features, [0, 9])
+
+
+# --------------------------------------------------------------------------------------------
+# Autoencoders
+
+
+@pytest.fixture(scope="module")
+def vae():
+    from tests.conftest import ROOT
+
+    model = load_model(ROOT / "models" / "digits_vae.keras")
+    samples = load_samples(ROOT / "data" / "samples" / "digits_vae.npz")
+    return model, samples
+
+
+def test_vae_reconstructions_match_the_model_and_its_card(vae):
+    """Issue 19: the VAE got no reconstructions on the features page."""
+    model, samples = vae
+    info = E.reconstruction_info(model, samples.x, order="worst", count=6)
+    outputs = np.asarray(model(samples.x, training=False), dtype=np.float64)
+    errors = ((outputs - samples.x) ** 2).reshape(len(outputs), -1).mean(axis=1)
+    np.testing.assert_allclose(info.errors, errors, rtol=1e-5, atol=1e-7)
+    assert info.mean_error == pytest.approx(0.0428, abs=5e-5)  # the card's reconstruction_mse
+    assert info.indices.tolist() == np.argsort(-errors, kind="stable")[:6].tolist()
+    np.testing.assert_allclose(info.outputs, outputs[info.indices], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(info.inputs, samples.x[info.indices])
+    low = min(info.inputs.min(), info.outputs.min())
+    assert info.value_range == (pytest.approx(low), pytest.approx(1.0))
+    best = E.reconstruction_info(model, samples.x, order="best", count=3)
+    assert errors[best.indices].max() <= errors[info.indices].min()
+    given = E.reconstruction_info(model, samples.x, indices=[5, 2])
+    assert given.order == "given" and given.indices.tolist() == [5, 2]
+    assert pickle.loads(pickle.dumps(info)) == info
+    with pytest.raises(InputError, match="order"):
+        E.reconstruction_info(model, samples.x, order="random")
+
+
+def test_vae_latent_grid_decodes_the_quantile_range_with_the_decoder(vae):
+    model, samples = vae
+    encoder, decoder, output = E.latent_parts(model)
+    assert (encoder.name, decoder.name, output) == ("encoder", "decoder", 0)  # z_mean
+    info = E.latent_grid_info(model, samples.x, size=5)
+    z_mean = np.asarray(model.get_layer("encoder")(samples.x, training=False)[0])
+    low, high = np.quantile(z_mean.astype(np.float64), [0.02, 0.98], axis=0)
+    np.testing.assert_allclose(info.first, np.linspace(low[0], high[0], 5), rtol=1e-5)
+    np.testing.assert_allclose(info.second, np.linspace(high[1], low[1], 5), rtol=1e-5)
+    assert info.latent == "z_mean" and info.latent_dim == 2
+    assert info.images.shape == (5, 5, 8, 8, 1)
+    # Row 1, column 3 is the decoder's output at (first[3], second[1]).
+    point = np.array([[info.first[3], info.second[1]]], dtype=np.float32)
+    expected = np.asarray(model.get_layer("decoder")(point, training=False))[0]
+    np.testing.assert_allclose(info.images[1, 3], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(info.encoded, z_mean, rtol=1e-5, atol=1e-6)
+
+
+def test_only_autoencoders_with_sub_models_get_the_views():
+    classifier = tiny_dense_model()
+    assert "not an autoencoder" in E.autoencoder_reason(classifier)
+    with pytest.raises(UnsupportedModelError):
+        E.reconstruction_info(classifier, tiny_data()[0])
+    keras.utils.set_random_seed(0)
+    flat = keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(2), keras.layers.Dense(6, activation="sigmoid")]
+    )
+    assert E.autoencoder_reason(flat) is None  # it rebuilds its input: reconstructions
+    assert "no encoder and decoder" in E.latent_grid_reason(flat)  # but no decoder to sample
+    info = E.reconstruction_info(flat, np.random.default_rng(0).uniform(size=(10, 6)), count=3)
+    assert info.indices.tolist() == [0, 1, 2] and info.outputs.shape == (3, 6)

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from neurogenesis.analysis.embeddings import ProjectionInfo
+from neurogenesis.analysis.embeddings import LatentGridInfo, ProjectionInfo, ReconstructionInfo
 from neurogenesis.errors import InputError
 from neurogenesis.plotting.embeddings import (
     CATEGORY_10,
@@ -18,7 +18,9 @@ from neurogenesis.plotting.embeddings import (
     HOVER_LIMIT,
     NOISE_COLOR,
     category_colours,
+    plot_latent_grid,
     plot_projection,
+    plot_reconstructions,
     plot_similarity,
     selected_indices,
 )
@@ -213,3 +215,64 @@ def test_up_to_twenty_categories_stay_distinct_and_more_go_continuous():
     assert noise[0].marker.color == NOISE_COLOR and sorted(noise[0].customdata) == list(range(7))
     texts = [t for trace in scaled for t in trace.hovertext]
     assert "w24" in texts
+
+
+def _reconstructions() -> ReconstructionInfo:
+    rng = np.random.default_rng(4)
+    inputs = rng.uniform(0, 1, (3, 4, 5, 1)).astype(np.float32)
+    outputs = (0.5 * inputs + 0.1).astype(np.float32)
+    return ReconstructionInfo(
+        inputs=inputs,
+        outputs=outputs,
+        indices=np.array([7, 2, 9]),
+        errors=np.linspace(0.0, 0.1, 10),
+        value_range=(float(min(inputs.min(), outputs.min())), float(inputs.max())),
+        order="worst",
+    )
+
+
+def test_reconstructions_share_one_scale_inputs_above_outputs():
+    info = _reconstructions()
+    fig = plot_reconstructions(info)
+    (heatmap,) = fig.data
+    z = np.asarray(heatmap.z, dtype=float)
+    assert z.shape == (2 * 4 + 1, 3 * 5 + 2)  # two rows of three tiles, one-pixel gaps
+    np.testing.assert_allclose(z[:4, 6:11], info.inputs[1, ..., 0], rtol=1e-6)
+    np.testing.assert_allclose(z[5:9, 6:11], info.outputs[1, ..., 0], rtol=1e-6)
+    assert np.isnan(z[4]).all()
+    # One colour scale for both rows, the one the info gives.
+    assert (heatmap.zmin, heatmap.zmax) == info.value_range
+    assert heatmap.colorbar.title.text == "pixel value"
+    assert list(fig.layout.yaxis.ticktext) == ["input", "reconstruction"]
+    assert fig.layout.xaxis.ticktext[0] == "#7<br>0.078"  # errors[7] of linspace(0, 0.1, 10)
+    assert fig.layout.yaxis.scaleanchor == "x"
+    assert "3 worst reconstructed samples of 10" in fig.layout.title.text
+    assert "one colour scale" in fig.layout.title.text
+
+
+def test_latent_grid_tiles_sit_at_their_coordinates():
+    images = np.random.default_rng(5).uniform(0, 1, (3, 4, 2, 2, 1)).astype(np.float32)
+    info = LatentGridInfo(
+        images=images,
+        first=np.linspace(-1, 1, 4),
+        second=np.linspace(2, -2, 3),
+        latent_dim=3,
+        encoder="encoder",
+        decoder="decoder",
+        latent="z_mean",
+        quantiles=(0.02, 0.98),
+        encoded=np.zeros((5, 2), np.float32),
+    )
+    fig = plot_latent_grid(info)
+    (heatmap,) = fig.data
+    z = np.asarray(heatmap.z, dtype=float)
+    assert z.shape == (3 * 3 - 1, 4 * 3 - 1)
+    np.testing.assert_allclose(z[3:5, 6:8], images[1, 2, ..., 0])  # row 1, column 2
+    custom = np.asarray(heatmap.customdata, dtype=float)
+    assert tuple(custom[3, 6]) == (info.first[2], info.second[1])
+    assert (heatmap.zmin, heatmap.zmax) == (0.0, 1.0)
+    assert fig.layout.xaxis.title.text.startswith("z_mean[0]")
+    assert fig.layout.yaxis.title.text.startswith("z_mean[1]")
+    assert list(fig.layout.yaxis.ticktext) == ["2.00", "0.00", "-2.00"]  # highest at the top
+    assert "other 1 coordinates at 0" in fig.layout.title.text
+    assert heatmap.colorbar.title.text == "decoded<br>pixel value"

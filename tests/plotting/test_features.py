@@ -130,6 +130,32 @@ def test_explicit_captions_and_bad_arguments():
         pf.plot_sample_grid(x, [3])
 
 
+def test_two_line_captions_fit_their_cells():
+    """Issue 19: captions like '#12 label 3 → 3 (0.99)' were cut and ran into each other."""
+    x = np.zeros((20, 8, 8, 1), dtype=np.float32)
+    captions = [f"#{i} 99%\ntriangle→circle" for i in range(8)]
+    figure = pf.plot_sample_grid(x, range(8), captions=captions, columns=8)
+    texts = [a.text for a in figure.layout.annotations]
+    assert texts[3] == "#3 99%<br>triangle→circle"  # both lines whole
+    plain = pf._Grid(8, 8, 8, 8)
+    scale = pf.FIGURE_WIDTH_PX / plain.width  # screen pixels per image pixel
+    cell_px = plain.cell_w * scale
+    size = figure.layout.annotations[0].font.size
+    assert size == pf.caption_font_size(texts, cell_px)
+    assert pf.MIN_CAPTION_FONT_SIZE <= size <= pf.CAPTION_FONT_SIZE
+    # Every line fits its cell at that size, so neighbours never overlap.
+    assert len("triangle→circle") * pf.CHAR_WIDTH_EM * size <= cell_px
+    # The band under the tiles holds both lines: the canvas is one row of tile, gaps and band.
+    canvas_height = figure.layout.yaxis.range[0] + 0.5
+    band = canvas_height - 8 - 2 * plain.gap
+    assert band * scale >= 2 * pf.LINE_HEIGHT * size
+    # A line too long even at the smallest font is cut to fit, and says so.
+    long = pf.plot_sample_grid(x, range(8), captions=["#1\n" + "x" * 40] * 8, columns=8)
+    line = long.layout.annotations[0].text.split("<br>")[1]
+    assert line.endswith("…")
+    assert len(line) * pf.CHAR_WIDTH_EM * long.layout.annotations[0].font.size <= cell_px
+
+
 def test_series_sparklines_keep_raw_values_in_hover():
     x = np.random.default_rng(2).normal(size=(5, 14, 2))
     figure = pf.plot_sample_grid(
