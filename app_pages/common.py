@@ -55,7 +55,7 @@ from neurogenesis.plotting.export import (
     static_export_available,
 )
 from neurogenesis.plotting.features import plot_sample_grid
-from neurogenesis.plotting.style import escaped
+from neurogenesis.plotting.style import browser_safe, escaped
 
 GRID_PAGE = 48
 STRIP_SAMPLES = 8
@@ -822,10 +822,10 @@ def chart(
     Returns:
         What ``st.plotly_chart`` returns: the selection event with ``on_select``.
     """
-    # theme=None: the colours, scales and fonts the plotting module chose reach the browser
-    # (Streamlit's own chart theme recolours continuous scales, e.g. Inferno's black zero).
+    # theme=None: the colours, scales and fonts the plotting module chose reach the browser;
+    # browser_safe: Streamlit swaps #000001-#000020 for theme colours (Inferno's black zero).
     options.setdefault("theme", None)
-    event = st.plotly_chart(figure, key=key, **options)
+    event = st.plotly_chart(browser_safe(figure), key=key, **options)
     if downloads:
         title = _plain(figure.layout.title.text if figure.layout.title else None)
         export = ChartExport(key, file_stem(name or key), title or name or key, figure, data)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import json
+import re
 
 # Colour-blind-safe qualitative palette (Okabe & Ito 2008), in an order that keeps the first
 # few colours far apart.
@@ -214,3 +216,21 @@ def styled(figure, style: str):
 
         raise InputError(f"Expected a style in {list(STYLES)}. Received: {style!r}")
     return publication_layout(figure) if style == "publication" else figure
+
+
+# Streamlit's chart element swaps the exact strings #000001 ... #000020 anywhere in a figure for
+# its theme's colours, whatever the theme (its placeholders for "the theme's n-th colour").
+# Inferno's and Magma's zero, #000004, is one of them: spelled rgb() it reaches the browser.
+_STREAMLIT_PLACEHOLDER = re.compile(r'"#0{4}(0[1-9]|1[0-9]|20)"', re.IGNORECASE)
+
+
+def browser_safe(figure):
+    """``figure`` with every colour Streamlit would replace spelled as ``rgb(0, 0, n)``: the
+    same figure object when there is none (the usual case), else an equal copy."""
+    import plotly.graph_objects as go
+
+    text = figure.to_json()
+    if not _STREAMLIT_PLACEHOLDER.search(text):
+        return figure
+    text = _STREAMLIT_PLACEHOLDER.sub(lambda m: f'"rgb(0, 0, {int(m.group(1), 16)})"', text)
+    return go.Figure(json.loads(text))
