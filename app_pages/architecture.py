@@ -66,12 +66,13 @@ def _on_graph_click(layout, open_key: str) -> None:
 
 
 def _on_find(graph, open_key: str) -> None:
-    """Finding a layer inside a closed block opens the blocks around it, so it can be shown."""
+    """Finding a layer opens the blocks around it, so it can be shown, and shows its details."""
     wanted = st.session_state.get("architecture_find")
     unit = next((unit for unit in graph.units if unit.name == wanted), None)
     if unit is not None:
         opened = st.session_state.get(open_key, [])
         st.session_state[open_key] = [*opened, *(g for g in unit.path if g not in opened)]
+        st.session_state["architecture_layer"] = "/".join(unit.layer_path)  # its details below
 
 
 def _found_node(layout, graph, wanted: str | None) -> int | None:
@@ -289,8 +290,10 @@ def stack_view(source, info) -> None:
         data=partial(_layer_table, info),
     )
     st.caption(
-        "Each box is one layer's output for one sample: height and depth follow its spatial size "
-        "(square root), thickness its channels (logarithm). Drag to rotate, scroll to zoom."
+        "Each box is one layer's output for one sample, named above it: its two sides follow "
+        "the square roots of its rows (or time steps) and columns, its thickness the logarithm "
+        "of its channels; a vector is a thin slab as tall as the square root of its length "
+        "allows. Drag to rotate, scroll to zoom."
     )
 
 
@@ -1006,10 +1009,11 @@ with common.how_to_read("Architecture"):
         "dominate the parameters (few pixels, many channels).\n"
         "- A layer called twice (shared weights) costs compute twice but stores its weights once.\n"
         "- **The graph** puts each layer at the depth of its longest path from an input, so every "
-        "arrow points forward and parallel branches (ResNet's skip connections, multi-input "
-        "models) stand side by side. Colours are layer families; a large purple square is a "
-        "closed block (a nested model is dark slate). Shapes on the arrows are the tensors "
-        "passed, batch first (None).\n"
+        "arrow points forward and parallel branches (multi-input models) stand side by side. Each "
+        "box holds the layer's class (its header, coloured by family), name, key settings and "
+        "parameters; a dotted box is a closed block, named after it (a nested model is dark "
+        "slate). An edge that jumps over layers (a residual, a mask) runs in a lane beside the "
+        "column. The shape below a layer is the tensor it sends, batch first (None).\n"
         "- **The diff** lines up the layers of two models by class and name. Grey rows are the "
         "same, orange rows changed (their settings, output shape or size; the table says what), "
         "green rows were added in B and vermillion rows removed from A. Bars show what each row "

@@ -883,13 +883,14 @@ def plot_layer_stack_3d(graph, *, only_changes: bool = True) -> go.Figure:
         **layout,
         height=560,
         scene={
-            "xaxis": {"title": "layers in graph order (thickness: log₂ channels)", **quiet},
-            "yaxis": {"title": "√ first spatial size (px or steps)", **quiet},
-            "zaxis": {"title": "√ second spatial size (px)", **quiet},
+            # Short titles: a 3D scene clips long ones at its edges.
+            "xaxis": {"title": "layers, input → output", **quiet},
+            "yaxis": {"title": "√ rows or steps", **quiet},
+            "zaxis": {"title": "√ columns", **quiet},
             # Long stacks would be a thin line at their true proportions: squeeze the length.
             "aspectmode": "manual",
             "aspectratio": {"x": 3.0, "y": 1.0, "z": 1.0},
-            "camera": {"eye": {"x": -0.6, "y": -2.2, "z": 1.0}},
+            "camera": {"eye": {"x": -0.8, "y": -2.6, "z": 1.3}},
         },
     )
     return figure

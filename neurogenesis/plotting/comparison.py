@@ -647,7 +647,7 @@ def plot_side_by_side_costs(
             "ticktext": labels,
             "autorange": "reversed",
             "automargin": True,
-            "title": "layer (class), aligned across the models",
+            "title": "layer (class)",
         },
         height=max(300, len(rows) * (8 + 10 * len(infos)) + 140),
     )

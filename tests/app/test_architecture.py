@@ -92,6 +92,7 @@ def test_find_a_layer_opens_its_block_and_centres_on_it(app_argv):
     at.selectbox(key="architecture_find").set_value("feed_forward_2").run()
     assert not at.exception
     assert at.session_state[open_key] == ["*_2"]  # its block opened, the other one still closed
+    assert any("**feed_forward_2** · Dense" in text.value for text in at.markdown)  # its details
     chart = figure(at)
     box = _nodes(chart)["feed_forward_2"]
     (focus,) = [s for s in chart["layout"]["shapes"] if s.get("name") == "focus"]
