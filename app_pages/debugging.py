@@ -17,6 +17,7 @@ from neurogenesis.analysis.graph import model_input
 from neurogenesis.errors import InputError
 from neurogenesis.plotting.attribution import (
     METHOD_LABELS,
+    attribution_values,
     plot_attribution,
     plot_token_attribution,
     shared_limit,
@@ -196,8 +197,8 @@ def _top_table(info, sample_set, kind: str, k: int = 10) -> pd.DataFrame:
                 "share of |total|": top.shares,
             }
         )
-    signed = info.attributions is not None
-    values = np.asarray(info.attributions[0] if signed else info.maps[0])
+    # what the chart draws: signed methods' attributions, every other method's magnitude map
+    values, signed = attribution_values(info, 0)
     if kind == "image" and values.ndim == 3:
         values = values.sum(axis=-1)  # a pixel's evidence over its channels
     top = attribution_analysis.top_attributions(values, k)
