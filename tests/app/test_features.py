@@ -65,7 +65,11 @@ def test_shapes_demo_every_view(app_argv):
     open_tab(at, "Activation maximization")
     at.button(key="features_am_go").click()
     rerun(at)
-    assert any("The activation rose from" in caption.value for caption in at.caption)
+    # It says what it maximized: the class's logit, before the softmax, not "activation".
+    said = [caption.value for caption in at.caption if caption.value.startswith("Maximized:")]
+    assert said and "logit of class 0" in said[0] and "before its softmax" in said[0]
+    trace = charts(at)[-1]
+    assert trace["layout"]["yaxis2"]["title"]["text"] == "logit"
 
     open_tab(at, "Projector")
     spec = next(s for s in charts(at) if any(t["type"] == "scattergl" for t in s["data"]))
@@ -103,15 +107,77 @@ def test_filters_narrow_the_samples(app_argv):
 
 
 @pytest.mark.parametrize(
-    "model", ["sentiment_transformer (demo)", "weather_lstm (demo)", "digits_vae (demo)"]
+    ("model", "hidden", "extra"),
+    [
+        ("sentiment_transformer (demo)", ("Filters", "Activation maximization"), ()),
+        ("weather_lstm (demo)", ("Filters", "Activation maximization"), ()),
+        ("digits_vae (demo)", ("Filters",), ("Reconstructions", "Latent space")),
+    ],
 )
-def test_other_demos_render_every_tab(app_argv, model):
+def test_other_demos_show_the_tabs_that_apply(app_argv, model, hidden, extra):
+    """Issue 19: text models got three empty tabs, the VAE no reconstructions or latent grid."""
     at = open_features(app_argv, model)
-    for tab in TABS:
+    shown = [tab.label for tab in at.tabs]
+    assert shown == [tab for tab in TABS if tab not in hidden] + list(extra)
+    note = next(c.value for c in at.caption if c.value.startswith("Not shown for this model"))
+    assert all(f"**{tab}**" in note for tab in hidden)
+    for tab in shown:
         open_tab(at, tab)
         if tab == "Activation maximization" and "features_am_go" in [b.key for b in at.button]:
             at.button(key="features_am_go").click()
             rerun(at)
+        if tab in ("Feature maps", "Reconstructions", "Latent space"):
+            assert charts(at), f"{tab} drew nothing"
+
+
+def test_sentiment_feature_maps_are_time_by_channel_with_tokens(app_argv):
+    """Issue 19: 'no time x channels layer' although 17 layers output (16, 24)."""
+    at = open_features(app_argv, "sentiment_transformer (demo)")
+    open_tab(at, "Feature maps")
+    layers = at.selectbox(key="features_map_layer").options
+    assert len(layers) >= 17 and "attention_1" in layers
+    spec = charts(at)[-1]
+    (heatmap,) = [trace for trace in spec["data"] if trace["type"] == "heatmap"]
+    assert heatmap["zmid"] == 0  # signed states, a diverging scale
+    words = np.load(ROOT / "data" / "samples" / "sentiment_transformer.npz")["vocabulary"]
+    tokens = np.load(ROOT / "data" / "samples" / "sentiment_transformer.npz")["x"][0]
+    assert spec["layout"]["xaxis"]["ticktext"][:3] == [str(words[t]) for t in tokens[:3]]
+    assert spec["layout"]["xaxis"]["title"]["text"] == "token"
+
+
+def test_vae_reconstructions_and_latent_grid(app_argv):
+    at = open_features(app_argv, "digits_vae (demo)")
+    open_tab(at, "Reconstructions")
+    spec = charts(at)[-1]
+    heatmap = spec["data"][0]
+    assert (heatmap["zmin"], heatmap["zmax"]) == (0.0, 1.0)  # one scale for both rows
+    assert spec["layout"]["yaxis"]["ticktext"] == ["input", "reconstruction"]
+    assert any("0.0428" in caption.value for caption in at.caption)  # the card's MSE
+    open_tab(at, "Latent space")
+    spec = charts(at)[-1]
+    assert spec["layout"]["xaxis"]["title"]["text"].startswith("z_mean[0]")
+    z = spec["data"][0]["z"]  # typed binary data with its shape, or nested lists
+    shape = (
+        tuple(int(n) for n in str(z["shape"]).split(",")) if isinstance(z, dict) else np.shape(z)
+    )
+    assert shape == (15 * 9 - 1, 15 * 9 - 1)  # 15 x 15 tiles of 8 x 8 with 1-pixel gaps
+
+
+def test_sample_browser_is_one_row_with_the_rest_in_a_closed_expander(app_argv):
+    """Issue 19: a 48-thumbnail grid (~1,000 px) stood above every tab."""
+    at = open_features(app_argv, "digits_cnn (demo)")
+    browser = at.expander[0]
+    assert browser.label.startswith("Filter the samples") and not browser.proto.expanded
+    strip = json.loads(at.get("plotly_chart")[0].proto.spec)
+    clicks = next(trace for trace in strip["data"] if trace["type"] == "scatter")
+    assert len(clicks["customdata"]) == 8  # one row of eight
+    assert strip["layout"]["height"] < 300
+    texts = [a["text"] for a in strip["layout"]["annotations"]]
+    assert texts[0].startswith("#0 ") and "<br>" in texts[0] and "…" not in "".join(texts)
+    # All 48 of the first page are still there, in the expander.
+    grid = json.loads(at.get("plotly_chart")[1].proto.spec)
+    clicks = next(trace for trace in grid["data"] if trace["type"] == "scatter")
+    assert len(clicks["customdata"]) == 48
 
 
 def test_sentiment_tokens_are_coloured(app_argv):
