@@ -151,16 +151,28 @@ def test_architecture_page_renders(browser, server):
 
 
 def _click_graph_node(page, name: str) -> None:
-    """Clicks the marker of the graph node labelled ``name`` (plotly draws one path per point)."""
-    graph = page.locator(".js-plotly-plot").first
-    for trace in graph.locator("g.trace.scatter").all():
-        # SVG text has no innerText; its lines are tspans, so the name starts the textContent.
-        labels = trace.locator("g.textpoint text").all_text_contents()
-        for position, label in enumerate(labels):
-            if label.startswith(name):
-                trace.locator("path.point").nth(position).click(force=True)
-                return
-    raise AssertionError(f"no graph node labelled {name!r}")
+    """Clicks inside the box of the graph node named ``name``: the box is the shape
+    ``node:<i>``, its name the first line of annotation ``text:<i>``; the click lands on the
+    box's padding, where the node's (invisible) point takes it."""
+    where = page.evaluate(
+        """(name) => {
+            const gd = [...document.querySelectorAll('.js-plotly-plot')].find(
+                g => (g.layout.shapes || []).some(s => (s.name || '').startsWith('node:')));
+            const text = gd.layout.annotations.find(a => (a.name || '').startsWith('text:')
+                && a.text.split('<br>')[0].replace(/<[^>]+>/g, '') === name);
+            if (!text) return null;
+            const k = gd.layout.shapes.findIndex(s => s.name === 'node:' + text.name.slice(5));
+            const box = gd.querySelector(`.shapelayer path[data-index="${k}"]`);
+            box.scrollIntoView({block: 'center'});
+            const r = box.getBoundingClientRect();
+            return {x: r.left + 5, y: r.top + r.height * 0.75};
+        }""",
+        name,
+    )
+    assert where is not None, f"no graph node named {name!r}"
+    page.mouse.move(where["x"], where["y"])
+    page.wait_for_timeout(300)
+    page.mouse.click(where["x"], where["y"])
 
 
 def test_clicking_a_graph_node_shows_its_weights(browser, server):
