@@ -258,7 +258,8 @@ READ_JS = r"""() => {
         const s = L[id];
         // a hidden 3D axis (a layer stack's boxes) needs no title
         return {name: id, titles: ['xaxis', 'yaxis', 'zaxis'].map(k =>
-          s[k].visible === false || s[k].showticklabels === false ? null : titleOf(s[k]._input))};
+          s[k].visible === false || s[k].showticklabels === false ? null
+            : titleOf(((el.layout || {})[id] || {})[k]))};  // 3D axes keep no _input
       });
       const traces = (el._fullData || []).map(t => ({
         type: t.type, name: t.name || '', visible: t.visible, points: pointsOf(t),
