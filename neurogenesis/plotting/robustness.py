@@ -981,7 +981,7 @@ def plot_prediction_change(
         "title": {"text": f"probability ({STAR} = predicted class)"},
         **({"range": [0, 1.15], "tickformat": ".0%"} if probabilities else {}),
     }
-    layout["yaxis"] = {"autorange": "reversed"}
+    layout["yaxis"] = {"autorange": "reversed", "title": {"text": "class"}}
     figure.update_layout(**layout)
     return figure
 
