@@ -908,7 +908,7 @@ def export_view(source, info) -> None:
         open_blocks = st.session_state.get(f"architecture_open:{source.key}")
         expanded = open_blocks if open_blocks is not None else default_expanded(graph)
         direction = st.session_state.get("architecture_direction") or DIRECTIONS[1]
-        figure = plot_graph(cached.graph_layout(source, expanded), direction=direction)
+        figure = plot_graph(cached.graph_layout(source, expanded), direction=direction, whole=True)
     elif view == "blocks":
         figure = plot_block_diagram(
             graph, st.session_state.get("architecture_block_size") or "macs"

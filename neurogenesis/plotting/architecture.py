@@ -330,7 +330,8 @@ def graph_geometry(info, *, direction: str = "top down") -> dict:
         gap = LEVEL_GAP
         if across:
             widths = [label_size[i][0] for i in members if i in label_size]
-            gap = max(gap, max(widths, default=0) + 2 * LABEL_OFFSET + ARROW_LENGTH + 12)
+            # Room for a font up to 30% wider than Arial (a browser without it falls back).
+            gap = max(gap, 1.3 * max(widths, default=0) + 2 * LABEL_OFFSET + ARROW_LENGTH + 12)
         position = band_end[level] + gap
     # Boxes and labels in (depth, cross) coordinates.
     box_dc = [
@@ -439,7 +440,9 @@ def graph_geometry(info, *, direction: str = "top down") -> dict:
     }
 
 
-def plot_graph(info, *, direction: str = "top down", focus: int | None = None) -> go.Figure:
+def plot_graph(
+    info, *, direction: str = "top down", focus: int | None = None, whole: bool = False
+) -> go.Figure:
     """The layered graph, drawn as Netron draws one: a box per layer, edges with tensor shapes.
 
     Each box holds the layer's class (bold, on a header in its family's colour), its name, its
@@ -457,6 +460,10 @@ def plot_graph(info, *, direction: str = "top down", focus: int | None = None) -
         info: a ``GraphInfo``.
         direction: ``'left to right'`` or ``'top down'``.
         focus: the index of a node to centre the view on and outline (a found layer), or None.
+        whole: the whole graph at one pixel a unit, the figure's width and height set to fit it
+            (for files: a static export has no container to stretch into). Otherwise a graph
+            taller than ``MAX_GRAPH_HEIGHT``, or wider than ``VIEW_SIZE`` left to right, opens
+            on its inputs and pans.
     """
     geometry = graph_geometry(info, direction=direction)
     traces: list[go.Scatter] = []
@@ -605,6 +612,7 @@ def plot_graph(info, *, direction: str = "top down", focus: int | None = None) -
     margins = GRAPH_MARGIN["t"] + GRAPH_MARGIN["b"]
     x_range, y_range = [x0, x1], [y0, y1]
     height = max(320, (y1 - y0) + margins)
+    layout_width = None
     if focus is not None:
         fx, fy = centres[focus]
         bx0, by0, bx1, by1 = boxes[focus]
@@ -622,6 +630,8 @@ def plot_graph(info, *, direction: str = "top down", focus: int | None = None) -
         width, view = VIEW_SIZE
         x_range, y_range = [fx - width / 2, fx + width / 2], [fy - view / 2, fy + view / 2]
         height = view + margins
+    elif whole:
+        layout_width = int(math.ceil(max(x1 - x0 + GRAPH_MARGIN["l"] + GRAPH_MARGIN["r"], 500)))
     else:
         if height > MAX_GRAPH_HEIGHT:  # open on the inputs (the top), pan for the rest
             height = MAX_GRAPH_HEIGHT
@@ -652,6 +662,7 @@ def plot_graph(info, *, direction: str = "top down", focus: int | None = None) -
         xaxis={**hidden, "range": x_range},
         yaxis={**hidden, "range": y_range, "scaleanchor": "x", "scaleratio": 1},
         height=int(math.ceil(height)),
+        width=layout_width,
         hoverdistance=int(max((box[2] - box[0] for box in boxes), default=40) / 2),
         dragmode="pan",
         clickmode="event+select",

@@ -169,6 +169,22 @@ def test_graph_boxes_hold_their_text_and_nothing_overlaps(transformer_graph, dir
         _check_readable(info, plot_graph(info, direction=direction))
 
 
+@pytest.mark.parametrize("name", ["digits_cnn", "shapes_cnn", "weather_lstm", "digits_vae"])
+def test_every_demo_graph_is_readable(name):
+    import keras
+
+    from neurogenesis.analysis.architecture import default_expanded, layout_graph, model_graph
+    from neurogenesis.plotting.architecture import plot_graph
+    from neurogenesis.workspace import DEMO_MODELS_DIR
+
+    model = keras.saving.load_model(DEMO_MODELS_DIR / f"{name}.keras", compile=False)
+    graph = model_graph(model)
+    for expanded in {default_expanded(graph), ()}:
+        info = layout_graph(graph, expanded)
+        for direction in ("top down", "left to right"):
+            _check_readable(info, plot_graph(info, direction=direction))
+
+
 def test_graph_boxes_name_the_class_the_layer_and_its_settings(transformer_graph):
     from neurogenesis.analysis.architecture import default_expanded, layout_graph
     from neurogenesis.plotting.architecture import plot_graph
@@ -279,6 +295,14 @@ def test_graph_grows_with_its_nodes():
     margin = long.layout.margin
     assert y1 - y0 == pytest.approx(long.layout.height - margin.t - margin.b, abs=1)
     assert long.layout.yaxis.scaleanchor == "x" and long.layout.yaxis.scaleratio == 1
+    assert long.layout.width is None  # the page stretches it to its column
+    # For a file, the whole graph at one pixel a unit: the width fits the x range.
+    whole = plot_graph(graph_info(chain(12)), direction="left to right", whole=True)
+    x0, x1 = whole.layout.xaxis.range
+    assert whole.layout.width == pytest.approx(x1 - x0 + margin.l + margin.r, abs=1)
+    assert x1 - x0 > 12 * 120  # every level, not a window on the inputs
+    window = plot_graph(graph_info(chain(12)), direction="left to right")
+    assert window.layout.xaxis.range[1] - window.layout.xaxis.range[0] < x1 - x0
 
 
 def test_found_layer_is_outlined_and_centred(transformer_graph):
