@@ -45,11 +45,14 @@ def _found_sources() -> dict[str, str]:
 
 
 def _default_source(labels: list[str]) -> int:
-    """The search of the sidebar model's demo scenario when there is one."""
+    """The search of the sidebar model's demo scenario when there is one (a sweep folder is named
+    after its scenario, the model file after its demo: "demo sweeps / weather_lstm" for
+    "weather_lstm (demo)", whose file is weather_lstm.keras)."""
     model = st.session_state.get("model")
     if model is not None:
+        names = {Path(model.path).stem, model.label.removesuffix(" (demo)")}
         for k, label in enumerate(labels):
-            if label.endswith(f"/ {model.label}"):
+            if label.rsplit(" / ", 1)[-1] in names:
                 return k
     return 0
 
@@ -189,7 +192,13 @@ if not sources:
     )
     st.stop()
 labels = list(sources)
-if st.session_state.get("hyperparameters_source") not in labels:
+model_key = getattr(st.session_state.get("model"), "key", None)
+if (
+    st.session_state.get("hyperparameters_source") not in labels
+    or st.session_state.get("hyperparameters_for_model") != model_key
+):
+    # A new sidebar model brings its own sweep along, as the other pages follow it.
+    st.session_state["hyperparameters_for_model"] = model_key
     st.session_state["hyperparameters_source"] = labels[_default_source(labels)]
 source_label = st.selectbox("Trials", labels, key="hyperparameters_source")
 path = sources[source_label]

@@ -158,3 +158,17 @@ def test_hparams_logs_under_the_sidebars_logdir(app_argv, tmp_path):
         table.sort_values("lr")["accuracy"], [t[2] for t in sorted(trials)], rtol=1e-6
     )
     assert "t3" in at.success[0].value or "run-3" in at.success[0].value
+
+
+def test_the_page_follows_the_sidebar_models_sweep(app_argv):
+    at = open_page(app_argv, "hyperparameters.py", model="weather_lstm (demo)")
+    assert at.selectbox(key="hyperparameters_source").value == "demo sweeps / weather_lstm"
+    at.selectbox(key="model_choice").select("sentiment_transformer (demo)")
+    rerun(at)
+    assert at.selectbox(key="hyperparameters_source").value == (
+        "demo sweeps / sentiment_transformer"
+    )
+    # A choice of the user's own stays while the sidebar model does.
+    at.selectbox(key="hyperparameters_source").select("demo sweeps / digits_cnn")
+    rerun(at)
+    assert at.selectbox(key="hyperparameters_source").value == "demo sweeps / digits_cnn"
