@@ -134,6 +134,8 @@ GRAPH_PAD = 16
 MAX_GRAPH_HEIGHT = 3600  # px; a taller graph opens on its inputs, pan down for the rest
 VIEW_SIZE = (860, 640)  # px: the window around a found layer, and across a wide graph
 GRAPH_MARGIN = {"l": 10, "r": 10, "t": 84, "b": 10}
+MIN_GRAPH_WIDTH = 640  # px: the legend is laid out for a column this narrow
+LEGEND_ROW = 24  # px
 EDGE_COLOR = "#8A94A6"
 LABEL_COLOR = "#4B5563"
 DETAIL_COLOR = "#4B5563"
@@ -608,8 +610,16 @@ def plot_graph(
                     hoverinfo="skip",
                 )
             )
+    # The legend sits between the title and the graph: room for as many rows as it takes in the
+    # narrowest figure. Plotly gives a wrapped horizontal legend's items one width: the widest
+    # name at 13 px after a 40 px symbol and gap.
+    names = [name for name in FAMILY_COLORS if name in families]
+    item = max((text_width(name, 13) for name in names), default=0) + 40
+    per_row = max(1, int((MIN_GRAPH_WIDTH - 20) // item))
+    rows = max(1, math.ceil(len(names) / per_row))
+    margin = {**GRAPH_MARGIN, "t": GRAPH_MARGIN["t"] + LEGEND_ROW * (rows - 1)}
     x0, y0, x1, y1 = geometry["extent"]
-    margins = GRAPH_MARGIN["t"] + GRAPH_MARGIN["b"]
+    margins = margin["t"] + margin["b"]
     x_range, y_range = [x0, x1], [y0, y1]
     height = max(320, (y1 - y0) + margins)
     layout_width = None
@@ -631,7 +641,7 @@ def plot_graph(
         x_range, y_range = [fx - width / 2, fx + width / 2], [fy - view / 2, fy + view / 2]
         height = view + margins
     elif whole:
-        layout_width = int(math.ceil(max(x1 - x0 + GRAPH_MARGIN["l"] + GRAPH_MARGIN["r"], 500)))
+        layout_width = int(math.ceil(max(x1 - x0 + margin["l"] + margin["r"], MIN_GRAPH_WIDTH)))
     else:
         if height > MAX_GRAPH_HEIGHT:  # open on the inputs (the top), pan for the rest
             height = MAX_GRAPH_HEIGHT
@@ -646,7 +656,8 @@ def plot_graph(
         title += f" ({blocks_closed} block{'' if blocks_closed == 1 else 's'} closed)"
     layout = base_layout(title)
     layout["hovermode"] = "closest"
-    layout["margin"] = GRAPH_MARGIN
+    layout["margin"] = margin
+    layout["title"] = {**layout["title"], "xref": "paper"}
     layout["font"] = {**layout["font"], "family": GRAPH_FONT}
     layout["legend"] = {
         "orientation": "h",
