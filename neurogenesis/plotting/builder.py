@@ -34,8 +34,8 @@ def plot_sweep(info) -> go.Figure:
             name="parameters",
             mode="lines+markers",
             line={"color": color_for(0)},
-            customdata=[human(value) for value in info.num_params],
-            hovertemplate="%{x}: %{customdata} parameters<extra></extra>",
+            customdata=[f"{human(value)} parameters ({value:,})" for value in info.num_params],
+            hovertemplate="%{x}: %{customdata}<extra></extra>",
         ),
         row=1,
         col=1,
@@ -48,8 +48,8 @@ def plot_sweep(info) -> go.Figure:
             name="multiply-accumulates",
             mode="lines+markers",
             line={"color": color_for(1), "dash": "dash"},
-            customdata=[human(value) for value in info.macs],
-            hovertemplate="%{x}: %{customdata} MACs per sample<extra></extra>",
+            customdata=[f"{human(value)} MACs per sample ({value:,})" for value in info.macs],
+            hovertemplate="%{x}: %{customdata}<extra></extra>",
         ),
         row=1,
         col=1,
@@ -84,6 +84,8 @@ def plot_sweep(info) -> go.Figure:
     title = f"{info.name}: size, compute" + (f" and best {info.metric}" if has_metric else "")
     layout = base_layout(f"{title} by {info.parameter}")
     layout["hovermode"] = "x unified"
-    layout["legend"] = {"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0.0}
-    figure.update_layout(**layout, height=620 if has_metric else 380)
+    # The legend on a row of its own under the title: below the plot it met the x axis's title.
+    layout["legend"] = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0.0}
+    layout["margin"] = {**layout["margin"], "t": 80}
+    figure.update_layout(**layout, height=640 if has_metric else 400)
     return figure

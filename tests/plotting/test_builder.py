@@ -24,8 +24,19 @@ def test_sizes_on_log_axes_with_hover_values():
     figure = plot_sweep(_sweep())
     params, macs = figure.data
     assert list(params.y) == [1_500, 3_890, 10_074, 30_000] and list(params.x) == [4, 8, 16, 32]
-    assert list(macs.customdata) == ["50 k", "120 k", "309 k", "900 k"]
+    assert list(macs.customdata) == [
+        "50 k MACs per sample (50,000)",
+        "120 k MACs per sample (120,000)",
+        "309 k MACs per sample (309,248)",
+        "900 k MACs per sample (900,000)",
+    ]
+    assert params.customdata[2] == "10.1 k parameters (10,074)"
     assert figure.layout.yaxis.type == "log" and figure.layout.xaxis.type == "log"  # 4 to 32: x8
+    # Every axis titled; the legend above the plot, clear of the x axis's title below it.
+    assert figure.layout.yaxis.title.text == "parameters"
+    assert figure.layout.yaxis2.title.text == "MACs per sample"
+    assert figure.layout.xaxis.title.text == "width"
+    assert figure.layout.legend.y >= 1 and figure.layout.legend.yanchor == "bottom"
 
 
 def test_metric_panel_when_the_sweep_recorded_one():
