@@ -393,7 +393,7 @@ def sample_browser(
             f"{len(matching):,} of {count:,} samples match · the chosen one (outlined) and the "
             "next ones: click one to analyse it, pick it below, or open the browser for all."
         )
-        show(near, f"{prefix}_strip", STRIP_SAMPLES, 36 * (len(near) + 1) + 4)
+        show(near, f"{prefix}_strip", STRIP_SAMPLES, 35 * (len(near) + 1) + 3)
         # The picker shows captions; the chosen index lives apart from it, so a click on the grid
         # or the projector, a new filter or a new model never leaves a stale label behind.
         captions = [caption(predictions, int(i)) for i in matching]

@@ -113,7 +113,13 @@ def filter_view(model_source) -> None:
         + (
             "The first layer sees the RGB image, so each kernel is drawn in colour."
             if info.rgb
-            else "Each row is one filter, each column one of the channels it reads (blue negative, red positive)."
+            else (
+                "Each tile is one filter's kernel, left to right (blue negative, white zero, red "
+                "positive), its weights square."
+                if info.kernels.shape[-1] == 1
+                else "Each row is one filter, each column one of the channels it reads (blue "
+                "negative, white zero, red positive), its weights square."
+            )
         )
     )
 
@@ -452,18 +458,18 @@ def latent_view(model_source, samples_source) -> None:
 def _not_applicable(model, layers) -> dict[str, str]:
     """The tabs that do not apply to this model, each with why, in a few words."""
     hidden = {}
+    if len(layers.output_shape) != 1:
+        hidden["Attribution"] = f"its output is {layers.output_shape}, not one score per class"
     if not feature_analysis.feature_map_layers(model):
-        hidden["Feature maps"] = (
-            "no layer outputs maps (height × width × channels or time × channels)"
-        )
+        hidden["Feature maps"] = "no layer outputs height × width or time × channel maps"
     if not feature_analysis.filter_layers(model):
-        hidden["Filters"] = "it has no convolution layer, so no kernels to draw"
+        hidden["Filters"] = "no convolution layer"
     if feature_analysis.activation_maximization_reason(model) is not None:
         dtype = layers.input_dtypes[0] if len(layers.input_dtypes) == 1 else ""
         hidden["Activation maximization"] = (
-            "it reads token ids, which cannot be nudged along a gradient"
+            "token ids cannot follow a gradient"
             if "int" in dtype or "bool" in dtype
-            else "it needs one image input of a fixed size"
+            else "it needs one fixed-size image input"
         )
     return hidden
 
@@ -545,7 +551,8 @@ if sample_set is not None and embedding_analysis.autoencoder_reason(model) is No
     extra.append("Reconstructions")
     if embedding_analysis.latent_grid_reason(model) is None:
         extra.append("Latent space")
-shown = [tab for tab in TABS if tab not in hidden] + extra
+# An autoencoder's own views first: what it rebuilds is what a user opens it for.
+shown = extra + [tab for tab in TABS if tab not in hidden]
 if hidden:
     st.caption(
         "Not shown for this model: "

@@ -101,6 +101,8 @@ MAX_TICK_LABELS = 60
 TILE_GAP = 1
 PICTURE_WIDTH_PX = 640
 """The width tiled pictures are sized for; pixels stay square whatever the page's width."""
+WIDE_PICTURE_WIDTH_PX = 900
+"""The same for a picture of two rows (reconstructions), which would be a thin strip at 640."""
 SIMILARITY_SCALE = "Viridis"
 COSINE_ROUNDING = 0.05
 """The all-positive cosine scale's ends are rounded out to this step (0.83..0.98 shows 0.80..1)."""
@@ -505,8 +507,9 @@ def plot_similarity(
     if metric == "cosine":
         scale = _cosine_scale(values)
         low, high = scale["zmin"], scale["zmax"]
+        # Two lines at most: Plotly does not make room for a third above the bar.
         scale_name = (
-            f"{value_name}<br>(scale {low:.2f} to {high:.2f},<br>not -1 to 1)"
+            f"{value_name}<br>scale {low:.2f} to {high:.2f}"
             if "zmid" not in scale
             else f"{value_name}<br>(0 = white)"
         )
@@ -587,8 +590,10 @@ def _picture(canvas: np.ndarray, low: float, high: float, hover: str, custom=Non
     )
 
 
-def _picture_layout(fig: go.Figure, title: str, canvas: np.ndarray, extra: int) -> None:
-    pixel = float(np.clip(PICTURE_WIDTH_PX / canvas.shape[1], 2.0, 24.0))
+def _picture_layout(
+    fig: go.Figure, title: str, canvas: np.ndarray, extra: int, width: int = PICTURE_WIDTH_PX
+) -> None:
+    pixel = float(np.clip(width / canvas.shape[1], 2.0, 24.0))
     layout = base_layout(title)
     layout.update(
         hovermode="closest",
@@ -651,7 +656,7 @@ def plot_reconstructions(info: ReconstructionInfo) -> go.Figure:
         f"<br><sup>mean squared error over all samples {info.mean_error:.4f}; one colour scale "
         f"{low:.3g} to {high:.3g} for both rows</sup>"
     )
-    _picture_layout(fig, title, canvas, 170)
+    _picture_layout(fig, title, canvas, 170, width=WIDE_PICTURE_WIDTH_PX)
     return fig
 
 

@@ -111,14 +111,14 @@ def test_filters_narrow_the_samples(app_argv):
     [
         ("sentiment_transformer (demo)", ("Filters", "Activation maximization"), ()),
         ("weather_lstm (demo)", ("Filters", "Activation maximization"), ()),
-        ("digits_vae (demo)", ("Filters",), ("Reconstructions", "Latent space")),
+        ("digits_vae (demo)", ("Attribution", "Filters"), ("Reconstructions", "Latent space")),
     ],
 )
 def test_other_demos_show_the_tabs_that_apply(app_argv, model, hidden, extra):
     """Issue 19: text models got three empty tabs, the VAE no reconstructions or latent grid."""
     at = open_features(app_argv, model)
     shown = [tab.label for tab in at.tabs]
-    assert shown == [tab for tab in TABS if tab not in hidden] + list(extra)
+    assert shown == list(extra) + [tab for tab in TABS if tab not in hidden]
     note = next(c.value for c in at.caption if c.value.startswith("Not shown for this model"))
     assert all(f"**{tab}**" in note for tab in hidden)
     for tab in shown:
