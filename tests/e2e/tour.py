@@ -274,7 +274,7 @@ READ_JS = r"""() => {
       }));
       const coloraxes = Object.keys(L).filter(k => /^coloraxis\d*$/.test(k)).map(k => ({
         name: k, colorscale: L[k].colorscale, showscale: L[k].showscale,
-        title: titleOf((L[k]._input || {}).colorbar)}));
+        title: titleOf(((el.layout || {})[k] || {}).colorbar)}));  // no _input on colour axes
       // texts: every SVG text plotly drew, with what it is and where it is on screen
       const texts = [];
       const box = rect(el);
