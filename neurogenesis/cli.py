@@ -562,7 +562,9 @@ def _write_graph_figure(model, args: argparse.Namespace) -> None:
 
     graph = model_graph(model)
     expanded = {"auto": default_expanded(graph), "all": None, "none": ()}[args.expand]
-    figure = plot_graph(layout_graph(graph, expanded), direction=args.direction.replace("-", " "))
+    figure = plot_graph(
+        layout_graph(graph, expanded), direction=args.direction.replace("-", " "), whole=True
+    )
     try:
         path = write_figure(figure, args.figure)
     except ExportUnavailableError as error:

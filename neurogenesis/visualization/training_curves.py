@@ -652,7 +652,9 @@ class TrainingVisualizer:
         if expand not in choices:
             raise InputError(f"Expected expand in {list(choices)}. Received: {expand!r}")
         info = layout_graph(graph, choices[expand])
-        return self._remember(MODEL_ARCHITECTURE, plot_graph(info, direction=direction), info)
+        return self._remember(
+            MODEL_ARCHITECTURE, plot_graph(info, direction=direction, whole=True), info
+        )
 
     # ---------------------------------------------------------------- files
 
