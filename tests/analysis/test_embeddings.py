@@ -209,6 +209,16 @@ def test_tsne_is_open_tsne_seeded_and_reports_progress(blobs):
     assert three.coords.shape == (120, 3) and np.isfinite(three.coords).all()
 
 
+def test_tsne_switches_to_fft_on_many_points_in_2d(blobs, monkeypatch):
+    monkeypatch.setattr(E, "TSNE_FFT_ABOVE", 100)
+    monkeypatch.setenv("NEUROGENESIS_MAX_STEPS", "2")
+    assert E.projection_info(blobs[0][:150], "tsne").param("negative_gradient_method") == "fft"
+    flat = E.projection_info(blobs[0][:100], "tsne")
+    assert flat.param("negative_gradient_method") == "bh"
+    three = E.projection_info(blobs[0][:150], "tsne", dims=3)  # FFT is 2-D only
+    assert three.param("negative_gradient_method") == "bh"
+
+
 def test_tsne_falls_back_to_sklearn_without_open_tsne(blobs, monkeypatch):
     import sys
 
