@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -927,6 +928,11 @@ def _import_umap() -> Any:
 
             return umap
         numba.config.CACHE_DIR = folder
+        # A few functions (pynndescent's nn_descent) use dynamic globals: numba compiles them as
+        # before and says once per process that it cannot cache them; that is expected here.
+        warnings.filterwarnings(
+            "ignore", message="Cannot cache compiled function", category=numba.NumbaWarning
+        )
         originals = numba.njit, numba.jit
         numba.njit, numba.jit = _caching(originals[0]), _caching(originals[1])
         try:

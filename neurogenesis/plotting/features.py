@@ -24,6 +24,7 @@ from neurogenesis.analysis.features import (
     PredictionInfo,
 )
 from neurogenesis.errors import InputError
+from neurogenesis.plotting.embeddings import category_colours
 from neurogenesis.plotting.style import PALETTE, base_layout, color_for, escaped, rgba
 
 __all__ = [
@@ -541,6 +542,10 @@ def _sparklines(series, chosen, texts, wrong, selected_position, columns, featur
     low = np.nanmin(values, axis=(0, 1)) if count else np.zeros(num_features)
     span = (np.nanmax(values, axis=(0, 1)) - low) if count else np.ones(num_features)
     span = np.where(span > 0, span, 1.0)
+    # Distinct colours for up to 20 features (the 8-colour palette repeated past 8).
+    feature_colours = (
+        PALETTE if num_features <= len(PALETTE) else category_colours(min(num_features, 20))
+    )
     figure = go.Figure()
     for feature in range(num_features):
         xs, ys, custom = [], [], []
@@ -559,7 +564,7 @@ def _sparklines(series, chosen, texts, wrong, selected_position, columns, featur
                 y=ys,
                 customdata=custom,
                 mode="lines",
-                line={"color": color_for(feature), "width": 1.2},
+                line={"color": feature_colours[feature % len(feature_colours)], "width": 1.2},
                 name=escaped(names[feature]),
                 hovertemplate=(
                     f"sample %{{customdata[0]}}<br>{escaped(names[feature])}: "

@@ -465,3 +465,10 @@ def test_plotting_imports_no_tensorflow():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_sparklines_of_many_features_get_distinct_colours():
+    x = np.random.default_rng(6).normal(size=(3, 10, 12))
+    figure = pf.plot_sample_grid(x, kind="series")
+    colours = [trace.line.color for trace in figure.data]
+    assert len(colours) == 12 and len(set(colours)) == 12
