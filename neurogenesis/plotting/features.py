@@ -612,7 +612,11 @@ def _sparklines(series, chosen, texts, wrong, selected_position, columns, featur
     layout["legend"] = base_layout("")["legend"]
     figure.update_layout(**layout, shapes=shapes, annotations=annotations)
     figure.update_xaxes(visible=False, showgrid=False, zeroline=False)
-    figure.update_yaxes(visible=False, showgrid=False, zeroline=False, autorange="reversed")
+    # Down the page, to the end of the last row's caption band: the captions under the last row
+    # stay inside the plot, clear of the legend below it.
+    figure.update_yaxes(
+        visible=False, showgrid=False, zeroline=False, range=[rows * cell_h - 0.1, -0.15]
+    )
     return figure
 
 
