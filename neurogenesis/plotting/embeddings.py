@@ -535,8 +535,14 @@ def plot_similarity(
     layout = base_layout(title or f"{value_name.capitalize()} between {len(names)} points")
     layout["hovermode"] = "closest"
     ticks = {"tickvals": positions, "ticktext": names} if len(names) <= MAX_TICK_LABELS else {}
-    layout["xaxis"] = {"showgrid": False, **ticks}
-    layout["yaxis"] = {"showgrid": False, "autorange": "reversed", "scaleanchor": "x", **ticks}
+    layout["xaxis"] = {"showgrid": False, "title": {"text": "point"}, **ticks}
+    layout["yaxis"] = {
+        "showgrid": False,
+        "autorange": "reversed",
+        "scaleanchor": "x",
+        "title": {"text": "point"},
+        **ticks,
+    }
     fig.update_layout(layout)
     return fig
 
@@ -644,6 +650,7 @@ def plot_reconstructions(info: ReconstructionInfo) -> go.Figure:
     fig.update_yaxes(
         tickvals=[(height - 1) / 2, height + TILE_GAP + (height - 1) / 2],
         ticktext=["input", "reconstruction"],
+        title={"text": "row"},
     )
     chosen = {
         "given": "chosen samples",
