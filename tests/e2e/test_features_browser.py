@@ -27,9 +27,16 @@ def test_features_page_draws_attribution_and_the_projector(browser, features_ser
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     page.goto(f"{features_server['url']}/features", wait_until="domcontentloaded")
     page.get_by_role("heading", name="Features and representations").wait_for(timeout=90_000)
-    page.locator(".js-plotly-plot").nth(1).wait_for(timeout=120_000)  # the grid and the maps
+    # The one-row strip of samples and the maps (the full grid waits in a closed expander).
+    page.locator(".js-plotly-plot:visible").nth(1).wait_for(timeout=120_000)
     page.get_by_text("completeness error").first.wait_for(timeout=60_000)
     assert page.locator("[data-testid='stException']").count() == 0
+    strip = page.locator(".js-plotly-plot:visible").first.bounding_box()
+    assert strip["height"] < 320  # issue 19: a 48-thumbnail grid of ~1,000 px stood here
+    browser_box = page.locator("[data-testid='stExpander']").filter(has_text="browse all").first
+    assert browser_box.locator("details").get_attribute("open") is None  # closed by default
+    # The shapes model has filters and activation maximization: every tab is offered.
+    assert page.get_by_text("Not shown for this model").count() == 0
 
     page.get_by_role("tab", name="Projector").click()
     page.get_by_text("Nearest neighbours of").first.wait_for(timeout=120_000)
