@@ -72,6 +72,9 @@ FILTER_WIDTH_PX = 620
 MAX_FILTER_PIXEL_PX = 28.0
 """Diverging around zero: negative weights blue, positive red."""
 MAP_COLORSCALE = "Viridis"
+MIN_TICK_SPACING_PX = 15
+"""Channel labels of a sequence map are at least this far apart (every second one when rows are
+thinner)."""
 SIGNED_MAP_COLORSCALE = "RdBu_r"
 """Feature maps with negative values (normalization, attention outputs): blue below zero, white at
 zero, red above."""
@@ -957,8 +960,8 @@ def _sequence_maps(
         "showgrid": False,
         "zeroline": False,
     }
-    if len(channels) > 40:
-        step = math.ceil(len(channels) / 20)
+    step = math.ceil(MIN_TICK_SPACING_PX / channel_px)  # labels at least a line apart
+    if step > 1:
         channel_axis["tickvals"] = np.arange(0, len(channels), step)
         channel_axis["ticktext"] = [str(int(c)) for c in channels[::step]]
     if rows > 1:

@@ -472,3 +472,22 @@ def test_sparklines_of_many_features_get_distinct_colours():
     figure = pf.plot_sample_grid(x, kind="series")
     colours = [trace.line.color for trace in figure.data]
     assert len(colours) == 12 and len(set(colours)) == 12
+
+
+def test_sequence_channel_labels_do_not_crowd():
+    values = np.random.default_rng(8).normal(size=(32, 1, 14)).astype("float32")
+    info = FeatureMapsInfo(
+        maps=values,
+        mean_activation=values.reshape(32, -1).mean(axis=1).astype(np.float64),
+        max_activation=values.reshape(32, -1).max(axis=1).astype(np.float64),
+        order=np.arange(32),
+        fraction_zero=np.zeros(32),
+        layer="lstm",
+        index=0,
+        input=np.zeros((14, 6), np.float32),
+        sequence=True,
+    )
+    figure = pf.plot_feature_maps(info, show_input=False)
+    ticks = list(figure.layout.yaxis.tickvals)
+    rows_px = (figure.layout.height - 130) / 32  # the rows' share of the figure's height
+    assert ticks == list(range(0, 32, 2)) and rows_px * 2 >= pf.MIN_TICK_SPACING_PX - 4
