@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import partial
 
 import numpy as np
@@ -391,7 +392,10 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
         "Similarity of chosen samples",
         list(range(len(sample_set))),
         default=highlight,
-        key="features_similarity_samples",
+        # A new sample set, layer or chosen sample starts from its own neighbours again (a fixed
+        # key kept another model's samples).
+        key="features_similarity_"
+        + hashlib.sha1(repr((samples_source.key, layer, pooling, index)).encode()).hexdigest()[:12],
     )
     if len(chosen) >= 2:
         features = cached.hidden_states(model_source, samples_source, layer, pooling)

@@ -195,3 +195,15 @@ def test_model_without_matching_samples_explains(app_argv, app_inputs):
     assert any("sample set" in info.value.lower() for info in [*at.info, *at.warning]), (
         "the page says it needs a sample set"
     )
+
+
+def test_similarity_samples_follow_the_model_and_sample(app_argv):
+    """The similarity picker kept the previous model's samples after a switch."""
+    at = open_features(app_argv, "digits_cnn (demo)")
+    open_tab(at, "Projector")
+    at.selectbox(key="model_choice").select("shapes_cnn (demo)")
+    rerun(at)
+    chosen = at.session_state["features_sample"]
+    neighbours = at.dataframe[-1].value["sample"].tolist()
+    picker = next(m for m in at.multiselect if m.label == "Similarity of chosen samples")
+    assert picker.value == [chosen, *neighbours]
