@@ -123,11 +123,13 @@ def test_upload_a_log_and_a_hostile_model(browser, server):
 
 def test_live_training_updates_without_a_reload(browser, server):
     page = _open_home(browser, server["url"])
-    form = page.get_by_test_id("stForm")
-    epochs = form.get_by_label("Epochs")
+    main = page.get_by_test_id("stMain")
+    epochs = main.get_by_label("Epochs")
     epochs.fill("3")
-    epochs.press("Enter")
-    form.get_by_role("button", name="Start training").click()
+    epochs.press("Enter")  # sets the number only: no run starts before the button
+    page.wait_for_timeout(3_000)
+    assert page.get_by_text("of 3").count() == 0
+    main.get_by_role("button", name="Start training").click()
     # The same page, never reloaded, goes from the first epoch to the end of training.
     page.get_by_text("of 3").first.wait_for(timeout=60_000)
     page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
