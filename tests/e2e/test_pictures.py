@@ -27,7 +27,8 @@ import pytest
 from tests.e2e import tour
 from tests.e2e.test_browser import browser, running_app  # noqa: F401 (the shared browser fixture)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# A demo's whole tour computes every view once: minutes on two busy cores.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 DEMOS = ("digits_cnn", "shapes_cnn", "sentiment_transformer", "weather_lstm", "digits_vae")
 # This file tours the first three; test_pictures_more.py the others (two files: the suite's two

@@ -13,7 +13,8 @@ from tests.e2e.test_pictures import (
     demo_server,  # noqa: F401 (this file's own server: a module-scoped fixture)
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# A demo's whole tour computes every view once: minutes on two busy cores.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 @pytest.mark.parametrize(
