@@ -681,8 +681,11 @@ def plot_graph(
     )
     # Hundreds of shapes and annotations built here, from known-good values: Plotly's per-property
     # validation would take most of a second.
-    layout["template"] = pio.templates[layout["template"]]  # unvalidated, a name stays a name
-    return go.Figure(data=traces, layout=layout, _validate=False)
+    template = layout.pop("template")
+    figure = go.Figure(data=traces, layout=layout, _validate=False)
+    figure._validate = True  # what callers change later (a publication style) is checked again
+    figure.layout.template = pio.templates[template]  # the template itself, not its name
+    return figure
 
 
 BLOCK_SIZES = {"macs": "multiply-accumulates", "num_params": "parameters"}

@@ -140,8 +140,11 @@ def publication_layout(figure):
         The same figure, for chaining.
     """
     layout = figure.layout
+    import plotly.io as pio
+
     figure.update_layout(
-        template="plotly_white",
+        # the template itself: a figure built unvalidated (the architecture graph) keeps a name
+        template=pio.templates["plotly_white"],
         paper_bgcolor="white",
         plot_bgcolor="white",
         font={"family": PUBLICATION_FONT, "size": PUBLICATION_FONT_SIZE, "color": "black"},

@@ -22,7 +22,8 @@ def test_streamlit_placeholder_colours_are_spelled_as_rgb():
 
 
 def test_a_figure_without_placeholders_is_passed_through_untouched():
-    figure = go.Figure(go.Heatmap(z=[[0, 1]], colorscale="Viridis"))
+    # its own template: the default one may be changed by whatever ran before in this process
+    figure = go.Figure(go.Heatmap(z=[[0, 1]], colorscale="Viridis"), layout={"template": "none"})
     figure.update_layout(plot_bgcolor="#000021")  # outside #000001-#000020
     assert browser_safe(figure) is figure
 
