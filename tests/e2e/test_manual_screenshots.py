@@ -47,6 +47,8 @@ def _wrong_crosses(page) -> None:
     """The shapes model's mistakes that it took for a cross: one row of the sample grid, and a
     failure explained."""
     main = page.get_by_test_id("stMain")
+    # the filters live in the sample browser's expander, closed at first
+    main.get_by_text("Filter the samples and browse all of them").first.click()
     count = main.get_by_text("samples match").first
     before = count.inner_text()
     main.get_by_test_id("stButtonGroup").get_by_text("wrong", exact=True).first.click()
@@ -105,7 +107,7 @@ VISITS = (
         None,
         ("What each page answers", "Train a demo model live"),
         charts=0,
-        until="[data-testid='stForm'] >> nth=0",
+        until="[data-testid='stButton'] >> nth=0",
         sidebar=True,
     ),
     Visit(
@@ -123,7 +125,7 @@ VISITS = (
         ("completeness error", "Sanity check"),
         charts=2,
         prepare=_wrong_crosses,
-        until=".js-plotly-plot >> nth=1",
+        until=".js-plotly-plot:visible >> nth=1",
     ),
     Visit(
         "attention",
@@ -143,7 +145,7 @@ VISITS = (
         tab="Errors",
         tab_ready=("Click a cell to see its samples.",),
         tab_charts=2,
-        until=".js-plotly-plot >> nth=1",
+        until=".js-plotly-plot:visible >> nth=1",
     ),
     Visit(
         "landscape",
@@ -208,7 +210,7 @@ def _wait_for_content(page, visit: Visit) -> None:
     for text in visit.ready:
         main.get_by_text(text).filter(visible=True).first.wait_for(timeout=TIMEOUT_MS)
     if visit.charts:
-        main.locator(".js-plotly-plot").nth(visit.charts - 1).wait_for(timeout=TIMEOUT_MS)
+        main.locator(".js-plotly-plot:visible").nth(visit.charts - 1).wait_for(timeout=TIMEOUT_MS)
     if visit.webgl:
         main.locator(".js-plotly-plot .gl-container canvas").first.wait_for(timeout=TIMEOUT_MS)
     _settled(page)
@@ -220,7 +222,7 @@ def _wait_for_content(page, visit: Visit) -> None:
         for text in visit.tab_ready:
             main.get_by_text(text).filter(visible=True).first.wait_for(timeout=TIMEOUT_MS)
         if visit.tab_charts:
-            main.locator(".js-plotly-plot").nth(visit.tab_charts - 1).wait_for(timeout=TIMEOUT_MS)
+            main.locator(".js-plotly-plot:visible").nth(visit.tab_charts - 1).wait_for(timeout=TIMEOUT_MS)
         _settled(page)
 
 
