@@ -148,6 +148,40 @@ def _sentence_case(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _resample_histogram(centres, heights, width, hover: str, interval, observed) -> go.Figure:
+    """A paired bootstrap's resampled differences as bars, its interval as a band with dotted
+    ends, the observed difference and zero as lines, each line named in the legend.
+
+    ``interval`` is ``(low, high, label)``; ``observed`` is ``(value, label)``.
+    """
+    low, high, interval_label = interval
+    figure = go.Figure(
+        go.Bar(
+            x=centres,
+            y=heights,
+            width=width,
+            name="resamples",
+            marker={"color": rgba(ACCURACY_COLOR, 0.7)},
+            hovertemplate=hover,
+            showlegend=False,
+        )
+    )
+    figure.add_vrect(
+        x0=low, x1=high, fillcolor=rgba(ACCURACY_COLOR, 0.12), line_width=0, layer="below"
+    )
+    lines = (
+        (low, ACCURACY_COLOR, "dot", interval_label),
+        (high, ACCURACY_COLOR, "dot", None),
+        (observed[0], GAP_COLOR, "solid", observed[1]),
+        (0.0, REFERENCE_COLOR, "dash", "no difference"),
+    )
+    for x, color, dash, label in lines:
+        figure.add_vline(x=x, line={"color": color, "dash": dash, "width": 2})
+        if label is not None:
+            figure.add_trace(_legend_line(label, color, dash))
+    return figure
+
+
 def _legend_line(name: str, color: str, dash: str) -> go.Scatter:
     """A legend entry for a reference line drawn as a shape (shapes have no legend)."""
     return go.Scatter(
@@ -864,33 +898,15 @@ def plot_bootstrap(info: BootstrapInfo, names: tuple[str, str] = ("A", "B")) -> 
     centres, heights, width = _histogram_bars(differences)
     observed, low, high = info.difference * 100.0, info.low * 100.0, info.high * 100.0
     level = f"{info.confidence:.0%}"
-    figure = go.Figure(
-        go.Bar(
-            x=centres,
-            y=heights,
-            width=width,
-            name="resamples",
-            marker={"color": rgba(ACCURACY_COLOR, 0.7)},
-            hovertemplate=(
-                f"{first} − {second} = %{{x:+.2f}} pp<br>%{{y:,}} of {info.num_resamples:,} "
-                "resamples<extra></extra>"
-            ),
-            showlegend=False,
-        )
+    figure = _resample_histogram(
+        centres,
+        heights,
+        width,
+        f"{first} − {second} = %{{x:+.2f}} pp<br>%{{y:,}} of {info.num_resamples:,} "
+        "resamples<extra></extra>",
+        (low, high, f"{level} interval {low:+.2f} to {high:+.2f} pp"),
+        (observed, f"observed {observed:+.2f} pp"),
     )
-    figure.add_vrect(
-        x0=low, x1=high, fillcolor=rgba(ACCURACY_COLOR, 0.12), line_width=0, layer="below"
-    )
-    lines = (
-        (low, ACCURACY_COLOR, "dot", f"{level} interval {low:+.2f} to {high:+.2f} pp"),
-        (high, ACCURACY_COLOR, "dot", None),
-        (observed, GAP_COLOR, "solid", f"observed {observed:+.2f} pp"),
-        (0.0, REFERENCE_COLOR, "dash", "no difference"),
-    )
-    for x, color, dash, label in lines:
-        figure.add_vline(x=x, line={"color": color, "dash": dash, "width": 2})
-        if label is not None:
-            figure.add_trace(_legend_line(label, color, dash))
     title = (
         f"Accuracy {first} − {second}: {observed:+.2f} pp<br><sub>{level} CI {low:+.2f} to "
         f"{high:+.2f} pp · P({first} better) = {info.probability_a_better:.3f}<br>{first} "
@@ -928,37 +944,15 @@ def plot_error_comparison(
     centres, heights, width = _histogram_bars(differences)
     level = f"{info.confidence:.0%}"
     suffix = f" {escaped(unit)}" if unit else ""
-    figure = go.Figure(
-        go.Bar(
-            x=centres,
-            y=heights,
-            width=width,
-            name="resamples",
-            marker={"color": rgba(ACCURACY_COLOR, 0.7)},
-            hovertemplate=(
-                f"MAE {first} − {second} = %{{x:+.3g}}{suffix}<br>%{{y:,}} of "
-                f"{info.num_resamples:,} resamples<extra></extra>"
-            ),
-            showlegend=False,
-        )
+    figure = _resample_histogram(
+        centres,
+        heights,
+        width,
+        f"MAE {first} − {second} = %{{x:+.3g}}{suffix}<br>%{{y:,}} of "
+        f"{info.num_resamples:,} resamples<extra></extra>",
+        (info.low, info.high, f"{level} interval {info.low:+.3g} to {info.high:+.3g}"),
+        (info.difference, f"observed {info.difference:+.3g}{suffix}"),
     )
-    figure.add_vrect(
-        x0=info.low,
-        x1=info.high,
-        fillcolor=rgba(ACCURACY_COLOR, 0.12),
-        line_width=0,
-        layer="below",
-    )
-    lines = (
-        (info.low, ACCURACY_COLOR, "dot", f"{level} interval {info.low:+.3g} to {info.high:+.3g}"),
-        (info.high, ACCURACY_COLOR, "dot", None),
-        (info.difference, GAP_COLOR, "solid", f"observed {info.difference:+.3g}{suffix}"),
-        (0.0, REFERENCE_COLOR, "dash", "no difference"),
-    )
-    for x, color, dash, label in lines:
-        figure.add_vline(x=x, line={"color": color, "dash": dash, "width": 2})
-        if label is not None:
-            figure.add_trace(_legend_line(label, color, dash))
     rank = (
         f"Wilcoxon signed-rank p = {_p_text(info.wilcoxon_p_value)}"
         if math.isfinite(info.wilcoxon_p_value)
