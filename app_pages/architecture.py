@@ -8,7 +8,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import ui
 from neurogenesis import cached
 from neurogenesis.analysis.architecture import default_expanded
 from neurogenesis.analysis.builder import (
@@ -130,7 +130,7 @@ def graph_view(source) -> None:
         )
     layout = cached.graph_layout(source, st.session_state[open_key] if graph.groups else None)
     focus = _found_node(layout, graph, st.session_state.get("architecture_find"))
-    common.chart(
+    ui.chart(
         plot_graph(layout, direction=direction or DIRECTIONS[1], focus=focus),
         key="graph",
         name="architecture_graph",
@@ -184,7 +184,7 @@ def layer_view(source, graph) -> None:
             width="stretch",
             column_config={"zeros": st.column_config.NumberColumn(format="percent")},
         )
-        common.chart(plot_weight_histograms(details), key="weight_histograms", data=weights)
+        ui.chart(plot_weight_histograms(details), key="weight_histograms", data=weights)
     with st.expander("Configuration (get_config)"):
         st.code(details.config, language="json")
 
@@ -202,7 +202,7 @@ def blocks_view(source, info) -> None:
         format_func=BLOCK_SIZES.get,
         key="architecture_block_size",
     )
-    common.chart(
+    ui.chart(
         plot_block_diagram(graph, size or "macs"),
         key="block_diagram",
         data=partial(_layer_table, info),
@@ -284,7 +284,7 @@ def stack_view(source, info) -> None:
         key="architecture_stack_changes",
         help="Activations, normalisation and dropout repeat the box before them.",
     )
-    common.chart(
+    ui.chart(
         plot_layer_stack_3d(graph, only_changes=only_changes),
         key="layer_stack",
         data=partial(_layer_table, info),
@@ -305,13 +305,11 @@ def complexity_view(source, info) -> None:
         format_func=lambda key: COST_LABELS[key].split(" (")[0],
         key="architecture_cost",
     )
-    common.chart(
+    ui.chart(
         plot_layer_costs(info, cost or "macs"), key="layer_costs", data=partial(_layer_table, info)
     )
     profile = cached.complexity(source)
-    common.chart(
-        plot_complexity_radar([profile]), key="radar", data=pd.DataFrame([asdict(profile)])
-    )
+    ui.chart(plot_complexity_radar([profile]), key="radar", data=pd.DataFrame([asdict(profile)]))
     st.caption(
         "The six axes of the NeuroGenesis paper, each on a log scale (one ring per ×10), beside "
         "ResNet-50 (dotted) for scale. Depth is the longest path from input to output; width the "
@@ -344,7 +342,7 @@ def compare_view(source, info) -> None:
         return
     names = [current or info.name, *chosen]
     profiles = [cached.complexity(s) for s in sources]
-    common.chart(
+    ui.chart(
         plot_complexity_radar(profiles, names=names, reference=None),
         key="compare_radar",
         data=pd.DataFrame([asdict(profile) for profile in profiles]),
@@ -364,7 +362,7 @@ def compare_view(source, info) -> None:
                 layout = cached.graph_layout(other, default_expanded(graph, max_nodes=30))
                 figure = plot_graph(layout)
                 figure.update_layout(title={"text": escaped(label)})
-                common.chart(figure, key=f"compare_graph_{position}")
+                ui.chart(figure, key=f"compare_graph_{position}")
     diff = architecture_diff(
         infos[0],
         infos[1],
@@ -387,7 +385,7 @@ def compare_view(source, info) -> None:
         key="architecture_diff_delta",
     )
     rows = pd.DataFrame(diff_table(diff))
-    common.chart(plot_architecture_diff(diff, delta=delta or "num_params"), key="diff", data=rows)
+    ui.chart(plot_architecture_diff(diff, delta=delta or "num_params"), key="diff", data=rows)
     with st.expander("Every row of the diff"):
         st.dataframe(
             rows,
@@ -405,7 +403,7 @@ def compare_view(source, info) -> None:
         format_func=lambda key: COST_LABELS[key].split(" (")[0],
         key="architecture_compare_cost",
     )
-    common.chart(plot_side_by_side_costs(infos, cost or "macs", names=names), key="side_by_side")
+    ui.chart(plot_side_by_side_costs(infos, cost or "macs", names=names), key="side_by_side")
     tradeoff = tradeoff_from_cards(infos, [cached.model_metadata(s) or None for s in sources])
     axis = st.segmented_control(
         "Metric against",
@@ -414,7 +412,7 @@ def compare_view(source, info) -> None:
         format_func={"num_params": "parameters", "macs": "compute"}.get,
         key="architecture_tradeoff_x",
     )
-    common.chart(plot_tradeoff(tradeoff, axis or "num_params"), key="tradeoff")
+    ui.chart(plot_tradeoff(tradeoff, axis or "num_params"), key="tradeoff")
     st.caption(
         "Recorded metrics come from each model's card (the demos' test accuracy or error); "
         "models without one are listed apart."
@@ -627,7 +625,7 @@ def template_view(source) -> None:
             ):
                 st.session_state[f"swept:{name}:{kind}"] = True
                 sweep = cached.template_sweep(name, kind or kinds[0], MULTIPLIERS)
-                common.chart(plot_sweep(sweep), key="template_sweep")
+                ui.chart(plot_sweep(sweep), key="template_sweep")
     metadata = cached.model_metadata(source)
     sweep_dir = metadata.get("sweep")
     if isinstance(sweep_dir, str) and metadata.get("name"):
@@ -641,7 +639,7 @@ def template_view(source) -> None:
                 except InputError as error:
                     st.error(str(error))
                 else:
-                    common.chart(plot_sweep(sweep), key="scenario_sweep")
+                    ui.chart(plot_sweep(sweep), key="scenario_sweep")
                     st.caption(
                         "Each width was trained at several learning rates; the best validation "
                         "value is shown. More parameters stop paying off where the curve flattens."
@@ -921,7 +919,7 @@ def export_view(source, info) -> None:
         figure = plot_complexity_radar([cached.complexity(source)])
     st.download_button(
         f"Download the {views[view].lower()} ({FORMAT_NAMES[fmt]})",
-        partial(common.figure_file, figure, fmt),
+        partial(ui.figure_file, figure, fmt),
         file_name=f"{stem}_{view}.{fmt}",
         mime=FIGURE_FORMATS[fmt],
         key="export_figure",
@@ -930,7 +928,7 @@ def export_view(source, info) -> None:
     st.caption("The figure is drawn as you set it in its tab (open blocks, direction, cost).")
 
 
-common.start_page("Architecture")
+ui.start_page("Architecture")
 st.title("Architecture")
 st.markdown(
     "What is this network made of? Layers, shapes, parameters, compute and memory, exactly."
@@ -996,8 +994,8 @@ with tabs["Export"]:
     if tabs["Export"].open:
         export_view(source, info)
 
-common.bundle_button()
-with common.how_to_read("Architecture"):
+ui.bundle_button()
+with ui.how_to_read("Architecture"):
     st.markdown(
         "- **Multiply-accumulates (MACs)** count one multiplication plus one addition as one "
         'operation, for one sample. Papers often call this "FLOPs" (ResNet-50\'s 3.8 G); strictly, '

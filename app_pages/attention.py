@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import ui
 from neurogenesis import cached
 from neurogenesis.analysis.attention import attention_flow, attention_rollout
 from neurogenesis.errors import InputError
@@ -110,13 +110,13 @@ def prediction_text(prediction, sample_set, index) -> str | None:
     does not classify."""
     if prediction.predicted is None:
         return None
-    name = common.class_name(prediction, prediction.predicted[0])
+    name = ui.class_name(prediction, prediction.predicted[0])
     text = f"Model's prediction: {name} (probability {prediction.confidence[0]:.2f})"
     labels = sample_set.y if index is not None else None
     if labels is not None and prediction.task in ("classification", "binary"):
         label = np.asarray(labels[index]).reshape(-1)
         label = int(label.argmax()) if label.size > 1 else int(np.rint(label[0]))
-        text += f"; label {common.class_name(prediction, label)}"
+        text += f"; label {ui.class_name(prediction, label)}"
         if label != int(prediction.predicted[0]):
             text += " ✗"
     return text
@@ -200,7 +200,7 @@ def heads_view(scores: dict, words, compare_scores, compare_words) -> None:
     columns = st.columns(2) if compare_scores is not None else [st.container()]
     for column, (matrix, q_labels, k_labels, end, name) in zip(columns, matrices, strict=False):
         with column:
-            common.chart(
+            ui.chart(
                 plot_attention_head(
                     matrix,
                     q_labels[: matrix.shape[0]],
@@ -225,7 +225,7 @@ def heads_view(scores: dict, words, compare_scores, compare_words) -> None:
             )
         )
     block = values[:, : (cut if same else values.shape[1]), :cut]
-    common.chart(
+    ui.chart(
         plot_attention_heads(
             block, queries[: block.shape[1]], layer=layer, key_tokens=keys[:cut], scale=scale
         ),
@@ -268,7 +268,7 @@ def model_view(scores: dict, words) -> None:
         )
 
     scale = scale_choice("attention_model_scale")
-    common.chart(
+    ui.chart(
         plot_model_view(trimmed, shown, key_tokens=keys[:cut], scale=scale),
         key="attention_model_view",
         data=table,
@@ -303,7 +303,7 @@ def head_view(scores: dict, words) -> None:
         key="attention_hv_query",
     )
     table = weights_table(values[:, :rows, :cut], queries[:rows], keys[:cut], layer=layer)
-    common.chart(
+    ui.chart(
         plot_head_view(
             values[:, :rows, :cut],
             queries[:rows],
@@ -344,14 +344,14 @@ def rollout_view(scores: dict, words) -> None:
     else:
         matrix = attention_rollout(trimmed)[0]
         title = "Attention rollout"
-    common.chart(
+    ui.chart(
         plot_rollout(matrix, keys[:cut], title=title),
         key="attention_rollout_matrix",
         data=pd.DataFrame(matrix, index=keys[:cut], columns=keys[:cut]),
     )
     pooled = matrix.mean(axis=0)
     pooled = pooled / pooled.sum() if pooled.sum() > 0 else pooled
-    common.chart(
+    ui.chart(
         plot_rollout(pooled, keys[:cut], title="What the averaged output draws on"),
         key="attention_rollout_output",
         data=pd.DataFrame({"token": keys[:cut], "share": pooled}),
@@ -385,7 +385,7 @@ def statistics_view(model_source, samples_source) -> None:
                 }
             )
     table = pd.DataFrame(rows)
-    common.chart(plot_head_statistics(stats), key="attention_statistics", data=table)
+    ui.chart(plot_head_statistics(stats), key="attention_statistics", data=table)
     st.dataframe(table, hide_index=True, key="attention_statistics_table")
     st.caption(
         f"Over the first {STATISTICS_SAMPLES} samples, padding left out. High entropy: a diffuse "
@@ -407,7 +407,7 @@ def importance_view(model_source, samples_source) -> None:
         st.warning(str(error))
         return
     ranking = info.ranking()
-    common.chart(
+    ui.chart(
         plot_head_importance(info),
         key="attention_importance",
         data=pd.DataFrame(ranking, columns=["layer", "head", "mean drop when removed"]),
@@ -450,7 +450,7 @@ def evolution_view(vocabulary) -> None:
         for e in range(len(info.epochs))
     ]
     scale = scale_choice("attention_evolution_scale")
-    common.chart(
+    ui.chart(
         plot_attention_evolution(
             frames, info.epochs.tolist(), keys[:cut], title=f"{layer}, head {head}", scale=scale
         ),
@@ -460,7 +460,7 @@ def evolution_view(vocabulary) -> None:
         f"{layer_name} head {h}" for layer_name in info.layers for h in range(info.entropy.shape[2])
     ]
     entropy = info.entropy.reshape(len(info.epochs), -1)
-    common.chart(
+    ui.chart(
         plot_entropy_over_epochs(entropy, info.epochs.tolist(), labels),
         key="attention_entropy",
         data=pd.DataFrame(entropy, index=pd.Index(info.epochs, name="epoch"), columns=labels),
@@ -471,14 +471,14 @@ def evolution_view(vocabulary) -> None:
 
 # --- the page -----------------------------------------------------------------------------------
 
-common.start_page("Attention")
+ui.start_page("Attention")
 st.title("Attention")
 st.caption(
     "Where does each head of each MultiHeadAttention layer look, for a sample or your own text; "
     "which heads matter; and how did that change while the model trained?"
 )
-model_source, samples_source = common.chosen_model()
-layers = common.or_stop(lambda: cached.attention_layers(model_source))
+model_source, samples_source = ui.chosen_model()
+layers = ui.or_stop(lambda: cached.attention_layers(model_source))
 if not layers:
     st.info(
         "This model has no keras.layers.MultiHeadAttention layer, so there is no attention to "
@@ -529,7 +529,7 @@ if series:
     time_labels = [f"t−{steps - 1 - i}" for i in range(steps)]
     weights = np.asarray(scores[layer][0])
     weights = weights[:, None, :] if weights.ndim == 2 else weights
-    common.chart(
+    ui.chart(
         plot_temporal_attention(
             scores[layer][0],
             time_labels=time_labels,
@@ -573,8 +573,8 @@ with tabs["Evolution"]:
     if tabs["Evolution"].open:
         evolution_view(vocabulary)
 
-common.bundle_button()
-with common.how_to_read("Attention"):
+ui.bundle_button()
+with ui.how_to_read("Attention"):
     st.markdown(
         "**A head's matrix** has one row per query token (the position being computed) and one "
         "column per key token (the positions it reads); each row sums to 1. Padding gets no "

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import ui
 from neurogenesis import cached
 from neurogenesis.analysis import attribution as attribution_analysis
 from neurogenesis.analysis import evaluation
@@ -65,7 +65,7 @@ def _state(name: str) -> str:
 
 def _names(predictions) -> list[str]:
     count = predictions.num_classes or 0
-    return [common.class_name(predictions, c) for c in range(count)]
+    return [ui.class_name(predictions, c) for c in range(count)]
 
 
 def _feature_names(sample_set) -> list[str] | None:
@@ -91,12 +91,12 @@ def _sample_grid(sample_set, predictions, indices, kind: str, key: str) -> None:
         st.caption("No samples.")
         return
     if kind == "text":
-        words = common.words_of(sample_set)
+        words = ui.words_of(sample_set)
         table = pd.DataFrame(
             {
                 "sample": indices,
-                "text": [common.sample_text(sample_set, int(i), words) for i in indices],
-                "facts": [common.caption(predictions, int(i)) for i in indices],
+                "text": [ui.sample_text(sample_set, int(i), words) for i in indices],
+                "facts": [ui.caption(predictions, int(i)) for i in indices],
             }
         )
         event = st.dataframe(
@@ -114,15 +114,15 @@ def _sample_grid(sample_set, predictions, indices, kind: str, key: str) -> None:
         sample_set.x,
         indices,
         kind="image" if kind == "image" else "series" if kind == "series" else "array",
-        captions=[common.caption(predictions, int(i)) for i in indices],
+        captions=[ui.caption(predictions, int(i)) for i in indices],
         wrong=(predictions.correct[indices] == 0) if predictions.correct is not None else None,
         feature_names=sample_set.extras.get("feature_names"),
     )
-    common.chart(
+    ui.chart(
         figure,
         key=key,
-        data=partial(common.sample_table, predictions, indices),
-        on_select=lambda: common.select_from_chart(key, _state("clicked")),
+        data=partial(ui.sample_table, predictions, indices),
+        on_select=lambda: ui.select_from_chart(key, _state("clicked")),
         selection_mode="points",
     )
     clicked = st.session_state.pop(_state("clicked"), None)
@@ -159,7 +159,7 @@ def explain_view(model_source, samples_source, sample_set, predictions, index, k
         "The attribution methods of the features page for the chosen prediction, and the inputs "
         "that drove it most."
     )
-    infos = common.attribution_view(
+    infos = ui.attribution_view(
         model_source,
         samples_source,
         sample_set,
@@ -374,7 +374,7 @@ def perturbation_view(model_source, samples_source, sample_set, predictions, ind
         return
     left, right = st.columns(2)
     with left:
-        common.chart(
+        ui.chart(
             plot_perturbed_input(
                 info.perturbed,
                 value_range=info.value_range,
@@ -389,7 +389,7 @@ def perturbation_view(model_source, samples_source, sample_set, predictions, ind
             key=_state("perturbed_input"),
         )
     with right:
-        common.chart(
+        ui.chart(
             plot_prediction_change(
                 _names(predictions) or [_target(sample_set)[0]],
                 info.original_output,
@@ -405,15 +405,15 @@ def perturbation_view(model_source, samples_source, sample_set, predictions, ind
     elif info.flipped:
         st.warning(
             f"**The prediction flipped**: "
-            f"{common.class_name(predictions, info.original_prediction)} "
+            f"{ui.class_name(predictions, info.original_prediction)} "
             f"({float(info.original_output[info.original_prediction]):.1%}) → "
-            f"{common.class_name(predictions, info.perturbed_prediction)} "
+            f"{ui.class_name(predictions, info.perturbed_prediction)} "
             f"({float(info.perturbed_output[info.perturbed_prediction]):.1%}).",
             icon=":material/bolt:",
         )
     else:
         st.success(
-            f"Still {common.class_name(predictions, info.perturbed_prediction)} "
+            f"Still {ui.class_name(predictions, info.perturbed_prediction)} "
             f"({float(info.perturbed_output[info.perturbed_prediction]):.1%})."
         )
     _live_attribution(
@@ -446,7 +446,7 @@ def _live_attribution(model_source, predictions, before, after, kind, sample_set
             words = [_word(vocabulary, t) for t in np.asarray(x)]
             figure = plot_token_attribution(info, words, 0)
             figure.update_layout(title={"text": name})
-            common.chart(
+            ui.chart(
                 figure,
                 key=_state(f"{key}_tokens_{name}"),
                 data=pd.DataFrame(
@@ -485,9 +485,7 @@ def _live_attribution(model_source, predictions, before, after, kind, sample_set
             target = int(info.target[0])
         infos.append(info)
     explained = (
-        common.class_name(predictions, target)
-        if predictions.num_classes
-        else _target(sample_set)[0]
+        ui.class_name(predictions, target) if predictions.num_classes else _target(sample_set)[0]
     )
     st.caption(
         f"Both maps explain '{explained}' and share one colour scale ({_method_label(method)})."
@@ -499,10 +497,10 @@ def _live_attribution(model_source, predictions, before, after, kind, sample_set
         )
         figure.update_layout(title={"text": f"{name}: {_method_label(method)}"})
         with column:
-            common.chart(
+            ui.chart(
                 figure,
                 key=_state(f"{key}_attribution_{name}"),
-                data=partial(common.attribution_table, {method: info}),
+                data=partial(ui.attribution_table, {method: info}),
             )
 
 
@@ -645,7 +643,7 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
         st.warning(str(error))
         return
     x_adv = single.x_adv[0]
-    common.chart(
+    ui.chart(
         plot_adversarial_example(
             np.asarray(sample_set.x[index]),
             x_adv,
@@ -669,7 +667,7 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
             _with_unit(attacked - clean, target_unit, "+.3g"),
         )
     with left:
-        common.chart(
+        ui.chart(
             plot_prediction_change(
                 _names(predictions) or [target_name],
                 single.clean_probabilities[0],
@@ -695,14 +693,14 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
         after_p = float(np.ravel(single.adversarial_probabilities[0])[after])
         if before != after:
             right.warning(
-                f"**The attack fooled the model**: {common.class_name(predictions, before)} "
-                f"({clean_p:.1%}) → {common.class_name(predictions, after)} ({after_p:.1%}), "
+                f"**The attack fooled the model**: {ui.class_name(predictions, before)} "
+                f"({clean_p:.1%}) → {ui.class_name(predictions, after)} ({after_p:.1%}), "
                 f"{budget}.",
                 icon=":material/bolt:",
             )
         else:
             right.success(
-                f"**The model held**: still {common.class_name(predictions, after)} "
+                f"**The model held**: still {ui.class_name(predictions, after)} "
                 f"({after_p:.1%}, was {clean_p:.1%}) with {budget}."
             )
     _live_attribution(
@@ -829,13 +827,13 @@ def robustness_view(model_source, samples_source, sample_set, predictions, kind)
         ignore_index=True,
     )
     unit = _target(sample_set)[1] if info.metric != "accuracy" else ""
-    common.chart(
+    ui.chart(
         plot_robustness_curves(info, per_class=per_class, unit=unit),
         key=_state("curves"),
         data=curves,
     )
     summary = summary_table(info)
-    common.chart(plot_robustness_overview(info, unit=unit), key=_state("overview"), data=summary)
+    ui.chart(plot_robustness_overview(info, unit=unit), key=_state("overview"), data=summary)
     st.caption(
         f"Ranked by the {info.metric.replace('_', ' ')} averaged over each curve's severity "
         f"levels 1–{robustness_analysis.NUM_SEVERITIES} (each level in its unit below), not at "
@@ -930,7 +928,7 @@ def errors_view(model_source, samples_source, sample_set, predictions, kind):
         "prediction: each predicted class's column sums to 100% (the diagonal is precision); "
         "count: samples.",
     )
-    event = common.chart(
+    event = ui.chart(
         plot_confusion_matrix(confusion, normalize=normalize),
         key=_state("confusion"),
         data=confusion_table(confusion),
@@ -944,8 +942,8 @@ def errors_view(model_source, samples_source, sample_set, predictions, kind):
     if true is not None and true < confusion.num_classes and predicted < confusion.num_classes:
         indices = confusion.indices(true, predicted)
         st.markdown(
-            f"**Label {common.class_name(predictions, true)}, predicted "
-            f"{common.class_name(predictions, predicted)}**: {len(indices):,} samples"
+            f"**Label {ui.class_name(predictions, true)}, predicted "
+            f"{ui.class_name(predictions, predicted)}**: {len(indices):,} samples"
             + (f" (first {SHOWN_SAMPLES})" if len(indices) > SHOWN_SAMPLES else "")
         )
         _sample_grid(sample_set, predictions, indices, kind, _state("cell_grid"))
@@ -960,7 +958,7 @@ def errors_view(model_source, samples_source, sample_set, predictions, kind):
             "support": confusion.support,
         }
     )
-    common.chart(plot_class_metrics(confusion), key=_state("class_metrics"), data=per_class)
+    ui.chart(plot_class_metrics(confusion), key=_state("class_metrics"), data=per_class)
     with st.expander("Per-class numbers"):
         st.dataframe(per_class, hide_index=True)
     st.markdown("**Most confident mistakes**")
@@ -983,7 +981,7 @@ def errors_view(model_source, samples_source, sample_set, predictions, kind):
         or "uniform"
     )
     calibration = cached.calibration(model_source, samples_source, bins, strategy)
-    common.chart(
+    ui.chart(
         plot_reliability_diagram(calibration),
         key=_state("reliability"),
         data=pd.DataFrame(
@@ -1034,7 +1032,7 @@ def slicing_view(sample_set, values, metric: str, unit: str = "") -> None:
         return
     column = st.selectbox("Slice by", list(columns), key=_state("slice_by"))
     info = evaluation.slice_info(values, columns[column])
-    common.chart(
+    ui.chart(
         plot_slices(info, group_label=column, unit=unit),
         key=_state("slices"),
         data=pd.DataFrame(
@@ -1088,7 +1086,7 @@ def regression_errors(sample_set, predictions) -> None:
     columns[1].metric("RMSE", _with_unit(info.rmse, unit))
     columns[2].metric("R²", f"{info.r2:.3f}")
     columns[3].metric("Bias (mean residual)", _with_unit(info.bias, unit, "+.3g"))
-    common.chart(
+    ui.chart(
         plot_residuals(info, unit=unit),
         key=_state("residuals"),
         data=partial(_residual_table, info),
@@ -1097,7 +1095,7 @@ def regression_errors(sample_set, predictions) -> None:
         f"Residual = true {target} − prediction: positive means the model predicted too low."
     )
     if len(info.horizon) > 1:
-        common.chart(
+        ui.chart(
             plot_horizon_error(info, unit=unit),
             key=_state("horizon"),
             data=pd.DataFrame(
@@ -1289,7 +1287,7 @@ def _error_test(infos, sample_set, chosen) -> None:
         f"{info.num_samples:,} samples, B on {info.b_smaller:,}. Wilcoxon signed-rank test: "
         f"**p = {info.wilcoxon_p_value:.3g}** ({verdict})." + (f" {info.note}" if info.note else "")
     )
-    common.chart(
+    ui.chart(
         plot_error_comparison(info, unit=unit),
         key=_state("error_bootstrap"),
         data=pd.DataFrame(
@@ -1334,7 +1332,7 @@ def _ab_test(sources, infos, samples_source, sample_set, predictions, kind, chos
     left, right = st.columns(2)
     # The charts say A and B: model names are long and the selectors above name them.
     with left:
-        common.chart(
+        ui.chart(
             plot_mcnemar(mcnemar),
             key=_state("mcnemar"),
             data=pd.DataFrame(
@@ -1346,7 +1344,7 @@ def _ab_test(sources, infos, samples_source, sample_set, predictions, kind, chos
             ),
         )
     with right:
-        common.chart(plot_bootstrap(bootstrap), key=_state("bootstrap"))
+        ui.chart(plot_bootstrap(bootstrap), key=_state("bootstrap"))
     st.markdown(f"**Disagreements**: {len(disagreeing):,} samples")
     if len(disagreeing):
         info_a, info_b = infos[name_a], infos[name_b]
@@ -1355,14 +1353,14 @@ def _ab_test(sources, infos, samples_source, sample_set, predictions, kind, chos
                 {
                     "sample": disagreeing,
                     "label": [
-                        common.class_name(predictions, predictions.labels[i]) for i in disagreeing
+                        ui.class_name(predictions, predictions.labels[i]) for i in disagreeing
                     ],
                     f"A: {name_a}": [
-                        common.class_name(predictions, info_a.predicted[i]) for i in disagreeing
+                        ui.class_name(predictions, info_a.predicted[i]) for i in disagreeing
                     ],
                     "A confidence": info_a.confidence[disagreeing],
                     f"B: {name_b}": [
-                        common.class_name(predictions, info_b.predicted[i]) for i in disagreeing
+                        ui.class_name(predictions, info_b.predicted[i]) for i in disagreeing
                     ],
                     "B confidence": info_b.confidence[disagreeing],
                 }
@@ -1398,7 +1396,7 @@ def _seed_test(sources, infos) -> None:
         scores[recipe] = [float(np.mean(infos[label].correct)) for _, label in groups[recipe]]
     paired = seeds[first] == seeds[second]
     info = evaluation.seed_comparison_info(scores[first], scores[second], paired=paired)
-    common.chart(
+    ui.chart(
         plot_seed_comparison(info, names=(first, second)),
         key=_state("seeds"),
         data=pd.DataFrame(
@@ -1459,16 +1457,16 @@ def _profile_view(sources, samples_source, table) -> None:
     )
     left, right = st.columns(2)
     with left:
-        common.chart(plot_profile(profiles), key=_state("latency"), data=timings)
+        ui.chart(plot_profile(profiles), key=_state("latency"), data=timings)
     with right:
-        common.chart(plot_throughput(profiles), key=_state("throughput"), data=timings)
+        ui.chart(plot_throughput(profiles), key=_state("throughput"), data=timings)
     score_column = table.columns[1]
     scores = table[score_column].to_numpy(dtype=float)
     # Pareto: lower latency and better score (higher accuracy, or lower error).
     costs = np.array([_latency_at(profile, PARETO_BATCH) for profile in profiles.values()])
     goal = scores if score_column == "accuracy" else -scores
     front = evaluation.pareto_front(costs, goal)
-    common.chart(
+    ui.chart(
         plot_pareto(
             list(profiles),
             costs * 1000.0,
@@ -1508,13 +1506,13 @@ def _profile_view(sources, samples_source, table) -> None:
 
 # --- the page -----------------------------------------------------------------------------------
 
-common.start_page("Debugging")
+ui.start_page("Debugging")
 st.title("Debugging")
 st.caption(
     "On which inputs does the model fail, why, how fragile is it, and is the other model really "
     "better or just lucky?"
 )
-model_source, samples_source = common.chosen_model()
+model_source, samples_source = ui.chosen_model()
 if samples_source is None:
     st.info(
         "Choose or upload a sample set for this model in the sidebar: every view here runs the "
@@ -1534,14 +1532,14 @@ def _inputs():
     )
 
 
-layers, sample_set, predictions = common.or_stop(
+layers, sample_set, predictions = ui.or_stop(
     _inputs, " Choose a sample set made for this model in the sidebar."
 )
 
-kind = common.display_kind(sample_set, layers)
-words = common.words_of(sample_set) if kind == "text" else None
+kind = ui.display_kind(sample_set, layers)
+words = ui.words_of(sample_set) if kind == "text" else None
 with st.container(border=True):
-    index = common.sample_browser(
+    index = ui.sample_browser(
         model_source,
         samples_source,
         sample_set,
@@ -1573,8 +1571,8 @@ with tabs["Compare models"]:
     if tabs["Compare models"].open:
         compare_view(model_source, samples_source, sample_set, predictions, kind)
 
-common.bundle_button()
-with common.how_to_read("Debugging"):
+ui.bundle_button()
+with ui.how_to_read("Debugging"):
     st.markdown(
         "**Explain** runs the attribution methods of the features page on the chosen prediction "
         "and lists the inputs (pixels, time steps and features, tokens) with the largest share of "

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import ui
 from neurogenesis import cached
 from neurogenesis.analysis import embeddings as embedding_analysis
 from neurogenesis.analysis import features as feature_analysis
@@ -64,7 +64,7 @@ def feature_map_view(model_source, samples_source, sample_set, index, kind, word
     top_k = None
     if top:
         top_k = st.slider("How many", 1, channels, min(16, channels), key="features_map_k")
-    common.chart(
+    ui.chart(
         plot_feature_maps(
             info,
             top_k=top_k,
@@ -104,7 +104,7 @@ def filter_view(model_source) -> None:
     limit = right.slider(
         "Filters shown", 1, len(info.norms), min(64, len(info.norms)), key="features_filter_count"
     )
-    common.chart(
+    ui.chart(
         plot_filters(info, max_filters=limit),
         key="features_filters",
         data=pd.DataFrame({"filter": info.order, "L2 norm": info.norms}),
@@ -229,7 +229,7 @@ def activation_view(model_source, layers, sample_set, predictions) -> None:
         progress=lambda f: bar.progress(min(max(float(f), 0.0), 1.0), text="Gradient ascent…"),
     )
     bar.empty()
-    common.chart(
+    ui.chart(
         plot_activation_maximization(info, unit_name=labels[unit] if labels else None),
         key="features_am_chart",
         data=pd.DataFrame(
@@ -307,7 +307,7 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
         )
     colour, kind, names = _colours(colour_by, predictions, clusters)
     hover = (
-        [common.caption(predictions, i) for i in range(len(sample_set))]
+        [ui.caption(predictions, i) for i in range(len(sample_set))]
         if len(sample_set) <= 5000
         else None
     )
@@ -329,14 +329,14 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
             + (f" · {note}" if note else ""),
         )
         with placeholder.container():
-            common.chart(
+            ui.chart(
                 figure,
                 key=f"features_projection_{info.method}_{'ready' if note is None else 'preview'}",
                 name="features_projection",
                 data=partial(_projection_table, info, colour_by, colour, names, predictions),
                 downloads=note is None,  # the preview is replaced in this run
                 on_select=(
-                    lambda: common.select_from_chart(
+                    lambda: ui.select_from_chart(
                         f"features_projection_{info.method}_ready", "features_sample"
                     )
                 )
@@ -382,7 +382,7 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
             {
                 "sample": neighbours.indices,
                 "distance": neighbours.distances,
-                "sample facts": [common.caption(predictions, int(i)) for i in neighbours.indices],
+                "sample facts": [ui.caption(predictions, int(i)) for i in neighbours.indices],
             }
         ),
         hide_index=True,
@@ -400,8 +400,8 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
     if len(chosen) >= 2:
         features = cached.hidden_states(model_source, samples_source, layer, pooling)
         matrix = embedding_analysis.similarity_matrix(features, chosen, metric="cosine")
-        labels = [common.caption(predictions, int(i)) for i in chosen]
-        common.chart(
+        labels = [ui.caption(predictions, int(i)) for i in chosen]
+        ui.chart(
             plot_similarity(matrix, labels, metric="cosine"),
             key="features_similarity",
             data=pd.DataFrame(matrix, index=labels, columns=labels),
@@ -422,7 +422,7 @@ def reconstruction_view(model_source, samples_source) -> None:
     )
     count = right.slider("How many", 4, 24, 12, key="features_reconstruction_count")
     info = cached.reconstructions(model_source, samples_source, order, count)
-    common.chart(
+    ui.chart(
         plot_reconstructions(info),
         key="features_reconstructions",
         data=pd.DataFrame(
@@ -440,7 +440,7 @@ def latent_view(model_source, samples_source) -> None:
     size = st.slider("Grid points per axis", 5, 25, 15, key="features_latent_size")
     info = cached.latent_grid(model_source, samples_source, size)
     rows, columns = info.images.shape[:2]
-    common.chart(
+    ui.chart(
         plot_latent_grid(info),
         key="features_latent_grid",
         data=pd.DataFrame(
@@ -480,7 +480,7 @@ def _not_applicable(model, layers) -> dict[str, str]:
 
 def _projection_table(info, colour_by, colour, names, predictions) -> pd.DataFrame:
     """Every sample's place in the projection, with what colours it."""
-    table = common.sample_table(predictions, np.arange(len(info.coords)))
+    table = ui.sample_table(predictions, np.arange(len(info.coords)))
     for axis in range(info.coords.shape[1]):
         table.insert(1 + axis, f"{info.method} {axis + 1}", info.coords[:, axis])
     if colour_by == "cluster":
@@ -510,17 +510,15 @@ def _colours(colour_by: str, predictions, clusters):
 
 # --- the page -----------------------------------------------------------------------------------
 
-common.start_page("Features and representations")
+ui.start_page("Features and representations")
 st.title("Features and representations")
 st.caption(
     "What did the network learn (filters, feature maps, the inputs its units want), what does it "
     "look at for one sample (attribution, checked), and how does it arrange the samples inside "
     "(the projector)?"
 )
-model_source, samples_source = common.chosen_model()
-model, layers = common.or_stop(
-    lambda: (cached.model(model_source), cached.graph_layers(model_source))
-)
+model_source, samples_source = ui.chosen_model()
+model, layers = ui.or_stop(lambda: (cached.model(model_source), cached.graph_layers(model_source)))
 cached.start_projector_warm_up()
 
 sample_set = None
@@ -541,11 +539,11 @@ predictions = None
 kind = None
 words = None
 if sample_set is not None:
-    kind = common.display_kind(sample_set, layers)
-    words = common.words_of(sample_set) if kind == "text" else None
+    kind = ui.display_kind(sample_set, layers)
+    words = ui.words_of(sample_set) if kind == "text" else None
     predictions = cached.predictions(model_source, samples_source)
     with st.container(border=True):
-        index = common.sample_browser(
+        index = ui.sample_browser(
             model_source, samples_source, sample_set, predictions, kind, words, "features"
         )
 
@@ -578,7 +576,7 @@ if _open("Attribution"):
         if sample_set is None:
             st.info(needs_samples)
         else:
-            common.attribution_view(
+            ui.attribution_view(
                 model_source,
                 samples_source,
                 sample_set,
@@ -614,8 +612,8 @@ if _open("Latent space"):
     with tabs["Latent space"]:
         latent_view(model_source, samples_source)
 
-common.bundle_button()
-with common.how_to_read("Features and representations"):
+ui.bundle_button()
+with ui.how_to_read("Features and representations"):
     st.markdown(
         "**Attribution** answers *which parts of this input moved the score of this class*. "
         "Every method explains the model's output for the chosen class as the model returns it (the "

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import ui
 from neurogenesis import cached, live
 from neurogenesis.analysis.architecture import shape_text
 from neurogenesis.analysis.training import curves_info, split_tag
@@ -163,7 +163,7 @@ def _runs() -> None:
             continue
         found.extend((source, run) for run in runs)
     model = st.session_state.get("model")
-    mine = common.model_runs(model, {f"{s.key}|{run.name}": [run.path] for s, run in found})
+    mine = ui.model_runs(model, {f"{s.key}|{run.name}": [run.path] for s, run in found})
     order = {name: index for index, name in enumerate(mine)}
     # The sidebar model's own runs first, in its card's order, then the rest as found.
     found.sort(key=lambda pair: order.get(f"{pair[0].key}|{pair[1].name}", len(order)))
@@ -275,7 +275,7 @@ def _live_run(run: live.LiveRun) -> None:
     if not info.curves:
         st.caption("Waiting for the first epoch…")
         return
-    common.chart(
+    ui.chart(
         plot_curves(info, title=f"loss of {run.scenario}, live"),
         key=f"live-{run.run_id}",
         name=f"live_{run.scenario}_loss",
@@ -323,7 +323,7 @@ def _live_training() -> None:
         st.fragment(run_every=LIVE_REFRESH_SECONDS if active else None)(_live_runs)(active)
 
 
-common.start_page("Home")
+ui.start_page("Home")
 st.title("NeuroGenesis")
 st.markdown(
     "See inside Keras models: the architecture, how training went, what the network learned, "
@@ -345,8 +345,8 @@ st.subheader("What each page answers")
 for title, question, built in PAGE_GUIDE:
     st.markdown(f"**{title}**{'' if built else ' (coming soon)'}: {question}")
 
-common.bundle_button()
-with common.how_to_read("Getting started"):
+ui.bundle_button()
+with ui.how_to_read("Getting started"):
     st.markdown(
         "- **Parameters** are counted from the weights stored in the file, before TensorFlow is loaded.\n"
         "- **Training runs** lists every run found under the selected logs, with the last value of its main "

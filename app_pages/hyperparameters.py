@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import ui
 from neurogenesis import cached, live
 from neurogenesis.analysis.hyperparameters import AGGREGATES, default_axes, surface_problem
 from neurogenesis.errors import InputError
@@ -170,7 +170,7 @@ def surface_table(surface) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
-common.start_page("Hyperparameters")
+ui.start_page("Hyperparameters")
 st.title("Hyperparameters")
 st.caption(
     "Which settings matter, and where is the best region? The metric over any two "
@@ -204,7 +204,7 @@ source_label = st.selectbox("Trials", labels, key="hyperparameters_source")
 path = sources[source_label]
 study = None
 if Path(path).suffix.lower() in (".db", ".sqlite", ".sqlite3"):
-    names = common.or_stop(lambda: cached.studies(path))
+    names = ui.or_stop(lambda: cached.studies(path))
     if len(names) > 1:
         study = st.selectbox("Study", names, key="hyperparameters_study")
 running = [
@@ -220,7 +220,7 @@ elif st.session_state.get("live_sweeps"):
 if running and not Path(path, "sweep.json").is_file():
     st.info("The sweep has started; its first point appears here when it finishes.")
     st.stop()
-trials = common.or_stop(lambda: cached.trials(path, study))
+trials = ui.or_stop(lambda: cached.trials(path, study))
 st.caption(f"{trials.source}: {len(trials):,} trials.")
 for note in trials.notes:
     st.caption(note)
@@ -270,11 +270,11 @@ aggregate = settings[5].selectbox(
 
 
 def _views() -> None:
-    found = common.or_stop(lambda: cached.trials(path, study))
+    found = ui.or_stop(lambda: cached.trials(path, study))
     problem = surface_problem(found, x, y, metric) if x and y else "Choose two parameters."
     surface = None
     if problem is None:
-        surface = common.or_stop(
+        surface = ui.or_stop(
             lambda: cached.hyperparameter_surface(
                 path, study, x, y, metric, goal, method, aggregate
             )
@@ -298,7 +298,7 @@ def _views() -> None:
                     help="For a metric spanning decades (a loss); the colour bar still reads in "
                     "the metric's own units.",
                 )
-                common.chart(
+                ui.chart(
                     plot_surface_3d(surface, log_color=log_color),
                     key="hyperparameters_surface",
                     data=surface_table(surface),
@@ -308,17 +308,15 @@ def _views() -> None:
             if surface is None:
                 st.info(problem)
             else:
-                common.chart(
+                ui.chart(
                     plot_surface_contour(surface),
                     key="hyperparameters_contour",
                     data=surface_table(surface),
                 )
-    slices, parallel = common.or_stop(
-        lambda: cached.hyperparameter_views(path, study, metric, goal)
-    )
+    slices, parallel = ui.or_stop(lambda: cached.hyperparameter_views(path, study, metric, goal))
     with tabs["Parallel coordinates"]:
         if tabs["Parallel coordinates"].open:
-            common.chart(
+            ui.chart(
                 plot_parallel_coordinates(parallel),
                 key="hyperparameters_parallel",
                 data=found.to_frame,
@@ -329,17 +327,17 @@ def _views() -> None:
             color_by = st.segmented_control(
                 "Colour by", ["order", "metric"], default="order", key="hyperparameters_color"
             )
-            common.chart(
+            ui.chart(
                 plot_slices(slices, color_by=color_by or "order"),
                 key="hyperparameters_slices",
                 data=found.to_frame,
             )
     with tabs["Importance"]:
         if tabs["Importance"].open:
-            importance = common.or_stop(
+            importance = ui.or_stop(
                 lambda: cached.hyperparameter_importance(path, study, metric, goal)
             )
-            common.chart(
+            ui.chart(
                 plot_importance(importance),
                 key="hyperparameters_importance",
                 data=pd.DataFrame(
@@ -372,8 +370,8 @@ if running:
 else:
     _views()
 
-common.bundle_button()
-with common.how_to_read("Hyperparameters"):
+ui.bundle_button()
+with ui.how_to_read("Hyperparameters"):
     st.markdown(
         "**The surface** shows the metric over two hyperparameters. When the trials cover every "
         "combination of the two (a grid sweep), it is the observed values themselves, nothing "

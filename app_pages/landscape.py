@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import ui
 from neurogenesis import cached
 from neurogenesis.analysis.landscape import (
     BIAS_MODES,
@@ -64,17 +64,17 @@ def npz_bytes(info) -> bytes:
     return buffer.getvalue()
 
 
-common.start_page("Loss landscape")
+ui.start_page("Loss landscape")
 st.title("Loss landscape")
 st.caption(
     "How does the loss change around the trained weights, and which way did training travel? "
     "A slice of the loss through weight space, with the training path and a sharpness measure."
 )
-model_source, samples_source = common.chosen_model()
+model_source, samples_source = ui.chosen_model()
 if samples_source is None:
     st.info("Choose a sample set in the sidebar: the loss is computed on its samples.")
     st.stop()
-sample_set = common.or_stop(lambda: cached.samples(samples_source))
+sample_set = ui.or_stop(lambda: cached.samples(samples_source))
 
 # --- What weights: the sidebar's model, or a recorded run (its model and its checkpoints) -------
 runs = cached.landscape_runs(st.session_state.get("logs", []), tuple(sample_set.x.shape[1:]))
@@ -96,7 +96,7 @@ weights_choice = top[0].selectbox(
 run_dir = None
 if weights_choice != SIDEBAR_MODEL:
     name, model_source, run_dir = runs[weights_options.index(weights_choice) - 1]
-reason = common.or_stop(lambda: cached.landscape_reason(model_source))
+reason = ui.or_stop(lambda: cached.landscape_reason(model_source))
 if reason:
     st.info(reason)
     st.stop()
@@ -119,7 +119,7 @@ if directions == "pca" and run_dir is None:
 directions = directions or "random"
 
 # --- Loss -----------------------------------------------------------------------------------
-setup = common.or_stop(lambda: cached.training_setup(model_source))
+setup = ui.or_stop(lambda: cached.training_setup(model_source))
 with top[2].popover("Loss and settings", width="stretch"):
     if setup.loss is not None:
         override = st.toggle(
@@ -153,7 +153,7 @@ with top[2].popover("Loss and settings", width="stretch"):
         horizontal=True,
         disabled=directions == "pca",
     )
-target_kind = common.or_stop(lambda: cached.landscape_targets(model_source, samples_source, loss))
+target_kind = ui.or_stop(lambda: cached.landscape_targets(model_source, samples_source, loss))
 if target_kind == "inputs":
     st.caption(
         "An autoencoder: the loss compares each reconstruction with its own input (the labels "
@@ -209,14 +209,14 @@ def on_partial(grid, fraction: float) -> None:
     if not shown:  # the coarse preview, once; the full grid replaces it when done
         shown.append(True)
         with preview.container():
-            common.chart(
+            ui.chart(
                 plot_landscape_contour(coarse(grid), log_scale=True),
                 key="landscape_preview",
                 downloads=False,  # replaced by the full grid in this run
             )
 
 
-info = common.or_stop(
+info = ui.or_stop(
     lambda: cached.landscape(model_source, samples_source, options, run_dir, on_partial)
 )
 preview.empty()
@@ -258,7 +258,7 @@ summary[0].metric(
 if finite.size:
     summary[1].metric(f"lowest {metric} on the plane", number(finite.min()))
     summary[2].metric(f"highest {metric} on the plane", number(finite.max()))
-sharp = common.or_stop(lambda: cached.sharpness(model_source, samples_source, options))
+sharp = ui.or_stop(lambda: cached.sharpness(model_source, samples_source, options))
 summary[3].metric(
     "sharpness λ_max",
     number(sharp.eigenvalue),
@@ -271,14 +271,14 @@ for note in info.notes:
 tabs = dict(zip(TABS, st.tabs(TABS, key="landscape_tab", on_change="rerun"), strict=True))
 with tabs["Surface"]:
     if tabs["Surface"].open:
-        common.chart(
+        ui.chart(
             plot_landscape_3d(info, metric, log_scale, clip, show_path),
             key="landscape_surface",
             data=partial(grid_table, info),
         )
 with tabs["Contours"]:
     if tabs["Contours"].open:
-        common.chart(
+        ui.chart(
             plot_landscape_contour(info, metric, log_scale, clip, show_path),
             key="landscape_contour",
             data=partial(grid_table, info),
@@ -312,12 +312,12 @@ with tabs["Line"]:
                 "t from … to", -1.0, 2.0, (-0.5, 1.5), step=0.1, key="landscape_line_range"
             )
             start = starts[labels.index(start_label)][1]
-            line = common.or_stop(
+            line = ui.or_stop(
                 lambda: cached.interpolation(
                     model_source, samples_source, options, start, LINE_POINTS, t_range
                 )
             )
-            common.chart(
+            ui.chart(
                 plot_interpolation(line, log_scale=log_scale),
                 key="landscape_line",
                 data=pd.DataFrame(
@@ -331,7 +331,7 @@ with tabs["Line"]:
             )
 with tabs["Sharpness"]:
     if tabs["Sharpness"].open:
-        common.chart(
+        ui.chart(
             plot_sharpness(sharp),
             key="landscape_sharpness",
             data=pd.DataFrame(
@@ -418,7 +418,7 @@ def compare_view() -> None:
             ignore_index=True,
         )
 
-    common.chart(
+    ui.chart(
         plot_landscape_comparison(
             [mine, other_info],
             names,
@@ -452,16 +452,16 @@ downloads[0].download_button(
 )
 downloads[1].download_button(
     "Grid (CSV)",
-    partial(common.csv_bytes, partial(grid_table, info)),
+    partial(ui.csv_bytes, partial(grid_table, info)),
     file_name="landscape.csv",
     mime="text/csv",
     key="landscape_csv",
     on_click="ignore",
 )
 with downloads[2]:
-    common.bundle_button()
+    ui.bundle_button()
 
-with common.how_to_read("Loss landscape"):
+with ui.how_to_read("Loss landscape"):
     st.markdown(
         "**What is drawn.** The loss at weights θ + α·d₁ + β·d₂: θ are the trained weights (the "
         "red mark, always at 0, 0), d₁ and d₂ two directions in weight space, and every grid point "

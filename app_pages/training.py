@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import ui
 from neurogenesis import cached, live
 from neurogenesis.analysis.convergence import metric_goal
 from neurogenesis.analysis.layer_health import dead_unit_rows
@@ -267,7 +267,7 @@ def _draw_curves(sources, chosen, metrics, settings, log_y, show_raw, live) -> N
     downsampled = any(trace.num_points > trace.x.size for trace in info.traces)
     if downsampled or x_range is not None:
         figure.update_layout(dragmode="select", selectdirection="h")
-    common.chart(
+    ui.chart(
         figure,
         key="training_chart",
         name="training_curves",
@@ -366,7 +366,7 @@ def early_stopping_view(sources, chosen: list[str]) -> None:
     except InputError as error:
         st.info(str(error))
         return
-    common.chart(
+    ui.chart(
         plot_early_stopping(report),
         key="training_es_chart",
         data=pd.DataFrame(
@@ -431,7 +431,7 @@ def dynamics_view(sources, chosen: list[str]) -> None:
     )  # fmt: skip
     if len(columns) >= 2:
         info = cached.correlations(sources, run, columns, method)
-        common.chart(
+        ui.chart(
             plot_correlations(info),
             key="training_correlations",
             data=pd.DataFrame(info.matrix, index=list(info.names), columns=list(info.names)),
@@ -469,7 +469,7 @@ def dynamics_view(sources, chosen: list[str]) -> None:
     except InputError as error:
         st.info(str(error))
     else:
-        common.chart(plot_trajectory_3d(trajectory, show_arrows=arrows), key="training_trajectory")
+        ui.chart(plot_trajectory_3d(trajectory, show_arrows=arrows), key="training_trajectory")
 
     st.markdown("##### Convergence")
     columns = st.columns([3, 2], vertical_alignment="bottom")
@@ -487,7 +487,7 @@ def dynamics_view(sources, chosen: list[str]) -> None:
     except InputError as error:
         st.info(str(error))
         return
-    common.chart(
+    ui.chart(
         plot_convergence(info, metric=column),
         key="training_convergence",
         data=pd.DataFrame(
@@ -501,7 +501,7 @@ def optimization_view(sources, chosen: list[str]) -> None:
     rates = cached.learning_rates(sources, chosen)
     if rates.series:
         log_y = st.toggle("Log scale", value=True, key="training_lr_log")
-        common.chart(plot_learning_rate(rates, log_y=log_y), key="training_lr_chart")
+        ui.chart(plot_learning_rate(rates, log_y=log_y), key="training_lr_chart")
     for note in rates.notes:
         st.caption(note)
 
@@ -514,7 +514,7 @@ def optimization_view(sources, chosen: list[str]) -> None:
         metric = st.selectbox("Metric", metrics, key="training_opt_metric")
         comparison = cached.optimizer_comparison(sources, chosen, metric)
         summary = pd.DataFrame(comparison.summary_rows())
-        common.chart(plot_optimizer_comparison(comparison), key="training_opt_chart", data=summary)
+        ui.chart(plot_optimizer_comparison(comparison), key="training_opt_chart", data=summary)
         st.dataframe(_readable(summary), hide_index=True)
 
     st.markdown("##### Gradient norms per layer")
@@ -526,7 +526,7 @@ def optimization_view(sources, chosen: list[str]) -> None:
     ) or "layer"  # fmt: skip
     gradients = cached.gradient_norms(sources, run, by)
     if gradients.available:
-        common.chart(plot_gradient_heatmap(gradients), key="training_grad_chart")
+        ui.chart(plot_gradient_heatmap(gradients), key="training_grad_chart")
     else:
         st.info(gradients.reason)
 
@@ -551,8 +551,8 @@ def optimization_view(sources, chosen: list[str]) -> None:
     except InputError as error:
         st.info(str(error))
         return
-    common.chart(plot_weight_evolution(evolution, quantity), key="training_weights_chart")
-    common.chart(plot_update_cosine(evolution), key="training_cosine_chart")
+    ui.chart(plot_weight_evolution(evolution, quantity), key="training_weights_chart")
+    ui.chart(plot_update_cosine(evolution), key="training_cosine_chart")
     for note in evolution.notes:
         st.caption(note)
     variables = [v for group in evolution.variables for v in group]
@@ -566,7 +566,7 @@ def optimization_view(sources, chosen: list[str]) -> None:
         except InputError as error:
             st.info(str(error))
         else:
-            common.chart(plot_weight_trajectories(trajectories), key="training_trajectories_chart")
+            ui.chart(plot_weight_trajectories(trajectories), key="training_trajectories_chart")
 
 
 def _readable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -628,7 +628,7 @@ def layer_health_view(sources, chosen: list[str]) -> None:
                 "heatmap": plot_histogram_heatmap,
                 "distribution": plot_distribution,
             }[mode]
-            common.chart(draw(info), key="training_histogram")
+            ui.chart(draw(info), key="training_histogram")
 
     st.markdown("##### Dead units")
     recorded = [run for run in chosen if cached.recorded_path(sources, run)]
@@ -653,7 +653,7 @@ def layer_health_view(sources, chosen: list[str]) -> None:
             st.info(str(error))
         else:
             frame = pd.DataFrame(dead_unit_rows(info))
-            common.chart(plot_dead_units(info), key="training_dead_chart", data=frame)
+            ui.chart(plot_dead_units(info), key="training_dead_chart", data=frame)
             # A static table: its cells wrap, so the unit lists and notes are never cut off.
             shown = frame.assign(
                 **{
@@ -672,7 +672,7 @@ def layer_health_view(sources, chosen: list[str]) -> None:
             layer = st.selectbox(
                 "Units of layer", info.layers, index=worst, key=f"training_dead_layer:{run}"
             )
-            common.chart(
+            ui.chart(
                 plot_unit_activity(info, layer, threshold=threshold), key="training_unit_chart"
             )
             for note in info.notes:
@@ -700,12 +700,12 @@ def layer_health_view(sources, chosen: list[str]) -> None:
     except InputError as error:
         st.info(str(error))
         return
-    common.chart(plot_batch_norm_effect(info, statistic=statistic), key="training_bn_chart")
+    ui.chart(plot_batch_norm_effect(info, statistic=statistic), key="training_bn_chart")
     for note in info.notes:
         st.caption(note)
 
 
-common.start_page("Training dynamics")
+ui.start_page("Training dynamics")
 st.title("Training dynamics")
 st.markdown(
     "Did training go well? Curves of many runs at full precision, when training should have "
@@ -723,7 +723,7 @@ if not catalog:
     st.info("No runs found in the selected logs.")
     st.stop()
 model_source = st.session_state.get("model")
-mine = common.model_runs(
+mine = ui.model_runs(
     model_source, {name: [run.path for run in runs] for name, runs in catalog.items()}
 )
 if st.session_state.get("training_for_model") != getattr(model_source, "key", None):
@@ -769,8 +769,8 @@ with tabs["Dynamics"]:
     if tabs["Dynamics"].open:
         dynamics_view(sources, chosen)
 
-common.bundle_button()
-with common.how_to_read("Training dynamics"):
+ui.bundle_button()
+with ui.how_to_read("Training dynamics"):
     st.markdown(
         "**Curves**\n"
         "- **Solid and dashed**: training and validation of the same run share a colour.\n"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from neurogenesis.analysis import graph
-from neurogenesis.analysis.convergence import _ValueEquality
+from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
@@ -253,7 +253,7 @@ def _fused(
 
 
 @dataclass(frozen=True, eq=False)
-class HeadStatistics(_ValueEquality):
+class HeadStatistics(ValueEquality):
     """Per-head summaries of one layer's attention, averaged over samples and real query tokens.
 
     Attributes:
@@ -333,7 +333,7 @@ def head_statistics(
 
 
 @dataclass(frozen=True, eq=False)
-class HeadImportance(_ValueEquality):
+class HeadImportance(ValueEquality):
     """What removing one head at a time does to the predictions (ablation).
 
     Attributes:
@@ -448,7 +448,7 @@ def head_importance(
 
 
 @dataclass(frozen=True, eq=False)
-class AttentionEvolution(_ValueEquality):
+class AttentionEvolution(ValueEquality):
     """Attention scores recorded during training (RunRecorder's ``attention/epoch_XXXX.npz``).
 
     Attributes:

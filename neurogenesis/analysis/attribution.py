@@ -32,7 +32,6 @@ changed (the sanity check randomizes a clone).
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 import warnings
@@ -44,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from neurogenesis.analysis import graph
-from neurogenesis.analysis.convergence import _ValueEquality
+from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
@@ -125,7 +124,7 @@ COMPLETENESS_FLOOR = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
-class AttributionInfo(_ValueEquality):
+class AttributionInfo(ValueEquality):
     """Attribution maps for a batch of samples.
 
     Attributes:
@@ -186,7 +185,7 @@ class AttributionInfo(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class TokenAttributionInfo(_ValueEquality):
+class TokenAttributionInfo(ValueEquality):
     """One signed score per token, in the embedding space of the token embedding.
 
     Attributes:
@@ -221,7 +220,7 @@ class TokenAttributionInfo(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class SanityInfo(_ValueEquality):
+class SanityInfo(ValueEquality):
     """Cascading model-parameter randomization (Adebayo et al. 2018).
 
     Attributes:
@@ -258,7 +257,7 @@ class SanityInfo(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class PointingInfo(_ValueEquality):
+class PointingInfo(ValueEquality):
     """The pointing game (Zhang et al. 2016): does each map's maximum lie on the object?
 
     Attributes:
@@ -413,22 +412,6 @@ def token_reason(model: Any, embedding_layer: str | None = None) -> str | None:
 # Batched gradients
 
 
-class _RetracingFilter(logging.Filter):
-    """Drops TensorFlow's retracing warning for the project's own functions: every tapped model
-    (and every landscape evaluator) gets its own compiled functions, so a trace per new model,
-    layer, score or chunk size is expected."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return "_Scorer._function" not in message and "LandscapeEvaluator._function" not in message
-
-
-def _quiet_retracing() -> None:
-    logger = logging.getLogger("tensorflow")
-    if not any(isinstance(f, _RetracingFilter) for f in logger.filters):
-        logger.addFilter(_RetracingFilter())
-
-
 class _Scorer:
     """A tapped model and its gradient functions (one per model, tapped layer, score, replace).
 
@@ -449,7 +432,7 @@ class _Scorer:
         if kind in self._compiled:
             return self._compiled[kind]
         if kind in self._eager:
-            _quiet_retracing()
+            graph.quiet_retracing()
             self._compiled[kind] = tf.function(self._eager[kind], reduce_retracing=True)
             return self._compiled[kind]
         tapped = self.tapped
@@ -1405,7 +1388,7 @@ def pointing_game(maps: np.ndarray, masks: np.ndarray, *, tolerance: int = 0) ->
 
 
 @dataclass(frozen=True, eq=False)
-class TopAttributionInfo(_ValueEquality):
+class TopAttributionInfo(ValueEquality):
     """The input positions with the largest attribution for one sample, largest first.
 
     Attributes:

@@ -21,11 +21,12 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize, stats
 
+from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError
 
 __all__ = [
@@ -69,31 +70,6 @@ FIT_TAIL_POINTS = 5
 FIT_TAIL_SIGMAS = 3.0
 # Misses smaller than this share of the curve's observed range count as no miss at all.
 FIT_RESOLUTION = 0.01
-
-
-class _ValueEquality:
-    """Compare dataclass infos field by field, arrays by value (NaN equal to NaN)."""
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        for field in fields(self):  # type: ignore[arg-type]
-            mine, theirs = getattr(self, field.name), getattr(other, field.name)
-            if isinstance(mine, np.ndarray) or isinstance(theirs, np.ndarray):
-                mine, theirs = np.asarray(mine), np.asarray(theirs)
-                if mine.shape != theirs.shape or mine.dtype.kind != theirs.dtype.kind:
-                    return False
-                equal_nan = mine.dtype.kind in "fc"
-                if not np.array_equal(mine, theirs, equal_nan=equal_nan):
-                    return False
-            elif isinstance(mine, float) and isinstance(theirs, float):
-                if not (mine == theirs or (math.isnan(mine) and math.isnan(theirs))):
-                    return False
-            elif mine != theirs:
-                return False
-        return True
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 def _check_goal(goal: str) -> None:
@@ -145,7 +121,7 @@ def best_epoch(epochs, values, goal: str = "min") -> tuple[object, float]:
 
 
 @dataclass(frozen=True, eq=False)
-class EarlyStoppingInfo(_ValueEquality):
+class EarlyStoppingInfo(ValueEquality):
     """What ``keras.callbacks.EarlyStopping`` would have done on a metric history.
 
     Positions (``*_index``) count epochs as ``model.fit`` does (0 for the first value given);
@@ -442,7 +418,7 @@ def divergence_epoch(
 
 
 @dataclass(frozen=True, eq=False)
-class ConvergenceInfo(_ValueEquality):
+class ConvergenceInfo(ValueEquality):
     """How a metric approaches its final value.
 
     Attributes:
@@ -766,7 +742,7 @@ def convergence_info(
 
 
 @dataclass(frozen=True, eq=False)
-class CorrelationInfo(_ValueEquality):
+class CorrelationInfo(ValueEquality):
     """Pairwise correlations between metric series.
 
     Attributes:
@@ -972,7 +948,7 @@ def _spans_text(intervals) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class EarlyStoppingReport(_ValueEquality):
+class EarlyStoppingReport(ValueEquality):
     """Everything the early-stopping figure shows, with the findings in words.
 
     Attributes:
@@ -1284,7 +1260,7 @@ def early_stopping_report(
 
 
 @dataclass(frozen=True, eq=False)
-class TrajectoryInfo(_ValueEquality):
+class TrajectoryInfo(ValueEquality):
     """The paper's training-dynamics trajectory: two metrics against each other over epochs.
 
     Attributes:

@@ -40,7 +40,7 @@ import numpy as np
 
 from neurogenesis.analysis import graph
 from neurogenesis.analysis.architecture import functional_graph
-from neurogenesis.analysis.convergence import _ValueEquality
+from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
@@ -149,7 +149,7 @@ Progress = Callable[[float], None] | None
 
 
 @dataclass(frozen=True, eq=False)
-class TokenStates(_ValueEquality):
+class TokenStates(ValueEquality):
     """One point per token occurrence (padding id 0 left out) at a per-token layer.
 
     Attributes:
@@ -173,7 +173,7 @@ class TokenStates(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class ProjectionInfo(_ValueEquality):
+class ProjectionInfo(ValueEquality):
     """A 2-D or 3-D layout of every point.
 
     Attributes:
@@ -212,7 +212,7 @@ class ProjectionInfo(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class ClusterInfo(_ValueEquality):
+class ClusterInfo(ValueEquality):
     """Cluster labels of every point.
 
     Attributes:
@@ -241,7 +241,7 @@ class ClusterInfo(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class NeighboursInfo(_ValueEquality):
+class NeighboursInfo(ValueEquality):
     """The nearest points to one point, nearest first (the point itself left out).
 
     Attributes:
@@ -1213,7 +1213,7 @@ def similarity_matrix(
 
 
 @dataclass(frozen=True, eq=False)
-class ReconstructionInfo(_ValueEquality):
+class ReconstructionInfo(ValueEquality):
     """Chosen samples beside what an autoencoder makes of them.
 
     Attributes:
@@ -1241,7 +1241,7 @@ class ReconstructionInfo(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class LatentGridInfo(_ValueEquality):
+class LatentGridInfo(ValueEquality):
     """A decoder's outputs over a grid of the first two latent dimensions.
 
     Attributes:

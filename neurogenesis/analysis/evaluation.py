@@ -33,8 +33,8 @@ import numpy as np
 from scipy import stats
 
 from neurogenesis.analysis import graph
-from neurogenesis.analysis.convergence import _ValueEquality
 from neurogenesis.analysis.features import PredictionInfo, prediction_info
+from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
@@ -165,7 +165,7 @@ def _float(value: Any) -> float:
 
 
 @dataclass(frozen=True, eq=False)
-class ConfusionInfo(_ValueEquality):
+class ConfusionInfo(ValueEquality):
     """A confusion matrix with per-class and averaged precision, recall and F1.
 
     Attributes:
@@ -283,7 +283,7 @@ def confusion_info(
 
 
 @dataclass(frozen=True, eq=False)
-class MistakesInfo(_ValueEquality):
+class MistakesInfo(ValueEquality):
     """The wrong predictions the model was surest of, most confident first.
 
     Attributes:
@@ -340,7 +340,7 @@ def confident_mistakes(info: PredictionInfo, k: int = DEFAULT_NUM_MISTAKES) -> M
 
 
 @dataclass(frozen=True, eq=False)
-class CalibrationInfo(_ValueEquality):
+class CalibrationInfo(ValueEquality):
     """Reliability diagram data and calibration errors (Guo et al. 2017).
 
     A sample falls in bin ``b`` when ``edges[b] < confidence <= edges[b + 1]`` (the first bin also
@@ -467,7 +467,7 @@ def calibration_info(
 
 
 @dataclass(frozen=True, eq=False)
-class SliceInfo(_ValueEquality):
+class SliceInfo(ValueEquality):
     """Accuracy or mean error per value of a metadata column.
 
     Attributes:
@@ -579,7 +579,7 @@ def month_groups(dates: Any) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class ResidualInfo(_ValueEquality):
+class ResidualInfo(ValueEquality):
     """Residuals of a regression model and their summaries.
 
     Attributes:
@@ -683,7 +683,7 @@ def residual_info(
 
 
 @dataclass(frozen=True, eq=False)
-class McNemarInfo(_ValueEquality):
+class McNemarInfo(ValueEquality):
     """McNemar's test of two classifiers on the same samples.
 
     Attributes:
@@ -755,7 +755,7 @@ def mcnemar_info(correct_a: Any, correct_b: Any) -> McNemarInfo:
 
 
 @dataclass(frozen=True, eq=False)
-class BootstrapInfo(_ValueEquality):
+class BootstrapInfo(ValueEquality):
     """Paired bootstrap of the accuracy difference between A and B.
 
     Attributes:
@@ -849,7 +849,7 @@ def paired_bootstrap_info(
 
 
 @dataclass(frozen=True, eq=False)
-class ErrorComparisonInfo(_ValueEquality):
+class ErrorComparisonInfo(ValueEquality):
     """Paired comparison of two regression models' absolute errors on the same samples.
 
     Attributes:
@@ -988,7 +988,7 @@ def disagreements(predicted_a: Any, predicted_b: Any) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class SeedComparisonInfo(_ValueEquality):
+class SeedComparisonInfo(ValueEquality):
     """Scores of A and B over several training runs (seeds), and whether they differ.
 
     Attributes:
@@ -1207,7 +1207,7 @@ def comparison_report(
 
 
 @dataclass(frozen=True, eq=False)
-class ProfileInfo(_ValueEquality):
+class ProfileInfo(ValueEquality):
     """What a model costs to run on this machine.
 
     Attributes:

@@ -38,7 +38,7 @@ import numpy as np
 
 from neurogenesis.analysis import graph
 from neurogenesis.analysis.architecture import find_layer, shape_text
-from neurogenesis.analysis.convergence import _ValueEquality
+from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
@@ -157,7 +157,7 @@ def supports(model: Any) -> bool:
 
 
 @dataclass(frozen=True, eq=False)
-class PredictionInfo(_ValueEquality):
+class PredictionInfo(ValueEquality):
     """The model's output for every sample, and how it compares with the labels.
 
     Attributes:
@@ -399,7 +399,7 @@ def prediction_rows(info: PredictionInfo, indices: Sequence[int] | None = None) 
 
 
 @dataclass(frozen=True, eq=False)
-class FiltersInfo(_ValueEquality):
+class FiltersInfo(ValueEquality):
     """A convolution's kernels, one per output filter, strongest (largest L2 norm) first.
 
     Attributes:
@@ -542,7 +542,7 @@ def _tapped(model: Any, layer: str, score: str = "probability") -> Any:
 
 
 @dataclass(frozen=True, eq=False)
-class FeatureMapsInfo(_ValueEquality):
+class FeatureMapsInfo(ValueEquality):
     """One sample's activations of a spatial or sequence layer.
 
     Attributes:
@@ -681,7 +681,7 @@ def feature_maps_info(model: Any, x: np.ndarray, layer: str, *, index: int = 0) 
 
 
 @dataclass(frozen=True, eq=False)
-class ActivationMaxInfo(_ValueEquality):
+class ActivationMaxInfo(ValueEquality):
     """An input made by gradient ascent to excite one unit, and how the ascent went.
 
     Attributes:

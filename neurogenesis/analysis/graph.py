@@ -22,6 +22,7 @@ that changes weights (the sanity check) works on a clone first.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from neurogenesis.analysis.architecture import functional_graph, shape_text
-from neurogenesis.analysis.convergence import _ValueEquality
+from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
@@ -69,7 +70,7 @@ def capped_steps(steps: int) -> int:
 
 
 @dataclass(frozen=True, eq=False)
-class LayerEntry(_ValueEquality):
+class LayerEntry(ValueEquality):
     """One layer call in the rebuilt graph.
 
     Attributes:
@@ -94,7 +95,7 @@ class LayerEntry(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class GraphLayers(_ValueEquality):
+class GraphLayers(ValueEquality):
     """Every layer call of a model in execution order, and what the model takes and returns."""
 
     layers: tuple[LayerEntry, ...]
@@ -461,3 +462,24 @@ def predict(model: Any, x: np.ndarray, batch_size: int = DEFAULT_BATCH_SIZE) -> 
             output = next(iter(output.values()))
         chunks.append(np.asarray(output, dtype=np.float64))
     return np.concatenate(chunks) if chunks else np.zeros((0,))
+
+
+class _RetracingFilter(logging.Filter):
+    """Drops TensorFlow's retracing warning for the project's own compiled functions: every tapped
+    model and every landscape evaluator gets its own, so a trace per new model, layer, score or
+    chunk size is expected."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(name in message for name in QUIET_RETRACING_FUNCTIONS)
+
+
+QUIET_RETRACING_FUNCTIONS = ("_Scorer._function", "LandscapeEvaluator._function")
+"""Qualified names of the project's functions whose retracing is expected."""
+
+
+def quiet_retracing() -> None:
+    """Silences TensorFlow's retracing warning for :data:`QUIET_RETRACING_FUNCTIONS` (idempotent)."""
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _RetracingFilter) for f in logger.filters):
+        logger.addFilter(_RetracingFilter())

@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from neurogenesis.analysis.convergence import _ValueEquality
+from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError
 from neurogenesis.io.trials import Trials
 
@@ -99,7 +99,7 @@ def _same(mine, theirs) -> bool:
     return bool(mine == theirs)
 
 
-class _Equality(_ValueEquality):
+class _Equality(ValueEquality):
     """Value equality that also looks inside tuples and dicts of arrays (per-parameter fields)."""
 
     def __eq__(self, other: object) -> bool:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from neurogenesis.analysis import graph
-from neurogenesis.analysis.convergence import _ValueEquality
+from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
@@ -94,7 +94,7 @@ _ATTENTION_PROJECTIONS = ("query", "key", "value")
 
 
 @dataclass(frozen=True, eq=False)
-class LandscapeInfo(_ValueEquality):
+class LandscapeInfo(ValueEquality):
     """The loss and metrics over a plane of weights.
 
     Attributes:
@@ -162,7 +162,7 @@ class LandscapeInfo(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class InterpolationInfo(_ValueEquality):
+class InterpolationInfo(ValueEquality):
     """The metrics along the straight line ``(1 - t) * start + t * end`` in weight space.
 
     Attributes:
@@ -192,7 +192,7 @@ class InterpolationInfo(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class SharpnessInfo(_ValueEquality):
+class SharpnessInfo(ValueEquality):
     """The Hessian eigenvalue of largest magnitude at the trained weights (power iteration).
 
     Attributes:
@@ -737,9 +737,8 @@ class LandscapeEvaluator:
             return self._functions[key]
         tf = self._tf
         graph_function = tf.function(reduce_retracing=True)
-        from neurogenesis.analysis.attribution import _quiet_retracing
 
-        _quiet_retracing()
+        graph.quiet_retracing()
 
         def evaluate(base, base_nt, directions, directions_nt, coefficients, x, y):
             def one(row):

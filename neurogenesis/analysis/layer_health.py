@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurogenesis.analysis.convergence import _ValueEquality
+from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.analysis.training import metric_names, split_tag
 from neurogenesis.errors import InputError
 
@@ -89,7 +89,7 @@ _ROLES = ("train", "validation")
 
 
 @dataclass(frozen=True, eq=False)
-class HistogramInfo(_ValueEquality):
+class HistogramInfo(ValueEquality):
     """One histogram tag over time, on common bins.
 
     Attributes:
@@ -368,7 +368,7 @@ def _histogram_moments(series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True, eq=False)
-class LayerUnitStats(_ValueEquality):
+class LayerUnitStats(ValueEquality):
     """Per-unit shares of one layer over the epochs of a :class:`DeadUnitInfo`.
 
     Attributes:
@@ -392,7 +392,7 @@ class LayerUnitStats(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class DeadUnitInfo(_ValueEquality):
+class DeadUnitInfo(ValueEquality):
     """Dead and saturated units per layer and epoch, on the recorder's probe batch.
 
     Rows follow ``layers`` (model order), columns follow ``epochs``; NaN where a layer was not
@@ -781,7 +781,7 @@ def dead_unit_rows(info: DeadUnitInfo, epoch: int | None = None) -> list[dict]:
 
 
 @dataclass(frozen=True, eq=False)
-class MetricCurve(_ValueEquality):
+class MetricCurve(ValueEquality):
     """One metric series of one run.
 
     Attributes:
@@ -802,7 +802,7 @@ class MetricCurve(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class LayerActivationSeries(_ValueEquality):
+class LayerActivationSeries(ValueEquality):
     """Mean and standard deviation of one layer's activations per epoch, from its histograms.
 
     Attributes:
@@ -823,7 +823,7 @@ class LayerActivationSeries(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class BatchNormEffectInfo(_ValueEquality):
+class BatchNormEffectInfo(ValueEquality):
     """Two runs, with and without BatchNormalization: curves and activation statistics.
 
     Attributes:

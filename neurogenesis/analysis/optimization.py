@@ -40,7 +40,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from neurogenesis.analysis.convergence import _ValueEquality, metric_goal
+from neurogenesis.analysis.convergence import metric_goal
+from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.analysis.training import VALIDATION_RUN_NAMES, logical_run_name, split_tag
 from neurogenesis.errors import InputError
 
@@ -357,7 +358,7 @@ def learning_rate_changes(values, rtol: float = CHANGE_TOLERANCE) -> tuple[np.nd
 
 
 @dataclass(frozen=True, eq=False)
-class LearningRateSeries(_ValueEquality):
+class LearningRateSeries(ValueEquality):
     """One run's learning rate.
 
     Attributes:
@@ -395,7 +396,7 @@ class LearningRateSeries(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class LearningRateInfo(_ValueEquality):
+class LearningRateInfo(ValueEquality):
     """The learning rate of each run that has one.
 
     Attributes:
@@ -532,7 +533,7 @@ def learning_rate_info(runs, recordings: Mapping | None = None) -> LearningRateI
 
 
 @dataclass(frozen=True, eq=False)
-class GradientNormInfo(_ValueEquality):
+class GradientNormInfo(ValueEquality):
     """Gradient L2 norms per layer (or variable) and epoch, as the recorder logged them.
 
     Attributes:
@@ -722,7 +723,7 @@ def gradient_norm_info(
 
 
 @dataclass(frozen=True, eq=False)
-class WeightEvolutionInfo(_ValueEquality):
+class WeightEvolutionInfo(ValueEquality):
     """How far and in which direction the weights moved between checkpoints.
 
     ``G`` rows (layers or variables), ``T`` checkpoints. Update ``k`` is ``W_k - W_{k-1}``, the
@@ -1036,7 +1037,7 @@ def weight_evolution_from_recording(
 
 
 @dataclass(frozen=True, eq=False)
-class WeightTrajectoryInfo(_ValueEquality):
+class WeightTrajectoryInfo(ValueEquality):
     """Chosen weights of one variable over the checkpoints.
 
     Attributes:
@@ -1161,7 +1162,7 @@ def weight_trajectories_from_recording(
 
 
 @dataclass(frozen=True, eq=False)
-class OptimizerRun(_ValueEquality):
+class OptimizerRun(ValueEquality):
     """One run in an optimizer comparison.
 
     Series are sorted by step with one value each (empty arrays when not logged).
@@ -1214,7 +1215,7 @@ class OptimizerRun(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class OptimizerComparisonInfo(_ValueEquality):
+class OptimizerComparisonInfo(ValueEquality):
     """Several runs side by side on one metric.
 
     Attributes:

@@ -28,9 +28,8 @@ from typing import Any
 import numpy as np
 
 from neurogenesis.analysis import graph
-from neurogenesis.analysis.attribution import _quiet_retracing
-from neurogenesis.analysis.convergence import _ValueEquality
 from neurogenesis.analysis.features import prediction_info
+from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
@@ -622,7 +621,7 @@ the others take ``strength``)."""
 
 
 @dataclass(frozen=True, eq=False)
-class PerturbationInfo(_ValueEquality):
+class PerturbationInfo(ValueEquality):
     """One sample before and after a chain of perturbations, and the model's outputs for both.
 
     Attributes:
@@ -833,7 +832,7 @@ def supports(model: Any) -> bool:
 
 
 @dataclass(frozen=True, eq=False)
-class AdversarialInfo(_ValueEquality):
+class AdversarialInfo(ValueEquality):
     """Adversarial examples for a batch and what the model makes of them.
 
     Attributes:
@@ -892,7 +891,7 @@ class _Attack:
     def __init__(self, model: Any, task: str):
         import tensorflow as tf
 
-        _quiet_retracing()
+        graph.quiet_retracing()
         self.task = task
         self.tapped = graph.tap_model(
             model, score="logit" if task in ("classification", "binary") else "probability"
@@ -1248,7 +1247,7 @@ def pgd(
 
 
 @dataclass(frozen=True, eq=False)
-class RobustnessInfo(_ValueEquality):
+class RobustnessInfo(ValueEquality):
     """Accuracy (or error) against strength for each corruption and attack, in long form.
 
     Attributes:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurogenesis.analysis.convergence import _ValueEquality, metric_goal
+from neurogenesis.analysis.convergence import metric_goal
+from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError
 
 __all__ = [
@@ -222,7 +223,7 @@ def purge_restarts(
 
 
 @dataclass(frozen=True, eq=False)
-class Series(_ValueEquality):
+class Series(ValueEquality):
     """One metric of one run, restarts purged and sorted by step: what the dashboard draws from.
 
     Attributes:
@@ -354,7 +355,7 @@ def smooth(values: np.ndarray, smoothing: str, value: float) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class Trace(_ValueEquality):
+class Trace(ValueEquality):
     """One line of the dashboard, ready to draw: a run's series or a group's mean.
 
     Attributes:
@@ -402,7 +403,7 @@ class Trace(_ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
-class DashboardInfo(_ValueEquality):
+class DashboardInfo(ValueEquality):
     """Everything the dashboard draws for the chosen runs and metrics.
 
     Attributes:
@@ -800,7 +801,7 @@ MIN_COVERAGE = 0.9  # a scalar joins the epoch table when it was logged at this 
 
 
 @dataclass(frozen=True, eq=False)
-class EpochTable(_ValueEquality):
+class EpochTable(ValueEquality):
     """The per-epoch scalars of one (logical) run on one set of epochs.
 
     Attributes:

@@ -498,9 +498,7 @@ def _scan_open_archive(
                 weights_path = os.path.join(folder, "model.weights.h5")
                 with open(weights_path, "wb") as weights:
                     _read_member(archive, member.filename, display, MAX_UNCOMPRESSED_BYTES, weights)
-                facts = _hdf5_facts(
-                    weights_path, f"model.weights.h5 in {display}", model_file=False
-                )
+                facts = hdf5_facts(weights_path, f"model.weights.h5 in {display}", model_file=False)
             num_params = facts["layer_params"]
         else:
             _read_member(archive, member.filename, display, MAX_UNCOMPRESSED_BYTES, _Discard())
@@ -589,7 +587,7 @@ def _scan_h5_model(
     info: _FileInfo, keras_names: _KerasNames | None
 ) -> tuple[dict, str | None, int | None]:
     display = info.display
-    facts = _hdf5_facts(info.path, display, model_file=True)
+    facts = hdf5_facts(info.path, display, model_file=True)
     if facts["model_config"] is None:
         if facts["weights_only"]:
             raise InputError(
@@ -623,7 +621,7 @@ _worker_lock = threading.Lock()
 _worker: subprocess.Popen | None = None
 
 
-def _hdf5_facts(path: str, display: str, *, model_file: bool) -> dict:
+def hdf5_facts(path: str, display: str, *, model_file: bool) -> dict:
     """What the pre-scan needs from an HDF5 file, read by the worker process."""
     request = {
         "path": path,

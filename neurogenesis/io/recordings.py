@@ -173,9 +173,9 @@ def load_checkpoint_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """
     file = _existing_file(path, "a .weights.h5 checkpoint")
     display = f"'{file.name}'"
-    from neurogenesis.io.models import _hdf5_facts  # the HDF5 pre-scan, in a worker process
+    from neurogenesis.io.models import hdf5_facts  # the HDF5 pre-scan, in a worker process
 
-    _hdf5_facts(str(file), display, model_file=False)
+    hdf5_facts(str(file), display, model_file=False)
     import h5py
 
     try:

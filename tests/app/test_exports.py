@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages import common
+from app_pages import ui
+from app_pages.ui import charts as ui_charts
 from neurogenesis.plotting.export import static_export_available
 from tests.app.pages import charts, open_page, rerun
 from tests.conftest import ROOT
@@ -22,14 +23,14 @@ from tests.conftest import ROOT
 SWEEP = ROOT / "data" / "sweeps" / "digits_cnn" / "sweep.json"
 
 
-def recorded(at: AppTest) -> list[common.ChartExport]:
-    state = at.session_state[common.EXPORTS_STATE]
+def recorded(at: AppTest) -> list[ui.ChartExport]:
+    state = at.session_state[ui.EXPORTS_STATE]
     return list(state["charts"].values())
 
 
 def bundle(at: AppTest) -> zipfile.ZipFile:
-    state = at.session_state[common.EXPORTS_STATE]
-    data = common.bundle_bytes(recorded(at), title=state["page"], static_images=False)
+    state = at.session_state[ui.EXPORTS_STATE]
+    data = ui.bundle_bytes(recorded(at), title=state["page"], static_images=False)
     return zipfile.ZipFile(io.BytesIO(data))
 
 
@@ -54,13 +55,13 @@ def assert_one_html_per_chart(at: AppTest, archive: zipfile.ZipFile) -> None:
     names = archive.namelist()
     htmls = [name for name in names if name.endswith(".html")]
     assert len(htmls) == len(at.get("plotly_chart"))
-    assert {"README.txt", common.PLOTLY_SCRIPT} <= set(names)
+    assert {"README.txt", ui.PLOTLY_SCRIPT} <= set(names)
     readme = archive.read("README.txt").decode()
     for name in htmls:
         assert name in readme
         page = archive.read(name).decode()
         # Self-contained but for the one shared copy of plotly.js beside it.
-        assert f'src="{common.PLOTLY_SCRIPT}"' in page and "Plotly.newPlot" in page
+        assert f'src="{ui.PLOTLY_SCRIPT}"' in page and "Plotly.newPlot" in page
 
 
 def test_training_bundle_holds_every_logged_point(app_argv, app_inputs):
@@ -157,18 +158,18 @@ def test_bundle_names_files_once_and_says_what_failed():
         raise OSError("the log is gone")
 
     exports = [
-        common.ChartExport("one", "bars", "Two bars", figure, pd.DataFrame({"y": [1, 2]})),
-        common.ChartExport("two", "bars", "Two bars again", figure, unreadable),
-        common.ChartExport("three", common.file_stem("a/b: c"), "Slashes", figure),
+        ui.ChartExport("one", "bars", "Two bars", figure, pd.DataFrame({"y": [1, 2]})),
+        ui.ChartExport("two", "bars", "Two bars again", figure, unreadable),
+        ui.ChartExport("three", ui.file_stem("a/b: c"), "Slashes", figure),
     ]
-    archive = zipfile.ZipFile(io.BytesIO(common.bundle_bytes(exports, title="Test")))
+    archive = zipfile.ZipFile(io.BytesIO(ui.bundle_bytes(exports, title="Test")))
     assert set(archive.namelist()) == {
         "bars.html",
         "bars.csv",
         "bars_2.html",
         "a_b_c.html",
         "README.txt",
-        common.PLOTLY_SCRIPT,
+        ui.PLOTLY_SCRIPT,
     }
     assert csv(archive, "bars.csv")["y"].tolist() == [1, 2]
     readme = archive.read("README.txt").decode()
@@ -177,12 +178,12 @@ def test_bundle_names_files_once_and_says_what_failed():
 
 
 @pytest.mark.parametrize(
-    ("target", "shown"), [("app_pages/home.py", True), ("app_pages/common.py", False)]
+    ("target", "shown"), [("app_pages/home.py", True), ("app_pages/ui/charts.py", False)]
 )
 def test_manual_link_only_to_a_page_the_app_lists(app_argv, monkeypatch, target, shown):
     # A listed page gets its link; a file the router does not list (the manual written before
     # app.py registers it) is left out instead of failing the page.
-    monkeypatch.setattr(common, "MANUAL_PAGE", target)
+    monkeypatch.setattr(ui_charts, "MANUAL_PAGE", target)
     at = open_page(app_argv, "home.py")
     labels = [link.proto.label for link in at.get("page_link")]
     assert ("User manual: Getting started" in labels) is shown

@@ -1,0 +1,76 @@
+"""What the sidebar chose: the model and sample set, the runs that belong to the model, and
+stopping a page with the reason when a computation refuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from neurogenesis.errors import InputError, UnsupportedModelError
+
+
+def chosen_model():
+    """The sidebar's model and sample set (Sources; the set may be None); without a model the
+    page says so and stops."""
+    model_source = st.session_state.get("model")
+    if model_source is None:
+        st.info("Choose or upload a model in the sidebar.")
+        st.stop()
+    return model_source, st.session_state.get("samples")
+
+
+def model_runs(model_source, run_paths: dict[str, list[str]]) -> list[str]:
+    """The runs (name -> the paths of its folders or files) that belong to the sidebar's model,
+    the model card's order first: those its card (``name.json`` beside it) lists under ``runs``,
+    else those in a folder named after the model file (``weather_lstm/...``) or a live run of it
+    (``weather_lstm-20250101-...``)."""
+    from neurogenesis.workspace import model_metadata
+
+    if model_source is None:
+        return []
+    model_path = Path(model_source.path)
+    listed = model_metadata(model_path).get("runs")
+    folders = []
+    for entry in listed if isinstance(listed, list) else []:
+        for base in (model_path.parent.parent, model_path.parent, Path.cwd()):
+            folder = (base / str(entry)).resolve()
+            if folder.exists():
+                folders.append(folder)
+                break
+
+    def rank(name: str) -> int | None:
+        for path in run_paths[name]:
+            resolved = Path(path).resolve()
+            for index, folder in enumerate(folders):
+                if resolved == folder or folder in resolved.parents:
+                    return index
+        return None
+
+    ranked = {name: rank(name) for name in run_paths}
+    mine = sorted((name for name in run_paths if ranked[name] is not None), key=ranked.get)
+    if mine:
+        return mine
+    stem = model_path.stem
+    return [
+        name
+        for name in run_paths
+        if any(
+            part == stem or part.startswith(f"{stem}-")
+            for path in run_paths[name]
+            for part in Path(path).parts[-3:]
+        )
+    ]
+
+
+def or_stop(compute, hint: str = ""):
+    """``compute()``; when it refuses, the page stops with the reason: an info for a model the
+    page cannot analyse, an error (followed by ``hint``) for bad input."""
+    try:
+        return compute()
+    except UnsupportedModelError as error:
+        st.info(str(error))
+        st.stop()
+    except InputError as error:
+        st.error(f"{error}{hint}")
+        st.stop()
