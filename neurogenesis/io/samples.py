@@ -32,6 +32,10 @@ SAMPLE_SUFFIXES = (".npz", *IMAGE_SUFFIXES, *TEXT_SUFFIXES)
 __all__ = ["SampleSet", "load_samples", "SAMPLE_SUFFIXES"]
 
 
+def _strings(values) -> list[str] | None:
+    return [str(value) for value in values.reshape(-1)] if values is not None else None
+
+
 @dataclass(frozen=True, eq=False)
 class SampleSet:
     """Inputs (and labels when known) for a model.
@@ -63,6 +67,24 @@ class SampleSet:
         if value is None or value.ndim == 0 or value.shape[0] != len(self):
             return None
         return value
+
+    @property
+    def vocabulary(self) -> list[str] | None:
+        """The set's vocabulary (token id -> word) as strings, or None."""
+        return _strings(self.extras.get("vocabulary"))
+
+    @property
+    def feature_names(self) -> list[str] | None:
+        """The names of a tabular set's features as strings, or None."""
+        return _strings(self.extras.get("feature_names"))
+
+    def words(self, ids) -> list[str]:
+        """Token ids as words from the vocabulary; ``#id`` for an id it lacks (or without one)."""
+        vocabulary = self.vocabulary
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if vocabulary is None:
+            return [f"#{int(i)}" for i in ids]
+        return [vocabulary[i] if 0 <= i < len(vocabulary) else f"#{int(i)}" for i in ids]
 
     def __len__(self) -> int:
         return int(self.x.shape[0])

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from neurogenesis.errors import InputError
-from neurogenesis.io.samples import load_samples
+from neurogenesis.io.samples import SampleSet, load_samples
 
 
 def test_npz_round_trip(tmp_path):
@@ -119,3 +119,18 @@ def test_typed_text_is_encoded_like_the_demo_tokenizer():
         encode_text("  ...  ", words, 16)
     with pytest.raises(InputError, match="vocabulary"):
         encode_text("hello", None, 16)
+
+
+def test_vocabulary_feature_names_and_words_come_from_the_extras():
+    x = np.array([[2, 0, 7]], dtype=np.int64)
+    plain = SampleSet("t", "array", x, None, None, "t.npz")
+    assert plain.vocabulary is None and plain.feature_names is None
+    assert plain.words([2, 7]) == ["#2", "#7"]
+    extras = {
+        "vocabulary": np.array(["<pad>", "[UNK]", "good"]),
+        "feature_names": np.array([["a", "b", "c"]]),  # any shape: read flat
+    }
+    worded = SampleSet("t", "array", x, None, None, "t.npz", extras)
+    assert worded.vocabulary == ["<pad>", "[UNK]", "good"]
+    assert worded.feature_names == ["a", "b", "c"]
+    assert worded.words(x) == ["good", "<pad>", "#7"]  # an id past the vocabulary keeps its number
