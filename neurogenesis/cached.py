@@ -216,7 +216,7 @@ def model_metadata(source: Source) -> dict:
 @st.cache_resource(show_spinner="Building the template…", max_entries=4)
 def template_model(name: str, width: float = 1.0, depth: float = 1.0):
     """A template's Keras model (shared, read-only; clone it before changing it)."""
-    from neurogenesis.analysis.builder import build_template
+    from neurogenesis.analysis.templates import build_template
 
     return build_template(name, width_multiplier=width, depth_multiplier=depth)
 
@@ -232,14 +232,14 @@ def template_summary(name: str, width: float = 1.0, depth: float = 1.0):
 @st.cache_data(show_spinner=False, max_entries=64)
 def template_specs(name: str, width: float = 1.0, depth: float = 1.0):
     """``(input_shape, specs)`` of an editable template, for the builder."""
-    from neurogenesis.analysis.builder import specs_from_model
+    from neurogenesis.analysis.layer_stack import specs_from_model
 
     return specs_from_model(template_model(name, width, depth))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _source_specs(path: str, fingerprint: str):
-    from neurogenesis.analysis.builder import specs_from_model
+    from neurogenesis.analysis.layer_stack import specs_from_model
 
     return specs_from_model(_model(path, fingerprint))
 
@@ -252,7 +252,7 @@ def source_specs(source: Source):
 @st.cache_resource(show_spinner="Building…", max_entries=16)
 def built(input_shape: tuple, specs: tuple, input_dtype: str | None = None):
     """The builder's stack, really built: a ``BuildResult`` (shared, read-only)."""
-    from neurogenesis.analysis.builder import build_from_specs
+    from neurogenesis.analysis.layer_stack import build_from_specs
 
     return build_from_specs(input_shape, specs, input_dtype=input_dtype)
 
@@ -260,7 +260,7 @@ def built(input_shape: tuple, specs: tuple, input_dtype: str | None = None):
 @st.cache_data(show_spinner="Building every variant…", max_entries=32)
 def template_sweep(name: str, kind: str, multipliers: tuple[float, ...]):
     """Parameters and compute of a template across a width or depth multiplier."""
-    from neurogenesis.analysis.builder import multiplier_sweep
+    from neurogenesis.analysis.sweeps import multiplier_sweep
 
     return multiplier_sweep(name, multipliers, kind=kind)
 
@@ -268,7 +268,7 @@ def template_sweep(name: str, kind: str, multipliers: tuple[float, ...]):
 @st.cache_data(show_spinner="Building the demo at each swept width…", max_entries=16)
 def scenario_sweep(name: str, sweep_path: str):
     """A demo's width sweep with the best recorded metric at each width."""
-    from neurogenesis.analysis.builder import scenario_width_sweep
+    from neurogenesis.zoo import scenario_width_sweep
 
     return scenario_width_sweep(name, sweep_path)
 
@@ -1010,15 +1010,12 @@ def attention_evolution(path: str):
 
 def attention_runs(sources) -> list[tuple[str, str]]:
     """``(run name, folder)`` of the chosen logs' recorded runs that kept attention scores."""
-    from pathlib import Path
+    from neurogenesis.io.run_folder import has_attention
 
     runs, names, _ = named_runs(sources)
     found = []
     for run, name in zip(runs, names, strict=False):
-        if (
-            getattr(run, "format", None) == "neurogenesis"
-            and (Path(run.path) / "attention").is_dir()
-        ):
+        if getattr(run, "format", None) == "neurogenesis" and has_attention(run.path):
             found.append((name, run.path))
     return found
 
@@ -1031,12 +1028,14 @@ def run_models(sources) -> list[tuple[str, Source, dict]]:
     that saved its ``model.keras`` (the models a comparison can offer besides the sidebar's)."""
     from pathlib import Path
 
+    from neurogenesis.io.run_folder import MODEL_FILE
+
     found = []
     for source in sources:
         parameters = hyperparameters(source)
         runs, names, _ = named_runs([source])
         for run, name in zip(runs, names, strict=False):
-            path = Path(run.path) / "model.keras"
+            path = Path(run.path) / MODEL_FILE
             if run.format == "neurogenesis" and path.is_file():
                 model_source = Source("model", source.origin, name, str(path))
                 found.append((name, model_source, parameters.get(run.name, {})))

@@ -187,9 +187,10 @@ def _dynamics(demo: _Demo):
 def _hyperparameters(demo: _Demo):
     import numpy as np
 
+    from neurogenesis.io.run_folder import SWEEP_FILE
     from neurogenesis.io.trials import read_trials
 
-    trials = read_trials(demo.path("data", "sweeps", CNN, "sweep.json"))
+    trials = read_trials(demo.path("data", "sweeps", CNN, SWEEP_FILE))
     grid = {}
     for name in trials.parameters:
         values = trials.parameter_values[name]

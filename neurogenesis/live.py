@@ -27,21 +27,25 @@ from pathlib import Path
 from typing import Any
 
 from neurogenesis.errors import InputError
+from neurogenesis.io.run_folder import (
+    SWEEP_LOG_FILE,
+    TRAIN_LOG_FILE,
+    read_manifest,
+    read_sweep_summary,
+    request_stop,
+    stop_requested,
+)
 from neurogenesis.workspace import Source
 
 LIVE_DIR = Path(
     os.environ.get("NEUROGENESIS_LIVE_DIR", Path(tempfile.gettempdir()) / "neurogenesis-live")
 )
 MAX_CONCURRENT_RUNS = int(os.environ.get("NEUROGENESIS_MAX_LIVE_RUNS", "2"))
-STOP_FILE = "STOP"
-MANIFEST = "neurogenesis_run.json"
-LOG_FILE = "train.log"
-SWEEP_LOG_FILE = "sweep.log"
-SWEEP_FILE = "sweep.json"
 STOP_GRACE_SECONDS = 20.0
 MAX_EPOCHS = 200
 MAX_SWEEP_POINTS = 16
 MAX_SWEEP_EPOCHS = 30
+LIVE_REFRESH_SECONDS = 2  # how often a page redraws what a live run or sweep has written
 # The interpreter that trains (tests point it at a stand-in trainer); None means this one.
 TRAINER_PYTHON: str | None = os.environ.get("NEUROGENESIS_TRAINER_PYTHON")
 
@@ -178,23 +182,15 @@ def _spawn(
     return key, folder, process
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _status(key: str, folder: Path, recorded: object) -> str:
     """The state of a child process's work from what it recorded (``recorded``) and, when this
     server process started it, the process itself."""
     with _LOCK:
         process = _PROCESSES.get(key)
     return_code = process.poll() if process is not None else None
-    stop_requested = (folder / STOP_FILE).exists()
+    stopping = stop_requested(folder)
     if process is not None and return_code is None:
-        if stop_requested:
+        if stopping:
             return "stopping"
         # Once the child has recorded anything it is running, until it exits (a finished status
         # is written a moment before the process ends).
@@ -202,13 +198,13 @@ def _status(key: str, folder: Path, recorded: object) -> str:
     if recorded in ("finished", "stopped", "failed"):
         return recorded
     if return_code is not None and return_code != 0:
-        return "stopped" if stop_requested else "failed"
+        return "stopped" if stopping else "failed"
     return recorded if isinstance(recorded, str) else "failed"
 
 
 def _stop(key: str, folder: Path, grace_seconds: float) -> None:
     """Writes the stop file; terminates the process if it has not ended after the grace period."""
-    Path(folder, STOP_FILE).touch()
+    request_stop(folder)
     with _LOCK:
         process = _PROCESSES.get(key)
     if process is None or process.poll() is not None:
@@ -262,7 +258,7 @@ def start_training(
         scenario,
         live_dir,
         python,
-        LOG_FILE,
+        TRAIN_LOG_FILE,
         lambda folder: ["train", scenario, "--run-dir", str(folder), "--epochs", str(epochs)],
     )
     return LiveRun(run_id, scenario, str(run_dir), epochs, time.time(), process.pid)
@@ -274,9 +270,9 @@ def folder_status(path: str | os.PathLike) -> str:
     recorded yet, so a page can say a run has not written its log yet instead of calling the
     empty folder an error."""
     folder = Path(path)
-    recorded = _read_json(folder / MANIFEST).get("status")
+    recorded = read_manifest(folder).get("status")
     if recorded is None:
-        summary = _read_json(folder / SWEEP_FILE)
+        summary = read_sweep_summary(folder)
         recorded = summary.get("status")
         if recorded is None and isinstance(summary.get("points"), list):
             recorded = "finished"
@@ -284,7 +280,7 @@ def folder_status(path: str | os.PathLike) -> str:
 
 
 def _manifest(run: LiveRun) -> dict:
-    return _read_json(Path(run.run_dir) / MANIFEST)
+    return read_manifest(run.run_dir)
 
 
 def training_status(run: LiveRun) -> str:
@@ -304,7 +300,7 @@ def stop_training(run: LiveRun, *, grace_seconds: float = STOP_GRACE_SECONDS) ->
 
 def training_log_tail(run: LiveRun, lines: int = 8) -> str:
     """The last lines the training process printed, for a failed run's message."""
-    return _log_tail(Path(run.run_dir, LOG_FILE), lines)
+    return _log_tail(Path(run.run_dir, TRAIN_LOG_FILE), lines)
 
 
 def start_sweep(
@@ -379,7 +375,7 @@ def start_sweep(
 
 
 def _summary(sweep: LiveSweep) -> dict:
-    return _read_json(Path(sweep.sweep_dir) / SWEEP_FILE)
+    return read_sweep_summary(sweep.sweep_dir)
 
 
 def sweep_status(sweep: LiveSweep) -> str:

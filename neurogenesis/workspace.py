@@ -37,6 +37,7 @@ __all__ = [
     "Workspace",
     "demo_workspace",
     "model_metadata",
+    "safe_file_name",
     "workspace_from_paths",
     "save_upload",
     "upload_kind",
@@ -219,10 +220,35 @@ def upload_kind(filename: str) -> str:
     )
 
 
-def _safe_name(filename: str) -> str:
-    name = Path(filename.replace("\\", "/")).name
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "upload"
-    return name[:120]
+SAFE_NAME_LENGTH = 120
+
+
+def safe_file_name(
+    name: str,
+    *,
+    fallback: str = "upload",
+    max_length: int | None = SAFE_NAME_LENGTH,
+    strip_folders: bool = True,
+) -> str:
+    """``name`` made safe as one file name: letters, digits, ``.``, ``-`` and ``_`` only.
+
+    Every run of other characters becomes one ``_``; leading and trailing ``.`` and ``_`` go, so
+    the result is never hidden, never ``..`` and never empty.
+
+    Args:
+        name: an uploaded file's name, a chart title, a model's name...
+        fallback: what an empty result becomes.
+        max_length: the longest result (None: no limit).
+        strip_folders: keep only the last part of a path (``/`` or ``\\``); False keeps every part,
+            joined by ``_`` (a title such as "loss / accuracy").
+
+    Returns:
+        The safe name.
+    """
+    if strip_folders:
+        name = Path(name.replace("\\", "/")).name
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or fallback
+    return name if max_length is None else name[:max_length]
 
 
 def save_upload(filename: str, data: bytes, upload_dir: Path | None = None) -> Source:
@@ -241,7 +267,7 @@ def save_upload(filename: str, data: bytes, upload_dir: Path | None = None) -> S
         raise InputError(f"The uploaded file '{filename}' is empty (0 bytes).")
     digest = hashlib.sha256(data).hexdigest()
     folder = (upload_dir or UPLOAD_DIR) / digest[:32]
-    name = _safe_name(filename)
+    name = safe_file_name(filename)
     if kind == "logs" and "tfevents" in name.lower():
         run_dir = folder / Path(name).stem.replace("events.out.tfevents.", "run-")[:60]
         target = run_dir / (
@@ -282,6 +308,6 @@ def save_file(filename: str, data: bytes, upload_dir: Path | None = None) -> str
     if not data:
         raise InputError(f"The uploaded file '{filename}' is empty (0 bytes).")
     digest = hashlib.sha256(data).hexdigest()
-    target = (upload_dir or UPLOAD_DIR) / digest[:32] / _safe_name(filename)
+    target = (upload_dir or UPLOAD_DIR) / digest[:32] / safe_file_name(filename)
     _write_once(target, data)
     return str(target)

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from neurogenesis.errors import InputError
+from neurogenesis.io.run_folder import RUN_MANIFEST_NAME, manifest_status
 
 __all__ = [
     "DEFAULT_CACHE_DIR",
@@ -64,7 +65,6 @@ PROBLEM_KINDS = (
 )
 
 EVENT_FILE_MARKER = "tfevents"
-RUN_MANIFEST_NAME = "neurogenesis_run.json"
 CSV_SUFFIX = ".csv"
 JSON_SUFFIX = ".json"
 CACHE_SUBDIR = "logs"
@@ -1744,24 +1744,9 @@ def _folder_run(
 ) -> Run:
     event_files = _event_files_in(folder, names)
     fmt = "neurogenesis" if RUN_MANIFEST_NAME in names else "tensorboard"
-    live = fmt == "neurogenesis" and _manifest_status(folder / RUN_MANIFEST_NAME) == "running"
+    live = fmt == "neurogenesis" and manifest_status(folder / RUN_MANIFEST_NAME) == "running"
     records = [_load_file(p, "events", use_cache, cache_root) for p in event_files]
     return _assemble(name, str(folder), fmt, [str(p) for p in event_files], records, live)
-
-
-MAX_MANIFEST_BYTES = 16 * 1024 * 1024
-
-
-def _manifest_status(path: Path) -> str | None:
-    """The ``status`` of a NeuroGenesis run manifest, or None when it cannot be read."""
-    try:
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
-            return None
-        manifest = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
-        return None
-    status = manifest.get("status") if isinstance(manifest, dict) else None
-    return status if isinstance(status, str) else None
 
 
 def _file_run(path: Path, kind: str, name: str, use_cache: bool, cache_root: Path) -> Run:

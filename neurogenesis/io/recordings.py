@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from neurogenesis.errors import InputError
-from neurogenesis.io.logs import RUN_MANIFEST_NAME
+from neurogenesis.io.run_folder import RUN_MANIFEST_NAME
 
 __all__ = [
     "ACTIVATION_STATISTICS",

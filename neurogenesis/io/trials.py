@@ -32,6 +32,7 @@ from urllib.request import pathname2url
 import numpy as np
 
 from neurogenesis.errors import InputError
+from neurogenesis.io.run_folder import SWEEP_FILE
 
 __all__ = [
     "GOALS",
@@ -47,7 +48,6 @@ __all__ = [
 
 GOALS = ("max", "min")
 STATES = ("complete", "failed", "pruned", "running", "waiting", "unknown")
-SWEEP_FILE = "sweep.json"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 MAX_FILE_BYTES = 256 * 1024**2
