@@ -11,16 +11,17 @@ import streamlit as st
 from app_pages import ui
 from neurogenesis import cached
 from neurogenesis.analysis.architecture import default_expanded
-from neurogenesis.analysis.builder import (
+from neurogenesis.analysis.comparison import architecture_diff, diff_table, tradeoff_from_cards
+from neurogenesis.analysis.layer_stack import (
     BUILDER_LAYERS,
-    TEMPLATES,
     add_layer,
     layer_spec,
     move_layer,
+    parse_shape,
     remove_layer,
     update_layer,
 )
-from neurogenesis.analysis.comparison import architecture_diff, diff_table, tradeoff_from_cards
+from neurogenesis.analysis.templates import TEMPLATES
 from neurogenesis.errors import InputError, UnsupportedModelError
 from neurogenesis.plotting.architecture import (
     BLOCK_SIZES,
@@ -34,7 +35,6 @@ from neurogenesis.plotting.architecture import (
     plot_weight_histograms,
     shape_text,
 )
-from neurogenesis.plotting.builder import plot_sweep
 from neurogenesis.plotting.comparison import (
     plot_architecture_diff,
     plot_complexity_radar,
@@ -43,6 +43,7 @@ from neurogenesis.plotting.comparison import (
 )
 from neurogenesis.plotting.export import FIGURE_FORMATS, static_export_available
 from neurogenesis.plotting.style import escaped
+from neurogenesis.plotting.sweeps import plot_sweep
 
 TABS = ("Graph", "Blocks", "Layers", "3D", "Complexity", "Compare", "Build", "Export")
 
@@ -460,16 +461,6 @@ def _builder_edit(operation, *args, **kwargs) -> None:
     state.update(specs=specs, version=state["version"] + 1)
 
 
-def _parse_shape(text: str) -> tuple:
-    parts = [part.strip() for part in text.strip().strip("()[]").split(",") if part.strip()]
-    try:
-        return tuple(None if part.lower() == "none" else int(part) for part in parts)
-    except ValueError as error:
-        raise InputError(
-            f"Expected whole numbers separated by commas, like '28, 28, 1'. Received: {text!r}"
-        ) from error
-
-
 def _setting_text(value) -> str:
     if value is None:
         return ""
@@ -492,7 +483,7 @@ def _parse_setting(kind: str, text: str):
                 f"Expected a number, a pair '1, 2' or pairs '(1, 1), (2, 2)'. Received: {text!r}"
             ) from error
         return value[0] if len(value) == 1 else value
-    shape = _parse_shape(text)
+    shape = parse_shape(text)
     if not shape:
         raise InputError(f"Expected a number or numbers separated by commas. Received: {text!r}")
     return shape[0] if len(shape) == 1 and kind != "shape" else shape
@@ -512,7 +503,7 @@ def _on_setting(index: int, name: str, kind: str, key: str) -> None:
 def _on_input_shape(key: str) -> None:
     state = _builder_state()
     try:
-        shape = _parse_shape(st.session_state[key])
+        shape = parse_shape(st.session_state[key])
     except InputError as error:
         st.session_state["builder_problem"] = f"Input shape: {error}"
         return

@@ -13,10 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neurogenesis.analysis.sweeps import SweepInfo
+from neurogenesis.errors import InputError
 from neurogenesis.io.logs import find_runs
 from neurogenesis.io.samples import load_samples
 from neurogenesis.workspace import DEMO_DATA_DIR, DEMO_MODELS_DIR, demo_workspace
-from neurogenesis.zoo import SCENARIO_NAMES, SCENARIOS, Scenario
+from neurogenesis.zoo import SCENARIO_NAMES, SCENARIOS, Scenario, scenario_width_sweep
 from neurogenesis.zoo.common import sweep_run_name
 from neurogenesis.zoo.digits import digits_data
 from neurogenesis.zoo.sentiment import (
@@ -714,3 +716,43 @@ def test_scenario_sweep_into_any_folder(tmp_path):
         assert manifest["status"] == "finished"
     # The same checks as the demo sweeps: every number read back from the point's own log.
     assert _check_sweep(tmp_path, "digits_cnn") == summary
+
+
+# --------------------------------------------------------------------------------------------
+# Width sweeps: a scenario's size and cost at each width of its recorded sweep
+# --------------------------------------------------------------------------------------------
+
+DIGITS_SWEEP = Path(DEMO_DATA_DIR) / "sweeps" / "digits_cnn" / "sweep.json"
+
+
+def test_scenario_width_sweep_of_digits():
+    info = scenario_width_sweep("digits_cnn", DIGITS_SWEEP)
+    sweep = json.loads(DIGITS_SWEEP.read_text())
+    assert isinstance(info, SweepInfo)
+    assert (info.parameter, info.metric, info.goal) == ("width", "val_accuracy", "max")
+    assert info.multipliers == (4, 8, 16, 32)
+    manifest = json.loads(
+        (DIGITS_SWEEP.parent / "lr_0.001_width_8" / "neurogenesis_run.json").read_text()
+    )
+    assert info.num_params[1] == manifest["model"]["num_parameters"] == 3890
+    for width, value, rate in zip(
+        info.multipliers, info.metric_values, info.best_learning_rates, strict=True
+    ):
+        points = [p for p in sweep["points"] if p["params"]["width"] == width]
+        best = max(points, key=lambda p: p["best"]["val_accuracy"])
+        assert value == best["best"]["val_accuracy"]
+        assert rate == best["params"]["learning_rate"]
+    assert all(a < b for a, b in zip(info.macs, info.macs[1:], strict=False))
+
+
+def test_scenario_width_sweep_refuses_bad_input(tmp_path):
+    with pytest.raises(InputError, match="sweep of 'digits_cnn', not of 'shapes_cnn'"):
+        scenario_width_sweep("shapes_cnn", DIGITS_SWEEP)
+    with pytest.raises(InputError, match="No sweep file"):
+        scenario_width_sweep("digits_cnn", tmp_path / "missing.json")
+    with pytest.raises(InputError, match="Unknown scenario"):
+        scenario_width_sweep("mnist", DIGITS_SWEEP)
+    broken = tmp_path / "sweep.json"
+    broken.write_text("{not json")
+    with pytest.raises(InputError, match="not a readable JSON"):
+        scenario_width_sweep("digits_cnn", tmp_path)

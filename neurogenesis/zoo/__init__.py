@@ -58,6 +58,7 @@ __all__ = [
     "random_sweep_points",
     "run_scenario_sweep",
     "scenario",
+    "scenario_width_sweep",
     "sweep_spec",
 ]
 
@@ -131,3 +132,34 @@ def run_scenario_sweep(
         fresh=fresh,
         progress=progress,
     )
+
+
+def scenario_width_sweep(scenario_name: str, sweep_json_path: str | Path):
+    """A demo scenario's size and cost at each width of its sweep, with the best metric there.
+
+    Reads the sweep (:func:`neurogenesis.io.run_folder.read_sweep`) and measures the scenario's
+    model at each of its widths (:func:`neurogenesis.analysis.sweeps.width_sweep`).
+
+    Args:
+        scenario_name: ``"digits_cnn"``, ``"shapes_cnn"``, ``"sentiment_transformer"``,
+            ``"weather_lstm"`` or ``"digits_vae"``.
+        sweep_json_path: the scenario's ``sweep.json`` (or its folder).
+
+    Returns:
+        The ``SweepInfo`` with ``parameter="width"`` and ``metric``, ``goal``,
+        ``metric_values`` and ``best_learning_rates`` from the sweep.
+
+    Raises:
+        InputError: an unknown scenario, a missing or unreadable sweep file, one written for
+            another scenario, or one without a width parameter or any widths.
+    """
+    from neurogenesis.analysis.sweeps import width_sweep
+    from neurogenesis.io.run_folder import read_sweep
+
+    if scenario_name not in SCENARIOS:
+        raise InputError(
+            f"Unknown scenario {scenario_name!r}. Expected one of: {', '.join(SCENARIOS)}."
+        )
+    path = Path(sweep_json_path)
+    sweep = read_sweep(path)
+    return width_sweep(scenario_name, sweep, SCENARIOS[scenario_name].width_model, source=str(path))

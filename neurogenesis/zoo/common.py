@@ -79,6 +79,8 @@ class Scenario:
             when the recorder's stop file appears.
         sweep: how the scenario is swept (:class:`SweepSpec`): its default grid and random
             space, metric and goal; :func:`sweep_scenario` runs one into any folder.
+        width_model: ``width_model(width) -> keras.Model``: the main model, untrained, at one
+            width of its sweep (the architecture page's width sweep builds it at each).
     """
 
     name: str
@@ -89,6 +91,7 @@ class Scenario:
     build: Callable[..., dict]
     train: Callable[..., dict]
     sweep: SweepSpec | None = None
+    width_model: Callable[[int], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -291,4 +291,5 @@ SCENARIO = Scenario(
     build=build,
     train=train,
     sweep=SweepSpec.declared(globals(), setup=lambda: (_RECIPE, digits_data())),
+    width_model=lambda width: digits_cnn(width=width),
 )

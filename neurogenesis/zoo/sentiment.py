@@ -401,4 +401,5 @@ SCENARIO = Scenario(
     build=build,
     train=train,
     sweep=SweepSpec.declared(globals(), setup=lambda: (_RECIPE, sentiment_data())),
+    width_model=lambda width: sentiment_transformer(width=width),
 )

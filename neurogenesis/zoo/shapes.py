@@ -323,4 +323,5 @@ SCENARIO = Scenario(
     build=build,
     train=train,
     sweep=SweepSpec.declared(globals(), setup=lambda: (_RECIPE, shapes_data())),
+    width_model=lambda width: shapes_cnn(width=width),
 )

@@ -22,6 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+from neurogenesis.analysis.templates import VAE_LATENT_DIM as LATENT_DIM
+from neurogenesis.analysis.templates import VAE_NUM_PIXELS as NUM_PIXELS
+from neurogenesis.analysis.templates import (
+    VAE_WIDTH,
+    vae_encoder_and_decoder,
+    vae_inference_model,
+)
 from neurogenesis.zoo.common import (
     Recipe,
     Scenario,
@@ -45,11 +52,10 @@ DATASET = (
     "Recognition of Handwritten Digits, CC BY 4.0), shipped inside scikit-learn"
 )
 TASK = "generative"
-LATENT_DIM = 2
 DEFAULT_EPOCHS = 30
 QUICK_EPOCHS = 2
 BATCH_SIZE = 32
-DEFAULT_WIDTH = 64
+DEFAULT_WIDTH = VAE_WIDTH
 LEARNING_RATE = 2e-3
 MAIN_RUN = "adam"
 SWEEP_GRID = {"learning_rate": [1e-3, 3e-3, 1e-2], "width": [16, 32, 64, 128]}
@@ -60,37 +66,21 @@ SWEEP_METRIC = "val_loss"
 SWEEP_GOAL = "min"
 # A live random sweep: log-uniform learning rates around the grid's, the grid's widths.
 RANDOM_SPACE = {"learning_rate": (5e-4, 2e-2, "log"), "width": [16, 32, 64, 128]}
-NUM_PIXELS = 64
 RUN_MODEL_FILE = "model.keras"
 RUN_MANIFEST = "neurogenesis_run.json"
 
 
 def encoder_and_decoder(*, width: int = DEFAULT_WIDTH):
-    """The encoder (image -> [z_mean, z_log_var]) and decoder (z -> image), built-in layers only."""
-    keras = keras_module()
-    image = keras.Input((8, 8, 1), name="image")
-    x = keras.layers.Flatten(name="flatten")(image)
-    x = keras.layers.Dense(width, activation="relu", name="encoder_hidden_1")(x)
-    x = keras.layers.Dense(max(width // 2, 2), activation="relu", name="encoder_hidden_2")(x)
-    z_mean = keras.layers.Dense(LATENT_DIM, name="z_mean")(x)
-    z_log_var = keras.layers.Dense(LATENT_DIM, name="z_log_var")(x)
-    encoder = keras.Model(image, [z_mean, z_log_var], name="encoder")
-
-    latent = keras.Input((LATENT_DIM,), name="z")
-    x = keras.layers.Dense(max(width // 2, 2), activation="relu", name="decoder_hidden_1")(latent)
-    x = keras.layers.Dense(width, activation="relu", name="decoder_hidden_2")(x)
-    x = keras.layers.Dense(NUM_PIXELS, activation="sigmoid", name="pixels")(x)
-    reconstruction = keras.layers.Reshape((8, 8, 1), name="reconstruction")(x)
-    decoder = keras.Model(latent, reconstruction, name="decoder")
-    return encoder, decoder
+    """The encoder (image -> [z_mean, z_log_var]) and decoder (z -> image), built-in layers only
+    (the ``vae`` template's architecture, :func:`~neurogenesis.analysis.templates.vae_encoder_and_decoder`)."""
+    keras_module()  # the TensorFlow backend, before Keras is first imported
+    return vae_encoder_and_decoder(width=width)
 
 
 def inference_model(encoder, decoder):
     """``image -> decoder(z_mean)``: the saved, safe-loadable model (no sampling, no extra loss)."""
-    keras = keras_module()
-    image = keras.Input((8, 8, 1), name="image")
-    z_mean, _ = encoder(image)
-    return keras.Model(image, decoder(z_mean), name=NAME)
+    keras_module()
+    return vae_inference_model(encoder, decoder)
 
 
 def _sampling_layer():
@@ -300,6 +290,12 @@ def build(
     return scenario_facts(card, model_path, data_dir, seconds_since(start))
 
 
+def _model_at_width(width: int):
+    """The saved inference model at one width, untrained, for the architecture page's width
+    sweep."""
+    return inference_model(*encoder_and_decoder(width=width))
+
+
 SCENARIO = Scenario(
     name=NAME,
     title=TITLE,
@@ -309,4 +305,5 @@ SCENARIO = Scenario(
     build=build,
     train=train,
     sweep=SweepSpec.declared(globals(), setup=lambda: (_RECIPE, digits_data())),
+    width_model=_model_at_width,
 )

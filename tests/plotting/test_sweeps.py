@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from neurogenesis.analysis.builder import SweepInfo
-from neurogenesis.plotting.builder import plot_sweep
+from neurogenesis.analysis.sweeps import SweepInfo
+from neurogenesis.plotting.sweeps import plot_sweep
 
 
 def _sweep(**extra):

@@ -1,4 +1,4 @@
-"""Builder figures: parameters, compute and a recorded metric across a width or depth knob."""
+"""Sweep figures: parameters, compute and a recorded metric across a width or depth knob."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def plot_sweep(info) -> go.Figure:
     the recorded metric against it in a second panel when the sweep has one.
 
     Args:
-        info: a ``SweepInfo`` (``neurogenesis.analysis.builder``).
+        info: a ``SweepInfo`` (``neurogenesis.analysis.sweeps``).
     """
     has_metric = bool(info.metric) and any(value is not None for value in info.metric_values)
     figure = make_subplots(
