@@ -8,7 +8,9 @@ computes, for the debugging page:
 - regression: ``plot_residuals``, ``plot_horizon_error``, ``plot_group_error``;
 - A/B comparison: ``plot_bootstrap``, ``plot_mcnemar``, ``plot_error_comparison`` (regression),
   ``plot_seed_comparison``;
-- cost: ``plot_profile``, ``plot_throughput``, ``plot_pareto``.
+- cost: ``plot_profile``, ``plot_throughput``, ``plot_pareto``;
+- the tables behind them (``<thing>_table(info)``): what a chart's CSV download and the page's
+  tables hold.
 
 Class names, group values and model names came from files, so they are escaped before they reach
 a figure.
@@ -22,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy import stats
@@ -58,6 +61,20 @@ __all__ = [
     "plot_seed_comparison",
     "plot_slices",
     "plot_throughput",
+    "class_metrics_table",
+    "confusion_matrix_table",
+    "disagreements_table",
+    "error_comparison_table",
+    "horizon_error_table",
+    "mcnemar_table",
+    "model_scores_table",
+    "pareto_table",
+    "profile_sizes_table",
+    "profile_table",
+    "reliability_diagram_table",
+    "residuals_table",
+    "seed_comparison_table",
+    "slices_table",
 ]
 
 CONFUSION_NORMALIZATIONS = (None, "true", "pred")
@@ -1415,3 +1432,219 @@ def plot_pareto(
         showlegend=True,
     )
     return figure
+
+
+# --------------------------------------------------------------------------------------------
+# Tables behind the charts: what a chart's CSV download and the page's tables hold.
+
+
+def confusion_matrix_table(info: ConfusionInfo) -> pd.DataFrame:
+    """Counts of label (rows) × prediction (columns), as the matrix's hover says them."""
+    names = [str(name) for name in info.label_names]
+    return pd.DataFrame(
+        np.asarray(info.matrix, dtype=np.int64),
+        index=pd.Index(names, name="label"),
+        columns=[f"predicted {name}" for name in names],
+    )
+
+
+def class_metrics_table(info: ConfusionInfo) -> pd.DataFrame:
+    """Precision, recall, F1 and support per class."""
+    return pd.DataFrame(
+        {
+            "class": info.label_names,
+            "precision": info.precision,
+            "recall": info.recall,
+            "F1": info.f1,
+            "support": info.support,
+        }
+    )
+
+
+def reliability_diagram_table(info: CalibrationInfo) -> pd.DataFrame:
+    """One row per confidence bin: its edges, mean confidence, accuracy and samples."""
+    return pd.DataFrame(
+        {
+            "bin from": info.edges[:-1],
+            "bin to": info.edges[1:],
+            "mean confidence": info.confidence,
+            "accuracy": info.accuracy,
+            "samples": info.counts,
+        }
+    )
+
+
+def slices_table(info: SliceInfo, *, group_label: str = "group") -> pd.DataFrame:
+    """One row per slice: its value, samples, the metric and its interval."""
+    return pd.DataFrame(
+        {
+            group_label: info.groups,
+            "samples": info.counts,
+            info.metric: info.values,
+            "low": info.low,
+            "high": info.high,
+        }
+    )
+
+
+def residuals_table(info: ResidualInfo) -> pd.DataFrame:
+    """One row per sample and predicted step: prediction, target and residual."""
+    predictions = np.asarray(info.predictions, dtype=np.float64)
+    predictions = predictions.reshape(len(predictions), -1)
+    count, steps = predictions.shape
+    return pd.DataFrame(
+        {
+            "sample": np.repeat(np.arange(count), steps),
+            "step": np.tile(np.arange(steps), count),
+            "prediction": predictions.ravel(),
+            "target": np.asarray(info.targets, dtype=np.float64).ravel(),
+            "residual": np.asarray(info.residuals, dtype=np.float64).ravel(),
+        }
+    )
+
+
+def horizon_error_table(info: ResidualInfo) -> pd.DataFrame:
+    """MAE and RMSE per predicted step (horizon)."""
+    return pd.DataFrame(
+        {"horizon": info.horizon, "MAE": info.horizon_mae, "RMSE": info.horizon_rmse}
+    )
+
+
+def error_comparison_table(info: ErrorComparisonInfo, unit: str = "") -> pd.DataFrame:
+    """Each sample's absolute error under A and under B."""
+    return pd.DataFrame(
+        {
+            "sample": np.arange(info.num_samples),
+            f"A |error| {unit}".rstrip(): info.absolute_a,
+            f"B |error| {unit}".rstrip(): info.absolute_b,
+        }
+    )
+
+
+def mcnemar_table(info: McNemarInfo) -> pd.DataFrame:
+    """The 2 × 2 table of A right or wrong against B right or wrong, in samples."""
+    return pd.DataFrame(
+        {
+            "A": ["right", "right", "wrong", "wrong"],
+            "B": ["right", "wrong", "right", "wrong"],
+            "samples": [info.both_correct, info.b, info.c, info.both_wrong],
+        }
+    )
+
+
+def seed_comparison_table(
+    info: SeedComparisonInfo, names: tuple[str, str], seeds: tuple[Sequence, Sequence]
+) -> pd.DataFrame:
+    """One row per run: its recipe (``names[0]`` for A, ``names[1]`` for B), seed and score."""
+    scores_a, scores_b = (np.asarray(s, dtype=np.float64) for s in (info.scores_a, info.scores_b))
+    return pd.DataFrame(
+        {
+            "recipe": [names[0]] * len(scores_a) + [names[1]] * len(scores_b),
+            "seed": [*seeds[0], *seeds[1]],
+            "accuracy": [*scores_a.tolist(), *scores_b.tolist()],
+        }
+    )
+
+
+def model_scores_table(predictions: Mapping[str, Any], classification: bool) -> pd.DataFrame:
+    """Each model's accuracy (classification) or mean absolute error (regression) on the set,
+    from its :class:`~neurogenesis.analysis.features.PredictionInfo`."""
+    return pd.DataFrame(
+        {
+            "model": list(predictions),
+            ("accuracy" if classification else "MAE"): [
+                float(np.mean(info.correct)) if classification else float(np.nanmean(info.errors))
+                for info in predictions.values()
+            ],
+        }
+    )
+
+
+def disagreements_table(
+    indices: Any, truth: Any, info_a: Any, info_b: Any, names: tuple[str, str]
+) -> pd.DataFrame:
+    """The samples where A and B predict differently: label, each model's class and confidence.
+
+    Args:
+        indices: the disagreeing samples.
+        truth: the :class:`~neurogenesis.analysis.features.PredictionInfo` that names the classes
+            and holds the labels.
+        info_a, info_b: the two models' predictions.
+        names: the two models' names.
+    """
+    indices = np.asarray(indices, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "sample": indices,
+            "label": [truth.class_name(truth.labels[i]) for i in indices],
+            f"A: {names[0]}": [truth.class_name(info_a.predicted[i]) for i in indices],
+            "A confidence": info_a.confidence[indices],
+            f"B: {names[1]}": [truth.class_name(info_b.predicted[i]) for i in indices],
+            "B confidence": info_b.confidence[indices],
+        }
+    )
+
+
+def profile_table(profiles: Mapping[str, ProfileInfo]) -> pd.DataFrame:
+    """One row per model and batch size: median and fastest latency, throughput (the data of
+    ``plot_profile`` and ``plot_throughput``)."""
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "model": label,
+                    "batch size": profile.batch_sizes,
+                    "median latency (s)": profile.latency,
+                    "fastest latency (s)": profile.latency_min,
+                    "samples per second": profile.throughput,
+                }
+            )
+            for label, profile in profiles.items()
+        ],
+        ignore_index=True,
+    )
+
+
+def profile_sizes_table(profiles: Mapping[str, ProfileInfo]) -> pd.DataFrame:
+    """One row per model: parameters, weight and activation memory, time per sample at the
+    largest batch timed."""
+    return pd.DataFrame(
+        {
+            "model": list(profiles),
+            "parameters": [p.num_parameters for p in profiles.values()],
+            "weights (MB)": [p.weight_bytes / 1e6 for p in profiles.values()],
+            "activations (MB)": [
+                None if p.activation_bytes is None else p.activation_bytes / 1e6
+                for p in profiles.values()
+            ],
+            f"ms per sample at {_largest_batch(profiles)}": [
+                float(p.latency[-1]) * 1000 / p.batch_sizes[-1] for p in profiles.values()
+            ],
+        }
+    )
+
+
+def _largest_batch(profiles: Mapping[str, ProfileInfo]) -> int:
+    sizes = [int(p.batch_sizes[-1]) for p in profiles.values()]
+    return max(sizes) if sizes else 0
+
+
+def pareto_table(
+    names: Sequence[str],
+    costs: Any,
+    scores: Any,
+    front: Any,
+    cost_label: str,
+    score_label: str,
+) -> pd.DataFrame:
+    """The data of ``plot_pareto`` (same arguments): each model's cost, score and whether it is
+    on the front."""
+    costs = np.asarray(costs, dtype=np.float64)
+    return pd.DataFrame(
+        {
+            "model": list(names),
+            cost_label: costs,
+            score_label: np.asarray(scores, dtype=np.float64),
+            "on the front": np.isin(np.arange(len(costs)), _front_indices(front, len(costs))),
+        }
+    )

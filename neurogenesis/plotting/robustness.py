@@ -10,7 +10,9 @@ Draws what :mod:`neurogenesis.analysis.robustness` computes, for the Debugging p
   side (images), or per-feature lines (series);
 - ``plot_prediction_change``: class probabilities before and after a perturbation;
 - ``plot_perturbed_input``: the perturbed sample the page is predicting on (an image, a series, or
-  a row of words with the changed tokens highlighted).
+  a row of words with the changed tokens highlighted);
+- the tables behind them (``<thing>_table(info)``): what a chart's CSV download and the page's
+  tables hold.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from neurogenesis.analysis.robustness import (
     DROP_THRESHOLD,
     MIDDLE_SEVERITY,
+    NUM_SEVERITIES,
+    AdversarialInfo,
     RobustnessInfo,
     strength_text,
 )
@@ -48,6 +53,10 @@ __all__ = [
     "plot_prediction_change",
     "plot_robustness_curves",
     "plot_robustness_overview",
+    "adversarial_budget_table",
+    "prediction_change_table",
+    "robustness_curves_table",
+    "robustness_overview_table",
 ]
 
 CURVE_LABELS = {
@@ -1187,3 +1196,91 @@ def plot_perturbed_input(
     figure.update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 10})
     _picture_axes(figure)
     return figure
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables behind the charts: what a chart's CSV download and the page's tables hold.
+
+
+def prediction_change_table(
+    class_names: Sequence[str],
+    before: np.ndarray,
+    after: np.ndarray,
+    names: tuple[str, str] = ("original", "perturbed"),
+) -> pd.DataFrame:
+    """The model's outputs for two versions of a sample, one row per class (``output k`` when
+    ``class_names`` does not name every output), as ``plot_prediction_change`` draws them."""
+    before, after = np.ravel(before), np.ravel(after)
+    classes = list(class_names)
+    if len(classes) != len(before):
+        classes = [f"output {k}" for k in range(len(before))]
+    return pd.DataFrame({"class": classes, names[0]: before, names[1]: after})
+
+
+def robustness_curves_table(info: RobustnessInfo) -> pd.DataFrame:
+    """One row per curve and strength: the metric there (the data of the curves' panels)."""
+    return pd.concat(
+        [
+            pd.DataFrame({"curve": name, "kind": kind, "strength": strengths, info.metric: values})
+            for name, kind in zip(info.names, info.kinds, strict=True)
+            for strengths, values in [info.curve_values(name)]
+        ],
+        ignore_index=True,
+    )
+
+
+def robustness_overview_table(info: RobustnessInfo) -> pd.DataFrame:
+    """The ranked summary, worst first, with readable headers: every level with its unit, the
+    metric averaged over the levels (what the overview draws), its middle level and where the
+    metric first falls below :data:`DROP_THRESHOLD` of clean."""
+    metric = info.metric.replace("_", " ")
+    rows = info.summary_rows()
+    return pd.DataFrame(
+        {
+            "corruption": [row["corruption"].replace("_", " ") for row in rows],
+            "kind": [row["kind"] for row in rows],
+            f"severity levels 1–{NUM_SEVERITIES}": [row["levels"] for row in rows],
+            f"{metric} averaged over the levels": [row["mean"] for row in rows],
+            "change from clean": [row["mean_change"] for row in rows],
+            f"severity {MIDDLE_SEVERITY}": [row["middle"] for row in rows],
+            f"{metric} at severity {MIDDLE_SEVERITY}": [row["at_middle"] for row in rows],
+            f"below {DROP_THRESHOLD:.0%} of clean from": [
+                row["breaks_at"] or "never" for row in rows
+            ],
+        }
+    )
+
+
+def adversarial_budget_table(
+    single: AdversarialInfo,
+    batch: AdversarialInfo | None = None,
+    *,
+    feature_names: Sequence[str] | None = None,
+    feature_units: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Per feature of a per-feature attack: its observed range, its ε, the largest change the
+    attack made on the sample (and on the batch), and whether it is fixed (ε = 0).
+
+    Args:
+        single: the attack on one sample (``value_range`` and ``epsilon`` per feature).
+        batch: the same attack on a batch, or None.
+        feature_names: the features' names (``feature k`` without).
+        feature_units: each feature's unit (``''`` for none; all empty without, or when they
+            do not name every feature).
+    """
+    low, high = np.asarray(single.value_range, dtype=np.float64)
+    epsilon = np.asarray(single.epsilon, dtype=np.float64)
+    count = len(low)
+    units = [str(unit) for unit in feature_units] if feature_units is not None else []
+    table = {
+        "feature": list(feature_names) if feature_names else [f"feature {k}" for k in range(count)],
+        "unit": units if len(units) == count else [""] * count,
+        "low": low,
+        "high": high,
+        "ε": epsilon,
+        "change (this sample)": single.feature_linf,
+    }
+    if batch is not None:
+        table["largest change (batch)"] = batch.feature_linf
+    table["fixed"] = epsilon == 0
+    return pd.DataFrame(table)
