@@ -45,6 +45,7 @@ __all__ = [
     "DEFAULT_NUM_MISTAKES",
     "DEFAULT_NUM_RESAMPLES",
     "DEFAULT_REPEATS",
+    "MAX_SLICE_GROUPS",
     "MIN_WILCOXON_PAIRS",
     "PROFILE_METHOD",
     "BootstrapInfo",
@@ -63,14 +64,18 @@ __all__ = [
     "confident_mistakes",
     "confusion_info",
     "disagreements",
+    "largest_errors",
     "mcnemar_info",
     "month_groups",
     "paired_bootstrap_info",
     "paired_error_info",
     "pareto_front",
+    "prediction_slices",
     "profile_info",
     "residual_info",
+    "same_predictions",
     "seed_comparison_info",
+    "slice_columns",
     "slice_info",
     "supports",
 ]
@@ -78,6 +83,8 @@ __all__ = [
 CALIBRATION_STRATEGIES = ("uniform", "quantile")
 DEFAULT_NUM_BINS = 15
 DEFAULT_NUM_MISTAKES = 20
+# A metadata column with more distinct values than this is an identifier, not a slice.
+MAX_SLICE_GROUPS = 40
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_NUM_RESAMPLES = 10_000
 DEFAULT_SEED = 0
@@ -335,6 +342,44 @@ def confident_mistakes(info: PredictionInfo, k: int = DEFAULT_NUM_MISTAKES) -> M
     )
 
 
+def largest_errors(info: PredictionInfo, k: int = DEFAULT_NUM_MISTAKES) -> np.ndarray:
+    """The ``k`` samples with the largest absolute error (mean over outputs), largest first.
+
+    Args:
+        info: predictions of a regression, with targets.
+        k: how many to keep.
+
+    Returns:
+        ``int64`` sample indices.
+
+    Raises:
+        InputError: predictions without targets, or not from a regression.
+    """
+    if info.errors is None:
+        raise InputError(
+            f"Expected regression predictions with targets. Received: a {info.task} task"
+            f"{' without labels' if info.labels is None else ''}. Choose a sample set with "
+            "targets for a regression model."
+        )
+    return np.argsort(-np.asarray(info.errors))[: max(0, int(k))].astype(np.int64)
+
+
+def same_predictions(
+    a: PredictionInfo, b: PredictionInfo, *, atol: float = 0.0, field: str = "outputs"
+) -> bool:
+    """Whether two models' outputs (or another array ``field`` of their predictions, such as
+    ``"errors"``) on the same samples agree within ``atol`` (exactly by default): a copy of a
+    model compared with itself says nothing."""
+    first, second = getattr(a, field), getattr(b, field)
+    if first is None or second is None:
+        return first is None and second is None
+    if np.shape(first) != np.shape(second):
+        return False
+    if atol == 0:
+        return bool(np.array_equal(first, second))
+    return bool(np.allclose(first, second, atol=atol))
+
+
 # --------------------------------------------------------------------------------------------
 # Calibration.
 
@@ -572,6 +617,53 @@ def month_groups(dates: Any) -> np.ndarray:
         ) from None
     months = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
     return months.astype(np.int64)
+
+
+def slice_columns(sample_set: Any, max_groups: int = MAX_SLICE_GROUPS) -> dict[str, np.ndarray]:
+    """The per-sample extras of a sample set that can group its samples into slices: those with
+    at most ``max_groups`` distinct values, and dates (named ``date``, ``day``, ``time`` or of a
+    datetime type) by month, as ``"<name> (month)"``; in name order.
+
+    Args:
+        sample_set: a :class:`~neurogenesis.io.samples.SampleSet`.
+        max_groups: the most distinct values a column may have.
+
+    Returns:
+        Column name -> ``(N,)`` group of each sample.
+    """
+    columns = {}
+    for name in sorted(sample_set.extras):
+        values = sample_set.per_sample(name)
+        if values is None or np.asarray(values).ndim != 1:
+            continue
+        values = np.asarray(values)
+        if name.lower() in ("date", "dates", "day", "time") or values.dtype.kind == "M":
+            try:
+                columns[f"{name} (month)"] = month_groups(values)
+                continue
+            except InputError:
+                pass
+        if len(np.unique(values)) <= max_groups:
+            columns[name] = values
+    return columns
+
+
+def prediction_slices(info: PredictionInfo, groups: Any) -> SliceInfo:
+    """:func:`slice_info` of a model's predictions: accuracy per group for a classifier with
+    labels, mean absolute error per group for a regression with targets.
+
+    Raises:
+        InputError: predictions with neither correctness nor errors (no labels), or groups of
+            another length.
+    """
+    if info.correct is not None:
+        return slice_info(np.asarray(info.correct).astype(bool), groups)
+    if info.errors is not None:
+        return slice_info(info.errors, groups)
+    raise InputError(
+        f"Expected predictions with labels to slice. Received: a {info.task} task without "
+        "labels. Choose a sample set with labels."
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1234,6 +1326,12 @@ class ProfileInfo(ValueEquality):
     activation_bytes: int | None
     repeats: int
     method: str
+
+    def latency_at(self, batch_size: int) -> float:
+        """Median seconds per batch of ``batch_size`` (the largest batch timed when that size
+        was not)."""
+        sizes = [int(size) for size in self.batch_sizes]
+        return float(self.latency[sizes.index(batch_size) if batch_size in sizes else -1])
 
 
 def _activation_bytes(model: Any) -> int | None:

@@ -43,6 +43,7 @@ __all__ = [
     "metric_names",
     "purge_restarts",
     "run_attributes",
+    "seed_groups",
     "run_series",
     "smooth",
     "split_tag",
@@ -734,6 +735,28 @@ def run_attributes(name: str, hyperparameters: dict | None = None) -> dict[str, 
     if stripped and stripped != name:
         attributes[WITHOUT_SEED] = stripped
     return attributes
+
+
+def seed_groups(hyperparameters: dict[str, dict | None]) -> dict[str, list[tuple]]:
+    """Runs that share a recipe (every recorded hyperparameter but the seed, as
+    :func:`run_attributes` reads them) and differ in their ``seed``, for a test across seeds.
+
+    Args:
+        hyperparameters: run label -> its recorded hyperparameters (runs without a ``seed`` are
+            left out).
+
+    Returns:
+        Recipe (``"k=v, ..."`` by key) -> ``(seed, label)`` sorted by seed, for the recipes with
+        at least two runs.
+    """
+    groups: dict[str, list[tuple]] = {}
+    for label, hyper in hyperparameters.items():
+        if not hyper or "seed" not in hyper:
+            continue
+        recipe = run_attributes("", hyper)
+        key = ", ".join(f"{k}={recipe[k]}" for k in sorted(recipe))
+        groups.setdefault(key, []).append((hyper["seed"], label))
+    return {key: sorted(runs) for key, runs in groups.items() if len(runs) >= 2}
 
 
 def grouping_options(attributes: dict[str, dict[str, str]]) -> list[str]:
