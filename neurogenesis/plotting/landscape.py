@@ -11,26 +11,41 @@ plane, are drawn as a path from the first to the last.
 from __future__ import annotations
 
 import dataclasses
+import io
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from neurogenesis.analysis.landscape import InterpolationInfo, LandscapeInfo, SharpnessInfo
+from neurogenesis.analysis.landscape import (
+    InterpolationInfo,
+    LandscapeInfo,
+    SharpnessInfo,
+    coarse,
+    landscape_arrays,
+)
 from neurogenesis.errors import InputError
 from neurogenesis.plotting.style import PALETTE, base_layout, escaped
 
 __all__ = [
     "COLORSCALE",
     "axis_titles",
+    "comparison_table",
+    "grid_table",
+    "interpolation_table",
+    "landscape_npz",
     "log_ticks",
     "plot_interpolation",
     "plot_landscape_comparison",
     "plot_landscape_contour",
     "plot_landscape_3d",
+    "plot_landscape_preview",
     "plot_sharpness",
     "plotted_values",
+    "sharpness_table",
+    "value_range",
 ]
 
 COLORSCALE = "Viridis"
@@ -760,3 +775,64 @@ def plot_sharpness(info: SharpnessInfo) -> go.Figure:
     layout["margin"] = {**layout["margin"], "l": 80, "t": 60}
     figure.update_layout(**layout, height=360)
     return figure
+
+
+# --- Tables and files behind the figures ---------------------------------------------------------
+
+
+def grid_table(info: LandscapeInfo) -> pd.DataFrame:
+    """Every grid point of a plane: its coordinates (``alpha``, ``beta``) and each metric there,
+    ``alpha`` the slow index (``values[k, i, j]`` is row ``i * len(betas) + j``)."""
+    _check(info, LandscapeInfo, "grid_table")
+    return pd.DataFrame(
+        {
+            "alpha": np.repeat(info.alphas, len(info.betas)),
+            "beta": np.tile(info.betas, len(info.alphas)),
+            **{name: info.values[k].ravel() for k, name in enumerate(info.metric_names)},
+        }
+    )
+
+
+def comparison_table(infos: Sequence[LandscapeInfo], names: Sequence[str]) -> pd.DataFrame:
+    """The grid tables of several planes, one after the other, each row naming its ``model``."""
+    return pd.concat(
+        [grid_table(one).assign(model=name) for one, name in zip(infos, names, strict=True)],
+        ignore_index=True,
+    )
+
+
+def interpolation_table(info: InterpolationInfo) -> pd.DataFrame:
+    """Every point of a line between two sets of weights: ``t`` and each metric there."""
+    _check(info, InterpolationInfo, "interpolation_table")
+    return pd.DataFrame(
+        {"t": info.t, **{name: info.values[k] for k, name in enumerate(info.metric_names)}}
+    )
+
+
+def sharpness_table(info: SharpnessInfo) -> pd.DataFrame:
+    """The power iteration's estimate of λ_max at each iteration (0 is the random start)."""
+    _check(info, SharpnessInfo, "sharpness_table")
+    return pd.DataFrame({"iteration": np.arange(len(info.estimates)), "estimate": info.estimates})
+
+
+def value_range(info: LandscapeInfo, metric: str = "loss") -> tuple[float, float, float] | None:
+    """``(lowest, highest, clip level)`` of a metric's finite values on the plane, the clip level
+    being their upper quartile (what "Clip the top" draws at); None when no value is finite."""
+    values = np.asarray(info.metric(metric), dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return None
+    return float(finite.min()), float(finite.max()), float(np.quantile(finite, 0.75))
+
+
+def plot_landscape_preview(info: LandscapeInfo) -> go.Figure:
+    """The contour of a plane's coarse sub-grid (the nodes a partial result already holds), on a
+    log scale: what the page shows while the full grid is computed."""
+    return plot_landscape_contour(coarse(info), log_scale=True)
+
+
+def landscape_npz(info: LandscapeInfo) -> bytes:
+    """A plane as a compressed ``.npz`` file (the arrays of ``analysis.landscape_arrays``)."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **landscape_arrays(info))
+    return buffer.getvalue()

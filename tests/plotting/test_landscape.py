@@ -338,3 +338,89 @@ def test_an_info_cached_before_a_module_reload_is_still_drawn():
     other = dataclasses.make_dataclass("OtherInfo", [("estimates", object)])
     with pytest.raises(InputError, match="SharpnessInfo"):
         plot_sharpness(other(estimates=info.estimates))
+
+
+# --- Tables and files behind the figures -----------------------------------------------------
+
+
+def test_grid_table_lists_every_node_alpha_first():
+    from neurogenesis.plotting.landscape import comparison_table, grid_table
+
+    info = _plane()
+    table = grid_table(info)
+    assert list(table.columns) == ["alpha", "beta", "loss", "accuracy"]
+    assert len(table) == R * R
+    # Row i * R + j is (alphas[i], betas[j]) with the loss there, recomputed from the formula.
+    row = table.iloc[2 * R + 4]
+    assert (row["alpha"], row["beta"]) == (0.0, 2.0)
+    assert row["loss"] == pytest.approx(0.1 + 0.0 + 0.5 * 4.0)
+    both = comparison_table([info, _plane(scale=2.0)], ["a", "b"])
+    assert list(both["model"].unique()) == ["a", "b"] and len(both) == 2 * R * R
+    np.testing.assert_allclose(both["loss"][R * R :], 2 * table["loss"])
+    with pytest.raises(InputError):
+        grid_table("not an info")
+
+
+def test_interpolation_and_sharpness_tables():
+    from neurogenesis.plotting.landscape import interpolation_table, sharpness_table
+
+    t = np.linspace(0.0, 1.0, 3)
+    line = InterpolationInfo(
+        t=t,
+        metric_names=("loss", "accuracy"),
+        loss_name="mse",
+        values=np.array([[1.0, 0.5, 0.1], [0.2, 0.6, 0.9]]),
+        start_label="initial",
+        end_label="trained",
+        distance=1.0,
+        num_samples=4,
+    )
+    table = interpolation_table(line)
+    assert list(table.columns) == ["t", "loss", "accuracy"]
+    assert table["loss"].tolist() == [1.0, 0.5, 0.1] and table["t"].tolist() == [0.0, 0.5, 1.0]
+    sharp = SharpnessInfo(
+        eigenvalue=12.5,
+        estimates=np.array([3.0, 11.0, 12.5]),
+        iterations=3,
+        converged=True,
+        loss_name="mse",
+        num_samples=8,
+        num_parameters=10,
+    )
+    table = sharpness_table(sharp)
+    assert table["iteration"].tolist() == [0, 1, 2]
+    assert table["estimate"].tolist() == [3.0, 11.0, 12.5]
+
+
+def test_value_range_ignores_blanks_and_clips_at_the_upper_quartile():
+    import dataclasses
+
+    from neurogenesis.plotting.landscape import value_range
+
+    info = _plane()
+    loss = info.values[0]
+    lowest, highest, clip = value_range(info, "loss")
+    assert (lowest, highest) == (pytest.approx(loss.min()), pytest.approx(loss.max()))
+    assert clip == pytest.approx(np.sort(loss.ravel())[18])  # 25 values: the 75% quantile
+    values = info.values.copy()
+    values[0, 0, 0] = np.nan
+    values[0, 1, 1] = np.inf
+    blanked = dataclasses.replace(info, values=values)
+    assert value_range(blanked, "loss")[1] == pytest.approx(loss.max())
+    nothing = dataclasses.replace(info, values=np.full_like(values, np.nan))
+    assert value_range(nothing, "loss") is None
+
+
+def test_the_npz_download_holds_the_plane_and_the_preview_draws_the_coarse_grid():
+    import io
+
+    from neurogenesis.plotting.landscape import landscape_npz, plot_landscape_preview
+
+    info = _plane()
+    arrays = np.load(io.BytesIO(landscape_npz(info)))
+    np.testing.assert_allclose(arrays["loss"], info.values[0])
+    np.testing.assert_allclose(arrays["alphas"], info.alphas)
+    assert list(arrays["metric_names"]) == ["loss", "accuracy"]
+    figure = plot_landscape_preview(info)
+    contour = _traces(figure, go.Contour)[0]
+    assert len(contour.x) <= R and len(contour.x) >= 2

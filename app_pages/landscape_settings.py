@@ -1,0 +1,94 @@
+"""Loss landscape, its settings: the loss, the directions' normalization, and the grid."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neurogenesis import cached
+from neurogenesis.analysis.landscape import (
+    BIAS_MODES,
+    DEFAULT_RESOLUTION,
+    LOSS_CHOICES,
+    MAX_NUM_SAMPLES,
+    NORMALIZATIONS,
+)
+
+DEFAULT_SAMPLES = 256
+BIAS_LABELS = {
+    "zero": "left out (zero)",
+    "weights": "a copy of the weights",
+    "random": "random, scaled",
+}
+
+
+def loss_settings(column, setup, model_source, samples_source, directions: str) -> tuple:
+    """The "Loss and settings" popover in ``column``: ``(loss, normalization, bias_mode)``; the
+    compiled loss (``setup``, a TrainingSetup) unless another is chosen or none was saved."""
+    with column.popover("Loss and settings", width="stretch"):
+        if setup.loss is not None:
+            override = st.toggle(
+                f"Another loss than the compiled one ({setup.loss if isinstance(setup.loss, str) else setup.loss['class_name']})",
+                key="landscape_override",
+            )
+        else:
+            override = True
+            st.caption(f"The file holds no compiled loss ({setup.note}); choose one.")
+        if override:
+            suggested = cached.suggested_loss(model_source, samples_source)
+            loss = st.selectbox(
+                "Loss", LOSS_CHOICES, index=LOSS_CHOICES.index(suggested), key="landscape_loss"
+            )
+        else:
+            loss = setup.loss
+        normalization = st.radio(
+            "Direction normalization",
+            NORMALIZATIONS,
+            key="landscape_normalization",
+            horizontal=True,
+            help="filter: each filter of a direction has the norm of the same filter of the weights "
+            "(Li et al. 2018); layer: each variable; none: raw Gaussian directions.",
+            disabled=directions == "pca",
+        )
+        bias_mode = st.radio(
+            "Biases and normalization parameters",
+            BIAS_MODES,
+            format_func=BIAS_LABELS.get,
+            key="landscape_bias",
+            horizontal=True,
+            disabled=directions == "pca",
+        )
+    return loss, normalization, bias_mode
+
+
+def grid_settings(sample_count: int, directions: str) -> dict:
+    """The grid's controls, in a row of four: ``resolution``, ``span``, ``seed`` and
+    ``num_samples`` (of the ``sample_count`` in the set)."""
+    controls = st.columns(4)
+    resolution = controls[0].slider(
+        "Resolution", 5, 51, DEFAULT_RESOLUTION, step=2, key="landscape_resolution",
+        help="Grid points per side; odd, so the trained weights are a grid point.",
+    )  # fmt: skip
+    span = controls[1].slider(
+        "Span",
+        0.1,
+        3.0,
+        1.0,
+        step=0.1,
+        key="landscape_span",
+        help="Random plane: the grid runs from -span to +span along both directions (1 = as far as "
+        "the weights' own size). PCA plane: the margin around the path, as a share of its extent.",
+    )
+    seed = controls[2].number_input(
+        "Seed", 0, 10_000, 0, key="landscape_seed", disabled=directions == "pca"
+    )
+    most = min(sample_count, MAX_NUM_SAMPLES)
+    num_samples = controls[3].slider(
+        "Samples", min(16, most), most, min(DEFAULT_SAMPLES, most), key="landscape_samples",
+        help="The first samples of the set: every grid point runs them all through the model.",
+    )  # fmt: skip
+    return {
+        "resolution": int(resolution),
+        "span": float(span),
+        "seed": int(seed),
+        "num_samples": int(num_samples),
+    }
