@@ -1,0 +1,140 @@
+"""The cache layer's plumbing: a Source's key, the shared loaded resources, the remembered store."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neurogenesis.workspace import Source
+
+
+@st.cache_resource(
+    show_spinner="Loading the model (TensorFlow starts on first use)…", max_entries=4
+)
+def _model(path: str, fingerprint: str):
+    from neurogenesis.io.models import load_model
+
+    return load_model(path)
+
+
+@st.cache_resource(show_spinner="Reading the logs…", max_entries=32)
+def _runs(path: str, fingerprint: str):
+    from neurogenesis.io.logs import find_runs
+
+    return find_runs(path)
+
+
+@st.cache_data(show_spinner="Reading the samples…", max_entries=16)
+def _samples(path: str, fingerprint: str):
+    from neurogenesis.io.samples import load_samples
+
+    return load_samples(path)
+
+
+def _identity(source: Source) -> tuple[str, str]:
+    return (source.path, source.fingerprint())
+
+
+def _folder_fingerprint(path: str) -> str:
+    return Source("logs", "local", path, path, "").fingerprint()
+
+
+def _source_keys(sources) -> tuple[tuple[str, str, str], ...]:
+    return tuple((source.label, source.path, source.fingerprint()) for source in sources)
+
+
+def _named(keys) -> tuple[list, list[str], list[str]]:
+    from neurogenesis.analysis.training import display_names
+    from neurogenesis.errors import InputError
+
+    runs, pairs, errors = [], [], []
+    for label, path, fingerprint in keys:
+        try:
+            found = _runs(path, fingerprint)
+        except InputError as error:
+            errors.append(f"{label}: {error}")
+            continue
+        runs.extend(found)
+        pairs.extend((label, run.name) for run in found)
+    return runs, display_names(pairs), errors
+
+
+def _picked(keys, chosen: tuple[str, ...]) -> tuple[list, list[str]]:
+    """The runs behind the chosen logical runs, and their display names, in the chosen order."""
+    from neurogenesis.analysis.training import logical_run_name
+
+    runs, names, _ = _named(keys)
+    picked = [i for run in chosen for i, name in enumerate(names) if logical_run_name(name) == run]
+    return [runs[i] for i in picked], [names[i] for i in picked]
+
+
+def _hashable(value):
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
+    return value
+
+
+def _array_key(x) -> tuple:
+    import hashlib
+
+    import numpy as np
+
+    x = np.ascontiguousarray(x)
+    return (x.shape, str(x.dtype), hashlib.sha1(x.tobytes()).hexdigest())
+
+
+# Long computations (attribution over many samples, activation maximization, t-SNE/UMAP, the
+# loss landscape) report progress, which st.cache_data cannot pass through; they are remembered in
+# a bounded, locked store shared by sessions instead. Keys are file identities and plain
+# parameters, as everywhere.
+
+
+class _Store:
+    def __init__(self, max_entries: int) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self.entries: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+        self.max_entries = max_entries
+
+    def get(self, key):
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return True, self.entries[key]
+        return False, None
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.entries[key] = value
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.max_entries:
+                self.entries.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False)
+def _store(name: str) -> _Store:
+    return _Store(max_entries=48)
+
+
+def _remembered(name: str, key: tuple, compute, progress=None):
+    """``compute(progress)``'s result, computed once per key (``progress(fraction)`` on a miss)."""
+    store = _store(name)
+    found, value = store.get(key)
+    if found:
+        return value
+    value = compute(progress)
+    store.put(key, value)
+    return value
+
+
+def is_remembered(name: str, key_source: tuple) -> bool:
+    """Whether a remembered computation is ready (the page shows PCA while UMAP computes)."""
+    return _store(name).get(key_source)[0]
+
+
+def model_object(source: Source):
+    """The loaded model (an alias of :func:`model` for wrappers whose argument is named ``model``)."""
+    return _model(*_identity(source))

@@ -1,0 +1,247 @@
+"""Cached wrappers of the Architecture page: summaries, graphs, templates, the builder, exports."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neurogenesis.cached._keys import _model
+from neurogenesis.workspace import Source
+
+
+@st.cache_data(show_spinner="Summarising the architecture…", max_entries=32)
+def _architecture(path: str, fingerprint: str):
+    from neurogenesis.analysis.architecture import architecture_summary
+
+    return architecture_summary(_model(path, fingerprint))
+
+
+def architecture(source: Source):
+    """Per-layer facts of the model."""
+    return _architecture(source.path, source.fingerprint())
+
+
+@st.cache_data(show_spinner="Walking the graph…", max_entries=16)
+def _model_graph(path: str, fingerprint: str):
+    from neurogenesis.analysis.architecture import model_graph
+
+    return model_graph(_model(path, fingerprint))
+
+
+def model_graph(source: Source):
+    """Every layer call of the model, nested models inlined, with its blocks (raises
+    UnsupportedModelError for subclassed models)."""
+    return _model_graph(source.path, source.fingerprint())
+
+
+@st.cache_data(show_spinner="Reading the layer's weights…", max_entries=64)
+def _layer_details(path: str, fingerprint: str, layer_path: tuple[str, ...]):
+    from neurogenesis.analysis.architecture import layer_details
+
+    return layer_details(_model(path, fingerprint), layer_path)
+
+
+def layer_details(source: Source, layer_path: tuple[str, ...]):
+    """A layer's config and weight statistics."""
+    return _layer_details(source.path, source.fingerprint(), tuple(layer_path))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _graph_layout(path: str, fingerprint: str, expanded: tuple[str, ...] | None):
+    from neurogenesis.analysis.architecture import layout_graph
+
+    return layout_graph(_model_graph(path, fingerprint), expanded)
+
+
+def graph_layout(source: Source, expanded=None):
+    """The model's graph laid out with the ``expanded`` blocks open (None: all open)."""
+    return _graph_layout(
+        source.path, source.fingerprint(), None if expanded is None else tuple(sorted(expanded))
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _complexity(path: str, fingerprint: str):
+    from neurogenesis.analysis.comparison import model_complexity
+
+    return model_complexity(_model(path, fingerprint))
+
+
+def complexity(source: Source):
+    """The model's six radar axes (layers, parameters, compute, memory, depth, width)."""
+    return _complexity(source.path, source.fingerprint())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _layer_configs(path: str, fingerprint: str):
+    from neurogenesis.analysis.comparison import layer_configs
+
+    return layer_configs(_model(path, fingerprint))
+
+
+def layer_configs(source: Source):
+    """Each layer's configuration, reduced for comparison."""
+    return _layer_configs(source.path, source.fingerprint())
+
+
+@st.cache_resource(show_spinner="Building the template…", max_entries=4)
+def template_model(name: str, width: float = 1.0, depth: float = 1.0):
+    """A template's Keras model (shared, read-only; clone it before changing it)."""
+    from neurogenesis.analysis.templates import build_template
+
+    return build_template(name, width_multiplier=width, depth_multiplier=depth)
+
+
+@st.cache_data(show_spinner="Counting…", max_entries=64)
+def template_summary(name: str, width: float = 1.0, depth: float = 1.0):
+    """The template's per-layer facts."""
+    from neurogenesis.analysis.architecture import architecture_summary
+
+    return architecture_summary(template_model(name, width, depth))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def template_specs(name: str, width: float = 1.0, depth: float = 1.0):
+    """``(input_shape, specs)`` of an editable template, for the builder."""
+    from neurogenesis.analysis.layer_stack import specs_from_model
+
+    return specs_from_model(template_model(name, width, depth))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _source_specs(path: str, fingerprint: str):
+    from neurogenesis.analysis.layer_stack import specs_from_model
+
+    return specs_from_model(_model(path, fingerprint))
+
+
+def source_specs(source: Source):
+    """``(input_shape, specs)`` of a loaded model that is a plain chain (InputError otherwise)."""
+    return _source_specs(source.path, source.fingerprint())
+
+
+@st.cache_resource(show_spinner="Building…", max_entries=16)
+def built(input_shape: tuple, specs: tuple, input_dtype: str | None = None):
+    """The builder's stack, really built: a ``BuildResult`` (shared, read-only)."""
+    from neurogenesis.analysis.layer_stack import build_from_specs
+
+    return build_from_specs(input_shape, specs, input_dtype=input_dtype)
+
+
+@st.cache_data(show_spinner="Building every variant…", max_entries=32)
+def template_sweep(name: str, kind: str, multipliers: tuple[float, ...]):
+    """Parameters and compute of a template across a width or depth multiplier."""
+    from neurogenesis.analysis.sweeps import multiplier_sweep
+
+    return multiplier_sweep(name, multipliers, kind=kind)
+
+
+@st.cache_data(show_spinner="Building the demo at each swept width…", max_entries=16)
+def scenario_sweep(name: str, sweep_path: str):
+    """A demo's width sweep with the best recorded metric at each width."""
+    from neurogenesis.zoo import scenario_width_sweep
+
+    return scenario_width_sweep(name, sweep_path)
+
+
+def _exports(model, what: str):
+    from neurogenesis import export
+
+    if what == "python":
+        return export.model_to_python(model)
+    if what == "json":
+        return export.model_to_json(model)
+    return export.model_to_keras_bytes(model)
+
+
+@st.cache_data(show_spinner="Writing the export…", max_entries=16)
+def _source_export(path: str, fingerprint: str, what: str):
+    return _exports(_model(path, fingerprint), what)
+
+
+def source_export(source: Source, what: str):
+    """The loaded model as ``'python'`` code, ``'json'`` config or ``'keras'`` file bytes."""
+    return _source_export(source.path, source.fingerprint(), what)
+
+
+@st.cache_data(show_spinner="Writing the export…", max_entries=16)
+def built_export(input_shape: tuple, specs: tuple, what: str):
+    """The builder's model as code, JSON or .keras bytes (see :func:`source_export`)."""
+    return _exports(built(input_shape, specs).model, what)
+
+
+@st.cache_data(show_spinner="Writing the export…", max_entries=8)
+def template_export(name: str, width: float, depth: float, what: str):
+    """A template's model as code, JSON or .keras bytes (see :func:`source_export`)."""
+    return _exports(template_model(name, width, depth), what)
+
+
+# --- The Architecture page's open blocks, diff and trade-off; the builder's edits -----------------
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _default_open_blocks(path: str, fingerprint: str, max_nodes: int | None):
+    from neurogenesis.analysis.architecture import default_expanded
+
+    graph = _model_graph(path, fingerprint)
+    return default_expanded(graph) if max_nodes is None else default_expanded(graph, max_nodes)
+
+
+def default_open_blocks(source: Source, max_nodes: int | None = None) -> tuple[str, ...]:
+    """``analysis.architecture.default_expanded``: the blocks of the model's graph open at first."""
+    return _default_open_blocks(source.path, source.fingerprint(), max_nodes)
+
+
+@st.cache_data(show_spinner="Lining up the layers…", max_entries=32)
+def _architecture_diff(path_a: str, fingerprint_a: str, path_b: str, fingerprint_b: str):
+    from neurogenesis.analysis.comparison import architecture_diff as diff
+
+    return diff(
+        _architecture(path_a, fingerprint_a),
+        _architecture(path_b, fingerprint_b),
+        configs_a=_layer_configs(path_a, fingerprint_a),
+        configs_b=_layer_configs(path_b, fingerprint_b),
+    )
+
+
+def architecture_diff(a: Source, b: Source):
+    """``analysis.comparison.architecture_diff`` of model A and model B, configurations included."""
+    return _architecture_diff(a.path, a.fingerprint(), b.path, b.fingerprint())
+
+
+def tradeoff(sources):
+    """``analysis.comparison.tradeoff_from_cards`` of the models and their cards."""
+    from neurogenesis.analysis.comparison import tradeoff_from_cards
+    from neurogenesis.cached.sources import model_metadata
+
+    sources = list(sources)
+    cards = [model_metadata(source) or None for source in sources]
+    return tradeoff_from_cards([architecture(source) for source in sources], cards)
+
+
+def edit_layers(specs: tuple, operation: str, *args, **changes) -> tuple:
+    """The builder's stack after one edit of ``analysis.layer_stack``: ``"add"`` (index, spec),
+    ``"remove"`` (index), ``"move"`` (index, new index) or ``"update"`` (index, settings=...);
+    InputError when the edit is refused. Cheap and pure: not cached."""
+    from neurogenesis.analysis import layer_stack
+
+    edit = {
+        "add": layer_stack.add_layer,
+        "remove": layer_stack.remove_layer,
+        "move": layer_stack.move_layer,
+        "update": layer_stack.update_layer,
+    }[operation]
+    return edit(specs, *args, **changes)
+
+
+def new_layer(class_name: str):
+    """``analysis.layer_stack.layer_spec``: a layer of ``class_name`` with its defaults."""
+    from neurogenesis.analysis.layer_stack import layer_spec
+
+    return layer_spec(class_name)
+
+
+def parse_shape(text: str) -> tuple:
+    """``analysis.layer_stack.parse_shape``: a shape typed as ``28, 28, 1`` (InputError if not)."""
+    from neurogenesis.analysis.layer_stack import parse_shape as parse
+
+    return parse(text)

@@ -1,0 +1,107 @@
+"""Cached wrappers of the Attention page: scores, head statistics, recorded attention."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neurogenesis.cached._keys import _folder_fingerprint, _identity, _model, _samples
+from neurogenesis.cached.training import named_runs
+from neurogenesis.workspace import Source
+
+
+@st.cache_data(show_spinner="Finding the attention layers…", max_entries=32)
+def _attention_layers(path: str, fingerprint: str) -> list[str]:
+    from neurogenesis.analysis.attention import attention_layers as layers
+
+    return layers(_model(path, fingerprint))
+
+
+def attention_layers(source: Source) -> list[str]:
+    """Paths of the model's MultiHeadAttention layers (nested models looked into)."""
+    return _attention_layers(*_identity(source))
+
+
+@st.cache_data(show_spinner="Reading the attention scores…", max_entries=64)
+def _attention_scores(model_key: tuple[str, str], x):
+    from neurogenesis.analysis.attention import attention_scores as scores
+
+    return scores(_model(*model_key), x)
+
+
+def attention_scores(model: Source, x):
+    """``analysis.attention.attention_scores`` for a few inputs (keyed by their values)."""
+    import numpy as np
+
+    return _attention_scores(_identity(model), np.ascontiguousarray(x))
+
+
+@st.cache_data(show_spinner="Running the model on the input…", max_entries=64)
+def _input_prediction(model_key: tuple[str, str], x, label_names):
+    from neurogenesis.analysis.features import prediction_info
+
+    return prediction_info(_model(*model_key), x, label_names=label_names)
+
+
+def input_prediction(model: Source, x, label_names=None):
+    """``analysis.features.prediction_info`` for a few inputs (typed text; keyed by values)."""
+    import numpy as np
+
+    names = tuple(str(name) for name in label_names) if label_names is not None else None
+    return _input_prediction(_identity(model), np.ascontiguousarray(x), names)
+
+
+@st.cache_data(show_spinner="Summarising every head over the sample set…", max_entries=16)
+def _head_statistics(model_key, samples_key, count: int):
+    import numpy as np
+
+    from neurogenesis.analysis.attention import attention_scores as scores
+    from neurogenesis.analysis.attention import head_statistics
+
+    x = _samples(*samples_key).x[:count]
+    mask = (x != 0) if x.ndim == 2 and np.asarray(x).dtype.kind in "iu" else None
+    result = []
+    for layer, values in scores(_model(*model_key), x).items():
+        layer_mask = mask if mask is not None and mask.shape[1] == values.shape[3] else None
+        result.append(head_statistics(values, layer=layer, key_mask=layer_mask))
+    return result
+
+
+def head_statistics(model: Source, samples: Source, count: int = 256):
+    """``analysis.attention.head_statistics`` of every layer over the first ``count`` samples."""
+    return _head_statistics(_identity(model), _identity(samples), int(count))
+
+
+@st.cache_data(show_spinner="Removing one head at a time…", max_entries=16)
+def _head_importance(model_key, samples_key, count: int):
+    from neurogenesis.analysis.attention import head_importance as importance
+
+    return importance(_model(*model_key), _samples(*samples_key).x[:count])
+
+
+def head_importance(model: Source, samples: Source, count: int = 200):
+    """``analysis.attention.head_importance`` over the first ``count`` samples."""
+    return _head_importance(_identity(model), _identity(samples), int(count))
+
+
+@st.cache_data(show_spinner="Reading the recorded attention…", max_entries=16)
+def _attention_evolution(path: str, fingerprint: str):
+    from neurogenesis.analysis.attention import attention_evolution as evolution
+
+    return evolution(path)
+
+
+def attention_evolution(path: str):
+    """``analysis.attention.attention_evolution`` of a recorded run folder."""
+    return _attention_evolution(path, _folder_fingerprint(path))
+
+
+def attention_runs(sources) -> list[tuple[str, str]]:
+    """``(run name, folder)`` of the chosen logs' recorded runs that kept attention scores."""
+    from neurogenesis.io.run_folder import has_attention
+
+    runs, names, _ = named_runs(sources)
+    found = []
+    for run, name in zip(runs, names, strict=False):
+        if getattr(run, "format", None) == "neurogenesis" and has_attention(run.path):
+            found.append((name, run.path))
+    return found

@@ -1,0 +1,407 @@
+"""Cached wrappers of the Debugging page: robustness, evaluation, comparisons, profiles."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neurogenesis.cached._keys import (
+    _array_key,
+    _hashable,
+    _identity,
+    _model,
+    _remembered,
+    _samples,
+    model_object,
+)
+from neurogenesis.cached.features import _predictions
+from neurogenesis.cached.training import hyperparameters, named_runs
+from neurogenesis.workspace import Source
+
+
+def run_models(sources) -> list[tuple[str, Source, dict]]:
+    """``(run name, model Source, hyperparameters)`` of every recorded run of the chosen logs
+    that saved its ``model.keras`` (the models a comparison can offer besides the sidebar's)."""
+    from pathlib import Path
+
+    from neurogenesis.io.run_folder import MODEL_FILE
+
+    found = []
+    for source in sources:
+        parameters = hyperparameters(source)
+        runs, names, _ = named_runs([source])
+        for run, name in zip(runs, names, strict=False):
+            path = Path(run.path) / MODEL_FILE
+            if run.format == "neurogenesis" and path.is_file():
+                model_source = Source("model", source.origin, name, str(path))
+                found.append((name, model_source, parameters.get(run.name, {})))
+    return found
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _perturbation(model_key, samples_key, index: int, steps: tuple, seed: int):
+    from neurogenesis.analysis.robustness import perturbation_info
+
+    steps = [(name, dict(parameters)) for name, parameters in steps]
+    return perturbation_info(_model(*model_key), _samples(*samples_key).x, index, steps, seed=seed)
+
+
+def perturbation(model: Source, samples: Source, index: int, steps, seed: int = 0):
+    """``analysis.robustness.perturbation_info`` of one sample (steps: ``(name, params)``)."""
+    frozen = tuple(
+        (name, tuple(sorted((k, _hashable(v)) for k, v in parameters.items())))
+        for name, parameters in steps
+    )
+    return _perturbation(_identity(model), _identity(samples), int(index), frozen, int(seed))
+
+
+def attribution_of(model: Source, x, method: str, options: dict, progress=None):
+    """``analysis.attribution.attribution_info`` of arrays that are not in a sample set (a
+    perturbed or adversarial sample), remembered by the arrays' content."""
+    from neurogenesis.analysis.attribution import attribution_info
+
+    key = (_identity(model), _array_key(x), method, tuple(sorted(options.items())))
+    return _remembered(
+        "attribution_of",
+        key,
+        lambda report: attribution_info(model_object(model), x, method, progress=report, **options),
+        progress,
+    )
+
+
+def token_attribution_of(model: Source, x, method: str, options: dict):
+    """``analysis.attribution.token_attribution_info`` of token arrays not in a sample set."""
+    from neurogenesis.analysis.attribution import token_attribution_info
+
+    key = (_identity(model), _array_key(x), method, tuple(sorted(options.items())))
+    return _remembered(
+        "token_attribution_of",
+        key,
+        lambda report: token_attribution_info(model_object(model), x, method, **options),
+    )
+
+
+@st.cache_data(show_spinner="Attacking…", max_entries=32)
+def _adversarial(model_key, samples_key, indices: tuple[int, ...], method: str, options: tuple):
+    from neurogenesis.analysis import robustness
+
+    sample_set = _samples(*samples_key)
+    chosen = list(indices)
+    attack = robustness.fgsm if method == "fgsm" else robustness.pgd
+    return attack(
+        _model(*model_key),
+        sample_set.x[chosen],
+        None if sample_set.y is None else sample_set.y[chosen],
+        value_range=robustness.set_range(sample_set.x),
+        **dict(options),
+    )
+
+
+def adversarial(model: Source, samples: Source, indices, method: str, options: dict):
+    """``analysis.robustness.fgsm`` or ``pgd`` on the chosen samples, clipped to the whole set's
+    value range (each feature's own range for series and feature vectors: ``set_range``)."""
+    indices = tuple(int(i) for i in indices)
+    return _adversarial(
+        _identity(model), _identity(samples), indices, method, tuple(sorted(options.items()))
+    )
+
+
+def robustness(model: Source, samples: Source, count: int, options: dict, progress=None):
+    """``analysis.robustness.robustness_curves`` on the first ``count`` samples, remembered."""
+    from neurogenesis.analysis.robustness import robustness_curves, set_range
+
+    key = (_identity(model), _identity(samples), int(count), tuple(sorted(options.items())))
+
+    def compute(report):
+        sample_set = _samples(*_identity(samples))
+        return robustness_curves(
+            model_object(model),
+            sample_set.x[:count],
+            sample_set.y[:count],
+            value_range=set_range(sample_set.x),
+            label_names=sample_set.label_names,
+            progress=report,
+            **options,
+        )
+
+    return _remembered("robustness", key, compute, progress)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _confusion(model_key, samples_key):
+    from neurogenesis.analysis.evaluation import confusion_info
+
+    info = _predictions(model_key, samples_key)
+    return confusion_info(info.labels, info.predicted, info.num_classes, info.label_names)
+
+
+def confusion(model: Source, samples: Source):
+    """``analysis.evaluation.confusion_info`` of the model's predictions on the sample set."""
+    return _confusion(_identity(model), _identity(samples))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _calibration(model_key, samples_key, num_bins: int, strategy: str):
+    from neurogenesis.analysis.evaluation import calibration_info
+
+    info = _predictions(model_key, samples_key)
+    return calibration_info(info.outputs, info.labels, num_bins, strategy)
+
+
+def calibration(model: Source, samples: Source, num_bins: int, strategy: str):
+    """``analysis.evaluation.calibration_info`` (reliability diagram, ECE) on the sample set."""
+    return _calibration(_identity(model), _identity(samples), int(num_bins), strategy)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _comparison(model_keys: tuple, samples_key, num_resamples: int, seed: int):
+    from neurogenesis.analysis import evaluation
+
+    a, b = (_predictions(key, samples_key) for key in model_keys)
+    return (
+        evaluation.mcnemar_info(a.correct, b.correct),
+        evaluation.paired_bootstrap_info(
+            a.correct, b.correct, num_resamples=num_resamples, seed=seed
+        ),
+        evaluation.disagreements(a.predicted, b.predicted),
+    )
+
+
+def comparison(model_a: Source, model_b: Source, samples: Source, num_resamples: int, seed=0):
+    """McNemar's exact test, the paired bootstrap and the disagreeing samples of two models."""
+    return _comparison(
+        (_identity(model_a), _identity(model_b)), _identity(samples), int(num_resamples), int(seed)
+    )
+
+
+def profile(model: Source, samples: Source, batch_sizes: tuple[int, ...], repeats: int):
+    """``analysis.evaluation.profile_info`` on the sample set's first samples, remembered (the
+    timings belong to this machine and this moment; rerun to measure again)."""
+    from neurogenesis.analysis.evaluation import profile_info
+
+    key = (_identity(model), _identity(samples), tuple(batch_sizes), int(repeats))
+    return _remembered(
+        "profile",
+        key,
+        lambda report: profile_info(
+            model_object(model),
+            _samples(*_identity(samples)).x,
+            batch_sizes=batch_sizes,
+            repeats=repeats,
+        ),
+    )
+
+
+# --- What the debugging page asked analysis for itself: capabilities, ranges, slices, tests ----
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _check_samples(model_key, samples_key) -> None:
+    from neurogenesis.analysis.graph import model_input
+
+    model_input(_model(*model_key), _samples(*samples_key).x[:1])
+
+
+def check_samples(model: Source, samples: Source) -> None:
+    """Raises ``InputError`` (saying what the model expects) when the samples do not fit it."""
+    _check_samples(_identity(model), _identity(samples))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _token_reason(path: str, fingerprint: str) -> str | None:
+    from neurogenesis.analysis.attribution import token_reason as reason
+
+    return reason(_model(path, fingerprint))
+
+
+def token_reason(model: Source) -> str | None:
+    """Why token attribution cannot explain the model, or None."""
+    return _token_reason(*_identity(model))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _attribution_reasons(path: str, fingerprint: str) -> dict[str, str | None]:
+    from neurogenesis.analysis.attribution import METHODS, method_reason
+
+    return {method: method_reason(_model(path, fingerprint), method) for method in METHODS}
+
+
+def attribution_reasons(model: Source) -> dict[str, str | None]:
+    """Attribution method -> why it cannot explain the model, or None (every method)."""
+    return _attribution_reasons(*_identity(model))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _curves_reason(path: str, fingerprint: str) -> str | None:
+    from neurogenesis.analysis.robustness import curves_reason as reason
+
+    return reason(_model(path, fingerprint))
+
+
+def curves_reason(model: Source) -> str | None:
+    """Why the model cannot be perturbed or corrupted (robustness curves), or None."""
+    return _curves_reason(*_identity(model))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _attack_reason(path: str, fingerprint: str) -> str | None:
+    from neurogenesis.analysis.robustness import attack_reason as reason
+
+    return reason(_model(path, fingerprint))
+
+
+def attack_reason(model: Source) -> str | None:
+    """Why FGSM and PGD cannot attack the model, or None."""
+    return _attack_reason(*_identity(model))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _value_range(path: str, fingerprint: str) -> tuple[float, float]:
+    from neurogenesis.analysis.robustness import value_range as bounds
+
+    return bounds(_samples(path, fingerprint).x)
+
+
+def value_range(samples: Source) -> tuple[float, float]:
+    """``analysis.robustness.value_range`` of the sample set: its overall low and high."""
+    return _value_range(*_identity(samples))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _per_feature_range(path: str, fingerprint: str) -> bool:
+    from neurogenesis.analysis.robustness import is_per_feature, set_range
+
+    return is_per_feature(set_range(_samples(path, fingerprint).x))
+
+
+def per_feature_range(samples: Source) -> bool:
+    """Whether attacks on the set bound each feature by its own range (series, feature vectors)."""
+    return _per_feature_range(*_identity(samples))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _default_fixed_features(path: str, fingerprint: str) -> tuple[int, ...]:
+    from neurogenesis.analysis.robustness import default_fixed_features as fixed
+
+    sample_set = _samples(path, fingerprint)
+    return fixed(sample_set.x, sample_set.feature_names)
+
+
+def default_fixed_features(samples: Source) -> tuple[int, ...]:
+    """``analysis.robustness.default_fixed_features``: calendar and per-sample constant features."""
+    return _default_fixed_features(*_identity(samples))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _confident_mistakes(model_key, samples_key, count: int):
+    from neurogenesis.analysis.evaluation import confident_mistakes as mistakes
+
+    return mistakes(_predictions(model_key, samples_key), count)
+
+
+def confident_mistakes(model: Source, samples: Source, count: int):
+    """``analysis.evaluation.confident_mistakes`` of the model's predictions on the set."""
+    return _confident_mistakes(_identity(model), _identity(samples), int(count))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _residuals(model_key, samples_key):
+    from neurogenesis.analysis.evaluation import residual_info
+
+    info = _predictions(model_key, samples_key)
+    return residual_info(info.outputs, info.labels)
+
+
+def residuals(model: Source, samples: Source):
+    """``analysis.evaluation.residual_info`` of a regression's predictions on the set."""
+    return _residuals(_identity(model), _identity(samples))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _largest_errors(model_key, samples_key, count: int):
+    from neurogenesis.analysis.evaluation import largest_errors as largest
+
+    return largest(_predictions(model_key, samples_key), count)
+
+
+def largest_errors(model: Source, samples: Source, count: int):
+    """``analysis.evaluation.largest_errors``: the samples a regression misses most."""
+    return _largest_errors(_identity(model), _identity(samples), int(count))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _slice_columns(path: str, fingerprint: str) -> list[str]:
+    from neurogenesis.analysis.evaluation import slice_columns as columns
+
+    return list(columns(_samples(path, fingerprint)))
+
+
+def slice_columns(samples: Source) -> list[str]:
+    """The metadata columns of the set that can slice it (``analysis.evaluation.slice_columns``)."""
+    return _slice_columns(*_identity(samples))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _slices(model_key, samples_key, column: str):
+    from neurogenesis.analysis.evaluation import prediction_slices, slice_columns
+
+    groups = slice_columns(_samples(*samples_key))[column]
+    return prediction_slices(_predictions(model_key, samples_key), groups)
+
+
+def slices(model: Source, samples: Source, column: str):
+    """``analysis.evaluation.prediction_slices`` by the set's metadata column ``column``."""
+    return _slices(_identity(model), _identity(samples), column)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _same_predictions(model_keys: tuple, samples_key, atol: float, field: str) -> bool:
+    from neurogenesis.analysis.evaluation import same_predictions as same
+
+    a, b = (_predictions(key, samples_key) for key in model_keys)
+    return same(a, b, atol=atol, field=field)
+
+
+def same_predictions(
+    model_a: Source, model_b: Source, samples: Source, *, atol=0.0, field="outputs"
+):
+    """``analysis.evaluation.same_predictions`` of two models on the set."""
+    keys = (_identity(model_a), _identity(model_b))
+    return _same_predictions(keys, _identity(samples), float(atol), field)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _paired_errors(model_keys: tuple, samples_key, num_resamples: int):
+    from neurogenesis.analysis.evaluation import paired_error_info
+
+    a, b = (_predictions(key, samples_key) for key in model_keys)
+    return paired_error_info(a.errors, b.errors, num_resamples=num_resamples)
+
+
+def paired_errors(model_a: Source, model_b: Source, samples: Source, num_resamples: int):
+    """``analysis.evaluation.paired_error_info`` of two regressions' absolute errors."""
+    keys = (_identity(model_a), _identity(model_b))
+    return _paired_errors(keys, _identity(samples), int(num_resamples))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def seed_groups(hyperparameters: dict) -> dict[str, list[tuple]]:
+    """``analysis.training.seed_groups``: runs of one recipe that differ in their seed."""
+    from neurogenesis.analysis.training import seed_groups as groups
+
+    return groups(hyperparameters)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def seed_comparison(scores_a: list, scores_b: list, paired: bool):
+    """``analysis.evaluation.seed_comparison_info`` of two recipes' scores."""
+    from neurogenesis.analysis.evaluation import seed_comparison_info
+
+    return seed_comparison_info(scores_a, scores_b, paired=paired)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def pareto_front(costs: list, scores: list):
+    """``analysis.evaluation.pareto_front``: the models no other beats on cost and score."""
+    from neurogenesis.analysis.evaluation import pareto_front as front
+
+    return front(costs, scores)

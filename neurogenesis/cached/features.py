@@ -1,0 +1,266 @@
+"""Cached wrappers of the Features page: predictions, feature maps, attribution, projections."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neurogenesis.cached._keys import _identity, _model, _remembered, _samples, model_object
+from neurogenesis.cached.sources import model_metadata
+from neurogenesis.workspace import Source
+
+
+@st.cache_data(show_spinner="Tracing the model's layers…", max_entries=32)
+def _graph_layers(path: str, fingerprint: str):
+    from neurogenesis.analysis.graph import graph_layers
+
+    return graph_layers(_model(path, fingerprint))
+
+
+def graph_layers(source: Source):
+    """``analysis.graph.graph_layers`` of the model: every layer call, nested models inlined."""
+    return _graph_layers(*_identity(source))
+
+
+@st.cache_data(show_spinner="Running the model on the samples…", max_entries=16)
+def _predictions(model_key: tuple[str, str], samples_key: tuple[str, str]):
+    from neurogenesis.analysis.features import prediction_info
+
+    sample_set = _samples(*samples_key)
+    return prediction_info(
+        _model(*model_key), sample_set.x, sample_set.y, label_names=sample_set.label_names
+    )
+
+
+def predictions(model: Source, samples: Source):
+    """``analysis.features.prediction_info`` of the model on the sample set."""
+    return _predictions(_identity(model), _identity(samples))
+
+
+@st.cache_data(show_spinner="Reading the kernels…", max_entries=32)
+def _filters(model_key: tuple[str, str], layer: str):
+    from neurogenesis.analysis.features import filters_info
+
+    return filters_info(_model(*model_key), layer)
+
+
+def filters(model: Source, layer: str):
+    """``analysis.features.filters_info`` of one convolution layer."""
+    return _filters(_identity(model), layer)
+
+
+@st.cache_data(show_spinner="Computing the feature maps…", max_entries=64)
+def _feature_maps(model_key: tuple[str, str], samples_key: tuple[str, str], layer: str, index: int):
+    from neurogenesis.analysis.features import feature_maps_info
+
+    sample_set = _samples(*samples_key)
+    return feature_maps_info(_model(*model_key), sample_set.x, layer, index=index)
+
+
+def feature_maps(model: Source, samples: Source, layer: str, index: int):
+    """``analysis.features.feature_maps_info`` of one sample at one layer."""
+    return _feature_maps(_identity(model), _identity(samples), layer, int(index))
+
+
+def activation_maximization(model: Source, layer: str, unit: int, options: dict, progress=None):
+    """``analysis.features.activation_maximization_info``, remembered per model, unit and settings."""
+    from neurogenesis.analysis.features import activation_maximization_info
+
+    key = (_identity(model), layer, int(unit), tuple(sorted(options.items())))
+    return _remembered(
+        "activation_maximization",
+        key,
+        lambda report: activation_maximization_info(
+            model_object(model), layer, int(unit), progress=report, **options
+        ),
+        progress,
+    )
+
+
+def attribution(model: Source, samples: Source, indices, method: str, options: dict, progress=None):
+    """``analysis.attribution.attribution_info`` of chosen samples, remembered per settings."""
+    from neurogenesis.analysis.attribution import attribution_info
+
+    indices = tuple(int(i) for i in indices)
+    key = (_identity(model), _identity(samples), indices, method, tuple(sorted(options.items())))
+
+    def compute(report):
+        sample_set = _samples(*_identity(samples))
+        return attribution_info(
+            model_object(model), sample_set.x[list(indices)], method, progress=report, **options
+        )
+
+    return _remembered("attribution", key, compute, progress)
+
+
+def token_attribution(model: Source, samples: Source, indices, method: str, options: dict):
+    """``analysis.attribution.token_attribution_info`` of chosen text samples."""
+    from neurogenesis.analysis.attribution import token_attribution_info
+
+    indices = tuple(int(i) for i in indices)
+    key = (_identity(model), _identity(samples), indices, method, tuple(sorted(options.items())))
+
+    def compute(report):
+        sample_set = _samples(*_identity(samples))
+        return token_attribution_info(
+            model_object(model), sample_set.x[list(indices)], method, **options
+        )
+
+    return _remembered("token_attribution", key, compute)
+
+
+def sanity_check(
+    model: Source, samples: Source, indices, method: str, options: dict, progress=None
+):
+    """``analysis.attribution.randomization_check`` (Adebayo et al.) on chosen samples."""
+    from neurogenesis.analysis.attribution import randomization_check
+
+    indices = tuple(int(i) for i in indices)
+    key = (_identity(model), _identity(samples), indices, method, tuple(sorted(options.items())))
+
+    def compute(report):
+        sample_set = _samples(*_identity(samples))
+        return randomization_check(
+            model_object(model), sample_set.x[list(indices)], method, **options
+        )
+
+    return _remembered("sanity_check", key, compute, progress)
+
+
+def pointing_game(
+    model: Source, samples: Source, method: str, count: int, options: dict, progress=None
+):
+    """The pointing-game score of one method on the first ``count`` masked samples."""
+    from neurogenesis.analysis.attribution import attribution_info
+    from neurogenesis.analysis.attribution import pointing_game as score
+
+    key = (_identity(model), _identity(samples), method, int(count), tuple(sorted(options.items())))
+
+    def compute(report):
+        sample_set = _samples(*_identity(samples))
+        masks = sample_set.per_sample("masks")
+        info = attribution_info(
+            model_object(model), sample_set.x[:count], method, progress=report, **options
+        )
+        return score(info.maps, masks[:count])
+
+    return _remembered("pointing_game", key, compute, progress)
+
+
+@st.cache_data(show_spinner="Reading the hidden states of every sample…", max_entries=16)
+def _hidden_states(
+    model_key: tuple[str, str], samples_key: tuple[str, str], layer: str, pooling: str
+):
+    from neurogenesis.analysis.embeddings import hidden_states
+
+    return hidden_states(_model(*model_key), _samples(*samples_key).x, layer, pooling=pooling)
+
+
+def hidden_states(model: Source, samples: Source, layer: str, pooling: str = "auto"):
+    """``analysis.embeddings.hidden_states``: one row per sample at a layer (pooled)."""
+    return _hidden_states(_identity(model), _identity(samples), layer, pooling)
+
+
+def projection_key(
+    model: Source, samples: Source, layer: str, pooling: str, method: str, options: dict
+):
+    return (
+        _identity(model),
+        _identity(samples),
+        layer,
+        pooling,
+        method,
+        tuple(sorted(options.items())),
+    )
+
+
+def projection(
+    model: Source,
+    samples: Source,
+    layer: str,
+    pooling: str,
+    method: str,
+    options: dict,
+    progress=None,
+):
+    """``analysis.embeddings.projection_info`` of a layer's hidden states, remembered."""
+    from neurogenesis.analysis.embeddings import projection_info
+
+    key = projection_key(model, samples, layer, pooling, method, options)
+    return _remembered(
+        "projection",
+        key,
+        lambda report: projection_info(
+            hidden_states(model, samples, layer, pooling), method, progress=report, **options
+        ),
+        progress,
+    )
+
+
+@st.cache_data(show_spinner="Clustering…", max_entries=32)
+def _clusters(model_key, samples_key, layer: str, pooling: str, method: str, options: tuple):
+    from neurogenesis.analysis.embeddings import cluster_info
+
+    features = _hidden_states(model_key, samples_key, layer, pooling)
+    return cluster_info(features, method, **dict(options))
+
+
+def clusters(model: Source, samples: Source, layer: str, pooling: str, method: str, options: dict):
+    """``analysis.embeddings.cluster_info`` on a layer's hidden states."""
+    return _clusters(
+        _identity(model), _identity(samples), layer, pooling, method, tuple(sorted(options.items()))
+    )
+
+
+@st.cache_data(show_spinner="Running the autoencoder on the samples…", max_entries=32)
+def _reconstructions(model_key, samples_key, order: str, count: int):
+    from neurogenesis.analysis.embeddings import reconstruction_info
+
+    sample_set = _samples(*samples_key)
+    return reconstruction_info(_model(*model_key), sample_set.x, order=order, count=count)
+
+
+def reconstructions(model: Source, samples: Source, order: str = "first", count: int = 12):
+    """``analysis.embeddings.reconstruction_info``: samples beside the autoencoder's outputs."""
+    return _reconstructions(_identity(model), _identity(samples), order, int(count))
+
+
+@st.cache_data(show_spinner="Decoding a grid of latent points…", max_entries=32)
+def _latent_grid(model_key, samples_key, size: int, encoder, decoder):
+    from neurogenesis.analysis.embeddings import latent_grid_info
+
+    sample_set = _samples(*samples_key)
+    return latent_grid_info(
+        _model(*model_key), sample_set.x, size=size, encoder=encoder, decoder=decoder
+    )
+
+
+def latent_grid(model: Source, samples: Source, size: int = 15):
+    """``analysis.embeddings.latent_grid_info``, with the model card's encoder/decoder names."""
+    card = model_metadata(model) or {}
+    return _latent_grid(
+        _identity(model),
+        _identity(samples),
+        int(size),
+        card.get("encoder_layer"),
+        card.get("decoder_layer"),
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def _projector_warm_up():
+    """Starts UMAP's numba compile (tens of seconds the first time) once per server process."""
+    import os
+    import threading
+
+    if os.environ.get("NEUROGENESIS_NO_WARM_UP"):
+        return None
+    from neurogenesis.analysis.embeddings import warm_up
+
+    thread = threading.Thread(target=warm_up, name="umap-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def start_projector_warm_up() -> None:
+    """Compiles UMAP in the background so the projector's first UMAP costs only the layout."""
+    _projector_warm_up()

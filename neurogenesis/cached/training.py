@@ -1,0 +1,278 @@
+"""Cached wrappers of the Training page: runs by display name, curves, epoch tables, layer health."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neurogenesis.cached._keys import _folder_fingerprint, _named, _picked, _runs, _source_keys
+from neurogenesis.workspace import Source
+
+
+def named_runs(sources) -> tuple[list, list[str], list[str]]:
+    """Every run of the log sources, a unique display name per run, and the sources' errors."""
+    return _named(_source_keys(sources))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _hyperparameters(path: str, fingerprint: str) -> dict[str, dict]:
+    from neurogenesis.errors import InputError
+    from neurogenesis.io.recordings import read_recording
+
+    found = {}
+    for run in _runs(path, fingerprint):
+        if run.format != "neurogenesis":
+            continue
+        try:
+            found[run.name] = dict(read_recording(run.path).hyperparameters)
+        except InputError:
+            continue
+    return found
+
+
+def hyperparameters(source: Source) -> dict[str, dict]:
+    """Run name -> the hyperparameters its RunRecorder manifest holds (recorded runs only)."""
+    return _hyperparameters(source.path, source.fingerprint())
+
+
+@st.cache_data(show_spinner="Drawing the curves…", max_entries=64)
+def _dashboard(keys, chosen: tuple[str, ...], metrics: tuple[str, ...], options: tuple):
+    from neurogenesis.analysis.training import dashboard_info
+
+    runs, names = _picked(keys, chosen)
+    settings = dict(options)
+    settings["groups"] = dict(settings.get("groups") or ())
+    return dashboard_info(runs, metrics, names=names, **settings)
+
+
+def dashboard(sources, chosen, metrics, **options):
+    """``analysis.training.dashboard_info`` for the chosen (logical) runs of the sources."""
+    if "groups" in options and options["groups"] is not None:
+        options["groups"] = tuple(sorted(options["groups"].items()))
+    if "roles" in options:
+        options["roles"] = tuple(options["roles"])
+    if options.get("x_range") is not None:
+        options["x_range"] = tuple(float(v) for v in options["x_range"])
+    return _dashboard(
+        _source_keys(sources), tuple(chosen), tuple(metrics), tuple(sorted(options.items()))
+    )
+
+
+def chosen_runs(sources, chosen) -> tuple[list, list[str]]:
+    """The runs behind the chosen logical runs, and their display names."""
+    return _picked(_source_keys(sources), tuple(chosen))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _epoch_table(keys, run: str):
+    from neurogenesis.analysis.training import epoch_table
+
+    runs, names = _picked(keys, (run,))
+    return epoch_table(runs, run, names)
+
+
+def epoch_table(sources, run: str):
+    """The run's per-epoch scalars (``analysis.training.epoch_table``)."""
+    return _epoch_table(_source_keys(sources), run)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _early_stopping(keys, run: str, metric: str, options: tuple):
+    from neurogenesis.analysis.convergence import early_stopping_report
+
+    table = _epoch_table(keys, run)
+    train, validation = table.history(metric)
+    return early_stopping_report(table.steps, train, validation, metric=metric, **dict(options))
+
+
+def early_stopping(sources, run: str, metric: str, **options):
+    """``analysis.convergence.early_stopping_report`` for one run's metric."""
+    return _early_stopping(_source_keys(sources), run, metric, tuple(sorted(options.items())))
+
+
+@st.cache_data(show_spinner="Fitting…", max_entries=64)
+def _convergence(keys, run: str, column: str, goal: str, threshold: float):
+    from neurogenesis.analysis.convergence import convergence_info
+
+    table = _epoch_table(keys, run)
+    return convergence_info(table.steps, table.column(column), goal, threshold=threshold)
+
+
+def convergence(sources, run: str, column: str, goal: str, threshold: float):
+    """``analysis.convergence.convergence_info`` for one column of the run's epoch table."""
+    return _convergence(_source_keys(sources), run, column, goal, float(threshold))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _correlations(keys, run: str, columns: tuple[str, ...], method: str):
+    from neurogenesis.analysis.convergence import metric_correlations
+
+    table = _epoch_table(keys, run)
+    return metric_correlations({column: table.column(column) for column in columns}, method)
+
+
+def correlations(sources, run: str, columns, method: str):
+    """``analysis.convergence.metric_correlations`` between columns of the run's epoch table."""
+    return _correlations(_source_keys(sources), run, tuple(columns), method)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _trajectory(keys, run: str, x_name: str, y_name: str, window: int):
+    from neurogenesis.analysis.convergence import trajectory_info
+
+    table = _epoch_table(keys, run)
+    return trajectory_info(
+        table.steps,
+        table.column(x_name),
+        table.column(y_name),
+        x_name=x_name,
+        y_name=y_name,
+        window=window,
+    )
+
+
+def trajectory(sources, run: str, x_name: str, y_name: str, window: int):
+    """``analysis.convergence.trajectory_info`` of two columns of the run's epoch table."""
+    return _trajectory(_source_keys(sources), run, x_name, y_name, int(window))
+
+
+@st.cache_data(show_spinner="Re-binning the histograms…", max_entries=64)
+def _histogram(keys, run: str, tag: str, bins: int):
+    from neurogenesis.analysis.layer_health import histogram_info
+    from neurogenesis.errors import InputError
+
+    for item in _picked(keys, (run,))[0]:
+        if tag in item.histograms:
+            return histogram_info(item.histograms[tag], bins)
+    raise InputError(f"The run '{run}' has no histogram '{tag}'.")
+
+
+def histogram(sources, run: str, tag: str, bins: int | None = None):
+    """``analysis.layer_health.histogram_info`` of one histogram tag of a run."""
+    from neurogenesis.analysis.layer_health import DEFAULT_BINS
+
+    return _histogram(_source_keys(sources), run, tag, int(bins or DEFAULT_BINS))
+
+
+def histogram_tags(sources, run: str) -> list[str]:
+    """The run's histogram tags: activations first, then weights, then the rest."""
+    tags = [tag for item in _picked(_source_keys(sources), (run,))[0] for tag in item.histograms]
+    return sorted(dict.fromkeys(tags), key=lambda t: (not t.startswith("activations/"), t))
+
+
+def recorded_path(sources, run: str) -> str | None:
+    """The folder of a run the RunRecorder wrote (checkpoints, activation statistics), or None."""
+    for item in _picked(_source_keys(sources), (run,))[0]:
+        if item.format == "neurogenesis":
+            return item.path
+    return None
+
+
+@st.cache_data(show_spinner="Reading the activation statistics…", max_entries=32)
+def _dead_units(path: str, fingerprint: str, threshold: float):
+    from neurogenesis.analysis.layer_health import dead_unit_info_from_recording
+
+    return dead_unit_info_from_recording(path, threshold)
+
+
+def dead_units(path: str, threshold: float):
+    """``analysis.layer_health.dead_unit_info_from_recording`` for a recorded run folder."""
+    return _dead_units(path, _folder_fingerprint(path), float(threshold))
+
+
+def batch_norm_pairs(sources) -> list[tuple[str, str]]:
+    """(with, without) display names of runs that differ only in BatchNormalization."""
+    from neurogenesis.analysis.layer_health import batch_norm_pairs as pairs
+
+    runs, names, _ = named_runs(sources)
+    by_id = {id(run): name for run, name in zip(runs, names, strict=True)}
+    return [(by_id[id(a)], by_id[id(b)]) for a, b in pairs(runs)]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _batch_norm_effect(keys, with_bn: str, without_bn: str, metric: str):
+    from neurogenesis.analysis.layer_health import batch_norm_effect_info
+
+    first = _picked(keys, (with_bn,))[0]
+    second = _picked(keys, (without_bn,))[0]
+    return batch_norm_effect_info(first[0], second[0], metric)
+
+
+def batch_norm_effect(sources, with_bn: str, without_bn: str, metric: str = "loss"):
+    """``analysis.layer_health.batch_norm_effect_info`` of two runs."""
+    return _batch_norm_effect(_source_keys(sources), with_bn, without_bn, metric)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _learning_rates(keys, chosen: tuple[str, ...]):
+    from neurogenesis.analysis.optimization import learning_rate_info
+
+    return learning_rate_info(_picked(keys, chosen)[0])
+
+
+def learning_rates(sources, chosen):
+    """``analysis.optimization.learning_rate_info`` of the chosen runs."""
+    return _learning_rates(_source_keys(sources), tuple(chosen))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _gradient_norms(keys, run: str, by: str):
+    from neurogenesis.analysis.optimization import gradient_norm_info
+
+    runs = _picked(keys, (run,))[0]
+    with_norms = [r for r in runs if any(t.startswith("gradient_norm/") for t in r.scalars)]
+    return gradient_norm_info((with_norms or runs)[0], by=by)
+
+
+def gradient_norms(sources, run: str, by: str = "layer"):
+    """``analysis.optimization.gradient_norm_info`` of one run."""
+    return _gradient_norms(_source_keys(sources), run, by)
+
+
+@st.cache_data(show_spinner="Reading the checkpoints…", max_entries=16)
+def _weight_evolution(path: str, fingerprint: str, by: str):
+    from neurogenesis.analysis.optimization import weight_evolution_from_recording
+    from neurogenesis.io.recordings import read_recording
+
+    return weight_evolution_from_recording(read_recording(path), by=by)
+
+
+def weight_evolution(path: str, by: str = "layer"):
+    """``analysis.optimization.weight_evolution_from_recording`` of a recorded run folder."""
+    return _weight_evolution(path, _folder_fingerprint(path), by)
+
+
+@st.cache_data(show_spinner="Reading the checkpoints…", max_entries=32)
+def _weight_trajectories(path: str, fingerprint: str, variable: str, count: int):
+    from neurogenesis.analysis.optimization import weight_trajectories_from_recording
+    from neurogenesis.io.recordings import read_recording
+
+    return weight_trajectories_from_recording(read_recording(path), variable, count=count)
+
+
+def weight_trajectories(path: str, variable: str, count: int):
+    """The ``count`` weights of ``variable`` that moved most, over the run's checkpoints."""
+    return _weight_trajectories(path, _folder_fingerprint(path), variable, int(count))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _optimizer_comparison(keys, chosen: tuple[str, ...], metric: str):
+    from neurogenesis.analysis.optimization import optimizer_comparison_info
+
+    return optimizer_comparison_info(_picked(keys, chosen)[0], metric=metric)
+
+
+def optimizer_comparison(sources, chosen, metric: str = "loss"):
+    """``analysis.optimization.optimizer_comparison_info`` of the chosen runs."""
+    return _optimizer_comparison(_source_keys(sources), tuple(chosen), metric)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _curves(path: str, fingerprint: str, metric: str):
+    from neurogenesis.analysis.training import curves_info
+
+    return curves_info(_runs(path, fingerprint), metric)
+
+
+def curves(source: Source, metric: str):
+    """``analysis.training.curves_info`` of every run under a log source (Home's live chart)."""
+    return _curves(source.path, source.fingerprint(), metric)
