@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -27,11 +28,13 @@ from neurogenesis.plotting.landscape import log_ticks
 from neurogenesis.plotting.style import PALETTE, base_layout, color_for, escaped, rgba
 
 __all__ = [
+    "importance_table",
     "plot_importance",
     "plot_parallel_coordinates",
     "plot_slices",
     "plot_surface_3d",
     "plot_surface_contour",
+    "surface_table",
 ]
 
 COLORSCALE = "Viridis"
@@ -680,3 +683,44 @@ def plot_importance(info: ImportanceInfo) -> go.Figure:
         yaxis={"title": {"text": "hyperparameter"}},
     )
     return figure
+
+
+# --- Tables behind the figures -------------------------------------------------------------------
+
+
+def _named(values, categories) -> np.ndarray:
+    """Positions on a categorical axis as their category names; other values as they are."""
+    values = np.asarray(values)
+    if categories and np.all((values >= 0) & (values < len(categories))):
+        return np.asarray([categories[int(round(v))] for v in values], dtype=object)
+    return values
+
+
+def surface_table(info: SurfaceInfo) -> pd.DataFrame:
+    """Every node of the surface: x, y (category names for categorical axes), the metric there
+    and, for a Gaussian process, its standard deviation; x is the fast index (``z[j, i]`` is row
+    ``j * len(x_values) + i``)."""
+    _check(info, SurfaceInfo, "surface_table")
+    xs = _named(info.x_values, info.x_categories)
+    ys = _named(info.y_values, info.y_categories)
+    table = {
+        info.x: np.tile(xs, len(ys)),
+        info.y: np.repeat(ys, len(xs)),
+        info.metric: np.asarray(info.z, dtype=np.float64).ravel(),
+    }
+    if info.z_std is not None:
+        table[f"{info.metric} std"] = np.asarray(info.z_std, dtype=np.float64).ravel()
+    return pd.DataFrame(table)
+
+
+def importance_table(info: ImportanceInfo) -> pd.DataFrame:
+    """One row per parameter: its importance share and the permutation drop (mean and std)."""
+    _check(info, ImportanceInfo, "importance_table")
+    return pd.DataFrame(
+        {
+            "parameter": info.parameters,
+            "importance": info.importance,
+            "permutation drop": info.permutation_mean,
+            "permutation drop std": info.permutation_std,
+        }
+    )

@@ -237,3 +237,66 @@ def test_hover_reads_parameter_values_not_their_logarithms(grid):
     assert "= -" not in " ".join(trials.hovertext)
     contour = plot_surface_contour(info).data[0]
     assert contour.text[0][0] == surface.text[0][0]
+
+
+# --- Tables behind the figures -------------------------------------------------------------------
+
+
+def test_surface_table_lists_every_node_x_fastest(grid, irregular):
+    from neurogenesis.plotting.hyperparameters import surface_table
+
+    trials, info = grid
+    table = surface_table(info)
+    assert list(table.columns) == ["learning_rate", "width", info.metric]
+    assert len(table) == info.z.size
+    # Row j * nx + i is (x_values[i], y_values[j]) with z[j, i] there; on a grid, the observed
+    # value of the trial at that node.
+    nx = len(info.x_values)
+    row = table.iloc[1 * nx + 2]
+    assert row["learning_rate"] == info.x_values[2] and row["width"] == info.y_values[1]
+    assert row[info.metric] == info.z[1, 2]
+    frame = trials.to_frame()
+    at_node = frame[
+        np.isclose(frame["learning_rate"], info.x_values[2])
+        & np.isclose(frame["width"], info.y_values[1])
+    ]
+    assert row[info.metric] == pytest.approx(at_node[info.metric].max())
+    _, gp = irregular
+    gp_table = surface_table(gp)
+    assert list(gp_table.columns) == ["lr", "dropout", "acc", "acc std"]
+    np.testing.assert_array_equal(gp_table["acc std"], gp.z_std.ravel())
+    with pytest.raises(InputError):
+        surface_table("not an info")
+
+
+def test_surface_table_names_categories(grid):
+    import dataclasses
+
+    from neurogenesis.plotting.hyperparameters import surface_table
+
+    _, info = grid
+    named = dataclasses.replace(
+        info,
+        y_values=np.arange(len(info.y_values), dtype=float),
+        y_categories=tuple(f"w{k}" for k in range(len(info.y_values))),
+    )
+    assert surface_table(named)["width"].tolist()[:: len(info.x_values)] == list(
+        named.y_categories
+    )
+
+
+def test_importance_table(irregular):
+    from neurogenesis.plotting.hyperparameters import importance_table
+
+    trials, _ = irregular
+    info = importance_info(trials, "acc")
+    table = importance_table(info)
+    assert list(table.columns) == [
+        "parameter",
+        "importance",
+        "permutation drop",
+        "permutation drop std",
+    ]
+    assert table["parameter"].tolist() == ["lr", "dropout"]
+    np.testing.assert_array_equal(table["importance"], info.importance)
+    np.testing.assert_array_equal(table["permutation drop std"], info.permutation_std)
