@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from neurogenesis.callbacks import RunRecorder  # noqa: E402
+from neurogenesis.recording import RunRecorder  # noqa: E402
 
 SEED = 7
 BATCH_SIZE = 32

@@ -32,7 +32,7 @@ _EXPORTS = {
     "load_samples": "neurogenesis.io.samples",
     "SampleSet": "neurogenesis.io.samples",
     "architecture_summary": "neurogenesis.analysis.architecture",
-    "RunRecorder": "neurogenesis.callbacks",
+    "RunRecorder": "neurogenesis.recording",
     "read_recording": "neurogenesis.io.recordings",
     "Recording": "neurogenesis.io.recordings",
     "TrainingVisualizer": "neurogenesis.visualization.training_curves",

@@ -215,7 +215,7 @@ def recorder(
         comparison: a run kept only to compare with the main one: fewer checkpoints.
         **options: any other ``RunRecorder`` argument, overriding the demo settings.
     """
-    from neurogenesis.callbacks import RunRecorder
+    from neurogenesis.recording import RunRecorder
 
     settings: dict[str, Any] = {
         "max_checkpoints": COMPARISON_MAX_CHECKPOINTS if comparison else DEMO_MAX_CHECKPOINTS,

@@ -1,7 +1,7 @@
 """neurogenesis.io.recordings: a recorder's manifest and files, read without TensorFlow.
 
 The manifests and files here are written by hand (json, h5py, numpy), including damaged and
-hostile ones; tests/test_callbacks.py reads back what a real RunRecorder wrote.
+hostile ones; tests/recording/test_recorder.py reads back what a real RunRecorder wrote.
 """
 
 from __future__ import annotations

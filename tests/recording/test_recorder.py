@@ -1,4 +1,4 @@
-"""neurogenesis.callbacks.RunRecorder: what a real model.fit records, checked value by value.
+"""neurogenesis.recording.RunRecorder: what a real model.fit records, checked value by value.
 
 Scalars against ``History`` and TensorBoard's own EventAccumulator, checkpoints against the
 weights they were saved from, gradient norms against an independent GradientTape, activation
@@ -25,8 +25,14 @@ from neurogenesis.io.recordings import (
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from neurogenesis import callbacks  # noqa: E402
-from neurogenesis.callbacks import RunRecorder, thin_checkpoints  # noqa: E402
+from neurogenesis.recording import (  # noqa: E402
+    RunRecorder,
+    checkpoints,
+    probes,
+    summaries,
+    thin_checkpoints,
+)
+from neurogenesis.recording import recorder as recorder_module  # noqa: E402
 from neurogenesis.testing import tiny_branching_model, tiny_data, tiny_dense_model  # noqa: E402
 
 NUM_EPOCHS = 3
@@ -210,7 +216,7 @@ def test_checkpoints_are_what_save_weights_writes(dense_run, tmp_path):
 
     model = dense_run["model"]
     ours = tmp_path / "ours.weights.h5"
-    callbacks._CheckpointPlan.of(model).write(ours, {})
+    checkpoints.CheckpointPlan.of(model).write(ours, {})
     theirs = tmp_path / "keras.weights.h5"
     model.save_weights(theirs)
 
@@ -292,8 +298,8 @@ def test_histogram_buckets_are_tensorboards(values):
 
     finite = values[np.isfinite(values)]
     reference = tensor_util.make_ndarray(histogram_pb("h", finite).value[0].tensor)
-    np.testing.assert_array_equal(callbacks._histogram_buckets(values), reference)
-    in_graph = callbacks._tf_histogram_buckets(tf.constant(values, tf.float32)).numpy()
+    np.testing.assert_array_equal(summaries.histogram_buckets(values), reference)
+    in_graph = probes._tf_histogram_buckets(tf.constant(values, tf.float32)).numpy()
     np.testing.assert_allclose(in_graph[:, :2], reference[:, :2], rtol=1e-6)
     np.testing.assert_array_equal(in_graph[:, 2], reference[:, 2])
 
@@ -464,8 +470,8 @@ def test_failing_parts_are_turned_off_and_training_goes_on(tmp_path, monkeypatch
     def broken(*args, **kwargs):
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(callbacks, "_save_npz", broken)
-    monkeypatch.setattr(callbacks._CheckpointPlan, "write", broken)
+    monkeypatch.setattr(recorder_module, "save_npz", broken)
+    monkeypatch.setattr(checkpoints.CheckpointPlan, "write", broken)
     x, y = tiny_data(32)
     model = tiny_dense_model()
     model.compile("adam", "sparse_categorical_crossentropy")
@@ -609,10 +615,10 @@ def test_a_fit_that_raises_leaves_status_failed_when_the_process_exits(tmp_path)
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     script = f"""
 import keras
-from neurogenesis.callbacks import RunRecorder
+from neurogenesis.recording import RunRecorder
 from neurogenesis.testing import tiny_data, tiny_dense_model
 
 class Boom(keras.callbacks.Callback):
@@ -642,7 +648,7 @@ def test_the_benchmark_runs(capsys):
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "callback.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "callback.py"
     spec = importlib.util.spec_from_file_location("benchmark_callback", path)
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
@@ -655,7 +661,7 @@ def test_checkpoints_fall_back_to_keras_when_the_weights_cannot_be_mapped(tmp_pa
     def unmappable(model):
         raise TypeError("a layer saves computed arrays")
 
-    monkeypatch.setattr(callbacks, "_record_save_state", unmappable)
+    monkeypatch.setattr(checkpoints, "_record_save_state", unmappable)
     x, y = tiny_data(16)
     model = tiny_dense_model()
     model.compile("adam", "sparse_categorical_crossentropy")
