@@ -16,30 +16,20 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages.ui.pages import PAGES as APP_PAGES
 from neurogenesis import cached
 from neurogenesis.errors import InputError
 from neurogenesis.workspace import KINDS, Source, save_upload
 
 st.set_page_config(page_title="NeuroGenesis", page_icon="🧠", layout="wide")
 
-# The analysis pages register here as they are built; home.py lists the ones still to come.
+# The pages and what each answers live in app_pages/ui/pages.py (Home lists the questions).
 # They live in app_pages/, not pages/: Streamlit treats a pages/ folder beside the entry script as
 # the legacy multipage directory, and then runs a deep-linked page's file on its own, without this
 # router and its sidebar (and AppTest reruns only the page file).
 PAGES = [
-    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("app_pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
-    st.Page("app_pages/training.py", title="Training dynamics", icon=":material/show_chart:"),
-    st.Page(
-        "app_pages/features.py",
-        title="Features and representations",
-        icon=":material/image_search:",
-    ),
-    st.Page("app_pages/attention.py", title="Attention", icon=":material/visibility:"),
-    st.Page("app_pages/debugging.py", title="Debugging", icon=":material/bug_report:"),
-    st.Page("app_pages/landscape.py", title="Loss landscape", icon=":material/landscape:"),
-    st.Page("app_pages/hyperparameters.py", title="Hyperparameters", icon=":material/tune:"),
-    st.Page("app_pages/manual.py", title="User manual", icon=":material/menu_book:"),
+    st.Page(page.path, title=page.title, icon=page.icon, default=page.title == "Home")
+    for page in APP_PAGES
 ]
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from app_pages.ui.pages import PAGES
 from tests.app.pages import open_page, rerun
 from tests.conftest import ROOT
 
@@ -15,11 +17,11 @@ MAX_PICTURE_BYTES = 400_000  # screenshots are committed: keep them small
 
 
 def _pages() -> list[tuple[str, str]]:
-    """``(file stem, title)`` of every page app.py registers, the manual itself left out."""
-    text = (ROOT / "app.py").read_text(encoding="utf-8")
-    pages = re.findall(r'st\.Page\(\s*"app_pages/(\w+)\.py",\s*title="([^"]+)"', text)
-    assert len(pages) == text.count("st.Page("), "every st.Page call should be read"
-    return [(stem, title) for stem, title in pages if stem != "manual"]
+    """``(file stem, title)`` of every page app.py registers (app_pages/ui/pages.py lists them),
+    the manual itself left out."""
+    return [
+        (Path(page.path).stem, page.title) for page in PAGES if Path(page.path).stem != "manual"
+    ]
 
 
 def _sections() -> dict[str, str]:
@@ -30,9 +32,8 @@ def _sections() -> dict[str, str]:
 
 def test_the_manual_is_registered_last_in_app_py():
     text = (ROOT / "app.py").read_text(encoding="utf-8")
-    calls = re.findall(r'st\.Page\(\s*"app_pages/(\w+)\.py"', text)
-    assert calls[-1] == "manual"
-    assert 'title="User manual"' in text
+    assert "for page in APP_PAGES" in text, "app.py registers the pages of app_pages/ui/pages.py"
+    assert PAGES[-1].path == "app_pages/manual.py" and PAGES[-1].title == "User manual"
 
 
 def test_every_page_has_a_section_with_its_screenshot():
