@@ -1,10 +1,61 @@
-"""The cache layer's plumbing: a Source's key, the shared loaded resources, the remembered store."""
+"""The cache layer's plumbing: a Source's key, the shared loaded resources, the remembered store.
+
+Every cache key is an identity, never an object: :func:`key` turns a
+:class:`~neurogenesis.workspace.Source` into ``(path, fingerprint)`` (its sizes and modification
+times), so a file that changes is read again and one user's upload is never served for another's.
+:func:`by_key` gives a cached function whose arguments are such keys its public face, which takes
+Sources.
+"""
 
 from __future__ import annotations
+
+import functools
 
 import streamlit as st
 
 from neurogenesis.workspace import Source
+
+Key = tuple[str, str]
+"""``(path, fingerprint)``: what a cache key holds for a file or folder."""
+
+
+def key(source: Source) -> Key:
+    """The one identity a Source enters every cache key by: its path and its fingerprint."""
+    return (source.path, source.fingerprint())
+
+
+def folder_key(path: str) -> Key:
+    """The identity of a file or folder known only by its path (a recorded run's folder)."""
+    return key(Source("logs", "local", path, path, ""))
+
+
+def by_key(function):
+    """``function`` called with every :class:`Source` argument replaced by its :func:`key`.
+
+    ``function`` is a ``st.cache_data`` / ``st.cache_resource`` function whose file arguments are
+    keys; the result takes Sources (keys pass through unchanged, so cached functions call each
+    other with keys). Plain arguments go into the cache key as they are given.
+    """
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        return function(
+            *(_keyed(value) for value in args),
+            **{name: _keyed(value) for name, value in kwargs.items()},
+        )
+
+    return call
+
+
+def _keyed(value):
+    return key(value) if isinstance(value, Source) else value
+
+
+_identity = key  # the name the wrappers written before by_key use
+
+
+def _folder_fingerprint(path: str) -> str:
+    return folder_key(path)[1]
 
 
 @st.cache_resource(
@@ -28,14 +79,6 @@ def _samples(path: str, fingerprint: str):
     from neurogenesis.io.samples import load_samples
 
     return load_samples(path)
-
-
-def _identity(source: Source) -> tuple[str, str]:
-    return (source.path, source.fingerprint())
-
-
-def _folder_fingerprint(path: str) -> str:
-    return Source("logs", "local", path, path, "").fingerprint()
 
 
 def _source_keys(sources) -> tuple[tuple[str, str, str], ...]:
@@ -137,4 +180,4 @@ def is_remembered(name: str, key_source: tuple) -> bool:
 
 def model_object(source: Source):
     """The loaded model (an alias of :func:`model` for wrappers whose argument is named ``model``)."""
-    return _model(*_identity(source))
+    return _model(*key(source))

@@ -4,33 +4,27 @@ from __future__ import annotations
 
 import streamlit as st
 
-from neurogenesis.cached._keys import _model
+from neurogenesis.cached._keys import Key, _model, by_key
 from neurogenesis.workspace import Source
 
 
+@by_key
 @st.cache_data(show_spinner="Summarising the architecture…", max_entries=32)
-def _architecture(path: str, fingerprint: str):
+def architecture(source: Key):
+    """Per-layer facts of the model."""
     from neurogenesis.analysis.architecture import architecture_summary
 
-    return architecture_summary(_model(path, fingerprint))
+    return architecture_summary(_model(*source))
 
 
-def architecture(source: Source):
-    """Per-layer facts of the model."""
-    return _architecture(source.path, source.fingerprint())
-
-
+@by_key
 @st.cache_data(show_spinner="Walking the graph…", max_entries=16)
-def _model_graph(path: str, fingerprint: str):
-    from neurogenesis.analysis.architecture import model_graph
-
-    return model_graph(_model(path, fingerprint))
-
-
-def model_graph(source: Source):
+def model_graph(source: Key):
     """Every layer call of the model, nested models inlined, with its blocks (raises
     UnsupportedModelError for subclassed models)."""
-    return _model_graph(source.path, source.fingerprint())
+    from neurogenesis.analysis.architecture import model_graph
+
+    return model_graph(_model(*source))
 
 
 @st.cache_data(show_spinner="Reading the layer's weights…", max_entries=64)
@@ -49,7 +43,7 @@ def layer_details(source: Source, layer_path: tuple[str, ...]):
 def _graph_layout(path: str, fingerprint: str, expanded: tuple[str, ...] | None):
     from neurogenesis.analysis.architecture import layout_graph
 
-    return layout_graph(_model_graph(path, fingerprint), expanded)
+    return layout_graph(model_graph((path, fingerprint)), expanded)
 
 
 def graph_layout(source: Source, expanded=None):
@@ -59,28 +53,22 @@ def graph_layout(source: Source, expanded=None):
     )
 
 
+@by_key
 @st.cache_data(show_spinner=False, max_entries=64)
-def _complexity(path: str, fingerprint: str):
+def complexity(source: Key):
+    """The model's six radar axes (layers, parameters, compute, memory, depth, width)."""
     from neurogenesis.analysis.comparison import model_complexity
 
-    return model_complexity(_model(path, fingerprint))
+    return model_complexity(_model(*source))
 
 
-def complexity(source: Source):
-    """The model's six radar axes (layers, parameters, compute, memory, depth, width)."""
-    return _complexity(source.path, source.fingerprint())
-
-
+@by_key
 @st.cache_data(show_spinner=False, max_entries=64)
-def _layer_configs(path: str, fingerprint: str):
+def layer_configs(source: Key):
+    """Each layer's configuration, reduced for comparison."""
     from neurogenesis.analysis.comparison import layer_configs
 
-    return layer_configs(_model(path, fingerprint))
-
-
-def layer_configs(source: Source):
-    """Each layer's configuration, reduced for comparison."""
-    return _layer_configs(source.path, source.fingerprint())
+    return layer_configs(_model(*source))
 
 
 @st.cache_resource(show_spinner="Building the template…", max_entries=4)
@@ -107,16 +95,13 @@ def template_specs(name: str, width: float = 1.0, depth: float = 1.0):
     return specs_from_model(template_model(name, width, depth))
 
 
+@by_key
 @st.cache_data(show_spinner=False, max_entries=16)
-def _source_specs(path: str, fingerprint: str):
+def source_specs(source: Key):
+    """``(input_shape, specs)`` of a loaded model that is a plain chain (InputError otherwise)."""
     from neurogenesis.analysis.layer_stack import specs_from_model
 
-    return specs_from_model(_model(path, fingerprint))
-
-
-def source_specs(source: Source):
-    """``(input_shape, specs)`` of a loaded model that is a plain chain (InputError otherwise)."""
-    return _source_specs(source.path, source.fingerprint())
+    return specs_from_model(_model(*source))
 
 
 @st.cache_resource(show_spinner="Building…", max_entries=16)
@@ -144,23 +129,20 @@ def scenario_sweep(name: str, sweep_path: str):
 
 
 def _exports(model, what: str):
-    from neurogenesis import export
+    from neurogenesis import model_code
 
     if what == "python":
-        return export.model_to_python(model)
+        return model_code.model_to_python(model)
     if what == "json":
-        return export.model_to_json(model)
-    return export.model_to_keras_bytes(model)
+        return model_code.model_to_json(model)
+    return model_code.model_to_keras_bytes(model)
 
 
+@by_key
 @st.cache_data(show_spinner="Writing the export…", max_entries=16)
-def _source_export(path: str, fingerprint: str, what: str):
-    return _exports(_model(path, fingerprint), what)
-
-
-def source_export(source: Source, what: str):
+def source_export(source: Key, what: str):
     """The loaded model as ``'python'`` code, ``'json'`` config or ``'keras'`` file bytes."""
-    return _source_export(source.path, source.fingerprint(), what)
+    return _exports(_model(*source), what)
 
 
 @st.cache_data(show_spinner="Writing the export…", max_entries=16)
@@ -178,34 +160,28 @@ def template_export(name: str, width: float, depth: float, what: str):
 # --- The Architecture page's open blocks, diff and trade-off; the builder's edits -----------------
 
 
+@by_key
 @st.cache_data(show_spinner=False, max_entries=64)
-def _default_open_blocks(path: str, fingerprint: str, max_nodes: int | None):
+def default_open_blocks(source: Key, max_nodes: int | None = None) -> tuple[str, ...]:
+    """``analysis.architecture.default_expanded``: the blocks of the model's graph open at first."""
     from neurogenesis.analysis.architecture import default_expanded
 
-    graph = _model_graph(path, fingerprint)
+    graph = model_graph(source)
     return default_expanded(graph) if max_nodes is None else default_expanded(graph, max_nodes)
 
 
-def default_open_blocks(source: Source, max_nodes: int | None = None) -> tuple[str, ...]:
-    """``analysis.architecture.default_expanded``: the blocks of the model's graph open at first."""
-    return _default_open_blocks(source.path, source.fingerprint(), max_nodes)
-
-
+@by_key
 @st.cache_data(show_spinner="Lining up the layers…", max_entries=32)
-def _architecture_diff(path_a: str, fingerprint_a: str, path_b: str, fingerprint_b: str):
+def architecture_diff(a: Key, b: Key):
+    """``analysis.comparison.architecture_diff`` of model A and model B, configurations included."""
     from neurogenesis.analysis.comparison import architecture_diff as diff
 
     return diff(
-        _architecture(path_a, fingerprint_a),
-        _architecture(path_b, fingerprint_b),
-        configs_a=_layer_configs(path_a, fingerprint_a),
-        configs_b=_layer_configs(path_b, fingerprint_b),
+        architecture(a),
+        architecture(b),
+        configs_a=layer_configs(a),
+        configs_b=layer_configs(b),
     )
-
-
-def architecture_diff(a: Source, b: Source):
-    """``analysis.comparison.architecture_diff`` of model A and model B, configurations included."""
-    return _architecture_diff(a.path, a.fingerprint(), b.path, b.fingerprint())
 
 
 def tradeoff(sources):

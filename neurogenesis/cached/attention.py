@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from neurogenesis.cached._keys import _folder_fingerprint, _identity, _model, _samples
+from neurogenesis.cached._keys import Key, _folder_fingerprint, _identity, _model, _samples, by_key
 from neurogenesis.cached.training import named_runs
 from neurogenesis.workspace import Source
 
 
+@by_key
 @st.cache_data(show_spinner="Finding the attention layers…", max_entries=32)
-def _attention_layers(path: str, fingerprint: str) -> list[str]:
+def attention_layers(source: Key) -> list[str]:
+    """Paths of the model's MultiHeadAttention layers (nested models looked into)."""
     from neurogenesis.analysis.attention import attention_layers as layers
 
-    return layers(_model(path, fingerprint))
-
-
-def attention_layers(source: Source) -> list[str]:
-    """Paths of the model's MultiHeadAttention layers (nested models looked into)."""
-    return _attention_layers(*_identity(source))
+    return layers(_model(*source))
 
 
 @st.cache_data(show_spinner="Reading the attention scores…", max_entries=64)
@@ -105,3 +102,15 @@ def attention_runs(sources) -> list[tuple[str, str]]:
         if getattr(run, "format", None) == "neurogenesis" and has_attention(run.path):
             found.append((name, run.path))
     return found
+
+
+# --- the attention page's rollout and flow (issue 20) -------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def aggregated_attention(scores: dict, method: str = "rollout"):
+    """``analysis.attention.attention_rollout`` (or ``attention_flow``) of the first input's
+    scores (layer -> ``(1, heads, T, T)``): a ``(T, T)`` matrix."""
+    from neurogenesis.analysis.attention import attention_flow, attention_rollout
+
+    return (attention_flow if method == "flow" else attention_rollout)(scores)[0]

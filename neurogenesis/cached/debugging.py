@@ -5,15 +5,17 @@ from __future__ import annotations
 import streamlit as st
 
 from neurogenesis.cached._keys import (
+    Key,
     _array_key,
     _hashable,
     _identity,
     _model,
     _remembered,
     _samples,
+    by_key,
     model_object,
 )
-from neurogenesis.cached.features import _predictions
+from neurogenesis.cached.features import predictions
 from neurogenesis.cached.training import hyperparameters, named_runs
 from neurogenesis.workspace import Source
 
@@ -126,24 +128,21 @@ def robustness(model: Source, samples: Source, count: int, options: dict, progre
     return _remembered("robustness", key, compute, progress)
 
 
+@by_key
 @st.cache_data(show_spinner=False, max_entries=64)
-def _confusion(model_key, samples_key):
+def confusion(model: Key, samples: Key):
+    """``analysis.evaluation.confusion_info`` of the model's predictions on the sample set."""
     from neurogenesis.analysis.evaluation import confusion_info
 
-    info = _predictions(model_key, samples_key)
+    info = predictions(model, samples)
     return confusion_info(info.labels, info.predicted, info.num_classes, info.label_names)
-
-
-def confusion(model: Source, samples: Source):
-    """``analysis.evaluation.confusion_info`` of the model's predictions on the sample set."""
-    return _confusion(_identity(model), _identity(samples))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _calibration(model_key, samples_key, num_bins: int, strategy: str):
     from neurogenesis.analysis.evaluation import calibration_info
 
-    info = _predictions(model_key, samples_key)
+    info = predictions(model_key, samples_key)
     return calibration_info(info.outputs, info.labels, num_bins, strategy)
 
 
@@ -156,7 +155,7 @@ def calibration(model: Source, samples: Source, num_bins: int, strategy: str):
 def _comparison(model_keys: tuple, samples_key, num_resamples: int, seed: int):
     from neurogenesis.analysis import evaluation
 
-    a, b = (_predictions(key, samples_key) for key in model_keys)
+    a, b = (predictions(key, samples_key) for key in model_keys)
     return (
         evaluation.mcnemar_info(a.correct, b.correct),
         evaluation.paired_bootstrap_info(
@@ -206,96 +205,75 @@ def check_samples(model: Source, samples: Source) -> None:
     _check_samples(_identity(model), _identity(samples))
 
 
+@by_key
 @st.cache_data(show_spinner=False, max_entries=64)
-def _token_reason(path: str, fingerprint: str) -> str | None:
+def token_reason(model: Key) -> str | None:
+    """Why token attribution cannot explain the model, or None."""
     from neurogenesis.analysis.attribution import token_reason as reason
 
-    return reason(_model(path, fingerprint))
+    return reason(_model(*model))
 
 
-def token_reason(model: Source) -> str | None:
-    """Why token attribution cannot explain the model, or None."""
-    return _token_reason(*_identity(model))
-
-
+@by_key
 @st.cache_data(show_spinner=False, max_entries=64)
-def _attribution_reasons(path: str, fingerprint: str) -> dict[str, str | None]:
+def attribution_reasons(model: Key) -> dict[str, str | None]:
+    """Attribution method -> why it cannot explain the model, or None (every method)."""
     from neurogenesis.analysis.attribution import METHODS, method_reason
 
-    return {method: method_reason(_model(path, fingerprint), method) for method in METHODS}
+    return {method: method_reason(_model(*model), method) for method in METHODS}
 
 
-def attribution_reasons(model: Source) -> dict[str, str | None]:
-    """Attribution method -> why it cannot explain the model, or None (every method)."""
-    return _attribution_reasons(*_identity(model))
-
-
+@by_key
 @st.cache_data(show_spinner=False, max_entries=64)
-def _curves_reason(path: str, fingerprint: str) -> str | None:
+def curves_reason(model: Key) -> str | None:
+    """Why the model cannot be perturbed or corrupted (robustness curves), or None."""
     from neurogenesis.analysis.robustness import curves_reason as reason
 
-    return reason(_model(path, fingerprint))
+    return reason(_model(*model))
 
 
-def curves_reason(model: Source) -> str | None:
-    """Why the model cannot be perturbed or corrupted (robustness curves), or None."""
-    return _curves_reason(*_identity(model))
-
-
+@by_key
 @st.cache_data(show_spinner=False, max_entries=64)
-def _attack_reason(path: str, fingerprint: str) -> str | None:
+def attack_reason(model: Key) -> str | None:
+    """Why FGSM and PGD cannot attack the model, or None."""
     from neurogenesis.analysis.robustness import attack_reason as reason
 
-    return reason(_model(path, fingerprint))
+    return reason(_model(*model))
 
 
-def attack_reason(model: Source) -> str | None:
-    """Why FGSM and PGD cannot attack the model, or None."""
-    return _attack_reason(*_identity(model))
-
-
+@by_key
 @st.cache_data(show_spinner=False, max_entries=16)
-def _value_range(path: str, fingerprint: str) -> tuple[float, float]:
+def value_range(samples: Key) -> tuple[float, float]:
+    """``analysis.robustness.value_range`` of the sample set: its overall low and high."""
     from neurogenesis.analysis.robustness import value_range as bounds
 
-    return bounds(_samples(path, fingerprint).x)
+    return bounds(_samples(*samples).x)
 
 
-def value_range(samples: Source) -> tuple[float, float]:
-    """``analysis.robustness.value_range`` of the sample set: its overall low and high."""
-    return _value_range(*_identity(samples))
-
-
+@by_key
 @st.cache_data(show_spinner=False, max_entries=16)
-def _per_feature_range(path: str, fingerprint: str) -> bool:
+def per_feature_range(samples: Key) -> bool:
+    """Whether attacks on the set bound each feature by its own range (series, feature vectors)."""
     from neurogenesis.analysis.robustness import is_per_feature, set_range
 
-    return is_per_feature(set_range(_samples(path, fingerprint).x))
+    return is_per_feature(set_range(_samples(*samples).x))
 
 
-def per_feature_range(samples: Source) -> bool:
-    """Whether attacks on the set bound each feature by its own range (series, feature vectors)."""
-    return _per_feature_range(*_identity(samples))
-
-
+@by_key
 @st.cache_data(show_spinner=False, max_entries=16)
-def _default_fixed_features(path: str, fingerprint: str) -> tuple[int, ...]:
+def default_fixed_features(samples: Key) -> tuple[int, ...]:
+    """``analysis.robustness.default_fixed_features``: calendar and per-sample constant features."""
     from neurogenesis.analysis.robustness import default_fixed_features as fixed
 
-    sample_set = _samples(path, fingerprint)
+    sample_set = _samples(*samples)
     return fixed(sample_set.x, sample_set.feature_names)
-
-
-def default_fixed_features(samples: Source) -> tuple[int, ...]:
-    """``analysis.robustness.default_fixed_features``: calendar and per-sample constant features."""
-    return _default_fixed_features(*_identity(samples))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _confident_mistakes(model_key, samples_key, count: int):
     from neurogenesis.analysis.evaluation import confident_mistakes as mistakes
 
-    return mistakes(_predictions(model_key, samples_key), count)
+    return mistakes(predictions(model_key, samples_key), count)
 
 
 def confident_mistakes(model: Source, samples: Source, count: int):
@@ -303,24 +281,21 @@ def confident_mistakes(model: Source, samples: Source, count: int):
     return _confident_mistakes(_identity(model), _identity(samples), int(count))
 
 
+@by_key
 @st.cache_data(show_spinner=False, max_entries=64)
-def _residuals(model_key, samples_key):
+def residuals(model: Key, samples: Key):
+    """``analysis.evaluation.residual_info`` of a regression's predictions on the set."""
     from neurogenesis.analysis.evaluation import residual_info
 
-    info = _predictions(model_key, samples_key)
+    info = predictions(model, samples)
     return residual_info(info.outputs, info.labels)
-
-
-def residuals(model: Source, samples: Source):
-    """``analysis.evaluation.residual_info`` of a regression's predictions on the set."""
-    return _residuals(_identity(model), _identity(samples))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _largest_errors(model_key, samples_key, count: int):
     from neurogenesis.analysis.evaluation import largest_errors as largest
 
-    return largest(_predictions(model_key, samples_key), count)
+    return largest(predictions(model_key, samples_key), count)
 
 
 def largest_errors(model: Source, samples: Source, count: int):
@@ -328,36 +303,30 @@ def largest_errors(model: Source, samples: Source, count: int):
     return _largest_errors(_identity(model), _identity(samples), int(count))
 
 
+@by_key
 @st.cache_data(show_spinner=False, max_entries=16)
-def _slice_columns(path: str, fingerprint: str) -> list[str]:
+def slice_columns(samples: Key) -> list[str]:
+    """The metadata columns of the set that can slice it (``analysis.evaluation.slice_columns``)."""
     from neurogenesis.analysis.evaluation import slice_columns as columns
 
-    return list(columns(_samples(path, fingerprint)))
+    return list(columns(_samples(*samples)))
 
 
-def slice_columns(samples: Source) -> list[str]:
-    """The metadata columns of the set that can slice it (``analysis.evaluation.slice_columns``)."""
-    return _slice_columns(*_identity(samples))
-
-
+@by_key
 @st.cache_data(show_spinner=False, max_entries=64)
-def _slices(model_key, samples_key, column: str):
+def slices(model: Key, samples: Key, column: str):
+    """``analysis.evaluation.prediction_slices`` by the set's metadata column ``column``."""
     from neurogenesis.analysis.evaluation import prediction_slices, slice_columns
 
-    groups = slice_columns(_samples(*samples_key))[column]
-    return prediction_slices(_predictions(model_key, samples_key), groups)
-
-
-def slices(model: Source, samples: Source, column: str):
-    """``analysis.evaluation.prediction_slices`` by the set's metadata column ``column``."""
-    return _slices(_identity(model), _identity(samples), column)
+    groups = slice_columns(_samples(*samples))[column]
+    return prediction_slices(predictions(model, samples), groups)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _same_predictions(model_keys: tuple, samples_key, atol: float, field: str) -> bool:
     from neurogenesis.analysis.evaluation import same_predictions as same
 
-    a, b = (_predictions(key, samples_key) for key in model_keys)
+    a, b = (predictions(key, samples_key) for key in model_keys)
     return same(a, b, atol=atol, field=field)
 
 
@@ -373,7 +342,7 @@ def same_predictions(
 def _paired_errors(model_keys: tuple, samples_key, num_resamples: int):
     from neurogenesis.analysis.evaluation import paired_error_info
 
-    a, b = (_predictions(key, samples_key) for key in model_keys)
+    a, b = (predictions(key, samples_key) for key in model_keys)
     return paired_error_info(a.errors, b.errors, num_resamples=num_resamples)
 
 

@@ -4,48 +4,47 @@ from __future__ import annotations
 
 import streamlit as st
 
-from neurogenesis.cached._keys import _identity, _model, _remembered, _samples, model_object
+from neurogenesis.cached._keys import (
+    Key,
+    _identity,
+    _model,
+    _remembered,
+    _samples,
+    by_key,
+    model_object,
+)
 from neurogenesis.cached.sources import model_metadata
 from neurogenesis.workspace import Source
 
 
+@by_key
 @st.cache_data(show_spinner="Tracing the model's layers…", max_entries=32)
-def _graph_layers(path: str, fingerprint: str):
+def graph_layers(source: Key):
+    """``analysis.graph.graph_layers`` of the model: every layer call, nested models inlined."""
     from neurogenesis.analysis.graph import graph_layers
 
-    return graph_layers(_model(path, fingerprint))
+    return graph_layers(_model(*source))
 
 
-def graph_layers(source: Source):
-    """``analysis.graph.graph_layers`` of the model: every layer call, nested models inlined."""
-    return _graph_layers(*_identity(source))
-
-
+@by_key
 @st.cache_data(show_spinner="Running the model on the samples…", max_entries=16)
-def _predictions(model_key: tuple[str, str], samples_key: tuple[str, str]):
+def predictions(model: Key, samples: Key):
+    """``analysis.features.prediction_info`` of the model on the sample set."""
     from neurogenesis.analysis.features import prediction_info
 
-    sample_set = _samples(*samples_key)
+    sample_set = _samples(*samples)
     return prediction_info(
-        _model(*model_key), sample_set.x, sample_set.y, label_names=sample_set.label_names
+        _model(*model), sample_set.x, sample_set.y, label_names=sample_set.label_names
     )
 
 
-def predictions(model: Source, samples: Source):
-    """``analysis.features.prediction_info`` of the model on the sample set."""
-    return _predictions(_identity(model), _identity(samples))
-
-
+@by_key
 @st.cache_data(show_spinner="Reading the kernels…", max_entries=32)
-def _filters(model_key: tuple[str, str], layer: str):
+def filters(model: Key, layer: str):
+    """``analysis.features.filters_info`` of one convolution layer."""
     from neurogenesis.analysis.features import filters_info
 
-    return filters_info(_model(*model_key), layer)
-
-
-def filters(model: Source, layer: str):
-    """``analysis.features.filters_info`` of one convolution layer."""
-    return _filters(_identity(model), layer)
+    return filters_info(_model(*model), layer)
 
 
 @st.cache_data(show_spinner="Computing the feature maps…", max_entries=64)
@@ -146,18 +145,13 @@ def pointing_game(
     return _remembered("pointing_game", key, compute, progress)
 
 
+@by_key
 @st.cache_data(show_spinner="Reading the hidden states of every sample…", max_entries=16)
-def _hidden_states(
-    model_key: tuple[str, str], samples_key: tuple[str, str], layer: str, pooling: str
-):
+def hidden_states(model: Key, samples: Key, layer: str, pooling: str = "auto"):
+    """``analysis.embeddings.hidden_states``: one row per sample at a layer (pooled)."""
     from neurogenesis.analysis.embeddings import hidden_states
 
-    return hidden_states(_model(*model_key), _samples(*samples_key).x, layer, pooling=pooling)
-
-
-def hidden_states(model: Source, samples: Source, layer: str, pooling: str = "auto"):
-    """``analysis.embeddings.hidden_states``: one row per sample at a layer (pooled)."""
-    return _hidden_states(_identity(model), _identity(samples), layer, pooling)
+    return hidden_states(_model(*model), _samples(*samples).x, layer, pooling=pooling)
 
 
 def projection_key(
@@ -200,7 +194,7 @@ def projection(
 def _clusters(model_key, samples_key, layer: str, pooling: str, method: str, options: tuple):
     from neurogenesis.analysis.embeddings import cluster_info
 
-    features = _hidden_states(model_key, samples_key, layer, pooling)
+    features = hidden_states(model_key, samples_key, layer, pooling)
     return cluster_info(features, method, **dict(options))
 
 
@@ -264,3 +258,107 @@ def _projector_warm_up():
 def start_projector_warm_up() -> None:
     """Compiles UMAP in the background so the projector's first UMAP costs only the layout."""
     _projector_warm_up()
+
+
+# --- the features page: what the model offers, keyed by its identity (issue 20) ----------------
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _feature_layers(model_key: tuple[str, str], kind: str):
+    from neurogenesis.analysis import embeddings, features
+
+    return {
+        "feature_maps": features.feature_map_layers,
+        "filters": features.filter_layers,
+        "activation": features.activation_layers,
+        "projector": embeddings.layer_choices,
+        "projector_default": embeddings.default_layer,
+        "regularization": features.default_regularization,
+        "activation_maximization_reason": features.activation_maximization_reason,
+        "autoencoder_reason": embeddings.autoencoder_reason,
+        "latent_grid_reason": embeddings.latent_grid_reason,
+    }[kind](_model(*model_key))
+
+
+def feature_map_layers(model: Source) -> list[str]:
+    """``analysis.features.feature_map_layers``: layers whose output is a feature map."""
+    return _feature_layers(_identity(model), "feature_maps")
+
+
+def filter_layers(model: Source) -> list[str]:
+    """``analysis.features.filter_layers``: the convolution layers."""
+    return _feature_layers(_identity(model), "filters")
+
+
+def activation_layers(model: Source) -> list[str]:
+    """``analysis.features.activation_layers``: layers whose units can be maximized."""
+    return _feature_layers(_identity(model), "activation")
+
+
+def default_regularization(model: Source) -> dict:
+    """``analysis.features.default_regularization``: jitter and blur for the model's input size."""
+    return _feature_layers(_identity(model), "regularization")
+
+
+def activation_maximization_reason(model: Source) -> str | None:
+    """``analysis.features.activation_maximization_reason`` (None: supported)."""
+    return _feature_layers(_identity(model), "activation_maximization_reason")
+
+
+def projector_layers(model: Source) -> list[str]:
+    """``analysis.embeddings.layer_choices``: the layers the projector can read."""
+    return _feature_layers(_identity(model), "projector")
+
+
+def projector_default_layer(model: Source) -> str | None:
+    """``analysis.embeddings.default_layer``: the layer the projector opens on."""
+    return _feature_layers(_identity(model), "projector_default")
+
+
+def autoencoder_reason(model: Source) -> str | None:
+    """``analysis.embeddings.autoencoder_reason`` (None: an autoencoder)."""
+    return _feature_layers(_identity(model), "autoencoder_reason")
+
+
+def latent_grid_reason(model: Source) -> str | None:
+    """``analysis.embeddings.latent_grid_reason`` (None: its latent space can be decoded)."""
+    return _feature_layers(_identity(model), "latent_grid_reason")
+
+
+def nearest_neighbours(model: Source, samples: Source, layer, pooling, index: int, k: int = 8):
+    """``analysis.embeddings.nearest_neighbours`` of one sample in a layer's hidden states."""
+    from neurogenesis.analysis.embeddings import nearest_neighbours as neighbours
+
+    return neighbours(hidden_states(model, samples, layer, pooling), int(index), k=k)
+
+
+def similarity(model: Source, samples: Source, layer: str, pooling: str, chosen):
+    """``analysis.embeddings.similarity_matrix`` (cosine) of the chosen samples' hidden states."""
+    from neurogenesis.analysis.embeddings import similarity_matrix
+
+    features = hidden_states(model, samples, layer, pooling)
+    return similarity_matrix(features, list(chosen), metric="cosine")
+
+
+def sample_filter(predictions, **criteria):
+    """``analysis.features.sample_filter``: the indices of the samples that match."""
+    from neurogenesis.analysis.features import sample_filter as matching
+
+    return matching(predictions, **criteria)
+
+
+# --- the attribution views (app_pages/ui/attribution*.py; their reasons: cached/debugging.py)
+
+
+def last_conv_layer(model: Source) -> str | None:
+    """``analysis.graph.last_conv_layer``: Grad-CAM's default layer."""
+    from neurogenesis.analysis.graph import last_conv_layer as last
+
+    return last(model_object(model), graph_layers(model))
+
+
+def capped_steps(steps: int) -> int:
+    """``analysis.graph.capped_steps``: ``steps`` under ``$NEUROGENESIS_MAX_STEPS``."""
+    from neurogenesis.analysis.graph import capped_steps as capped
+
+    return capped(steps)

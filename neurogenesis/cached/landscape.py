@@ -5,12 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from neurogenesis.cached._keys import (
+    Key,
     _folder_fingerprint,
     _hashable,
     _identity,
     _model,
     _remembered,
     _samples,
+    by_key,
     is_remembered,
 )
 from neurogenesis.cached.debugging import run_models
@@ -22,16 +24,13 @@ from neurogenesis.workspace import Source
 # sample count), so a new seed, span or resolution reuses the traced graph.
 
 
+@by_key
 @st.cache_data(show_spinner="Checking the model…", max_entries=64)
-def _landscape_reason(path: str, fingerprint: str) -> str | None:
+def landscape_reason(source: Key) -> str | None:
+    """Why no landscape can be drawn for the model, or None."""
     from neurogenesis.analysis.landscape import landscape_reason as reason
 
-    return reason(_model(path, fingerprint))
-
-
-def landscape_reason(source: Source) -> str | None:
-    """Why no landscape can be drawn for the model, or None."""
-    return _landscape_reason(*_identity(source))
+    return reason(_model(*source))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

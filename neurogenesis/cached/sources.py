@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from neurogenesis.cached._keys import _identity, _model, _runs, _samples
+from neurogenesis.cached._keys import Key, _model, _runs, _samples, by_key, key
 from neurogenesis.workspace import Source, Workspace, demo_workspace, workspace_from_paths
 
 
@@ -21,72 +21,60 @@ def workspace(logdirs=(), models=(), sample_paths=(), demos: bool = True) -> Wor
     return _workspace(tuple(logdirs), tuple(models), tuple(sample_paths), demos)
 
 
+@by_key
 @st.cache_data(show_spinner=False, max_entries=128)
-def _model_card(path: str, fingerprint: str):
+def model_card(source: Key):
+    """The model's card, read without TensorFlow (the pre-scan)."""
     from neurogenesis.io.models import scan_model_file
 
-    return scan_model_file(path)
-
-
-def model_card(source: Source):
-    """The model's card, read without TensorFlow (the pre-scan)."""
-    return _model_card(source.path, source.fingerprint())
+    return scan_model_file(source[0])
 
 
 def model(source: Source):
     """The loaded Keras model: one shared object, never to be changed (clone it first)."""
-    return _model(source.path, source.fingerprint())
+    return _model(*key(source))
 
 
 def runs(source: Source):
     """Every run under a log source, every point kept."""
-    return _runs(source.path, source.fingerprint())
+    return _runs(*key(source))
 
 
 def samples(source: Source):
     """The sample set."""
-    return _samples(source.path, source.fingerprint())
+    return _samples(*key(source))
 
 
+@by_key
 @st.cache_data(show_spinner=False, ttl=10, max_entries=64)
-def _model_metadata(path: str, fingerprint: str) -> dict:
-    from neurogenesis.workspace import model_metadata
-
-    return model_metadata(path)
-
-
-def model_metadata(source: Source) -> dict:
+def model_metadata(source: Key) -> dict:
     """The model's card beside its file (a demo's title, test metric, runs), or ``{}``."""
-    return _model_metadata(source.path, source.fingerprint())
+    from neurogenesis.workspace import model_metadata as read_metadata
+
+    return read_metadata(source[0])
 
 
+@by_key
 @st.cache_data(show_spinner=False, max_entries=64)
-def _training_setup(path: str, fingerprint: str):
+def training_setup(source: Key):
+    """The loss and metrics the model file was compiled with (``io.models.TrainingSetup``)."""
     from neurogenesis.io.models import training_setup as read_setup
 
-    return read_setup(path)
+    return read_setup(source[0])
 
 
-def training_setup(source: Source):
-    """The loss and metrics the model file was compiled with (``io.models.TrainingSetup``)."""
-    return _training_setup(*_identity(source))
-
-
+@by_key
 @st.cache_data(show_spinner=False, max_entries=256)
-def _weights_digest(path: str, fingerprint: str) -> str:
+def weights_digest(source: Key) -> str:
+    """A hash of the model's weights (names, shapes and values): two files that hold the same
+    trained model agree, whatever else differs in their archives."""
     import hashlib
 
     import numpy as np
 
     digest = hashlib.sha256()
-    for weight in _model(path, fingerprint).weights:
+    for weight in _model(*source).weights:
         value = np.ascontiguousarray(weight.numpy())
         digest.update(f"{weight.path}:{value.shape}:{value.dtype};".encode())
         digest.update(value.tobytes())
     return digest.hexdigest()
-
-
-def weights_digest(source: Source) -> str:
-    """A hash of the model's weights (names, shapes and values): two files that hold the same
-    trained model agree, whatever else differs in their archives."""
-    return _weights_digest(*_identity(source))

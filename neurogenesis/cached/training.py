@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from neurogenesis.cached._keys import _folder_fingerprint, _named, _picked, _runs, _source_keys
-from neurogenesis.workspace import Source
+from neurogenesis.cached._keys import (
+    Key,
+    _folder_fingerprint,
+    _named,
+    _picked,
+    _runs,
+    _source_keys,
+    by_key,
+)
 
 
 def named_runs(sources) -> tuple[list, list[str], list[str]]:
@@ -13,13 +20,15 @@ def named_runs(sources) -> tuple[list, list[str], list[str]]:
     return _named(_source_keys(sources))
 
 
+@by_key
 @st.cache_data(show_spinner=False, max_entries=32)
-def _hyperparameters(path: str, fingerprint: str) -> dict[str, dict]:
+def hyperparameters(source: Key) -> dict[str, dict]:
+    """Run name -> the hyperparameters its RunRecorder manifest holds (recorded runs only)."""
     from neurogenesis.errors import InputError
     from neurogenesis.io.recordings import read_recording
 
     found = {}
-    for run in _runs(path, fingerprint):
+    for run in _runs(*source):
         if run.format != "neurogenesis":
             continue
         try:
@@ -27,11 +36,6 @@ def _hyperparameters(path: str, fingerprint: str) -> dict[str, dict]:
         except InputError:
             continue
     return found
-
-
-def hyperparameters(source: Source) -> dict[str, dict]:
-    """Run name -> the hyperparameters its RunRecorder manifest holds (recorded runs only)."""
-    return _hyperparameters(source.path, source.fingerprint())
 
 
 @st.cache_data(show_spinner="Drawing the curves…", max_entries=64)
@@ -266,13 +270,78 @@ def optimizer_comparison(sources, chosen, metric: str = "loss"):
     return _optimizer_comparison(_source_keys(sources), tuple(chosen), metric)
 
 
+@by_key
 @st.cache_data(show_spinner=False, max_entries=32)
-def _curves(path: str, fingerprint: str, metric: str):
+def curves(source: Key, metric: str):
+    """``analysis.training.curves_info`` of every run under a log source (Home's live chart)."""
     from neurogenesis.analysis.training import curves_info
 
-    return curves_info(_runs(path, fingerprint), metric)
+    return curves_info(_runs(*source), metric)
 
 
-def curves(source: Source, metric: str):
-    """``analysis.training.curves_info`` of every run under a log source (Home's live chart)."""
-    return _curves(source.path, source.fingerprint(), metric)
+# --- the training page's pure helpers and its curves table (issue 20: pages import no analysis) ---
+
+
+def logical_run_name(name: str) -> str:
+    """``analysis.training.logical_run_name``: a Keras run's train and validation folders as one."""
+    from neurogenesis.analysis.training import logical_run_name as logical
+
+    return logical(name)
+
+
+def run_attributes(name: str, hyperparameters: dict | None = None) -> dict[str, str]:
+    """``analysis.training.run_attributes``: what a run can be grouped by."""
+    from neurogenesis.analysis.training import run_attributes as attributes
+
+    return attributes(name, hyperparameters)
+
+
+def metric_names(runs) -> list[str]:
+    """``analysis.training.metric_names`` of the runs."""
+    from neurogenesis.analysis.training import metric_names as names
+
+    return names(runs)
+
+
+def grouping_options(attributes: dict) -> list[str]:
+    """``analysis.training.grouping_options``: the attributes runs can be grouped by."""
+    from neurogenesis.analysis.training import grouping_options as options
+
+    return options(attributes)
+
+
+def group_runs(attributes: dict, key: str) -> dict[str, str]:
+    """``analysis.training.group_runs``: each run's group under ``key``."""
+    from neurogenesis.analysis.training import group_runs as groups
+
+    return groups(attributes, key)
+
+
+def default_smoother(num_points: int) -> str:
+    """``analysis.smoothing.default_smoother``: none for short logs, else exponential."""
+    from neurogenesis.analysis.smoothing import default_smoother as smoother
+
+    return smoother(num_points)
+
+
+def metric_goal(name: str) -> str | None:
+    """``analysis.convergence.metric_goal``: "min", "max" or None for a metric's name."""
+    from neurogenesis.analysis.convergence import metric_goal as goal
+
+    return goal(name)
+
+
+def curves_table(sources, chosen, metrics, *, smoothing: str, smoothing_value: float, roles):
+    """``analysis.training.curves_table`` of the chosen runs: every logged point (read when a
+    download asks for it)."""
+    from neurogenesis.analysis.training import curves_table as table
+
+    runs, names = chosen_runs(sources, chosen)
+    return table(
+        runs,
+        metrics,
+        names=names,
+        smoothing=smoothing,
+        smoothing_value=smoothing_value,
+        roles=roles,
+    )
