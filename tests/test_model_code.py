@@ -1,4 +1,4 @@
-"""Tests for neurogenesis/export.py: the generated code rebuilds the same architecture.
+"""Tests for neurogenesis/model_code.py: the generated code rebuilds the same architecture.
 
 Each model's generated code is executed in a fresh namespace and the rebuilt model is compared
 with the original layer by layer (class, name, config), node by node (operation class, output
@@ -23,13 +23,13 @@ import keras  # noqa: E402
 
 from neurogenesis import testing  # noqa: E402
 from neurogenesis.errors import InputError, UnsupportedModelError  # noqa: E402
-from neurogenesis.export import (  # noqa: E402
+from neurogenesis.io.models import load_model  # noqa: E402
+from neurogenesis.model_code import (  # noqa: E402
     model_to_json,
     model_to_keras_bytes,
     model_to_python,
     supports,
 )
-from neurogenesis.io.models import load_model  # noqa: E402
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 DEMO_MODELS = ["digits_cnn", "shapes_cnn", "sentiment_transformer", "weather_lstm", "digits_vae"]
@@ -361,10 +361,10 @@ def test_frozen_nested_model_stays_frozen():
 
 def test_fallbacks_rebuild_the_same_model(demo_models, monkeypatch):
     """Layers via ``from_config`` and operations via their config still rebuild the model."""
-    from neurogenesis import export
+    from neurogenesis import model_code
 
-    monkeypatch.setattr(export, "_keyword_differences", lambda *args, **kwargs: None)
-    monkeypatch.setattr(export, "_public_op_function", lambda operation: None)
+    monkeypatch.setattr(model_code, "_keyword_differences", lambda *args, **kwargs: None)
+    monkeypatch.setattr(model_code, "_public_op_function", lambda operation: None)
     model = demo_models["sentiment_transformer"]
     code, rebuilt = rebuild(model)
     assert "layers.Dense.from_config(" in code
