@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
 from neurogenesis.analysis.architecture import shape_text
 from neurogenesis.plotting.style import PALETTE, base_layout, color_for, escaped, rgb_of
 
-__all__ = ["COST_LABELS", "graph_geometry", "plot_graph", "plot_layer_costs", "text_width"]
+__all__ = [
+    "COST_LABELS",
+    "builder_table",
+    "graph_geometry",
+    "layer_table",
+    "layer_totals_table",
+    "memory_totals",
+    "plot_graph",
+    "plot_layer_costs",
+    "setting_text",
+    "text_width",
+    "weights_table",
+]
 
 COST_LABELS = {
     "macs": "multiply-accumulates per sample",
@@ -964,3 +977,102 @@ def plot_weight_histograms(details) -> go.Figure:
     figure.update_xaxes(title_text="weight value", title_standoff=4)
     figure.update_yaxes(title_text="count of values")
     return figure
+
+
+# --- Tables behind the figures -------------------------------------------------------------------
+
+LAYER_NUMBER_COLUMNS = ("parameters", "trainable", "MACs", "activation bytes", "weight bytes")
+
+
+def layer_table(info) -> pd.DataFrame:
+    """One row per layer of an ``ArchitectureInfo``: class, output shape, parameters, compute
+    and memory (activation bytes NaN where a shape is unknown)."""
+    return pd.DataFrame(
+        {
+            "layer": [layer.name for layer in info.layers],
+            "class": [layer.class_name for layer in info.layers],
+            "output shape": [shape_text(layer.output_shape) for layer in info.layers],
+            "parameters": [layer.num_params for layer in info.layers],
+            "trainable": [layer.num_trainable_params for layer in info.layers],
+            "MACs": [layer.macs for layer in info.layers],
+            "activation bytes": [layer.activation_bytes for layer in info.layers],
+            "weight bytes": [layer.weight_bytes for layer in info.layers],
+            "activation": [layer.activation or "" for layer in info.layers],
+        }
+    )
+
+
+def layer_totals_table(info) -> pd.DataFrame:
+    """:func:`layer_table` with a last row of totals (the model's own counts, summed memory)."""
+    table = layer_table(info)
+    totals = {
+        "layer": "Total",
+        "class": f"{len(info.layers)} layers",
+        "output shape": "",
+        "parameters": info.num_params,
+        "trainable": info.num_trainable_params,
+        "MACs": info.macs,
+        "activation bytes": int(table["activation bytes"].fillna(0).sum()),
+        "weight bytes": int(table["weight bytes"].sum()),
+        "activation": "",
+    }
+    return pd.concat([table, pd.DataFrame([totals])], ignore_index=True)
+
+
+def memory_totals(info) -> tuple[int, int]:
+    """``(weight bytes, activation bytes)`` of a model: its weights, and every layer's output
+    for one sample if all were kept (unknown shapes count zero)."""
+    weights = sum(layer.weight_bytes for layer in info.layers)
+    activations = sum(layer.activation_bytes or 0 for layer in info.layers)
+    return int(weights), int(activations)
+
+
+def weights_table(details) -> pd.DataFrame:
+    """One row per weight of a ``LayerDetails``: shape, whether it trains, and its statistics."""
+    weights = details.weights
+    return pd.DataFrame(
+        {
+            "weight": [w.name for w in weights],
+            "shape": ["×".join(map(str, w.shape)) for w in weights],
+            "trainable": [w.trainable for w in weights],
+            "mean": [w.mean for w in weights],
+            "std": [w.std for w in weights],
+            "min": [w.min for w in weights],
+            "max": [w.max for w in weights],
+            "L2 norm": [w.norm for w in weights],
+            "zeros": [w.zeros_fraction for w in weights],
+        }
+    )
+
+
+def setting_text(value) -> str:
+    """A layer setting as the builder shows and takes it: ``3, 3`` for ``(3, 3)``, blank for None."""
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return ", ".join(setting_text(item) for item in value)
+    return str(value)
+
+
+def builder_table(specs, result) -> pd.DataFrame:
+    """The builder's stack, one row per layer spec: its name, class, settings, the output shape
+    it built (or where the build failed) and its parameters; ``result`` is the ``BuildResult``."""
+    failing = None if result.ok or result.error is None else result.error.index
+    built = result.summary.layers[-len(specs) :] if result.ok and result.summary and specs else ()
+    return pd.DataFrame(
+        {
+            "#": list(range(1, len(specs) + 1)),
+            "layer": [spec.name or "" for spec in specs],
+            "class": [spec.class_name for spec in specs],
+            "settings": [
+                ", ".join(f"{k}={setting_text(v)}" for k, v in spec.config) for spec in specs
+            ],
+            "output shape": [
+                shape_text(result.output_shapes[i])
+                if i < len(result.output_shapes)
+                else ("✗ fails here" if i == failing else "not built")
+                for i in range(len(specs))
+            ],
+            "parameters": [built[i].num_params if built else None for i in range(len(specs))],
+        }
+    )

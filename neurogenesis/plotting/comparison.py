@@ -6,9 +6,11 @@ they reach a figure, so plotly shows them as text, never as markup.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -29,6 +31,8 @@ __all__ = [
     "AXIS_LABELS",
     "REFERENCE",
     "STATUS_COLORS",
+    "architecture_diff_table",
+    "complexity_table",
     "diff_table",
     "plot_architecture_diff",
     "plot_complexity_radar",
@@ -652,3 +656,16 @@ def plot_side_by_side_costs(
         height=max(300, len(rows) * (8 + 10 * len(infos)) + 140),
     )
     return figure
+
+
+# --- Tables behind the figures -------------------------------------------------------------------
+
+
+def architecture_diff_table(info: DiffInfo) -> pd.DataFrame:
+    """Every row of the diff (``analysis.comparison.diff_table``) as a table."""
+    return pd.DataFrame(diff_table(info))
+
+
+def complexity_table(profiles: Sequence[ComplexityProfile]) -> pd.DataFrame:
+    """One row per model's complexity profile: its name and the six radar axes."""
+    return pd.DataFrame([dataclasses.asdict(profile) for profile in profiles])

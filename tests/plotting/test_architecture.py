@@ -442,3 +442,70 @@ def test_weight_histograms_one_panel_per_tensor():
     assert "kernel 2×2: mean 0.5" in figure.layout.annotations[0].text
     empty = plot_weight_histograms(LayerDetails("flatten", "Flatten", ("flatten",), "{}", 0, ()))
     assert empty.data == () and "no weights" in empty.layout.title.text
+
+# --- Tables behind the figures -------------------------------------------------------------------
+
+
+def test_layer_table_and_its_totals_row():
+    from neurogenesis.plotting.architecture import layer_table, layer_totals_table, memory_totals
+
+    info = _info()
+    table = layer_table(info)
+    assert table["layer"].tolist() == ["image", "hidden", "out"]
+    assert table["output shape"].tolist() == ["(None, 4)", "(None, 8)", "(None, 2)"]
+    assert table["MACs"].tolist() == [0, 32, 16]
+    assert table["activation"].tolist() == ["", "relu", "softmax"]
+    rows = layer_totals_table(info)
+    total = rows.iloc[-1]
+    assert (total["layer"], total["class"]) == ("Total", "3 layers")
+    assert total["parameters"] == 58 and total["MACs"] == 48
+    assert total["activation bytes"] == 16 + 32 + 8 and total["weight bytes"] == 0 + 160 + 72
+    assert memory_totals(info) == (232, 56)
+
+
+def test_weights_table_has_a_row_per_tensor():
+    from neurogenesis.analysis.architecture import LayerDetails, WeightStats
+    from neurogenesis.plotting.architecture import weights_table
+
+    kernel = WeightStats(
+        "kernel", (4, 8), "float32", True, 32, 0.5, 0.1, -1.0, 2.0, 3.0, 0.25, (1,), (0.0, 1.0)
+    )
+    bias = WeightStats(
+        "bias", (8,), "float32", False, 8, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, (8,), (0, 1)
+    )
+    table = weights_table(LayerDetails("d", "Dense", ("d",), "{}", 40, (kernel, bias)))
+    assert table["weight"].tolist() == ["kernel", "bias"]
+    assert table["shape"].tolist() == ["4×8", "8"]
+    assert table["trainable"].tolist() == [True, False]
+    assert table.loc[0, ["mean", "std", "min", "max", "L2 norm", "zeros"]].tolist() == [
+        0.5,
+        0.1,
+        -1.0,
+        2.0,
+        3.0,
+        0.25,
+    ]
+
+
+def test_builder_table_marks_where_the_stack_failed():
+    from neurogenesis.analysis.layer_stack import BuildError, BuildResult, LayerSpec
+    from neurogenesis.plotting.architecture import builder_table, setting_text
+
+    specs = (
+        LayerSpec("Conv2D", {"filters": 8, "kernel_size": (3, 3)}, name="conv"),
+        LayerSpec("Flatten"),
+        LayerSpec("Dense", {"units": 10}),
+    )
+    error = BuildError(1, "Flatten", "flatten", "Layer 2 fails.")
+    failed = builder_table(specs, BuildResult(None, error, ((None, 26, 26, 8),)))
+    assert failed["#"].tolist() == [1, 2, 3]
+    assert failed["layer"].tolist() == ["conv", "", ""]
+    assert failed["settings"].tolist() == ["filters=8, kernel_size=3, 3", "", "units=10"]
+    assert failed["output shape"].tolist() == ["(None, 26, 26, 8)", "✗ fails here", "not built"]
+    assert failed["parameters"].isna().all()
+    layers = _info().layers  # input, then one built layer per spec (3 specs, 2 Dense here)
+    summary = ArchitectureInfo("m", "Sequential", ((None, 4),), ((None, 2),), 58, 58, 48, layers)
+    built = BuildResult(object(), None, ((None, 4), (None, 8), (None, 2)), summary)
+    table = builder_table(specs, built)
+    assert table["parameters"].tolist() == [0, 40, 18]  # the last len(specs) layers' counts
+    assert setting_text(None) == "" and setting_text((1, (2, 3))) == "1, 2, 3"

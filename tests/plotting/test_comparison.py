@@ -333,3 +333,18 @@ def test_drawing_needs_no_tensorflow():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
     assert result.stdout.strip() == "[]"
+
+
+# --- Tables behind the figures -------------------------------------------------------------------
+
+
+def test_diff_and_complexity_tables():
+    from neurogenesis.plotting.comparison import architecture_diff_table, complexity_table
+
+    diff = architecture_diff(*_two_models())
+    table = architecture_diff_table(diff)
+    assert table["status"].tolist() == ["same", "changed", "removed", "added", "same"]
+    assert table["Δ parameters"].tolist()[1:4] == [80, -32, 272]
+    profiles = complexity_table([TINY, REFERENCE])
+    assert profiles.loc[0].tolist() == ["tiny_dense", 2, 195, 176, 856, 2, 16]
+    assert profiles["name"].tolist() == ["tiny_dense", REFERENCE.name]
