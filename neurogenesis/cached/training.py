@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from neurogenesis.cached._keys import (
-    Key,
-    _folder_fingerprint,
-    _named,
-    _picked,
-    _runs,
-    _source_keys,
-    by_key,
-)
+from neurogenesis.cached._keys import _folder_fingerprint, _named, _picked, _runs, _source_keys
+from neurogenesis.workspace import Source
 
 
 def named_runs(sources) -> tuple[list, list[str], list[str]]:
@@ -20,15 +13,13 @@ def named_runs(sources) -> tuple[list, list[str], list[str]]:
     return _named(_source_keys(sources))
 
 
-@by_key
 @st.cache_data(show_spinner=False, max_entries=32)
-def hyperparameters(source: Key) -> dict[str, dict]:
-    """Run name -> the hyperparameters its RunRecorder manifest holds (recorded runs only)."""
+def _hyperparameters(path: str, fingerprint: str) -> dict[str, dict]:
     from neurogenesis.errors import InputError
     from neurogenesis.io.recordings import read_recording
 
     found = {}
-    for run in _runs(*source):
+    for run in _runs(path, fingerprint):
         if run.format != "neurogenesis":
             continue
         try:
@@ -36,6 +27,11 @@ def hyperparameters(source: Key) -> dict[str, dict]:
         except InputError:
             continue
     return found
+
+
+def hyperparameters(source: Source) -> dict[str, dict]:
+    """Run name -> the hyperparameters its RunRecorder manifest holds (recorded runs only)."""
+    return _hyperparameters(source.path, source.fingerprint())
 
 
 @st.cache_data(show_spinner="Drawing the curves…", max_entries=64)
@@ -270,13 +266,16 @@ def optimizer_comparison(sources, chosen, metric: str = "loss"):
     return _optimizer_comparison(_source_keys(sources), tuple(chosen), metric)
 
 
-@by_key
 @st.cache_data(show_spinner=False, max_entries=32)
-def curves(source: Key, metric: str):
-    """``analysis.training.curves_info`` of every run under a log source (Home's live chart)."""
+def _curves(path: str, fingerprint: str, metric: str):
     from neurogenesis.analysis.training import curves_info
 
-    return curves_info(_runs(*source), metric)
+    return curves_info(_runs(path, fingerprint), metric)
+
+
+def curves(source: Source, metric: str):
+    """``analysis.training.curves_info`` of every run under a log source (Home's live chart)."""
+    return _curves(source.path, source.fingerprint(), metric)
 
 
 # --- the training page's pure helpers and its curves table (issue 20: pages import no analysis) ---

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from neurogenesis.analysis.layer_health import dead_unit_rows
 from neurogenesis.plotting.optimization import log_axis_ticks
 from neurogenesis.plotting.style import base_layout, color_for, rgba
 
-__all__ = ["X_TITLES", "plot_curves", "plot_dashboard", "x_for_plot"]
+__all__ = [
+    "X_TITLES",
+    "convergence_table",
+    "correlations_table",
+    "dead_units_table",
+    "dead_units_text_table",
+    "early_stopping_runs_table",
+    "early_stopping_table",
+    "most_dead_layer",
+    "optimizer_comparison_table",
+    "plot_curves",
+    "plot_dashboard",
+    "readable_table",
+    "x_for_plot",
+]
 
 X_TITLES = {
     "step": "step",
@@ -298,3 +316,98 @@ def plot_curves(info, *, title: str | None = None, log_y: bool = False) -> go.Fi
     if log_y:
         figure.update_yaxes(**log_axis_ticks(*(curve.values for curve in info.curves)))
     return figure
+
+
+# --- the tables behind the training page's charts ------------------------------------------------
+
+
+def readable_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as text: numbers to 4 significant digits, missing values as a dash."""
+
+    def text(value) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return "—"
+        if isinstance(value, (bool, np.bool_)):
+            return str(value)
+        if isinstance(value, (int, np.integer)):
+            return f"{value:,}"
+        if isinstance(value, (float, np.floating)):
+            if np.isfinite(value) and abs(value) >= 1000:
+                return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:,.1f}"
+            return f"{value:.4g}"
+        return str(value)
+
+    return frame.map(text)
+
+
+def early_stopping_table(report) -> pd.DataFrame:
+    """The monitored metric per epoch, training and validation where logged."""
+    table = {"epoch": report.epochs}
+    if report.train_values is not None:
+        table["train"] = report.train_values
+    if report.validation_values is not None:
+        table["validation"] = report.validation_values
+    return pd.DataFrame(table)
+
+
+def early_stopping_runs_table(reports: Mapping, metric: str, patience: int) -> pd.DataFrame:
+    """One row per run (``reports``: run name -> its EarlyStoppingReport, in order): what the
+    same EarlyStopping settings would have done to each."""
+    return pd.DataFrame(
+        [
+            {
+                "run": run,
+                "monitored": report.monitored,
+                f"best {metric}": report.best_value,
+                "best epoch": report.best_epoch,
+                f"stops after (patience {int(patience)})": report.early_stopping.stopped_epoch,
+                "epochs saved": report.epochs_saved,
+                "overfitting from": report.overfitting_onset,
+                "diverged at": report.divergence_epoch,
+            }
+            for run, report in reports.items()
+        ]
+    )
+
+
+def correlations_table(info) -> pd.DataFrame:
+    """The correlation matrix, series by series."""
+    return pd.DataFrame(info.matrix, index=list(info.names), columns=list(info.names))
+
+
+def convergence_table(info, column: str) -> pd.DataFrame:
+    """The series (named ``column``) per epoch beside the fitted curve."""
+    return pd.DataFrame({"epoch": info.epochs, column: info.values, "fitted": info.fitted_values})
+
+
+def optimizer_comparison_table(info) -> pd.DataFrame:
+    """One row per run of an optimizer comparison."""
+    return pd.DataFrame(info.summary_rows())
+
+
+def dead_units_table(info) -> pd.DataFrame:
+    """One row per layer at the info's epoch: units, dead, shares, the dead units, notes."""
+    return pd.DataFrame(dead_unit_rows(info))
+
+
+def dead_units_text_table(info) -> pd.DataFrame:
+    """:func:`dead_units_table` as the page shows it: shares as percentages, numbers as text,
+    indexed by layer."""
+    frame = dead_units_table(info)
+    shown = frame.assign(
+        **{
+            column: frame[column].map(lambda v: "—" if v is None or pd.isna(v) else f"{v:.0%}")
+            for column in ("share dead", "utilization")
+        }
+    ).rename(columns={"utilization": "utilization (share not zero)"})
+    return readable_table(shown).set_index("layer")
+
+
+def most_dead_layer(info) -> int:
+    """The layer to show first: the one with the most dead units at any epoch, counting only
+    layers that make their own zeros (not pooling or flatten passing a ReLU's on)."""
+    if not info.layers:
+        return 0
+    most_dead = np.nan_to_num(info.num_dead.astype(float), nan=0.0).max(axis=1, initial=0)
+    own = np.array([unit.inherited_from is None for unit in info.units], dtype=bool)
+    return int(np.where(own, most_dead, -1.0).argmax())
