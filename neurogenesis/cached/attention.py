@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from neurogenesis.cached._keys import _folder_fingerprint, _identity, _model, _samples
+from neurogenesis.cached._keys import Key, _folder_fingerprint, _identity, _model, _samples, by_key
 from neurogenesis.cached.training import named_runs
 from neurogenesis.workspace import Source
 
 
+@by_key
 @st.cache_data(show_spinner="Finding the attention layers…", max_entries=32)
-def _attention_layers(path: str, fingerprint: str) -> list[str]:
+def attention_layers(source: Key) -> list[str]:
+    """Paths of the model's MultiHeadAttention layers (nested models looked into)."""
     from neurogenesis.analysis.attention import attention_layers as layers
 
-    return layers(_model(path, fingerprint))
-
-
-def attention_layers(source: Source) -> list[str]:
-    """Paths of the model's MultiHeadAttention layers (nested models looked into)."""
-    return _attention_layers(*_identity(source))
+    return layers(_model(*source))
 
 
 @st.cache_data(show_spinner="Reading the attention scores…", max_entries=64)

@@ -4,48 +4,47 @@ from __future__ import annotations
 
 import streamlit as st
 
-from neurogenesis.cached._keys import _identity, _model, _remembered, _samples, model_object
+from neurogenesis.cached._keys import (
+    Key,
+    _identity,
+    _model,
+    _remembered,
+    _samples,
+    by_key,
+    model_object,
+)
 from neurogenesis.cached.sources import model_metadata
 from neurogenesis.workspace import Source
 
 
+@by_key
 @st.cache_data(show_spinner="Tracing the model's layers…", max_entries=32)
-def _graph_layers(path: str, fingerprint: str):
+def graph_layers(source: Key):
+    """``analysis.graph.graph_layers`` of the model: every layer call, nested models inlined."""
     from neurogenesis.analysis.graph import graph_layers
 
-    return graph_layers(_model(path, fingerprint))
+    return graph_layers(_model(*source))
 
 
-def graph_layers(source: Source):
-    """``analysis.graph.graph_layers`` of the model: every layer call, nested models inlined."""
-    return _graph_layers(*_identity(source))
-
-
+@by_key
 @st.cache_data(show_spinner="Running the model on the samples…", max_entries=16)
-def _predictions(model_key: tuple[str, str], samples_key: tuple[str, str]):
+def predictions(model: Key, samples: Key):
+    """``analysis.features.prediction_info`` of the model on the sample set."""
     from neurogenesis.analysis.features import prediction_info
 
-    sample_set = _samples(*samples_key)
+    sample_set = _samples(*samples)
     return prediction_info(
-        _model(*model_key), sample_set.x, sample_set.y, label_names=sample_set.label_names
+        _model(*model), sample_set.x, sample_set.y, label_names=sample_set.label_names
     )
 
 
-def predictions(model: Source, samples: Source):
-    """``analysis.features.prediction_info`` of the model on the sample set."""
-    return _predictions(_identity(model), _identity(samples))
-
-
+@by_key
 @st.cache_data(show_spinner="Reading the kernels…", max_entries=32)
-def _filters(model_key: tuple[str, str], layer: str):
+def filters(model: Key, layer: str):
+    """``analysis.features.filters_info`` of one convolution layer."""
     from neurogenesis.analysis.features import filters_info
 
-    return filters_info(_model(*model_key), layer)
-
-
-def filters(model: Source, layer: str):
-    """``analysis.features.filters_info`` of one convolution layer."""
-    return _filters(_identity(model), layer)
+    return filters_info(_model(*model), layer)
 
 
 @st.cache_data(show_spinner="Computing the feature maps…", max_entries=64)
@@ -146,18 +145,13 @@ def pointing_game(
     return _remembered("pointing_game", key, compute, progress)
 
 
+@by_key
 @st.cache_data(show_spinner="Reading the hidden states of every sample…", max_entries=16)
-def _hidden_states(
-    model_key: tuple[str, str], samples_key: tuple[str, str], layer: str, pooling: str
-):
+def hidden_states(model: Key, samples: Key, layer: str, pooling: str = "auto"):
+    """``analysis.embeddings.hidden_states``: one row per sample at a layer (pooled)."""
     from neurogenesis.analysis.embeddings import hidden_states
 
-    return hidden_states(_model(*model_key), _samples(*samples_key).x, layer, pooling=pooling)
-
-
-def hidden_states(model: Source, samples: Source, layer: str, pooling: str = "auto"):
-    """``analysis.embeddings.hidden_states``: one row per sample at a layer (pooled)."""
-    return _hidden_states(_identity(model), _identity(samples), layer, pooling)
+    return hidden_states(_model(*model), _samples(*samples).x, layer, pooling=pooling)
 
 
 def projection_key(
@@ -200,7 +194,7 @@ def projection(
 def _clusters(model_key, samples_key, layer: str, pooling: str, method: str, options: tuple):
     from neurogenesis.analysis.embeddings import cluster_info
 
-    features = _hidden_states(model_key, samples_key, layer, pooling)
+    features = hidden_states(model_key, samples_key, layer, pooling)
     return cluster_info(features, method, **dict(options))
 
 

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from neurogenesis.cached._keys import _folder_fingerprint, _named, _picked, _runs, _source_keys
-from neurogenesis.workspace import Source
+from neurogenesis.cached._keys import (
+    Key,
+    _folder_fingerprint,
+    _named,
+    _picked,
+    _runs,
+    _source_keys,
+    by_key,
+)
 
 
 def named_runs(sources) -> tuple[list, list[str], list[str]]:
@@ -13,13 +20,15 @@ def named_runs(sources) -> tuple[list, list[str], list[str]]:
     return _named(_source_keys(sources))
 
 
+@by_key
 @st.cache_data(show_spinner=False, max_entries=32)
-def _hyperparameters(path: str, fingerprint: str) -> dict[str, dict]:
+def hyperparameters(source: Key) -> dict[str, dict]:
+    """Run name -> the hyperparameters its RunRecorder manifest holds (recorded runs only)."""
     from neurogenesis.errors import InputError
     from neurogenesis.io.recordings import read_recording
 
     found = {}
-    for run in _runs(path, fingerprint):
+    for run in _runs(*source):
         if run.format != "neurogenesis":
             continue
         try:
@@ -27,11 +36,6 @@ def _hyperparameters(path: str, fingerprint: str) -> dict[str, dict]:
         except InputError:
             continue
     return found
-
-
-def hyperparameters(source: Source) -> dict[str, dict]:
-    """Run name -> the hyperparameters its RunRecorder manifest holds (recorded runs only)."""
-    return _hyperparameters(source.path, source.fingerprint())
 
 
 @st.cache_data(show_spinner="Drawing the curves…", max_entries=64)
@@ -266,16 +270,13 @@ def optimizer_comparison(sources, chosen, metric: str = "loss"):
     return _optimizer_comparison(_source_keys(sources), tuple(chosen), metric)
 
 
+@by_key
 @st.cache_data(show_spinner=False, max_entries=32)
-def _curves(path: str, fingerprint: str, metric: str):
+def curves(source: Key, metric: str):
+    """``analysis.training.curves_info`` of every run under a log source (Home's live chart)."""
     from neurogenesis.analysis.training import curves_info
 
-    return curves_info(_runs(path, fingerprint), metric)
-
-
-def curves(source: Source, metric: str):
-    """``analysis.training.curves_info`` of every run under a log source (Home's live chart)."""
-    return _curves(source.path, source.fingerprint(), metric)
+    return curves_info(_runs(*source), metric)
 
 
 # --- the training page's pure helpers and its curves table (issue 20: pages import no analysis) ---
