@@ -10,7 +10,7 @@ from app_pages.ui.pages import PAGES
 from neurogenesis import cached, live
 from neurogenesis.errors import InputError
 from neurogenesis.plotting.architecture import shape_text
-from neurogenesis.plotting.runs import problems_table, runs_table
+from neurogenesis.plotting.runs import problems_table, runs_table, sample_set_text
 
 
 def _model_card() -> None:
@@ -102,10 +102,7 @@ def _samples() -> None:
     except InputError as error:
         st.error(str(error))
         return
-    labels = "no labels" if samples.y is None else f"{len(set(samples.y.tolist()))} label value(s)"
-    st.text(
-        f"{samples.name}: {len(samples):,} {samples.kind} sample(s), each {shape_text(samples.x.shape[1:])}, {labels}"
-    )
+    st.text(sample_set_text(samples))
 
 
 ui.start_page("Home")

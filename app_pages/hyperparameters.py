@@ -10,7 +10,7 @@ from app_pages import ui
 from app_pages.hyperparameters_sweeps import live_sweeps, sweep_form, upload
 from app_pages.hyperparameters_views import views
 from neurogenesis import cached, live
-from neurogenesis.analysis.hyperparameters import AGGREGATES, default_axes
+from neurogenesis.analysis.hyperparameters import AGGREGATES
 from neurogenesis.io.run_folder import SWEEP_FILE
 
 METHOD_LABELS = {"auto": "auto", "grid": "observed grid", "gp": "Gaussian process"}
@@ -114,7 +114,7 @@ goal = settings[1].radio(
     index=0 if trials.goals[metric] == "max" else 1,
     key=f"hyperparameters_goal_{source_label}_{metric}",
 )
-axes = default_axes(trials.with_goal(metric, goal), metric) or tuple(trials.parameters[:2])
+axes = cached.hyperparameter_axes(path, study, metric, goal) or tuple(trials.parameters[:2])
 if len(trials.parameters) < 2:
     st.info("A surface needs two hyperparameters; these trials vary fewer. See the slices.")
 x = settings[2].selectbox(

@@ -7,7 +7,6 @@ import streamlit as st
 
 from app_pages import ui
 from neurogenesis import cached
-from neurogenesis.analysis.hyperparameters import surface_problem
 from neurogenesis.plotting.hyperparameters import (
     importance_table,
     plot_importance,
@@ -35,7 +34,9 @@ def views(
     """The best trial and the tabs for the trials at ``path`` (``study`` in an Optuna file): the
     surface of ``metric`` over ``x`` and ``y`` (``method``, ``aggregate``), the other views."""
     found = ui.or_stop(lambda: cached.trials(path, study))
-    problem = surface_problem(found, x, y, metric) if x and y else "Choose two parameters."
+    problem = (
+        cached.surface_problem(path, study, x, y, metric) if x and y else "Choose two parameters."
+    )
     surface = None
     if problem is None:
         surface = ui.or_stop(

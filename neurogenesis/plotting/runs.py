@@ -1,5 +1,6 @@
-"""The tables Home shows of training runs: one row per run with its main metrics' last values,
-the problems found while reading a run, and the live curve's points. No TensorFlow, no Streamlit.
+"""What Home shows of what is loaded: one row per training run with its main metrics' last
+values, the problems found while reading a run, the live curve's points and the sample set's
+one-line summary. No TensorFlow, no Streamlit.
 """
 
 from __future__ import annotations
@@ -9,9 +10,17 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from neurogenesis.analysis.architecture import shape_text
 from neurogenesis.analysis.training import CurvesInfo, split_tag
 
-__all__ = ["curves_table", "last_values", "main_tags", "problems_table", "runs_table"]
+__all__ = [
+    "curves_table",
+    "last_values",
+    "main_tags",
+    "problems_table",
+    "runs_table",
+    "sample_set_text",
+]
 
 MAX_METRICS_SHOWN = 4
 MAX_METRICS_IN_CELL = 2  # metrics in the runs table's last-values cell (train / validation each)
@@ -105,3 +114,10 @@ def curves_table(info: CurvesInfo) -> pd.DataFrame:
             for step, value in zip(curve.steps, curve.values, strict=True)
         ]
     )
+
+
+def sample_set_text(samples) -> str:
+    """A sample set in one line: its name, count, kind, one sample's shape and its labels."""
+    labels = "no labels" if samples.y is None else f"{len(set(samples.y.tolist()))} label value(s)"
+    shape = shape_text(samples.x.shape[1:])
+    return f"{samples.name}: {len(samples):,} {samples.kind} sample(s), each {shape}, {labels}"

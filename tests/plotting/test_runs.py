@@ -98,3 +98,23 @@ def test_problems_and_curves_tables():
     assert len(table) == 6  # training and validation, three epochs each
     train = table[table["role"] == "train"]
     assert train["loss"].tolist() == [1.0, 0.2, 0.0319]
+
+
+def test_sample_set_text():
+    from types import SimpleNamespace
+
+    from neurogenesis.plotting.runs import sample_set_text
+
+    class Samples(SimpleNamespace):
+        def __len__(self):
+            return len(self.x)
+
+    labelled = Samples(
+        name="digits", kind="image", x=np.zeros((1797, 8, 8, 1)), y=np.arange(1797) % 10
+    )
+    assert (
+        sample_set_text(labelled)
+        == "digits: 1,797 image sample(s), each (8, 8, 1), 10 label value(s)"
+    )
+    unlabelled = Samples(name="notes", kind="text", x=np.zeros((3, 16)), y=None)
+    assert sample_set_text(unlabelled) == "notes: 3 text sample(s), each (16), no labels"
