@@ -28,7 +28,6 @@ __all__ = [
     "model_graph",
     "layout_graph",
     "default_expanded",
-    "graph_info",
     "key_attributes",
     "block_label",
 ]
@@ -911,15 +910,6 @@ def _topological(count: int, parents: dict, children: dict) -> list[int]:
     if len(order) != count:  # a cycle cannot come from a model; keep every node anyway
         order += [i for i in range(count) if i not in set(order)]
     return order
-
-
-def graph_info(model: Any, expanded: Iterable[str] | None = None) -> GraphInfo:
-    """The model's layered graph, every block open unless ``expanded`` lists the open ones.
-
-    Raises:
-        UnsupportedModelError: a model without a graph (see :func:`model_graph`).
-    """
-    return layout_graph(model_graph(model), expanded)
 
 
 # --- One layer, in detail ------------------------------------------------------------------------

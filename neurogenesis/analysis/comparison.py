@@ -125,7 +125,7 @@ def complexity_profile(
 
     Args:
         info: the model's ``ArchitectureInfo``.
-        depth: the longest input-to-output path in layers, when known (``graph_info(model)``'s
+        depth: the longest input-to-output path in layers, when known (``layout_graph(model_graph(model))``'s
             ``num_columns - 1``); otherwise the number of layers, which is exact for a chain.
         layers: the layers to count, measure and take the width of, when not ``info.layers``:
             ``model_complexity`` passes the layers inside nested models, which ``info`` shows as

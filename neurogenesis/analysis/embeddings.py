@@ -60,12 +60,9 @@ __all__ = [
     "ReconstructionInfo",
     "NeighboursInfo",
     "ProjectionInfo",
-    "TokenStates",
     "autoencoder_reason",
     "cluster_info",
     "default_layer",
-    "embedding_layers",
-    "embedding_matrix",
     "hidden_states",
     "is_warm",
     "latent_grid_info",
@@ -78,8 +75,6 @@ __all__ = [
     "reconstruction_info",
     "similarity_matrix",
     "supports",
-    "token_layer_choices",
-    "token_states",
     "unsupported_reason",
     "warm_up",
 ]
@@ -146,30 +141,6 @@ Progress = Callable[[float], None] | None
 # --------------------------------------------------------------------------------------------
 # Infos
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class TokenStates(ValueEquality):
-    """One point per token occurrence (padding id 0 left out) at a per-token layer.
-
-    Attributes:
-        layer: the layer path the states were read at.
-        features: float32 (M, D), the layer's output at each occurrence.
-        token_ids: int64 (M,), the token id at that position.
-        words: (M,) str, the word of each id from the vocabulary (``"#id"`` beyond it), or None
-            without a vocabulary.
-        sample_index: int64 (M,), the sample the occurrence is in.
-        position: int64 (M,), its position in the sample.
-        num_occurrences: the occurrences before any ``max_points`` subsampling.
-    """
-
-    layer: str
-    features: np.ndarray
-    token_ids: np.ndarray
-    words: np.ndarray | None
-    sample_index: np.ndarray
-    position: np.ndarray
-    num_occurrences: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -442,131 +413,6 @@ def hidden_states(
     if not rows:
         return np.zeros((0, 0), dtype=np.float32)
     return np.concatenate(rows)
-
-
-def token_layer_choices(model: Any) -> list[str]:
-    """Layers with one vector per input token, ``(T, D)`` for inputs of T token ids."""
-    layers = graph.graph_layers(model)
-    if len(layers.input_shapes) != 1 or len(layers.input_shapes[0]) != 1:
-        return []
-    if np.dtype(layers.input_dtypes[0]).kind not in "iu":
-        return []
-    steps = layers.input_shapes[0][0]
-    usable = set(_float_paths(model, layers))
-    return [
-        entry.path
-        for entry in layers.layers
-        if entry.path in usable and len(entry.output_shape) == 2 and entry.output_shape[0] == steps
-    ]
-
-
-def token_states(
-    model: Any,
-    tokens: np.ndarray,
-    layer: str,
-    *,
-    vocabulary: Sequence[str] | np.ndarray | None = None,
-    max_points: int | None = None,
-    seed: int = SEED,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> TokenStates:
-    """One point per token occurrence at a per-token layer of a text model.
-
-    Args:
-        model: a model taking token ids (N, T).
-        tokens: int (N, T) token ids; id 0 is padding and left out.
-        layer: a layer with one vector per token, ``(T, D)`` (see :func:`token_layer_choices`):
-            the token embedding, or a transformer block's output (contextual states).
-        vocabulary: word of each id, for ``words``.
-        max_points: keep a uniform random subset of this many occurrences (seeded); None keeps all.
-        seed: the subset's seed.
-        batch_size: samples per model call.
-
-    Raises:
-        InputError: tokens that are not 2-D integers, or a layer without one vector per token.
-    """
-    tokens = np.asarray(tokens)
-    if tokens.ndim != 2 or tokens.dtype.kind not in "iu":
-        raise InputError(
-            f"Expected token ids as a 2-D integer array (samples, positions). Received "
-            f"{tokens.dtype} of shape {tokens.shape}."
-        )
-    features: list[np.ndarray] = []
-    samples: list[np.ndarray] = []
-    positions: list[np.ndarray] = []
-
-    def collect(start: int, output: np.ndarray) -> None:
-        if output.ndim != 3 or output.shape[1] != tokens.shape[1]:
-            raise InputError(
-                f"Layer {layer!r} gives {output.shape[1:]} per sample; expected one vector per "
-                f"token, ({tokens.shape[1]}, D). Choose one of token_layer_choices(model)."
-            )
-        rows, cols = np.nonzero(tokens[start : start + len(output)])
-        features.append(output[rows, cols])
-        samples.append(rows + start)
-        positions.append(cols)
-
-    _run_batches(model, tokens, layer, batch_size, collect)
-    if features:
-        states = np.concatenate(features).astype(np.float32, copy=False)
-        sample_index = np.concatenate(samples).astype(np.int64)
-        position = np.concatenate(positions).astype(np.int64)
-    else:
-        states = np.zeros((0, 0), np.float32)
-        sample_index = position = np.zeros(0, np.int64)
-    total = len(states)
-    if max_points is not None:
-        if not isinstance(max_points, int) or max_points < 1:
-            raise InputError(
-                f"Expected max_points as a whole number of 1 or more. Received: {max_points!r}"
-            )
-        if total > max_points:
-            keep = np.sort(np.random.default_rng(seed).choice(total, max_points, replace=False))
-            states, sample_index, position = states[keep], sample_index[keep], position[keep]
-    token_ids = tokens[sample_index, position].astype(np.int64)
-    words = None
-    if vocabulary is not None:
-        vocabulary = np.asarray(vocabulary, dtype=str)
-        words = np.array(
-            [vocabulary[i] if i < len(vocabulary) else f"#{i}" for i in token_ids.tolist()],
-            dtype=str,
-        )
-    return TokenStates(layer, states, token_ids, words, sample_index, position, total)
-
-
-def _layer_object(model: Any, path: str) -> Any:
-    """The layer object behind a :func:`graph.graph_layers` path (nested models followed)."""
-    current = model
-    for name in path.split("#", 1)[0].split(graph.PATH_SEPARATOR):
-        try:
-            current = current.get_layer(name)
-        except (ValueError, AttributeError):
-            raise InputError(f"Expected a layer of the model. Received: {path!r}.") from None
-    return current
-
-
-def embedding_layers(model: Any) -> list[str]:
-    """Paths of the model's ``Embedding`` layers (tables :func:`embedding_matrix` can read)."""
-    return [
-        entry.path for entry in graph.graph_layers(model).layers if entry.class_name == "Embedding"
-    ]
-
-
-def embedding_matrix(model: Any, layer: str) -> np.ndarray:
-    """An ``Embedding`` layer's table, float32 (vocabulary size, D): one row per token id.
-
-    Raises:
-        InputError: no such layer.
-        UnsupportedModelError: the layer is not an embedding.
-    """
-    found = _layer_object(model, layer)
-    table = getattr(found, "embeddings", None)
-    if table is None:
-        raise UnsupportedModelError(
-            f"Layer {layer!r} is a {type(found).__name__}, not an Embedding layer, so it has no "
-            f"table of token vectors. Choose one of: {embedding_layers(model) or 'none'}."
-        )
-    return np.asarray(table, dtype=np.float32)
 
 
 # --------------------------------------------------------------------------------------------

@@ -58,7 +58,6 @@ __all__ = [
     "FeatureMapsInfo",
     "FiltersInfo",
     "PredictionInfo",
-    "activation_maximization_grid",
     "activation_maximization_info",
     "activation_layers",
     "activation_maximization_reason",
@@ -1175,51 +1174,3 @@ def activation_maximization_info(
     )[0]
 
 
-def activation_maximization_grid(
-    model: Any,
-    layer: str | None,
-    units: Sequence[int],
-    *,
-    steps: int = DEFAULT_STEPS,
-    learning_rate: float = DEFAULT_LEARNING_RATE,
-    jitter: int | None = DEFAULT_JITTER,
-    l2: float = DEFAULT_L2,
-    blur_every: int = DEFAULT_BLUR_EVERY,
-    blur_sigma: float | None = DEFAULT_BLUR_SIGMA,
-    total_variation: float = DEFAULT_TOTAL_VARIATION,
-    seed: int = 0,
-    score: str = "logit",
-    input_range: Sequence[float] | None = None,
-    progress: Callable[[float], Any] | None = None,
-) -> list[ActivationMaxInfo]:
-    """:func:`activation_maximization_info` for several units at once, in one batch.
-
-    Each image ascends its own unit (inference mode keeps the images of a batch independent); the
-    jitter of a step is shared. The settings are those of :func:`activation_maximization_info`.
-
-    Returns:
-        One info per unit, in the order given.
-
-    Raises:
-        InputError: no units, an unknown layer or unit, or a bad setting.
-        UnsupportedModelError: as :func:`activation_maximization_info`.
-    """
-    units = [int(unit) for unit in units]
-    if not units:
-        raise InputError("Expected at least one unit. Received: an empty list.")
-    return _ascend(
-        model,
-        layer,
-        units,
-        steps=steps,
-        learning_rate=learning_rate,
-        jitter=jitter,
-        l2=l2,
-        blur_every=blur_every,
-        blur_sigma=blur_sigma,
-        total_variation=total_variation,
-        seed=seed,
-        score=score,
-        input_range=input_range,
-        progress=progress,
-    )

@@ -51,7 +51,6 @@ __all__ = [
     "plot_class_metrics",
     "plot_confusion_matrix",
     "plot_error_comparison",
-    "plot_group_error",
     "plot_horizon_error",
     "plot_mcnemar",
     "plot_pareto",
@@ -75,6 +74,7 @@ __all__ = [
     "residuals_table",
     "seed_comparison_table",
     "slices_table",
+    "text_samples_table",
 ]
 
 CONFUSION_NORMALIZATIONS = (None, "true", "pred")
@@ -842,40 +842,6 @@ def plot_horizon_error(info: ResidualInfo, unit: str = "") -> go.Figure:
         yaxis={"title": {"text": _with_unit("error", unit)}, "rangemode": "tozero"},
     )
     return figure
-
-
-def plot_group_error(
-    info: ResidualInfo, unit: str = "", *, group_label: str = "group"
-) -> go.Figure:
-    """Mean absolute error per group (``info.by_group``) with its Student t interval.
-
-    Args:
-        info: a :class:`ResidualInfo` computed with ``groups``.
-        unit: unit of the target.
-        group_label: what the groups are ("month").
-
-    Returns:
-        The figure.
-
-    Raises:
-        InputError: the info was computed without groups.
-    """
-    if info.by_group is None:
-        raise InputError(
-            "Expected residuals computed with groups. Received: no groups. Pass groups= (e.g. "
-            "month_groups of the dates) to residual_info."
-        )
-    slices = info.by_group
-    return _slice_figure(
-        slices,
-        title=(
-            f"Mean absolute error by {escaped(group_label)}<br><sub>bars: "
-            f"{slices.confidence:.0%} Student t intervals; dashed: all samples</sub>"
-        ),
-        y_title="mean absolute error",
-        group_label=group_label,
-        unit=unit,
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1648,3 +1614,9 @@ def pareto_table(
             "on the front": np.isin(np.arange(len(costs)), _front_indices(front, len(costs))),
         }
     )
+
+
+def text_samples_table(indices: Any, texts: Sequence[str], facts: Sequence[str]) -> pd.DataFrame:
+    """Text samples as the debugging lists show them (mistakes, a confusion cell, flipped or
+    disagreeing samples): index, text, and what the model made of it."""
+    return pd.DataFrame({"sample": indices, "text": list(texts), "facts": list(facts)})

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -32,13 +33,17 @@ __all__ = [
     "DEFAULT_MAX_CHANNELS",
     "DEFAULT_MAX_FILTERS",
     "SAMPLE_KINDS",
+    "activation_maximization_table",
+    "caption_font_size",
+    "class_name",
+    "feature_maps_table",
+    "filters_table",
     "plot_activation_maximization",
-    "plot_activation_maximization_grid",
     "plot_feature_maps",
     "plot_filters",
     "plot_sample_grid",
-    "caption_font_size",
-    "sample_captions",
+    "sample_table",
+    "sample_text_table",
 ]
 
 SAMPLE_KINDS = ("image", "series", "text", "array")
@@ -294,11 +299,6 @@ def _describe(info: PredictionInfo, index: int) -> tuple[str, str, bool]:
     if wrong:
         hover.append("<b>wrong</b>")
     return escaped(_short(" ".join(parts))), "<br>".join(hover), wrong
-
-
-def sample_captions(info: PredictionInfo, indices: Sequence[int]) -> list[str]:
-    """Short captions (``label→prediction confidence``) for the samples ``indices``."""
-    return [_describe(info, int(index))[0] for index in indices]
 
 
 def _marks(
@@ -1201,35 +1201,83 @@ def plot_activation_maximization(
     return figure
 
 
-def plot_activation_maximization_grid(
-    infos: Sequence[ActivationMaxInfo], *, columns: int = DEFAULT_COLUMNS
-) -> go.Figure:
-    """Several units' optimized inputs side by side, each stretched on its own."""
-    if not infos:
-        raise InputError("Expected at least one activation-maximization result. Received: none.")
-    pictures = _stretched_uint8(np.stack([info.image for info in infos]))
-    height, width = pictures.shape[1:3]
-    grid = _Grid(len(infos), height, width, columns, band=round(CAPTION_SHARE * height))
-    figure = go.Figure(
-        [
-            _image(grid.canvas(pictures, BACKGROUND), hoverinfo="skip"),
-            grid.hover_trace(
-                [
-                    f"unit {info.unit}<br>{info.value_name} {info.start_activation:.3g} → "
-                    f"{info.final_activation:.3g}"
-                    for info in infos
-                ]
-            ),
-        ]
+# --- the tables behind the features page's charts and sample lists ------------------------------
+
+
+def class_name(predictions, value) -> str:
+    """A class as the sample lists name it: its label name where the set has them, else its
+    number; a dash for none."""
+    if value is None:
+        return "–"
+    names = predictions.label_names
+    value = int(value)
+    return names[value] if names and 0 <= value < len(names) else str(value)
+
+
+def sample_table(predictions, indices) -> pd.DataFrame:
+    """The samples of a grid with their label, prediction and confidence (what the captions say)."""
+    indices = np.asarray(indices, dtype=np.int64)
+    table = {"sample": indices}
+    if predictions.task == "regression":
+        table["output"] = [float(np.ravel(predictions.outputs[i])[0]) for i in indices]
+        if predictions.labels is not None and np.ndim(predictions.labels) == 1:
+            table["target"] = np.asarray(predictions.labels, dtype=np.float64)[indices]
+        if predictions.errors is not None:
+            table["absolute error"] = np.asarray(predictions.errors)[indices]
+        return pd.DataFrame(table)
+    if predictions.labels is not None:
+        table["label"] = [class_name(predictions, predictions.labels[i]) for i in indices]
+    if predictions.predicted is not None:
+        table["prediction"] = [class_name(predictions, predictions.predicted[i]) for i in indices]
+        table["confidence"] = np.asarray(predictions.confidence)[indices]
+    return pd.DataFrame(table)
+
+
+def sample_text_table(predictions, indices, texts: Sequence[str]) -> pd.DataFrame:
+    """Text samples as the browser lists them: index, text, label, prediction, confidence."""
+    return pd.DataFrame(
+        {
+            "sample": indices,
+            "text": list(texts),
+            "label": [
+                class_name(predictions, predictions.labels[i])
+                if predictions.labels is not None
+                else ""
+                for i in indices
+            ],
+            "prediction": [
+                class_name(predictions, predictions.predicted[i])
+                if predictions.predicted is not None
+                else ""
+                for i in indices
+            ],
+            "confidence": [
+                float(predictions.confidence[i]) if predictions.confidence is not None else None
+                for i in indices
+            ],
+        }
     )
-    captions = [f"{info.unit} · {info.final_activation:.2g}" for info in infos]
-    layers = sorted({info.layer for info in infos})
-    figure.update_layout(
-        **_layout(
-            f"{escaped(', '.join(layers))}: inputs that maximize {len(infos)} units",
-            grid.height_px(70),
-        ),
-        annotations=_caption_annotations(grid, captions, [False] * len(infos)),
+
+
+def feature_maps_table(info: FeatureMapsInfo) -> pd.DataFrame:
+    """One row per channel: its mean and largest activation and its share of zeros."""
+    return pd.DataFrame(
+        {
+            "channel": np.arange(info.maps.shape[0]),
+            "mean activation": info.mean_activation,
+            "max activation": info.max_activation,
+            "share zero": info.fraction_zero,
+        }
     )
-    _picture_axes(figure)
-    return figure
+
+
+def filters_table(info: FiltersInfo) -> pd.DataFrame:
+    """The filters, strongest first, with their L2 norms."""
+    return pd.DataFrame({"filter": info.order, "L2 norm": info.norms})
+
+
+def activation_maximization_table(info: ActivationMaxInfo) -> pd.DataFrame:
+    """The objective after each step of the ascent."""
+    return pd.DataFrame(
+        {"step": np.arange(1, len(info.objective) + 1), info.value_name: info.objective}
+    )

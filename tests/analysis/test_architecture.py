@@ -181,9 +181,9 @@ def test_totals_match_published_figures(builder, published):
 
 
 def test_graph_follows_the_real_topology():
-    from neurogenesis.analysis.architecture import graph_info
+    from neurogenesis.analysis.architecture import layout_graph, model_graph
 
-    info = graph_info(tiny_branching_model())
+    info = layout_graph(model_graph(tiny_branching_model()))
     names = [node.name for node in info.nodes]
     assert sorted(names) == sorted(["a", "b", "dense_a", "skip", "join", "head_1", "head_2"])
     by_name = {node.name: node for node in info.nodes}
@@ -211,10 +211,10 @@ def test_graph_follows_the_real_topology():
 
 
 def test_graph_of_resnet50_and_shared_layers():
-    from neurogenesis.analysis.architecture import graph_info
+    from neurogenesis.analysis.architecture import layout_graph, model_graph
 
     model = keras.applications.ResNet50(weights=None)
-    info = graph_info(model)
+    info = layout_graph(model_graph(model))
     assert len(info.nodes) == len(model.layers)
     assert sum(node.num_params for node in info.nodes) == model.count_params()
     assert all(info.nodes[e.source].column < info.nodes[e.target].column for e in info.edges)
@@ -222,7 +222,9 @@ def test_graph_of_resnet50_and_shared_layers():
     assert len(adds) == 16  # one residual merge per bottleneck block (3 + 4 + 6 + 3)
     shared = keras.layers.Dense(2, name="shared")
     a, b = keras.Input((3,), name="left"), keras.Input((3,), name="right")
-    twice = graph_info(keras.Model([a, b], keras.layers.Add(name="sum")([shared(a), shared(b)])))
+    twice = layout_graph(
+        model_graph(keras.Model([a, b], keras.layers.Add(name="sum")([shared(a), shared(b)])))
+    )
     assert sorted(node.name for node in twice.nodes if node.name.startswith("shared")) == [
         "shared",
         "shared#2",
@@ -231,7 +233,7 @@ def test_graph_of_resnet50_and_shared_layers():
 
 
 def test_subclassed_models_explain_why_there_is_no_graph():
-    from neurogenesis.analysis.architecture import graph_info
+    from neurogenesis.analysis.architecture import layout_graph, model_graph
     from neurogenesis.errors import UnsupportedModelError
 
     class Custom(keras.Model):
@@ -245,7 +247,7 @@ def test_subclassed_models_explain_why_there_is_no_graph():
     model = Custom()
     model(np.zeros((1, 3), "float32"))
     with pytest.raises(UnsupportedModelError, match="subclassed"):
-        graph_info(model)
+        layout_graph(model_graph(model))
 
 
 # --- Blocks: collapsing and expanding --------------------------------------------------------------

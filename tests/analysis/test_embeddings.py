@@ -130,38 +130,6 @@ def test_bad_pooling_and_wrong_shape_are_input_errors(conv_model):
 # --- text models ----------------------------------------------------------------------------------
 
 
-def test_token_states_are_embedding_rows_of_every_non_padding_token(sentiment):
-    model, samples = sentiment
-    tokens = samples.x[:60]
-    vocabulary = samples.extras["vocabulary"]
-    states = E.token_states(model, tokens, "token_embedding", vocabulary=vocabulary, batch_size=25)
-    rows, cols = np.nonzero(tokens)
-    assert states.num_occurrences == len(rows) == len(states.features)
-    np.testing.assert_array_equal(states.sample_index, rows)
-    np.testing.assert_array_equal(states.position, cols)
-    np.testing.assert_array_equal(states.token_ids, tokens[rows, cols])
-    assert (states.token_ids != 0).all()
-    table = E.embedding_matrix(model, "token_embedding")
-    assert table.shape == (len(vocabulary), states.features.shape[1])
-    np.testing.assert_allclose(states.features, table[states.token_ids], rtol=1e-6)
-    assert states.words.tolist() == [str(vocabulary[i]) for i in states.token_ids]
-
-    sampled = E.token_states(model, tokens, "feed_forward_norm_2", max_points=50)
-    assert len(sampled.features) == 50 and sampled.num_occurrences == len(rows)
-    assert sampled.words is None
-    assert "feed_forward_norm_2" in E.token_layer_choices(model)
-    assert "pool" not in E.token_layer_choices(model)
-    assert E.embedding_layers(model) == ["token_embedding", "position_embedding"]
-
-
-def test_token_states_and_embedding_matrix_refuse_other_layers(sentiment):
-    model, samples = sentiment
-    with pytest.raises(InputError, match="one vector per"):
-        E.token_states(model, samples.x[:4], "pool")
-    with pytest.raises(UnsupportedModelError, match="not an Embedding"):
-        E.embedding_matrix(model, "pool")
-
-
 # --- projections ----------------------------------------------------------------------------------
 
 

@@ -157,14 +157,14 @@ def _check_readable(info, figure) -> None:
 
 @pytest.mark.parametrize("direction", ["top down", "left to right"])
 def test_graph_boxes_hold_their_text_and_nothing_overlaps(transformer_graph, direction):
-    from neurogenesis.analysis.architecture import default_expanded, graph_info, layout_graph
+    from neurogenesis.analysis.architecture import default_expanded, layout_graph, model_graph
     from neurogenesis.plotting.architecture import plot_graph
     from neurogenesis.testing import tiny_branching_model
 
     for info in (
         layout_graph(transformer_graph, default_expanded(transformer_graph)),  # all open
         layout_graph(transformer_graph, ()),  # blocks closed
-        graph_info(tiny_branching_model()),
+        layout_graph(model_graph(tiny_branching_model())),
     ):
         _check_readable(info, plot_graph(info, direction=direction))
 
@@ -273,7 +273,7 @@ def test_residuals_run_beside_the_column_they_jump(transformer_graph, direction)
 def test_graph_grows_with_its_nodes():
     import keras
 
-    from neurogenesis.analysis.architecture import graph_info
+    from neurogenesis.analysis.architecture import layout_graph, model_graph
     from neurogenesis.plotting.architecture import plot_graph
 
     def chain(length):
@@ -283,7 +283,10 @@ def test_graph_grows_with_its_nodes():
             hidden = keras.layers.Dense(4, name=f"dense_{position}")(hidden)
         return keras.Model(inputs, hidden)
 
-    short, long = plot_graph(graph_info(chain(4))), plot_graph(graph_info(chain(12)))
+    short, long = (
+        plot_graph(layout_graph(model_graph(chain(4)))),
+        plot_graph(layout_graph(model_graph(chain(12)))),
+    )
     boxes = [_rect(shape) for shape in _named(long, "node").values()]
     heights = {round(y1 - y0) for _, y0, _, y1 in boxes[1:]}
     # Same box sizes, so eight more layers are eight more boxes and gaps of height.
@@ -297,11 +300,11 @@ def test_graph_grows_with_its_nodes():
     assert long.layout.yaxis.scaleanchor == "x" and long.layout.yaxis.scaleratio == 1
     assert long.layout.width is None  # the page stretches it to its column
     # For a file, the whole graph at one pixel a unit: the width fits the x range.
-    whole = plot_graph(graph_info(chain(12)), direction="left to right", whole=True)
+    whole = plot_graph(layout_graph(model_graph(chain(12))), direction="left to right", whole=True)
     x0, x1 = whole.layout.xaxis.range
     assert whole.layout.width == pytest.approx(x1 - x0 + margin.l + margin.r, abs=1)
     assert x1 - x0 > 12 * 120  # every level, not a window on the inputs
-    window = plot_graph(graph_info(chain(12)), direction="left to right")
+    window = plot_graph(layout_graph(model_graph(chain(12))), direction="left to right")
     assert window.layout.xaxis.range[1] - window.layout.xaxis.range[0] < x1 - x0
 
 
@@ -342,11 +345,11 @@ def test_text_width_is_arials():
 
 
 def test_graph_click_points_carry_the_node_index():
-    from neurogenesis.analysis.architecture import graph_info
+    from neurogenesis.analysis.architecture import layout_graph, model_graph
     from neurogenesis.plotting.architecture import plot_graph
     from neurogenesis.testing import tiny_branching_model
 
-    info = graph_info(tiny_branching_model())
+    info = layout_graph(model_graph(tiny_branching_model()))
     figure = plot_graph(info)
     layers = next(trace for trace in figure.data if trace.name == "layers")
     assert [row[0] for row in layers.customdata] == [node.index for node in info.nodes]
@@ -442,6 +445,7 @@ def test_weight_histograms_one_panel_per_tensor():
     assert "kernel 2×2: mean 0.5" in figure.layout.annotations[0].text
     empty = plot_weight_histograms(LayerDetails("flatten", "Flatten", ("flatten",), "{}", 0, ()))
     assert empty.data == () and "no weights" in empty.layout.title.text
+
 
 # --- Tables behind the figures -------------------------------------------------------------------
 

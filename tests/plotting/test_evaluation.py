@@ -35,7 +35,6 @@ from neurogenesis.plotting.evaluation import (
     plot_class_metrics,
     plot_confusion_matrix,
     plot_error_comparison,
-    plot_group_error,
     plot_horizon_error,
     plot_mcnemar,
     plot_pareto,
@@ -312,18 +311,6 @@ def test_horizon_error_without_a_horizon_says_so(horizon):
     _, _, info = _residuals()
     with pytest.raises(InputError, match="no horizon"):
         plot_horizon_error(dataclasses.replace(info, horizon=horizon))
-
-
-def test_group_error_is_the_mean_absolute_error_per_group():
-    groups = np.repeat([1, 2, 3, 4], 10)
-    predictions, targets, info = _residuals(groups=groups)
-    figure = plot_group_error(info, unit="°C", group_label="month")
-    points = _trace(figure, "per month")
-    per_sample = np.abs(targets - predictions).mean(axis=1)
-    np.testing.assert_allclose(points.y, [per_sample[groups == g].mean() for g in range(1, 5)])
-    np.testing.assert_allclose(points.error_y.array, info.by_group.high - info.by_group.values)
-    with pytest.raises(InputError, match="groups"):
-        plot_group_error(_residuals()[2])
 
 
 # --- A/B comparison -------------------------------------------------------------------------------

@@ -92,27 +92,6 @@ def test_grey_float_images_scale_to_pixels():
         assert np.array_equal(tile[..., channel], expected)
 
 
-def test_captions_wrong_marks_and_selection():
-    info = _prediction_info()
-    x = np.zeros((10, 6, 6), dtype=np.uint8)
-    figure = pf.plot_sample_grid(x, [0, 1, 4, 5], info=info, selected=5)
-    captions = [annotation.text for annotation in figure.layout.annotations]
-    assert captions[0] == "cat 80%"  # correct: the class once
-    assert captions[1] == "dog→&lt;bird&gt; 80%"  # wrong: label→prediction, escaped
-    wrong = _shapes(figure, "wrong")
-    grid = pf._Grid(4, 6, 6, pf.DEFAULT_COLUMNS, band=round(pf.CAPTION_SHARE * 6))
-    assert len(wrong) == 2 and wrong[0].line.color == pf.WRONG_COLOR
-    top, left = grid.origin(1)
-    assert wrong[0].x0 < left - 0.5 < left + 5.5 < wrong[0].x1
-    (selected,) = _shapes(figure, "selected")
-    top, left = grid.origin(3)
-    assert selected.x0 < left - 0.5 and selected.line.width == 4
-    assert "2 wrong" in figure.layout.title.text
-    hover = np.asarray(figure.data[1].hovertext, dtype=object)
-    assert "predicted: &lt;bird&gt; (80.0%)" in hover[0, 1] and "wrong" in hover[0, 1]
-    assert pf.sample_captions(info, [1]) == ["dog→&lt;bird&gt; 80%"]
-
-
 def test_explicit_captions_and_bad_arguments():
     x = np.zeros((3, 4, 4, 1), dtype=np.float32)
     figure = pf.plot_sample_grid(x, [0, 2], captions=["first", "third"])
@@ -447,17 +426,6 @@ def test_activation_maximization_says_when_it_settled():
     assert "settled" in figure.layout.title.text and "cat" in figure.layout.title.text
 
 
-def test_activation_maximization_grid():
-    infos = [_am_info(unit) for unit in (0, 1, 2)]
-    figure = pf.plot_activation_maximization_grid(infos, columns=2)
-    image, hover = figure.data
-    grid = pf._Grid(3, 6, 6, 2, band=round(pf.CAPTION_SHARE * 6))
-    assert _pixels(image).shape == (grid.height, grid.width, 3)
-    assert [a.text for a in figure.layout.annotations] == ["0 · 1.9", "1 · 1.9", "2 · 1.9"]
-    with pytest.raises(InputError, match="at least one"):
-        pf.plot_activation_maximization_grid([])
-
-
 def test_plotting_imports_no_tensorflow():
     code = (
         "import sys, neurogenesis.plotting.features; "
@@ -491,3 +459,23 @@ def test_sequence_channel_labels_do_not_crowd():
     ticks = list(figure.layout.yaxis.tickvals)
     rows_px = (figure.layout.height - 130) / 32  # the rows' share of the figure's height
     assert ticks == list(range(0, 32, 2)) and rows_px * 2 >= pf.MIN_TICK_SPACING_PX - 4
+
+
+def test_captions_wrong_marks_and_selection():
+    info = _prediction_info()
+    x = np.zeros((10, 6, 6), dtype=np.uint8)
+    figure = pf.plot_sample_grid(x, [0, 1, 4, 5], info=info, selected=5)
+    captions = [annotation.text for annotation in figure.layout.annotations]
+    assert captions[0] == "cat 80%"  # correct: the class once
+    assert captions[1] == "dog→&lt;bird&gt; 80%"  # wrong: label→prediction, escaped
+    wrong = _shapes(figure, "wrong")
+    grid = pf._Grid(4, 6, 6, pf.DEFAULT_COLUMNS, band=round(pf.CAPTION_SHARE * 6))
+    assert len(wrong) == 2 and wrong[0].line.color == pf.WRONG_COLOR
+    top, left = grid.origin(1)
+    assert wrong[0].x0 < left - 0.5 < left + 5.5 < wrong[0].x1
+    (selected,) = _shapes(figure, "selected")
+    top, left = grid.origin(3)
+    assert selected.x0 < left - 0.5 and selected.line.width == 4
+    assert "2 wrong" in figure.layout.title.text
+    hover = np.asarray(figure.data[1].hovertext, dtype=object)
+    assert "predicted: &lt;bird&gt; (80.0%)" in hover[0, 1] and "wrong" in hover[0, 1]
