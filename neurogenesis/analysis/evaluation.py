@@ -535,6 +535,10 @@ class SliceInfo(ValueEquality):
     overall: float
     confidence: float
 
+    def weakest(self) -> int:
+        """The index of the weakest group: the lowest accuracy, or the largest error."""
+        return int(np.argmin(self.values) if self.metric == "accuracy" else np.argmax(self.values))
+
 
 def _wilson(
     successes: np.ndarray, n: np.ndarray, confidence: float

@@ -884,6 +884,12 @@ class AdversarialInfo(ValueEquality):
     target: int | None
     score: str
 
+    def flipped(self) -> np.ndarray:
+        """The samples whose predicted class the attack changed (none for a regression)."""
+        if self.task == "regression":
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(self.clean_predictions != self.adversarial_predictions)
+
 
 class _Attack:
     """The loss gradient of one model, compiled once (``tf.function``) and reused."""

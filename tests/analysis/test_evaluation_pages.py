@@ -141,3 +141,45 @@ def test_seed_groups_pair_runs_that_differ_only_in_their_seed():
         "learning_rate=0.01, optimizer=adam": [(1, "a0"), (2, "a1")],
         "learning_rate=0.1, optimizer=adam": [(1, "b0"), (2, "b1")],
     }
+
+
+def test_the_weakest_slice_is_the_least_accurate_or_the_most_wrong():
+    groups = np.array([0, 0, 1, 1, 2])
+    accuracy = evaluation.slice_info(np.array([1, 1, 0, 1, 1], dtype=bool), groups)
+    assert accuracy.weakest() == 1
+    errors = evaluation.slice_info(np.array([0.1, 0.2, 0.1, 0.1, 3.0]), groups)
+    assert errors.weakest() == 2
+
+
+def test_an_attack_lists_the_samples_it_flipped():
+    from neurogenesis.analysis.robustness import AdversarialInfo
+
+    def attack(task, clean, adversarial) -> AdversarialInfo:
+        clean, adversarial = np.asarray(clean), np.asarray(adversarial)
+        return AdversarialInfo(
+            method="fgsm",
+            task=task,
+            x_adv=np.zeros((3, 2)),
+            perturbation=np.zeros((3, 2)),
+            clean_predictions=clean,
+            adversarial_predictions=adversarial,
+            clean_probabilities=np.zeros((3, 2)),
+            adversarial_probabilities=np.zeros((3, 2)),
+            labels=clean,
+            clean_accuracy=None,
+            adversarial_accuracy=None,
+            clean_error=None,
+            adversarial_error=None,
+            epsilon=0.1,
+            steps=1,
+            step_size=0.1,
+            linf=0.1,
+            feature_linf=None,
+            value_range=(0.0, 1.0),
+            target=None,
+            score="loss",
+        )
+
+    flipped = attack("classification", [0, 1, 1], [0, 0, 2]).flipped()
+    assert flipped.tolist() == [1, 2]
+    assert attack("regression", [[0.5]] * 3, [[0.9]] * 3).flipped().size == 0

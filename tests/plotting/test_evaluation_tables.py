@@ -216,3 +216,9 @@ def test_profile_pareto_and_size_tables():
     table = pe.pareto_table(["a", "b", "c"], costs, scores, front, "latency (ms)", "accuracy")
     assert list(table.columns) == ["model", "latency (ms)", "accuracy", "on the front"]
     assert list(table["on the front"]) == [True, True, False]
+
+
+def test_text_samples_table_lists_index_text_and_facts():
+    table = pe.text_samples_table([3, 7], ["a fine film", "not good"], ["#3 → pos", "#7 → neg ✗"])
+    assert list(table.columns) == ["sample", "text", "facts"]
+    assert list(table["sample"]) == [3, 7] and table["facts"][1] == "#7 → neg ✗"
