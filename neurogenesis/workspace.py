@@ -13,11 +13,12 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from neurogenesis.errors import InputError
+from neurogenesis.io import run_folder
 from neurogenesis.io.samples import IMAGE_SUFFIXES, SAMPLE_SUFFIXES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,9 +36,14 @@ KINDS = ("model", "logs", "samples")
 __all__ = [
     "Source",
     "Workspace",
+    "attention_runs",
     "demo_workspace",
+    "landscape_runs",
+    "matching_models",
     "model_metadata",
+    "run_models",
     "safe_file_name",
+    "twin_run",
     "workspace_from_paths",
     "save_upload",
     "upload_kind",
@@ -311,3 +317,157 @@ def save_file(filename: str, data: bytes, upload_dir: Path | None = None) -> str
     target = (upload_dir or UPLOAD_DIR) / digest[:32] / safe_file_name(filename)
     _write_once(target, data)
     return str(target)
+
+
+# --- The catalogue: what the chosen logs and files hold besides their scalars ---------------------
+# These know the run-folder format (io.run_folder, io.recordings) and take the readers they need
+# as arguments, so the cache layer passes its cached readers and stays a layer of one-liners.
+
+
+def _read_card(source: Source):
+    from neurogenesis.io.models import scan_model_file
+
+    return scan_model_file(source.path)
+
+
+def _read_checkpoint_labels(run_dir: str) -> tuple[str, ...]:
+    from neurogenesis.io.recordings import read_recording
+
+    return read_recording(run_dir).checkpoint_labels
+
+
+def run_models(
+    sources: Iterable[Source],
+    *,
+    named_runs: Callable[[list[Source]], tuple[list, list[str], list[str]]],
+    hyperparameters: Callable[[Source], dict[str, dict]],
+) -> list[tuple[str, Source, dict]]:
+    """``(run name, model Source, hyperparameters)`` of every recorded run of the log sources
+    that saved its ``model.keras`` (the models a comparison can offer besides the sidebar's).
+
+    Args:
+        sources: log sources.
+        named_runs: ``named_runs([source]) -> (runs, display names, errors)``.
+        hyperparameters: ``hyperparameters(source) -> {run name: hyperparameters}``.
+    """
+    found = []
+    for source in sources:
+        parameters = hyperparameters(source)
+        runs, names, _ = named_runs([source])
+        for run, name in zip(runs, names, strict=False):
+            path = run_folder.model_file(run.path) if run.format == "neurogenesis" else None
+            if path is not None:
+                model_source = Source("model", source.origin, name, str(path))
+                found.append((name, model_source, parameters.get(run.name, {})))
+    return found
+
+
+def attention_runs(
+    sources: Iterable[Source],
+    *,
+    named_runs: Callable[[list[Source]], tuple[list, list[str], list[str]]],
+) -> list[tuple[str, str]]:
+    """``(run name, folder)`` of the log sources' recorded runs that kept attention scores
+    (``named_runs`` as in :func:`run_models`)."""
+    runs, names, _ = named_runs(sources)
+    return [
+        (name, run.path)
+        for run, name in zip(runs, names, strict=False)
+        if getattr(run, "format", None) == "neurogenesis" and run_folder.has_attention(run.path)
+    ]
+
+
+def landscape_runs(
+    runs_with_models: Iterable[tuple[str, Source, dict]],
+    input_shape: tuple,
+    *,
+    model_card: Callable[[Source], object] = _read_card,
+    checkpoint_labels: Callable[[str], tuple[str, ...]] = _read_checkpoint_labels,
+) -> list[tuple[str, Source, str]]:
+    """``(run name, model Source, run folder)`` of the runs (from :func:`run_models`) that saved
+    weight checkpoints and whose model takes samples shaped ``input_shape`` (without the batch).
+
+    Args:
+        runs_with_models: what :func:`run_models` found.
+        input_shape: the sample set's shape without the batch axis.
+        model_card: a model file's pre-scan (``io.models.scan_model_file`` by default).
+        checkpoint_labels: a run folder's checkpoint labels (``Recording.checkpoint_labels``).
+    """
+    found = []
+    for name, model_source, _ in runs_with_models:
+        run_dir = str(Path(model_source.path).parent)
+        try:
+            card = model_card(model_source)
+        except InputError:
+            continue
+        shapes = card.input_shapes
+        if len(shapes) != 1 or tuple(shapes[0][1:]) != tuple(input_shape):
+            continue
+        if checkpoint_labels(run_dir):
+            found.append((name, model_source, run_dir))
+    return found
+
+
+def matching_models(
+    model: Source,
+    candidates: Iterable[Source],
+    *,
+    same_size: bool,
+    same_output: Callable[[Source, Source], bool] | None = None,
+    model_card: Callable[[Source], object] = _read_card,
+) -> list[Source]:
+    """The candidates (other files) that take the same inputs as ``model``, and with
+    ``same_size`` also hold as many parameters (the same architecture, for a line between
+    weights); read from the files without loading them.
+
+    Args:
+        model: the model the others must fit.
+        candidates: model sources.
+        same_size: also require as many parameters.
+        same_output: ``same_output(model, other)``: also require it (None: no such check).
+        model_card: a model file's pre-scan (``io.models.scan_model_file`` by default).
+    """
+    try:
+        card = model_card(model)
+    except InputError:
+        return []
+    found = []
+    for source in candidates:
+        if source.path == model.path:
+            continue
+        try:
+            other = model_card(source)
+        except InputError:
+            continue
+        if other.input_shapes == card.input_shapes and (
+            not same_size or other.num_params == card.num_params
+        ):
+            if same_output is not None and not same_output(model, source):
+                continue
+            found.append(source)
+    return found
+
+
+def twin_run(
+    model: Source,
+    runs_with_models: Iterable[tuple[str, Source, object]],
+    *,
+    weights_digest: Callable[[Source], str],
+    model_card: Callable[[Source], object] = _read_card,
+) -> str | None:
+    """The name of the run (``(name, model Source, ...)``, as :func:`run_models` or
+    :func:`landscape_runs` give them) whose saved model holds the same weights as ``model``, or
+    None; only models with as many parameters are loaded and hashed (``weights_digest``)."""
+    try:
+        card = model_card(model)
+        candidates = [
+            (name, source)
+            for name, source, _ in runs_with_models
+            if model_card(source).num_params == card.num_params
+        ]
+        if not candidates:
+            return None
+        mine = weights_digest(model)
+        return next((name for name, source in candidates if weights_digest(source) == mine), None)
+    except InputError:
+        return None

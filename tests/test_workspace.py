@@ -127,3 +127,127 @@ def test_trial_uploads_are_stored_by_content_and_checked_by_name(tmp_path):
         save_file("model.keras", b"x", upload_dir=tmp_path)
     with pytest.raises(InputError, match="empty"):
         save_file("t.csv", b"", upload_dir=tmp_path)
+
+
+# --- The catalogue ------------------------------------------------------------------------------
+
+
+def _recorded_run(folder: Path, name: str, *, model: bool, attention: bool):
+    from types import SimpleNamespace
+
+    folder.mkdir(parents=True)
+    (folder / "neurogenesis_run.json").write_text("{}")
+    if model:
+        (folder / "model.keras").write_bytes(b"x")
+    if attention:
+        (folder / "attention").mkdir()
+    return SimpleNamespace(name=name, path=str(folder), format="neurogenesis")
+
+
+def _catalogue_logs(tmp_path):
+    from types import SimpleNamespace
+
+    runs = [
+        _recorded_run(tmp_path / "a", "a", model=True, attention=False),
+        _recorded_run(tmp_path / "b", "b", model=False, attention=True),
+        _recorded_run(tmp_path / "c", "c", model=True, attention=True),
+        SimpleNamespace(name="csv", path=str(tmp_path / "log.csv"), format="csv"),
+    ]
+    source = Source("logs", "upload", "logs", str(tmp_path))
+    names = [f"logs/{run.name}" for run in runs]
+
+    def named_runs(sources):
+        assert [s.path for s in sources] == [source.path]
+        return runs, names, []
+
+    return source, named_runs
+
+
+def test_run_models_lists_the_recorded_runs_that_saved_their_model(tmp_path):
+    from neurogenesis.workspace import run_models
+
+    source, named_runs = _catalogue_logs(tmp_path)
+    found = run_models(
+        [source], named_runs=named_runs, hyperparameters=lambda s: {"c": {"learning_rate": 0.1}}
+    )
+    assert found == [
+        ("logs/a", Source("model", "upload", "logs/a", str(tmp_path / "a" / "model.keras")), {}),
+        (
+            "logs/c",
+            Source("model", "upload", "logs/c", str(tmp_path / "c" / "model.keras")),
+            {"learning_rate": 0.1},
+        ),
+    ]
+
+
+def test_attention_runs_lists_the_runs_that_kept_attention_scores(tmp_path):
+    from neurogenesis.workspace import attention_runs
+
+    source, named_runs = _catalogue_logs(tmp_path)
+    assert attention_runs([source], named_runs=named_runs) == [
+        ("logs/b", str(tmp_path / "b")),
+        ("logs/c", str(tmp_path / "c")),
+    ]
+
+
+def _card(inputs, params):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(input_shapes=inputs, num_params=params)
+
+
+def test_matching_models_compares_inputs_and_with_same_size_the_parameters():
+    from neurogenesis.workspace import matching_models
+
+    model = Source("model", "demo", "m", "/m.keras")
+    same = Source("model", "demo", "same", "/same.keras")
+    bigger = Source("model", "demo", "bigger", "/bigger.keras")
+    other_input = Source("model", "demo", "other", "/other.keras")
+    broken = Source("model", "demo", "broken", "/broken.keras")
+    cards = {
+        "/m.keras": _card([(None, 4)], 10),
+        "/same.keras": _card([(None, 4)], 10),
+        "/bigger.keras": _card([(None, 4)], 20),
+        "/other.keras": _card([(None, 5)], 10),
+    }
+
+    def card(source):
+        if source.path not in cards:
+            raise InputError("unreadable")
+        return cards[source.path]
+
+    candidates = [model, same, bigger, other_input, broken]
+    assert matching_models(model, candidates, same_size=False, model_card=card) == [same, bigger]
+    assert matching_models(model, candidates, same_size=True, model_card=card) == [same]
+    assert matching_models(
+        model, candidates, same_size=False, model_card=card, same_output=lambda a, b: b is bigger
+    ) == [bigger]
+    assert matching_models(broken, candidates, same_size=False, model_card=card) == []
+
+
+def test_landscape_runs_and_twin_run_read_cards_checkpoints_and_digests():
+    from neurogenesis.workspace import landscape_runs, twin_run
+
+    a = Source("model", "demo", "a", "/runs/a/model.keras")
+    b = Source("model", "demo", "b", "/runs/b/model.keras")
+    c = Source("model", "demo", "c", "/runs/c/model.keras")
+    cards = {a.path: _card([(None, 4)], 10), b.path: _card([(None, 4)], 10)}
+    cards[c.path] = _card([(None, 3)], 10)
+    labels = {"/runs/a": ("initial", "epoch 1"), "/runs/b": (), "/runs/c": ("epoch 1",)}
+    found = landscape_runs(
+        [("a", a, {}), ("b", b, {}), ("c", c, {})],
+        (4,),
+        model_card=lambda source: cards[source.path],
+        checkpoint_labels=labels.__getitem__,
+    )
+    assert found == [("a", a, "/runs/a")]
+    model = Source("model", "demo", "mine", "/mine.keras")
+    cards[model.path] = _card([(None, 4)], 10)
+    digests = {model.path: "x", a.path: "y", b.path: "x", c.path: "x"}
+    twin = twin_run(
+        model,
+        [("a", a, "/runs/a"), ("b", b, "/runs/b")],
+        weights_digest=lambda source: digests[source.path],
+        model_card=lambda source: cards[source.path],
+    )
+    assert twin == "b"

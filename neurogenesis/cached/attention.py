@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from neurogenesis import workspace as catalogue
 from neurogenesis.cached._keys import Key, _folder_fingerprint, _identity, _model, _samples, by_key
 from neurogenesis.cached.training import named_runs
 from neurogenesis.workspace import Source
@@ -93,15 +94,9 @@ def attention_evolution(path: str):
 
 
 def attention_runs(sources) -> list[tuple[str, str]]:
-    """``(run name, folder)`` of the chosen logs' recorded runs that kept attention scores."""
-    from neurogenesis.io.run_folder import has_attention
-
-    runs, names, _ = named_runs(sources)
-    found = []
-    for run, name in zip(runs, names, strict=False):
-        if getattr(run, "format", None) == "neurogenesis" and has_attention(run.path):
-            found.append((name, run.path))
-    return found
+    """``workspace.attention_runs``: ``(run name, folder)`` of the chosen logs' recorded runs
+    that kept attention scores."""
+    return catalogue.attention_runs(sources, named_runs=named_runs)
 
 
 # --- the attention page's rollout and flow (issue 20) -------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from neurogenesis import workspace as catalogue
 from neurogenesis.cached._keys import (
     Key,
     _array_key,
@@ -21,22 +22,9 @@ from neurogenesis.workspace import Source
 
 
 def run_models(sources) -> list[tuple[str, Source, dict]]:
-    """``(run name, model Source, hyperparameters)`` of every recorded run of the chosen logs
-    that saved its ``model.keras`` (the models a comparison can offer besides the sidebar's)."""
-    from pathlib import Path
-
-    from neurogenesis.io.run_folder import MODEL_FILE
-
-    found = []
-    for source in sources:
-        parameters = hyperparameters(source)
-        runs, names, _ = named_runs([source])
-        for run, name in zip(runs, names, strict=False):
-            path = Path(run.path) / MODEL_FILE
-            if run.format == "neurogenesis" and path.is_file():
-                model_source = Source("model", source.origin, name, str(path))
-                found.append((name, model_source, parameters.get(run.name, {})))
-    return found
+    """``workspace.run_models``: ``(run name, model Source, hyperparameters)`` of every recorded
+    run of the chosen logs that saved its model (the models a comparison can offer)."""
+    return catalogue.run_models(sources, named_runs=named_runs, hyperparameters=hyperparameters)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

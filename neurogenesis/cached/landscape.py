@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from neurogenesis import workspace as catalogue
 from neurogenesis.cached._keys import (
     Key,
     _folder_fingerprint,
@@ -96,10 +97,7 @@ def _evaluator(model: Source, samples: Source, options: dict):
 def _run_checkpoint_labels(run_dir: str, fingerprint: str) -> tuple[str, ...]:
     from neurogenesis.io.recordings import read_recording
 
-    return tuple(
-        "initial" if epoch < 0 else f"epoch {epoch + 1}"
-        for epoch, _ in read_recording(run_dir).checkpoints
-    )
+    return read_recording(run_dir).checkpoint_labels
 
 
 def run_checkpoint_labels(run_dir: str) -> tuple[str, ...]:
@@ -115,25 +113,15 @@ def _run_checkpoints(model_key, run_dir: str, fingerprint: str):
 
 
 def landscape_runs(sources, input_shape: tuple) -> list[tuple[str, Source, str]]:
-    """``(run name, model Source, run folder)`` of the chosen logs' recorded runs that saved their
-    model and weight checkpoints and take samples shaped ``input_shape`` (without the batch)."""
-    from pathlib import Path
-
-    from neurogenesis.errors import InputError
-
-    found = []
-    for name, model_source, _ in run_models(sources):
-        run_dir = str(Path(model_source.path).parent)
-        try:
-            card = model_card(model_source)
-        except InputError:
-            continue
-        shapes = card.input_shapes
-        if len(shapes) != 1 or tuple(shapes[0][1:]) != tuple(input_shape):
-            continue
-        if run_checkpoint_labels(run_dir):
-            found.append((name, model_source, run_dir))
-    return found
+    """``workspace.landscape_runs``: ``(run name, model Source, run folder)`` of the chosen logs'
+    recorded runs that saved their model and weight checkpoints and take samples shaped
+    ``input_shape`` (without the batch)."""
+    return catalogue.landscape_runs(
+        run_models(sources),
+        input_shape,
+        model_card=model_card,
+        checkpoint_labels=run_checkpoint_labels,
+    )
 
 
 def landscape(
@@ -238,31 +226,17 @@ def sharpness(model: Source, samples: Source, options: dict):
 def matching_models(
     model: Source, candidates, *, same_size: bool, same_output: bool = False
 ) -> list[Source]:
-    """The candidates (other files) that take the same inputs as ``model``, and with
-    ``same_size`` also hold as many parameters (the same architecture, for a line between
-    weights); read from the files without loading them. With ``same_output`` they also give an
-    output of the same shape (to compare their predictions; this loads them)."""
-    from neurogenesis.errors import InputError
-
-    try:
-        card = model_card(model)
-    except InputError:
-        return []
-    found = []
-    for source in candidates:
-        if source.path == model.path:
-            continue
-        try:
-            other = model_card(source)
-        except InputError:
-            continue
-        if other.input_shapes == card.input_shapes and (
-            not same_size or other.num_params == card.num_params
-        ):
-            if same_output and not _same_output(model, source):
-                continue
-            found.append(source)
-    return found
+    """``workspace.matching_models``: the candidates (other files) that take the same inputs as
+    ``model``, and with ``same_size`` also hold as many parameters (the same architecture, for a
+    line between weights); read from the files without loading them. With ``same_output`` they
+    also give an output of the same shape (to compare their predictions; this loads them)."""
+    return catalogue.matching_models(
+        model,
+        candidates,
+        same_size=same_size,
+        same_output=_same_output if same_output else None,
+        model_card=model_card,
+    )
 
 
 def _same_output(model: Source, other: Source) -> bool:
@@ -276,20 +250,6 @@ def _same_output(model: Source, other: Source) -> bool:
 
 
 def twin_run(model: Source, runs) -> str | None:
-    """The name of the recorded run (``(name, model Source, folder)``) whose saved model holds
-    the same weights as ``model``, or None."""
-    from neurogenesis.errors import InputError
-
-    try:
-        card = model_card(model)
-        candidates = [
-            (name, source)
-            for name, source, _ in runs
-            if model_card(source).num_params == card.num_params
-        ]
-        if not candidates:
-            return None
-        mine = weights_digest(model)
-        return next((name for name, source in candidates if weights_digest(source) == mine), None)
-    except InputError:
-        return None
+    """``workspace.twin_run``: the name of the recorded run (``(name, model Source, folder)``)
+    whose saved model holds the same weights as ``model``, or None."""
+    return catalogue.twin_run(model, runs, weights_digest=weights_digest, model_card=model_card)

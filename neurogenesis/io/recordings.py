@@ -103,6 +103,14 @@ class Recording:
     params: dict = field(default_factory=dict)
     tags: dict = field(default_factory=dict)
 
+    @property
+    def checkpoint_labels(self) -> tuple[str, ...]:
+        """Each checkpoint's label, oldest first: ``'initial'`` (before training) or ``'epoch N'``
+        (counted from 1)."""
+        return tuple(
+            "initial" if epoch < 0 else f"epoch {epoch + 1}" for epoch, _ in self.checkpoints
+        )
+
 
 def is_recording(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a folder holding a recorder manifest (nothing is parsed)."""

@@ -95,6 +95,7 @@ def test_reads_a_manifest_with_absolute_paths_sorted_by_epoch(tmp_path):
         (-1, str(folder / "checkpoints/initial.weights.h5")),
         (2, str(folder / "checkpoints/epoch_0002.weights.h5")),
     )
+    assert recording.checkpoint_labels == ("initial", "epoch 3")
     assert recording.activation_files == ((0, str(folder / "activations/epoch_0000.npz")),)
     assert recording.attention_files == ()
     assert recording.model_file == str(folder / "model.keras")
