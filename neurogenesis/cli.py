@@ -7,6 +7,7 @@ Exit codes: 0 on success (a damaged log that was read, with its problems reporte
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -41,6 +42,38 @@ def _quiet_tensorflow() -> None:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+class _AttributionNames(Sequence):
+    """Names whose one home is :mod:`neurogenesis.analysis.attribution` (its ``METHODS``,
+    ``BASELINES``), read the first time argparse needs them: building the parser stays
+    stdlib-only for every verb, as importing the analysis (NumPy) takes a second or more."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    @functools.cached_property
+    def _names(self) -> tuple[str, ...]:
+        from neurogenesis.analysis import attribution
+
+        return tuple(getattr(attribution, self._name))
+
+    def __getitem__(self, index):
+        return self._names[index]
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _add_lazy_choices(parser: argparse.ArgumentParser, option: str, name: str, **kwargs) -> None:
+    """``parser.add_argument(option, choices=attribution.<name>, **kwargs)``, the names read when
+    first shown or checked (:class:`_AttributionNames`)."""
+    # add_argument formats the usage once to check the metavar, which would read the choices:
+    # a metavar stands in for that check, then the usage and help list the choices as usual.
+    action = parser.add_argument(
+        option, choices=_AttributionNames(name), metavar=name.lower(), **kwargs
+    )
+    action.metavar = None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -219,19 +252,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     saliency.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
     saliency.add_argument("--data", required=True, metavar="NPZ", help="a .npz sample set with x")
-    saliency.add_argument(
-        "--method",
-        required=True,
-        choices=(
-            "gradient",
-            "smoothgrad",
-            "integrated_gradients",
-            "gradcam",
-            "gradcam_plus_plus",
-            "scorecam",
-            "occlusion",
-        ),
-    )
+    _add_lazy_choices(saliency, "--method", "METHODS", required=True)
     saliency.add_argument(
         "--layer", metavar="NAME", help="the CAM methods' layer (default: the last convolution)"
     )
@@ -248,7 +269,7 @@ def _parser() -> argparse.ArgumentParser:
         help="integrated-gradient steps (default 64, at least 50) or SmoothGrad noise samples",
     )
     saliency.add_argument("--score", choices=("probability", "logit"), default="probability")
-    saliency.add_argument("--baseline", choices=("zeros", "blur", "mean"), default="zeros")
+    _add_lazy_choices(saliency, "--baseline", "BASELINES", default="zeros")
     saliency.add_argument(
         "--out", required=True, metavar="FILE.npz", help="where to write the maps"
     )
@@ -516,7 +537,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from neurogenesis.zoo import SWEEP_FILE, parse_grid, plan_sweep, run_scenario_sweep, sweep_spec
+    from neurogenesis.io.run_folder import SWEEP_FILE
+    from neurogenesis.zoo import parse_grid, plan_sweep, run_scenario_sweep, sweep_spec
 
     spec = sweep_spec(args.scenario)
     if args.points is not None:
@@ -725,10 +747,11 @@ def _saliency(args: argparse.Namespace) -> int:
         options["target"] = args.target
     text = bool(layers.input_dtypes) and "int" in layers.input_dtypes[0]
     if text:
-        if args.method not in ("gradient", "integrated_gradients"):
+        if args.method not in attribution.TOKEN_METHODS:
             raise InputError(
-                f"A model that reads token ids is explained per token with 'gradient' or "
-                f"'integrated_gradients'. Received: --method {args.method}."
+                "A model that reads token ids is explained per token with "
+                f"{' or '.join(map(repr, attribution.TOKEN_METHODS))}. Received: --method "
+                f"{args.method}."
             )
         if args.steps is not None and args.method == "integrated_gradients":
             options["steps"] = args.steps
