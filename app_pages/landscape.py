@@ -63,7 +63,7 @@ weights_choice = top[0].selectbox(
 run_dir = None
 if weights_choice != SIDEBAR_MODEL:
     name, model_source, run_dir = runs[weights_options.index(weights_choice) - 1]
-reason = ui.or_stop(lambda: cached.landscape_reason(model_source))
+reason = ui.or_stop(lambda: cached.reason(model_source, "landscape"))
 if reason:
     st.info(reason)
     st.stop()

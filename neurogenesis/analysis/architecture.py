@@ -21,7 +21,6 @@ __all__ = [
     "LayerInfo",
     "ArchitectureInfo",
     "architecture_summary",
-    "supports",
     "shape_text",
     "snake_case",
     "functional_graph",
@@ -72,11 +71,6 @@ class ArchitectureInfo:
                 for layer in self.layers
             ],
         }
-
-
-def supports(model: Any) -> bool:
-    """Every built Keras model can be summarised."""
-    return bool(getattr(model, "built", False))
 
 
 def shape_text(shape: Any) -> str:

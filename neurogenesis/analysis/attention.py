@@ -30,7 +30,7 @@ __all__ = [
     "attention_scores",
     "head_importance",
     "head_statistics",
-    "supports",
+    "reason",
 ]
 
 DEFAULT_BATCH_SIZE = 64
@@ -115,9 +115,13 @@ def _recorded_scores(model: Any, x: np.ndarray, layers: dict[str, Any], batch_si
     return {path: np.concatenate(chunks) for path, chunks in parts.items()}
 
 
-def supports(model: Any) -> bool:
-    """True when the model has a graph and at least one MultiHeadAttention layer."""
-    return bool(attention_layers(model))
+def reason(model: Any) -> str | None:
+    """Why the model has no attention to show (no MultiHeadAttention layer), or None."""
+    if attention_layers(model):
+        return None
+    return (
+        "This model has no keras.layers.MultiHeadAttention layer, so there is no attention to show."
+    )
 
 
 def attention_scores(

@@ -47,6 +47,7 @@ from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
+    "reason",
     "BASELINES",
     "CAM_METHODS",
     "DEFAULT_BATCH_SIZE",
@@ -71,12 +72,9 @@ __all__ = [
     "TopAttributionInfo",
     "attribution_info",
     "default_embedding_layer",
-    "method_reason",
     "pointing_game",
     "randomization_check",
-    "supports",
     "token_attribution_info",
-    "token_reason",
     "top_attributions",
 ]
 
@@ -308,7 +306,7 @@ def _output_reason(layers: graph.GraphLayers) -> str | None:
     return None
 
 
-def method_reason(model: Any, method: str) -> str | None:
+def _method_reason(model: Any, method: str) -> str | None:
     """Why ``method`` cannot explain ``model``, or ``None`` when it can.
 
     Args:
@@ -363,9 +361,32 @@ def method_reason(model: Any, method: str) -> str | None:
     return None
 
 
-def supports(model: Any) -> bool:
-    """True when at least the gradient and occlusion methods can explain ``model``."""
-    return method_reason(model, "gradient") is None
+def reason(
+    model: Any,
+    method: str = "gradient",
+    *,
+    tokens: bool = False,
+    embedding_layer: str | None = None,
+) -> str | None:
+    """Why attribution cannot explain ``model``, or ``None`` when it can.
+
+    Args:
+        model: a Keras model.
+        method: one of :data:`METHODS` (``"gradient"``: at least the gradient and occlusion
+            methods).
+        tokens: ask about :func:`token_attribution_info` (token ids, explained in the embedding
+            space) instead; ``method`` does not matter then.
+        embedding_layer: with ``tokens``, the embedding layer's path (default: found).
+
+    Returns:
+        ``None`` when the method applies, else one sentence a page can show instead of failing.
+
+    Raises:
+        InputError: ``method`` is not one of :data:`METHODS`.
+    """
+    if tokens:
+        return _token_reason(model, embedding_layer)
+    return _method_reason(model, method)
 
 
 def default_embedding_layer(model: Any) -> str | None:
@@ -386,7 +407,7 @@ def default_embedding_layer(model: Any) -> str | None:
     return embeddings[0] if embeddings else None
 
 
-def token_reason(model: Any, embedding_layer: str | None = None) -> str | None:
+def _token_reason(model: Any, embedding_layer: str | None = None) -> str | None:
     """Why :func:`token_attribution_info` cannot explain ``model``, or ``None`` when it can."""
     layers, reason = _layers_or_reason(model)
     if reason is not None:
@@ -839,7 +860,7 @@ def _attribute(
         raise InputError(f"Expected a score in {graph.SCORES}. Received: {score!r}.")
     if baseline not in BASELINES:
         raise InputError(f"Expected a baseline in {BASELINES}. Received: {baseline!r}.")
-    reason = method_reason(model, method)
+    reason = _method_reason(model, method)
     if reason is not None:
         raise UnsupportedModelError(reason)
     layers = cache.get("layers") or graph.graph_layers(model)
@@ -1018,7 +1039,7 @@ def attribution_info(
 
     Raises:
         InputError: bad samples, target, layer or settings.
-        UnsupportedModelError: ``method_reason(model, method)`` is not ``None``.
+        UnsupportedModelError: ``reason(model, method)`` is not ``None``.
     """
     return _attribute(
         model,
@@ -1082,7 +1103,7 @@ def token_attribution_info(
 
     Raises:
         InputError: bad tokens or settings.
-        UnsupportedModelError: ``token_reason(model)`` is not ``None``.
+        UnsupportedModelError: ``reason(model, tokens=True)`` is not ``None``.
     """
     if method not in TOKEN_METHODS:
         raise InputError(f"Expected a token method in {TOKEN_METHODS}. Received: {method!r}.")
@@ -1090,7 +1111,7 @@ def token_attribution_info(
         raise InputError(f"Expected a token baseline in {TOKEN_BASELINES}. Received: {baseline!r}.")
     if score not in graph.SCORES:
         raise InputError(f"Expected a score in {graph.SCORES}. Received: {score!r}.")
-    reason = token_reason(model, embedding_layer)
+    reason = _token_reason(model, embedding_layer)
     if reason is not None:
         raise UnsupportedModelError(reason)
     path = embedding_layer or default_embedding_layer(model)
@@ -1241,7 +1262,7 @@ def randomization_check(
     without one gets a normal with its original standard deviation.
 
     Args:
-        model: a model :func:`method_reason` accepts for ``method``.
+        model: a model :func:`reason` accepts for ``method``.
         x: ``(N, ...)`` samples.
         method: one of :data:`METHODS`.
         num_layers: the most stages (default: every weighted layer, capped by

@@ -46,7 +46,6 @@ __all__ = [
     "diff_table",
     "layer_configs",
     "model_complexity",
-    "supports",
     "tradeoff_entry",
     "tradeoff_from_cards",
     "tradeoff_info",
@@ -61,11 +60,6 @@ RESHAPING_LAYERS = ("Flatten", "Reshape", "Permute", "InputLayer")
 VOLATILE_CONFIG_KEYS = ("name", "seed")
 MAX_CHANGES_LISTED = 6
 MAX_VALUE_CHARS = 40
-
-
-def supports(model: Any) -> bool:
-    """Every built Keras model can be profiled and compared."""
-    return bool(getattr(model, "built", False))
 
 
 # --- Complexity profile ---------------------------------------------------------------------------

@@ -44,6 +44,8 @@ from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
+    "REASON_VIEWS",
+    "reason",
     "CLUSTERINGS",
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_K",
@@ -60,13 +62,11 @@ __all__ = [
     "ReconstructionInfo",
     "NeighboursInfo",
     "ProjectionInfo",
-    "autoencoder_reason",
     "cluster_info",
     "default_layer",
     "hidden_states",
     "is_warm",
     "latent_grid_info",
-    "latent_grid_reason",
     "latent_parts",
     "layer_choices",
     "nearest_neighbours",
@@ -74,8 +74,6 @@ __all__ = [
     "projection_info",
     "reconstruction_info",
     "similarity_matrix",
-    "supports",
-    "unsupported_reason",
     "warm_up",
 ]
 
@@ -233,7 +231,7 @@ class NeighboursInfo(ValueEquality):
 # --------------------------------------------------------------------------------------------
 
 
-def unsupported_reason(model: Any) -> str | None:
+def _hidden_states_reason(model: Any) -> str | None:
     """Why the projector cannot read this model's hidden states, or None when it can."""
     if not graph.supports(model):
         return (
@@ -244,9 +242,29 @@ def unsupported_reason(model: Any) -> str | None:
     return None
 
 
-def supports(model: Any) -> bool:
-    """True when the model's inner layers can be read (see :func:`unsupported_reason`)."""
-    return unsupported_reason(model) is None
+REASON_VIEWS = ("hidden_states", "reconstructions", "latent_grid")
+
+
+def reason(model: Any, view: str = "hidden_states") -> str | None:
+    """Why a view of this module cannot be drawn for ``model``, or None when it can.
+
+    Args:
+        model: a Keras model.
+        view: ``"hidden_states"`` (the projector reads the inner layers), ``"reconstructions"``
+            (the model rebuilds its input: an autoencoder) or ``"latent_grid"`` (its latent
+            space can be decoded: encoder and decoder sub-models).
+
+    Raises:
+        InputError: ``view`` is not one of :data:`REASON_VIEWS`.
+    """
+    checks = {
+        "hidden_states": _hidden_states_reason,
+        "reconstructions": _reconstructions_reason,
+        "latent_grid": _latent_grid_reason,
+    }
+    if view not in checks:
+        raise InputError(f"Expected a view in {REASON_VIEWS}. Received: {view!r}.")
+    return checks[view](model)
 
 
 def _float_paths(model: Any, layers: graph.GraphLayers) -> list[str]:
@@ -1124,9 +1142,9 @@ DEFAULT_LATENT_QUANTILES = (0.02, 0.98)
 region the decoder was trained on, without the few outliers that would stretch it."""
 
 
-def autoencoder_reason(model: Any) -> str | None:
+def _reconstructions_reason(model: Any) -> str | None:
     """Why ``model`` has no reconstructions to show (None when it rebuilds its input)."""
-    reason = unsupported_reason(model)
+    reason = _hidden_states_reason(model)
     if reason is not None:
         return reason
     layers = graph.graph_layers(model)
@@ -1152,7 +1170,7 @@ def reconstruction_info(
     """Samples and the autoencoder's outputs for them, with every sample's error.
 
     Args:
-        model: a model whose output has its input's shape (see :func:`autoencoder_reason`).
+        model: a model whose output has its input's shape (see :func:`reason`).
         x: the samples.
         indices: the samples to show (``order`` is then ``"given"``).
         order: without ``indices``: the ``"first"`` ``count`` samples, or the ``"worst"`` or
@@ -1164,7 +1182,7 @@ def reconstruction_info(
         UnsupportedModelError: the model is not an autoencoder.
         InputError: a bad order, count or index.
     """
-    reason = autoencoder_reason(model)
+    reason = _reconstructions_reason(model)
     if reason is not None:
         raise UnsupportedModelError(reason)
     inputs = graph.model_input(model, x)
@@ -1217,7 +1235,7 @@ def latent_parts(
     Returns:
         ``(encoder, decoder, output index)``, or None when the model is not built that way.
     """
-    if autoencoder_reason(model) is not None:
+    if _reconstructions_reason(model) is not None:
         return None
     layers = graph.graph_layers(model)
     nested = _sub_models(model)
@@ -1261,9 +1279,9 @@ def _output_names(model: Any) -> list[str]:
     return names
 
 
-def latent_grid_reason(model: Any) -> str | None:
+def _latent_grid_reason(model: Any) -> str | None:
     """Why ``model``'s latent space cannot be drawn as a decoded grid (None when it can)."""
-    reason = autoencoder_reason(model)
+    reason = _reconstructions_reason(model)
     if reason is not None:
         return reason
     if latent_parts(model) is None:
@@ -1302,7 +1320,7 @@ def latent_grid_info(
         UnsupportedModelError: no encoder and decoder to use.
         InputError: a bad size or quantiles.
     """
-    reason = latent_grid_reason(model)
+    reason = _latent_grid_reason(model)
     if reason is not None:
         raise UnsupportedModelError(reason)
     if not isinstance(size, (int, np.integer)) or not 2 <= size <= 50:

@@ -38,6 +38,7 @@ from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
+    "reason",
     "CALIBRATION_STRATEGIES",
     "DEFAULT_BATCH_SIZES",
     "DEFAULT_CONFIDENCE",
@@ -59,7 +60,6 @@ __all__ = [
     "SeedComparisonInfo",
     "SliceInfo",
     "calibration_info",
-    "comparison_reason",
     "comparison_report",
     "confident_mistakes",
     "confusion_info",
@@ -77,7 +77,6 @@ __all__ = [
     "seed_comparison_info",
     "slice_columns",
     "slice_info",
-    "supports",
 ]
 
 CALIBRATION_STRATEGIES = ("uniform", "quantile")
@@ -99,11 +98,6 @@ BOOTSTRAP_CHUNK_ENTRIES = 4_000_000
 PROFILE_METHOD = "model(x, training=False)"
 """How ``profile_info`` times a batch: an eager call in inference mode, output copied to numpy."""
 CLASSIFICATION_TASKS = ("classification", "binary")
-
-
-def supports(model: Any) -> bool:
-    """True when predictions can be taken from the model (functional or Sequential graph)."""
-    return graph.supports(model)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1216,7 +1210,7 @@ def seed_comparison_info(
     )
 
 
-def comparison_reason(model_a: Any, model_b: Any) -> str | None:
+def reason(model_a: Any, model_b: Any) -> str | None:
     """Why two models cannot be compared sample by sample, or None when they can."""
     for name, model in (("A", model_a), ("B", model_b)):
         if not graph.supports(model):
@@ -1263,9 +1257,9 @@ def comparison_report(
         UnsupportedModelError: models that are not classifiers or have different outputs.
         InputError: samples or labels the models cannot take.
     """
-    reason = comparison_reason(model_a, model_b)
-    if reason is not None:
-        raise UnsupportedModelError(reason)
+    why = reason(model_a, model_b)
+    if why is not None:
+        raise UnsupportedModelError(why)
     info_a = prediction_info(model_a, x, y, batch_size=batch_size)
     info_b = prediction_info(model_b, x, y, batch_size=batch_size)
     for name, info in (("A", info_a), ("B", info_b)):

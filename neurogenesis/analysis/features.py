@@ -42,6 +42,8 @@ from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
+    "REASON_VIEWS",
+    "reason",
     "CONVOLUTION_CLASSES",
     "CORRECTNESS",
     "DEFAULT_BLUR_EVERY",
@@ -60,7 +62,6 @@ __all__ = [
     "PredictionInfo",
     "activation_maximization_info",
     "activation_layers",
-    "activation_maximization_reason",
     "default_input_range",
     "default_regularization",
     "feature_map_layers",
@@ -70,7 +71,6 @@ __all__ = [
     "prediction_info",
     "prediction_rows",
     "sample_filter",
-    "supports",
 ]
 
 TASKS = ("classification", "binary", "regression", "other")
@@ -144,11 +144,6 @@ SETTLING_SHARE = 0.1
 """The last share of the steps over which :meth:`ActivationMaxInfo.last_change` is measured."""
 GRADIENT_EPSILON = 1e-12
 PROGRESS_EVERY = 1
-
-
-def supports(model: Any) -> bool:
-    """True when the model has a graph whose layers can be tapped (functional or Sequential)."""
-    return graph.supports(model)
 
 
 # --------------------------------------------------------------------------------------------
@@ -730,7 +725,25 @@ class ActivationMaxInfo(ValueEquality):
         return float(np.ptp(tail) / rise) if rise > 0 else 0.0
 
 
-def activation_maximization_reason(model: Any) -> str | None:
+REASON_VIEWS = ("activation_maximization",)
+
+
+def reason(model: Any, view: str = "activation_maximization") -> str | None:
+    """Why a view of this module cannot run on ``model``, or None when it can.
+
+    Args:
+        model: a Keras model.
+        view: ``"activation_maximization"`` (an input optimized to excite one unit).
+
+    Raises:
+        InputError: ``view`` is not one of :data:`REASON_VIEWS`.
+    """
+    if view not in REASON_VIEWS:
+        raise InputError(f"Expected a view in {REASON_VIEWS}. Received: {view!r}.")
+    return _activation_maximization_reason(model)
+
+
+def _activation_maximization_reason(model: Any) -> str | None:
     """Why activation maximization cannot run on ``model``, or None when it can."""
     if not graph.supports(model):
         return (
@@ -767,9 +780,9 @@ def activation_layers(model: Any) -> list[str]:
 
     Raises:
         UnsupportedModelError: the model cannot be optimized (see
-            :func:`activation_maximization_reason`).
+            :func:`reason`).
     """
-    reason = activation_maximization_reason(model)
+    reason = _activation_maximization_reason(model)
     if reason is not None:
         raise UnsupportedModelError(reason)
     return [
@@ -843,7 +856,7 @@ def default_regularization(model: Any) -> dict[str, float | int]:
     Raises:
         UnsupportedModelError: the model cannot be optimized.
     """
-    reason = activation_maximization_reason(model)
+    reason = _activation_maximization_reason(model)
     if reason is not None:
         raise UnsupportedModelError(reason)
     height, width = (int(size) for size in graph.graph_layers(model).input_shapes[0][:2])
@@ -972,7 +985,7 @@ def _ascend(
     input_range: Sequence[float] | None,
     progress: Callable[[float], Any] | None,
 ) -> list[ActivationMaxInfo]:
-    reason = activation_maximization_reason(model)
+    reason = _activation_maximization_reason(model)
     if reason is not None:
         raise UnsupportedModelError(reason)
     if score not in graph.SCORES:
@@ -1172,5 +1185,3 @@ def activation_maximization_info(
         input_range=input_range,
         progress=progress,
     )[0]
-
-

@@ -39,6 +39,7 @@ from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
+    "reason",
     "BIAS_MODES",
     "DEFAULT_NUM_SAMPLES",
     "DEFAULT_RESOLUTION",
@@ -57,7 +58,6 @@ __all__ = [
     "flat_direction",
     "interpolation_info",
     "landscape_info",
-    "landscape_reason",
     "landscape_targets",
     "LOSS_CHOICES",
     "suggested_loss",
@@ -66,7 +66,6 @@ __all__ = [
     "random_directions",
     "recorded_checkpoints",
     "sharpness_info",
-    "supports",
 ]
 
 DEFAULT_RESOLUTION = 21
@@ -247,13 +246,9 @@ def _layers_or_reason(model: Any) -> tuple[Any, str | None]:
     return layers, None
 
 
-def landscape_reason(model: Any) -> str | None:
+def reason(model: Any) -> str | None:
     """Why the landscape cannot be drawn for ``model``, or None when it can."""
     return _layers_or_reason(model)[1]
-
-
-def supports(model: Any) -> bool:
-    return landscape_reason(model) is None
 
 
 # --------------------------------------------------------------------------------------------

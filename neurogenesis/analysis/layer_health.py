@@ -56,7 +56,6 @@ __all__ = [
     "dead_unit_rows",
     "has_batch_norm",
     "histogram_info",
-    "supports",
 ]
 
 DEFAULT_BINS = 60
@@ -1057,18 +1056,3 @@ def batch_norm_effect_info(run_with, run_without, metric: str = "loss") -> Batch
         layers_only_without=tuple(model_sorted(set(without_layers) - set(with_layers))),
         notes=tuple(notes),
     )
-
-
-def supports(run) -> bool:
-    """Whether a run has anything for this module: histograms or activation statistics."""
-    if getattr(run, "histograms", None):
-        return True
-    from neurogenesis.io.recordings import is_recording, read_recording
-
-    path = getattr(run, "path", None)
-    if path is None or not is_recording(path):
-        return False
-    try:
-        return bool(read_recording(path).activation_files)
-    except InputError:
-        return False

@@ -62,7 +62,6 @@ __all__ = [
     "learning_rate_changes",
     "learning_rate_info",
     "optimizer_comparison_info",
-    "supports",
     "weight_evolution_from_recording",
     "weight_evolution_info",
     "weight_trajectories",
@@ -1404,14 +1403,3 @@ def optimizer_comparison_info(
         )
     entries = _distinct_labels(entries)
     return OptimizerComparisonInfo(metric, goal, tuple(entries), tuple(notes))
-
-
-def supports(run) -> bool:
-    """Whether a run has anything for this analysis: a learning rate, gradient norms, or
-    checkpoints (a NeuroGenesis recording)."""
-    if run.format == "neurogenesis":
-        return True
-    return any(
-        _is_learning_rate_tag(tag) or tag.lower().startswith(GRADIENT_NORM_PREFIX)
-        for tag in run.scalars
-    )

@@ -33,6 +33,8 @@ from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
+    "REASON_VIEWS",
+    "reason",
     "ATTACKS",
     "CORRUPTIONS",
     "DEFAULT_BATCH_SIZE",
@@ -49,8 +51,6 @@ __all__ = [
     "PERTURBATIONS",
     "PerturbationInfo",
     "RobustnessInfo",
-    "attack_reason",
-    "curves_reason",
     "default_fixed_features",
     "feature_range",
     "is_per_feature",
@@ -75,7 +75,6 @@ __all__ = [
     "series_noise",
     "series_shift",
     "shift",
-    "supports",
     "value_range",
 ]
 
@@ -811,20 +810,24 @@ def _reason(model: Any, *, attack: bool) -> str | None:
     return None
 
 
-def curves_reason(model: Any) -> str | None:
-    """Why :func:`robustness_curves` cannot run on ``model`` (several inputs, no class scores or
-    regression values, no graph), or ``None``."""
-    return _reason(model, attack=False)
+REASON_VIEWS = ("curves", "attack")
 
 
-def attack_reason(model: Any) -> str | None:
-    """Why :func:`fgsm` and :func:`pgd` cannot attack ``model``, or ``None`` when they can."""
-    return _reason(model, attack=True)
+def reason(model: Any, view: str = "curves") -> str | None:
+    """Why a robustness check cannot run on ``model``, or ``None`` when it can.
 
+    Args:
+        model: a Keras model.
+        view: ``"curves"``: :func:`robustness_curves` (several inputs, no class scores or
+            regression values, no graph); ``"attack"``: :func:`fgsm` and :func:`pgd` (also no
+            gradient to follow).
 
-def supports(model: Any) -> bool:
-    """True when :func:`robustness_curves` can run on ``model`` (corruptions at least)."""
-    return _reason(model, attack=False) is None
+    Raises:
+        InputError: ``view`` is not one of :data:`REASON_VIEWS`.
+    """
+    if view not in REASON_VIEWS:
+        raise InputError(f"Expected a view in {REASON_VIEWS}. Received: {view!r}.")
+    return _reason(model, attack=view == "attack")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -956,7 +959,7 @@ def _attack_for(model: Any, task: str) -> _Attack:
 
 def _prepare(model: Any, x: np.ndarray, y):
     """Checks the model and samples; returns (float input, clean prediction info, task, reference)."""
-    reason = attack_reason(model)
+    reason = _reason(model, attack=True)
     if reason is not None:
         raise UnsupportedModelError(reason)
     x = np.asarray(x)

@@ -194,42 +194,6 @@ def check_samples(model: Source, samples: Source) -> None:
 
 
 @by_key
-@st.cache_data(show_spinner=False, max_entries=64)
-def token_reason(model: Key) -> str | None:
-    """Why token attribution cannot explain the model, or None."""
-    from neurogenesis.analysis.attribution import token_reason as reason
-
-    return reason(_model(*model))
-
-
-@by_key
-@st.cache_data(show_spinner=False, max_entries=64)
-def attribution_reasons(model: Key) -> dict[str, str | None]:
-    """Attribution method -> why it cannot explain the model, or None (every method)."""
-    from neurogenesis.analysis.attribution import METHODS, method_reason
-
-    return {method: method_reason(_model(*model), method) for method in METHODS}
-
-
-@by_key
-@st.cache_data(show_spinner=False, max_entries=64)
-def curves_reason(model: Key) -> str | None:
-    """Why the model cannot be perturbed or corrupted (robustness curves), or None."""
-    from neurogenesis.analysis.robustness import curves_reason as reason
-
-    return reason(_model(*model))
-
-
-@by_key
-@st.cache_data(show_spinner=False, max_entries=64)
-def attack_reason(model: Key) -> str | None:
-    """Why FGSM and PGD cannot attack the model, or None."""
-    from neurogenesis.analysis.robustness import attack_reason as reason
-
-    return reason(_model(*model))
-
-
-@by_key
 @st.cache_data(show_spinner=False, max_entries=16)
 def value_range(samples: Key) -> tuple[float, float]:
     """``analysis.robustness.value_range`` of the sample set: its overall low and high."""

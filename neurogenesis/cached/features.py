@@ -274,9 +274,6 @@ def _feature_layers(model_key: tuple[str, str], kind: str):
         "projector": embeddings.layer_choices,
         "projector_default": embeddings.default_layer,
         "regularization": features.default_regularization,
-        "activation_maximization_reason": features.activation_maximization_reason,
-        "autoencoder_reason": embeddings.autoencoder_reason,
-        "latent_grid_reason": embeddings.latent_grid_reason,
     }[kind](_model(*model_key))
 
 
@@ -300,11 +297,6 @@ def default_regularization(model: Source) -> dict:
     return _feature_layers(_identity(model), "regularization")
 
 
-def activation_maximization_reason(model: Source) -> str | None:
-    """``analysis.features.activation_maximization_reason`` (None: supported)."""
-    return _feature_layers(_identity(model), "activation_maximization_reason")
-
-
 def projector_layers(model: Source) -> list[str]:
     """``analysis.embeddings.layer_choices``: the layers the projector can read."""
     return _feature_layers(_identity(model), "projector")
@@ -313,16 +305,6 @@ def projector_layers(model: Source) -> list[str]:
 def projector_default_layer(model: Source) -> str | None:
     """``analysis.embeddings.default_layer``: the layer the projector opens on."""
     return _feature_layers(_identity(model), "projector_default")
-
-
-def autoencoder_reason(model: Source) -> str | None:
-    """``analysis.embeddings.autoencoder_reason`` (None: an autoencoder)."""
-    return _feature_layers(_identity(model), "autoencoder_reason")
-
-
-def latent_grid_reason(model: Source) -> str | None:
-    """``analysis.embeddings.latent_grid_reason`` (None: its latent space can be decoded)."""
-    return _feature_layers(_identity(model), "latent_grid_reason")
 
 
 def nearest_neighbours(model: Source, samples: Source, layer, pooling, index: int, k: int = 8):

@@ -6,14 +6,12 @@ import streamlit as st
 
 from neurogenesis import workspace as catalogue
 from neurogenesis.cached._keys import (
-    Key,
     _folder_fingerprint,
     _hashable,
     _identity,
     _model,
     _remembered,
     _samples,
-    by_key,
     is_remembered,
 )
 from neurogenesis.cached.debugging import run_models
@@ -23,15 +21,6 @@ from neurogenesis.workspace import Source
 # A landscape is remembered per (model file, sample file, run, settings); its compiled evaluator
 # (the samples, the loss and one traced function) is a shared resource per (model, samples, loss,
 # sample count), so a new seed, span or resolution reuses the traced graph.
-
-
-@by_key
-@st.cache_data(show_spinner="Checking the model…", max_entries=64)
-def landscape_reason(source: Key) -> str | None:
-    """Why no landscape can be drawn for the model, or None."""
-    from neurogenesis.analysis.landscape import landscape_reason as reason
-
-    return reason(_model(*source))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

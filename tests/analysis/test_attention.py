@@ -82,7 +82,7 @@ def test_sentiment_demo_heads_ignore_padding_and_sum_to_one():
 
 
 def test_models_without_attention_and_bad_layers_are_explained():
-    assert not attention.supports(tiny_cnn())
+    assert "no keras.layers.MultiHeadAttention" in attention.reason(tiny_cnn())
     with pytest.raises(UnsupportedModelError, match="MultiHeadAttention"):
         attention.attention_scores(tiny_cnn(), np.zeros((1, 8, 8, 1), "float32"))
     model, _ = _self_attention_model()

@@ -117,32 +117,32 @@ def _resize(maps, size):
 
 
 def test_supports_and_reasons_on_the_demo_models(shapes, digits, weather, sentiment):
-    assert A.supports(shapes[0]) and A.supports(digits[0]) and A.supports(weather[0])
-    assert not A.supports(sentiment[0])
-    assert "token" in A.method_reason(sentiment[0], "gradient")
+    assert A.reason(shapes[0]) is None and A.reason(digits[0]) is None
+    assert A.reason(weather[0]) is None
+    assert "token" in A.reason(sentiment[0], "gradient")
     vae = load_model("models/digits_vae.keras")
-    assert not A.supports(vae)
+    assert A.reason(vae) is not None
     for method in A.METHODS:
-        assert "not a vector of scores" in A.method_reason(vae, method)
-        assert A.method_reason(shapes[0], method) is None
-        assert A.method_reason(digits[0], method) is None
+        assert "not a vector of scores" in A.reason(vae, method)
+        assert A.reason(shapes[0], method) is None
+        assert A.reason(digits[0], method) is None
     for method in A.CAM_METHODS:
-        assert "image" in A.method_reason(weather[0], method)
+        assert "image" in A.reason(weather[0], method)
     for method in ("gradient", "smoothgrad", "integrated_gradients", "occlusion"):
-        assert A.method_reason(weather[0], method) is None
+        assert A.reason(weather[0], method) is None
     with pytest.raises(UnsupportedModelError, match="not a vector"):
         A.attribution_info(vae, np.zeros((1, 8, 8, 1)), "gradient")
     with pytest.raises(InputError, match="Expected a method"):
-        A.method_reason(shapes[0], "lime")
+        A.reason(shapes[0], "lime")
 
 
 def test_cam_reason_names_the_layers_when_no_feature_map():
     inputs = keras.Input((4, 4, 1))
     flat = keras.layers.Flatten(name="flat")(inputs)
     model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax", name="out")(flat))
-    reason = A.method_reason(model, "gradcam")
+    reason = A.reason(model, "gradcam")
     assert "spatial feature map" in reason and "flat" in reason and "out" in reason
-    assert A.method_reason(model, "gradient") is None
+    assert A.reason(model, "gradient") is None
 
 
 def test_bad_inputs_raise_input_errors(digits):
@@ -461,7 +461,7 @@ def test_token_attribution_is_a_hand_sum_on_a_linear_text_model():
     tokens = np.array([[1, 4, 4, 7, 0], [2, 3, 9, 0, 0]], dtype="int32")
     table = model.get_layer("tok").get_weights()[0]
     kernel, bias = model.get_layer("probabilities").get_weights()
-    assert A.default_embedding_layer(model) == "tok" and A.token_reason(model) is None
+    assert A.default_embedding_layer(model) == "tok" and A.reason(model, tokens=True) is None
     for method in A.TOKEN_METHODS:
         info = A.token_attribution_info(model, tokens, method, target=[0, 1], score="logit")
         expected = np.einsum("ntd,nd->nt", table[tokens], kernel[:, [0, 1]].T) / 5

@@ -117,7 +117,7 @@ def test_layer_choices_and_default_layer(conv_model, sentiment):
     # Boolean padding masks and integer positions are no hidden states.
     assert "not_equal" not in choices and "cumsum" not in choices
     assert E.default_layer(model) == "pool"
-    assert E.supports(model) and E.unsupported_reason(model) is None
+    assert E.reason(model) is None and E.reason(model, "hidden_states") is None
 
 
 def test_bad_pooling_and_wrong_shape_are_input_errors(conv_model):
@@ -404,14 +404,14 @@ def test_vae_latent_grid_decodes_the_quantile_range_with_the_decoder(vae):
 
 def test_only_autoencoders_with_sub_models_get_the_views():
     classifier = tiny_dense_model()
-    assert "not an autoencoder" in E.autoencoder_reason(classifier)
+    assert "not an autoencoder" in E.reason(classifier, "reconstructions")
     with pytest.raises(UnsupportedModelError):
         E.reconstruction_info(classifier, tiny_data()[0])
     keras.utils.set_random_seed(0)
     flat = keras.Sequential(
         [keras.Input((6,)), keras.layers.Dense(2), keras.layers.Dense(6, activation="sigmoid")]
     )
-    assert E.autoencoder_reason(flat) is None  # it rebuilds its input: reconstructions
-    assert "no encoder and decoder" in E.latent_grid_reason(flat)  # but no decoder to sample
+    assert E.reason(flat, "reconstructions") is None  # it rebuilds its input: reconstructions
+    assert "no encoder and decoder" in E.reason(flat, "latent_grid")  # but no decoder to sample
     info = E.reconstruction_info(flat, np.random.default_rng(0).uniform(size=(10, 6)), count=3)
     assert info.indices.tolist() == [0, 1, 2] and info.outputs.shape == (3, 6)

@@ -67,8 +67,8 @@ def test_supports_graph_models_only(digits):
         def call(self, inputs):
             return inputs
 
-    assert ft.supports(digits)
-    assert not ft.supports(Subclassed())
+    assert ft.reason(digits) is None
+    assert "no functional graph" in ft.reason(Subclassed())
 
 
 def test_classification_matches_keras_predictions(digits, digit_samples):
@@ -566,9 +566,9 @@ def test_unsupported_inputs_and_bad_arguments(digits):
     layers = ft.activation_layers(digits)
     assert layers[0] == "conv_1" and layers[-1] == "probabilities" and "dropout" not in layers
     series = keras.Sequential([keras.Input((14, 6)), keras.layers.LSTM(3), keras.layers.Dense(1)])
-    assert "images" in ft.activation_maximization_reason(series)
-    assert ft.activation_maximization_reason(digits) is None
-    assert ft.activation_maximization_reason(tiny_cnn()) is None
+    assert "images" in ft.reason(series)
+    assert ft.reason(digits) is None
+    assert ft.reason(tiny_cnn()) is None
     with pytest.raises(InputError, match="from 0 to 15"):
         ft.activation_maximization_info(digits, "relu_1", 16, steps=2)
     with pytest.raises(InputError, match="layer of the model"):

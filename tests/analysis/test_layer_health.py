@@ -473,8 +473,3 @@ def test_batch_norm_effect_reports_what_is_missing(runs):
     ]
     assert any("share no activation histograms" in note for note in info.notes)
     assert any("no sign of BatchNormalization" in note for note in info.notes)
-
-
-def test_supports(runs):
-    assert lh.supports(runs["digits_cnn/adam"])
-    assert not lh.supports(runs["digits_cnn/keras_callbacks/training.csv"])

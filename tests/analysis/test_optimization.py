@@ -522,9 +522,3 @@ def test_demo_optimizer_comparison(demo_runs):
         validation = demo_runs[entry.run].scalars["validation/loss"].values
         assert entry.best_value == np.min(validation)
     assert len(info.summary_rows()) == 5
-
-
-def test_supports(demo_runs):
-    assert opt.supports(demo_runs["digits_cnn/adam"])
-    assert opt.supports(demo_runs["digits_cnn/keras_callbacks/train"])  # epoch_learning_rate
-    assert not opt.supports(demo_runs["digits_cnn/keras_callbacks/training.csv"])

@@ -311,7 +311,8 @@ def test_token_model_is_refused(token_ids):
     from neurogenesis.io.models import load_model
 
     model = load_model("models/sentiment_transformer.keras")
-    assert robustness.supports(model) and robustness.input_kind(model) == "text"
+    assert robustness.reason(model) is None and robustness.input_kind(model) == "text"
+    assert "token ids" in robustness.reason(model, "attack")
     for attack in (robustness.fgsm, robustness.pgd):
         with pytest.raises(UnsupportedModelError, match="token ids"):
             attack(model, token_ids, epsilon=1)
