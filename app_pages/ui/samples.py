@@ -6,12 +6,16 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from app_pages.ui.charts import chart
-from neurogenesis.analysis import features as feature_analysis
-from neurogenesis.plotting.features import plot_sample_grid
+from neurogenesis import cached
+from neurogenesis.plotting.features import (
+    class_name,
+    plot_sample_grid,
+    sample_table,
+    sample_text_table,
+)
 
 GRID_PAGE = 48
 
@@ -32,14 +36,9 @@ def display_kind(sample_set, layers) -> str:
 
 def words_of(sample_set) -> list[list[str]] | None:
     """Each text sample's tokens as words, from the set's vocabulary (token id -> word)."""
-    vocabulary = sample_set.extras.get("vocabulary")
-    if vocabulary is None:
+    if sample_set.vocabulary is None:
         return None
-    vocabulary = [str(word) for word in vocabulary.reshape(-1)]
-    return [
-        [vocabulary[t] if 0 <= t < len(vocabulary) else f"#{t}" for t in row]
-        for row in np.asarray(sample_set.x, dtype=np.int64)
-    ]
+    return [sample_set.words(row) for row in sample_set.x]
 
 
 def sample_text(sample_set, index: int, words) -> str:
@@ -49,14 +48,6 @@ def sample_text(sample_set, index: int, words) -> str:
     if words is not None:
         return " ".join(word for word in words[index] if word not in ("", "[pad]", "<pad>"))
     return " ".join(str(v) for v in np.asarray(sample_set.x[index]).reshape(-1)[:32])
-
-
-def class_name(predictions, value) -> str:
-    if value is None:
-        return "–"
-    names = predictions.label_names
-    value = int(value)
-    return names[value] if names and 0 <= value < len(names) else str(value)
 
 
 def caption(predictions, index: int) -> str:
@@ -89,25 +80,6 @@ def select_from_chart(key: str, target: str) -> None:
         if index >= 0:
             st.session_state[target] = index
             return
-
-
-def sample_table(predictions, indices) -> pd.DataFrame:
-    """The samples of a grid with their label, prediction and confidence (what the captions say)."""
-    indices = np.asarray(indices, dtype=np.int64)
-    table = {"sample": indices}
-    if predictions.task == "regression":
-        table["output"] = [float(np.ravel(predictions.outputs[i])[0]) for i in indices]
-        if predictions.labels is not None and np.ndim(predictions.labels) == 1:
-            table["target"] = np.asarray(predictions.labels, dtype=np.float64)[indices]
-        if predictions.errors is not None:
-            table["absolute error"] = np.asarray(predictions.errors)[indices]
-        return pd.DataFrame(table)
-    if predictions.labels is not None:
-        table["label"] = [class_name(predictions, predictions.labels[i]) for i in indices]
-    if predictions.predicted is not None:
-        table["prediction"] = [class_name(predictions, predictions.predicted[i]) for i in indices]
-        table["confidence"] = np.asarray(predictions.confidence)[indices]
-    return pd.DataFrame(table)
 
 
 def sample_browser(
@@ -157,7 +129,7 @@ def sample_browser(
         criteria["error"] = columns[3].slider(
             "Absolute error", 0.0, max(top, 1e-6), (0.0, max(top, 1e-6)), key=f"{prefix}_error"
         )
-    matching = feature_analysis.sample_filter(predictions, **criteria)
+    matching = cached.sample_filter(predictions, **criteria)
     if len(matching) == 0:
         strip.warning("No sample matches these filters; showing all samples.")
         matching = np.arange(count)
@@ -188,30 +160,8 @@ def sample_browser(
 
     def show(indices, key: str, columns: int, height: int) -> None:
         if kind == "text":
-            table = pd.DataFrame(
-                {
-                    "sample": indices,
-                    "text": [sample_text(sample_set, int(i), words) for i in indices],
-                    "label": [
-                        class_name(predictions, predictions.labels[i])
-                        if predictions.labels is not None
-                        else ""
-                        for i in indices
-                    ],
-                    "prediction": [
-                        class_name(predictions, predictions.predicted[i])
-                        if predictions.predicted is not None
-                        else ""
-                        for i in indices
-                    ],
-                    "confidence": [
-                        float(predictions.confidence[i])
-                        if predictions.confidence is not None
-                        else None
-                        for i in indices
-                    ],
-                }
-            )
+            texts = [sample_text(sample_set, int(i), words) for i in indices]
+            table = sample_text_table(predictions, indices, texts)
             event = st.dataframe(
                 table,
                 hide_index=True,
@@ -232,7 +182,7 @@ def sample_browser(
             captions=[thumbnail_caption(int(i)) for i in indices],
             wrong=(predictions.correct[indices] == 0) if predictions.correct is not None else None,
             selected=selected,
-            feature_names=sample_set.extras.get("feature_names"),
+            feature_names=sample_set.feature_names,
             columns=columns,
         )
         chart(

@@ -322,11 +322,12 @@ def similarity(model: Source, samples: Source, layer: str, pooling: str, chosen)
     return similarity_matrix(features, list(chosen), metric="cosine")
 
 
-def sample_filter(predictions, **criteria):
-    """``analysis.features.sample_filter``: the indices of the samples that match."""
+def sample_filter(info, **criteria):
+    """``analysis.features.sample_filter`` of a PredictionInfo: the indices of the samples that
+    match (``criteria``: labels, predictions, correctness, confidence, error)."""
     from neurogenesis.analysis.features import sample_filter as matching
 
-    return matching(predictions, **criteria)
+    return matching(info, **criteria)
 
 
 # --- the attribution views (app_pages/ui/attribution*.py; their reasons: cached/debugging.py)

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -35,10 +36,16 @@ __all__ = [
     "ATTENTION_COLORSCALE",
     "DEFAULT_COLUMNS",
     "DEFAULT_MAX_LINES",
+    "DEFAULT_SCALE",
     "DEFAULT_THRESHOLD",
     "DIVERGING_COLORSCALE",
-    "DEFAULT_SCALE",
     "SCALES",
+    "attention_entropy_table",
+    "attention_layers_table",
+    "attention_weights_table",
+    "entropy_labels",
+    "head_importance_table",
+    "head_statistics_table",
     "plot_attention_evolution",
     "plot_attention_head",
     "plot_attention_heads",
@@ -49,6 +56,9 @@ __all__ = [
     "plot_model_view",
     "plot_rollout",
     "plot_temporal_attention",
+    "rollout_output_table",
+    "rollout_shares",
+    "rollout_table",
 ]
 
 # Attention weights are probabilities: white at 0, dark at 1 reads on the white template.
@@ -1084,3 +1094,88 @@ def plot_temporal_attention(
     layout["yaxis"] = {"title": {"text": "attention weight"}, "rangemode": "tozero"}
     figure.update_layout(**layout)
     return figure
+
+
+# --- the tables behind the attention page's charts ----------------------------------------------
+
+
+def attention_weights_table(values, queries, keys, **columns) -> pd.DataFrame:
+    """``(heads, queries, keys)`` attention weights, one row per head, query and key (what the
+    charts draw); ``columns`` are constant columns put first (the layer)."""
+    values = np.asarray(values, dtype=np.float64)
+    heads, num_queries, num_keys = values.shape
+    return pd.DataFrame(
+        {
+            **{name: [value] * values.size for name, value in columns.items()},
+            "head": np.repeat(np.arange(heads), num_queries * num_keys),
+            "query position": np.tile(np.repeat(np.arange(num_queries), num_keys), heads),
+            "query": np.tile(np.repeat(np.asarray(queries, dtype=object), num_keys), heads),
+            "key position": np.tile(np.arange(num_keys), heads * num_queries),
+            "key": np.tile(np.asarray(keys, dtype=object), heads * num_queries),
+            "weight": values.ravel(),
+        }
+    )
+
+
+def attention_layers_table(scores: Mapping[str, Any], queries, keys) -> pd.DataFrame:
+    """:func:`attention_weights_table` of every layer (``scores``: layer -> ``(heads, queries,
+    keys)``), one after the other, each with its layer."""
+    return pd.concat(
+        [
+            attention_weights_table(values, queries[: values.shape[1]], keys, layer=layer)
+            for layer, values in scores.items()
+        ],
+        ignore_index=True,
+    )
+
+
+def rollout_table(matrix, tokens) -> pd.DataFrame:
+    """A rollout or flow matrix, rows and columns labelled by token."""
+    return pd.DataFrame(matrix, index=tokens, columns=tokens)
+
+
+def rollout_shares(matrix) -> np.ndarray:
+    """What the averaged output draws on: the matrix's rows averaged, as shares of their total."""
+    pooled = np.asarray(matrix).mean(axis=0)
+    return pooled / pooled.sum() if pooled.sum() > 0 else pooled
+
+
+def rollout_output_table(matrix, tokens) -> pd.DataFrame:
+    """Each token's share of :func:`rollout_shares`."""
+    return pd.DataFrame({"token": tokens, "share": rollout_shares(matrix)})
+
+
+def head_statistics_table(stats: Sequence[Any]) -> pd.DataFrame:
+    """One row per layer and head: relative entropy, mean distance, first-token share, peak."""
+    return pd.DataFrame(
+        [
+            {
+                "layer": item.layer,
+                "head": head,
+                "entropy / uniform": item.entropy[head] / max(item.max_entropy, 1e-12),
+                "mean distance": item.distance[head],
+                "to the first token": item.first_token[head],
+                "peak weight": item.max_attention[head],
+            }
+            for item in stats
+            for head in range(len(item.entropy))
+        ]
+    )
+
+
+def head_importance_table(info: Any) -> pd.DataFrame:
+    """The heads ranked by the mean drop of the predicted class's output when removed."""
+    return pd.DataFrame(info.ranking(), columns=["layer", "head", "mean drop when removed"])
+
+
+def entropy_labels(info: Any) -> list[str]:
+    """``"<layer> head <h>"`` for every head of an attention-evolution info, layer by layer."""
+    return [f"{layer} head {h}" for layer in info.layers for h in range(info.entropy.shape[2])]
+
+
+def attention_entropy_table(info: Any) -> pd.DataFrame:
+    """Each head's attention entropy per epoch (rows: epochs; columns: heads)."""
+    entropy = np.asarray(info.entropy).reshape(len(info.epochs), -1)
+    return pd.DataFrame(
+        entropy, index=pd.Index(info.epochs, name="epoch"), columns=entropy_labels(info)
+    )

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -38,6 +39,7 @@ __all__ = [
     "METHOD_LABELS",
     "SIGNED_COLORSCALE",
     "SIGNED_TITLE",
+    "attribution_table",
     "attribution_values",
     "method_settings",
     "plot_attribution",
@@ -45,7 +47,11 @@ __all__ = [
     "plot_pointing_game",
     "plot_sanity_check",
     "plot_token_attribution",
+    "pointing_game_table",
+    "sanity_check_table",
     "shared_limit",
+    "token_attribution_table",
+    "top_attribution_table",
 ]
 
 
@@ -791,3 +797,117 @@ def plot_pointing_game(scores: Mapping[str, float]) -> go.Figure:
     layout["hovermode"] = "closest"
     figure.update_layout(**layout)
     return figure
+
+
+# --- the tables behind the attribution views ----------------------------------------------------
+
+
+def attribution_table(infos: Mapping[str, Any]) -> pd.DataFrame:
+    """Every method's map of the first sample, one row per position (image rows and columns,
+    time steps and features, or positions), as the chart draws it: signed attributions for
+    signed methods (summed over an image's channels), magnitudes for the others."""
+    frames = []
+    for method, info in infos.items():
+        values, signed = attribution_values(info, 0)
+        if info.input_kind == "image" and values.ndim == 2:
+            axes = ["row", "column"]
+        elif values.ndim == 2:
+            axes = ["time step", "feature"]
+        else:
+            axes = [f"axis {k}" for k in range(values.ndim)]
+        positions = np.indices(values.shape).reshape(values.ndim, -1).T
+        frame = pd.DataFrame(positions, columns=axes)
+        frame.insert(0, "method", METHOD_LABELS.get(method, method))
+        frame["kind"] = SIGNED_TITLE if signed else MAGNITUDE_TITLE
+        frame["attribution"] = values.ravel()
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def sanity_check_table(sanity: Any) -> pd.DataFrame:
+    """The median rank correlation with the original map after each randomization stage."""
+    return pd.DataFrame(
+        {
+            "layers randomized": ["original", *sanity.layers],
+            "median rank correlation": [
+                1.0,
+                *np.median(np.asarray(sanity.rank_correlation, dtype=float), axis=1),
+            ],
+        }
+    )
+
+
+def pointing_game_table(scores: Mapping[str, float]) -> pd.DataFrame:
+    """Each method's pointing-game score."""
+    return pd.DataFrame({"method": list(scores), "pointing game score": list(scores.values())})
+
+
+def token_attribution_table(info: Any, tokens: Sequence[str], index: int = 0) -> pd.DataFrame:
+    """Each position's token and attribution for sample ``index`` (tokens padded with "")."""
+    scores = np.asarray(info.scores[index], dtype=float)
+    count = len(scores)
+    return pd.DataFrame(
+        {
+            "position": np.arange(count),
+            "token": [*tokens, *[""] * max(0, count - len(tokens))][:count],
+            "attribution": scores,
+        }
+    )
+
+
+def top_attribution_table(
+    info: Any,
+    kind: str,
+    *,
+    words: Sequence[str] | None = None,
+    feature_names: Sequence[str] | None = None,
+    k: int = 10,
+) -> pd.DataFrame:
+    """The ``k`` positions of sample 0 with the largest attribution, named as the user knows
+    them: an image's row and column (summed over channels), a series' time step and feature, a
+    text's position and token (padding left out), largest share first.
+
+    Args:
+        info: an attribution info (token scores for ``kind="text"``).
+        kind: ``"image"``, ``"series"``, ``"text"`` or ``"array"``.
+        words: for text, the word of each token of sample 0 (``SampleSet.words``).
+        feature_names: for a series, the features' names (``feature k`` without).
+        k: how many positions.
+    """
+    from neurogenesis.analysis.attribution import top_attributions
+
+    if kind == "text":
+        values = np.asarray(info.scores[0])
+        tokens = np.asarray(info.tokens[0])
+        present = np.flatnonzero(tokens != 0)
+        top = top_attributions(values[present], k)
+        positions = present[top.positions[:, 0]]
+        words = list(words) if words is not None else [f"#{int(t)}" for t in tokens]
+        return pd.DataFrame(
+            {
+                "position": positions,
+                "token": [words[p] for p in positions],
+                "attribution": top.values,
+                "share of |total|": top.shares,
+            }
+        )
+    # what the chart draws: signed methods' attributions, every other method's magnitude map
+    values, signed = attribution_values(info, 0)
+    if kind == "image" and values.ndim == 3:
+        values = values.sum(axis=-1)  # a pixel's evidence over its channels
+    top = top_attributions(values, k)
+    frame = {}
+    if kind == "image":
+        frame["row"] = top.positions[:, 0]
+        frame["column"] = top.positions[:, 1]
+    elif kind == "series" and values.ndim == 2:
+        names = list(feature_names) if feature_names else []
+        frame["time step"] = top.positions[:, 0]
+        frame["feature"] = [
+            names[f] if f < len(names) else f"feature {f}" for f in top.positions[:, 1]
+        ]
+    else:
+        frame["position"] = [tuple(int(v) for v in p) for p in top.positions]
+    frame["attribution" if signed else "map value"] = top.values
+    frame["share of |total|"] = top.shares
+    return pd.DataFrame(frame)

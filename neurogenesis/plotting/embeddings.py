@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
 from neurogenesis.analysis.embeddings import LatentGridInfo, ProjectionInfo, ReconstructionInfo
@@ -35,11 +36,17 @@ __all__ = [
     "HOVER_LIMIT",
     "NOISE_COLOR",
     "category_colours",
+    "latent_grid_table",
+    "neighbours_table",
     "plot_latent_grid",
     "plot_projection",
     "plot_reconstructions",
     "plot_similarity",
+    "projection_colours",
+    "projection_table",
+    "reconstructions_table",
     "selected_indices",
+    "similarity_table",
 ]
 
 HOVER_LIMIT = 5000
@@ -724,3 +731,68 @@ def plot_latent_grid(info: LatentGridInfo) -> go.Figure:
     )
     _picture_layout(fig, title, canvas, 170)
     return fig
+
+
+# --- the tables and colours behind the projector and the autoencoder views --------------------
+
+
+def projection_colours(colour_by: str, predictions, clusters=None):
+    """What colours the projector's points: ``(values, "categorical" or "continuous", category
+    names or None)`` for ``colour_by`` (label, prediction, correctness, confidence, cluster)."""
+    names = list(predictions.label_names) if predictions.label_names else None
+    if colour_by == "label" and predictions.task == "regression":
+        return np.asarray(predictions.labels, dtype=np.float64), "continuous", None
+    if colour_by == "label":
+        return np.asarray(predictions.labels), "categorical", names
+    if colour_by == "prediction":
+        return np.asarray(predictions.predicted), "categorical", names
+    if colour_by == "correctness":
+        return np.asarray(predictions.correct).astype(int), "categorical", ["wrong", "correct"]
+    if colour_by == "confidence":
+        return np.asarray(predictions.confidence), "continuous", None
+    return (
+        np.asarray(clusters.labels),
+        "categorical",
+        [f"cluster {i}" for i in range(clusters.num_clusters)],
+    )
+
+
+def projection_table(info: ProjectionInfo, predictions, colour_by, colour, names) -> pd.DataFrame:
+    """Every sample's place in the projection, with what colours it."""
+    from neurogenesis.plotting.features import sample_table
+
+    table = sample_table(predictions, np.arange(len(info.coords)))
+    for axis in range(info.coords.shape[1]):
+        table.insert(1 + axis, f"{info.method} {axis + 1}", info.coords[:, axis])
+    if colour_by == "cluster":
+        values = np.asarray(colour)
+        table["cluster"] = [names[v] if names and 0 <= v < len(names) else v for v in values]
+    return table
+
+
+def neighbours_table(neighbours, facts: Sequence[str]) -> pd.DataFrame:
+    """The nearest neighbours of a sample with their distances and ``facts`` (their captions)."""
+    return pd.DataFrame(
+        {"sample": neighbours.indices, "distance": neighbours.distances, "sample facts": facts}
+    )
+
+
+def similarity_table(matrix, labels: Sequence[str]) -> pd.DataFrame:
+    """The similarity matrix, its rows and columns labelled."""
+    return pd.DataFrame(matrix, index=labels, columns=labels)
+
+
+def reconstructions_table(info: ReconstructionInfo) -> pd.DataFrame:
+    """The samples shown, with their mean squared reconstruction errors."""
+    return pd.DataFrame({"sample": info.indices, "mean squared error": info.errors[info.indices]})
+
+
+def latent_grid_table(info: LatentGridInfo) -> pd.DataFrame:
+    """The latent grid's points, row by row (the first coordinate fastest)."""
+    rows, columns = info.images.shape[:2]
+    return pd.DataFrame(
+        {
+            f"{info.latent}[0]": np.tile(info.first, rows),
+            f"{info.latent}[1]": np.repeat(info.second, columns),
+        }
+    )
