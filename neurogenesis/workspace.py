@@ -40,6 +40,8 @@ __all__ = [
     "demo_workspace",
     "landscape_runs",
     "matching_models",
+    "recorded_hyperparameters",
+    "recorded_path",
     "model_metadata",
     "run_models",
     "safe_file_name",
@@ -334,6 +336,31 @@ def _read_checkpoint_labels(run_dir: str) -> tuple[str, ...]:
     from neurogenesis.io.recordings import read_recording
 
     return read_recording(run_dir).checkpoint_labels
+
+
+def recorded_hyperparameters(runs) -> dict[str, dict]:
+    """Run name -> the hyperparameters its RunRecorder manifest holds (recorded runs only; a
+    manifest that cannot be read is left out)."""
+    from neurogenesis.io.recordings import read_recording
+
+    found = {}
+    for run in runs:
+        if run.format != "neurogenesis":
+            continue
+        try:
+            found[run.name] = dict(read_recording(run.path).hyperparameters)
+        except InputError:
+            continue
+    return found
+
+
+def recorded_path(runs) -> str | None:
+    """The folder of the first of ``runs`` that the RunRecorder wrote (checkpoints, activation
+    statistics), or None."""
+    for run in runs:
+        if run.format == "neurogenesis":
+            return run.path
+    return None
 
 
 def run_models(

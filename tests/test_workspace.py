@@ -251,3 +251,23 @@ def test_landscape_runs_and_twin_run_read_cards_checkpoints_and_digests():
         model_card=lambda source: cards[source.path],
     )
     assert twin == "b"
+
+
+def test_recorded_hyperparameters_and_path_read_only_recorder_runs(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    from neurogenesis.workspace import recorded_hyperparameters, recorded_path
+
+    demo = Path(__file__).resolve().parent.parent / "data" / "runs" / "digits_cnn" / "adam"
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "neurogenesis_run.json").write_text("{not json")
+    runs = [
+        SimpleNamespace(name="csv", path=str(tmp_path / "log.csv"), format="csv"),
+        SimpleNamespace(name="adam", path=str(demo), format="neurogenesis"),
+        SimpleNamespace(name="broken", path=str(broken), format="neurogenesis"),
+    ]
+    manifest = json.loads((demo / "neurogenesis_run.json").read_text())
+    assert recorded_hyperparameters(runs) == {"adam": manifest["hyperparameters"]}
+    assert recorded_path(runs) == str(demo) and recorded_path(runs[:1]) is None

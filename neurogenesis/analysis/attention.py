@@ -19,6 +19,7 @@ from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 __all__ = [
+    "layer_head_statistics",
     "DEFAULT_BATCH_SIZE",
     "AttentionEvolution",
     "HeadImportance",
@@ -277,6 +278,18 @@ class HeadStatistics(ValueEquality):
     first_token: np.ndarray
     special: np.ndarray | None
     max_attention: np.ndarray
+
+
+def layer_head_statistics(model: Any, x: np.ndarray) -> list[HeadStatistics]:
+    """:func:`head_statistics` of every MultiHeadAttention layer of ``model`` over the samples
+    ``x``; for token ids (an integer ``(N, T)`` array) the padding (id 0) is left out of the keys
+    of each layer whose keys are those tokens."""
+    mask = (x != 0) if x.ndim == 2 and np.asarray(x).dtype.kind in "iu" else None
+    result = []
+    for layer, values in attention_scores(model, x).items():
+        layer_mask = mask if mask is not None and mask.shape[1] == values.shape[3] else None
+        result.append(head_statistics(values, layer=layer, key_mask=layer_mask))
+    return result
 
 
 def head_statistics(

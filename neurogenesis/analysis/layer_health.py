@@ -38,6 +38,8 @@ from neurogenesis.analysis.training import metric_names, split_tag
 from neurogenesis.errors import InputError
 
 __all__ = [
+    "histogram_tags",
+    "run_histogram_info",
     "DEFAULT_BINS",
     "DEFAULT_DEAD_THRESHOLD",
     "DISTRIBUTION_BASIS_POINTS",
@@ -294,6 +296,26 @@ def _common_edges(cleaned, num_bins: int) -> np.ndarray:
         padding = CONSTANT_PADDING if low == 0 else max(abs(low) * 0.01, 1e-12)
         low, high = low - padding, high + padding
     return np.linspace(low, high, num_bins + 1)
+
+
+def histogram_tags(runs) -> list[str]:
+    """The histogram tags of ``runs`` (the folders of one logical run): activations first, then
+    weights, then the rest."""
+    tags = [tag for run in runs for tag in run.histograms]
+    return sorted(dict.fromkeys(tags), key=lambda t: (not t.startswith("activations/"), t))
+
+
+def run_histogram_info(runs, tag: str, num_bins: int = DEFAULT_BINS, *, run_name: str = ""):
+    """:func:`histogram_info` of ``tag`` in the first of ``runs`` (the folders of one logical
+    run, ``run_name``) that recorded it.
+
+    Raises:
+        InputError: no run has the tag, or as :func:`histogram_info`.
+    """
+    for run in runs:
+        if tag in run.histograms:
+            return histogram_info(run.histograms[tag], num_bins)
+    raise InputError(f"The run '{run_name}' has no histogram '{tag}'.")
 
 
 def histogram_info(series, num_bins: int = DEFAULT_BINS) -> HistogramInfo:

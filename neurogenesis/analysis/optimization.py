@@ -46,6 +46,7 @@ from neurogenesis.analysis.training import VALIDATION_RUN_NAMES, logical_run_nam
 from neurogenesis.errors import InputError
 
 __all__ = [
+    "gradient_norm_run",
     "DEFAULT_TRAJECTORIES",
     "GradientNormInfo",
     "LearningRateInfo",
@@ -600,6 +601,13 @@ def _no_gradient_reason(run) -> str:
         "histories do not log them. Record the run with neurogenesis.RunRecorder (with "
         "probe_data that has targets) to see them."
     )
+
+
+def gradient_norm_run(runs):
+    """Of ``runs`` (the folders of one logical run), the first that logged gradient norms (tags
+    starting with :data:`GRADIENT_NORM_PREFIX`), else the first."""
+    with_norms = [r for r in runs if any(t.startswith(GRADIENT_NORM_PREFIX) for t in r.scalars)]
+    return (with_norms or runs)[0]
 
 
 def gradient_norm_info(

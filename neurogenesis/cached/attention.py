@@ -50,18 +50,9 @@ def input_prediction(model: Source, x, label_names=None):
 
 @st.cache_data(show_spinner="Summarising every head over the sample set…", max_entries=16)
 def _head_statistics(model_key, samples_key, count: int):
-    import numpy as np
+    from neurogenesis.analysis.attention import layer_head_statistics
 
-    from neurogenesis.analysis.attention import attention_scores as scores
-    from neurogenesis.analysis.attention import head_statistics
-
-    x = _samples(*samples_key).x[:count]
-    mask = (x != 0) if x.ndim == 2 and np.asarray(x).dtype.kind in "iu" else None
-    result = []
-    for layer, values in scores(_model(*model_key), x).items():
-        layer_mask = mask if mask is not None and mask.shape[1] == values.shape[3] else None
-        result.append(head_statistics(values, layer=layer, key_mask=layer_mask))
-    return result
+    return layer_head_statistics(_model(*model_key), _samples(*samples_key).x[:count])
 
 
 def head_statistics(model: Source, samples: Source, count: int = 256):

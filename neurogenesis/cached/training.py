@@ -23,19 +23,11 @@ def named_runs(sources) -> tuple[list, list[str], list[str]]:
 @by_key
 @st.cache_data(show_spinner=False, max_entries=32)
 def hyperparameters(source: Key) -> dict[str, dict]:
-    """Run name -> the hyperparameters its RunRecorder manifest holds (recorded runs only)."""
-    from neurogenesis.errors import InputError
-    from neurogenesis.io.recordings import read_recording
+    """``workspace.recorded_hyperparameters``: run name -> the hyperparameters its RunRecorder
+    manifest holds (recorded runs only)."""
+    from neurogenesis.workspace import recorded_hyperparameters
 
-    found = {}
-    for run in _runs(*source):
-        if run.format != "neurogenesis":
-            continue
-        try:
-            found[run.name] = dict(read_recording(run.path).hyperparameters)
-        except InputError:
-            continue
-    return found
+    return recorded_hyperparameters(_runs(*source))
 
 
 @st.cache_data(show_spinner="Drawing the curves…", max_entries=64)
@@ -141,13 +133,9 @@ def trajectory(sources, run: str, x_name: str, y_name: str, window: int):
 
 @st.cache_data(show_spinner="Re-binning the histograms…", max_entries=64)
 def _histogram(keys, run: str, tag: str, bins: int):
-    from neurogenesis.analysis.layer_health import histogram_info
-    from neurogenesis.errors import InputError
+    from neurogenesis.analysis.layer_health import run_histogram_info
 
-    for item in _picked(keys, (run,))[0]:
-        if tag in item.histograms:
-            return histogram_info(item.histograms[tag], bins)
-    raise InputError(f"The run '{run}' has no histogram '{tag}'.")
+    return run_histogram_info(_picked(keys, (run,))[0], tag, bins, run_name=run)
 
 
 def histogram(sources, run: str, tag: str, bins: int | None = None):
@@ -158,17 +146,18 @@ def histogram(sources, run: str, tag: str, bins: int | None = None):
 
 
 def histogram_tags(sources, run: str) -> list[str]:
-    """The run's histogram tags: activations first, then weights, then the rest."""
-    tags = [tag for item in _picked(_source_keys(sources), (run,))[0] for tag in item.histograms]
-    return sorted(dict.fromkeys(tags), key=lambda t: (not t.startswith("activations/"), t))
+    """``analysis.layer_health.histogram_tags``: the run's histogram tags, activations first."""
+    from neurogenesis.analysis.layer_health import histogram_tags as tags
+
+    return tags(_picked(_source_keys(sources), (run,))[0])
 
 
 def recorded_path(sources, run: str) -> str | None:
-    """The folder of a run the RunRecorder wrote (checkpoints, activation statistics), or None."""
-    for item in _picked(_source_keys(sources), (run,))[0]:
-        if item.format == "neurogenesis":
-            return item.path
-    return None
+    """``workspace.recorded_path``: the folder of a run the RunRecorder wrote (checkpoints,
+    activation statistics), or None."""
+    from neurogenesis.workspace import recorded_path as folder
+
+    return folder(_picked(_source_keys(sources), (run,))[0])
 
 
 @st.cache_data(show_spinner="Reading the activation statistics…", max_entries=32)
@@ -220,11 +209,9 @@ def learning_rates(sources, chosen):
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _gradient_norms(keys, run: str, by: str):
-    from neurogenesis.analysis.optimization import gradient_norm_info
+    from neurogenesis.analysis.optimization import gradient_norm_info, gradient_norm_run
 
-    runs = _picked(keys, (run,))[0]
-    with_norms = [r for r in runs if any(t.startswith("gradient_norm/") for t in r.scalars)]
-    return gradient_norm_info((with_norms or runs)[0], by=by)
+    return gradient_norm_info(gradient_norm_run(_picked(keys, (run,))[0]), by=by)
 
 
 def gradient_norms(sources, run: str, by: str = "layer"):

@@ -253,3 +253,13 @@ def test_attention_flow_is_the_sum_of_two_layer_path_bottlenecks():
             assert flow[0, i, j] == pytest.approx(expected, abs=1e-5)
     single = attention.attention_flow([first], residual=False)
     np.testing.assert_allclose(single[0], a1, atol=1e-6)
+
+
+def test_layer_head_statistics_leave_the_padding_keys_out_of_every_layer():
+    model = load_model(ROOT / "models" / "sentiment_transformer.keras")
+    tokens = np.load(ROOT / "data" / "samples" / "sentiment_transformer.npz")["x"][:8]
+    found = attention.layer_head_statistics(model, tokens)
+    scores = attention.attention_scores(model, tokens)
+    assert [info.layer for info in found] == list(scores)
+    for info, values in zip(found, scores.values(), strict=True):
+        assert info == attention.head_statistics(values, layer=info.layer, key_mask=tokens != 0)

@@ -473,3 +473,15 @@ def test_batch_norm_effect_reports_what_is_missing(runs):
     ]
     assert any("share no activation histograms" in note for note in info.notes)
     assert any("no sign of BatchNormalization" in note for note in info.notes)
+
+
+def test_a_logical_runs_histogram_comes_from_the_folder_that_recorded_it(runs):
+    folders = [runs["digits_cnn/keras_callbacks/training.csv"], runs["digits_cnn/adam"]]
+    tags = lh.histogram_tags(folders)
+    assert tags == lh.histogram_tags([runs["digits_cnn/adam"]]) and tags
+    activations = [tag for tag in tags if tag.startswith("activations/")]
+    assert tags[: len(activations)] == activations
+    info = lh.run_histogram_info(folders, tags[0], 12, run_name="adam")
+    assert info == lh.histogram_info(runs["digits_cnn/adam"].histograms[tags[0]], 12)
+    with pytest.raises(InputError, match="The run 'adam' has no histogram 'nope'"):
+        lh.run_histogram_info(folders, "nope", run_name="adam")

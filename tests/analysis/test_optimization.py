@@ -522,3 +522,11 @@ def test_demo_optimizer_comparison(demo_runs):
         validation = demo_runs[entry.run].scalars["validation/loss"].values
         assert entry.best_value == np.min(validation)
     assert len(info.summary_rows()) == 5
+
+
+def test_the_gradient_norms_come_from_the_folder_that_logged_them(demo_runs):
+    csv = demo_runs["digits_cnn/keras_callbacks/training.csv"]
+    recorded = demo_runs["digits_cnn/adam"]
+    assert any(tag.startswith(opt.GRADIENT_NORM_PREFIX) for tag in recorded.scalars)
+    assert opt.gradient_norm_run([csv, recorded]) is recorded
+    assert opt.gradient_norm_run([csv]) is csv
