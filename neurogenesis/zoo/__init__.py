@@ -32,7 +32,6 @@ from neurogenesis.errors import InputError
 from neurogenesis.zoo import digits, sentiment, shapes, vae, weather
 from neurogenesis.zoo.common import (
     SEED,
-    SWEEP_FILE,
     Scenario,
     SweepSpec,
     parse_grid,
@@ -50,7 +49,6 @@ __all__ = [
     "SCENARIOS",
     "SCENARIO_NAMES",
     "SEED",
-    "SWEEP_FILE",
     "Scenario",
     "SweepSpec",
     "parse_grid",

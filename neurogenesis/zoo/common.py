@@ -24,6 +24,15 @@ from typing import Any
 import numpy as np
 
 from neurogenesis.errors import InputError, UnsupportedModelError
+from neurogenesis.io.run_folder import (
+    STOP_FILE,
+    SWEEP_FILE,
+    read_manifest,
+    read_sweep_summary,
+    replace_text,
+    request_stop,
+    stop_requested,
+)
 
 SEED = 7
 """The seed every demo is built with (data split, generated data, initial weights)."""
@@ -33,10 +42,6 @@ COMPARISON_MAX_CHECKPOINTS = 5  # runs recorded only to be compared with a scena
 PROBE_SIZE = 64
 RECORDER_SAMPLE_SIZE = 64
 CARD_DIGITS = 4
-SWEEP_FILE = "sweep.json"
-STOP_FILE = "STOP"
-"""The stop file, in a sweep folder as in a run folder (the recorder's): the sweep stops."""
-RUN_MANIFEST = "neurogenesis_run.json"
 STOP_POLL_SECONDS = 0.5
 MAX_ERROR_CHARS = 2000
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -74,9 +79,8 @@ class Scenario:
             model file and card, the runs, the sweep and the sample set; returns the card (whose
             ``test_metric`` is ``{"name", "value"}`` and ``epochs`` the main run's) plus
             ``model``, ``runs_dir``, ``sweep_dir``, ``samples_path`` and ``seconds``.
-        train: ``train(run_dir, *, epochs=None, seed=0, **options) -> dict`` records one training
-            of the main model into ``run_dir`` (the dashboard's live training); it stops early
-            when the recorder's stop file appears.
+        setup: ``setup() -> (recipe, data)``: the scenario's :class:`Recipe` and the data it
+            trains on (live training's and the sweeps'); :meth:`train` uses them.
         sweep: how the scenario is swept (:class:`SweepSpec`): its default grid and random
             space, metric and goal; :func:`sweep_scenario` runs one into any folder.
         width_model: ``width_model(width) -> keras.Model``: the main model, untrained, at one
@@ -89,9 +93,30 @@ class Scenario:
     task: str
     default_epochs: int
     build: Callable[..., dict]
-    train: Callable[..., dict]
+    setup: Callable[[], tuple[Recipe, Any]]
     sweep: SweepSpec | None = None
     width_model: Callable[[int], Any] | None = None
+
+    def train(
+        self, run_dir: str | Path, *, epochs: int | None = None, seed: int = 0, **options: Any
+    ) -> dict:
+        """Records one training of the main model into ``run_dir`` (the dashboard's live
+        training); it stops early when the recorder's stop file appears.
+
+        Args:
+            run_dir: the run folder (created if missing; files already there are kept).
+            epochs: epochs to train; by default :attr:`default_epochs`.
+            seed: seed for the initial weights and the shuffling (the data is always the same).
+            **options: the model's options (``learning_rate``, ``width``, ...: the keyword
+                options of the scenario's ``hyperparameters``); their defaults otherwise.
+
+        Returns:
+            ``run_dir``, ``epochs`` trained, ``final`` metrics and ``hyperparameters``.
+        """
+        recipe, data = self.setup()
+        return recipe.train(
+            run_dir, data, epochs=epochs or self.default_epochs, seed=seed, options=options
+        )
 
 
 @dataclass(frozen=True)
@@ -106,8 +131,6 @@ class SweepSpec:
         epochs: epochs per point by default (the scenario's ``SWEEP_EPOCHS``).
         metric: the history key a point is judged by, e.g. ``'val_accuracy'``.
         goal: ``'max'`` or ``'min'``.
-        setup: ``setup() -> (recipe, data)``: the scenario's :class:`Recipe` and the data a sweep
-            trains on (live training's data).
         options: the scenario's ``hyperparameters`` function; its keyword options other than
             ``epochs`` and ``seed`` are what a sweep may vary, typed as their defaults.
     """
@@ -117,11 +140,10 @@ class SweepSpec:
     epochs: int
     metric: str
     goal: str
-    setup: Callable[[], tuple[Any, Any]]
     options: Callable[..., dict]
 
     @classmethod
-    def declared(cls, namespace: Mapping[str, Any], *, setup: Callable[[], tuple]) -> SweepSpec:
+    def declared(cls, namespace: Mapping[str, Any]) -> SweepSpec:
         """The sweep a scenario module declares by its names ``SWEEP_GRID``, ``RANDOM_SPACE``,
         ``SWEEP_EPOCHS``, ``SWEEP_METRIC``, ``SWEEP_GOAL`` and ``_hyperparameters`` (pass its
         ``globals()``), so the five modules declare a sweep the same way."""
@@ -131,7 +153,6 @@ class SweepSpec:
             epochs=namespace["SWEEP_EPOCHS"],
             metric=namespace["SWEEP_METRIC"],
             goal=namespace["SWEEP_GOAL"],
-            setup=setup,
             options=namespace["_hyperparameters"],
         )
 
@@ -371,22 +392,12 @@ def _run_order(points: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 def _write_summary(sweep_dir: Path, summary: dict) -> None:
     """Rewrites ``sweep.json`` atomically: a reader polling it never sees half a file."""
-    temporary = sweep_dir / f".{SWEEP_FILE}.tmp"
-    temporary.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, sweep_dir / SWEEP_FILE)
-
-
-def _stop_requested(sweep_dir: Path) -> bool:
-    return (sweep_dir / STOP_FILE).exists()
+    replace_text(sweep_dir / SWEEP_FILE, json.dumps(summary, indent=2) + "\n")
 
 
 def _remove_leftover_stop(sweep_dir: Path) -> None:
     """A stop file left by a stopped sweep in the same folder would end the new one at once."""
-    try:
-        previous = json.loads((sweep_dir / SWEEP_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    if isinstance(previous, dict) and previous.get("status") == "stopped":
+    if read_sweep_summary(sweep_dir).get("status") == "stopped":
         (sweep_dir / STOP_FILE).unlink(missing_ok=True)
 
 
@@ -402,10 +413,10 @@ def _stop_forwarded(sweep_dir: Path, run_dir: Path) -> Iterator[None]:
 
     def forward() -> None:
         while not finished.wait(STOP_POLL_SECONDS):
-            if _stop_requested(sweep_dir) and run_dir.is_dir():
+            if stop_requested(sweep_dir) and run_dir.is_dir():
                 # The folder may be being emptied right now; the next poll tries again.
                 with suppress(OSError):
-                    (run_dir / STOP_FILE).touch()
+                    request_stop(run_dir)
 
     thread = threading.Thread(target=forward, name=f"sweep-stop-{run_dir.name}", daemon=True)
     thread.start()
@@ -420,11 +431,7 @@ def _interrupted(run_dir: Path, history: dict[str, list[float]], metric: str, ep
     """Whether a point ended early (the stop file): fewer epochs, or its manifest says stopped."""
     if len(history.get(metric, [])) < epochs:
         return True
-    try:
-        manifest = json.loads((run_dir / RUN_MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(manifest, dict) and manifest.get("status") == "stopped"
+    return read_manifest(run_dir).get("status") == "stopped"
 
 
 def run_sweep(
@@ -518,7 +525,7 @@ def run_sweep(
     done: dict[str, dict] = {}
     try:
         for group in groups:
-            if _stop_requested(sweep_dir):
+            if stop_requested(sweep_dir):
                 break
             set_seed(SEED)
             model = build_model(
@@ -526,14 +533,14 @@ def run_sweep(
             )
             initial_weights = [variable.numpy() for variable in model.weights]
             for params in group:
-                if _stop_requested(sweep_dir):
+                if stop_requested(sweep_dir):
                     break
                 name = sweep_run_name(params)
                 restart_training(model, initial_weights, params["learning_rate"])
                 set_seed(SEED)
                 with _stop_forwarded(sweep_dir, sweep_dir / name):
                     history = fit_point(model, sweep_dir / name, params)
-                if _stop_requested(sweep_dir) and _interrupted(
+                if stop_requested(sweep_dir) and _interrupted(
                     sweep_dir / name, history, metric, epochs
                 ):
                     break
@@ -554,20 +561,74 @@ def run_sweep(
 
 @dataclass(frozen=True)
 class Recipe:
-    """A scenario's own three model functions, so the steps every build shares call them alike.
+    """A scenario's model functions and how its data trains them, declared as data, so the steps
+    every build shares (one recorded training, a run, a sweep) are written once.
 
     Attributes:
         compiled: ``compiled(**options) -> model``: a fresh compiled model; with no options, the
             scenario's main model.
-        fit: ``fit(model, run_dir, data, *, hyperparameters, light=False, clean=True, ...) ->
-            history``: one recorded training (``hyperparameters["epochs"]`` epochs).
         hyperparameters: ``hyperparameters(*, epochs, seed, **options) -> dict``: what a run's
             manifest stores.
+        batch_size: the batch size of every training.
+        split: ``split(data) -> ((x, y), (x, y))``: the training and validation pairs in the
+            scenario's data.
+        samples: ``samples(data) -> (x, y)``: the sample set a full run keeps; None: the
+            validation pair.
+        recorder_options: ``RunRecorder`` arguments of every run of the scenario, over the demo
+            settings.
+        after_fit: ``after_fit(model, run_dir)`` after a full (not light) run's training, e.g. to
+            write a model the recorder cannot.
     """
 
     compiled: Callable[..., Any]
-    fit: Callable[..., dict[str, list[float]]]
     hyperparameters: Callable[..., dict]
+    batch_size: int
+    split: Callable[[Any], tuple[tuple, tuple]]
+    samples: Callable[[Any], tuple] | None = None
+    recorder_options: Mapping[str, Any] | None = None
+    after_fit: Callable[[Any, Path], None] | None = None
+
+    def fit(
+        self,
+        model,
+        run_dir: Path,
+        data: Any,
+        *,
+        hyperparameters: dict,
+        light: bool = False,
+        clean: bool = True,
+        comparison: bool = False,
+    ) -> dict[str, list[float]]:
+        """One recorded training (:func:`fit_recorded`) of ``hyperparameters["epochs"]`` epochs;
+        returns the history.
+
+        Args:
+            model: the compiled model.
+            run_dir: the run folder.
+            data: the scenario's data, as :attr:`split` takes it.
+            hyperparameters: stored in the run's manifest.
+            light: a sweep point: metrics only.
+            clean: empty the folder first.
+            comparison: a run kept only to be compared with the main one: fewer checkpoints.
+        """
+        train, validation = self.split(data)
+        history = fit_recorded(
+            model,
+            run_dir,
+            train,
+            validation,
+            epochs=hyperparameters["epochs"],
+            batch_size=self.batch_size,
+            hyperparameters=hyperparameters,
+            light=light,
+            comparison=comparison,
+            samples=None if self.samples is None else self.samples(data),
+            recorder_options=None if self.recorder_options is None else dict(self.recorder_options),
+            clean=clean,
+        )
+        if self.after_fit is not None and not light:
+            self.after_fit(model, Path(run_dir))
+        return history
 
     def record_run(
         self, run_dir: Path, data: Any, epochs: int, options: dict | None = None, **fit_options
@@ -589,23 +650,15 @@ class Recipe:
         self.fit(model, run_dir, data, hyperparameters=hyperparameters, **fit_options)
         return model
 
-    def train(
-        self,
-        run_dir: Path,
-        load_data: Callable[[], Any],
-        *,
-        epochs: int,
-        seed: int,
-        options: dict,
-    ) -> dict:
-        """What a scenario's ``train`` does: one seeded training recorded into ``run_dir``.
+    def train(self, run_dir: Path, data: Any, *, epochs: int, seed: int, options: dict) -> dict:
+        """One seeded training recorded into ``run_dir`` (:meth:`Scenario.train`).
 
         The folder is not emptied: the dashboard's live training may have put files there (the
         stop file's folder).
 
         Args:
             run_dir: the run folder (created if missing).
-            load_data: returns the scenario's data; called once the model is built.
+            data: the scenario's data.
             epochs: epochs to train.
             seed: seed for the initial weights and the shuffling.
             options: the model's options, as ``compiled`` and ``hyperparameters`` take them.
@@ -617,9 +670,7 @@ class Recipe:
         hyperparameters = self.hyperparameters(epochs=epochs, seed=seed, **options)
         set_seed(seed)
         model = self.compiled(**options)
-        history = self.fit(
-            model, run_dir, load_data(), hyperparameters=hyperparameters, clean=False
-        )
+        history = self.fit(model, run_dir, data, hyperparameters=hyperparameters, clean=False)
         return training_result(run_dir, history, hyperparameters)
 
     def sweep_into(
@@ -979,7 +1030,7 @@ def sweep_scenario(
     epochs = spec.epochs if epochs is None else int(epochs)
     if epochs < 1:
         raise InputError(f"Expected at least 1 epoch per sweep point. Received: {epochs}.")
-    recipe, data = spec.setup()
+    recipe, data = scenario.setup()
     return recipe.sweep_into(
         scenario.name,
         Path(sweep_dir),

@@ -18,7 +18,6 @@ from neurogenesis.zoo.common import (
     Recipe,
     Scenario,
     SweepSpec,
-    fit_recorded,
     fresh_dir,
     keras_module,
     make_card,
@@ -139,58 +138,12 @@ def _hyperparameters(
     }
 
 
-def _fit(
-    model, run_dir: Path, data, *, hyperparameters: dict, light=False, clean=True, comparison=False
-):
-    return fit_recorded(
-        model,
-        run_dir,
-        *data,
-        epochs=hyperparameters["epochs"],
-        batch_size=BATCH_SIZE,
-        hyperparameters=hyperparameters,
-        light=light,
-        clean=clean,
-        comparison=comparison,
-    )
-
-
-_RECIPE = Recipe(compiled=_compiled, fit=_fit, hyperparameters=_hyperparameters)
-
-
-def train(
-    run_dir: Path,
-    *,
-    epochs: int | None = None,
-    seed: int = 0,
-    optimizer: str = "adam",
-    learning_rate: float = 1e-3,
-    width: int = DEFAULT_WIDTH,
-    batch_norm: bool = True,
-) -> dict:
-    """Records one training of the digits CNN into ``run_dir`` (stops early on the stop file).
-
-    Args:
-        run_dir: the run folder (created if missing; files already there are kept).
-        epochs: epochs to train; by default :data:`DEFAULT_EPOCHS`.
-        seed: seed for the initial weights and the shuffling.
-        optimizer: ``'adam'``, ``'sgd'`` or ``'rmsprop'``.
-        learning_rate: the optimizer's learning rate.
-        width: filters of the first convolution.
-        batch_norm: add BatchNormalization after each convolution.
-
-    Returns:
-        ``run_dir``, ``epochs`` trained, ``final`` metrics and ``hyperparameters``.
-    """
-    options = {
-        "optimizer": optimizer,
-        "learning_rate": learning_rate,
-        "width": width,
-        "batch_norm": batch_norm,
-    }
-    return _RECIPE.train(
-        run_dir, digits_data, epochs=epochs or DEFAULT_EPOCHS, seed=seed, options=options
-    )
+_RECIPE = Recipe(
+    compiled=_compiled,
+    hyperparameters=_hyperparameters,
+    batch_size=BATCH_SIZE,
+    split=lambda data: data,  # already ((x_train, y_train), (x_test, y_test))
+)
 
 
 def _keras_callbacks_run(run_dir: Path, data, epochs: int) -> None:
@@ -289,7 +242,7 @@ SCENARIO = Scenario(
     task=TASK,
     default_epochs=DEFAULT_EPOCHS,
     build=build,
-    train=train,
-    sweep=SweepSpec.declared(globals(), setup=lambda: (_RECIPE, digits_data())),
+    setup=lambda: (_RECIPE, digits_data()),
+    sweep=SweepSpec.declared(globals()),
     width_model=lambda width: digits_cnn(width=width),
 )

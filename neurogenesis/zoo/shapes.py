@@ -21,7 +21,6 @@ from neurogenesis.zoo.common import (
     Recipe,
     Scenario,
     SweepSpec,
-    fit_recorded,
     fresh_dir,
     keras_module,
     make_card,
@@ -209,48 +208,14 @@ def _hyperparameters(
     }
 
 
-def _fit(model, run_dir: Path, data, *, hyperparameters: dict, light=False, clean=True):
+def _split(data):
     (x_train, y_train, _), (x_test, y_test, _) = data
-    return fit_recorded(
-        model,
-        run_dir,
-        (x_train, y_train),
-        (x_test, y_test),
-        epochs=hyperparameters["epochs"],
-        batch_size=BATCH_SIZE,
-        hyperparameters=hyperparameters,
-        light=light,
-        clean=clean,
-    )
+    return (x_train, y_train), (x_test, y_test)
 
 
-_RECIPE = Recipe(compiled=_compiled, fit=_fit, hyperparameters=_hyperparameters)
-
-
-def train(
-    run_dir: Path,
-    *,
-    epochs: int | None = None,
-    seed: int = 0,
-    learning_rate: float = LEARNING_RATE,
-    width: int = DEFAULT_WIDTH,
-) -> dict:
-    """Records one training of the shapes CNN into ``run_dir`` (stops early on the stop file).
-
-    Args:
-        run_dir: the run folder (created if missing; files already there are kept).
-        epochs: epochs to train; by default :data:`DEFAULT_EPOCHS`.
-        seed: seed for the initial weights and the shuffling (the images are always the same).
-        learning_rate: Adam's learning rate.
-        width: filters of the first convolution.
-
-    Returns:
-        ``run_dir``, ``epochs`` trained, ``final`` metrics and ``hyperparameters``.
-    """
-    options = {"learning_rate": learning_rate, "width": width}
-    return _RECIPE.train(
-        run_dir, shapes_data, epochs=epochs or DEFAULT_EPOCHS, seed=seed, options=options
-    )
+_RECIPE = Recipe(
+    compiled=_compiled, hyperparameters=_hyperparameters, batch_size=BATCH_SIZE, split=_split
+)
 
 
 def build(
@@ -321,7 +286,7 @@ SCENARIO = Scenario(
     task=TASK,
     default_epochs=DEFAULT_EPOCHS,
     build=build,
-    train=train,
-    sweep=SweepSpec.declared(globals(), setup=lambda: (_RECIPE, shapes_data())),
+    setup=lambda: (_RECIPE, shapes_data()),
+    sweep=SweepSpec.declared(globals()),
     width_model=lambda width: shapes_cnn(width=width),
 )

@@ -16,7 +16,6 @@ sampling step, so it loads with ``safe_mode``:
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -29,11 +28,11 @@ from neurogenesis.analysis.templates import (
     vae_encoder_and_decoder,
     vae_inference_model,
 )
+from neurogenesis.io.run_folder import MODEL_FILE, RUN_MANIFEST_NAME, replace_text
 from neurogenesis.zoo.common import (
     Recipe,
     Scenario,
     SweepSpec,
-    fit_recorded,
     fresh_dir,
     keras_module,
     make_card,
@@ -66,8 +65,6 @@ SWEEP_METRIC = "val_loss"
 SWEEP_GOAL = "min"
 # A live random sweep: log-uniform learning rates around the grid's, the grid's widths.
 RANDOM_SPACE = {"learning_rate": (5e-4, 2e-2, "log"), "width": [16, 32, 64, 128]}
-RUN_MODEL_FILE = "model.keras"
-RUN_MANIFEST = "neurogenesis_run.json"
 
 
 def encoder_and_decoder(*, width: int = DEFAULT_WIDTH):
@@ -147,75 +144,47 @@ def _hyperparameters(
     }
 
 
-def _fit(trainer, run_dir: Path, data, *, hyperparameters: dict, light=False, clean=True):
-    """Trains; for a full run, writes the inference model as the run's ``model.keras``."""
-    (x_train, _), (x_test, y_test) = data
-    history = fit_recorded(
-        trainer,
-        run_dir,
-        (x_train, x_train),
-        (x_test, x_test),
-        epochs=hyperparameters["epochs"],
-        batch_size=BATCH_SIZE,
-        hyperparameters=hyperparameters,
-        light=light,
-        clean=clean,
-        samples=(x_test, y_test),  # the digits as labels, for colouring the latent space
-        # The training model holds the Sampling layer, which the safe loader refuses: the run's
-        # model.keras is the inference model instead.
-        recorder_options={"save_model": False},
-    )
-    if not light:
-        inference = inference_model(trainer.get_layer("encoder"), trainer.get_layer("decoder"))
-        inference.save(Path(run_dir) / RUN_MODEL_FILE)
-        _list_model_in_manifest(Path(run_dir))
-    return history
+def _split(data):
+    (x_train, _), (x_test, _) = data
+    return (x_train, x_train), (x_test, x_test)
 
 
-_RECIPE = Recipe(compiled=_compiled, fit=_fit, hyperparameters=_hyperparameters)
+def _samples(data):
+    _, (x_test, y_test) = data
+    return x_test, y_test  # the digits as labels, for colouring the latent space
+
+
+def _save_inference_model(trainer, run_dir: Path) -> None:
+    """A full run's ``model.keras``: the inference model (see the module's docstring)."""
+    inference = inference_model(trainer.get_layer("encoder"), trainer.get_layer("decoder"))
+    inference.save(run_dir / MODEL_FILE)
+    _list_model_in_manifest(run_dir)
+
+
+_RECIPE = Recipe(
+    compiled=_compiled,
+    hyperparameters=_hyperparameters,
+    batch_size=BATCH_SIZE,
+    split=_split,
+    samples=_samples,
+    # The training model holds the Sampling layer, which the safe loader refuses: the run's
+    # model.keras is the inference model instead.
+    recorder_options={"save_model": False},
+    after_fit=_save_inference_model,
+)
 
 
 def _list_model_in_manifest(run_dir: Path) -> None:
     """Names the inference model in the run's manifest, with a note on what it is."""
-    path = run_dir / RUN_MANIFEST
+    path = run_dir / RUN_MANIFEST_NAME
     manifest = json.loads(path.read_text(encoding="utf-8"))
-    manifest["model_file"] = RUN_MODEL_FILE
+    manifest["model_file"] = MODEL_FILE
     manifest.setdefault("notes", []).append(
-        f"{RUN_MODEL_FILE} is the inference model (image -> decoder(z_mean)), written after "
+        f"{MODEL_FILE} is the inference model (image -> decoder(z_mean)), written after "
         "training; the training model adds a Sampling layer (the KL term and the noise), which "
         "has no weights, so the checkpoints load into it."
     )
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
-
-
-def train(
-    run_dir: Path,
-    *,
-    epochs: int | None = None,
-    seed: int = 0,
-    learning_rate: float = LEARNING_RATE,
-    width: int = DEFAULT_WIDTH,
-) -> dict:
-    """Records one training of the digits VAE into ``run_dir`` (stops early on the stop file).
-
-    The run's ``model.keras`` is the safe-loadable inference model (see the module's docstring).
-
-    Args:
-        run_dir: the run folder (created if missing; files already there are kept).
-        epochs: epochs to train; by default :data:`DEFAULT_EPOCHS`.
-        seed: seed for the initial weights, the sampling noise and the shuffling.
-        learning_rate: Adam's learning rate.
-        width: units of the first hidden layer (the second has half).
-
-    Returns:
-        ``run_dir``, ``epochs`` trained, ``final`` metrics and ``hyperparameters``.
-    """
-    options = {"learning_rate": learning_rate, "width": width}
-    return _RECIPE.train(
-        run_dir, digits_data, epochs=epochs or DEFAULT_EPOCHS, seed=seed, options=options
-    )
+    replace_text(path, json.dumps(manifest, indent=1) + "\n")
 
 
 def build(
@@ -303,7 +272,7 @@ SCENARIO = Scenario(
     task=TASK,
     default_epochs=DEFAULT_EPOCHS,
     build=build,
-    train=train,
-    sweep=SweepSpec.declared(globals(), setup=lambda: (_RECIPE, digits_data())),
+    setup=lambda: (_RECIPE, digits_data()),
+    sweep=SweepSpec.declared(globals()),
     width_model=_model_at_width,
 )

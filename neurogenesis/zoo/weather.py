@@ -24,7 +24,6 @@ from neurogenesis.zoo.common import (
     Recipe,
     Scenario,
     SweepSpec,
-    fit_recorded,
     fresh_dir,
     keras_module,
     make_card,
@@ -173,67 +172,23 @@ def _hyperparameters(
     }
 
 
-def _fit(
-    model,
-    run_dir: Path,
-    data: dict,
-    *,
-    hyperparameters: dict,
-    light=False,
-    clean=True,
-    comparison=False,
-):
-    return fit_recorded(
-        model,
-        run_dir,
-        (data["x_train"], data["y_train"]),
-        (data["x_test"], data["y_test"]),
-        epochs=hyperparameters["epochs"],
-        batch_size=BATCH_SIZE,
-        hyperparameters=hyperparameters,
-        light=light,
-        clean=clean,
-        comparison=comparison,
-    )
+def _split(data: dict):
+    return (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
 
 
 def _recipe(data: dict) -> Recipe:
     """The shared build steps' view of the forecaster, whose layers hold ``data``'s statistics."""
-    return Recipe(compiled=_compiler(data), fit=_fit, hyperparameters=_hyperparameters)
+    return Recipe(
+        compiled=_compiler(data),
+        hyperparameters=_hyperparameters,
+        batch_size=BATCH_SIZE,
+        split=_split,
+    )
 
 
-def _sweep_setup() -> tuple[Recipe, dict]:
+def _setup() -> tuple[Recipe, dict]:
     data = weather_data()  # first: the model's Normalization layer holds its statistics
     return _recipe(data), data
-
-
-def train(
-    run_dir: Path,
-    *,
-    epochs: int | None = None,
-    seed: int = 0,
-    learning_rate: float = LEARNING_RATE,
-    width: int = DEFAULT_WIDTH,
-    attention: bool = True,
-) -> dict:
-    """Records one training of the weather LSTM into ``run_dir`` (stops early on the stop file).
-
-    Args:
-        run_dir: the run folder (created if missing; files already there are kept).
-        epochs: epochs to train; by default :data:`DEFAULT_EPOCHS`.
-        seed: seed for the initial weights and the shuffling.
-        learning_rate: Adam's learning rate.
-        width: LSTM units.
-        attention: with the temporal attention layer (the demo model) or a plain LSTM.
-
-    Returns:
-        ``run_dir``, ``epochs`` trained, ``final`` metrics and ``hyperparameters``.
-    """
-    options = {"learning_rate": learning_rate, "width": width, "attention": attention}
-    data = weather_data()  # first: the model's Normalization layer holds its statistics
-    return _recipe(data).train(
-        run_dir, lambda: data, epochs=epochs or DEFAULT_EPOCHS, seed=seed, options=options
-    )
 
 
 def build(
@@ -341,7 +296,7 @@ SCENARIO = Scenario(
     task=TASK,
     default_epochs=DEFAULT_EPOCHS,
     build=build,
-    train=train,
-    sweep=SweepSpec.declared(globals(), setup=_sweep_setup),
+    setup=_setup,
+    sweep=SweepSpec.declared(globals()),
     width_model=_model_at_width,
 )
