@@ -102,17 +102,38 @@ def _facts(model: Any) -> tuple[int, int, int, int, int]:
     )
 
 
-def _sweep(builders: Sequence[Callable[[], Any]]) -> list[tuple[int, int, int, int, int]]:
+def _measured(
+    name: str,
+    parameter: str,
+    values: Sequence[float],
+    build: Callable[[Any], Any],
+    **recorded: Any,
+) -> SweepInfo:
+    """The :class:`SweepInfo` of ``build(value)`` at each value (``recorded``: the metric fields).
+
+    Each variant is built, measured and let go in turn, with ``keras.backend.clear_session()``
+    before each, so memory stays bounded.
+    """
     import keras
 
     facts = []
-    for build in builders:
+    for value in values:
         keras.backend.clear_session()  # each variant's graph and names go before the next
-        model = build()
+        model = build(value)
         facts.append(_facts(model))
         del model
     keras.backend.clear_session()
-    return facts
+    return SweepInfo(
+        name=name,
+        parameter=parameter,
+        multipliers=tuple(values),
+        num_params=tuple(item[0] for item in facts),
+        macs=tuple(item[1] for item in facts),
+        weight_bytes=tuple(item[2] for item in facts),
+        activation_bytes=tuple(item[3] for item in facts),
+        num_layers=tuple(item[4] for item in facts),
+        **recorded,
+    )
 
 
 def multiplier_sweep(
@@ -150,18 +171,11 @@ def multiplier_sweep(
             "Expected at least one multiplier, such as 0.5, 1, 2. Received none. Add values."
         )
     argument = "width_multiplier" if kind == "width" else "depth_multiplier"
-    facts = _sweep(
-        [lambda value=value: build_template(template_name, **{argument: value}) for value in values]
-    )
-    return SweepInfo(
-        name=template_name,
-        parameter=f"{kind} multiplier",
-        multipliers=tuple(values),
-        num_params=tuple(item[0] for item in facts),
-        macs=tuple(item[1] for item in facts),
-        weight_bytes=tuple(item[2] for item in facts),
-        activation_bytes=tuple(item[3] for item in facts),
-        num_layers=tuple(item[4] for item in facts),
+    return _measured(
+        template_name,
+        f"{kind} multiplier",
+        values,
+        lambda value: build_template(template_name, **{argument: value}),
     )
 
 
@@ -226,16 +240,11 @@ def width_sweep(
             "width (parameters learning_rate and width)."
         )
     widths = sorted(best)
-    facts = _sweep([lambda width=width: build(width) for width in widths])
-    return SweepInfo(
-        name=name,
-        parameter="width",
-        multipliers=tuple(widths),
-        num_params=tuple(item[0] for item in facts),
-        macs=tuple(item[1] for item in facts),
-        weight_bytes=tuple(item[2] for item in facts),
-        activation_bytes=tuple(item[3] for item in facts),
-        num_layers=tuple(item[4] for item in facts),
+    return _measured(
+        name,
+        "width",
+        widths,
+        build,
         metric=metric,
         goal=goal,
         metric_values=tuple(best[width][0] for width in widths),
