@@ -18,6 +18,7 @@ from neurogenesis.recording.recorder import (
     DEFAULT_PROBE_SIZE,
     DEFAULT_SAMPLE_SIZE,
     DEFAULT_SATURATION_THRESHOLD,
+    METRICS_ONLY,
     RunRecorder,
 )
 
@@ -26,6 +27,7 @@ __all__ = [
     "DEFAULT_PROBE_SIZE",
     "DEFAULT_SAMPLE_SIZE",
     "DEFAULT_SATURATION_THRESHOLD",
+    "METRICS_ONLY",
     "RunRecorder",
     "thin_checkpoints",
 ]

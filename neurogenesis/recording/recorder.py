@@ -77,6 +77,7 @@ import os
 import time
 import weakref
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import keras
@@ -130,6 +131,7 @@ __all__ = [
     "DEFAULT_PROBE_SIZE",
     "DEFAULT_SAMPLE_SIZE",
     "DEFAULT_SATURATION_THRESHOLD",
+    "METRICS_ONLY",
     "RunRecorder",
 ]
 
@@ -140,6 +142,18 @@ DEFAULT_SATURATION_THRESHOLD = 0.99
 DEFAULT_STOP_FILE = STOP_FILE
 MAX_ATTENTION_SAMPLES = 16
 MAX_NOTES = 200
+METRICS_ONLY = MappingProxyType(
+    {
+        "histogram_freq": 0,
+        "checkpoint_freq": 0,
+        "gradient_norms": False,
+        "activation_stats": False,
+        "attention_scores": False,
+        "save_model": False,
+    }
+)
+"""``RunRecorder`` arguments that record metrics only: no histograms, checkpoints, activations,
+attention, gradient norms or model file (a sweep point, a quick test)."""
 
 # Parts of the recorder tried again after a failure (a full disk may be emptied); any other part
 # that fails is turned off for the rest of the run.

@@ -49,17 +49,6 @@ RANDOM_SCALES = ("log", "linear")
 SIGNIFICANT_DIGITS = 3
 RANDOM_DRAW_ATTEMPTS = 100  # draws per wanted point before a space is judged too small
 
-# A sweep point is a short training whose only job is its metrics: no histograms, checkpoints,
-# activations, attention or gradient norms, so a dozen of them stay small and quick.
-LIGHT_RECORDER_OPTIONS = {
-    "histogram_freq": 0,
-    "checkpoint_freq": 0,
-    "gradient_norms": False,
-    "activation_stats": False,
-    "attention_scores": False,
-    "save_model": False,
-}
-
 # Short names for sweep run folders: ``lr_0.001_width_32``.
 _PARAMETER_ABBREVIATIONS = {"learning_rate": "lr"}
 
@@ -232,18 +221,19 @@ def recorder(
         samples: ``(x, y)``; its first :data:`RECORDER_SAMPLE_SIZE` samples are stored with the
             run.
         hyperparameters: stored in the run's manifest (the hyperparameter page reads them).
-        light: a sweep point: metrics only (:data:`LIGHT_RECORDER_OPTIONS`).
+        light: a sweep point: metrics only (``neurogenesis.recording.METRICS_ONLY``), so a
+            dozen of them stay small and quick.
         comparison: a run kept only to compare with the main one: fewer checkpoints.
         **options: any other ``RunRecorder`` argument, overriding the demo settings.
     """
-    from neurogenesis.recording import RunRecorder
+    from neurogenesis.recording import METRICS_ONLY, RunRecorder
 
     settings: dict[str, Any] = {
         "max_checkpoints": COMPARISON_MAX_CHECKPOINTS if comparison else DEMO_MAX_CHECKPOINTS,
         "probe_size": PROBE_SIZE,
     }
     if light:
-        settings.update(LIGHT_RECORDER_OPTIONS)
+        settings.update(METRICS_ONLY)
     else:
         settings["probe_data"] = probe_data
         settings["samples"] = samples

@@ -26,6 +26,7 @@ keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
 from neurogenesis.recording import (  # noqa: E402
+    METRICS_ONLY,
     RunRecorder,
     checkpoints,
     probes,
@@ -37,14 +38,6 @@ from neurogenesis.testing import tiny_branching_model, tiny_data, tiny_dense_mod
 
 NUM_EPOCHS = 3
 DEAD_UNITS = 3
-LIGHT = {
-    "histogram_freq": 0,
-    "checkpoint_freq": 0,
-    "gradient_norms": False,
-    "activation_stats": False,
-    "attention_scores": False,
-    "save_model": False,
-}
 
 
 def tag_for(key: str) -> str:
@@ -326,7 +319,7 @@ def test_thinning_keeps_the_manifest_and_the_folder_in_step(tmp_path):
     x, y = tiny_data(16)
     model = tiny_dense_model()
     model.compile("sgd", "sparse_categorical_crossentropy")
-    options = {**LIGHT, "checkpoint_freq": 1, "max_checkpoints": 5}
+    options = {**METRICS_ONLY, "checkpoint_freq": 1, "max_checkpoints": 5}
     model.fit(x, y, epochs=12, verbose=0, callbacks=[RunRecorder(tmp_path, **options)])
     recording = read_recording(tmp_path)
     epochs = [epoch for epoch, _ in recording.checkpoints]
@@ -402,7 +395,7 @@ def test_stop_file_stops_training_and_a_new_fit_resumes(tmp_path):
             if epoch == 1:
                 (tmp_path / "STOP").touch()
 
-    recorder = RunRecorder(tmp_path, **{**LIGHT, "checkpoint_freq": 1})
+    recorder = RunRecorder(tmp_path, **{**METRICS_ONLY, "checkpoint_freq": 1})
     history = model.fit(
         x, y, epochs=10, batch_size=16, verbose=0, callbacks=[recorder, TouchStopFile()]
     )
@@ -604,7 +597,7 @@ def test_a_damaged_manifest_in_the_folder_is_replaced_with_a_note(tmp_path):
     x, y = tiny_data(16)
     model = tiny_dense_model()
     model.compile("adam", "sparse_categorical_crossentropy")
-    model.fit(x, y, epochs=1, verbose=0, callbacks=[RunRecorder(tmp_path, **LIGHT)])
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[RunRecorder(tmp_path, **METRICS_ONLY)])
     recording = read_recording(tmp_path)
     assert recording.status == "finished"
     assert any("Replaced an unreadable" in note for note in recording.notes)
@@ -665,7 +658,7 @@ def test_checkpoints_fall_back_to_keras_when_the_weights_cannot_be_mapped(tmp_pa
     x, y = tiny_data(16)
     model = tiny_dense_model()
     model.compile("adam", "sparse_categorical_crossentropy")
-    recorder = RunRecorder(tmp_path, **{**LIGHT, "checkpoint_freq": 1})
+    recorder = RunRecorder(tmp_path, **{**METRICS_ONLY, "checkpoint_freq": 1})
     model.fit(x, y, epochs=2, verbose=0, callbacks=[recorder])
     recording = read_recording(tmp_path)
     assert [epoch for epoch, _ in recording.checkpoints] == [-1, 0, 1]
