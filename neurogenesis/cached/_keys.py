@@ -10,6 +10,7 @@ Sources.
 from __future__ import annotations
 
 import functools
+import inspect
 
 import streamlit as st
 
@@ -34,17 +35,41 @@ def by_key(function):
 
     ``function`` is a ``st.cache_data`` / ``st.cache_resource`` function whose file arguments are
     keys; the result takes Sources (keys pass through unchanged, so cached functions call each
-    other with keys). Plain arguments go into the cache key as they are given.
+    other with keys). Plain arguments go into the cache key as they are given, positionally
+    and with their defaults filled in.
     """
+    signature = inspect.signature(function)
 
     @functools.wraps(function)
     def call(*args, **kwargs):
-        return function(
-            *(_keyed(value) for value in args),
-            **{name: _keyed(value) for name, value in kwargs.items()},
-        )
+        args, kwargs = _bound(signature, [_keyed(value) for value in args], kwargs, _keyed)
+        return function(*args, **kwargs)
 
     return call
+
+
+def by_folder(function):
+    """``function`` called with its first argument, a path, replaced by its :func:`folder_key`
+    (a key passes through): the public face of a cached function of a file or folder known only
+    by its path (a recorded run's folder, a sweep, a trials file)."""
+
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def call(path, *args, **kwargs):
+        path = path if isinstance(path, tuple) else folder_key(path)
+        args, kwargs = _bound(signature, [path, *args], kwargs)
+        return function(*args, **kwargs)
+
+    return call
+
+
+def _bound(signature, args, kwargs, convert=lambda value: value) -> tuple[tuple, dict]:
+    """Every argument in order, positional, defaults filled in: so ``f(a)``, ``f(a, b=1)`` and
+    ``f(a, 1)`` (b defaulting to 1) make one cache key, as the hand-written wrappers did."""
+    bound = signature.bind(*args, **{name: convert(value) for name, value in kwargs.items()})
+    bound.apply_defaults()
+    return bound.args, bound.kwargs
 
 
 def _keyed(value):

@@ -5,7 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from neurogenesis import workspace as catalogue
-from neurogenesis.cached._keys import Key, _folder_fingerprint, _identity, _model, _samples, by_key
+from neurogenesis.cached._keys import (
+    Key,
+    _identity,
+    _model,
+    _samples,
+    by_folder,
+    by_key,
+)
 from neurogenesis.cached.training import named_runs
 from neurogenesis.workspace import Source
 
@@ -72,16 +79,13 @@ def head_importance(model: Source, samples: Source, count: int = 200):
     return _head_importance(_identity(model), _identity(samples), int(count))
 
 
+@by_folder
 @st.cache_data(show_spinner="Reading the recorded attention…", max_entries=16)
-def _attention_evolution(path: str, fingerprint: str):
+def attention_evolution(path: Key):
+    """``analysis.attention.attention_evolution`` of a recorded run folder."""
     from neurogenesis.analysis.attention import attention_evolution as evolution
 
-    return evolution(path)
-
-
-def attention_evolution(path: str):
-    """``analysis.attention.attention_evolution`` of a recorded run folder."""
-    return _attention_evolution(path, _folder_fingerprint(path))
+    return evolution(path[0])
 
 
 def attention_runs(sources) -> list[tuple[str, str]]:

@@ -6,12 +6,14 @@ import streamlit as st
 
 from neurogenesis import workspace as catalogue
 from neurogenesis.cached._keys import (
+    Key,
     _folder_fingerprint,
     _hashable,
     _identity,
     _model,
     _remembered,
     _samples,
+    by_folder,
     is_remembered,
 )
 from neurogenesis.cached.debugging import run_models
@@ -82,16 +84,13 @@ def _evaluator(model: Source, samples: Source, options: dict):
     return _landscape_evaluator(_identity(model), _identity(samples), *_evaluator_settings(options))
 
 
+@by_folder
 @st.cache_data(show_spinner="Reading the run's checkpoints…", max_entries=16)
-def _run_checkpoint_labels(run_dir: str, fingerprint: str) -> tuple[str, ...]:
+def run_checkpoint_labels(run_dir: Key) -> tuple[str, ...]:
+    """The labels of a recorded run's checkpoints, oldest first (``'initial'``, ``'epoch 3'``)."""
     from neurogenesis.io.recordings import read_recording
 
-    return read_recording(run_dir).checkpoint_labels
-
-
-def run_checkpoint_labels(run_dir: str) -> tuple[str, ...]:
-    """The labels of a recorded run's checkpoints, oldest first (``'initial'``, ``'epoch 3'``)."""
-    return _run_checkpoint_labels(run_dir, _folder_fingerprint(run_dir))
+    return read_recording(run_dir[0]).checkpoint_labels
 
 
 @st.cache_resource(show_spinner="Reading the run's checkpoints…", max_entries=8)

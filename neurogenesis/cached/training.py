@@ -11,6 +11,7 @@ from neurogenesis.cached._keys import (
     _picked,
     _runs,
     _source_keys,
+    by_folder,
     by_key,
 )
 
@@ -219,17 +220,14 @@ def gradient_norms(sources, run: str, by: str = "layer"):
     return _gradient_norms(_source_keys(sources), run, by)
 
 
+@by_folder
 @st.cache_data(show_spinner="Reading the checkpoints…", max_entries=16)
-def _weight_evolution(path: str, fingerprint: str, by: str):
+def weight_evolution(path: Key, by: str = "layer"):
+    """``analysis.optimization.weight_evolution_from_recording`` of a recorded run folder."""
     from neurogenesis.analysis.optimization import weight_evolution_from_recording
     from neurogenesis.io.recordings import read_recording
 
-    return weight_evolution_from_recording(read_recording(path), by=by)
-
-
-def weight_evolution(path: str, by: str = "layer"):
-    """``analysis.optimization.weight_evolution_from_recording`` of a recorded run folder."""
-    return _weight_evolution(path, _folder_fingerprint(path), by)
+    return weight_evolution_from_recording(read_recording(path[0]), by=by)
 
 
 @st.cache_data(show_spinner="Reading the checkpoints…", max_entries=32)
