@@ -1,14 +1,17 @@
-"""Sweep figures: parameters, compute and a recorded metric across a width or depth knob."""
+"""Sweep figures: parameters, compute and a recorded metric across a width or depth knob, and the
+same numbers as a table (:func:`sweep_table`)."""
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from neurogenesis.analysis.sweeps import SweepInfo
 from neurogenesis.plotting.architecture import human
 from neurogenesis.plotting.style import base_layout, color_for
 
-__all__ = ["plot_sweep"]
+__all__ = ["plot_sweep", "sweep_table"]
 
 
 def plot_sweep(info) -> go.Figure:
@@ -89,3 +92,28 @@ def plot_sweep(info) -> go.Figure:
     layout["margin"] = {**layout["margin"], "t": 80}
     figure.update_layout(**layout, height=640 if has_metric else 400)
     return figure
+
+
+def sweep_table(info: SweepInfo) -> pd.DataFrame:
+    """One row per value of the knob: the variant's parameters, multiply-accumulates per sample,
+    weight and activation bytes and layers with weights; with a recorded metric, its best value
+    there and the learning rate that gave it.
+
+    Raises:
+        TypeError: ``info`` is not a ``SweepInfo``.
+    """
+    if not isinstance(info, SweepInfo):
+        raise TypeError(f"sweep_table expects a SweepInfo. Received: {type(info).__name__}.")
+    table = {
+        info.parameter: list(info.multipliers),
+        "parameters": list(info.num_params),
+        "MACs per sample": list(info.macs),
+        "weight bytes": list(info.weight_bytes),
+        "activation bytes per sample": list(info.activation_bytes),
+        "layers with weights": list(info.num_layers),
+    }
+    if info.metric:
+        count = len(info.multipliers)
+        table[f"best {info.metric}"] = list(info.metric_values) or [None] * count
+        table["learning rate"] = list(info.best_learning_rates) or [None] * count
+    return pd.DataFrame(table)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from neurogenesis.analysis.sweeps import SweepInfo
-from neurogenesis.plotting.sweeps import plot_sweep
+from neurogenesis.plotting.sweeps import plot_sweep, sweep_table
 
 
 def _sweep(**extra):
@@ -53,3 +55,30 @@ def test_metric_panel_when_the_sweep_recorded_one():
     assert metric.customdata[0] == " (learning rate 0.003)" and metric.customdata[2] == ""
     assert "higher is better" in figure.layout.yaxis3.title.text
     assert "best val_accuracy by width" in figure.layout.title.text
+
+
+def test_table_holds_the_numbers_behind_the_chart():
+    table = sweep_table(_sweep())
+    assert list(table.columns) == [
+        "width",
+        "parameters",
+        "MACs per sample",
+        "weight bytes",
+        "activation bytes per sample",
+        "layers with weights",
+    ]
+    assert table["width"].tolist() == [4, 8, 16, 32]
+    assert table["parameters"].tolist() == [1_500, 3_890, 10_074, 30_000]
+    assert table["MACs per sample"].tolist()[2] == 309_248
+    recorded = sweep_table(
+        _sweep(
+            metric="val_accuracy",
+            goal="max",
+            metric_values=(0.81, 0.92, None, 0.97),
+            best_learning_rates=(0.003, 0.003, None, 0.001),
+        )
+    )
+    assert recorded["best val_accuracy"].tolist()[:2] == [0.81, 0.92]
+    assert recorded["learning rate"].tolist()[3] == 0.001
+    with pytest.raises(TypeError, match="SweepInfo"):
+        sweep_table({"name": "digits_cnn"})
