@@ -11,8 +11,10 @@ import streamlit as st
 from app_pages import ui
 from app_pages.attention_input import real_length, scale_choice, token_labels
 from neurogenesis.plotting.attention import (
+    attention_head_table,
     attention_layers_table,
     attention_weights_table,
+    chosen_heads_table,
     plot_attention_head,
     plot_attention_heads,
     plot_head_view,
@@ -69,9 +71,9 @@ def heads_view(scores: dict, words, compare_scores, compare_words) -> None:
                     zmax=pair_max,
                 ),
                 key=f"attention_head_chart{name}",
-                data=attention_weights_table(
-                    matrix[None], q_labels[: matrix.shape[0]], k_labels[:end], layer=layer
-                ).drop(columns="head"),
+                data=attention_head_table(
+                    matrix, q_labels[: matrix.shape[0]], k_labels[:end], layer=layer
+                ),
             )
     if len(matrices) == 2:
         st.caption(
@@ -151,7 +153,6 @@ def head_view(scores: dict, words) -> None:
         format_func=lambda q: "every token" if q is None else f"{q}: {queries[q]}",
         key="attention_hv_query",
     )
-    table = attention_weights_table(values[:, :rows, :cut], queries[:rows], keys[:cut], layer=layer)
     ui.chart(
         plot_head_view(
             values[:, :rows, :cut],
@@ -161,7 +162,9 @@ def head_view(scores: dict, words) -> None:
             query_index=query,
         ),
         key="attention_head_view",
-        data=table[table["head"].isin(heads)] if heads else table,
+        data=chosen_heads_table(
+            values[:, :rows, :cut], queries[:rows], keys[:cut], heads, layer=layer
+        ),
     )
 
 

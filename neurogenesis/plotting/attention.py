@@ -41,8 +41,10 @@ __all__ = [
     "DIVERGING_COLORSCALE",
     "SCALES",
     "attention_entropy_table",
+    "attention_head_table",
     "attention_layers_table",
     "attention_weights_table",
+    "chosen_heads_table",
     "entropy_labels",
     "head_importance_table",
     "head_statistics_table",
@@ -1115,6 +1117,19 @@ def attention_weights_table(values, queries, keys, **columns) -> pd.DataFrame:
             "weight": values.ravel(),
         }
     )
+
+
+def attention_head_table(matrix, queries, keys, **columns) -> pd.DataFrame:
+    """One head's ``(queries, keys)`` weights as :func:`attention_weights_table` lists them,
+    without the head column."""
+    table = attention_weights_table(np.asarray(matrix)[None], queries, keys, **columns)
+    return table.drop(columns="head")
+
+
+def chosen_heads_table(values, queries, keys, heads, **columns) -> pd.DataFrame:
+    """:func:`attention_weights_table` of the ``heads`` chosen (every head when none is)."""
+    table = attention_weights_table(values, queries, keys, **columns)
+    return table[table["head"].isin(heads)] if heads else table
 
 
 def attention_layers_table(scores: Mapping[str, Any], queries, keys) -> pd.DataFrame:

@@ -27,6 +27,11 @@ def test_weights_table_one_row_per_head_query_and_key():
     assert (row["head"], row["query"], row["key"], row["weight"]) == (1, "a", "y", 7.0)
     both = pa.attention_layers_table({"one": values, "two": values[:, :1]}, ["a", "b"], list("xyz"))
     assert both["layer"].tolist() == ["one"] * 12 + ["two"] * 6
+    one = pa.attention_head_table(values[1], ["a", "b"], list("xyz"), layer="mha")
+    assert "head" not in one.columns and one["weight"].tolist() == values[1].ravel().tolist()
+    chosen = pa.chosen_heads_table(values, ["a", "b"], list("xyz"), [1], layer="mha")
+    assert set(chosen["head"]) == {1} and len(chosen) == 6
+    assert len(pa.chosen_heads_table(values, ["a", "b"], list("xyz"), [])) == 12
 
 
 def test_rollout_tables_and_shares():
