@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import ui
-from app_pages.home_live import ACTIVE, live_training
+from app_pages.home_live import live_training
 from app_pages.ui.pages import PAGES
 from neurogenesis import cached, live
 from neurogenesis.errors import InputError
@@ -53,7 +53,7 @@ def _runs() -> None:
         try:
             runs = cached.runs(source)
         except InputError as error:
-            if source.origin == "live" and live.folder_status(source.path) in ACTIVE:
+            if source.origin == "live" and live.folder_status(source.path) in live.ACTIVE_STATUSES:
                 st.caption(f"{source.label}: starting; its log has not been written yet.")
             else:
                 st.error(f"{source.label}: {error}")

@@ -14,7 +14,6 @@ from neurogenesis.plotting.runs import curves_table
 from neurogenesis.plotting.training import plot_curves
 
 LIVE_RUNS_SHOWN = 3
-ACTIVE = ("starting", "running", "stopping")
 
 
 def _start_form() -> None:
@@ -49,7 +48,7 @@ def _live_run(run: live.LiveRun) -> None:
     done = live.epochs_completed(run)
     header, button = st.columns([5, 1], vertical_alignment="center")
     header.markdown(f"**{run.source().label}** · {status} · epoch {done} of {run.epochs}")
-    if status in ("starting", "running") and button.button("Stop", key=f"stop-{run.run_id}"):
+    if status in live.STOPPABLE_STATUSES and button.button("Stop", key=f"stop-{run.run_id}"):
         live.stop_training(run)
         status = "stopping"
     st.progress(min(done / run.epochs, 1.0))
@@ -73,7 +72,7 @@ def _live_run(run: live.LiveRun) -> None:
     )
     if info.last_wall_time is None:
         return
-    if status in ACTIVE:
+    if status in live.ACTIVE_STATUSES:
         st.caption(f"Last point arrived {max(time.time() - info.last_wall_time, 0):,.0f} s ago.")
     else:  # a clock that no longer ticks would read wrong: say when, not how long ago
         clock = time.strftime("%H:%M:%S", time.localtime(info.last_wall_time))
@@ -84,7 +83,7 @@ def _live_runs(was_active: bool) -> None:
     runs = st.session_state.get("live_runs", [])[-LIVE_RUNS_SHOWN:][::-1]
     for run in runs:
         _live_run(run)
-    if was_active and not any(live.training_status(run) in ACTIVE for run in runs):
+    if was_active and not any(live.training_status(run) in live.ACTIVE_STATUSES for run in runs):
         st.rerun()  # every run has ended: a full rerun stops the timer and refreshes the sidebar
 
 
@@ -100,7 +99,9 @@ def live_training() -> None:
     runs = st.session_state.get("live_runs", [])
     if not runs:
         return
-    active = any(live.training_status(run) in ACTIVE for run in runs[-LIVE_RUNS_SHOWN:])
+    active = any(
+        live.training_status(run) in live.ACTIVE_STATUSES for run in runs[-LIVE_RUNS_SHOWN:]
+    )
     # In its own container, at a place that never moves: a fragment redraws where it was first
     # drawn, and a timer still pending from the previous full run would otherwise draw the
     # blocks a second time where they used to be.

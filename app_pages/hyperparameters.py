@@ -14,7 +14,6 @@ from neurogenesis.analysis.hyperparameters import AGGREGATES
 from neurogenesis.io.run_folder import SWEEP_FILE
 
 METHOD_LABELS = {"auto": "auto", "grid": "observed grid", "gp": "Gaussian process"}
-ACTIVE = ("starting", "running", "stopping")
 
 
 def _found_sources() -> dict[str, str]:
@@ -86,7 +85,7 @@ if Path(path).suffix.lower() in (".db", ".sqlite", ".sqlite3"):
 running = [
     sweep
     for sweep in st.session_state.get("live_sweeps", [])
-    if sweep.sweep_dir == path and live.sweep_status(sweep) in ACTIVE
+    if sweep.sweep_dir == path and live.sweep_status(sweep) in live.ACTIVE_STATUSES
 ]
 if running:
     st.fragment(run_every=live.LIVE_REFRESH_SECONDS)(live_sweeps)()

@@ -95,7 +95,7 @@ def live_sweeps() -> None:
         done, planned = live.sweep_progress(sweep)
         header, button = st.columns([5, 1], vertical_alignment="center")
         header.markdown(f"**{sweep.source().label}** · {status} · {done} of {planned} points")
-        if status in ("starting", "running") and button.button(
+        if status in live.STOPPABLE_STATUSES and button.button(
             "Stop", key=f"stop-{sweep.sweep_id}"
         ):
             live.stop_sweep(sweep)

@@ -16,7 +16,7 @@ from neurogenesis import cached, live
 
 TABS = ("Curves", "Early stopping", "Optimization", "Layer health", "Dynamics")
 LIVE_REFRESH_SECONDS = 2
-LIVE_ACTIVE = ("starting", "running", "stopping")
+LIVE_ACTIVE = live.ACTIVE_STATUSES
 DEFAULT_RUNS = 6
 
 

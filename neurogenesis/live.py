@@ -46,6 +46,9 @@ MAX_EPOCHS = 200
 MAX_SWEEP_POINTS = 16
 MAX_SWEEP_EPOCHS = 30
 LIVE_REFRESH_SECONDS = 2  # how often a page redraws what a live run or sweep has written
+# The statuses of a live run or sweep that is still going, and of one that a Stop button can stop.
+ACTIVE_STATUSES = ("starting", "running", "stopping")
+STOPPABLE_STATUSES = ("starting", "running")
 # The interpreter that trains (tests point it at a stand-in trainer); None means this one.
 TRAINER_PYTHON: str | None = os.environ.get("NEUROGENESIS_TRAINER_PYTHON")
 
@@ -70,6 +73,8 @@ __all__ = [
     "sweep_log_tail",
     "sweep_error",
     "LIVE_DIR",
+    "ACTIVE_STATUSES",
+    "STOPPABLE_STATUSES",
 ]
 
 
