@@ -10,10 +10,8 @@ from app_pages.architecture_stack import builder_set
 from neurogenesis import cached
 from neurogenesis.analysis.templates import TEMPLATES
 from neurogenesis.errors import InputError
-from neurogenesis.io.run_folder import SWEEP_FILE
 from neurogenesis.plotting.architecture import human, memory_totals
 from neurogenesis.plotting.sweeps import plot_sweep
-from neurogenesis.workspace import DEMO_MODELS_DIR
 
 MULTIPLIERS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 
@@ -89,19 +87,17 @@ def template_view(source) -> None:
                 st.session_state[f"swept:{name}:{kind}"] = True
                 sweep = cached.template_sweep(name, kind or kinds[0], MULTIPLIERS)
                 ui.chart(plot_sweep(sweep), key="template_sweep")
-    metadata = cached.model_metadata(source)
-    sweep_dir = metadata.get("sweep")
-    if isinstance(sweep_dir, str) and metadata.get("name"):
-        path = (DEMO_MODELS_DIR.parent / sweep_dir).resolve()
-        if (path / SWEEP_FILE).is_file():
-            with st.expander(f"{metadata['name']}: size, compute and recorded accuracy by width"):
-                try:
-                    sweep = cached.scenario_sweep(metadata["name"], str(path / SWEEP_FILE))
-                except InputError as error:
-                    st.error(str(error))
-                else:
-                    ui.chart(plot_sweep(sweep), key="scenario_sweep")
-                    st.caption(
-                        "Each width was trained at several learning rates; the best validation "
-                        "value is shown. More parameters stop paying off where the curve flattens."
-                    )
+    sweep_file = cached.demo_sweep(source)
+    if sweep_file is not None:
+        name = cached.model_metadata(source)["name"]
+        with st.expander(f"{name}: size, compute and recorded accuracy by width"):
+            try:
+                sweep = cached.scenario_sweep(name, sweep_file)
+            except InputError as error:
+                st.error(str(error))
+            else:
+                ui.chart(plot_sweep(sweep), key="scenario_sweep")
+                st.caption(
+                    "Each width was trained at several learning rates; the best validation "
+                    "value is shown. More parameters stop paying off where the curve flattens."
+                )

@@ -11,7 +11,7 @@ from app_pages.hyperparameters_sweeps import live_sweeps, sweep_form, upload
 from app_pages.hyperparameters_views import views
 from neurogenesis import cached, live
 from neurogenesis.analysis.hyperparameters import AGGREGATES
-from neurogenesis.io.run_folder import SWEEP_FILE
+from neurogenesis.workspace import holds_studies
 
 METHOD_LABELS = {"auto": "auto", "grid": "observed grid", "gp": "Gaussian process"}
 
@@ -22,11 +22,7 @@ def _found_sources() -> dict[str, str]:
     found: dict[str, str] = {}
     for sweep in st.session_state.get("live_sweeps", [])[::-1]:
         found[f"{sweep.source().label} (live)"] = sweep.sweep_dir
-    for source in st.session_state.get("logs", []):
-        for path in cached.trial_sources(source):
-            relative = Path(path).relative_to(source.path) if path != source.path else Path()
-            label = source.label if not relative.parts else f"{source.label} / {relative}"
-            found[label] = path
+    found.update(cached.trial_sources(st.session_state.get("logs", [])))
     for name, path in st.session_state.get("trial_uploads", {}).items():
         found[f"{name} (uploaded)"] = path
     return found
@@ -78,7 +74,7 @@ if (
 source_label = st.selectbox("Trials", labels, key="hyperparameters_source")
 path = sources[source_label]
 study = None
-if Path(path).suffix.lower() in (".db", ".sqlite", ".sqlite3"):
+if holds_studies(path):
     names = ui.or_stop(lambda: cached.studies(path))
     if len(names) > 1:
         study = st.selectbox("Study", names, key="hyperparameters_study")
@@ -92,7 +88,7 @@ if running:
 elif st.session_state.get("live_sweeps"):
     live_sweeps()
 
-if running and not Path(path, SWEEP_FILE).is_file():
+if running and not live.sweep_written(running[0]):
     st.info("The sweep has started; its first point appears here when it finishes.")
     st.stop()
 trials = ui.or_stop(lambda: cached.trials(path, study))

@@ -28,6 +28,7 @@ from typing import Any
 
 from neurogenesis.errors import InputError
 from neurogenesis.io.run_folder import (
+    SWEEP_FILE,
     SWEEP_LOG_FILE,
     TRAIN_LOG_FILE,
     read_manifest,
@@ -70,6 +71,7 @@ __all__ = [
     "stop_sweep",
     "sweep_status",
     "sweep_progress",
+    "sweep_written",
     "sweep_log_tail",
     "sweep_error",
     "LIVE_DIR",
@@ -402,6 +404,11 @@ def sweep_progress(sweep: LiveSweep) -> tuple[int, int]:
         len(done) if isinstance(done, list) else 0,
         len(planned) if isinstance(planned, list) else len(sweep.points),
     )
+
+
+def sweep_written(sweep: LiveSweep) -> bool:
+    """Whether the sweep has written its ``sweep.json`` yet (until then it has no trials)."""
+    return Path(sweep.sweep_dir, SWEEP_FILE).is_file()
 
 
 def sweep_error(sweep: LiveSweep) -> str:

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +37,9 @@ __all__ = [
     "Source",
     "Workspace",
     "attention_runs",
+    "demo_sweep",
     "demo_workspace",
+    "holds_studies",
     "landscape_runs",
     "matching_models",
     "recorded_hyperparameters",
@@ -48,6 +50,7 @@ __all__ = [
     "twin_run",
     "workspace_from_paths",
     "save_upload",
+    "trial_sources",
     "upload_kind",
 ]
 
@@ -145,6 +148,17 @@ def model_metadata(path: str | Path) -> dict:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def demo_sweep(card: Mapping) -> str | None:
+    """The ``sweep.json`` of a demo's width sweep, from its card (:func:`model_metadata`): the
+    card's ``sweep`` folder, relative to the project (``data/sweeps/<name>``), when the card names
+    its demo and the file is there; else None."""
+    folder = card.get("sweep")
+    if not isinstance(folder, str) or not card.get("name"):
+        return None
+    path = (PROJECT_ROOT / folder).resolve() / run_folder.SWEEP_FILE
+    return str(path) if path.is_file() else None
 
 
 def _describe(path: Path) -> str:
@@ -324,6 +338,41 @@ def save_file(filename: str, data: bytes, upload_dir: Path | None = None) -> str
 # --- The catalogue: what the chosen logs and files hold besides their scalars ---------------------
 # These know the run-folder format (io.run_folder, io.recordings) and take the readers they need
 # as arguments, so the cache layer passes its cached readers and stays a layer of one-liners.
+
+
+def holds_studies(path: str | os.PathLike) -> bool:
+    """Whether the trials file at ``path`` is an Optuna SQLite storage by its name (``.db``,
+    ``.sqlite``, ``.sqlite3``): one file that may hold several studies to choose from."""
+    from neurogenesis.io.trials import SQLITE_SUFFIXES
+
+    return Path(path).suffix.lower() in SQLITE_SUFFIXES
+
+
+def _find_trial_sources(source: Source) -> list[str]:
+    from neurogenesis.io.trials import find_trial_sources
+
+    return find_trial_sources(source.path)
+
+
+def trial_sources(
+    sources: Iterable[Source],
+    *,
+    find: Callable[[Source], list[str]] = _find_trial_sources,
+) -> dict[str, str]:
+    """Label -> path of every set of trials under the log sources (sweep folders, HParams logs,
+    trials files): a source that is one itself keeps its label, one inside it is labelled
+    ``"<source label> / <path inside it>"`` ("demo sweeps / weather_lstm").
+
+    Args:
+        sources: log sources.
+        find: ``find(source) -> paths`` (``io.trials.find_trial_sources`` of its path by default).
+    """
+    found: dict[str, str] = {}
+    for source in sources:
+        for path in find(source):
+            relative = Path(path).relative_to(source.path) if path != source.path else Path()
+            found[source.label if not relative.parts else f"{source.label} / {relative}"] = path
+    return found
 
 
 def _read_card(source: Source):

@@ -271,3 +271,60 @@ def test_recorded_hyperparameters_and_path_read_only_recorder_runs(tmp_path):
     manifest = json.loads((demo / "neurogenesis_run.json").read_text())
     assert recorded_hyperparameters(runs) == {"adam": manifest["hyperparameters"]}
     assert recorded_path(runs) == str(demo) and recorded_path(runs[:1]) is None
+
+
+def test_demo_sweep_is_the_sweep_file_the_card_names(tmp_path):
+    from neurogenesis.workspace import DEMO_MODELS_DIR, PROJECT_ROOT, demo_sweep, model_metadata
+
+    (tmp_path / "sweep.json").write_text('{"points": []}')
+    assert demo_sweep({"name": "mine", "sweep": str(tmp_path)}) == str(tmp_path / "sweep.json")
+    assert demo_sweep({"sweep": str(tmp_path)}) is None  # a card that names no demo
+    assert demo_sweep({"name": "mine", "sweep": str(tmp_path / "missing")}) is None
+    assert demo_sweep({"name": "mine", "sweep": 3}) is None
+    assert demo_sweep({}) is None
+    # A demo's card names its folder relative to the project.
+    card = model_metadata(DEMO_MODELS_DIR / "digits_cnn.keras")
+    expected = PROJECT_ROOT / "data" / "sweeps" / "digits_cnn" / "sweep.json"
+    assert demo_sweep(card) == (str(expected) if expected.is_file() else None)
+
+
+def test_holds_studies_goes_by_the_sqlite_suffixes():
+    from neurogenesis.workspace import holds_studies
+
+    assert [holds_studies(name) for name in ("a.db", "b.SQLite", "c.sqlite3", "d/e.csv")] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert not holds_studies("sweep.json") and not holds_studies("folder")
+
+
+def test_trial_sources_label_what_lies_inside_a_source_by_its_path(tmp_path):
+    from neurogenesis.workspace import trial_sources
+
+    for name in ("digits_cnn", "deep/weather_lstm"):
+        (tmp_path / "sweeps" / name).mkdir(parents=True)
+        (tmp_path / "sweeps" / name / "sweep.json").write_text('{"points": []}')
+    (tmp_path / "trials.csv").write_text("lr,loss\n0.1,1\n")
+    sweeps = Source("logs", "demo", "demo sweeps", str(tmp_path / "sweeps"))
+    one = Source("logs", "local", "one sweep", str(tmp_path / "sweeps" / "digits_cnn"))
+    csv = Source("logs", "upload", "trials.csv", str(tmp_path / "trials.csv"))
+    empty = Source("logs", "local", "nothing", str(tmp_path / "missing"))
+    assert trial_sources([sweeps, one, csv, empty]) == {
+        "demo sweeps / deep/weather_lstm": str(tmp_path / "sweeps" / "deep" / "weather_lstm"),
+        "demo sweeps / digits_cnn": str(tmp_path / "sweeps" / "digits_cnn"),
+        "one sweep": str(tmp_path / "sweeps" / "digits_cnn"),
+        "trials.csv": str(tmp_path / "trials.csv"),
+    }
+    asked = []
+
+    def find(source):
+        asked.append(source.label)
+        return [source.path, str(Path(source.path, "a", "b"))]
+
+    assert trial_sources([sweeps], find=find) == {
+        "demo sweeps": sweeps.path,
+        "demo sweeps / a/b": str(Path(sweeps.path, "a", "b")),
+    }
+    assert asked == ["demo sweeps"]

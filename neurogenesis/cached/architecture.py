@@ -120,6 +120,14 @@ def template_sweep(name: str, kind: str, multipliers: tuple[float, ...]):
     return multiplier_sweep(name, multipliers, kind=kind)
 
 
+def demo_sweep(source: Source) -> str | None:
+    """``workspace.demo_sweep``: the ``sweep.json`` of the demo model's width sweep, or None."""
+    from neurogenesis.cached.sources import model_metadata
+    from neurogenesis.workspace import demo_sweep as sweep_file
+
+    return sweep_file(model_metadata(source))
+
+
 @st.cache_data(show_spinner="Building the demo at each swept width…", max_entries=16)
 def scenario_sweep(name: str, sweep_path: str):
     """A demo's width sweep with the best recorded metric at each width."""

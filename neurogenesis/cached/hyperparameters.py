@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from neurogenesis.cached._keys import Key, _folder_fingerprint, by_folder
-from neurogenesis.workspace import Source
+from neurogenesis import workspace as catalogue
+from neurogenesis.cached._keys import Key, by_folder, by_key
 
 
 @by_folder
@@ -27,16 +27,18 @@ def studies(path: Key) -> list[str]:
     return list_studies(path[0])
 
 
+@by_key
 @st.cache_data(show_spinner=False, max_entries=32)
-def _trial_sources(path: str, fingerprint: str) -> list[str]:
+def _found_trials(source: Key) -> list[str]:
     from neurogenesis.io.trials import find_trial_sources
 
-    return find_trial_sources(path)
+    return find_trial_sources(source[0])
 
 
-def trial_sources(source: Source) -> list[str]:
-    """The sweeps (folders with ``sweep.json``) and HParams logs under a log source."""
-    return _trial_sources(source.path, _folder_fingerprint(source.path))
+def trial_sources(sources) -> dict[str, str]:
+    """``workspace.trial_sources``: label -> path of the sweeps (folders with ``sweep.json``),
+    HParams logs and trials files under the log sources."""
+    return catalogue.trial_sources(sources, find=_found_trials)
 
 
 @by_folder
