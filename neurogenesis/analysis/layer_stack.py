@@ -1023,6 +1023,19 @@ def _default_input_dtype(specs: Sequence[LayerSpec]) -> str:
     return "int32" if specs and specs[0].class_name == "Embedding" else "float32"
 
 
+def _input_refused(message: str, keras_message: str | None = None) -> BuildResult:
+    """Nothing built: the input itself (its shape or dtype) is wrong."""
+    return BuildResult(None, BuildError(None, "Input", "input", message, keras_message))
+
+
+def _name_refused(
+    specs: Sequence[LayerSpec], names: list[str], index: int, message: str
+) -> BuildResult:
+    """Nothing built: layer ``index`` has a name it cannot have (the input's, or an earlier
+    layer's)."""
+    return BuildResult(None, BuildError(index, specs[index].class_name, names[index], message))
+
+
 def build_from_specs(
     input_shape: Sequence[int | None],
     specs: Sequence[LayerSpec],
@@ -1060,56 +1073,38 @@ def build_from_specs(
     except (TypeError, ValueError):
         shape = ()
     if not shape or any(dim is not None and dim <= 0 for dim in shape):
-        return BuildResult(
-            None,
-            BuildError(
-                None,
-                "Input",
-                "input",
-                f"The input shape must be one or more positive sizes (None for a variable "
-                f"length), one sample without the batch axis, such as (28, 28, 1). Received: "
-                f"{input_shape!r}.",
-            ),
+        return _input_refused(
+            f"The input shape must be one or more positive sizes (None for a variable "
+            f"length), one sample without the batch axis, such as (28, 28, 1). Received: "
+            f"{input_shape!r}."
         )
     names = _layer_names(specs)
     duplicates = sorted({item for item in names if names.count(item) > 1})
     if INPUT_NAME in names:
         index = names.index(INPUT_NAME)
-        return BuildResult(
-            None,
-            BuildError(
-                index,
-                specs[index].class_name,
-                INPUT_NAME,
-                f"Layer {index + 1} ({specs[index].class_name}) is named '{INPUT_NAME}', the name "
-                "of the model's input. Rename the layer.",
-            ),
+        return _name_refused(
+            specs,
+            names,
+            index,
+            f"Layer {index + 1} ({specs[index].class_name}) is named '{INPUT_NAME}', the name "
+            "of the model's input. Rename the layer.",
         )
     if duplicates:
         index = names.index(duplicates[0], names.index(duplicates[0]) + 1)
-        return BuildResult(
-            None,
-            BuildError(
-                index,
-                specs[index].class_name,
-                names[index],
-                f"Layer {index + 1} ({specs[index].class_name}) is named '{names[index]}', like an "
-                "earlier layer. Layer names must be unique: rename one of them.",
-            ),
+        return _name_refused(
+            specs,
+            names,
+            index,
+            f"Layer {index + 1} ({specs[index].class_name}) is named '{names[index]}', like an "
+            "earlier layer. Layer names must be unique: rename one of them.",
         )
     try:
         inputs = keras.Input(shape, dtype=input_dtype, name=INPUT_NAME)
     except (ValueError, TypeError) as error:
-        return BuildResult(
-            None,
-            BuildError(
-                None,
-                "Input",
-                "input",
-                f"Keras cannot make an input of shape {shape} and dtype {input_dtype!r}. Use a "
-                "dtype such as float32 or int32.",
-                keras_message(error),
-            ),
+        return _input_refused(
+            f"Keras cannot make an input of shape {shape} and dtype {input_dtype!r}. Use a "
+            "dtype such as float32 or int32.",
+            keras_message(error),
         )
     x = inputs
     output_shapes: list[tuple] = []

@@ -317,3 +317,34 @@ def test_parse_shape_reads_typed_text():
     assert parse_shape("") == ()
     with pytest.raises(InputError, match="Expected whole numbers separated by commas"):
         parse_shape("28 x 28")
+
+
+def test_input_and_name_refusals_build_nothing_and_say_which_layer():
+    for shape in ((0, 3), "abc"):
+        result = build_from_specs(shape, (layer_spec("Dense"),))
+        assert result.model is None and result.output_shapes == ()
+        assert (result.error.index, result.error.class_name, result.error.layer_name) == (
+            None,
+            "Input",
+            "input",
+        )
+        assert result.error.message.startswith("The input shape must be one or more positive")
+    result = build_from_specs((4,), (layer_spec("Dense"),), input_dtype="nonsense")
+    assert result.model is None and result.error.index is None
+    assert result.error.message.startswith("Keras cannot make an input of shape (4,)")
+    assert result.error.keras_message
+    result = build_from_specs((4,), (layer_spec("Dense", name="input"),))
+    assert result.error == BuildError(
+        0,
+        "Dense",
+        "input",
+        "Layer 1 (Dense) is named 'input', the name of the model's input. Rename the layer.",
+    )
+    result = build_from_specs((4,), (layer_spec("Dense", name="a"), layer_spec("Dense", name="a")))
+    assert result.model is None and result.error == BuildError(
+        1,
+        "Dense",
+        "a",
+        "Layer 2 (Dense) is named 'a', like an earlier layer. Layer names must be unique: "
+        "rename one of them.",
+    )
