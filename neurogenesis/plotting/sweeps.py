@@ -30,34 +30,26 @@ def plot_sweep(info) -> go.Figure:
         specs=[[{"secondary_y": True}]] + ([[{}]] if has_metric else []),
     )
     x = list(info.multipliers)
-    figure.add_trace(
-        go.Scatter(
-            x=x,
-            y=list(info.num_params),
-            name="parameters",
-            mode="lines+markers",
-            line={"color": color_for(0)},
-            customdata=[f"{human(value)} parameters ({value:,})" for value in info.num_params],
-            hovertemplate="%{x}: %{customdata}<extra></extra>",
-        ),
-        row=1,
-        col=1,
-        secondary_y=False,
+    # Parameters on the left axis, multiply-accumulates (dashed) on the right.
+    costs = (
+        (info.num_params, "parameters", "parameters", {}, False),
+        (info.macs, "multiply-accumulates", "MACs per sample", {"dash": "dash"}, True),
     )
-    figure.add_trace(
-        go.Scatter(
-            x=x,
-            y=list(info.macs),
-            name="multiply-accumulates",
-            mode="lines+markers",
-            line={"color": color_for(1), "dash": "dash"},
-            customdata=[f"{human(value)} MACs per sample ({value:,})" for value in info.macs],
-            hovertemplate="%{x}: %{customdata}<extra></extra>",
-        ),
-        row=1,
-        col=1,
-        secondary_y=True,
-    )
+    for index, (values, name, unit, dash, secondary) in enumerate(costs):
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=list(values),
+                name=name,
+                mode="lines+markers",
+                line={"color": color_for(index), **dash},
+                customdata=[f"{human(value)} {unit} ({value:,})" for value in values],
+                hovertemplate="%{x}: %{customdata}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+            secondary_y=secondary,
+        )
     # Log scales show how cost grows (about the square of a width multiplier); ticks at 1, 2, 5.
     ticks = {"type": "log", "dtick": "D2", "tickformat": "~s"}
     figure.update_yaxes(title_text="parameters", row=1, col=1, secondary_y=False, **ticks)
