@@ -8,7 +8,6 @@ import pytest
 
 from neurogenesis.analysis.sweeps import multiplier_sweep
 from neurogenesis.errors import InputError
-from tests.analysis.test_templates import _bert_count
 
 
 def test_width_sweep_of_small_cnn_is_monotonic_and_matches_hand_count():
@@ -25,10 +24,10 @@ def test_width_sweep_of_small_cnn_is_monotonic_and_matches_hand_count():
     assert pickle.loads(pickle.dumps(info)) == info
 
 
-def test_depth_sweep_adds_blocks():
+def test_depth_sweep_adds_blocks(bert_count):
     info = multiplier_sweep("bert_encoder", [0.5, 1.0, 2.0], kind="depth")
     assert info.num_layers == (7, 10, 16)  # embeddings 2 + 3 Dense/attention per block + head 2
-    block = _bert_count(8000, 128, 128, 2) - _bert_count(8000, 128, 128, 1)
+    block = bert_count(8000, 128, 128, 2) - bert_count(8000, 128, 128, 1)
     assert info.num_params[2] - info.num_params[1] == 2 * block
     with pytest.raises(InputError, match="no depth multiplier"):
         multiplier_sweep("vae", [1.0, 2.0], kind="depth")

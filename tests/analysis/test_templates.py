@@ -110,22 +110,13 @@ def test_mobilenet_v2_refuses_depth_and_efficientnet_scales_like_b2():
     keras.backend.clear_session()
 
 
-def _bert_count(vocab, length, hidden, blocks, classes=2, ratio=4) -> int:
-    embeddings = vocab * hidden + length * hidden + 2 * hidden
-    attention = 4 * (hidden * hidden + hidden)  # query, key, value and output projections
-    feed_forward = hidden * ratio * hidden + ratio * hidden + ratio * hidden * hidden + hidden
-    block = attention + 2 * hidden + feed_forward + 2 * hidden
-    head = hidden * hidden + hidden + hidden * classes + classes
-    return embeddings + blocks * block + head
-
-
-def test_bert_encoder_by_hand():
+def test_bert_encoder_by_hand(bert_count):
     model = build_template(
         "bert_encoder", width_multiplier=0.25, depth_multiplier=0.5, input_shape=(16,)
     )
     # hidden 128 * 0.25 = 32 (8 per head), one block, 16 positions, vocabulary 8000
-    assert model.count_params() == _bert_count(8000, 16, 32, 1) == 270_402
-    assert build_template("bert_encoder").count_params() == _bert_count(8000, 128, 128, 2)
+    assert model.count_params() == bert_count(8000, 16, 32, 1) == 270_402
+    assert build_template("bert_encoder").count_params() == bert_count(8000, 128, 128, 2)
     attention = model.get_layer("attention_1")
     assert (attention.num_heads, attention.key_dim) == (4, 8)
     assert model.get_layer("feed_forward_1").get_config()["activation"] == "gelu"
