@@ -6,9 +6,10 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import ui
+from app_pages.architecture_views import cost_choice
 from neurogenesis import cached
 from neurogenesis.errors import InputError, UnsupportedModelError
-from neurogenesis.plotting.architecture import COST_LABELS, plot_graph
+from neurogenesis.plotting.architecture import plot_graph
 from neurogenesis.plotting.comparison import (
     architecture_diff_table,
     complexity_table,
@@ -94,14 +95,8 @@ def compare_view(source, info) -> None:
                 for name in ("Δ parameters", "Δ MACs")
             },
         )
-    cost = st.segmented_control(
-        "Per-layer cost",
-        list(COST_LABELS),
-        default="macs",
-        format_func=lambda key: COST_LABELS[key].split(" (")[0],
-        key="architecture_compare_cost",
-    )
-    ui.chart(plot_side_by_side_costs(infos, cost or "macs", names=names), key="side_by_side")
+    cost = cost_choice("Per-layer cost", "architecture_compare_cost")
+    ui.chart(plot_side_by_side_costs(infos, cost, names=names), key="side_by_side")
     tradeoff = cached.tradeoff(sources)
     axis = st.segmented_control(
         "Metric against",

@@ -59,11 +59,18 @@ def _found_node(layout, graph, wanted: str | None) -> int | None:
     return next((by_group[g] for g in (unit.path if unit else ()) if g in by_group), None)
 
 
-def graph_view(source) -> None:
+def graph_or_info(source):
+    """The model's graph, or None after saying why there is none (a subclassed model)."""
     try:
-        graph = cached.model_graph(source)
+        return cached.model_graph(source)
     except UnsupportedModelError as error:
         st.info(str(error))
+        return None
+
+
+def graph_view(source) -> None:
+    graph = graph_or_info(source)
+    if graph is None:
         return
     open_key = f"architecture_open:{source.key}"
     if open_key not in st.session_state:

@@ -8,9 +8,9 @@ from functools import partial
 import streamlit as st
 
 from app_pages import ui
+from app_pages.architecture_graph import graph_or_info
 from app_pages.ui.tables import text_widths
 from neurogenesis import cached
-from neurogenesis.errors import UnsupportedModelError
 from neurogenesis.plotting.architecture import (
     BLOCK_SIZES,
     COST_LABELS,
@@ -25,10 +25,8 @@ from neurogenesis.plotting.comparison import complexity_table, plot_complexity_r
 
 
 def blocks_view(source, info) -> None:
-    try:
-        graph = cached.model_graph(source)
-    except UnsupportedModelError as error:
-        st.info(str(error))
+    graph = graph_or_info(source)
+    if graph is None:
         return
     size = st.segmented_control(
         "Size by",
@@ -68,10 +66,8 @@ def layers_view(info) -> None:
 
 
 def stack_view(source, info) -> None:
-    try:
-        graph = cached.model_graph(source)
-    except UnsupportedModelError as error:
-        st.info(str(error))
+    graph = graph_or_info(source)
+    if graph is None:
         return
     only_changes = st.toggle(
         "Only layers that compute or change the shape",
@@ -92,17 +88,21 @@ def stack_view(source, info) -> None:
     )
 
 
-def complexity_view(source, info) -> None:
+def cost_choice(label: str, key: str) -> str:
+    """Which per-layer cost a chart shows (``COST_LABELS``' short names; MACs by default)."""
     cost = st.segmented_control(
-        "Cost",
+        label,
         list(COST_LABELS),
         default="macs",
-        format_func=lambda key: COST_LABELS[key].split(" (")[0],
-        key="architecture_cost",
+        format_func=lambda name: COST_LABELS[name].split(" (")[0],
+        key=key,
     )
-    ui.chart(
-        plot_layer_costs(info, cost or "macs"), key="layer_costs", data=partial(layer_table, info)
-    )
+    return cost or "macs"
+
+
+def complexity_view(source, info) -> None:
+    cost = cost_choice("Cost", "architecture_cost")
+    ui.chart(plot_layer_costs(info, cost), key="layer_costs", data=partial(layer_table, info))
     profile = cached.complexity(source)
     ui.chart(plot_complexity_radar([profile]), key="radar", data=complexity_table([profile]))
     st.caption(

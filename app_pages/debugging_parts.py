@@ -118,6 +118,18 @@ def sample_grid(sample_set, predictions, indices, kind: str, key: str) -> None:
         choose(int(clicked))
 
 
+def first_samples(container, sample_set, minimum: int, default: int, name: str) -> int:
+    """How many of the set's first samples to use: a slider in ``container`` from ``minimum`` to
+    all of them, at ``default`` (or all, when the set is smaller)."""
+    return container.slider(
+        "Samples (the first N of the set)",
+        minimum,
+        len(sample_set),
+        min(default, len(sample_set)),
+        key=state(name),
+    )
+
+
 def fixed_features(samples_source, sample_set, where: str) -> tuple[int, ...]:
     """The features the user keeps out of attacks and noise (calendar features by default); one
     choice shared by the tabs that ask."""

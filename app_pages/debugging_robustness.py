@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import ui
-from app_pages.debugging_parts import fixed_features, state, target
+from app_pages.debugging_parts import first_samples, fixed_features, state, target
 from neurogenesis import cached
 from neurogenesis.analysis.robustness import ATTACKS, NUM_SEVERITIES
 from neurogenesis.plotting.robustness import (
@@ -25,13 +25,7 @@ def robustness_view(model_source, samples_source, sample_set, predictions, kind)
         st.info(reason or "The sample set has no labels, so there is no accuracy to track.")
         return
     a, b, c = st.columns([2, 1, 1], vertical_alignment="bottom")
-    count = a.slider(
-        "Samples (the first N of the set)",
-        20,
-        len(sample_set),
-        min(CURVE_SAMPLES_DEFAULT, len(sample_set)),
-        key=state("curve_count"),
-    )
+    count = first_samples(a, sample_set, 20, CURVE_SAMPLES_DEFAULT, "curve_count")
     attack_reason = cached.reason(model_source, "attack")
     per_class = b.toggle(
         "Per class", key=state("per_class"), disabled=predictions.task == "regression"

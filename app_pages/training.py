@@ -15,7 +15,6 @@ from app_pages.training_optimization import optimization_view
 from neurogenesis import cached, live
 
 TABS = ("Curves", "Early stopping", "Optimization", "Layer health", "Dynamics")
-LIVE_REFRESH_SECONDS = 2
 LIVE_ACTIVE = live.ACTIVE_STATUSES
 DEFAULT_RUNS = 6
 
@@ -104,7 +103,7 @@ if not chosen:
 tabs = dict(zip(TABS, st.tabs(TABS, key="training_tab", on_change="rerun"), strict=True))
 with tabs["Curves"]:
     if tabs["Curves"].open:
-        curves_view(sources, chosen, catalog, LIVE_REFRESH_SECONDS)
+        curves_view(sources, chosen, catalog, live.LIVE_REFRESH_SECONDS)
 with tabs["Early stopping"]:
     if tabs["Early stopping"].open:
         early_stopping_view(sources, chosen)

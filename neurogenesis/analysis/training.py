@@ -41,6 +41,8 @@ __all__ = [
     "grouping_options",
     "logical_run_name",
     "metric_names",
+    "named_runs",
+    "pick_runs",
     "purge_restarts",
     "run_attributes",
     "seed_groups",
@@ -694,6 +696,27 @@ def dashboard_info(
 SEED_PATTERN = re.compile(r"[_\-.](?:seed|s|run|trial|rep|repeat)[_\-=]?\d+$", re.I)
 _NAME_TOKEN = re.compile(r"([A-Za-z][A-Za-z0-9]*)[_=]([-+0-9.eE]+|[A-Za-z]+)(?=_|$)")
 WITHOUT_SEED = "name without seed"
+
+
+def named_runs(sources) -> tuple[list, list[str]]:
+    """Every run of several log sources in order, with a unique display name per run.
+
+    Args:
+        sources: ``(source label, runs)`` per source (see :func:`display_names`).
+
+    Returns:
+        ``(runs, names)``, one name per run.
+    """
+    runs = [run for _, found in sources for run in found]
+    pairs = [(label, run.name) for label, found in sources for run in found]
+    return runs, display_names(pairs)
+
+
+def pick_runs(runs, names: list[str], chosen: tuple[str, ...]) -> tuple[list, list[str]]:
+    """The runs behind the chosen logical runs (:func:`logical_run_name`), and their display
+    names, in the chosen order (a logical run's ``train`` and ``validation`` folders both)."""
+    picked = [i for run in chosen for i, name in enumerate(names) if logical_run_name(name) == run]
+    return [runs[i] for i in picked], [names[i] for i in picked]
 
 
 def display_names(pairs) -> list[str]:

@@ -111,28 +111,27 @@ def _source_keys(sources) -> tuple[tuple[str, str, str], ...]:
 
 
 def _named(keys) -> tuple[list, list[str], list[str]]:
-    from neurogenesis.analysis.training import display_names
+    """``analysis.training.named_runs`` of the log sources' runs, and each unreadable source's
+    error."""
+    from neurogenesis.analysis.training import named_runs
     from neurogenesis.errors import InputError
 
-    runs, pairs, errors = [], [], []
+    found, errors = [], []
     for label, path, fingerprint in keys:
         try:
-            found = _runs(path, fingerprint)
+            found.append((label, _runs(path, fingerprint)))
         except InputError as error:
             errors.append(f"{label}: {error}")
-            continue
-        runs.extend(found)
-        pairs.extend((label, run.name) for run in found)
-    return runs, display_names(pairs), errors
+    return (*named_runs(found), errors)
 
 
 def _picked(keys, chosen: tuple[str, ...]) -> tuple[list, list[str]]:
-    """The runs behind the chosen logical runs, and their display names, in the chosen order."""
-    from neurogenesis.analysis.training import logical_run_name
+    """``analysis.training.pick_runs``: the runs behind the chosen logical runs, and their
+    display names, in the chosen order."""
+    from neurogenesis.analysis.training import pick_runs
 
     runs, names, _ = _named(keys)
-    picked = [i for run in chosen for i, name in enumerate(names) if logical_run_name(name) == run]
-    return [runs[i] for i in picked], [names[i] for i in picked]
+    return pick_runs(runs, names, chosen)
 
 
 def _hashable(value):

@@ -75,36 +75,46 @@ def activation_maximization(model: Source, layer: str, unit: int, options: dict,
     )
 
 
-def attribution(model: Source, samples: Source, indices, method: str, options: dict, progress=None):
-    """``analysis.attribution.attribution_info`` of chosen samples, remembered per settings."""
-    from neurogenesis.analysis.attribution import attribution_info
-
+def _on_chosen(
+    name, analysis, model, samples, indices, method, options, progress=None, *, reports=False
+):
+    """``analysis(model, the chosen samples, method, **options)`` (with ``progress=`` when it
+    ``reports``), remembered under ``name`` per model, sample set, samples, method and options."""
     indices = tuple(int(i) for i in indices)
     key = (_identity(model), _identity(samples), indices, method, tuple(sorted(options.items())))
 
     def compute(report):
-        sample_set = _samples(*_identity(samples))
-        return attribution_info(
-            model_object(model), sample_set.x[list(indices)], method, progress=report, **options
-        )
+        x = _samples(*_identity(samples)).x[list(indices)]
+        extra = {"progress": report} if reports else {}
+        return analysis(model_object(model), x, method, **extra, **options)
 
-    return _remembered("attribution", key, compute, progress)
+    return _remembered(name, key, compute, progress)
+
+
+def attribution(model: Source, samples: Source, indices, method: str, options: dict, progress=None):
+    """``analysis.attribution.attribution_info`` of chosen samples, remembered per settings."""
+    from neurogenesis.analysis.attribution import attribution_info
+
+    return _on_chosen(
+        "attribution",
+        attribution_info,
+        model,
+        samples,
+        indices,
+        method,
+        options,
+        progress,
+        reports=True,
+    )
 
 
 def token_attribution(model: Source, samples: Source, indices, method: str, options: dict):
     """``analysis.attribution.token_attribution_info`` of chosen text samples."""
     from neurogenesis.analysis.attribution import token_attribution_info
 
-    indices = tuple(int(i) for i in indices)
-    key = (_identity(model), _identity(samples), indices, method, tuple(sorted(options.items())))
-
-    def compute(report):
-        sample_set = _samples(*_identity(samples))
-        return token_attribution_info(
-            model_object(model), sample_set.x[list(indices)], method, **options
-        )
-
-    return _remembered("token_attribution", key, compute)
+    return _on_chosen(
+        "token_attribution", token_attribution_info, model, samples, indices, method, options
+    )
 
 
 def sanity_check(
@@ -113,16 +123,9 @@ def sanity_check(
     """``analysis.attribution.randomization_check`` (Adebayo et al.) on chosen samples."""
     from neurogenesis.analysis.attribution import randomization_check
 
-    indices = tuple(int(i) for i in indices)
-    key = (_identity(model), _identity(samples), indices, method, tuple(sorted(options.items())))
-
-    def compute(report):
-        sample_set = _samples(*_identity(samples))
-        return randomization_check(
-            model_object(model), sample_set.x[list(indices)], method, **options
-        )
-
-    return _remembered("sanity_check", key, compute, progress)
+    return _on_chosen(
+        "sanity_check", randomization_check, model, samples, indices, method, options, progress
+    )
 
 
 def pointing_game(

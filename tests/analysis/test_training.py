@@ -247,3 +247,20 @@ def test_curves_table_holds_every_point(tmp_path):
     train = table[table.role == "train"]
     assert np.isnan(train.value.iloc[1])
     np.testing.assert_allclose(train.smoothed, tensorboard_ema(np.array(values), 0.5))
+
+
+def test_named_runs_and_pick_runs_resolve_logical_runs_across_sources():
+    from types import SimpleNamespace
+
+    from neurogenesis.analysis.training import named_runs, pick_runs
+
+    a = [SimpleNamespace(name=n) for n in ("adam", "keras/train", "keras/validation")]
+    b = [SimpleNamespace(name="adam")]
+    runs, names = named_runs([("demo", a), ("mine", b)])
+    assert runs == [*a, *b]
+    assert names == ["demo: adam", "keras/train", "keras/validation", "mine: adam"]
+    assert pick_runs(runs, names, ("keras", "mine: adam")) == (
+        [a[1], a[2], b[0]],
+        ["keras/train", "keras/validation", "mine: adam"],
+    )
+    assert pick_runs(runs, names, ("nothing",)) == ([], [])

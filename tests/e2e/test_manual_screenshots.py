@@ -222,7 +222,9 @@ def _wait_for_content(page, visit: Visit) -> None:
         for text in visit.tab_ready:
             main.get_by_text(text).filter(visible=True).first.wait_for(timeout=TIMEOUT_MS)
         if visit.tab_charts:
-            main.locator(".js-plotly-plot:visible").nth(visit.tab_charts - 1).wait_for(timeout=TIMEOUT_MS)
+            main.locator(".js-plotly-plot:visible").nth(visit.tab_charts - 1).wait_for(
+                timeout=TIMEOUT_MS
+            )
         _settled(page)
 
 

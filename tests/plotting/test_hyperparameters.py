@@ -280,9 +280,7 @@ def test_surface_table_names_categories(grid):
         y_values=np.arange(len(info.y_values), dtype=float),
         y_categories=tuple(f"w{k}" for k in range(len(info.y_values))),
     )
-    assert surface_table(named)["width"].tolist()[:: len(info.x_values)] == list(
-        named.y_categories
-    )
+    assert surface_table(named)["width"].tolist()[:: len(info.x_values)] == list(named.y_categories)
 
 
 def test_importance_table(irregular):
