@@ -20,8 +20,10 @@ __all__ = [
     "tiny_cnn",
     "tiny_branching_model",
     "tiny_data",
+    "lightning_rows",
     "write_csv_log",
     "write_json_history",
+    "write_lightning_log",
 ]
 
 
@@ -104,4 +106,52 @@ def write_json_history(path: str | os.PathLike, history: dict[str, list]) -> Pat
     """Writes ``History.history`` as ``json.dump`` does (NaN as the ``NaN`` literal)."""
     path = Path(path)
     path.write_text(json.dumps(history))
+    return path
+
+
+def lightning_rows(
+    num_epochs: int = 3, batches: int = 10, every: int = 4
+) -> list[dict[str, float | int]]:
+    """The logging calls of a PyTorch Lightning fit, as its CSVLogger records them: one dict per
+    call, with the ``epoch`` and ``step`` (global step) Lightning adds.
+
+    ``self.log("train_loss", ..., on_step=True, on_epoch=True)`` gives ``train_loss_step`` every
+    ``every`` steps and ``train_loss_epoch`` at the epoch's last step; the validation metrics
+    (``val_loss``, ``val_acc``) are logged once per epoch, at the same step, by another call.
+    """
+    rows: list[dict[str, float | int]] = []
+    step = -1
+    for epoch in range(num_epochs):
+        for _ in range(batches):
+            step += 1
+            if (step + 1) % every == 0:
+                rows.append({"epoch": epoch, "step": step, "train_loss_step": 2.0 / (step + 2)})
+        rows.append(
+            {
+                "epoch": epoch,
+                "step": step,
+                "val_loss": 1.5 / (epoch + 1),
+                "val_acc": 0.5 + epoch / 10,
+            }
+        )
+        rows.append({"epoch": epoch, "step": step, "train_loss_epoch": 1.0 / (epoch + 1)})
+    return rows
+
+
+def write_lightning_log(
+    folder: str | os.PathLike, rows: list[dict], hparams: dict | None = None
+) -> Path:
+    """Writes ``rows`` the way Lightning's CSVLogger does: ``metrics.csv`` in ``folder`` (its
+    ``lightning_logs/version_N``), the keys of every row sorted into one header, a row's other
+    cells empty, ``\\r\\n`` line ends (``csv.DictWriter``), and ``hparams.yaml`` beside it."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = sorted(set().union(*rows))
+    path = folder / "metrics.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = [f"{key}: {value}" for key, value in (hparams or {}).items()]
+    (folder / "hparams.yaml").write_text("\n".join(lines) + "\n" if lines else "{}\n")
     return path

@@ -13,7 +13,13 @@ import zipfile
 import pytest
 
 from neurogenesis import cli
-from neurogenesis.testing import tiny_cnn, tiny_dense_model, write_csv_log
+from neurogenesis.testing import (
+    lightning_rows,
+    tiny_cnn,
+    tiny_dense_model,
+    write_csv_log,
+    write_lightning_log,
+)
 from tests.conftest import ROOT
 
 
@@ -142,6 +148,23 @@ def test_logs_json_counts_exactly(capsys, tmp_path):
         and run["scalars"]["val_loss"]["last_step"] == 3
     )
     assert run["problems"] == []
+
+
+def test_logs_json_reads_a_lightning_log_by_global_step(capsys, tmp_path):
+    rows = lightning_rows(num_epochs=2, batches=8, every=4)
+    write_lightning_log(tmp_path / "lightning_logs" / "version_0", rows)
+    code, out, err = run_cli(capsys, "logs", tmp_path, "--json", "--no-cache")
+    assert code == 0, err
+    (run,) = json.loads(out)["runs"]
+    assert run["name"] == "lightning_logs/version_0/metrics.csv"
+    # epoch and step are axes, not metrics; each metric at the global steps it was logged at.
+    assert set(run["scalars"]) == {"train_loss_epoch", "train_loss_step", "val_acc", "val_loss"}
+    for tag, facts in run["scalars"].items():
+        steps = [row["step"] for row in rows if tag in row]
+        assert facts["num_points"] == len(steps) and facts["num_missing"] == 0
+        assert (facts["first_step"], facts["last_step"]) == (steps[0], steps[-1])
+    assert run["scalars"]["train_loss_step"]["first_step"] == 3  # the 4th batch
+    assert run["problems"] == []  # the epoch's validation and mean rows share a step: fine
 
 
 def test_logs_damaged_log_is_a_success_with_problems(capsys, tmp_path):

@@ -207,6 +207,16 @@ def purge_restarts(
     ``purge_orphaned_data``). Each segment therefore drops earlier points at steps >= its first.
     """
     steps = np.asarray(steps, dtype=np.int64)
+    order = _purge_order(steps, segments)
+    return (
+        steps[order],
+        np.asarray(values, dtype=np.float64)[order],
+        np.asarray(wall_times, dtype=np.float64)[order],
+    )
+
+
+def _purge_order(steps: np.ndarray, segments) -> np.ndarray:
+    """The positions :func:`purge_restarts` keeps, in its order (sorted by step)."""
     keep = np.ones(steps.size, dtype=bool)
     segments = np.asarray(segments)
     if segments.size and segments.max() > 0:
@@ -217,12 +227,7 @@ def purge_restarts(
             first = positions[0]
             keep[:first] &= ~(steps[:first] >= steps[first])
     order = np.flatnonzero(keep)
-    order = order[np.argsort(steps[order], kind="stable")]
-    return (
-        steps[order],
-        np.asarray(values, dtype=np.float64)[order],
-        np.asarray(wall_times, dtype=np.float64)[order],
-    )
+    return order[np.argsort(steps[order], kind="stable")]
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,6 +241,8 @@ class Series(ValueEquality):
         tag: the tag it was read from.
         steps, values, wall_times: the points (values keep NaN/Inf; wall times NaN when unknown).
         batch_level: whether the steps count batches rather than epochs.
+        epochs: the epoch each point was logged in where the log keeps it apart from the step
+            (a Lightning ``metrics.csv``), NaN where it does not.
     """
 
     run: str
@@ -246,6 +253,7 @@ class Series(ValueEquality):
     values: np.ndarray
     wall_times: np.ndarray
     batch_level: bool
+    epochs: np.ndarray
 
 
 def run_series(runs, metrics, names=None, roles=ROLES) -> tuple[Series, ...]:
@@ -265,11 +273,19 @@ def run_series(runs, metrics, names=None, roles=ROLES) -> tuple[Series, ...]:
             role, metric = split_tag(tag, run.name)
             if role not in roles or metric not in metrics or scalar.num_points == 0:
                 continue
-            steps, values, walls = purge_restarts(
-                scalar.steps, scalar.values, scalar.wall_times, scalar.segments
-            )
+            order = _purge_order(scalar.steps, scalar.segments)
             found.append(
-                Series(display, role, metric, tag, steps, values, walls, _is_batch_level(tag))
+                Series(
+                    display,
+                    role,
+                    metric,
+                    tag,
+                    scalar.steps[order],
+                    scalar.values[order],
+                    scalar.wall_times[order],
+                    _is_batch_level(tag),
+                    scalar.epochs[order],
+                )
             )
     order = {metric: i for i, metric in enumerate(metrics)}
     found.sort(key=lambda s: (order[s.metric], s.run, ROLES.index(s.role)))
@@ -309,11 +325,57 @@ def _clocks(runs, names) -> dict[str, _Clock]:
     }
 
 
-def _x_of(series: Series, axis: str, clock: _Clock | None) -> tuple[np.ndarray, str | None]:
-    """The series' x values on ``axis`` (NaN where unknown) and a note when they are missing."""
+def _epoch_ends(runs, names) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per logical run whose log gives each point's epoch apart from its step (a Lightning
+    ``metrics.csv``): its epochs, sorted, and the last step logged in each."""
+    pairs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for index, run in enumerate(runs):
+        display = logical_run_name(names[index] if names is not None else run.name)
+        for scalar in run.scalars.values():
+            epochs = scalar.epochs
+            if not np.isfinite(epochs).any():
+                continue
+            order = _purge_order(scalar.steps, scalar.segments)
+            known = np.isfinite(epochs[order])
+            pairs.setdefault(display, []).append((scalar.steps[order][known], epochs[order][known]))
+    ends = {}
+    for display, found in pairs.items():
+        steps = np.concatenate([s for s, _ in found]).astype(np.float64)
+        epochs = np.concatenate([e for _, e in found])
+        unique, inverse = np.unique(epochs, return_inverse=True)
+        last = np.full(unique.size, -np.inf)
+        np.maximum.at(last, inverse, steps)
+        ends[display] = (unique, np.maximum.accumulate(last))
+    return ends
+
+
+def _epochs_of_steps(steps: np.ndarray, ends: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Steps as epochs, the way Keras's per-epoch points sit: epoch e's point is logged when
+    epoch e ends (its last step maps to e), and a step during epoch e maps to a fraction between
+    e - 1 and e. Epoch 0 starts at step 0 (global steps count from 0); a log that starts later
+    takes its first epoch as long as the next."""
+    epochs, last = ends
+    if epochs[0] == 0 or epochs.size == 1:
+        before = -1.0 if epochs[0] == 0 else last[0] - 1.0
+    else:
+        before = last[0] - (last[1] - last[0])
+    grid = np.concatenate([[before], last])
+    return np.interp(steps, grid, np.concatenate([[epochs[0] - 1], epochs]))
+
+
+def _x_of(
+    series: Series, axis: str, clock: _Clock | None, ends=None
+) -> tuple[np.ndarray, str | None]:
+    """The series' x values on ``axis`` (NaN where unknown) and a note when they are missing.
+
+    ``ends`` are the run's epoch ends (:func:`_epoch_ends`) when its log gives epochs apart from
+    steps: the epoch axis then comes from them.
+    """
     if axis == "step":
         return series.steps.astype(np.float64), None
     if axis == "epoch":
+        if ends is not None and np.isfinite(series.epochs).any():
+            return _epochs_of_steps(series.steps.astype(np.float64), ends), None
         if not series.batch_level:
             return series.steps.astype(np.float64), None
         if clock is None or clock.epoch_walls.size == 0 or not np.isfinite(series.wall_times).any():
@@ -437,6 +499,26 @@ class DashboardInfo(ValueEquality):
 
     def traces_of(self, metric: str) -> tuple[Trace, ...]:
         return tuple(trace for trace in self.traces if trace.metric == metric)
+
+
+READ_NOTE_KINDS = ("validation_epochs",)
+"""Kinds of ``Run.problems`` that say where points were placed (not damage); the dashboard shows
+them as notes."""
+
+
+def _read_notes(runs, names, shown: set[str]) -> list[str]:
+    """The reader's notes on where it placed points (e.g. a JSON history's ``val_*`` lists shorter
+    than its training lists), for the runs drawn."""
+    notes = []
+    for index, run in enumerate(runs):
+        display = logical_run_name(names[index] if names is not None else run.name)
+        if display in shown:
+            notes.extend(
+                f"{display}: {problem.message}"
+                for problem in run.problems
+                if problem.kind in READ_NOTE_KINDS
+            )
+    return notes
 
 
 def _aggregate(members, band: str):
@@ -606,11 +688,12 @@ def dashboard_info(
     metrics = tuple(metrics)
     series = run_series(runs, metrics, names, roles)
     clocks = _clocks(runs, names)
+    ends = _epoch_ends(runs, names) if x_axis == "epoch" else {}
     groups = groups or {}
-    notes: list[str] = []
+    notes: list[str] = _read_notes(runs, names, {item.run for item in series})
     placed = []
     for item in series:
-        x, note = _x_of(item, x_axis, clocks.get(item.run))
+        x, note = _x_of(item, x_axis, clocks.get(item.run), ends.get(item.run))
         if note:
             notes.append(note)
         known = np.isfinite(x)
@@ -856,12 +939,15 @@ class EpochTable(ValueEquality):
         columns: ``"train loss"``, ``"validation accuracy"``, then other scalars by tag
             (``learning_rate``, ``gradient_norm/global``).
         values: float64 (columns, steps); NaN where a scalar was not logged, NaN/Inf kept.
+        logged: bool (columns, steps): where each scalar was logged (a NaN it logged is a value;
+            a NaN where it was not logged is not: validation every few epochs).
     """
 
     run: str
     steps: np.ndarray
     columns: tuple[str, ...]
     values: np.ndarray
+    logged: np.ndarray
 
     def column(self, name: str) -> np.ndarray:
         if name not in self.columns:
@@ -879,6 +965,21 @@ class EpochTable(ValueEquality):
             else None
             for role in ROLES
         )
+
+    def monitored_history(
+        self, metric: str
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(epochs, train, validation) of a metric on the epochs ``EarlyStopping`` sees.
+
+        Keras's ``EarlyStopping`` monitors ``val_<metric>`` when it is logged and skips the epochs
+        where it is not (``validation_freq``), so with a validation series the epochs are those
+        it was logged at; the training values are taken at the same epochs.
+        """
+        train, validation = self.history(metric)
+        if validation is None:
+            return self.steps, train, validation
+        at = self.logged[self.columns.index(f"validation {metric}")]
+        return self.steps[at], None if train is None else train[at], validation[at]
 
     @property
     def metrics(self) -> list[str]:
@@ -916,9 +1017,14 @@ def epoch_table(runs, run: str, names=None, min_coverage: float = MIN_COVERAGE) 
             if metric.lower() in ("learning_rate", "lr"):
                 role = "other"  # logged by the training side, but a setting, not a metric
             column = f"{role} {metric}" if role in ROLES else tag
-            steps, values, _ = purge_restarts(
-                scalar.steps, scalar.values, scalar.wall_times, scalar.segments
-            )
+            order = _purge_order(scalar.steps, scalar.segments)
+            steps, values, epochs = scalar.steps[order], scalar.values[order], scalar.epochs[order]
+            if np.isfinite(epochs).all() and epochs.size:
+                # The log gives epochs apart from global steps (Lightning): a series logged once
+                # per epoch joins at its epochs; one logged more often is step-level.
+                if tag.lower().endswith("_step") or np.unique(epochs).size < epochs.size:
+                    continue
+                steps = epochs.astype(np.int64)
             steps, first = np.unique(steps[::-1], return_index=True)  # the last value per step
             series.setdefault(column, (steps, values[::-1][first]))
             if role in ROLES:
@@ -929,7 +1035,7 @@ def epoch_table(runs, run: str, names=None, min_coverage: float = MIN_COVERAGE) 
         )
     reference = max(main, key=lambda column: series[column][0].size)
     steps = series[reference][0]
-    columns, rows = [], []
+    columns, rows, logged = [], [], []
     ordered = sorted(series, key=lambda c: (c not in main, c.split(" ")[0] != "train", c))
     for column in ordered:
         own_steps, own_values = series[column]
@@ -939,4 +1045,7 @@ def epoch_table(runs, run: str, names=None, min_coverage: float = MIN_COVERAGE) 
             continue
         columns.append(column)
         rows.append(np.where(present, own_values[at], np.nan))
-    return EpochTable(run, steps.astype(np.int64), tuple(columns), np.vstack(rows))
+        logged.append(present)
+    return EpochTable(
+        run, steps.astype(np.int64), tuple(columns), np.vstack(rows), np.vstack(logged)
+    )

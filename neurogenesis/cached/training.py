@@ -76,9 +76,8 @@ def epoch_table(sources, run: str):
 def _early_stopping(keys, run: str, metric: str, options: tuple):
     from neurogenesis.analysis.convergence import early_stopping_report
 
-    table = _epoch_table(keys, run)
-    train, validation = table.history(metric)
-    return early_stopping_report(table.steps, train, validation, metric=metric, **dict(options))
+    epochs, train, validation = _epoch_table(keys, run).monitored_history(metric)
+    return early_stopping_report(epochs, train, validation, metric=metric, **dict(options))
 
 
 def early_stopping(sources, run: str, metric: str, **options):

@@ -264,3 +264,63 @@ def test_named_runs_and_pick_runs_resolve_logical_runs_across_sources():
         ["keras/train", "keras/validation", "mine: adam"],
     )
     assert pick_runs(runs, names, ("nothing",)) == ([], [])
+
+
+# --- Logs whose x is not a plain epoch list: validation_freq, Lightning's global steps ----------
+
+
+def test_best_validation_epoch_with_validation_freq_is_the_epoch_it_ran(tmp_path):
+    from neurogenesis.analysis.convergence import early_stopping_report
+    from neurogenesis.analysis.training import epoch_table
+
+    # fit(epochs=10, validation_freq=2): Keras validates after epochs 1, 3, 5, 7, 9 (0-based).
+    val_loss = [0.9, 0.7, 0.4, 0.6, 0.8]  # the best at list index 2: the 6th epoch
+    history = {"loss": [1.0 - e / 20 for e in range(10)], "val_loss": val_loss}
+    run = read_run(write_json_history(tmp_path / "h.json", history), use_cache=False)
+    table = epoch_table([run], "h.json")
+    assert table.steps.tolist() == list(range(10))
+    epochs, train, validation = table.monitored_history("loss")
+    assert epochs.tolist() == [1, 3, 5, 7, 9]
+    assert validation.tolist() == val_loss
+    assert train.tolist() == [history["loss"][e] for e in (1, 3, 5, 7, 9)]
+    report = early_stopping_report(epochs, train, validation, metric="loss", patience=1)
+    assert report.best_epoch == 5
+    assert report.findings[0].startswith("Best validation loss 0.4 at epoch 5")
+    # Keras's EarlyStopping(patience=1) counts validated epochs only: it stops after epoch 7.
+    assert report.early_stopping.stopped_epoch == 7
+    assert report.divergence_epoch is None
+    assert not any("diverge" in finding.lower() for finding in report.findings)
+    # The guess is shown with the curves.
+    info = dashboard_info([run], ["loss"], smoothing="none")
+    assert [t.x.tolist() for t in info.traces] == [list(range(10)), [1, 3, 5, 7, 9]]
+    assert [t.best_x for t in info.traces][1] == 5
+    assert any(note.startswith("h.json: ") and "validation_freq=2" in note for note in info.notes)
+
+
+def test_lightning_run_on_the_step_and_epoch_axes(tmp_path):
+    from neurogenesis.analysis.training import epoch_table
+    from neurogenesis.testing import lightning_rows, write_lightning_log
+
+    batches = 10
+    rows = lightning_rows(num_epochs=3, batches=batches, every=4)
+    run = read_run(write_lightning_log(tmp_path / "version_0", rows), use_cache=False)
+    metrics = ["train_loss_step", "loss"]  # val_loss is the validation loss
+    by_step = dashboard_info([run], metrics, x_axis="step", smoothing="none")
+    steps = {t.metric: t.x.tolist() for t in by_step.traces}
+    assert steps == {
+        "train_loss_step": [3, 7, 11, 15, 19, 23, 27],
+        "loss": [9, 19, 29],
+    }
+    by_epoch = dashboard_info([run], metrics, x_axis="epoch", smoothing="none")
+    epochs = {t.metric: t.x for t in by_epoch.traces}
+    # Global step s is batch s + 1; an epoch's point sits where it ends (epoch e at e, as Keras).
+    np.testing.assert_allclose(
+        epochs["train_loss_step"], (np.array(steps["train_loss_step"]) + 1) / batches - 1
+    )
+    np.testing.assert_allclose(epochs["loss"], [0, 1, 2])
+    assert by_epoch.notes == ()
+    # The per-epoch table keys the once-per-epoch series by epoch and leaves the per-step one out.
+    table = epoch_table([run], run.name)
+    assert table.steps.tolist() == [0, 1, 2]
+    assert set(table.columns) == {"train train_loss_epoch", "validation loss", "validation acc"}
+    np.testing.assert_allclose(table.column("validation loss"), [1.5 / (e + 1) for e in range(3)])

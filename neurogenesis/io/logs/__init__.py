@@ -194,6 +194,7 @@ def _assemble(
     steps = cat([r.steps for r in records], np.int64)
     walls = cat([r.wall_times for r in records], np.float64)
     values = cat([r.values for r in records], np.float64)
+    epochs = cat([r.epochs for r in records], np.float64)
     missing = cat([r.missing for r in records], bool)
     breaks = cat([r.breaks for r in records], bool)
     file_index = cat([np.full(len(r.codes), i, np.int32) for i, r in enumerate(records)], np.int32)
@@ -206,6 +207,7 @@ def _assemble(
     s = steps[points][order]
     w = walls[points][order]
     v = values[points][order]
+    ep = epochs[points][order]
     b = break_count[points][order]
     f = file_index[points][order]
     same_tag = c[1:] == c[:-1]
@@ -233,6 +235,7 @@ def _assemble(
             wall_times=w[a:e],
             segments=segments[a:e],
             missing_steps=missing_by_code.get(code, np.zeros(0, np.int64)),
+            epochs=ep[a:e],
         )
     for code, missing_steps in missing_by_code.items():
         if code not in point_codes:

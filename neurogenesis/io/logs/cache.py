@@ -14,7 +14,7 @@ import numpy as np
 
 from neurogenesis.io.logs.series import Problem, _FileRecords
 
-READER_VERSION = 1
+READER_VERSION = 2
 """Bump when parsing changes: cached entries written by another version are ignored."""
 CACHE_SUBDIR = "logs"
 
@@ -85,6 +85,7 @@ def _cache_read(entry: Path, key: str) -> _FileRecords | None:
         steps = column("step", np.int64)
         walls = column("wall_time", np.float64)
         values = column("value", np.float64)
+        epochs = column("epoch", np.float64)
         missing = column("missing", bool)
         breaks = column("break", bool)
         buckets = table.column("buckets").combine_chunks()
@@ -104,6 +105,7 @@ def _cache_read(entry: Path, key: str) -> _FileRecords | None:
             steps=steps[s],
             wall_times=walls[s],
             values=values[s],
+            epochs=epochs[s],
             missing=missing[s],
             breaks=breaks[s],
             hist_codes=indices[h],
@@ -140,6 +142,7 @@ def _cache_write(entry: Path, key: str, records: _FileRecords) -> None:
                 "step": np.concatenate([records.steps, records.hist_steps]),
                 "wall_time": np.concatenate([records.wall_times, records.hist_wall_times]),
                 "value": np.concatenate([records.values, np.full(num_hist, np.nan)]),
+                "epoch": np.concatenate([records.epochs, np.full(num_hist, np.nan)]),
                 "missing": np.concatenate([records.missing, np.zeros(num_hist, bool)]),
                 "break": np.concatenate([records.breaks, np.zeros(num_hist, bool)]),
                 "buckets": pa.LargeListArray.from_arrays(

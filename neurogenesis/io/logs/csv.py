@@ -1,11 +1,10 @@
-"""Keras CSVLogger files (and CSV logs like them): one row per epoch, a header of metric names."""
+"""CSV logs: Keras CSVLogger files (one row per epoch) and PyTorch Lightning ``metrics.csv`` files
+(one row per logging call, keyed by a ``step`` column)."""
 
 from __future__ import annotations
 
 import csv
 import math
-
-import numpy as np
 
 from neurogenesis.io.logs.series import (
     _NUMBER_LIKE,
@@ -21,6 +20,11 @@ from neurogenesis.io.logs.series import (
 )
 
 CSV_MISSING = ("", "NA")
+STEP_COLUMN = "step"
+EPOCH_COLUMN = "epoch"
+WALL_TIME_COLUMN = "wall_time"
+AXIS_COLUMNS = (STEP_COLUMN, EPOCH_COLUMN, WALL_TIME_COLUMN)
+"""Header names (lower case, spaces as underscores) that are axes, never metrics."""
 
 
 def _split_csv_line(line: str, separator: str) -> list[str] | None:
@@ -59,8 +63,34 @@ def _describe_csv_problem(kind, tag, count, line, detail) -> str:
     return detail
 
 
+def _axis_name(name: str) -> str:
+    """A header name as compared with the axis names: ``Wall time`` -> ``wall_time``."""
+    return name.strip().lower().replace(" ", "_")
+
+
+def _cell_number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
 def _parse_csv(data: bytes, file: str) -> _FileRecords:
-    """A Keras CSVLogger file: a header line (epoch, metrics...) and one line per epoch."""
+    """A CSV log: a header line and one line per logging call.
+
+    Two layouts, told apart by the header:
+
+    - Keras's CSVLogger: ``epoch`` and the metrics, one row per epoch; the epoch is the step and
+      an empty or ``NA`` cell is a missing value (a ``val_*`` cell of an epoch without validation).
+    - A ``step`` column, as PyTorch Lightning's CSVLogger writes (``metrics.csv``: the keys sorted,
+      ``epoch`` and ``step`` among them): one row per logging call, the step is the x axis and
+      ``epoch`` a column kept as each point's epoch. A row fills only the columns its call logged
+      (``train_loss_step`` every N steps, ``val_*`` and ``*_epoch`` at the epoch's last step), so
+      an empty cell is no point at all; ``NA`` is still a missing value.
+
+    The axis columns (``step``, ``epoch``, ``wall_time``, in any case, ``Wall time`` too) are never
+    metrics; ``wall_time`` gives the points' wall times.
+    """
     text = data.decode("utf-8-sig", errors="replace")
     lines = text.split("\n")
     if lines and lines[-1] == "":
@@ -87,14 +117,22 @@ def _parse_csv(data: bytes, file: str) -> _FileRecords:
     values: list[float] = []
     missing: list[bool] = []
     breaks: list[bool] = []
+    epochs: list[float] = []
+    walls: list[float] = []
 
     def columns_of(names: list[str]):
         names = [name.strip() or f"column {j + 1}" for j, name in enumerate(names)]
-        epoch_column = names.index("epoch") if "epoch" in names else None
-        metric_columns = [(j, tags.code(name)) for j, name in enumerate(names) if j != epoch_column]
-        return epoch_column, metric_columns
+        axes = [_axis_name(name) for name in names]
+        found = {
+            axis: (axes.index(axis) if axis in axes else None)
+            for axis in (STEP_COLUMN, EPOCH_COLUMN, WALL_TIME_COLUMN)
+        }
+        metric_columns = [
+            (j, tags.code(name)) for j, name in enumerate(names) if axes[j] not in AXIS_COLUMNS
+        ]
+        return found, names, metric_columns
 
-    epoch_column, metric_columns = columns_of(header)
+    axis_columns, names, metric_columns = columns_of(header)
     num_fields = len(header)
     row_index = 0
     pending_break = False
@@ -106,11 +144,11 @@ def _parse_csv(data: bytes, file: str) -> _FileRecords:
             continue
         if _is_header(fields) and (
             [f.strip() for f in fields] == [f.strip() for f in header]
-            or fields[0].strip() == "epoch"
+            or _axis_name(fields[0]) in AXIS_COLUMNS
         ):
             # A logger started again on the same file: a new segment, possibly new columns.
             header = fields
-            epoch_column, metric_columns = columns_of(header)
+            axis_columns, names, metric_columns = columns_of(header)
             num_fields = len(header)
             row_index = 0
             pending_break = True
@@ -138,20 +176,41 @@ def _parse_csv(data: bytes, file: str) -> _FileRecords:
         if len(fields) > num_fields:
             bad.add("corrupt", None, line_number, f"more fields than the header's {num_fields}")
             continue
-        if epoch_column is not None:
-            cell = fields[epoch_column].strip()
-            try:
-                step = _as_step(float(cell))
-            except ValueError:
-                step = None
+        step_column = axis_columns[STEP_COLUMN]
+        epoch_column = axis_columns[EPOCH_COLUMN]
+        by_step = step_column is not None
+        key_column = step_column if by_step else epoch_column
+        epoch = math.nan
+        if key_column is not None:
+            cell = fields[key_column].strip()
+            number = _cell_number(cell)
+            step = None if number is None else _as_step(number)
             if step is None:
-                bad.add("unparseable_value", "epoch", line_number, repr(cell[:40]))
+                bad.add("unparseable_value", names[key_column], line_number, repr(cell[:40]))
                 continue
         else:
             step = row_index
+        if by_step and epoch_column is not None:
+            cell = fields[epoch_column].strip()
+            number = _cell_number(cell) if cell not in CSV_MISSING else math.nan
+            if number is None or not (math.isnan(number) or _as_step(number) is not None):
+                bad.add("unparseable_value", names[epoch_column], line_number, repr(cell[:40]))
+                number = math.nan
+            epoch = number
+        wall = math.nan
+        wall_column = axis_columns[WALL_TIME_COLUMN]
+        if wall_column is not None:
+            cell = fields[wall_column].strip()
+            number = _cell_number(cell) if cell not in CSV_MISSING else math.nan
+            if number is None:
+                bad.add("unparseable_value", names[wall_column], line_number, repr(cell[:40]))
+                number = math.nan
+            wall = number
         row_index += 1
         for j, code in metric_columns:
             cell = fields[j].strip()
+            if by_step and cell == "":
+                continue  # another logging call's row: this column was not logged here
             if cell in CSV_MISSING:
                 number = math.nan
                 is_missing = True
@@ -168,10 +227,9 @@ def _parse_csv(data: bytes, file: str) -> _FileRecords:
             values.append(number)
             missing.append(is_missing)
             breaks.append(pending_break)
+            epochs.append(epoch)
+            walls.append(wall)
             pending_break = False
     problems.extend(bad.problems(_describe_csv_problem))
     problems.sort(key=lambda p: p.offset or 0)
-    n = len(codes)
-    return _records(
-        tags, codes, steps, np.full(n, np.nan), values, missing, breaks, problems=problems
-    )
+    return _records(tags, codes, steps, walls, values, missing, breaks, epochs, problems=problems)

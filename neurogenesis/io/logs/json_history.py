@@ -113,23 +113,74 @@ def _describe_json_problem(kind, tag, count, offset, detail) -> str:
     )
 
 
-def _json_records(columns: dict | None, rows: list | None, file: str, problems) -> _FileRecords:
+VALIDATION_PREFIX = "val_"
+
+
+def _validation_steps(columns: dict, file: str) -> tuple[dict, list[Problem]]:
+    """Where the entries of ``val_*`` lists shorter than the training lists go, and a note.
+
+    Keras validates when ``(epoch + 1) % validation_freq == 0`` (0-based epochs), so
+    ``fit(epochs=n, validation_freq=f)`` leaves ``n // f`` validation values, logged at epochs
+    ``f - 1, 2f - 1, ...``. When every ``val_*`` list has one length that some integer ``f`` turns
+    into the training length that way, their entries are placed there; otherwise they stay at
+    0, 1, 2, ... and the note says their epochs are unknown.
+
+    Returns:
+        ``{key: frequency}`` for the lists placed, and the notes (``validation_epochs``).
+    """
+    lengths = {key: len(items) for key, items in columns.items()}
+    train = [n for key, n in lengths.items() if not str(key).startswith(VALIDATION_PREFIX)]
+    val = {key: n for key, n in lengths.items() if str(key).startswith(VALIDATION_PREFIX)}
+    if not train or not val:
+        return {}, []
+    n_train = max(train)
+    shorter = {key: n for key, n in val.items() if 0 < n < n_train}
+    if not shorter:
+        return {}, []
+    n_val = min(shorter.values())
+    frequency = n_train // n_val
+    if len(set(val.values())) == 1 and frequency >= 2 and n_train // frequency == n_val:
+        f = frequency
+        message = (
+            f"The val_* lists ({n_val} values) are shorter than the training lists ({n_train}): "
+            f"validation every {f} epochs (Keras validation_freq={f}), so val_* were placed at "
+            f"epochs {f}, {2 * f}, ... (steps {f - 1}, {2 * f - 1}, ..., counted from 0 like the "
+            "training lists) — a guess from the list lengths."
+        )
+        return dict.fromkeys(shorter, f), [Problem("validation_epochs", file, message)]
+    listed = ", ".join(f"{_clean_name(str(key))} {n}" for key, n in shorter.items())
+    message = (
+        f"The val_* lists ({listed} values) are shorter than the training lists ({n_train}) and "
+        "no validation frequency fits their lengths, so the epochs they were logged at are "
+        "unknown; they are drawn at steps 0, 1, 2, ..."
+    )
+    return {}, [Problem("validation_epochs", file, message)]
+
+
+def _json_records(
+    columns: dict | None, rows: list | None, file: str, problems, complete: bool = True
+) -> _FileRecords:
+    """The records of a history; ``complete`` is False for the readable start of a damaged file
+    (its lists may be cut anywhere, so their lengths say nothing about validation_freq)."""
     tags = _TagTable()
     bad = _ValueProblems(file)
     codes: list[int] = []
     steps: list[int] = []
     values: list[float] = []
     missing: list[bool] = []
+    notes: list[Problem] = []
     if columns is not None:
+        frequencies, notes = _validation_steps(columns, file) if complete else ({}, [])
         for key, items in columns.items():
             tag = _clean_name(str(key))
             code = tags.code(tag)
+            every = frequencies.get(key, 1)
             for index, item in enumerate(items):
                 status, number = _json_number(item)
                 if status == _BAD:
                     bad.add("unparseable_value", tag, None, f"entry {index}: {str(item)[:40]!r}")
                 codes.append(code)
-                steps.append(index)
+                steps.append((index + 1) * every - 1)
                 values.append(number)
                 missing.append(status != _POINT)
     else:
@@ -150,7 +201,7 @@ def _json_records(columns: dict | None, rows: list | None, file: str, problems) 
                 steps.append(step)
                 values.append(number)
                 missing.append(status != _POINT)
-    problems = list(problems) + bad.problems(_describe_json_problem)
+    problems = list(problems) + bad.problems(_describe_json_problem) + notes
     n = len(codes)
     return _records(tags, codes, steps, np.full(n, np.nan), values, missing, problems=problems)
 
@@ -325,4 +376,4 @@ def _parse_json(data: bytes, file: str) -> _FileRecords:
             'it is not a training history (expected {"loss": [...], ...}, '
             '{"history": {...}} or [{"epoch": 0, "loss": ...}, ...])'
         )
-    return _json_records(columns, rows, file, problems)
+    return _json_records(columns, rows, file, problems, complete=valid)

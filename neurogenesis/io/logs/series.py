@@ -17,6 +17,7 @@ PROBLEM_KINDS = (
     "unparseable_value",
     "unreadable",
     "empty",
+    "validation_epochs",
 )
 
 EVENT_FILE_MARKER = "tfevents"
@@ -29,10 +30,12 @@ EVENT_FILE_MARKER = "tfevents"
 
 @dataclass(frozen=True)
 class Problem:
-    """Something wrong with a log that did not stop it from being read.
+    """Something wrong with a log that did not stop it from being read, or a guess made reading it.
 
     Attributes:
-        kind: One of :data:`PROBLEM_KINDS`.
+        kind: One of :data:`PROBLEM_KINDS`. ``validation_epochs`` is a note rather than damage: a
+            JSON history's ``val_*`` lists are shorter than its training lists (Keras's
+            ``validation_freq``), and the message says at which epochs they were placed.
         file: Path of the file concerned.
         message: One sentence a user understands.
         offset: Byte offset (event and JSON files) or 1-based line number (CSV files).
@@ -79,6 +82,10 @@ class ScalarSeries:
         segments: int32 per point: 0, then one more at each restart (the step went backwards).
         missing_steps: int64 steps where the log said "missing" (CSV ``NA`` or empty cell, JSON
             ``null``); these are not points.
+        epochs: float64 per point: the epoch the log says the point was logged in, where the log
+            keeps epochs apart from steps (a PyTorch Lightning ``metrics.csv``: ``step`` is the
+            global step, ``epoch`` a column); NaN where the log does not say (its steps are then
+            epochs for per-epoch logs, or batches for batch-level tags).
     """
 
     tag: str
@@ -87,8 +94,12 @@ class ScalarSeries:
     wall_times: np.ndarray
     segments: np.ndarray
     missing_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    epochs: np.ndarray | None = None
 
     def __post_init__(self):
+        if self.epochs is None:
+            object.__setattr__(self, "epochs", np.full(np.shape(self.steps), np.nan))
+        object.__setattr__(self, "epochs", _frozen(self.epochs, np.float64))
         object.__setattr__(self, "steps", _frozen(self.steps, np.int64))
         object.__setattr__(self, "values", _frozen(self.values, np.float64))
         object.__setattr__(self, "wall_times", _frozen(self.wall_times, np.float64))
@@ -127,9 +138,15 @@ class ScalarSeries:
             and np.array_equal(self.wall_times, other.wall_times, equal_nan=True)
             and np.array_equal(self.segments, other.segments)
             and np.array_equal(self.missing_steps, other.missing_steps)
+            and np.array_equal(self.epochs, other.epochs, equal_nan=True)
         )
 
     __hash__ = None
+
+    @property
+    def has_epochs(self) -> bool:
+        """Whether the log says each point's epoch apart from its step (see ``epochs``)."""
+        return bool(np.isfinite(self.epochs).any())
 
     def to_frame(self):
         """The points as a pandas DataFrame with columns step, value, wall_time, segment."""
@@ -277,6 +294,7 @@ class _FileRecords:
     steps: np.ndarray  # int64
     wall_times: np.ndarray  # float64
     values: np.ndarray  # float64
+    epochs: np.ndarray  # float64: the epoch the log gives apart from the step, NaN when none
     missing: np.ndarray  # bool: the log said "missing" here; not a point
     breaks: np.ndarray  # bool: a forced new segment starts at this record (repeated CSV header)
     hist_codes: np.ndarray  # int32 index into tags, per histogram record
@@ -309,6 +327,7 @@ def _records(
     values,
     missing=None,
     breaks=None,
+    epochs=None,
     hist_codes=(),
     hist_steps=(),
     hist_wall_times=(),
@@ -322,6 +341,7 @@ def _records(
         steps=np.asarray(steps, dtype=np.int64).reshape(n),
         wall_times=np.asarray(wall_times, dtype=np.float64).reshape(n),
         values=np.asarray(values, dtype=np.float64).reshape(n),
+        epochs=np.full(n, np.nan) if epochs is None else np.asarray(epochs, np.float64).reshape(n),
         missing=np.zeros(n, bool) if missing is None else np.asarray(missing, bool).reshape(n),
         breaks=np.zeros(n, bool) if breaks is None else np.asarray(breaks, bool).reshape(n),
         hist_codes=np.asarray(hist_codes, dtype=np.int32).reshape(len(hist_codes)),
