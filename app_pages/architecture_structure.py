@@ -31,7 +31,7 @@ def structure_summary(structure) -> None:
         "Parameters", f"{structure.num_params:,}", help="counted from the weights in the file"
     )
     columns[1].metric("Layers", f"{len(structure.top_layers())}")
-    columns[2].metric("Classes not from Keras", f"{len(structure.custom_classes)}", help=custom)
+    columns[2].metric("Custom classes", f"{len(structure.custom_classes)}", help=custom)
     inputs = ", ".join(shape_text(shape) for shape in structure.input_shapes) or "unknown"
     st.text(f"Input: {inputs}\nSaved with Keras {structure.keras_version or 'unknown'}")
 
@@ -53,9 +53,14 @@ def structure_view(source, error: InputError) -> None:
             "layer": st.column_config.TextColumn(width="medium"),
         },
     )
-    names = [layer.name for layer in structure.layers if layer.config]
-    if names:
-        chosen = st.selectbox("Layer settings", names, key="architecture_structure_layer")
+    described = [layer for layer in structure.layers if layer.config]
+    if described:
+        names = [layer.name for layer in described]
+        # The first class that is not Keras's own is what the reader wants to see first.
+        first = next((i for i, layer in enumerate(described) if layer.origin != "keras"), 0)
+        chosen = st.selectbox(
+            "Layer settings", names, index=first, key="architecture_structure_layer"
+        )
         layer = next(layer for layer in structure.layers if layer.name == chosen)
         st.caption(f"{layer.class_name} from {origin_text(layer.origin)}: its saved config")
         st.code(layer.config, language="json")
