@@ -9,6 +9,7 @@ from app_pages.architecture_builder import builder_view
 from app_pages.architecture_compare import compare_view
 from app_pages.architecture_export import export_view
 from app_pages.architecture_graph import graph_view
+from app_pages.architecture_structure import structure_view
 from app_pages.architecture_templates import template_view
 from app_pages.architecture_views import blocks_view, complexity_view, layers_view, stack_view
 from neurogenesis import cached
@@ -30,7 +31,7 @@ if source is None:
 try:
     info = cached.architecture(source)
 except InputError as error:
-    st.error(str(error))
+    structure_view(source, error)
     st.stop()
 
 st.markdown(f"**{info.name}** · {info.model_class} · {len(info.layers)} layers")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import ui
+from app_pages.architecture_structure import structure_or_none, structure_summary
 from app_pages.home_live import live_training
 from app_pages.ui.pages import PAGES
 from neurogenesis import cached, live
@@ -24,7 +25,10 @@ def _model_card() -> None:
     try:
         card = cached.model_card(source)
     except InputError as error:
-        st.error(str(error))
+        structure = structure_or_none(source, error)
+        if structure is not None:
+            structure_summary(structure)
+            st.page_link("app_pages/architecture.py", label="See its layers on Architecture")
         return
     st.markdown(f"**{card.name}** · {card.model_class} · `{source.label}`")
     if source.description:

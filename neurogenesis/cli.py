@@ -607,12 +607,15 @@ def _inspect(args: argparse.Namespace) -> int:
                 f"Expected a figure file ending in {', '.join('.' + f for f in FIGURE_FORMATS)}. "
                 f"Received: '{Path(args.figure).name}'"
             )
-    model = load_model(args.model)
+    try:
+        model = load_model(args.model)
+    except InputError as error:
+        return _inspect_structure(args, error)
     info = architecture_summary(model)
     if args.figure:
         _write_graph_figure(model, args)
     if args.json:
-        print(json.dumps(info.to_dict(), indent=2))
+        print(json.dumps({**info.to_dict(), "runnable": True}, indent=2))
         return EXIT_OK
     rows = [
         (
@@ -624,29 +627,64 @@ def _inspect(args: argparse.Namespace) -> int:
         )
         for layer in info.layers
     ]
-    headers = ("Layer", "Class", "Output shape", "Params", "MACs")
-    widths = [
-        max(len(headers[i]), *(len(row[i]) for row in rows)) if rows else len(headers[i])
-        for i in range(len(headers))
-    ]
     print(f"Model: {info.name} ({info.model_class})")
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    print(line)
-    print("-" * len(line))
-    for row in rows:
-        print(
-            "  ".join(
-                cell.ljust(w) if i < 3 else cell.rjust(w)
-                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-    print("-" * len(line))
+    _print_table(("Layer", "Class", "Output shape", "Params", "MACs"), rows, right=(3, 4))
     print(
         f"Total params: {info.num_params:,}  (trainable {info.num_trainable_params:,}, non-trainable {info.num_params - info.num_trainable_params:,})"
     )
     if info.macs is not None:
         print(f"Multiply-accumulates per sample: {info.macs:,} ({info.macs / 1e6:,.2f} M)")
     return EXIT_OK
+
+
+def _inspect_structure(args: argparse.Namespace, error: InputError) -> int:
+    """``inspect`` of a model that cannot be loaded: its structure, read without running it,
+    with the reason (or the load error alone when not even the structure can be read)."""
+    from neurogenesis.io.structure import model_structure
+
+    try:
+        structure = model_structure(args.model, reason=str(error))
+    except InputError:
+        raise error from None
+    if args.figure:
+        print(
+            f"No figure: {args.figure} needs the model to run, and it cannot ({error}).",
+            file=sys.stderr,
+        )
+    if args.json:
+        print(json.dumps(structure.to_dict(), indent=2))
+        return EXIT_OK
+    rows = [
+        (
+            "  " * layer.depth + layer.name,
+            layer.class_name,
+            layer.origin,
+            "?" if layer.num_params is None else f"{layer.num_params:,}",
+            ", ".join(layer.inbound),
+        )
+        for layer in structure.layers
+    ]
+    print(f"Model: {structure.name} ({structure.model_class}) — structure only, not run")
+    print(f"Why: {structure.reason}")
+    _print_table(("Layer", "Class", "From", "Params", "Inputs"), rows, right=(3,))
+    print(f"Total params: {structure.num_params:,} (from the weights stored in the file)")
+    return EXIT_OK
+
+
+def _print_table(headers: tuple[str, ...], rows: list[tuple[str, ...]], right=()) -> None:
+    """A plain-text table: columns as wide as their widest cell, ``right`` ones right-aligned."""
+    widths = [max([len(headers[i]), *(len(row[i]) for row in rows)]) for i in range(len(headers))]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        print(
+            "  ".join(
+                cell.rjust(w) if i in right else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
+    print("-" * len(line))
 
 
 def _logs(args: argparse.Namespace) -> int:

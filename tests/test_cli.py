@@ -129,6 +129,47 @@ def test_inspect_refuses_lambda_with_exit_2(capsys, tmp_path):
     assert "Lambda" in err and len(err.strip().splitlines()) == 1
 
 
+def test_inspect_shows_the_structure_of_a_model_it_cannot_run(capsys, tmp_path):
+    import keras
+
+    @keras.saving.register_keras_serializable(package="cli_test")
+    class Scale(keras.layers.Layer):
+        def build(self, shape):
+            self.scale = self.add_weight(shape=(shape[-1],), initializer="ones")
+
+        def call(self, x):
+            return x * self.scale
+
+    inputs = keras.Input((3,), name="features")
+    hidden = Scale(name="scale")(keras.layers.Dense(4, name="dense_in")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(hidden))
+    path = tmp_path / "custom.keras"
+    model.save(path)
+
+    code, out, err = run_cli(capsys, "inspect", path, "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["runnable"] is False and payload["structure_only"] is True
+    assert "Scale" in payload["reason"]
+    assert payload["num_params"] == model.count_params() == 3 * 4 + 4 + 4 + 4 * 2 + 2
+    by_name = {layer["name"]: layer for layer in payload["layers"]}
+    assert by_name["scale"]["num_params"] == 4 and by_name["scale"]["inbound"] == ["dense_in"]
+    assert by_name["scale"]["origin"].startswith("custom: ")
+    assert payload["custom_classes"] == [
+        {"class_name": "Scale", "origin": by_name["scale"]["origin"]}
+    ]
+
+    code, out, err = run_cli(capsys, "inspect", path)
+    assert code == 0, err
+    assert "structure only, not run" in out and "Why: " in out and "Scale" in out
+    assert f"Total params: {model.count_params():,}" in out
+
+
+def test_inspect_json_says_a_loadable_model_runs(capsys, saved_models):
+    _, out, _ = run_cli(capsys, "inspect", saved_models["dense"][0], "--json")
+    assert json.loads(out)["runnable"] is True
+
+
 def test_inspect_missing_file(capsys, tmp_path):
     code, _, err = run_cli(capsys, "inspect", tmp_path / "nowhere.keras")
     assert code == 2 and "No such file" in err

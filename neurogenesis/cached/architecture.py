@@ -229,3 +229,12 @@ def parse_shape(text: str) -> tuple:
     from neurogenesis.analysis.layer_stack import parse_shape as parse
 
     return parse(text)
+
+
+@by_key
+@st.cache_data(show_spinner="Reading the model's structure…", max_entries=32)
+def structure(source: Key, reason: str | None = None):
+    """``io.structure.model_structure``: the file's layers, read without running it."""
+    from neurogenesis.io.structure import model_structure
+
+    return model_structure(source[0], reason=reason)

@@ -269,6 +269,52 @@ def load_model(path: str | os.PathLike[str]) -> keras.Model:
         return _keras_load(info)
 
 
+@dataclass(frozen=True)
+class SavedParts:
+    """A model file's saved parts, read without running anything and without resolving any
+    class it names (for ``io.structure``: the structure of files that cannot be loaded).
+
+    Attributes:
+        path: The path as given.
+        file_format: ``'keras'`` or ``'h5'``.
+        config: The model's saved configuration (JSON).
+        keras_version: The Keras version that saved the file, if it says.
+        weight_shapes: Every dataset of the weights file and its shape (``layers/...`` in a
+            .keras archive's model.weights.h5, ``model_weights/...`` in an .h5 model).
+        file_size: Bytes on disk.
+    """
+
+    path: str
+    file_format: str
+    config: dict
+    keras_version: str | None
+    weight_shapes: dict[str, tuple[int, ...]]
+    file_size: int
+
+
+def read_saved_parts(path: str | os.PathLike[str]) -> SavedParts:
+    """Reads a model file's config and weight shapes without checking the classes it names.
+
+    The archive and HDF5 safety checks of :func:`scan_model_file` still apply (sizes, member
+    counts, links, zip bombs); only the config's classes are not checked, because nothing here
+    resolves or runs them.
+
+    Raises:
+        UnsafeModelError: The file is shaped to exhaust memory or disk, or reaches outside itself.
+        InputError: The file is missing, empty, damaged, or not a Keras model.
+    """
+    info = _inspect_path(path)
+    config, keras_version, _, shapes = _read_parts(info, None, check=False)
+    return SavedParts(
+        path=info.given,
+        file_format=info.kind,
+        config=config,
+        keras_version=keras_version,
+        weight_shapes={name: tuple(shape) for name, shape in shapes.items()},
+        file_size=info.stat.st_size,
+    )
+
+
 # --- path and kind ---------------------------------------------------------------------------
 
 
@@ -386,11 +432,18 @@ def _check_unchanged(info: _FileInfo) -> None:
 
 
 def _scan(info: _FileInfo, keras_names: _KerasNames | None) -> ModelCard:
-    if info.kind == "keras":
-        config, keras_version, num_params = _scan_keras_archive(info, keras_names)
-    else:
-        config, keras_version, num_params = _scan_h5_model(info, keras_names)
+    config, keras_version, num_params, _ = _read_parts(info, keras_names, check=True)
     return _card_from_config(config, info, keras_version, num_params)
+
+
+def _read_parts(
+    info: _FileInfo, keras_names: _KerasNames | None, *, check: bool
+) -> tuple[dict, str | None, int | None, dict]:
+    """The file's config, Keras version, parameter count and weight shapes; with ``check`` the
+    config's classes must pass the pre-scan (archive and HDF5 safety checks always apply)."""
+    if info.kind == "keras":
+        return _scan_keras_archive(info, keras_names, check=check)
+    return _scan_h5_model(info, keras_names, check=check)
 
 
 def _damaged_archive(display: str, reason: str) -> InputError:
@@ -408,8 +461,8 @@ def _damaged_hdf5(display: str, reason: str) -> InputError:
 
 
 def _scan_keras_archive(
-    info: _FileInfo, keras_names: _KerasNames | None
-) -> tuple[dict, str | None, int | None]:
+    info: _FileInfo, keras_names: _KerasNames | None, *, check: bool = True
+) -> tuple[dict, str | None, int | None, dict]:
     display = info.display
     try:
         handle = open(info.path, "rb")  # noqa: SIM115 - closed by the with block below
@@ -424,12 +477,12 @@ def _scan_keras_archive(
         except Exception as error:  # zipfile raises many kinds on bad bytes
             raise _damaged_archive(display, _reason(error)) from None
         with archive:
-            return _scan_open_archive(archive, display, keras_names)
+            return _scan_open_archive(archive, display, keras_names, check=check)
 
 
 def _scan_open_archive(
-    archive: zipfile.ZipFile, display: str, keras_names: _KerasNames | None
-) -> tuple[dict, str | None, int | None]:
+    archive: zipfile.ZipFile, display: str, keras_names: _KerasNames | None, *, check: bool = True
+) -> tuple[dict, str | None, int | None, dict]:
     members = archive.infolist()
     if len(members) > MAX_ARCHIVE_MEMBERS:
         raise _too_many_members(display, len(members))
@@ -474,7 +527,10 @@ def _scan_open_archive(
         )
     # The config is checked first: a hostile file is reported as hostile, not as merely incomplete.
     config_bytes = _read_member(archive, "config.json", display, MAX_CONFIG_BYTES)
-    config = _check_config(config_bytes, display, keras_names)
+    if check:
+        config = _check_config(config_bytes, display, keras_names)
+    else:
+        config = _parse_config(config_bytes, display)
     if "model.weights.h5" not in seen:
         if "model.weights.npz" in seen:
             raise InputError(
@@ -489,6 +545,7 @@ def _scan_open_archive(
         )
 
     num_params = None
+    shapes: dict = {}
     for member in members:
         if member.filename in ("config.json", "metadata.json"):
             continue
@@ -500,9 +557,10 @@ def _scan_open_archive(
                     _read_member(archive, member.filename, display, MAX_UNCOMPRESSED_BYTES, weights)
                 facts = hdf5_facts(weights_path, f"model.weights.h5 in {display}", model_file=False)
             num_params = facts["layer_params"]
+            shapes = facts.get("shapes", {})
         else:
             _read_member(archive, member.filename, display, MAX_UNCOMPRESSED_BYTES, _Discard())
-    return config, keras_version, num_params
+    return config, keras_version, num_params, shapes
 
 
 def _too_many_members(display: str, count: int) -> UnsafeModelError:
@@ -584,8 +642,8 @@ def _version_from_metadata(raw: bytes) -> str | None:
 
 
 def _scan_h5_model(
-    info: _FileInfo, keras_names: _KerasNames | None
-) -> tuple[dict, str | None, int | None]:
+    info: _FileInfo, keras_names: _KerasNames | None, *, check: bool = True
+) -> tuple[dict, str | None, int | None, dict]:
     display = info.display
     facts = hdf5_facts(info.path, display, model_file=True)
     if facts["model_config"] is None:
@@ -598,11 +656,10 @@ def _scan_h5_model(
             f"{display} is an HDF5 file but not a Keras model (it has no model_config). "
             'Expected a file written by model.save("model.h5") or model.save("model.keras").'
         )
-    config = _check_config(
-        facts["model_config"].encode("utf-8", "surrogatepass"), display, keras_names
-    )
+    raw = facts["model_config"].encode("utf-8", "surrogatepass")
+    config = _check_config(raw, display, keras_names) if check else _parse_config(raw, display)
     num_params = facts["model_weights_params"] if facts["has_model_weights"] else None
-    return config, facts["keras_version"], num_params
+    return config, facts["keras_version"], num_params, facts.get("shapes", {})
 
 
 # --- HDF5, read in a separate process --------------------------------------------------------
@@ -781,6 +838,7 @@ def _read_hdf5_facts(path: str, display: str, model_file: bool, limits: dict) ->
                 )
 
         sizes: dict[str, int] = {}
+        shapes: dict[str, list[int]] = {}
         datasets = []
         _read_attributes(handle, "/", display, limits)
         for name, link in links:
@@ -793,6 +851,7 @@ def _read_hdf5_facts(path: str, display: str, model_file: bool, limits: dict) ->
             _read_attributes(item, name, display, limits)
             if isinstance(item, h5py.Dataset):
                 sizes[name] = _check_dataset(item, name, display, limits)
+                shapes[name] = [int(n) for n in item.shape or ()]
                 datasets.append((name, item))
         # Only once nothing reaches outside the file is any data read.
         for name, item in datasets:
@@ -806,6 +865,7 @@ def _read_hdf5_facts(path: str, display: str, model_file: bool, limits: dict) ->
                 size for name, size in sizes.items() if name.startswith("model_weights/")
             ),
             "has_model_weights": "model_weights" in handle,
+            "shapes": shapes,
             "model_config": None,
             "keras_version": None,
             "weights_only": False,
@@ -919,6 +979,13 @@ def _check_config(raw: bytes, display: str, keras_names: _KerasNames | None) -> 
     found = _REFUSED_CONFIG_TOKENS.search(raw.decode("utf-8", errors="replace"))
     if found:
         raise _token_refusal(found.group(0), display)
+    config = _parse_config(raw, display)
+    _walk_config(config, display, keras_names)
+    return config
+
+
+def _parse_config(raw: bytes, display: str) -> dict:
+    """The config as JSON, checked only for being a model description (nothing is resolved)."""
     try:
         config = json.loads(raw)
     except Exception as error:  # JSONDecodeError, UnicodeDecodeError, RecursionError, ...
@@ -931,7 +998,6 @@ def _check_config(raw: bytes, display: str, keras_names: _KerasNames | None) -> 
             f"{display} has a damaged config: expected a JSON object describing a model. "
             "Save the model again."
         )
-    _walk_config(config, display, keras_names)
     return config
 
 

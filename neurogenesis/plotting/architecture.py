@@ -1076,3 +1076,39 @@ def builder_table(specs, result) -> pd.DataFrame:
             "parameters": [built[i].num_params if built else None for i in range(len(specs))],
         }
     )
+
+
+STRUCTURE_ORIGINS = {
+    "keras": "Keras",
+    "keras operation": "Keras operation (keras.ops)",
+    "keras_hub": "KerasHub",
+    "keras_nlp": "KerasNLP",
+    "keras_cv": "KerasCV",
+}
+
+
+def origin_text(origin: str) -> str:
+    """``io.structure`` origins as a reader says them: ``"custom: mylib.layers"`` ->
+    ``"custom code (mylib.layers)"``."""
+    if origin.startswith("custom: "):
+        return f"custom code ({origin.removeprefix('custom: ')})"
+    return STRUCTURE_ORIGINS.get(origin, origin)
+
+
+def structure_table(structure) -> pd.DataFrame:
+    """One row per layer of an ``io.structure.ModelStructure`` (nested models' layers indented
+    under their model): class, where the class comes from, parameters from the stored weights
+    (missing where they could not be matched), the layers feeding it, its weights' shapes."""
+    layers = structure.layers
+    return pd.DataFrame(
+        {
+            "layer": ["    " * layer.depth + layer.name for layer in layers],
+            "class": [layer.class_name for layer in layers],
+            "from": [origin_text(layer.origin) for layer in layers],
+            "parameters": pd.array([layer.num_params for layer in layers], dtype="Int64"),
+            "inputs": [", ".join(layer.inbound) for layer in layers],
+            "weights": [
+                ", ".join(shape_text(shape) for _, shape in layer.weights) for layer in layers
+            ],
+        }
+    )

@@ -196,3 +196,42 @@ def test_export_code_rebuilds_the_model(app_argv):
     for view in ("graph", "blocks", "stack", "costs", "radar"):
         at.selectbox(key="export_view").set_value(view).run()
         assert not at.exception, view
+
+
+def _custom_layer_model(tmp_path):
+    import keras
+
+    @keras.saving.register_keras_serializable(package="page_test")
+    class Gate(keras.layers.Layer):
+        def build(self, shape):
+            self.gate = self.add_weight(shape=(shape[-1],), initializer="ones")
+
+        def call(self, x):
+            return x * self.gate
+
+    inputs = keras.Input((3,), name="features")
+    model = keras.Model(
+        inputs, keras.layers.Dense(2, name="head")(Gate(name="gate")(inputs)), name="gated"
+    )
+    path = tmp_path / "gated.keras"
+    model.save(path)
+    return path, model
+
+
+def test_a_model_that_cannot_run_shows_its_structure(app_argv, tmp_path):
+    path, model = _custom_layer_model(tmp_path)
+    at = open_architecture(app_argv, "--model", path, "--no-demos")
+    assert not at.exception
+    (warning,) = at.warning
+    assert "Structure only" in warning.value and "Gate" in warning.value
+    table = at.dataframe[0].value
+    assert list(table["layer"]) == ["features", "gate", "head"]
+    assert list(table["parameters"]) == [0, 3, 3 * 2 + 2]
+    assert table["parameters"].sum() == model.count_params()
+    assert table.set_index("layer").loc["gate", "from"].startswith("custom code (")
+    assert table.set_index("layer").loc["head", "inputs"] == "gate"
+    assert at.metric[0].value == f"{model.count_params():,}"
+
+    home = open_page(app_argv, "home.py", "--model", path, "--no-demos")
+    assert not home.exception
+    assert any("Structure only" in w.value for w in home.warning)

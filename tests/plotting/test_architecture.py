@@ -513,3 +513,12 @@ def test_builder_table_marks_where_the_stack_failed():
     table = builder_table(specs, built)
     assert table["parameters"].tolist() == [0, 40, 18]  # the last len(specs) layers' counts
     assert setting_text(None) == "" and setting_text((1, (2, 3))) == "1, 2, 3"
+
+
+def test_structure_origins_read_as_words():
+    from neurogenesis.plotting.architecture import origin_text
+
+    assert origin_text("keras") == "Keras"
+    assert origin_text("keras operation") == "Keras operation (keras.ops)"
+    assert origin_text("keras_hub") == "KerasHub"
+    assert origin_text("custom: mylib.layers") == "custom code (mylib.layers)"
