@@ -7,15 +7,23 @@ from pathlib import Path
 
 import streamlit as st
 
+from neurogenesis import cached
 from neurogenesis.errors import InputError, UnsupportedModelError
 
 
 def chosen_model():
-    """The sidebar's model and sample set (Sources; the set may be None); without a model the
-    page says so and stops."""
+    """The sidebar's model, loaded, and sample set (Sources; the set may be None), for a page
+    that runs the model. Without a model, or with one that cannot run here, the page says so
+    (with the loader's reason and a link to the model's structure) and stops."""
     model_source = st.session_state.get("model")
     if model_source is None:
         st.info("Choose or upload a model in the sidebar.")
+        st.stop()
+    try:
+        cached.model(model_source)
+    except InputError as error:
+        st.warning(f"**This page runs the model, and this one cannot run here.** {error}")
+        st.page_link("app_pages/architecture.py", label="See its structure on Architecture")
         st.stop()
     return model_source, st.session_state.get("samples")
 

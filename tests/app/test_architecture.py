@@ -235,3 +235,13 @@ def test_a_model_that_cannot_run_shows_its_structure(app_argv, tmp_path):
     home = open_page(app_argv, "home.py", "--model", path, "--no-demos")
     assert not home.exception
     assert any("Structure only" in w.value for w in home.warning)
+
+
+@pytest.mark.parametrize("page", ["features.py", "attention.py", "debugging.py", "landscape.py"])
+def test_pages_that_run_the_model_say_why_this_one_cannot(app_argv, tmp_path, page):
+    path, _ = _custom_layer_model(tmp_path)
+    at = open_page(app_argv, page, "--model", path, "--no-demos")
+    assert not at.exception
+    (warning,) = at.warning
+    assert "cannot run here" in warning.value and "'gate'" in warning.value
+    assert not at.error
