@@ -12,6 +12,11 @@ only (no TensorFlow, no Keras, nothing executed) and refuses:
   registered custom objects (``"MyPkg>MyLayer"``) and functions Keras does not ship;
 - HDF5 files that reach outside themselves: external links, external storage, virtual datasets.
 
+Classes from an installed model library (KerasHub, KerasNLP, KerasCV: :data:`MODEL_LIBRARIES`)
+load when the library is installed and Keras's registry of serializable objects hands back, under
+the name the file gives, an object the library itself defined; the module a file names is never
+imported. Everything inside such a model is checked as above.
+
 HDF5 files (a .h5 model, or the weights inside a .keras archive) are read in full by a separate,
 long-lived worker process before anything in this process opens them: the HDF5 C library can
 crash outright on a crafted or damaged file, and that must not take the app down.
@@ -29,6 +34,9 @@ import atexit
 import builtins
 import contextlib
 import functools
+import importlib
+import importlib.util
+import inspect
 import io
 import json
 import math
@@ -44,7 +52,7 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from neurogenesis.errors import InputError, UnsafeModelError
@@ -57,6 +65,7 @@ __all__ = [
     "MAX_COMPRESSION_RATIO",
     "MAX_CONFIG_BYTES",
     "MAX_UNCOMPRESSED_BYTES",
+    "MODEL_LIBRARIES",
     "REFUSED_CLASS_NAMES",
     "ModelCard",
     "TrainingSetup",
@@ -164,6 +173,9 @@ class ModelCard:
         output_summary: The last layer(s), e.g. ``"Dense(10, softmax)"``.
         keras_version: The Keras version that saved the file, if it says.
         file_size: Bytes on disk.
+        code_from: Code outside Keras that loading the model runs, trusted by whoever started
+            this process: an installed model library (``'KerasHub'``); empty for a model of
+            Keras's own layers.
     """
 
     path: str
@@ -176,6 +188,7 @@ class ModelCard:
     output_summary: str
     keras_version: str | None
     file_size: int
+    code_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -184,6 +197,20 @@ class _KerasNames:
 
     classes: frozenset[str]
     functions: frozenset[str]
+
+
+@dataclass
+class _Walk:
+    """What the config walk knows, and what it finds on the way.
+
+    Attributes:
+        keras_names: Keras's own names; None in the scan, which imports no Keras (the checks
+            only Keras can answer wait for the load).
+        code_from: The code outside Keras that the model runs, in order found (an ordered set).
+    """
+
+    keras_names: _KerasNames | None
+    code_from: dict[str, None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -231,7 +258,7 @@ def scan_model_file(path: str | os.PathLike[str]) -> ModelCard:
             to exhaust memory or disk.
         InputError: The file is missing, empty, damaged, or not a Keras model.
     """
-    return _scan(_inspect_path(path), keras_names=None)
+    return _scan(_inspect_path(path), _Walk(keras_names=None))
 
 
 def load_model(path: str | os.PathLike[str]) -> keras.Model:
@@ -264,7 +291,8 @@ def load_model(path: str | os.PathLike[str]) -> keras.Model:
                     f"{error.strerror or error}."
                 ) from error
             info = _FileInfo(copy, info.given, info.display, info.kind, os.stat(copy))
-        _scan(info, keras_names=keras_names)
+        walk = _Walk(keras_names=keras_names)
+        _scan(info, walk)
         _check_unchanged(info)
         return _keras_load(info)
 
@@ -385,12 +413,12 @@ def _check_unchanged(info: _FileInfo) -> None:
 # --- the scan --------------------------------------------------------------------------------
 
 
-def _scan(info: _FileInfo, keras_names: _KerasNames | None) -> ModelCard:
+def _scan(info: _FileInfo, walk: _Walk) -> ModelCard:
     if info.kind == "keras":
-        config, keras_version, num_params = _scan_keras_archive(info, keras_names)
+        config, keras_version, num_params = _scan_keras_archive(info, walk)
     else:
-        config, keras_version, num_params = _scan_h5_model(info, keras_names)
-    return _card_from_config(config, info, keras_version, num_params)
+        config, keras_version, num_params = _scan_h5_model(info, walk)
+    return _card_from_config(config, info, keras_version, num_params, tuple(walk.code_from))
 
 
 def _damaged_archive(display: str, reason: str) -> InputError:
@@ -407,9 +435,7 @@ def _damaged_hdf5(display: str, reason: str) -> InputError:
     )
 
 
-def _scan_keras_archive(
-    info: _FileInfo, keras_names: _KerasNames | None
-) -> tuple[dict, str | None, int | None]:
+def _scan_keras_archive(info: _FileInfo, walk: _Walk) -> tuple[dict, str | None, int | None]:
     display = info.display
     try:
         handle = open(info.path, "rb")  # noqa: SIM115 - closed by the with block below
@@ -424,11 +450,11 @@ def _scan_keras_archive(
         except Exception as error:  # zipfile raises many kinds on bad bytes
             raise _damaged_archive(display, _reason(error)) from None
         with archive:
-            return _scan_open_archive(archive, display, keras_names)
+            return _scan_open_archive(archive, display, walk)
 
 
 def _scan_open_archive(
-    archive: zipfile.ZipFile, display: str, keras_names: _KerasNames | None
+    archive: zipfile.ZipFile, display: str, walk: _Walk
 ) -> tuple[dict, str | None, int | None]:
     members = archive.infolist()
     if len(members) > MAX_ARCHIVE_MEMBERS:
@@ -474,7 +500,7 @@ def _scan_open_archive(
         )
     # The config is checked first: a hostile file is reported as hostile, not as merely incomplete.
     config_bytes = _read_member(archive, "config.json", display, MAX_CONFIG_BYTES)
-    config = _check_config(config_bytes, display, keras_names)
+    config = _check_config(config_bytes, display, walk)
     if "model.weights.h5" not in seen:
         if "model.weights.npz" in seen:
             raise InputError(
@@ -583,9 +609,7 @@ def _version_from_metadata(raw: bytes) -> str | None:
     return _short(version, 40) if isinstance(version, str) else None
 
 
-def _scan_h5_model(
-    info: _FileInfo, keras_names: _KerasNames | None
-) -> tuple[dict, str | None, int | None]:
+def _scan_h5_model(info: _FileInfo, walk: _Walk) -> tuple[dict, str | None, int | None]:
     display = info.display
     facts = hdf5_facts(info.path, display, model_file=True)
     if facts["model_config"] is None:
@@ -598,9 +622,7 @@ def _scan_h5_model(
             f"{display} is an HDF5 file but not a Keras model (it has no model_config). "
             'Expected a file written by model.save("model.h5") or model.save("model.keras").'
         )
-    config = _check_config(
-        facts["model_config"].encode("utf-8", "surrogatepass"), display, keras_names
-    )
+    config = _check_config(facts["model_config"].encode("utf-8", "surrogatepass"), display, walk)
     num_params = facts["model_weights_params"] if facts["has_model_weights"] else None
     return config, facts["keras_version"], num_params
 
@@ -915,7 +937,7 @@ def _config_too_big(display: str, size: int) -> UnsafeModelError:
 # --- config checks ---------------------------------------------------------------------------
 
 
-def _check_config(raw: bytes, display: str, keras_names: _KerasNames | None) -> dict:
+def _check_config(raw: bytes, display: str, walk: _Walk) -> dict:
     found = _REFUSED_CONFIG_TOKENS.search(raw.decode("utf-8", errors="replace"))
     if found:
         raise _token_refusal(found.group(0), display)
@@ -931,7 +953,7 @@ def _check_config(raw: bytes, display: str, keras_names: _KerasNames | None) -> 
             f"{display} has a damaged config: expected a JSON object describing a model. "
             "Save the model again."
         )
-    _walk_config(config, display, keras_names)
+    _walk_config(config, display, walk)
     return config
 
 
@@ -942,7 +964,7 @@ def _token_refusal(token: str, display: str) -> UnsafeModelError:
     )
 
 
-def _walk_config(config: dict, display: str, keras_names: _KerasNames | None) -> None:
+def _walk_config(config: dict, display: str, walk: _Walk) -> None:
     # Iterative, so a deeply nested config cannot overflow the Python stack. Each entry:
     # (value, depth, name of the nearest enclosing layer, inside the top-level compile_config).
     stack: list[tuple[Any, int, str | None, bool]] = [(config, 0, None, False)]
@@ -961,7 +983,7 @@ def _walk_config(config: dict, display: str, keras_names: _KerasNames | None) ->
             stack.extend((item, depth + 1, owner, in_compile_config) for item in value)
         elif isinstance(value, dict):
             if "class_name" in value:
-                owner = _check_entry(value, owner, in_compile_config, display, keras_names)
+                owner = _check_entry(value, owner, in_compile_config, display, walk)
             for key, item in value.items():
                 stack.append((key, depth + 1, owner, in_compile_config))
                 # Keras replaces the top-level compile_config by None when compile=False, so
@@ -975,7 +997,7 @@ def _check_entry(
     owner: str | None,
     in_compile_config: bool,
     display: str,
-    keras_names: _KerasNames | None,
+    walk: _Walk,
 ) -> str | None:
     """Checks one serialized object; returns the layer name that encloses what is inside it."""
     class_name = entry["class_name"]
@@ -994,10 +1016,7 @@ def _check_entry(
         where = f"an object inside layer {_quote(owner)}"
     else:
         where = "the model configuration"
-    advice = (
-        "NeuroGenesis only loads models built from Keras's own layers; rebuild the model without "
-        "it and save it again."
-    )
+    advice = _ADVICE
 
     if class_name in REFUSED_CLASS_NAMES:
         raise UnsafeModelError(
@@ -1016,17 +1035,26 @@ def _check_entry(
         )
     if class_name == "function" and module is not None:
         function = inner
-        if not isinstance(function, str) or not _IDENTIFIER.fullmatch(function):
+        if not isinstance(function, str):
             raise UnsafeModelError(
                 f"Refused: {where} uses the function {_quote(str(function))} from module "
+                f"{_quote(module)}, which is not a Keras built-in. {advice}"
+            )
+        # Keras looks a function up by its config (a name) in the registry first.
+        if _libraries_named(module, function):
+            _check_library_object(entry, function, module, "function", where, display, walk)
+            return name or owner
+        if not _IDENTIFIER.fullmatch(function):
+            raise UnsafeModelError(
+                f"Refused: {where} uses the function {_quote(function)} from module "
                 f"{_quote(module)}, which is not a Keras built-in. {advice}"
             )
         if module == "builtins":
             # Keras writes its own functions (losses, activations) as module 'builtins' and
             # looks the name up among Keras's built-ins only; anything else is user code.
             unknown = function.startswith("_") or function in _PYTHON_BUILTIN_NAMES
-            if not unknown and keras_names is not None:
-                unknown = function not in keras_names.functions
+            if not unknown and walk.keras_names is not None:
+                unknown = function not in walk.keras_names.functions
             if unknown:
                 raise UnsafeModelError(
                     f"Refused: {where} uses the function {_quote(function)}, which is not a "
@@ -1042,6 +1070,12 @@ def _check_entry(
         return name or owner
 
     if module is not None:
+        # Keras looks a class up in the registry first, under registered_name when the entry
+        # has that key (even null), else under its class name.
+        key = registered if "registered_name" in entry else class_name
+        if _libraries_named(module, key):
+            _check_library_object(entry, key, module, "class", where, display, walk)
+            return name or owner
         if not _is_keras_module(module) or _keras_submodule_in(module, _KERAS_REFUSED_SUBMODULES):
             raise UnsafeModelError(
                 f"Refused: {where} uses class {_quote(class_name)} from module "
@@ -1062,8 +1096,8 @@ def _check_entry(
     if class_name in _SPECIAL_CLASS_NAMES:
         return name or owner
     known = _IDENTIFIER.fullmatch(class_name) is not None
-    if known and keras_names is not None:
-        known = class_name in keras_names.classes
+    if known and walk.keras_names is not None:
+        known = class_name in walk.keras_names.classes
     if not known:
         raise UnsafeModelError(
             f"Refused: {where} is of class {_quote(class_name)}, which Keras does not provide "
@@ -1072,11 +1106,166 @@ def _check_entry(
     return name or owner
 
 
+_ADVICE = (
+    "NeuroGenesis loads models built from Keras's own layers and from the model libraries "
+    "installed beside it (KerasHub); rebuild the model without it and save it again."
+)
+
+
 def _registered_refusal(where: str, registered: Any, advice: str) -> UnsafeModelError:
     return UnsafeModelError(
         f"Refused: {where} is the custom object {_quote(str(registered))}, registered with "
         f"keras.saving.register_keras_serializable rather than part of Keras. {advice}"
     )
+
+
+# --- installed model libraries (KerasHub, ...) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Library:
+    """A model library whose registered classes may load when it is installed.
+
+    Attributes:
+        title: Its name for people: ``'KerasHub'``.
+        pip: What ``pip install`` takes to install it.
+        providers: The packages that register its names with Keras, tried in order (KerasHub
+            registers every class under ``keras_nlp>`` as well as ``keras_hub>``).
+    """
+
+    title: str
+    pip: str
+    providers: tuple[str, ...]
+
+
+MODEL_LIBRARIES = {
+    "keras_hub": _Library("KerasHub", "keras-hub", ("keras_hub",)),
+    "keras_nlp": _Library("KerasNLP", "keras-hub", ("keras_hub", "keras_nlp")),
+    "keras_cv": _Library("KerasCV", "keras-cv", ("keras_cv",)),
+}
+"""The installed-model-libraries tier: file prefix (module package or ``package>`` of a
+registered name) -> the library."""
+
+
+def _libraries_named(module: str | None, key: Any) -> list[_Library]:
+    """The model libraries an entry names through its module's package or its registered name."""
+    prefixes = []
+    if isinstance(module, str):
+        prefixes.append(module.split(".", 1)[0])
+    if isinstance(key, str) and ">" in key:
+        prefixes.append(key.split(">", 1)[0])
+    libraries = [MODEL_LIBRARIES[prefix] for prefix in prefixes if prefix in MODEL_LIBRARIES]
+    return list(dict.fromkeys(libraries))
+
+
+def _installed(package: str) -> bool:
+    """Whether a top-level package can be imported here, found without importing it."""
+    if sys.modules.get(package) is not None:
+        return True
+    try:  # raises ValueError where sys.modules marks the package unimportable (None)
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _import_library(library: _Library, display: str) -> None:
+    """Imports a library's installed providers (fixed package names, never one from a file), so
+    that they register their classes with Keras."""
+    for package in library.providers:
+        if sys.modules.get(package) is not None or not _installed(package):
+            continue
+        try:
+            importlib.import_module(package)
+        except Exception as error:
+            raise InputError(
+                f"{display} needs {library.title}, which is installed but could not be "
+                f"imported: {_reason(error)}"
+            ) from error
+
+
+def _registered(key: Any) -> Any:
+    """What Keras's registry of serializable objects holds under ``key``, or None.
+
+    Read only if Keras is already imported: the scan must not import it, and in a process
+    that never imported Keras nothing can have been registered.
+    """
+    registration = sys.modules.get("keras.src.saving.object_registration")
+    if registration is None or not isinstance(key, str):
+        return None
+    return registration.get_registered_object(key)
+
+
+def _defined_in(obj: Any, packages: tuple[str, ...] | frozenset[str]) -> bool:
+    module = getattr(obj, "__module__", None)
+    return isinstance(module, str) and any(
+        module == package or module.startswith(package + ".") for package in packages
+    )
+
+
+def _check_library_object(
+    entry: dict, key: Any, module: str, kind: str, where: str, display: str, walk: _Walk
+) -> None:
+    """An entry that names a model library loads only through Keras's registry, as an object
+    that the installed library registered itself (Keras would otherwise import the module the
+    file names)."""
+    class_name = entry["class_name"] if kind == "class" else entry.get("config")
+    what = f"{kind} {_quote(str(class_name))}"
+    for library in _libraries_named(module, key):
+        if not any(_installed(package) for package in library.providers):
+            raise InputError(
+                f"{where} uses the {what} from {library.title}, which is not installed here: "
+                f"{display} needs {library.title}: pip install {library.pip}"
+            )
+        walk.code_from[library.title] = None
+        if walk.keras_names is not None:  # loading: make the library register its classes
+            _import_library(library, display)
+        elif not any(package in sys.modules for package in library.providers):
+            continue  # the scan imports nothing: the load checks the registry
+        found = _registered(key)
+        right_kind = isinstance(found, type) if kind == "class" else inspect.isfunction(found)
+        if (
+            found is None
+            or not right_kind
+            or not _defined_in(found, library.providers)
+            or (kind == "class" and found.__name__ != class_name)
+        ):
+            version = next(
+                (
+                    getattr(sys.modules[package], "__version__", None)
+                    for package in library.providers
+                    if package in sys.modules
+                ),
+                None,
+            )
+            installed = f"{library.title} {version}" if version else library.title
+            raise UnsafeModelError(
+                f"Refused: {where} names the {what} (registered name "
+                f"{_quote(str(key))}), which the installed {installed} does not register with "
+                "Keras, so it cannot be loaded safely. Save the model again with that version "
+                f"of {library.title}."
+            )
+    _check_library_paths(entry, where)
+
+
+# Tokenizer arguments that KerasHub reads as a file when they are text: a saved model keeps its
+# vocabulary in the archive's assets and writes None here.
+_LIBRARY_FILE_ARGUMENTS = frozenset({"vocabulary", "merges", "proto"})
+_PATH_OR_URL = re.compile(r"^\s*(?:[/\\~]|[A-Za-z]:[/\\]|\.\.?[/\\]|[A-Za-z][A-Za-z0-9+.-]*://)")
+
+
+def _check_library_paths(entry: dict, where: str) -> None:
+    """Refuses a library object whose arguments name a file or URL for it to read: a model
+    file must not make the server read its other files, or fetch anything."""
+    inner = entry.get("config")
+    if not isinstance(inner, dict):
+        return
+    for key, value in inner.items():
+        if isinstance(value, str) and (key in _LIBRARY_FILE_ARGUMENTS or _PATH_OR_URL.match(value)):
+            raise UnsafeModelError(
+                f"Refused: the argument {_quote(key)} of {where} is the path or address "
+                f"{_quote(value)}, which loading would read from this machine or the network; "
+                "a saved model keeps such data inside its own file."
+            )
 
 
 def _is_keras_module(module: str) -> bool:
@@ -1172,7 +1361,11 @@ def _safe_mode_scope() -> contextlib.AbstractContextManager:
 
 
 def _card_from_config(
-    config: dict, info: _FileInfo, keras_version: str | None, num_params: int | None
+    config: dict,
+    info: _FileInfo,
+    keras_version: str | None,
+    num_params: int | None,
+    code_from: tuple[str, ...] = (),
 ) -> ModelCard:
     model_class = _short(config["class_name"], _MAX_NAME_CHARS)
     inner = config.get("config") if isinstance(config.get("config"), dict) else {}
@@ -1196,6 +1389,7 @@ def _card_from_config(
         output_summary=_output_summary(inner, layers, model_class),
         keras_version=keras_version,
         file_size=info.stat.st_size,
+        code_from=code_from,
     )
 
 
