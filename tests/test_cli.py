@@ -197,6 +197,38 @@ def test_app_command_passes_paths_to_streamlit(tmp_path):
     assert tail[-1] == "--no-demos"
 
 
+def test_app_command_passes_trusted_code_to_the_server(tmp_path, capsys, monkeypatch):
+    (tmp_path / "layers.py").write_text("")
+    monkeypatch.chdir(tmp_path)
+    args = cli._parser().parse_args(["app", "--trust", "layers.py", "--trust", "json"])
+    tail = cli._app_command(args)[-4:]
+    assert tail == ["--trust", str(tmp_path.resolve() / "layers.py"), "--trust", "json"]
+    # Names that cannot be found stop the command before the server starts.
+    for missing, reason in [
+        ("gone.py", "Expected an existing .py file to trust. Received: 'gone.py'"),
+        ("no_such_module_xyz", "No module named 'no_such_module_xyz' to trust"),
+    ]:
+        code, _, err = run_cli(capsys, "app", "--trust", missing)
+        assert code == 2 and reason in err
+
+
+def test_every_model_verb_takes_trust():
+    parser = cli._parser()
+    for argv in (
+        ["inspect", "m.keras"],
+        ["saliency", "m.keras", "--data", "d.npz", "--method", "gradient", "--out", "o.npz"],
+        ["project", "m.keras", "--data", "d.npz", "--layer", "l", "--out", "o.npz"],
+        ["attention", "m.keras", "--data", "d.npz", "--out", "o.npz"],
+        ["compare", "a.keras", "b.keras", "--data", "d.npz"],
+        ["adversarial", "m.keras", "--data", "d.npz", "--method", "fgsm", "--epsilon", "1"]
+        + ["--out", "o.npz"],
+        ["landscape", "m.keras", "--data", "d.npz", "--out", "o.npz"],
+        ["app"],
+    ):
+        args = parser.parse_args([*argv, "--trust", "a", "--trust", "b.py"])
+        assert args.trust == ["a", "b.py"], argv[0]
+
+
 def test_logs_does_not_import_tensorflow(tmp_path):
     write_csv_log(tmp_path / "training.csv", {"loss": [1.0, 0.5]})
     code = (

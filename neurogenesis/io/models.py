@@ -17,6 +17,12 @@ load when the library is installed and Keras's registry of serializable objects 
 the name the file gives, an object the library itself defined; the module a file names is never
 imported. Everything inside such a model is checked as above.
 
+The operator's own classes and functions (``register_keras_serializable``) load when whoever
+started the process trusted the module that registers them: :func:`trust` (``--trust MODULE`` or
+``--trust path/to/layers.py`` on the command line) imports it once, and an entry loads when the
+registry's object under its registered name was defined in a trusted module. Nothing a model file
+names is ever imported.
+
 HDF5 files (a .h5 model, or the weights inside a .keras archive) are read in full by a separate,
 long-lived worker process before anything in this process opens them: the HDF5 C library can
 crash outright on a crafted or damaged file, and that must not take the app down.
@@ -34,6 +40,7 @@ import atexit
 import builtins
 import contextlib
 import functools
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -73,6 +80,9 @@ __all__ = [
     "model_file_kind",
     "scan_model_file",
     "training_setup",
+    "trust",
+    "trust_argument",
+    "trusted_modules",
 ]
 
 MAX_ARCHIVE_MEMBERS = 10_000
@@ -295,6 +305,183 @@ def load_model(path: str | os.PathLike[str]) -> keras.Model:
         _scan(info, walk)
         _check_unchanged(info)
         return _keras_load(info)
+
+
+# --- the operator's own code -----------------------------------------------------------------
+
+_TRUSTED: dict[str, str] = {}
+"""Modules trusted by whoever started this process: module name -> how the operator named it."""
+_TRUST_LOCK = threading.Lock()
+_TRUSTED_FILE_PREFIX = "neurogenesis_trusted_"
+
+
+def trust(module_or_path: str | os.PathLike[str]) -> str:
+    """Imports the operator's own code once, so that model files may use the classes and
+    functions it registers with ``keras.saving.register_keras_serializable``.
+
+    Only the person who starts the process may call this (``--trust`` on the command line, or a
+    script of theirs): importing runs the code. A name that came from a model file or an upload
+    must never reach it, and loading a model never imports anything a file names.
+
+    A config entry then loads when Keras's registry hands back, under the entry's registered
+    name, an object whose ``__module__`` is a trusted module (or inside a trusted package).
+
+    Args:
+        module_or_path: A module name importable from ``sys.path`` (``'mypackage.layers'``), or
+            the path of a ``.py`` file, imported under a stable name of its own
+            (``neurogenesis_trusted_<stem>_<hash of the path>``) so that trusting it twice
+            imports it once.
+
+    Returns:
+        The trusted module's name.
+
+    Raises:
+        InputError: No such module or file, or importing it failed.
+    """
+    text = os.fspath(module_or_path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    with _TRUST_LOCK:
+        if _looks_like_path(text):
+            name = _import_trusted_file(text)
+            label = os.path.basename(text)
+        else:
+            name = _import_trusted_module(text)
+            label = name
+        _TRUSTED.setdefault(name, label)
+    return name
+
+
+def trust_argument(module_or_path: str | os.PathLike[str]) -> str:
+    """Checks, importing nothing, that :func:`trust` can find this; returns it as another
+    process should be handed it: a file as an absolute path, a module name as given.
+
+    Raises:
+        InputError: Not a module name, no such module, or no such .py file.
+    """
+    text = os.fspath(module_or_path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if _looks_like_path(text):
+        path = os.path.realpath(os.path.expanduser(text))
+        if not os.path.isfile(path) or not path.endswith(".py"):
+            raise _no_trust_file(text)
+        return path
+    if not _is_module_name(text):
+        raise _not_a_trust_name(text)
+    if not _installed(text.split(".", 1)[0]):
+        raise _no_trust_module(text)
+    return text
+
+
+def trusted_modules() -> dict[str, str]:
+    """The modules trusted so far in this process: module name -> how the operator named it."""
+    return dict(_TRUSTED)
+
+
+def _looks_like_path(text: str) -> bool:
+    separators = {os.sep, os.altsep, "/"} - {None}
+    return text.endswith(".py") or any(separator in text for separator in separators)
+
+
+def _import_trusted_module(name: str) -> str:
+    if not _is_module_name(name):
+        raise _not_a_trust_name(name)
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name and (name == error.name or name.startswith(error.name + ".")):
+            raise _no_trust_module(name) from None
+        raise _trust_failed(name, error) from error
+    except Exception as error:
+        raise _trust_failed(name, error) from error
+    return name
+
+
+def _import_trusted_file(text: str) -> str:
+    path = os.path.realpath(os.path.expanduser(text))
+    if not os.path.isfile(path) or not path.endswith(".py"):
+        raise _no_trust_file(text)
+    stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
+    digest = hashlib.sha256(os.fsencode(path)).hexdigest()[:10]
+    name = f"{_TRUSTED_FILE_PREFIX}{stem}_{digest}"
+    if name in sys.modules:
+        return name
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise InputError(f"Python cannot import {text!r} as a module.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        sys.modules.pop(name, None)
+        raise _trust_failed(text, error) from error
+    return name
+
+
+def _not_a_trust_name(text: str) -> InputError:
+    return InputError(
+        f"Expected a module name (mypackage.layers) or a .py file to trust. Received: {text!r}"
+    )
+
+
+def _no_trust_module(name: str) -> InputError:
+    return InputError(
+        f"No module named {name!r} to trust: it is not importable from here. Install it, add "
+        "its folder to PYTHONPATH, or pass the path of its .py file."
+    )
+
+
+def _no_trust_file(text: str) -> InputError:
+    return InputError(f"Expected an existing .py file to trust. Received: {text!r}")
+
+
+def _trust_failed(what: str, error: Exception) -> InputError:
+    return InputError(
+        f"Importing {what!r} to trust it failed: {type(error).__name__}: {_reason(error)}"
+    )
+
+
+def _check_operator_code(key: Any, kind: str, walk: _Walk) -> bool:
+    """Whether the registry's object under ``key`` is trusted code; records where it is from.
+
+    Keras looks an entry up in its registry before anything else (under ``key``), so when that
+    object is one a trusted module defined, Keras runs exactly that, and nothing the file names
+    is imported.
+    """
+    if not _TRUSTED:
+        return False
+    found = _registered(key)
+    right_kind = isinstance(found, type) if kind == "class" else inspect.isfunction(found)
+    if found is None or not right_kind or not _defined_in(found, frozenset(_TRUSTED)):
+        return False
+    home = found.__module__
+    owner = next(name for name in _TRUSTED if home == name or home.startswith(name + "."))
+    walk.code_from[_TRUSTED[owner]] = None
+    return True
+
+
+def _trust_advice(key: Any, module: str | None) -> str:
+    """What would let a custom object load: whoever starts NeuroGenesis trusts its code."""
+    found = _registered(key)
+    home = getattr(found, "__module__", None) if found is not None else None
+    if isinstance(home, str) and not home.startswith(_TRUSTED_FILE_PREFIX):
+        return (
+            f"It is registered by module {_quote(home)}, which is not trusted; it runs only "
+            f"if whoever starts NeuroGenesis passes --trust {home}."
+        )
+    hint = "--trust with the path of the .py file that defines it"
+    if isinstance(module, str) and module != "__main__" and _is_module_name(module):
+        top = module.split(".", 1)[0]
+        if top in sys.stdlib_module_names or top in MODEL_LIBRARIES or top == "keras":
+            return _ADVICE
+        hint = f"--trust {module} (or --trust with the path of the .py file that defines it)"
+    return f"Code outside Keras runs only if whoever starts NeuroGenesis trusts it: {hint}."
+
+
+def _is_module_name(text: str) -> bool:
+    return all(_IDENTIFIER.fullmatch(part) for part in text.split("."))
 
 
 # --- path and kind ---------------------------------------------------------------------------
@@ -1044,10 +1231,13 @@ def _check_entry(
         if _libraries_named(module, function):
             _check_library_object(entry, function, module, "function", where, display, walk)
             return name or owner
+        if _check_operator_code(function, "function", walk):
+            return name or owner
         if not _IDENTIFIER.fullmatch(function):
             raise UnsafeModelError(
                 f"Refused: {where} uses the function {_quote(function)} from module "
-                f"{_quote(module)}, which is not a Keras built-in. {advice}"
+                f"{_quote(module)}, which is not a Keras built-in. "
+                f"{_trust_advice(function, module)}"
             )
         if module == "builtins":
             # Keras writes its own functions (losses, activations) as module 'builtins' and
@@ -1058,15 +1248,18 @@ def _check_entry(
             if unknown:
                 raise UnsafeModelError(
                     f"Refused: {where} uses the function {_quote(function)}, which is not a "
-                    f"Keras built-in (a custom function cannot be loaded safely). {advice}"
+                    "Keras built-in (a custom function loads only when it is registered with "
+                    "keras.saving.register_keras_serializable and its module is trusted with "
+                    f"--trust). {advice}"
                 )
         elif not _keras_submodule_in(module, _KERAS_FUNCTION_SUBMODULES):
             raise UnsafeModelError(
                 f"Refused: {where} uses the function {_quote(function)} from module "
-                f"{_quote(module)}, which is not a Keras modelling function. {advice}"
+                f"{_quote(module)}, which is not a Keras modelling function. "
+                f"{_trust_advice(function, module)}"
             )
         if registered not in (None, "function", function):
-            raise _registered_refusal(where, registered, advice)
+            raise _registered_refusal(where, registered, _trust_advice(registered, module))
         return name or owner
 
     if module is not None:
@@ -1076,18 +1269,26 @@ def _check_entry(
         if _libraries_named(module, key):
             _check_library_object(entry, key, module, "class", where, display, walk)
             return name or owner
-        if not _is_keras_module(module) or _keras_submodule_in(module, _KERAS_REFUSED_SUBMODULES):
+        keras_module = _is_keras_module(module)
+        if keras_module and _keras_submodule_in(module, _KERAS_REFUSED_SUBMODULES):
             raise UnsafeModelError(
                 f"Refused: {where} uses class {_quote(class_name)} from module "
                 f"{_quote(module)}, which is not part of Keras. {advice}"
             )
+        if not keras_module or registered not in (None, class_name):
+            if _check_operator_code(key, "class", walk):
+                return name or owner
+            if not keras_module:
+                raise UnsafeModelError(
+                    f"Refused: {where} uses class {_quote(class_name)} from module "
+                    f"{_quote(module)}, which is not part of Keras. {_trust_advice(key, module)}"
+                )
+            raise _registered_refusal(where, registered, _trust_advice(key, module))
         if not _IDENTIFIER.fullmatch(class_name):
             raise UnsafeModelError(
                 f"Refused: {where} names the class {_quote(class_name)}, which is not a Keras "
                 f"class. {advice}"
             )
-        if registered not in (None, class_name):
-            raise _registered_refusal(where, registered, advice)
         return name or owner
 
     # No module: a legacy (.h5, tf.keras) entry or one of the serializer's special entries.
@@ -1095,13 +1296,18 @@ def _check_entry(
         raise _registered_refusal(where, registered, advice)
     if class_name in _SPECIAL_CLASS_NAMES:
         return name or owner
+    # The legacy loader looks the class name up in the registry first.
+    if _check_operator_code(class_name, "class", walk):
+        return name or owner
     known = _IDENTIFIER.fullmatch(class_name) is not None
     if known and walk.keras_names is not None:
         known = class_name in walk.keras_names.classes
     if not known:
         raise UnsafeModelError(
             f"Refused: {where} is of class {_quote(class_name)}, which Keras does not provide "
-            f"under that name (custom classes cannot be loaded safely). {advice}"
+            "under that name (a custom class loads only when it is registered with "
+            "keras.saving.register_keras_serializable and its module is trusted with --trust). "
+            f"{advice}"
         )
     return name or owner
 
