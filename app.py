@@ -34,6 +34,12 @@ PAGES = [
 ]
 
 
+LAMBDA_WARNING = (
+    "Started with --unsafe-allow-lambda: Lambda layers in model files, uploads included, run "
+    "the Python code stored in them. Open only files you trust."
+)
+
+
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="app.py", add_help=False)
     parser.add_argument("--logdir", action="append", default=[])
@@ -41,17 +47,20 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--samples", action="append", default=[])
     parser.add_argument("--no-demos", action="store_true")
     parser.add_argument("--trust", action="append", default=[])
+    parser.add_argument("--unsafe-allow-lambda", action="store_true")
     known, _ = parser.parse_known_args(sys.argv[1:])
     return known
 
 
 @st.cache_resource(show_spinner="Importing the code trusted with --trust…")
-def _trust_once(modules: tuple[str, ...]) -> tuple[str, ...]:
+def _trust_once(modules: tuple[str, ...], allow_lambda: bool) -> tuple[str, ...]:
     """Imports the modules the server's command line trusts (``--trust``), once per server, so
-    that model files may use the classes they register; returns what could not be imported.
-    Only the command line sets this: no widget, upload or file can."""
-    from neurogenesis.io.models import trust
+    that model files may use the classes they register, and lets Lambda layers load if it says
+    ``--unsafe-allow-lambda``; returns what could not be imported. Only the command line sets
+    these: no widget, upload or file can."""
+    from neurogenesis.io.models import allow_lambda_layers, trust
 
+    allow_lambda_layers(allow_lambda)
     problems = []
     for module in modules:
         try:
@@ -99,7 +108,9 @@ def _unique_labels(sources: list[Source]) -> dict[str, Source]:
 
 def _sidebar() -> None:
     args = _arguments()
-    for problem in _trust_once(tuple(args.trust)):
+    if args.unsafe_allow_lambda:
+        st.warning(LAMBDA_WARNING, icon="⚠️")
+    for problem in _trust_once(tuple(args.trust), args.unsafe_allow_lambda):
         st.error(problem)
     workspace = cached.workspace(args.logdir, args.model, args.samples, demos=not args.no_demos)
     with st.sidebar:

@@ -89,7 +89,19 @@ def _code_options() -> argparse.ArgumentParser:
         "registers with keras.saving.register_keras_serializable load from model files "
         "(repeatable; it runs that code)",
     )
+    group.add_argument(
+        "--unsafe-allow-lambda",
+        action="store_true",
+        help="let model files with Lambda layers load: the Python code stored in them runs "
+        "(with the app, in every file anyone uploads). Only for files you trust",
+    )
     return options
+
+
+LAMBDA_WARNING = (
+    "warning: --unsafe-allow-lambda: Lambda layers in model files will run the Python code "
+    "stored in them{where}. Open only files you trust."
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -1166,12 +1178,22 @@ def _app_command(args: argparse.Namespace) -> list[str]:
 
         for value in args.trust:
             command += ["--trust", trust_argument(value)]
+    if args.unsafe_allow_lambda:
+        command.append("--unsafe-allow-lambda")
     return command
 
 
 def _trust_code(args: argparse.Namespace) -> None:
-    """Imports the modules named with --trust before a verb loads a model (the app's server
-    imports them itself at start-up: here they are only looked for)."""
+    """Imports the modules named with --trust before a verb loads a model, and lets Lambda
+    layers load with --unsafe-allow-lambda (the app's server does both itself at start-up:
+    here the modules are only looked for)."""
+    if getattr(args, "unsafe_allow_lambda", False):
+        where = ", including every file uploaded to the dashboard" if args.verb == "app" else ""
+        print(LAMBDA_WARNING.format(where=where), file=sys.stderr, flush=True)
+        if args.verb != "app":
+            from neurogenesis.io.models import allow_lambda_layers
+
+            allow_lambda_layers()
     if not getattr(args, "trust", None):
         return
     from neurogenesis.io.models import trust, trust_argument

@@ -123,6 +123,28 @@ def test_inspect_refuses_lambda_with_exit_2(capsys, tmp_path):
     assert "Lambda" in err and len(err.strip().splitlines()) == 1
 
 
+def test_inspect_loads_lambda_only_with_the_unsafe_flag_and_warns(capsys, tmp_path, monkeypatch):
+    import keras
+
+    from neurogenesis.io import models
+
+    monkeypatch.setattr(models, "_LAMBDA_ALLOWED", False)
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Lambda(lambda t: t * 3.0, name="triple")]
+    )
+    model.save(tmp_path / "triple.keras")
+    code, _, err = run_cli(capsys, "inspect", tmp_path / "triple.keras")
+    assert code == 2 and "Lambda" in err
+    code, out, err = run_cli(
+        capsys, "inspect", tmp_path / "triple.keras", "--json", "--unsafe-allow-lambda"
+    )
+    assert code == 0, err
+    assert err.startswith("warning: --unsafe-allow-lambda: Lambda layers in model files will run")
+    assert [layer["class_name"] for layer in json.loads(out)["layers"]] == ["Lambda"]
+    args = cli._parser().parse_args(["app", "--unsafe-allow-lambda"])
+    assert cli._app_command(args)[-1] == "--unsafe-allow-lambda"
+
+
 def test_inspect_missing_file(capsys, tmp_path):
     code, _, err = run_cli(capsys, "inspect", tmp_path / "nowhere.keras")
     assert code == 2 and "No such file" in err

@@ -21,7 +21,8 @@ The operator's own classes and functions (``register_keras_serializable``) load 
 started the process trusted the module that registers them: :func:`trust` (``--trust MODULE`` or
 ``--trust path/to/layers.py`` on the command line) imports it once, and an entry loads when the
 registry's object under its registered name was defined in a trusted module. Nothing a model file
-names is ever imported.
+names is ever imported. Lambda layers load only after :func:`allow_lambda_layers`
+(``--unsafe-allow-lambda``), with safe mode off for that one load.
 
 HDF5 files (a .h5 model, or the weights inside a .keras archive) are read in full by a separate,
 long-lived worker process before anything in this process opens them: the HDF5 C library can
@@ -73,9 +74,12 @@ __all__ = [
     "MAX_CONFIG_BYTES",
     "MAX_UNCOMPRESSED_BYTES",
     "MODEL_LIBRARIES",
+    "LAMBDA_CODE",
     "REFUSED_CLASS_NAMES",
     "ModelCard",
     "TrainingSetup",
+    "allow_lambda_layers",
+    "lambda_layers_allowed",
     "load_model",
     "model_file_kind",
     "scan_model_file",
@@ -184,8 +188,9 @@ class ModelCard:
         keras_version: The Keras version that saved the file, if it says.
         file_size: Bytes on disk.
         code_from: Code outside Keras that loading the model runs, trusted by whoever started
-            this process: an installed model library (``'KerasHub'``); empty for a model of
-            Keras's own layers.
+            this process: an installed model library (``'KerasHub'``), a module trusted with
+            :func:`trust` (its name, or its file's name), :data:`LAMBDA_CODE` where Lambda
+            layers were allowed; empty for a model of Keras's own layers.
     """
 
     path: str
@@ -216,11 +221,16 @@ class _Walk:
     Attributes:
         keras_names: Keras's own names; None in the scan, which imports no Keras (the checks
             only Keras can answer wait for the load).
+        allow_lambda: Whether Lambda layers may load (the operator's --unsafe-allow-lambda).
         code_from: The code outside Keras that the model runs, in order found (an ordered set).
+        has_lambda: Whether an allowed Lambda layer (or Python lambda) was found: the load then
+            needs safe mode off.
     """
 
     keras_names: _KerasNames | None
+    allow_lambda: bool = False
     code_from: dict[str, None] = field(default_factory=dict)
+    has_lambda: bool = False
 
 
 @dataclass(frozen=True)
@@ -268,7 +278,7 @@ def scan_model_file(path: str | os.PathLike[str]) -> ModelCard:
             to exhaust memory or disk.
         InputError: The file is missing, empty, damaged, or not a Keras model.
     """
-    return _scan(_inspect_path(path), _Walk(keras_names=None))
+    return _scan(_inspect_path(path), _Walk(keras_names=None, allow_lambda=_LAMBDA_ALLOWED))
 
 
 def load_model(path: str | os.PathLike[str]) -> keras.Model:
@@ -301,13 +311,35 @@ def load_model(path: str | os.PathLike[str]) -> keras.Model:
                     f"{error.strerror or error}."
                 ) from error
             info = _FileInfo(copy, info.given, info.display, info.kind, os.stat(copy))
-        walk = _Walk(keras_names=keras_names)
+        walk = _Walk(keras_names=keras_names, allow_lambda=_LAMBDA_ALLOWED)
         _scan(info, walk)
         _check_unchanged(info)
-        return _keras_load(info)
+        return _keras_load(info, safe_mode=not walk.has_lambda)
 
 
 # --- the operator's own code -----------------------------------------------------------------
+
+_LAMBDA_ALLOWED = False
+_LAMBDA_CLASS_NAMES = frozenset({"Lambda", "__lambda__"})
+LAMBDA_CODE = "the file's own Lambda layers"
+"""What :attr:`ModelCard.code_from` lists for a model whose Lambda layers were allowed."""
+
+
+def allow_lambda_layers(allowed: bool = True) -> None:
+    """Lets model files with Lambda layers (Python code stored in the file) load, or stops it.
+
+    Only the operator may call this (``--unsafe-allow-lambda``): any file opened afterwards,
+    an upload included, then runs the code its Lambda layers hold. Such a file loads with
+    ``safe_mode=False`` for that one load; everything else the scan refuses still is.
+    """
+    global _LAMBDA_ALLOWED
+    _LAMBDA_ALLOWED = bool(allowed)
+
+
+def lambda_layers_allowed() -> bool:
+    """Whether :func:`allow_lambda_layers` let Lambda layers load in this process."""
+    return _LAMBDA_ALLOWED
+
 
 _TRUSTED: dict[str, str] = {}
 """Modules trusted by whoever started this process: module name -> how the operator named it."""
@@ -1204,7 +1236,18 @@ def _check_entry(
     else:
         where = "the model configuration"
     advice = _ADVICE
+    module = entry.get("module")
+    registered = entry.get("registered_name")
 
+    if (
+        class_name in _LAMBDA_CLASS_NAMES
+        and walk.allow_lambda
+        and (module is None or (isinstance(module, str) and _is_keras_module(module)))
+        and registered in (None, class_name)
+    ):
+        walk.has_lambda = True
+        walk.code_from[LAMBDA_CODE] = None
+        return name or owner
     if class_name in REFUSED_CLASS_NAMES:
         raise UnsafeModelError(
             f"Refused: {where} {_REFUSED_CLASS_REASONS[class_name]}; loading it could run that "
@@ -1213,8 +1256,6 @@ def _check_entry(
     if in_compile_config:
         return name or owner
 
-    module = entry.get("module")
-    registered = entry.get("registered_name")
     if module is not None and not isinstance(module, str):
         raise InputError(
             f"{display} has a damaged config: the module of {where} is not text. "
@@ -1538,12 +1579,12 @@ def _keras_builtin_names() -> _KerasNames:
 # --- Keras -----------------------------------------------------------------------------------
 
 
-def _keras_load(info: _FileInfo) -> keras.Model:
+def _keras_load(info: _FileInfo, safe_mode: bool = True) -> keras.Model:
     import keras
 
     try:
-        with _safe_mode_scope():
-            return keras.saving.load_model(info.path, safe_mode=True, compile=False)
+        with _safe_mode_scope(safe_mode):
+            return keras.saving.load_model(info.path, safe_mode=safe_mode, compile=False)
     except Exception as error:
         reason = _short(_reason(error), 300)
         error_type = UnsafeModelError if "safe_mode" in str(error) else InputError
@@ -1552,15 +1593,16 @@ def _keras_load(info: _FileInfo) -> keras.Model:
         ) from error
 
 
-def _safe_mode_scope() -> contextlib.AbstractContextManager:
+def _safe_mode_scope(safe_mode: bool = True) -> contextlib.AbstractContextManager:
     # keras.saving.load_model(safe_mode=True) defers to a process-wide setting when one is set,
     # so enable_unsafe_deserialization() anywhere in the process would switch it off. The scope
-    # pins safe mode on for this load and restores the setting afterwards.
+    # pins safe mode for this load (off only for a file whose Lambda layers the operator
+    # allowed) and restores the setting afterwards.
     try:
         from keras.src.saving.serialization_lib import SafeModeScope
     except ImportError:  # a future Keras: the safe_mode argument still applies
         return contextlib.nullcontext()
-    return SafeModeScope(True)
+    return SafeModeScope(safe_mode)
 
 
 # --- the card --------------------------------------------------------------------------------

@@ -57,3 +57,29 @@ def test_a_trust_that_cannot_be_imported_is_shown(app_argv, tmp_path, monkeypatc
     monkeypatch.setattr(models, "_TRUSTED", {})
     at = _app(app_argv, "--trust", tmp_path / "missing.py", "--no-demos")
     assert any("Expected an existing .py file to trust" in error.value for error in at.error)
+
+
+def test_unsafe_allow_lambda_warns_on_every_page_and_loads_lambda_models(
+    app_argv, tmp_path, monkeypatch
+):
+    import keras
+
+    monkeypatch.setattr(models, "_LAMBDA_ALLOWED", False)
+    keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda t: t + 1.0)]).save(
+        tmp_path / "plus_one.keras"
+    )
+    at = _app(
+        app_argv, "--model", tmp_path / "plus_one.keras", "--no-demos", "--unsafe-allow-lambda"
+    )
+    assert models.lambda_layers_allowed()
+    assert [warning.value for warning in at.main.warning][:1] == [
+        "Started with --unsafe-allow-lambda: Lambda layers in model files, uploads included, run "
+        "the Python code stored in them. Open only files you trust."
+    ]
+    assert (
+        "Runs code from the file's own Lambda layers, trusted by whoever started this server."
+        in [caption.value for caption in at.sidebar.caption]
+    )
+    at.switch_page("app_pages/architecture.py").run()
+    assert not at.exception
+    assert at.main.warning[0].value.startswith("Started with --unsafe-allow-lambda")

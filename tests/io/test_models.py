@@ -350,6 +350,73 @@ def test_keras_safe_mode_stays_on_even_if_unsafe_deserialization_was_enabled(sav
     assert not saved["marker"].exists()
 
 
+def test_lambda_layers_load_only_when_the_operator_allows_them(saved, tmp_path, monkeypatch):
+    """--unsafe-allow-lambda: the stored code runs (the marker file appears), predictions are the
+    original's, safe mode is off for that load only, and the other refusals still stand."""
+    import keras
+    from keras.src.saving import serialization_lib
+
+    inputs = keras.Input((3,))
+    doubled = keras.layers.Lambda(lambda t: t * 2.0 + 1.0, name="affine")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="out")(doubled))
+    x = np.arange(12, dtype="float32").reshape(4, 3)
+    for suffix in ("keras", "h5"):
+        model.save(tmp_path / f"affine.{suffix}")
+        with pytest.raises(UnsafeModelError, match=r"layer 'affine' is a Lambda layer"):
+            load_model(tmp_path / f"affine.{suffix}")
+
+    monkeypatch.setattr(models, "_LAMBDA_ALLOWED", False)
+    models.allow_lambda_layers()
+    assert models.lambda_layers_allowed()
+    safe_before = serialization_lib.in_safe_mode()
+    for suffix in ("keras", "h5"):
+        path = tmp_path / f"affine.{suffix}"
+        assert scan_model_file(path).code_from == (models.LAMBDA_CODE,)
+        loaded = load_model(path)
+        np.testing.assert_allclose(
+            loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6
+        )
+        assert serialization_lib.in_safe_mode() == safe_before
+    marker = tmp_path / "ran.txt"
+    writes = eval(f"lambda t: (open({str(marker)!r}, 'w').close(), t)[1]")  # noqa: S307
+    keras.Sequential([keras.Input((3,)), keras.layers.Lambda(writes)]).save(tmp_path / "w.keras")
+    marker.unlink()  # building the model ran it once
+    load_model(tmp_path / "w.keras").predict(x, verbose=0)
+    assert marker.exists()  # the file's own code ran: that is what the flag allows
+
+    # Everything else stays refused, and so does a Lambda wrapping a named function.
+    for entry, match in [
+        (
+            {"module": "keras.layers", "class_name": "TFSMLayer", "config": {"name": "tfsm"}},
+            r"layer 'tfsm' is a TFSMLayer",
+        ),
+        (
+            {
+                "module": "keras.layers",
+                "class_name": "Lambda",
+                "config": {
+                    "name": "named",
+                    "function": {
+                        "module": "__main__",
+                        "class_name": "function",
+                        "config": "shell",
+                        "registered_name": "function",
+                    },
+                },
+                "registered_name": None,
+            },
+            r"uses the function 'shell' from module '__main__'",
+        ),
+    ]:
+        path = _keras_with_config(saved, tmp_path / "still.keras", _replace_layer(entry))
+        with pytest.raises(UnsafeModelError, match=match):
+            load_model(path)
+
+    models.allow_lambda_layers(False)
+    with pytest.raises(UnsafeModelError, match=r"Lambda layer"):
+        load_model(tmp_path / "affine.keras")
+
+
 def _marshalled_lambda(marker):
     code = compile(f"lambda x: (open({str(marker)!r}, 'w').close(), x)[1]", "<evil>", "eval")
     return {
