@@ -212,6 +212,7 @@ class _KerasNames:
 
     classes: frozenset[str]
     functions: frozenset[str]
+    operations: frozenset[str] = frozenset()  # classes of keras.ops calls (Functional nodes)
 
 
 @dataclass
@@ -471,7 +472,8 @@ def _no_trust_file(text: str) -> InputError:
 
 def _trust_failed(what: str, error: Exception) -> InputError:
     return InputError(
-        f"Importing {what!r} to trust it failed: {type(error).__name__}: {_reason(error)}"
+        f"Importing {what!r} to trust it failed: {type(error).__name__}: "
+        f"{_clip_sentences(_reason(error), 200)}"
     )
 
 
@@ -642,14 +644,14 @@ def _scan(info: _FileInfo, walk: _Walk) -> ModelCard:
 
 def _damaged_archive(display: str, reason: str) -> InputError:
     return InputError(
-        f"{display} is a truncated or damaged .keras archive ({_short(reason, 160)}). Save the "
+        f"{display} is a truncated or damaged .keras archive ({_clip_sentences(reason, 160)}). Save the "
         "model again, or upload it again if the upload was cut short."
     )
 
 
 def _damaged_hdf5(display: str, reason: str) -> InputError:
     return InputError(
-        f"{display} is a truncated or damaged HDF5 file ({_short(reason, 160)}). Save the model "
+        f"{display} is a truncated or damaged HDF5 file ({_clip_sentences(reason, 160)}). Save the model "
         "again, or upload it again if the upload was cut short."
     )
 
@@ -1164,7 +1166,7 @@ def _check_config(raw: bytes, display: str, walk: _Walk) -> dict:
         config = json.loads(raw)
     except Exception as error:  # JSONDecodeError, UnicodeDecodeError, RecursionError, ...
         raise InputError(
-            f"{display} has a damaged config (not valid JSON: {_short(_reason(error), 120)}). "
+            f"{display} has a damaged config (not valid JSON: {_clip_sentences(_reason(error), 120)}). "
             "Save the model again."
         ) from None
     if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
@@ -1343,6 +1345,12 @@ def _check_entry(
     known = _IDENTIFIER.fullmatch(class_name) is not None
     if known and walk.keras_names is not None:
         known = class_name in walk.keras_names.classes
+        if not known and class_name in walk.keras_names.operations:
+            raise InputError(
+                f"{where} of {display} is the Keras operation {_quote(class_name)} (a keras.ops "
+                "call in the model's graph, not a custom class). Keras 3 cannot read keras.ops "
+                'operations from .h5 files; save the model as .keras (model.save("model.keras")).'
+            )
     if not known:
         raise UnsafeModelError(
             f"Refused: {where} is of class {_quote(class_name)}, which Keras does not provide "
@@ -1426,7 +1434,7 @@ def _import_library(library: _Library, display: str) -> None:
         except Exception as error:
             raise InputError(
                 f"{display} needs {library.title}, which is installed but could not be "
-                f"imported: {_reason(error)}"
+                f"imported: {_clip_sentences(_reason(error), 200)}"
             ) from error
 
 
@@ -1573,7 +1581,34 @@ def _keras_builtin_names() -> _KerasNames:
     return _KerasNames(
         classes=frozenset(classes - REFUSED_CLASS_NAMES),
         functions=frozenset(functions - {"get", "serialize", "deserialize"}),
+        operations=_keras_operation_names(),
     )
+
+
+def _keras_operation_names() -> frozenset[str]:
+    """The classes Keras writes for ``keras.ops`` calls in a Functional graph (``LogicalOr``,
+    ``NotEqual``, ``Cast``, ...): every Operation in ``keras.src.ops`` that is not a layer."""
+    import keras  # noqa: F401 - imports every keras.src.ops module that defines operations
+    from keras.src.layers.layer import Layer
+    from keras.src.ops.operation import Operation
+
+    names = set()
+    modules = [
+        module
+        for name, module in list(sys.modules.items())
+        if name.startswith("keras.src.ops.") and not name.endswith("_test") and module is not None
+    ]
+    for module in modules:
+        names.update(
+            name
+            for name, value in vars(module).items()
+            if isinstance(value, type)
+            and issubclass(value, Operation)
+            and not issubclass(value, Layer)
+            and value is not Operation
+            and value.__module__.startswith("keras.src.ops.")
+        )
+    return frozenset(names)
 
 
 # --- Keras -----------------------------------------------------------------------------------
@@ -1586,9 +1621,13 @@ def _keras_load(info: _FileInfo, safe_mode: bool = True) -> keras.Model:
         with _safe_mode_scope(safe_mode):
             return keras.saving.load_model(info.path, safe_mode=safe_mode, compile=False)
     except Exception as error:
-        reason = _short(_reason(error), 300)
-        error_type = UnsafeModelError if "safe_mode" in str(error) else InputError
-        raise error_type(
+        reason = _keras_reason(error)
+        if "safe_mode" in str(error):
+            raise UnsafeModelError(
+                f"Refused by Keras's safe mode (safe_mode=True) while loading {info.display}: "
+                f"{reason}"
+            ) from error
+        raise InputError(
             f"Keras could not rebuild the model from {info.display}: {reason}"
         ) from error
 
@@ -1780,6 +1819,81 @@ def _output_summary(inner: dict, layers: list[dict], model_class: str) -> str:
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _clip_sentences(text: str, limit: int) -> str:
+    """The text's leading whole sentences, up to about ``limit`` characters.
+
+    A reason is never cut mid-sentence: what gets shorter is what is quoted inside it (a name
+    from a file, a dumped config), and sentences after the first are left out once the limit is
+    reached; a first sentence over the limit is kept whole.
+    """
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z`'\"(<])", _shorten_quoted(" ".join(text.split())))
+    kept = sentences[0]
+    for sentence in sentences[1:]:
+        if len(kept) + 1 + len(sentence) > limit:
+            break
+        kept += " " + sentence
+    return kept
+
+
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+_MAX_DUMP_CHARS = 60
+
+
+def _shorten_quoted(text: str) -> str:
+    """``text`` with long quoted strings shortened ('a very long na…') and long dumped dicts or
+    lists (``{'module': ...}``) replaced by ``{…}``."""
+    text = _QUOTED.sub(
+        lambda found: (
+            found.group(0)
+            if len(found.group(0)) <= _MAX_NAME_CHARS + 2
+            else found.group(0)[:_MAX_NAME_CHARS] + "…" + found.group(0)[-1]
+        ),
+        text,
+    )
+    out, index = [], 0
+    while index < len(text):
+        char = text[index]
+        if char in "{[":
+            closing = _closing_bracket(text, index)
+            if closing is not None and closing - index + 1 > _MAX_DUMP_CHARS:
+                out.append("{…}" if char == "{" else "[…]")
+                index = closing + 1
+                continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def _closing_bracket(text: str, start: int) -> int | None:
+    pairs = {"{": "}", "[": "]"}
+    stack = []
+    for index in range(start, len(text)):
+        char = text[index]
+        if char in pairs:
+            stack.append(pairs[char])
+        elif stack and char == stack[-1]:
+            stack.pop()
+            if not stack:
+                return index
+    return None
+
+
+_KERAS_CONFIG_DUMP = re.compile(
+    r"\s*(?:Full object config|Received config|config)\s*[:=]\s*[\[{].*\Z", re.DOTALL
+)
+
+
+def _keras_reason(error: BaseException) -> str:
+    """Why Keras could not rebuild a model, in whole sentences: the innermost cause Keras wraps
+    ("Exception encountered: ..."), without the configs Keras dumps after it."""
+    text = str(error).strip()
+    if "Exception encountered:" in text:
+        text = text.rsplit("Exception encountered:", 1)[1].strip()
+    text = _KERAS_CONFIG_DUMP.sub("", text).strip()
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return _clip_sentences(first or type(error).__name__, 300)
 
 
 def _quote(text: str | None) -> str:
