@@ -17,6 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages.ui.pages import PAGES as APP_PAGES
+from app_pages.ui.sidebar import trusted_code_note
 from neurogenesis import cached
 from neurogenesis.errors import InputError
 from neurogenesis.workspace import KINDS, Source, save_upload
@@ -33,14 +34,40 @@ PAGES = [
 ]
 
 
+LAMBDA_WARNING = (
+    "Started with --unsafe-allow-lambda: Lambda layers in model files, uploads included, run "
+    "the Python code stored in them. Open only files you trust."
+)
+
+
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="app.py", add_help=False)
     parser.add_argument("--logdir", action="append", default=[])
     parser.add_argument("--model", action="append", default=[])
     parser.add_argument("--samples", action="append", default=[])
     parser.add_argument("--no-demos", action="store_true")
+    parser.add_argument("--trust", action="append", default=[])
+    parser.add_argument("--unsafe-allow-lambda", action="store_true")
     known, _ = parser.parse_known_args(sys.argv[1:])
     return known
+
+
+@st.cache_resource(show_spinner="Importing the code trusted with --trust…")
+def _trust_once(modules: tuple[str, ...], allow_lambda: bool) -> tuple[str, ...]:
+    """Imports the modules the server's command line trusts (``--trust``), once per server, so
+    that model files may use the classes they register, and lets Lambda layers load if it says
+    ``--unsafe-allow-lambda``; returns what could not be imported. Only the command line sets
+    these: no widget, upload or file can."""
+    from neurogenesis.io.models import allow_lambda_layers, trust
+
+    allow_lambda_layers(allow_lambda)
+    problems = []
+    for module in modules:
+        try:
+            trust(module)
+        except InputError as error:
+            problems.append(str(error))
+    return tuple(problems)
 
 
 def _remember_uploads(files) -> None:
@@ -81,6 +108,10 @@ def _unique_labels(sources: list[Source]) -> dict[str, Source]:
 
 def _sidebar() -> None:
     args = _arguments()
+    if args.unsafe_allow_lambda:
+        st.warning(LAMBDA_WARNING, icon="⚠️")
+    for problem in _trust_once(tuple(args.trust), args.unsafe_allow_lambda):
+        st.error(problem)
     workspace = cached.workspace(args.logdir, args.model, args.samples, demos=not args.no_demos)
     with st.sidebar:
         st.markdown("### Workspace")
@@ -130,6 +161,9 @@ def _sidebar() -> None:
         st.selectbox(
             "Model", model_labels, key="model_choice", placeholder="No model yet: upload one"
         )
+        note = trusted_code_note(labels["model"].get(st.session_state.get("model_choice")))
+        if note:
+            st.caption(note)
         if not st.session_state.get("logs_initialised"):
             # Every log is selected on a session's first run; after that, what the user chose.
             st.session_state["logs_choice"] = log_labels

@@ -24,6 +24,8 @@ VENV = Path(os.environ.get("NEUROGENESIS_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+# Installed with --no-deps after the requirement file named (pip cannot say so per line).
+NO_DEPS_FILES = {"requirements-dev.txt": "requirements-nodeps.txt"}
 
 
 def _say(message: str) -> None:
@@ -42,9 +44,11 @@ def _ensure_venv(requirement_file: str) -> None:
     if not PYTHON.exists():
         _say(f"creating the virtual environment in {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
+    no_deps = NO_DEPS_FILES.get(requirement_file)
     inputs = b"".join(
         (ROOT / name).read_bytes()
-        for name in (requirement_file, "requirements.txt", "pyproject.toml")
+        for name in (requirement_file, "requirements.txt", "pyproject.toml", no_deps)
+        if name is not None
     )
     stamp = VENV / f".stamp-{requirement_file}"
     digest = hashlib.sha256(inputs).hexdigest()
@@ -53,6 +57,8 @@ def _ensure_venv(requirement_file: str) -> None:
     _say(f"installing {requirement_file} (a few minutes the first time: TensorFlow is large)")
     _run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     _run(PYTHON, "-m", "pip", "install", "--quiet", "-r", ROOT / requirement_file)
+    if no_deps is not None:
+        _run(PYTHON, "-m", "pip", "install", "--quiet", "--no-deps", "-r", ROOT / no_deps)
     _run(PYTHON, "-m", "pip", "install", "--quiet", "--no-deps", "-e", ROOT)
     stamp.write_text(digest)
 

@@ -76,6 +76,34 @@ def _add_lazy_choices(parser: argparse.ArgumentParser, option: str, name: str, *
     action.metavar = None
 
 
+def _code_options() -> argparse.ArgumentParser:
+    """The options of every verb that loads a model: which code beyond Keras's may run."""
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("code in model files (only whoever starts the command)")
+    group.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="MODULE_OR_FILE",
+        help="import this module (or .py file) of your own once, so that the classes it "
+        "registers with keras.saving.register_keras_serializable load from model files "
+        "(repeatable; it runs that code)",
+    )
+    group.add_argument(
+        "--unsafe-allow-lambda",
+        action="store_true",
+        help="let model files with Lambda layers load: the Python code stored in them runs "
+        "(with the app, in every file anyone uploads). Only for files you trust",
+    )
+    return options
+
+
+LAMBDA_WARNING = (
+    "warning: --unsafe-allow-lambda: Lambda layers in model files will run the Python code "
+    "stored in them{where}. Open only files you trust."
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neurogenesis",
@@ -85,9 +113,11 @@ def _parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"neurogenesis {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    code = [_code_options()]
 
     app = verbs.add_parser(
         "app",
+        parents=code,
         help="start the dashboard",
         description="Start the dashboard on the bundled demos plus the logs and models you name, "
         "like `tensorboard --logdir`. The same flags work as `streamlit run app.py -- --logdir DIR`.",
@@ -123,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
 
     inspect = verbs.add_parser(
         "inspect",
+        parents=code,
         help="load a model safely and print its architecture",
         description="Pre-scan and load a .keras or .h5 model with safe_mode, then print its layers. "
         "Refused or broken files exit with code 2 and the reason.",
@@ -240,6 +271,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     saliency = verbs.add_parser(
         "saliency",
+        parents=code,
         help="attribution maps of a model's predictions for a sample set",
         description="Explain a model's output for each sample of a .npz sample set and write the "
         "maps to a .npz: 'maps' (N, H, W), non-negative; 'attributions' (N, H, W, C), signed, for "
@@ -281,6 +313,7 @@ def _parser() -> argparse.ArgumentParser:
 
     project = verbs.add_parser(
         "project",
+        parents=code,
         help="project a layer's hidden states of a sample set to 2-D or 3-D",
         description="Read the hidden states of one layer for every sample (pooled over space or "
         "time), project them with PCA, t-SNE or UMAP (no sample cap) and write 'coords' (N, dims), "
@@ -308,6 +341,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     attention = verbs.add_parser(
         "attention",
+        parents=code,
         help="the attention scores of every MultiHeadAttention layer for a sample set",
         description="Run the samples of a .npz set through the model and write, for every "
         "keras.layers.MultiHeadAttention layer, its scores exactly as the layer returns them with "
@@ -326,6 +360,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare = verbs.add_parser(
         "compare",
+        parents=code,
         help="two classifiers on the same samples: accuracies, disagreements, McNemar, bootstrap CI",
         description="Run two models on the same .npz sample set (with labels y) and compare them with "
         "real statistics: McNemar's exact test (two-sided binomial on the discordant pairs) and a "
@@ -347,6 +382,7 @@ def _parser() -> argparse.ArgumentParser:
 
     adversarial = verbs.add_parser(
         "adversarial",
+        parents=code,
         help="FGSM or PGD adversarial examples (L-infinity) for a sample set",
         description="Perturb each sample within an L-infinity ball of radius --epsilon (in the "
         "input's own units: 8 means 8 of 255 for uint8 images), clipped to the sample set's value "
@@ -371,6 +407,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     landscape = verbs.add_parser(
         "landscape",
+        parents=code,
         help="the loss over a plane of weights around a trained model",
         description="Evaluate the loss (and the compiled metrics) on an R x R grid of weights "
         "theta + alphas[i] * direction_x + betas[j] * direction_y around the model's own weights "
@@ -1174,7 +1211,37 @@ def _app_command(args: argparse.Namespace) -> list[str]:
             command += [flag, str(Path(value).expanduser().resolve())]
     if args.no_demos:
         command.append("--no-demos")
+    if args.trust:
+        from neurogenesis.io.models import trust_argument
+
+        for value in args.trust:
+            command += ["--trust", trust_argument(value)]
+    if args.unsafe_allow_lambda:
+        command.append("--unsafe-allow-lambda")
     return command
+
+
+def _trust_code(args: argparse.Namespace) -> None:
+    """Imports the modules named with --trust before a verb loads a model, and lets Lambda
+    layers load with --unsafe-allow-lambda (the app's server does both itself at start-up:
+    here the modules are only looked for)."""
+    if getattr(args, "unsafe_allow_lambda", False):
+        where = ", including every file uploaded to the dashboard" if args.verb == "app" else ""
+        print(LAMBDA_WARNING.format(where=where), file=sys.stderr, flush=True)
+        if args.verb != "app":
+            from neurogenesis.io.models import allow_lambda_layers
+
+            allow_lambda_layers()
+    if not getattr(args, "trust", None):
+        return
+    from neurogenesis.io.models import trust, trust_argument
+
+    for value in args.trust:
+        trust_argument(value)  # every name is checked before any code runs
+    if args.verb != "app":
+        _quiet_tensorflow()
+        for value in args.trust:
+            trust(value)
 
 
 def _app(args: argparse.Namespace) -> int:
@@ -1208,6 +1275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "figures": _figures,
     }
     try:
+        _trust_code(args)
         return handlers[args.verb](args)
     except InputError as error:
         message = " ".join(str(error).split())

@@ -170,6 +170,29 @@ def test_inspect_json_says_a_loadable_model_runs(capsys, saved_models):
     assert json.loads(out)["runnable"] is True
 
 
+def test_inspect_loads_lambda_only_with_the_unsafe_flag_and_warns(capsys, tmp_path, monkeypatch):
+    import keras
+
+    from neurogenesis.io import models
+
+    monkeypatch.setattr(models, "_LAMBDA_ALLOWED", False)
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Lambda(lambda t: t * 3.0, name="triple")]
+    )
+    model.save(tmp_path / "triple.keras")
+    code, out, err = run_cli(capsys, "inspect", tmp_path / "triple.keras")
+    assert code == 0, err  # shown as structure only, with the reason
+    assert "structure only, not run" in out and "Lambda" in out and "--unsafe-allow-lambda" in out
+    code, out, err = run_cli(
+        capsys, "inspect", tmp_path / "triple.keras", "--json", "--unsafe-allow-lambda"
+    )
+    assert code == 0, err
+    assert err.startswith("warning: --unsafe-allow-lambda: Lambda layers in model files will run")
+    assert [layer["class_name"] for layer in json.loads(out)["layers"]] == ["Lambda"]
+    args = cli._parser().parse_args(["app", "--unsafe-allow-lambda"])
+    assert cli._app_command(args)[-1] == "--unsafe-allow-lambda"
+
+
 def test_inspect_missing_file(capsys, tmp_path):
     code, _, err = run_cli(capsys, "inspect", tmp_path / "nowhere.keras")
     assert code == 2 and "No such file" in err
@@ -259,6 +282,38 @@ def test_app_command_passes_paths_to_streamlit(tmp_path):
     assert tail[:2] == ["--logdir", str(tmp_path)]
     assert tail[2] == "--model" and tail[3].endswith("m.keras")
     assert tail[-1] == "--no-demos"
+
+
+def test_app_command_passes_trusted_code_to_the_server(tmp_path, capsys, monkeypatch):
+    (tmp_path / "layers.py").write_text("")
+    monkeypatch.chdir(tmp_path)
+    args = cli._parser().parse_args(["app", "--trust", "layers.py", "--trust", "json"])
+    tail = cli._app_command(args)[-4:]
+    assert tail == ["--trust", str(tmp_path.resolve() / "layers.py"), "--trust", "json"]
+    # Names that cannot be found stop the command before the server starts.
+    for missing, reason in [
+        ("gone.py", "Expected an existing .py file to trust. Received: 'gone.py'"),
+        ("no_such_module_xyz", "No module named 'no_such_module_xyz' to trust"),
+    ]:
+        code, _, err = run_cli(capsys, "app", "--trust", missing)
+        assert code == 2 and reason in err
+
+
+def test_every_model_verb_takes_trust():
+    parser = cli._parser()
+    for argv in (
+        ["inspect", "m.keras"],
+        ["saliency", "m.keras", "--data", "d.npz", "--method", "gradient", "--out", "o.npz"],
+        ["project", "m.keras", "--data", "d.npz", "--layer", "l", "--out", "o.npz"],
+        ["attention", "m.keras", "--data", "d.npz", "--out", "o.npz"],
+        ["compare", "a.keras", "b.keras", "--data", "d.npz"],
+        ["adversarial", "m.keras", "--data", "d.npz", "--method", "fgsm", "--epsilon", "1"]
+        + ["--out", "o.npz"],
+        ["landscape", "m.keras", "--data", "d.npz", "--out", "o.npz"],
+        ["app"],
+    ):
+        args = parser.parse_args([*argv, "--trust", "a", "--trust", "b.py"])
+        assert args.trust == ["a", "b.py"], argv[0]
 
 
 def test_logs_does_not_import_tensorflow(tmp_path):

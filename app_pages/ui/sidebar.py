@@ -28,6 +28,22 @@ def chosen_model():
     return model_source, st.session_state.get("samples")
 
 
+def trusted_code_note(model_source) -> str | None:
+    """One line when the model runs code beyond Keras's own (an installed model library, a
+    module trusted with --trust); None for a Keras-only model, no model, or a refused one."""
+    from neurogenesis import cached
+
+    if model_source is None:
+        return None
+    try:
+        code_from = cached.model_card(model_source).code_from
+    except InputError:
+        return None
+    if not code_from:
+        return None
+    return f"Runs code from {', '.join(code_from)}, trusted by whoever started this server."
+
+
 def model_runs(model_source, run_paths: dict[str, list[str]]) -> list[str]:
     """The runs (name -> the paths of its folders or files) that belong to the sidebar's model,
     the model card's order first: those its card (``name.json`` beside it) lists under ``runs``,

@@ -12,6 +12,18 @@ only (no TensorFlow, no Keras, nothing executed) and refuses:
   registered custom objects (``"MyPkg>MyLayer"``) and functions Keras does not ship;
 - HDF5 files that reach outside themselves: external links, external storage, virtual datasets.
 
+Classes from an installed model library (KerasHub, KerasNLP, KerasCV: :data:`MODEL_LIBRARIES`)
+load when the library is installed and Keras's registry of serializable objects hands back, under
+the name the file gives, an object the library itself defined; the module a file names is never
+imported. Everything inside such a model is checked as above.
+
+The operator's own classes and functions (``register_keras_serializable``) load when whoever
+started the process trusted the module that registers them: :func:`trust` (``--trust MODULE`` or
+``--trust path/to/layers.py`` on the command line) imports it once, and an entry loads when the
+registry's object under its registered name was defined in a trusted module. Nothing a model file
+names is ever imported. Lambda layers load only after :func:`allow_lambda_layers`
+(``--unsafe-allow-lambda``), with safe mode off for that one load.
+
 HDF5 files (a .h5 model, or the weights inside a .keras archive) are read in full by a separate,
 long-lived worker process before anything in this process opens them: the HDF5 C library can
 crash outright on a crafted or damaged file, and that must not take the app down.
@@ -29,6 +41,10 @@ import atexit
 import builtins
 import contextlib
 import functools
+import hashlib
+import importlib
+import importlib.util
+import inspect
 import io
 import json
 import math
@@ -44,7 +60,7 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from neurogenesis.errors import InputError, UnsafeModelError
@@ -57,13 +73,20 @@ __all__ = [
     "MAX_COMPRESSION_RATIO",
     "MAX_CONFIG_BYTES",
     "MAX_UNCOMPRESSED_BYTES",
+    "MODEL_LIBRARIES",
+    "LAMBDA_CODE",
     "REFUSED_CLASS_NAMES",
     "ModelCard",
     "TrainingSetup",
+    "allow_lambda_layers",
+    "lambda_layers_allowed",
     "load_model",
     "model_file_kind",
     "scan_model_file",
     "training_setup",
+    "trust",
+    "trust_argument",
+    "trusted_modules",
 ]
 
 MAX_ARCHIVE_MEMBERS = 10_000
@@ -164,6 +187,10 @@ class ModelCard:
         output_summary: The last layer(s), e.g. ``"Dense(10, softmax)"``.
         keras_version: The Keras version that saved the file, if it says.
         file_size: Bytes on disk.
+        code_from: Code outside Keras that loading the model runs, trusted by whoever started
+            this process: an installed model library (``'KerasHub'``), a module trusted with
+            :func:`trust` (its name, or its file's name), :data:`LAMBDA_CODE` where Lambda
+            layers were allowed; empty for a model of Keras's own layers.
     """
 
     path: str
@@ -176,6 +203,7 @@ class ModelCard:
     output_summary: str
     keras_version: str | None
     file_size: int
+    code_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -184,6 +212,26 @@ class _KerasNames:
 
     classes: frozenset[str]
     functions: frozenset[str]
+    operations: frozenset[str] = frozenset()  # classes of keras.ops calls (Functional nodes)
+
+
+@dataclass
+class _Walk:
+    """What the config walk knows, and what it finds on the way.
+
+    Attributes:
+        keras_names: Keras's own names; None in the scan, which imports no Keras (the checks
+            only Keras can answer wait for the load).
+        allow_lambda: Whether Lambda layers may load (the operator's --unsafe-allow-lambda).
+        code_from: The code outside Keras that the model runs, in order found (an ordered set).
+        has_lambda: Whether an allowed Lambda layer (or Python lambda) was found: the load then
+            needs safe mode off.
+    """
+
+    keras_names: _KerasNames | None
+    allow_lambda: bool = False
+    code_from: dict[str, None] = field(default_factory=dict)
+    has_lambda: bool = False
 
 
 @dataclass(frozen=True)
@@ -231,7 +279,7 @@ def scan_model_file(path: str | os.PathLike[str]) -> ModelCard:
             to exhaust memory or disk.
         InputError: The file is missing, empty, damaged, or not a Keras model.
     """
-    return _scan(_inspect_path(path), keras_names=None)
+    return _scan(_inspect_path(path), _Walk(keras_names=None, allow_lambda=_LAMBDA_ALLOWED))
 
 
 def load_model(path: str | os.PathLike[str]) -> keras.Model:
@@ -264,9 +312,210 @@ def load_model(path: str | os.PathLike[str]) -> keras.Model:
                     f"{error.strerror or error}."
                 ) from error
             info = _FileInfo(copy, info.given, info.display, info.kind, os.stat(copy))
-        _scan(info, keras_names=keras_names)
+        walk = _Walk(keras_names=keras_names, allow_lambda=_LAMBDA_ALLOWED)
+        _scan(info, walk)
         _check_unchanged(info)
-        return _keras_load(info)
+        return _keras_load(info, safe_mode=not walk.has_lambda)
+
+
+# --- the operator's own code -----------------------------------------------------------------
+
+_LAMBDA_ALLOWED = False
+_LAMBDA_CLASS_NAMES = frozenset({"Lambda", "__lambda__"})
+LAMBDA_CODE = "the file's own Lambda layers"
+"""What :attr:`ModelCard.code_from` lists for a model whose Lambda layers were allowed."""
+
+
+def allow_lambda_layers(allowed: bool = True) -> None:
+    """Lets model files with Lambda layers (Python code stored in the file) load, or stops it.
+
+    Only the operator may call this (``--unsafe-allow-lambda``): any file opened afterwards,
+    an upload included, then runs the code its Lambda layers hold. Such a file loads with
+    ``safe_mode=False`` for that one load; everything else the scan refuses still is.
+    """
+    global _LAMBDA_ALLOWED
+    _LAMBDA_ALLOWED = bool(allowed)
+
+
+def lambda_layers_allowed() -> bool:
+    """Whether :func:`allow_lambda_layers` let Lambda layers load in this process."""
+    return _LAMBDA_ALLOWED
+
+
+_TRUSTED: dict[str, str] = {}
+"""Modules trusted by whoever started this process: module name -> how the operator named it."""
+_TRUST_LOCK = threading.Lock()
+_TRUSTED_FILE_PREFIX = "neurogenesis_trusted_"
+
+
+def trust(module_or_path: str | os.PathLike[str]) -> str:
+    """Imports the operator's own code once, so that model files may use the classes and
+    functions it registers with ``keras.saving.register_keras_serializable``.
+
+    Only the person who starts the process may call this (``--trust`` on the command line, or a
+    script of theirs): importing runs the code. A name that came from a model file or an upload
+    must never reach it, and loading a model never imports anything a file names.
+
+    A config entry then loads when Keras's registry hands back, under the entry's registered
+    name, an object whose ``__module__`` is a trusted module (or inside a trusted package).
+
+    Args:
+        module_or_path: A module name importable from ``sys.path`` (``'mypackage.layers'``), or
+            the path of a ``.py`` file, imported under a stable name of its own
+            (``neurogenesis_trusted_<stem>_<hash of the path>``) so that trusting it twice
+            imports it once.
+
+    Returns:
+        The trusted module's name.
+
+    Raises:
+        InputError: No such module or file, or importing it failed.
+    """
+    text = os.fspath(module_or_path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    with _TRUST_LOCK:
+        if _looks_like_path(text):
+            name = _import_trusted_file(text)
+            label = os.path.basename(text)
+        else:
+            name = _import_trusted_module(text)
+            label = name
+        _TRUSTED.setdefault(name, label)
+    return name
+
+
+def trust_argument(module_or_path: str | os.PathLike[str]) -> str:
+    """Checks, importing nothing, that :func:`trust` can find this; returns it as another
+    process should be handed it: a file as an absolute path, a module name as given.
+
+    Raises:
+        InputError: Not a module name, no such module, or no such .py file.
+    """
+    text = os.fspath(module_or_path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if _looks_like_path(text):
+        path = os.path.realpath(os.path.expanduser(text))
+        if not os.path.isfile(path) or not path.endswith(".py"):
+            raise _no_trust_file(text)
+        return path
+    if not _is_module_name(text):
+        raise _not_a_trust_name(text)
+    if not _installed(text.split(".", 1)[0]):
+        raise _no_trust_module(text)
+    return text
+
+
+def trusted_modules() -> dict[str, str]:
+    """The modules trusted so far in this process: module name -> how the operator named it."""
+    return dict(_TRUSTED)
+
+
+def _looks_like_path(text: str) -> bool:
+    separators = {os.sep, os.altsep, "/"} - {None}
+    return text.endswith(".py") or any(separator in text for separator in separators)
+
+
+def _import_trusted_module(name: str) -> str:
+    if not _is_module_name(name):
+        raise _not_a_trust_name(name)
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name and (name == error.name or name.startswith(error.name + ".")):
+            raise _no_trust_module(name) from None
+        raise _trust_failed(name, error) from error
+    except Exception as error:
+        raise _trust_failed(name, error) from error
+    return name
+
+
+def _import_trusted_file(text: str) -> str:
+    path = os.path.realpath(os.path.expanduser(text))
+    if not os.path.isfile(path) or not path.endswith(".py"):
+        raise _no_trust_file(text)
+    stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
+    digest = hashlib.sha256(os.fsencode(path)).hexdigest()[:10]
+    name = f"{_TRUSTED_FILE_PREFIX}{stem}_{digest}"
+    if name in sys.modules:
+        return name
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise InputError(f"Python cannot import {text!r} as a module.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        sys.modules.pop(name, None)
+        raise _trust_failed(text, error) from error
+    return name
+
+
+def _not_a_trust_name(text: str) -> InputError:
+    return InputError(
+        f"Expected a module name (mypackage.layers) or a .py file to trust. Received: {text!r}"
+    )
+
+
+def _no_trust_module(name: str) -> InputError:
+    return InputError(
+        f"No module named {name!r} to trust: it is not importable from here. Install it, add "
+        "its folder to PYTHONPATH, or pass the path of its .py file."
+    )
+
+
+def _no_trust_file(text: str) -> InputError:
+    return InputError(f"Expected an existing .py file to trust. Received: {text!r}")
+
+
+def _trust_failed(what: str, error: Exception) -> InputError:
+    return InputError(
+        f"Importing {what!r} to trust it failed: {type(error).__name__}: "
+        f"{_clip_sentences(_reason(error), 200)}"
+    )
+
+
+def _check_operator_code(key: Any, kind: str, walk: _Walk) -> bool:
+    """Whether the registry's object under ``key`` is trusted code; records where it is from.
+
+    Keras looks an entry up in its registry before anything else (under ``key``), so when that
+    object is one a trusted module defined, Keras runs exactly that, and nothing the file names
+    is imported.
+    """
+    if not _TRUSTED:
+        return False
+    found = _registered(key)
+    right_kind = isinstance(found, type) if kind == "class" else inspect.isfunction(found)
+    if found is None or not right_kind or not _defined_in(found, frozenset(_TRUSTED)):
+        return False
+    home = found.__module__
+    owner = next(name for name in _TRUSTED if home == name or home.startswith(name + "."))
+    walk.code_from[_TRUSTED[owner]] = None
+    return True
+
+
+def _trust_advice(key: Any, module: str | None) -> str:
+    """What would let a custom object load: whoever starts NeuroGenesis trusts its code."""
+    found = _registered(key)
+    home = getattr(found, "__module__", None) if found is not None else None
+    if isinstance(home, str) and not home.startswith(_TRUSTED_FILE_PREFIX):
+        return (
+            f"It is registered by module {_quote(home)}, which is not trusted; it runs only "
+            f"if whoever starts NeuroGenesis passes --trust {home}."
+        )
+    hint = "--trust with the path of the .py file that defines it"
+    if isinstance(module, str) and module != "__main__" and _is_module_name(module):
+        top = module.split(".", 1)[0]
+        if top in sys.stdlib_module_names or top in MODEL_LIBRARIES or top == "keras":
+            return _ADVICE
+        hint = f"--trust {module} (or --trust with the path of the .py file that defines it)"
+    return f"Code outside Keras runs only if whoever starts NeuroGenesis trusts it: {hint}."
+
+
+def _is_module_name(text: str) -> bool:
+    return all(_IDENTIFIER.fullmatch(part) for part in text.split("."))
 
 
 @dataclass(frozen=True)
@@ -304,7 +553,7 @@ def read_saved_parts(path: str | os.PathLike[str]) -> SavedParts:
         InputError: The file is missing, empty, damaged, or not a Keras model.
     """
     info = _inspect_path(path)
-    config, keras_version, _, shapes = _read_parts(info, None, check=False)
+    config, keras_version, _, shapes = _read_parts(info, None)
     return SavedParts(
         path=info.given,
         file_format=info.kind,
@@ -431,37 +680,36 @@ def _check_unchanged(info: _FileInfo) -> None:
 # --- the scan --------------------------------------------------------------------------------
 
 
-def _scan(info: _FileInfo, keras_names: _KerasNames | None) -> ModelCard:
-    config, keras_version, num_params, _ = _read_parts(info, keras_names, check=True)
-    return _card_from_config(config, info, keras_version, num_params)
+def _scan(info: _FileInfo, walk: _Walk) -> ModelCard:
+    config, keras_version, num_params, _ = _read_parts(info, walk)
+    return _card_from_config(config, info, keras_version, num_params, tuple(walk.code_from))
 
 
-def _read_parts(
-    info: _FileInfo, keras_names: _KerasNames | None, *, check: bool
-) -> tuple[dict, str | None, int | None, dict]:
-    """The file's config, Keras version, parameter count and weight shapes; with ``check`` the
-    config's classes must pass the pre-scan (archive and HDF5 safety checks always apply)."""
+def _read_parts(info: _FileInfo, walk: _Walk | None) -> tuple[dict, str | None, int | None, dict]:
+    """The file's config, Keras version, parameter count and weight shapes; with a ``walk`` the
+    config's classes must pass the pre-scan, with None they are not checked (nothing resolves
+    them); the archive and HDF5 safety checks always apply."""
     if info.kind == "keras":
-        return _scan_keras_archive(info, keras_names, check=check)
-    return _scan_h5_model(info, keras_names, check=check)
+        return _scan_keras_archive(info, walk)
+    return _scan_h5_model(info, walk)
 
 
 def _damaged_archive(display: str, reason: str) -> InputError:
     return InputError(
-        f"{display} is a truncated or damaged .keras archive ({_short(reason, 160)}). Save the "
+        f"{display} is a truncated or damaged .keras archive ({_clip_sentences(reason, 160)}). Save the "
         "model again, or upload it again if the upload was cut short."
     )
 
 
 def _damaged_hdf5(display: str, reason: str) -> InputError:
     return InputError(
-        f"{display} is a truncated or damaged HDF5 file ({_short(reason, 160)}). Save the model "
+        f"{display} is a truncated or damaged HDF5 file ({_clip_sentences(reason, 160)}). Save the model "
         "again, or upload it again if the upload was cut short."
     )
 
 
 def _scan_keras_archive(
-    info: _FileInfo, keras_names: _KerasNames | None, *, check: bool = True
+    info: _FileInfo, walk: _Walk | None
 ) -> tuple[dict, str | None, int | None, dict]:
     display = info.display
     try:
@@ -477,11 +725,11 @@ def _scan_keras_archive(
         except Exception as error:  # zipfile raises many kinds on bad bytes
             raise _damaged_archive(display, _reason(error)) from None
         with archive:
-            return _scan_open_archive(archive, display, keras_names, check=check)
+            return _scan_open_archive(archive, display, walk)
 
 
 def _scan_open_archive(
-    archive: zipfile.ZipFile, display: str, keras_names: _KerasNames | None, *, check: bool = True
+    archive: zipfile.ZipFile, display: str, walk: _Walk | None
 ) -> tuple[dict, str | None, int | None, dict]:
     members = archive.infolist()
     if len(members) > MAX_ARCHIVE_MEMBERS:
@@ -527,8 +775,8 @@ def _scan_open_archive(
         )
     # The config is checked first: a hostile file is reported as hostile, not as merely incomplete.
     config_bytes = _read_member(archive, "config.json", display, MAX_CONFIG_BYTES)
-    if check:
-        config = _check_config(config_bytes, display, keras_names)
+    if walk is not None:
+        config = _check_config(config_bytes, display, walk)
     else:
         config = _parse_config(config_bytes, display)
     if "model.weights.h5" not in seen:
@@ -642,7 +890,7 @@ def _version_from_metadata(raw: bytes) -> str | None:
 
 
 def _scan_h5_model(
-    info: _FileInfo, keras_names: _KerasNames | None, *, check: bool = True
+    info: _FileInfo, walk: _Walk | None
 ) -> tuple[dict, str | None, int | None, dict]:
     display = info.display
     facts = hdf5_facts(info.path, display, model_file=True)
@@ -657,7 +905,7 @@ def _scan_h5_model(
             'Expected a file written by model.save("model.h5") or model.save("model.keras").'
         )
     raw = facts["model_config"].encode("utf-8", "surrogatepass")
-    config = _check_config(raw, display, keras_names) if check else _parse_config(raw, display)
+    config = _check_config(raw, display, walk) if walk is not None else _parse_config(raw, display)
     num_params = facts["model_weights_params"] if facts["has_model_weights"] else None
     return config, facts["keras_version"], num_params, facts.get("shapes", {})
 
@@ -975,12 +1223,12 @@ def _config_too_big(display: str, size: int) -> UnsafeModelError:
 # --- config checks ---------------------------------------------------------------------------
 
 
-def _check_config(raw: bytes, display: str, keras_names: _KerasNames | None) -> dict:
+def _check_config(raw: bytes, display: str, walk: _Walk) -> dict:
     found = _REFUSED_CONFIG_TOKENS.search(raw.decode("utf-8", errors="replace"))
     if found:
         raise _token_refusal(found.group(0), display)
     config = _parse_config(raw, display)
-    _walk_config(config, display, keras_names)
+    _walk_config(config, display, walk)
     return config
 
 
@@ -990,7 +1238,7 @@ def _parse_config(raw: bytes, display: str) -> dict:
         config = json.loads(raw)
     except Exception as error:  # JSONDecodeError, UnicodeDecodeError, RecursionError, ...
         raise InputError(
-            f"{display} has a damaged config (not valid JSON: {_short(_reason(error), 120)}). "
+            f"{display} has a damaged config (not valid JSON: {_clip_sentences(_reason(error), 120)}). "
             "Save the model again."
         ) from None
     if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
@@ -1008,7 +1256,7 @@ def _token_refusal(token: str, display: str) -> UnsafeModelError:
     )
 
 
-def _walk_config(config: dict, display: str, keras_names: _KerasNames | None) -> None:
+def _walk_config(config: dict, display: str, walk: _Walk) -> None:
     # Iterative, so a deeply nested config cannot overflow the Python stack. Each entry:
     # (value, depth, name of the nearest enclosing layer, inside the top-level compile_config).
     stack: list[tuple[Any, int, str | None, bool]] = [(config, 0, None, False)]
@@ -1027,7 +1275,7 @@ def _walk_config(config: dict, display: str, keras_names: _KerasNames | None) ->
             stack.extend((item, depth + 1, owner, in_compile_config) for item in value)
         elif isinstance(value, dict):
             if "class_name" in value:
-                owner = _check_entry(value, owner, in_compile_config, display, keras_names)
+                owner = _check_entry(value, owner, in_compile_config, display, walk)
             for key, item in value.items():
                 stack.append((key, depth + 1, owner, in_compile_config))
                 # Keras replaces the top-level compile_config by None when compile=False, so
@@ -1041,7 +1289,7 @@ def _check_entry(
     owner: str | None,
     in_compile_config: bool,
     display: str,
-    keras_names: _KerasNames | None,
+    walk: _Walk,
 ) -> str | None:
     """Checks one serialized object; returns the layer name that encloses what is inside it."""
     class_name = entry["class_name"]
@@ -1060,12 +1308,22 @@ def _check_entry(
         where = f"an object inside layer {_quote(owner)}"
     else:
         where = "the model configuration"
-    advice = (
-        "NeuroGenesis only loads models built from Keras's own layers; rebuild the model without "
-        "it and save it again."
-    )
+    advice = _ADVICE
+    module = entry.get("module")
+    registered = entry.get("registered_name")
 
+    if (
+        class_name in _LAMBDA_CLASS_NAMES
+        and walk.allow_lambda
+        and (module is None or (isinstance(module, str) and _is_keras_module(module)))
+        and registered in (None, class_name)
+    ):
+        walk.has_lambda = True
+        walk.code_from[LAMBDA_CODE] = None
+        return name or owner
     if class_name in REFUSED_CLASS_NAMES:
+        if class_name in _LAMBDA_CLASS_NAMES:
+            advice = _LAMBDA_ADVICE
         raise UnsafeModelError(
             f"Refused: {where} {_REFUSED_CLASS_REASONS[class_name]}; loading it could run that "
             f"code. {advice}"
@@ -1073,8 +1331,6 @@ def _check_entry(
     if in_compile_config:
         return name or owner
 
-    module = entry.get("module")
-    registered = entry.get("registered_name")
     if module is not None and not isinstance(module, str):
         raise InputError(
             f"{display} has a damaged config: the module of {where} is not text. "
@@ -1082,44 +1338,73 @@ def _check_entry(
         )
     if class_name == "function" and module is not None:
         function = inner
-        if not isinstance(function, str) or not _IDENTIFIER.fullmatch(function):
+        if not isinstance(function, str):
             raise UnsafeModelError(
                 f"Refused: {where} uses the function {_quote(str(function))} from module "
                 f"{_quote(module)}, which is not a Keras built-in. {advice}"
+            )
+        # Keras looks a function up by its config (a name) in the registry first.
+        if _libraries_named(module, function):
+            _check_library_object(entry, function, module, "function", where, display, walk)
+            return name or owner
+        if _check_operator_code(function, "function", walk):
+            return name or owner
+        if not _IDENTIFIER.fullmatch(function):
+            raise UnsafeModelError(
+                f"Refused: {where} uses the function {_quote(function)} from module "
+                f"{_quote(module)}, which is not a Keras built-in. "
+                f"{_trust_advice(function, module)}"
             )
         if module == "builtins":
             # Keras writes its own functions (losses, activations) as module 'builtins' and
             # looks the name up among Keras's built-ins only; anything else is user code.
             unknown = function.startswith("_") or function in _PYTHON_BUILTIN_NAMES
-            if not unknown and keras_names is not None:
-                unknown = function not in keras_names.functions
+            if not unknown and walk.keras_names is not None:
+                unknown = function not in walk.keras_names.functions
             if unknown:
                 raise UnsafeModelError(
                     f"Refused: {where} uses the function {_quote(function)}, which is not a "
-                    f"Keras built-in (a custom function cannot be loaded safely). {advice}"
+                    "Keras built-in (a custom function loads only when it is registered with "
+                    "keras.saving.register_keras_serializable and its module is trusted with "
+                    f"--trust). {advice}"
                 )
         elif not _keras_submodule_in(module, _KERAS_FUNCTION_SUBMODULES):
             raise UnsafeModelError(
                 f"Refused: {where} uses the function {_quote(function)} from module "
-                f"{_quote(module)}, which is not a Keras modelling function. {advice}"
+                f"{_quote(module)}, which is not a Keras modelling function. "
+                f"{_trust_advice(function, module)}"
             )
         if registered not in (None, "function", function):
-            raise _registered_refusal(where, registered, advice)
+            raise _registered_refusal(where, registered, _trust_advice(registered, module))
         return name or owner
 
     if module is not None:
-        if not _is_keras_module(module) or _keras_submodule_in(module, _KERAS_REFUSED_SUBMODULES):
+        # Keras looks a class up in the registry first, under registered_name when the entry
+        # has that key (even null), else under its class name.
+        key = registered if "registered_name" in entry else class_name
+        if _libraries_named(module, key):
+            _check_library_object(entry, key, module, "class", where, display, walk)
+            return name or owner
+        keras_module = _is_keras_module(module)
+        if keras_module and _keras_submodule_in(module, _KERAS_REFUSED_SUBMODULES):
             raise UnsafeModelError(
                 f"Refused: {where} uses class {_quote(class_name)} from module "
                 f"{_quote(module)}, which is not part of Keras. {advice}"
             )
+        if not keras_module or registered not in (None, class_name):
+            if _check_operator_code(key, "class", walk):
+                return name or owner
+            if not keras_module:
+                raise UnsafeModelError(
+                    f"Refused: {where} uses class {_quote(class_name)} from module "
+                    f"{_quote(module)}, which is not part of Keras. {_trust_advice(key, module)}"
+                )
+            raise _registered_refusal(where, registered, _trust_advice(key, module))
         if not _IDENTIFIER.fullmatch(class_name):
             raise UnsafeModelError(
                 f"Refused: {where} names the class {_quote(class_name)}, which is not a Keras "
                 f"class. {advice}"
             )
-        if registered not in (None, class_name):
-            raise _registered_refusal(where, registered, advice)
         return name or owner
 
     # No module: a legacy (.h5, tf.keras) entry or one of the serializer's special entries.
@@ -1127,15 +1412,36 @@ def _check_entry(
         raise _registered_refusal(where, registered, advice)
     if class_name in _SPECIAL_CLASS_NAMES:
         return name or owner
+    # The legacy loader looks the class name up in the registry first.
+    if _check_operator_code(class_name, "class", walk):
+        return name or owner
     known = _IDENTIFIER.fullmatch(class_name) is not None
-    if known and keras_names is not None:
-        known = class_name in keras_names.classes
+    if known and walk.keras_names is not None:
+        known = class_name in walk.keras_names.classes
+        if not known and class_name in walk.keras_names.operations:
+            raise InputError(
+                f"{where} of {display} is the Keras operation {_quote(class_name)} (a keras.ops "
+                "call in the model's graph, not a custom class). Keras 3 cannot read keras.ops "
+                'operations from .h5 files; save the model as .keras (model.save("model.keras")).'
+            )
     if not known:
         raise UnsafeModelError(
             f"Refused: {where} is of class {_quote(class_name)}, which Keras does not provide "
-            f"under that name (custom classes cannot be loaded safely). {advice}"
+            "under that name (a custom class loads only when it is registered with "
+            "keras.saving.register_keras_serializable and its module is trusted with --trust). "
+            f"{advice}"
         )
     return name or owner
+
+
+_ADVICE = (
+    "NeuroGenesis loads models built from Keras's own layers and from the model libraries "
+    "installed beside it (KerasHub); rebuild the model without it and save it again."
+)
+_LAMBDA_ADVICE = (
+    "Rebuild the model without it, or, if you trust this file, start NeuroGenesis with "
+    "--unsafe-allow-lambda (only the person who starts the server can)."
+)
 
 
 def _registered_refusal(where: str, registered: Any, advice: str) -> UnsafeModelError:
@@ -1143,6 +1449,155 @@ def _registered_refusal(where: str, registered: Any, advice: str) -> UnsafeModel
         f"Refused: {where} is the custom object {_quote(str(registered))}, registered with "
         f"keras.saving.register_keras_serializable rather than part of Keras. {advice}"
     )
+
+
+# --- installed model libraries (KerasHub, ...) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Library:
+    """A model library whose registered classes may load when it is installed.
+
+    Attributes:
+        title: Its name for people: ``'KerasHub'``.
+        pip: What ``pip install`` takes to install it.
+        providers: The packages that register its names with Keras, tried in order (KerasHub
+            registers every class under ``keras_nlp>`` as well as ``keras_hub>``).
+    """
+
+    title: str
+    pip: str
+    providers: tuple[str, ...]
+
+
+MODEL_LIBRARIES = {
+    "keras_hub": _Library("KerasHub", "keras-hub", ("keras_hub",)),
+    "keras_nlp": _Library("KerasNLP", "keras-hub", ("keras_hub", "keras_nlp")),
+    "keras_cv": _Library("KerasCV", "keras-cv", ("keras_cv",)),
+}
+"""The installed-model-libraries tier: file prefix (module package or ``package>`` of a
+registered name) -> the library."""
+
+
+def _libraries_named(module: str | None, key: Any) -> list[_Library]:
+    """The model libraries an entry names through its module's package or its registered name."""
+    prefixes = []
+    if isinstance(module, str):
+        prefixes.append(module.split(".", 1)[0])
+    if isinstance(key, str) and ">" in key:
+        prefixes.append(key.split(">", 1)[0])
+    libraries = [MODEL_LIBRARIES[prefix] for prefix in prefixes if prefix in MODEL_LIBRARIES]
+    return list(dict.fromkeys(libraries))
+
+
+def _installed(package: str) -> bool:
+    """Whether a top-level package can be imported here, found without importing it."""
+    if sys.modules.get(package) is not None:
+        return True
+    try:  # raises ValueError where sys.modules marks the package unimportable (None)
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _import_library(library: _Library, display: str) -> None:
+    """Imports a library's installed providers (fixed package names, never one from a file), so
+    that they register their classes with Keras."""
+    for package in library.providers:
+        if sys.modules.get(package) is not None or not _installed(package):
+            continue
+        try:
+            importlib.import_module(package)
+        except Exception as error:
+            raise InputError(
+                f"{display} needs {library.title}, which is installed but could not be "
+                f"imported: {_clip_sentences(_reason(error), 200)}"
+            ) from error
+
+
+def _registered(key: Any) -> Any:
+    """What Keras's registry of serializable objects holds under ``key``, or None.
+
+    Read only if Keras is already imported: the scan must not import it, and in a process
+    that never imported Keras nothing can have been registered.
+    """
+    registration = sys.modules.get("keras.src.saving.object_registration")
+    if registration is None or not isinstance(key, str):
+        return None
+    return registration.get_registered_object(key)
+
+
+def _defined_in(obj: Any, packages: tuple[str, ...] | frozenset[str]) -> bool:
+    module = getattr(obj, "__module__", None)
+    return isinstance(module, str) and any(
+        module == package or module.startswith(package + ".") for package in packages
+    )
+
+
+def _check_library_object(
+    entry: dict, key: Any, module: str, kind: str, where: str, display: str, walk: _Walk
+) -> None:
+    """An entry that names a model library loads only through Keras's registry, as an object
+    that the installed library registered itself (Keras would otherwise import the module the
+    file names)."""
+    class_name = entry["class_name"] if kind == "class" else entry.get("config")
+    what = f"{kind} {_quote(str(class_name))}"
+    for library in _libraries_named(module, key):
+        if not any(_installed(package) for package in library.providers):
+            raise InputError(
+                f"{where} uses the {what} from {library.title}, which is not installed here: "
+                f"{display} needs {library.title}: pip install {library.pip}"
+            )
+        walk.code_from[library.title] = None
+        if walk.keras_names is not None:  # loading: make the library register its classes
+            _import_library(library, display)
+        elif not any(package in sys.modules for package in library.providers):
+            continue  # the scan imports nothing: the load checks the registry
+        found = _registered(key)
+        right_kind = isinstance(found, type) if kind == "class" else inspect.isfunction(found)
+        if (
+            found is None
+            or not right_kind
+            or not _defined_in(found, library.providers)
+            or (kind == "class" and found.__name__ != class_name)
+        ):
+            version = next(
+                (
+                    getattr(sys.modules[package], "__version__", None)
+                    for package in library.providers
+                    if package in sys.modules
+                ),
+                None,
+            )
+            installed = f"{library.title} {version}" if version else library.title
+            raise UnsafeModelError(
+                f"Refused: {where} names the {what} (registered name "
+                f"{_quote(str(key))}), which the installed {installed} does not register with "
+                "Keras, so it cannot be loaded safely. Save the model again with that version "
+                f"of {library.title}."
+            )
+    _check_library_paths(entry, where)
+
+
+# Tokenizer arguments that KerasHub reads as a file when they are text: a saved model keeps its
+# vocabulary in the archive's assets and writes None here.
+_LIBRARY_FILE_ARGUMENTS = frozenset({"vocabulary", "merges", "proto"})
+_PATH_OR_URL = re.compile(r"^\s*(?:[/\\~]|[A-Za-z]:[/\\]|\.\.?[/\\]|[A-Za-z][A-Za-z0-9+.-]*://)")
+
+
+def _check_library_paths(entry: dict, where: str) -> None:
+    """Refuses a library object whose arguments name a file or URL for it to read: a model
+    file must not make the server read its other files, or fetch anything."""
+    inner = entry.get("config")
+    if not isinstance(inner, dict):
+        return
+    for key, value in inner.items():
+        if isinstance(value, str) and (key in _LIBRARY_FILE_ARGUMENTS or _PATH_OR_URL.match(value)):
+            raise UnsafeModelError(
+                f"Refused: the argument {_quote(key)} of {where} is the path or address "
+                f"{_quote(value)}, which loading would read from this machine or the network; "
+                "a saved model keeps such data inside its own file."
+            )
 
 
 def _is_keras_module(module: str) -> bool:
@@ -1203,42 +1658,78 @@ def _keras_builtin_names() -> _KerasNames:
     return _KerasNames(
         classes=frozenset(classes - REFUSED_CLASS_NAMES),
         functions=frozenset(functions - {"get", "serialize", "deserialize"}),
+        operations=_keras_operation_names(),
     )
+
+
+def _keras_operation_names() -> frozenset[str]:
+    """The classes Keras writes for ``keras.ops`` calls in a Functional graph (``LogicalOr``,
+    ``NotEqual``, ``Cast``, ...): every Operation in ``keras.src.ops`` that is not a layer."""
+    import keras  # noqa: F401 - imports every keras.src.ops module that defines operations
+    from keras.src.layers.layer import Layer
+    from keras.src.ops.operation import Operation
+
+    names = set()
+    modules = [
+        module
+        for name, module in list(sys.modules.items())
+        if name.startswith("keras.src.ops.") and not name.endswith("_test") and module is not None
+    ]
+    for module in modules:
+        names.update(
+            name
+            for name, value in vars(module).items()
+            if isinstance(value, type)
+            and issubclass(value, Operation)
+            and not issubclass(value, Layer)
+            and value is not Operation
+            and value.__module__.startswith("keras.src.ops.")
+        )
+    return frozenset(names)
 
 
 # --- Keras -----------------------------------------------------------------------------------
 
 
-def _keras_load(info: _FileInfo) -> keras.Model:
+def _keras_load(info: _FileInfo, safe_mode: bool = True) -> keras.Model:
     import keras
 
     try:
-        with _safe_mode_scope():
-            return keras.saving.load_model(info.path, safe_mode=True, compile=False)
+        with _safe_mode_scope(safe_mode):
+            return keras.saving.load_model(info.path, safe_mode=safe_mode, compile=False)
     except Exception as error:
-        reason = _short(_reason(error), 300)
-        error_type = UnsafeModelError if "safe_mode" in str(error) else InputError
-        raise error_type(
+        reason = _keras_reason(error)
+        if "safe_mode" in str(error):
+            raise UnsafeModelError(
+                f"Refused by Keras's safe mode (safe_mode=True) while loading {info.display}: "
+                f"{reason}"
+            ) from error
+        raise InputError(
             f"Keras could not rebuild the model from {info.display}: {reason}"
         ) from error
 
 
-def _safe_mode_scope() -> contextlib.AbstractContextManager:
+def _safe_mode_scope(safe_mode: bool = True) -> contextlib.AbstractContextManager:
     # keras.saving.load_model(safe_mode=True) defers to a process-wide setting when one is set,
     # so enable_unsafe_deserialization() anywhere in the process would switch it off. The scope
-    # pins safe mode on for this load and restores the setting afterwards.
+    # pins safe mode for this load (off only for a file whose Lambda layers the operator
+    # allowed) and restores the setting afterwards.
     try:
         from keras.src.saving.serialization_lib import SafeModeScope
     except ImportError:  # a future Keras: the safe_mode argument still applies
         return contextlib.nullcontext()
-    return SafeModeScope(True)
+    return SafeModeScope(safe_mode)
 
 
 # --- the card --------------------------------------------------------------------------------
 
 
 def _card_from_config(
-    config: dict, info: _FileInfo, keras_version: str | None, num_params: int | None
+    config: dict,
+    info: _FileInfo,
+    keras_version: str | None,
+    num_params: int | None,
+    code_from: tuple[str, ...] = (),
 ) -> ModelCard:
     model_class = _short(config["class_name"], _MAX_NAME_CHARS)
     inner = config.get("config") if isinstance(config.get("config"), dict) else {}
@@ -1262,6 +1753,7 @@ def _card_from_config(
         output_summary=_output_summary(inner, layers, model_class),
         keras_version=keras_version,
         file_size=info.stat.st_size,
+        code_from=code_from,
     )
 
 
@@ -1404,6 +1896,81 @@ def _output_summary(inner: dict, layers: list[dict], model_class: str) -> str:
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _clip_sentences(text: str, limit: int) -> str:
+    """The text's leading whole sentences, up to about ``limit`` characters.
+
+    A reason is never cut mid-sentence: what gets shorter is what is quoted inside it (a name
+    from a file, a dumped config), and sentences after the first are left out once the limit is
+    reached; a first sentence over the limit is kept whole.
+    """
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z`'\"(<])", _shorten_quoted(" ".join(text.split())))
+    kept = sentences[0]
+    for sentence in sentences[1:]:
+        if len(kept) + 1 + len(sentence) > limit:
+            break
+        kept += " " + sentence
+    return kept
+
+
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+_MAX_DUMP_CHARS = 60
+
+
+def _shorten_quoted(text: str) -> str:
+    """``text`` with long quoted strings shortened ('a very long na…') and long dumped dicts or
+    lists (``{'module': ...}``) replaced by ``{…}``."""
+    text = _QUOTED.sub(
+        lambda found: (
+            found.group(0)
+            if len(found.group(0)) <= _MAX_NAME_CHARS + 2
+            else found.group(0)[:_MAX_NAME_CHARS] + "…" + found.group(0)[-1]
+        ),
+        text,
+    )
+    out, index = [], 0
+    while index < len(text):
+        char = text[index]
+        if char in "{[":
+            closing = _closing_bracket(text, index)
+            if closing is not None and closing - index + 1 > _MAX_DUMP_CHARS:
+                out.append("{…}" if char == "{" else "[…]")
+                index = closing + 1
+                continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def _closing_bracket(text: str, start: int) -> int | None:
+    pairs = {"{": "}", "[": "]"}
+    stack = []
+    for index in range(start, len(text)):
+        char = text[index]
+        if char in pairs:
+            stack.append(pairs[char])
+        elif stack and char == stack[-1]:
+            stack.pop()
+            if not stack:
+                return index
+    return None
+
+
+_KERAS_CONFIG_DUMP = re.compile(
+    r"\s*(?:Full object config|Received config|config)\s*[:=]\s*[\[{].*\Z", re.DOTALL
+)
+
+
+def _keras_reason(error: BaseException) -> str:
+    """Why Keras could not rebuild a model, in whole sentences: the innermost cause Keras wraps
+    ("Exception encountered: ..."), without the configs Keras dumps after it."""
+    text = str(error).strip()
+    if "Exception encountered:" in text:
+        text = text.rsplit("Exception encountered:", 1)[1].strip()
+    text = _KERAS_CONFIG_DUMP.sub("", text).strip()
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return _clip_sentences(first or type(error).__name__, 300)
 
 
 def _quote(text: str | None) -> str:

@@ -235,8 +235,82 @@ def test_keras_ops_nodes_are_not_layers(tmp_path):
     # Keras 3 writes such a model to .h5 but cannot read it back (legacy configs have no ops).
     model.save(tmp_path / "ops.h5")
     assert scan_model_file(tmp_path / "ops.h5").num_layers == 2
-    with pytest.raises(InputError, match=r"class 'Exp', which Keras does not provide"):
+    with pytest.raises(InputError, match=r"is the Keras operation '\w+'") as caught:
         load_model(tmp_path / "ops.h5")
+    assert not isinstance(caught.value, UnsafeModelError)
+    assert "custom class" not in str(caught.value).replace("not a custom class", "")
+
+
+def test_keras_ops_nodes_load_from_keras_and_are_named_as_operations_in_h5(tmp_path):
+    """Comparison and logic ops (LogicalOr, NotEqual, ...) are Keras's own, never custom classes:
+    a .keras file loads them; for .h5 the reason is that Keras 3 cannot read them there."""
+    import keras
+
+    values = keras.Input((4,), name="values")
+    either = keras.ops.logical_or(keras.ops.greater(values, 0.5), keras.ops.less(values, -0.5))
+    kept = keras.ops.logical_and(either, keras.ops.not_equal(values, 1.0))
+    gated = keras.ops.cast(kept, "float32") * values
+    model = keras.Model(values, keras.layers.Dense(2, name="out")(gated), name="gates")
+    x = np.array([[1.0, 0.7, -0.9, 0.1], [0.2, -0.2, 2.0, -3.0]], dtype="float32")
+    model.save(tmp_path / "gates.keras")
+    loaded = load_model(tmp_path / "gates.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+    model.save(tmp_path / "gates.h5")
+    with pytest.raises(InputError) as caught:
+        load_model(tmp_path / "gates.h5")
+    message = str(caught.value)
+    assert not isinstance(caught.value, UnsafeModelError)
+    assert message == (
+        "layer 'cast' of 'gates.h5' is the Keras operation 'Cast' (a keras.ops call in the "
+        "model's graph, not a custom class). Keras 3 cannot read keras.ops operations from .h5 "
+        'files; save the model as .keras (model.save("model.keras")).'
+    )
+
+
+def test_keras_reasons_are_never_cut_mid_sentence(saved, tmp_path):
+    path = _keras_with_config(
+        saved,
+        tmp_path / "bad_units.keras",
+        lambda c: c["config"]["layers"][1]["config"].update(units="three"),
+    )
+    with pytest.raises(InputError) as caught:
+        load_model(path)
+    # The innermost cause Keras wraps, whole (not Sequential's generic "could not be
+    # deserialized properly" with its dumped config cut off after 300 characters).
+    assert str(caught.value) == (
+        "Keras could not rebuild the model from 'bad_units.keras': Received an invalid value "
+        "for `units`, expected a positive integer. Received: units=three"
+    )
+
+    wrapped = TypeError(
+        "<class 'keras.src.models.sequential.Sequential'> could not be deserialized properly. "
+        "Please ensure that components that are Python object instances (layers, models, etc.) "
+        "returned by `get_config()` are explicitly deserialized in the model's `from_config()` "
+        "method.\n\nconfig={'module': 'keras', 'class_name': 'Sequential', 'config': {'layers': "
+        "[{'class_name': 'Dense', 'config': {'units': 3, 'use_bias': True}}]}}.\n\nException "
+        "encountered: Could not locate class 'Foo'. Make sure custom classes are decorated with "
+        "`@keras.saving.register_keras_serializable()`. Full object config: {'module': 'mine', "
+        "'class_name': 'Foo', 'config': {'name': 'foo', 'use_bias': True}}"
+    )
+    assert models._keras_reason(wrapped) == (
+        "Could not locate class 'Foo'. Make sure custom classes are decorated with "
+        "`@keras.saving.register_keras_serializable()`."
+    )
+    long_name = "n" * 120
+    text = (
+        f"Layer '{long_name}' expected 2 variables, but received 0 variables during loading. "
+        "Expected: ['kernel', 'bias']. " + "Another sentence that does not fit. " * 10
+    )
+    assert models._clip_sentences(text, 200) == (
+        f"Layer '{'n' * 79}…' expected 2 variables, but received 0 variables during loading. "
+        "Expected: ['kernel', 'bias']."
+    )
+    # A first sentence over the limit is kept whole; a long dumped config inside it shrinks.
+    dump = "{" + ", ".join(f"'key{i}': {i}" for i in range(40)) + "}"
+    assert models._clip_sentences(f"Unrecognized keyword arguments passed: {dump}", 20) == (
+        "Unrecognized keyword arguments passed: {…}"
+    )
 
 
 def test_card_output_summary(saved):
@@ -348,6 +422,73 @@ def test_keras_safe_mode_stays_on_even_if_unsafe_deserialization_was_enabled(sav
     finally:
         global_state.set_global_attribute("safe_mode_saving", previous)
     assert not saved["marker"].exists()
+
+
+def test_lambda_layers_load_only_when_the_operator_allows_them(saved, tmp_path, monkeypatch):
+    """--unsafe-allow-lambda: the stored code runs (the marker file appears), predictions are the
+    original's, safe mode is off for that load only, and the other refusals still stand."""
+    import keras
+    from keras.src.saving import serialization_lib
+
+    inputs = keras.Input((3,))
+    doubled = keras.layers.Lambda(lambda t: t * 2.0 + 1.0, name="affine")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="out")(doubled))
+    x = np.arange(12, dtype="float32").reshape(4, 3)
+    for suffix in ("keras", "h5"):
+        model.save(tmp_path / f"affine.{suffix}")
+        with pytest.raises(UnsafeModelError, match=r"layer 'affine' is a Lambda layer"):
+            load_model(tmp_path / f"affine.{suffix}")
+
+    monkeypatch.setattr(models, "_LAMBDA_ALLOWED", False)
+    models.allow_lambda_layers()
+    assert models.lambda_layers_allowed()
+    safe_before = serialization_lib.in_safe_mode()
+    for suffix in ("keras", "h5"):
+        path = tmp_path / f"affine.{suffix}"
+        assert scan_model_file(path).code_from == (models.LAMBDA_CODE,)
+        loaded = load_model(path)
+        np.testing.assert_allclose(
+            loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6
+        )
+        assert serialization_lib.in_safe_mode() == safe_before
+    marker = tmp_path / "ran.txt"
+    writes = eval(f"lambda t: (open({str(marker)!r}, 'w').close(), t)[1]")  # noqa: S307
+    keras.Sequential([keras.Input((3,)), keras.layers.Lambda(writes)]).save(tmp_path / "w.keras")
+    marker.unlink()  # building the model ran it once
+    load_model(tmp_path / "w.keras").predict(x, verbose=0)
+    assert marker.exists()  # the file's own code ran: that is what the flag allows
+
+    # Everything else stays refused, and so does a Lambda wrapping a named function.
+    for entry, match in [
+        (
+            {"module": "keras.layers", "class_name": "TFSMLayer", "config": {"name": "tfsm"}},
+            r"layer 'tfsm' is a TFSMLayer",
+        ),
+        (
+            {
+                "module": "keras.layers",
+                "class_name": "Lambda",
+                "config": {
+                    "name": "named",
+                    "function": {
+                        "module": "__main__",
+                        "class_name": "function",
+                        "config": "shell",
+                        "registered_name": "function",
+                    },
+                },
+                "registered_name": None,
+            },
+            r"uses the function 'shell' from module '__main__'",
+        ),
+    ]:
+        path = _keras_with_config(saved, tmp_path / "still.keras", _replace_layer(entry))
+        with pytest.raises(UnsafeModelError, match=match):
+            load_model(path)
+
+    models.allow_lambda_layers(False)
+    with pytest.raises(UnsafeModelError, match=r"Lambda layer"):
+        load_model(tmp_path / "affine.keras")
 
 
 def _marshalled_lambda(marker):
