@@ -931,15 +931,21 @@ def _adversarial(args: argparse.Namespace) -> int:
     out = _check_out(args.out)
     model, samples = _model_and_samples(args)
     from neurogenesis.analysis import robustness
+    from neurogenesis.io.models import training_setup
 
     if args.epsilon <= 0:
         raise InputError(f"Expected --epsilon above 0. Received: {args.epsilon}.")
+    # The saved loss tells a Dense(1) logit classifier (binary cross-entropy on logits) from a
+    # regression when the samples carry no labels.
+    loss = training_setup(args.model).loss
     if args.method == "fgsm":
-        info = robustness.fgsm(model, samples.x, samples.y, epsilon=args.epsilon)
+        info = robustness.fgsm(model, samples.x, samples.y, epsilon=args.epsilon, loss=loss)
     else:
         if args.steps < 1:
             raise InputError(f"Expected at least 1 step. Received: --steps {args.steps}.")
-        info = robustness.pgd(model, samples.x, samples.y, epsilon=args.epsilon, steps=args.steps)
+        info = robustness.pgd(
+            model, samples.x, samples.y, epsilon=args.epsilon, steps=args.steps, loss=loss
+        )
     np.savez_compressed(
         out, x_adv=info.x_adv, y=samples.y if samples.y is not None else np.zeros(0)
     )

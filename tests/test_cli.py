@@ -413,6 +413,39 @@ def test_adversarial_stays_in_the_ball_and_accuracy_recomputes(capsys, tmp_path)
     assert summary["adversarial_accuracy"] < summary["clean_accuracy"]
 
 
+def test_adversarial_treats_a_one_logit_head_as_a_binary_classifier(capsys, tmp_path):
+    import keras
+    import numpy as np
+
+    # keras.io's transfer-learning head: Dense(1) logits, BinaryCrossentropy(from_logits=True).
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, name="logit")])
+    weights = np.array([1.0, -2.0, 0.5, 0.25])
+    model.get_layer("logit").set_weights(
+        [weights[:, None].astype("float32"), np.array([0.1], "float32")]
+    )
+    model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.save(tmp_path / "head.keras")
+    x = np.random.default_rng(13).normal(size=(30, 4)).astype("float32")
+    logit = x.astype(np.float64) @ weights + 0.1
+    y = (x[:, 0] > 0).astype(np.int64)
+    np.savez(tmp_path / "labelled.npz", x=x, y=y)
+    np.savez(tmp_path / "unlabelled.npz", x=x)
+    expected = {"labelled.npz": float(np.mean((logit > 0) == y)), "unlabelled.npz": 1.0}
+    for name, accuracy in expected.items():
+        code, printed, err = run_cli(
+            capsys, "adversarial", tmp_path / "head.keras", "--data", tmp_path / name,
+            "--method", "fgsm", "--epsilon", "0.2", "--out", tmp_path / "adv.npz", "--json",
+        )  # fmt: skip
+        assert code == 0, err
+        summary = json.loads(printed)
+        assert summary["clean_accuracy"] == pytest.approx(accuracy), name
+        assert summary["clean_error"] is None
+        x_adv = np.load(tmp_path / "adv.npz")["x_adv"]
+        reference = y if name == "labelled.npz" else (logit > 0)
+        recomputed = np.mean((x_adv.astype(np.float64) @ weights + 0.1 > 0) == reference)
+        assert summary["adversarial_accuracy"] == pytest.approx(recomputed)
+
+
 @pytest.mark.parametrize(
     ("argv", "reason"),
     [
