@@ -781,7 +781,7 @@ def _saliency(args: argparse.Namespace) -> int:
     np.savez_compressed(out, **arrays, method=np.array(args.method), score=np.array(args.score))
     summary = f"Wrote {args.method} maps of {len(samples):,} samples to {out}"
     if completeness is not None:
-        summary += f" (median completeness error {float(np.median(completeness)):.2%})"
+        summary += f" (completeness error: {attribution.completeness_summary(completeness)})"
     print(summary, file=sys.stderr)
     if args.figure:
         from neurogenesis.plotting.attribution import plot_attribution, plot_token_attribution

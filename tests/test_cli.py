@@ -213,7 +213,7 @@ def test_saliency_writes_maps_attributions_and_targets(capsys, tmp_path):
     """Integrated gradients of the shapes demo on 12 masked samples, checked against its own parts."""
     import numpy as np
 
-    from neurogenesis.analysis.attribution import pointing_game
+    from neurogenesis.analysis.attribution import completeness_summary, pointing_game
     from neurogenesis.analysis.graph import predict
     from neurogenesis.io.models import load_model
 
@@ -227,8 +227,10 @@ def test_saliency_writes_maps_attributions_and_targets(capsys, tmp_path):
         "--method", "integrated_gradients", "--baseline", "blur", "--out", out, "--figure", figure,
     )  # fmt: skip
     assert code == 0, err
-    assert "median completeness error" in err and figure.exists()
     result = np.load(out)
+    summary = completeness_summary(result["completeness_error"])
+    assert f"(completeness error: {summary})" in err and figure.exists()
+    assert summary.startswith("median ") and summary.endswith(" over 12 samples")
     assert result["maps"].shape == (12, 32, 32) and (result["maps"] >= 0).all()
     assert result["attributions"].shape == (12, 32, 32, 3)
     # The default target is the predicted class, and the map is |attribution| summed over channels.
@@ -239,6 +241,29 @@ def test_saliency_writes_maps_attributions_and_targets(capsys, tmp_path):
     )
     assert np.median(result["completeness_error"]) < 0.05
     assert pointing_game(result["maps"], data["masks"][:12]).score >= 0.75
+
+
+def test_saliency_says_why_the_completeness_error_is_undefined(capsys, tmp_path):
+    """A model whose output does not move between baseline and input (zero kernel) has no
+    relative completeness error: the summary says so instead of printing nan%."""
+    import keras
+    import numpy as np
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="scores")])
+    model.get_layer("scores").set_weights([np.zeros((4, 2), "float32"), np.ones(2, "float32")])
+    model.save(tmp_path / "flat.keras")
+    np.savez(tmp_path / "rows.npz", x=np.random.default_rng(15).normal(size=(3, 4)))
+    code, _, err = run_cli(
+        capsys, "saliency", tmp_path / "flat.keras", "--data", tmp_path / "rows.npz",
+        "--method", "integrated_gradients", "--out", tmp_path / "ig.npz",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "nan" not in err
+    assert (
+        "(completeness error: undefined (the output does not change between baseline and input))"
+        in err
+    )
+    assert np.isnan(np.load(tmp_path / "ig.npz")["completeness_error"]).all()
 
 
 def test_saliency_gradcam_on_a_chosen_layer_and_target(capsys, tmp_path):

@@ -8,7 +8,11 @@ import streamlit as st
 
 from app_pages.ui.charts import chart
 from neurogenesis import cached
-from neurogenesis.analysis.attribution import DEFAULT_NOISE_LEVEL, DEFAULT_SMOOTHGRAD_SAMPLES
+from neurogenesis.analysis.attribution import (
+    DEFAULT_NOISE_LEVEL,
+    DEFAULT_SMOOTHGRAD_SAMPLES,
+    completeness_summary,
+)
 from neurogenesis.errors import InputError
 from neurogenesis.plotting.attribution import (
     METHOD_LABELS,
@@ -161,6 +165,6 @@ def token_view(model_source, samples_source, predictions, index, words, prefix):
     if info.completeness_error is not None:
         st.caption(
             f"Red tokens push toward {class_name(predictions, info.target[0])}, blue ones away. "
-            f"Completeness error: {float(info.completeness_error[0]):.1%}."
+            f"Completeness error: {completeness_summary(info.completeness_error)}."
         )
     return method, info
