@@ -781,7 +781,9 @@ def _saliency(args: argparse.Namespace) -> int:
     np.savez_compressed(out, **arrays, method=np.array(args.method), score=np.array(args.score))
     summary = f"Wrote {args.method} maps of {len(samples):,} samples to {out}"
     if completeness is not None:
-        summary += f" (completeness error: {attribution.completeness_summary(completeness)})"
+        from neurogenesis.plotting.attribution import completeness_summary
+
+        summary += f" (completeness error: {completeness_summary(completeness)})"
     print(summary, file=sys.stderr)
     if args.figure:
         from neurogenesis.plotting.attribution import plot_attribution, plot_token_attribution

@@ -213,9 +213,10 @@ def test_saliency_writes_maps_attributions_and_targets(capsys, tmp_path):
     """Integrated gradients of the shapes demo on 12 masked samples, checked against its own parts."""
     import numpy as np
 
-    from neurogenesis.analysis.attribution import completeness_summary, pointing_game
+    from neurogenesis.analysis.attribution import pointing_game
     from neurogenesis.analysis.graph import predict
     from neurogenesis.io.models import load_model
+    from neurogenesis.plotting.attribution import completeness_summary
 
     data = np.load(ROOT / "data/samples/shapes_cnn.npz")
     small = tmp_path / "shapes12.npz"

@@ -24,13 +24,13 @@ from neurogenesis.analysis.attribution import (
     DEFAULT_SCORECAM_TOP_N,
     DEFAULT_SMOOTHGRAD_SAMPLES,
     METHODS,
-    completeness_summary,
 )
 from neurogenesis.errors import InputError
 from neurogenesis.plotting.attribution import (
     METHOD_LABELS,
     attribution_table,
     attribution_values,
+    completeness_summary,
     method_settings,
     plot_attribution,
     plot_attribution_grid,

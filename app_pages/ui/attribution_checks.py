@@ -8,14 +8,11 @@ import streamlit as st
 
 from app_pages.ui.charts import chart
 from neurogenesis import cached
-from neurogenesis.analysis.attribution import (
-    DEFAULT_NOISE_LEVEL,
-    DEFAULT_SMOOTHGRAD_SAMPLES,
-    completeness_summary,
-)
+from neurogenesis.analysis.attribution import DEFAULT_NOISE_LEVEL, DEFAULT_SMOOTHGRAD_SAMPLES
 from neurogenesis.errors import InputError
 from neurogenesis.plotting.attribution import (
     METHOD_LABELS,
+    completeness_summary,
     plot_pointing_game,
     plot_sanity_check,
     plot_token_attribution,

@@ -11,6 +11,7 @@ from neurogenesis.analysis import attribution as A
 from neurogenesis.errors import InputError, UnsupportedModelError
 from neurogenesis.io.models import load_model
 from neurogenesis.io.samples import load_samples
+from neurogenesis.plotting.attribution import completeness_summary
 from neurogenesis.testing import tiny_cnn, tiny_dense_model
 
 keras = pytest.importorskip("keras")
@@ -299,20 +300,6 @@ def test_integrated_gradients_complete_within_5_percent_at_default_steps(name):
     assert np.isfinite(info.completeness_error).mean() > 0.5
 
 
-def test_completeness_summary_uses_the_defined_errors_and_counts_the_rest():
-    nan = float("nan")
-    undefined = "the output does not change between baseline and input"
-    assert A.completeness_summary([0.004]) == "0.4%"
-    assert A.completeness_summary([0.004, 0.002, 0.1, 0.006]) == "median 0.5% over 4 samples"
-    assert A.completeness_summary(np.array([0.004, nan, 0.002, 0.1])) == (
-        f"median 0.4% over 3 of 4 samples; undefined for 1 where {undefined}"
-    )
-    assert A.completeness_summary([nan]) == f"undefined ({undefined})"
-    assert A.completeness_summary(np.full(5, nan)) == f"undefined ({undefined})"
-    assert A.completeness_summary([0.00004, 0.00004]) == "median 0.004% over 2 samples"
-    assert A.completeness_summary(None) == A.completeness_summary([]) == ""
-
-
 def test_completeness_error_is_undefined_where_the_output_does_not_move():
     """A zero kernel (as good as an untrained net whose output ignores the input): F(x) equals
     F(baseline), so the relative error is NaN in the array and 'undefined' in words."""
@@ -322,13 +309,13 @@ def test_completeness_error_is_undefined_where_the_output_does_not_move():
     x = np.random.default_rng(16).normal(size=(3, 4)).astype("float32")
     info = A.attribution_info(model, x, "integrated_gradients", steps=8)
     assert np.isnan(info.completeness_error).all()
-    assert A.completeness_summary(info.completeness_error).startswith("undefined (")
+    assert completeness_summary(info.completeness_error).startswith("undefined (")
     linear, _ = _linear_model()
     both = A.attribution_info(
         linear, np.concatenate([x[:1], np.zeros((1, 4), "float32")]), "integrated_gradients"
     )  # the second sample is its own (zero) baseline
     assert np.isfinite(both.completeness_error[0]) and np.isnan(both.completeness_error[1])
-    words = A.completeness_summary(both.completeness_error)
+    words = completeness_summary(both.completeness_error)
     assert words.startswith("median ") and words.endswith(
         "% over 1 of 2 samples; undefined for 1 where the output does not change between "
         "baseline and input"
