@@ -678,6 +678,7 @@ def perturbation_info(
     seed: int = 0,
     value_range: Sequence[float] | None = None,
     loss: Any = None,
+    task: str | None = None,
 ) -> PerturbationInfo:
     """Applies ``steps`` to sample ``index`` of the set ``x`` and runs the model on both.
 
@@ -693,6 +694,9 @@ def perturbation_info(
         seed: Seed of the random perturbations.
         value_range: Clip bounds; by default :func:`value_range` of ``x``.
         loss: the loss the model was trained with when it is not compiled, as in :func:`fgsm`.
+        task: the task when the caller knows it from the set's labels (a ``Dense(1)`` logit head
+            is binary by its 0/1 labels, which one sample alone does not show); default: found
+            from the model and ``loss``.
 
     Raises:
         InputError: an unknown perturbation, one that does not fit the input kind, bad
@@ -741,7 +745,7 @@ def perturbation_info(
                 f"{parameters!r} ({error})."
             ) from None
         applied.append((name, parameters))
-    both = prediction_info(model, np.concatenate([sample, perturbed]), None, loss=loss)
+    both = prediction_info(model, np.concatenate([sample, perturbed]), None, loss=loss, task=task)
     outputs = np.asarray(both.outputs, np.float64).reshape(2, -1)
     predictions = (None, None) if both.predicted is None else tuple(int(v) for v in both.predicted)
     if both.task not in TASKS:

@@ -40,6 +40,7 @@ def _perturbation(model_key, samples_key, index: int, steps: tuple, seed: int):
         steps,
         seed=seed,
         loss=saved_loss(model_key),
+        task=predictions(model_key, samples_key).task,  # the set's labels tell a logit head
     )
 
 

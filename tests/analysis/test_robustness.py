@@ -233,6 +233,14 @@ def test_one_logit_binary_classifier_is_attacked_as_a_classifier():
     unlabelled = robustness.fgsm(logit_model, x, epsilon=0.05, loss=saved)
     assert unlabelled.task == "binary" and unlabelled.clean_accuracy == 1.0
     assert robustness.fgsm(logit_model, x, epsilon=0.05).task == "regression"
+    # One perturbed sample of a set whose labels made the head binary keeps the set's task.
+    changed = robustness.perturbation_info(
+        logit_model, x, 2, [("brightness", {"strength": 0.3})], task="binary"
+    )
+    brighter = robustness.brightness(x[2:3], 0.3, value_range=robustness.set_range(x))
+    assert changed.task == "binary" and changed.original_prediction == int(logit[2] > 0)
+    assert changed.perturbed_prediction == int(_logits(brighter, weights)[0] > 0)
+    np.testing.assert_allclose(changed.original_output, [1 / (1 + np.exp(-logit[2]))], rtol=1e-5)
     # Continuous targets keep it a regression.
     regression = robustness.fgsm(logit_model, x, logit + 0.5, epsilon=0.05)
     assert regression.task == "regression" and regression.clean_accuracy is None
