@@ -65,6 +65,9 @@ def compare_view(model_source, samples_source, sample_set, predictions, kind):
             "so there is no accuracy or error to compare."
         )
         return
+    if predictions.own_labels:  # labels that are not the model's classes: nothing to score
+        st.info(predictions.note)
+        return
     models = st.session_state.get("models") or {}
     current = next((label for label, s in models.items() if s == model_source), None)
     candidates = _candidates(model_source)

@@ -36,6 +36,9 @@ def errors_view(model_source, samples_source, sample_set, predictions, kind):
             + (" and the set has no labels." if predictions.labels is None else ".")
         )
         return
+    if predictions.own_labels:  # labels that are not the model's classes: nothing to compare
+        st.info(predictions.note)
+        return
     confusion = cached.confusion(model_source, samples_source)
     mistakes = cached.confident_mistakes(model_source, samples_source, SHOWN_SAMPLES)
     columns = st.columns([2, 2, 2, 3])  # the colour choice needs room for its three buttons

@@ -24,6 +24,9 @@ def robustness_view(model_source, samples_source, sample_set, predictions, kind)
     if reason or sample_set.y is None:
         st.info(reason or "The sample set has no labels, so there is no accuracy to track.")
         return
+    if predictions.own_labels:  # labels that are not the model's classes: no accuracy to track
+        st.info(predictions.note)
+        return
     a, b, c = st.columns([2, 1, 1], vertical_alignment="bottom")
     count = first_samples(a, sample_set, 20, CURVE_SAMPLES_DEFAULT, "curve_count")
     attack_reason = cached.reason(model_source, "attack")

@@ -856,7 +856,9 @@ def _saliency(args: argparse.Namespace) -> int:
     np.savez_compressed(out, **arrays, method=np.array(args.method), score=np.array(args.score))
     summary = f"Wrote {args.method} maps of {len(samples):,} samples to {out}"
     if completeness is not None:
-        summary += f" (median completeness error {float(np.median(completeness)):.2%})"
+        from neurogenesis.plotting.attribution import completeness_summary
+
+        summary += f" (completeness error: {completeness_summary(completeness)})"
     print(summary, file=sys.stderr)
     if args.figure:
         from neurogenesis.plotting.attribution import plot_attribution, plot_token_attribution
@@ -1006,15 +1008,21 @@ def _adversarial(args: argparse.Namespace) -> int:
     out = _check_out(args.out)
     model, samples = _model_and_samples(args)
     from neurogenesis.analysis import robustness
+    from neurogenesis.io.models import training_setup
 
     if args.epsilon <= 0:
         raise InputError(f"Expected --epsilon above 0. Received: {args.epsilon}.")
+    # The saved loss tells a Dense(1) logit classifier (binary cross-entropy on logits) from a
+    # regression when the samples carry no labels.
+    loss = training_setup(args.model).loss
     if args.method == "fgsm":
-        info = robustness.fgsm(model, samples.x, samples.y, epsilon=args.epsilon)
+        info = robustness.fgsm(model, samples.x, samples.y, epsilon=args.epsilon, loss=loss)
     else:
         if args.steps < 1:
             raise InputError(f"Expected at least 1 step. Received: --steps {args.steps}.")
-        info = robustness.pgd(model, samples.x, samples.y, epsilon=args.epsilon, steps=args.steps)
+        info = robustness.pgd(
+            model, samples.x, samples.y, epsilon=args.epsilon, steps=args.steps, loss=loss
+        )
     np.savez_compressed(
         out, x_adv=info.x_adv, y=samples.y if samples.y is not None else np.zeros(0)
     )

@@ -335,6 +335,7 @@ def test_saliency_writes_maps_attributions_and_targets(capsys, tmp_path):
     from neurogenesis.analysis.attribution import pointing_game
     from neurogenesis.analysis.graph import predict
     from neurogenesis.io.models import load_model
+    from neurogenesis.plotting.attribution import completeness_summary
 
     data = np.load(ROOT / "data/samples/shapes_cnn.npz")
     small = tmp_path / "shapes12.npz"
@@ -346,8 +347,10 @@ def test_saliency_writes_maps_attributions_and_targets(capsys, tmp_path):
         "--method", "integrated_gradients", "--baseline", "blur", "--out", out, "--figure", figure,
     )  # fmt: skip
     assert code == 0, err
-    assert "median completeness error" in err and figure.exists()
     result = np.load(out)
+    summary = completeness_summary(result["completeness_error"])
+    assert f"(completeness error: {summary})" in err and figure.exists()
+    assert summary.startswith("median ") and summary.endswith(" over 12 samples")
     assert result["maps"].shape == (12, 32, 32) and (result["maps"] >= 0).all()
     assert result["attributions"].shape == (12, 32, 32, 3)
     # The default target is the predicted class, and the map is |attribution| summed over channels.
@@ -358,6 +361,29 @@ def test_saliency_writes_maps_attributions_and_targets(capsys, tmp_path):
     )
     assert np.median(result["completeness_error"]) < 0.05
     assert pointing_game(result["maps"], data["masks"][:12]).score >= 0.75
+
+
+def test_saliency_says_why_the_completeness_error_is_undefined(capsys, tmp_path):
+    """A model whose output does not move between baseline and input (zero kernel) has no
+    relative completeness error: the summary says so instead of printing nan%."""
+    import keras
+    import numpy as np
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="scores")])
+    model.get_layer("scores").set_weights([np.zeros((4, 2), "float32"), np.ones(2, "float32")])
+    model.save(tmp_path / "flat.keras")
+    np.savez(tmp_path / "rows.npz", x=np.random.default_rng(15).normal(size=(3, 4)))
+    code, _, err = run_cli(
+        capsys, "saliency", tmp_path / "flat.keras", "--data", tmp_path / "rows.npz",
+        "--method", "integrated_gradients", "--out", tmp_path / "ig.npz",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "nan" not in err
+    assert (
+        "(completeness error: undefined (the output does not change between baseline and input))"
+        in err
+    )
+    assert np.isnan(np.load(tmp_path / "ig.npz")["completeness_error"]).all()
 
 
 def test_saliency_gradcam_on_a_chosen_layer_and_target(capsys, tmp_path):
@@ -530,6 +556,39 @@ def test_adversarial_stays_in_the_ball_and_accuracy_recomputes(capsys, tmp_path)
     recomputed = float(np.mean(predict(model, x_adv).argmax(axis=1) == data["y"][:40]))
     assert summary["adversarial_accuracy"] == pytest.approx(recomputed)
     assert summary["adversarial_accuracy"] < summary["clean_accuracy"]
+
+
+def test_adversarial_treats_a_one_logit_head_as_a_binary_classifier(capsys, tmp_path):
+    import keras
+    import numpy as np
+
+    # keras.io's transfer-learning head: Dense(1) logits, BinaryCrossentropy(from_logits=True).
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, name="logit")])
+    weights = np.array([1.0, -2.0, 0.5, 0.25])
+    model.get_layer("logit").set_weights(
+        [weights[:, None].astype("float32"), np.array([0.1], "float32")]
+    )
+    model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.save(tmp_path / "head.keras")
+    x = np.random.default_rng(13).normal(size=(30, 4)).astype("float32")
+    logit = x.astype(np.float64) @ weights + 0.1
+    y = (x[:, 0] > 0).astype(np.int64)
+    np.savez(tmp_path / "labelled.npz", x=x, y=y)
+    np.savez(tmp_path / "unlabelled.npz", x=x)
+    expected = {"labelled.npz": float(np.mean((logit > 0) == y)), "unlabelled.npz": 1.0}
+    for name, accuracy in expected.items():
+        code, printed, err = run_cli(
+            capsys, "adversarial", tmp_path / "head.keras", "--data", tmp_path / name,
+            "--method", "fgsm", "--epsilon", "0.2", "--out", tmp_path / "adv.npz", "--json",
+        )  # fmt: skip
+        assert code == 0, err
+        summary = json.loads(printed)
+        assert summary["clean_accuracy"] == pytest.approx(accuracy), name
+        assert summary["clean_error"] is None
+        x_adv = np.load(tmp_path / "adv.npz")["x_adv"]
+        reference = y if name == "labelled.npz" else (logit > 0)
+        recomputed = np.mean((x_adv.astype(np.float64) @ weights + 0.1 > 0) == reference)
+        assert summary["adversarial_accuracy"] == pytest.approx(recomputed)
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ from neurogenesis.plotting.attribution import (
     METHOD_LABELS,
     attribution_table,
     attribution_values,
+    completeness_summary,
     method_settings,
     plot_attribution,
     plot_attribution_grid,
@@ -212,11 +213,14 @@ def attribution_view(
     st.caption(" ".join(legend))
     ig = infos.get("integrated_gradients")
     if ig is not None and ig.completeness_error is not None:
-        error = float(ig.completeness_error[0])
-        st.caption(
-            f"Integrated gradients' completeness error: **{error:.1%}** (attributions sum to "
-            "F(x) − F(baseline) up to this share; under 5% means enough steps)."
+        summary = completeness_summary(ig.completeness_error)
+        explained = (
+            " (attributions sum to F(x) − F(baseline) up to this share; under 5% means enough "
+            "steps)"
+            if np.isfinite(ig.completeness_error).any()
+            else ""
         )
+        st.caption(f"Integrated gradients' completeness error: **{summary}**{explained}.")
     sanity_view(model_source, samples_source, index, infos, method_options, options, prefix)
     if sample_set.per_sample("masks") is not None:
         pointing_view(model_source, samples_source, available, method_options, options, prefix)

@@ -12,6 +12,7 @@ from neurogenesis.analysis.attribution import DEFAULT_NOISE_LEVEL, DEFAULT_SMOOT
 from neurogenesis.errors import InputError
 from neurogenesis.plotting.attribution import (
     METHOD_LABELS,
+    completeness_summary,
     plot_pointing_game,
     plot_sanity_check,
     plot_token_attribution,
@@ -161,6 +162,6 @@ def token_view(model_source, samples_source, predictions, index, words, prefix):
     if info.completeness_error is not None:
         st.caption(
             f"Red tokens push toward {class_name(predictions, info.target[0])}, blue ones away. "
-            f"Completeness error: {float(info.completeness_error[0]):.1%}."
+            f"Completeness error: {completeness_summary(info.completeness_error)}."
         )
     return method, info

@@ -12,6 +12,7 @@ from app_pages.ui.charts import chart
 from neurogenesis import cached
 from neurogenesis.plotting.features import (
     class_name,
+    label_name,
     plot_sample_grid,
     sample_table,
     sample_text_table,
@@ -53,7 +54,7 @@ def sample_text(sample_set, index: int, words) -> str:
 def caption(predictions, index: int) -> str:
     parts = [f"#{index}"]
     if predictions.labels is not None and predictions.task != "regression":
-        parts.append(f"label {class_name(predictions, predictions.labels[index])}")
+        parts.append(f"label {label_name(predictions, predictions.labels[index])}")
     if predictions.predicted is not None:
         parts.append(
             f"→ {class_name(predictions, predictions.predicted[index])} "
@@ -94,12 +95,18 @@ def sample_browser(
     criteria = {}
     # An autoencoder's set can still carry class labels (the VAE's digits): filter by them too.
     classes = list(range(predictions.num_classes or len(predictions.label_names or ())))
-    if predictions.labels is not None and classes:
+    # Labels of the user's own (not the model's classes) are listed by the set's own names.
+    label_classes = (
+        sorted(int(v) for v in np.unique(predictions.labels)) if predictions.own_labels else classes
+    )
+    if predictions.note:
+        strip.caption(predictions.note)
+    if predictions.labels is not None and label_classes:
         criteria["labels"] = (
             columns[0].multiselect(
                 "Label",
-                classes,
-                format_func=lambda c: class_name(predictions, c),
+                label_classes,
+                format_func=lambda c: label_name(predictions, c),
                 key=f"{prefix}_label",
             )
             or None
@@ -150,12 +157,16 @@ def sample_browser(
             first = f"#{index} {float(predictions.confidence[index]):.0%}"
             if predictions.correct is not None and not predictions.correct[index]:
                 return f"{first}\n{class_name(predictions, predictions.labels[index])}→{predicted}"
+            if predictions.own_labels and predictions.labels is not None:
+                return (
+                    f"{first}\n{label_name(predictions, predictions.labels[index])} | {predicted}"
+                )
             return f"{first}\n{predicted}"
         if predictions.task == "regression":
             output = float(np.ravel(predictions.outputs[index])[0])
             return f"#{index}\n{output:.3g}"
         if predictions.labels is not None and np.ndim(predictions.labels) == 1:
-            return f"#{index}\n{class_name(predictions, predictions.labels[index])}"
+            return f"#{index}\n{label_name(predictions, predictions.labels[index])}"
         return f"#{index}"
 
     def show(indices, key: str, columns: int, height: int) -> None:

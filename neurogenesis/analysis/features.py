@@ -62,12 +62,14 @@ __all__ = [
     "PredictionInfo",
     "activation_maximization_info",
     "activation_layers",
+    "binary_logit_loss",
     "default_input_range",
     "default_regularization",
     "feature_map_layers",
     "feature_maps_info",
     "filter_layers",
     "filters_info",
+    "output_values",
     "prediction_info",
     "prediction_rows",
     "sample_filter",
@@ -77,6 +79,10 @@ TASKS = ("classification", "binary", "regression", "other")
 CORRECTNESS = ("all", "correct", "wrong")
 DEFAULT_BATCH_SIZE = 256
 CLASSIFICATION_ACTIVATIONS = ("softmax", "log_softmax", "sigmoid")
+LINEAR_ACTIVATIONS = (None, "linear")
+BINARY_LOSSES = ("binary_crossentropy", "binary_focal_crossentropy")
+"""Losses that, with ``from_logits=True``, make a one-unit linear output a binary classifier's
+logit (keras.io's transfer-learning recipe: ``Dense(1)`` and ``BinaryCrossentropy(from_logits=True)``)."""
 CONVOLUTION_CLASSES = (
     "Conv1D",
     "Conv2D",
@@ -155,17 +161,24 @@ class PredictionInfo(ValueEquality):
     """The model's output for every sample, and how it compares with the labels.
 
     Attributes:
-        outputs: the model's first output, ``(N, K)`` (probabilities for softmax models, the raw
-            scores otherwise); for an ``"other"`` task the output keeps its shape
-            (``(N, 8, 8, 1)`` for an autoencoder).
+        outputs: the model's first output, ``(N, K)`` (probabilities for softmax and sigmoid
+            models and ``sigmoid(logit)`` for a binary classifier that returns its logit, the raw
+            scores otherwise: :func:`output_values`); for an ``"other"`` task the output keeps
+            its shape (``(N, 8, 8, 1)`` for an autoencoder).
         task: ``"classification"``, ``"binary"``, ``"regression"`` or ``"other"``.
         predicted: ``(N,)`` predicted class (argmax; ``p >= 0.5`` for binary), else None.
         confidence: ``(N,)`` probability of the predicted class, else None.
         labels: ``(N,)`` labels as given (one-hot labels become class indices), or None.
-        correct: ``(N,)`` predicted == label, for classification with labels, else None.
+        correct: ``(N,)`` predicted == label, for classification with labels that are the
+            model's classes, else None.
         errors: ``(N,)`` absolute error (mean over outputs) for regression with labels, else None.
-        label_names: class names, or None.
+        label_names: the model's class names, or None.
         num_classes: classes for classification (2 for binary), 0 for other tasks.
+        own_label_names: the sample set's names for its labels when those are the user's own
+            labels and not the model's classes (a two-folder photo set under a 1000-class
+            ImageNet model); None when the labels are the model's classes.
+        note: one sentence on what is not computed and why (labels that are not the model's
+            classes), or None.
     """
 
     outputs: np.ndarray
@@ -177,23 +190,93 @@ class PredictionInfo(ValueEquality):
     errors: np.ndarray | None
     label_names: tuple[str, ...] | None
     num_classes: int
+    own_label_names: tuple[str, ...] | None = None
+    note: str | None = None
 
     def __len__(self) -> int:
         return int(self.outputs.shape[0])
 
+    @property
+    def own_labels(self) -> bool:
+        """The labels are the user's own, not the model's classes (see ``own_label_names``)."""
+        return self.note is not None
+
     def class_name(self, index: int) -> str:
-        """The name of class ``index`` (its number when the classes have no names)."""
+        """The name of the model's class ``index`` (its number when the classes have no names;
+        ``"class 207"`` beside labels of the user's own, so the two are not confused)."""
         if self.label_names is not None and 0 <= int(index) < len(self.label_names):
             return str(self.label_names[int(index)])
-        return str(int(index))
+        return f"class {int(index)}" if self.own_labels else str(int(index))
+
+    def label_name(self, value: int) -> str:
+        """The name of label ``value``: the set's own name for it when the labels are not the
+        model's classes, else the class's name (:meth:`class_name`)."""
+        if self.own_labels:
+            names = self.own_label_names
+            if names is not None and 0 <= int(value) < len(names):
+                return str(names[int(value)])
+            return str(int(value))
+        return self.class_name(value)
 
 
-def _task(output_shape: tuple, activation: str | None, y: np.ndarray | None, names) -> str:
+def _loss_config(loss: Any) -> tuple[str, dict]:
+    """``(name, config)`` of a loss given as a Keras loss object, a saved config dict
+    (``{"class_name": ..., "config": {...}}``, as ``io.models.training_setup`` gives it) or a name."""
+    if isinstance(loss, str):
+        return loss, {}
+    if isinstance(loss, dict):
+        config = loss.get("config") if isinstance(loss.get("config"), dict) else {}
+        return str(config.get("name") or loss.get("class_name") or ""), config
+    get_config = getattr(loss, "get_config", None)
+    try:
+        config = get_config() if callable(get_config) else {}
+    except (NotImplementedError, TypeError):
+        config = {}
+    config = config if isinstance(config, dict) else {}
+    return str(config.get("name") or type(loss).__name__), config
+
+
+def binary_logit_loss(loss: Any) -> bool:
+    """Whether ``loss`` is a binary cross-entropy on logits (``from_logits=True``).
+
+    A model compiled with one has a linear one-unit output that is a classifier's logit, not a
+    regression value: its probability is ``sigmoid(output)``.
+
+    Args:
+        loss: a Keras loss object (``model.loss``), a saved loss config (``{"class_name":
+            "BinaryCrossentropy", "config": {"from_logits": True, ...}}``), a name, or None.
+    """
+    if loss is None:
+        return False
+    name, config = _loss_config(loss)
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+    return snake in BINARY_LOSSES and config.get("from_logits") is True
+
+
+def _binary_labels(y: np.ndarray | None) -> bool:
+    """Labels that are all 0 or 1 (ints, bools or floats equal to them), one per sample."""
+    if y is None or y.size == 0 or y.dtype.kind not in "biuf":
+        return False
+    if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+        return False
+    return bool(np.all((y == 0) | (y == 1)))
+
+
+def _task(
+    output_shape: tuple, activation: str | None, y: np.ndarray | None, names, loss: Any = None
+) -> str:
     if len(output_shape) != 1:
         return "other"
     width = output_shape[0]
     if width == 1:
-        return "binary" if activation == "sigmoid" else "regression"
+        if activation == "sigmoid":
+            return "binary"
+        # A linear unit is a binary classifier's logit when the labels are classes 0 and 1 or
+        # the model was trained with a binary cross-entropy on logits; else a regression value.
+        linear = activation in LINEAR_ACTIVATIONS
+        if linear and (_binary_labels(y) or binary_logit_loss(loss)):
+            return "binary"
+        return "regression"
     if activation in CLASSIFICATION_ACTIVATIONS:
         return "classification"
     # Linear scores: logits of a classifier when the labels are class indices or named classes.
@@ -204,10 +287,37 @@ def _task(output_shape: tuple, activation: str | None, y: np.ndarray | None, nam
     return "regression"
 
 
+def output_values(raw: np.ndarray, task: str, activation: str | None) -> np.ndarray:
+    """The model's raw first output as :attr:`PredictionInfo.outputs` holds it.
+
+    A binary classifier without a sigmoid returns logits; its outputs are ``sigmoid(logit)`` so
+    that every binary output is a probability (predicted class 1 where it is >= 0.5, that is
+    where the logit is >= 0). A ``log_softmax`` output becomes probabilities. Other outputs are
+    kept as they are, ``(N, K)`` (``"other"`` tasks keep their shape).
+    """
+    if task == "other":
+        return raw
+    outputs = raw.reshape(len(raw), -1)
+    if task == "binary" and activation != "sigmoid":
+        with np.errstate(over="ignore"):  # a logit below about -700: exp overflows, p is 0
+            return 1.0 / (1.0 + np.exp(-outputs.astype(np.float64)))
+    if task == "classification" and activation == "log_softmax":
+        return np.exp(outputs)
+    return outputs
+
+
 def _softmax(scores: np.ndarray) -> np.ndarray:
     shifted = scores - scores.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _own_labels_note(found: str, num_classes: int) -> str:
+    return (
+        f"The sample set's labels are not this model's classes ({found}; the model has "
+        f"{num_classes}), so they are shown beside the model's own predictions and no accuracy "
+        "is computed."
+    )
 
 
 def prediction_info(
@@ -217,22 +327,37 @@ def prediction_info(
     label_names: Sequence[str] | None = None,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    loss: Any = None,
+    class_names: Sequence[str] | None = None,
+    task: str | None = None,
 ) -> PredictionInfo:
     """Runs the model on every sample and compares with the labels.
+
+    A one-unit output without a sigmoid is a binary classifier's logit when the labels are all 0
+    or 1 or the model was trained with a binary cross-entropy on logits (``loss``, else the
+    compiled ``model.loss``); its outputs are then ``sigmoid(logit)``. Labels that are not the
+    model's classes (class names of another count, one-hot labels of another width, classes
+    outside the output) are kept as the user's own labels: the info names them apart from the
+    predicted classes, compares nothing, and says so in ``note``.
 
     Args:
         model: a functional or Sequential Keras model.
         x: samples, ``(N, ...)`` as the model takes them (uint8 images are cast).
         y: labels, ``(N,)`` class indices or values, ``(N, K)`` one-hot or regression targets.
-        label_names: class names indexed by class.
+        label_names: the sample set's class names, indexed by label.
         batch_size: samples per forward pass.
+        loss: the loss the model was trained with, when it is not compiled (a loaded file's
+            saved loss config, as ``io.models.training_setup(path).loss`` gives it).
+        class_names: the model's own class names (its model card's), used to name its
+            predictions when the set's names are not its classes.
+        task: the task, when the caller knows it already (an attack's perturbed batch has the
+            task of its clean batch); default: found from the model, labels and loss.
 
     Returns:
         The predictions.
 
     Raises:
-        InputError: samples of the wrong shape, labels of another length, or class names that do
-            not match the output.
+        InputError: samples of the wrong shape, labels of another length, or an unknown task.
         UnsupportedModelError: a model without a graph.
     """
     layers = graph.graph_layers(model)
@@ -247,28 +372,30 @@ def prediction_info(
                 f"Expected one label per sample ({n}). Received: labels of shape {labels.shape}. "
                 "Choose the labels that belong to these samples."
             )
-    task = _task(layers.output_shape, layers.output_activation, labels, names)
-    outputs = raw.reshape(n, -1) if task != "other" else raw
+    if loss is None:
+        loss = getattr(model, "loss", None)
+    activation = layers.output_activation
+    if task is None:
+        task = _task(layers.output_shape, activation, labels, names, loss)
+    elif task not in TASKS:
+        raise InputError(f"Expected a task in {TASKS}. Received: {task!r}.")
+    outputs = output_values(raw, task, activation)
+    num_classes = {"classification": outputs.shape[1], "binary": 2}.get(task, 0)
+    note = None
+    if num_classes and names is not None and len(names) != num_classes:
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        note = _own_labels_note(f"the set names {len(names)} classes: {shown}", num_classes)
+    if task == "binary" and labels is not None and labels.shape == (n, 1):
+        labels = labels[:, 0]
     if task == "classification" and labels is not None and labels.ndim == 2:
-        if labels.shape[1] != outputs.shape[1]:
-            raise InputError(
-                f"Expected one-hot labels with {outputs.shape[1]} columns. Received: {labels.shape}."
+        if labels.shape[1] != outputs.shape[1] and note is None:
+            note = _own_labels_note(
+                f"its one-hot labels have {labels.shape[1]} columns", num_classes
             )
         labels = labels.argmax(axis=1)
-    num_classes = {"classification": outputs.shape[1], "binary": 2}.get(task, 0)
-    if names is not None and num_classes and len(names) != num_classes:
-        raise InputError(
-            f"Expected {num_classes} class names for this model's output. Received: "
-            f"{len(names)} ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}). "
-            "Choose the sample set made for this model."
-        )
     predicted = confidence = correct = errors = None
     if task == "classification":
-        if layers.output_activation == "log_softmax":
-            outputs = np.exp(outputs)
-        probabilities = (
-            outputs if layers.output_activation in CLASSIFICATION_ACTIVATIONS else _softmax(outputs)
-        )
+        probabilities = outputs if activation in CLASSIFICATION_ACTIVATIONS else _softmax(outputs)
         predicted = outputs.argmax(axis=1)
         confidence = probabilities[np.arange(n), predicted]
     elif task == "binary":
@@ -284,7 +411,12 @@ def prediction_info(
         if labels.dtype.kind == "f":
             labels = np.rint(labels)
         labels = labels.astype(np.int64)
-        correct = predicted == labels
+        outside = len(labels) and (labels.min() < 0 or labels.max() >= num_classes)
+        if outside and note is None:
+            found = f"its labels run from {labels.min()} to {labels.max()}"
+            note = _own_labels_note(found, num_classes)
+        if note is None:
+            correct = predicted == labels
     elif labels is not None and task == "regression":
         target = labels.astype(np.float64).reshape(n, -1)
         if target.shape[1] != outputs.shape[1]:
@@ -293,6 +425,11 @@ def prediction_info(
                 f"shape {labels.shape}."
             )
         errors = np.abs(outputs - target).mean(axis=1)
+    own_names = None
+    if note is not None:
+        own_names, names = names, None
+        if class_names is not None and len(class_names) == num_classes:
+            names = tuple(str(name) for name in class_names)
     return PredictionInfo(
         outputs=outputs,
         task=task,
@@ -303,6 +440,8 @@ def prediction_info(
         errors=errors,
         label_names=names,
         num_classes=int(num_classes),
+        own_label_names=own_names,
+        note=note,
     )
 
 
@@ -373,7 +512,7 @@ def prediction_rows(info: PredictionInfo, indices: Sequence[int] | None = None) 
         if info.labels is not None and info.labels.ndim == 1:
             label = info.labels[index]
             row["label"] = (
-                info.class_name(label) if info.labels.dtype.kind in "iu" else float(label)
+                info.label_name(label) if info.labels.dtype.kind in "iu" else float(label)
             )
         if info.predicted is not None:
             row["prediction"] = info.class_name(info.predicted[index])

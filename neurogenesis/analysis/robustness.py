@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from neurogenesis.analysis import graph
-from neurogenesis.analysis.features import prediction_info
+from neurogenesis.analysis.features import output_values, prediction_info
 from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
@@ -677,6 +677,8 @@ def perturbation_info(
     *,
     seed: int = 0,
     value_range: Sequence[float] | None = None,
+    loss: Any = None,
+    task: str | None = None,
 ) -> PerturbationInfo:
     """Applies ``steps`` to sample ``index`` of the set ``x`` and runs the model on both.
 
@@ -691,6 +693,10 @@ def perturbation_info(
         steps: ``(name, parameters)`` pairs, applied in order; names from :data:`PERTURBATIONS`.
         seed: Seed of the random perturbations.
         value_range: Clip bounds; by default :func:`value_range` of ``x``.
+        loss: the loss the model was trained with when it is not compiled, as in :func:`fgsm`.
+        task: the task when the caller knows it from the set's labels (a ``Dense(1)`` logit head
+            is binary by its 0/1 labels, which one sample alone does not show); default: found
+            from the model and ``loss``.
 
     Raises:
         InputError: an unknown perturbation, one that does not fit the input kind, bad
@@ -739,7 +745,7 @@ def perturbation_info(
                 f"{parameters!r} ({error})."
             ) from None
         applied.append((name, parameters))
-    both = prediction_info(model, np.concatenate([sample, perturbed]), None)
+    both = prediction_info(model, np.concatenate([sample, perturbed]), None, loss=loss, task=task)
     outputs = np.asarray(both.outputs, np.float64).reshape(2, -1)
     predictions = (None, None) if both.predicted is None else tuple(int(v) for v in both.predicted)
     if both.task not in TASKS:
@@ -957,8 +963,11 @@ def _attack_for(model: Any, task: str) -> _Attack:
         return cache[task]
 
 
-def _prepare(model: Any, x: np.ndarray, y):
-    """Checks the model and samples; returns (float input, clean prediction info, task, reference)."""
+def _prepare(model: Any, x: np.ndarray, y, loss: Any = None):
+    """Checks the model and samples; returns (clean prediction info, task, reference).
+
+    Labels that are not the model's classes (``PredictionInfo.own_labels``) cannot be attacked;
+    the attack then pushes away from the clean predictions, as without labels."""
     reason = _reason(model, attack=True)
     if reason is not None:
         raise UnsupportedModelError(reason)
@@ -966,7 +975,7 @@ def _prepare(model: Any, x: np.ndarray, y):
     graph.model_input(model, x)  # checks the shape
     if x.dtype.kind not in "biuf":
         raise InputError(f"Expected numeric samples. Received: {x.dtype}.")
-    clean = prediction_info(model, x, y)
+    clean = prediction_info(model, x, y, loss=loss)
     task = clean.task
     if task not in TASKS:
         raise UnsupportedModelError(f"Expected a classifier or a regression model. Got: {task}.")
@@ -978,7 +987,8 @@ def _prepare(model: Any, x: np.ndarray, y):
             else np.asarray(y, dtype=np.float64).reshape(n, clean.outputs.shape[1])
         )
     else:
-        reference = (clean.predicted if y is None else clean.labels).astype(np.float64)[:, None]
+        given = y is not None and not clean.own_labels
+        reference = (clean.labels if given else clean.predicted).astype(np.float64)[:, None]
     return clean, task, reference
 
 
@@ -1049,10 +1059,11 @@ def _run_attack(
     score: str,
     batch_size: int,
     fixed_features: Sequence[int] | None = None,
+    loss: Any = None,
 ) -> AdversarialInfo:
     if score not in ("loss", "logit"):
         raise InputError(f"Expected score 'loss' or 'logit'. Received: {score!r}.")
-    clean, task, reference = _prepare(model, x, y)
+    clean, task, reference = _prepare(model, x, y, loss)
     x = np.asarray(x)
     bounds = _range(x, set_range(x) if value_range is None else value_range)
     eps = _epsilon(epsilon, epsilon_share, bounds, fixed_features, x)
@@ -1096,7 +1107,7 @@ def _run_attack(
             current = _project(current + step * np.sign(grad), clean_part, eps, bounds)
         adv[part] = current
     x_adv = _to_dtype(adv, x, eps, bounds)
-    adversarial = prediction_info(model, x_adv, None)
+    adversarial = prediction_info(model, x_adv, None, task=task)
     perturbation = x_adv.astype(np.float64) - original
     labels = reference[:, 0].astype(np.int64) if task != "regression" else reference
     if task == "regression":
@@ -1150,6 +1161,7 @@ def fgsm(
     score: str = "loss",
     batch_size: int = DEFAULT_BATCH_SIZE,
     fixed_features: Sequence[int] | None = None,
+    loss: Any = None,
 ) -> AdversarialInfo:
     """Fast gradient sign method (Goodfellow et al. 2015): ``x + epsilon * sign(grad loss)``.
 
@@ -1171,6 +1183,9 @@ def fgsm(
         score: ``"loss"``: the cross-entropy of the label (squared error for regression);
             ``"logit"``: the label's logit alone (lowered, or raised for a target).
         batch_size: samples per gradient call.
+        loss: the loss the model was trained with when it is not compiled (a file's saved loss
+            config): a binary cross-entropy on logits makes a one-unit linear output a binary
+            classifier (see :func:`~neurogenesis.analysis.features.prediction_info`).
 
     Returns:
         The adversarial batch and the model's accuracy on it.
@@ -1195,6 +1210,7 @@ def fgsm(
         score=score,
         batch_size=batch_size,
         fixed_features=fixed_features,
+        loss=loss,
     )
 
 
@@ -1215,6 +1231,7 @@ def pgd(
     score: str = "loss",
     batch_size: int = DEFAULT_BATCH_SIZE,
     fixed_features: Sequence[int] | None = None,
+    loss: Any = None,
 ) -> AdversarialInfo:
     """Projected gradient descent in the L-infinity ball (Madry et al. 2018).
 
@@ -1248,6 +1265,7 @@ def pgd(
         score=score,
         batch_size=batch_size,
         fixed_features=fixed_features,
+        loss=loss,
     )
 
 
@@ -1395,6 +1413,7 @@ def robustness_curves(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[float], None] | None = None,
     fixed_features: Sequence[int] = (),
+    loss: Any = None,
 ) -> RobustnessInfo:
     """Accuracy (or mean absolute error) against strength for corruptions and attacks.
 
@@ -1419,13 +1438,15 @@ def robustness_curves(
         progress: called with the share done, 0..1.
         fixed_features: features (last axis) that series noise and the attacks leave alone
             (calendar features: :func:`default_fixed_features`).
+        loss: the loss the model was trained with when it is not compiled, as in :func:`fgsm`.
 
     Returns:
         The curves.
 
     Raises:
         UnsupportedModelError: the model has several inputs or a non-vector output.
-        InputError: unknown corruption or attack names, labels that do not fit.
+        InputError: unknown corruption or attack names, labels that do not fit or are not the
+            model's classes.
     """
     reason = _reason(model, attack=False)
     if reason is not None:
@@ -1435,10 +1456,16 @@ def robustness_curves(
     x = np.asarray(x)
     kind = input_kind(model)
     bounds = _range(x, set_range(x) if value_range is None else value_range)
-    clean_info = prediction_info(model, x, y, label_names)
+    clean_info = prediction_info(model, x, y, label_names, loss=loss)
     task = clean_info.task
     if task not in TASKS:
         raise UnsupportedModelError(f"Expected a classifier or a regression model. Got: {task}.")
+    if clean_info.own_labels:
+        raise InputError(
+            f"{clean_info.note} Robustness curves measure accuracy against the labels: choose a "
+            "sample set labelled with this model's classes."
+        )
+    activation = graph.graph_layers(model).output_activation
     n = len(x)
     if task == "regression":
         labels = np.asarray(y, dtype=np.float64).reshape(n, -1)
@@ -1485,6 +1512,7 @@ def robustness_curves(
                     value_range=bounds,
                     batch_size=batch_size,
                     fixed_features=fixed_features,
+                    loss=loss,
                     **options,
                 )
                 outputs = info.adversarial_probabilities
@@ -1494,7 +1522,8 @@ def robustness_curves(
                 function = available[name][0]
                 extra = {"fixed_features": fixed_features} if name == "series_noise" else {}
                 changed = function(x, level, seed=seed, value_range=bounds, **extra)
-                outputs = graph.predict(model, changed, batch_size=batch_size).reshape(n, -1)
+                raw = graph.predict(model, changed, batch_size=batch_size)
+                outputs = output_values(raw, task, activation)
             scores = _score(task, outputs, labels, classes)
             curve.append(index)
             strength.append(level)

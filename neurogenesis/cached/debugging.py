@@ -17,6 +17,7 @@ from neurogenesis.cached._keys import (
     model_object,
 )
 from neurogenesis.cached.features import predictions
+from neurogenesis.cached.sources import saved_loss
 from neurogenesis.cached.training import hyperparameters, named_runs
 from neurogenesis.workspace import Source
 
@@ -32,7 +33,15 @@ def _perturbation(model_key, samples_key, index: int, steps: tuple, seed: int):
     from neurogenesis.analysis.robustness import perturbation_info
 
     steps = [(name, dict(parameters)) for name, parameters in steps]
-    return perturbation_info(_model(*model_key), _samples(*samples_key).x, index, steps, seed=seed)
+    return perturbation_info(
+        _model(*model_key),
+        _samples(*samples_key).x,
+        index,
+        steps,
+        seed=seed,
+        loss=saved_loss(model_key),
+        task=predictions(model_key, samples_key).task,  # the set's labels tell a logit head
+    )
 
 
 def perturbation(model: Source, samples: Source, index: int, steps, seed: int = 0):
@@ -82,6 +91,7 @@ def _adversarial(model_key, samples_key, indices: tuple[int, ...], method: str, 
         sample_set.x[chosen],
         None if sample_set.y is None else sample_set.y[chosen],
         value_range=robustness.set_range(sample_set.x),
+        loss=saved_loss(model_key),
         **dict(options),
     )
 
@@ -110,6 +120,7 @@ def robustness(model: Source, samples: Source, count: int, options: dict, progre
             value_range=set_range(sample_set.x),
             label_names=sample_set.label_names,
             progress=report,
+            loss=saved_loss(model),
             **options,
         )
 

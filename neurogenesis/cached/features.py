@@ -13,7 +13,7 @@ from neurogenesis.cached._keys import (
     by_key,
     model_object,
 )
-from neurogenesis.cached.sources import model_metadata
+from neurogenesis.cached.sources import model_metadata, saved_loss
 from neurogenesis.workspace import Source
 
 
@@ -34,7 +34,12 @@ def predictions(model: Key, samples: Key):
 
     sample_set = _samples(*samples)
     return prediction_info(
-        _model(*model), sample_set.x, sample_set.y, label_names=sample_set.label_names
+        _model(*model),
+        sample_set.x,
+        sample_set.y,
+        label_names=sample_set.label_names,
+        loss=saved_loss(model),
+        class_names=(model_metadata(model) or {}).get("label_names"),
     )
 
 

@@ -63,6 +63,18 @@ def training_setup(source: Key):
     return read_setup(source[0])
 
 
+def saved_loss(source):
+    """The loss the model file was compiled with, as its saved config (``training_setup``'s
+    ``loss``); None when the file names none or cannot be read. It tells a ``Dense(1)`` logit
+    classifier (binary cross-entropy on logits) from a regression."""
+    from neurogenesis.errors import InputError
+
+    try:
+        return training_setup(source).loss
+    except InputError:
+        return None
+
+
 @by_key
 @st.cache_data(show_spinner=False, max_entries=256)
 def weights_digest(source: Key) -> str:

@@ -41,6 +41,7 @@ __all__ = [
     "SIGNED_TITLE",
     "attribution_table",
     "attribution_values",
+    "completeness_summary",
     "method_settings",
     "plot_attribution",
     "plot_attribution_grid",
@@ -911,3 +912,49 @@ def top_attribution_table(
     frame["attribution" if signed else "map value"] = top.values
     frame["share of |total|"] = top.shares
     return pd.DataFrame(frame)
+
+
+# --- integrated gradients' completeness error in words (the CLI and the pages) ----------------
+
+COMPLETENESS_UNDEFINED = "the output does not change between baseline and input"
+"""Why a completeness error is undefined: it is relative to F(x) - F(baseline), which is ~0."""
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1%}" if value >= 0.001 or value == 0 else f"{value * 100:.1g}%"
+
+
+def completeness_summary(errors: Sequence[float] | np.ndarray | None) -> str:
+    """Integrated gradients' completeness errors in words, for the CLI and the pages.
+
+    The error of a sample is relative to ``F(x) - F(baseline)`` and undefined (NaN) where that
+    difference is ~0 (a randomly initialised network whose output does not move): the summary
+    is the median of the defined errors and says how many are undefined, instead of ``nan%``.
+
+    Args:
+        errors: ``AttributionInfo.completeness_error`` (NaN where undefined).
+
+    Returns:
+        ``"0.4%"`` (one sample), ``"median 0.4% over 4 samples"``, ``"median 0.4% over 3 of 4
+        samples; undefined for 1 where the output does not change between baseline and input"``,
+        or ``"undefined (the output does not change between baseline and input)"``; ``""`` for
+        none.
+    """
+    if errors is None:
+        return ""
+    values = np.asarray(errors, dtype=np.float64).reshape(-1)
+    if values.size == 0:
+        return ""
+    defined = values[np.isfinite(values)]
+    if defined.size == 0:
+        return f"undefined ({COMPLETENESS_UNDEFINED})"
+    median = _percent(float(np.median(defined)))
+    if values.size == 1:
+        return median
+    undefined = values.size - defined.size
+    if undefined == 0:
+        return f"median {median} over {values.size} samples"
+    return (
+        f"median {median} over {defined.size} of {values.size} samples; undefined for "
+        f"{undefined} where {COMPLETENESS_UNDEFINED}"
+    )

@@ -743,7 +743,9 @@ def projection_colours(colour_by: str, predictions, clusters=None):
     if colour_by == "label" and predictions.task == "regression":
         return np.asarray(predictions.labels, dtype=np.float64), "continuous", None
     if colour_by == "label":
-        return np.asarray(predictions.labels), "categorical", names
+        own = getattr(predictions, "own_labels", False)  # the set's labels, not model classes
+        label_names = predictions.own_label_names if own else names
+        return np.asarray(predictions.labels), "categorical", list(label_names or ()) or None
     if colour_by == "prediction":
         return np.asarray(predictions.predicted), "categorical", names
     if colour_by == "correctness":

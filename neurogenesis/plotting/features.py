@@ -36,6 +36,7 @@ __all__ = [
     "activation_maximization_table",
     "caption_font_size",
     "class_name",
+    "label_name",
     "feature_maps_table",
     "filters_table",
     "plot_activation_maximization",
@@ -279,7 +280,7 @@ def _describe(info: PredictionInfo, index: int) -> tuple[str, str, bool]:
     label = None
     if info.labels is not None and info.labels.ndim == 1:
         value = info.labels[index]
-        label = info.class_name(value) if info.labels.dtype.kind in "iu" else f"{float(value):.3g}"
+        label = info.label_name(value) if info.labels.dtype.kind in "iu" else f"{float(value):.3g}"
         hover.append(f"label: {escaped(label)}")
     if info.predicted is not None:
         predicted = info.class_name(info.predicted[index])
@@ -1205,13 +1206,26 @@ def plot_activation_maximization(
 
 
 def class_name(predictions, value) -> str:
-    """A class as the sample lists name it: its label name where the set has them, else its
-    number; a dash for none."""
+    """One of the model's classes as the sample lists name it: its name where the set (or the
+    model) has them, else its number (``"class 207"`` beside labels of the user's own); a dash
+    for none."""
     if value is None:
         return "–"
     names = predictions.label_names
     value = int(value)
-    return names[value] if names and 0 <= value < len(names) else str(value)
+    if names and 0 <= value < len(names):
+        return names[value]
+    return f"class {value}" if getattr(predictions, "own_labels", False) else str(value)
+
+
+def label_name(predictions, value) -> str:
+    """A sample's label as the sample lists name it: the set's own name for it when the labels
+    are not the model's classes (``PredictionInfo.own_labels``), else :func:`class_name`."""
+    if value is None:
+        return "–"
+    if getattr(predictions, "own_labels", False):
+        return predictions.label_name(value)
+    return class_name(predictions, value)
 
 
 def sample_table(predictions, indices) -> pd.DataFrame:
@@ -1226,7 +1240,7 @@ def sample_table(predictions, indices) -> pd.DataFrame:
             table["absolute error"] = np.asarray(predictions.errors)[indices]
         return pd.DataFrame(table)
     if predictions.labels is not None:
-        table["label"] = [class_name(predictions, predictions.labels[i]) for i in indices]
+        table["label"] = [label_name(predictions, predictions.labels[i]) for i in indices]
     if predictions.predicted is not None:
         table["prediction"] = [class_name(predictions, predictions.predicted[i]) for i in indices]
         table["confidence"] = np.asarray(predictions.confidence)[indices]
@@ -1240,7 +1254,7 @@ def sample_text_table(predictions, indices, texts: Sequence[str]) -> pd.DataFram
             "sample": indices,
             "text": list(texts),
             "label": [
-                class_name(predictions, predictions.labels[i])
+                label_name(predictions, predictions.labels[i])
                 if predictions.labels is not None
                 else ""
                 for i in indices

@@ -11,6 +11,7 @@ from neurogenesis.analysis import attribution as A
 from neurogenesis.errors import InputError, UnsupportedModelError
 from neurogenesis.io.models import load_model
 from neurogenesis.io.samples import load_samples
+from neurogenesis.plotting.attribution import completeness_summary
 from neurogenesis.testing import tiny_cnn, tiny_dense_model
 
 keras = pytest.importorskip("keras")
@@ -299,6 +300,30 @@ def test_integrated_gradients_complete_within_5_percent_at_default_steps(name):
     assert np.isfinite(info.completeness_error).mean() > 0.5
 
 
+def test_completeness_error_is_undefined_where_the_output_does_not_move():
+    """A zero kernel (as good as an untrained net whose output ignores the input): F(x) equals
+    F(baseline), so the relative error is NaN in the array and 'undefined' in words."""
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="scores")(inputs))
+    model.set_weights([np.zeros((4, 2), "float32"), np.array([1.0, 2.0], "float32")])
+    x = np.random.default_rng(16).normal(size=(3, 4)).astype("float32")
+    info = A.attribution_info(model, x, "integrated_gradients", steps=8)
+    assert np.isnan(info.completeness_error).all()
+    assert completeness_summary(info.completeness_error).startswith("undefined (")
+    linear, _ = _linear_model()
+    both = A.attribution_info(
+        linear, np.concatenate([x[:1], np.zeros((1, 4), "float32")]), "integrated_gradients"
+    )  # the second sample is its own (zero) baseline
+    assert np.isfinite(both.completeness_error[0]) and np.isnan(both.completeness_error[1])
+    words = completeness_summary(both.completeness_error)
+    assert words.startswith("median ") and words.endswith(
+        "% over 1 of 2 samples; undefined for 1 where the output does not change between "
+        "baseline and input"
+    )
+    median = float(words.split()[1].rstrip("%")) / 100
+    assert median == pytest.approx(both.completeness_error[0], rel=0.5, abs=1e-12)
+
+
 def test_chunking_and_progress_do_not_change_results(shapes):
     model, samples = shapes
     x = samples.x[:4]
@@ -309,6 +334,72 @@ def test_chunking_and_progress_do_not_change_results(shapes):
     )
     np.testing.assert_allclose(chunked.attributions, whole.attributions, rtol=1e-4, atol=1e-7)
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) >= 4
+
+
+def _entries(*shapes):
+    from neurogenesis.analysis.graph import GraphLayers, LayerEntry
+
+    entries = [
+        LayerEntry(f"layer_{i}", "Conv2D", shape, True, True) for i, shape in enumerate(shapes)
+    ]
+    return GraphLayers(tuple(entries), ((224, 224, 3),), ("float32",), (1000,), "softmax")
+
+
+def test_chunk_rows_follows_the_memory_of_a_row(monkeypatch):
+    monkeypatch.delenv(A.MEMORY_BUDGET_VARIABLE, raising=False)
+    # EfficientNet-B0 at 224x224 outputs about 25 million float32 values per row over its layers.
+    shapes = [(112, 112, 32)] * 3 + [(112, 112, 96), (56, 56, 144)] * 8 + [(28, 28, 240)] * 50
+    big = _entries(*shapes)
+    values = sum(int(np.prod(shape)) for shape in shapes) + 224 * 224 * 3
+    assert 20e6 < values < 30e6
+    assert A.row_bytes(big, (224, 224, 3)) == values * 4 * 3
+    chunk = A.chunk_rows(big, (224, 224, 3))
+    assert chunk == 2**30 // (values * 12) and 1 <= chunk <= 8
+    # A layer without a fixed shape: the input's size times the fallback ratio.
+    loose = _entries((None, None, 32))
+    assert A.row_bytes(loose, (224, 224, 3)) == 224 * 224 * 3 * (1 + 160) * 12
+    # The budget from the environment, in MiB; never below one row.
+    monkeypatch.setenv(A.MEMORY_BUDGET_VARIABLE, "4096")
+    assert A.chunk_rows(big, (224, 224, 3)) == 4 * 2**30 // (values * 12)
+    monkeypatch.setenv(A.MEMORY_BUDGET_VARIABLE, "1")
+    assert A.chunk_rows(big, (224, 224, 3)) == 1
+    monkeypatch.setenv(A.MEMORY_BUDGET_VARIABLE, "lots")
+    with pytest.raises(InputError, match="NEUROGENESIS_ATTRIBUTION_BUDGET_MB"):
+        A.chunk_rows(big, (224, 224, 3))
+    # A tiny model keeps the big batch.
+    monkeypatch.delenv(A.MEMORY_BUDGET_VARIABLE)
+    from neurogenesis.analysis.graph import graph_layers
+
+    assert A.chunk_rows(graph_layers(tiny_cnn()), (8, 8, 1)) == A.DEFAULT_BATCH_SIZE == 256
+
+
+@pytest.mark.parametrize("method", ["integrated_gradients", "smoothgrad", "occlusion"])
+def test_results_do_not_depend_on_the_chunk(method, monkeypatch):
+    keras.utils.set_random_seed(18)
+    model = tiny_cnn(input_shape=(8, 8, 3), num_classes=4)
+    x = np.random.default_rng(19).uniform(0, 1, size=(3, 8, 8, 3)).astype("float32")
+    options = {"integrated_gradients": {"steps": 20}, "smoothgrad": {"num_samples": 12}}
+    rows: list[int] = []
+    call = A._Scorer.__call__
+
+    def counted(self, kind, inputs, targets):
+        rows.append(len(targets))
+        return call(self, kind, inputs, targets)
+
+    monkeypatch.setattr(A._Scorer, "__call__", counted)
+    monkeypatch.delenv(A.MEMORY_BUDGET_VARIABLE, raising=False)
+    default = A.attribution_info(model, x, method, **options.get(method, {}))
+    assert max(rows) > 3  # several samples' rows in one call
+    rows.clear()
+    monkeypatch.setenv(A.MEMORY_BUDGET_VARIABLE, "0.000001")  # under one row: one row per call
+    one = A.attribution_info(model, x, method, **options.get(method, {}))
+    assert max(rows) == 1
+    forced = A.attribution_info(model, x, method, batch_size=1, **options.get(method, {}))
+    for info in (one, forced):
+        np.testing.assert_allclose(info.maps, default.maps, rtol=1e-6, atol=1e-6)
+        if default.attributions is not None:
+            np.testing.assert_allclose(info.attributions, default.attributions, atol=1e-6)
+        np.testing.assert_allclose(info.scores, default.scores, atol=1e-6)
 
 
 def test_gradcam_is_cam_on_a_global_average_pooling_model():

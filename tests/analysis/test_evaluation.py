@@ -430,7 +430,7 @@ def test_comparison_report_rejects_regression():
             tiny_dense_model(), regression, np.zeros((4, 8)), np.zeros(4, int)
         )
     with pytest.raises(UnsupportedModelError, match="regression"):
-        evaluation.comparison_report(regression, regression, np.zeros((4, 8)), np.zeros(4))
+        evaluation.comparison_report(regression, regression, np.zeros((4, 8)), np.arange(4) + 0.5)
 
 
 # ---------------------------------------------------------------------------- profile, Pareto

@@ -135,6 +135,103 @@ def test_binary_and_regression_tasks():
     np.testing.assert_allclose(info.errors, expected, rtol=1e-5, atol=1e-6)
 
 
+def _logit_model(weights, bias: float):
+    """``Dense(1)`` without an activation: keras.io's transfer-learning head (a logit)."""
+    model = keras.Sequential([keras.Input((len(weights),)), keras.layers.Dense(1, name="logit")])
+    model.get_layer("logit").set_weights(
+        [np.asarray(weights, "float32")[:, None], np.array([bias], "float32")]
+    )
+    return model
+
+
+def test_one_logit_binary_classifier_is_binary_with_0_1_labels():
+    weights = np.array([1.5, -0.5, 0.25])
+    model = _logit_model(weights, bias=0.3)
+    x = np.random.default_rng(6).normal(size=(40, 3)).astype("float32")
+    logit = x.astype(np.float64) @ weights + 0.3
+    assert np.abs(logit).min() > 1e-3  # no ties at the threshold
+    labels = (x[:, 0] + 0.8 * x[:, 2] > 0).astype(int)  # agrees with the logit's sign only partly
+    expected_accuracy = np.mean((logit > 0) == labels)
+    assert 0.5 < expected_accuracy < 1.0
+    for y in (labels, labels.astype("float32"), labels.astype("float32")[:, None]):
+        info = ft.prediction_info(model, x, y, ["cat", "dog"])
+        assert info.task == "binary" and info.num_classes == 2 and info.note is None
+        np.testing.assert_allclose(info.outputs[:, 0], special.expit(logit), rtol=1e-5)
+        assert np.array_equal(info.predicted, (logit > 0).astype(int))
+        np.testing.assert_allclose(info.confidence, special.expit(np.abs(logit)), rtol=1e-5)
+        assert info.correct.mean() == expected_accuracy
+    # Continuous targets keep the same model a regression.
+    target = logit + np.random.default_rng(7).normal(scale=0.1, size=40)
+    info = ft.prediction_info(model, x, target)
+    assert info.task == "regression" and info.predicted is None
+    np.testing.assert_allclose(info.outputs[:, 0], logit, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(info.errors, np.abs(logit - target), rtol=1e-5, atol=1e-5)
+    # Without labels the loss decides: compiled, saved in the file, or given.
+    assert ft.prediction_info(model, x).task == "regression"
+    saved = {"module": "keras.losses", "class_name": "BinaryCrossentropy"}
+    saved["config"] = {"name": "binary_crossentropy", "from_logits": True}
+    assert ft.prediction_info(model, x, loss=saved).task == "binary"
+    model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    info = ft.prediction_info(model, x)
+    assert info.task == "binary" and np.array_equal(info.predicted, (logit > 0).astype(int))
+
+
+def test_binary_logit_loss_reads_objects_configs_and_saved_files(tmp_path):
+    from neurogenesis.io.models import training_setup
+
+    assert ft.binary_logit_loss(keras.losses.BinaryCrossentropy(from_logits=True))
+    assert ft.binary_logit_loss(keras.losses.BinaryFocalCrossentropy(from_logits=True))
+    assert not ft.binary_logit_loss(keras.losses.BinaryCrossentropy())
+    assert not ft.binary_logit_loss(keras.losses.CategoricalCrossentropy(from_logits=True))
+    assert not ft.binary_logit_loss("binary_crossentropy")  # Keras's default: probabilities
+    assert not ft.binary_logit_loss(None)
+    assert ft.binary_logit_loss(
+        {"class_name": "BinaryCrossentropy", "config": {"from_logits": True}}
+    )
+    assert not ft.binary_logit_loss({"class_name": "MeanSquaredError", "config": {}})
+    for loss, binary in ((keras.losses.BinaryCrossentropy(from_logits=True), True), ("mse", False)):
+        model = _logit_model([1.0, 2.0], 0.0)
+        model.compile(loss=loss)
+        model.save(tmp_path / "head.keras")
+        assert ft.binary_logit_loss(training_setup(tmp_path / "head.keras").loss) is binary
+
+
+def test_labels_that_are_not_the_models_classes_are_the_users_own():
+    keras.utils.set_random_seed(8)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(10, activation="softmax")])
+    x = np.random.default_rng(9).normal(size=(24, 4)).astype("float32")
+    y = np.arange(24) % 2
+    probabilities = np.asarray(model(x))
+    info = ft.prediction_info(model, x, y, ["cats", "dogs"])
+    assert info.task == "classification" and info.num_classes == 10 and info.own_labels
+    assert np.array_equal(info.predicted, probabilities.argmax(axis=1))
+    np.testing.assert_allclose(info.confidence, probabilities.max(axis=1), rtol=1e-6)
+    assert info.correct is None and np.array_equal(info.labels, y)
+    assert "not this model's classes" in info.note and "no accuracy" in info.note
+    assert info.own_label_names == ("cats", "dogs") and info.label_names is None
+    top = int(info.predicted[0])
+    assert info.class_name(top) == f"class {top}" and info.label_name(1) == "dogs"
+    rows = ft.prediction_rows(info, [1])
+    assert rows == [
+        {
+            "sample": 1,
+            "label": "dogs",
+            "prediction": f"class {int(info.predicted[1])}",
+            "confidence": pytest.approx(float(probabilities[1].max()), rel=1e-6),
+        }
+    ]
+    assert np.array_equal(ft.sample_filter(info, labels=[1]), np.flatnonzero(y == 1))
+    # The model's own names (its card's) name its predictions.
+    names = [f"thing {i}" for i in range(10)]
+    named = ft.prediction_info(model, x, y, ["cats", "dogs"], class_names=names)
+    assert named.class_name(top) == f"thing {top}" and named.label_name(0) == "cats"
+    # One-hot labels of another width, and class indices outside the output, are the same case.
+    one_hot = ft.prediction_info(model, x, np.eye(2)[y])
+    assert one_hot.own_labels and np.array_equal(one_hot.labels, y) and one_hot.correct is None
+    outside = ft.prediction_info(model, x, y + 9)
+    assert outside.own_labels and "run from 9 to 10" in outside.note
+
+
 def test_autoencoder_is_other_and_keeps_digit_labels():
     model = load_model(ROOT / "models" / "digits_vae.keras")
     samples = load_samples(ROOT / "data" / "samples" / "digits_vae.npz")
@@ -150,8 +247,6 @@ def test_prediction_input_errors(digits, digit_samples):
     x = digit_samples.x[:10]
     with pytest.raises(InputError, match="one label per sample"):
         ft.prediction_info(digits, x, digit_samples.y[:9])
-    with pytest.raises(InputError, match="10 class names"):
-        ft.prediction_info(digits, x, digit_samples.y[:10], ["a", "b"])
     with pytest.raises(InputError, match="expects"):
         ft.prediction_info(digits, np.zeros((3, 4, 4, 1)))
 

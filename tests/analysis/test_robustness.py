@@ -183,6 +183,97 @@ def test_fgsm_equals_hand_gradient_on_linear_model():
     np.testing.assert_allclose(targeted.perturbation, -0.3 * np.sign(toward), atol=1e-6)
 
 
+def _binary_heads():
+    """The same linear score as a logit head (``Dense(1)``, keras.io's transfer-learning recipe)
+    and as a sigmoid head, on 6x6x2 images."""
+    import keras
+
+    weights = np.random.default_rng(11).normal(size=72)
+    heads = []
+    for activation in (None, "sigmoid"):
+        model = keras.Sequential(
+            [
+                keras.Input((6, 6, 2)),
+                keras.layers.Flatten(),
+                keras.layers.Dense(1, activation=activation, name="head"),
+            ]
+        )
+        model.get_layer("head").set_weights(
+            [weights[:, None].astype("float32"), np.array([0.2], "float32")]
+        )
+        heads.append(model)
+    return heads, weights
+
+
+def _logits(x, weights):
+    return x.reshape(len(x), -1).astype(np.float64) @ weights + 0.2
+
+
+def test_one_logit_binary_classifier_is_attacked_as_a_classifier():
+    (logit_model, sigmoid_model), weights = _binary_heads()
+    x = _images(3, shape=(30, 6, 6, 2))
+    logit = _logits(x, weights)
+    y = (logit + np.random.default_rng(12).normal(scale=1.0, size=30) > 0).astype(np.int64)
+    accuracy = np.mean((logit > 0) == y)
+    assert 0.5 < accuracy < 1.0
+    for model in (logit_model, sigmoid_model):
+        info = robustness.fgsm(model, x, y, epsilon=0.05, value_range=(-10, 10))
+        assert info.task == "binary" and info.clean_accuracy == accuracy
+        # d BCE / dx = (sigmoid(logit) - y) w: up the logit for y=0, down for y=1
+        expected = 0.05 * np.sign(weights)[None] * (1 - 2 * y)[:, None]
+        np.testing.assert_allclose(info.perturbation.reshape(30, -1), expected, atol=1e-6)
+        adversarial = _logits(info.x_adv, weights)
+        assert info.adversarial_accuracy == np.mean((adversarial > 0) == y)
+        assert info.adversarial_accuracy < info.clean_accuracy
+        np.testing.assert_allclose(
+            info.clean_probabilities[:, 0], 1 / (1 + np.exp(-logit)), rtol=1e-5
+        )
+    # Without labels a logit head is a classifier when its loss says so, else a regression.
+    saved = {"class_name": "BinaryCrossentropy", "config": {"from_logits": True}}
+    unlabelled = robustness.fgsm(logit_model, x, epsilon=0.05, loss=saved)
+    assert unlabelled.task == "binary" and unlabelled.clean_accuracy == 1.0
+    assert robustness.fgsm(logit_model, x, epsilon=0.05).task == "regression"
+    # One perturbed sample of a set whose labels made the head binary keeps the set's task.
+    changed = robustness.perturbation_info(
+        logit_model, x, 2, [("brightness", {"strength": 0.3})], task="binary"
+    )
+    brighter = robustness.brightness(x[2:3], 0.3, value_range=robustness.set_range(x))
+    assert changed.task == "binary" and changed.original_prediction == int(logit[2] > 0)
+    assert changed.perturbed_prediction == int(_logits(brighter, weights)[0] > 0)
+    np.testing.assert_allclose(changed.original_output, [1 / (1 + np.exp(-logit[2]))], rtol=1e-5)
+    # Continuous targets keep it a regression.
+    regression = robustness.fgsm(logit_model, x, logit + 0.5, epsilon=0.05)
+    assert regression.task == "regression" and regression.clean_accuracy is None
+    assert regression.clean_error == pytest.approx(0.5, rel=1e-4)
+
+
+def test_curves_of_a_one_logit_binary_classifier_threshold_its_probability():
+    (logit_model, _), weights = _binary_heads()
+    x = _images(4, shape=(40, 6, 6, 2))
+    logit = _logits(x, weights)
+    y = (logit > np.median(logit)).astype(np.int64)
+    info = robustness.robustness_curves(
+        logit_model,
+        x,
+        y,
+        corruptions=["gaussian_noise"],
+        strengths={"gaussian_noise": (0.0, 0.3)},
+        attacks=(),
+        value_range=(0, 1),
+    )
+    assert info.task == "binary" and info.metric == "accuracy"
+    assert info.clean == np.mean((logit > 0) == y)
+    noisy = robustness.gaussian_noise(x, 0.3, seed=0, value_range=(0, 1))
+    strengths, values = info.curve_values("gaussian_noise")
+    assert values[list(strengths).index(0.3)] == np.mean((_logits(noisy, weights) > 0) == y)
+
+
+def test_labels_that_are_not_the_models_classes_are_not_scored(digits):
+    model, x, y = digits
+    with pytest.raises(InputError, match="not this model's classes"):
+        robustness.robustness_curves(model, x[:10], y[:10] % 2, label_names=["a", "b"], attacks=())
+
+
 def test_epsilon_arguments():
     model, _ = _linear_model()
     x = np.zeros((2, 5), np.float32) + [[0.0], [1.0]]

@@ -207,3 +207,48 @@ def test_similarity_samples_follow_the_model_and_sample(app_argv):
     neighbours = at.dataframe[-1].value["sample"].tolist()
     picker = next(m for m in at.multiselect if m.label == "Similarity of chosen samples")
     assert picker.value == [chosen, *neighbours]
+
+
+def test_a_photo_set_with_its_own_two_labels_under_a_ten_class_model(app_argv, tmp_path):
+    """An ImageNet-style model (more outputs than the set has labels) with the user's own
+    two-folder set: the labels are shown beside the model's classes, no traceback."""
+    from neurogenesis.io.models import load_model
+    from neurogenesis.testing import tiny_cnn
+
+    tiny_cnn(input_shape=(8, 8, 3), num_classes=10, name="photos").save(tmp_path / "photos.keras")
+    x = np.random.default_rng(14).uniform(0, 1, size=(12, 8, 8, 3)).astype("float32")
+    np.savez(tmp_path / "photos.npz", x=x, y=np.arange(12) % 2, label_names=["cats", "dogs"])
+    at = open_features(
+        app_argv,
+        None,
+        "--model", tmp_path / "photos.keras", "--samples", tmp_path / "photos.npz", "--no-demos",
+    )  # fmt: skip
+    assert not at.error, [error.value for error in at.error]
+    assert any("not this model's classes" in caption.value for caption in at.caption)
+    predicted = np.asarray(load_model(tmp_path / "photos.keras")(x)).argmax(axis=1)
+    sample = at.selectbox(key="features_sample_pick")
+    assert sample.options[1].startswith(f"#1 label dogs → class {predicted[1]} ")
+    assert charts(at), "the attribution views still draw"
+
+
+def test_completeness_error_says_undefined_where_the_output_does_not_move(app_argv, tmp_path):
+    """A model whose score ignores the input (a zero last kernel, like an untrained head): the
+    caption says why there is no completeness error instead of showing nan%."""
+    from neurogenesis.testing import tiny_cnn
+
+    model = tiny_cnn(input_shape=(8, 8, 3), num_classes=3, name="flat")
+    head = model.get_layer("probabilities")
+    head.set_weights([np.zeros_like(weight) for weight in head.get_weights()])
+    model.save(tmp_path / "flat.keras")
+    x = np.random.default_rng(17).uniform(0, 1, size=(6, 8, 8, 3)).astype("float32")
+    np.savez(tmp_path / "flat.npz", x=x, y=np.arange(6) % 3)
+    at = open_features(
+        app_argv,
+        None,
+        "--model", tmp_path / "flat.keras", "--samples", tmp_path / "flat.npz", "--no-demos",
+    )  # fmt: skip
+    said = [c.value for c in at.caption if "completeness error" in c.value]
+    assert said == [
+        "Integrated gradients' completeness error: **undefined (the output does not change "
+        "between baseline and input)**."
+    ]

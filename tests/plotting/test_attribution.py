@@ -24,6 +24,7 @@ from neurogenesis.plotting.attribution import (
     SIGNED_COLORSCALE,
     SIGNED_TITLE,
     attribution_values,
+    completeness_summary,
     method_settings,
     plot_attribution,
     plot_attribution_grid,
@@ -363,3 +364,17 @@ def test_plotting_does_not_import_tensorflow():
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_completeness_summary_uses_the_defined_errors_and_counts_the_rest():
+    nan = float("nan")
+    undefined = "the output does not change between baseline and input"
+    assert completeness_summary([0.004]) == "0.4%"
+    assert completeness_summary([0.004, 0.002, 0.1, 0.006]) == "median 0.5% over 4 samples"
+    assert completeness_summary(np.array([0.004, nan, 0.002, 0.1])) == (
+        f"median 0.4% over 3 of 4 samples; undefined for 1 where {undefined}"
+    )
+    assert completeness_summary([nan]) == f"undefined ({undefined})"
+    assert completeness_summary(np.full(5, nan)) == f"undefined ({undefined})"
+    assert completeness_summary([0.00004, 0.00004]) == "median 0.004% over 2 samples"
+    assert completeness_summary(None) == completeness_summary([]) == ""
