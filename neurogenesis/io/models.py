@@ -28,6 +28,7 @@ from __future__ import annotations
 import atexit
 import builtins
 import contextlib
+import dataclasses
 import functools
 import io
 import json
@@ -48,6 +49,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from neurogenesis.errors import InputError, UnsafeModelError
+from neurogenesis.io import legacy
 
 if TYPE_CHECKING:
     import keras
@@ -164,6 +166,8 @@ class ModelCard:
         output_summary: The last layer(s), e.g. ``"Dense(10, softmax)"``.
         keras_version: The Keras version that saved the file, if it says.
         file_size: Bytes on disk.
+        translations: What was translated to load a tf.keras 2.x .h5 file in Keras 3, one
+            sentence each (see :mod:`neurogenesis.io.legacy`); empty for every other file.
     """
 
     path: str
@@ -176,6 +180,7 @@ class ModelCard:
     output_summary: str
     keras_version: str | None
     file_size: int
+    translations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -264,8 +269,10 @@ def load_model(path: str | os.PathLike[str]) -> keras.Model:
                     f"{error.strerror or error}."
                 ) from error
             info = _FileInfo(copy, info.given, info.display, info.kind, os.stat(copy))
-        _scan(info, keras_names=keras_names)
+        card = _scan(info, keras_names=keras_names)
         _check_unchanged(info)
+        if card.translations:  # a tf.keras 2.x .h5 file that Keras 3 reads only translated
+            return legacy.load_translated(info.path, info.display, _safe_mode_scope)
         return _keras_load(info)
 
 
@@ -386,11 +393,14 @@ def _check_unchanged(info: _FileInfo) -> None:
 
 
 def _scan(info: _FileInfo, keras_names: _KerasNames | None) -> ModelCard:
+    translations: tuple[str, ...] = ()
     if info.kind == "keras":
         config, keras_version, num_params = _scan_keras_archive(info, keras_names)
     else:
         config, keras_version, num_params = _scan_h5_model(info, keras_names)
-    return _card_from_config(config, info, keras_version, num_params)
+        _, translations = legacy.translate_h5_config(config, keras_version)
+    card = _card_from_config(config, info, keras_version, num_params)
+    return dataclasses.replace(card, translations=translations) if translations else card
 
 
 def _damaged_archive(display: str, reason: str) -> InputError:
@@ -1061,6 +1071,8 @@ def _check_entry(
         raise _registered_refusal(where, registered, advice)
     if class_name in _SPECIAL_CLASS_NAMES:
         return name or owner
+    if legacy.vouches_for(entry, where, keras_loaded=keras_names is not None):
+        return name or owner  # tf.keras op layers: translate_h5_config decides on each
     known = _IDENTIFIER.fullmatch(class_name) is not None
     if known and keras_names is not None:
         known = class_name in keras_names.classes
