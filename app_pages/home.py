@@ -42,6 +42,9 @@ def _model_card() -> None:
     st.caption(
         f"Saved with Keras {card.keras_version or 'unknown'} · {card.file_format} format · pre-scanned, loads with safe_mode"
     )
+    if card.translations:  # layer names come from the file: shown as plain text, not markdown
+        st.caption(f"Translated from tf.keras 2.x to load in Keras 3 ({len(card.translations)}):")
+        st.text("\n".join(card.translations))
 
 
 def _runs() -> None:

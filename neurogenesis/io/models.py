@@ -40,6 +40,7 @@ from __future__ import annotations
 import atexit
 import builtins
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import importlib
@@ -64,6 +65,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from neurogenesis.errors import InputError, UnsafeModelError
+from neurogenesis.io import legacy
 
 if TYPE_CHECKING:
     import keras
@@ -191,6 +193,8 @@ class ModelCard:
             this process: an installed model library (``'KerasHub'``), a module trusted with
             :func:`trust` (its name, or its file's name), :data:`LAMBDA_CODE` where Lambda
             layers were allowed; empty for a model of Keras's own layers.
+        translations: What was translated to load a tf.keras 2.x .h5 file in Keras 3, one
+            sentence each (see :mod:`neurogenesis.io.legacy`); empty for every other file.
     """
 
     path: str
@@ -204,6 +208,7 @@ class ModelCard:
     keras_version: str | None
     file_size: int
     code_from: tuple[str, ...] = ()
+    translations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -313,8 +318,10 @@ def load_model(path: str | os.PathLike[str]) -> keras.Model:
                 ) from error
             info = _FileInfo(copy, info.given, info.display, info.kind, os.stat(copy))
         walk = _Walk(keras_names=keras_names, allow_lambda=_LAMBDA_ALLOWED)
-        _scan(info, walk)
+        card = _scan(info, walk)
         _check_unchanged(info)
+        if card.translations:  # a tf.keras 2.x .h5 file that Keras 3 reads only translated
+            return legacy.load_translated(info.path, info.display, _safe_mode_scope)
         return _keras_load(info, safe_mode=not walk.has_lambda)
 
 
@@ -682,7 +689,12 @@ def _check_unchanged(info: _FileInfo) -> None:
 
 def _scan(info: _FileInfo, walk: _Walk) -> ModelCard:
     config, keras_version, num_params, _ = _read_parts(info, walk)
-    return _card_from_config(config, info, keras_version, num_params, tuple(walk.code_from))
+    card = _card_from_config(config, info, keras_version, num_params, tuple(walk.code_from))
+    if info.kind == "h5":
+        _, translations = legacy.translate_h5_config(config, keras_version)
+        if translations:
+            return dataclasses.replace(card, translations=translations)
+    return card
 
 
 def _read_parts(info: _FileInfo, walk: _Walk | None) -> tuple[dict, str | None, int | None, dict]:
@@ -1415,15 +1427,13 @@ def _check_entry(
     # The legacy loader looks the class name up in the registry first.
     if _check_operator_code(class_name, "class", walk):
         return name or owner
+    if legacy.vouches_for(entry, where, walk.keras_names is not None, display):
+        return name or owner  # tf.keras op layers: translate_h5_config decides on each
     known = _IDENTIFIER.fullmatch(class_name) is not None
     if known and walk.keras_names is not None:
         known = class_name in walk.keras_names.classes
         if not known and class_name in walk.keras_names.operations:
-            raise InputError(
-                f"{where} of {display} is the Keras operation {_quote(class_name)} (a keras.ops "
-                "call in the model's graph, not a custom class). Keras 3 cannot read keras.ops "
-                'operations from .h5 files; save the model as .keras (model.save("model.keras")).'
-            )
+            raise legacy.keras_op_in_h5(where, display, class_name)
     if not known:
         raise UnsafeModelError(
             f"Refused: {where} is of class {_quote(class_name)}, which Keras does not provide "

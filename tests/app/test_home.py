@@ -41,6 +41,18 @@ def test_home_shows_the_model_card_and_runs(app_inputs, app_argv):
     assert any("problem(s) in" in expander.label for expander in at.expander)
 
 
+def test_home_lists_what_a_tf_keras_file_needed_translated(app_argv):
+    app_argv("--model", ROOT / "tests" / "data" / "legacy" / "layers.h5", "--no-demos")
+    at = run_app()
+    assert any(
+        caption.value == "Translated from tf.keras 2.x to load in Keras 3 (8):"
+        for caption in at.caption
+    )
+    shown = "\n".join(text.value for text in at.text)
+    assert "DepthwiseConv2D 'depthwise': dropped groups=1, which Keras 3 does not take" in shown
+    assert "LSTM 'lstm': dropped time_major=False, which Keras 3 does not take" in shown
+
+
 def test_sidebar_selection_is_shared_through_session_state(app_inputs, app_argv, tmp_path):
     other = tmp_path / "other"
     other.mkdir()

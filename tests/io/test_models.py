@@ -13,6 +13,7 @@ import io
 import json
 import marshal
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -234,8 +235,10 @@ def test_keras_ops_nodes_are_not_layers(tmp_path):
     )
     # Keras 3 writes such a model to .h5 but cannot read it back (legacy configs have no ops).
     model.save(tmp_path / "ops.h5")
-    assert scan_model_file(tmp_path / "ops.h5").num_layers == 2
-    with pytest.raises(InputError, match=r"is the Keras operation '\w+'") as caught:
+    reason = r"Keras 3 cannot read keras\.ops operations from \.h5 files; save"
+    with pytest.raises(InputError, match=reason):
+        scan_model_file(tmp_path / "ops.h5")
+    with pytest.raises(InputError, match=reason) as caught:
         load_model(tmp_path / "ops.h5")
     assert not isinstance(caught.value, UnsafeModelError)
     assert "custom class" not in str(caught.value).replace("not a custom class", "")
@@ -261,10 +264,11 @@ def test_keras_ops_nodes_load_from_keras_and_are_named_as_operations_in_h5(tmp_p
         load_model(tmp_path / "gates.h5")
     message = str(caught.value)
     assert not isinstance(caught.value, UnsafeModelError)
-    assert message == (
-        "layer 'cast' of 'gates.h5' is the Keras operation 'Cast' (a keras.ops call in the "
-        "model's graph, not a custom class). Keras 3 cannot read keras.ops operations from .h5 "
-        'files; save the model as .keras (model.save("model.keras")).'
+    operation = re.match(r"layer '(\w+)' of 'gates.h5' is the Keras operation '(\w+)' ", message)
+    assert operation and operation[2] in ("Cast", "Multiply", "NotEqual", "LogicalOr")
+    assert message.endswith(
+        "(a keras.ops call in the model's graph, not a custom class). Keras 3 cannot read "
+        'keras.ops operations from .h5 files; save the model as .keras (model.save("model.keras")).'
     )
 
 
