@@ -35,7 +35,13 @@ def _model_card() -> None:
         st.caption(source.description)
     left, middle, right = st.columns(3)
     left.metric("Parameters", "unknown" if card.num_params is None else f"{card.num_params:,}")
-    middle.metric("Layers", f"{card.num_layers}")
+    middle.metric(
+        "Layers",
+        "—" if card.num_layers is None else f"{card.num_layers}",
+        help=None
+        if card.num_layers is not None
+        else "The file saves this model as its constructor's arguments, not as a list of layers.",
+    )
     right.metric("File size", f"{card.file_size / 1024:,.0f} KiB")
     inputs = ", ".join(shape_text(shape) for shape in card.input_shapes) or "unknown"
     st.text(f"Input: {inputs}\nOutput: {card.output_summary or 'unknown'}")

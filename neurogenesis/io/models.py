@@ -182,7 +182,8 @@ class ModelCard:
         name: The model's name from its config.
         model_class: ``'Sequential'``, ``'Functional'``, ...
         num_layers: Layers as ``len(model.layers)`` counts them (no InputLayer in a Sequential,
-            no ``keras.ops`` nodes).
+            no ``keras.ops`` nodes); None for a model whose config lists no layers (a
+            subclassed model, a KerasHub backbone saved as its constructor's arguments).
         num_params: Parameters stored in the file, as ``model.count_params()`` counts them
             (optimizer variables excluded); None if unknown.
         input_shapes: One shape per model input, batch dimension first.
@@ -201,7 +202,7 @@ class ModelCard:
     file_format: str
     name: str
     model_class: str
-    num_layers: int
+    num_layers: int | None
     num_params: int | None
     input_shapes: tuple[tuple[int | None, ...], ...]
     output_summary: str
@@ -1757,7 +1758,9 @@ def _card_from_config(
         file_format=info.kind,
         name=_short(name, 200),
         model_class=model_class,
-        num_layers=_count_layers(layers, model_class),
+        num_layers=_count_layers(layers, model_class)
+        if layers or model_class in _MODEL_CLASS_NAMES
+        else None,
         num_params=num_params,
         input_shapes=_input_shapes(config, inner, layers, model_class),
         output_summary=_output_summary(inner, layers, model_class),

@@ -18,6 +18,7 @@ import pytest
 
 from neurogenesis.errors import InputError, UnsafeModelError
 from neurogenesis.io.models import load_model, scan_model_file
+from neurogenesis.io.structure import model_structure
 
 keras_hub = pytest.importorskip(
     "keras_hub", reason="keras_hub is not installed (pip install keras-hub)"
@@ -116,6 +117,11 @@ def test_keras_hub_models_load_and_predict_as_the_originals(hub, name):
     card = scan_model_file(path)
     assert card.code_from == ("KerasHub",)
     assert card.num_params == model.count_params()
+    # A backbone saves its constructor's arguments, not its layers: their count is unknown, not 0.
+    assert card.num_layers == (len(model.layers) if name == "functional" else None)
+    structure = model_structure(path)
+    assert structure.num_params == model.count_params()
+    assert all(layer.origin == "keras_hub" for layer in structure.layers) or name == "functional"
 
     loaded = load_model(path)
     assert type(loaded) is type(model)
