@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages import ui
 from neurogenesis import cached
 from neurogenesis.errors import InputError
-from neurogenesis.plotting.architecture import origin_text, shape_text, structure_table
+from neurogenesis.plotting.architecture import (
+    origin_text,
+    plot_graph,
+    shape_text,
+    structure_table,
+)
 
 
 def structure_or_none(source, error: InputError):
@@ -43,6 +49,17 @@ def structure_view(source, error: InputError) -> None:
     if structure is None:
         return
     structure_summary(structure)
+    if structure.layers:
+        ui.chart(
+            plot_graph(cached.structure_layout(source, str(error))),
+            key="structure_graph",
+            name="structure_graph",
+            data=structure_table(structure),
+        )
+        st.caption(
+            "The graph as the file describes it (nested models and numbered blocks open while "
+            "they fit); tensor shapes are not shown because the model is never run."
+        )
     table = structure_table(structure)
     st.dataframe(
         table,

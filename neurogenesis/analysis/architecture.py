@@ -371,7 +371,7 @@ class GraphUnit:
     class_name: str
     output_shape: tuple
     num_params: int
-    macs: int
+    macs: int | None  # None where unknown (a structure read from a file, never run)
     path: tuple[str, ...]  # ids of the blocks it belongs to, outermost first
     layer_path: tuple[str, ...]  # layer names from the top model down (nested models)
     attributes: tuple[tuple[str, str], ...] = ()  # key settings, see key_attributes
@@ -422,7 +422,7 @@ class GraphNode:
     class_name: str
     output_shape: tuple
     num_params: int
-    macs: int
+    macs: int | None
     column: int
     row: float
     group: str | None = None  # the block's id when this node is a collapsed block
@@ -695,6 +695,110 @@ def model_graph(model: Any) -> ModelGraph:
     )
 
 
+def structure_graph(structure: Any) -> ModelGraph:
+    """The graph of a model read from its file without running it (``io.structure``), for the
+    same drawing as :func:`model_graph`: a unit per layer, nested models as groups, blocks found
+    by name. Shapes and compute are unknown (``output_shape`` ``()``, edges' shapes ``()``,
+    ``macs`` None); parameters come from the stored weights.
+
+    A nested model's inputs are its layers that nothing inside it feeds, its outputs those that
+    feed nothing inside it (the file names them only for the top model).
+    """
+    from collections import defaultdict
+
+    units: list[dict] = []
+    groups: dict[str, GraphGroup] = {}
+    index_of: dict[tuple[str | None, str], int] = {}  # (parent, layer name) -> unit index
+    members: dict[str, list[str]] = defaultdict(list)  # nested model -> its layer names
+    by_key = {(layer.parent, layer.name): layer for layer in structure.layers}
+    nested = {
+        layer.name
+        for layer in structure.layers
+        if any(other.parent == layer.name for other in structure.layers)
+    }
+    nested_layer = {layer.name: layer for layer in structure.layers if layer.name in nested}
+    path_of: dict[str | None, tuple[str, ...]] = {None: ()}
+    for layer in structure.layers:
+        if layer.parent is not None:
+            members[layer.parent].append(layer.name)
+        if layer.name in nested:
+            path_of[layer.name] = (*path_of.get(layer.parent, ()), layer.name)
+            groups[layer.name] = GraphGroup(layer.name, layer.name, "model", layer.parent)
+            continue
+        if layer.parent is not None and layer.class_name == "InputLayer":
+            continue  # a nested model's input is its caller's tensor (as in model_graph)
+        index_of[(layer.parent, layer.name)] = len(units)
+        units.append(
+            {
+                "name": layer.name,
+                "class_name": layer.class_name,
+                "output_shape": (),
+                "num_params": layer.num_params or 0,
+                "macs": None,
+                "path": path_of.get(layer.parent, ()),
+                "layer_path": (*path_of.get(layer.parent, ()), layer.name),
+                "attributes": _structure_attributes(layer),
+            }
+        )
+
+    def fed_inside(model: str) -> set[str]:
+        return {name for name in members[model] for name in by_key[(model, name)].inbound}
+
+    def producers(parent: str | None, name: str) -> list[int]:
+        """The units whose output a layer named ``name`` (in ``parent``) passes on."""
+        if name in nested and (parent, name) in by_key:
+            used = fed_inside(name)
+            sinks = [n for n in members[name] if n not in used] or members[name][-1:]
+            return [i for n in sinks for i in producers(name, n)]
+        found = index_of.get((parent, name))
+        if found is None and parent is not None and (parent, name) in by_key:
+            return caller_producers(parent)  # a nested model's input: what its caller passes
+        return [] if found is None else [found]
+
+    def caller_producers(model: str) -> list[int]:
+        caller = nested_layer[model]
+        return [i for outer in caller.inbound for i in producers(caller.parent, outer)]
+
+    edges: dict[tuple[int, int], None] = {}
+    for layer in structure.layers:
+        target = index_of.get((layer.parent, layer.name))
+        if target is None:
+            continue  # a nested model, or a nested model's input
+        if layer.inbound:
+            sources = [i for name in layer.inbound for i in producers(layer.parent, name)]
+        elif layer.parent is not None:  # a nested Sequential's first layer records none
+            sources = caller_producers(layer.parent)
+        else:
+            sources = []
+        for source in sources:
+            if source != target:
+                edges[(source, target)] = None
+
+    children: dict[int, list[int]] = {i: [] for i in range(len(units))}
+    for source, target in edges:
+        children[source].append(target)
+    paths = [list(unit["path"]) for unit in units]
+    _find_name_blocks(units, paths, children, groups)
+    return ModelGraph(
+        name=structure.name,
+        units=tuple(
+            GraphUnit(index=i, **{**unit, "path": tuple(paths[i])}) for i, unit in enumerate(units)
+        ),
+        edges=tuple(GraphEdge(s, t, ()) for s, t in edges),
+        groups=tuple(groups.values()),
+    )
+
+
+def _structure_attributes(layer: Any) -> tuple[tuple[str, str], ...]:
+    import json
+
+    try:
+        config = json.loads(layer.config) if layer.config else {}
+    except ValueError:  # a config cut at io.structure.MAX_CONFIG_CHARS
+        config = {}
+    return key_attributes(layer.class_name, config) if isinstance(config, dict) else ()
+
+
 def _find_name_blocks(
     units: list[dict], paths: list[list[str]], children: dict, groups: dict
 ) -> None:
@@ -867,7 +971,9 @@ def layout_graph(graph: ModelGraph, expanded: Iterable[str] | None = None) -> Gr
                 if len(exits) == 1
                 else tuple(unit.output_shape for unit in exits),
                 num_params=sum(unit.num_params for unit in units),
-                macs=sum(unit.macs for unit in units),
+                macs=None
+                if any(unit.macs is None for unit in units)
+                else sum(unit.macs for unit in units),
                 column=column[i],
                 row=rows[i],
                 group=key,

@@ -238,3 +238,14 @@ def structure(source: Key, reason: str | None = None):
     from neurogenesis.io.structure import model_structure
 
     return model_structure(source[0], reason=reason)
+
+
+@by_key
+@st.cache_data(show_spinner="Laying out the structure…", max_entries=32)
+def structure_layout(source: Key, reason: str | None = None):
+    """The structure's graph (``analysis.architecture.structure_graph``) laid out with the
+    blocks that fit open (``default_expanded``)."""
+    from neurogenesis.analysis.architecture import default_expanded, layout_graph, structure_graph
+
+    graph = structure_graph(structure(source, reason))
+    return layout_graph(graph, default_expanded(graph))

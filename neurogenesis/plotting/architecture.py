@@ -326,6 +326,7 @@ def graph_geometry(info, *, direction: str = "top down") -> dict:
     label_text = {
         source: _clipped(" · ".join(dict.fromkeys(shape_text(edge.shape) for edge in edges)))
         for source, edges in outgoing.items()
+        if any(edge.shape for edge in edges)  # a structure read from a file knows no shapes
     }
     label_size = {source: _label_size(text) for source, text in label_text.items()}
     levels: dict[int, list[int]] = {}
@@ -599,9 +600,9 @@ def plot_graph(
                     escaped(node.class_name)
                     if not _is_block(node)
                     else f"{node.class_name.lower()} of {node.num_layers} layers (click to open)",
-                    shape_text(node.output_shape),
+                    shape_text(node.output_shape) if node.macs is not None else "unknown",
                     f"{node.num_params:,}",
-                    f"{node.macs:,}",
+                    f"{node.macs:,}" if node.macs is not None else "unknown (not run)",
                 )
                 for node in info.nodes
             ],

@@ -231,6 +231,14 @@ def test_a_model_that_cannot_run_shows_its_structure(app_argv, tmp_path):
     assert table.set_index("layer").loc["gate", "from"].startswith("custom code (")
     assert table.set_index("layer").loc["head", "inputs"] == "gate"
     assert at.metric[0].value == f"{model.count_params():,}"
+    graph = figure(at)
+    drawn = {
+        point[1]
+        for trace in graph["data"]
+        if trace.get("name") == "layers"
+        for point in trace["customdata"]
+    }
+    assert drawn == {"features", "gate", "head"}
 
     home = open_page(app_argv, "home.py", "--model", path, "--no-demos")
     assert not home.exception

@@ -271,3 +271,39 @@ def test_snake_case_is_keras_own():
 def test_copy_is_read_by_its_bytes(tmp_path):
     renamed = shutil.copyfile(ROOT / "models" / "digits_cnn.keras", tmp_path / "upload.bin")
     assert model_structure(renamed).num_params == scan_model_file(renamed).num_params
+
+
+@pytest.mark.parametrize("which", ["nested", "mobilenet", "demos"])
+def test_structure_graph_is_the_loaded_models_graph(tmp_path, which):
+    """The graph drawn from the file alone has the layers, connections, nested models and
+    blocks of the graph walked on the loaded model (``analysis.architecture.model_graph``)."""
+    import keras
+
+    from neurogenesis.analysis.architecture import layout_graph, model_graph, structure_graph
+
+    if which == "nested":
+        paths = [tmp_path / "nested.keras"]
+        _two_inputs_nested(keras)[0].save(paths[0])
+    elif which == "mobilenet":
+        paths = [tmp_path / "mobilenet.keras"]
+        keras.applications.MobileNetV2(
+            input_shape=(96, 96, 3), alpha=0.35, weights=None, classes=10
+        ).save(paths[0])
+    else:
+        paths = [ROOT / "models" / f"{name}.keras" for name in ("digits_cnn", "shapes_cnn")]
+    for path in paths:
+        drawn = structure_graph(model_structure(path))
+        walked = model_graph(load_model(path))
+
+        def edges(graph):
+            return sorted(
+                (graph.units[e.source].name, graph.units[e.target].name) for e in graph.edges
+            )
+
+        assert edges(drawn) == edges(walked)
+        assert [u.name for u in drawn.units] == [u.name for u in walked.units]
+        assert [u.num_params for u in drawn.units] == [u.num_params for u in walked.units]
+        assert sorted(g.id for g in drawn.groups) == sorted(g.id for g in walked.groups)
+        assert all(u.macs is None and u.output_shape == () for u in drawn.units)
+        layout = layout_graph(drawn)
+        assert len(layout.nodes) == len(drawn.units)
