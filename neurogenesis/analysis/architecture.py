@@ -732,7 +732,7 @@ def structure_graph(structure: Any) -> ModelGraph:
             {
                 "name": layer.name,
                 "class_name": layer.class_name,
-                "output_shape": (),
+                "output_shape": _structure_input_shape(layer),
                 "num_params": layer.num_params or 0,
                 "macs": None,
                 "path": path_of.get(layer.parent, ()),
@@ -787,6 +787,23 @@ def structure_graph(structure: Any) -> ModelGraph:
         edges=tuple(GraphEdge(s, t, ()) for s, t in edges),
         groups=tuple(groups.values()),
     )
+
+
+def _structure_input_shape(layer: Any) -> tuple:
+    """An InputLayer's shape, which the file states (every other shape needs the model run)."""
+    import json
+
+    if layer.class_name != "InputLayer" or not layer.config:
+        return ()
+    try:
+        config = json.loads(layer.config)
+    except ValueError:
+        return ()
+    for key in ("batch_shape", "batch_input_shape"):
+        shape = config.get(key) if isinstance(config, dict) else None
+        if isinstance(shape, list) and all(n is None or type(n) is int for n in shape):
+            return tuple(shape)
+    return ()
 
 
 def _structure_attributes(layer: Any) -> tuple[tuple[str, str], ...]:

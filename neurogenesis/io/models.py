@@ -1420,9 +1420,10 @@ def _check_entry(
             )
         return name or owner
 
-    # No module: a legacy (.h5, tf.keras) entry or one of the serializer's special entries.
+    # No module: a legacy (.h5, tf.keras) entry, one of the serializer's special entries, or a
+    # class Keras saved from a script (__main__), which names no module.
     if registered not in (None, class_name):
-        raise _registered_refusal(where, registered, advice)
+        raise _registered_refusal(where, registered, _trust_advice(registered, None))
     if class_name in _SPECIAL_CLASS_NAMES:
         return name or owner
     # The legacy loader looks the class name up in the registry first.
