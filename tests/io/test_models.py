@@ -1170,3 +1170,19 @@ def test_any_bytes_give_input_error_or_a_model(saved, data, suffix):
     for reader in (scan_model_file, load_model):
         with contextlib.suppress(InputError):
             reader(path)
+
+
+def test_a_class_saved_from_a_script_says_how_to_trust_it(saved, tmp_path):
+    """Keras names no module for a class defined in a script (__main__): the refusal says what
+    would let it run, not only that it is refused."""
+
+    def edit(config):
+        layer = config["config"]["layers"][1]
+        layer.pop("module", None)
+        layer.update(class_name="Block", registered_name="mine>Block")
+
+    path = _keras_with_config(saved, tmp_path / "script.keras", edit)
+    with pytest.raises(UnsafeModelError) as caught:
+        scan_model_file(path)
+    assert "'mine>Block'" in str(caught.value)
+    assert "--trust with the path of the .py file that defines it" in str(caught.value)
