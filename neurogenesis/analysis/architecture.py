@@ -680,13 +680,20 @@ def model_graph(model: Any) -> ModelGraph:
                     producer[id(tensor)] = index
 
     walk(functional_graph(model), (), ())
+    return _with_blocks(model.name, units, edges, groups)
+
+
+def _with_blocks(
+    name: str, units: list[dict], edges: list[tuple[int, int, tuple]], groups: dict
+) -> ModelGraph:
+    """The graph of these units and edges, with the numbered-name blocks found."""
     children: dict[int, list[int]] = {i: [] for i in range(len(units))}
     for source, target, _ in edges:
         children[source].append(target)
     paths = [list(unit["path"]) for unit in units]
     _find_name_blocks(units, paths, children, groups)
     return ModelGraph(
-        name=model.name,
+        name=name,
         units=tuple(
             GraphUnit(index=i, **{**unit, "path": tuple(paths[i])}) for i, unit in enumerate(units)
         ),
@@ -774,19 +781,7 @@ def structure_graph(structure: Any) -> ModelGraph:
             if source != target:
                 edges[(source, target)] = None
 
-    children: dict[int, list[int]] = {i: [] for i in range(len(units))}
-    for source, target in edges:
-        children[source].append(target)
-    paths = [list(unit["path"]) for unit in units]
-    _find_name_blocks(units, paths, children, groups)
-    return ModelGraph(
-        name=structure.name,
-        units=tuple(
-            GraphUnit(index=i, **{**unit, "path": tuple(paths[i])}) for i, unit in enumerate(units)
-        ),
-        edges=tuple(GraphEdge(s, t, ()) for s, t in edges),
-        groups=tuple(groups.values()),
-    )
+    return _with_blocks(structure.name, units, [(s, t, ()) for s, t in edges], groups)
 
 
 def _structure_input_shape(layer: Any) -> tuple:
