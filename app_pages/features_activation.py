@@ -38,8 +38,14 @@ def _settings(model_source, sample_set) -> dict:
     with st.expander("Regularization and steps"):
         c1, c2, c3 = st.columns(3)
         steps = c1.slider("Steps", 16, 1024, DEFAULT_STEPS, key="features_am_steps")
+        # The defaults grow with the image (224×224 photos: 11 pixels of blur), and so do the
+        # ranges: a default above a fixed maximum was an exception.
         jitter = c1.slider(
-            "Jitter (pixels)", 0, 8, int(defaults["jitter"]), key="features_am_jitter"
+            "Jitter (pixels)",
+            0,
+            max(8, 2 * int(defaults["jitter"])),
+            int(defaults["jitter"]),
+            key="features_am_jitter",
         )
         learning_rate = c2.number_input(
             "Step size (Adam, decays)",
@@ -55,7 +61,7 @@ def _settings(model_source, sample_set) -> dict:
         blur = c3.number_input(
             "Gradient blur σ (pixels)",
             0.0,
-            4.0,
+            max(4.0, 2 * float(defaults["blur_sigma"])),
             float(defaults["blur_sigma"]),
             key="features_am_blur",
         )

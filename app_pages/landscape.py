@@ -9,7 +9,7 @@ import streamlit as st
 from app_pages import ui
 from app_pages.landscape_compare import compare_view
 from app_pages.landscape_line import line_view, sharpness_view
-from app_pages.landscape_settings import grid_settings, loss_settings
+from app_pages.landscape_settings import cost_caption, grid_settings, loss_settings
 from neurogenesis import cached
 from neurogenesis.plotting.landscape import (
     grid_table,
@@ -112,6 +112,8 @@ options = {
 
 # --- Compute, with a coarse preview first ------------------------------------------------------
 ready = cached.is_landscape_ready(model_source, samples_source, options, run_dir)
+if not ready:
+    cost_caption(model_source, samples_source, options)
 preview = st.empty()
 progress = None if ready else st.progress(0.0, text="Tracing the model…")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages import ui
 from neurogenesis import cached
 from neurogenesis.analysis.landscape import (
     BIAS_MODES,
@@ -14,6 +15,8 @@ from neurogenesis.analysis.landscape import (
 )
 
 DEFAULT_SAMPLES = 256
+# A plane estimated to take longer than this waits for a click instead of starting on open.
+CONFIRM_SECONDS = 60
 BIAS_LABELS = {
     "zero": "left out (zero)",
     "weights": "a copy of the weights",
@@ -82,13 +85,38 @@ def grid_settings(sample_count: int, directions: str) -> dict:
         "Seed", 0, 10_000, 0, key="landscape_seed", disabled=directions == "pca"
     )
     most = min(sample_count, MAX_NUM_SAMPLES)
-    num_samples = controls[3].slider(
-        "Samples", min(16, most), most, min(DEFAULT_SAMPLES, most), key="landscape_samples",
-        help="The first samples of the set: every grid point runs them all through the model.",
-    )  # fmt: skip
+    if min(16, most) < most:
+        num_samples = controls[3].slider(
+            "Samples", min(16, most), most, min(DEFAULT_SAMPLES, most), key="landscape_samples",
+            help="The first samples of the set: every grid point runs them all through the model.",
+        )  # fmt: skip
+    else:  # a slider needs two ends: a set this small is used whole
+        num_samples = most
+        controls[3].caption(f"Samples: all {most} of the set")
     return {
         "resolution": int(resolution),
         "span": float(span),
         "seed": int(seed),
         "num_samples": int(num_samples),
     }
+
+
+def cost_caption(model_source, samples_source, options: dict) -> None:
+    """Says how long the plane will take, before it starts: a full-size model on a CPU takes
+    minutes, and the user may want fewer points or samples. Past :data:`CONFIRM_SECONDS` it
+    starts only on a click (and the page stops here until then)."""
+    with st.spinner("Timing one forward pass…"):
+        cost = ui.or_stop(lambda: cached.landscape_estimate(model_source, samples_source, options))
+    side = options["resolution"]
+    batches = cost["num_batches"]
+    st.caption(
+        f"About {cost['seconds']:,.0f} s: {side}×{side} points, each running "
+        f"{cost['num_samples']} samples through the model in {batches} "
+        f"batch{'es' if batches > 1 else ''} of {cost['batch_size']} (one batch takes "
+        f"{cost['seconds_per_batch']:.2g} s here; tracing the model comes on top). Fewer points "
+        "or samples make it faster."
+    )
+    if cost["seconds"] > CONFIRM_SECONDS and not st.button(
+        f"Compute the plane (about {cost['seconds']:,.0f} s)", key="landscape_go", type="primary"
+    ):
+        st.stop()

@@ -24,7 +24,18 @@ __all__ = [
     "write_csv_log",
     "write_json_history",
     "write_lightning_log",
+    "BIG_MODELS",
+    "big_model",
+    "write_photo_samples",
 ]
+
+# The full-size ImageNet classifiers of ``keras.applications`` that the app must stay usable
+# with (issue 21), by the name the NEUROGENESIS_BIG_MODELS variable uses.
+BIG_MODELS = {
+    "resnet50": "ResNet50",
+    "efficientnetb0": "EfficientNetB0",
+    "densenet121": "DenseNet121",
+}
 
 
 def _keras():
@@ -154,4 +165,32 @@ def write_lightning_log(
         writer.writerows(rows)
     lines = [f"{key}: {value}" for key, value in (hparams or {}).items()]
     (folder / "hparams.yaml").write_text("\n".join(lines) + "\n" if lines else "{}\n")
+    return path
+
+
+def big_model(name: str):
+    """A full-size ``keras.applications`` classifier with random weights (nothing downloaded):
+    224×224×3 inputs, 1000 softmax classes, seeded.
+
+    Args:
+        name: a key of ``BIG_MODELS`` (``"resnet50"``, ``"efficientnetb0"``, ``"densenet121"``).
+    """
+    keras = _keras()
+    builder = getattr(keras.applications, BIG_MODELS[name])
+    return builder(weights=None, input_shape=(224, 224, 3), classes=1000)
+
+
+def write_photo_samples(
+    path: str | os.PathLike,
+    num_samples: int = 8,
+    image_size: tuple[int, int] = (224, 224),
+    label_names: tuple[str, ...] = ("cats", "dogs"),
+) -> Path:
+    """A labelled photo set as ``.npz`` (``x`` uint8 images, ``y``, ``label_names``): random but
+    fixed pixels, labels alternating over ``label_names`` (which are not a model's classes)."""
+    rng = np.random.default_rng(SEED)
+    x = rng.integers(0, 256, size=(num_samples, *image_size, 3), dtype=np.uint8)
+    y = np.arange(num_samples) % len(label_names)
+    path = Path(path)
+    np.savez(path, x=x, y=y, label_names=np.array(label_names))
     return path

@@ -312,6 +312,49 @@ def _write_once(target: Path, data: bytes) -> None:
         os.replace(temporary, target)
 
 
+def fitted_samples(
+    source: Source, sample_set, input_shape: tuple, upload_dir: Path | None = None
+) -> tuple[Source, str | None]:
+    """The sample set made to fit a model with a fixed image input: images of another height
+    and width are resized to the model's (``io.samples.resize_images``), stored once under their
+    content hash beside the uploads, and returned as a new :class:`Source` with a sentence
+    saying so. Anything else (text, arrays, images of the right size, a model whose input size is
+    not fixed) comes back as it was, with None.
+
+    Args:
+        source: the sample set's Source.
+        sample_set: the set read from it (``io.samples.SampleSet``).
+        input_shape: the model's first input shape without the batch axis.
+        upload_dir: where to store the resized set (default :data:`UPLOAD_DIR`).
+    """
+    from neurogenesis.io.samples import resize_images, samples_npz
+
+    x = sample_set.x
+    shape = tuple(input_shape)
+    if (
+        sample_set.kind != "image"
+        or x.ndim != 4
+        or len(shape) != 3
+        or not all(isinstance(d, int) and d > 0 for d in shape[:2])
+        or tuple(x.shape[1:3]) == shape[:2]
+    ):
+        return source, None
+    height, width = shape[:2]
+    data = samples_npz(resize_images(sample_set, (height, width)))
+    digest = hashlib.sha256(data).hexdigest()
+    target = (
+        (upload_dir or UPLOAD_DIR)
+        / digest[:32]
+        / safe_file_name(f"{Path(source.path).stem}-{height}x{width}.npz")
+    )
+    _write_once(target, data)
+    note = (
+        f"Resized from {x.shape[1]}×{x.shape[2]} to {height}×{width} to fit the model's input "
+        f"({len(x)} images)."
+    )
+    return Source(source.kind, source.origin, source.label, str(target), source.description), note
+
+
 TRIAL_SUFFIXES = (".csv", ".json", ".db", ".sqlite", ".sqlite3")
 
 

@@ -25,7 +25,15 @@ def chosen_model():
         st.warning(f"**This page runs the model, and this one cannot run here.** {error}")
         st.page_link("app_pages/architecture.py", label="See its structure on Architecture")
         st.stop()
-    return model_source, st.session_state.get("samples")
+    samples_source = st.session_state.get("samples")
+    if samples_source is not None:
+        try:
+            samples_source, note = cached.fitted_samples(model_source, samples_source)
+        except InputError:
+            note = None  # the page says what is wrong with the set when it reads it
+        if note:
+            st.caption(note)
+    return model_source, samples_source
 
 
 def trusted_code_note(model_source) -> str | None:

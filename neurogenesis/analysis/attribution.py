@@ -634,24 +634,29 @@ def _memory_budget() -> int:
 
 
 def chunk_rows(
-    layers: graph.GraphLayers, sample_shape: Sequence[int], budget_bytes: int | None = None
+    layers: graph.GraphLayers,
+    sample_shape: Sequence[int],
+    budget_bytes: int | None = None,
+    most: int = DEFAULT_BATCH_SIZE,
 ) -> int:
     """Rows per gradient call so that one call stays within the memory budget.
 
-    At most :data:`DEFAULT_BATCH_SIZE`, at least 1: a small model keeps big batches (the speed
-    of doing all steps of a sample at once), an ImageNet-sized one gets a few rows per call.
+    At most ``most``, at least 1: a small model keeps big batches (the speed of doing all steps
+    of a sample at once), an ImageNet-sized one gets a few rows per call.
 
     Args:
         layers: ``graph.graph_layers(model)``.
         sample_shape: one row's shape as given to the model.
         budget_bytes: the budget; default ``$NEUROGENESIS_ATTRIBUTION_BUDGET_MB`` MiB, else
             :data:`DEFAULT_MEMORY_BUDGET_MB`.
+        most: the cap (default :data:`DEFAULT_BATCH_SIZE`; the loss landscape passes its
+            largest sample count, so a small model keeps every sample in one call).
 
     Raises:
         InputError: the environment variable is not a positive number.
     """
     budget = _memory_budget() if budget_bytes is None else int(budget_bytes)
-    return int(max(1, min(DEFAULT_BATCH_SIZE, budget // row_bytes(layers, sample_shape))))
+    return int(max(1, min(int(most), budget // row_bytes(layers, sample_shape))))
 
 
 def _batched(scorer: _Scorer, kind: str, inputs: list[np.ndarray], targets, batch_size: int):

@@ -53,6 +53,7 @@ __all__ = [
     "check_grid",
     "checkpoint_weights",
     "coarse",
+    "estimated_seconds",
     "landscape_arrays",
     "filter_axes",
     "flat_direction",
@@ -633,7 +634,10 @@ class LandscapeEvaluator:
     A point is ``base + sum_k coefficients[k] * directions[k]`` over the trainable variables
     (and, for lines through BatchNormalization statistics, the non-trainable ones). Every chunk
     of points is one call: ``tf.map_fn`` over the coefficient rows, each row one
-    ``model.stateless_call`` on the whole sample subset in inference mode.
+    ``model.stateless_call`` on the whole sample subset in inference mode. A subset larger than
+    what fits the memory budget (an ImageNet-sized model on 224×224 photos) goes through in
+    batches of ``batch_size`` inside the same call, one batch and one point at a time; the loss
+    is the same mean over every sample.
 
     Args:
         model: the Keras model (never changed).
@@ -642,10 +646,23 @@ class LandscapeEvaluator:
         loss: a Keras loss name, a serialized ``keras.losses`` object, or a function.
         metrics: compiled metric names; those that cannot be evaluated statelessly are left out
             with a note.
+        batch_size: samples per model call; default as many as fit the memory budget
+            (``attribution.chunk_rows``, ``$NEUROGENESIS_ATTRIBUTION_BUDGET_MB``).
     """
 
-    def __init__(self, model: Any, x: np.ndarray, y: np.ndarray, *, loss, metrics=()):
+    def __init__(
+        self,
+        model: Any,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        loss,
+        metrics=(),
+        batch_size: int | None = None,
+    ):
         import tensorflow as tf
+
+        from neurogenesis.analysis.attribution import chunk_rows
 
         layers, reason = _layers_or_reason(model)
         if reason:
@@ -680,8 +697,25 @@ class LandscapeEvaluator:
         self.shapes = [tuple(w.shape) for w in self.trainable]
         self._tf = tf
         self._functions: dict[tuple[int, bool], Callable] = {}
+        if batch_size is None:
+            batch_size = chunk_rows(layers, self.x.shape[1:], most=MAX_NUM_SAMPLES)
+        self.batch_size = int(max(1, min(int(batch_size), len(self.x))))
+        self.num_batches = -(-len(self.x) // self.batch_size)
         self._x_tensor = tf.constant(self.x)
         self._y_tensor = tf.constant(self.y)
+        if self.num_batches > 1:
+            # (batches, batch_size, ...): the last batch padded with the first samples, which
+            # weigh 0 in the mean.
+            padding = self.num_batches * self.batch_size - len(self.x)
+            weights = np.concatenate([np.ones(len(self.x)), np.zeros(padding)]).astype(np.float32)
+
+            def batches(values: np.ndarray) -> np.ndarray:
+                padded = np.concatenate([values, np.resize(values, (padding, *values.shape[1:]))])
+                return padded.reshape(self.num_batches, self.batch_size, *values.shape[1:])
+
+            self._x_tensor = tf.constant(batches(self.x))
+            self._y_tensor = tf.constant(batches(self.y))
+            self._weights = tf.constant(weights.reshape(self.num_batches, self.batch_size))
 
     @property
     def num_samples(self) -> int:
@@ -726,6 +760,56 @@ class LandscapeEvaluator:
         values += [ops.cast(ops.mean(metric(y, output)), "float32") for metric in self._metrics]
         return self._tf.stack(values)
 
+    def seconds_per_batch(self) -> float:
+        """Seconds one forward pass of one batch takes here (the second of two eager calls, so
+        the first call's setup is not counted): the unit of :func:`estimated_seconds`."""
+        import time
+
+        part = self.x[: self.batch_size]
+        self.model(part, training=False)
+        start = time.perf_counter()
+        self.model(part, training=False)
+        return time.perf_counter() - start
+
+    def _weighted_sums(self, trainable, non_trainable, x, y, weights):
+        """One batch's ``[sum(w * loss), sum(w * metric)..., added losses]`` (per-sample values
+        averaged over their own other axes first, so the mean over samples is unchanged)."""
+        from keras import ops
+
+        output, _, losses = self.model.stateless_call(
+            trainable, non_trainable, x, training=False, return_losses=True
+        )
+        if isinstance(output, (list, tuple)):
+            output = output[0]
+        if isinstance(output, dict):
+            output = next(iter(output.values()))
+        count = self.batch_size
+
+        def weighted(values):
+            values = ops.cast(ops.reshape(values, (count, -1)), "float32")
+            return ops.sum(ops.mean(values, axis=1) * weights)
+
+        sums = [weighted(self._loss(y, output))]
+        sums += [weighted(metric(y, output)) for metric in self._metrics]
+        extra = ops.zeros((), "float32")
+        for value in losses:
+            extra = extra + ops.cast(value, "float32")
+        return self._tf.stack([*sums, extra])
+
+    def _batched_objectives(self, trainable, non_trainable, x, y, weights):
+        """:meth:`_objectives` over batches ``x`` (B, batch_size, ...), one batch at a time."""
+        tf = self._tf
+        sums = tf.map_fn(
+            lambda part: self._weighted_sums(trainable, non_trainable, *part),
+            (x, y, weights),
+            fn_output_signature=tf.float32,
+            parallel_iterations=1,
+        )
+        total = tf.reduce_sum(sums, axis=0)
+        values = total[:-1] / tf.reduce_sum(weights)
+        # Added losses (regularization) do not depend on the samples: the same in every batch.
+        return tf.concat([values[:1] + total[-1] / self.num_batches, values[1:]], axis=0)
+
     def _function(self, num_directions: int, moves_non_trainable: bool) -> Callable:
         key = (num_directions, moves_non_trainable)
         if key in self._functions:
@@ -756,9 +840,18 @@ class LandscapeEvaluator:
                     ]
                 else:
                     non_trainable = base_nt
+                if self.num_batches > 1:
+                    return self._batched_objectives(trainable, non_trainable, x, y, self._weights)
                 return self._objectives(trainable, non_trainable, x, y)
 
-            return tf.map_fn(one, coefficients, fn_output_signature=tf.float32)
+            # One point at a time when the samples come in batches: each point's call already
+            # uses the memory budget.
+            return tf.map_fn(
+                one,
+                coefficients,
+                fn_output_signature=tf.float32,
+                parallel_iterations=1 if self.num_batches > 1 else None,
+            )
 
         self._functions[key] = graph_function(evaluate)
         return self._functions[key]
@@ -815,13 +908,23 @@ class LandscapeEvaluator:
         base = [tf.constant(b, tf.float32) for b in self.trainable]
         base_nt = [tf.constant(b) for b in self.non_trainable]
 
+        batched = self.num_batches > 1
+
+        def objective(x, y, weights):
+            if not batched:
+                return self._objectives(base, base_nt, x, y)[0]
+            # This batch's share of the mean loss: the batches' shares add up to it, and so do
+            # their Hessian-vector products.
+            sums = self._weighted_sums(base, base_nt, x, y, weights)
+            return sums[0] / len(self.x) + sums[-1] / self.num_batches
+
         @tf.function(reduce_retracing=True)
-        def hvp(vector, x, y):
+        def hvp(vector, x, y, weights):
             with tf.GradientTape() as outer:
                 outer.watch(base)
                 with tf.GradientTape() as inner:
                     inner.watch(base)
-                    value = self._objectives(base, base_nt, x, y)[0]
+                    value = objective(x, y, weights)
                 # Embedding lookups give IndexedSlices: dense tensors for the products below.
                 gradients = [
                     None if g is None else tf.convert_to_tensor(g)
@@ -840,9 +943,27 @@ class LandscapeEvaluator:
             ]
             return products, value
 
-        return lambda vector: hvp(
-            [tf.constant(v, tf.float32) for v in vector], self._x_tensor, self._y_tensor
-        )
+        if not batched:
+            return lambda vector: hvp(
+                [tf.constant(v, tf.float32) for v in vector], self._x_tensor, self._y_tensor, None
+            )
+
+        def batched_hvp(vector):
+            vector = [tf.constant(v, tf.float32) for v in vector]
+            total_products, total_value = None, 0.0
+            for k in range(self.num_batches):
+                products, value = hvp(
+                    vector, self._x_tensor[k], self._y_tensor[k], self._weights[k]
+                )
+                total_value += value
+                total_products = (
+                    products
+                    if total_products is None
+                    else [a + b for a, b in zip(total_products, products, strict=True)]
+                )
+            return total_products, total_value
+
+        return batched_hvp
 
 
 # --------------------------------------------------------------------------------------------
@@ -900,6 +1021,19 @@ def _grid_order(resolution: int) -> tuple[np.ndarray, np.ndarray]:
     first = np.array([i * resolution + j for i in coarse for j in coarse], dtype=int)
     rest = np.setdiff1d(np.arange(resolution * resolution), first)
     return first, rest
+
+
+def estimated_seconds(seconds_per_batch: float, num_batches: int, resolution: int) -> float:
+    """How long a plane of ``resolution`` × ``resolution`` points takes: each point (and the
+    trained weights, evaluated once more) runs every batch of samples forward once.
+
+    Args:
+        seconds_per_batch: one forward pass of one batch
+            (:meth:`LandscapeEvaluator.seconds_per_batch`).
+        num_batches: batches per point (:attr:`LandscapeEvaluator.num_batches`).
+        resolution: grid points per side.
+    """
+    return float(seconds_per_batch) * int(num_batches) * (int(resolution) ** 2 + 1)
 
 
 def check_grid(resolution: int, span: float) -> None:

@@ -204,6 +204,20 @@ def check_samples(model: Source, samples: Source) -> None:
     _check_samples(_identity(model), _identity(samples))
 
 
+@st.cache_data(show_spinner="Resizing the images to the model's input…", max_entries=32)
+def _fitted_samples(model_key, samples_key, source: Source):
+    from neurogenesis.analysis.graph import graph_layers
+
+    shape = graph_layers(_model(*model_key)).input_shapes[0]
+    return catalogue.fitted_samples(source, _samples(*samples_key), shape)
+
+
+def fitted_samples(model: Source, samples: Source) -> tuple[Source, str | None]:
+    """``workspace.fitted_samples``: the set with its images resized to the model's fixed input
+    height and width (a new Source) and the sentence saying so, or the set as it was and None."""
+    return _fitted_samples(_identity(model), _identity(samples), samples)
+
+
 @by_key
 @st.cache_data(show_spinner=False, max_entries=16)
 def value_range(samples: Key) -> tuple[float, float]:

@@ -141,6 +141,27 @@ def landscape(
     return _remembered("landscape", key, compute)
 
 
+def landscape_estimate(model: Source, samples: Source, options: dict) -> dict:
+    """How long :func:`landscape` will take with these settings, before it starts: one forward
+    pass of one batch timed (remembered per evaluator), times the batches, times the grid's
+    points (``analysis.landscape.estimated_seconds``). Returns ``seconds``,
+    ``seconds_per_batch``, ``batch_size``, ``num_batches`` and ``num_samples``."""
+    from neurogenesis.analysis.landscape import estimated_seconds
+
+    evaluator = _evaluator(model, samples, options)
+    key = (_identity(model), _identity(samples), _evaluator_settings(options))
+    per_batch = _remembered(
+        "landscape_batch_seconds", key, lambda _p: evaluator.seconds_per_batch()
+    )
+    return {
+        "seconds": estimated_seconds(per_batch, evaluator.num_batches, options["resolution"]),
+        "seconds_per_batch": per_batch,
+        "batch_size": evaluator.batch_size,
+        "num_batches": evaluator.num_batches,
+        "num_samples": evaluator.num_samples,
+    }
+
+
 def _landscape_key(model: Source, samples: Source, options: dict, run_dir: str | None):
     """The remembered landscape's key, and the run's identity (None without a run)."""
     run_key = (run_dir, _folder_fingerprint(run_dir)) if run_dir else None

@@ -29,7 +29,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 TEXT_SUFFIXES = (".txt",)
 SAMPLE_SUFFIXES = (".npz", *IMAGE_SUFFIXES, *TEXT_SUFFIXES)
 
-__all__ = ["SampleSet", "load_samples", "SAMPLE_SUFFIXES"]
+__all__ = ["SampleSet", "load_samples", "resize_images", "samples_npz", "SAMPLE_SUFFIXES"]
 
 
 def _strings(values) -> list[str] | None:
@@ -260,6 +260,83 @@ def _load_image_folder(folder: Path) -> SampleSet:
             [index.get(p.parent.relative_to(folder).as_posix(), -1) for p in files], dtype=np.int64
         )
     return SampleSet(folder.name, "image", x, y, tuple(classes) if classes else None, str(folder))
+
+
+def _resize_one(image: np.ndarray, size: tuple[int, int], resample) -> np.ndarray:
+    """One (H, W) or (H, W, C) array at ``size`` (height, width), channel by channel in PIL's
+    float mode (``F``) so any dtype and range survives; cast back to the input's dtype."""
+    from PIL import Image
+
+    height, width = size
+    channels = image[..., None] if image.ndim == 2 else image
+    planes = [
+        np.asarray(
+            Image.fromarray(channels[..., c].astype(np.float32), mode="F").resize(
+                (width, height), resample
+            )
+        )
+        for c in range(channels.shape[-1])
+    ]
+    out = np.stack(planes, axis=-1)
+    if np.issubdtype(image.dtype, np.integer):
+        info = np.iinfo(image.dtype)
+        out = np.clip(np.rint(out), info.min, info.max)
+    out = out.astype(image.dtype)
+    return out[..., 0] if image.ndim == 2 else out
+
+
+def resize_images(sample_set: SampleSet, size: tuple[int, int]) -> SampleSet:
+    """The image set with every image resized to ``size`` (height, width): bilinear for the
+    images, nearest for per-sample masks of the same height and width (so labels stay labels).
+
+    The count, labels and names stay; a model with a fixed input size then takes photos of any
+    size, as ``keras.utils.image_dataset_from_directory(image_size=...)`` would give it.
+
+    Raises:
+        InputError: the set holds no (N, H, W, C) images or the size is not two positive ints.
+    """
+    from PIL import Image
+
+    height, width = (int(value) for value in size)
+    if height < 1 or width < 1:
+        raise InputError(f"Expected a positive height and width. Received: {tuple(size)}.")
+    x = sample_set.x
+    if x.ndim != 4:
+        raise InputError(
+            f"Only images (N, height, width, channels) can be resized. Received: {x.shape}."
+        )
+    old = x.shape[1:3]
+    resized = np.stack([_resize_one(image, (height, width), Image.BILINEAR) for image in x])
+    extras = dict(sample_set.extras)
+    for name, value in sample_set.extras.items():
+        if value.ndim >= 3 and value.shape[0] == len(x) and value.shape[1:3] == old:
+            extras[name] = np.stack(
+                [_resize_one(item, (height, width), Image.NEAREST) for item in value]
+            )
+    return SampleSet(
+        sample_set.name,
+        sample_set.kind,
+        resized,
+        sample_set.y,
+        sample_set.label_names,
+        sample_set.source,
+        extras,
+    )
+
+
+def samples_npz(sample_set: SampleSet) -> bytes:
+    """The set as the bytes of a ``.npz`` that :func:`load_samples` reads back equal (``x``,
+    ``y``, ``label_names`` and the extras)."""
+    import io
+
+    arrays = {"x": sample_set.x, **sample_set.extras}
+    if sample_set.y is not None:
+        arrays["y"] = sample_set.y
+    if sample_set.label_names is not None:
+        arrays["label_names"] = np.array(sample_set.label_names, dtype=str)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
 
 
 def _load_text(path: Path) -> SampleSet:

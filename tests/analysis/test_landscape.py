@@ -16,6 +16,7 @@ import pytest
 from neurogenesis.analysis import landscape
 from neurogenesis.analysis.landscape import (
     LandscapeEvaluator,
+    estimated_seconds,
     filter_axes,
     flat_direction,
     interpolation_info,
@@ -495,3 +496,49 @@ def test_a_binary_classifier_takes_one_label_per_sample():
     expected = float(keras.losses.BinaryCrossentropy()(y.reshape(-1, 1), probabilities[:, None]))
     assert info.trained_values[0] == pytest.approx(expected, rel=1e-5)
     assert info.metric("accuracy")[1, 1] == pytest.approx(np.mean((probabilities > 0.5) == y))
+
+
+def test_samples_in_batches_give_the_same_plane_and_sharpness():
+    """An ImageNet-sized model gets a few samples per call (the memory budget): batches of 3 over
+    64 samples (the last padded) give the same loss, accuracy and curvature as one call."""
+    model = tiny_dense_model()
+    x, y = tiny_data()
+    loss = "sparse_categorical_crossentropy"
+    whole = LandscapeEvaluator(model, x, y, loss=loss, metrics=("accuracy",))
+    batched = LandscapeEvaluator(model, x, y, loss=loss, metrics=("accuracy",), batch_size=3)
+    assert (whole.num_batches, batched.num_batches, batched.batch_size) == (1, 22, 3)
+    directions = random_directions(model, seed=3)
+    coefficients = np.array([[0.0, 0.0], [0.5, -0.25], [-1.0, 1.0]])
+    expected = whole.evaluate(coefficients, directions)
+    np.testing.assert_allclose(batched.evaluate(coefficients, directions), expected, rtol=1e-5)
+    # The trained point by hand: the mean crossentropy and accuracy of the model's own call.
+    probabilities = np.asarray(model(x))
+    by_hand = -np.log(probabilities[np.arange(len(y)), y]).mean()
+    accuracy = (probabilities.argmax(axis=1) == y).mean()
+    np.testing.assert_allclose(expected[0], [by_hand, accuracy], rtol=1e-5)
+    sharp = sharpness_info(model, None, None, evaluator=whole, iterations=30)
+    assert sharpness_info(model, None, None, evaluator=batched, iterations=30).eigenvalue == (
+        pytest.approx(sharp.eigenvalue, rel=1e-4)
+    )
+
+
+def test_the_batch_follows_the_memory_budget(monkeypatch):
+    """The default batch is attribution's chunk_rows with the sample cap: every sample at once
+    for a small model, budget // row bytes under a tight budget."""
+    from neurogenesis.analysis.attribution import row_bytes
+    from neurogenesis.analysis.graph import graph_layers
+
+    model = tiny_dense_model()
+    x, y = tiny_data(num_samples=300)
+    loss = "sparse_categorical_crossentropy"
+    assert LandscapeEvaluator(model, x, y, loss=loss).num_batches == 1  # 300 > attribution's 256
+    per_row = row_bytes(graph_layers(model), x.shape[1:])
+    monkeypatch.setenv("NEUROGENESIS_ATTRIBUTION_BUDGET_MB", str(per_row * 40 / 2**20))
+    evaluator = LandscapeEvaluator(model, x, y, loss=loss)
+    assert (evaluator.batch_size, evaluator.num_batches) == (40, 8)
+
+
+def test_estimated_seconds_by_hand():
+    # 0.25 s a batch, 3 batches a point, 21 × 21 points plus the trained weights: 0.75 × 442.
+    assert estimated_seconds(0.25, 3, 21) == pytest.approx(331.5)
+    assert estimated_seconds(2.0, 1, 5) == pytest.approx(52.0)

@@ -134,3 +134,30 @@ def test_vocabulary_feature_names_and_words_come_from_the_extras():
     assert worded.vocabulary == ["<pad>", "[UNK]", "good"]
     assert worded.feature_names == ["a", "b", "c"]
     assert worded.words(x) == ["good", "<pad>", "#7"]  # an id past the vocabulary keeps its number
+
+
+def test_resize_images_keeps_count_labels_and_mask_values(tmp_path):
+    """Bilinear for the images (a constant image stays that constant), nearest for masks (labels
+    stay labels); the .npz bytes read back equal."""
+    from neurogenesis.io.samples import resize_images, samples_npz
+
+    x = np.zeros((3, 10, 8, 3), dtype=np.uint8)
+    x[0] = 200
+    x[1, :, :4] = 255  # left half white: a ramp only near the edge after resizing
+    masks = np.zeros((3, 10, 8), dtype=np.int64)
+    masks[:, :5] = 7
+    sample_set = SampleSet("s", "image", x, np.array([0, 1, 0]), ("a", "b"), "s", {"masks": masks})
+    resized = resize_images(sample_set, (20, 16))
+    assert resized.x.shape == (3, 20, 16, 3) and resized.x.dtype == np.uint8
+    assert (resized.x[0] == 200).all() and (resized.x[2] == 0).all()
+    assert resized.x[1, :, 0].min() == 255 and resized.x[1, :, -1].max() == 0
+    assert set(np.unique(resized.extras["masks"])) == {0, 7}
+    assert (resized.extras["masks"][:, :10] == 7).all() and (
+        resized.extras["masks"][:, 10:] == 0
+    ).all()
+    np.testing.assert_array_equal(resized.y, sample_set.y)
+    (tmp_path / "r.npz").write_bytes(samples_npz(resized))
+    back = load_samples(tmp_path / "r.npz")
+    np.testing.assert_array_equal(back.x, resized.x)
+    assert back.label_names == ("a", "b")
+    np.testing.assert_array_equal(back.extras["masks"], resized.extras["masks"])
