@@ -177,10 +177,11 @@ def test_debugging_of_a_full_size_model(app_argv, big):
 
 
 @pytest.mark.slow
-def test_loss_landscape_of_a_full_size_model_says_its_cost_first(app_argv, big):
+def test_loss_landscape_of_a_full_size_model_says_its_cost_first(app_argv, big, monkeypatch):
     """The plane's cost is said before it starts (a full-size model waits for a click), the
     samples go through in batches the memory budget allows, and the loss at the trained weights
     is the model's own crossentropy on the photos."""
+    monkeypatch.setenv("NEUROGENESIS_CONFIRM_SECONDS", "60")  # the app's own limit
     at = _open_big(app_argv, big, "landscape.py")
     (said,) = [c.value for c in at.caption if c.value.startswith("About ")]
     assert "21×21 points, each running 8 samples" in said
