@@ -512,8 +512,12 @@ def key_attributes(class_name: str, config: Mapping[str, Any]) -> tuple[tuple[st
     if config.get("return_sequences"):
         found.append(("sequences", "all steps"))
     activation = config.get("activation")
-    if isinstance(activation, Mapping):  # a serialised activation object
-        activation = (activation.get("config") or {}).get("name") or activation.get("class_name")
+    if isinstance(activation, Mapping):  # a serialised activation object or function
+        inner = activation.get("config")
+        if isinstance(inner, Mapping):
+            activation = inner.get("name") or activation.get("class_name")
+        else:  # a function: its name is the config (KerasHub's "gelu_approximate", ...)
+            activation = inner if isinstance(inner, str) else activation.get("class_name")
     if activation not in (None, "linear"):
         found.append(("activation", str(activation)))
     return tuple(found)

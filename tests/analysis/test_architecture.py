@@ -447,6 +447,12 @@ def test_key_attributes_read_each_layers_config():
     }
     assert attributes(keras.layers.Embedding(60, 24)) == {"vocabulary": "60", "dim": "24"}
     assert attributes(keras.layers.Dropout(0.25)) == {"rate": "0.25"}
+    # A serialised function as the activation (KerasHub's encoders save gelu this way).
+    gelu = {"module": "keras_hub.src.utils", "class_name": "function", "config": "gelu_approx"}
+    assert key_attributes("Dense", {"units": 8, "activation": gelu}) == (
+        ("units", "8"),
+        ("activation", "gelu_approx"),
+    )
     pooling = key_attributes("MaxPooling2D", keras.layers.MaxPooling2D(2).get_config())
     assert pooling == (("pool", "2×2"), ("strides", "2×2"))  # in reading order
     assert attributes(keras.layers.LSTM(32, return_sequences=True)) == {
