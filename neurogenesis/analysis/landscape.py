@@ -743,9 +743,8 @@ class LandscapeEvaluator:
         if value.size == 0:
             raise InputError(f"The loss {self.loss_name!r} gave no value for these targets.")
 
-    def _objectives(self, trainable, non_trainable, x, y):
-        from keras import ops
-
+    def _output_and_losses(self, trainable, non_trainable, x):
+        """The model's (first) output at these weights, and the losses its layers added."""
         output, _, losses = self.model.stateless_call(
             trainable, non_trainable, x, training=False, return_losses=True
         )
@@ -753,6 +752,12 @@ class LandscapeEvaluator:
             output = output[0]
         if isinstance(output, dict):
             output = next(iter(output.values()))
+        return output, losses
+
+    def _objectives(self, trainable, non_trainable, x, y):
+        from keras import ops
+
+        output, losses = self._output_and_losses(trainable, non_trainable, x)
         value = ops.mean(self._loss(y, output))
         for extra in losses:
             value = value + ops.cast(extra, value.dtype)
@@ -776,13 +781,7 @@ class LandscapeEvaluator:
         averaged over their own other axes first, so the mean over samples is unchanged)."""
         from keras import ops
 
-        output, _, losses = self.model.stateless_call(
-            trainable, non_trainable, x, training=False, return_losses=True
-        )
-        if isinstance(output, (list, tuple)):
-            output = output[0]
-        if isinstance(output, dict):
-            output = next(iter(output.values()))
+        output, losses = self._output_and_losses(trainable, non_trainable, x)
         count = self.batch_size
 
         def weighted(values):
