@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from neurogenesis.io.structure import snake_case  # Keras's naming rule, without Keras
+
 __all__ = [
     "LayerInfo",
     "ArchitectureInfo",
@@ -447,14 +449,6 @@ def _output_of(shapes: list[tuple]) -> tuple:
     return tuple(_shape_tuple(shape) for shape in shapes)
 
 
-def snake_case(class_name: str) -> str:
-    """The name Keras gives a layer of this class (``Conv2D`` -> ``conv2d``, ``MaxPooling2D`` ->
-    ``max_pooling2d``): Keras's own ``to_snake_case`` rule, without importing Keras."""
-    name = re.sub(r"\W+", "", class_name)
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
 def _size_text(value: Any) -> str:
     """``[3, 3]`` -> ``"3×3"``; ``2`` -> ``"2"``."""
     if isinstance(value, list | tuple):
@@ -743,7 +737,7 @@ def structure_graph(structure: Any) -> ModelGraph:
             {
                 "name": layer.name,
                 "class_name": layer.class_name,
-                "output_shape": _structure_input_shape(layer),
+                "output_shape": layer.input_shape,  # only an input's shape is in the file
                 "num_params": layer.num_params or 0,
                 "macs": None,
                 "path": path_of.get(layer.parent, ()),
@@ -786,23 +780,6 @@ def structure_graph(structure: Any) -> ModelGraph:
                 edges[(source, target)] = None
 
     return _with_blocks(structure.name, units, [(s, t, ()) for s, t in edges], groups)
-
-
-def _structure_input_shape(layer: Any) -> tuple:
-    """An InputLayer's shape, which the file states (every other shape needs the model run)."""
-    import json
-
-    if layer.class_name != "InputLayer" or not layer.config:
-        return ()
-    try:
-        config = json.loads(layer.config)
-    except ValueError:
-        return ()
-    for key in ("batch_shape", "batch_input_shape"):
-        shape = config.get(key) if isinstance(config, dict) else None
-        if isinstance(shape, list) and all(n is None or type(n) is int for n in shape):
-            return tuple(shape)
-    return ()
 
 
 def _structure_attributes(layer: Any) -> tuple[tuple[str, str], ...]:

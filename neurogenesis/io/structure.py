@@ -24,6 +24,7 @@ from neurogenesis.io.models import (
     _entry_name,
     _input_shapes,
     _is_op_node,
+    _layer_input_shape,
     read_saved_parts,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "StructureLayer",
     "model_structure",
     "origin_of",
+    "snake_case",
     "structure_from_parts",
 ]
 
@@ -61,6 +63,7 @@ class StructureLayer:
             where the file's weights could not be matched to this layer.
         weights: ``(name, shape)`` of each stored weight, in the file's order.
         config: The layer's settings as JSON text (cut at ``MAX_CONFIG_CHARS``).
+        input_shape: An InputLayer's shape as the file states it (batch first), else ``()``.
     """
 
     name: str
@@ -73,6 +76,7 @@ class StructureLayer:
     num_params: int | None
     weights: tuple[tuple[str, tuple[int, ...]], ...]
     config: str
+    input_shape: tuple[int | None, ...] = ()
 
     def to_dict(self) -> dict:
         return {
@@ -262,6 +266,7 @@ def _add_layers(
                 num_params=own.total() if own.matched else None,
                 weights=own.listing(),
                 config=_config_text(entry.get("config")),
+                input_shape=(_layer_input_shape(entry) or ()) if class_name == "InputLayer" else (),
             )
         )
         if nested:
@@ -339,8 +344,9 @@ def _config_text(config: Any) -> str:
 # --- weights: which stored arrays belong to which layer ----------------------------------------
 
 
-def _snake_case(name: str) -> str:
-    """Keras's ``naming.to_snake_case``: how a .keras archive names a layer's weights group."""
+def snake_case(name: str) -> str:
+    """Keras's ``naming.to_snake_case`` without importing Keras: the name Keras gives a layer of
+    this class (``Conv2D`` -> ``conv2d``) and how a .keras archive names its weights group."""
     name = re.sub(r"\W+", "", name)
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
@@ -374,7 +380,7 @@ class _Scope:
             }
             return _Scope(inside, self.prefix, self.style, True)
         else:
-            key = _snake_case(str(entry.get("class_name")))
+            key = snake_case(str(entry.get("class_name")))
             if key in self._used:
                 self._used[key] += 1
                 key = f"{key}_{self._used[key]}"

@@ -19,8 +19,7 @@ import pytest
 
 from neurogenesis.errors import InputError, UnsafeModelError
 from neurogenesis.io.models import load_model, scan_model_file
-from neurogenesis.io.structure import _snake_case as snake_case
-from neurogenesis.io.structure import model_structure, origin_of
+from neurogenesis.io.structure import model_structure, origin_of, snake_case
 
 ROOT = Path(__file__).resolve().parents[2]
 
