@@ -27,6 +27,11 @@ __all__ = [
     "BIG_MODELS",
     "big_model",
     "write_photo_samples",
+    "two_input_classifier",
+    "two_input_samples",
+    "tiny_bert",
+    "bert_samples",
+    "write_multi_input_cases",
 ]
 
 # The full-size ImageNet classifiers of ``keras.applications`` that the app must stay usable
@@ -194,3 +199,92 @@ def write_photo_samples(
     path = Path(path)
     np.savez(path, x=x, y=y, label_names=np.array(label_names))
     return path
+
+
+def two_input_classifier(name: str = "two_input"):
+    """Two inputs of different kinds, one softmax output: an 8x8x1 ``image`` through a small
+    convolution, joined with 3 ``meta`` features: the shape of a two-tower model."""
+    keras = _keras()
+    image = keras.Input((8, 8, 1), name="image")
+    meta = keras.Input((3,), name="meta")
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(image)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    m = keras.layers.Dense(4, activation="relu", name="meta_dense")(meta)
+    joined = keras.layers.Concatenate(name="join")([x, m])
+    outputs = keras.layers.Dense(3, activation="softmax", name="probabilities")(joined)
+    model = keras.Model([image, meta], outputs, name=name)
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def two_input_samples(num_samples: int = 32) -> dict[str, np.ndarray]:
+    """Inputs named after :func:`two_input_classifier`'s, and ``y`` (0..2), seeded."""
+    rng = np.random.default_rng(SEED)
+    image = rng.random((num_samples, 8, 8, 1)).astype("float32")
+    meta = rng.normal(size=(num_samples, 3)).astype("float32")
+    y = (np.argmax(meta, axis=1)).astype("int64")
+    return {"image": image, "meta": meta, "y": y}
+
+
+def tiny_bert(task: bool = False, vocabulary_size: int = 40, sequence_length: int = 12):
+    """A KerasHub ``BertBackbone`` (2 layers, 2 heads, width 16; random weights, no download),
+    or with ``task=True`` a ``BertTextClassifier`` of 2 classes over it (no preprocessor)."""
+    _keras()
+    import keras_hub
+
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=vocabulary_size,
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=sequence_length,
+    )
+    if not task:
+        return backbone
+    return keras_hub.models.BertTextClassifier(backbone, num_classes=2, preprocessor=None)
+
+
+def bert_samples(
+    num_samples: int = 8, vocabulary_size: int = 40, sequence_length: int = 12
+) -> dict[str, np.ndarray]:
+    """``token_ids``, ``padding_mask``, ``segment_ids`` of sentences of different lengths (the
+    rest padding), a ``vocabulary`` and labels ``y``, seeded."""
+    rng = np.random.default_rng(SEED)
+    lengths = rng.integers(3, sequence_length + 1, size=num_samples)
+    lengths[0] = sequence_length // 2  # at least one sentence with padding
+    mask = np.arange(sequence_length)[None, :] < lengths[:, None]
+    ids = rng.integers(4, vocabulary_size, size=(num_samples, sequence_length))
+    ids[:, 0] = 2  # [CLS]
+    ids = np.where(mask, ids, 0).astype("int32")
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"] + [f"w{i}" for i in range(4, vocabulary_size)]
+    return {
+        "token_ids": ids,
+        "padding_mask": mask,
+        "segment_ids": np.zeros_like(ids),
+        "vocabulary": np.array(vocabulary),
+        "y": (lengths % 2).astype("int64"),
+    }
+
+
+def write_multi_input_cases(folder: str | os.PathLike) -> dict[str, tuple[Path, Path]]:
+    """Saves the models of several inputs the tests tour the pages with, each with its sample
+    set (a .npz named by input): ``{"two_input": (model, samples), "bert": ...,
+    "bert_classifier": ...}``. KerasHub cases are left out when keras-hub is not installed."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    cases = {}
+    model = two_input_classifier()
+    samples = two_input_samples()
+    model.save(folder / "two_input.keras")
+    np.savez(folder / "two_input.npz", **samples)
+    cases["two_input"] = (folder / "two_input.keras", folder / "two_input.npz")
+    try:
+        import keras_hub  # noqa: F401
+    except ImportError:
+        return cases
+    for name, task in (("bert", False), ("bert_classifier", True)):
+        tiny_bert(task=task).save(folder / f"{name}.keras")
+        np.savez(folder / f"{name}.npz", **bert_samples())
+        cases[name] = (folder / f"{name}.keras", folder / f"{name}.npz")
+    return cases

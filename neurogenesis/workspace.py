@@ -65,6 +65,8 @@ class Source:
         label: what the sidebar shows.
         path: absolute path of the file or folder.
         description: one line from the demo's metadata file, or empty.
+        output: for a model of several outputs, the one the pages explain and score (see
+            ``analysis.graph.output_names``); empty for the model's first (or only) output.
     """
 
     kind: str
@@ -72,6 +74,7 @@ class Source:
     label: str
     path: str
     description: str = ""
+    output: str = ""
 
     @property
     def key(self) -> str:

@@ -25,6 +25,7 @@ def chosen_model():
         st.warning(f"**This page runs the model, and this one cannot run here.** {error}")
         st.page_link("app_pages/architecture.py", label="See its structure on Architecture")
         st.stop()
+    model_source = _chosen_output(model_source)
     samples_source = st.session_state.get("samples")
     if samples_source is not None:
         try:
@@ -34,6 +35,23 @@ def chosen_model():
         if note:
             st.caption(note)
     return model_source, samples_source
+
+
+def _chosen_output(model_source):
+    """The model answering the output the sidebar names, for a model of several outputs (the
+    pages then explain, score and attribute that one); the model itself otherwise."""
+    import dataclasses
+
+    names = cached.output_names(model_source)
+    if len(names) < 2:
+        return model_source
+    chosen = st.sidebar.selectbox(
+        "Output",
+        names,
+        key=f"model_output:{model_source.key}",
+        help="This model has several outputs; the pages explain and score the one chosen here.",
+    )
+    return dataclasses.replace(model_source, output=chosen)
 
 
 def trusted_code_note(model_source) -> str | None:

@@ -44,6 +44,12 @@ __all__ = [
     "call_tapped",
     "last_conv_layer",
     "model_input",
+    "model_inputs",
+    "feed",
+    "take",
+    "input_names",
+    "output_names",
+    "with_output",
     "predict",
     "score_activation",
     "PATH_SEPARATOR",
@@ -428,38 +434,190 @@ def last_conv_layer(model: Any, layers: GraphLayers | None = None) -> str | None
     return entries[chosen].path
 
 
-def model_input(model: Any, x: np.ndarray) -> np.ndarray:
-    """``x`` in the dtype the model's (first) input declares (uint8 images become float32).
+def input_names(model: Any) -> list[str]:
+    """The names of the model's inputs, in the order of ``model.inputs`` (Keras's flattened
+    order: a KerasHub backbone's dict of inputs sorted by key)."""
+    return [str(tensor.name) for tensor in _require_graph(model).inputs]
+
+
+def output_names(model: Any) -> list[str]:
+    """One name per output of the model, in the order of ``model.outputs``: the keys of a dict
+    of outputs (``pooled_output``, ``sequence_output``), else the name of the layer that makes
+    each one."""
+    import keras
+
+    graph = _require_graph(model)
+    struct = getattr(graph, "_outputs_struct", None)
+    if isinstance(struct, dict):
+        paths = [path for path, _ in keras.tree.flatten_with_path(struct)]
+        if len(paths) == len(graph.outputs):
+            return ["/".join(str(part) for part in path) for path in paths]
+    names = []
+    for tensor in graph.outputs:
+        history = getattr(tensor, "_keras_history", None)
+        name = history[0].name if history is not None else str(tensor.name)
+        names.append(name if name not in names else f"{name}#{len(names) + 1}")
+    return names
+
+
+def with_output(model: Any, name: str | None) -> Any:
+    """``model`` answering only its output ``name`` (see :func:`output_names`): a functional
+    model over the same inputs and the same layer objects (weights shared, nothing copied), so
+    every analysis that reads "the model's output" reads the chosen one. ``None``, or a model
+    with one output, gives the model itself.
 
     Raises:
-        InputError: the samples do not have the shape the model takes, or are raw text.
+        InputError: ``name`` is not one of the model's outputs.
     """
-    tensor = _require_graph(model).inputs[0]
+    import keras
+
+    if name is None or name == "":
+        return model
+    names = output_names(model)
+    if name not in names:
+        raise InputError(f"Expected one of the model's outputs {names}. Received: {name!r}.")
+    if len(names) == 1:
+        return model
+    graph = _require_graph(model)
+    struct = getattr(graph, "_inputs_struct", None)
+    inputs = (
+        keras.tree.pack_sequence_as(struct, graph.inputs) if struct is not None else graph.inputs
+    )
+    chosen = keras.Model(inputs, graph.outputs[names.index(name)], name=model.name)
+    chosen.output_name_chosen = name
+    return chosen
+
+
+def _checked_input(tensor: Any, x: Any, label: str = "samples") -> np.ndarray:
+    """One input array in the dtype its model input declares, after checking its shape."""
     dtype = str(tensor.dtype)
     x = np.asarray(x)
     if x.dtype.kind == "U":
-        raise InputError("This sample set holds raw text; the model expects numbers (token ids).")
+        raise InputError(
+            f"The {label} hold raw text; the model expects numbers (token ids). Tokenize the "
+            "text first (a .npz with the token ids), or use a task model saved with its "
+            "preprocessor."
+        )
+    if x.dtype.names is not None:
+        raise InputError(
+            f"The {label} hold several inputs ({', '.join(x.dtype.names)}); this model takes one."
+        )
     expected = tuple(tensor.shape[1:])
     if len(expected) != x.ndim - 1 or any(
         e is not None and e != s for e, s in zip(expected, x.shape[1:], strict=True)
     ):
         raise InputError(
-            f"The samples have shape {shape_text((None, *x.shape[1:]))}; the model expects "
+            f"The {label} have shape {shape_text((None, *x.shape[1:]))}; the model expects "
             f"{shape_text((None, *expected))}. Choose the sample set made for this model."
         )
     return x.astype(dtype, copy=False)
 
 
-def predict(model: Any, x: np.ndarray, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
-    """The model's first output for ``x``, in batches, inference mode, as float64."""
-    x = model_input(model, x)
+def model_inputs(model: Any, x: Any) -> list[np.ndarray]:
+    """The samples as one array per model input, in the order of ``model.inputs``, each in the
+    dtype its input declares.
+
+    ``x`` is one array (a one-input model), a packed set of several inputs
+    (``io.samples.pack_inputs``) or a dict of arrays, matched to the inputs by name, or a list
+    in the model's input order.
+
+    Raises:
+        InputError: an input is missing, an array has the wrong shape, or the arrays have
+            different numbers of samples.
+    """
+    from neurogenesis.io.samples import input_arrays
+
+    tensors = list(_require_graph(model).inputs)
+    names = [str(tensor.name) for tensor in tensors]
+    if isinstance(x, (list, tuple)):
+        if len(x) != len(tensors):
+            raise InputError(
+                f"The model takes {len(tensors)} inputs ({', '.join(names)}); expected as many "
+                f"arrays. Received: {len(x)}."
+            )
+        arrays = dict(zip(names, x, strict=True))
+    elif isinstance(x, dict):
+        arrays = dict(x)
+    else:
+        arrays = input_arrays(x)
+        if arrays is None:
+            if len(tensors) == 1:
+                return [_checked_input(tensors[0], x)]
+            raise InputError(
+                f"This model takes {len(tensors)} inputs ({', '.join(names)}), and the samples "
+                f"are one array. Choose a .npz whose arrays are named {', '.join(names)} "
+                "(plus 'y' for labels)."
+            )
+    if len(tensors) == 1 and len(arrays) == 1:
+        return [_checked_input(tensors[0], next(iter(arrays.values())))]
+    missing = [name for name in names if name not in arrays]
+    if missing:
+        raise InputError(
+            f"This model takes the inputs {', '.join(names)}; the samples have "
+            f"{', '.join(arrays) or 'none'} (missing {', '.join(missing)}). Name the .npz "
+            "arrays after the model's inputs."
+        )
+    result = [
+        _checked_input(tensor, arrays[name], f"samples' '{name}'")
+        for tensor, name in zip(tensors, names, strict=True)
+    ]
+    if len({len(array) for array in result}) != 1:
+        raise InputError(
+            f"Expected as many samples in every input. Received: {[len(a) for a in result]}."
+        )
+    return result
+
+
+def model_input(model: Any, x: np.ndarray) -> np.ndarray:
+    """``x`` in the dtype the model's input declares (uint8 images become float32), for an
+    analysis that feeds one array (see :func:`model_inputs` for models of several inputs).
+
+    Raises:
+        InputError: the samples do not have the shape the model takes, are raw text, or the
+            model takes several inputs.
+    """
+    arrays = model_inputs(model, x)
+    if len(arrays) != 1:
+        raise InputError(
+            f"This view feeds the model one input array, and this model takes {len(arrays)} "
+            f"({', '.join(input_names(model))})."
+        )
+    return arrays[0]
+
+
+def feed(model: Any, arrays: Sequence[np.ndarray]) -> Any:
+    """The arrays of :func:`model_inputs` in the structure ``model(...)`` takes (a KerasHub
+    backbone's dict, a list, or the one array)."""
+    import keras
+
+    arrays = list(arrays)
+    if len(arrays) == 1:
+        return arrays[0]
+    struct = getattr(_require_graph(model), "_inputs_struct", None)
+    if struct is None:
+        return arrays
+    return keras.tree.pack_sequence_as(struct, arrays)
+
+
+def take(arrays: Sequence[np.ndarray], index: Any) -> list[np.ndarray]:
+    """The same samples (an index, slice or index array) of every input array."""
+    return [array[index] for array in arrays]
+
+
+def predict(model: Any, x: Any, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+    """The model's first output for ``x`` (any of :func:`model_inputs`'s forms), in batches,
+    inference mode, as float64."""
+    arrays = model_inputs(model, x)
     chunks = []
-    for start in range(0, len(x), batch_size):
-        output = model(x[start : start + batch_size], training=False)
+    for start in range(0, len(arrays[0]), batch_size):
+        batch = take(arrays, slice(start, start + batch_size))
+        output = model(feed(model, batch), training=False)
+        if isinstance(output, dict):
+            import keras
+
+            output = keras.tree.flatten(output)
         if isinstance(output, (list, tuple)):
             output = output[0]
-        if isinstance(output, dict):
-            output = next(iter(output.values()))
         chunks.append(np.asarray(output, dtype=np.float64))
     return np.concatenate(chunks) if chunks else np.zeros((0,))
 

@@ -16,13 +16,16 @@ import streamlit as st
 
 from neurogenesis.workspace import Source
 
-Key = tuple[str, str]
-"""``(path, fingerprint)``: what a cache key holds for a file or folder."""
+Key = tuple[str, ...]
+"""``(path, fingerprint)``: what a cache key holds for a file or folder; a model answering one
+of its several outputs adds the output's name: ``(path, fingerprint, output)``."""
 
 
 def key(source: Source) -> Key:
-    """The one identity a Source enters every cache key by: its path and its fingerprint."""
-    return (source.path, source.fingerprint())
+    """The one identity a Source enters every cache key by: its path and its fingerprint (and
+    the chosen output of a model of several)."""
+    identity = (source.path, source.fingerprint())
+    return (*identity, source.output) if source.output else identity
 
 
 def folder_key(path: str) -> Key:
@@ -86,9 +89,13 @@ def _folder_fingerprint(path: str) -> str:
 @st.cache_resource(
     show_spinner="Loading the model (TensorFlow starts on first use)…", max_entries=4
 )
-def _model(path: str, fingerprint: str):
+def _model(path: str, fingerprint: str, output: str = ""):
     from neurogenesis.io.models import load_model
 
+    if output:  # the loaded model (one copy, cached) answering only that output
+        from neurogenesis.analysis.graph import with_output
+
+        return with_output(_model(path, fingerprint), output)
     return load_model(path)
 
 

@@ -35,6 +35,16 @@ def model(source: Source):
     return _model(*key(source))
 
 
+@by_key
+@st.cache_data(show_spinner=False, max_entries=64)
+def output_names(source: Key) -> tuple[str, ...]:
+    """The names of the loaded model's outputs (one for most models; none without a graph)."""
+    from neurogenesis.analysis import graph
+
+    loaded = _model(*source[:2])
+    return tuple(graph.output_names(loaded)) if graph.supports(loaded) else ()
+
+
 def runs(source: Source):
     """Every run under a log source, every point kept."""
     return _runs(*key(source))

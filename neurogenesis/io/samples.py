@@ -3,7 +3,11 @@
 Three kinds, all read without TensorFlow:
 
 * ``.npz`` archives with an ``x`` array and optionally ``y`` (labels) and ``label_names``
-  (``np.load(allow_pickle=False)``: object arrays, which would unpickle, are refused);
+  (``np.load(allow_pickle=False)``: object arrays, which would unpickle, are refused); a model
+  with several inputs reads a ``.npz`` whose arrays are named after its inputs (``token_ids``,
+  ``padding_mask``, ``segment_ids``...) instead of ``x``: they are *packed* into one NumPy
+  structured array (:func:`pack_inputs`, one field per input), so a set of several inputs is
+  indexed, sliced and counted exactly like a one-input one, and ``analysis.graph`` unpacks it;
 * images: one image file, or a folder of them; sub-folders name the classes, as in
   ``keras.utils.image_dataset_from_directory``;
 * text: a ``.txt`` file with one sample per line, optionally ``label<TAB>text``.
@@ -29,7 +33,59 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 TEXT_SUFFIXES = (".txt",)
 SAMPLE_SUFFIXES = (".npz", *IMAGE_SUFFIXES, *TEXT_SUFFIXES)
 
-__all__ = ["SampleSet", "load_samples", "resize_images", "samples_npz", "SAMPLE_SUFFIXES"]
+__all__ = [
+    "SampleSet",
+    "load_samples",
+    "input_arrays",
+    "pack_inputs",
+    "resize_images",
+    "samples_npz",
+    "SAMPLE_SUFFIXES",
+]
+
+# Arrays of a .npz that are never model inputs: labels, names, and the extras pages read.
+RESERVED_NAMES = frozenset(
+    {"y", "label_names", "vocabulary", "feature_names", "text", "masks", "dates", "sample_weight"}
+)
+
+
+def pack_inputs(arrays) -> np.ndarray:
+    """Several named input arrays (one sample per row each) as one structured array.
+
+    The result has one field per input, ``result[name]`` equal to ``arrays[name]``; indexing,
+    slicing and ``len`` act on samples, so sample sets of several inputs go through every
+    ``x[indices]`` as one-input sets do.
+
+    Raises:
+        InputError: no arrays, or arrays with different numbers of samples.
+    """
+    arrays = {str(name): np.asarray(value) for name, value in dict(arrays).items()}
+    if not arrays:
+        raise InputError("Expected at least one input array.")
+    counts = {name: (value.shape[0] if value.ndim else 0) for name, value in arrays.items()}
+    if len(set(counts.values())) != 1:
+        raise InputError(
+            "Every input needs one row per sample; the arrays have "
+            + ", ".join(f"'{name}' {count}" for name, count in counts.items())
+            + " rows."
+        )
+    count = next(iter(counts.values()))
+    if count == 0:
+        raise InputError("The input arrays hold no samples.")
+    dtype = np.dtype([(name, value.dtype, value.shape[1:]) for name, value in arrays.items()])
+    packed = np.empty(count, dtype=dtype)
+    for name, value in arrays.items():
+        packed[name] = value
+    return packed
+
+
+def input_arrays(x) -> dict[str, np.ndarray] | None:
+    """The named arrays of a packed set of several inputs (:func:`pack_inputs`), or None for a
+    plain one-input array."""
+    x = np.asarray(x)
+    if x.dtype.names is None:
+        return None
+    return {name: x[name] for name in x.dtype.names}
 
 
 def _strings(values) -> list[str] | None:
@@ -44,7 +100,8 @@ class SampleSet:
         name: what the user calls it (the file or folder name).
         kind: ``"array"``, ``"image"`` or ``"text"``.
         x: the inputs; images are ``uint8`` arrays of shape ``(n, height, width, channels)``, text
-            is a 1-D array of ``str``.
+            is a 1-D array of ``str``; a set for a model of several inputs (kind ``"inputs"``) is
+            a structured array with one field per input name (:func:`pack_inputs`).
         y: integer or float labels, one per sample, or ``None``.
         label_names: class names indexed by integer label, or ``None``.
         source: the path it was read from.
@@ -60,6 +117,25 @@ class SampleSet:
     label_names: tuple[str, ...] | None
     source: str
     extras: dict = field(default_factory=dict)
+
+    @property
+    def input_names(self) -> tuple[str, ...] | None:
+        """The names of the inputs of a set of several inputs, or None for a one-input set."""
+        return self.x.dtype.names
+
+    def input(self, name: str | None = None) -> np.ndarray:
+        """One input's array: ``name``'s field of a set of several inputs (the token ids when
+        no name is given: the first integer input named like tokens, else the first input), or
+        ``x`` itself for a one-input set."""
+        names = self.x.dtype.names
+        if names is None:
+            return self.x
+        if name is None:
+            tokens = [n for n in names if "token" in n.lower() or n.lower() in ("ids", "input_ids")]
+            name = tokens[0] if tokens else names[0]
+        if name not in names:
+            raise InputError(f"Expected one of the inputs {names}. Received: {name!r}.")
+        return self.x[name]
 
     def per_sample(self, name: str) -> np.ndarray | None:
         """The extra array ``name`` when it has one entry per sample, else None."""
@@ -170,15 +246,27 @@ def _load_npz(path: Path) -> SampleSet:
         raise InputError(f"'{path.name}' could not be read as a .npz archive: {error}") from None
     except Exception as error:  # zlib, zipfile and numpy format errors for damaged members
         raise InputError(f"'{path.name}' is damaged: {type(error).__name__}: {error}") from None
+    packed = None
     if "x" not in arrays:
-        found = ", ".join(sorted(arrays)) or "nothing"
-        raise InputError(
-            f"Expected a .npz file with arrays 'x' and 'y'. Received: '{path.name}' with {found}."
-        )
+        named = {k: v for k, v in arrays.items() if k not in RESERVED_NAMES and v.ndim >= 1}
+        if len(named) < 2:
+            found = ", ".join(sorted(arrays)) or "nothing"
+            raise InputError(
+                f"Expected a .npz file with arrays 'x' and 'y' (or, for a model of several "
+                f"inputs, one array per input name). Received: '{path.name}' with {found}."
+            )
+        for name, value in named.items():
+            if value.dtype.kind not in "biuf" + "U":
+                raise InputError(
+                    f"'{name}' in '{path.name}' has dtype {value.dtype}; expected numbers or strings."
+                )
+        packed = pack_inputs(named)
+        arrays = {k: v for k, v in arrays.items() if k not in named}
+        arrays["x"] = packed
     x = arrays["x"]
     if x.ndim == 0 or x.shape[0] == 0:
         raise InputError(f"'x' in '{path.name}' holds no samples (shape {x.shape}).")
-    if x.dtype.kind not in "biuf" + "U":
+    if packed is None and x.dtype.kind not in "biuf" + "U":
         raise InputError(f"'x' in '{path.name}' has dtype {x.dtype}; expected numbers or strings.")
     y = arrays.get("y")
     if y is not None:
@@ -190,7 +278,9 @@ def _load_npz(path: Path) -> SampleSet:
             raise InputError(f"'y' in '{path.name}' has dtype {y.dtype}; expected numeric labels.")
     names = arrays.get("label_names")
     label_names = tuple(str(name) for name in names.reshape(-1)) if names is not None else None
-    if x.dtype.kind == "U":
+    if packed is not None:
+        kind = "inputs"
+    elif x.dtype.kind == "U":
         kind = "text"
     elif (x.ndim == 4 and x.shape[-1] in (1, 3, 4)) or (x.ndim == 3 and x.dtype == np.uint8):
         kind = "image"
@@ -329,7 +419,8 @@ def samples_npz(sample_set: SampleSet) -> bytes:
     ``y``, ``label_names`` and the extras)."""
     import io
 
-    arrays = {"x": sample_set.x, **sample_set.extras}
+    inputs = input_arrays(sample_set.x)
+    arrays = {**(inputs if inputs is not None else {"x": sample_set.x}), **sample_set.extras}
     if sample_set.y is not None:
         arrays["y"] = sample_set.y
     if sample_set.label_names is not None:

@@ -133,3 +133,54 @@ def test_logit_graph_follows_weights_changed_later(loaded_sequential):
     x = np.random.default_rng(5).normal(size=(3, 8, 8, 1)).astype("float32")
     logits, flat = graph.call_tapped(tapped, x)
     np.testing.assert_allclose(logits, np.asarray(flat) @ (kernel * 2.0) + bias + 1.0, atol=1e-5)
+
+
+def test_several_inputs_are_matched_by_name_and_outputs_chosen_by_name():
+    """A packed set of several inputs feeds a two-input model and a KerasHub BERT by input name
+    (in any order in the file); the predictions equal the model's own call; with_output gives
+    the chosen output of a model of several, sharing the same layers."""
+    import keras
+
+    from neurogenesis.io.samples import pack_inputs
+    from neurogenesis.testing import tiny_branching_model, two_input_classifier, two_input_samples
+
+    model = two_input_classifier()
+    data = two_input_samples(10)
+    packed = pack_inputs({"meta": data["meta"], "image": data["image"]})  # another order
+    assert graph.input_names(model) == ["image", "meta"]
+    expected = np.asarray(model([data["image"], data["meta"]]))
+    np.testing.assert_allclose(graph.predict(model, packed, batch_size=3), expected, rtol=1e-6)
+    np.testing.assert_allclose(graph.predict(model, data), expected, rtol=1e-6)  # a dict
+    with pytest.raises(InputError, match=r"takes 2 inputs \(image, meta\).*one array"):
+        graph.predict(model, data["image"])
+    with pytest.raises(InputError, match="missing meta"):
+        graph.model_inputs(model, pack_inputs({"image": data["image"], "other": data["meta"]}))
+    with pytest.raises(InputError, match="takes 2"):
+        graph.model_input(model, packed)
+
+    branching = tiny_branching_model()
+    assert graph.output_names(branching) == ["head_1", "head_2"]
+    second = graph.with_output(branching, "head_2")
+    x = {"a": np.ones((4, 6), "float32"), "b": np.zeros((4, 4), "float32")}
+    np.testing.assert_allclose(
+        graph.predict(second, x), np.asarray(branching([x["a"], x["b"]])[1]), rtol=1e-6
+    )
+    assert second.layers[-1] is branching.get_layer("head_2")  # shared, not copied
+    assert graph.with_output(branching, None) is branching
+    with pytest.raises(InputError, match="outputs"):
+        graph.with_output(branching, "head_3")
+    assert isinstance(second, keras.Model)
+
+
+def test_keras_hub_backbone_fed_by_input_names():
+    pytest.importorskip("keras_hub")
+    from neurogenesis.io.samples import pack_inputs
+    from neurogenesis.testing import bert_samples, tiny_bert
+
+    backbone = tiny_bert()
+    data = bert_samples(5)
+    inputs = {k: data[k] for k in ("token_ids", "padding_mask", "segment_ids")}
+    assert graph.output_names(backbone) == ["pooled_output", "sequence_output"]
+    sequence = graph.with_output(backbone, "sequence_output")
+    got = graph.predict(sequence, pack_inputs(inputs), batch_size=2)
+    np.testing.assert_allclose(got, np.asarray(backbone(inputs)["sequence_output"]), atol=1e-5)

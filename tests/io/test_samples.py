@@ -161,3 +161,34 @@ def test_resize_images_keeps_count_labels_and_mask_values(tmp_path):
     np.testing.assert_array_equal(back.x, resized.x)
     assert back.label_names == ("a", "b")
     np.testing.assert_array_equal(back.extras["masks"], resized.extras["masks"])
+
+
+def test_npz_of_several_named_inputs_is_packed_and_written_back(tmp_path):
+    """A .npz of arrays named after a model's inputs (no 'x') is one sample set of several
+    inputs: indexed, sliced and counted by sample, each input readable by name, and written
+    back to an equal set."""
+    from neurogenesis.io.samples import input_arrays, load_samples, samples_npz
+
+    ids = np.arange(24).reshape(4, 6)
+    mask = ids % 5 != 0
+    np.savez(
+        tmp_path / "bert.npz",
+        token_ids=ids,
+        padding_mask=mask,
+        y=np.array([0, 1, 1, 0]),
+        vocabulary=np.array(["a", "b"]),
+    )
+    samples = load_samples(tmp_path / "bert.npz")
+    assert samples.kind == "inputs" and len(samples) == 4
+    assert set(samples.input_names) == {"token_ids", "padding_mask"}
+    assert np.array_equal(samples.input("padding_mask"), mask)
+    assert np.array_equal(samples.input(), ids)  # the token ids, when no name is given
+    assert np.array_equal(samples.x[[3, 1]]["token_ids"], ids[[3, 1]])
+    assert samples.vocabulary == ["a", "b"] and list(samples.y) == [0, 1, 1, 0]
+    assert set(input_arrays(samples.x)) == {"token_ids", "padding_mask"}
+    (tmp_path / "back.npz").write_bytes(samples_npz(samples))
+    again = load_samples(tmp_path / "back.npz")
+    assert np.array_equal(again.x, samples.x) and again.kind == "inputs"
+    np.savez(tmp_path / "uneven.npz", a=np.zeros((3, 2)), b=np.zeros((2, 2)))
+    with pytest.raises(InputError, match="one row per sample"):
+        load_samples(tmp_path / "uneven.npz")
