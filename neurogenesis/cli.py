@@ -98,6 +98,19 @@ def _code_options() -> argparse.ArgumentParser:
     return options
 
 
+def _output_options() -> argparse.ArgumentParser:
+    """The option of every verb that runs a model on samples: which output to explain or score."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--output",
+        metavar="NAME",
+        default=None,
+        help="for a model of several outputs, the one to explain or score (an output's name, as "
+        "'neurogenesis inspect' lists them; default: the first)",
+    )
+    return options
+
+
 LAMBDA_WARNING = (
     "warning: --unsafe-allow-lambda: Lambda layers in model files will run the Python code "
     "stored in them{where}. Open only files you trust."
@@ -114,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"neurogenesis {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     code = [_code_options()]
+    runs_model = [*code, _output_options()]  # verbs that run the model on a sample set
 
     app = verbs.add_parser(
         "app",
@@ -271,7 +285,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     saliency = verbs.add_parser(
         "saliency",
-        parents=code,
+        parents=runs_model,
         help="attribution maps of a model's predictions for a sample set",
         description="Explain a model's output for each sample of a .npz sample set and write the "
         "maps to a .npz: 'maps' (N, H, W), non-negative; 'attributions' (N, H, W, C), signed, for "
@@ -313,7 +327,7 @@ def _parser() -> argparse.ArgumentParser:
 
     project = verbs.add_parser(
         "project",
-        parents=code,
+        parents=runs_model,
         help="project a layer's hidden states of a sample set to 2-D or 3-D",
         description="Read the hidden states of one layer for every sample (pooled over space or "
         "time), project them with PCA, t-SNE or UMAP (no sample cap) and write 'coords' (N, dims), "
@@ -341,7 +355,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     attention = verbs.add_parser(
         "attention",
-        parents=code,
+        parents=runs_model,
         help="the attention scores of every MultiHeadAttention layer for a sample set",
         description="Run the samples of a .npz set through the model and write, for every "
         "keras.layers.MultiHeadAttention layer, its scores exactly as the layer returns them with "
@@ -382,7 +396,7 @@ def _parser() -> argparse.ArgumentParser:
 
     adversarial = verbs.add_parser(
         "adversarial",
-        parents=code,
+        parents=runs_model,
         help="FGSM or PGD adversarial examples (L-infinity) for a sample set",
         description="Perturb each sample within an L-infinity ball of radius --epsilon (in the "
         "input's own units: 8 means 8 of 255 for uint8 images), clipped to the sample set's value "
@@ -407,7 +421,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     landscape = verbs.add_parser(
         "landscape",
-        parents=code,
+        parents=runs_model,
         help="the loss over a plane of weights around a trained model",
         description="Evaluate the loss (and the compiled metrics) on an R x R grid of weights "
         "theta + alphas[i] * direction_x + betas[j] * direction_y around the model's own weights "
@@ -804,6 +818,11 @@ def _model_and_samples(args: argparse.Namespace):
         )
     samples = load_samples(args.data)
     model = load_model(args.model)
+    output = getattr(args, "output", None)
+    if output is not None:
+        from neurogenesis.analysis.graph import with_output
+
+        model = with_output(model, output)
     return model, samples
 
 
