@@ -30,3 +30,14 @@ def app_argv(monkeypatch):
         monkeypatch.setattr(sys, "argv", ["app.py", *[str(argument) for argument in arguments]])
 
     return set_arguments
+
+
+@pytest.fixture(scope="session")
+def multi_input_cases(tmp_path_factory):
+    """Models of several inputs saved with their sample sets (.npz named by input):
+    ``{"two_input": (model, samples), "bert": ..., "bert_classifier": ...}`` (the KerasHub ones
+    only where keras-hub is installed). Open one with ``app_argv("--model", m, "--samples", s)``
+    (see test_big_models.py for the arguments the app takes)."""
+    from neurogenesis.testing import write_multi_input_cases
+
+    return write_multi_input_cases(tmp_path_factory.mktemp("multi-input"))
