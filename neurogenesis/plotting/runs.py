@@ -119,5 +119,9 @@ def curves_table(info: CurvesInfo) -> pd.DataFrame:
 def sample_set_text(samples) -> str:
     """A sample set in one line: its name, count, kind, one sample's shape and its labels."""
     labels = "no labels" if samples.y is None else f"{len(set(samples.y.tolist()))} label value(s)"
+    names = samples.x.dtype.names
+    if names:  # a set of several inputs: each input's shape by name
+        shapes = ", ".join(f"{name} {shape_text(samples.x[name].shape[1:])}" for name in names)
+        return f"{samples.name}: {len(samples):,} sample(s) of {len(names)} inputs ({shapes}), {labels}"
     shape = shape_text(samples.x.shape[1:])
     return f"{samples.name}: {len(samples):,} {samples.kind} sample(s), each {shape}, {labels}"

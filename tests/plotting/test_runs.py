@@ -118,3 +118,16 @@ def test_sample_set_text():
     )
     unlabelled = Samples(name="notes", kind="text", x=np.zeros((3, 16)), y=None)
     assert sample_set_text(unlabelled) == "notes: 3 text sample(s), each (16), no labels"
+
+
+def test_sample_set_text_of_several_inputs():
+    from neurogenesis.io.samples import SampleSet, pack_inputs
+    from neurogenesis.plotting.runs import sample_set_text
+
+    x = pack_inputs(
+        {"token_ids": np.zeros((5, 12), "int32"), "padding_mask": np.ones((5, 12), bool)}
+    )
+    samples = SampleSet("reviews", "inputs", x, np.array([0, 1, 0, 1, 1]), None, "r.npz")
+    assert sample_set_text(samples) == (
+        "reviews: 5 sample(s) of 2 inputs (token_ids (12), padding_mask (12)), 2 label value(s)"
+    )
