@@ -3,7 +3,12 @@
 :func:`attention_scores` rebuilds the model's graph (``analysis.graph``: functional, Sequential
 loaded from a file, nested models) and asks each ``keras.layers.MultiHeadAttention`` call for
 ``return_attention_scores=True`` itself, so the scores are exactly what the layer returns, masks
-included, and the user's model is never changed.
+included, and the user's model is never changed. Attention layers inside other layers (KerasHub's
+``TransformerEncoder`` keeps its ``_self_attention_layer`` inside) are read by recording their
+calls. Samples come in any form ``graph.model_inputs`` takes (one array, a packed set of several
+inputs, a dict by input name), so a BERT backbone is fed its ``token_ids``, ``padding_mask`` and
+``segment_ids``; where the model has a padding-mask input (:func:`real_tokens`), the statistics
+and the rollout are taken over the real tokens only.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ __all__ = [
     "attention_scores",
     "head_importance",
     "head_statistics",
+    "real_tokens",
     "reason",
 ]
 
@@ -87,7 +93,9 @@ def attention_layers(model: Any) -> list[str]:
     return reachable + list(hidden)
 
 
-def _recorded_scores(model: Any, x: np.ndarray, layers: dict[str, Any], batch_size: int) -> dict:
+def _recorded_scores(
+    model: Any, arrays: list[np.ndarray], layers: dict[str, Any], batch_size: int
+) -> dict:
     """Scores of MultiHeadAttention layers a graph cannot reach: each layer's call asks for its
     scores while the model runs (the layer's own return_attention_scores), then is restored."""
     chosen = list(layers)
@@ -108,12 +116,35 @@ def _recorded_scores(model: Any, x: np.ndarray, layers: dict[str, Any], batch_si
                     return (output, scores) if asked else output
 
                 layer.call = call
-            for start in range(0, len(x), batch_size):
-                model(x[start : start + batch_size], training=False)
+            for start in range(0, len(arrays[0]), batch_size):
+                batch = graph.take(arrays, slice(start, start + batch_size))
+                model(graph.feed(model, batch) if len(batch) > 1 else batch[0], training=False)
         finally:
             for path in originals:
                 del layers[path].call  # the class's own method again
     return {path: np.concatenate(chunks) for path, chunks in parts.items()}
+
+
+def real_tokens(model: Any, x: Any) -> np.ndarray | None:
+    """``(N, T)`` True at the samples' real tokens, False at padding, or None when unknown.
+
+    A model with a padding-mask input (``io.samples.padding_mask``: named ``padding_mask`` or
+    like a mask, boolean or 0/1, of the token ids' shape, as KerasHub's backbones take) says it
+    itself; for a model of one integer input of token ids the padding is the id 0 (Keras's
+    convention). ``x`` is in any form of ``graph.model_inputs``.
+    """
+    from neurogenesis.io.samples import input_arrays, padding_mask
+
+    if isinstance(x, dict):
+        return padding_mask(x)
+    if isinstance(x, (list, tuple)):
+        if not graph.supports(model):
+            return None
+        return padding_mask(dict(zip(graph.input_names(model), x, strict=False)))
+    if input_arrays(x) is not None:
+        return padding_mask(x)
+    x = np.asarray(x)
+    return (x != 0) if x.ndim == 2 and x.dtype.kind in "iu" else None
 
 
 def reason(model: Any) -> str | None:
@@ -135,8 +166,10 @@ def attention_scores(
     """The attention scores of each MultiHeadAttention layer for the samples ``x``.
 
     Args:
-        model: a functional or Sequential model (nested models are looked into).
-        x: samples as the model takes them (one input).
+        model: a functional or Sequential model (nested models are looked into), or one whose
+            attention layers sit inside other layers (a KerasHub backbone).
+        x: samples in any form of ``graph.model_inputs``: one array, a packed set of several
+            inputs (``io.samples.pack_inputs``), a dict by input name, or a list in input order.
         layers: which attention layers (paths from :func:`attention_layers`); all by default.
         batch_size: samples per forward pass.
 
@@ -163,19 +196,20 @@ def attention_scores(
         )
     if batch_size < 1:
         raise InputError(f"Expected a batch size of at least 1. Received: {batch_size}.")
-    samples = graph.model_input(model, x) if graph.supports(model) else np.asarray(x)
+    arrays = graph.model_inputs(model, x) if graph.supports(model) else [np.asarray(x)]
     result = {}
     recorded = [path for path in chosen if path in hidden]
     if recorded:
         result.update(
-            _recorded_scores(model, samples, {path: hidden[path] for path in recorded}, batch_size)
+            _recorded_scores(model, arrays, {path: hidden[path] for path in recorded}, batch_size)
         )
     traced = [path for path in chosen if path not in hidden]
     if traced:
         tapped = graph.tap_model(model, [path + graph.SCORES_SUFFIX for path in traced])
         parts: dict[str, list[np.ndarray]] = {path: [] for path in traced}
-        for start in range(0, len(samples), batch_size):
-            outputs = graph.call_tapped(tapped, samples[start : start + batch_size])
+        for start in range(0, len(arrays[0]), batch_size):
+            batch = graph.take(arrays, slice(start, start + batch_size))
+            outputs = graph.call_tapped(tapped, *batch)
             for path, scores in zip(traced, outputs[1:], strict=True):
                 parts[path].append(np.asarray(scores, dtype=np.float32))
         result.update({path: np.concatenate(chunks) for path, chunks in parts.items()})
@@ -196,6 +230,7 @@ def attention_rollout(
     *,
     residual: bool = True,
     head_fusion: str = "mean",
+    mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """Attention rollout (Abnar & Zuidema 2020): how much each output position draws on each input.
 
@@ -208,24 +243,37 @@ def attention_rollout(
         scores_by_layer: self-attention scores per layer, in model order, each ``(N, H, T, T)``.
         residual: add the identity for the residual connections (the paper's default).
         head_fusion: ``"mean"`` or ``"max"`` over heads.
+        mask: ``(N, T)`` True at real tokens (:func:`real_tokens`): padded positions are taken
+            out of every layer (their rows and columns zero, the real rows renormalized over the
+            real keys), so no rollout passes through padding. All real by default.
 
     Returns:
-        ``(N, T, T)`` float64; each row sums to 1 where the fused rows did.
+        ``(N, T, T)`` float64; each real row sums to 1 where the fused rows did, padded rows and
+        columns are 0.
 
     Raises:
         InputError: no layers, cross-attention (query and key lengths differ), or lengths that
             differ between layers.
     """
     rollout = None
-    for fused in _fused(scores_by_layer, residual, head_fusion=head_fusion, what="Rollout"):
+    fused_layers = _fused(
+        scores_by_layer, residual, head_fusion=head_fusion, what="Rollout", mask=mask
+    )
+    for fused in fused_layers:
         rollout = fused if rollout is None else fused @ rollout
     return rollout
 
 
 def _fused(
-    scores_by_layer, residual: bool, *, head_fusion: str = "mean", what: str = "Rollout"
+    scores_by_layer,
+    residual: bool,
+    *,
+    head_fusion: str = "mean",
+    what: str = "Rollout",
+    mask: np.ndarray | None = None,
 ) -> list[np.ndarray]:
-    """Each self-attention layer's heads fused, the residual mixed in, rows renormalized."""
+    """Each self-attention layer's heads fused, the residual mixed in, rows renormalized (over
+    the real tokens of ``mask`` only, padded rows and columns zero)."""
     layers = (
         list(scores_by_layer.values())
         if isinstance(scores_by_layer, Mapping)
@@ -244,8 +292,15 @@ def _fused(
                 f"{scores.shape[2]} to {scores.shape[3]} positions (cross-attention)."
             )
         fused = scores.mean(axis=1) if head_fusion == "mean" else scores.max(axis=1)
+        real = np.ones(fused.shape[:2], bool) if mask is None else np.asarray(mask, bool)
+        if real.shape != fused.shape[:2]:
+            raise InputError(
+                f"Expected a token mask of shape {fused.shape[:2]}. Received: {real.shape}."
+            )
+        pairs = real[:, :, None] & real[:, None, :]
+        fused = np.where(pairs, fused, 0.0)
         if residual:
-            fused = 0.5 * fused + 0.5 * np.eye(fused.shape[-1])[None]
+            fused = 0.5 * fused + 0.5 * np.where(pairs, np.eye(fused.shape[-1])[None], 0.0)
         totals = fused.sum(axis=-1, keepdims=True)
         fused = np.divide(fused, totals, out=np.zeros_like(fused), where=totals > 0)
         if fused_layers and fused_layers[0].shape != fused.shape:
@@ -269,6 +324,8 @@ class HeadStatistics(ValueEquality):
         first_token: ``(H,)`` mean attention to the first key ("sink" heads put most there).
         special: ``(H,)`` mean attention to keys holding one of the special token ids, or None.
         max_attention: ``(H,)`` mean of each query's largest weight (high: sharp heads).
+        real_tokens: the real (non-padding) keys the statistics cover, over all samples.
+        tokens: every key position of the samples (``N × S``), padding included.
     """
 
     layer: str
@@ -278,13 +335,16 @@ class HeadStatistics(ValueEquality):
     first_token: np.ndarray
     special: np.ndarray | None
     max_attention: np.ndarray
+    real_tokens: int = 0
+    tokens: int = 0
 
 
-def layer_head_statistics(model: Any, x: np.ndarray) -> list[HeadStatistics]:
+def layer_head_statistics(model: Any, x: Any) -> list[HeadStatistics]:
     """:func:`head_statistics` of every MultiHeadAttention layer of ``model`` over the samples
-    ``x``; for token ids (an integer ``(N, T)`` array) the padding (id 0) is left out of the keys
+    ``x`` (any form of ``graph.model_inputs``); the padding (:func:`real_tokens`: the model's
+    padding-mask input, or id 0 of a one-input token model) is left out of the keys and queries
     of each layer whose keys are those tokens."""
-    mask = (x != 0) if x.ndim == 2 and np.asarray(x).dtype.kind in "iu" else None
+    mask = real_tokens(model, x)
     result = []
     for layer, values in attention_scores(model, x).items():
         layer_mask = mask if mask is not None and mask.shape[1] == values.shape[3] else None
@@ -346,6 +406,8 @@ def head_statistics(
         first_token=mean_over_queries(probabilities[..., 0]),
         special=special,
         max_attention=mean_over_queries(probabilities.max(axis=-1)),
+        real_tokens=int(real_keys.sum()),
+        tokens=int(real_keys.size),
     )
 
 
@@ -395,7 +457,9 @@ def head_importance(
 
     Args:
         model: a model with MultiHeadAttention layers.
-        x: samples as the model takes them.
+        x: samples in any form of ``graph.model_inputs`` (a dict or packed set of several
+            inputs for a KerasHub backbone, whose copy ``clone_model`` makes as a functional
+            model over the same layer classes).
         layers: which attention layers; all by default.
         batch_size: samples per forward pass.
 
@@ -561,6 +625,7 @@ def attention_flow(
     scores_by_layer: Mapping[str, np.ndarray] | Sequence[np.ndarray],
     *,
     residual: bool = True,
+    mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """Attention flow (Abnar & Zuidema 2020): the maximum flow from each input token to each top position.
 
@@ -573,14 +638,16 @@ def attention_flow(
     Args:
         scores_by_layer: self-attention scores per layer, in model order, each ``(N, H, T, T)``.
         residual: mix in the residual connection (``0.5 A + 0.5 I``).
+        mask: ``(N, T)`` True at real tokens: padded positions carry no flow (see
+            :func:`attention_rollout`).
 
     Returns:
-        ``(N, T, T)`` float64 (capacities are resolved to 1e-6).
+        ``(N, T, T)`` float64 (capacities are resolved to 1e-6); 0 from and to padding.
     """
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import maximum_flow
 
-    fused_layers = _fused(scores_by_layer, residual, what="Attention flow")
+    fused_layers = _fused(scores_by_layer, residual, what="Attention flow", mask=mask)
     count, size, _ = fused_layers[0].shape
     depth = len(fused_layers)
     nodes = size * (depth + 1)

@@ -38,6 +38,8 @@ __all__ = [
     "load_samples",
     "input_arrays",
     "pack_inputs",
+    "padding_mask",
+    "token_input_name",
     "resize_images",
     "samples_npz",
     "SAMPLE_SUFFIXES",
@@ -86,6 +88,40 @@ def input_arrays(x) -> dict[str, np.ndarray] | None:
     if x.dtype.names is None:
         return None
     return {name: x[name] for name in x.dtype.names}
+
+
+def token_input_name(names) -> str | None:
+    """Which of several inputs holds the token ids: the first named like tokens (``token_ids``,
+    ``ids``, ``input_ids``), else the first; None without names."""
+    names = list(names or ())
+    if not names:
+        return None
+    tokens = [n for n in names if "token" in n.lower() or n.lower() in ("ids", "input_ids")]
+    return tokens[0] if tokens else names[0]
+
+
+def padding_mask(x) -> np.ndarray | None:
+    """The padding mask of samples of several inputs (packed, or a dict by input name): the
+    input named ``padding_mask`` (else the first whose name holds ``mask``) when it is boolean or
+    0/1 integers of the token ids' shape, as a boolean array, True for real tokens; None when
+    the samples have no such input (text models mark padding with it, KerasHub's always)."""
+    arrays = dict(x) if isinstance(x, dict) else input_arrays(x)
+    if not arrays:
+        return None
+    tokens = arrays.get(token_input_name(arrays))
+    named = sorted(
+        (name for name in arrays if "mask" in name.lower()),
+        key=lambda name: "padding_mask" not in name.lower(),
+    )
+    for name in named:
+        mask = np.asarray(arrays[name])
+        if tokens is None or mask.shape != np.shape(tokens) or mask is tokens:
+            continue
+        if mask.dtype == bool:
+            return mask
+        if mask.dtype.kind in "iu" and np.isin(mask, (0, 1)).all():
+            return mask.astype(bool)
+    return None
 
 
 def _strings(values) -> list[str] | None:
