@@ -38,9 +38,10 @@ try:
 except InputError as error:
     st.error(str(error))
     st.stop()
-shape = sample_set.x.shape
+# A set of several inputs (a BERT's token ids, padding mask, segments) is read by its token ids.
+shape = sample_set.input().shape
 length = int(shape[1]) if len(shape) >= 2 else 1
-series = len(shape) == 3 and sample_set.vocabulary is None
+series = len(shape) == 3 and sample_set.vocabulary is None and sample_set.input_names is None
 
 with st.container(border=True):
     first, second = st.columns(2)

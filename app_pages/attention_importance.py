@@ -28,8 +28,13 @@ def statistics_view(model_source, samples_source) -> None:
     table = head_statistics_table(stats)
     ui.chart(plot_head_statistics(stats), key="attention_statistics", data=table)
     st.dataframe(table, hide_index=True, key="attention_statistics_table")
+    real = (
+        f" ({stats[0].real_tokens:,} of {stats[0].tokens:,} token positions real)"
+        if stats and stats[0].real_tokens < stats[0].tokens
+        else ""
+    )
     st.caption(
-        f"Over the first {STATISTICS_SAMPLES} samples, padding left out. High entropy: a diffuse "
+        f"Over the first {STATISTICS_SAMPLES} samples, padding left out{real}. High entropy: a diffuse "
         "head; a small distance: a local or positional head; most weight on the first token: a "
         "'sink' head that parks attention there when it has nothing to do."
     )

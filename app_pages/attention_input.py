@@ -9,7 +9,7 @@ import streamlit as st
 from app_pages import ui
 from neurogenesis import cached
 from neurogenesis.errors import InputError
-from neurogenesis.io.samples import encode_text
+from neurogenesis.io.samples import encode_text, padding_mask
 
 PAD_WORDS = ("[PAD]", "<pad>", "")
 SCALE_HELP = (
@@ -19,13 +19,29 @@ SCALE_HELP = (
 )
 
 
+def sample_words(sample_set, index: int) -> list[str] | None:
+    """The words of sample ``index``'s tokens, padding as ``[PAD]`` (a set of several inputs
+    says where by its padding mask, so the pictures leave those positions off); None for
+    samples that are not token ids."""
+    if sample_set.input_names is None:
+        return sample_set.words(sample_set.x[index]) if sample_set.vocabulary is not None else None
+    tokens = np.asarray(sample_set.input()[index])
+    if tokens.ndim != 1 or tokens.dtype.kind not in "iu":
+        return None
+    words = sample_set.words(tokens)
+    mask = padding_mask(sample_set.x[index : index + 1])
+    if mask is not None:
+        words = [word if real else PAD_WORDS[0] for word, real in zip(words, mask[0], strict=True)]
+    return words
+
+
 def _sample_label(sample_set, index: int) -> str:
     text = sample_set.per_sample("text")
     if text is not None:
         return f"#{index}: {text[index]}"
-    if sample_set.vocabulary is not None:
-        words = [w for w in sample_set.words(sample_set.x[index]) if w not in PAD_WORDS]
-        return f"#{index}: {' '.join(words)}"
+    words = sample_words(sample_set, index)
+    if words is not None:
+        return f"#{index}: {' '.join(w for w in words if w not in PAD_WORDS)}"
     return f"#{index}"
 
 
@@ -50,6 +66,12 @@ def choose_input(key: str, sample_set, length: int, label: str, default: int = 0
             )
             == "your own text"
         )
+    if own and sample_set.input_names is not None:
+        st.info(
+            "Typed text needs every input this model takes (token ids, padding mask, segments); "
+            "choose a sample instead."
+        )
+        return None, None, None
     if own:
         text = st.text_input("Text", "the acting was not good", key=f"{key}_text", max_chars=2000)
         try:
@@ -73,8 +95,7 @@ def choose_input(key: str, sample_set, length: int, label: str, default: int = 0
         key=f"{key}_sample",
     )
     x = np.asarray(sample_set.x[index : index + 1])
-    words = sample_set.words(x[0]) if vocabulary is not None else None
-    return x, words, index
+    return x, sample_words(sample_set, index), index
 
 
 def prediction_text(prediction, sample_set, index) -> str | None:
