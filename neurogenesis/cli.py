@@ -936,11 +936,21 @@ def _project(args: argparse.Namespace) -> int:
 def _write_model_view(scores: dict, samples, path: str) -> None:
     import numpy as np
 
+    from neurogenesis.io.samples import padding_mask
     from neurogenesis.plotting.attention import plot_model_view
 
     layers = {name: values[0] for name, values in scores.items()}
+    mask = padding_mask(samples.x[:1])
+    if mask is not None:  # a set of several inputs: its padding left off the picture
+        real = int(np.flatnonzero(mask[0])[-1]) + 1 if mask[0].any() else mask.shape[1]
+        layers = {
+            name: values[:, :real, :real] if values.shape[1:] == mask.shape[1:] * 2 else values
+            for name, values in layers.items()
+        }
     vocabulary = samples.extras.get("vocabulary")
-    first = np.asarray(samples.x[0])
+    first = np.asarray(samples.input()[0])
+    if mask is not None:
+        first = first[:real]
     key_tokens = {
         name: (
             [str(vocabulary[t]) if 0 <= t < len(vocabulary) else str(t) for t in first.astype(int)]
@@ -966,14 +976,21 @@ def _attention(args: argparse.Namespace) -> int:
     out = _check_out(args.out)
     model, samples = _model_and_samples(args)
     from neurogenesis.analysis.attention import attention_scores
+    from neurogenesis.io.samples import padding_mask
 
-    scores = attention_scores(model, samples.x)
+    scores = attention_scores(model, samples.x)  # every input of the set, fed by name
     np.savez_compressed(out, **scores)
     if args.figure:
         _write_model_view(scores, samples, args.figure)
     shapes = ", ".join(f"{name} {tuple(values.shape)}" for name, values in scores.items())
+    mask = padding_mask(samples.x)
+    real = (
+        f" (padding masked by the model: {int(mask.sum()):,} of {mask.size:,} tokens real)"
+        if mask is not None
+        else ""
+    )
     print(
-        f"Wrote the attention scores of {len(samples):,} samples to {out}: {shapes}",
+        f"Wrote the attention scores of {len(samples):,} samples to {out}: {shapes}{real}",
         file=sys.stderr,
     )
     return EXIT_OK
