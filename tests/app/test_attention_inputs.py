@@ -71,6 +71,8 @@ def test_bert_every_tab_and_the_heatmaps_are_the_layers_scores(app_argv, multi_i
         at.session_state["attention_tab"] = tab
         rerun(at)
         _no_errors(at)
+        if tab in ("Model view", "Head view"):
+            assert any(tab in json.dumps(spec["layout"].get("title", "")) for spec in charts(at))
         if tab == "Rollout":
             rollout = attention_rollout(scores, mask=real_tokens(model, x))[0, :real, :real]
             drawn = next(
@@ -89,6 +91,15 @@ def test_bert_every_tab_and_the_heatmaps_are_the_layers_scores(app_argv, multi_i
             assert any("Most important heads" in caption.value for caption in at.caption)
         if tab == "Evolution":
             assert any("No recorded run" in info.value for info in at.info)
+    if case == "bert":  # a backbone of two outputs: the other one chosen, the same attention
+        output = next(box for box in at.sidebar.selectbox if box.label == "Output")
+        assert output.options == ["pooled_output", "sequence_output"]
+        output.select("sequence_output")
+        at.session_state["attention_tab"] = "Heads"
+        rerun(at)
+        _no_errors(at)
+        (single,) = _heatmap_traces(charts(at)[0])
+        np.testing.assert_allclose(_z(single), scores[layer][0, 0, :real, :real], atol=1e-5)
     # Typed text cannot feed a model of several inputs: said in one sentence, no crash.
     at.session_state["attention_tab"] = "Heads"
     at.segmented_control(key="attention_a_source").set_value("your own text")
