@@ -44,6 +44,7 @@ def _check_statistics(at, model, sample_set) -> None:
         np.testing.assert_allclose(shown, relative, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["bert", "bert_classifier"])
 def test_bert_every_tab_and_the_heatmaps_are_the_layers_scores(app_argv, multi_input_cases, case):
     model_path, samples_path = multi_input_cases[case]
