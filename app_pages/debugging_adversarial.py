@@ -108,7 +108,7 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
     x_adv = single.x_adv[0]
     ui.chart(
         plot_adversarial_example(
-            np.asarray(sample_set.x[index]),
+            np.asarray(ui.shown_input(sample_set)[index]),
             x_adv,
             value_range=(low, high),
             feature_names=sample_set.feature_names,
@@ -159,7 +159,7 @@ def adversarial_view(model_source, samples_source, sample_set, predictions, inde
     live_attribution(
         model_source,
         predictions,
-        sample_set.x[index],
+        ui.shown_input(sample_set)[index],
         x_adv,
         kind,
         sample_set,

@@ -182,6 +182,6 @@ def regression_errors(model_source, samples_source, sample_set, predictions) -> 
         )
     st.markdown("**Largest errors**")
     worst = cached.largest_errors(model_source, samples_source, SHOWN_SAMPLES)
-    kind = "series" if sample_set.x.ndim == 3 else "array"
+    kind = "series" if ui.shown_input(sample_set).ndim == 3 else "array"
     sample_grid(sample_set, predictions, worst, kind, state("worst_grid"))
     slicing_view(model_source, samples_source, unit)

@@ -99,7 +99,7 @@ def sample_grid(sample_set, predictions, indices, kind: str, key: str) -> None:
             choose(indices[rows[0]])
         return
     figure = plot_sample_grid(
-        sample_set.x,
+        ui.shown_input(sample_set),
         indices,
         kind="image" if kind == "image" else "series" if kind == "series" else "array",
         captions=[ui.caption(predictions, i) for i in indices],

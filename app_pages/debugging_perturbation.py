@@ -30,7 +30,7 @@ def _slider(column, label, low, high, default, step, name) -> dict:
 
 
 def _image_steps(sample_set) -> list:
-    height, width = sample_set.x.shape[1:3]
+    height, width = ui.shown_input(sample_set).shape[1:3]
     a, b, c = st.columns(3)
     steps = [
         ("gaussian_noise", _slider(a, "Noise (std, share of range)", 0.0, 0.5, 0.0, 0.01, "noise")),
@@ -59,7 +59,7 @@ def _image_steps(sample_set) -> list:
 
 
 def _series_steps(samples_source, sample_set) -> list:
-    steps = sample_set.x.shape[1]
+    steps = ui.shown_input(sample_set).shape[1]
     a, b = st.columns(2)
     strength = a.slider(
         "Noise (std, share of each feature's std)",
@@ -90,7 +90,7 @@ def _series_steps(samples_source, sample_set) -> list:
 
 def _text_steps(sample_set, index: int) -> list:
     vocabulary = sample_set.vocabulary
-    tokens = np.asarray(sample_set.x[index])
+    tokens = np.asarray(ui.shown_input(sample_set)[index])
     words = sample_set.words(tokens)
     present = [int(p) for p in np.flatnonzero(tokens != 0)]
 

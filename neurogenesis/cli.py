@@ -645,6 +645,64 @@ def _write_graph_figure(model, args: argparse.Namespace) -> None:
     print(f"Wrote the graph of {model.name} to {path}", file=sys.stderr)
 
 
+def _model_io(model) -> tuple[list[dict], list[dict]]:
+    """The model's inputs (``name``, ``shape`` batch first, ``dtype``) and outputs (``name``,
+    ``shape``), named as every analysis names them (``analysis.graph``); empty for a model
+    without a graph."""
+    from neurogenesis.analysis import graph
+
+    if not graph.supports(model):
+        return [], []
+    inputs = [
+        {"name": name, "shape": list(tensor.shape), "dtype": str(tensor.dtype)}
+        for name, tensor in zip(graph.input_names(model), model.inputs, strict=True)
+    ]
+    outputs = [
+        {"name": name, "shape": list(tensor.shape)}
+        for name, tensor in zip(graph.output_names(model), model.outputs, strict=True)
+    ]
+    return inputs, outputs
+
+
+def _structure_io(structure) -> tuple[list[dict], list[dict]]:
+    """What the file says of a model's inputs and outputs without running it: each input's name,
+    stated shape and dtype (None where the file does not say), each output's name (shape None)."""
+    stated = {layer.name: layer for layer in structure.layers if layer.class_name == "InputLayer"}
+    inputs = []
+    for position, name in enumerate(structure.inputs):
+        layer = stated.get(name)
+        shape = (
+            list(structure.input_shapes[position])
+            if len(structure.input_shapes) == len(structure.inputs)
+            else list(layer.input_shape)
+            if layer is not None and layer.input_shape
+            else None
+        )
+        dtype = None
+        if layer is not None:
+            try:
+                dtype = json.loads(layer.config).get("dtype")
+            except (ValueError, AttributeError):
+                dtype = None
+            if isinstance(dtype, dict):  # a DTypePolicy
+                dtype = (dtype.get("config") or {}).get("name")
+        inputs.append({"name": name, "shape": shape, "dtype": dtype})
+    outputs = [{"name": name, "shape": None} for name in structure.outputs]
+    return inputs, outputs
+
+
+def _print_io(inputs: list[dict], outputs: list[dict]) -> None:
+    """One line per input and output: name, shape (and dtype)."""
+    from neurogenesis.analysis.architecture import shape_text
+
+    for entry in inputs:
+        shape = "unknown" if entry["shape"] is None else shape_text(tuple(entry["shape"]))
+        print(f"Input  {entry['name']}: {shape} {entry.get('dtype') or ''}".rstrip())
+    for entry in outputs:
+        shape = "unknown (not run)" if entry["shape"] is None else shape_text(tuple(entry["shape"]))
+        print(f"Output {entry['name']}: {shape}")
+
+
 def _inspect(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
     from neurogenesis.analysis.architecture import architecture_summary, shape_text
@@ -665,8 +723,14 @@ def _inspect(args: argparse.Namespace) -> int:
     info = architecture_summary(model)
     if args.figure:
         _write_graph_figure(model, args)
+    inputs, outputs = _model_io(model)
     if args.json:
-        print(json.dumps({**info.to_dict(), "runnable": True}, indent=2))
+        print(
+            json.dumps(
+                {**info.to_dict(), "runnable": True, "inputs": inputs, "outputs": outputs},
+                indent=2,
+            )
+        )
         return EXIT_OK
     rows = [
         (
@@ -679,6 +743,7 @@ def _inspect(args: argparse.Namespace) -> int:
         for layer in info.layers
     ]
     print(f"Model: {info.name} ({info.model_class})")
+    _print_io(inputs, outputs)
     _print_table(("Layer", "Class", "Output shape", "Params", "MACs"), rows, right=(3, 4))
     print(
         f"Total params: {info.num_params:,}  (trainable {info.num_trainable_params:,}, non-trainable {info.num_params - info.num_trainable_params:,})"
@@ -702,8 +767,9 @@ def _inspect_structure(args: argparse.Namespace, error: InputError) -> int:
             f"No figure: {args.figure} needs the model to run, and it cannot ({error}).",
             file=sys.stderr,
         )
+    inputs, outputs = _structure_io(structure)
     if args.json:
-        print(json.dumps(structure.to_dict(), indent=2))
+        print(json.dumps({**structure.to_dict(), "inputs": inputs, "outputs": outputs}, indent=2))
         return EXIT_OK
     rows = [
         (
@@ -717,6 +783,7 @@ def _inspect_structure(args: argparse.Namespace, error: InputError) -> int:
     ]
     print(f"Model: {structure.name} ({structure.model_class}) — structure only, not run")
     print(f"Why: {structure.reason}")
+    _print_io(inputs, outputs)
     _print_table(("Layer", "Class", "From", "Params", "Inputs"), rows, right=(3,))
     print(f"Total params: {structure.num_params:,} (from the weights stored in the file)")
     return EXIT_OK
@@ -1059,11 +1126,15 @@ def _adversarial(args: argparse.Namespace) -> int:
         info = robustness.pgd(
             model, samples.x, samples.y, epsilon=args.epsilon, steps=args.steps, loss=loss
         )
-    np.savez_compressed(
-        out, x_adv=info.x_adv, y=samples.y if samples.y is not None else np.zeros(0)
-    )
+    labels = samples.y if samples.y is not None else np.zeros(0)
+    if info.input_name is None:
+        np.savez_compressed(out, x_adv=info.x_adv, y=labels)
+    else:  # a sample set of the same inputs, the attacked one replaced: it loads and runs as is
+        arrays = {name: samples.x[name] for name in samples.x.dtype.names}
+        np.savez_compressed(out, **{**arrays, info.input_name: info.x_adv}, y=labels)
     summary = {
         "method": args.method,
+        "attacked_input": info.input_name,
         "epsilon": float(args.epsilon),
         "steps": int(info.steps),
         "linf": float(info.linf),

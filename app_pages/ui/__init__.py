@@ -47,6 +47,7 @@ from app_pages.ui.samples import (
     sample_table,
     sample_text,
     select_from_chart,
+    shown_input,
     words_of,
 )
 from app_pages.ui.sidebar import (
@@ -92,6 +93,7 @@ __all__ = [
     "sample_browser",
     "sample_table",
     "sample_text",
+    "shown_input",
     "sanity_view",
     "select_from_chart",
     "start_page",

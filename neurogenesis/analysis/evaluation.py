@@ -1372,8 +1372,8 @@ def profile_info(
         InputError: no samples, bad batch sizes or repeats, samples the model cannot take.
         UnsupportedModelError: a model without a graph.
     """
-    x = graph.model_input(model, x)
-    if len(x) == 0:
+    arrays = graph.model_inputs(model, x)
+    if len(arrays[0]) == 0:
         raise InputError("Expected at least one sample to time the model on. Received: none.")
     sizes = np.asarray([int(size) for size in batch_sizes], dtype=np.int64)
     if sizes.size == 0 or sizes.min() < 1:
@@ -1384,7 +1384,7 @@ def profile_info(
     latency = np.empty(len(sizes))
     fastest = np.empty(len(sizes))
     for position, size in enumerate(sizes):
-        batch = np.take(x, np.arange(size) % len(x), axis=0)
+        batch = graph.feed(model, graph.take(arrays, np.arange(size) % len(arrays[0])))
         times = []
         for call in range(max(0, int(warmup)) + runs):
             start = time.perf_counter()

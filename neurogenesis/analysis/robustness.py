@@ -97,6 +97,58 @@ TASKS = ("classification", "binary", "regression")
 
 
 # ---------------------------------------------------------------------------------------------
+# The input that is perturbed
+
+
+def _default_input(x: np.ndarray) -> str:
+    """Of a packed set of several inputs, the one perturbations and attacks change: the first
+    float image input, else the first float input, else the token ids (for token corruptions)."""
+    names = x.dtype.names
+    floats = [name for name in names if x[name].dtype.kind == "f"]
+    images = [name for name in floats if x[name].ndim == 4]
+    if images or floats:
+        return (images or floats)[0]
+    tokens = [n for n in names if "token" in n.lower() or n.lower() in ("ids", "input_ids")]
+    return tokens[0] if tokens else names[0]
+
+
+def attacked_input(x: Any, name: str | None = None) -> tuple[str | None, np.ndarray]:
+    """The input that perturbations, noise and attacks change, and its array: ``x`` itself
+    (name ``None``) for a one-input set; of a packed set of several inputs
+    (``io.samples.pack_inputs``) the input ``name``, by default the float image input, else the
+    first float input, else the token ids. The other inputs (token ids, masks, other features)
+    are held fixed.
+
+    Raises:
+        InputError: ``name`` is not one of the set's inputs, or names an input of a set of one.
+    """
+    x = np.asarray(x)
+    names = x.dtype.names
+    if names is None:
+        if name:
+            raise InputError(
+                f"The samples are one unnamed input; expected no input name. Received: {name!r}."
+            )
+        return None, x
+    chosen = name or _default_input(x)
+    if chosen not in names:
+        raise InputError(f"Expected one of the inputs {names}. Received: {chosen!r}.")
+    return chosen, np.asarray(x[chosen])
+
+
+def with_input(x: np.ndarray, name: str | None, values: np.ndarray) -> np.ndarray:
+    """``x`` with input ``name``'s array replaced by ``values`` (a new packed array, as many
+    samples as ``values``); ``values`` itself for a one-input set (``name`` None)."""
+    if name is None:
+        return values
+    x = np.asarray(x)
+    joined = np.empty(len(values), dtype=x.dtype)
+    for field in x.dtype.names:
+        joined[field] = values if field == name else x[field]
+    return joined
+
+
+# ---------------------------------------------------------------------------------------------
 # Value range and clipping
 
 
@@ -106,7 +158,7 @@ def value_range(x: np.ndarray) -> tuple[float, float]:
     Raises:
         InputError: an empty set or values that are not numbers.
     """
-    x = np.asarray(x)
+    x = attacked_input(x)[1]
     if x.size == 0 or x.dtype.kind not in "biuf":
         raise InputError(
             f"Expected a non-empty array of numbers. Received: {x.dtype} values of shape "
@@ -126,7 +178,7 @@ def feature_range(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Raises:
         InputError: an empty set, values that are not numbers, or a feature with no finite value.
     """
-    x = np.asarray(x)
+    x = attacked_input(x)[1]
     value_range(x)  # the same checks
     values = x.astype(np.float64).reshape(-1, x.shape[-1])
     finite = np.isfinite(values)
@@ -146,8 +198,9 @@ def set_range(x: np.ndarray) -> tuple[float, float] | tuple[np.ndarray, np.ndarr
     Series ``(N, T, F)`` and feature vectors ``(N, F)`` of floats: each feature's observed range
     (:func:`feature_range`), so a perturbation never pushes one feature into another's range
     (a 1.8-unit step on a cosine in [-1, 1]). Images, token ids and the rest: :func:`value_range`.
+    A set of several inputs: the range of the input :func:`attacked_input` chooses.
     """
-    x = np.asarray(x)
+    x = attacked_input(x)[1]
     if x.ndim in (2, 3) and x.dtype.kind == "f":
         return feature_range(x)
     return value_range(x)
@@ -182,7 +235,7 @@ def default_fixed_features(
     Returns:
         The fixed features' indices, ascending.
     """
-    x = np.asarray(x)
+    x = attacked_input(x)[1]
     count = x.shape[-1] if x.ndim else 0
     fixed = set()
     for index, name in enumerate(feature_names or ()):
@@ -679,6 +732,7 @@ def perturbation_info(
     value_range: Sequence[float] | None = None,
     loss: Any = None,
     task: str | None = None,
+    input_name: str | None = None,
 ) -> PerturbationInfo:
     """Applies ``steps`` to sample ``index`` of the set ``x`` and runs the model on both.
 
@@ -697,18 +751,22 @@ def perturbation_info(
         task: the task when the caller knows it from the set's labels (a ``Dense(1)`` logit head
             is binary by its 0/1 labels, which one sample alone does not show); default: found
             from the model and ``loss``.
+        input_name: of a set of several inputs, the one perturbed (:func:`attacked_input`);
+            the others are held fixed.
 
     Raises:
         InputError: an unknown perturbation, one that does not fit the input kind, bad
             parameters, or an index outside the set.
     """
-    x = np.asarray(x)
+    packed = np.asarray(x)
+    input_name, x = attacked_input(packed, input_name)
     if not -len(x) <= int(index) < len(x):
         raise InputError(f"Expected a sample index between 0 and {len(x) - 1}. Received: {index}.")
     bounds = _range(x, set_range(x) if value_range is None else value_range)
     kind = {4: "image", 3: "series", 2: "text" if x.dtype.kind in "iu" else None}.get(x.ndim)
     allowed = PERTURBATIONS.get(kind or "", ())
     sample = x[int(index) : int(index) + 1]
+    fixed = packed[int(index) : int(index) + 1]
     perturbed = sample
     applied = []
     for name, parameters in steps:
@@ -745,7 +803,15 @@ def perturbation_info(
                 f"{parameters!r} ({error})."
             ) from None
         applied.append((name, parameters))
-    both = prediction_info(model, np.concatenate([sample, perturbed]), None, loss=loss, task=task)
+    both = prediction_info(
+        model,
+        np.concatenate(
+            [with_input(fixed, input_name, sample), with_input(fixed, input_name, perturbed)]
+        ),
+        None,
+        loss=loss,
+        task=task,
+    )
     outputs = np.asarray(both.outputs, np.float64).reshape(2, -1)
     predictions = (None, None) if both.predicted is None else tuple(int(v) for v in both.predicted)
     if both.task not in TASKS:
@@ -777,11 +843,32 @@ def input_kind(model: Any) -> str | None:
         return None
     layers = graph.graph_layers(model)
     if len(layers.input_shapes) != 1:
-        return None
+        position = _default_position(model, layers)
+        if position is None:
+            return None
+        shape, dtype = layers.input_shapes[position], layers.input_dtypes[position]
+        if "int" in dtype:
+            return "text" if len(shape) == 1 else None
+        return {3: "image", 2: "series", 1: "tabular"}.get(len(shape))
     shape, dtype = layers.input_shapes[0], layers.input_dtypes[0]
     if "int" in dtype:
         return "text" if len(shape) == 1 else None
     return {3: "image", 2: "series", 1: "tabular"}.get(len(shape))
+
+
+def _default_position(model: Any, layers) -> int | None:
+    """Of a model of several inputs, the position of the input :func:`attacked_input` chooses by
+    default (the float image, else the first float input, else the token ids), or None."""
+    names = graph.input_names(model)
+    dtypes = list(layers.input_dtypes)
+    floats = [k for k, dtype in enumerate(dtypes) if "float" in dtype]
+    images = [k for k in floats if len(layers.input_shapes[k]) == 3]
+    if images or floats:
+        return (images or floats)[0]
+    tokens = [
+        k for k, n in enumerate(names) if "token" in n.lower() or n.lower() in ("ids", "input_ids")
+    ]
+    return tokens[0] if tokens else None
 
 
 def _reason(model: Any, *, attack: bool) -> str | None:
@@ -792,10 +879,17 @@ def _reason(model: Any, *, attack: bool) -> str | None:
         )
     layers = graph.graph_layers(model)
     if len(layers.input_shapes) != 1:
-        return (
-            f"The model takes {len(layers.input_shapes)} inputs; robustness checks here need a "
-            "model with one input."
-        )
+        names = ", ".join(graph.input_names(model))
+        if attack and not any("float" in dtype for dtype in layers.input_dtypes):
+            return (
+                f"FGSM and PGD move a float input along the loss gradient, and none of this "
+                f"model's inputs ({names}) is a float: token ids and masks have no gradient."
+            )
+        if _default_position(model, layers) is None:
+            return (
+                f"None of this model's inputs ({names}) is an image, a series, a feature vector "
+                "or token ids, which the corruptions here change."
+            )
     if len(layers.output_shape) != 1:
         return (
             f"The model's output has shape {layers.output_shape} (an autoencoder?), not class "
@@ -869,6 +963,8 @@ class AdversarialInfo(ValueEquality):
             of each feature's low and high.
         target: the class a targeted attack pushed towards, else ``None``.
         score: ``"loss"`` (cross-entropy / squared error) or ``"logit"``.
+        input_name: of a model of several inputs, the one attacked (``x_adv`` is its array; the
+            others were held fixed); ``None`` for a one-input model.
     """
 
     method: str
@@ -892,6 +988,7 @@ class AdversarialInfo(ValueEquality):
     value_range: tuple[float, float] | np.ndarray
     target: int | None
     score: str
+    input_name: str | None = None
 
     def flipped(self) -> np.ndarray:
         """The samples whose predicted class the attack changed (none for a regression)."""
@@ -903,7 +1000,7 @@ class AdversarialInfo(ValueEquality):
 class _Attack:
     """The loss gradient of one model, compiled once (``tf.function``) and reused."""
 
-    def __init__(self, model: Any, task: str):
+    def __init__(self, model: Any, task: str, position: int = 0):
         import tensorflow as tf
 
         graph.quiet_retracing()
@@ -913,11 +1010,13 @@ class _Attack:
         )
         tapped = self.tapped
 
-        def gradient(x, reference, sign, mode):
+        def gradient(x, others, reference, sign, mode):
             # mode 0: loss, 1: logit of the reference class, 2: raw output (regression fallback)
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                out = tf.cast(graph.call_tapped(tapped, x)[0], tf.float32)
+                # The attacked input at its place among the model's inputs, the others fixed.
+                arrays = [*others[:position], x, *others[position:]]
+                out = tf.cast(graph.call_tapped(tapped, *arrays)[0], tf.float32)
                 out = tf.reshape(out, (tf.shape(out)[0], -1))
                 if task == "classification":
                     labels = tf.cast(reference[:, 0], tf.int32)
@@ -936,11 +1035,16 @@ class _Attack:
 
         self._function = tf.function(gradient, reduce_retracing=True)
 
-    def __call__(self, x: np.ndarray, reference: np.ndarray, sign: float, mode: int):
+    def __call__(
+        self, x: np.ndarray, reference: np.ndarray, sign: float, mode: int, others=()
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The score per sample and its gradient in ``x``; ``others``: the model's other inputs
+        (in input order, the attacked one left out), held fixed."""
         import tensorflow as tf
 
         value, grad = self._function(
             tf.convert_to_tensor(x, dtype=tf.float32),
+            tuple(tf.convert_to_tensor(array) for array in others),
             tf.convert_to_tensor(reference, dtype=tf.float32),
             tf.constant(sign, dtype=tf.float32),
             tf.constant(mode, dtype=tf.int32),
@@ -952,15 +1056,15 @@ _ATTACKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _ATTACKS_LOCK = threading.Lock()
 
 
-def _attack_for(model: Any, task: str) -> _Attack:
+def _attack_for(model: Any, task: str, position: int = 0) -> _Attack:
     with _ATTACKS_LOCK:
         try:
             cache = _ATTACKS.setdefault(model, {})
         except TypeError:  # a model that cannot be weakly referenced
             cache = {}
-        if task not in cache:
-            cache[task] = _Attack(model, task)
-        return cache[task]
+        if (task, position) not in cache:
+            cache[task, position] = _Attack(model, task, position)
+        return cache[task, position]
 
 
 def _prepare(model: Any, x: np.ndarray, y, loss: Any = None):
@@ -972,8 +1076,8 @@ def _prepare(model: Any, x: np.ndarray, y, loss: Any = None):
     if reason is not None:
         raise UnsupportedModelError(reason)
     x = np.asarray(x)
-    graph.model_input(model, x)  # checks the shape
-    if x.dtype.kind not in "biuf":
+    graph.model_inputs(model, x)  # checks the shapes
+    if x.dtype.names is None and x.dtype.kind not in "biuf":
         raise InputError(f"Expected numeric samples. Received: {x.dtype}.")
     clean = prediction_info(model, x, y, loss=loss)
     task = clean.task
@@ -1060,11 +1164,23 @@ def _run_attack(
     batch_size: int,
     fixed_features: Sequence[int] | None = None,
     loss: Any = None,
+    input_name: str | None = None,
 ) -> AdversarialInfo:
     if score not in ("loss", "logit"):
         raise InputError(f"Expected score 'loss' or 'logit'. Received: {score!r}.")
     clean, task, reference = _prepare(model, x, y, loss)
-    x = np.asarray(x)
+    packed = np.asarray(x)
+    input_name, x = attacked_input(packed, input_name)
+    position, others = 0, []
+    if input_name is not None:
+        arrays = graph.model_inputs(model, packed)
+        position = graph.input_names(model).index(input_name)
+        if x.dtype.kind != "f":
+            raise InputError(
+                f"FGSM and PGD move a float input along its gradient; the input "
+                f"{input_name!r} holds {x.dtype} values. Choose a float input."
+            )
+        others = arrays[:position] + arrays[position + 1 :]
     bounds = _range(x, set_range(x) if value_range is None else value_range)
     eps = _epsilon(epsilon, epsilon_share, bounds, fixed_features, x)
     if target is not None:
@@ -1084,7 +1200,7 @@ def _run_attack(
         if not (np.isfinite(step_factor) and step_factor > 0):
             raise InputError(f"Expected a positive step_factor. Received: {step_factor!r}.")
         step = float(step_size) if step_size is not None else float(step_factor) * eps / steps
-    attack = _attack_for(model, task)
+    attack = _attack_for(model, task, position)
     mode = 1 if score == "logit" else 0
     sign = _sign(target)
     rng = np.random.default_rng(seed)
@@ -1095,19 +1211,22 @@ def _run_attack(
     for start in range(0, len(x), batch_size):
         part = slice(start, start + batch_size)
         clean_part, current = original[part], adv[part]
+        fixed = graph.take(others, part)
         for _ in range(steps):
-            _, grad = attack(current, reference[part], sign, mode)
+            _, grad = attack(current, reference[part], sign, mode, fixed)
             if task == "regression":
                 # At the reference itself the squared error has no gradient (y=None without a
                 # random start): step along the output's own gradient instead.
                 flat = np.abs(grad.reshape(len(grad), -1)).max(axis=1) == 0
                 if flat.any():
-                    _, raise_grad = attack(current[flat], reference[part][flat], 1.0, 2)
+                    _, raise_grad = attack(
+                        current[flat], reference[part][flat], 1.0, 2, graph.take(fixed, flat)
+                    )
                     grad[flat] = raise_grad
             current = _project(current + step * np.sign(grad), clean_part, eps, bounds)
         adv[part] = current
     x_adv = _to_dtype(adv, x, eps, bounds)
-    adversarial = prediction_info(model, x_adv, None, task=task)
+    adversarial = prediction_info(model, with_input(packed, input_name, x_adv), None, task=task)
     perturbation = x_adv.astype(np.float64) - original
     labels = reference[:, 0].astype(np.int64) if task != "regression" else reference
     if task == "regression":
@@ -1146,6 +1265,7 @@ def _run_attack(
         value_range=_stored(bounds),
         target=None if target is None else int(target),
         score=score,
+        input_name=input_name,
     )
 
 
@@ -1162,6 +1282,7 @@ def fgsm(
     batch_size: int = DEFAULT_BATCH_SIZE,
     fixed_features: Sequence[int] | None = None,
     loss: Any = None,
+    input_name: str | None = None,
 ) -> AdversarialInfo:
     """Fast gradient sign method (Goodfellow et al. 2015): ``x + epsilon * sign(grad loss)``.
 
@@ -1186,6 +1307,9 @@ def fgsm(
         loss: the loss the model was trained with when it is not compiled (a file's saved loss
             config): a binary cross-entropy on logits makes a one-unit linear output a binary
             classifier (see :func:`~neurogenesis.analysis.features.prediction_info`).
+        input_name: of a packed set of several inputs, the float input attacked (default: see
+            :func:`attacked_input`); the other inputs are fed unchanged. ``x_adv`` and
+            ``perturbation`` are that input's.
 
     Returns:
         The adversarial batch and the model's accuracy on it.
@@ -1211,6 +1335,7 @@ def fgsm(
         batch_size=batch_size,
         fixed_features=fixed_features,
         loss=loss,
+        input_name=input_name,
     )
 
 
@@ -1232,6 +1357,7 @@ def pgd(
     batch_size: int = DEFAULT_BATCH_SIZE,
     fixed_features: Sequence[int] | None = None,
     loss: Any = None,
+    input_name: str | None = None,
 ) -> AdversarialInfo:
     """Projected gradient descent in the L-infinity ball (Madry et al. 2018).
 
@@ -1266,6 +1392,7 @@ def pgd(
         batch_size=batch_size,
         fixed_features=fixed_features,
         loss=loss,
+        input_name=input_name,
     )
 
 
@@ -1414,6 +1541,7 @@ def robustness_curves(
     progress: Callable[[float], None] | None = None,
     fixed_features: Sequence[int] = (),
     loss: Any = None,
+    input_name: str | None = None,
 ) -> RobustnessInfo:
     """Accuracy (or mean absolute error) against strength for corruptions and attacks.
 
@@ -1439,6 +1567,9 @@ def robustness_curves(
         fixed_features: features (last axis) that series noise and the attacks leave alone
             (calendar features: :func:`default_fixed_features`).
         loss: the loss the model was trained with when it is not compiled, as in :func:`fgsm`.
+        input_name: of a packed set of several inputs, the one corrupted and attacked (default:
+            see :func:`attacked_input`: the float image, else a float input, else the token
+            ids, corrupted but not attacked); the others are fed unchanged.
 
     Returns:
         The curves.
@@ -1453,10 +1584,15 @@ def robustness_curves(
         raise UnsupportedModelError(reason)
     if y is None:
         raise InputError("Expected labels to measure accuracy against. Received: None.")
-    x = np.asarray(x)
-    kind = input_kind(model)
+    packed = np.asarray(x)
+    clean_info = prediction_info(model, packed, y, label_names, loss=loss)
+    input_name, x = attacked_input(packed, input_name)
+    if input_name is None:
+        kind = input_kind(model)
+    else:
+        ranks = {4: "image", 3: "series", 2: "tabular"}
+        kind = "text" if x.dtype.kind in "iu" and x.ndim == 2 else ranks.get(x.ndim)
     bounds = _range(x, set_range(x) if value_range is None else value_range)
-    clean_info = prediction_info(model, x, y, label_names, loss=loss)
     task = clean_info.task
     if task not in TASKS:
         raise UnsupportedModelError(f"Expected a classifier or a regression model. Got: {task}.")
@@ -1507,12 +1643,13 @@ def robustness_curves(
                 options["epsilon_share" if per_feature else "epsilon"] = level
                 info = attack(
                     model,
-                    x,
+                    packed,
                     y,
                     value_range=bounds,
                     batch_size=batch_size,
                     fixed_features=fixed_features,
                     loss=loss,
+                    input_name=input_name,
                     **options,
                 )
                 outputs = info.adversarial_probabilities
@@ -1522,7 +1659,8 @@ def robustness_curves(
                 function = available[name][0]
                 extra = {"fixed_features": fixed_features} if name == "series_noise" else {}
                 changed = function(x, level, seed=seed, value_range=bounds, **extra)
-                raw = graph.predict(model, changed, batch_size=batch_size)
+                joined = with_input(packed, input_name, changed)
+                raw = graph.predict(model, joined, batch_size=batch_size)
                 outputs = output_values(raw, task, activation)
             scores = _score(task, outputs, labels, classes)
             curve.append(index)
