@@ -46,7 +46,9 @@ series = len(shape) == 3 and sample_set.vocabulary is None and sample_set.input_
 with st.container(border=True):
     first, second = st.columns(2)
     with first:
-        x, words, index = choose_input("attention_a", sample_set, length, "Input")
+        x, words, index = choose_input(
+            "attention_a", sample_set, length, "Input", model_source=model_source
+        )
         if x is not None:
             show_prediction(model_source, x, sample_set, index)
     compare = second.toggle("Compare with a second input", key="attention_compare")
@@ -54,7 +56,12 @@ with st.container(border=True):
     if compare:
         with second:
             x_b, words_b, index_b = choose_input(
-                "attention_b", sample_set, length, "Second input", default=1
+                "attention_b",
+                sample_set,
+                length,
+                "Second input",
+                default=1,
+                model_source=model_source,
             )
             if x_b is not None:
                 show_prediction(model_source, x_b, sample_set, index_b)

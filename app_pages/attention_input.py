@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages import ui
+from app_pages.ui import typed_text
 from neurogenesis import cached
 from neurogenesis.errors import InputError
 from neurogenesis.io.samples import encode_text, padding_mask
@@ -51,12 +52,15 @@ def real_length(words: list[str]) -> int:
     return (real[-1] + 1) if real else len(words)
 
 
-def choose_input(key: str, sample_set, length: int, label: str, default: int = 0):
-    """A sample, or (for token models with a vocabulary) text the user types; returns
-    (x, words, sample index or None for typed text)."""
+def choose_input(
+    key: str, sample_set, length: int, label: str, default: int = 0, model_source=None
+):
+    """A sample, or (for token models with a vocabulary, or a model saved with its
+    preprocessor) text the user types; returns (x, words, sample index or None for typed text)."""
     vocabulary = sample_set.vocabulary
+    saved = typed_text.saved_preprocessor(model_source) if model_source else None
     own = False
-    if vocabulary is not None:
+    if vocabulary is not None or saved is not None:
         own = (
             st.segmented_control(
                 f"{label}",
@@ -66,10 +70,13 @@ def choose_input(key: str, sample_set, length: int, label: str, default: int = 0
             )
             == "your own text"
         )
+    if own and saved is not None:
+        x, words = typed_text.typed_input(key, saved)
+        return x, words, None
     if own and sample_set.input_names is not None:
         st.info(
-            "Typed text needs every input this model takes (token ids, padding mask, segments); "
-            "choose a sample instead."
+            "Typed text needs every input this model takes (token ids, padding mask, segments) "
+            "and a tokenizer; this model was saved without its preprocessor, so choose a sample."
         )
         return None, None, None
     if own:

@@ -16,6 +16,8 @@ import numpy as np
 SEED = 1234
 
 __all__ = [
+    "TEXT_VOCABULARY",
+    "tiny_bert_text_classifier",
     "tiny_dense_model",
     "tiny_cnn",
     "tiny_branching_model",
@@ -265,6 +267,31 @@ def bert_samples(
         "vocabulary": np.array(vocabulary),
         "y": (lengths % 2).astype("int64"),
     }
+
+
+# A small English vocabulary for the text classifier saved with its preprocessor; "unaffable"
+# splits as BERT's own example (un ##aff ##able).
+TEXT_VOCABULARY = (
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+    "the", "a", "movie", "film", "acting", "was", "is", "not", "good", "great", "bad", "very",
+    "and", "but", "plot", "un", "##aff", "##able", "##s", "##ing", ".", ",", "!", "?",
+)  # fmt: skip
+
+
+def tiny_bert_text_classifier(sequence_length: int = 12):
+    """A KerasHub ``BertTextClassifier`` of 2 classes (2 layers, 2 heads, width 16; random
+    weights) saved WITH its preprocessor: a lower-casing ``BertTokenizer`` over
+    :data:`TEXT_VOCABULARY` packed to ``sequence_length`` by ``BertTextClassifierPreprocessor``,
+    so typed text can be read from the archive."""
+    _keras()
+    import keras_hub
+
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=list(TEXT_VOCABULARY), lowercase=True)
+    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
+        tokenizer, sequence_length=sequence_length
+    )
+    backbone = tiny_bert(vocabulary_size=len(TEXT_VOCABULARY), sequence_length=sequence_length)
+    return keras_hub.models.BertTextClassifier(backbone, num_classes=2, preprocessor=preprocessor)
 
 
 def write_multi_input_cases(folder: str | os.PathLike) -> dict[str, tuple[Path, Path]]:

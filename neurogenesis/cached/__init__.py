@@ -176,8 +176,10 @@ from neurogenesis.cached.training import (
     weight_evolution,
     weight_trajectories,
 )
+from neurogenesis.cached.typed_text import saved_preprocessor
 
 __all__ = [
+    "saved_preprocessor",
     "REASON_KINDS",
     "attribution_reasons",
     "reason",

@@ -1707,7 +1707,7 @@ def _keras_load(info: _FileInfo, safe_mode: bool = True) -> keras.Model:
     import keras
 
     try:
-        with _safe_mode_scope(safe_mode):
+        with _archive_safe_mode_scope(safe_mode):
             return keras.saving.load_model(info.path, safe_mode=safe_mode, compile=False)
     except Exception as error:
         reason = _keras_reason(error)
@@ -1719,6 +1719,21 @@ def _keras_load(info: _FileInfo, safe_mode: bool = True) -> keras.Model:
         raise InputError(
             f"Keras could not rebuild the model from {info.display}: {reason}"
         ) from error
+
+
+def _archive_safe_mode_scope(safe_mode: bool = True) -> contextlib.AbstractContextManager:
+    """The scope a .keras archive loads in: with no process-wide setting, safe_mode=True alone
+    is safe mode while Keras rebuilds objects, and nothing is pinned. A pinned scope would still
+    be on when Keras hands a KerasHub tokenizer the assets it extracted from the archive, and
+    KerasHub refuses any vocabulary file in safe mode: a task saved with its preprocessor would
+    not load."""
+    try:
+        from keras.src.saving.serialization_lib import in_safe_mode
+    except ImportError:  # a future Keras: the safe_mode argument still applies
+        return contextlib.nullcontext()
+    if safe_mode and in_safe_mode() is None:
+        return contextlib.nullcontext()
+    return _safe_mode_scope(safe_mode)
 
 
 def _safe_mode_scope(safe_mode: bool = True) -> contextlib.AbstractContextManager:
