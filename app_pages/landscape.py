@@ -64,6 +64,7 @@ run_dir = None
 if weights_choice != SIDEBAR_MODEL:
     name, model_source, run_dir = runs[weights_options.index(weights_choice) - 1]
 reason = ui.or_stop(lambda: cached.reason(model_source, "landscape"))
+reason = reason or ui.or_stop(lambda: cached.loss_reason(model_source, samples_source))
 if reason:
     st.info(reason)
     st.stop()

@@ -43,6 +43,11 @@ def loss_settings(column, setup, model_source, samples_source, directions: str) 
             st.caption(f"The file holds no compiled loss ({setup.note}); choose one.")
         if override:
             suggested = cached.suggested_loss(model_source, samples_source)
+            # Another model, output or sample set starts from its own suggestion.
+            chosen_for = (model_source.key, model_source.output, samples_source.key)
+            if st.session_state.get("landscape_loss_for") != chosen_for:
+                st.session_state["landscape_loss_for"] = chosen_for
+                st.session_state.pop("landscape_loss", None)
             loss = st.selectbox(
                 "Loss", LOSS_CHOICES, index=LOSS_CHOICES.index(suggested), key="landscape_loss"
             )

@@ -1166,6 +1166,18 @@ def _landscape_loss(args: argparse.Namespace, model, target, target_kind: str):
     if args.loss:
         return args.loss, setup.metrics
     name = Path(args.model).name
+    if setup.loss is None and getattr(model, "output_name_chosen", None):
+        # A chosen output of a model of several outputs: the file holds no loss of its own for
+        # it, so it gets the one its activation and the labels suggest (its metrics are
+        # unknown too).
+        suggestion = landscape.suggested_loss(model, target, target_kind)
+        print(
+            f"note: '{name}' holds no loss for the output '{args.output}'; evaluating "
+            f"{suggestion} (from the output's activation and the labels). --loss NAME chooses "
+            "another.",
+            file=sys.stderr,
+        )
+        return suggestion, ()
     if setup.loss is None:
         suggestion = landscape.suggested_loss(model, target, target_kind)
         raise InputError(
@@ -1210,6 +1222,9 @@ def _landscape(args: argparse.Namespace) -> int:
     from neurogenesis.io.models import training_setup
 
     named = args.loss or training_setup(args.model).loss  # a crossentropy reads y as class ids
+    reason = landscape.loss_reason(model, samples.x, samples.y, named)
+    if reason:  # a backbone's features
+        raise InputError(reason)
     target, target_kind = landscape.landscape_targets(model, samples.x, samples.y, named)
     loss, metrics = _landscape_loss(args, model, target, target_kind)
     checkpoints = landscape.recorded_checkpoints(model, args.run) if args.run else []

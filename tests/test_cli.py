@@ -970,3 +970,88 @@ def test_figures_help_states_the_defaults():
     assert f"(default {figures.DEFAULT_LANDSCAPE_SAMPLES})" in text
     assert f"(default {','.join(figures.DEFAULT_FORMATS)})" in text
     assert "HTML files are still written" in text and "exit code is 0" in text
+
+
+# --- landscape on models of several inputs ---------------------------------------------------
+
+
+def test_landscape_of_a_two_input_model_is_its_own_loss(capsys, tmp_path):
+    """The two-input classifier's sample set (arrays named image and meta): the loss at the
+    trained weights and at a corner is the crossentropy of the model's call on both inputs."""
+    import numpy as np
+
+    from neurogenesis.io.models import load_model
+    from neurogenesis.testing import write_multi_input_cases
+
+    cases = write_multi_input_cases(tmp_path / "cases")
+    model_path, samples_path = cases["two_input"]
+    out = tmp_path / "plane.npz"
+    code, _, err = run_cli(
+        capsys, "landscape", model_path, "--data", samples_path, "--resolution", 3,
+        "--num-samples", 20, "--out", out,
+    )  # fmt: skip
+    assert code == 0, err
+    result = np.load(out)
+    data = np.load(samples_path)
+    image, meta, y = data["image"][:20], data["meta"][:20], data["y"][:20]
+    model = load_model(model_path)
+
+    def crossentropy(probabilities):
+        p = np.asarray(probabilities, np.float64)
+        return float(-np.mean(np.log(p[np.arange(len(y)), y])))
+
+    center = crossentropy(model([image, meta], training=False))
+    assert float(result["center_loss"]) == pytest.approx(center, abs=1e-5)
+    assert result["metric_names"].tolist() == ["loss", "accuracy"]
+    theta = np.concatenate([v.numpy().ravel() for v in model.trainable_variables])
+    moved = (
+        theta
+        + result["alphas"][0] * result["direction_x"]
+        + result["betas"][2] * result["direction_y"]
+    )
+    start = 0
+    for variable in model.trainable_variables:
+        size = int(np.prod(variable.shape))
+        variable.assign(moved[start : start + size].reshape(variable.shape))
+        start += size
+    corner = crossentropy(model([image, meta], training=False))
+    assert result["loss"][0, 2] == pytest.approx(corner, abs=1e-5)
+
+    # A backbone answers features: said in one line, nothing written.
+    if "bert" in cases:
+        code, _, err = run_cli(
+            capsys, "landscape", cases["bert"][0], "--data", cases["bert"][1], "--out",
+            tmp_path / "bert.npz",
+        )  # fmt: skip
+        assert code == 2 and "is features, not predictions of the labels" in err
+        assert not (tmp_path / "bert.npz").exists()
+
+
+def test_landscape_of_a_chosen_output(capsys, tmp_path):
+    """``--output head_2`` of a two-output model saved without a loss: binary crossentropy from
+    its sigmoid and the 0/1 labels (a note says so), the loss of the model's second output."""
+    import keras
+    import numpy as np
+
+    from neurogenesis.testing import tiny_branching_model
+
+    model = tiny_branching_model()
+    model.save(tmp_path / "branching.keras")
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(10, 6)).astype("float32")
+    b = rng.normal(size=(10, 4)).astype("float32")
+    y = (b[:, 0] > 0).astype("int64")
+    np.savez(tmp_path / "branching.npz", a=a, b=b, y=y)
+    out = tmp_path / "head_2.npz"
+    code, _, err = run_cli(
+        capsys, "landscape", tmp_path / "branching.keras", "--data", tmp_path / "branching.npz",
+        "--output", "head_2", "--resolution", 3, "--out", out,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "holds no loss for the output 'head_2'; evaluating binary_crossentropy" in err
+    result = np.load(out)
+    probabilities = np.asarray(model([a, b], training=False)[1])
+    expected = float(np.mean(keras.losses.binary_crossentropy(y[:, None], probabilities)))
+    assert str(result["loss_name"]) == "binary_crossentropy"
+    assert float(result["center_loss"]) == pytest.approx(expected, abs=1e-5)
+    assert result["loss"][1, 1] == pytest.approx(expected, abs=1e-5)

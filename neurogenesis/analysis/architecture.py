@@ -706,8 +706,10 @@ def structure_graph(structure: Any) -> ModelGraph:
     by name. Shapes and compute are unknown (``output_shape`` ``()``, edges' shapes ``()``,
     ``macs`` None); parameters come from the stored weights.
 
-    A nested model's inputs are its layers that nothing inside it feeds, its outputs those that
-    feed nothing inside it (the file names them only for the top model).
+    An edge from a nested model goes from the output its caller's tensor index names (the
+    nested model's ``output_layers``), an edge into it to the input at the caller's tensor's
+    position; where the file does not say (a nested Sequential), a nested model's inputs are its
+    layers that nothing inside it feeds, its outputs those that feed nothing inside it.
     """
     from collections import defaultdict
 
@@ -749,20 +751,29 @@ def structure_graph(structure: Any) -> ModelGraph:
     def fed_inside(model: str) -> set[str]:
         return {name for name in members[model] for name in by_key[(model, name)].inbound}
 
-    def producers(parent: str | None, name: str) -> list[int]:
-        """The units whose output a layer named ``name`` (in ``parent``) passes on."""
+    def producers(parent: str | None, name: str, index: int | None = None) -> list[int]:
+        """The units whose output a layer named ``name`` (in ``parent``) passes on as its
+        output ``index`` (None: every output)."""
         if name in nested and (parent, name) in by_key:
+            outputs = by_key[(parent, name)].model_outputs
+            if index is not None and 0 <= index < len(outputs):
+                return producers(name, *outputs[index])
             used = fed_inside(name)
             sinks = [n for n in members[name] if n not in used] or members[name][-1:]
             return [i for n in sinks for i in producers(name, n)]
         found = index_of.get((parent, name))
         if found is None and parent is not None and (parent, name) in by_key:
-            return caller_producers(parent)  # a nested model's input: what its caller passes
+            return caller_producers(parent, name)  # a nested model's input: what its caller passes
         return [] if found is None else [found]
 
-    def caller_producers(model: str) -> list[int]:
+    def caller_producers(model: str, input_name: str | None = None) -> list[int]:
+        """What the call of nested ``model`` passes to its input ``input_name`` (None, or a
+        call the file does not line up with the inputs: everything it passes)."""
         caller = nested_layer[model]
-        return [i for outer in caller.inbound for i in producers(caller.parent, outer)]
+        tensors = caller.inbound_tensors
+        if input_name in caller.model_inputs and len(tensors) == len(caller.model_inputs):
+            return producers(caller.parent, *tensors[caller.model_inputs.index(input_name)])
+        return [i for outer, index in tensors for i in producers(caller.parent, outer, index)]
 
     edges: dict[tuple[int, int], None] = {}
     for layer in structure.layers:
@@ -770,7 +781,11 @@ def structure_graph(structure: Any) -> ModelGraph:
         if target is None:
             continue  # a nested model, or a nested model's input
         if layer.inbound:
-            sources = [i for name in layer.inbound for i in producers(layer.parent, name)]
+            sources = [
+                i
+                for name, index in layer.inbound_tensors
+                for i in producers(layer.parent, name, index)
+            ]
         elif layer.parent is not None:  # a nested Sequential's first layer records none
             sources = caller_producers(layer.parent)
         else:

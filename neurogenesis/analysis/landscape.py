@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from neurogenesis.analysis import graph
+from neurogenesis.analysis.architecture import shape_text
 from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
@@ -60,6 +61,7 @@ __all__ = [
     "interpolation_info",
     "landscape_info",
     "landscape_targets",
+    "loss_reason",
     "LOSS_CHOICES",
     "suggested_loss",
     "pca_directions",
@@ -239,11 +241,6 @@ def _layers_or_reason(model: Any) -> tuple[Any, str | None]:
         layers = graph.graph_layers(model)
     except (UnsupportedModelError, InputError) as error:
         return None, str(error)
-    if len(layers.input_dtypes) > 1:
-        return layers, (
-            f"This model takes {len(layers.input_dtypes)} inputs; the landscape is computed on "
-            "a sample set of one input array, so it needs a model with a single input."
-        )
     return layers, None
 
 
@@ -382,14 +379,16 @@ def landscape_targets(
     Raises:
         InputError: no labels, and the output is not shaped like the input.
     """
-    output_shape = tuple(graph.graph_layers(model).output_shape)
-    x = np.asarray(x)
+    layers = graph.graph_layers(model)
+    output_shape = tuple(layers.output_shape)
+    # A model of several inputs has no one input its output could reconstruct.
+    x = np.asarray(x) if len(layers.input_dtypes) == 1 and _plain(x) else None
     y = None if y is None else np.asarray(y)
     if y is not None and _fits_exactly(y, output_shape):
         return y, "labels"
     crossentropy = "crossentropy" in json.dumps(loss, default=str).lower()
     ids = y is not None and _class_ids(y, output_shape)
-    if output_shape == tuple(x.shape[1:]) and not (ids and crossentropy):
+    if x is not None and output_shape == tuple(x.shape[1:]) and not (ids and crossentropy):
         return x, "inputs"
     if y is None:
         raise InputError(
@@ -399,19 +398,68 @@ def landscape_targets(
     return y, "labels"
 
 
+# Activations of a layer that makes features (a backbone's pooled output), never class scores.
+_FEATURE_ACTIVATIONS = frozenset(
+    {"tanh", "relu", "relu6", "gelu", "elu", "selu", "silu", "swish", "leaky_relu", "mish"}
+)
+
+
+def loss_reason(model: Any, x: Any, y: np.ndarray | None, loss: Any = None) -> str | None:
+    """Why there is no loss landscape of ``model`` on these labels, in one sentence, or None.
+
+    A backbone's output (a KerasHub ``BertBackbone``'s pooled or sequence output, any model that
+    answers features rather than predictions) has no loss against the labels: they are neither
+    shaped like the output nor class ids against class scores (a vector out of a softmax,
+    sigmoid or linear layer). Without labels, or for an autoencoder, this is None
+    (:func:`landscape_targets` says what is missing).
+    """
+    if y is None:
+        return None
+    try:
+        _, kind = landscape_targets(model, x, y, loss)
+    except InputError:
+        return None
+    layers = graph.graph_layers(model)
+    output_shape = tuple(layers.output_shape)
+    y = np.asarray(y)
+    if kind == "inputs" or _fits_exactly(y, output_shape):
+        return None
+    if _class_ids(y, output_shape) and layers.output_activation not in _FEATURE_ACTIVATIONS:
+        return None
+    labels = "one per sample" if y.ndim == 1 else f"shaped {shape_text((None, *y.shape[1:]))}"
+    return (
+        f"This model's output (shaped {shape_text((None, *output_shape))}) is features, not "
+        f"predictions of the labels ({labels}), so there is no loss to draw a landscape of: "
+        "open a task model with a head over it (a classifier), or a sample set whose labels "
+        "fit the output."
+    )
+
+
+def _plain(x: Any) -> bool:
+    """Whether the samples are one plain array (not a packed set, dict or list of inputs)."""
+    return not isinstance(x, (dict, list, tuple)) and np.asarray(x).dtype.names is None
+
+
 def suggested_loss(model: Any, targets: np.ndarray, kind: str) -> str:
     """A sensible loss for a model saved without one: reconstruction error for autoencoders,
     crossentropy for class ids against probabilities, mean squared error otherwise."""
     if kind == "inputs":
         return "mse"
-    output_shape = tuple(graph.graph_layers(model).output_shape)
+    layers = graph.graph_layers(model)
+    output_shape = tuple(layers.output_shape)
+    targets = np.asarray(targets)
     classes = output_shape[-1] if output_shape else 1
-    integer = np.issubdtype(np.asarray(targets).dtype, np.integer)
-    if integer and classes and classes > 1 and np.asarray(targets).ndim == 1:
+    integer = np.issubdtype(targets.dtype, np.integer)
+    if integer and classes and classes > 1 and targets.ndim == 1:
         return "sparse_categorical_crossentropy"
-    if classes == 1 and integer:
+    # A probability output (a sigmoid or softmax activation) against labels between 0 and 1
+    # is a classifier's, whatever the labels' dtype (a chosen output of a model of several
+    # outputs has no compiled loss of its own).
+    unit = targets.size > 0 and bool(np.all((targets >= 0) & (targets <= 1)))
+    if classes == 1 and (integer or (unit and layers.output_activation == "sigmoid")):
         return "binary_crossentropy"
-    if np.asarray(targets).shape[1:] == output_shape and classes and classes > 1 and integer:
+    exact = targets.shape[1:] == output_shape and classes and classes > 1
+    if exact and (integer or (unit and layers.output_activation == "softmax")):
         return "categorical_crossentropy"
     return "mse"
 
@@ -641,7 +689,9 @@ class LandscapeEvaluator:
 
     Args:
         model: the Keras model (never changed).
-        x: the samples (a subset: every point runs on all of them at once).
+        x: the samples (a subset: every point runs on all of them at once): one array, or for a
+            model of several inputs any form ``graph.model_inputs`` takes (a packed set, a dict
+            by input name, a list in input order); every input is batched the same way.
         y: the targets, as the loss expects them.
         loss: a Keras loss name, a serialized ``keras.losses`` object, or a function.
         metrics: compiled metric names; those that cannot be evaluated statelessly are left out
@@ -668,11 +718,13 @@ class LandscapeEvaluator:
         if reason:
             raise UnsupportedModelError(reason)
         self.model = model
-        self.x = graph.model_input(model, np.asarray(x))
+        # One array per model input, in model.inputs order.
+        self.inputs = graph.model_inputs(model, x if not _plain(x) else np.asarray(x))
         self.y = np.asarray(y)
-        if len(self.x) != len(self.y):
-            raise InputError(f"{len(self.x)} samples but {len(self.y)} targets; expected as many.")
-        if len(self.x) == 0:
+        count = len(self.inputs[0])
+        if count != len(self.y):
+            raise InputError(f"{count} samples but {len(self.y)} targets; expected as many.")
+        if count == 0:
             raise InputError("No samples to evaluate the loss on.")
         self.loss_name, self._loss = _loss_function(loss)
         output_shape = tuple(layers.output_shape)
@@ -698,35 +750,46 @@ class LandscapeEvaluator:
         self._tf = tf
         self._functions: dict[tuple[int, bool], Callable] = {}
         if batch_size is None:
-            batch_size = chunk_rows(layers, self.x.shape[1:], most=MAX_NUM_SAMPLES)
-        self.batch_size = int(max(1, min(int(batch_size), len(self.x))))
-        self.num_batches = -(-len(self.x) // self.batch_size)
-        self._x_tensor = tf.constant(self.x)
+            # One row is every input's values of one sample.
+            row = (sum(int(np.prod(a.shape[1:])) for a in self.inputs),)
+            batch_size = chunk_rows(layers, row, most=MAX_NUM_SAMPLES)
+        self.batch_size = int(max(1, min(int(batch_size), count)))
+        self.num_batches = -(-count // self.batch_size)
+        self._x_tensor = [tf.constant(a) for a in self.inputs]
         self._y_tensor = tf.constant(self.y)
         if self.num_batches > 1:
             # (batches, batch_size, ...): the last batch padded with the first samples, which
             # weigh 0 in the mean.
-            padding = self.num_batches * self.batch_size - len(self.x)
-            weights = np.concatenate([np.ones(len(self.x)), np.zeros(padding)]).astype(np.float32)
+            padding = self.num_batches * self.batch_size - count
+            weights = np.concatenate([np.ones(count), np.zeros(padding)]).astype(np.float32)
 
             def batches(values: np.ndarray) -> np.ndarray:
                 padded = np.concatenate([values, np.resize(values, (padding, *values.shape[1:]))])
                 return padded.reshape(self.num_batches, self.batch_size, *values.shape[1:])
 
-            self._x_tensor = tf.constant(batches(self.x))
+            self._x_tensor = [tf.constant(batches(a)) for a in self.inputs]
             self._y_tensor = tf.constant(batches(self.y))
             self._weights = tf.constant(weights.reshape(self.num_batches, self.batch_size))
 
     @property
     def num_samples(self) -> int:
-        return len(self.x)
+        return len(self.y)
+
+    @property
+    def x(self) -> np.ndarray | list[np.ndarray]:
+        """The samples: the one array of a one-input model, else one array per input."""
+        return self.inputs[0] if len(self.inputs) == 1 else self.inputs
+
+    def _call(self, rows: slice) -> Any:
+        """The model's eager call on these rows of every input (inference mode)."""
+        return self.model(graph.feed(self.model, graph.take(self.inputs, rows)), training=False)
 
     def _check_loss(self, output_shape: tuple) -> None:
         """The loss on two samples, eagerly: targets the loss cannot compare with the output
         (class ids against a reconstruction, one-hot rows against one probability) are said in
         words here rather than as an error from inside a compiled graph."""
         try:
-            output = self.model(self.x[:2], training=False)
+            output = self._call(slice(0, 2))
             if isinstance(output, (list, tuple)):
                 output = output[0]
             if isinstance(output, dict):
@@ -742,11 +805,26 @@ class LandscapeEvaluator:
             ) from None
         if value.size == 0:
             raise InputError(f"The loss {self.loss_name!r} gave no value for these targets.")
+        classes = int(output_shape[-1]) if output_shape and output_shape[-1] else 0
+        ids = self.y.ndim <= 2 and np.issubdtype(self.y.dtype, np.integer) and classes
+        if "sparse" in self.loss_name and ids and not 0 <= self.y.min() <= self.y.max() < classes:
+            # Two samples need not hold the label that is out of range.
+            raise InputError(
+                f"The loss {self.loss_name!r} reads the labels as class ids, and they run from "
+                f"{self.y.min()} to {self.y.max()} while the model's output has {classes} "
+                f"class{'es' if classes > 1 else ''}. Choose a loss that fits (binary "
+                "crossentropy for one probability), or a sample set made for this model."
+            )
 
     def _output_and_losses(self, trainable, non_trainable, x):
-        """The model's (first) output at these weights, and the losses its layers added."""
+        """The model's (first) output at these weights on ``x`` (one tensor per input), and the
+        losses its layers added."""
         output, _, losses = self.model.stateless_call(
-            trainable, non_trainable, x, training=False, return_losses=True
+            trainable,
+            non_trainable,
+            graph.feed(self.model, list(x)),
+            training=False,
+            return_losses=True,
         )
         if isinstance(output, (list, tuple)):
             output = output[0]
@@ -770,10 +848,10 @@ class LandscapeEvaluator:
         the first call's setup is not counted): the unit of :func:`estimated_seconds`."""
         import time
 
-        part = self.x[: self.batch_size]
-        self.model(part, training=False)
+        part = slice(0, self.batch_size)
+        self._call(part)
         start = time.perf_counter()
-        self.model(part, training=False)
+        self._call(part)
         return time.perf_counter() - start
 
     def _weighted_sums(self, trainable, non_trainable, x, y, weights):
@@ -915,7 +993,7 @@ class LandscapeEvaluator:
             # This batch's share of the mean loss: the batches' shares add up to it, and so do
             # their Hessian-vector products.
             sums = self._weighted_sums(base, base_nt, x, y, weights)
-            return sums[0] / len(self.x) + sums[-1] / self.num_batches
+            return sums[0] / self.num_samples + sums[-1] / self.num_batches
 
         @tf.function(reduce_retracing=True)
         def hvp(vector, x, y, weights):
@@ -952,7 +1030,7 @@ class LandscapeEvaluator:
             total_products, total_value = None, 0.0
             for k in range(self.num_batches):
                 products, value = hvp(
-                    vector, self._x_tensor[k], self._y_tensor[k], self._weights[k]
+                    vector, [x[k] for x in self._x_tensor], self._y_tensor[k], self._weights[k]
                 )
                 total_value += value
                 total_products = (
@@ -1044,11 +1122,24 @@ def check_grid(resolution: int, span: float) -> None:
         raise InputError(f"Expected a positive span. Received: {span}.")
 
 
-def _subset(x: np.ndarray, y: np.ndarray, num_samples: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _subset(x: Any, y: np.ndarray, num_samples: int | None) -> tuple[Any, np.ndarray]:
+    """The first ``num_samples`` samples (of every input: ``x`` is an array, a packed set, a
+    dict by input name or a list) and their targets."""
+    y = np.asarray(y)
     if num_samples is None:
         return x, y
-    count = max(1, min(int(num_samples), MAX_NUM_SAMPLES, len(x)))
-    return x[:count], y[:count]
+    if isinstance(x, dict):
+        length = len(next(iter(x.values()), ()))
+    elif isinstance(x, (list, tuple)):
+        length = len(x[0]) if len(x) else 0
+    else:
+        length = len(x)
+    count = max(1, min(int(num_samples), MAX_NUM_SAMPLES, length))
+    if isinstance(x, dict):
+        return {name: np.asarray(value)[:count] for name, value in x.items()}, y[:count]
+    if isinstance(x, (list, tuple)):
+        return [np.asarray(value)[:count] for value in x], y[:count]
+    return np.asarray(x)[:count], y[:count]
 
 
 def _project(
@@ -1118,7 +1209,7 @@ def landscape_info(
     check_grid(resolution, span)
     resolution = int(resolution)
     if evaluator is None:
-        xs, ys = _subset(np.asarray(x), np.asarray(y), num_samples)
+        xs, ys = _subset(x, y, num_samples)
         evaluator = LandscapeEvaluator(model, xs, ys, loss=loss, metrics=metrics)
     theta = evaluator.trainable
     shapes = evaluator.shapes
@@ -1279,7 +1370,7 @@ def interpolation_info(
             f"Expected between 3 and {4 * MAX_RESOLUTION} points. Received: {resolution}."
         )
     if evaluator is None:
-        xs, ys = _subset(np.asarray(x), np.asarray(y), num_samples)
+        xs, ys = _subset(x, y, num_samples)
         evaluator = LandscapeEvaluator(model, xs, ys, loss=loss, metrics=metrics)
     end = [v.numpy() for v in model.weights] if end is None else list(end)
     start = list(start)
@@ -1345,7 +1436,7 @@ def sharpness_info(
     estimates agree to ``POWER_TOLERANCE`` (relative) or after ``iterations``.
     """
     if evaluator is None:
-        xs, ys = _subset(np.asarray(x), np.asarray(y), num_samples)
+        xs, ys = _subset(x, y, num_samples)
         evaluator = LandscapeEvaluator(model, xs, ys, loss=loss)
     hvp = evaluator.hessian_vector_function()
     rng = np.random.default_rng(seed)

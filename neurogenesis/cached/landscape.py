@@ -42,6 +42,20 @@ def landscape_targets(model: Source, samples: Source, loss=None) -> str:
     return _landscape_targets(_identity(model), _identity(samples), json.dumps(loss))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _loss_reason(model_key, samples_key):
+    from neurogenesis.analysis.landscape import loss_reason as why
+
+    sample_set = _samples(*samples_key)
+    return why(_model(*model_key), sample_set.x, sample_set.y)
+
+
+def loss_reason(model: Source, samples: Source) -> str | None:
+    """``analysis.landscape.loss_reason``: why the model's output (a backbone's features) has no
+    loss against the sample set's labels, or None."""
+    return _loss_reason(_identity(model), _identity(samples))
+
+
 def suggested_loss(model: Source, samples: Source) -> str:
     """A loss for a model file saved without one."""
     from neurogenesis.analysis.landscape import landscape_targets as targets

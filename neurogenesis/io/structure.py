@@ -64,6 +64,13 @@ class StructureLayer:
         weights: ``(name, shape)`` of each stored weight, in the file's order.
         config: The layer's settings as JSON text (cut at ``MAX_CONFIG_CHARS``).
         input_shape: An InputLayer's shape as the file states it (batch first), else ``()``.
+        inbound_tensors: ``(layer name, tensor index)`` of every tensor the layer is called on,
+            in call order: which output of a layer of several outputs (a nested model's) feeds
+            it.
+        model_inputs: A nested Functional model's input layer names, in its inputs' order (the
+            tensors its caller passes, in ``inbound_tensors`` order, go to them); else ``()``.
+        model_outputs: A nested Functional model's outputs as ``(layer name, tensor index)``, in
+            order (a caller's tensor index ``k`` is ``model_outputs[k]``); else ``()``.
     """
 
     name: str
@@ -77,6 +84,9 @@ class StructureLayer:
     weights: tuple[tuple[str, tuple[int, ...]], ...]
     config: str
     input_shape: tuple[int | None, ...] = ()
+    inbound_tensors: tuple[tuple[str, int], ...] = ()
+    model_inputs: tuple[str, ...] = ()
+    model_outputs: tuple[tuple[str, int], ...] = ()
 
     def to_dict(self) -> dict:
         return {
@@ -245,15 +255,14 @@ def _add_layers(
         class_name = str(entry.get("class_name"))
         if sequential:
             inbound = (previous,) if previous else ()
+            tensors = ((previous, 0),) if previous else ()
             previous = name
         else:
-            inbound = tuple(dict.fromkeys(_inbound(entry.get("inbound_nodes"))))
+            tensors = tuple(_inbound_tensors(entry.get("inbound_nodes")))
+            inbound = tuple(dict.fromkeys(source for source, _ in tensors))
+        config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
         own = weights.child(entry, name)
-        nested = (
-            class_name in _MODEL_CLASSES
-            and depth < _MAX_DEPTH
-            and _layer_entries(entry.get("config") if isinstance(entry.get("config"), dict) else {})
-        )
+        nested = class_name in _MODEL_CLASSES and depth < _MAX_DEPTH and _layer_entries(config)
         out.append(
             StructureLayer(
                 name=name,
@@ -267,6 +276,11 @@ def _add_layers(
                 weights=own.listing(),
                 config=_config_text(entry.get("config")),
                 input_shape=(_layer_input_shape(entry) or ()) if class_name == "InputLayer" else (),
+                inbound_tensors=tensors,
+                model_inputs=tuple(_names(config.get("input_layers"))) if nested else (),
+                model_outputs=tuple(_inbound_tensors(config.get("output_layers")))
+                if nested
+                else (),
             )
         )
         if nested:
@@ -307,6 +321,12 @@ def _weight_groups(scope: _Scope, origin: str) -> list[StructureLayer]:
 def _inbound(value: Any) -> Iterator[str]:
     """Layer names a Functional entry's ``inbound_nodes`` call: Keras 3's ``keras_history``
     ``[name, node, tensor]`` and Keras 2's ``[name, node, tensor, kwargs]``."""
+    return (name for name, _ in _inbound_tensors(value))
+
+
+def _inbound_tensors(value: Any) -> Iterator[tuple[str, int]]:
+    """``(layer name, tensor index)`` of every tensor in an ``inbound_nodes`` (or
+    ``input_layers`` / ``output_layers``) value, in order (see :func:`_inbound`)."""
     stack = [value]
     while stack:
         item = stack.pop(0)
@@ -317,7 +337,7 @@ def _inbound(value: Any) -> Iterator[str]:
                 and all(type(index) is int for index in item[1:3])
                 and (len(item) == 3 or isinstance(item[3], dict))
             ):
-                yield item[0]
+                yield item[0], item[2]
                 if len(item) == 4:
                     stack.append(item[3])
             else:

@@ -476,8 +476,7 @@ def test_labels_win_whenever_they_fit_the_output():
 def test_models_the_landscape_cannot_read_are_explained():
     from neurogenesis.testing import tiny_branching_model
 
-    reason = landscape.reason(tiny_branching_model())
-    assert reason is not None and "2 inputs" in reason
+    assert landscape.reason(tiny_branching_model()) is None  # several inputs are read
     assert landscape.reason(tiny_dense_model()) is None
     assert "not a Keras 3 model" in landscape.reason(object())
 
@@ -542,3 +541,149 @@ def test_estimated_seconds_by_hand():
     # 0.25 s a batch, 3 batches a point, 21 × 21 points plus the trained weights: 0.75 × 442.
     assert estimated_seconds(0.25, 3, 21) == pytest.approx(331.5)
     assert estimated_seconds(2.0, 1, 5) == pytest.approx(52.0)
+
+
+# --- Models of several inputs, and a chosen output -------------------------------------------
+
+
+def _moved_copy(model, directions, coefficients):
+    """A copy of ``model`` whose trainable weights are moved by hand to
+    ``theta + sum_k coefficients[k] * directions[k]`` (``set_weights`` on a clone)."""
+    keras = _keras()
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    for k, variable in enumerate(copy.trainable_variables):
+        moved = variable.numpy().astype(np.float64)
+        for c, direction in zip(coefficients, directions, strict=True):
+            moved = moved + c * direction[k]
+        variable.assign(moved.astype("float32"))
+    return copy
+
+
+def _sparse_crossentropy(probabilities, labels) -> float:
+    p = np.clip(np.asarray(probabilities, np.float64), 1e-7, 1 - 1e-7)
+    return float(-np.mean(np.log(p[np.arange(len(labels)), labels])))
+
+
+@pytest.mark.parametrize("form", ["packed", "dict", "list"])
+def test_a_two_input_model_gets_the_loss_of_its_own_call(form):
+    """The two-input classifier's plane: the loss at the origin and at a corner of the grid are
+    the crossentropy of the model's own call on both inputs, the weights moved by hand."""
+    from neurogenesis.io.samples import pack_inputs
+    from neurogenesis.testing import two_input_classifier, two_input_samples
+
+    model = two_input_classifier()
+    data = two_input_samples(12)
+    inputs = {"image": data["image"], "meta": data["meta"]}
+    x = {
+        "packed": pack_inputs(inputs),
+        "dict": inputs,
+        "list": [data["image"], data["meta"]],
+    }[form]
+    targets, kind = landscape.landscape_targets(model, x, data["y"], model.loss)
+    assert kind == "labels" and np.array_equal(targets, data["y"])
+    info = landscape_info(
+        model, x, data["y"], loss="sparse_categorical_crossentropy", resolution=3, span=0.5,
+        metrics=("accuracy",), num_samples=10,
+    )  # fmt: skip
+    assert info.num_samples == 10
+    image, meta, y = data["image"][:10], data["meta"][:10], data["y"][:10]
+    own = np.asarray(model([image, meta], training=False))
+    assert info.trained_values[0] == pytest.approx(_sparse_crossentropy(own, y), abs=1e-5)
+    assert info.loss[1, 1] == pytest.approx(info.trained_values[0], abs=1e-6)
+    assert info.metric("accuracy")[1, 1] == pytest.approx(np.mean(own.argmax(1) == y))
+    dx, dy = random_directions(model, seed=info.seed)
+    moved = _moved_copy(model, [dx, dy], [info.alphas[0], info.betas[2]])
+    expected = _sparse_crossentropy(np.asarray(moved([image, meta], training=False)), y)
+    assert info.loss[0, 2] == pytest.approx(expected, abs=1e-5)
+
+
+def test_two_inputs_in_batches_give_the_same_plane_line_and_sharpness():
+    """Both inputs go through in the same batches (the last padded): the same values as one call."""
+    from neurogenesis.testing import two_input_classifier, two_input_samples
+
+    model = two_input_classifier()
+    data = two_input_samples(11)
+    x = {"image": data["image"], "meta": data["meta"]}
+    loss = "sparse_categorical_crossentropy"
+    whole = LandscapeEvaluator(model, x, data["y"], loss=loss)
+    batched = LandscapeEvaluator(model, x, data["y"], loss=loss, batch_size=4)
+    assert (whole.num_batches, batched.num_batches) == (1, 3)
+    planes = [
+        landscape_info(model, None, None, resolution=3, evaluator=e) for e in (whole, batched)
+    ]
+    np.testing.assert_allclose(planes[1].values, planes[0].values, atol=1e-5)
+    start = [w * 0.5 for w in model.get_weights()]
+    lines = [
+        interpolation_info(model, None, None, start, resolution=5, evaluator=e)
+        for e in (whole, batched)
+    ]
+    np.testing.assert_allclose(lines[1].values, lines[0].values, atol=1e-5)
+    sharp = [sharpness_info(model, None, None, iterations=5, evaluator=e) for e in (whole, batched)]
+    assert sharp[1].estimates == pytest.approx(sharp[0].estimates, rel=1e-3)
+
+
+def test_a_chosen_output_gets_a_loss_from_its_activation_and_labels():
+    """``graph.with_output(model, 'head_2')`` (a sigmoid unit of a two-output model, no compiled
+    loss): binary crossentropy is suggested for 0/1 labels, and the plane's loss is that of the
+    full model's second output on both inputs."""
+    from neurogenesis.analysis.graph import with_output
+    from neurogenesis.testing import tiny_branching_model
+
+    keras = _keras()
+    full = tiny_branching_model()
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=(16, 6)).astype("float32")
+    b = rng.normal(size=(16, 4)).astype("float32")
+    y = (a[:, 0] > 0).astype("float32")  # float 0/1 labels
+    chosen = with_output(full, "head_2")
+    x = {"a": a, "b": b}
+    targets, kind = landscape.landscape_targets(chosen, x, y)
+    assert kind == "labels"
+    assert landscape.suggested_loss(chosen, targets, kind) == "binary_crossentropy"
+    info = landscape_info(chosen, x, y, loss="binary_crossentropy", resolution=3)
+    probabilities = np.asarray(full([a, b], training=False)[1])
+    expected = float(keras.losses.binary_crossentropy(y[:, None], probabilities).numpy().mean())
+    assert info.trained_values[0] == pytest.approx(expected, abs=1e-5)
+    dx, dy = random_directions(chosen, seed=info.seed)
+    moved = _moved_copy(chosen, [dx, dy], [info.alphas[2], info.betas[0]])
+    probabilities = np.asarray(moved([a, b], training=False))
+    expected = float(keras.losses.binary_crossentropy(y[:, None], probabilities).numpy().mean())
+    assert info.loss[2, 0] == pytest.approx(expected, abs=1e-5)
+
+
+def test_a_model_answering_features_has_no_loss_reason():
+    """A backbone's features (a tanh vector, a sequence of vectors) have no loss against class
+    ids; class scores (softmax or linear), labels shaped like the output, and an autoencoder do."""
+    keras = _keras()
+    inputs = keras.Input((5,))
+    x = np.random.default_rng(0).normal(size=(6, 5)).astype("float32")
+    ids = np.array([0, 1, 2, 0, 1, 2])
+
+    def model(layer):
+        return keras.Model(inputs, layer(inputs))
+
+    pooled = model(keras.layers.Dense(4, activation="tanh"))
+    said = landscape.loss_reason(pooled, x, ids)
+    assert said.startswith("This model's output (shaped (None, 4)) is features")
+    assert "(one per sample)" in said and "a task model with a head" in said
+    sequence = keras.Model(inputs, keras.layers.Reshape((3, 4))(keras.layers.Dense(12)(inputs)))
+    assert "(None, 3, 4)" in landscape.loss_reason(sequence, x, ids)
+    assert landscape.loss_reason(model(keras.layers.Dense(3, activation="softmax")), x, ids) is None
+    assert landscape.loss_reason(model(keras.layers.Dense(3)), x, ids) is None  # logits
+    assert landscape.loss_reason(pooled, x, np.zeros((6, 4), "float32")) is None  # fits
+    # Shaped like its input: an autoencoder, compared with x whatever its activation.
+    assert landscape.loss_reason(model(keras.layers.Dense(5, activation="relu")), x, ids) is None
+    assert landscape.loss_reason(pooled, x, None) is None  # landscape_targets says what is missing
+
+
+def test_class_ids_out_of_the_outputs_range_are_explained():
+    """Sparse crossentropy against one probability: said in words, whichever samples hold the
+    label out of range (not an error from inside the compiled graph)."""
+    keras = _keras()
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+    x = np.ones((6, 3), "float32")
+    y = np.array([0, 0, 0, 0, 1, 0])
+    with pytest.raises(InputError, match="run from 0 to 1 while the model's output has 1 class"):
+        LandscapeEvaluator(model, x, y, loss="sparse_categorical_crossentropy")

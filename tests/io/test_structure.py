@@ -310,3 +310,83 @@ def test_structure_graph_is_the_loaded_models_graph(tmp_path, which):
             )
         layout = layout_graph(drawn)
         assert len(layout.nodes) == len(drawn.units)
+
+
+def _nested_two_outputs(keras):
+    """A two-input, two-output functional model called inside another on ``x`` and a layer of
+    ``z``, each of its outputs used by another layer: the shape a graph must not cross-wire."""
+    a = keras.Input((4,), name="a_in")
+    b = keras.Input((3,), name="b_in")
+    shared = keras.layers.Dense(5, name="shared")(keras.layers.Concatenate(name="cat")([a, b]))
+    inner = keras.Model(
+        [a, b],
+        [keras.layers.Dense(2, name="head_1")(shared), keras.layers.Dense(3, name="head_2")(a)],
+        name="inner",
+    )
+    x = keras.Input((4,), name="x")
+    z = keras.Input((3,), name="z")
+    first, second = inner([x, keras.layers.Dense(3, name="pre_z")(z)])
+    outputs = [
+        keras.layers.Dense(1, name="use_first")(first),
+        keras.layers.Dense(1, name="use_second")(second),
+    ]
+    return keras.Model([x, z], outputs, name="outer")
+
+
+def _real_edges(keras, model) -> set[tuple[str, str]]:
+    """(producer, consumer) of every layer call in the live model, nested models inlined: a
+    tensor out of a nested model is followed to the layer that makes that output, a nested
+    model's input to the tensor its call passed at that position."""
+
+    def producer(tensor, context):
+        if id(tensor) in context:
+            return producer(*context[id(tensor)])
+        operation, node_index, tensor_index = tensor._keras_history
+        if isinstance(operation, keras.Model):
+            passed = keras.tree.flatten(operation._inbound_nodes[node_index].input_tensors)
+            inner = {id(i): (t, context) for i, t in zip(operation.inputs, passed, strict=True)}
+            return producer(operation.outputs[tensor_index], inner)
+        return operation.name
+
+    edges = set()
+
+    def walk(graph, context):
+        for layer in graph.layers:
+            if isinstance(layer, keras.layers.InputLayer):
+                continue
+            if isinstance(layer, keras.Model):
+                passed = keras.tree.flatten(layer._inbound_nodes[-1].input_tensors)
+                walk(
+                    layer, {id(i): (t, context) for i, t in zip(layer.inputs, passed, strict=True)}
+                )
+                continue
+            for tensor in keras.tree.flatten(layer._inbound_nodes[0].input_tensors):
+                edges.add((producer(tensor, context), layer.name))
+
+    walk(model, {})
+    return edges
+
+
+def test_a_nested_model_of_several_outputs_connects_each_output_to_its_user(tmp_path):
+    """Each output of a nested two-output model feeds only the layer that uses it, and each of
+    its inputs only the layers the tensor passed at that position reaches: the drawn edges are
+    the live model's own connections (before: every output fed every user, and every passed
+    tensor every input layer)."""
+    import keras
+
+    from neurogenesis.analysis.architecture import structure_graph
+
+    model = _nested_two_outputs(keras)
+    model.save(tmp_path / "outer.keras")
+    structure = model_structure(tmp_path / "outer.keras")
+    inner = next(layer for layer in structure.layers if layer.name == "inner")
+    assert inner.model_inputs == ("a_in", "b_in")
+    assert inner.model_outputs == (("head_1", 0), ("head_2", 0))
+    assert inner.inbound_tensors == (("x", 0), ("pre_z", 0))
+    use_second = next(layer for layer in structure.layers if layer.name == "use_second")
+    assert use_second.inbound_tensors == (("inner", 1),)
+    graph = structure_graph(structure)
+    drawn = {(graph.units[e.source].name, graph.units[e.target].name) for e in graph.edges}
+    expected = _real_edges(keras, model)
+    assert ("head_2", "use_second") in expected and ("x", "head_2") in expected
+    assert drawn == expected
