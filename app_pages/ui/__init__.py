@@ -47,6 +47,7 @@ from app_pages.ui.samples import (
     sample_table,
     sample_text,
     select_from_chart,
+    shown_input,
     words_of,
 )
 from app_pages.ui.sidebar import (
@@ -94,6 +95,7 @@ __all__ = [
     "sample_text",
     "sanity_view",
     "select_from_chart",
+    "shown_input",
     "start_page",
     "token_view",
     "words_of",

@@ -25,12 +25,32 @@ STRIP_SAMPLES = 8
 """Samples in the sample browser's compact, always-open row."""
 
 
+def _image_like(x: np.ndarray) -> bool:
+    return (x.ndim == 4 and x.shape[-1] in (1, 3, 4)) or (x.ndim == 3 and x.dtype == np.uint8)
+
+
+def shown_input(sample_set) -> np.ndarray:
+    """The array the browser draws: ``x`` of a one-input set; of a set of several inputs its
+    image input (the first), else its token ids (``SampleSet.input()``)."""
+    names = sample_set.input_names
+    if not names:
+        return sample_set.x
+    images = [name for name in names if _image_like(sample_set.input(name))]
+    return sample_set.input(images[0] if images else None)
+
+
 def display_kind(sample_set, layers) -> str:
     if sample_set.kind == "image":
         return "image"
-    if layers.input_dtypes and "int" in layers.input_dtypes[0] and sample_set.x.ndim == 2:
+    x = shown_input(sample_set)
+    if sample_set.input_names:
+        if _image_like(x):
+            return "image"
+        if x.dtype.kind in "iu" and x.ndim == 2:
+            return "text"
+    elif layers.input_dtypes and "int" in layers.input_dtypes[0] and x.ndim == 2:
         return "text"
-    if sample_set.x.ndim == 3:
+    if x.ndim == 3:
         return "series"
     return "array"
 
@@ -39,7 +59,7 @@ def words_of(sample_set) -> list[list[str]] | None:
     """Each text sample's tokens as words, from the set's vocabulary (token id -> word)."""
     if sample_set.vocabulary is None:
         return None
-    return [sample_set.words(row) for row in sample_set.x]
+    return [sample_set.words(row) for row in shown_input(sample_set)]
 
 
 def sample_text(sample_set, index: int, words) -> str:
@@ -48,7 +68,7 @@ def sample_text(sample_set, index: int, words) -> str:
         return str(text[index])
     if words is not None:
         return " ".join(word for word in words[index] if word not in ("", "[pad]", "<pad>"))
-    return " ".join(str(v) for v in np.asarray(sample_set.x[index]).reshape(-1)[:32])
+    return " ".join(str(v) for v in np.asarray(shown_input(sample_set)[index]).reshape(-1)[:32])
 
 
 def caption(predictions, index: int) -> str:
@@ -187,7 +207,7 @@ def sample_browser(
             return
         grid_kind = "image" if kind == "image" else "series" if kind == "series" else "array"
         figure = plot_sample_grid(
-            sample_set.x,
+            shown_input(sample_set),
             indices,
             kind=grid_kind,
             captions=[thumbnail_caption(int(i)) for i in indices],

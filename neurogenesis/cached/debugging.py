@@ -194,9 +194,9 @@ def profile(model: Source, samples: Source, batch_sizes: tuple[int, ...], repeat
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _check_samples(model_key, samples_key) -> None:
-    from neurogenesis.analysis.graph import model_input
+    from neurogenesis.analysis.graph import model_inputs
 
-    model_input(_model(*model_key), _samples(*samples_key).x[:1])
+    model_inputs(_model(*model_key), _samples(*samples_key).x[:1])
 
 
 def check_samples(model: Source, samples: Source) -> None:
