@@ -660,7 +660,8 @@ def plot_token_attribution(
         words: the sample's words, one per token position, or the vocabulary (token id to word,
             any other length).
         index: which sample.
-        skip_padding: leave out positions whose token id is 0 (padding).
+        skip_padding: leave out padded positions: those the info's padding mask marks
+            (``info.real``, a model with a padding-mask input), else those whose token id is 0.
         limit: the colour range's end (``±limit``), e.g. :func:`shared_limit` of sentences
             drawn side by side (the subtitle says so). Default: this sentence's largest |score|.
 
@@ -683,6 +684,9 @@ def plot_token_attribution(
             )
         labels = [words[int(token)] for token in tokens]
     keep = tokens != PADDING_ID if skip_padding else np.ones(len(tokens), dtype=bool)
+    real = getattr(info, "real", None)
+    if skip_padding and real is not None:  # the model's own padding mask says which are padding
+        keep = np.asarray(real[index], dtype=bool)
     if not keep.any():
         keep = np.ones(len(tokens), dtype=bool)
     positions = np.flatnonzero(keep)
