@@ -151,6 +151,19 @@ def test_token_attribution_feeds_every_input_and_drops_padding(bert):
     assert np.all(info.scores[real] != 0)
 
 
+def test_padded_tokens_get_no_gradient_of_their_own(bert, monkeypatch):
+    """Zeroing padded tokens hides nothing: without the mask's help the model's own gradient
+    there is zero already (the mask keeps them out of attention and the [CLS] pooling)."""
+    from neurogenesis.analysis import embeddings
+
+    model, x = bert
+    monkeypatch.setattr(embeddings, "padding_mask_input", lambda model: None)
+    raw = token_attribution_info(model, x, "gradient")
+    real = x["padding_mask"].astype(bool)
+    assert raw.real is None
+    assert np.abs(raw.scores[~real]).max() == 0 and np.abs(raw.scores[real]).max() > 0
+
+
 def test_mask_aware_pooling_against_numpy(bert):
     model, x = bert
     assert graph.input_names(model)[padding_mask_input(model)] == "padding_mask"
