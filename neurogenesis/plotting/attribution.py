@@ -896,6 +896,14 @@ def top_attribution_table(
                 "share of |total|": top.shares,
             }
         )
+    # The info's own input kind wins: one input of a model of several (a feature vector beside
+    # an image) is explained as what it is, whatever the page shows as the sample.
+    # (A (H, W) input the model reads as a series may still be shown as an image: kept.)
+    own = getattr(info, "input_kind", None)
+    if own == "tabular":
+        kind = "array"
+    elif own == "image":
+        kind = "image"
     # what the chart draws: signed methods' attributions, every other method's magnitude map
     values, signed = attribution_values(info, 0)
     if kind == "image" and values.ndim == 3:
