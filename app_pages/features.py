@@ -26,10 +26,12 @@ def _not_applicable(model_source, layers) -> dict[str, str]:
     if not cached.filter_layers(model_source):
         hidden["Filters"] = "no convolution layer"
     if cached.reason(model_source, "activation_maximization") is not None:
-        dtype = layers.input_dtypes[0] if len(layers.input_dtypes) == 1 else ""
+        integers = all("int" in dtype or "bool" in dtype for dtype in layers.input_dtypes)
         hidden["Activation maximization"] = (
             "token ids cannot follow a gradient"
-            if "int" in dtype or "bool" in dtype
+            if integers
+            else f"it optimizes one image input, and this model takes {len(layers.input_dtypes)}"
+            if len(layers.input_dtypes) > 1
             else "it needs one fixed-size image input"
         )
     return hidden

@@ -53,7 +53,9 @@ def feature_map_view(model_source, samples_source, sample_set, index, kind, word
         plot_feature_maps(
             info,
             top_k=top_k,
-            input_image=np.asarray(sample_set.x[index]) if kind in ("image", "series") else None,
+            input_image=np.asarray(ui.shown_input(sample_set)[index])
+            if kind in ("image", "series")
+            else None,
             show_input=kind in ("image", "series"),
             step_labels=words[index] if kind == "text" and words else None,
             feature_names=sample_set.feature_names,

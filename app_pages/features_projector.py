@@ -49,7 +49,14 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
         index=choices.index(default) if default in choices else len(choices) - 1,
         key="features_projector_layer",
     )
-    pooling = b.selectbox("Pooling", POOLINGS, key="features_pooling")
+    pooling = b.selectbox(
+        "Pooling",
+        POOLINGS,
+        key="features_pooling",
+        help="How a layer's positions become one vector per sample. With a padding-mask input, "
+        "mean (auto) and max use the real tokens only, first and last the first and last real "
+        "token.",
+    )
     method = (
         c.segmented_control(
             "Projection",

@@ -294,7 +294,14 @@ def _parser() -> argparse.ArgumentParser:
         "(--score logit explains the value before the softmax instead, found by rebuilding the last "
         "layer without its activation). Integrated gradients start from an all-zeros baseline "
         "(--baseline) with at least 50 steps, and their completeness error is measured against the "
-        "same score. Text models (token ids) get one score per token: maps and attributions (N, T).",
+        "same score. Text models (token ids) get one score per token: maps and attributions (N, T). "
+        "A model of several inputs (a .npz of arrays named after them) is explained per input: "
+        "'maps_NAME' and 'attributions_NAME' for each float input NAME (gradient methods explain "
+        "every float input at once, occlusion one at a time, CAM methods the image input; "
+        "'completeness_error' of integrated gradients is over all inputs); a text model's token "
+        "ids are attributed at their embedding with its other inputs (padding_mask, segment_ids) "
+        "fed as they are: 'maps_NAME' and 'attributions_NAME' of the token input (N, T), padded "
+        "tokens 0, and 'real' (N, T), true at the tokens the padding mask keeps.",
     )
     saliency.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
     saliency.add_argument("--data", required=True, metavar="NPZ", help="a .npz sample set with x")
@@ -331,7 +338,10 @@ def _parser() -> argparse.ArgumentParser:
         help="project a layer's hidden states of a sample set to 2-D or 3-D",
         description="Read the hidden states of one layer for every sample (pooled over space or "
         "time), project them with PCA, t-SNE or UMAP (no sample cap) and write 'coords' (N, dims), "
-        "and 'labels' when the set has them, to a .npz.",
+        "and 'labels' when the set has them, to a .npz. A model of several inputs reads a .npz "
+        "of arrays named after them; with a padding-mask input, the pooling of a token "
+        "sequence skips padding (mean and max over the real tokens, first and last the first "
+        "and last real token).",
     )
     project.add_argument("model", metavar="MODEL", help="a .keras or .h5 file")
     project.add_argument("--data", required=True, metavar="NPZ", help="a .npz sample set with x")
@@ -906,7 +916,10 @@ def _saliency(args: argparse.Namespace) -> int:
     options: dict = {"score": args.score}
     if args.target is not None:
         options["target"] = args.target
-    text = bool(layers.input_dtypes) and "int" in layers.input_dtypes[0]
+    several = len(layers.input_dtypes) > 1
+    text = bool(layers.input_dtypes) and all(
+        "int" in dtype or "bool" in dtype for dtype in layers.input_dtypes
+    )
     if text:
         if args.method not in attribution.TOKEN_METHODS:
             raise InputError(
@@ -917,11 +930,14 @@ def _saliency(args: argparse.Namespace) -> int:
         if args.steps is not None and args.method == "integrated_gradients":
             options["steps"] = args.steps
         info = attribution.token_attribution_info(model, samples.x, args.method, **options)
+        suffix = f"_{attribution.token_input(model)}" if several else ""
         arrays = {
-            "maps": np.abs(info.scores).astype(np.float32),
-            "attributions": info.scores.astype(np.float32),
+            "maps" + suffix: np.abs(info.scores).astype(np.float32),
+            "attributions" + suffix: info.scores.astype(np.float32),
             "target": info.target,
         }
+        if info.real is not None:
+            arrays["real"] = info.real
     else:
         if args.method in attribution.CAM_METHODS and args.layer:
             options["layer"] = args.layer
@@ -933,9 +949,13 @@ def _saliency(args: argparse.Namespace) -> int:
         if args.method == "integrated_gradients":
             options["baseline"] = args.baseline
         info = attribution.attribution_info(model, samples.x, args.method, **options)
-        arrays = {"maps": info.maps.astype(np.float32), "target": info.target}
-        if info.attributions is not None:
-            arrays["attributions"] = info.attributions.astype(np.float32)
+        arrays = {"target": info.target}
+        per_input = info.inputs if isinstance(info, attribution.InputsAttributionInfo) else None
+        for name, one in (per_input or {"": info}).items():
+            suffix = f"_{name}" if per_input is not None else ""
+            arrays["maps" + suffix] = one.maps.astype(np.float32)
+            if one.attributions is not None:
+                arrays["attributions" + suffix] = one.attributions.astype(np.float32)
     completeness = getattr(info, "completeness_error", None)
     if completeness is not None:
         arrays["completeness_error"] = np.asarray(completeness, dtype=np.float32)
@@ -955,9 +975,12 @@ def _saliency(args: argparse.Namespace) -> int:
                 str(vocabulary[t])
                 if vocabulary is not None and 0 <= t < len(vocabulary)
                 else str(t)
-                for t in np.asarray(samples.x[0], dtype=np.int64)
+                for t in np.asarray(samples.input()[0], dtype=np.int64)
             ]
             figure = plot_token_attribution(info, words, 0)
+        elif per_input is not None:
+            name, one = next(iter(per_input.items()))
+            figure = plot_attribution(one, np.asarray(samples.input(name)[0]), 0)
         else:
             figure = plot_attribution(info, np.asarray(samples.x[0]), 0)
         _save_figure(figure, args.figure, "the first sample's map")

@@ -96,6 +96,7 @@ __all__ = [
     "shown_input",
     "sanity_view",
     "select_from_chart",
+    "shown_input",
     "start_page",
     "token_view",
     "words_of",

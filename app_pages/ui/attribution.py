@@ -181,8 +181,19 @@ def attribution_view(
         st.info("Choose at least one method.")
         return {}
     image = np.asarray(sample_set.x[index])
+    names, checked = sample_set.feature_names, options
+    explained = [n for info in infos.values() for n in getattr(info, "inputs", ())]
+    if explained:  # a model of several inputs: one map per input, one input shown
+        chosen = st.selectbox("Input", list(dict.fromkeys(explained)), key=f"{prefix}_input")
+        missing = [METHOD_LABELS[m] for m, info in infos.items() if chosen not in info.inputs]
+        if missing:
+            st.caption(f"No map of '{chosen}' from {', '.join(missing)} (image inputs only).")
+        infos = {m: info.inputs[chosen] for m, info in infos.items() if chosen in info.inputs}
+        if not infos:
+            return {}
+        image, names = np.asarray(sample_set.input(chosen)[index]), None
+        checked = {**options, "input_name": chosen}
     first = next(iter(infos.values()))
-    names = sample_set.feature_names
     if len(infos) == 1:
         figure = plot_attribution(first, image, 0, opacity=opacity, feature_names=names)
     else:
@@ -221,7 +232,7 @@ def attribution_view(
             else ""
         )
         st.caption(f"Integrated gradients' completeness error: **{summary}**{explained}.")
-    sanity_view(model_source, samples_source, index, infos, method_options, options, prefix)
+    sanity_view(model_source, samples_source, index, infos, method_options, checked, prefix)
     if sample_set.per_sample("masks") is not None:
         pointing_view(model_source, samples_source, available, method_options, options, prefix)
     return infos

@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages.ui.charts import chart
+from app_pages.ui.samples import shown_input
 from neurogenesis import cached
 from neurogenesis.analysis.attribution import DEFAULT_NOISE_LEVEL, DEFAULT_SMOOTHGRAD_SAMPLES
 from neurogenesis.errors import InputError
@@ -152,7 +153,7 @@ def token_view(model_source, samples_source, predictions, index, words, prefix):
     shown = (
         words[index]
         if words is not None
-        else [str(t) for t in cached.samples(samples_source).x[index]]
+        else [str(t) for t in shown_input(cached.samples(samples_source))[index]]
     )
     chart(
         plot_token_attribution(info, shown, 0),

@@ -25,17 +25,18 @@ STRIP_SAMPLES = 8
 """Samples in the sample browser's compact, always-open row."""
 
 
+def _image_like(x: np.ndarray) -> bool:
+    return (x.ndim == 4 and x.shape[-1] in (1, 3, 4)) or (x.ndim == 3 and x.dtype == np.uint8)
+
+
 def shown_input(sample_set) -> np.ndarray:
-    """The array a view shows for each sample: ``x`` itself, or of a set of several inputs its
-    image input (the first float input of height, width and channels), else its token ids."""
+    """The array the browser draws: ``x`` of a one-input set; of a set of several inputs its
+    image input (the first), else its token ids (``SampleSet.input()``)."""
     names = sample_set.input_names
     if not names:
         return sample_set.x
-    for name in names:
-        array = sample_set.x[name]
-        if array.dtype.kind == "f" and array.ndim == 4:
-            return array
-    return sample_set.input()
+    images = [name for name in names if _image_like(sample_set.input(name))]
+    return sample_set.input(images[0] if images else None)
 
 
 def display_kind(sample_set, layers) -> str:
@@ -43,10 +44,11 @@ def display_kind(sample_set, layers) -> str:
         return "image"
     x = shown_input(sample_set)
     if sample_set.input_names:
-        if x.ndim == 4:
+        if _image_like(x):
             return "image"
-        return "text" if x.dtype.kind in "iu" and x.ndim == 2 else "series" if x.ndim == 3 else "array"
-    if layers.input_dtypes and "int" in layers.input_dtypes[0] and x.ndim == 2:
+        if x.dtype.kind in "iu" and x.ndim == 2:
+            return "text"
+    elif layers.input_dtypes and "int" in layers.input_dtypes[0] and x.ndim == 2:
         return "text"
     if x.ndim == 3:
         return "series"

@@ -69,6 +69,7 @@ __all__ = [
     "TOKEN_METHODS",
     "TOP_FRACTION",
     "AttributionInfo",
+    "InputsAttributionInfo",
     "PointingInfo",
     "SanityInfo",
     "TokenAttributionInfo",
@@ -80,6 +81,7 @@ __all__ = [
     "randomization_check",
     "row_bytes",
     "token_attribution_info",
+    "token_input",
     "top_attributions",
 ]
 
@@ -201,6 +203,56 @@ class AttributionInfo(ValueEquality):
 
 
 @dataclass(frozen=True, eq=False)
+class InputsAttributionInfo(ValueEquality):
+    """Attribution of a model of several inputs: one :class:`AttributionInfo` per input explained.
+
+    Gradient methods (gradient, SmoothGrad, integrated gradients) explain every floating-point
+    input at once, from one gradient of the score with respect to all of them; occlusion
+    occludes one input at a time with the others as they are; CAM methods give a map for the
+    image input whose feature maps the layer reads. Integer inputs (token ids, masks) are fed
+    unchanged and listed in ``held_fixed`` (token ids are explained by
+    :func:`token_attribution_info`, at their embedding).
+
+    Attributes:
+        method: one of :data:`METHODS`.
+        inputs: ``{input name: AttributionInfo}`` in the model's input order; each holds that
+            input's ``maps`` and signed ``attributions`` as :func:`attribution_info` does for a
+            model of one input (its ``input_kind`` from its own shape), and the shared
+            ``target``, ``scores`` and ``outputs``.
+        held_fixed: the names of the inputs fed as they are and not explained.
+        target: ``(N,)`` the output unit explained per sample.
+        scores: ``(N,)`` the explained score.
+        outputs: ``(N, K)`` the model's output.
+        score_kind: ``"probability"`` or ``"logit"``.
+        completeness_error: ``(N,)`` for integrated gradients, over *all* inputs:
+            ``|sum of every input's attributions - (F(x) - F(baseline))| / |F(x) - F(baseline)|``
+            (every float input moves from its baseline at once); each input's own info carries
+            the same values. ``None`` for other methods.
+        notes: remarks a page should show.
+    """
+
+    method: str
+    inputs: dict
+    held_fixed: tuple[str, ...]
+    target: np.ndarray
+    scores: np.ndarray
+    outputs: np.ndarray
+    score_kind: str
+    completeness_error: np.ndarray | None
+    notes: tuple[str, ...]
+
+    @property
+    def maps(self) -> dict[str, np.ndarray]:
+        """Each explained input's maps, by input name."""
+        return {name: info.maps for name, info in self.inputs.items()}
+
+    @property
+    def attributions(self) -> dict[str, np.ndarray | None]:
+        """Each explained input's signed attributions (gradient methods), by input name."""
+        return {name: info.attributions for name, info in self.inputs.items()}
+
+
+@dataclass(frozen=True, eq=False)
 class TokenAttributionInfo(ValueEquality):
     """One signed score per token, in the embedding space of the token embedding.
 
@@ -219,6 +271,8 @@ class TokenAttributionInfo(ValueEquality):
         completeness_error: ``(N,)`` for integrated gradients, as in :class:`AttributionInfo`
             (over tokens and embedding dimensions); ``None`` for gradient x input.
         notes: remarks a page should show.
+        real: ``(N, T)`` true at real tokens, from the model's padding-mask input (padded
+            tokens have score 0 and are not shown); ``None`` for a model without one.
     """
 
     method: str
@@ -233,6 +287,7 @@ class TokenAttributionInfo(ValueEquality):
     steps: int | None
     completeness_error: np.ndarray | None
     notes: tuple[str, ...]
+    real: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -343,10 +398,7 @@ def _method_reason(model: Any, method: str) -> str | None:
     if reason is not None:
         return reason
     if len(layers.input_shapes) != 1:
-        return (
-            f"The model takes {len(layers.input_shapes)} inputs; attribution here explains models "
-            "with a single input."
-        )
+        return _inputs_reason(model, layers, method)
     dtype = layers.input_dtypes[0]
     if "int" in dtype or "bool" in dtype:
         return (
@@ -379,6 +431,39 @@ def _method_reason(model: Any, method: str) -> str | None:
     return None
 
 
+def _float_inputs(layers: graph.GraphLayers) -> list[int]:
+    """Positions of the model's floating-point inputs (the ones a gradient can explain)."""
+    return [i for i, dtype in enumerate(layers.input_dtypes) if "float" in dtype]
+
+
+def _inputs_reason(model: Any, layers: graph.GraphLayers, method: str) -> str | None:
+    """:func:`_method_reason` for a model of several inputs."""
+    names = graph.input_names(model)
+    floats = _float_inputs(layers)
+    if not floats:
+        return (
+            f"The model's inputs ({', '.join(names)}) are all integers (token ids, masks), which "
+            "have no gradient; use token attribution, which works in the embedding space."
+        )
+    output_reason = _output_reason(layers)
+    if output_reason is not None:
+        return output_reason
+    for i in floats:
+        if _input_kind(layers.input_shapes[i]) == "other":
+            return (
+                f"The model's input '{names[i]}' has shape {layers.input_shapes[i]}; attribution "
+                "here explains images, series and feature vectors."
+            )
+    if method in CAM_METHODS:
+        images = [i for i in floats if _input_kind(layers.input_shapes[i]) == "image"]
+        if not images or not _cam_layers(layers):
+            return (
+                f"{method} needs an image input and a layer with a spatial feature map; this "
+                f"model's inputs are {', '.join(names)}. Use a gradient method or occlusion."
+            )
+    return None
+
+
 def reason(
     model: Any,
     method: str = "gradient",
@@ -407,12 +492,51 @@ def reason(
     return _method_reason(model, method)
 
 
-def default_embedding_layer(model: Any) -> str | None:
-    """The path of the first ``Embedding`` layer fed by the model's input (else the first one)."""
+def _token_position(model: Any, layers: graph.GraphLayers) -> int | None:
+    """The position of the model's token-ids input: its one integer input, or of several inputs
+    the integer one named like token ids (``token_ids``, ``input_ids``, ``ids``); else None."""
+    dtypes = layers.input_dtypes
+    if len(dtypes) == 1:
+        return 0 if "int" in dtypes[0] else None
+    for position, name in enumerate(graph.input_names(model)):
+        lowered = name.lower()
+        if "int" in dtypes[position] and ("token" in lowered or lowered in ("ids", "input_ids")):
+            return position
+    return None
+
+
+def token_input(model: Any) -> str | None:
+    """The name of the model's token-ids input (see :func:`token_attribution_info`), or None."""
     layers, reason = _layers_or_reason(model)
     if reason is not None:
         return None
-    embeddings = [entry.path for entry in layers.layers if entry.class_name == "Embedding"]
+    position = _token_position(model, layers)
+    return None if position is None else graph.input_names(model)[position]
+
+
+def _is_embedding(model: Any, entry: graph.LayerEntry) -> bool:
+    """An ``Embedding`` layer, or a subclass of it (KerasHub's ``ReversibleEmbedding``)."""
+    if entry.class_name == "Embedding":
+        return True
+    import keras
+
+    try:
+        return isinstance(_layer_at(model, entry.path), keras.layers.Embedding)
+    except (InputError, ValueError, AttributeError):
+        return False
+
+
+def default_embedding_layer(model: Any) -> str | None:
+    """The path of the first ``Embedding`` layer fed by the model's token-ids input (else the
+    first one); of a model of several inputs, the one fed by its input named like token ids
+    (KerasHub's ``token_embedding``, not its ``segment_embedding``)."""
+    layers, reason = _layers_or_reason(model)
+    if reason is not None:
+        return None
+    embeddings = [entry.path for entry in layers.layers if _is_embedding(model, entry)]
+    position = _token_position(model, layers)
+    token_name = graph.input_names(model)[position] if position is not None else None
+    several = len(layers.input_shapes) > 1
     for path in embeddings:
         try:
             layer = _layer_at(model, path)
@@ -420,7 +544,9 @@ def default_embedding_layer(model: Any) -> str | None:
             operation = node.input_tensors[0]._keras_history[0]
         except (AttributeError, IndexError, InputError, ValueError):
             continue
-        if type(operation).__name__ == "InputLayer":
+        if type(operation).__name__ == "InputLayer" and (
+            not several or operation.name == token_name
+        ):
             return path
     return embeddings[0] if embeddings else None
 
@@ -430,10 +556,11 @@ def _token_reason(model: Any, embedding_layer: str | None = None) -> str | None:
     layers, reason = _layers_or_reason(model)
     if reason is not None:
         return reason
-    if len(layers.input_shapes) != 1 or "int" not in layers.input_dtypes[0]:
+    if _token_position(model, layers) is None:
         return (
-            "Token attribution explains models that take one input of integer token ids; this "
-            f"model takes {', '.join(layers.input_dtypes)}. Use the image/series attribution."
+            "Token attribution explains models that take integer token ids (one input, or an "
+            f"input named like token_ids); this model takes {', '.join(layers.input_dtypes)}. "
+            "Use the image/series attribution."
         )
     output_reason = _output_reason(layers)
     if output_reason is not None:
@@ -494,6 +621,18 @@ class _Scorer:
                     result = graph.call_tapped(tapped, *inputs)
                     score = pick(result[0], targets)
                 return score, tape.gradient(score, watched)
+
+        elif kind.startswith("inputs:"):  # the gradients at several inputs ("inputs:0,2")
+            positions = [int(p) for p in kind.split(":", 1)[1].split(",")]
+
+            def function(inputs, targets):
+                watched = [inputs[p] for p in positions]
+                with tf.GradientTape() as tape:
+                    for value in watched:
+                        tape.watch(value)
+                    result = graph.call_tapped(tapped, *inputs)
+                    score = pick(result[0], targets)
+                return [score, *tape.gradient(score, watched)]
 
         else:  # "layer": the gradient at the tapped layer
 
@@ -813,7 +952,8 @@ def _trapezoid(steps: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _integrated_gradients(scorer, x, base, targets, steps, batch_size, progress, extra=None):
-    """IG along base -> x; ``extra`` is a per-sample input passed unchanged (token ids)."""
+    """IG along base -> x; ``extra``: per-sample inputs fed unchanged before ``x`` (the model's
+    own inputs, when ``x`` is a replaced embedding)."""
     alphas, weights = _trapezoid(steps)
     shape = (steps,) + (1,) * (x.ndim - 1)
 
@@ -821,7 +961,7 @@ def _integrated_gradients(scorer, x, base, targets, steps, batch_size, progress,
         path = (base[i][None] + alphas.reshape(shape) * (x[i] - base[i])[None]).astype(x.dtype)
         if extra is None:
             return [path]
-        return [np.repeat(extra[i][None], steps, axis=0), path]
+        return [*(np.repeat(array[i][None], steps, axis=0) for array in extra), path]
 
     results = _run_rows(scorer, "input", rows, targets, batch_size, progress)
     average = np.stack([np.tensordot(weights, grads, axes=1) for _, grads in results])
@@ -839,8 +979,9 @@ def _integrated_gradients(scorer, x, base, targets, steps, batch_size, progress,
     return attributions, error
 
 
-def _cam(scorer, x, targets, plus_plus: bool, batch_size, progress):
-    _, activations, grads = _batched(scorer, "layer", [x], targets, batch_size)
+def _cam(scorer, x, targets, plus_plus: bool, batch_size, progress, inputs=None):
+    """``inputs``: every model input (``x`` is the image among them), else ``[x]``."""
+    _, activations, grads = _batched(scorer, "layer", inputs or [x], targets, batch_size)
     activations = activations.astype(np.float64)
     grads = grads.astype(np.float64)
     if plus_plus:
@@ -858,8 +999,17 @@ def _cam(scorer, x, targets, plus_plus: bool, batch_size, progress):
     return _upsample(cams, x.shape[1:3])
 
 
-def _scorecam(forward, x, targets, top_n, batch_size, progress):
-    outputs = _batched(forward, "forward", [x], targets, batch_size)
+def _scorecam(forward, x, targets, top_n, batch_size, progress, inputs=None, position=0):
+    """``inputs``: every model input, ``x`` the image at ``position`` among them (the others
+    are fed unchanged), else ``[x]``."""
+    inputs = inputs or [x]
+
+    def beside(i, value):
+        rows = [np.repeat(array[i][None], len(value), axis=0) for array in inputs]
+        rows[position] = value
+        return rows
+
+    outputs = _batched(forward, "forward", inputs, targets, batch_size)
     activations = outputs[2].astype(np.float64)
     channels = activations.shape[-1]
     keep = channels if top_n is None else min(int(top_n), channels)
@@ -873,10 +1023,11 @@ def _scorecam(forward, x, targets, top_n, batch_size, progress):
         span = upsampled.max(axis=(1, 2), keepdims=True) - low
         masks.append(np.where(span > 0, (upsampled - low) / np.where(span > 0, span, 1), 0.0))
     # The baseline is the all-zero input (the input masked by an all-zero mask).
-    base_scores = _batched(forward, "forward", [np.zeros_like(x)], targets, batch_size)[0]
+    zeros = [*inputs[:position], np.zeros_like(x), *inputs[position + 1 :]]
+    base_scores = _batched(forward, "forward", zeros, targets, batch_size)[0]
 
     def rows(i):
-        return [(x[i][None] * masks[i][..., None]).astype(x.dtype)]
+        return beside(i, (x[i][None] * masks[i][..., None]).astype(x.dtype))
 
     results = _run_rows(forward, "forward", rows, targets, batch_size, progress)
     weights = np.stack(
@@ -886,7 +1037,12 @@ def _scorecam(forward, x, targets, top_n, batch_size, progress):
     return _upsample(cams, size)
 
 
-def _occlusion(forward, x, base, targets, window, stride, kind, batch_size, progress):
+def _occlusion(
+    forward, x, base, targets, window, stride, kind, batch_size, progress, inputs=None, position=0
+):
+    """``inputs``: every model input, ``x`` the one occluded at ``position`` (the others are fed
+    unchanged), else ``[x]``."""
+    inputs = inputs or [x]
     axes = _map_axes(kind, x.shape[1:])
     shape = x.shape[1 : 1 + axes]
     grids = [_patch_starts(n, w, s) for n, w, s in zip(shape, window, stride, strict=True)]
@@ -902,9 +1058,11 @@ def _occlusion(forward, x, base, targets, window, stride, kind, batch_size, prog
         copies = np.repeat(x[i][None], len(regions), axis=0)
         for k, region in enumerate(regions):
             copies[(k, *region)] = base[i][region]
-        return [copies]
+        rows = [np.repeat(array[i][None], len(regions), axis=0) for array in inputs]
+        rows[position] = copies
+        return rows
 
-    reference = _batched(forward, "forward", [x], targets, batch_size)[0].astype(np.float64)
+    reference = _batched(forward, "forward", inputs, targets, batch_size)[0].astype(np.float64)
     results = _run_rows(forward, "forward", rows, targets, batch_size, progress)
     maps = np.zeros((len(x), *shape))
     for i, (scores, *_) in enumerate(results):
@@ -941,7 +1099,7 @@ def _attribute(
     batch_size: int | None = None,
     progress: Callable[[float], None] | None = None,
     seed: int = 0,
-) -> AttributionInfo:
+) -> AttributionInfo | InputsAttributionInfo:
     if score not in graph.SCORES:
         raise InputError(f"Expected a score in {graph.SCORES}. Received: {score!r}.")
     if baseline not in BASELINES:
@@ -951,6 +1109,12 @@ def _attribute(
         raise UnsupportedModelError(reason)
     layers = cache.get("layers") or graph.graph_layers(model)
     cache["layers"] = layers
+    if len(layers.input_shapes) != 1:
+        return _attribute_inputs(
+            model, cache, x, method, target=target, layer=layer, score=score, steps=steps,
+            num_samples=num_samples, noise_level=noise_level, baseline=baseline, window=window,
+            stride=stride, top_n=top_n, batch_size=batch_size, progress=progress, seed=seed,
+        )  # fmt: skip
     x = graph.model_input(model, x)
     if len(x) == 0:
         raise InputError("Expected at least one sample to explain. Received: an empty batch.")
@@ -1068,6 +1232,232 @@ def _attribute(
     )
 
 
+def _attribute_inputs(
+    model: Any,
+    cache: dict,
+    x: Any,
+    method: str,
+    *,
+    target=None,
+    layer: str | None = None,
+    score: str = "probability",
+    steps: int | None = None,
+    num_samples: int | None = None,
+    noise_level: float | None = None,
+    baseline: str = "zeros",
+    window=None,
+    stride=None,
+    top_n: int | None = None,
+    batch_size: int | None = None,
+    progress: Callable[[float], None] | None = None,
+    seed: int = 0,
+) -> InputsAttributionInfo:
+    """:func:`attribution_info` for a model of several inputs (see :class:`InputsAttributionInfo`)."""
+    layers = cache.get("layers") or graph.graph_layers(model)
+    cache["layers"] = layers
+    names = graph.input_names(model)
+    arrays = graph.model_inputs(model, x)
+    count = len(arrays[0])
+    if count == 0:
+        raise InputError("Expected at least one sample to explain. Received: an empty batch.")
+    floats = _float_inputs(layers)
+    for i in floats:
+        if not np.all(np.isfinite(arrays[i])):
+            raise InputError(
+                f"Expected finite input values. Received: '{names[i]}' with NaN or Inf."
+            )
+    kinds = {i: _input_kind(arrays[i].shape[1:]) for i in floats}
+    batch_size = (
+        chunk_rows(layers, (sum(math.prod(a.shape[1:]) for a in arrays),))
+        if batch_size is None
+        else _check_positive(batch_size, "batch_size")
+    )
+    notes: list[str] = []
+    if method in CAM_METHODS:
+        candidates = _cam_layers(layers)
+        layer = layer or graph.last_conv_layer(model, layers)
+        if layer not in candidates:
+            raise InputError(
+                f"Expected a layer with a spatial feature map for {method}. Received: {layer!r}. "
+                f"Choose one of: {', '.join(candidates)}."
+            )
+    elif layer is not None:
+        raise InputError(
+            f"Expected layer=None for {method} (only CAM methods use a layer). Received: {layer!r}."
+        )
+    tap = layer if method == "scorecam" else None
+    plain = _scorer(cache, model, "probability", tap)
+    outputs = _batched(plain, "forward", arrays, np.zeros(count, np.int32), batch_size)[1]
+    outputs = outputs.reshape(count, -1).astype(np.float64)
+    targets = _targets(target, outputs)
+    forward = plain if score == "probability" else _scorer(cache, model, score, tap)
+    scores = _batched(forward, "forward", arrays, targets, batch_size)[0].astype(np.float64)
+    watch = "inputs:" + ",".join(str(i) for i in floats)
+
+    def repeated(i: int, rows: int) -> list[np.ndarray]:
+        return [np.repeat(array[i][None], rows, axis=0) for array in arrays]
+
+    attributions: dict[int, np.ndarray] = {}
+    magnitudes: dict[int, np.ndarray] = {}
+    maps: dict[int, np.ndarray] = {}
+    completeness = None
+    settings: dict[str, Any] = {}
+    if method == "gradient":
+        grads = _batched(forward, watch, arrays, targets, batch_size)[1:]
+        attributions = {i: g.astype(np.float64) for i, g in zip(floats, grads, strict=True)}
+        if progress is not None:
+            progress(1.0)
+    elif method == "smoothgrad":
+        used = graph.capped_steps(
+            _check_positive(
+                num_samples if num_samples is not None else DEFAULT_SMOOTHGRAD_SAMPLES,
+                "num_samples",
+            )
+        )
+        level = float(DEFAULT_NOISE_LEVEL if noise_level is None else noise_level)
+        if not math.isfinite(level) or level < 0:
+            raise InputError(f"Expected a noise level of 0 or more. Received: {noise_level!r}.")
+        settings.update(num_samples=used, noise_level=level)
+        rng = np.random.default_rng(seed)
+        noise = []  # drawn up front, sample by sample and input by input
+        for n in range(count):
+            per_input = {}
+            for i in floats:
+                sample = arrays[i][n]
+                span = float(sample.max() - sample.min()) or 1.0
+                per_input[i] = rng.normal(0.0, level * span, size=(used, *sample.shape))
+            noise.append(per_input)
+
+        def noisy(n):
+            rows = repeated(n, used)
+            for i in floats:
+                rows[i] = (rows[i] + noise[n][i]).astype(arrays[i].dtype)
+            return rows
+
+        results = _run_rows(forward, watch, noisy, targets, batch_size, progress)
+        for k, i in enumerate(floats):
+            grads = [result[1 + k].astype(np.float64) for result in results]
+            attributions[i] = np.stack([g.mean(axis=0) for g in grads])
+            magnitudes[i] = np.stack([np.abs(g).mean(axis=0) for g in grads])
+    elif method == "integrated_gradients":
+        used_steps = _check_positive(steps if steps is not None else DEFAULT_IG_STEPS, "steps", 2)
+        settings.update(steps=used_steps, baseline=baseline)
+        bases = {}
+        for i in floats:
+            if baseline == "blur" and kinds[i] == "tabular":
+                bases[i] = np.zeros_like(arrays[i])
+                notes.append(f"'{names[i]}' is a feature vector: its baseline is zeros, not blur.")
+            else:
+                bases[i] = _baseline(arrays[i], baseline, kinds[i])
+        if baseline == "mean" and count == 1:
+            notes.append("The 'mean' baseline of a single sample is the sample itself: all zero.")
+        alphas, weights = _trapezoid(used_steps)
+
+        def path(n):
+            rows = repeated(n, used_steps)
+            for i in floats:
+                shape = (used_steps,) + (1,) * (arrays[i].ndim - 1)
+                start, end = bases[i][n][None], arrays[i][n][None]
+                rows[i] = (start + alphas.reshape(shape) * (end - start)).astype(arrays[i].dtype)
+            return rows
+
+        results = _run_rows(forward, watch, path, targets, batch_size, progress)
+        total = np.zeros(count)
+        for k, i in enumerate(floats):
+            average = np.stack([np.tensordot(weights, result[1 + k], axes=1) for result in results])
+            attributions[i] = (arrays[i] - bases[i]).astype(np.float64) * average
+            total += attributions[i].reshape(count, -1).sum(axis=1)
+        difference = np.array([r[0][-1] - r[0][0] for r in results], dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            completeness = np.where(
+                np.abs(difference) > COMPLETENESS_FLOOR,
+                np.abs(total - difference) / np.abs(difference),
+                np.nan,
+            )
+        finite = completeness[np.isfinite(completeness)]
+        if len(finite) and np.median(finite) > 0.05:
+            notes.append(
+                f"The attributions miss F(x) - F(baseline) by {np.median(finite):.0%} (median); "
+                "more steps make them more exact."
+            )
+    elif method in CAM_METHODS:
+        image = next(i for i in floats if kinds[i] == "image")
+        if method == "scorecam":
+            settings.update(top_n=None if top_n is None else _check_positive(top_n, "top_n"))
+            maps[image] = _scorecam(
+                forward, arrays[image], targets, settings["top_n"], batch_size, progress,
+                inputs=arrays, position=image,
+            )  # fmt: skip
+        else:
+            maps[image] = _cam(
+                _scorer(cache, model, score, layer), arrays[image], targets,
+                method == "gradcam_plus_plus", batch_size, progress, inputs=arrays,
+            )  # fmt: skip
+        if np.any(maps[image].reshape(count, -1).max(axis=1) == 0):
+            notes.append(
+                "Some maps are all zero: no part of the feature map raises the score (common when "
+                "the target is not the predicted class)."
+            )
+    else:  # occlusion: one input at a time, the others as they are
+        settings.update(baseline=baseline)
+        for position, i in enumerate(floats):
+            fill = baseline if not (baseline == "blur" and kinds[i] == "tabular") else "zeros"
+            base = _baseline(arrays[i], fill, kinds[i])
+            geometry = _occlusion_geometry(window, stride, kinds[i], arrays[i].shape[1:])
+            settings[f"geometry_{i}"] = geometry
+
+            def part(fraction, position=position):
+                if progress is not None:
+                    progress((position + fraction) / len(floats))
+
+            maps[i] = _occlusion(
+                forward, arrays[i], base, targets, *geometry, kinds[i], batch_size, part,
+                inputs=arrays, position=i,
+            )  # fmt: skip
+    per_input = {}
+    for i in floats:
+        if i in magnitudes:
+            input_maps = magnitudes[i].sum(axis=-1) if kinds[i] == "image" else magnitudes[i]
+        elif i in attributions:
+            input_maps = _reduce(attributions[i], kinds[i])
+        elif i in maps:
+            input_maps = maps[i]
+        else:
+            continue
+        geometry = settings.get(f"geometry_{i}", (None, None))
+        per_input[names[i]] = AttributionInfo(
+            method=method,
+            input_kind=kinds[i],
+            maps=np.asarray(input_maps, dtype=np.float64),
+            attributions=attributions.get(i),
+            target=targets,
+            scores=scores,
+            outputs=outputs,
+            layer=layer if method in CAM_METHODS else None,
+            score_kind=score,
+            baseline=settings.get("baseline"),
+            steps=settings.get("steps"),
+            num_samples=settings.get("num_samples"),
+            noise_level=settings.get("noise_level"),
+            window=geometry[0],
+            stride=geometry[1],
+            top_n=settings.get("top_n"),
+            completeness_error=completeness,
+            notes=tuple(notes),
+        )
+    return InputsAttributionInfo(
+        method=method,
+        inputs=per_input,
+        held_fixed=tuple(names[i] for i in range(len(names)) if i not in floats),
+        target=targets,
+        scores=scores,
+        outputs=outputs,
+        score_kind=score,
+        completeness_error=completeness,
+        notes=tuple(notes),
+    )
+
+
 def attribution_info(
     model: Any,
     x: np.ndarray,
@@ -1086,13 +1476,22 @@ def attribution_info(
     batch_size: int | None = None,
     progress: Callable[[float], None] | None = None,
     seed: int = 0,
-) -> AttributionInfo:
+) -> AttributionInfo | InputsAttributionInfo:
     """Attribution maps of ``method`` for a batch of samples.
 
+    A model of several inputs is explained per input (an :class:`InputsAttributionInfo` whose
+    ``inputs`` maps each floating-point input's name to its :class:`AttributionInfo`):
+    gradient methods take the gradient with respect to every float input at once (integrated
+    gradients moves them all from their baselines, so completeness is over all inputs),
+    occlusion occludes one input at a time with the others as they are, CAM methods map the
+    image input; integer inputs are fed unchanged.
+
     Args:
-        model: a Keras model with one float input and a vector output (class scores, or one
+        model: a Keras model with float inputs and a vector output (class scores, or one
             regression unit: its target is unit 0).
-        x: ``(N, ...)`` samples as in the sample set (uint8 images are cast to float32).
+        x: ``(N, ...)`` samples as in the sample set (uint8 images are cast to float32); for a
+            model of several inputs a packed set, a dict by input name or a list in the model's
+            input order (see ``graph.model_inputs``).
         method: one of :data:`METHODS`.
         target: ``None`` explains each sample's predicted class (argmax); an int or ``(N,)`` ints
             explain those output units.
@@ -1171,11 +1570,17 @@ def token_attribution_info(
     """One signed score per token, attributed in the token embedding's space.
 
     The embedding layer's output becomes an input of the model (``graph.tap_model(replace=)``);
-    the rest of the model (position embeddings, padding masks) still reads the token ids.
+    the rest of the model (position embeddings, padding masks) still reads the token ids. A
+    model of several inputs (KerasHub's ``token_ids``, ``padding_mask``, ``segment_ids``) is
+    fed all of them, held as they are; only the token ids' embedding is attributed, and a
+    padding-mask input (see ``embeddings.padding_mask_input``) marks padded tokens, whose
+    scores are 0.
 
     Args:
-        model: a model taking one input of integer token ids with a vector output.
-        tokens: ``(N, T)`` token ids.
+        model: a model taking integer token ids (one input, or an input named like
+            ``token_ids`` beside others) with a vector output.
+        tokens: ``(N, T)`` token ids; for a model of several inputs a packed set, a dict by
+            input name or a list in the model's input order (see ``graph.model_inputs``).
         method: ``"gradient"`` (gradient x embedding) or ``"integrated_gradients"``.
         target: as in :func:`attribution_info`.
         score: ``"probability"`` or ``"logit"``.
@@ -1203,28 +1608,37 @@ def token_attribution_info(
     reason = _token_reason(model, embedding_layer)
     if reason is not None:
         raise UnsupportedModelError(reason)
+    from neurogenesis.analysis.embeddings import padding_mask_input
+
     path = embedding_layer or default_embedding_layer(model)
-    tokens = graph.model_input(model, tokens)
+    layers = graph.graph_layers(model)
+    arrays = graph.model_inputs(model, tokens)
+    position = _token_position(model, layers)
+    tokens = arrays[position]
     if len(tokens) == 0:
         raise InputError("Expected at least one sample to explain. Received: an empty batch.")
     batch_size = (
-        chunk_rows(graph.graph_layers(model), tokens.shape[1:])
+        chunk_rows(layers, (sum(math.prod(a.shape[1:]) for a in arrays),))
         if batch_size is None
         else _check_positive(batch_size, "batch_size")
     )
+    mask_position = padding_mask_input(model)
+    real = None
+    if mask_position is not None and arrays[mask_position].shape == tokens.shape:
+        real = arrays[mask_position].astype(bool)
     cache: dict = {}
     plain = _scorer(cache, model, "probability", path)
     zeros = np.zeros(len(tokens), np.int32)
-    _, probabilities, embedded = _batched(plain, "forward", [tokens], zeros, batch_size)
+    _, probabilities, embedded = _batched(plain, "forward", arrays, zeros, batch_size)
     probabilities = probabilities.reshape(len(tokens), -1).astype(np.float64)
     targets = _targets(target, probabilities)
     replaced = _scorer(cache, model, score, replace=path)
-    target_scores = _batched(replaced, "forward", [tokens, embedded], targets, batch_size)[0]
+    target_scores = _batched(replaced, "forward", [*arrays, embedded], targets, batch_size)[0]
     notes: list[str] = []
     completeness = None
     used_steps = used_baseline = None
     if method == "gradient":
-        _, grads = _batched(replaced, "input", [tokens, embedded], targets, batch_size)
+        _, grads = _batched(replaced, "input", [*arrays, embedded], targets, batch_size)
         attributions = embedded.astype(np.float64) * grads
         if progress is not None:
             progress(1.0)
@@ -1234,14 +1648,21 @@ def token_attribution_info(
         if baseline == "zeros":
             base = np.zeros_like(embedded)
         else:
-            pad = _batched(plain, "forward", [np.zeros_like(tokens[:1])], zeros[:1], 1)[2]
+            first = graph.take(arrays, slice(0, 1))
+            first[position] = np.zeros_like(first[position])
+            pad = _batched(plain, "forward", first, zeros[:1], 1)[2]
             base = np.broadcast_to(pad, embedded.shape).astype(embedded.dtype)
         attributions, completeness = _integrated_gradients(
-            replaced, embedded, base, targets, used_steps, batch_size, progress, extra=tokens
+            replaced, embedded, base, targets, used_steps, batch_size, progress, extra=arrays
         )
+    token_scores = attributions.sum(axis=-1)
+    if real is not None:
+        # The model never reads a padded position (the mask hides it from attention and
+        # pooling), so its attribution is zero by the model's own rule; set it so exactly.
+        token_scores = np.where(real, token_scores, 0.0)
     return TokenAttributionInfo(
         method=method,
-        scores=attributions.sum(axis=-1),
+        scores=token_scores,
         tokens=np.asarray(tokens),
         target=targets,
         probabilities=probabilities,
@@ -1252,6 +1673,7 @@ def token_attribution_info(
         steps=used_steps,
         completeness_error=completeness,
         notes=tuple(notes),
+        real=real,
     )
 
 
@@ -1341,6 +1763,7 @@ def randomization_check(
     *,
     num_layers: int | None = None,
     seed: int = 0,
+    input_name: str | None = None,
     **method_kwargs: Any,
 ) -> SanityInfo:
     """Cascading model-parameter randomization (Adebayo et al. 2018).
@@ -1359,6 +1782,8 @@ def randomization_check(
         num_layers: the most stages (default: every weighted layer, capped by
             ``graph.capped_steps``).
         seed: seeds the new weights (and SmoothGrad's noise, the same at every stage).
+        input_name: of a model of several inputs, the input whose maps are compared (default:
+            the first one explained); ignored for a model of one input.
         **method_kwargs: passed to :func:`attribution_info` (``layer``, ``steps``, ...;
             ``target`` defaults to the original model's predictions); ``progress`` is called with
             the fraction of stages done.
@@ -1373,7 +1798,20 @@ def randomization_check(
     import keras
 
     progress = method_kwargs.pop("progress", None)
-    original = _attribute(model, {}, x, method, seed=seed, **method_kwargs)
+
+    def one(info: AttributionInfo | InputsAttributionInfo) -> AttributionInfo:
+        if not isinstance(info, InputsAttributionInfo):
+            return info
+        if input_name is None:
+            return next(iter(info.inputs.values()))
+        if input_name not in info.inputs:
+            raise InputError(
+                f"Expected an input {method} explains: {', '.join(info.inputs)}. "
+                f"Received: {input_name!r}."
+            )
+        return info.inputs[input_name]
+
+    original = one(_attribute(model, {}, x, method, seed=seed, **method_kwargs))
     method_kwargs["target"] = original.target
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
@@ -1406,7 +1844,7 @@ def randomization_check(
         # graph.tap_model's logit layer holds a copy of the last layer's weights: rebuild it.
         for key in [key for key in cache if key != "layers" and key[0] == "logit"]:
             del cache[key]
-        info = _attribute(clone, cache, x, method, seed=seed, **method_kwargs)
+        info = one(_attribute(clone, cache, x, method, seed=seed, **method_kwargs))
         randomized.append(info.maps)
         correlations.append(
             [_spearman(a, b) for a, b in zip(original.maps, info.maps, strict=True)]

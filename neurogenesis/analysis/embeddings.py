@@ -39,7 +39,6 @@ from typing import Any
 import numpy as np
 
 from neurogenesis.analysis import graph
-from neurogenesis.analysis.architecture import functional_graph
 from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
 
@@ -71,6 +70,7 @@ __all__ = [
     "layer_choices",
     "nearest_neighbours",
     "numba_cache_dir",
+    "padding_mask_input",
     "projection_info",
     "reconstruction_info",
     "similarity_matrix",
@@ -336,34 +336,42 @@ def _check_choice(value: str, choices: Sequence[str], name: str) -> None:
         raise InputError(f"Expected {name} in {tuple(choices)}. Received: {value!r}.")
 
 
-def _model_inputs(model: Any, x: Any) -> list[np.ndarray]:
-    """``x`` as a list of arrays, one per model input, in the model's dtypes."""
-    layers_inputs = functional_graph(model)
-    count = len(layers_inputs.inputs) if layers_inputs is not None else 1
-    if count == 1:
-        return [graph.model_input(model, x)]
-    if not isinstance(x, (list, tuple)) or len(x) != count:
-        raise InputError(
-            f"The model takes {count} inputs; expected a list of {count} arrays. "
-            f"Received: {type(x).__name__}."
-        )
-    arrays = [
-        np.asarray(array).astype(str(tensor.dtype), copy=False)
-        for array, tensor in zip(x, layers_inputs.inputs, strict=True)
-    ]
-    if len({len(array) for array in arrays}) != 1:
-        raise InputError(
-            f"Expected as many samples in every input. Received: {[len(a) for a in arrays]}."
-        )
-    return arrays
+def padding_mask_input(model: Any) -> int | None:
+    """The position (in ``model.inputs`` order) of the model's padding mask: an input named like
+    one (KerasHub's ``padding_mask``, an ``attention_mask``), or None when it has none. Of a
+    model of one input, None: its one input is what it reads."""
+    names = graph.input_names(model)
+    if len(names) < 2:
+        return None
+    for position, name in enumerate(names):
+        if "mask" in name.lower():
+            return position
+    return None
 
 
-def _pool(batch: np.ndarray, pooling: str) -> np.ndarray:
-    """One batch of outputs (B, ...) pooled to (B, D)."""
+def _pool(batch: np.ndarray, pooling: str, mask: np.ndarray | None = None) -> np.ndarray:
+    """One batch of outputs (B, ...) pooled to (B, D).
+
+    ``mask``: ``(B, T)``, true at real tokens; used when the output is a sequence ``(B, T, D)``
+    of the mask's length, so padding never enters a pooled state (see :func:`hidden_states`).
+    """
     if batch.ndim <= 2 or pooling == "flatten":
         return batch.reshape(len(batch), -1)
     # Every axis but the last is a position (rows and columns of a map, time steps of a sequence).
     positions = batch.reshape(len(batch), -1, batch.shape[-1])
+    if mask is not None and batch.ndim == 3 and mask.shape == batch.shape[:2]:
+        real = mask.astype(bool)
+        # A sample with no real token at all is pooled as if every token were real.
+        real = np.where(real.any(axis=1, keepdims=True), real, True)
+        if pooling in ("auto", "mean"):
+            weights = real[..., None].astype(positions.dtype)
+            return (positions * weights).sum(axis=1) / weights.sum(axis=1)
+        if pooling == "max":
+            return np.where(real[..., None], positions, -np.inf).max(axis=1).astype(batch.dtype)
+        rows = np.arange(len(batch))
+        if pooling == "first":
+            return positions[rows, real.argmax(axis=1)]
+        return positions[rows, real.shape[1] - 1 - real[:, ::-1].argmax(axis=1)]
     if pooling in ("auto", "mean"):
         return positions.mean(axis=1)
     if pooling == "max":
@@ -374,17 +382,18 @@ def _pool(batch: np.ndarray, pooling: str) -> np.ndarray:
 
 
 def _run_batches(model: Any, x: Any, layer: str, batch_size: int, each: Callable) -> None:
-    """Calls ``each(start, output batch as numpy)`` for ``layer``'s output over all samples."""
+    """Calls ``each(start, output batch as numpy, input arrays of the batch)`` for ``layer``'s
+    output over all samples."""
     if not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(
             f"Expected batch_size as a whole number of 1 or more. Received: {batch_size!r}"
         )
-    arrays = _model_inputs(model, x)
+    arrays = graph.model_inputs(model, x)
     tapped = graph.tap_model(model, [layer])
     for start in range(0, len(arrays[0]), batch_size):
-        chunk = [array[start : start + batch_size] for array in arrays]
+        chunk = graph.take(arrays, slice(start, start + batch_size))
         output = graph.call_tapped(tapped, *chunk)[1]
-        each(start, np.asarray(output))
+        each(start, np.asarray(output), chunk)
 
 
 def hidden_states(
@@ -399,14 +408,20 @@ def hidden_states(
 
     Args:
         model: a functional or Sequential model (nested models are inlined; it is not changed).
-        x: the samples (uint8 images are cast to the model's float input), or a list of arrays for
-            a model with several inputs.
+        x: the samples (uint8 images are cast to the model's float input); for a model of
+            several inputs a packed set, a dict by input name or a list in the model's input
+            order (see ``graph.model_inputs``).
         layer: a path from :func:`layer_choices` (``"global_pool"``, ``"encoder/z_mean"``).
         pooling: how outputs with positions, ``(H, W, C)`` maps or ``(T, D)`` sequences, become one
             vector: ``"auto"`` and ``"mean"`` average over the positions, ``"max"`` takes the
             maximum, ``"first"``/``"last"`` take the first/last position (a ``[CLS]`` token, an
             RNN's last step), ``"flatten"`` keeps everything (``H*W*C`` features). Outputs that are
-            already vectors are kept as they are. Padding positions are averaged in like others.
+            already vectors are kept as they are. Mask-aware: when the model has a padding-mask
+            input (:func:`padding_mask_input`) and the output is a ``(T, D)`` sequence of the
+            mask's length, ``"auto"``/``"mean"`` average the real tokens only, ``"max"`` takes
+            the maximum over them, and ``"first"``/``"last"`` take the first/last real token (a
+            sample whose mask is all padding is pooled over all its positions); ``"flatten"``
+            keeps every position.
         batch_size: samples per model call.
 
     Returns:
@@ -418,14 +433,16 @@ def hidden_states(
     """
     _check_choice(pooling, POOLINGS, "pooling")
     rows: list[np.ndarray] = []
+    mask_position = padding_mask_input(model)
 
-    def collect(_: int, output: np.ndarray) -> None:
+    def collect(_: int, output: np.ndarray, chunk: list[np.ndarray]) -> None:
         if output.dtype.kind not in _FLOAT_KINDS:
             raise InputError(
                 f"Layer {layer!r} outputs {output.dtype} values (a mask or positions), not hidden "
                 "states. Choose one of layer_choices(model)."
             )
-        rows.append(_pool(output, pooling).astype(np.float32, copy=False))
+        mask = chunk[mask_position] if mask_position is not None else None
+        rows.append(_pool(output, pooling, mask).astype(np.float32, copy=False))
 
     _run_batches(model, x, layer, batch_size, collect)
     if not rows:
@@ -1148,7 +1165,13 @@ def _reconstructions_reason(model: Any) -> str | None:
     if reason is not None:
         return reason
     layers = graph.graph_layers(model)
-    if len(layers.input_shapes) != 1 or layers.output_shape != layers.input_shapes[0]:
+    if len(layers.input_shapes) != 1:
+        return (
+            f"The model takes {len(layers.input_shapes)} inputs "
+            f"({', '.join(graph.input_names(model))}); the autoencoder views compare one input "
+            "with the model's output, so they apply to models of one input."
+        )
+    if layers.output_shape != layers.input_shapes[0]:
         return (
             "The model's output does not have its input's shape, so it is not an autoencoder and "
             "has no reconstructions to compare with its inputs."

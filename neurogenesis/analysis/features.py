@@ -688,9 +688,12 @@ class FeatureMapsInfo(ValueEquality):
         fraction_zero: ``(C,)`` share of each map that is zero (a channel dead for this sample).
         layer: the layer's path.
         index: the sample's index.
-        input: the sample as the model takes it (uint8 images cast to float32).
+        input: the sample as the model takes it (uint8 images cast to float32); of a model of
+            several inputs, the input drawn beside the maps: its image input (the first of
+            ``(H, W, C)``), else its first.
         sequence: the layer outputs one vector per step (time steps, tokens): the maps are drawn
             as one time x channel picture rather than as small images.
+        input_name: the name of the model input ``input`` is.
     """
 
     maps: np.ndarray
@@ -702,6 +705,7 @@ class FeatureMapsInfo(ValueEquality):
     index: int
     input: np.ndarray
     sequence: bool = False
+    input_name: str = ""
 
     @property
     def signed(self) -> bool:
@@ -729,12 +733,22 @@ def _is_float(dtype: str) -> bool:
     return "float" in dtype
 
 
+def _shown_input(model: Any, arrays: Sequence[np.ndarray]) -> int:
+    """Which of the model's inputs to draw beside its maps: the first image (``(H, W, C)``,
+    floating point), else the first."""
+    for position, array in enumerate(arrays):
+        if array.ndim == 4 and array.dtype.kind == "f":
+            return position
+    return 0
+
+
 def feature_map_layers(model: Any) -> list[str]:
     """Paths of the layers whose output can be drawn as maps, in model order.
 
-    Images' ``(H, W, C)`` maps, and sequences' ``(steps, channels)`` with more than one step (a
-    1-D convolution, an LSTM returning sequences, a text model's embeddings, attention and
-    feed-forward outputs). Outputs that are not floating point (a padding mask, positions) are
+    Images' ``(H, W, C)`` maps, and sequences' ``(steps, channels)`` of more than one step or of
+    steps the graph leaves open (a 1-D convolution, an LSTM returning sequences, a text model's
+    embeddings, attention and feed-forward outputs), from every branch of a model of several
+    inputs. Outputs that are not floating point (a padding mask, positions) are
     left out.
     """
     layers = graph.graph_layers(model)
@@ -743,7 +757,8 @@ def feature_map_layers(model: Any) -> list[str]:
     for entry in layers.layers:
         shape = entry.output_shape
         image = entry.spatial and len(shape) == 3
-        sequence = len(shape) == 2 and shape[0] is not None and shape[0] > 1
+        # A sequence of steps not fixed in the graph (a text model's) counts: a sample has them.
+        sequence = len(shape) == 2 and (shape[0] is None or shape[0] > 1)
         # Convolution classes are also matched by name, so a 1-D convolution's (steps, channels)
         # output counts even when its layer keeps its kernel under another attribute name.
         convolution = entry.class_name in CONVOLUTION_CLASSES and len(shape) in (2, 3)
@@ -759,7 +774,9 @@ def feature_maps_info(model: Any, x: np.ndarray, layer: str, *, index: int = 0) 
 
     Args:
         model: a functional or Sequential Keras model.
-        x: samples as the model takes them.
+        x: samples as the model takes them; for a model of several inputs a packed set, a dict
+            by input name or a list in the model's input order (see ``graph.model_inputs``):
+            every input is fed.
         layer: a path from :func:`feature_map_layers`.
         index: which sample.
 
@@ -770,13 +787,19 @@ def feature_maps_info(model: Any, x: np.ndarray, layer: str, *, index: int = 0) 
         InputError: an index out of range, samples of the wrong shape, or a layer whose output is
             not a feature map or a sequence.
     """
-    x = np.asarray(x)
-    if not -len(x) <= index < len(x):
+    if isinstance(x, dict):
+        count = len(next(iter(x.values()), ()))
+    elif isinstance(x, (list, tuple)):
+        count = len(x[0]) if x else 0
+    else:
+        x = np.asarray(x)
+        count = len(x)
+    if not -count <= index < count:
         raise InputError(
-            f"Expected a sample index from 0 to {len(x) - 1}. Received: {index}. "
+            f"Expected a sample index from 0 to {count - 1}. Received: {index}. "
             "Choose a sample of this set."
         )
-    index = int(index) % len(x)
+    index = int(index) % count
     spatial = feature_map_layers(model)
     if layer not in spatial:
         raise InputError(
@@ -787,8 +810,14 @@ def feature_maps_info(model: Any, x: np.ndarray, layer: str, *, index: int = 0) 
                 else "This model has none."
             )
         )
-    sample = graph.model_input(model, x[index : index + 1])
-    activation = np.asarray(graph.call_tapped(_tapped(model, layer), sample)[1], dtype=np.float32)
+    rows = slice(index, index + 1)
+    if isinstance(x, dict):
+        arrays = graph.model_inputs(model, {name: value[rows] for name, value in x.items()})
+    elif isinstance(x, (list, tuple)):
+        arrays = graph.model_inputs(model, [value[rows] for value in x])
+    else:
+        arrays = graph.model_inputs(model, x[rows])
+    activation = np.asarray(graph.call_tapped(_tapped(model, layer), *arrays)[1], dtype=np.float32)
     activation = activation[0]
     sequence = activation.ndim == 2  # (steps, channels)
     maps = np.transpose(activation)[:, None, :] if sequence else np.moveaxis(activation, -1, 0)
@@ -804,8 +833,9 @@ def feature_maps_info(model: Any, x: np.ndarray, layer: str, *, index: int = 0) 
         fraction_zero=(np.abs(flat) <= ZERO_TOLERANCE).mean(axis=1),
         layer=layer,
         index=index,
-        input=np.asarray(sample[0]),
+        input=np.asarray(arrays[_shown_input(model, arrays)][0]),
         sequence=bool(sequence),
+        input_name=graph.input_names(model)[_shown_input(model, arrays)],
     )
 
 

@@ -660,7 +660,8 @@ def plot_token_attribution(
         words: the sample's words, one per token position, or the vocabulary (token id to word,
             any other length).
         index: which sample.
-        skip_padding: leave out positions whose token id is 0 (padding).
+        skip_padding: leave out padded positions: those the info's padding mask marks
+            (``info.real``, a model with a padding-mask input), else those whose token id is 0.
         limit: the colour range's end (``±limit``), e.g. :func:`shared_limit` of sentences
             drawn side by side (the subtitle says so). Default: this sentence's largest |score|.
 
@@ -683,6 +684,9 @@ def plot_token_attribution(
             )
         labels = [words[int(token)] for token in tokens]
     keep = tokens != PADDING_ID if skip_padding else np.ones(len(tokens), dtype=bool)
+    real = getattr(info, "real", None)
+    if skip_padding and real is not None:  # the model's own padding mask says which are padding
+        keep = np.asarray(real[index], dtype=bool)
     if not keep.any():
         keep = np.ones(len(tokens), dtype=bool)
     positions = np.flatnonzero(keep)
@@ -892,6 +896,14 @@ def top_attribution_table(
                 "share of |total|": top.shares,
             }
         )
+    # The info's own input kind wins: one input of a model of several (a feature vector beside
+    # an image) is explained as what it is, whatever the page shows as the sample.
+    # (A (H, W) input the model reads as a series may still be shown as an image: kept.)
+    own = getattr(info, "input_kind", None)
+    if own == "tabular":
+        kind = "array"
+    elif own == "image":
+        kind = "image"
     # what the chart draws: signed methods' attributions, every other method's magnitude map
     values, signed = attribution_values(info, 0)
     if kind == "image" and values.ndim == 3:
