@@ -93,7 +93,6 @@ __all__ = [
     "sample_browser",
     "sample_table",
     "sample_text",
-    "shown_input",
     "sanity_view",
     "select_from_chart",
     "shown_input",

@@ -18,6 +18,7 @@ from neurogenesis.testing import BIG_MODELS, big_model, tiny_cnn, write_photo_sa
 from tests.app.pages import charts, open_page, rerun
 
 BIG_MODELS_VARIABLE = "NEUROGENESIS_BIG_MODELS"
+PHOTOS = 4  # every view runs on all of them: four keep ResNet-50's pages near a minute each
 # Multiply-adds of one 224×224 image, published: He et al. 2016 Table 1 (3.8 G; Keras's ResNet50
 # counts its biases and the 1000-class head too, ~4.1 G), Tan & Le 2019 Table 2 (0.39 G), Huang
 # et al. 2017 (DenseNet-121, 2.87 G).
@@ -36,14 +37,14 @@ def _chosen() -> list[str]:
 
 @pytest.fixture(scope="module", params=_chosen() or [None])
 def big(request, tmp_path_factory):
-    """One full-size model saved once per module, with 8 fixed 224×224 photos labelled cats and
+    """One full-size model saved once per module, with 4 fixed 224×224 photos labelled cats and
     dogs (not the model's classes), and the model itself for the expected values."""
     if request.param is None:
         pytest.skip(f"no full-size model chosen (${BIG_MODELS_VARIABLE})")
     folder = tmp_path_factory.mktemp(request.param)
     model = big_model(request.param)
     model.save(folder / f"{request.param}.keras")
-    samples = write_photo_samples(folder / "photos.npz")
+    samples = write_photo_samples(folder / "photos.npz", num_samples=PHOTOS)
     return {
         "name": request.param,
         "model": model,
@@ -184,7 +185,7 @@ def test_loss_landscape_of_a_full_size_model_says_its_cost_first(app_argv, big, 
     monkeypatch.setenv("NEUROGENESIS_CONFIRM_SECONDS", "60")  # the app's own limit
     at = _open_big(app_argv, big, "landscape.py")
     (said,) = [c.value for c in at.caption if c.value.startswith("About ")]
-    assert "21×21 points, each running 8 samples" in said
+    assert f"21×21 points, each running {PHOTOS} samples" in said
     assert at.button(key="landscape_go").label.startswith("Compute the plane (about ")
     assert not at.get("plotly_chart")  # nothing computed before the click
     at.slider(key="landscape_resolution").set_value(5)
@@ -193,8 +194,8 @@ def test_loss_landscape_of_a_full_size_model_says_its_cost_first(app_argv, big, 
     rerun(at)
     _no_errors(at)
     probabilities = np.asarray(big["model"](big["x"].astype("float32"), training=False))
-    labels = np.arange(8) % 2
-    loss = -np.log(probabilities[np.arange(8), labels]).mean()
+    labels = np.arange(PHOTOS) % 2
+    loss = -np.log(probabilities[np.arange(PHOTOS), labels]).mean()
     metrics = {metric.label: metric.value for metric in at.metric}
     assert float(metrics["loss at the trained weights"]) == pytest.approx(loss, rel=1e-3)
     assert charts(at)
