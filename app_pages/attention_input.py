@@ -105,13 +105,6 @@ def choose_input(
     return x, sample_words(sample_set, index), index
 
 
-def probability_source(prediction) -> str:
-    """Where a probability the model does not output itself comes from, said plainly."""
-    if prediction.task == "binary":
-        return "sigmoid of the model's logit"
-    return "softmax of the model's logits"
-
-
 def prediction_text(prediction, sample_set, index) -> str | None:
     """What the model says about one input, as the sample lists say it: the predicted class and
     its probability, and for a sample its label (marked when they differ); None when the model
@@ -120,7 +113,7 @@ def prediction_text(prediction, sample_set, index) -> str | None:
         return None
     name = ui.class_name(prediction, prediction.predicted[0])
     text = f"Model's prediction: {name} (probability {prediction.confidence[0]:.2f}"
-    text += f", {probability_source(prediction)})" if prediction.from_logits else ")"
+    text += f", {typed_text.probability_source(prediction)})" if prediction.from_logits else ")"
     labels = sample_set.y if index is not None else None
     if labels is not None and prediction.task in ("classification", "binary"):
         label = np.asarray(labels[index]).reshape(-1)

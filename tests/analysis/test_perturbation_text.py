@@ -14,12 +14,21 @@ pytestmark = pytest.mark.slow
 NAMES = ("token_ids", "padding_mask", "segment_ids")
 
 
+def spread_weights(model, seed: int = 3) -> None:
+    """Draws every weight from N(0, 0.5²): KerasHub's initial weights (std 0.02) leave a tiny
+    random BERT's outputs nearly the same for any input, too close to tell edits apart."""
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        variable.assign(rng.normal(0.0, 0.5, variable.shape).astype(variable.dtype))
+
+
 @pytest.fixture(scope="module")
 def bert():
     pytest.importorskip("keras_hub")
     from neurogenesis.testing import bert_samples, tiny_bert
 
     model = tiny_bert(task=True)
+    spread_weights(model)
     arrays = bert_samples(4)
     return model, pack_inputs({name: arrays[name] for name in NAMES}), arrays
 
@@ -53,6 +62,9 @@ def test_deleting_a_token_shifts_its_mask_and_segment_with_it(bert):
     own = _own_probabilities(
         model, expected_ids[None], expected_mask[None], expected_segments[None]
     )
+    # The mask matters: the shifted tokens under the old mask (a [PAD] read as a token) differ.
+    stale = _own_probabilities(model, expected_ids[None], mask[None], segments[None])
+    assert np.abs(stale - own).max() > 1e-3
     np.testing.assert_allclose(info.perturbed_output, own[0], atol=1e-5)
     before = _own_probabilities(model, ids[None], mask[None], segments[None])
     np.testing.assert_allclose(info.original_output, before[0], atol=1e-5)
