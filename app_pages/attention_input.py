@@ -112,7 +112,8 @@ def prediction_text(prediction, sample_set, index) -> str | None:
     if prediction.predicted is None:
         return None
     name = ui.class_name(prediction, prediction.predicted[0])
-    text = f"Model's prediction: {name} (probability {prediction.confidence[0]:.2f})"
+    text = f"Model's prediction: {name} (probability {prediction.confidence[0]:.2f}"
+    text += f", {typed_text.probability_source(prediction)})" if prediction.from_logits else ")"
     labels = sample_set.y if index is not None else None
     if labels is not None and prediction.task in ("classification", "binary"):
         label = np.asarray(labels[index]).reshape(-1)

@@ -16,6 +16,7 @@ from app_pages.debugging_parts import (
     target,
     with_unit,
 )
+from app_pages.debugging_typed import typed_choice, typed_prediction, typed_steps
 from neurogenesis import cached
 from neurogenesis.errors import InputError
 from neurogenesis.plotting.robustness import (
@@ -89,9 +90,16 @@ def _series_steps(samples_source, sample_set) -> list:
 
 
 def _text_steps(sample_set, index: int) -> list:
-    vocabulary = sample_set.vocabulary
     tokens = np.asarray(ui.shown_input(sample_set)[index])
-    words = sample_set.words(tokens)
+    vocabulary = sample_set.vocabulary
+    count = len(vocabulary) if vocabulary else 100
+    return token_steps(tokens, sample_set.words(tokens), count, sample_set.words, str(index))
+
+
+def token_steps(tokens, words, count: int, word_of, key: str, mask=None) -> list:
+    """The token edits the user picks among ``tokens`` (their ``words``; padding, id 0, left
+    out): mask (``mask``: (token, id), else [UNK]), delete, replace by one of ids 2 to
+    ``count - 1`` (``word_of`` names them)."""
     present = [int(p) for p in np.flatnonzero(tokens != 0)]
 
     def label(position: int) -> str:
@@ -99,26 +107,27 @@ def _text_steps(sample_set, index: int) -> list:
 
     a, b = st.columns(2)
     masked = a.multiselect(
-        "Mask tokens ([UNK])", present, format_func=label, key=state(f"mask_{index}")
+        f"Mask tokens ({mask[0] if mask else '[UNK]'})",
+        present,
+        format_func=label,
+        key=state(f"mask_{key}"),
     )
-    deleted = b.multiselect(
-        "Delete tokens", present, format_func=label, key=state(f"delete_{index}")
-    )
+    deleted = b.multiselect("Delete tokens", present, format_func=label, key=state(f"delete_{key}"))
     a, b = st.columns(2)
     position = a.selectbox(
         "Replace the token at",
         [None, *present],
         format_func=lambda p: "–" if p is None else label(p),
-        key=state(f"replace_at_{index}"),
+        key=state(f"replace_at_{key}"),
     )
-    steps = [("mask_tokens", {"positions": masked}), ("delete_tokens", {"positions": deleted})]
+    masking = {"positions": masked} | ({"mask_id": int(mask[1])} if mask else {})
+    steps = [("mask_tokens", masking), ("delete_tokens", {"positions": deleted})]
     if position is not None:
-        choices = list(range(2, len(vocabulary))) if vocabulary else list(range(2, 100))
         token = b.selectbox(
             "…by",
-            choices,
-            format_func=lambda t: sample_set.words([t])[0],
-            key=state(f"replace_by_{index}"),
+            list(range(2, count)),
+            format_func=lambda t: word_of([t])[0],
+            key=state(f"replace_by_{key}"),
         )
         # Replace before masking and deleting: deleting shifts the positions the user picked.
         steps.insert(0, ("replace_tokens", {"position": position, "token_id": int(token)}))
@@ -130,15 +139,22 @@ def perturbation_view(model_source, samples_source, sample_set, predictions, ind
     if reason:
         st.info(reason)
         return
+    typed = kind == "text" and typed_choice(model_source)
+    what = "the text you type" if typed else f"sample #{index}"
     st.caption(
-        f"Perturb sample #{index} and watch the prediction."
+        f"Perturb {what} and watch the prediction."
         + (
             " Token edits apply in order: replace, mask, then delete."
             if kind == "text"
             else " Noise uses a fixed seed, so moving a slider changes only the strength."
         )
     )
-    if kind == "image":
+    vocabulary = sample_set.vocabulary
+    if typed:
+        x, steps, vocabulary = typed_steps(model_source, typed, token_steps)
+        if x is None:
+            return
+    elif kind == "image":
         steps = _image_steps(sample_set)
     elif kind == "series":
         steps = _series_steps(samples_source, sample_set)
@@ -148,7 +164,10 @@ def perturbation_view(model_source, samples_source, sample_set, predictions, ind
         st.info("Perturbations are defined for images, series and token sequences.")
         return
     try:
-        info = cached.perturbation(model_source, samples_source, index, steps)
+        if typed:
+            info = cached.perturbation_of(model_source, x, steps)
+        else:
+            info = cached.perturbation(model_source, samples_source, index, steps)
     except InputError as error:
         st.warning(str(error))
         return
@@ -159,7 +178,7 @@ def perturbation_view(model_source, samples_source, sample_set, predictions, ind
                 info.perturbed,
                 value_range=info.value_range,
                 kind=kind,
-                vocabulary=sample_set.vocabulary,
+                vocabulary=vocabulary,
                 original=info.original,
                 feature_names=sample_set.feature_names,
                 feature_units=feature_units(sample_set) if kind == "series" else None,
@@ -196,6 +215,9 @@ def perturbation_view(model_source, samples_source, sample_set, predictions, ind
             f"Still {ui.class_name(predictions, info.perturbed_prediction)} "
             f"({float(info.perturbed_output[info.perturbed_prediction]):.1%})."
         )
+    if typed:  # the attribution below explains the sample set's samples
+        typed_prediction(info, predictions)
+        return
     live_attribution(
         model_source,
         predictions,

@@ -10,6 +10,14 @@ from neurogenesis.errors import InputError
 from neurogenesis.io.samples import pack_inputs
 
 
+def probability_source(prediction) -> str:
+    """Where a probability the model does not output itself comes from, said plainly (a
+    ``PredictionInfo`` with ``from_logits``: KerasHub's classifiers return logits)."""
+    if prediction.task == "binary":
+        return "sigmoid of the model's logit"
+    return "softmax of the model's logits"
+
+
 def saved_preprocessor(model_source):
     """The model's saved preprocessor when typed text can be read with it, else None (a
     preprocessor this app does not reproduce says why in a caption)."""

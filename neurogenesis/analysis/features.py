@@ -63,6 +63,7 @@ __all__ = [
     "activation_maximization_info",
     "activation_layers",
     "binary_logit_loss",
+    "categorical_logit_loss",
     "default_input_range",
     "default_regularization",
     "feature_map_layers",
@@ -83,6 +84,13 @@ LINEAR_ACTIVATIONS = (None, "linear")
 BINARY_LOSSES = ("binary_crossentropy", "binary_focal_crossentropy")
 """Losses that, with ``from_logits=True``, make a one-unit linear output a binary classifier's
 logit (keras.io's transfer-learning recipe: ``Dense(1)`` and ``BinaryCrossentropy(from_logits=True)``)."""
+CATEGORICAL_LOSSES = (
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "categorical_focal_crossentropy",
+)
+"""Losses that, with ``from_logits=True``, make a linear output of several units a classifier's
+logits (KerasHub's classifiers: ``activation=None`` and ``SparseCategoricalCrossentropy(from_logits=True)``)."""
 CONVOLUTION_CLASSES = (
     "Conv1D",
     "Conv2D",
@@ -179,6 +187,9 @@ class PredictionInfo(ValueEquality):
             ImageNet model); None when the labels are the model's classes.
         note: one sentence on what is not computed and why (labels that are not the model's
             classes), or None.
+        from_logits: the model returns logits (a linear output), so ``confidence`` is the
+            softmax of them (the sigmoid of a binary classifier's one logit), not the model's
+            own output.
     """
 
     outputs: np.ndarray
@@ -192,6 +203,7 @@ class PredictionInfo(ValueEquality):
     num_classes: int
     own_label_names: tuple[str, ...] | None = None
     note: str | None = None
+    from_logits: bool = False
 
     def __len__(self) -> int:
         return int(self.outputs.shape[0])
@@ -236,6 +248,26 @@ def _loss_config(loss: Any) -> tuple[str, dict]:
     return str(config.get("name") or type(loss).__name__), config
 
 
+def _logit_loss(loss: Any, names: tuple[str, ...]) -> bool:
+    if loss is None:
+        return False
+    name, config = _loss_config(loss)
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+    return snake in names and config.get("from_logits") is True
+
+
+def categorical_logit_loss(loss: Any) -> bool:
+    """Whether ``loss`` is a (sparse) categorical cross-entropy on logits (``from_logits=True``).
+
+    A model compiled with one has a linear output of class logits (KerasHub's text and image
+    classifiers with their default ``activation=None``): its probabilities are their softmax.
+
+    Args:
+        loss: a Keras loss object, a saved loss config, a name, or None.
+    """
+    return _logit_loss(loss, CATEGORICAL_LOSSES)
+
+
 def binary_logit_loss(loss: Any) -> bool:
     """Whether ``loss`` is a binary cross-entropy on logits (``from_logits=True``).
 
@@ -246,11 +278,7 @@ def binary_logit_loss(loss: Any) -> bool:
         loss: a Keras loss object (``model.loss``), a saved loss config (``{"class_name":
             "BinaryCrossentropy", "config": {"from_logits": True, ...}}``), a name, or None.
     """
-    if loss is None:
-        return False
-    name, config = _loss_config(loss)
-    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
-    return snake in BINARY_LOSSES and config.get("from_logits") is True
+    return _logit_loss(loss, BINARY_LOSSES)
 
 
 def _binary_labels(y: np.ndarray | None) -> bool:
@@ -279,7 +307,10 @@ def _task(
         return "regression"
     if activation in CLASSIFICATION_ACTIVATIONS:
         return "classification"
-    # Linear scores: logits of a classifier when the labels are class indices or named classes.
+    # Linear scores: logits of a classifier when the labels are class indices or named classes,
+    # or when the model was trained with a categorical cross-entropy on logits.
+    if activation in LINEAR_ACTIVATIONS and categorical_logit_loss(loss):
+        return "classification"
     if names is not None and len(names) == width:
         return "classification"
     if y is not None and y.ndim == 1 and y.dtype.kind in "iu":
@@ -432,6 +463,8 @@ def prediction_info(
             names = tuple(str(name) for name in class_names)
     return PredictionInfo(
         outputs=outputs,
+        from_logits=task in ("classification", "binary")
+        and activation not in CLASSIFICATION_ACTIVATIONS,
         task=task,
         predicted=predicted,
         confidence=confidence,

@@ -535,8 +535,12 @@ def delete_tokens(
     """Removes tokens (a float: a random share; ints: positions), shifting the rest left and
     padding with 0 at the end."""
     x = _batch(x, 2, "delete_tokens")
-    chosen = _chosen_positions(x, positions, seed)
-    out = np.full_like(x, PAD_ID)
+    return _shift_out(x, _chosen_positions(x, positions, seed))
+
+
+def _shift_out(x: np.ndarray, chosen: np.ndarray, fill: int = PAD_ID) -> np.ndarray:
+    """``x`` without the ``chosen`` positions, the rest shifted left and ``fill`` at the end."""
+    out = np.full_like(x, fill)
     for i in range(len(x)):
         kept = x[i][~chosen[i]]
         out[i, : len(kept)] = kept
@@ -752,7 +756,13 @@ def perturbation_info(
             is binary by its 0/1 labels, which one sample alone does not show); default: found
             from the model and ``loss``.
         input_name: of a set of several inputs, the one perturbed (:func:`attacked_input`);
-            the others are held fixed.
+            the others are held fixed, except that deleting tokens deletes the same positions
+            of every other input of one value per token (a padding mask, segment ids), so the
+            tokens shifted left keep their own mask and segment and the freed end is padding
+            (mask 0), as the tokenizer packs the shorter text.
+
+    The outputs are class probabilities: the softmax of a classifier's logits when the model
+    returns logits (KerasHub's classifiers), the sigmoid of a binary classifier's one logit.
 
     Raises:
         InputError: an unknown perturbation, one that does not fit the input kind, bad
@@ -767,6 +777,13 @@ def perturbation_info(
     allowed = PERTURBATIONS.get(kind or "", ())
     sample = x[int(index) : int(index) + 1]
     fixed = packed[int(index) : int(index) + 1]
+    # The other inputs as the perturbed sample is fed: per-token ones follow deleted tokens.
+    after = fixed.copy()
+    per_token = [
+        field
+        for field in (packed.dtype.names or ())
+        if field != input_name and after[field].shape == sample.shape
+    ]
     perturbed = sample
     applied = []
     for name, parameters in steps:
@@ -783,9 +800,17 @@ def perturbation_info(
             # The page's occlusion is a patch at a chosen place, not the curves' random one.
             if name == "occlusion":
                 perturbed = occlusion(perturbed, value_range=bounds, **parameters)
-            elif name in ("mask_tokens", "delete_tokens"):
-                function = mask_tokens if name == "mask_tokens" else delete_tokens
-                perturbed = function(
+            elif name == "delete_tokens":
+                chosen = _chosen_positions(
+                    _batch(perturbed, 2, name), parameters.pop("positions"), seed
+                )
+                if parameters:
+                    raise TypeError(f"unexpected parameters {sorted(parameters)}")
+                perturbed = _shift_out(perturbed, chosen)
+                for field in per_token:
+                    after[field] = _shift_out(np.asarray(after[field]), chosen, 0)
+            elif name == "mask_tokens":
+                perturbed = mask_tokens(
                     perturbed, parameters.pop("positions"), seed=seed, **parameters
                 )
             elif name == "replace_tokens":
@@ -806,13 +831,16 @@ def perturbation_info(
     both = prediction_info(
         model,
         np.concatenate(
-            [with_input(fixed, input_name, sample), with_input(fixed, input_name, perturbed)]
+            [with_input(fixed, input_name, sample), with_input(after, input_name, perturbed)]
         ),
         None,
         loss=loss,
         task=task,
     )
     outputs = np.asarray(both.outputs, np.float64).reshape(2, -1)
+    if both.task == "classification" and both.from_logits:
+        outputs = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+        outputs /= outputs.sum(axis=1, keepdims=True)
     predictions = (None, None) if both.predicted is None else tuple(int(v) for v in both.predicted)
     if both.task not in TASKS:
         raise UnsupportedModelError(

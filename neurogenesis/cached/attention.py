@@ -13,6 +13,7 @@ from neurogenesis.cached._keys import (
     by_folder,
     by_key,
 )
+from neurogenesis.cached.sources import saved_loss
 from neurogenesis.cached.training import named_runs
 from neurogenesis.workspace import Source
 
@@ -44,7 +45,9 @@ def attention_scores(model: Source, x):
 def _input_prediction(model_key: tuple[str, str], x, label_names):
     from neurogenesis.analysis.features import prediction_info
 
-    return prediction_info(_model(*model_key), x, label_names=label_names)
+    # The saved loss tells a logits head (a KerasHub classifier's, from_logits=True) from scores.
+    loss = saved_loss(model_key)
+    return prediction_info(_model(*model_key), x, label_names=label_names, loss=loss)
 
 
 def input_prediction(model: Source, x, label_names=None):

@@ -53,6 +53,26 @@ def perturbation(model: Source, samples: Source, index: int, steps, seed: int = 
     return _perturbation(_identity(model), _identity(samples), int(index), frozen, int(seed))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _perturbation_of(model_key, x, steps: tuple, seed: int):
+    from neurogenesis.analysis.robustness import perturbation_info
+
+    steps = [(name, dict(parameters)) for name, parameters in steps]
+    return perturbation_info(_model(*model_key), x, 0, steps, seed=seed, loss=saved_loss(model_key))
+
+
+def perturbation_of(model: Source, x, steps, seed: int = 0):
+    """``analysis.robustness.perturbation_info`` of one sample that is not in a sample set
+    (typed text packed as the model's inputs), keyed by its values."""
+    import numpy as np
+
+    frozen = tuple(
+        (name, tuple(sorted((k, _hashable(v)) for k, v in parameters.items())))
+        for name, parameters in steps
+    )
+    return _perturbation_of(_identity(model), np.ascontiguousarray(x), frozen, int(seed))
+
+
 def attribution_of(model: Source, x, method: str, options: dict, progress=None):
     """``analysis.attribution.attribution_info`` of arrays that are not in a sample set (a
     perturbed or adversarial sample), remembered by the arrays' content."""

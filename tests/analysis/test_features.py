@@ -176,6 +176,41 @@ def test_one_logit_binary_classifier_is_binary_with_0_1_labels():
     assert info.task == "binary" and np.array_equal(info.predicted, (logit > 0).astype(int))
 
 
+def test_logits_head_of_several_classes_is_a_classifier_by_its_loss(tmp_path):
+    """A linear output trained with a categorical cross-entropy on logits (KerasHub's
+    classifiers: ``activation=None``) is a classifier without labels; its confidence is the
+    softmax of the model's own call."""
+    keras.utils.set_random_seed(9)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="logits")])
+    x = np.random.default_rng(9).normal(size=(12, 4)).astype("float32")
+    logits = np.asarray(model(x), np.float64)
+    assert ft.prediction_info(model, x).task == "regression"  # no loss, no labels: scores
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    info = ft.prediction_info(model, x)
+    assert info.task == "classification" and info.from_logits and info.num_classes == 3
+    np.testing.assert_array_equal(info.predicted, logits.argmax(axis=1))
+    expected = special.softmax(logits, axis=1)[np.arange(12), logits.argmax(axis=1)]
+    np.testing.assert_allclose(info.confidence, expected, rtol=1e-5)
+    # The file's saved loss tells the same without a compiled model.
+    model.save(tmp_path / "logits.keras")
+    loaded = load_model(tmp_path / "logits.keras")
+    from neurogenesis.io.models import training_setup
+
+    saved = training_setup(tmp_path / "logits.keras").loss
+    assert ft.categorical_logit_loss(saved)
+    assert ft.prediction_info(loaded, x, loss=saved).task == "classification"
+    assert ft.categorical_logit_loss(keras.losses.CategoricalCrossentropy(from_logits=True))
+    assert not ft.categorical_logit_loss(keras.losses.SparseCategoricalCrossentropy())
+    assert not ft.categorical_logit_loss(keras.losses.BinaryCrossentropy(from_logits=True))
+    # A softmax model's probabilities are its own.
+    softmax = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    assert not ft.prediction_info(softmax, x).from_logits
+    # A binary classifier's one logit: the sigmoid, said so.
+    binary = _logit_model([1.0, 0.5, -0.5, 0.2], 0.1)
+    binary.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    assert ft.prediction_info(binary, x).from_logits
+
+
 def test_binary_logit_loss_reads_objects_configs_and_saved_files(tmp_path):
     from neurogenesis.io.models import training_setup
 
