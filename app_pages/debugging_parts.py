@@ -157,6 +157,12 @@ def fixed_features(samples_source, sample_set, where: str) -> tuple[int, ...]:
 
 def live_attribution(model_source, predictions, before, after, kind, sample_set, names, key):
     """Attribution maps of two versions of one sample, side by side."""
+    if sample_set.input_names:
+        st.caption(
+            "Side-by-side attribution of the two versions is drawn for models of one input; the "
+            "Explain tab explains each input of this one."
+        )
+        return
     if kind == "text":
         if cached.reason(model_source, "token_attribution"):
             return
