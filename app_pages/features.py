@@ -101,7 +101,8 @@ def _open(name: str) -> bool:
 if _open("Attribution"):
     with tabs["Attribution"]:
         if sample_set is None:
-            st.info(needs_samples)
+            if not ui.typed_attribution_view(model_source, layers, "features"):
+                st.info(needs_samples)
         else:
             ui.attribution_view(
                 model_source,
@@ -113,6 +114,7 @@ if _open("Attribution"):
                 words,
                 layers,
                 "features",
+                own_text=True,
             )
 if _open("Feature maps"):
     with tabs["Feature maps"]:

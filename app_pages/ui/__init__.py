@@ -13,6 +13,7 @@ from app_pages.ui.attribution import (
     pointing_view,
     sanity_view,
     token_view,
+    typed_attribution_view,
 )
 from app_pages.ui.charts import (
     CHART_FORMATS,
@@ -98,5 +99,6 @@ __all__ = [
     "shown_input",
     "start_page",
     "token_view",
+    "typed_attribution_view",
     "words_of",
 ]

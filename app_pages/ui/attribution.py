@@ -14,8 +14,10 @@ from app_pages.ui.attribution_checks import (
     pointing_view,
     sanity_view,
     token_view,
+    typed_token_view,
 )
 from app_pages.ui.charts import chart
+from app_pages.ui.typed_text import own_text_chosen, saved_preprocessor
 from neurogenesis import cached
 from neurogenesis.analysis.attribution import (
     BASELINES,
@@ -46,19 +48,39 @@ __all__ = [
     "pointing_view",
     "sanity_view",
     "token_view",
+    "typed_attribution_view",
 ]
 
 
 def attribution_view(
-    model_source, samples_source, sample_set, predictions, index, kind, words, layers, prefix
+    model_source,
+    samples_source,
+    sample_set,
+    predictions,
+    index,
+    kind,
+    words,
+    layers,
+    prefix,
+    own_text: bool = False,
 ) -> dict:
-    """Attribution of one sample by the chosen methods; returns method -> info (empty if none)."""
+    """Attribution of one sample by the chosen methods; returns method -> info (empty if none).
+
+    With ``own_text``, a text model saved with a preprocessor this app reads also explains text
+    the user types (tokenized by the model's own tokenizer) instead of the sample.
+    """
     if kind == "text":
         reason = cached.reason(model_source, "token_attribution")
         if reason:
             st.info(reason)
             return {}
-        method, info = token_view(model_source, samples_source, predictions, index, words, prefix)
+        saved = saved_preprocessor(model_source) if own_text else None
+        if saved is not None and own_text_chosen(prefix):
+            method, info = typed_token_view(model_source, saved, predictions, layers, prefix)
+        else:
+            method, info = token_view(
+                model_source, samples_source, predictions, index, words, prefix
+            )
         return {} if info is None else {method: info}
     reasons = cached.attribution_reasons(model_source)
     if all(reasons.values()):
@@ -236,6 +258,19 @@ def attribution_view(
     if sample_set.per_sample("masks") is not None:
         pointing_view(model_source, samples_source, available, method_options, options, prefix)
     return infos
+
+
+def typed_attribution_view(model_source, layers, prefix) -> bool:
+    """Without a sample set: token attribution of text the user types, for a text model saved
+    with a preprocessor this app reads; False (nothing drawn) for any other model."""
+    if cached.reason(model_source, "token_attribution"):
+        return False
+    saved = saved_preprocessor(model_source)
+    if saved is None:
+        return False
+    st.caption("No sample set chosen: type a text, read by the model's own tokenizer.")
+    typed_token_view(model_source, saved, None, layers, prefix)
+    return True
 
 
 def layers_default_cam(model_source, cam_layers) -> str:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_pages.ui.charts import chart
 from app_pages.ui.samples import shown_input
+from app_pages.ui.typed_text import typed_input
 from neurogenesis import cached
 from neurogenesis.analysis.attribution import DEFAULT_NOISE_LEVEL, DEFAULT_SMOOTHGRAD_SAMPLES
 from neurogenesis.errors import InputError
@@ -119,8 +120,13 @@ def pointing_view(model_source, samples_source, available, method_options, optio
     )
 
 
-def token_view(model_source, samples_source, predictions, index, words, prefix):
-    """Token attribution of one text sample; returns ``(method, info)`` (info None on failure)."""
+def token_view(
+    model_source, samples_source, predictions, index, words, prefix, typed=None, num_classes=None
+):
+    """Token attribution of one text sample, or of ``typed``: ``(x, tokens)``, text the user
+    typed read by the model's tokenizer (its packed inputs and its tokens); ``num_classes``
+    (default the predictions') the classes offered. Returns ``(method, info)`` (info None on
+    failure)."""
     left, right = st.columns(2)
     method = (
         left.segmented_control(
@@ -135,7 +141,7 @@ def token_view(model_source, samples_source, predictions, index, words, prefix):
         )
         or "integrated_gradients"
     )
-    targets = ["predicted"] + list(range(predictions.num_classes or 0))
+    targets = ["predicted", *range(num_classes or predictions.num_classes or 0)]
     target = right.selectbox(
         "Class to explain",
         targets,
@@ -146,15 +152,19 @@ def token_view(model_source, samples_source, predictions, index, words, prefix):
     )
     options = {} if target == "predicted" else {"target": int(target)}
     try:
-        info = cached.token_attribution(model_source, samples_source, (index,), method, options)
+        if typed is None:
+            info = cached.token_attribution(model_source, samples_source, (index,), method, options)
+        else:  # keyed by the packed arrays' bytes, not by a sample's index
+            info = cached.token_attribution_of(model_source, typed[0], method, options)
     except InputError as error:
         st.warning(str(error))
         return method, None
-    shown = (
-        words[index]
-        if words is not None
-        else [str(t) for t in shown_input(cached.samples(samples_source))[index]]
-    )
+    if typed is not None:
+        shown = typed[1]
+    elif words is not None:
+        shown = words[index]
+    else:
+        shown = [str(t) for t in shown_input(cached.samples(samples_source))[index]]
     chart(
         plot_token_attribution(info, shown, 0),
         key=f"{prefix}_tokens",
@@ -165,4 +175,29 @@ def token_view(model_source, samples_source, predictions, index, words, prefix):
             f"Red tokens push toward {class_name(predictions, info.target[0])}, blue ones away. "
             f"Completeness error: {completeness_summary(info.completeness_error)}."
         )
+    return method, info
+
+
+def typed_token_view(model_source, saved, predictions, layers, prefix):
+    """Token attribution of text the user types, tokenized and packed by the model's saved
+    preprocessor ``saved`` (``ui.typed_text``); ``predictions`` of the sample set name the
+    classes (None: the typed text's own). Returns ``(method, info)`` (info None on failure)."""
+    x, tokens = typed_input(prefix, saved)
+    if x is None:
+        return None, None
+    if predictions is None:
+        try:
+            predictions = cached.input_prediction(model_source, x)
+        except InputError as error:
+            st.warning(str(error))
+            return None, None
+    # The output's width: a classifier returning logits has its classes without labels to tell.
+    shape = tuple(layers.output_shape)
+    width = int(shape[0]) if len(shape) == 1 and shape[0] and shape[0] > 1 else 0
+    method, info = token_view(
+        model_source, None, predictions, None, None, prefix, typed=(x, tokens), num_classes=width
+    )
+    if info is not None and width:
+        predicted = int(np.argmax(info.probabilities[0]))
+        st.markdown(f"Model's prediction for this text: **{class_name(predictions, predicted)}**")
     return method, info

@@ -44,3 +44,12 @@ def typed_input(key: str, saved, default: str = "the acting was not good"):
     shown = [token for token in typed.tokens if token != saved.special_tokens[2]]
     st.caption(f"Tokens ({typed.tokenizer}): " + " · ".join(shown))
     return pack_inputs(typed.inputs), list(typed.tokens)
+
+
+def own_text_chosen(key: str, label: str = "Explain") -> bool:
+    """Whether the user chose to type their own text rather than take a sample (the choice the
+    attention page offers too)."""
+    choice = st.segmented_control(
+        label, ("a sample", "your own text"), default="a sample", key=f"{key}_source"
+    )
+    return choice == "your own text"
