@@ -34,6 +34,7 @@ __all__ = [
     "tiny_bert",
     "bert_samples",
     "write_multi_input_cases",
+    "spread_weights",
 ]
 
 # The full-size ImageNet classifiers of ``keras.applications`` that the app must stay usable
@@ -315,3 +316,11 @@ def write_multi_input_cases(folder: str | os.PathLike) -> dict[str, tuple[Path, 
         np.savez(folder / f"{name}.npz", **bert_samples())
         cases[name] = (folder / f"{name}.keras", folder / f"{name}.npz")
     return cases
+
+
+def spread_weights(model, seed: int = 3) -> None:
+    """Draws every weight from N(0, 0.5²): KerasHub's initial weights (std 0.02) leave a tiny
+    random BERT's outputs nearly the same for any input, too close to tell edits apart."""
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        variable.assign(rng.normal(0.0, 0.5, variable.shape).astype(variable.dtype))

@@ -9,17 +9,10 @@ from scipy import special
 
 from neurogenesis.analysis import robustness
 from neurogenesis.io.samples import pack_inputs
+from neurogenesis.testing import spread_weights
 
 pytestmark = pytest.mark.slow
 NAMES = ("token_ids", "padding_mask", "segment_ids")
-
-
-def spread_weights(model, seed: int = 3) -> None:
-    """Draws every weight from N(0, 0.5²): KerasHub's initial weights (std 0.02) leave a tiny
-    random BERT's outputs nearly the same for any input, too close to tell edits apart."""
-    rng = np.random.default_rng(seed)
-    for variable in model.weights:
-        variable.assign(rng.normal(0.0, 0.5, variable.shape).astype(variable.dtype))
 
 
 @pytest.fixture(scope="module")
