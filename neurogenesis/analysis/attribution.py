@@ -273,6 +273,10 @@ class TokenAttributionInfo(ValueEquality):
         notes: remarks a page should show.
         real: ``(N, T)`` true at real tokens, from the model's padding-mask input (padded
             tokens have score 0 and are not shown); ``None`` for a model without one.
+        output_activation: the activation of the layer making the model's output
+            (``"softmax"``, ``"sigmoid"``; ``None`` or ``"linear"`` for raw scores such as
+            KerasHub classifiers' logits), so ``probabilities`` is called a probability only
+            where it is one.
     """
 
     method: str
@@ -288,6 +292,7 @@ class TokenAttributionInfo(ValueEquality):
     completeness_error: np.ndarray | None
     notes: tuple[str, ...]
     real: np.ndarray | None = None
+    output_activation: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -1674,6 +1679,7 @@ def token_attribution_info(
         completeness_error=completeness,
         notes=tuple(notes),
         real=real,
+        output_activation=graph.score_activation(model),
     )
 
 

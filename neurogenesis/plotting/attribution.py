@@ -707,8 +707,12 @@ def plot_token_attribution(
         )
     )
     target = int(info.target[index])
+    # A model ending in softmax/sigmoid gives probabilities; any other output (a KerasHub
+    # classifier's logits) is a raw score and is not called a probability.
+    probability = getattr(info, "output_activation", None) in ("softmax", "sigmoid")
     layout = base_layout(
-        f"{_label(info.method)} per token: output {target}, probability "
+        f"{_label(info.method)} per token: output {target}, "
+        f"{'probability' if probability else 'output value'} "
         f"{float(np.asarray(info.probabilities)[index, target]):.3g}"
     )
     note = "red raises the score, blue lowers it"

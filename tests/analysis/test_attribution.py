@@ -577,6 +577,7 @@ def test_token_attribution_finds_the_deciding_words(sentiment):
     assert A.default_embedding_layer(model) == "token_embedding"
     info = A.token_attribution_info(model, tokens)
     assert info.embedding_layer == "token_embedding" and info.scores.shape == (n, 16)
+    assert info.output_activation == "softmax"  # so its output is called a probability
     assert np.nanmedian(info.completeness_error) < 0.05
     top = np.abs(info.scores).argmax(axis=1)
     on_rationale = rationale[np.arange(n), top].mean()

@@ -148,6 +148,7 @@ def test_token_attribution_feeds_every_input_and_drops_padding(bert):
     assert not real.all()  # the samples have padding
     np.testing.assert_array_equal(info.real, real)
     assert np.all(info.scores[~real] == 0)
+    assert info.output_activation in (None, "linear")  # KerasHub's classifier: raw logits
     assert np.all(info.scores[real] != 0)
 
 

@@ -319,6 +319,14 @@ def test_token_attribution_colours_words_by_signed_score():
     assert list(per_position.data[0].text[0]) == ["a", "b", "c", "d", "e"]
     with pytest.raises(InputError, match="vocabulary"):
         plot_token_attribution(info, ["x", "y"])
+    # The title calls the output a probability only where the model ends in softmax/sigmoid:
+    # a KerasHub classifier's raw logits are an output value.
+    title = plot_token_attribution(info, vocabulary).layout.title.text
+    assert title.endswith("output 1, output value 0.8")
+    softmax = type(info)(**{**info.__dict__, "output_activation": "softmax"})
+    assert plot_token_attribution(softmax, vocabulary).layout.title.text.endswith(
+        "output 1, probability 0.8"
+    )
 
 
 def test_sanity_check_lines_and_median():
