@@ -1085,6 +1085,61 @@ def _check_positive(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def _explained_layer(model: Any, layers, method: str, layer: str | None) -> str | None:
+    """The layer a CAM method maps (the last convolution unless one is named); None, and no
+    layer accepted, for the other methods."""
+    if method in CAM_METHODS:
+        candidates = _cam_layers(layers)
+        layer = layer or graph.last_conv_layer(model, layers)
+        if layer not in candidates:
+            raise InputError(
+                f"Expected a layer with a spatial feature map for {method}. Received: {layer!r}. "
+                f"Choose one of: {', '.join(candidates)}."
+            )
+    elif layer is not None:
+        raise InputError(
+            f"Expected layer=None for {method} (only CAM methods use a layer). Received: {layer!r}."
+        )
+    return layer
+
+
+def _explained_scores(
+    cache: dict,
+    model: Any,
+    arrays: list[np.ndarray],
+    method: str,
+    layer: str | None,
+    target,
+    score: str,
+    batch_size: int,
+):
+    """``(scorer of the explained score, targets, the model's outputs, the explained scores)``
+    of every sample, the inputs given as one array per model input."""
+    count = len(arrays[0])
+    tap = layer if method == "scorecam" else None
+    plain = _scorer(cache, model, "probability", tap)
+    outputs = _batched(plain, "forward", arrays, np.zeros(count, np.int32), batch_size)[1]
+    outputs = outputs.reshape(count, -1).astype(np.float64)
+    targets = _targets(target, outputs)
+    forward = plain if score == "probability" else _scorer(cache, model, score, tap)
+    scores = _batched(forward, "forward", arrays, targets, batch_size)[0].astype(np.float64)
+    return forward, targets, outputs, scores
+
+
+def _smoothgrad_settings(num_samples: int | None, noise_level: float | None) -> tuple[int, float]:
+    """SmoothGrad's number of noisy copies (capped in tests) and noise level, checked."""
+    used = graph.capped_steps(
+        _check_positive(
+            num_samples if num_samples is not None else DEFAULT_SMOOTHGRAD_SAMPLES,
+            "num_samples",
+        )
+    )
+    level = float(DEFAULT_NOISE_LEVEL if noise_level is None else noise_level)
+    if not math.isfinite(level) or level < 0:
+        raise InputError(f"Expected a noise level of 0 or more. Received: {noise_level!r}.")
+    return used, level
+
+
 def _attribute(
     model: Any,
     cache: dict,
@@ -1133,26 +1188,11 @@ def _attribute(
     kind = _input_kind(x.shape[1:])
     notes: list[str] = []
 
-    if method in CAM_METHODS:
-        candidates = _cam_layers(layers)
-        layer = layer or graph.last_conv_layer(model, layers)
-        if layer not in candidates:
-            raise InputError(
-                f"Expected a layer with a spatial feature map for {method}. Received: {layer!r}. "
-                f"Choose one of: {', '.join(candidates)}."
-            )
-    elif layer is not None:
-        raise InputError(
-            f"Expected layer=None for {method} (only CAM methods use a layer). Received: {layer!r}."
-        )
+    layer = _explained_layer(model, layers, method, layer)
 
-    tap = layer if method == "scorecam" else None
-    plain = _scorer(cache, model, "probability", tap)
-    outputs = _batched(plain, "forward", [x], np.zeros(len(x), np.int32), batch_size)[1]
-    outputs = outputs.reshape(len(x), -1).astype(np.float64)
-    targets = _targets(target, outputs)
-    forward = plain if score == "probability" else _scorer(cache, model, score, tap)
-    scores = _batched(forward, "forward", [x], targets, batch_size)[0].astype(np.float64)
+    forward, targets, outputs, scores = _explained_scores(
+        cache, model, [x], method, layer, target, score, batch_size
+    )
 
     attributions = completeness = magnitude = None
     used_baseline = used_steps = used_samples = used_noise = used_window = used_stride = None
@@ -1160,15 +1200,7 @@ def _attribute(
     if method == "gradient":
         attributions = _gradient(forward, x, targets, batch_size, progress).astype(np.float64)
     elif method == "smoothgrad":
-        used_samples = graph.capped_steps(
-            _check_positive(
-                num_samples if num_samples is not None else DEFAULT_SMOOTHGRAD_SAMPLES,
-                "num_samples",
-            )
-        )
-        used_noise = float(DEFAULT_NOISE_LEVEL if noise_level is None else noise_level)
-        if not math.isfinite(used_noise) or used_noise < 0:
-            raise InputError(f"Expected a noise level of 0 or more. Received: {noise_level!r}.")
+        used_samples, used_noise = _smoothgrad_settings(num_samples, noise_level)
         attributions, magnitude = _smoothgrad(
             forward, x, targets, used_samples, used_noise, seed, batch_size, progress
         )
@@ -1257,9 +1289,9 @@ def _attribute_inputs(
     progress: Callable[[float], None] | None = None,
     seed: int = 0,
 ) -> InputsAttributionInfo:
-    """:func:`attribution_info` for a model of several inputs (see :class:`InputsAttributionInfo`)."""
-    layers = cache.get("layers") or graph.graph_layers(model)
-    cache["layers"] = layers
+    """:func:`attribution_info` for a model of several inputs (see :class:`InputsAttributionInfo`);
+    called by :func:`_attribute`, which has read the graph's layers into ``cache``."""
+    layers = cache["layers"]
     names = graph.input_names(model)
     arrays = graph.model_inputs(model, x)
     count = len(arrays[0])
@@ -1278,25 +1310,10 @@ def _attribute_inputs(
         else _check_positive(batch_size, "batch_size")
     )
     notes: list[str] = []
-    if method in CAM_METHODS:
-        candidates = _cam_layers(layers)
-        layer = layer or graph.last_conv_layer(model, layers)
-        if layer not in candidates:
-            raise InputError(
-                f"Expected a layer with a spatial feature map for {method}. Received: {layer!r}. "
-                f"Choose one of: {', '.join(candidates)}."
-            )
-    elif layer is not None:
-        raise InputError(
-            f"Expected layer=None for {method} (only CAM methods use a layer). Received: {layer!r}."
-        )
-    tap = layer if method == "scorecam" else None
-    plain = _scorer(cache, model, "probability", tap)
-    outputs = _batched(plain, "forward", arrays, np.zeros(count, np.int32), batch_size)[1]
-    outputs = outputs.reshape(count, -1).astype(np.float64)
-    targets = _targets(target, outputs)
-    forward = plain if score == "probability" else _scorer(cache, model, score, tap)
-    scores = _batched(forward, "forward", arrays, targets, batch_size)[0].astype(np.float64)
+    layer = _explained_layer(model, layers, method, layer)
+    forward, targets, outputs, scores = _explained_scores(
+        cache, model, arrays, method, layer, target, score, batch_size
+    )
     watch = "inputs:" + ",".join(str(i) for i in floats)
 
     def repeated(i: int, rows: int) -> list[np.ndarray]:
@@ -1313,15 +1330,7 @@ def _attribute_inputs(
         if progress is not None:
             progress(1.0)
     elif method == "smoothgrad":
-        used = graph.capped_steps(
-            _check_positive(
-                num_samples if num_samples is not None else DEFAULT_SMOOTHGRAD_SAMPLES,
-                "num_samples",
-            )
-        )
-        level = float(DEFAULT_NOISE_LEVEL if noise_level is None else noise_level)
-        if not math.isfinite(level) or level < 0:
-            raise InputError(f"Expected a noise level of 0 or more. Received: {noise_level!r}.")
+        used, level = _smoothgrad_settings(num_samples, noise_level)
         settings.update(num_samples=used, noise_level=level)
         rng = np.random.default_rng(seed)
         noise = []  # drawn up front, sample by sample and input by input
