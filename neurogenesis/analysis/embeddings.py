@@ -338,15 +338,16 @@ def _check_choice(value: str, choices: Sequence[str], name: str) -> None:
 
 def padding_mask_input(model: Any) -> int | None:
     """The position (in ``model.inputs`` order) of the model's padding mask: an input named like
-    one (KerasHub's ``padding_mask``, an ``attention_mask``), or None when it has none. Of a
+    one (KerasHub's ``padding_mask`` first, else an ``attention_mask``; ``io.samples``'s
+    :func:`~neurogenesis.io.samples.mask_input_names`), or None when it has none. Of a
     model of one input, None: its one input is what it reads."""
+    from neurogenesis.io.samples import mask_input_names
+
     names = graph.input_names(model)
     if len(names) < 2:
         return None
-    for position, name in enumerate(names):
-        if "mask" in name.lower():
-            return position
-    return None
+    candidates = mask_input_names(names)  # the rule io.samples.padding_mask reads data by
+    return names.index(candidates[0]) if candidates else None
 
 
 def _pool(batch: np.ndarray, pooling: str, mask: np.ndarray | None = None) -> np.ndarray:

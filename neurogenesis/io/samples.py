@@ -37,6 +37,7 @@ __all__ = [
     "SampleSet",
     "load_samples",
     "input_arrays",
+    "mask_input_names",
     "pack_inputs",
     "padding_mask",
     "token_input_name",
@@ -100,6 +101,15 @@ def token_input_name(names) -> str | None:
     return tokens[0] if tokens else names[0]
 
 
+def mask_input_names(names) -> list[str]:
+    """The inputs that may be a padding mask, most likely first: those whose name holds
+    ``mask``, one named ``padding_mask`` (KerasHub's) ahead of the others."""
+    return sorted(
+        (str(name) for name in names if "mask" in str(name).lower()),
+        key=lambda name: "padding_mask" not in name.lower(),
+    )
+
+
 def padding_mask(x) -> np.ndarray | None:
     """The padding mask of samples of several inputs (packed, or a dict by input name): the
     input named ``padding_mask`` (else the first whose name holds ``mask``) when it is boolean or
@@ -109,11 +119,7 @@ def padding_mask(x) -> np.ndarray | None:
     if not arrays:
         return None
     tokens = arrays.get(token_input_name(arrays))
-    named = sorted(
-        (name for name in arrays if "mask" in name.lower()),
-        key=lambda name: "padding_mask" not in name.lower(),
-    )
-    for name in named:
+    for name in mask_input_names(arrays):
         mask = np.asarray(arrays[name])
         if tokens is None or mask.shape != np.shape(tokens) or mask is tokens:
             continue
