@@ -11,6 +11,7 @@ import streamlit as st
 from app_pages import ui
 from app_pages.debugging_parts import state
 from app_pages.ui import typed_text
+from neurogenesis.io.samples import token_input_name
 
 
 def typed_choice(model_source):
@@ -35,7 +36,7 @@ def typed_steps(model_source, saved, token_steps):
     if x is None:
         return None, None, None
     names = x.dtype.names
-    ids = np.asarray(x[next((n for n in names if "token" in n), names[0])][0])
+    ids = np.asarray(x[token_input_name(names)][0])
     vocabulary = list(saved.vocabulary)
     mask = saved.special_tokens[3]
     mask = (mask, saved.token_id(mask)) if mask in vocabulary else None

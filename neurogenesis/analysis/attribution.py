@@ -503,9 +503,10 @@ def _token_position(model: Any, layers: graph.GraphLayers) -> int | None:
     dtypes = layers.input_dtypes
     if len(dtypes) == 1:
         return 0 if "int" in dtypes[0] else None
+    from neurogenesis.io.samples import is_token_name
+
     for position, name in enumerate(graph.input_names(model)):
-        lowered = name.lower()
-        if "int" in dtypes[position] and ("token" in lowered or lowered in ("ids", "input_ids")):
+        if "int" in dtypes[position] and is_token_name(name):
             return position
     return None
 

@@ -31,6 +31,7 @@ from neurogenesis.analysis import graph
 from neurogenesis.analysis.features import output_values, prediction_info
 from neurogenesis.analysis.infos import ValueEquality
 from neurogenesis.errors import InputError, UnsupportedModelError
+from neurogenesis.io.samples import is_token_name, token_input_name
 
 __all__ = [
     "REASON_VIEWS",
@@ -108,8 +109,7 @@ def _default_input(x: np.ndarray) -> str:
     images = [name for name in floats if x[name].ndim == 4]
     if images or floats:
         return (images or floats)[0]
-    tokens = [n for n in names if "token" in n.lower() or n.lower() in ("ids", "input_ids")]
-    return tokens[0] if tokens else names[0]
+    return token_input_name(names)
 
 
 def attacked_input(x: Any, name: str | None = None) -> tuple[str | None, np.ndarray]:
@@ -893,9 +893,7 @@ def _default_position(model: Any, layers) -> int | None:
     images = [k for k in floats if len(layers.input_shapes[k]) == 3]
     if images or floats:
         return (images or floats)[0]
-    tokens = [
-        k for k, n in enumerate(names) if "token" in n.lower() or n.lower() in ("ids", "input_ids")
-    ]
+    tokens = [k for k, n in enumerate(names) if is_token_name(n)]
     return tokens[0] if tokens else None
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "SampleSet",
     "load_samples",
     "input_arrays",
+    "is_token_name",
     "mask_input_names",
     "pack_inputs",
     "padding_mask",
@@ -91,13 +92,20 @@ def input_arrays(x) -> dict[str, np.ndarray] | None:
     return {name: x[name] for name in x.dtype.names}
 
 
+def is_token_name(name: str) -> bool:
+    """An input named like token ids (``token_ids``, ``ids``, ``input_ids``): the one naming rule
+    every view that looks for a model's tokens among several inputs uses."""
+    lowered = str(name).lower()
+    return "token" in lowered or lowered in ("ids", "input_ids")
+
+
 def token_input_name(names) -> str | None:
-    """Which of several inputs holds the token ids: the first named like tokens (``token_ids``,
-    ``ids``, ``input_ids``), else the first; None without names."""
+    """Which of several inputs holds the token ids: the first named like tokens
+    (:func:`is_token_name`), else the first; None without names."""
     names = list(names or ())
     if not names:
         return None
-    tokens = [n for n in names if "token" in n.lower() or n.lower() in ("ids", "input_ids")]
+    tokens = [n for n in names if is_token_name(n)]
     return tokens[0] if tokens else names[0]
 
 
@@ -173,8 +181,7 @@ class SampleSet:
         if names is None:
             return self.x
         if name is None:
-            tokens = [n for n in names if "token" in n.lower() or n.lower() in ("ids", "input_ids")]
-            name = tokens[0] if tokens else names[0]
+            name = token_input_name(names)
         if name not in names:
             raise InputError(f"Expected one of the inputs {names}. Received: {name!r}.")
         return self.x[name]
