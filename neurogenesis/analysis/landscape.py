@@ -727,6 +727,9 @@ class LandscapeEvaluator:
         if count == 0:
             raise InputError("No samples to evaluate the loss on.")
         self.loss_name, self._loss = _loss_function(loss)
+        # As asked (a Ray worker builds the same evaluator over its shard of the samples).
+        self.loss = loss
+        self.metric_requests = tuple(metrics)
         output_shape = tuple(layers.output_shape)
         if output_shape == (1,) and self.y.ndim == 1:
             # One label per sample against an (N, 1) output: model.fit matches the ranks itself,
@@ -1176,6 +1179,7 @@ def landscape_info(
     chunk_points: int = DEFAULT_CHUNK_POINTS,
     on_partial: Callable[[LandscapeInfo, float], None] | None = None,
     evaluator: LandscapeEvaluator | None = None,
+    runner: Any = None,
 ) -> LandscapeInfo:
     """The loss (and metrics) over a plane through the model's weights.
 
@@ -1201,6 +1205,11 @@ def landscape_info(
         on_partial: ``on_partial(info, fraction)`` after the preview and after every chunk;
             ``info.values`` holds NaN where not computed yet.
         evaluator: a :class:`LandscapeEvaluator` to reuse (its samples and loss win).
+        runner: what evaluates the chunks of grid points: ``run(chunks, directions)`` yields
+            ``(chunk index, values)`` as chunks finish, in any order. Default: this process,
+            one chunk after another (``compute.local.LocalChunks``); a cluster's
+            (``compute.ray.LandscapeChunks``) gives the same values. Its ``workers`` attribute
+            makes the chunks small enough for every worker to get several.
 
     Returns:
         A :class:`LandscapeInfo` with ``complete=True``.
@@ -1269,23 +1278,32 @@ def landscape_info(
 
     first, rest = _grid_order(resolution)
     total = resolution * resolution
-    done = 0
-    chunks = [first] + [
-        rest[i : i + max(1, chunk_points)] for i in range(0, len(rest), max(1, chunk_points))
-    ]
+    if runner is None:
+        from neurogenesis.compute.local import LocalChunks
+
+        runner = LocalChunks(evaluator)
+    workers = int(getattr(runner, "workers", 1))
+    step = max(1, chunk_points)
+    if workers > 1:  # several chunks per worker: the last ones do not wait on one worker
+        step = max(1, min(step, math.ceil(len(rest) / (4 * workers))))
+    chunks = [first] + [rest[i : i + step] for i in range(0, len(rest), step)]
+    chunks = [chunk for chunk in chunks if len(chunk)]
+    grids = []
     for number, chunk in enumerate(chunks):
-        if len(chunk) == 0:
-            continue
         rows, cols = np.divmod(chunk, resolution)
         coefficients = np.stack([alphas[rows], betas[cols]], axis=1)
         if number == 0:
             # The trained weights ride along with the preview (a grid may have no node there).
             coefficients = np.concatenate([coefficients, np.zeros((1, 2))])
-        result = evaluator.evaluate(coefficients, [dx_list, dy_list])
+        grids.append(coefficients)
+    done = 0
+    for number, result in runner.run(grids, [dx_list, dy_list]):
+        chunk = chunks[number]
+        rows, cols = np.divmod(chunk, resolution)
         if number == 0:
             trained[:] = result[-1]
             result = result[:-1]
-        values[:, rows, cols] = result.T
+        values[:, rows, cols] = np.asarray(result).T
         done += len(chunk)
         if on_partial is not None and done < total:
             on_partial(info(False), done / total)
