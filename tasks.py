@@ -47,7 +47,13 @@ def _ensure_venv(requirement_file: str) -> None:
     no_deps = NO_DEPS_FILES.get(requirement_file)
     inputs = b"".join(
         (ROOT / name).read_bytes()
-        for name in (requirement_file, "requirements.txt", "pyproject.toml", no_deps)
+        for name in (
+            requirement_file,
+            "requirements.txt",
+            "requirements-ray.txt",
+            "pyproject.toml",
+            no_deps,
+        )
         if name is not None
     )
     stamp = VENV / f".stamp-{requirement_file}"
