@@ -48,6 +48,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--no-demos", action="store_true")
     parser.add_argument("--trust", action="append", default=[])
     parser.add_argument("--unsafe-allow-lambda", action="store_true")
+    parser.add_argument("--ray", default=None)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--gpus-per-worker", type=float, default=0.0)
     known, _ = parser.parse_known_args(sys.argv[1:])
     return known
 
@@ -68,6 +71,17 @@ def _trust_once(modules: tuple[str, ...], allow_lambda: bool) -> tuple[str, ...]
         except InputError as error:
             problems.append(str(error))
     return tuple(problems)
+
+
+def _configure_cluster(address: str, workers: int | None, gpus_per_worker: float) -> None:
+    """The Ray cluster the server's command line names (``--ray``): pages with heavy work then
+    offer "Compute on: this machine | the Ray cluster at ADDRESS". Only the command line sets it."""
+    from neurogenesis.compute import configure_cluster, parse_target
+
+    try:
+        configure_cluster(parse_target(address, workers, gpus_per_worker))
+    except InputError as error:
+        st.error(str(error))
 
 
 def _remember_uploads(files) -> None:
@@ -112,6 +126,8 @@ def _sidebar() -> None:
         st.warning(LAMBDA_WARNING, icon="⚠️")
     for problem in _trust_once(tuple(args.trust), args.unsafe_allow_lambda):
         st.error(problem)
+    if args.ray:
+        _configure_cluster(args.ray, args.workers, args.gpus_per_worker)
     workspace = cached.workspace(args.logdir, args.model, args.samples, demos=not args.no_demos)
     with st.sidebar:
         st.markdown("### Workspace")

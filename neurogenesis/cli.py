@@ -15,10 +15,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from neurogenesis.compute import ClusterError
 from neurogenesis.errors import InputError
 
 EXIT_OK = 0
 EXIT_INPUT_ERROR = 2
+EXIT_CLUSTER_ERROR = 3
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
 
 
@@ -111,6 +113,49 @@ def _output_options() -> argparse.ArgumentParser:
     return options
 
 
+def _cluster_options() -> argparse.ArgumentParser:
+    """The options of every verb whose heavy work can run on a Ray cluster."""
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group(
+        "where the work runs (default: this machine; a cluster needs pip install "
+        "'neurogenesis[ray]')"
+    )
+    group.add_argument(
+        "--ray",
+        metavar="auto|local|ADDRESS",
+        default=None,
+        help="run the heavy work on a Ray cluster: 'auto' joins the cluster this machine belongs "
+        "to (started with `ray start`), 'local' starts a Ray instance on this machine, ADDRESS is "
+        "ray://host:10001 or host:6379. The model travels as its file's bytes",
+    )
+    group.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Ray workers to use (default: one per CPU of the cluster)",
+    )
+    group.add_argument(
+        "--gpus-per-worker",
+        type=float,
+        default=0.0,
+        metavar="G",
+        help="GPUs each Ray worker reserves (default 0; 1 gives every worker a GPU of its own)",
+    )
+    return options
+
+
+def _compute_target(args: argparse.Namespace):
+    """The ``ComputeTarget`` that ``--ray``, ``--workers`` and ``--gpus-per-worker`` name."""
+    from neurogenesis.compute import parse_target
+
+    return parse_target(
+        getattr(args, "ray", None),
+        getattr(args, "workers", None),
+        getattr(args, "gpus_per_worker", 0.0) or 0.0,
+    )
+
+
 LAMBDA_WARNING = (
     "warning: --unsafe-allow-lambda: Lambda layers in model files will run the Python code "
     "stored in them{where}. Open only files you trust."
@@ -128,10 +173,11 @@ def _parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     code = [_code_options()]
     runs_model = [*code, _output_options()]  # verbs that run the model on a sample set
+    cluster = [_cluster_options()]  # verbs whose heavy work can run on a Ray cluster
 
     app = verbs.add_parser(
         "app",
-        parents=code,
+        parents=[*code, *cluster],
         help="start the dashboard",
         description="Start the dashboard on the bundled demos plus the logs and models you name, "
         "like `tensorboard --logdir`. The same flags work as `streamlit run app.py -- --logdir DIR`.",
@@ -256,6 +302,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     sweep = verbs.add_parser(
         "sweep",
+        parents=cluster,
         help="sweep a demo scenario's hyperparameters into a folder, one recorded run per point",
         description="Train a demo scenario once per point of a grid (default: the scenario's own "
         "demo grid) or of a random draw, each point a light recorded run in DIR/<point>; "
@@ -285,7 +332,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     saliency = verbs.add_parser(
         "saliency",
-        parents=runs_model,
+        parents=[*runs_model, *cluster],
         help="attribution maps of a model's predictions for a sample set",
         description="Explain a model's output for each sample of a .npz sample set and write the "
         "maps to a .npz: 'maps' (N, H, W), non-negative; 'attributions' (N, H, W, C), signed, for "
@@ -334,7 +381,7 @@ def _parser() -> argparse.ArgumentParser:
 
     project = verbs.add_parser(
         "project",
-        parents=runs_model,
+        parents=[*runs_model, *cluster],
         help="project a layer's hidden states of a sample set to 2-D or 3-D",
         description="Read the hidden states of one layer for every sample (pooled over space or "
         "time), project them with PCA, t-SNE or UMAP (no sample cap) and write 'coords' (N, dims), "
@@ -406,7 +453,7 @@ def _parser() -> argparse.ArgumentParser:
 
     adversarial = verbs.add_parser(
         "adversarial",
-        parents=runs_model,
+        parents=[*runs_model, *cluster],
         help="FGSM or PGD adversarial examples (L-infinity) for a sample set",
         description="Perturb each sample within an L-infinity ball of radius --epsilon (in the "
         "input's own units: 8 means 8 of 255 for uint8 images), clipped to the sample set's value "
@@ -431,7 +478,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     landscape = verbs.add_parser(
         "landscape",
-        parents=runs_model,
+        parents=[*runs_model, *cluster],
         help="the loss over a plane of weights around a trained model",
         description="Evaluate the loss (and the compiled metrics) on an R x R grid of weights "
         "theta + alphas[i] * direction_x + betas[j] * direction_y around the model's own weights "
@@ -1241,6 +1288,7 @@ def _landscape(args: argparse.Namespace) -> int:
             "Expected --run DIR with --directions pca: the plane is spanned by the checkpoints "
             "of a recorded run of this model. Received: no --run."
         )
+    where = _compute_target(args)
     model, samples = _model_and_samples(args)
     from neurogenesis.io.models import training_setup
 
@@ -1256,17 +1304,33 @@ def _landscape(args: argparse.Namespace) -> int:
     evaluator = landscape.LandscapeEvaluator(
         model, samples.x[:count], target[:count], loss=loss, metrics=metrics
     )
-    info = landscape.landscape_info(
-        model,
-        samples.x,
-        target,
-        directions=args.directions,
-        resolution=resolution,
-        span=span,
-        seed=seed,
-        checkpoints=checkpoints,
-        evaluator=evaluator,
-    )
+    runner = None
+    if not where.is_local:
+        from neurogenesis.compute.payload import payload_from_path
+        from neurogenesis.compute.ray import LandscapeChunks
+
+        runner = LandscapeChunks(where, payload_from_path(args.model, args.output), evaluator)
+        print(
+            f"Computing on {where.describe()}: {runner.workers} workers, "
+            f"{len(runner.bounds)} shard{'s' if len(runner.bounds) > 1 else ''} of the samples",
+            file=sys.stderr,
+        )
+    try:
+        info = landscape.landscape_info(
+            model,
+            samples.x,
+            target,
+            directions=args.directions,
+            resolution=resolution,
+            span=span,
+            seed=seed,
+            checkpoints=checkpoints,
+            evaluator=evaluator,
+            runner=runner,
+        )
+    finally:
+        if runner is not None:
+            runner.close()
     center_loss = float(info.trained_values[0])  # measured: a pca grid has no node there
     seconds = time.perf_counter() - start
     arrays = {
@@ -1371,6 +1435,13 @@ def _app_command(args: argparse.Namespace) -> list[str]:
             command += ["--trust", trust_argument(value)]
     if args.unsafe_allow_lambda:
         command.append("--unsafe-allow-lambda")
+    target = _compute_target(args)
+    if not target.is_local:
+        command += ["--ray", target.address]
+        if target.workers is not None:
+            command += ["--workers", str(target.workers)]
+        if target.gpus_per_worker:
+            command += ["--gpus-per-worker", str(target.gpus_per_worker)]
     return command
 
 
@@ -1434,6 +1505,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(error).split())
         print(f"neurogenesis {args.verb}: {message}", file=sys.stderr)
         return EXIT_INPUT_ERROR
+    except ClusterError as error:  # the Ray cluster could not be reached, or went away
+        print(f"neurogenesis {args.verb}: {error}", file=sys.stderr)
+        return EXIT_CLUSTER_ERROR
     except BrokenPipeError:  # `neurogenesis logs ... | head`
         return EXIT_OK
 

@@ -38,6 +38,7 @@ from app_pages.ui.charts import (
     recorded_charts,
     start_page,
 )
+from app_pages.ui.compute import compute_target
 from app_pages.ui.samples import (
     GRID_PAGE,
     STRIP_SAMPLES,
@@ -58,6 +59,7 @@ from app_pages.ui.sidebar import (
 )
 
 __all__ = [
+    "compute_target",
     "CHART_FORMATS",
     "ChartData",
     "ChartExport",

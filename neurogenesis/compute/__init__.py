@@ -20,7 +20,15 @@ from dataclasses import dataclass
 
 from neurogenesis.errors import InputError
 
-__all__ = ["ClusterError", "ComputeTarget", "LOCAL", "parse_target", "RAY_EXTRA_HINT"]
+__all__ = [
+    "ClusterError",
+    "ComputeTarget",
+    "LOCAL",
+    "RAY_EXTRA_HINT",
+    "configure_cluster",
+    "configured_cluster",
+    "parse_target",
+]
 
 RAY_EXTRA_HINT = "pip install 'neurogenesis[ray]'"
 """How to get the Ray backend."""
@@ -103,3 +111,18 @@ def parse_target(
             f"Received: {gpus_per_worker} GPUs, {cpus_per_worker} CPUs."
         )
     return ComputeTarget(address, workers, float(gpus_per_worker), float(cpus_per_worker))
+
+
+_CLUSTER: ComputeTarget | None = None
+
+
+def configure_cluster(target: ComputeTarget | None) -> None:
+    """The cluster the app's pages may offer (``neurogenesis app --ray ADDRESS``). Only the
+    server's command line sets it: no widget or file can point the server at another cluster."""
+    global _CLUSTER
+    _CLUSTER = None if target is None or target.is_local else target
+
+
+def configured_cluster() -> ComputeTarget | None:
+    """The cluster :func:`configure_cluster` set, or None (pages then offer this machine only)."""
+    return _CLUSTER

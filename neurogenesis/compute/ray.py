@@ -20,6 +20,7 @@ import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,17 @@ def connect(target: ComputeTarget) -> Any:
             "logging_level": "ERROR",
             "configure_logging": True,
         }
+        # The workers run the same neurogenesis as this process: a Ray instance started here
+        # imports it from the same folder; a cluster is sent the package's code (its nodes need
+        # the dependencies: `pip install neurogenesis[ray]`).
+        package = Path(__file__).resolve().parents[1]
+        if target.address == "local":
+            path = os.pathsep.join(
+                filter(None, [str(package.parent), os.environ.get("PYTHONPATH")])
+            )
+            options["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
+        else:
+            options["runtime_env"] = {"py_modules": [str(package)], "excludes": ["__pycache__"]}
         if target.address == "local":
             options["include_dashboard"] = False
             if target.workers is not None:
