@@ -9,14 +9,18 @@ import streamlit as st
 from app_pages import ui
 from app_pages.landscape_compare import compare_view
 from app_pages.landscape_line import line_view, sharpness_view
-from app_pages.landscape_settings import cost_caption, grid_settings, loss_settings
+from app_pages.landscape_settings import (
+    compute_plane,
+    cost_caption,
+    grid_settings,
+    loss_settings,
+)
 from neurogenesis import cached
 from neurogenesis.plotting.landscape import (
     grid_table,
     landscape_npz,
     plot_landscape_3d,
     plot_landscape_contour,
-    plot_landscape_preview,
     value_range,
 )
 
@@ -112,36 +116,11 @@ options = {
 }
 
 # --- Compute, with a coarse preview first ------------------------------------------------------
+target = ui.compute_target("landscape_compute")
 ready = cached.is_landscape_ready(model_source, samples_source, options, run_dir)
 if not ready:
     cost_caption(model_source, samples_source, options)
-preview = st.empty()
-progress = None if ready else st.progress(0.0, text="Tracing the model…")
-
-
-shown: list[bool] = []
-
-
-def on_partial(grid, fraction: float) -> None:
-    progress.progress(
-        fraction, text=f"{fraction:.0%} of {plane['resolution']}×{plane['resolution']} points"
-    )
-    if not shown:  # the coarse preview, once; the full grid replaces it when done
-        shown.append(True)
-        with preview.container():
-            ui.chart(
-                plot_landscape_preview(grid),
-                key="landscape_preview",
-                downloads=False,  # replaced by the full grid in this run
-            )
-
-
-info = ui.or_stop(
-    lambda: cached.landscape(model_source, samples_source, options, run_dir, on_partial)
-)
-preview.empty()
-if progress is not None:
-    progress.empty()
+info = compute_plane(model_source, samples_source, options, run_dir, target)
 
 metric_column, log_column, clip_column, path_column = st.columns(4, vertical_alignment="bottom")
 metric = metric_column.selectbox("Show", info.metric_names, key="landscape_metric")

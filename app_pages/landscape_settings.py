@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 
+import numpy as np
 import streamlit as st
 
 from app_pages import ui
@@ -15,6 +17,7 @@ from neurogenesis.analysis.landscape import (
     MAX_NUM_SAMPLES,
     NORMALIZATIONS,
 )
+from neurogenesis.plotting.landscape import plot_landscape_preview
 
 DEFAULT_SAMPLES = 256
 # A plane estimated to take longer than this waits for a click instead of starting on open.
@@ -137,3 +140,51 @@ def _confirm_seconds() -> float:
         return float(os.environ.get("NEUROGENESIS_CONFIRM_SECONDS", CONFIRM_SECONDS))
     except ValueError:
         return CONFIRM_SECONDS
+
+
+def compute_plane(model_source, samples_source, options: dict, run_dir, target):
+    """The plane, computed here or on the cluster ``target`` names (``ui.compute_target``): the
+    coarse preview first, then a progress bar with the time left. A cluster that stops answering
+    says so in one sentence, and the page keeps the part of the grid that had landed."""
+    from neurogenesis.compute import ClusterError
+
+    ready = cached.is_landscape_ready(model_source, samples_source, options, run_dir)
+    preview = st.empty()
+    progress = None if ready else st.progress(0.0, text="Tracing the model…")
+    side = options["resolution"]
+    latest: list = []
+    start = time.perf_counter()
+
+    def on_partial(grid, fraction: float) -> None:
+        elapsed = time.perf_counter() - start
+        left = elapsed * (1 - fraction) / max(fraction, 1e-9)
+        progress.progress(
+            fraction,
+            text=f"{fraction:.0%} of {side}×{side} points, about {left:,.0f} s left",
+        )
+        if not latest:  # the coarse preview, once; the full grid replaces it when done
+            with preview.container():
+                ui.chart(plot_landscape_preview(grid), key="landscape_preview", downloads=False)
+        latest[:] = [grid]
+
+    try:
+        info = ui.or_stop(
+            lambda: cached.landscape(
+                model_source, samples_source, options, run_dir, on_partial, target
+            )
+        )
+    except ClusterError as error:
+        if progress is not None:
+            progress.empty()
+        st.error(str(error))
+        if latest:
+            st.caption(
+                f"What had landed before: {np.isfinite(latest[0].values[0]).sum():,} of "
+                f"{side * side:,} points (blank where missing)."
+            )
+            ui.chart(plot_landscape_preview(latest[0]), key="landscape_kept", downloads=False)
+        st.stop()
+    preview.empty()
+    if progress is not None:
+        progress.empty()
+    return info

@@ -127,12 +127,19 @@ def landscape_runs(sources, input_shape: tuple) -> list[tuple[str, Source, str]]
 
 
 def landscape(
-    model: Source, samples: Source, options: dict, run_dir: str | None = None, on_partial=None
+    model: Source,
+    samples: Source,
+    options: dict,
+    run_dir: str | None = None,
+    on_partial=None,
+    target=None,
 ):
     """``analysis.landscape.landscape_info`` for the settings in ``options`` (loss, metrics,
     num_samples, directions, resolution, span, seed, normalization, bias_mode), the run's
     checkpoints drawn as a path when ``run_dir`` is given; remembered per file identities and
-    settings. ``on_partial(info, fraction)`` sees the preview and each refinement on a miss."""
+    settings. ``on_partial(info, fraction)`` sees the preview and each refinement on a miss.
+    ``target`` (a ``compute.ComputeTarget``) runs the grid on a Ray cluster; the result is the
+    same, so it is remembered under the same key wherever it was computed."""
     from neurogenesis.analysis.landscape import landscape_info
 
     key, run_key = _landscape_key(model, samples, options, run_dir)
@@ -142,15 +149,27 @@ def landscape(
     def compute(_progress):
         evaluator = _evaluator(model, samples, options)
         checkpoints = _run_checkpoints(_identity(model), *run_key) if run_key else ()
-        return landscape_info(
-            _model(*_identity(model)),
-            None,
-            None,
-            evaluator=evaluator,
-            checkpoints=checkpoints,
-            on_partial=on_partial,
-            **plane,
-        )
+        runner = None
+        if target is not None and not target.is_local:
+            from neurogenesis.compute.payload import payload_from_path
+            from neurogenesis.compute.ray import LandscapeChunks
+
+            payload = payload_from_path(model.path, model.output or None)
+            runner = LandscapeChunks(target, payload, evaluator)
+        try:
+            return landscape_info(
+                _model(*_identity(model)),
+                None,
+                None,
+                evaluator=evaluator,
+                checkpoints=checkpoints,
+                on_partial=on_partial,
+                runner=runner,
+                **plane,
+            )
+        finally:
+            if runner is not None:
+                runner.close()
 
     return _remembered("landscape", key, compute)
 
