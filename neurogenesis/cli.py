@@ -1311,7 +1311,8 @@ def _landscape(args: argparse.Namespace) -> int:
 
         runner = LandscapeChunks(where, payload_from_path(args.model, args.output), evaluator)
         print(
-            f"Computing on {where.describe()}: {runner.workers} workers, "
+            f"Computing on {where.describe()}: {runner.workers} workers on "
+            f"{runner.nodes()} node{'s' if runner.nodes() > 1 else ''}, "
             f"{len(runner.bounds)} shard{'s' if len(runner.bounds) > 1 else ''} of the samples",
             file=sys.stderr,
         )

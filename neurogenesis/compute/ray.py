@@ -98,15 +98,74 @@ def connect(target: ComputeTarget) -> Any:
                 )
         else:
             options["address"] = target.address
+            _check_reachable(target)
+            _token_auth_when_token()
         try:
             ray.init(**options)
         except Exception as error:  # ConnectionError, RuntimeError, ValueError, TimeoutError
+            if "auth" in f"{error} {error.__cause__}".lower():
+                raise ClusterError(
+                    f"{_sentence(target.describe())} asks for its authentication token: copy "
+                    "~/.ray/auth_token from its head to this machine, or set RAY_AUTH_TOKEN."
+                ) from None
             raise ClusterError(
                 f"Could not reach {target.describe()}: {_first_line(error)}. Start it with "
                 "`ray start --head` (or check the address), or compute on this machine."
             ) from None
         _CONNECTED["address"] = target.address
         return ray
+
+
+REACH_SECONDS = 5.0
+"""How long :func:`connect` waits for a cluster's address to answer before saying it does not
+(Ray itself retries for minutes)."""
+
+
+def _check_reachable(target: ComputeTarget) -> None:
+    """A TCP connection to ``host:port`` (or ``ray://host:port``) within :data:`REACH_SECONDS`,
+    or a :class:`ClusterError` that says so at once. ``auto`` is left to Ray."""
+    import socket
+
+    address = target.address or ""
+    if address == "auto":
+        return
+    host_port = address.split("://", 1)[-1].rsplit("/", 1)[0]
+    host, _, port = host_port.rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError(
+            "Expected --ray auto, --ray local or --ray ADDRESS as host:port (the head's GCS "
+            f"port, 6379 by default) or ray://host:port. Received: {address!r}."
+        )
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_SECONDS):
+            pass
+    except OSError as error:
+        raise ClusterError(
+            f"Nothing answers at {address} ({error.strerror or error}): start the cluster with "
+            "`ray start --head` there (or check the address), or compute on this machine."
+        ) from None
+
+
+def _token_auth_when_token() -> None:
+    """Sends this machine's Ray token to a cluster when there is one and the user left
+    ``RAY_AUTH_MODE`` unset: ``ray start --head`` (Ray 2.5x and later) turns token authentication
+    on by default, while a driver joining by address stays without it and is refused."""
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    try:  # Ray's own rule (and it refreshes the config Ray read when it was imported)
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # another Ray version: the variable, read when ray.init starts
+        path = os.environ.get("RAY_AUTH_TOKEN_PATH") or str(Path.home() / ".ray" / "auth_token")
+        if os.environ.get("RAY_AUTH_TOKEN") or Path(path).expanduser().is_file():
+            os.environ["RAY_AUTH_MODE"] = "token"
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _first_line(error: BaseException) -> str:
@@ -120,16 +179,51 @@ def cluster_cpus(ray: Any) -> int:
 
 
 def worker_count(ray: Any, target: ComputeTarget, pieces: int) -> int:
-    """Workers for a job of ``pieces`` independent pieces: ``target.workers``, or as many as
-    the cluster's CPUs (GPUs, when each worker asks for some) hold; never more than pieces."""
-    if target.workers is not None:
-        count = target.workers
-    else:
-        resources = ray.cluster_resources()
-        count = int(resources.get("CPU", 1) // max(target.cpus_per_worker, 1e-9))
-        if target.gpus_per_worker > 0:
-            count = min(count, int(resources.get("GPU", 0) // target.gpus_per_worker))
+    """Workers for a job of ``pieces`` independent pieces: ``target.workers`` or, by default,
+    as many as the cluster's CPUs (and GPUs, when each worker asks for some) hold; never more
+    than the cluster holds (a worker with no room would wait forever) nor than pieces.
+
+    Raises:
+        ClusterError: the cluster has no room for even one worker (GPUs asked of a CPU cluster).
+    """
+    resources = ray.cluster_resources()
+    room = int(resources.get("CPU", 0) // max(target.cpus_per_worker, 1e-9))
+    if target.gpus_per_worker > 0:
+        room = min(room, int(resources.get("GPU", 0) // target.gpus_per_worker))
+    if room < 1:
+        raise ClusterError(
+            f"{_sentence(target.describe())} has no room for one worker of "
+            f"{target.cpus_per_worker:g} CPU and {target.gpus_per_worker:g} GPU (it has "
+            f"{resources.get('CPU', 0):g} CPUs and {resources.get('GPU', 0):g} GPUs)."
+        )
+    count = room if target.workers is None else min(target.workers, room)
     return max(1, min(int(count), int(pieces)))
+
+
+START_SECONDS = 300.0
+"""How long workers may take to start (import TensorFlow, load the model) before a job says the
+cluster did not start them (``$NEUROGENESIS_RAY_START_SECONDS``)."""
+
+
+def _start_seconds() -> float:
+    try:
+        return float(os.environ.get("NEUROGENESIS_RAY_START_SECONDS", START_SECONDS))
+    except ValueError:
+        return START_SECONDS
+
+
+def _wait_started(ray: Any, target: ComputeTarget, refs: list) -> list:
+    """The answers of one call per new worker, or a :class:`ClusterError` when some did not start
+    in time."""
+    ready, waiting = ray.wait(refs, num_returns=len(refs), timeout=_start_seconds())
+    if waiting:
+        raise ClusterError(
+            f"{len(ready)} of {len(refs)} workers started on {target.describe()} within "
+            f"{_start_seconds():.0f} s: the cluster lacks room for them or cannot import "
+            "neurogenesis and its dependencies there (pip install 'neurogenesis[ray]' on every "
+            "node)."
+        )
+    return ray.get(refs)
 
 
 def shard_bounds(count: int, shards: int) -> list[tuple[int, int]]:
@@ -219,12 +313,11 @@ def _cluster_call(target: ComputeTarget, what: Callable[[], Any], done: str = ""
         if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
             raise cause from None
         raise ClusterError(
-            f"{target.describe().capitalize()} could not finish the job: {_first_line(error)}"
-            f"{done}."
+            f"{_sentence(target.describe())} could not finish the job: {_first_line(error)}{done}."
         ) from None
     except (ray.exceptions.RayError, ConnectionError, OSError) as error:
         raise ClusterError(
-            f"{target.describe().capitalize()} stopped answering ({_first_line(error)})"
+            f"{_sentence(target.describe())} stopped answering ({_first_line(error)})"
             f"{done}; start it again, or compute on this machine."
         ) from None
 
@@ -291,7 +384,10 @@ class LandscapeChunks:
                         for _ in range(replicas)
                     ]
                 )
-            names = ray.get(actors[0][0].metric_names.remote())
+            answers = _wait_started(
+                ray, target, [a.metric_names.remote() for row in actors for a in row]
+            )
+            names = answers[0]
             if tuple(names) != tuple(evaluator.metric_names):
                 raise ClusterError(
                     f"The workers evaluate {names} but this machine {evaluator.metric_names}: "
@@ -306,6 +402,18 @@ class LandscapeChunks:
         ray = self._ray
         return _cluster_call(
             self.target, lambda: ray.get([a.pid.remote() for row in self.actors for a in row])
+        )
+
+    def nodes(self) -> int:
+        """How many of the cluster's nodes the workers run on."""
+        ray = self._ray
+        return len(
+            set(
+                _cluster_call(
+                    self.target,
+                    lambda: ray.get([a.node.remote() for row in self.actors for a in row]),
+                )
+            )
         )
 
     def run(

@@ -12,14 +12,22 @@ from tests.conftest import ROOT
 
 
 def open_page(
-    app_argv, page: str, *arguments, model: str | None = None, timeout: int = 180
+    app_argv,
+    page: str,
+    *arguments,
+    model: str | None = None,
+    timeout: int = 180,
+    session: dict | None = None,
 ) -> AppTest:
-    """The app started with ``arguments``, ``model`` chosen in the sidebar, on ``app_pages/page``."""
+    """The app started with ``arguments``, ``model`` chosen in the sidebar, on ``app_pages/page``
+    with the widget values in ``session`` (key -> value) set before the page first runs."""
     app_argv(*arguments)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     at.run()
     if model is not None:
         at.selectbox(key="model_choice").select(model).run()
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
     at.switch_page(f"app_pages/{page}").run()
     assert not at.exception, [exception.value for exception in at.exception]
     return at

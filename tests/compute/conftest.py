@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from neurogenesis.compute import ComputeTarget
+from tests.app.conftest import app_argv  # noqa: F401 (the page tests' fixture, for pages on a cluster)
 
 RAY_CPUS = 2
 
