@@ -191,7 +191,8 @@ def tune_setup(plan: TunePlan, metric: str, goal: str, epochs: int, workers: int
 
 def run_name(search: str, params: Mapping[str, Any], trial_id: str) -> str:
     """A trial's run folder: the point's name as on this machine (``lr_0.001_width_8``); a TPE
-    trial's is prefixed with its number, as TPE may suggest a point twice."""
+    trial's is prefixed with its Tune trial id (``trial_241f8736_lr_0.000682408_width_4``), as
+    TPE may suggest a point twice."""
     from neurogenesis.zoo.common import sweep_run_name
 
     name = sweep_run_name(dict(params))
