@@ -311,6 +311,8 @@ def _parser() -> argparse.ArgumentParser:
         "and can also search with Optuna's TPE (--search tpe) and stop trials that fall behind "
         "(--asha); DIR must then be a folder every worker can write (a shared path; with --ray "
         "local, this machine's disk). A trial whose worker dies is run again.",
+        epilog="example: neurogenesis sweep digits_cnn --out /shared/sweeps/digits --ray auto "
+        "--search tpe --random 16 --asha",
     )
     sweep.add_argument(
         "scenario", metavar="SCENARIO", help="a demo scenario name (see `neurogenesis demo --help`)"
@@ -325,7 +327,11 @@ def _parser() -> argparse.ArgumentParser:
         "parameter's default values, or its random choices with --random)",
     )
     sweep.add_argument(
-        "--random", type=int, default=None, metavar="N", help="N random points instead of a grid"
+        "--random",
+        type=int,
+        default=None,
+        metavar="N",
+        help="N random points instead of a grid (with --search tpe: N trials; default 8)",
     )
     sweep.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
     sweep.add_argument(
