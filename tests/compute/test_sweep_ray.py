@@ -5,7 +5,8 @@ same point swept on this machine; the searchers' configuration checked without r
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
+import io
 import json
 import math
 import os
@@ -23,13 +24,7 @@ from neurogenesis.io.trials import read_trials
 
 pytest.importorskip("ray", reason="Ray is not installed here (pip install 'neurogenesis[ray]')")
 
-from neurogenesis.compute.sweeps import (  # noqa: E402
-    ENGINE,
-    TunePlan,
-    plan_from_arguments,
-    run_tune_sweep,
-    tune_setup,
-)
+from neurogenesis.compute.sweeps import ENGINE, plan_from_arguments, tune_setup  # noqa: E402
 
 SCENARIO = "digits_cnn"
 # One trial at a time, the better point first: ASHA then stops the second after its first epoch
@@ -73,19 +68,24 @@ def _kill_a_training_trial(sweep_dir: Path, done: threading.Event) -> int | None
 
 @pytest.fixture(scope="module")
 def tune_sweep(ray_target, tmp_path_factory):
-    """The one Tune sweep of this module: two points x two epochs, ASHA on, a worker killed."""
+    """The one Tune sweep of this module, through the command line: two points x two epochs,
+    one trial at a time, ASHA on, a worker killed."""
     sweep_dir = tmp_path_factory.mktemp("tune") / "sweep"
-    target = dataclasses.replace(ray_target, workers=1)
     outcome: dict = {}
     done = threading.Event()
+    argv = ["sweep", SCENARIO, "--out", str(sweep_dir), "--points", json.dumps(POINTS),
+            "--epochs", str(EPOCHS), "--asha", "--ray", ray_target.address, "--workers", "1"]  # fmt: skip
 
     def sweep():
+        printed = io.StringIO()
         try:
-            plan = TunePlan("grid", points=POINTS, asha=True)
-            outcome["summary"] = run_tune_sweep(SCENARIO, sweep_dir, target, plan, epochs=EPOCHS)
+            with contextlib.redirect_stdout(printed):
+                outcome["code"] = main(argv)
+            outcome["summary"] = json.loads((sweep_dir / "sweep.json").read_text())
         except BaseException as error:  # reported by the test below
             outcome["error"] = error
         finally:
+            outcome["printed"] = printed.getvalue()
             done.set()
 
     thread = threading.Thread(target=sweep, daemon=True)
@@ -102,7 +102,7 @@ def tune_sweep(ray_target, tmp_path_factory):
 def test_tune_sweep_writes_every_run_and_the_local_sweep_schema(tune_sweep):
     sweep_dir, outcome = tune_sweep
     summary = outcome["summary"]
-    assert json.loads((sweep_dir / "sweep.json").read_text()) == summary
+    assert outcome["code"] == 0, outcome["printed"]
     assert summary["status"] == "finished"
     assert summary["engine"] == ENGINE and summary["search"] == "grid"
     assert summary["scheduler"] == "asha" and summary["trials"] == len(POINTS)
@@ -112,6 +112,13 @@ def test_tune_sweep_writes_every_run_and_the_local_sweep_schema(tune_sweep):
     assert summary["planned"] == [dict(point) for point in POINTS]
     assert [point["params"] for point in summary["points"]] == summary["planned"]
     assert [point["run"] for point in summary["points"]] == ["lr_0.003_width_4", "lr_0.001_width_4"]
+    lines = [line for line in outcome["printed"].splitlines() if line.startswith("[")]
+    for index, point in enumerate(summary["points"], start=1):
+        value = point["final"]["val_accuracy"]
+        assert lines[index - 1].startswith(f"[{index}/2] {point['run']}: val_accuracy {value} ")
+    assert outcome["printed"].splitlines()[-1] == (
+        f"sweep finished: 2 of 2 points -> {sweep_dir / 'sweep.json'}"
+    )
     # Tune's own files are hidden from the run readers; the runs are exactly the points.
     assert {run.name for run in find_runs(sweep_dir)} == {p["run"] for p in summary["points"]}
 
