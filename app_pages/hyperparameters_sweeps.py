@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages import ui
 from neurogenesis import cached, live
 from neurogenesis.errors import InputError
 from neurogenesis.workspace import TRIAL_SUFFIXES
 
 SWEEPS_SHOWN = 3
+TPE = "TPE (Optuna)"
 
 
 def upload() -> None:
@@ -46,15 +48,23 @@ def sweep_form(model) -> None:
         key="hyperparameters_scenario",
     )
     spec = sweep_spec(scenario)
-    mode = st.segmented_control(
-        "Points", ["grid", "random"], default="grid", key="hyperparameters_sweep_mode"
+    target = ui.compute_target(
+        "hyperparameters_compute",
+        help="The cluster runs the points as Ray Tune trials, several at once, writing the same "
+        "runs into the same folder: they land here as they finish.",
     )
+    modes = ["grid", "random"] if target.is_local else ["grid", "random", TPE]
+    mode = st.segmented_control("Points", modes, default="grid", key="hyperparameters_sweep_mode")
     grid: dict[str, list] = {}
     random = None
-    if mode == "random":
+    if mode in ("random", TPE):
         left, right = st.columns(2)
         random = left.number_input(
-            "Random points", 2, live.MAX_SWEEP_POINTS, 8, key="hyperparameters_random"
+            "Random points" if mode == "random" else "Trials",
+            2,
+            live.MAX_SWEEP_POINTS,
+            8,
+            key="hyperparameters_random",
         )
         seed = right.number_input("Seed", 0, 10_000, 0, key="hyperparameters_random_seed")
         st.caption(
@@ -70,14 +80,23 @@ def sweep_form(model) -> None:
     epochs = st.number_input(
         "Epochs per point", 1, live.MAX_SWEEP_EPOCHS, spec.epochs, key="hyperparameters_epochs"
     )
+    asha = not target.is_local and st.checkbox(
+        "Stop trials that fall behind (ASHA)",
+        key="hyperparameters_asha",
+        help=f"After each epoch Ray Tune's ASHA stops a trial whose {spec.metric} is behind the "
+        "others'; its run says how many epochs it trained.",
+    )
     if st.button("Start the sweep", type="primary", key="hyperparameters_start"):
         try:
             sweep = live.start_sweep(
                 scenario,
-                grid=None if mode == "random" else grid,
-                random=None if mode != "random" else int(random),
+                grid=None if random is not None else grid,
+                random=None if random is None else int(random),
                 seed=int(seed),
                 epochs=int(epochs),
+                target=target,
+                search="tpe" if mode == TPE else None,
+                asha=asha,
             )
         except InputError as error:
             st.error(str(error))

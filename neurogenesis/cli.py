@@ -306,7 +306,13 @@ def _parser() -> argparse.ArgumentParser:
         help="sweep a demo scenario's hyperparameters into a folder, one recorded run per point",
         description="Train a demo scenario once per point of a grid (default: the scenario's own "
         "demo grid) or of a random draw, each point a light recorded run in DIR/<point>; "
-        "DIR/sweep.json is rewritten after every point. Create a file named STOP in DIR to stop.",
+        "DIR/sweep.json is rewritten after every point. Create a file named STOP in DIR to stop. "
+        "With --ray, Ray Tune runs the points as trials on the cluster (--workers at once), "
+        "and can also search with Optuna's TPE (--search tpe) and stop trials that fall behind "
+        "(--asha); DIR must then be a folder every worker can write (a shared path; with --ray "
+        "local, this machine's disk). A trial whose worker dies is run again.",
+        epilog="example: neurogenesis sweep digits_cnn --out /shared/sweeps/digits --ray auto "
+        "--search tpe --random 16 --asha",
     )
     sweep.add_argument(
         "scenario", metavar="SCENARIO", help="a demo scenario name (see `neurogenesis demo --help`)"
@@ -321,7 +327,11 @@ def _parser() -> argparse.ArgumentParser:
         "parameter's default values, or its random choices with --random)",
     )
     sweep.add_argument(
-        "--random", type=int, default=None, metavar="N", help="N random points instead of a grid"
+        "--random",
+        type=int,
+        default=None,
+        metavar="N",
+        help="N random points instead of a grid (with --search tpe: N trials; default 8)",
     )
     sweep.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
     sweep.add_argument(
@@ -329,6 +339,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument(
         "--epochs", type=int, default=None, help="epochs per point (default: the scenario's own)"
+    )
+    sweep.add_argument(
+        "--search",
+        choices=("grid", "random", "tpe"),
+        default=None,
+        help="how points are chosen: every point of the grid, --random N random points, or N "
+        "trials of Optuna's TPE over the scenario's random space (--seed seeds it; tpe needs "
+        "--ray). Default: random with --random, else grid",
+    )
+    sweep.add_argument(
+        "--asha",
+        action="store_true",
+        help="with --ray: stop trials whose metric falls behind the others' after each epoch "
+        "(Ray Tune's ASHA scheduler); a stopped trial's run says how many epochs it trained",
     )
     saliency = verbs.add_parser(
         "saliency",
@@ -649,6 +673,20 @@ def _sweep(args: argparse.Namespace) -> int:
     from neurogenesis.zoo import parse_grid, plan_sweep, run_scenario_sweep, sweep_spec
 
     spec = sweep_spec(args.scenario)
+    target = _compute_target(args)
+    if target.is_local and (args.search == "tpe" or args.asha):
+        chosen = "--search tpe" if args.search == "tpe" else "--asha"
+        raise InputError(
+            f"Expected --ray with {chosen}: Ray Tune runs TPE searches and ASHA early stopping "
+            "(--ray local runs them on this machine). Received: no --ray."
+        )
+    if args.search == "grid" and args.random is not None:
+        raise InputError(
+            f"Expected --random N with --search random or tpe. Received: --search grid "
+            f"--random {args.random}."
+        )
+    points = None
+    grid = parse_grid(spec, args.grid)
     if args.points is not None:
         if args.grid or args.random is not None:
             raise InputError("Expected --points alone, without --grid or --random.")
@@ -658,9 +696,13 @@ def _sweep(args: argparse.Namespace) -> int:
             raise InputError(f"Expected --points as a JSON list of points ({error}).") from error
         if not isinstance(points, list):
             raise InputError(f"Expected --points as a JSON list. Received: {args.points[:80]!r}.")
-    else:
-        grid = parse_grid(spec, args.grid)
-        points = plan_sweep(spec, grid=grid, random=args.random, seed=args.seed)
+    elif target.is_local:
+        random = args.random
+        if args.search == "random" and random is None:
+            from neurogenesis.compute.sweeps import DEFAULT_TRIALS
+
+            random = DEFAULT_TRIALS
+        points = plan_sweep(spec, grid=grid, random=random, seed=args.seed)
     if args.epochs is not None and args.epochs < 1:
         raise InputError(f"Expected at least 1 epoch. Received: --epochs {args.epochs}.")
     _quiet_tensorflow()
@@ -668,16 +710,34 @@ def _sweep(args: argparse.Namespace) -> int:
     def report(point: dict, summary: dict) -> None:
         best, metric = point["best"], summary["metric"]
         print(
-            f"[{len(summary['points'])}/{len(summary['planned'])}] {point['run']}: {metric} "
+            f"[{len(summary['points'])}/{summary.get('trials', len(summary['planned']))}] "
+            f"{point['run']}: {metric} "
             f"{point['final'].get(metric)} (best {best.get(metric)} at epoch {best['epoch']})",
             flush=True,
         )
 
-    summary = run_scenario_sweep(
-        args.scenario, args.out, points=points, epochs=args.epochs, progress=report
-    )
+    if target.is_local:
+        summary = run_scenario_sweep(
+            args.scenario, args.out, points=points, epochs=args.epochs, progress=report
+        )
+    else:
+        from neurogenesis.compute.sweeps import plan_from_arguments, run_tune_sweep
+
+        plan = plan_from_arguments(
+            args.scenario,
+            search=args.search,
+            points=points,
+            grid=grid,
+            random=args.random,
+            seed=args.seed,
+            asha=args.asha,
+        )
+        summary = run_tune_sweep(
+            args.scenario, args.out, target, plan, epochs=args.epochs, progress=report
+        )
     print(
-        f"sweep {summary['status']}: {len(summary['points'])} of {len(summary['planned'])} points "
+        f"sweep {summary['status']}: {len(summary['points'])} of "
+        f"{summary.get('trials', len(summary['planned']))} points "
         f"-> {Path(args.out) / SWEEP_FILE}",
         flush=True,
     )

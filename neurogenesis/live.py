@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from neurogenesis.compute import ComputeTarget
 from neurogenesis.errors import InputError
 from neurogenesis.io.run_folder import (
     SWEEP_FILE,
@@ -106,10 +107,13 @@ class LiveSweep:
         sweep_id: the folder's name, ``<scenario>-sweep-<time>-<hex>``.
         scenario: the demo scenario.
         sweep_dir: the sweep folder: one run folder per point and ``sweep.json``.
-        points: every planned point's parameters, in the order given.
+        points: every planned point's parameters, in the order given (empty for a TPE search,
+            whose points the searcher picks as it goes).
         epochs: epochs per point.
         started: when it started (``time.time()``).
         pid: the child process.
+        trials: how many trials (points) the sweep runs.
+        cluster: where its trials run, in words (None: this machine).
     """
 
     sweep_id: str
@@ -119,14 +123,18 @@ class LiveSweep:
     epochs: int
     started: float
     pid: int
+    trials: int | None = None
+    cluster: str | None = None
 
     def source(self) -> Source:
         """The sweep folder as a log source: every point is a run the training page can read."""
+        count = self.trials if self.trials is not None else len(self.points)
+        where = f" on {self.cluster}" if self.cluster else ""
         return _live_source(
             f"{self.scenario} sweep",
             self.started,
             self.sweep_dir,
-            f"{len(self.points)}-point sweep run live from the dashboard",
+            f"{count}-point sweep run live from the dashboard{where}",
         )
 
 
@@ -320,10 +328,16 @@ def start_sweep(
     epochs: int | None = None,
     live_dir: Path | None = None,
     python: str | None = None,
+    target: ComputeTarget | None = None,
+    search: str | None = None,
+    asha: bool = False,
 ) -> LiveSweep:
     """Starts a hyperparameter sweep of a demo scenario in a background process.
 
-    The points are checked here, so a bad request fails at once instead of in the child.
+    The points are checked here, so a bad request fails at once instead of in the child. With a
+    cluster ``target`` the child is the same command with ``--ray`` (Ray Tune runs the points as
+    trials on the cluster, writing into the same folder, which must be one the cluster's workers
+    can write: with ``--ray local``, this machine's disk).
 
     Args:
         scenario: a name from ``neurogenesis.zoo.SCENARIOS``.
@@ -335,49 +349,79 @@ def start_sweep(
         epochs: epochs per point (1 to ``MAX_SWEEP_EPOCHS``; default the scenario's).
         live_dir: where sweep folders are made (default ``LIVE_DIR``).
         python: the interpreter to run (default ``TRAINER_PYTHON``, else the current one).
+        target: where the trials run (None or ``compute.LOCAL``: this machine).
+        search: on a cluster, ``"tpe"``: ``random`` trials of Optuna's TPE over the scenario's
+            random space instead of planned points.
+        asha: on a cluster, stop trials that fall behind (Ray Tune's ASHA).
 
     Returns:
         The sweep; its folder exists at once and fills point by point.
 
     Raises:
         InputError: an unknown scenario, bad points, more than ``MAX_SWEEP_POINTS`` points, an
-            epoch count out of range, or too many runs at once.
+            epoch count out of range, too many runs at once, or TPE or ASHA without a cluster.
     """
     from neurogenesis.zoo import plan_sweep, sweep_spec
     from neurogenesis.zoo.common import check_points
 
     spec = sweep_spec(scenario)
+    cluster = None if target is None or target.is_local else target
+    if cluster is None and (search == "tpe" or asha):
+        raise InputError(
+            "Expected a Ray cluster for a TPE search or ASHA early stopping (start the server "
+            "with --ray). Received: this machine."
+        )
     if points is not None and (grid is not None or random is not None):
         raise InputError("Expected either points, or a grid and/or a random count, not both.")
-    if points is not None:
+    if search == "tpe":
+        if points is not None or grid is not None or random is None:
+            raise InputError("Expected a count of trials, alone, for a TPE search.")
+        planned: list[dict] = []
+        count = int(random)
+    elif points is not None:
         planned = check_points(spec, list(points))
+        count = len(planned)
     else:
         planned = plan_sweep(spec, grid=grid, random=random, seed=seed)
-    if len(planned) > MAX_SWEEP_POINTS:
+        count = len(planned)
+    if count < 1:
+        raise InputError(f"Expected at least 1 trial. Received: {count}.")
+    if count > MAX_SWEEP_POINTS:
         raise InputError(
             f"Expected at most {MAX_SWEEP_POINTS} sweep points on this server. Received "
-            f"{len(planned)}; take fewer values or fewer random points."
+            f"{count}; take fewer values or fewer random points."
         )
     epochs = _check_epochs(spec.epochs if epochs is None else epochs, MAX_SWEEP_EPOCHS)
     _check_room(scenario)
+
+    def arguments(folder: Path) -> list[str]:
+        chosen = ["--search", "tpe", "--random", str(count), "--seed", str(seed)]
+        if search != "tpe":
+            chosen = ["--points", json.dumps(planned)]
+        where: list[str] = []
+        if cluster is not None:
+            where = ["--ray", str(cluster.address)]
+            if cluster.workers is not None:
+                where += ["--workers", str(cluster.workers)]
+            if cluster.gpus_per_worker:
+                where += ["--gpus-per-worker", f"{cluster.gpus_per_worker:g}"]
+            if asha:
+                where.append("--asha")
+        return ["sweep", scenario, "--out", str(folder), *chosen, "--epochs", str(epochs), *where]
+
     sweep_id, sweep_dir, process = _spawn(
-        f"{scenario}-sweep",
-        live_dir,
-        python,
-        SWEEP_LOG_FILE,
-        lambda folder: [
-            "sweep",
-            scenario,
-            "--out",
-            str(folder),
-            "--points",
-            json.dumps(planned),
-            "--epochs",
-            str(epochs),
-        ],
+        f"{scenario}-sweep", live_dir, python, SWEEP_LOG_FILE, arguments
     )
     return LiveSweep(
-        sweep_id, scenario, str(sweep_dir), tuple(planned), epochs, time.time(), process.pid
+        sweep_id,
+        scenario,
+        str(sweep_dir),
+        tuple(planned),
+        epochs,
+        time.time(),
+        process.pid,
+        trials=count,
+        cluster=None if cluster is None else cluster.describe(),
     )
 
 
@@ -400,10 +444,14 @@ def sweep_progress(sweep: LiveSweep) -> tuple[int, int]:
     summary = _summary(sweep)
     done = summary.get("points")
     planned = summary.get("planned")
-    return (
-        len(done) if isinstance(done, list) else 0,
-        len(planned) if isinstance(planned, list) else len(sweep.points),
-    )
+    trials = summary.get("trials")  # a sweep Ray Tune runs: TPE plans its points as it goes
+    if isinstance(trials, int) and not isinstance(trials, bool):
+        total = trials
+    elif isinstance(planned, list):
+        total = len(planned)
+    else:
+        total = sweep.trials if sweep.trials is not None else len(sweep.points)
+    return (len(done) if isinstance(done, list) else 0, total)
 
 
 def sweep_written(sweep: LiveSweep) -> bool:

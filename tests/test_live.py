@@ -240,6 +240,70 @@ def test_sweep_limits(tmp_path, fake_sweeper, monkeypatch):
     _wait_for_sweep(sweep, {"stopped"})
 
 
+ARGV_RECORDER = """
+import json, sys, pathlib
+args = sys.argv[sys.argv.index("sweep") + 1:]
+out = pathlib.Path(args[args.index("--out") + 1])
+(out / "argv.json").write_text(json.dumps(args))
+"""
+
+
+def _recorded_arguments(sweep, timeout=30.0) -> list[str]:
+    path = Path(sweep.sweep_dir, "argv.json")
+    deadline = time.time() + timeout
+    while not path.is_file():
+        assert time.time() < deadline, "the sweep process never started"
+        time.sleep(0.02)
+    return json.loads(path.read_text())
+
+
+def test_a_cluster_sweep_is_the_same_command_with_ray(tmp_path, monkeypatch):
+    from neurogenesis.compute import LOCAL, ComputeTarget
+
+    monkeypatch.setattr(live, "_PROCESSES", {})
+    recorder = fake_interpreter(tmp_path, "python-argv", ARGV_RECORDER)
+    cluster = ComputeTarget("ray://head:10001", workers=3, gpus_per_worker=0.5)
+    grid = {"learning_rate": [1e-3, 3e-3], "width": [4]}
+    sweep = live.start_sweep(
+        "digits_cnn", grid=grid, epochs=2, live_dir=tmp_path, python=recorder,
+        target=cluster, asha=True,
+    )  # fmt: skip
+    arguments = _recorded_arguments(sweep)
+    assert arguments[:3] == ["digits_cnn", "--out", sweep.sweep_dir]
+    assert json.loads(arguments[arguments.index("--points") + 1]) == list(sweep.points)
+    assert arguments[arguments.index("--epochs") + 1] == "2"
+    tail = arguments[arguments.index("--ray") :]
+    assert tail == ["--ray", "ray://head:10001", "--workers", "3", "--gpus-per-worker", "0.5",
+                    "--asha"]  # fmt: skip
+    assert sweep.trials == 2 and "on the Ray cluster at ray://head:10001" in (
+        sweep.source().description
+    )
+    # TPE: the searcher picks the points, so only their count and seed travel.
+    tpe = live.start_sweep(
+        "digits_cnn", random=4, seed=2, epochs=1, live_dir=tmp_path, python=recorder,
+        target=ComputeTarget("local"), search="tpe",
+    )  # fmt: skip
+    arguments = _recorded_arguments(tpe)
+    assert "--points" not in arguments and "--asha" not in arguments
+    start = arguments.index("--search")
+    assert arguments[start : start + 6] == ["--search", "tpe", "--random", "4", "--seed", "2"]
+    assert arguments[arguments.index("--ray") :] == ["--ray", "local"]
+    assert tpe.points == () and live.sweep_progress(tpe) == (0, 4)
+    (Path(tpe.sweep_dir) / "sweep.json").write_text(
+        json.dumps({"planned": [{"learning_rate": 1e-3, "width": 4}], "points": [], "trials": 4})
+    )
+    assert live.sweep_progress(tpe) == (0, 4)  # TPE's planned list grows; trials is the count
+    # On this machine: the sweep as always, and no TPE or ASHA.
+    for options in ({"search": "tpe", "random": 4}, {"asha": True, "random": 4}):
+        with pytest.raises(InputError, match="Expected a Ray cluster"):
+            live.start_sweep("digits_cnn", live_dir=tmp_path, python=recorder, target=LOCAL,
+                             **options)  # fmt: skip
+    local = live.start_sweep(
+        "digits_cnn", grid=grid, epochs=1, live_dir=tmp_path, python=recorder, target=LOCAL
+    )
+    assert "--ray" not in _recorded_arguments(local) and local.cluster is None
+
+
 def test_sweep_status_from_sweep_json_alone(tmp_path):
     """Another server process (no handle on the child) reads the sweep's state from its file."""
     points = ({"learning_rate": 1e-3, "width": 4}, {"learning_rate": 3e-3, "width": 4})

@@ -10,6 +10,7 @@ the same call sends them to a Ray cluster and gives the same result to float tol
   worker by the same safe loader (the cluster need not share a file system).
 - :mod:`.local`: the embedded default.
 - :mod:`.ray`: the Ray backend (``pip install neurogenesis[ray]``; imported only when asked).
+- :mod:`.sweeps`: a demo scenario's sweep as Ray Tune trials (grid, random, Optuna's TPE; ASHA).
 
 Nothing here imports Ray, TensorFlow or Streamlit at import time.
 """

@@ -754,6 +754,9 @@ def _read_sweep(path: Path) -> Trials:
         )
     planned_list = sweep.get("planned")
     planned = len(planned_list) if isinstance(planned_list, list) else None
+    trials = sweep.get("trials")  # a sweep Ray Tune runs: a TPE search plans as it goes
+    if isinstance(trials, int) and not isinstance(trials, bool) and trials > 0:
+        planned = max(trials, planned or 0)
     status = sweep.get("status") if isinstance(sweep.get("status"), str) else None
     points = [p for p in sweep["points"] if isinstance(p, dict)]
     notes = []

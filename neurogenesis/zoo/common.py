@@ -256,6 +256,7 @@ def fit_recorded(
     samples: tuple | None = None,
     recorder_options: dict | None = None,
     clean: bool = True,
+    callbacks: Sequence[Any] = (),
 ) -> dict[str, list[float]]:
     """Trains a compiled model into a run folder with the recorder; returns the history.
 
@@ -263,6 +264,8 @@ def fit_recorded(
     run of a scenario; the run's sample set is ``samples`` or else the first
     :data:`RECORDER_SAMPLE_SIZE` validation samples. ``clean`` empties the folder first (a rebuild); the dashboard's
     live training passes ``clean=False``, as it may have put files there (the stop file's folder).
+    ``callbacks`` run after the recorder: the epoch they see is already recorded (a Ray Tune trial
+    reports it, and its worker may be ended right after).
     """
     run_dir = Path(run_dir)
     if clean:
@@ -286,7 +289,7 @@ def fit_recorded(
         batch_size=batch_size,
         shuffle=True,
         verbose=0,
-        callbacks=[callback],
+        callbacks=[callback, *callbacks],
     )
     return {key: [float(value) for value in values] for key, values in history.history.items()}
 
@@ -355,9 +358,12 @@ def restart_training(model, initial_weights: list[np.ndarray], learning_rate: fl
     optimizer.learning_rate = learning_rate
 
 
-def _point_summary(
+def point_summary(
     name: str, params: dict[str, Any], history: dict[str, list[float]], metric: str, goal: str
 ) -> dict:
+    """A finished point as ``sweep.json`` lists it: ``run``, ``params``, ``final`` (the last
+    value of every metric) and ``best`` (every metric at the best epoch, and that 1-based
+    ``epoch``)."""
     best = best_epoch(history, metric, goal)
     return {
         "run": name,
@@ -534,7 +540,7 @@ def run_sweep(
                     sweep_dir / name, history, metric, epochs
                 ):
                     break
-                done[name] = _point_summary(name, params, history, metric, goal)
+                done[name] = point_summary(name, params, history, metric, goal)
                 summary["points"] = [done[key] for key in names if key in done]
                 _write_summary(sweep_dir, summary)
                 if progress is not None:
@@ -588,6 +594,7 @@ class Recipe:
         light: bool = False,
         clean: bool = True,
         comparison: bool = False,
+        callbacks: Sequence[Any] = (),
     ) -> dict[str, list[float]]:
         """One recorded training (:func:`fit_recorded`) of ``hyperparameters["epochs"]`` epochs;
         returns the history.
@@ -600,6 +607,7 @@ class Recipe:
             light: a sweep point: metrics only.
             clean: empty the folder first.
             comparison: a run kept only to be compared with the main one: fewer checkpoints.
+            callbacks: more Keras callbacks, run after the recorder (:func:`fit_recorded`).
         """
         train, validation = self.split(data)
         history = fit_recorded(
@@ -615,6 +623,7 @@ class Recipe:
             samples=None if self.samples is None else self.samples(data),
             recorder_options=None if self.recorder_options is None else dict(self.recorder_options),
             clean=clean,
+            callbacks=callbacks,
         )
         if self.after_fit is not None and not light:
             self.after_fit(model, Path(run_dir))
@@ -1032,6 +1041,58 @@ def sweep_scenario(
         fresh=fresh,
         progress=progress,
     )
+
+
+def train_sweep_point(
+    scenario: Scenario,
+    sweep_dir: Path,
+    params: Mapping[str, Any],
+    *,
+    epochs: int,
+    run_name: str | None = None,
+    callbacks: Sequence[Any] = (),
+) -> dict[str, list[float]]:
+    """One point of a scenario's sweep on its own (a Ray Tune trial): the light recorded run that
+    :func:`run_sweep` trains for the first point of its group, into ``sweep_dir/<run_name>``.
+
+    The same steps in the same order (seed, fresh compiled model, :func:`restart_training` to the
+    point's learning rate, seed, recorded fit), so the run is the one a sweep on this machine
+    records for that point; a ``STOP`` file in ``sweep_dir`` is forwarded to the run as there.
+
+    Args:
+        scenario: the scenario (it declares a sweep).
+        sweep_dir: the sweep folder.
+        params: the point (checked with :func:`check_points`; ``learning_rate`` in it).
+        epochs: epochs to train.
+        run_name: the run's folder name; by default :func:`sweep_run_name` of the point.
+        callbacks: more Keras callbacks, run after the recorder (:func:`fit_recorded`).
+
+    Returns:
+        The Keras history of the run.
+    """
+    spec = scenario.sweep
+    if spec is None:
+        raise UnsupportedModelError(f"The scenario '{scenario.name}' has no sweep.")
+    (point,) = check_points(spec, [dict(params)])
+    run_dir = Path(sweep_dir) / (run_name or sweep_run_name(point))
+    recipe, data = scenario.setup()
+    set_seed(SEED)
+    model = recipe.compiled(
+        **{key: value for key, value in point.items() if key != "learning_rate"}
+    )
+    restart_training(
+        model, [variable.numpy() for variable in model.weights], point["learning_rate"]
+    )
+    set_seed(SEED)
+    with _stop_forwarded(Path(sweep_dir), run_dir):
+        return recipe.fit(
+            model,
+            run_dir,
+            data,
+            hyperparameters=recipe.hyperparameters(epochs=epochs, seed=SEED, **point),
+            light=True,
+            callbacks=callbacks,
+        )
 
 
 # --------------------------------------------------------------------------------------------

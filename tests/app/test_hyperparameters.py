@@ -136,6 +136,54 @@ def test_a_live_sweep_lands_on_the_page(app_argv, tmp_path, monkeypatch):
     np.testing.assert_allclose(sorted(table["val_accuracy"]), finals)
 
 
+def test_on_a_cluster_the_sweep_form_starts_the_same_command_with_ray(
+    app_argv, tmp_path, monkeypatch
+):
+    """A server started with --ray offers Compute on: this machine | the cluster, and TPE and
+    ASHA there; the sweep starts as the same CLI command with --ray (a stand-in records it)."""
+    from neurogenesis import compute, live
+    from tests.test_live import ARGV_RECORDER, _recorded_arguments, fake_interpreter
+
+    monkeypatch.setattr(compute, "_CLUSTER", None)  # the app's --ray sets it; put back after
+    monkeypatch.setattr(live, "LIVE_DIR", tmp_path / "live")
+    monkeypatch.setattr(live, "_PROCESSES", {})
+    monkeypatch.setattr(
+        live, "TRAINER_PYTHON", fake_interpreter(tmp_path, "python-argv", ARGV_RECORDER)
+    )
+    at = open_page(
+        app_argv,
+        "hyperparameters.py",
+        "--ray",
+        "local",
+        "--workers",
+        "2",
+        model="digits_cnn (demo)",
+    )
+    where = at.radio(key="hyperparameters_compute")
+    assert where.options == ["this machine", "a Ray instance on this machine"]
+    assert where.value == "a Ray instance on this machine"
+    modes = at.segmented_control(key="hyperparameters_sweep_mode")
+    assert modes.options == ["grid", "random", "TPE (Optuna)"]
+    at.segmented_control(key="hyperparameters_sweep_mode").set_value("TPE (Optuna)")
+    rerun(at)
+    at.number_input(key="hyperparameters_random").set_value(3)
+    at.number_input(key="hyperparameters_epochs").set_value(1)
+    at.checkbox(key="hyperparameters_asha").check()
+    at.button(key="hyperparameters_start").click()
+    rerun(at)
+    (sweep,) = at.session_state["live_sweeps"]
+    arguments = _recorded_arguments(sweep)
+    assert arguments[arguments.index("--search") :] == [
+        "--search", "tpe", "--random", "3", "--seed", "0", "--epochs", "1",
+        "--ray", "local", "--workers", "2", "--asha",
+    ]  # fmt: skip
+    # Back on this machine: the grid sweep as always, without TPE or ASHA.
+    at.radio(key="hyperparameters_compute").set_value("this machine")
+    rerun(at)
+    assert at.segmented_control(key="hyperparameters_sweep_mode").options == ["grid", "random"]
+    assert not [box for box in at.checkbox if box.key == "hyperparameters_asha"]
+
+
 def test_hparams_logs_under_the_sidebars_logdir(app_argv, tmp_path):
     tf = pytest.importorskip("tensorflow")
     from tensorboard.plugins.hparams import api as hp

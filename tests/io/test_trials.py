@@ -75,6 +75,27 @@ def test_sweep_being_written_keeps_planned_status_and_failed_points(tmp_path):
     assert any("2 of 3" in note for note in trials.notes)
 
 
+def test_a_tune_sweep_counts_its_trials_and_pruned_points(tmp_path):
+    """A Ray Tune sweep (compute.sweeps): TPE's planned list grows as it suggests points, so
+    ``trials`` is the count; a trial ASHA stopped is a pruned point; extra keys are fine."""
+    points = [
+        {"run": "trial_000_a", "params": {"lr": 0.1}, "final": {"val_loss": 1.5}},
+        {"run": "trial_001_b", "params": {"lr": 0.3}, "final": {"val_loss": 2.5}, "state": "pruned",
+         "epochs": 1},
+    ]  # fmt: skip
+    sweep = {
+        "parameters": ["lr"], "metric": "val_loss", "goal": "min", "status": "running",
+        "planned": [{"lr": 0.1}, {"lr": 0.3}, {"lr": 0.2}], "points": points,
+        "engine": "ray tune", "search": "tpe", "scheduler": "asha", "trials": 5, "retries": 0,
+    }  # fmt: skip
+    (tmp_path / "sweep.json").write_text(json.dumps(sweep))
+    trials = read_trials(tmp_path)
+    assert trials.planned == 5 and trials.status == "running"
+    assert list(trials.states) == ["complete", "pruned"]
+    np.testing.assert_allclose(trials.metric_values["val_loss"], [1.5, 2.5])
+    assert any("2 of 5" in note for note in trials.notes)
+
+
 def test_half_written_sweep_json_is_a_clear_error(tmp_path):
     (tmp_path / "sweep.json").write_text('{"points": [{"run": ')
     with pytest.raises(InputError, match="being written"):
