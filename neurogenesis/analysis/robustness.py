@@ -18,6 +18,7 @@ The user's model is never changed; gradients go through :func:`graph.tap_model`.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import weakref
@@ -1191,6 +1192,7 @@ def _run_attack(
     fixed_features: Sequence[int] | None = None,
     loss: Any = None,
     input_name: str | None = None,
+    first_sample: int = 0,
 ) -> AdversarialInfo:
     if score not in ("loss", "logit"):
         raise InputError(f"Expected score 'loss' or 'logit'. Received: {score!r}.")
@@ -1233,6 +1235,9 @@ def _run_attack(
     original = x.astype(np.float64)
     adv = original.copy()
     if random_start and np.any(eps > 0):
+        # A shard of a set starts where its samples start in the whole set: each uniform value
+        # takes one draw, so the draws of the samples before it are skipped.
+        rng.bit_generator.advance(first_sample * math.prod(x.shape[1:]))
         adv = _project(adv + rng.uniform(-eps, eps, size=x.shape), original, eps, bounds)
     for start in range(0, len(x), batch_size):
         part = slice(start, start + batch_size)
@@ -1384,6 +1389,7 @@ def pgd(
     fixed_features: Sequence[int] | None = None,
     loss: Any = None,
     input_name: str | None = None,
+    first_sample: int = 0,
 ) -> AdversarialInfo:
     """Projected gradient descent in the L-infinity ball (Madry et al. 2018).
 
@@ -1391,7 +1397,9 @@ def pgd(
     gradient steps of ``step_size`` (default ``step_factor * epsilon / steps``, per feature when
     epsilon is; Madry et al.'s 2.5 by default), projecting onto the
     epsilon ball around ``x`` and onto the value range after each. ``steps`` is lowered by
-    ``$NEUROGENESIS_MAX_STEPS`` when set. Arguments otherwise as :func:`fgsm`.
+    ``$NEUROGENESIS_MAX_STEPS`` when set. ``first_sample``: the index of ``x[0]`` in the whole
+    set (a shard's random start is then the one its samples get when the set is attacked at
+    once). Arguments otherwise as :func:`fgsm`.
 
     Returns:
         The adversarial batch and the model's accuracy on it.
@@ -1419,6 +1427,7 @@ def pgd(
         fixed_features=fixed_features,
         loss=loss,
         input_name=input_name,
+        first_sample=first_sample,
     )
 
 
