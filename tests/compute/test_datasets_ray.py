@@ -1,0 +1,347 @@
+"""Whole-dataset analyses on a real local Ray (2 workers) equal the local path on the same samples.
+
+Each Ray job costs an actor start (TensorFlow import and model load), so each is one
+module-scoped computation checked by several asserts. The references are today's local calls
+(``attribution_info``, ``pgd``, ``hidden_states`` on the whole set at once), not the job code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurogenesis.cli import main
+from neurogenesis.errors import InputError
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "models/digits_cnn.keras"
+COUNT = 2000
+TOLERANCE = 1e-5
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    """2,000 digits: the demo's 360 tiled and perturbed (so no two are the same), in [0, 1]."""
+    data = np.load(ROOT / "data/samples/digits_cnn.npz")
+    reps = -(-COUNT // len(data["x"]))
+    rng = np.random.default_rng(3)
+    x = np.tile(data["x"], (reps, 1, 1, 1))[:COUNT]
+    x = np.clip(x + rng.normal(0, 0.05, x.shape), 0, 1).astype(np.float32)
+    y = np.tile(data["y"], reps)[:COUNT]
+    path = tmp_path_factory.mktemp("digits") / "digits2000.npz"
+    np.savez(path, x=x, y=y)
+    return x, y, path
+
+
+@pytest.fixture(scope="module")
+def model():
+    from neurogenesis.io.models import load_model
+
+    return load_model(MODEL)
+
+
+def _main(argv) -> tuple[int, str]:
+    """``neurogenesis ARGV``: the exit code and what it printed (module fixtures have no capsys)."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main([str(a) for a in argv])
+    return code, printed.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# Attribution
+
+
+@pytest.fixture(scope="module")
+def saliency_cli(ray_target, digits, tmp_path_factory):
+    """``neurogenesis saliency --method gradient --ray local --workers 2`` on 2,000 samples."""
+    _, _, path = digits
+    out = tmp_path_factory.mktemp("saliency") / "gradient.npz"
+    code, _ = _main(
+        ["saliency", MODEL, "--data", path, "--method", "gradient", "--out", out]
+        + ["--ray", "local", "--workers", "2"]
+    )
+    return code, dict(np.load(out))
+
+
+def test_saliency_on_the_cluster_equals_the_local_maps(saliency_cli, digits, model):
+    from neurogenesis.analysis.attribution import attribution_info
+
+    code, written = saliency_cli
+    x, _, _ = digits
+    assert code == 0
+    local = attribution_info(model, x, "gradient")
+    assert set(written) == {"maps", "attributions", "target", "method", "score"}
+    assert written["maps"].shape == (COUNT, 8, 8)
+    np.testing.assert_array_equal(written["target"], local.target)
+    np.testing.assert_allclose(written["maps"], local.maps.astype(np.float32), atol=TOLERANCE)
+    np.testing.assert_allclose(
+        written["attributions"], local.attributions.astype(np.float32), atol=TOLERANCE
+    )
+    # The explained class is each sample's own prediction: the model's argmax, sample by sample.
+    np.testing.assert_array_equal(written["target"], model.predict(x, verbose=0).argmax(axis=1))
+
+
+@pytest.fixture(scope="module")
+def integrated_on_cluster(ray_target, digits, model):
+    """Integrated gradients from the set's mean (a per-set baseline) with 8 steps, on Ray."""
+    from neurogenesis.compute import jobs
+
+    x, _, _ = digits
+    return jobs.attribution(
+        model, x, "integrated_gradients", steps=8, baseline="mean", where=ray_target
+    )
+
+
+def test_integrated_gradients_on_the_cluster_equal_local(integrated_on_cluster, digits, model):
+    from neurogenesis.analysis.attribution import attribution_info
+
+    x, _, _ = digits
+    local = attribution_info(model, x, "integrated_gradients", steps=8, baseline="mean")
+    info = integrated_on_cluster
+    assert info.maps.shape == (COUNT, 8, 8) and info.steps == 8 and info.baseline == "mean"
+    np.testing.assert_array_equal(info.target, local.target)
+    np.testing.assert_allclose(info.attributions, local.attributions, atol=TOLERANCE)
+    np.testing.assert_allclose(info.maps, local.maps, atol=TOLERANCE)
+    np.testing.assert_allclose(info.scores, local.scores, atol=TOLERANCE)
+    # The baseline is the whole set's mean, not each shard's (which differ from it).
+    assert np.abs(x.mean(axis=0) - x[:256].mean(axis=0)).max() > 1e-3
+    np.testing.assert_allclose(
+        info.completeness_error, local.completeness_error, atol=TOLERANCE, equal_nan=True
+    )
+
+
+@pytest.fixture(scope="module")
+def smoothgrad_on_cluster(ray_target, digits, model):
+    """SmoothGrad (seeded noise drawn sample by sample over the set) on 300 samples in 5 shards."""
+    from neurogenesis.compute import jobs
+
+    x, _, _ = digits
+    return jobs.attribution(
+        model, x[:300], "smoothgrad", num_samples=4, where=ray_target, shard_size=64
+    )
+
+
+def test_smoothgrad_shards_draw_the_noise_of_the_whole_set(smoothgrad_on_cluster, digits, model):
+    from neurogenesis.analysis.attribution import attribution_info
+
+    x, _, _ = digits
+    local = attribution_info(model, x[:300], "smoothgrad", num_samples=4)
+    info = smoothgrad_on_cluster
+    assert info.num_samples == 4
+    np.testing.assert_allclose(info.maps, local.maps, atol=TOLERANCE)
+    np.testing.assert_allclose(info.attributions, local.attributions, atol=TOLERANCE)
+
+
+def test_smoothgrad_of_a_later_shard_starts_where_the_set_does(model, digits):
+    """Without Ray: a shard told where it starts gets its samples' noise of the whole set."""
+    from neurogenesis.analysis.attribution import attribution_info
+
+    x, _, _ = digits
+    whole = attribution_info(model, x[:12], "smoothgrad", num_samples=3)
+    later = attribution_info(model, x[5:12], "smoothgrad", num_samples=3, first_sample=5)
+    np.testing.assert_allclose(later.maps, whole.maps[5:], atol=TOLERANCE)
+    unaware = attribution_info(model, x[5:12], "smoothgrad", num_samples=3)
+    assert np.abs(unaware.maps - whole.maps[5:]).max() > 1e-4  # the offset matters
+
+
+# ---------------------------------------------------------------------------------------------
+# Adversarial examples: per-shard counts summed
+
+
+@pytest.fixture(scope="module")
+def pgd_cli(ray_target, digits, tmp_path_factory):
+    """``neurogenesis adversarial --method pgd --ray local --workers 2`` on 2,000 samples."""
+    _, _, path = digits
+    out = tmp_path_factory.mktemp("adversarial") / "pgd.npz"
+    code, printed = _main(
+        ["adversarial", MODEL, "--data", path, "--method", "pgd", "--epsilon", "0.15"]
+        + ["--steps", "3", "--out", out, "--json", "--ray", "local", "--workers", "2"]
+    )
+    return code, json.loads(printed), np.load(out)["x_adv"]
+
+
+def test_pgd_on_the_cluster_equals_local_and_counts_over_the_set(pgd_cli, digits, model):
+    from neurogenesis.analysis import robustness
+    from neurogenesis.analysis.graph import predict
+    from neurogenesis.io.models import training_setup
+
+    code, summary, x_adv = pgd_cli
+    x, y, _ = digits
+    assert code == 0
+    local = robustness.pgd(model, x, y, epsilon=0.15, steps=3, loss=training_setup(MODEL).loss)
+    np.testing.assert_allclose(x_adv, local.x_adv, atol=TOLERANCE)
+    assert summary["clean_accuracy"] == local.clean_accuracy
+    assert summary["adversarial_accuracy"] == local.adversarial_accuracy
+    assert summary["linf"] == pytest.approx(local.linf, abs=TOLERANCE)
+    # The accuracy is correct samples over all 2,000, recomputed from the written examples.
+    right = predict(model, x_adv).argmax(axis=1) == y
+    assert summary["adversarial_accuracy"] == pytest.approx(right.sum() / COUNT)
+    assert summary["adversarial_accuracy"] < summary["clean_accuracy"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Projector embeddings
+
+
+@pytest.fixture(scope="module")
+def project_cli(ray_target, digits, tmp_path_factory):
+    _, _, path = digits
+    out = tmp_path_factory.mktemp("project") / "pca.npz"
+    code, _ = _main(
+        ["project", MODEL, "--data", path, "--layer", "flatten", "--method", "pca"]
+        + ["--out", out, "--ray", "local", "--workers", "2"]
+    )
+    return code, dict(np.load(out))
+
+
+def test_projection_of_cluster_embeddings_equals_local(project_cli, digits, model):
+    from neurogenesis.analysis.embeddings import hidden_states, projection_info
+    from neurogenesis.compute import jobs
+
+    code, written = project_cli
+    x, y, _ = digits
+    assert code == 0
+    features = hidden_states(model, x, "flatten")
+    local = projection_info(features, "pca", dims=2, seed=0)
+    assert written["coords"].shape == (COUNT, 2)
+    np.testing.assert_array_equal(written["labels"], y)
+    np.testing.assert_allclose(written["coords"], local.coords.astype(np.float32), atol=1e-4)
+    # The embeddings themselves, shard by shard in sample order (the local job: one shard).
+    np.testing.assert_array_equal(jobs.hidden_states(model, x, "flatten"), features)
+
+
+# ---------------------------------------------------------------------------------------------
+# A bad shard
+
+
+def test_a_worker_raising_input_error_surfaces_as_that_error(ray_target, digits, model):
+    from neurogenesis.compute import jobs
+
+    x, _, _ = digits
+    broken = x[:600].copy()
+    broken[450, 3, 3, 0] = np.nan  # in the second of three shards
+    with pytest.raises(InputError, match="finite input values"):
+        jobs.attribution(model, broken, "gradient", where=ray_target, shard_size=200)
+
+
+# ---------------------------------------------------------------------------------------------
+# The pieces, without Ray: shards joined here equal the whole set
+
+
+def test_shards_slice_together_and_know_where_they_start(digits):
+    from neurogenesis.compute.jobs import Shard
+
+    x, y, _ = digits
+    part = Shard(x, y)[100:300][50:80]
+    assert part.start == 150 and len(part) == 30
+    np.testing.assert_array_equal(part.x, x[150:180])
+    np.testing.assert_array_equal(part.y, y[150:180])
+    with pytest.raises(InputError, match="one label per sample"):
+        Shard(x, y[:10])
+
+
+def test_pgd_shards_joined_equal_the_whole_set(model, digits):
+    """PGD's random start drawn where each shard starts; accuracies are summed counts."""
+    from neurogenesis.analysis import robustness
+    from neurogenesis.compute.jobs import Shard, adversarial_shard, join_adversarial
+
+    x, y, _ = digits
+    x, y = x[:90], y[:90]
+    options = {"epsilon": 0.2, "steps": 2, "value_range": robustness.set_range(x)}
+    whole = robustness.pgd(model, x, y, **options)
+    shards = [Shard(x, y)[a:b] for a, b in ((0, 7), (7, 50), (50, 90))]
+    parts = [adversarial_shard(model, s, method="pgd", options=options) for s in shards]
+    joined = join_adversarial(parts)
+    np.testing.assert_allclose(joined.x_adv, whole.x_adv, atol=TOLERANCE)
+    right = int(np.sum(joined.adversarial_predictions == y))
+    assert joined.adversarial_accuracy == right / 90 == whole.adversarial_accuracy
+    assert joined.clean_accuracy == whole.clean_accuracy
+    assert joined.linf == pytest.approx(whole.linf)
+    unaware = robustness.pgd(model, x[50:], y[50:], **options)
+    assert np.abs(unaware.x_adv - whole.x_adv[50:]).max() > 1e-3  # the offset matters
+
+
+def test_mean_baseline_given_to_a_shard_is_the_sets(model, digits):
+    from neurogenesis.analysis.attribution import attribution_info, mean_baseline
+
+    x, _, _ = digits
+    x = x[:40]
+    whole = attribution_info(model, x, "occlusion", baseline="mean")
+    mean = mean_baseline(model, x)
+    np.testing.assert_array_equal(mean, x.mean(axis=0, keepdims=True))
+    part = attribution_info(model, x[30:], "occlusion", baseline="mean", baseline_mean=mean)
+    np.testing.assert_allclose(part.maps, whole.maps[30:], atol=TOLERANCE)
+    with pytest.raises(InputError, match="mean baseline of shape"):
+        attribution_info(model, x, "occlusion", baseline="mean", baseline_mean=mean[0])
+
+
+@pytest.fixture(scope="module")
+def two_input_cli(ray_target, tmp_path_factory):
+    """``saliency --method smoothgrad`` of a model of two inputs on Ray, its 32 samples in four
+    shards (maps_NAME per float input; the noise drawn input by input over the whole set)."""
+    from neurogenesis.compute import jobs
+    from neurogenesis.testing import write_multi_input_cases
+
+    folder = tmp_path_factory.mktemp("two-input")
+    model_path, samples_path = write_multi_input_cases(folder)["two_input"]
+    out = folder / "maps.npz"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jobs, "DEFAULT_SHARD_SIZE", 10)
+        code, _ = _main(
+            ["saliency", model_path, "--data", samples_path, "--method", "smoothgrad"]
+            + ["--steps", "3", "--out", out, "--ray", "local", "--workers", "2"]
+        )
+    return code, dict(np.load(out)), model_path, samples_path
+
+
+def test_several_inputs_on_the_cluster_equal_local(two_input_cli):
+    from neurogenesis.analysis.attribution import attribution_info
+    from neurogenesis.io.models import load_model
+    from neurogenesis.io.samples import load_samples
+
+    code, written, model_path, samples_path = two_input_cli
+    assert code == 0
+    samples = load_samples(samples_path)
+    local = attribution_info(load_model(model_path), samples.x, "smoothgrad", num_samples=3)
+    assert {"maps_image", "maps_meta", "attributions_image", "attributions_meta"} <= set(written)
+    np.testing.assert_array_equal(written["target"], local.target)
+    for name, one in local.inputs.items():
+        assert written[f"maps_{name}"].shape[0] == len(samples) == 32
+        np.testing.assert_allclose(written[f"maps_{name}"], one.maps, atol=TOLERANCE)
+        np.testing.assert_allclose(
+            written[f"attributions_{name}"], one.attributions, atol=TOLERANCE
+        )
+
+
+def test_token_attribution_shards_joined_equal_the_whole_set():
+    from neurogenesis.analysis.attribution import token_attribution_info
+    from neurogenesis.compute.jobs import Shard, attribution_shard, join_attributions
+    from neurogenesis.io.models import load_model
+
+    model = load_model(ROOT / "models/sentiment_transformer.keras")
+    tokens = np.load(ROOT / "data/samples/sentiment_transformer.npz")["x"][:20]
+    whole = token_attribution_info(model, tokens, "integrated_gradients", steps=4)
+    options = {"steps": 4}
+    parts = [
+        attribution_shard(
+            model, Shard(tokens)[a:b], method="integrated_gradients", tokens=True, options=options
+        )
+        for a, b in ((0, 7), (7, 20))
+    ]
+    joined = join_attributions(parts)
+    np.testing.assert_allclose(joined.scores, whole.scores, atol=TOLERANCE)
+    np.testing.assert_array_equal(joined.tokens, tokens)
+    np.testing.assert_array_equal(joined.target, whole.target)
+    # A ratio to F(x) - F(baseline), which is tiny for some reviews: float noise of a batch of
+    # another size grows there, so it is compared to 0.1% of itself.
+    np.testing.assert_allclose(
+        joined.completeness_error, whole.completeness_error, rtol=1e-3, equal_nan=True
+    )
