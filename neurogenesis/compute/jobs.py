@@ -1,7 +1,7 @@
 """Whole-dataset analyses as jobs over shards of a sample set: here, or on a Ray cluster.
 
-Attribution maps, adversarial examples (and the accuracies they give) and the hidden states a
-projection is made of are all per-sample: a large set splits into shards that are explained,
+Attribution maps, adversarial examples (and the accuracies they give), robustness curves and
+the hidden states a projection is made of are all per-sample: a large set splits into shards that are explained,
 attacked or embedded independently and joined again in sample order. Each job is a module-level
 function of ``(model, shard, **options)`` that both paths call: on this machine the whole set
 is one shard (``compute.local.map_local``), on a cluster each actor holding the model serves
@@ -13,8 +13,8 @@ range an attack clips to, the step caps of ``$NEUROGENESIS_MAX_STEPS`` (workers 
 this process's environment). Seeded noise (SmoothGrad's copies, PGD's random start) is drawn
 per sample from one stream over the set; a :class:`Shard` knows where it starts in the set and
 skips the draws of the samples before it, so every sample gets the noise it gets locally.
-Accuracies are counts of correct samples summed over shards, divided by the set's size (never
-an average of the shards' accuracies).
+Accuracies (an attack's, every point of the robustness curves) are counts of correct samples
+summed over shards, divided by the set's size (never an average of the shards' accuracies).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ __all__ = [
     "adversarial",
     "attribution",
     "hidden_states",
+    "robustness_curves",
     "run_job",
 ]
 
@@ -337,3 +338,97 @@ def hidden_states(
     )
     parts = [part for part in parts if part.size] or parts[:1]
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Robustness curves: per-shard counts summed
+
+
+def curves_shard(model: Any, shard: Shard, *, set_size: int, options: dict):
+    """The job's piece: ``robustness.robustness_curves`` of one shard (its random corruptions
+    and PGD starts those of its samples in the set), with its size."""
+    from neurogenesis.analysis import robustness
+
+    info = robustness.robustness_curves(
+        model, shard.x, shard.y, per_class=True, first_sample=shard.start, set_size=set_size,
+        **options,
+    )  # fmt: skip
+    return len(shard), info
+
+
+def join_curves(parts: Sequence[tuple[int, Any]], per_class: bool = True) -> Any:
+    """The robustness curves of a whole set from ``(size, info)`` of its shards: accuracies are
+    the shards' counts of correct samples summed over the set's size (a shard's accuracy times
+    its size, a whole number), errors the shards' sums of absolute errors over the set's size;
+    per class the same over each class's samples."""
+    first = parts[0][1]
+    total = sum(size for size, _ in parts)
+    accuracy = first.metric == "accuracy"
+
+    def summed(value, size):
+        value = np.asarray(value, dtype=np.float64) * size
+        return np.round(value) if accuracy else value
+
+    changes: dict[str, Any] = {
+        "clean": float(sum(summed(info.clean, size) for size, info in parts) / total),
+        "value": sum(summed(info.value, size) for size, info in parts) / total,
+    }
+    if first.per_class is not None and per_class:
+        counts = sum(info.class_counts for _, info in parts)
+        sums = sum(np.round(np.nan_to_num(info.per_class) * info.class_counts) for _, info in parts)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            changes["per_class"] = np.where(counts > 0, sums / counts, np.nan)
+        changes["class_counts"] = counts
+    else:
+        changes["per_class"] = changes["class_counts"] = None
+    return dataclasses.replace(first, **changes)
+
+
+def robustness_curves(
+    model: Any,
+    x: Any,
+    y: Any,
+    *,
+    where: ComputeTarget = LOCAL,
+    payload: Any = None,
+    shard_size: int | None = None,
+    per_class: bool = True,
+    **options: Any,
+):
+    """``robustness.robustness_curves(model, x, y, **options)`` of a whole set on ``where``:
+    the same curves either way. The value range (and a series' noise scale) is the whole
+    set's, fixed here; ``progress`` is reported only on this machine.
+
+    Raises:
+        InputError: token inputs on a cluster (each random token edit is drawn after those of
+            every earlier sample, so a shard cannot draw its own), or bad input as
+            ``robustness_curves``.
+    """
+    from neurogenesis.analysis import graph, robustness
+
+    packed = np.asarray(x)
+    _, attacked = robustness.attacked_input(packed, options.get("input_name"))
+    if attacked.dtype.kind in "iu" and attacked.ndim == 2 and not where.is_local:
+        raise InputError(
+            "Expected float inputs for robustness curves on a cluster: each random token edit "
+            "is drawn after those of every earlier sample, so shards cannot draw their own. "
+            f"Received: token ids. Compute them on this machine instead of {where.describe()}."
+        )
+    if options.get("value_range") is None:
+        options["value_range"] = robustness.set_range(attacked)
+    if attacked.ndim == 3 and attacked.dtype.kind == "f":
+        options["series_scale"] = robustness.noise_scale(attacked)
+    steps = options.get("pgd_steps", robustness.DEFAULT_PGD_STEPS)
+    options["pgd_steps"] = graph.capped_steps(steps) if steps >= 1 else steps
+    if not where.is_local:
+        options.pop("progress", None)
+    parts = run_job(
+        curves_shard,
+        model,
+        Shard(packed, y),
+        where=where,
+        payload=payload,
+        kwargs={"set_size": len(packed), "options": options},
+        shard_size=shard_size,
+    )
+    return join_curves(parts, per_class)

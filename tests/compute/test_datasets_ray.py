@@ -345,3 +345,99 @@ def test_token_attribution_shards_joined_equal_the_whole_set():
     np.testing.assert_allclose(
         joined.completeness_error, whole.completeness_error, rtol=1e-3, equal_nan=True
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Robustness curves: per-shard counts summed
+
+CURVE_OPTIONS = {
+    "corruptions": ("gaussian_noise", "occlusion", "blur"),
+    "strengths": {"gaussian_noise": (0.0, 0.1, 0.3), "occlusion": (0.0, 0.375), "blur": (1.0,)},
+    "attacks": ("fgsm", "pgd"),
+    "epsilons": (0.05, 0.15),
+    "pgd_steps": 2,
+}
+
+
+def _shards(x, y, bounds):
+    from neurogenesis.compute.jobs import Shard
+
+    whole = Shard(x, y)
+    return [whole[a:b] for a, b in bounds]
+
+
+def test_image_curve_shards_joined_equal_the_whole_set(model, digits):
+    """Random noise, random squares and PGD starts drawn where each shard starts; accuracies
+    from summed counts: the same numbers, exactly."""
+    from neurogenesis.analysis import robustness
+    from neurogenesis.compute.jobs import curves_shard, join_curves
+
+    x, y, _ = digits
+    x, y = x[:90], y[:90]
+    whole = robustness.robustness_curves(model, x, y, **CURVE_OPTIONS)
+    options = {**CURVE_OPTIONS, "value_range": robustness.set_range(x)}
+    parts = [
+        curves_shard(model, shard, set_size=90, options=options)
+        for shard in _shards(x, y, ((0, 13), (13, 60), (60, 90)))
+    ]
+    joined = join_curves(parts)
+    assert joined.names == whole.names
+    np.testing.assert_array_equal(joined.value, whole.value)
+    assert joined.clean == whole.clean
+    np.testing.assert_array_equal(joined.class_counts, np.bincount(y, minlength=10))
+    np.testing.assert_array_equal(joined.per_class, whole.per_class)
+    # Not an average of the shards' accuracies (13 samples would weigh as much as 47).
+    averaged = np.mean([info.value for _, info in parts], axis=0)
+    assert np.abs(averaged - whole.value).max() > 1e-3
+
+
+def test_series_curve_shards_joined_equal_the_whole_set():
+    """A regression on series: the noise scaled by the whole set's spread, errors summed."""
+    from neurogenesis.analysis import robustness
+    from neurogenesis.compute.jobs import curves_shard, join_curves
+    from neurogenesis.io.models import load_model
+
+    model = load_model(ROOT / "models/weather_lstm.keras")
+    data = np.load(ROOT / "data/samples/weather_lstm.npz")
+    x, y = data["x"][:60], data["y"][:60]
+    options = {"attacks": ("pgd",), "epsilons": (0.05,), "pgd_steps": 2}
+    whole = robustness.robustness_curves(model, x, y, **options)
+    assert whole.metric == "mean_absolute_error"
+    options.update(value_range=robustness.set_range(x), series_scale=robustness.noise_scale(x))
+    parts = [
+        curves_shard(model, shard, set_size=60, options=options)
+        for shard in _shards(x, y, ((0, 25), (25, 60)))
+    ]
+    joined = join_curves(parts)
+    # Float32 outputs of batches of other sizes: equal to float32 precision.
+    np.testing.assert_allclose(joined.value, whole.value, rtol=1e-6)
+    assert joined.clean == pytest.approx(whole.clean, rel=1e-6)
+    unaware = [
+        robustness.robustness_curves(model, x[a:b], y[a:b], **options)
+        for a, b in ((0, 25), (25, 60))
+    ]
+    mixed = (25 * unaware[0].value + 35 * unaware[1].value) / 60
+    assert np.abs(mixed - whole.value).max() > 1e-4  # shards that ignore where they start differ
+
+
+@pytest.fixture(scope="module")
+def curves_on_cluster(ray_target, digits, model):
+    from neurogenesis.compute import jobs
+
+    x, y, _ = digits
+    return jobs.robustness_curves(model, x, y, where=ray_target, **CURVE_OPTIONS)
+
+
+def test_robustness_curves_on_the_cluster_equal_local(curves_on_cluster, digits, model):
+    from neurogenesis.analysis import robustness
+
+    x, y, _ = digits
+    local = robustness.robustness_curves(model, x, y, **CURVE_OPTIONS)
+    info = curves_on_cluster
+    assert info.names == local.names and info.units == local.units
+    np.testing.assert_array_equal(info.strength, local.strength)
+    np.testing.assert_array_equal(info.value, local.value)
+    assert info.clean == local.clean
+    np.testing.assert_array_equal(info.per_class, local.per_class)
+    np.testing.assert_array_equal(info.class_counts, local.class_counts)
+    assert info.class_counts.sum() == COUNT
