@@ -1010,14 +1010,33 @@ def _model_and_samples(args: argparse.Namespace):
     return model, samples
 
 
+def _cluster_payload(args: argparse.Namespace, where, count: int):
+    """The model's bytes for the cluster ``where`` names (None on this machine), said on stderr."""
+    if where.is_local:
+        return None
+    from neurogenesis.compute.jobs import DEFAULT_SHARD_SIZE
+    from neurogenesis.compute.payload import payload_from_path
+
+    shards = max(1, -(-count // DEFAULT_SHARD_SIZE))
+    workers = f"{where.workers} workers" if where.workers else "one worker per CPU"
+    print(
+        f"Computing on {where.describe()}: {workers}, {shards} shard{'s' if shards > 1 else ''} "
+        "of the samples",
+        file=sys.stderr,
+    )
+    return payload_from_path(args.model, getattr(args, "output", None))
+
+
 def _saliency(args: argparse.Namespace) -> int:
     import numpy as np
 
     _check_figure_path(args.figure)
     out = _check_out(args.out)
+    where = _compute_target(args)
     model, samples = _model_and_samples(args)
     from neurogenesis.analysis import attribution
     from neurogenesis.analysis.graph import graph_layers
+    from neurogenesis.compute import jobs
 
     layers = graph_layers(model)
     options: dict = {"score": args.score}
@@ -1036,7 +1055,10 @@ def _saliency(args: argparse.Namespace) -> int:
             )
         if args.steps is not None and args.method == "integrated_gradients":
             options["steps"] = args.steps
-        info = attribution.token_attribution_info(model, samples.x, args.method, **options)
+        payload = _cluster_payload(args, where, len(samples))
+        info = jobs.attribution(
+            model, samples.x, args.method, tokens=True, where=where, payload=payload, **options
+        )
         suffix = f"_{attribution.token_input(model)}" if several else ""
         arrays = {
             "maps" + suffix: np.abs(info.scores).astype(np.float32),
@@ -1055,7 +1077,10 @@ def _saliency(args: argparse.Namespace) -> int:
                 options["num_samples"] = args.steps
         if args.method == "integrated_gradients":
             options["baseline"] = args.baseline
-        info = attribution.attribution_info(model, samples.x, args.method, **options)
+        payload = _cluster_payload(args, where, len(samples))
+        info = jobs.attribution(
+            model, samples.x, args.method, where=where, payload=payload, **options
+        )
         arrays = {"target": info.target}
         per_input = info.inputs if isinstance(info, attribution.InputsAttributionInfo) else None
         for name, one in (per_input or {"": info}).items():
@@ -1099,10 +1124,15 @@ def _project(args: argparse.Namespace) -> int:
 
     _check_figure_path(args.figure)
     out = _check_out(args.out)
+    where = _compute_target(args)
     model, samples = _model_and_samples(args)
-    from neurogenesis.analysis.embeddings import hidden_states, projection_info
+    from neurogenesis.analysis.embeddings import projection_info
+    from neurogenesis.compute import jobs
 
-    features = hidden_states(model, samples.x, args.layer, pooling=args.pooling)
+    payload = _cluster_payload(args, where, len(samples))
+    features = jobs.hidden_states(
+        model, samples.x, args.layer, pooling=args.pooling, where=where, payload=payload
+    )
     info = projection_info(features, args.method, dims=args.dims, seed=args.seed)
     arrays = {"coords": info.coords.astype(np.float32)}
     if samples.y is not None:
@@ -1239,8 +1269,9 @@ def _adversarial(args: argparse.Namespace) -> int:
     import numpy as np
 
     out = _check_out(args.out)
+    where = _compute_target(args)
     model, samples = _model_and_samples(args)
-    from neurogenesis.analysis import robustness
+    from neurogenesis.compute import jobs
     from neurogenesis.io.models import training_setup
 
     if args.epsilon <= 0:
@@ -1248,14 +1279,15 @@ def _adversarial(args: argparse.Namespace) -> int:
     # The saved loss tells a Dense(1) logit classifier (binary cross-entropy on logits) from a
     # regression when the samples carry no labels.
     loss = training_setup(args.model).loss
-    if args.method == "fgsm":
-        info = robustness.fgsm(model, samples.x, samples.y, epsilon=args.epsilon, loss=loss)
-    else:
+    options: dict = {"epsilon": args.epsilon, "loss": loss}
+    if args.method == "pgd":
         if args.steps < 1:
             raise InputError(f"Expected at least 1 step. Received: --steps {args.steps}.")
-        info = robustness.pgd(
-            model, samples.x, samples.y, epsilon=args.epsilon, steps=args.steps, loss=loss
-        )
+        options["steps"] = args.steps
+    payload = _cluster_payload(args, where, len(samples))
+    info = jobs.adversarial(
+        model, samples.x, samples.y, args.method, where=where, payload=payload, **options
+    )
     labels = samples.y if samples.y is not None else np.zeros(0)
     if info.input_name is None:
         np.savez_compressed(out, x_adv=info.x_adv, y=labels)

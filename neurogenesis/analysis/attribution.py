@@ -37,7 +37,7 @@ import os
 import threading
 import warnings
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -847,13 +847,20 @@ def _reduce(attributions: np.ndarray, kind: str) -> np.ndarray:
     return magnitude.sum(axis=-1) if kind == "image" else magnitude
 
 
-def _baseline(x: np.ndarray, baseline: str, kind: str) -> np.ndarray:
+def _baseline(x: np.ndarray, baseline: str, kind: str, mean=None) -> np.ndarray:
+    """The baseline of ``x``; ``mean``: the ``(1, ...)`` per-feature mean the ``"mean"``
+    baseline uses (default: of ``x``; a shard of a set is given the whole set's)."""
     if baseline not in BASELINES:
         raise InputError(f"Expected a baseline in {BASELINES}. Received: {baseline!r}.")
     if baseline == "zeros":
         return np.zeros_like(x)
     if baseline == "mean":
-        return np.broadcast_to(x.mean(axis=0, keepdims=True), x.shape).astype(x.dtype)
+        mean = x.mean(axis=0, keepdims=True) if mean is None else np.asarray(mean)
+        if mean.shape != (1, *x.shape[1:]):
+            raise InputError(
+                f"Expected a mean baseline of shape {(1, *x.shape[1:])}. Received: {mean.shape}."
+            )
+        return np.broadcast_to(mean, x.shape).astype(x.dtype)
     from scipy import ndimage
 
     if kind == "image":
@@ -933,8 +940,35 @@ def _gradient(scorer, x, targets, batch_size, progress):
     return grads
 
 
-def _smoothgrad(scorer, x, targets, num_samples, noise_level, seed, batch_size, progress):
+def skip_normals(rng: np.random.Generator, count: int) -> None:
+    """Draws and drops ``count`` normal values: ``rng`` then continues as if ``count`` values of
+    its ``normal`` had been drawn (a shard of a set draws the noise its samples get in the whole
+    set; the ziggurat uses a varying number of bits per value, so the stream cannot jump)."""
+    remaining = int(count)
+    while remaining > 0:
+        size = min(remaining, 1 << 20)
+        rng.standard_normal(size)
+        remaining -= size
+
+
+def mean_baseline(model: Any, x: Any) -> np.ndarray | dict[str, np.ndarray]:
+    """The per-feature mean of the samples ``x`` that the ``"mean"`` baseline starts from:
+    ``(1, ...)``, or for a model of several inputs one per float input name. A job over shards
+    of a set computes it once for the whole set and passes it to every shard
+    (:func:`attribution_info`'s ``baseline_mean``)."""
+    layers = graph.graph_layers(model)
+    if len(layers.input_shapes) == 1:
+        return graph.model_input(model, x).mean(axis=0, keepdims=True)
+    names = graph.input_names(model)
+    arrays = graph.model_inputs(model, x)
+    return {names[i]: arrays[i].mean(axis=0, keepdims=True) for i in _float_inputs(layers)}
+
+
+def _smoothgrad(
+    scorer, x, targets, num_samples, noise_level, seed, batch_size, progress, first_sample=0
+):
     rng = np.random.default_rng(seed)
+    skip_normals(rng, first_sample * num_samples * math.prod(x.shape[1:]))
     # Drawn up front, sample by sample, so the noise does not depend on the batch size.
     noise = []
     for sample in x:
@@ -1160,6 +1194,8 @@ def _attribute(
     batch_size: int | None = None,
     progress: Callable[[float], None] | None = None,
     seed: int = 0,
+    baseline_mean=None,
+    first_sample: int = 0,
 ) -> AttributionInfo | InputsAttributionInfo:
     if score not in graph.SCORES:
         raise InputError(f"Expected a score in {graph.SCORES}. Received: {score!r}.")
@@ -1175,6 +1211,7 @@ def _attribute(
             model, cache, x, method, target=target, layer=layer, score=score, steps=steps,
             num_samples=num_samples, noise_level=noise_level, baseline=baseline, window=window,
             stride=stride, top_n=top_n, batch_size=batch_size, progress=progress, seed=seed,
+            baseline_mean=baseline_mean, first_sample=first_sample,
         )  # fmt: skip
     x = graph.model_input(model, x)
     if len(x) == 0:
@@ -1203,13 +1240,14 @@ def _attribute(
     elif method == "smoothgrad":
         used_samples, used_noise = _smoothgrad_settings(num_samples, noise_level)
         attributions, magnitude = _smoothgrad(
-            forward, x, targets, used_samples, used_noise, seed, batch_size, progress
-        )
+            forward, x, targets, used_samples, used_noise, seed, batch_size, progress,
+            first_sample,
+        )  # fmt: skip
     elif method == "integrated_gradients":
         used_steps = _check_positive(steps if steps is not None else DEFAULT_IG_STEPS, "steps", 2)
         used_baseline = baseline
-        base = _baseline(x, baseline, kind)
-        if baseline == "mean" and len(x) == 1:
+        base = _baseline(x, baseline, kind, baseline_mean)
+        if baseline == "mean" and len(x) == 1 and baseline_mean is None:
             notes.append("The 'mean' baseline of a single sample is the sample itself: all zero.")
         attributions, completeness = _integrated_gradients(
             forward, x, base, targets, used_steps, batch_size, progress
@@ -1234,7 +1272,7 @@ def _attribute(
         maps = _scorecam(forward, x, targets, used_top, batch_size, progress)
     else:  # occlusion
         used_baseline = baseline
-        base = _baseline(x, baseline, kind)
+        base = _baseline(x, baseline, kind, baseline_mean)
         used_window, used_stride = _occlusion_geometry(window, stride, kind, x.shape[1:])
         maps = _occlusion(
             forward, x, base, targets, used_window, used_stride, kind, batch_size, progress
@@ -1270,6 +1308,11 @@ def _attribute(
     )
 
 
+def _mean_of(means, name: str):
+    """The ``"mean"`` baseline given for input ``name`` (``None``: the mean of its samples)."""
+    return None if means is None else means[name]
+
+
 def _attribute_inputs(
     model: Any,
     cache: dict,
@@ -1289,6 +1332,8 @@ def _attribute_inputs(
     batch_size: int | None = None,
     progress: Callable[[float], None] | None = None,
     seed: int = 0,
+    baseline_mean=None,
+    first_sample: int = 0,
 ) -> InputsAttributionInfo:
     """:func:`attribution_info` for a model of several inputs (see :class:`InputsAttributionInfo`);
     called by :func:`_attribute`, which has read the graph's layers into ``cache``."""
@@ -1334,6 +1379,7 @@ def _attribute_inputs(
         used, level = _smoothgrad_settings(num_samples, noise_level)
         settings.update(num_samples=used, noise_level=level)
         rng = np.random.default_rng(seed)
+        skip_normals(rng, first_sample * used * sum(math.prod(arrays[i].shape[1:]) for i in floats))
         noise = []  # drawn up front, sample by sample and input by input
         for n in range(count):
             per_input = {}
@@ -1363,8 +1409,10 @@ def _attribute_inputs(
                 bases[i] = np.zeros_like(arrays[i])
                 notes.append(f"'{names[i]}' is a feature vector: its baseline is zeros, not blur.")
             else:
-                bases[i] = _baseline(arrays[i], baseline, kinds[i])
-        if baseline == "mean" and count == 1:
+                bases[i] = _baseline(
+                    arrays[i], baseline, kinds[i], _mean_of(baseline_mean, names[i])
+                )
+        if baseline == "mean" and count == 1 and baseline_mean is None:
             notes.append("The 'mean' baseline of a single sample is the sample itself: all zero.")
         alphas, weights = _trapezoid(used_steps)
 
@@ -1417,7 +1465,7 @@ def _attribute_inputs(
         settings.update(baseline=baseline)
         for position, i in enumerate(floats):
             fill = baseline if not (baseline == "blur" and kinds[i] == "tabular") else "zeros"
-            base = _baseline(arrays[i], fill, kinds[i])
+            base = _baseline(arrays[i], fill, kinds[i], _mean_of(baseline_mean, names[i]))
             geometry = _occlusion_geometry(window, stride, kinds[i], arrays[i].shape[1:])
             settings[f"geometry_{i}"] = geometry
 
@@ -1491,6 +1539,8 @@ def attribution_info(
     batch_size: int | None = None,
     progress: Callable[[float], None] | None = None,
     seed: int = 0,
+    baseline_mean: np.ndarray | Mapping[str, np.ndarray] | None = None,
+    first_sample: int = 0,
 ) -> AttributionInfo | InputsAttributionInfo:
     """Attribution maps of ``method`` for a batch of samples.
 
@@ -1535,6 +1585,11 @@ def attribution_info(
             the memory budget, at most :data:`DEFAULT_BATCH_SIZE`).
         progress: called with the fraction done as work proceeds.
         seed: the SmoothGrad noise seed.
+        baseline_mean: the ``"mean"`` baseline's per-feature mean, ``(1, ...)`` (a dict by
+            input name for a model of several inputs); default: of ``x``. A shard of a set is
+            given the whole set's (:func:`mean_baseline`), so its maps are the set's.
+        first_sample: the index of ``x[0]`` in the whole set: a shard's SmoothGrad noise is then
+            the noise its samples get when the set is explained at once.
 
     Returns:
         An :class:`AttributionInfo`; images get ``(N, H, W)`` maps (gradient methods: |attribution|
@@ -1562,6 +1617,8 @@ def attribution_info(
         batch_size=batch_size,
         progress=progress,
         seed=seed,
+        baseline_mean=baseline_mean,
+        first_sample=first_sample,
     )
 
 

@@ -18,6 +18,7 @@ The user's model is never changed; gradients go through :func:`graph.tap_model`.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import weakref
@@ -333,12 +334,20 @@ def _batch(x: np.ndarray, rank: int, name: str) -> np.ndarray:
 
 
 def gaussian_noise(
-    x: np.ndarray, strength: float, *, seed: int = 0, value_range: Sequence[float] | None = None
+    x: np.ndarray,
+    strength: float,
+    *,
+    seed: int = 0,
+    value_range: Sequence[float] | None = None,
+    first_sample: int = 0,
 ) -> np.ndarray:
-    """Adds Gaussian noise with standard deviation ``strength`` times the value range."""
+    """Adds Gaussian noise with standard deviation ``strength`` times the value range.
+    ``first_sample``: the index of ``x[0]`` in the whole set (a shard's noise is then the noise
+    its samples get when the set is corrupted at once)."""
     x = np.asarray(x)
     bounds = _range(x, value_range)
     rng = np.random.default_rng(seed)
+    _skip_normals(rng, first_sample * math.prod(x.shape[1:]))
     noise = rng.normal(0.0, float(strength) * (bounds[1] - bounds[0]), size=x.shape)
     return _finish(x.astype(np.float64) + noise, x, bounds)
 
@@ -408,18 +417,27 @@ def occlusion(
 
 
 def random_occlusion(
-    x: np.ndarray, strength: float, *, seed: int = 0, value_range: Sequence[float] | None = None
+    x: np.ndarray,
+    strength: float,
+    *,
+    seed: int = 0,
+    value_range: Sequence[float] | None = None,
+    first_sample: int = 0,
+    set_size: int | None = None,
 ) -> np.ndarray:
     """A grey square of side ``strength`` times the shorter image side, at a random place per
-    image (Cutout, DeVries & Taylor 2017)."""
+    image (Cutout, DeVries & Taylor 2017). ``x`` may be a shard of a set of ``set_size``
+    samples starting at ``first_sample``: its squares are then those of its samples in the set."""
     x = _batch(x, 4, "random_occlusion")
     bounds = _range(x, value_range)
     side = int(round(float(strength) * min(x.shape[1], x.shape[2])))
     if side <= 0:
         return _finish(x.astype(np.float64), x, bounds)
     rng = np.random.default_rng(seed)
-    tops = rng.integers(0, x.shape[1] - side + 1, size=len(x))
-    lefts = rng.integers(0, x.shape[2] - side + 1, size=len(x))
+    total = len(x) if set_size is None else int(set_size)
+    rows = slice(first_sample, first_sample + len(x))
+    tops = rng.integers(0, x.shape[1] - side + 1, size=total)[rows]
+    lefts = rng.integers(0, x.shape[2] - side + 1, size=total)[rows]
     values = x.astype(np.float64)
     fill = (bounds[0] + bounds[1]) / 2.0
     for i, (top, left) in enumerate(zip(tops, lefts, strict=True)):
@@ -571,20 +589,37 @@ def series_noise(
     value_range: Sequence[float] | None = None,
     reference: np.ndarray | None = None,
     fixed_features: Sequence[int] = (),
+    scale: np.ndarray | None = None,
+    first_sample: int = 0,
 ) -> np.ndarray:
     """Adds Gaussian noise with standard deviation ``strength`` times each feature's standard
     deviation (over samples and steps of ``reference``, by default ``x`` itself: pass the whole
-    set when ``x`` is one sample, whose own spread says little). ``fixed_features`` (calendar
-    features: see :func:`default_fixed_features`) get no noise; with per-feature bounds each
-    feature is clipped to its own range."""
+    set when ``x`` is one sample, whose own spread says little; or that deviation itself,
+    ``scale``, as :func:`noise_scale` gives it for a whole set that ``x`` is a shard of). ``fixed_features`` (calendar features:
+    see :func:`default_fixed_features`) get no noise; with per-feature bounds each feature is
+    clipped to its own range. ``first_sample``: as in :func:`gaussian_noise`."""
     x = _batch(x, 3, "series_noise")
     bounds = _range(x, set_range(x) if value_range is None else value_range)
-    spread = x if reference is None else _batch(reference, 3, "series_noise's reference")
-    scale = spread.astype(np.float64).std(axis=(0, 1), keepdims=True)
+    if scale is None:
+        spread = x if reference is None else _batch(reference, 3, "series_noise's reference")
+        scale = noise_scale(spread)
     scale = np.where(_fixed_mask(fixed_features, x.shape[-1]), 0.0, scale)
     rng = np.random.default_rng(seed)
+    _skip_normals(rng, first_sample * math.prod(x.shape[1:]))
     noise = rng.normal(0.0, 1.0, size=x.shape) * (float(strength) * scale)
     return _finish(x.astype(np.float64) + noise, x, bounds)
+
+
+def noise_scale(x: np.ndarray) -> np.ndarray:
+    """``(1, 1, F)``: each feature's standard deviation over the samples and steps of a
+    ``(N, T, F)`` set, the scale of :func:`series_noise`."""
+    return np.asarray(x).astype(np.float64).std(axis=(0, 1), keepdims=True)
+
+
+def _skip_normals(rng: np.random.Generator, count: int) -> None:
+    from neurogenesis.analysis.attribution import skip_normals
+
+    skip_normals(rng, count)
 
 
 def series_shift(
@@ -1191,6 +1226,7 @@ def _run_attack(
     fixed_features: Sequence[int] | None = None,
     loss: Any = None,
     input_name: str | None = None,
+    first_sample: int = 0,
 ) -> AdversarialInfo:
     if score not in ("loss", "logit"):
         raise InputError(f"Expected score 'loss' or 'logit'. Received: {score!r}.")
@@ -1233,6 +1269,9 @@ def _run_attack(
     original = x.astype(np.float64)
     adv = original.copy()
     if random_start and np.any(eps > 0):
+        # A shard of a set starts where its samples start in the whole set: each uniform value
+        # takes one draw, so the draws of the samples before it are skipped.
+        rng.bit_generator.advance(first_sample * math.prod(x.shape[1:]))
         adv = _project(adv + rng.uniform(-eps, eps, size=x.shape), original, eps, bounds)
     for start in range(0, len(x), batch_size):
         part = slice(start, start + batch_size)
@@ -1384,6 +1423,7 @@ def pgd(
     fixed_features: Sequence[int] | None = None,
     loss: Any = None,
     input_name: str | None = None,
+    first_sample: int = 0,
 ) -> AdversarialInfo:
     """Projected gradient descent in the L-infinity ball (Madry et al. 2018).
 
@@ -1391,7 +1431,9 @@ def pgd(
     gradient steps of ``step_size`` (default ``step_factor * epsilon / steps``, per feature when
     epsilon is; Madry et al.'s 2.5 by default), projecting onto the
     epsilon ball around ``x`` and onto the value range after each. ``steps`` is lowered by
-    ``$NEUROGENESIS_MAX_STEPS`` when set. Arguments otherwise as :func:`fgsm`.
+    ``$NEUROGENESIS_MAX_STEPS`` when set. ``first_sample``: the index of ``x[0]`` in the whole
+    set (a shard's random start is then the one its samples get when the set is attacked at
+    once). Arguments otherwise as :func:`fgsm`.
 
     Returns:
         The adversarial batch and the model's accuracy on it.
@@ -1419,6 +1461,7 @@ def pgd(
         fixed_features=fixed_features,
         loss=loss,
         input_name=input_name,
+        first_sample=first_sample,
     )
 
 
@@ -1568,6 +1611,9 @@ def robustness_curves(
     fixed_features: Sequence[int] = (),
     loss: Any = None,
     input_name: str | None = None,
+    first_sample: int = 0,
+    set_size: int | None = None,
+    series_scale: np.ndarray | None = None,
 ) -> RobustnessInfo:
     """Accuracy (or mean absolute error) against strength for corruptions and attacks.
 
@@ -1596,6 +1642,10 @@ def robustness_curves(
         input_name: of a packed set of several inputs, the one corrupted and attacked (default:
             see :func:`attacked_input`: the float image, else a float input, else the token
             ids, corrupted but not attacked); the others are fed unchanged.
+        first_sample, set_size, series_scale: for ``x`` a shard of a larger set, where it
+            starts in the set, the set's size and the set's :func:`noise_scale` (series): the
+            random corruptions and PGD's start are then those of its samples in the whole set
+            (token edits excepted: their draws depend on every earlier sample's tokens).
 
     Returns:
         The curves.
@@ -1665,7 +1715,11 @@ def robustness_curves(
             level = float(level)
             if curve_kind == "attack":
                 attack = fgsm if name == "fgsm" else pgd
-                options = {"steps": pgd_steps, "seed": seed} if name == "pgd" else {}
+                options = (
+                    {"steps": pgd_steps, "seed": seed, "first_sample": first_sample}
+                    if name == "pgd"
+                    else {}
+                )
                 options["epsilon_share" if per_feature else "epsilon"] = level
                 info = attack(
                     model,
@@ -1683,7 +1737,13 @@ def robustness_curves(
                 outputs = clean_info.outputs
             else:
                 function = available[name][0]
-                extra = {"fixed_features": fixed_features} if name == "series_noise" else {}
+                extra: dict[str, Any] = {}
+                if function is series_noise:
+                    extra = {"fixed_features": fixed_features, "scale": series_scale}
+                if function in (series_noise, gaussian_noise, random_occlusion):
+                    extra["first_sample"] = first_sample
+                if function is random_occlusion:
+                    extra["set_size"] = set_size
                 changed = function(x, level, seed=seed, value_range=bounds, **extra)
                 joined = with_input(packed, input_name, changed)
                 raw = graph.predict(model, joined, batch_size=batch_size)
