@@ -17,7 +17,7 @@ from neurogenesis.analysis.landscape import (
     MAX_NUM_SAMPLES,
     NORMALIZATIONS,
 )
-from neurogenesis.plotting.landscape import plot_landscape_preview
+from neurogenesis.plotting.landscape import plot_landscape_contour, plot_landscape_preview
 
 DEFAULT_SAMPLES = 256
 # A plane estimated to take longer than this waits for a click instead of starting on open.
@@ -25,6 +25,8 @@ CONFIRM_SECONDS = 60
 """A plane estimated to take longer starts only on a click. NEUROGENESIS_CONFIRM_SECONDS sets
 another limit (the test suite raises it: on a loaded test machine the demos' small planes must
 not turn into a button)."""
+REDRAW_SECONDS = 2.0
+"""While a plane is computed, the partial grid is redrawn at most this often."""
 BIAS_LABELS = {
     "zero": "left out (zero)",
     "weights": "a copy of the weights",
@@ -153,6 +155,7 @@ def compute_plane(model_source, samples_source, options: dict, run_dir, target):
     progress = None if ready else st.progress(0.0, text="Tracing the model…")
     side = options["resolution"]
     latest: list = []
+    drawn: list[float] = []  # when the partial grid was last drawn (one entry per drawing)
     start = time.perf_counter()
 
     def on_partial(grid, fraction: float) -> None:
@@ -162,9 +165,20 @@ def compute_plane(model_source, samples_source, options: dict, run_dir, target):
             fraction,
             text=f"{fraction:.0%} of {side}×{side} points, about {left:,.0f} s left",
         )
-        if not latest:  # the coarse preview, once; the full grid replaces it when done
+        if not latest:  # the coarse preview first
             with preview.container():
                 ui.chart(plot_landscape_preview(grid), key="landscape_preview", downloads=False)
+            drawn[:] = [time.perf_counter()]
+        elif time.perf_counter() - drawn[0] > REDRAW_SECONDS:
+            # Then the chunks landing on the whole grid (blank where not computed yet), at
+            # most every few seconds; the finished plane replaces it.
+            with preview.container():
+                ui.chart(
+                    plot_landscape_contour(grid, log_scale=True),
+                    key=f"landscape_partial_{len(drawn)}",
+                    downloads=False,
+                )
+            drawn[:] = [time.perf_counter(), *drawn]
         latest[:] = [grid]
 
     try:

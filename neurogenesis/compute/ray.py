@@ -64,6 +64,8 @@ def connect(target: ComputeTarget) -> Any:
         InputError: Ray is not installed.
     """
     ray = _ray()
+    if target.address not in ("local", "auto"):
+        _check_reachable(target)
     with _CONNECT_LOCK:
         if ray.is_initialized():
             first = _CONNECTED.get("address", target.address)
@@ -98,7 +100,6 @@ def connect(target: ComputeTarget) -> Any:
                 )
         else:
             options["address"] = target.address
-            _check_reachable(target)
             _token_auth_when_token()
         try:
             ray.init(**options)

@@ -163,3 +163,35 @@ def test_settings_change_the_grid(app_argv):
     at.selectbox(key="landscape_weights").select("the sidebar's model")
     rerun(at)
     assert any("needs a recorded run" in info.value for info in at.info)
+
+
+def test_a_cluster_that_goes_away_is_said_and_the_landed_grid_is_kept(app_argv, monkeypatch):
+    """A ClusterError mid-plane: one sentence on the page, and the points that had landed drawn
+    (blank where missing) instead of losing them."""
+    from neurogenesis import cached
+    from neurogenesis.analysis.landscape import landscape_info
+    from neurogenesis.compute import ClusterError
+
+    data = np.load(DIGITS_SAMPLES)
+    parts = []
+    landscape_info(
+        load_model(DIGITS), data["x"][:32], data["y"][:32], resolution=9, chunk_points=8,
+        loss="sparse_categorical_crossentropy", on_partial=lambda info, f: parts.append(info),
+    )  # fmt: skip
+    partial = parts[1]
+    landed = int(np.isfinite(partial.values[0]).sum())
+    assert 0 < landed < 81
+    message = "The Ray cluster at 10.0.0.1:6379 stopped answering (node lost); start it again."
+
+    def lost(model, samples, options, run_dir, on_partial, target=None):
+        on_partial(partial, landed / 81)
+        raise ClusterError(message)
+
+    monkeypatch.setattr(cached, "landscape", lost)
+    at = open_page(
+        app_argv, "landscape.py", model="digits_cnn (demo)", session={"landscape_resolution": 9}
+    )
+    assert [e.value for e in at.error] == [message]
+    assert any(f"What had landed before: {landed} of 81 points" in c.value for c in at.caption)
+    kept = charts(at)[-1]["data"][0]
+    assert kept["type"] == "contour"
