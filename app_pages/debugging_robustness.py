@@ -9,6 +9,8 @@ from app_pages import ui
 from app_pages.debugging_parts import first_samples, fixed_features, state, target
 from neurogenesis import cached
 from neurogenesis.analysis.robustness import ATTACKS, NUM_SEVERITIES
+from neurogenesis.compute import ClusterError
+from neurogenesis.errors import InputError
 from neurogenesis.plotting.robustness import (
     plot_robustness_curves,
     plot_robustness_overview,
@@ -47,14 +49,21 @@ def robustness_view(model_source, samples_source, sample_set, predictions, kind)
             + f" on {count:,} samples."
         )
         return
+    where = ui.compute_target(state("compute"))
     bar = st.progress(0.0, text="Corrupting and attacking…")
-    info = cached.robustness(
-        model_source,
-        samples_source,
-        count,
-        options,
-        progress=lambda f: bar.progress(min(max(float(f), 0.0), 1.0)),
-    )
+    try:
+        info = cached.robustness(
+            model_source,
+            samples_source,
+            count,
+            options,
+            progress=lambda f: bar.progress(min(max(float(f), 0.0), 1.0)),
+            target=where,
+        )
+    except (InputError, ClusterError) as error:  # a token model on a cluster; a lost cluster
+        bar.empty()
+        st.error(str(error))
+        return
     bar.empty()
     if attack_reason:
         st.caption(f"No attacks: {attack_reason}")

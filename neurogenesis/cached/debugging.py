@@ -125,14 +125,33 @@ def adversarial(model: Source, samples: Source, indices, method: str, options: d
     )
 
 
-def robustness(model: Source, samples: Source, count: int, options: dict, progress=None):
-    """``analysis.robustness.robustness_curves`` on the first ``count`` samples, remembered."""
+def robustness(
+    model: Source, samples: Source, count: int, options: dict, progress=None, target=None
+):
+    """``analysis.robustness.robustness_curves`` on the first ``count`` samples, remembered.
+    ``target`` (a ``compute.ComputeTarget``) runs the samples' shards on a Ray cluster
+    (``compute.jobs.robustness_curves``): the same curves, remembered under the same key."""
     from neurogenesis.analysis.robustness import robustness_curves, set_range
 
     key = (_identity(model), _identity(samples), int(count), tuple(sorted(options.items())))
 
     def compute(report):
         sample_set = _samples(*_identity(samples))
+        if target is not None and not target.is_local:
+            from neurogenesis.compute import jobs
+            from neurogenesis.compute.payload import payload_from_path
+
+            return jobs.robustness_curves(
+                model_object(model),
+                sample_set.x[:count],
+                sample_set.y[:count],
+                where=target,
+                payload=payload_from_path(model.path, model.output or None),
+                value_range=set_range(sample_set.x),
+                label_names=sample_set.label_names,
+                loss=saved_loss(model),
+                **options,
+            )
         return robustness_curves(
             model_object(model),
             sample_set.x[:count],
