@@ -1125,7 +1125,7 @@ def check_grid(resolution: int, span: float) -> None:
         raise InputError(f"Expected a positive span. Received: {span}.")
 
 
-def _subset(x: Any, y: np.ndarray, num_samples: int | None) -> tuple[Any, np.ndarray]:
+def first_samples(x: Any, y: np.ndarray, num_samples: int | None) -> tuple[Any, np.ndarray]:
     """The first ``num_samples`` samples (of every input: ``x`` is an array, a packed set, a
     dict by input name or a list) and their targets."""
     y = np.asarray(y)
@@ -1218,7 +1218,7 @@ def landscape_info(
     check_grid(resolution, span)
     resolution = int(resolution)
     if evaluator is None:
-        xs, ys = _subset(x, y, num_samples)
+        xs, ys = first_samples(x, y, num_samples)
         evaluator = LandscapeEvaluator(model, xs, ys, loss=loss, metrics=metrics)
     theta = evaluator.trainable
     shapes = evaluator.shapes
@@ -1388,7 +1388,7 @@ def interpolation_info(
             f"Expected between 3 and {4 * MAX_RESOLUTION} points. Received: {resolution}."
         )
     if evaluator is None:
-        xs, ys = _subset(x, y, num_samples)
+        xs, ys = first_samples(x, y, num_samples)
         evaluator = LandscapeEvaluator(model, xs, ys, loss=loss, metrics=metrics)
     end = [v.numpy() for v in model.weights] if end is None else list(end)
     start = list(start)
@@ -1454,7 +1454,7 @@ def sharpness_info(
     estimates agree to ``POWER_TOLERANCE`` (relative) or after ``iterations``.
     """
     if evaluator is None:
-        xs, ys = _subset(x, y, num_samples)
+        xs, ys = first_samples(x, y, num_samples)
         evaluator = LandscapeEvaluator(model, xs, ys, loss=loss)
     hvp = evaluator.hessian_vector_function()
     rng = np.random.default_rng(seed)

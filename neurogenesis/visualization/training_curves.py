@@ -318,6 +318,8 @@ class TrainingVisualizer:
         seed: int | None = None,
         run_dir: str | os.PathLike | None = None,
         log_scale: bool = False,
+        ray: str | None = None,
+        workers: int | None = None,
     ):
         """The loss over a plane of weights around the model's own, as a 3-D surface
         (Li et al. 2018; :func:`neurogenesis.analysis.landscape.landscape_info` drawn by
@@ -343,9 +345,14 @@ class TrainingVisualizer:
             run_dir: a RunRecorder run folder of this model: its checkpoints are drawn as the
                 training path (and span the plane for ``'pca'``).
             log_scale: draw log10 of the loss.
+            ray: run the grid on a Ray cluster (``'auto'``, ``'local'`` or an address; needs
+                ``pip install 'neurogenesis[ray]'``): the model travels as the bytes of its
+                saved ``.keras`` file and the surface is the same as on this machine.
+            workers: Ray workers to use (default: one per CPU of the cluster).
 
         Raises:
             InputError: unknown directions, a bad grid, labels the loss cannot use.
+            ClusterError: the cluster could not be reached or stopped answering.
         """
         from neurogenesis.analysis import landscape
         from neurogenesis.plotting.landscape import plot_landscape_3d
@@ -366,18 +373,35 @@ class TrainingVisualizer:
         if named is None:
             named = landscape.suggested_loss(model, targets, target_kind)
         checkpoints = landscape.recorded_checkpoints(model, str(run_dir)) if run_dir else []
-        info = landscape.landscape_info(
-            model,
-            x,
-            targets,
-            loss=named,
-            directions=kind,
-            resolution=int(n_points),
-            span=landscape.DEFAULT_SPAN if span is None else float(span),
-            seed=landscape.DEFAULT_SEED if seed is None else int(seed),
-            num_samples=landscape.DEFAULT_NUM_SAMPLES if num_samples is None else num_samples,
-            checkpoints=checkpoints,
-        )
+        count = landscape.DEFAULT_NUM_SAMPLES if num_samples is None else num_samples
+        evaluator = runner = None
+        if ray is not None:
+            from neurogenesis.compute import parse_target
+            from neurogenesis.compute.payload import payload_from_model
+            from neurogenesis.compute.ray import LandscapeChunks
+
+            target = parse_target(ray, workers)
+            xs, ys = landscape.first_samples(x, targets, count)
+            evaluator = landscape.LandscapeEvaluator(model, xs, ys, loss=named)
+            runner = LandscapeChunks(target, payload_from_model(model), evaluator)
+        try:
+            info = landscape.landscape_info(
+                model,
+                x,
+                targets,
+                loss=named,
+                directions=kind,
+                resolution=int(n_points),
+                span=landscape.DEFAULT_SPAN if span is None else float(span),
+                seed=landscape.DEFAULT_SEED if seed is None else int(seed),
+                num_samples=count,
+                checkpoints=checkpoints,
+                evaluator=evaluator,
+                runner=runner,
+            )
+        finally:
+            if runner is not None:
+                runner.close()
         return self._remember(LOSS_LANDSCAPE, plot_landscape_3d(info, log_scale=log_scale), info)
 
     def plot_metric_correlation_heatmap(

@@ -249,3 +249,25 @@ def _node_count(port: int, env: dict) -> int:
         return int(result.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         return 0
+
+
+def test_the_python_apis_landscape_on_ray_equals_the_local_one(ray_target, digits):
+    """``TrainingVisualizer.plot_loss_landscape_3d(..., ray=...)``: the model in memory travels
+    as its saved bytes; the surface is the local one."""
+    from neurogenesis.visualization import TrainingVisualizer
+
+    _, model, _, _ = digits
+    data = np.load(ROOT / "data" / "samples" / "digits_cnn.npz")
+    x, y = data["x"], data["y"]
+    history = {"loss": [1.0, 0.5], "accuracy": [0.5, 0.8]}
+    infos = []
+    for ray in (None, "local"):
+        visualizer = TrainingVisualizer(history)
+        visualizer.plot_loss_landscape_3d(
+            model, x, y, n_points=5, num_samples=96, loss="sparse_categorical_crossentropy",
+            ray=ray, workers=None if ray is None else 2,
+        )  # fmt: skip
+        infos.append(visualizer.infos["loss_landscape_3d"])
+    local, remote = infos
+    assert remote.complete and remote.num_samples == 96
+    np.testing.assert_allclose(remote.values, local.values, atol=TOLERANCE, rtol=0)
