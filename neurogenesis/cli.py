@@ -1396,19 +1396,19 @@ def _landscape(args: argparse.Namespace) -> int:
     evaluator = landscape.LandscapeEvaluator(
         model, samples.x[:count], target[:count], loss=loss, metrics=metrics
     )
-    runner = None
-    if not where.is_local:
-        from neurogenesis.compute.payload import payload_from_path
-        from neurogenesis.compute.ray import LandscapeChunks
+    from neurogenesis.compute import landscape_runner
+    from neurogenesis.compute.payload import payload_from_path
 
-        runner = LandscapeChunks(where, payload_from_path(args.model, args.output), evaluator)
-        print(
-            f"Computing on {where.describe()}: {runner.workers} workers on "
-            f"{runner.nodes()} node{'s' if runner.nodes() > 1 else ''}, "
-            f"{len(runner.bounds)} shard{'s' if len(runner.bounds) > 1 else ''} of the samples",
-            file=sys.stderr,
-        )
-    try:
+    made = functools.partial(payload_from_path, args.model, args.output)
+    with landscape_runner(where, evaluator, made) as runner:
+        if runner is not None:
+            nodes = runner.nodes()
+            print(
+                f"Computing on {where.describe()}: {runner.workers} workers on {nodes} "
+                f"node{'s' if nodes > 1 else ''}, {len(runner.bounds)} shard"
+                f"{'s' if len(runner.bounds) > 1 else ''} of the samples",
+                file=sys.stderr,
+            )
         info = landscape.landscape_info(
             model,
             samples.x,
@@ -1421,9 +1421,6 @@ def _landscape(args: argparse.Namespace) -> int:
             evaluator=evaluator,
             runner=runner,
         )
-    finally:
-        if runner is not None:
-            runner.close()
     center_loss = float(info.trained_values[0])  # measured: a pca grid has no node there
     seconds = time.perf_counter() - start
     arrays = {

@@ -140,7 +140,11 @@ def landscape(
     settings. ``on_partial(info, fraction)`` sees the preview and each refinement on a miss.
     ``target`` (a ``compute.ComputeTarget``) runs the grid on a Ray cluster; the result is the
     same, so it is remembered under the same key wherever it was computed."""
+    import functools
+
     from neurogenesis.analysis.landscape import landscape_info
+    from neurogenesis.compute import landscape_runner
+    from neurogenesis.compute.payload import payload_from_path
 
     key, run_key = _landscape_key(model, samples, options, run_dir)
     plane = {k: options[k] for k in ("directions", "resolution", "span", "seed")}
@@ -149,14 +153,8 @@ def landscape(
     def compute(_progress):
         evaluator = _evaluator(model, samples, options)
         checkpoints = _run_checkpoints(_identity(model), *run_key) if run_key else ()
-        runner = None
-        if target is not None and not target.is_local:
-            from neurogenesis.compute.payload import payload_from_path
-            from neurogenesis.compute.ray import LandscapeChunks
-
-            payload = payload_from_path(model.path, model.output or None)
-            runner = LandscapeChunks(target, payload, evaluator)
-        try:
+        made = functools.partial(payload_from_path, model.path, model.output or None)
+        with landscape_runner(target, evaluator, made) as runner:
             return landscape_info(
                 _model(*_identity(model)),
                 None,
@@ -167,9 +165,6 @@ def landscape(
                 runner=runner,
                 **plane,
             )
-        finally:
-            if runner is not None:
-                runner.close()
 
     return _remembered("landscape", key, compute)
 

@@ -17,7 +17,10 @@ Nothing here imports Ray, TensorFlow or Streamlit at import time.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from neurogenesis.errors import InputError
 
@@ -28,6 +31,7 @@ __all__ = [
     "RAY_EXTRA_HINT",
     "configure_cluster",
     "configured_cluster",
+    "landscape_runner",
     "parse_target",
 ]
 
@@ -127,3 +131,27 @@ def configure_cluster(target: ComputeTarget | None) -> None:
 def configured_cluster() -> ComputeTarget | None:
     """The cluster :func:`configure_cluster` set, or None (pages then offer this machine only)."""
     return _CLUSTER
+
+
+@contextlib.contextmanager
+def landscape_runner(
+    target: ComputeTarget | None, evaluator: Any, payload: Callable[[], Any]
+) -> Iterator[Any]:
+    """What runs a landscape's chunks (``landscape_info(..., runner=)``): None on this machine
+    (its own default), else ``ray.LandscapeChunks`` on the cluster, stopped when the block ends.
+
+    Args:
+        target: where; None or :data:`LOCAL` for this machine.
+        evaluator: the driver's ``LandscapeEvaluator`` (what the workers evaluate).
+        payload: makes the model's ``payload.ModelPayload`` (called only for a cluster).
+    """
+    if target is None or target.is_local:
+        yield None
+        return
+    from neurogenesis.compute.ray import LandscapeChunks
+
+    runner = LandscapeChunks(target, payload(), evaluator)
+    try:
+        yield runner
+    finally:
+        runner.close()

@@ -18,6 +18,7 @@ Keras's own: ``loss``, ``accuracy``, ``val_loss``; a log read from a file is ren
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -374,17 +375,18 @@ class TrainingVisualizer:
             named = landscape.suggested_loss(model, targets, target_kind)
         checkpoints = landscape.recorded_checkpoints(model, str(run_dir)) if run_dir else []
         count = landscape.DEFAULT_NUM_SAMPLES if num_samples is None else num_samples
-        evaluator = runner = None
+        evaluator, target = None, None
         if ray is not None:
             from neurogenesis.compute import parse_target
-            from neurogenesis.compute.payload import payload_from_model
-            from neurogenesis.compute.ray import LandscapeChunks
 
             target = parse_target(ray, workers)
             xs, ys = landscape.first_samples(x, targets, count)
             evaluator = landscape.LandscapeEvaluator(model, xs, ys, loss=named)
-            runner = LandscapeChunks(target, payload_from_model(model), evaluator)
-        try:
+        from neurogenesis.compute import landscape_runner
+        from neurogenesis.compute.payload import payload_from_model
+
+        made = functools.partial(payload_from_model, model)
+        with landscape_runner(target, evaluator, made) as runner:
             info = landscape.landscape_info(
                 model,
                 x,
@@ -399,9 +401,6 @@ class TrainingVisualizer:
                 evaluator=evaluator,
                 runner=runner,
             )
-        finally:
-            if runner is not None:
-                runner.close()
         return self._remember(LOSS_LANDSCAPE, plot_landscape_3d(info, log_scale=log_scale), info)
 
     def plot_metric_correlation_heatmap(
