@@ -116,7 +116,7 @@ def grid_settings(sample_count: int, directions: str) -> dict:
     }
 
 
-def cost_caption(model_source, samples_source, options: dict) -> None:
+def cost_caption(model_source, samples_source, options: dict, target=None) -> None:
     """Says how long the plane will take, before it starts: a full-size model on a CPU takes
     minutes, and the user may want fewer points or samples. Past :data:`CONFIRM_SECONDS` it
     starts only on a click (and the page stops here until then)."""
@@ -130,6 +130,12 @@ def cost_caption(model_source, samples_source, options: dict) -> None:
         f"batch{'es' if batches > 1 else ''} of {cost['batch_size']} (one batch takes "
         f"{cost['seconds_per_batch']:.2g} s here; tracing the model comes on top). Fewer points "
         "or samples make it faster."
+        + (
+            f" On {target.describe()} the points are split over its workers, and starting them "
+            "(TensorFlow's import, the model's load) adds 10–20 s."
+            if target is not None and not target.is_local
+            else ""
+        )
     )
     if cost["seconds"] > _confirm_seconds() and not st.button(
         f"Compute the plane (about {cost['seconds']:,.0f} s)", key="landscape_go", type="primary"
