@@ -128,3 +128,17 @@ def test_the_cli_exits_3_when_no_cluster_answers(tmp_path, capsys):
     assert code == 3
     assert f"Nothing answers at 127.0.0.1:{port}" in capsys.readouterr().err
     assert not (tmp_path / "plane.npz").exists()
+
+
+def test_the_app_command_passes_the_cluster_to_the_server():
+    from neurogenesis import cli
+
+    args = cli._parser().parse_args(
+        ["app", "--ray", "10.0.0.1:6379", "--workers", "4", "--gpus-per-worker", "0.5"]
+    )
+    tail = cli._app_command(args)[cli._app_command(args).index("--") + 1 :]
+    assert tail[-6:] == ["--ray", "10.0.0.1:6379", "--workers", "4", "--gpus-per-worker", "0.5"]
+    plain = cli._app_command(cli._parser().parse_args(["app"]))
+    assert "--ray" not in plain
+    with pytest.raises(InputError, match="--workers together with --ray"):
+        cli._app_command(cli._parser().parse_args(["app", "--workers", "2"]))
