@@ -30,7 +30,10 @@ from neurogenesis.compute.payload import ModelPayload, load_payload
 from neurogenesis.errors import InputError
 
 __all__ = [
+    "check_reachable",
+    "cluster_call",
     "connect",
+    "first_line",
     "cluster_cpus",
     "LandscapeChunks",
     "map_shards",
@@ -65,7 +68,7 @@ def connect(target: ComputeTarget) -> Any:
     """
     ray = _ray()
     if target.address not in ("local", "auto"):
-        _check_reachable(target)
+        check_reachable(target)
     with _CONNECT_LOCK:
         if ray.is_initialized():
             first = _CONNECTED.get("address", target.address)
@@ -110,7 +113,7 @@ def connect(target: ComputeTarget) -> Any:
                     "~/.ray/auth_token from its head to this machine, or set RAY_AUTH_TOKEN."
                 ) from None
             raise ClusterError(
-                f"Could not reach {target.describe()}: {_first_line(error)}. Start it with "
+                f"Could not reach {target.describe()}: {first_line(error)}. Start it with "
                 "`ray start --head` (or check the address), or compute on this machine."
             ) from None
         _CONNECTED["address"] = target.address
@@ -122,7 +125,7 @@ REACH_SECONDS = 5.0
 (Ray itself retries for minutes)."""
 
 
-def _check_reachable(target: ComputeTarget) -> None:
+def check_reachable(target: ComputeTarget) -> None:
     """A TCP connection to ``host:port`` (or ``ray://host:port``) within :data:`REACH_SECONDS`,
     or a :class:`ClusterError` that says so at once. ``auto`` is left to Ray."""
     import socket
@@ -169,7 +172,9 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
+    """An error's first line (at most 240 characters), or its type's name: for one-sentence
+    messages."""
     text = str(error).strip()
     return (text.splitlines()[0] if text else type(error).__name__)[:240]
 
@@ -303,7 +308,7 @@ def _remote(ray: Any, cls: type, target: ComputeTarget):
     return ray.remote(cls).options(**_actor_options(target))
 
 
-def _cluster_call(target: ComputeTarget, what: Callable[[], Any], done: str = "") -> Any:
+def cluster_call(target: ComputeTarget, what: Callable[[], Any], done: str = "") -> Any:
     """``what()``, with the cluster's own failures said in one sentence (an error raised by our
     code on the worker, a bad input, passes through as itself)."""
     ray = _ray()
@@ -314,11 +319,11 @@ def _cluster_call(target: ComputeTarget, what: Callable[[], Any], done: str = ""
         if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
             raise cause from None
         raise ClusterError(
-            f"{_sentence(target.describe())} could not finish the job: {_first_line(error)}{done}."
+            f"{_sentence(target.describe())} could not finish the job: {first_line(error)}{done}."
         ) from None
     except (ray.exceptions.RayError, ConnectionError, OSError) as error:
         raise ClusterError(
-            f"{_sentence(target.describe())} stopped answering ({_first_line(error)})"
+            f"{_sentence(target.describe())} stopped answering ({first_line(error)})"
             f"{done}; start it again, or compute on this machine."
         ) from None
 
@@ -396,12 +401,12 @@ class LandscapeChunks:
                 )
             return actors
 
-        self.actors = _cluster_call(target, create)
+        self.actors = cluster_call(target, create)
 
     def pids(self) -> list[int]:
         """The process ids of the workers (tests kill one to check that the grid survives)."""
         ray = self._ray
-        return _cluster_call(
+        return cluster_call(
             self.target, lambda: ray.get([a.pid.remote() for row in self.actors for a in row])
         )
 
@@ -410,7 +415,7 @@ class LandscapeChunks:
         ray = self._ray
         return len(
             set(
-                _cluster_call(
+                cluster_call(
                     self.target,
                     lambda: ray.get([a.node.remote() for row in self.actors for a in row]),
                 )
@@ -434,18 +439,18 @@ class LandscapeChunks:
                     ref = actor.evaluate.remote(np.asarray(coefficients), directions_ref)
                     pending[ref] = (index, shard)
 
-        _cluster_call(self.target, submit)
+        cluster_call(self.target, submit)
         total = len(chunks)
         finished = 0
         while pending:
-            done, _ = _cluster_call(
+            done, _ = cluster_call(
                 self.target,
                 lambda: ray.wait(list(pending), num_returns=1),
                 f"; {finished} of {total} chunks had finished",
             )
             for ref in done:
                 index, shard = pending.pop(ref)
-                values = _cluster_call(
+                values = cluster_call(
                     self.target,
                     lambda r=ref: ray.get(r),
                     f"; {finished} of {total} chunks had finished",
@@ -503,8 +508,8 @@ def map_shards(
                 for i, (start, stop) in enumerate(bounds)
             ]
 
-        refs = _cluster_call(target, submit)
-        return _cluster_call(target, lambda: ray.get(refs))
+        refs = cluster_call(target, submit)
+        return cluster_call(target, lambda: ray.get(refs))
     finally:
         for actor in actors:
             with contextlib.suppress(Exception):

@@ -427,7 +427,7 @@ def run_tune_sweep(
             more than :data:`MAX_TRIAL_FAILURES` times (``sweep.json`` keeps the finished ones
             and says ``"failed"``).
     """
-    from neurogenesis.compute.ray import _cluster_call, connect, worker_count
+    from neurogenesis.compute.ray import cluster_call, connect, first_line, worker_count
     from neurogenesis.zoo import sweep_spec
     from neurogenesis.zoo.common import check_points
 
@@ -491,14 +491,12 @@ def run_tune_sweep(
         ),
     )
     try:
-        results = _cluster_call(
-            target, tuner.fit, f"; {len(summary['points'])} trials had finished"
-        )
+        results = cluster_call(target, tuner.fit, f"; {len(summary['points'])} trials had finished")
         failed = [result.error for result in results if result.error is not None]
         if failed:
             raise ClusterError(
                 f"{len(failed)} of {len(results)} trials failed on {target.describe()} "
-                f"({_first_line(failed[0])}); the finished ones are in {SWEEP_FILE}."
+                f"({first_line(failed[0])}); the finished ones are in {SWEEP_FILE}."
             )
     except BaseException as error:
         summary["status"] = "failed"
@@ -511,11 +509,6 @@ def run_tune_sweep(
     summary["status"] = "finished" if finished else "stopped"
     write(summary)
     return summary
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return (text.splitlines()[0] if text else type(error).__name__)[:240]
 
 
 def plan_from_arguments(

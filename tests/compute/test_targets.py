@@ -63,28 +63,28 @@ def test_workers_never_exceed_the_room_the_cluster_has():
 
 def test_an_address_nothing_answers_at_is_said_at_once():
     pytest.importorskip("ray", reason="Ray is not installed here (pip install 'neurogenesis[ray]')")
-    from neurogenesis.compute.ray import _check_reachable
+    from neurogenesis.compute.ray import check_reachable
 
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(ClusterError, match=f"Nothing answers at 127.0.0.1:{port}"):
-        _check_reachable(ComputeTarget(f"127.0.0.1:{port}"))
+        check_reachable(ComputeTarget(f"127.0.0.1:{port}"))
     with pytest.raises(ClusterError, match="Nothing answers"):
-        _check_reachable(ComputeTarget(f"ray://127.0.0.1:{port}"))
+        check_reachable(ComputeTarget(f"ray://127.0.0.1:{port}"))
     with pytest.raises(InputError, match="host:port"):
-        _check_reachable(ComputeTarget("headnode"))
+        check_reachable(ComputeTarget("headnode"))
     with socket.socket() as server:  # something listening: reachable
         server.bind(("127.0.0.1", 0))
         server.listen()
-        _check_reachable(ComputeTarget(f"127.0.0.1:{server.getsockname()[1]}"))
+        check_reachable(ComputeTarget(f"127.0.0.1:{server.getsockname()[1]}"))
 
 
 def test_a_lost_cluster_is_one_sentence_and_our_own_errors_pass_through():
     ray = pytest.importorskip(
         "ray", reason="Ray is not installed (pip install 'neurogenesis[ray]')"
     )
-    from neurogenesis.compute.ray import _cluster_call
+    from neurogenesis.compute.ray import cluster_call
 
     target = ComputeTarget("10.0.0.1:6379")
 
@@ -92,7 +92,7 @@ def test_a_lost_cluster_is_one_sentence_and_our_own_errors_pass_through():
         raise ray.exceptions.RaySystemError("GCS at 10.0.0.1:6379 unreachable\nmore detail")
 
     with pytest.raises(ClusterError) as caught:
-        _cluster_call(target, lost, "; 3 of 9 chunks had finished")
+        cluster_call(target, lost, "; 3 of 9 chunks had finished")
     assert str(caught.value) == (
         "The Ray cluster at 10.0.0.1:6379 stopped answering (System error: GCS at "
         "10.0.0.1:6379 unreachable); 3 of 9 chunks had finished; start it again, or compute "
@@ -103,13 +103,13 @@ def test_a_lost_cluster_is_one_sentence_and_our_own_errors_pass_through():
         raise ConnectionError("Connection reset by peer")
 
     with pytest.raises(ClusterError, match="stopped answering \\(Connection reset by peer\\)"):
-        _cluster_call(target, refused)
+        cluster_call(target, refused)
 
     def bad_input():
         raise InputError("Expected finite samples.")
 
     with pytest.raises(InputError, match="Expected finite samples"):
-        _cluster_call(target, bad_input)
+        cluster_call(target, bad_input)
 
 
 def test_the_cli_exits_3_when_no_cluster_answers(tmp_path, capsys):
