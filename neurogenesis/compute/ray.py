@@ -96,6 +96,9 @@ def connect(target: ComputeTarget) -> Any:
         else:
             options["runtime_env"] = {"py_modules": [str(package)], "excludes": ["__pycache__"]}
         if target.address == "local":
+            # A throwaway instance of this process: no dashboard, and no usage report sent
+            # (unless the user asked for one).
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             options["include_dashboard"] = False
             if target.workers is not None:
                 options["num_cpus"] = max(
