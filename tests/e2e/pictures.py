@@ -14,7 +14,11 @@ with its box on screen, and the page's text. A view fails when
 - an exception or error box reached the user.
 
 ``NEUROGENESIS_PICTURE_DEMOS`` (comma-separated) limits the demos, ``NEUROGENESIS_PICTURE_PAGES``
-the pages (sidebar titles, by substring), e.g. to check one page while working on it.
+the pages (sidebar titles, by substring), e.g. to check one page while working on it. Run with
+``-s`` to see the seconds each view took.
+
+This module holds the checks; each demo's tour is its own file, ``test_pictures_<demo>.py``, so
+that ``pytest -n 2 --dist loadfile`` spreads the five tours (minutes each) over both workers.
 """
 
 from __future__ import annotations
@@ -25,15 +29,12 @@ import re
 import pytest
 
 from tests.e2e import tour
-from tests.e2e.test_browser import browser, running_app  # noqa: F401 (the shared browser fixture)
+from tests.e2e.test_browser import running_app
 
 # A demo's whole tour computes every view once: minutes on two busy cores.
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1800)]
+MARKS = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 DEMOS = ("digits_cnn", "shapes_cnn", "sentiment_transformer", "weather_lstm", "digits_vae")
-# This file tours the first three; test_pictures_more.py the others (two files: the suite's two
-# workers share the tour).
-TOURED_HERE = DEMOS[:3]
 # Views that compare this model with others may name them; every other view shows only this one.
 COMPARING = re.compile(r"compar|a/b", re.IGNORECASE)
 OVERLAP_PIXELS = 2.0  # boxes that share less than this in either direction only touch
@@ -41,7 +42,9 @@ CUT_PIXELS = 2.0  # a text may stick out of its chart by this much (antialiasing
 COLOR_TOLERANCE = 2  # per channel, 0-255: rounding between hex and rgb() spellings
 
 
-def _selected(variable: str, values):
+def selected(variable: str, values) -> list[str]:
+    """``values`` limited to those that contain a comma-separated part of the ``variable``
+    environment variable (all of them when it is unset)."""
     chosen = [part.strip() for part in os.environ.get(variable, "").split(",") if part.strip()]
     return [value for value in values if not chosen or any(c in value for c in chosen)]
 
@@ -234,7 +237,7 @@ def demo_server(tmp_path_factory):
         yield base
 
 
-def tour_demo(browser, url: str, demo: str, pages=None) -> tuple[list[str], dict]:  # noqa: F811
+def tour_demo(browser, url: str, demo: str, pages=None) -> tuple[list[str], dict]:
     """Every page and tab with ``demo`` chosen: (problems, seconds per view)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     wire = tour.Wire()
@@ -262,16 +265,16 @@ def tour_demo(browser, url: str, demo: str, pages=None) -> tuple[list[str], dict
     return problems, seconds
 
 
-def assert_tells_the_truth(browser, url: str, demo: str) -> None:  # noqa: F811
+def assert_tells_the_truth(browser, url: str, demo: str) -> None:
+    """Tours ``demo`` (the pages ``NEUROGENESIS_PICTURE_PAGES`` names, or all) and fails with
+    every problem found; prints the seconds each view took (slowest first, shown with ``-s``)."""
     pages = [
         part.strip()
         for part in os.environ.get("NEUROGENESIS_PICTURE_PAGES", "").split(",")
         if part.strip()
     ]
-    problems, _ = tour_demo(browser, url, demo, pages)
+    problems, seconds = tour_demo(browser, url, demo, pages)
+    print(f"\n{demo}: {sum(seconds.values()):.1f} s in {len(seconds)} views")
+    for where, took in sorted(seconds.items(), key=lambda item: -item[1]):
+        print(f"{took:7.1f} s  {where}")
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
-
-
-@pytest.mark.parametrize("demo", _selected("NEUROGENESIS_PICTURE_DEMOS", TOURED_HERE))
-def test_every_view_of_a_demo_tells_the_truth(browser, demo_server, demo):  # noqa: F811
-    assert_tells_the_truth(browser, demo_server, demo)
