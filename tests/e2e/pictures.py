@@ -229,8 +229,11 @@ def check_view(view: dict, figures: dict, demo: str, where: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_server(tmp_path_factory):
+    """The app on the bundled demos, one for every tour a pytest process (an xdist worker) runs:
+    the tours on one worker share its imports and the views that compare demos. (tests/e2e/
+    conftest.py makes it one fixture for all files; a file that imports it would start its own.)"""
     folder = tmp_path_factory.mktemp("e2e-pictures")
     with running_app(
         folder, [], NEUROGENESIS_MAX_STEPS="8", NEUROGENESIS_LIVE_DIR=str(folder / "live")

@@ -1,19 +1,15 @@
 """The picture check (tests/e2e/pictures.py) on the digits_vae demo.
 
 One file per demo: ``pytest -n 2 --dist loadfile`` runs a file on one worker, so five files let
-the two workers share the five tours.
+the two workers share the five tours. The server (``demo_server``, tests/e2e/conftest.py) is
+shared by the tours one worker runs.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.e2e.pictures import (
-    MARKS,
-    assert_tells_the_truth,
-    demo_server,  # noqa: F401 (this file's own server)
-    selected,
-)
+from tests.e2e.pictures import MARKS, assert_tells_the_truth, selected
 from tests.e2e.test_browser import browser  # noqa: F401 (the shared browser fixture)
 
 pytestmark = MARKS
