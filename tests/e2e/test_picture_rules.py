@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import copy
+from pathlib import Path
 
-from tests.e2e.test_pictures import check_chart, check_view, rgb, same_scale
+from neurogenesis.zoo import SCENARIO_NAMES
+from tests.e2e.pictures import DEMOS, check_chart, check_view, rgb, same_scale, selected
 
 INFERNO_ENDS = [[0.0, "#000004"], [1.0, "#fcffa4"]]
 
@@ -124,3 +127,28 @@ def test_a_view_showing_another_demos_runs_fails_unless_it_compares():
     (problem,) = check_view(view, {}, "weather_lstm", "weather_lstm · Training dynamics › Curves")
     assert "shows digits_cnn while the sidebar model is weather_lstm" in problem
     assert check_view(view, {}, "weather_lstm", "weather_lstm · Architecture › Compare") == []
+
+
+def test_every_demo_is_toured_in_its_own_file(monkeypatch):
+    """Each zoo demo has test_pictures_<demo>.py, which tours that demo and no other (one file per
+    demo so that --dist loadfile spreads the tours over the workers)."""
+    assert set(DEMOS) == set(SCENARIO_NAMES)
+    monkeypatch.delenv("NEUROGENESIS_PICTURE_DEMOS", raising=False)
+    for demo in DEMOS:
+        source = (Path(__file__).parent / f"test_pictures_{demo}.py").read_text()
+        toured = [
+            ast.literal_eval(node.args[1])
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "selected"
+        ]
+        assert toured == [[demo]], f"test_pictures_{demo}.py tours {toured}"
+
+
+def test_picture_demos_limits_the_tours(monkeypatch):
+    monkeypatch.setenv("NEUROGENESIS_PICTURE_DEMOS", "digits_cnn, weather")
+    assert [demo for demo in DEMOS if selected("NEUROGENESIS_PICTURE_DEMOS", [demo])] == [
+        "digits_cnn",
+        "weather_lstm",
+    ]
+    monkeypatch.delenv("NEUROGENESIS_PICTURE_DEMOS")
+    assert selected("NEUROGENESIS_PICTURE_DEMOS", list(DEMOS)) == list(DEMOS)

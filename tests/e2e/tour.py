@@ -24,7 +24,12 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 FINISHED = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR)
 DEFAULT_WAIT_SECONDS = 240
-QUIET_SECONDS = 1.5  # nothing running, nothing drawing, for this long: the page has finished
+# A click's rerun answers within milliseconds; a click that starts none is given this long.
+ANSWER_SECONDS = 0.8
+# No message for this long (the frontend has drawn what came) and then nothing running, nothing
+# stale, nothing drawing for QUIET_SECONDS: the page has finished.
+SILENT_SECONDS = 1.0
+QUIET_SECONDS = 0.5
 
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -150,17 +155,24 @@ def settle(page, wire: Wire, seconds: float = DEFAULT_WAIT_SECONDS, start: float
     bar is left and every plotly chart has drawn. Returns the seconds from ``start`` to the
     moment the page went quiet, and whether it did before ``seconds``."""
     start = start or time.time()
-    page.wait_for_timeout(800)
+    # Wait for the click's answer, not a fixed time: most views finish in a few seconds, and a
+    # tour has dozens of them.
+    while not wire.running and wire.last_message < start and time.time() - start < ANSWER_SECONDS:
+        page.wait_for_timeout(50)
     quiet_since = None
     while time.time() - start < seconds:
-        busy = wire.running or time.time() - wire.last_message < 1.0 or page.evaluate(BUSY_JS)
+        busy = (
+            wire.running
+            or time.time() - wire.last_message < SILENT_SECONDS
+            or page.evaluate(BUSY_JS)
+        )
         if busy:
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.time()
         elif time.time() - quiet_since > QUIET_SECONDS:
             return quiet_since - start, True
-        page.wait_for_timeout(300)
+        page.wait_for_timeout(100)
     return time.time() - start, False
 
 

@@ -14,26 +14,28 @@ with its box on screen, and the page's text. A view fails when
 - an exception or error box reached the user.
 
 ``NEUROGENESIS_PICTURE_DEMOS`` (comma-separated) limits the demos, ``NEUROGENESIS_PICTURE_PAGES``
-the pages (sidebar titles, by substring), e.g. to check one page while working on it.
+the pages (sidebar titles, by substring), e.g. to check one page while working on it. Run with
+``-s`` to see the seconds each view took.
+
+This module holds the checks; each demo's tour is its own file, ``test_pictures_<demo>.py``, so
+that ``pytest -n 2 --dist loadfile`` spreads the five tours (minutes each) over both workers.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import time
 
 import pytest
 
 from tests.e2e import tour
-from tests.e2e.test_browser import browser, running_app  # noqa: F401 (the shared browser fixture)
+from tests.e2e.test_browser import running_app
 
 # A demo's whole tour computes every view once: minutes on two busy cores.
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1800)]
+MARKS = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 DEMOS = ("digits_cnn", "shapes_cnn", "sentiment_transformer", "weather_lstm", "digits_vae")
-# This file tours the first three; test_pictures_more.py the others (two files: the suite's two
-# workers share the tour).
-TOURED_HERE = DEMOS[:3]
 # Views that compare this model with others may name them; every other view shows only this one.
 COMPARING = re.compile(r"compar|a/b", re.IGNORECASE)
 OVERLAP_PIXELS = 2.0  # boxes that share less than this in either direction only touch
@@ -41,7 +43,9 @@ CUT_PIXELS = 2.0  # a text may stick out of its chart by this much (antialiasing
 COLOR_TOLERANCE = 2  # per channel, 0-255: rounding between hex and rgb() spellings
 
 
-def _selected(variable: str, values):
+def selected(variable: str, values) -> list[str]:
+    """``values`` limited to those that contain a comma-separated part of the ``variable``
+    environment variable (all of them when it is unset)."""
     chosen = [part.strip() for part in os.environ.get(variable, "").split(",") if part.strip()]
     return [value for value in values if not chosen or any(c in value for c in chosen)]
 
@@ -225,8 +229,11 @@ def check_view(view: dict, figures: dict, demo: str, where: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_server(tmp_path_factory):
+    """The app on the bundled demos, one for every tour a pytest process (an xdist worker) runs:
+    the tours on one worker share its imports and the views that compare demos. (tests/e2e/
+    conftest.py makes it one fixture for all files; a file that imports it would start its own.)"""
     folder = tmp_path_factory.mktemp("e2e-pictures")
     with running_app(
         folder, [], NEUROGENESIS_MAX_STEPS="8", NEUROGENESIS_LIVE_DIR=str(folder / "live")
@@ -234,12 +241,13 @@ def demo_server(tmp_path_factory):
         yield base
 
 
-def tour_demo(browser, url: str, demo: str, pages=None) -> tuple[list[str], dict]:  # noqa: F811
+def tour_demo(browser, url: str, demo: str, pages=None) -> tuple[list[str], dict]:
     """Every page and tab with ``demo`` chosen: (problems, seconds per view)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     wire = tour.Wire()
     problems: list[str] = []
     seconds: dict[str, float] = {}
+    began = time.time()
     try:
         tour.open_app(page, wire, url)
         tour.choose_model(page, wire, demo)
@@ -259,19 +267,21 @@ def tour_demo(browser, url: str, demo: str, pages=None) -> tuple[list[str], dict
                 problems += check_view(tour.read_view(page), wire.figures, demo, where)
     finally:
         page.close()
+    # the rest: opening the app, choosing the demo, the quiet waits, reading and checking
+    seconds["(opening, waiting for quiet, reading)"] = time.time() - began - sum(seconds.values())
     return problems, seconds
 
 
-def assert_tells_the_truth(browser, url: str, demo: str) -> None:  # noqa: F811
+def assert_tells_the_truth(browser, url: str, demo: str) -> None:
+    """Tours ``demo`` (the pages ``NEUROGENESIS_PICTURE_PAGES`` names, or all) and fails with
+    every problem found; prints the seconds each view took (slowest first, shown with ``-s``)."""
     pages = [
         part.strip()
         for part in os.environ.get("NEUROGENESIS_PICTURE_PAGES", "").split(",")
         if part.strip()
     ]
-    problems, _ = tour_demo(browser, url, demo, pages)
+    problems, seconds = tour_demo(browser, url, demo, pages)
+    print(f"\n{demo}: {sum(seconds.values()):.1f} s, {len(seconds) - 1} views")
+    for where, took in sorted(seconds.items(), key=lambda item: -item[1]):
+        print(f"{took:7.1f} s  {where}")
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
-
-
-@pytest.mark.parametrize("demo", _selected("NEUROGENESIS_PICTURE_DEMOS", TOURED_HERE))
-def test_every_view_of_a_demo_tells_the_truth(browser, demo_server, demo):  # noqa: F811
-    assert_tells_the_truth(browser, demo_server, demo)
