@@ -129,7 +129,8 @@ def _choose(page, wire, choice) -> None:
         )
         option.click()
     elif kind == "slider":
-        thumb = box.locator('[role="slider"]').first
+        # Streamlit's slider: a thumb with role "slider", or a range input (react-aria).
+        thumb = box.locator('[role="slider"], input[type="range"]').first
         thumb.focus()
         for _ in range(abs(value)):
             thumb.press("ArrowRight" if value > 0 else "ArrowLeft")
