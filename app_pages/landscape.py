@@ -120,7 +120,7 @@ target = ui.compute_target("landscape_compute")
 ready = cached.is_landscape_ready(model_source, samples_source, options, run_dir)
 if not ready:
     cost_caption(model_source, samples_source, options, target)
-info = compute_plane(model_source, samples_source, options, run_dir, target)
+info = compute_plane(model_source, samples_source, options, run_dir, target, ready)
 
 metric_column, log_column, clip_column, path_column = st.columns(4, vertical_alignment="bottom")
 metric = metric_column.selectbox("Show", info.metric_names, key="landscape_metric")

@@ -150,13 +150,13 @@ def _confirm_seconds() -> float:
         return CONFIRM_SECONDS
 
 
-def compute_plane(model_source, samples_source, options: dict, run_dir, target):
+def compute_plane(model_source, samples_source, options: dict, run_dir, target, ready: bool):
     """The plane, computed here or on the cluster ``target`` names (``ui.compute_target``): the
     coarse preview first, then a progress bar with the time left. A cluster that stops answering
-    says so in one sentence, and the page keeps the part of the grid that had landed."""
+    says so in one sentence, and the page keeps the part of the grid that had landed. ``ready``:
+    the plane is remembered already (no progress bar)."""
     from neurogenesis.compute import ClusterError
 
-    ready = cached.is_landscape_ready(model_source, samples_source, options, run_dir)
     preview = st.empty()
     progress = None if ready else st.progress(0.0, text="Tracing the model…")
     side = options["resolution"]

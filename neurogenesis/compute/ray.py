@@ -71,10 +71,10 @@ def connect(target: ComputeTarget) -> Any:
         check_reachable(target)
     with _CONNECT_LOCK:
         if ray.is_initialized():
-            first = _CONNECTED.get("address", target.address)
-            if first != target.address and "address" in _CONNECTED:
+            if "address" in _CONNECTED and _CONNECTED["address"] != target.address:
                 raise ClusterError(
-                    f"This process already works with {ComputeTarget(first).describe()}; "
+                    "This process already works with "
+                    f"{ComputeTarget(_CONNECTED['address']).describe()}; "
                     f"restart it to use {target.describe()}."
                 )
             return ray
