@@ -68,8 +68,9 @@ MAX_TRIAL_FAILURES = 3
 """How often a trial is run again after its worker died before the sweep counts it failed."""
 EXIT_WAIT_SECONDS = 30.0
 """How long a trial's worker, told to exit, waits for the run's recording to finish."""
-SETTLE_SECONDS = 10.0
-"""How long the driver waits, at the end, for stopped trials' workers to mark their runs."""
+SETTLE_SECONDS = 30.0
+"""How long the driver waits, at the end, for stopped trials' workers to mark their runs (a
+loaded machine may take seconds to close a recording); it marks those that did not."""
 SETTLE_POLL_SECONDS = 0.1
 TUNE_FOLDER = ".tune"
 """Tune's own experiment state, inside the sweep folder (hidden: the run readers skip it)."""
@@ -270,7 +271,8 @@ def _mark_stopped(run_dir: Path, epochs: int, why: str) -> None:
 
     The recorder cannot know: it saw a fit that ended (``"finished"``), or its worker went
     before the fit ended (``"running"``, or ``"failed"`` by its exit hook). The trial writes
-    this, and the driver again once the trial is over (its worker may have gone first).
+    this once its recording is closed; the driver, once Tune is done, for the runs whose
+    workers went first (:func:`_settle_pruned`).
     """
     manifest = read_manifest(run_dir)
     if not manifest:
@@ -363,10 +365,10 @@ def _sweep_writer(
             history = {key: [by[e] for e in sorted(by)] for key, by in recorded.items()}
             name = self._name(trial)
             ran = len(history[metric])
-            if ran < epochs:
-                if stop_requested(sweep_dir):
-                    return  # cut short by the sweep's stop: left out, as on this machine
-                _mark_stopped(sweep_dir / name, epochs, STOPPED_BY_ASHA)
+            if ran < epochs and stop_requested(sweep_dir):
+                return  # cut short by the sweep's stop: left out, as on this machine
+            # A pruned trial's worker marks its run once the recording is closed (marking it
+            # here would race the recorder's last write); _settle_pruned waits for that.
             point = point_summary(name, _trial_params(trial.config), history, metric, goal)
             if ran < epochs:
                 point["state"] = "pruned"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neurogenesis.cached._keys import _store
 from neurogenesis.compute import configure_cluster
 from tests.app.pages import open_page, rerun
 from tests.conftest import ROOT
@@ -32,6 +33,9 @@ def test_debugging_robustness_curves_on_the_cluster_equal_the_local_ones(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(jobs, "robustness_curves", recorded)
+    # The same curves computed earlier in this process (another page test) are remembered
+    # under the same key, wherever they ran: forget them so that the cluster computes these.
+    _store.clear()
     try:
         at = open_page(
             app_argv, "debugging.py", "--ray", "local", "--workers", "2",
