@@ -18,11 +18,20 @@ import streamlit as st
 
 from app_pages.ui.pages import PAGES as APP_PAGES
 from app_pages.ui.sidebar import trusted_code_note
-from neurogenesis import cached
+from neurogenesis import cached, resources
 from neurogenesis.errors import InputError
 from neurogenesis.workspace import KINDS, Source, save_upload
 
 st.set_page_config(page_title="NeuroGenesis", page_icon="🧠", layout="wide")
+
+
+@st.cache_resource(show_spinner=False)
+def _process_tuned() -> bool:
+    """Once per server: malloc's settings for a small container (neurogenesis.resources)."""
+    return resources.tune_process()
+
+
+_process_tuned()
 
 # The pages and what each answers live in app_pages/ui/pages.py (Home lists the questions).
 # They live in app_pages/, not pages/: Streamlit treats a pages/ folder beside the entry script as
@@ -227,4 +236,7 @@ def _sidebar() -> None:
 
 _sidebar()
 page = st.navigation(PAGES)
-page.run()
+try:
+    page.run()
+finally:  # what this run freed goes back to the system, not to a bloated heap
+    resources.release_free_memory()

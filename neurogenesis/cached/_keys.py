@@ -162,6 +162,34 @@ def _array_key(x) -> tuple:
 # loss landscape) report progress, which st.cache_data cannot pass through; they are remembered in
 # a bounded, locked store shared by sessions instead. Keys are file identities and plain
 # parameters, as everywhere.
+#
+# A class asks the same thing at once: a computation another session has started is waited for,
+# not started again (its progress is shown), and at most COMPUTE_SLOTS computations run at a time
+# (two cores are not shared by five TensorFlow graphs); the others say they are queued.
+
+
+def _compute_slots() -> int:
+    """How many long computations may run at once: NEUROGENESIS_COMPUTE_SLOTS, else one per two
+    cores (TensorFlow uses every core for one computation)."""
+    import os
+
+    try:
+        return max(1, int(os.environ.get("NEUROGENESIS_COMPUTE_SLOTS", "")))
+    except ValueError:
+        return max(1, (os.cpu_count() or 2) // 2)
+
+
+class _Flight:
+    """A computation under way: who waits for it reads its progress and, at the end, its value
+    or its error."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.done = threading.Event()
+        self.fraction = 0.0
+        self.value = None
+        self.error: BaseException | None = None
 
 
 class _Store:
@@ -172,6 +200,7 @@ class _Store:
         self.entries: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
         self.max_entries = max_entries
+        self.flights: dict = {}
 
     def get(self, key):
         with self.lock:
@@ -187,21 +216,152 @@ class _Store:
             while len(self.entries) > self.max_entries:
                 self.entries.popitem(last=False)
 
+    def lead_or_follow(self, key) -> tuple[bool, _Flight | None]:
+        """``(found, value)`` when remembered; else ``(False, flight)``: the flight of the
+        session computing it, or None when nobody is (the caller may start it)."""
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return True, self.entries[key]
+            return False, self.flights.get(key)
+
+
+class _Slots:
+    """At most ``count`` long computations at once, process-wide; a thread that holds a slot
+    computes what it needs inside (a landscape's estimate) without asking again."""
+
+    def __init__(self, count: int) -> None:
+        import threading
+
+        self.count = count
+        self.condition = threading.Condition()
+        self.running = 0
+        self.queued = 0
+        self.local = threading.local()
+
+    def holding(self) -> bool:
+        return getattr(self.local, "held", False)
+
+    def acquire(self, notice) -> None:
+        with self.condition:
+            self.queued += 1
+            try:
+                while self.running >= self.count:
+                    notice(
+                        f"Queued behind {self.running + self.queued - 1} computation(s) of "
+                        "other sessions; this one starts when one of them ends."
+                    )
+                    self.condition.wait(0.5)
+            finally:
+                self.queued -= 1
+            self.running += 1
+        self.local.held = True
+
+    def release(self) -> None:
+        self.local.held = False
+        with self.condition:
+            self.running -= 1
+            self.condition.notify_all()
+
 
 @st.cache_resource(show_spinner=False)
 def _store(name: str) -> _Store:
     return _Store(max_entries=48)
 
 
+@st.cache_resource(show_spinner=False)
+def _slots() -> _Slots:
+    return _Slots(_compute_slots())
+
+
+class _Notice:
+    """A one-line note on the page while a computation waits (nothing outside a page run)."""
+
+    def __init__(self) -> None:
+        self.placeholder = None
+
+    def __call__(self, text: str) -> None:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        if get_script_run_ctx(suppress_warning=True) is None:
+            return
+        if self.placeholder is None:
+            self.placeholder = st.empty()
+        self.placeholder.info(text, icon=":material/hourglass_top:")
+
+    def clear(self) -> None:
+        if self.placeholder is not None:
+            self.placeholder.empty()
+
+
 def _remembered(name: str, key: tuple, compute, progress=None):
-    """``compute(progress)``'s result, computed once per key (``progress(fraction)`` on a miss)."""
-    store = _store(name)
-    found, value = store.get(key)
-    if found:
+    """``compute(progress)``'s result, computed once per key (``progress(fraction)`` on a miss),
+    once for every session: a session asking what another is computing waits for it (and sees
+    its progress), and at most :func:`_compute_slots` computations run at once."""
+    store, slots, notice = _store(name), _slots(), _Notice()
+    try:
+        while True:
+            found, flight = store.lead_or_follow(key)
+            if found:
+                return flight
+            if flight is not None:
+                if _follow(flight, progress, notice):
+                    return flight.value
+                continue  # its session stopped it: this one computes it
+            held = slots.holding()
+            if not held:
+                slots.acquire(notice)
+            try:
+                with store.lock:  # asked again: another session may have started or finished
+                    if key in store.entries or key in store.flights:
+                        continue
+                    flight = store.flights[key] = _Flight()
+                notice.clear()
+                return _lead(store, key, flight, compute, progress)
+            finally:
+                if not held:
+                    slots.release()
+    finally:
+        notice.clear()
+
+
+def _lead(store: _Store, key, flight: _Flight, compute, progress):
+    def report(fraction) -> None:
+        flight.fraction = float(fraction)
+        if progress is not None:
+            progress(fraction)
+
+    try:
+        value = compute(report)
+    except BaseException as error:
+        flight.error = error
+        raise
+    else:
+        flight.value = value
+        store.put(key, value)
         return value
-    value = compute(progress)
-    store.put(key, value)
-    return value
+    finally:
+        with store.lock:
+            store.flights.pop(key, None)
+        flight.done.set()
+
+
+def _follow(flight: _Flight, progress, notice) -> bool:
+    """Waits for another session's computation: True with its value, False when it was
+    stopped (its session left or reran); its error, an input error, is raised here too."""
+    while not flight.done.wait(0.25):
+        done = f" ({flight.fraction:.0%} done)" if flight.fraction > 0 else ""
+        notice(
+            f"Another session is computing the same thing{done}; waiting for it instead of "
+            "computing it twice."
+        )
+        if progress is not None:
+            progress(flight.fraction)
+    if flight.error is None:
+        return True
+    if isinstance(flight.error, Exception):
+        raise flight.error
+    return False  # Streamlit stopped the other session's run (StopException, RerunException)
 
 
 def is_remembered(name: str, key_source: tuple) -> bool:

@@ -250,12 +250,15 @@ def latent_grid(model: Source, samples: Source, size: int = 15):
 
 @st.cache_resource(show_spinner=False)
 def _projector_warm_up():
-    """Starts UMAP's numba compile (tens of seconds the first time) once per server process."""
+    """Starts UMAP's numba compile (tens of seconds the first time) once per server process,
+    where memory allows (not on a small server: ``resources.small_server``)."""
     import os
     import threading
 
-    if os.environ.get("NEUROGENESIS_NO_WARM_UP"):
-        return None
+    from neurogenesis.resources import small_server
+
+    if os.environ.get("NEUROGENESIS_NO_WARM_UP") or small_server():
+        return None  # UMAP (and numba, 150 MB) is then imported when someone asks for it
     from neurogenesis.analysis.embeddings import warm_up
 
     thread = threading.Thread(target=warm_up, name="umap-warm-up", daemon=True)

@@ -60,6 +60,13 @@ def serve(folder: Path, app_arguments=(), start_seconds: float = 90, **environme
     """``streamlit run app.py -- app_arguments`` on a free port, logging to folder/server.log;
     yields its URL once healthy and stops it afterwards. Raises RuntimeError (with the log's
     tail) when it does not start."""
+    with serve_process(folder, app_arguments, start_seconds, **environment) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def serve_process(folder: Path, app_arguments=(), start_seconds: float = 90, **environment):
+    """:func:`serve`, yielding ``(url, process)`` (the benchmarks read the server's memory)."""
     port = free_port()
     env = dict(os.environ, NEUROGENESIS_UPLOAD_DIR=str(folder / "uploads"), **environment)
     command = [
@@ -85,7 +92,7 @@ def serve(folder: Path, app_arguments=(), start_seconds: float = 90, **environme
             raise RuntimeError(
                 "the app did not start: " + (folder / "server.log").read_text()[-2000:]
             )
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:
