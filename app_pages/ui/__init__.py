@@ -39,6 +39,7 @@ from app_pages.ui.charts import (
     start_page,
 )
 from app_pages.ui.compute import compute_target
+from app_pages.ui.keep import forget_choice, keep_choices, valid_choice
 from app_pages.ui.samples import (
     GRID_PAGE,
     STRIP_SAMPLES,
@@ -86,7 +87,9 @@ __all__ = [
     "display_kind",
     "figure_file",
     "file_stem",
+    "forget_choice",
     "how_to_read",
+    "keep_choices",
     "layers_default_cam",
     "manual_link",
     "model_runs",
@@ -102,5 +105,6 @@ __all__ = [
     "start_page",
     "token_view",
     "typed_attribution_view",
+    "valid_choice",
     "words_of",
 ]
