@@ -4,8 +4,8 @@ within twice the time of a warm rerun (nothing is recomputed).
 
 The Manual has no widgets of its own (only its table of contents), so it is left out; Home has
 two (the live-training scenario and its epochs), so it gets two choices. Architecture is not
-driven here yet: its "Layer details" select did not open from a click in headless Chromium (the
-AppTests keep its choices; issue 24 stays open for it).
+driven here yet: its "Layer details" select did not open from a click in headless Chromium
+(issue 24 stays open for it).
 """
 
 from __future__ import annotations
