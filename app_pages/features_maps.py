@@ -51,7 +51,9 @@ def feature_map_view(model_source, samples_source, sample_set, index, kind, word
     top = right.toggle("Top channels only", key="features_map_top")
     top_k = None
     if top:
+        note = ui.valid_number("features_map_k", 1, channels, "number of channels")
         top_k = st.slider("How many", 1, channels, min(16, channels), key="features_map_k")
+        ui.show_note(note)
     ui.chart(
         plot_feature_maps(
             info,
@@ -86,9 +88,11 @@ def filter_view(model_source) -> None:
     if note:
         st.caption(note)
     info = cached.filters(model_source, layer)
+    note = ui.valid_number("features_filter_count", 1, len(info.norms), "number of filters")
     limit = right.slider(
         "Filters shown", 1, len(info.norms), min(64, len(info.norms)), key="features_filter_count"
     )
+    ui.show_note(note, right)
     ui.chart(
         plot_filters(info, max_filters=limit), key="features_filters", data=filters_table(info)
     )

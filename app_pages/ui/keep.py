@@ -15,9 +15,14 @@ Buttons, uploads, chart and table selections cannot be set through ``st.session_
 read from the widget's metadata (``value_type``) and, for selections, from the value itself
 (a selection is a dict, never a plain choice).
 
-``valid_choice`` is the other half: after a change of the sidebar model a kept value may no
-longer be an option (a layer the new model lacks); it drops that value, so the widget starts on
-its default, and returns a one-line note for the page to show.
+``valid_choice`` and ``valid_number`` are the other half: after a change of the sidebar model
+(or sample set, or run) a kept value may no longer be an option (a layer the new model lacks) or
+may lie outside a range that the new model sets (a shift of at most a quarter of the image's
+width). Streamlit raises when a slider is drawn with a value outside its range, and quietly
+resets a select; these helpers, called just before the widget is drawn, drop the value (a
+select then starts on its default) or clamp it into the range (a number), and return a one-line
+note for the page to show (``show_note``). ``tie_choice`` drops a choice that only makes sense
+for the model or sample set it was made for (the models compared with the sidebar's).
 """
 
 from __future__ import annotations
@@ -92,9 +97,88 @@ def forget_choice(key: str) -> None:
     st.session_state.pop(key, None)
 
 
+def _clamp(value: Any, low: float | None, high: float | None) -> Any:
+    """``value`` moved into ``[low, high]`` (a bound of None is open), keeping its type."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    moved = value
+    if low is not None and moved < low:
+        moved = low
+    if high is not None and moved > high:
+        moved = high
+    return type(value)(moved)
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "–".join(_number(item) for item in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def valid_number(key: str, low: float | None, high: float | None, what: str) -> str | None:
+    """Clamps the number kept under ``key`` (or both ends of a range slider's pair) into
+    ``[low, high]``, the range the widget is about to be drawn with, so it never fails on a value
+    kept from a model, sample set or run whose range was wider.
+
+    Args:
+        key: The widget's key.
+        low: The widget's smallest value (None: no lower bound).
+        high: The widget's largest value (None: no upper bound).
+        what: What the number is, for the note ("shift", "number of samples").
+
+    Returns:
+        A note saying what the value was and what it is now, or None when it was in range.
+    """
+    if key not in st.session_state:
+        return None
+    value = st.session_state[key]
+    if isinstance(value, list | tuple):
+        moved = type(value)(_clamp(item, low, high) for item in value)
+    else:
+        moved = _clamp(value, low, high)
+    if moved == value:
+        return None
+    st.session_state[key] = moved
+    bounds = f"{_number(low) if low is not None else '−∞'} to {_number(high) if high is not None else '∞'}"
+    return (
+        f"The {what} {_number(value)} chosen before is outside this model's range ({bounds}): "
+        f"now {_number(moved)}."
+    )
+
+
+def tie_choice(key: str, owner: str, what: str) -> str | None:
+    """Ties the choice kept under ``key`` to ``owner`` (the model, sample set or feature names
+    it was made for): drawn for another owner, the widget starts on its default, as a choice
+    that only makes sense for the first owner (models to compare with it) should.
+
+    Args:
+        key: The widget's key.
+        owner: What the choice belongs to, as a string (a source's key, a names tuple's repr).
+        what: What the choice is, for the note.
+
+    Returns:
+        A note when a choice made for another owner was dropped, else None.
+    """
+    mark = f"{key}::owner"
+    before = st.session_state.get(mark, owner)
+    st.session_state[mark] = owner
+    if before == owner or key not in st.session_state:
+        return None
+    forget_choice(key)
+    return f"The {what} chosen before belonged to another model or sample set: back to the default."
+
+
+def show_note(note: str | None, where: Any = None) -> None:
+    """Shows a note from ``valid_choice`` or ``valid_number`` as a caption (in ``where``, a
+    column or container, else the page), and nothing when there is none."""
+    if note:
+        (st if where is None else where).caption(note)
+
+
 def valid_choice(key: str, options: Sequence, what: str) -> str | None:
     """Drops the value kept under ``key`` if it is no longer among ``options`` (a multiselect
-    keeps the values that still are), so the widget starts on its default instead of failing.
+    keeps the values that still are, or starts on its default when none is), so the widget starts
+    on its default instead of quietly showing another value.
 
     Args:
         key: The widget's key.
@@ -113,7 +197,10 @@ def valid_choice(key: str, options: Sequence, what: str) -> str | None:
         if len(left) == len(value):
             return None
         gone = [item for item in value if item not in allowed]
-        st.session_state[key] = left
+        if left:
+            st.session_state[key] = left
+        else:  # nothing left: the widget's own default, not an empty choice
+            forget_choice(key)
         return (
             f"The {what} {', '.join(map(str, gone))} chosen before is not in this model: dropped."
         )

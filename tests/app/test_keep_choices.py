@@ -152,3 +152,79 @@ def test_a_layer_the_new_model_lacks_falls_back_and_says_so(app_argv):
     at.selectbox(key="model_choice").select("digits_cnn (demo)")
     rerun(at)
     assert at.selectbox(key="features_map_layer").value in layers
+
+
+def test_debugging_tabs_share_no_widget_key(app_argv):
+    """Explain's SmoothGrad noise (0.1) and integrated-gradient steps (64) once shared their keys
+    with Perturbation's noise and Adversarial's PGD steps: kept, they set the noise of the
+    perturbed sample and broke the steps slider (64 > its maximum of 50)."""
+    from neurogenesis.analysis.robustness import DEFAULT_PGD_STEPS
+
+    at = open_page(app_argv, "debugging.py", model="digits_cnn (demo)")
+    assert at.slider(key="debugging_noise").value == pytest.approx(0.1)
+    assert at.slider(key="debugging_steps").value == 64
+    at.session_state["debugging_tab"] = "Perturbation"
+    rerun(at)
+    assert at.slider(key="debugging_perturb_noise").value == 0.0
+    at.session_state["debugging_tab"] = "Adversarial"
+    rerun(at)
+    assert at.slider(key="debugging_attack_steps").value == DEFAULT_PGD_STEPS
+
+
+def test_a_shift_wider_than_the_new_images_is_clamped_and_said(app_argv):
+    """A shift and a patch row chosen on shapes_cnn's 32×32 images are clamped into digits_cnn's
+    8×8 range (a quarter of the side: 2; the last row: 7) with a caption each, and the perturbed
+    prediction is the model's own prediction of the sample shifted by 2."""
+    import numpy as np
+
+    from neurogenesis.analysis import graph, robustness
+    from neurogenesis.io.models import load_model
+    from neurogenesis.io.samples import load_samples
+    from tests.app.pages import values
+    from tests.conftest import ROOT
+
+    at = open_page(app_argv, "debugging.py", model="shapes_cnn (demo)")
+    at.session_state["debugging_tab"] = "Perturbation"
+    rerun(at)
+    at.slider(key="debugging_shift_down").set_value(32 // 4)
+    at.slider(key="debugging_patch_top").set_value(30)
+    rerun(at)
+    at.selectbox(key="model_choice").select("digits_cnn (demo)")
+    rerun(at)
+    assert at.slider(key="debugging_shift_down").value == 8 // 4
+    assert at.slider(key="debugging_patch_top").value == 8 - 1
+    captions = [caption.value for caption in at.caption]
+    assert "The shift 8 chosen before is outside this model's range (-2 to 2): now 2." in captions
+    assert "The patch row 30 chosen before is outside this model's range (0 to 7): now 7." in (
+        captions
+    )
+    model = load_model(ROOT / "models/digits_cnn.keras")
+    samples = load_samples(ROOT / "data/samples/digits_cnn.npz")
+    shifted = robustness.shift(
+        samples.x[:1], (2.0, 0.0), value_range=robustness.value_range(samples.x)
+    )
+    expected = np.asarray(graph.predict(model, shifted))[0]
+    perturbed = next(
+        trace for spec in charts(at) for trace in spec["data"] if trace.get("name") == "perturbed"
+    )
+    np.testing.assert_allclose(np.sort(values(perturbed["x"])), np.sort(expected), atol=1e-5)
+
+
+def test_sample_filters_belong_to_their_model(app_argv):
+    """A label filter chosen on digits_cnn names digits_cnn's classes: on another model the
+    sample browser starts unfiltered (label and correctness) and says so."""
+    at = open_page(app_argv, "features.py", model="digits_cnn (demo)")
+    at.multiselect(key="features_label").set_value([3])
+    at.segmented_control(key="features_correct").set_value("wrong")
+    rerun(at)
+    assert at.multiselect(key="features_label").value == [3]
+    away_and_back(at, "features.py")
+    assert at.multiselect(key="features_label").value == [3]
+    at.selectbox(key="model_choice").select("shapes_cnn (demo)")
+    rerun(at)
+    assert at.multiselect(key="features_label").value == []
+    assert at.segmented_control(key="features_correct").value == "all"
+    assert any(
+        "sample filters chosen for another model or sample set are cleared" in caption.value
+        for caption in at.caption
+    )
