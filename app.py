@@ -16,6 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages.ui.keep import keep_choices
 from app_pages.ui.pages import PAGES as APP_PAGES
 from app_pages.ui.sidebar import trusted_code_note
 from neurogenesis import cached, resources
@@ -234,6 +235,8 @@ def _sidebar() -> None:
     st.session_state["samples"] = labels["samples"].get(st.session_state.get("samples_choice"))
 
 
+# Every page's choices survive leaving it and coming back (app_pages/ui/keep.py).
+keep_choices()
 _sidebar()
 page = st.navigation(PAGES)
 try:

@@ -28,6 +28,7 @@ def compare_view(source, info) -> None:
     if not others:
         st.info("Only one model is open. Upload another .keras or .h5 file to compare with it.")
         return
+    ui.show_note(ui.valid_choice("architecture_compare", others, "model"))
     chosen = st.multiselect(
         "Compare with",
         others,

@@ -79,9 +79,11 @@ def graph_view(source) -> None:
     direction = left.segmented_control(
         "Direction", DIRECTIONS, default=DIRECTIONS[1], key="architecture_direction"
     )
+    names = list(dict.fromkeys(unit.name for unit in graph.units))
+    ui.show_note(ui.valid_choice("architecture_find", names, "layer"), find)
     find.selectbox(
         "Find a layer",
-        list(dict.fromkeys(unit.name for unit in graph.units)),
+        names,
         index=None,
         placeholder="Type a layer name",
         key="architecture_find",

@@ -75,6 +75,7 @@ def structure_view(source, error: InputError) -> None:
         names = [layer.name for layer in described]
         # The first class that is not Keras's own is what the reader wants to see first.
         first = next((i for i, layer in enumerate(described) if layer.origin != "keras"), 0)
+        ui.show_note(ui.valid_choice("architecture_structure_layer", names, "layer"))
         chosen = st.selectbox(
             "Layer settings", names, index=first, key="architecture_structure_layer"
         )

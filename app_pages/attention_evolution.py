@@ -27,14 +27,18 @@ def evolution_view(sample_set) -> None:
         return
     names = [name for name, _ in runs]
     left, middle, right, far = st.columns(4)
+    ui.show_note(ui.valid_choice("attention_run", names, "run"), left)
     name = left.selectbox("Run", names, key="attention_run")
     try:
         info = cached.attention_evolution(dict(runs)[name])
     except InputError as error:
         st.warning(str(error))
         return
+    ui.show_note(ui.valid_choice("attention_ev_layer", info.layers, "layer"), middle)
     layer = middle.selectbox("Layer", list(info.layers), key="attention_ev_layer")
     stack = info.scores[layer]
+    ui.show_note(ui.valid_choice("attention_ev_head", range(stack.shape[2]), "head"), right)
+    ui.show_note(ui.valid_choice("attention_ev_sample", range(stack.shape[1]), "sample"), far)
     head = right.selectbox("Head", list(range(stack.shape[2])), key="attention_ev_head")
     sample = far.selectbox("Probe sample", list(range(stack.shape[1])), key="attention_ev_sample")
     words = None

@@ -27,13 +27,16 @@ def heads_view(scores: dict, words, compare_scores, compare_words) -> None:
     layers = list(scores)
     scale = scale_choice("attention_heads_scale")
     left, middle, right = st.columns([2, 1, 2])
+    ui.show_note(ui.valid_choice("attention_layer", layers, "layer"), left)
     layer = left.selectbox("Layer", layers, key="attention_layer")
     values = scores[layer][0]
+    ui.show_note(ui.valid_choice("attention_head", range(values.shape[0]), "head"), middle)
     head = middle.selectbox("Head", list(range(values.shape[0])), key="attention_head")
     queries, keys = token_labels(words, values.shape)
     cut = real_length(keys) if words is not None else len(keys)
     same = values.shape[1] == values.shape[2]
     rows = cut if same else len(queries)
+    ui.show_note(ui.valid_choice("attention_query", [None, *range(rows)], "query token"), right)
     query = right.selectbox(
         "Query token",
         [None, *range(rows)],
@@ -135,8 +138,10 @@ def model_view(scores: dict, words) -> None:
 def head_view(scores: dict, words) -> None:
     layers = list(scores)
     left, middle, right = st.columns([2, 2, 2])
+    ui.show_note(ui.valid_choice("attention_hv_layer", layers, "layer"), left)
     layer = left.selectbox("Layer", layers, key="attention_hv_layer")
     values = scores[layer][0]
+    ui.show_note(ui.valid_choice("attention_hv_heads", range(values.shape[0]), "head"), middle)
     heads = middle.multiselect(
         "Heads",
         list(range(values.shape[0])),
@@ -147,6 +152,7 @@ def head_view(scores: dict, words) -> None:
     cut = real_length(keys) if words is not None else len(keys)
     same = values.shape[1] == values.shape[2]
     rows = cut if same else values.shape[1]
+    ui.show_note(ui.valid_choice("attention_hv_query", [None, *range(rows)], "query token"), right)
     query = right.selectbox(
         "Query token",
         [None, *range(rows)],
@@ -170,6 +176,7 @@ def head_view(scores: dict, words) -> None:
 
 def temporal_view(scores: dict, layers: list[str], sample_set) -> None:
     """Each head's weight on every time step of the input window, for the chosen sample."""
+    ui.show_note(ui.valid_choice("attention_temporal_layer", layers, "layer"))
     layer = st.selectbox("Attention layer", layers, key="attention_temporal_layer")
     dates = sample_set.per_sample("dates")
     steps = scores[layer].shape[-1]

@@ -94,6 +94,7 @@ def choose_input(
             )
         return ids, words, None
     count = len(sample_set)
+    ui.show_note(ui.valid_choice(f"{key}_sample", range(count), "sample"))
     index = st.selectbox(
         f"{label}: sample" if vocabulary is None else "Sample",
         list(range(count)),

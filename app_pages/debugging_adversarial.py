@@ -60,7 +60,7 @@ def _settings(samples_source, sample_set, per_feature: bool, low: float, high: f
     else:
         options = {"epsilon": share * (high - low)}
     if method == "pgd":
-        steps = c.slider("Steps", 1, 50, DEFAULT_PGD_STEPS, key=state("steps"))
+        steps = c.slider("Steps", 1, 50, DEFAULT_PGD_STEPS, key=state("attack_steps"))
         factor = d.slider(
             "Step size (× ε / steps)",
             0.5,

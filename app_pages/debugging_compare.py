@@ -83,12 +83,15 @@ def compare_view(model_source, samples_source, sample_set, predictions, kind):
         )
         return
     second = _different(candidates, current, others, samples_source)
+    owner = f"{model_source.key}|{samples_source.key}"
+    note = ui.tie_choice(state("compare_models"), owner, "models to compare")
     chosen = st.multiselect(
         "Models to compare (same sample set)",
         list(candidates),
         default=[current] if second is None else [current, second],
         key=state("compare_models"),
     )
+    ui.show_note(note)
     if len(chosen) < 2:
         st.info(
             f"Every other model that takes this sample set predicts exactly as {current} does "

@@ -131,7 +131,9 @@ def slicing_view(model_source, samples_source, unit: str = "") -> None:
             "value per sample, e.g. a source, a date or a flag) to slice by."
         )
         return
+    note = ui.valid_choice(state("slice_by"), columns, "column")
     column = st.selectbox("Slice by", columns, key=state("slice_by"))
+    ui.show_note(note)
     info = cached.slices(model_source, samples_source, column)
     ui.chart(
         plot_slices(info, group_label=column, unit=unit),

@@ -120,14 +120,18 @@ def sample_grid(sample_set, predictions, indices, kind: str, key: str) -> None:
 
 def first_samples(container, sample_set, minimum: int, default: int, name: str) -> int:
     """How many of the set's first samples to use: a slider in ``container`` from ``minimum`` to
-    all of them, at ``default`` (or all, when the set is smaller)."""
-    return container.slider(
+    all of them, at ``default`` (or all, when the set is smaller). A count kept from a larger
+    set is clamped to this one's size, with a note."""
+    note = ui.valid_number(state(name), minimum, len(sample_set), "number of samples")
+    count = container.slider(
         "Samples (the first N of the set)",
         minimum,
         len(sample_set),
         min(default, len(sample_set)),
         key=state(name),
     )
+    ui.show_note(note, container)
+    return count
 
 
 def fixed_features(samples_source, sample_set, where: str) -> tuple[int, ...]:
@@ -141,6 +145,8 @@ def fixed_features(samples_source, sample_set, where: str) -> tuple[int, ...]:
         if tuple(names) in saved
         else cached.default_fixed_features(samples_source)
     )
+    # Indices mean other features in another set: start from this set's own choice (saved).
+    ui.tie_choice(state(f"fixed_{where}"), repr(tuple(names)), "fixed features")
     chosen = st.multiselect(
         "Fixed features (never perturbed)",
         list(range(count)),

@@ -3,6 +3,8 @@ and watch the prediction and the attribution move."""
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import streamlit as st
 
@@ -30,11 +32,23 @@ def _slider(column, label, low, high, default, step, name) -> dict:
     return {"strength": column.slider(label, low, high, default, step, key=state(name))}
 
 
+def _pixels(column, label: str, low: int, high: int, default: int, name: str, what: str) -> int:
+    """A slider whose range is this sample set's image size (or series length): a value kept
+    from a set of larger images is clamped into this one's range, with a note, not an error."""
+    note = ui.valid_number(state(name), low, high, what)
+    value = column.slider(label, low, high, default, key=state(name))
+    ui.show_note(note, column)
+    return value
+
+
 def _image_steps(sample_set) -> list:
     height, width = ui.shown_input(sample_set).shape[1:3]
     a, b, c = st.columns(3)
     steps = [
-        ("gaussian_noise", _slider(a, "Noise (std, share of range)", 0.0, 0.5, 0.0, 0.01, "noise")),
+        (
+            "gaussian_noise",
+            _slider(a, "Noise (std, share of range)", 0.0, 0.5, 0.0, 0.01, "perturb_noise"),
+        ),
         ("blur", _slider(a, "Blur (sigma, pixels)", 0.0, 3.0, 0.0, 0.1, "blur")),
         (
             "brightness",
@@ -43,18 +57,18 @@ def _image_steps(sample_set) -> list:
         ("contrast", _slider(b, "Contrast reduction", -1.0, 0.95, 0.0, 0.05, "contrast")),
         ("rotation", _slider(c, "Rotation (degrees)", -45.0, 45.0, 0.0, 1.0, "rotation")),
     ]
-    down = c.slider("Shift down (pixels)", -height // 4, height // 4, 0, key=state("shift_down"))
-    right = c.slider("Shift right (pixels)", -width // 4, width // 4, 0, key=state("shift_right"))
+    down = _pixels(c, "Shift down (pixels)", -height // 4, height // 4, 0, "shift_down", "shift")
+    right = _pixels(c, "Shift right (pixels)", -width // 4, width // 4, 0, "shift_right", "shift")
     if down or right:
         steps.append(("shift", {"strength": (float(down), float(right))}))
     with st.container(border=True):
         st.caption("Occlusion patch (grey, the middle of the value range)")
         a, b, c = st.columns(3)
-        size = a.slider(
-            "Patch size (pixels)", 0, max(1, min(height, width) // 2), 0, key=state("patch")
+        size = _pixels(
+            a, "Patch size (pixels)", 0, max(1, min(height, width) // 2), 0, "patch", "patch size"
         )
-        top = b.slider("Top", 0, height - 1, height // 3, key=state("patch_top"))
-        left = c.slider("Left", 0, width - 1, width // 3, key=state("patch_left"))
+        top = _pixels(b, "Top", 0, height - 1, height // 3, "patch_top", "patch row")
+        left = _pixels(c, "Left", 0, width - 1, width // 3, "patch_left", "patch column")
     steps.append(("occlusion", {"top": top, "left": left, "size": size}))
     return steps
 
@@ -77,12 +91,14 @@ def _series_steps(samples_source, sample_set) -> list:
         (
             "series_shift",
             {
-                "strength": b.slider(
+                "strength": _pixels(
+                    b,
                     "Delay (steps; negative: advance)",
                     -(steps // 2),
                     steps // 2,
                     0,
-                    key=state("series_shift"),
+                    "series_shift",
+                    "delay",
                 )
             },
         ),
@@ -93,7 +109,10 @@ def _text_steps(sample_set, index: int) -> list:
     tokens = np.asarray(ui.shown_input(sample_set)[index])
     vocabulary = sample_set.vocabulary
     count = len(vocabulary) if vocabulary else 100
-    return token_steps(tokens, sample_set.words(tokens), count, sample_set.words, str(index))
+    # One set of widgets per sample's tokens (as for typed text): the positions picked belong to
+    # these tokens, not to sample #index of another model's set.
+    key = f"{index}_{zlib.crc32(tokens.tobytes()):08x}"
+    return token_steps(tokens, sample_set.words(tokens), count, sample_set.words, key)
 
 
 def token_steps(tokens, words, count: int, word_of, key: str, mask=None) -> list:

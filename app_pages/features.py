@@ -89,7 +89,7 @@ if hidden:
         + "."
     )
 if st.session_state.get("features_tab") not in shown:
-    st.session_state.pop("features_tab", None)  # another model's tab: start on the first
+    ui.forget_choice("features_tab")  # another model's tab: start on the first
 tabs = dict(zip(shown, st.tabs(shown, key="features_tab", on_change="rerun"), strict=True))
 needs_samples = "Choose a sample set made for this model in the sidebar."
 

@@ -40,10 +40,18 @@ def _settings(model_source, sample_set) -> dict:
         steps = c1.slider("Steps", 16, 1024, DEFAULT_STEPS, key="features_am_steps")
         # The defaults grow with the image (224×224 photos: 11 pixels of blur), and so do the
         # ranges: a default above a fixed maximum was an exception.
+        top_jitter, top_blur = (
+            max(8, 2 * int(defaults["jitter"])),
+            max(4.0, 2 * float(defaults["blur_sigma"])),
+        )
+        notes = [
+            ui.valid_number("features_am_jitter", 0, top_jitter, "jitter"),
+            ui.valid_number("features_am_blur", 0.0, top_blur, "gradient blur"),
+        ]
         jitter = c1.slider(
             "Jitter (pixels)",
             0,
-            max(8, 2 * int(defaults["jitter"])),
+            top_jitter,
             int(defaults["jitter"]),
             key="features_am_jitter",
         )
@@ -61,7 +69,7 @@ def _settings(model_source, sample_set) -> dict:
         blur = c3.number_input(
             "Gradient blur σ (pixels)",
             0.0,
-            max(4.0, 2 * float(defaults["blur_sigma"])),
+            top_blur,
             float(defaults["blur_sigma"]),
             key="features_am_blur",
         )
@@ -73,6 +81,8 @@ def _settings(model_source, sample_set) -> dict:
             format="%.4f",
             key="features_am_tv",
         )
+        for note in notes:
+            ui.show_note(note)
     return {
         "steps": steps,
         "learning_rate": learning_rate,
@@ -94,11 +104,13 @@ def activation_view(model_source, layers, sample_set, predictions) -> None:
         st.info("This model has no layer whose units can be maximized.")
         return
     a, b = st.columns([3, 1])
+    ui.show_note(ui.valid_choice("features_am_layer", choices, "layer"), a)
     layer = a.selectbox("Layer", choices, index=len(choices) - 1, key="features_am_layer")
     units = int(layers.entry(layer).output_shape[-1])
     names = predictions.label_names if predictions is not None else None
     names = names or (cached.model_metadata(model_source) or {}).get("label_names")
     labels = names if layer == layers.layers[-1].path and names and len(names) == units else None
+    ui.show_note(ui.valid_choice("features_am_unit", range(units), "unit"), b)
     unit = b.selectbox(
         "Class" if labels else "Unit / channel",
         list(range(units)),

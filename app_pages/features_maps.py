@@ -42,13 +42,18 @@ def feature_map_view(model_source, samples_source, sample_set, index, kind, word
         return
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     default = _default_map_layer(choices, cached.graph_layers(model_source))
+    note = ui.valid_choice("features_map_layer", choices, "layer")
     layer = left.selectbox("Layer", choices, index=default, key="features_map_layer")
+    if note:
+        st.caption(note)
     info = cached.feature_maps(model_source, samples_source, layer, index)
     channels = info.maps.shape[0]
     top = right.toggle("Top channels only", key="features_map_top")
     top_k = None
     if top:
+        note = ui.valid_number("features_map_k", 1, channels, "number of channels")
         top_k = st.slider("How many", 1, channels, min(16, channels), key="features_map_k")
+        ui.show_note(note)
     ui.chart(
         plot_feature_maps(
             info,
@@ -78,11 +83,16 @@ def filter_view(model_source) -> None:
         st.info("This model has no convolution layer, so it has no filters to draw.")
         return
     left, right = st.columns([3, 1])
+    note = ui.valid_choice("features_filter_layer", choices, "layer")
     layer = left.selectbox("Convolution layer", choices, key="features_filter_layer")
+    if note:
+        st.caption(note)
     info = cached.filters(model_source, layer)
+    note = ui.valid_number("features_filter_count", 1, len(info.norms), "number of filters")
     limit = right.slider(
         "Filters shown", 1, len(info.norms), min(64, len(info.norms)), key="features_filter_count"
     )
+    ui.show_note(note, right)
     ui.chart(
         plot_filters(info, max_filters=limit), key="features_filters", data=filters_table(info)
     )

@@ -43,6 +43,7 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
         return
     default = cached.projector_default_layer(model_source)
     a, b, c, d = st.columns([3, 1.2, 2, 1.2])
+    ui.show_note(ui.valid_choice("features_projector_layer", choices, "layer"), a)
     layer = a.selectbox(
         "Layer",
         choices,
@@ -74,7 +75,9 @@ def projector_view(model_source, samples_source, sample_set, predictions, index)
         or 2
     )
     e, f, g = st.columns(3)
-    colour_by = e.selectbox("Colour by", _colour_options(predictions), key="features_colour")
+    colours = _colour_options(predictions)
+    ui.show_note(ui.valid_choice("features_colour", colours, "colouring"), e)
+    colour_by = e.selectbox("Colour by", colours, key="features_colour")
     options = {"dims": int(dims), "seed": 0}
     pca_options = {"dims": int(dims), "seed": 0}
     placeholder = st.empty()

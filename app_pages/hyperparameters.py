@@ -77,6 +77,7 @@ study = None
 if holds_studies(path):
     names = ui.or_stop(lambda: cached.studies(path))
     if len(names) > 1:
+        ui.show_note(ui.valid_choice("hyperparameters_study", names, "study"))
         study = st.selectbox("Study", names, key="hyperparameters_study")
 running = [
     sweep

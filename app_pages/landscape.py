@@ -123,6 +123,7 @@ if not ready:
 info = compute_plane(model_source, samples_source, options, run_dir, target, ready)
 
 metric_column, log_column, clip_column, path_column = st.columns(4, vertical_alignment="bottom")
+ui.show_note(ui.valid_choice("landscape_metric", info.metric_names, "metric"), metric_column)
 metric = metric_column.selectbox("Show", info.metric_names, key="landscape_metric")
 log_scale = log_column.toggle(
     "Log scale",

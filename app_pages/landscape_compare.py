@@ -65,6 +65,7 @@ def compare_view(
         )
         return
     left, right = st.columns([3, 2])
+    ui.show_note(ui.valid_choice("landscape_compare_with", candidates, "model"), left)
     other_label = left.selectbox("Compare with", list(candidates), key="landscape_compare_with")
     kind = right.segmented_control(
         "View", ["surface", "contour"], default="surface", key="landscape_compare_kind"

@@ -49,6 +49,7 @@ def line_view(
         return
     labels = [label for label, _ in starts]
     left, right = st.columns([3, 2])
+    ui.show_note(ui.valid_choice("landscape_line_start", labels, "start"), left)
     start_label = left.selectbox("From", labels, key="landscape_line_start")
     t_range = right.slider(
         "t from … to", -1.0, 2.0, (-0.5, 1.5), step=0.1, key="landscape_line_range"

@@ -101,10 +101,12 @@ def grid_settings(sample_count: int, directions: str) -> dict:
     )
     most = min(sample_count, MAX_NUM_SAMPLES)
     if min(16, most) < most:
+        note = ui.valid_number("landscape_samples", min(16, most), most, "number of samples")
         num_samples = controls[3].slider(
             "Samples", min(16, most), most, min(DEFAULT_SAMPLES, most), key="landscape_samples",
             help="The first samples of the set: every grid point runs them all through the model.",
         )  # fmt: skip
+        ui.show_note(note, controls[3])
     else:  # a slider needs two ends: a set this small is used whole
         num_samples = most
         controls[3].caption(f"Samples: all {most} of the set")

@@ -39,6 +39,14 @@ from app_pages.ui.charts import (
     start_page,
 )
 from app_pages.ui.compute import compute_target
+from app_pages.ui.keep import (
+    forget_choice,
+    keep_choices,
+    show_note,
+    tie_choice,
+    valid_choice,
+    valid_number,
+)
 from app_pages.ui.samples import (
     GRID_PAGE,
     STRIP_SAMPLES,
@@ -86,7 +94,9 @@ __all__ = [
     "display_kind",
     "figure_file",
     "file_stem",
+    "forget_choice",
     "how_to_read",
+    "keep_choices",
     "layers_default_cam",
     "manual_link",
     "model_runs",
@@ -98,9 +108,13 @@ __all__ = [
     "sample_text",
     "sanity_view",
     "select_from_chart",
+    "show_note",
     "shown_input",
     "start_page",
+    "tie_choice",
     "token_view",
     "typed_attribution_view",
+    "valid_choice",
+    "valid_number",
     "words_of",
 ]

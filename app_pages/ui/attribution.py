@@ -17,6 +17,7 @@ from app_pages.ui.attribution_checks import (
     typed_token_view,
 )
 from app_pages.ui.charts import chart
+from app_pages.ui.keep import show_note, tie_choice, valid_choice
 from app_pages.ui.typed_text import own_text_chosen, saved_preprocessor
 from neurogenesis import cached
 from neurogenesis.analysis.attribution import (
@@ -89,6 +90,7 @@ def attribution_view(
     available = [m for m in METHODS if not reasons[m]]
     defaults = [m for m in ("integrated_gradients", "gradcam", "smoothgrad") if m in available]
     left, middle, right = st.columns([3, 1, 1])
+    show_note(valid_choice(f"{prefix}_methods", available, "method"), left)
     methods = left.multiselect(
         "Methods (side by side)",
         available,
@@ -110,6 +112,8 @@ def attribution_view(
             or "probability"
         )
         targets = ["predicted", *range(predictions.num_classes)]
+        # A class number names another class in another model: each model starts on "predicted".
+        show_note(tie_choice(f"{prefix}_target", model_source.key, "class to explain"), right)
         target = right.selectbox(
             "Class to explain",
             targets,
@@ -164,6 +168,7 @@ def attribution_view(
         layer = None
         if cam_layers:
             default_layer = layers_default_cam(model_source, cam_layers)
+            show_note(valid_choice(f"{prefix}_cam_layer", cam_layers, "layer"), c)
             layer = c.selectbox(
                 "CAM layer",
                 cam_layers,

@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages.ui.charts import chart
+from app_pages.ui.keep import show_note, tie_choice, valid_number
 from neurogenesis import cached
 from neurogenesis.plotting.features import (
     class_name,
@@ -19,6 +20,8 @@ from neurogenesis.plotting.features import (
 )
 
 GRID_PAGE = 48
+FILTERS = ("label", "prediction", "correct", "confidence", "error", "page")
+"""The sample browser's filter widgets (key suffixes), tied to the model and set they filter."""
 
 
 STRIP_SAMPLES = 8
@@ -121,6 +124,12 @@ def sample_browser(
     )
     if predictions.note:
         strip.caption(predictions.note)
+    # Filters name this model's classes and this set's errors: another model starts unfiltered.
+    owner = f"{model_source.key}|{samples_source.key}"
+    if [tie_choice(f"{prefix}_{name}", owner, "filter") for name in FILTERS].count(None) < len(
+        FILTERS
+    ):
+        strip.caption("The sample filters chosen for another model or sample set are cleared.")
     if predictions.labels is not None and label_classes:
         criteria["labels"] = (
             columns[0].multiselect(
@@ -230,6 +239,7 @@ def sample_browser(
         left, right = st.columns([3, 1], vertical_alignment="bottom")
         page = 1
         if pages > 1:
+            show_note(valid_number(f"{prefix}_page", 1, pages, "page"), right)
             page = right.number_input("Page", 1, pages, 1, key=f"{prefix}_page")
         shown = matching[(page - 1) * GRID_PAGE : page * GRID_PAGE]
         left.caption(f"{len(matching):,} of {count:,} samples match · showing {len(shown)}.")

@@ -160,7 +160,9 @@ def test_sentiment_tokens(app_argv):
     assert "token" in top.columns and set(top["token"]) <= set(vocabulary)
     open_tab(at, "Perturbation")
     present = np.flatnonzero(samples.x[0] != 0)
-    at.multiselect(key="debugging_mask_0").select(int(present[0])).select(int(present[1]))
+    # the token edits are keyed by the sample's tokens (a kept choice belongs to these tokens)
+    (mask,) = [m for m in at.multiselect if m.key.startswith("debugging_mask_0_")]
+    mask.select(int(present[0])).select(int(present[1]))
     rerun(at)
     masked = samples.x[:1].copy()
     masked[0, present[:2]] = robustness.UNKNOWN_ID
