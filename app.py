@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
+from app_pages.ui import links
 from app_pages.ui.keep import keep_choices
 from app_pages.ui.pages import PAGES as APP_PAGES
 from app_pages.ui.sidebar import trusted_code_note
@@ -227,6 +229,7 @@ def _sidebar() -> None:
         )
         st.caption("Open your own: `neurogenesis app --logdir DIR --model FILE`, or upload above.")
 
+    links.check_sidebar({kind: list(by_label) for kind, by_label in labels.items()})
     st.session_state["model"] = labels["model"].get(st.session_state.get("model_choice"))
     st.session_state["models"] = labels["model"]  # every model on offer, by label (to compare)
     st.session_state["logs"] = [
@@ -235,11 +238,23 @@ def _sidebar() -> None:
     st.session_state["samples"] = labels["samples"].get(st.session_state.get("samples_choice"))
 
 
-# Every page's choices survive leaving it and coming back (app_pages/ui/keep.py).
+# Every page's choices survive leaving it and coming back (app_pages/ui/keep.py); a link's
+# choices are set when a session opens (app_pages/ui/links.py).
 keep_choices()
+links.open_link()
 _sidebar()
+link_slot = st.sidebar.empty()
+links.copy_link_control(link_slot)  # the page's own choices join it once the page has run
 page = st.navigation(PAGES)
+links.show_notes()
 try:
     page.run()
+except StreamlitAPIException:
+    if links.undo():  # a widget refused a value the link set: the page's defaults instead
+        st.rerun()
+    raise
+else:
+    links.after_run()
+    links.copy_link_control(link_slot, links.drawn_widgets())
 finally:  # what this run freed goes back to the system, not to a bloated heap
     resources.release_free_memory()
