@@ -252,6 +252,13 @@ def _problems(page) -> list[str]:
 
 
 def test_the_venv_holds_requirements_txt_only(cloud_venv):
+    version = subprocess.run(
+        [str(cloud_venv / "bin" / "python"), "-c", "import sys; print(*sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert tuple(map(int, version)) == sys.version_info[:2]  # the Python chosen at deploy time
     installed = _installed_names(cloud_venv)
     runtime = _requirement_names(ROOT / "requirements.txt")
     assert runtime <= installed, f"requirements.txt left out: {sorted(runtime - installed)}"
