@@ -20,7 +20,16 @@ from neurogenesis.io.samples import load_samples
 from neurogenesis.workspace import DEMO_DATA_DIR, DEMO_MODELS_DIR, demo_workspace
 from neurogenesis.zoo import SCENARIO_NAMES, SCENARIOS, Scenario, scenario_width_sweep
 from neurogenesis.zoo.common import sweep_run_name
-from neurogenesis.zoo.digits import digits_data
+from neurogenesis.zoo.digits import (
+    DIVERGING_RUN,
+    OVERFIT_EPOCHS,
+    OVERFIT_RUN,
+    SEED_RECIPES,
+    SEEDS,
+    STORY_RUNS,
+    VARIANTS,
+    digits_data,
+)
 from neurogenesis.zoo.sentiment import (
     INTENSIFIERS,
     NEGATIONS,
@@ -149,7 +158,8 @@ def _check_scenario_files(models_dir: Path, data_dir: Path, name: str, *, quick:
     assert (data_dir / "samples" / f"{name}.npz").is_file()
     assert card["runs"] and all(run.startswith(f"data/runs/{name}/") for run in card["runs"])
     listed = {run.rsplit("/", 1)[-1] for run in card["runs"]}
-    assert listed == {p.name for p in (data_dir / "runs" / name).iterdir()}
+    stories = set(STORY_RUNS) if name == "digits_cnn" else set()
+    assert listed | stories == {p.name for p in (data_dir / "runs" / name).iterdir()}
     for run in card["runs"]:
         run_dir = data_dir.parent / run
         if run_dir.name == "keras_callbacks":
@@ -304,6 +314,74 @@ def test_logs_command_lists_the_demo_runs_most_with_histograms():
     assert not [run for run in runs if run["problems"]]
     sweeps = [run for run in runs if run["name"].startswith("sweeps/")]
     assert len(sweeps) >= 12 * len(EXPECTED_SCENARIOS)
+
+
+DIGITS_RUNS = Path(DEMO_DATA_DIR) / "runs" / "digits_cnn"
+
+
+def _series(run: str, tag: str) -> np.ndarray:
+    (found,) = find_runs(DIGITS_RUNS / run)
+    return np.asarray(found.scalars[tag].values, dtype=float)
+
+
+def test_committed_overfit_story_has_a_validation_minimum_then_a_rise():
+    validation = _series(OVERFIT_RUN, "validation/loss")
+    train = _series(OVERFIT_RUN, "train/loss")
+    assert validation.size == train.size == OVERFIT_EPOCHS
+    best = int(np.argmin(validation))
+    # The minimum is early, the last value clearly above it, and training loss still falls.
+    assert 2 <= best <= OVERFIT_EPOCHS // 2
+    assert validation[-1] > 1.15 * validation[best]
+    assert np.all(np.diff(validation[best + 5 :]) > -0.01)  # rising, allowing small wiggles
+    assert train[-1] < 0.1 * train[best] and train[-1] < 0.01
+    manifest = json.loads((DIGITS_RUNS / OVERFIT_RUN / "neurogenesis_run.json").read_text())
+    assert manifest["hyperparameters"]["batch_norm"] is False
+    assert manifest["hyperparameters"]["dropout"] == 0.0
+
+
+def test_committed_diverging_story_records_the_nan_epoch():
+    train = _series(DIVERGING_RUN, "train/loss")
+    validation = _series(DIVERGING_RUN, "validation/loss")
+    rates = _series(DIVERGING_RUN, "learning_rate")
+    nan_epoch = int(np.argmax(~np.isfinite(train)))
+    # TerminateOnNaN ended training in the first NaN epoch, which was recorded; before it the
+    # loss was finite, fell, then climbed with the learning rate (x10 per epoch).
+    assert 3 <= nan_epoch == train.size - 1 < 12
+    assert np.isnan(train[-1]) and np.isnan(validation[-1])
+    assert np.all(np.isfinite(train[:-1])) and train[:-1].min() < 1.0 < train[-2]
+    np.testing.assert_allclose(rates, 1e-3 * 10.0 ** np.arange(train.size), rtol=1e-5)
+    manifest = json.loads((DIGITS_RUNS / DIVERGING_RUN / "neurogenesis_run.json").read_text())
+    assert manifest["epochs_completed"] == nan_epoch + 1
+    assert (
+        f"loss became nan at epoch {nan_epoch} (its first non-finite value)." in manifest["notes"]
+    )
+
+
+def test_committed_seed_stories_differ_only_in_their_seed():
+    from neurogenesis.analysis.training import seed_groups
+
+    hyperparameters = {}
+    for recipe in SEED_RECIPES:
+        for seed in SEEDS:
+            run = f"{recipe}_seed{seed}"
+            manifest = json.loads((DIGITS_RUNS / run / "neurogenesis_run.json").read_text())
+            assert manifest["model_file"] == "model.keras" and not manifest["checkpoints"]
+            hyperparameters[run] = manifest["hyperparameters"]
+            assert hyperparameters[run]["optimizer"] == VARIANTS[recipe][0]
+            assert hyperparameters[run]["seed"] == seed
+    groups = seed_groups(hyperparameters)
+    assert sorted(len(members) for members in groups.values()) == [3, 3]
+    assert sorted([label for _, label in members] for members in groups.values()) == [
+        [f"{recipe}_seed{seed}" for seed in SEEDS] for recipe in SEED_RECIPES
+    ]
+    # Different seeds: different curves.
+    finals = [_series(f"adam_seed{seed}", "validation/loss")[-1] for seed in SEEDS]
+    assert len(set(finals)) == len(SEEDS)
+
+
+def test_story_runs_stay_small():
+    size = sum(p.stat().st_size for run in STORY_RUNS for p in (DIGITS_RUNS / run).rglob("*"))
+    assert size < 3 * 1024**2
 
 
 def test_digit_samples_are_the_real_test_split():

@@ -283,6 +283,7 @@ class RunRecorder(keras.callbacks.Callback):
         self._samples_saved = False
         self._tags: dict[str, list[str]] = {"train": [], "validation": []}
         self._notes: list[str] = []
+        self._nonfinite: set[str] = set()
         self._disabled: set[str] = set()
         self._writer = None
         self._stopped = False
@@ -587,6 +588,10 @@ class RunRecorder(keras.callbacks.Callback):
             number = as_float(value)
             if number is None or key in ("learning_rate", "lr"):
                 continue
+            if not np.isfinite(number) and key not in self._nonfinite:
+                # Recorded as it is (a diverged run); the first one per metric is also a note.
+                self._nonfinite.add(key)
+                self._note(f"{key} became {number} at epoch {epoch} (its first non-finite value).")
             if key.startswith("val_"):
                 group, tag = "validation", f"validation/{key[4:]}"
             else:

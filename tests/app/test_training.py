@@ -221,3 +221,29 @@ def test_every_demo_run_renders_in_every_tab(app_argv):
         at.selectbox(key="training_hist_run").set_value(run)
         rerun(at)
         assert not at.error, (run, [e.value for e in at.error])
+
+
+def test_demo_stories_diverge_and_group_by_seed(app_argv):
+    import numpy as np
+
+    from neurogenesis.io.logs import find_runs
+
+    at = open_training(app_argv)
+    at.multiselect(key="training_runs").set_value(["digits_cnn/diverging", "digits_cnn/overfit"])
+    spec = figure(rerun(at))
+    (diverging,) = find_runs(DEMO_RUNS / "digits_cnn" / "diverging")
+    first_nan = int(np.argmax(~np.isfinite(diverging.scalars["train/loss"].values)))
+    marks = next(
+        t for t in spec["data"] if t.get("name") == "digits_cnn/diverging · train: NaN/Inf"
+    )
+    assert values(marks["x"]).tolist() == [first_nan]
+    assert not at.error
+
+    seeds = [f"digits_cnn/{recipe}_seed{seed}" for recipe in ("adam", "sgd") for seed in (1, 2, 3)]
+    at.multiselect(key="training_runs").set_value(seeds)
+    rerun(at)
+    at.selectbox(key="training_group_by").set_value("name without seed")
+    drawn = names(figure(rerun(at)))
+    assert "digits_cnn/adam · train (min to max)" in drawn
+    assert "digits_cnn/sgd · train (min to max)" in drawn
+    assert not at.error
