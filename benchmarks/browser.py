@@ -20,6 +20,8 @@ if str(ROOT) not in sys.path:
 from tests.e2e import tour  # noqa: E402
 
 MIB = 1024.0
+WAIT_NOTES = (b"Another session is computing", b"Queued behind")
+"""What a page says while it waits for a computation of another session (cached._keys)."""
 
 
 def _status_kib(pid: int, field: str) -> int:
@@ -102,13 +104,20 @@ def _session(url: str, demo: str, title: str, ready, go, results, seconds: float
             browser = launch(playwright)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             wire = tour.Wire()
+            told = []  # the page said it waits for another session or is queued
+
+            def heard(payload) -> None:
+                if isinstance(payload, bytes) and any(note in payload for note in WAIT_NOTES):
+                    told.append(True)
+
+            page.on("websocket", lambda socket: socket.on("framereceived", heard))
             tour.open_app(page, wire, url, seconds)
             tour.choose_model(page, wire, demo, seconds)
             ready.put(True)
             go.wait()
+            told.clear()
             took, finished = tour.open_page(page, wire, title, seconds)
-            text = page.locator('[data-testid="stMain"]').inner_text()
-            results.put({"seconds": took, "finished": finished, "queued": "queued" in text})
+            results.put({"seconds": took, "finished": finished, "queued": bool(told)})
             browser.close()
     except Exception as error:  # reported by the driver
         ready.put(False)

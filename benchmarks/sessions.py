@@ -45,7 +45,7 @@ def _case(label: str, url: str, demo: str, page: str, count: int, meter: Meter) 
         f"{label:34s} slowest {slowest:6.1f} s  median {statistics.median(seconds):6.1f} s  "
         f"peak {meter.peak():6.0f} MiB"
         + (f"  ({late} did not finish)" if late else "")
-        + (f"  ({told} saw 'queued')" if told else ""),
+        + (f"  ({told} said they waited for another session)" if told else ""),
         flush=True,
     )
     return slowest
