@@ -54,11 +54,14 @@ def open_link() -> None:
     if not pending:
         return
     drawn = state.get("_link_drawn", {})
+    last_round = state.get(_ROUNDS, 0) >= MAX_ROUNDS
     for key in [key for key in pending if key in drawn]:
+        problem = _misfit(pending[key], drawn[key])
+        if problem and not last_round:
+            continue  # its options may depend on another value of the link: the next round
         value = pending.pop(key)
-        problem = _misfit(value, drawn[key])
         if problem:
-            _note(f"{key} ({problem})")
+            _note(f"{_shown(WIDGET_PREFIX + key)} ({problem})")
             continue
         state[key] = value
         state.setdefault(_APPLIED, []).append(key)
@@ -168,11 +171,19 @@ def after_run() -> None:
     state["_link_drawn"] = {
         key: {"kind": _kind(value), "options": _options(key)} for key, value in widgets.items()
     }
-    if not any(key in widgets for key in pending) or state.get(_ROUNDS, 0) >= MAX_ROUNDS:
-        left = ", ".join(_shown(WIDGET_PREFIX + key) for key in pending)
-        _note(f"{left} (no such choice on this page)")
-        state[_PENDING] = {}
-    state[_ROUNDS] = state.get(_ROUNDS, 0) + 1
+    rounds = state.get(_ROUNDS, 0)
+    drawn_now = [key for key in pending if key in widgets]
+    if rounds >= MAX_ROUNDS or not drawn_now:
+        left = [key for key in pending if key not in widgets]
+        if left:
+            shown = ", ".join(_shown(WIDGET_PREFIX + key) for key in left)
+            _note(f"{shown} (no such choice on this page)")
+        # a drawn value that never fitted gets its reason in the last round (open_link)
+        state[_PENDING] = {key: pending[key] for key in drawn_now}
+        if not drawn_now:
+            state[_PENDING] = {}
+        rounds = max(rounds, MAX_ROUNDS)
+    state[_ROUNDS] = rounds + 1
     st.rerun()  # sets the values whose widgets this run drew, or shows the notes
 
 
