@@ -121,6 +121,9 @@ DEFAULT_SCORECAM_TOP_N = 16
 # steps in one call, was killed at 23.7 GB.
 DEFAULT_BATCH_SIZE = 256
 DEFAULT_MEMORY_BUDGET_MB = 1024
+# On a small server (Community Cloud's ~1 GB, resources.small_server) TensorFlow and the app
+# already take ~800 MB: one call gets this much instead.
+SMALL_SERVER_MEMORY_BUDGET_MB = 96
 # Overrides DEFAULT_MEMORY_BUDGET_MB: the memory one gradient call may use, in MiB.
 MEMORY_BUDGET_VARIABLE = "NEUROGENESIS_ATTRIBUTION_BUDGET_MB"
 # A gradient call keeps every layer's output for the backward pass and makes a gradient of the
@@ -762,10 +765,13 @@ def row_bytes(layers: graph.GraphLayers, sample_shape: Sequence[int]) -> int:
 
 def _memory_budget() -> int:
     """The bytes one gradient call may use: ``$NEUROGENESIS_ATTRIBUTION_BUDGET_MB`` MiB, else
-    :data:`DEFAULT_MEMORY_BUDGET_MB`."""
+    :data:`DEFAULT_MEMORY_BUDGET_MB` (:data:`SMALL_SERVER_MEMORY_BUDGET_MB` on a small server)."""
+    from neurogenesis.resources import small_server
+
     text = os.environ.get(MEMORY_BUDGET_VARIABLE, "").strip()
     if not text:
-        return DEFAULT_MEMORY_BUDGET_MB * 2**20
+        small = small_server()
+        return (SMALL_SERVER_MEMORY_BUDGET_MB if small else DEFAULT_MEMORY_BUDGET_MB) * 2**20
     try:
         megabytes = float(text)
     except ValueError:
