@@ -67,6 +67,12 @@ def _libc():
     return libc
 
 
+def cache_entries(usual: int, small: int) -> int:
+    """How many entries a cache keeps: ``small`` on a small server (each loaded model, built
+    stack or landscape evaluator holds its TensorFlow graphs), else ``usual``."""
+    return small if small_server() else usual
+
+
 def tune_process() -> bool:
     """Keeps glibc's malloc to :data:`MALLOC_ARENAS` arenas (unless ``MALLOC_ARENA_MAX`` is
     set). Returns whether it did."""

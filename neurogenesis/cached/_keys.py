@@ -14,6 +14,7 @@ import inspect
 
 import streamlit as st
 
+from neurogenesis.resources import cache_entries
 from neurogenesis.workspace import Source
 
 Key = tuple[str, ...]
@@ -87,7 +88,8 @@ def _folder_fingerprint(path: str) -> str:
 
 
 @st.cache_resource(
-    show_spinner="Loading the model (TensorFlow starts on first use)…", max_entries=4
+    show_spinner="Loading the model (TensorFlow starts on first use)…",
+    max_entries=cache_entries(4, 3),
 )
 def _model(path: str, fingerprint: str, output: str = ""):
     from neurogenesis.io.models import load_model
@@ -266,7 +268,7 @@ class _Slots:
 
 @st.cache_resource(show_spinner=False)
 def _store(name: str) -> _Store:
-    return _Store(max_entries=48)
+    return _Store(max_entries=cache_entries(48, 16))
 
 
 @st.cache_resource(show_spinner=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from neurogenesis.cached._keys import Key, _model, by_key
+from neurogenesis.resources import cache_entries
 from neurogenesis.workspace import Source
 
 
@@ -71,7 +72,7 @@ def layer_configs(source: Key):
     return layer_configs(_model(*source))
 
 
-@st.cache_resource(show_spinner="Building the template…", max_entries=4)
+@st.cache_resource(show_spinner="Building the template…", max_entries=cache_entries(4, 2))
 def template_model(name: str, width: float = 1.0, depth: float = 1.0):
     """A template's Keras model (shared, read-only; clone it before changing it)."""
     from neurogenesis.analysis.templates import build_template
@@ -104,7 +105,7 @@ def source_specs(source: Key):
     return specs_from_model(_model(*source))
 
 
-@st.cache_resource(show_spinner="Building…", max_entries=16)
+@st.cache_resource(show_spinner="Building…", max_entries=cache_entries(16, 4))
 def built(input_shape: tuple, specs: tuple, input_dtype: str | None = None):
     """The builder's stack, really built: a ``BuildResult`` (shared, read-only)."""
     from neurogenesis.analysis.layer_stack import build_from_specs

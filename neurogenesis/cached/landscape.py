@@ -18,6 +18,7 @@ from neurogenesis.cached._keys import (
 )
 from neurogenesis.cached.debugging import run_models
 from neurogenesis.cached.sources import model_card, weights_digest
+from neurogenesis.resources import cache_entries
 from neurogenesis.workspace import Source
 
 # A landscape is remembered per (model file, sample file, run, settings); its compiled evaluator
@@ -67,7 +68,7 @@ def suggested_loss(model: Source, samples: Source) -> str:
     return suggest(loaded, values, kind)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=cache_entries(8, 2))
 def _landscape_evaluator(model_key, samples_key, loss: str, metrics: tuple, num_samples: int):
     import json
 
@@ -107,7 +108,7 @@ def run_checkpoint_labels(run_dir: Key) -> tuple[str, ...]:
     return read_recording(run_dir[0]).checkpoint_labels
 
 
-@st.cache_resource(show_spinner="Reading the run's checkpoints…", max_entries=8)
+@st.cache_resource(show_spinner="Reading the run's checkpoints…", max_entries=cache_entries(8, 2))
 def _run_checkpoints(model_key, run_dir: str, fingerprint: str):
     from neurogenesis.analysis.landscape import recorded_checkpoints
 
