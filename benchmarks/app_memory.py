@@ -55,19 +55,11 @@ def tour_views(url: str, demo: str, meter: Meter | None, pages=None, tabs=True) 
         wire = tour.Wire()
         tour.open_app(page, wire, url)
         tour.choose_model(page, wire, demo)
-        for title in tour.page_titles(page):
-            if pages and not any(part.lower() in title.lower() for part in pages):
-                continue
-            took, finished = tour.open_page(page, wire, title)
-            names = (tour.tab_names(page) if tabs else []) or [""]
-            for index, tab in enumerate(names):
-                if index:
-                    took, finished = tour.open_tab(page, wire, tab)
-                row = {"demo": demo, "page": title, "tab": tab, "seconds": took}
-                row["finished"] = finished
-                if meter is not None:
-                    row["peak"], row["rss"] = meter.peak(), meter.now()
-                rows.append(row)
+        for title, tab, took, finished in tour.views(page, wire, pages, tabs):
+            row = {"demo": demo, "page": title, "tab": tab, "seconds": took, "finished": finished}
+            if meter is not None:
+                row["peak"], row["rss"] = meter.peak(), meter.now()
+            rows.append(row)
         browser.close()
     return rows
 

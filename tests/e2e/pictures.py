@@ -251,20 +251,13 @@ def tour_demo(browser, url: str, demo: str, pages=None) -> tuple[list[str], dict
     try:
         tour.open_app(page, wire, url)
         tour.choose_model(page, wire, demo)
-        for title in tour.page_titles(page):
-            if pages and not any(part.lower() in title.lower() for part in pages):
+        for title, tab, took, finished in tour.views(page, wire, pages):
+            where = f"{demo} · {title}" + (f" › {tab}" if tab else "")
+            seconds[where] = took
+            if not finished:
+                problems.append(f"{where}: did not finish within {tour.DEFAULT_WAIT_SECONDS} s")
                 continue
-            took, finished = tour.open_page(page, wire, title)
-            tabs = tour.tab_names(page) or [""]
-            for index, tab in enumerate(tabs):
-                if index:
-                    took, finished = tour.open_tab(page, wire, tab)
-                where = f"{demo} · {title}" + (f" › {tab}" if tab else "")
-                seconds[where] = took
-                if not finished:
-                    problems.append(f"{where}: did not finish within {tour.DEFAULT_WAIT_SECONDS} s")
-                    continue
-                problems += check_view(tour.read_view(page), wire.figures, demo, where)
+            problems += check_view(tour.read_view(page), wire.figures, demo, where)
     finally:
         page.close()
     # the rest: opening the app, choosing the demo, the quiet waits, reading and checking

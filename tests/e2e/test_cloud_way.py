@@ -39,7 +39,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -198,15 +197,7 @@ def _cloud_server(copy: Path, venv: Path, home: Path):
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.time() + START_SECONDS
-            while time.time() < deadline and process.poll() is None:
-                try:
-                    with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
-                        if answer.status == 200:
-                            break
-                except OSError:
-                    time.sleep(0.5)
-            else:
+            if not tour.wait_healthy(base, process, START_SECONDS):
                 pytest.fail("the app did not start the Cloud way:\n" + log_path.read_text()[-4000:])
             yield base, process
         finally:

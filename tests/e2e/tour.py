@@ -79,15 +79,7 @@ def serve_process(folder: Path, app_arguments=(), start_seconds: float = 90, **e
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + start_seconds
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
+        if not wait_healthy(base, process, start_seconds):
             process.kill()
             raise RuntimeError(
                 "the app did not start: " + (folder / "server.log").read_text()[-2000:]
@@ -100,6 +92,34 @@ def serve_process(folder: Path, app_arguments=(), start_seconds: float = 90, **e
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def wait_healthy(base: str, process: subprocess.Popen, seconds: float) -> bool:
+    """Whether the server at ``base`` answers its health check within ``seconds`` (False at
+    once when its process ended)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def views(page, wire: Wire, pages=None, tabs: bool = True, seconds=DEFAULT_WAIT_SECONDS):
+    """Opens every page whose title contains one of ``pages`` (all without), and each of its
+    top-level tabs (``tabs``); yields ``(title, tab, seconds to finish, finished)`` per view."""
+    for title in page_titles(page):
+        if pages and not any(part.lower() in title.lower() for part in pages):
+            continue
+        took, finished = open_page(page, wire, title, seconds)
+        names = (tab_names(page) if tabs else []) or [""]
+        for index, tab in enumerate(names):
+            if index:
+                took, finished = open_tab(page, wire, tab, seconds)
+            yield title, tab, took, finished
 
 
 def class_key(key: str) -> str:
