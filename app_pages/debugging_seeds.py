@@ -3,12 +3,16 @@ paired test when the seeds match), not two single models."""
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from app_pages import ui
 from app_pages.debugging_parts import state
 from neurogenesis import cached
 from neurogenesis.plotting.evaluation import plot_seed_comparison, seed_comparison_table
+
+RANK_TESTS = {"wilcoxon": "Wilcoxon signed-rank", "mann-whitney": "Mann-Whitney U"}
 
 
 def recorded_runs() -> dict[str, tuple]:
@@ -23,7 +27,9 @@ def seed_test(table) -> None:
     st.markdown("**Across seeds**")
     runs = recorded_runs()
     scores = dict(zip(table["model"], table["accuracy"], strict=True))
-    groups = cached.seed_groups({label: runs[label][1] for label in scores if label in runs})
+    groups = cached.seed_groups(
+        {label: runs[label][1] for label in scores if label in runs}, distinct=True
+    )
     if len(groups) < 2:
         st.caption(
             "A paired test across seeds needs two recipes with at least two recorded runs each "
@@ -44,7 +50,7 @@ def seed_test(table) -> None:
     paired = seeds[first] == seeds[second]
     info = cached.seed_comparison(runs_scores[first], runs_scores[second], paired)
     ui.chart(
-        plot_seed_comparison(info, names=(first, second)),
+        plot_seed_comparison(info, names=(first, second), score_label="accuracy"),
         key=state("seeds"),
         data=seed_comparison_table(info, (first, second), (seeds[first], seeds[second])),
     )
@@ -54,6 +60,13 @@ def seed_test(table) -> None:
             if paired
             else "Unpaired (the seeds differ). "
         )
-        + f"Mean difference {info.mean_difference:+.2%}, t-test p = {info.t_p_value:.3g}, "
-        f"{info.rank_test} p = {info.rank_p_value:.3g}. {info.note}"
+        + f"Mean accuracy {info.mean_a:.2%} against {info.mean_b:.2%}: A − B = "
+        f"{100 * info.mean_difference:+.2f} percentage points, t-test p = {_p(info.t_p_value)}, "
+        f"{RANK_TESTS.get(info.rank_test, info.rank_test)} p = {_p(info.rank_p_value)}. "
+        f"{info.note}"
     )
+
+
+def _p(value: float) -> str:
+    """A p-value as text; NaN (a test that cannot be run on these runs) as n/a."""
+    return "n/a" if math.isnan(value) else f"{value:.3g}"

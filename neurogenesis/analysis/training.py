@@ -843,26 +843,45 @@ def run_attributes(name: str, hyperparameters: dict | None = None) -> dict[str, 
     return attributes
 
 
-def seed_groups(hyperparameters: dict[str, dict | None]) -> dict[str, list[tuple]]:
+def seed_groups(
+    hyperparameters: dict[str, dict | None], *, distinct: bool = False
+) -> dict[str, list[tuple]]:
     """Runs that share a recipe (every recorded hyperparameter but the seed, as
     :func:`run_attributes` reads them) and differ in their ``seed``, for a test across seeds.
 
     Args:
         hyperparameters: run label -> its recorded hyperparameters (runs without a ``seed`` are
             left out).
+        distinct: name each recipe by only the hyperparameters that tell the recipes apart
+            (``optimizer=adam`` rather than every setting the runs share), so that two recipes
+            fit side by side on a chart's axis; with one recipe it keeps every setting.
 
     Returns:
         Recipe (``"k=v, ..."`` by key) -> ``(seed, label)`` sorted by seed, for the recipes with
         at least two runs.
     """
-    groups: dict[str, list[tuple]] = {}
+    recipes: dict[tuple, dict[str, str]] = {}
+    groups: dict[tuple, list[tuple]] = {}
     for label, hyper in hyperparameters.items():
         if not hyper or "seed" not in hyper:
             continue
         recipe = run_attributes("", hyper)
-        key = ", ".join(f"{k}={recipe[k]}" for k in sorted(recipe))
+        key = tuple(sorted(recipe.items()))
+        recipes[key] = recipe
         groups.setdefault(key, []).append((hyper["seed"], label))
-    return {key: sorted(runs) for key, runs in groups.items() if len(runs) >= 2}
+    kept = [key for key, runs in groups.items() if len(runs) >= 2]
+    names = sorted({name for key in kept for name in recipes[key]})
+    if distinct and len(kept) > 1:
+        names = [name for name in names if len({recipes[key].get(name) for key in kept}) > 1]
+
+    def title(recipe: dict[str, str]) -> str:
+        return ", ".join(
+            f"{name}={recipe[name]}" if name in recipe else f"{name} unset"
+            for name in names
+            if name in recipe or distinct
+        )
+
+    return {title(recipes[key]): sorted(groups[key]) for key in kept}
 
 
 def grouping_options(attributes: dict[str, dict[str, str]]) -> list[str]:

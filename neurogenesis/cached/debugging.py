@@ -369,11 +369,11 @@ def paired_errors(model_a: Source, model_b: Source, samples: Source, num_resampl
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def seed_groups(hyperparameters: dict) -> dict[str, list[tuple]]:
+def seed_groups(hyperparameters: dict, distinct: bool = False) -> dict[str, list[tuple]]:
     """``analysis.training.seed_groups``: runs of one recipe that differ in their seed."""
     from neurogenesis.analysis.training import seed_groups as groups
 
-    return groups(hyperparameters)
+    return groups(hyperparameters, distinct=distinct)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -202,7 +202,8 @@ def _mark_non_finite(figure, epochs, values, *, label, y, row=1):
             y=np.full(int(bad.sum()), y),
             mode="markers",
             marker={"symbol": "x-thin", "size": 8, "color": NON_FINITE_COLOR, "line": {"width": 2}},
-            name=f"{label}: NaN/Inf at {int(bad.sum())} epochs",
+            name=f"{label}: NaN/Inf "
+            + (f"at {int(bad.sum())} epochs" if bad.sum() > 1 else f"at epoch {epochs[bad][0]:g}"),
             customdata=kinds,
             hovertemplate=f"{label} is %{{customdata}} at epoch %{{x}}<extra></extra>",
         ),

@@ -141,6 +141,21 @@ def test_seed_groups_pair_runs_that_differ_only_in_their_seed():
         "learning_rate=0.01, optimizer=adam": [(1, "a0"), (2, "a1")],
         "learning_rate=0.1, optimizer=adam": [(1, "b0"), (2, "b1")],
     }
+    # Named by what tells the recipes apart (the shared optimizer=adam left out), so that both
+    # fit on a chart's axis; a setting only one recipe has is "unset" in the other.
+    assert seed_groups(runs, distinct=True) == {
+        "learning_rate=0.01": [(1, "a0"), (2, "a1")],
+        "learning_rate=0.1": [(1, "b0"), (2, "b1")],
+    }
+    clipped = {f"c{seed}": {**recipe, "clipnorm": 1.0, "seed": seed} for seed in (1, 2)}
+    assert seed_groups({"a0": runs["a0"], "a1": runs["a1"], **clipped}, distinct=True) == {
+        "clipnorm unset": [(1, "a0"), (2, "a1")],
+        "clipnorm=1.0": [(1, "c1"), (2, "c2")],
+    }
+    # One recipe keeps every setting: nothing tells it apart from another.
+    assert list(seed_groups({"a0": runs["a0"], "a1": runs["a1"]}, distinct=True)) == [
+        "learning_rate=0.01, optimizer=adam"
+    ]
 
 
 def test_the_weakest_slice_is_the_least_accurate_or_the_most_wrong():

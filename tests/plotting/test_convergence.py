@@ -132,6 +132,11 @@ def test_early_stopping_diverged_run_marks_every_non_finite_value():
     low, high = figure.layout.yaxis.range
     assert low < nan_train.y[0] == np.nanmax(validation[np.isfinite(validation)]) < high
     assert "diverged: epoch 9" in _lane_labels(figure)
+    # One non-finite value is named by its epoch (the digits diverging story's NaN at epoch 6).
+    last = train.copy()
+    last[9:14] = np.exp(-t[9:14] / 4)
+    single = plots.plot_early_stopping(convergence.early_stopping_report(t, last))
+    assert list(_trace(single, "training loss: NaN/Inf at epoch 14").x) == [14.0]
     # The rounding-level change of a constant gap is not shaded as widening.
     assert _shapes(figure, "gap widening") == []
 
