@@ -62,6 +62,8 @@ def main(argv=None) -> int:
     counts = [int(part) for part in args.counts.split(",")]
     print(f"{args.page} on {args.demo}:")
     with tempfile.TemporaryDirectory() as folder:
+        for name in ("a", "b"):
+            (Path(folder) / name).mkdir()
         cold_one = None
         if args.cold:
             with tour.serve_process(Path(folder) / "a") as (url, server):
