@@ -85,3 +85,29 @@ def test_unknown_and_hostile_parts_of_a_link_are_left_out_with_a_note(app_argv):
     assert at.toggle(key="training_log_y").value is False
     assert at.session_state["training_smoothing"] != "no such smoothing"
     assert charts(at)
+
+
+def test_a_link_whose_choices_depend_on_each_other_opens_the_same_comparison(app_argv):
+    """Debugging › Compare models: model B's options are the models chosen to compare, which the
+    same link sets; B waits for a later round instead of being refused."""
+    at = open_page(
+        app_argv, "debugging.py", model=DEMO, session={"debugging_tab": "Compare models"}
+    )
+    chosen = [
+        name for name in at.multiselect(key="debugging_compare_models").options if "seed" in name
+    ]
+    at.multiselect(key="debugging_compare_models").set_value(chosen[:3])
+    rerun(at)
+    model_b = at.selectbox(key="debugging_model_b")
+    assert model_b.value != model_b.options[-1]  # the last one is not the default
+    model_b.set_value(model_b.options[-1])
+    rerun(at)
+    query = parse_qs(urlsplit(_link(at)).query)
+    fresh = _opened(
+        app_argv, "debugging.py", {k: v if len(v) > 1 else v[0] for k, v in query.items()}
+    )
+    assert not _notes(fresh)
+    for key in ("debugging_tab", "debugging_compare_models", "debugging_model_b"):
+        assert fresh.session_state[key] == at.session_state[key], key
+    assert fresh.session_state["debugging_model_b"] == chosen[2]
+    assert charts(fresh) == charts(at)
