@@ -116,8 +116,12 @@ def _session(url: str, demo: str, title: str, ready, go, results, seconds: float
             ready.put(True)
             go.wait()
             told.clear()
+            clicked = time.time()
             took, finished = tour.open_page(page, wire, title, seconds)
-            results.put({"seconds": took, "finished": finished, "queued": bool(told)})
+            served = wire.finished_at - clicked if wire.finished_at >= clicked else float("nan")
+            results.put(
+                {"seconds": took, "server": served, "finished": finished, "queued": bool(told)}
+            )
             browser.close()
     except Exception as error:  # reported by the driver
         ready.put(False)
@@ -126,7 +130,8 @@ def _session(url: str, demo: str, title: str, ready, go, results, seconds: float
 
 def simultaneous(url: str, demo: str, title: str, count: int, seconds: float = 600) -> list[dict]:
     """``count`` browser sessions open page ``title`` on ``demo`` at the same moment; each
-    session's ``{"seconds", "finished", "queued"}`` (or ``{"error"}``)."""
+    session's ``{"seconds", "server", "finished", "queued"}`` (or ``{"error"}``): until its page
+    was drawn, and until the server had finished its script run."""
     context = multiprocessing.get_context("spawn")
     ready, results, go = context.Queue(), context.Queue(), context.Event()
     workers = [

@@ -13,9 +13,13 @@ run over, every chart drawn: the picture check's wait).
 2. Warm: the same page, computed already, with each of ``--counts`` sessions at once. Baseline:
    the first count (one session).
 
-Prints each case's slowest and median session and the server's peak memory (it and the workers
-it starts), and the ratios to the baselines. Exits 1 when the largest count's slowest session
-takes more than ``--goal`` (2) times one session's on the warm page. Linux only.
+Each session reports two times: until the server had finished its script run for it (what the
+server's capacity decides) and until its page was drawn (here the browsers run on the same
+cores as the server and draw WebGL in software, so this time grows with the number of browsers
+on this machine, which a class does not share). Prints each case's slowest and median session
+and the server's peak memory (it and the workers it starts), and the ratios to the baselines.
+Exits 1 when the largest count's slowest server time is more than ``--goal`` (2) times one
+session's on the warm page. Linux only.
 """
 
 from __future__ import annotations
@@ -38,17 +42,19 @@ def _case(label: str, url: str, demo: str, page: str, count: int, meter: Meter) 
     for error in errors:
         print(f"  a session failed: {error}")
     seconds = [item["seconds"] for item in found if "seconds" in item]
+    served = [item["server"] for item in found if "server" in item]
     late = sum(1 for item in found if item.get("finished") is False)
     told = sum(1 for item in found if item.get("queued"))
-    slowest = max(seconds) if seconds else float("nan")
+    slowest, served_slowest = max(seconds), max(served)
     print(
-        f"{label:34s} slowest {slowest:6.1f} s  median {statistics.median(seconds):6.1f} s  "
-        f"peak {meter.peak():6.0f} MiB"
+        f"{label:34s} server done: slowest {served_slowest:6.1f} s  median "
+        f"{statistics.median(served):6.1f} s | drawn: slowest {slowest:6.1f} s  median "
+        f"{statistics.median(seconds):6.1f} s | peak {meter.peak():6.0f} MiB"
         + (f"  ({late} did not finish)" if late else "")
         + (f"  ({told} said they waited for another session)" if told else ""),
         flush=True,
     )
-    return slowest
+    return served_slowest, slowest
 
 
 def main(argv=None) -> int:
@@ -74,7 +80,10 @@ def main(argv=None) -> int:
             if args.cold:
                 label = f"cold, {args.cold} sessions at once"
                 crowd = _case(label, url, args.demo, args.page, args.cold, meter)
-                print(f"  {crowd / cold_one:.2f}x one session alone (one computation shared)")
+                print(
+                    f"  server done {crowd[0] / cold_one[0]:.2f}x, drawn "
+                    f"{crowd[1] / cold_one[1]:.2f}x one session alone (one computation shared)"
+                )
             else:  # warm the page first
                 _case("warming (one session)", url, args.demo, args.page, 1, meter)
             warm = {}
@@ -84,11 +93,15 @@ def main(argv=None) -> int:
     base = warm[counts[0]]
     for count in counts[1:]:
         print(
-            f"warm, {count} sessions: {warm[count] / base:.2f}x {counts[0]} (goal <= {args.goal})"
+            f"warm, {count} sessions: server done {warm[count][0] / base[0]:.2f}x, drawn "
+            f"{warm[count][1] / base[1]:.2f}x {counts[0]} (goal <= {args.goal} for the server)"
         )
-    worst = warm[counts[-1]] / base
+    worst = warm[counts[-1]][0] / base[0]
     if worst > args.goal:
-        print(f"FAIL: {counts[-1]} sessions took {worst:.2f}x one session (goal {args.goal}x)")
+        print(
+            f"FAIL: the server took {worst:.2f}x as long for {counts[-1]} sessions "
+            f"(goal {args.goal}x)"
+        )
         return 1
     return 0
 

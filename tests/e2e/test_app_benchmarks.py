@@ -47,7 +47,11 @@ def test_sessions_prints_each_count_and_the_ratio_to_one():
     done = _run("sessions.py", "--page", "User manual", "--counts", "1,2", "--cold", "0",
                 "--goal", "100")  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"warm, 1 session at once\s+slowest\s+[\d.]+ s", done.stdout), done.stdout
-    assert re.search(r"warm, 2 sessions at once\s+slowest\s+[\d.]+ s", done.stdout)
-    assert re.search(r"warm, 2 sessions: [\d.]+x 1 \(goal <= 100", done.stdout)
+    assert re.search(r"warm, 1 session at once\s+server done: slowest\s+[\d.]+ s", done.stdout), (
+        done.stdout
+    )
+    assert re.search(r"warm, 2 sessions at once\s+server done: slowest\s+[\d.]+ s", done.stdout)
+    assert re.search(
+        r"warm, 2 sessions: server done [\d.]+x, drawn [\d.]+x 1 \(goal <= 100", done.stdout
+    )
     assert "a session failed" not in done.stdout

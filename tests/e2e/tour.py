@@ -133,6 +133,7 @@ class Wire:
     """What Streamlit sent the browser: run state and every plotly chart's figure JSON by key."""
 
     running: bool = False
+    finished_at: float = 0.0  # when the server last said a script run finished
     last_message: float = field(default_factory=time.time)
     figures: dict[str, dict] = field(default_factory=dict)
     _by_hash: dict[str, ForwardMsg] = field(default_factory=dict)
@@ -153,6 +154,7 @@ class Wire:
             self.running = message.session_status_changed.script_is_running
         elif kind == "script_finished" and message.script_finished in FINISHED:
             self.running = False
+            self.finished_at = time.time()
         elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
             element = message.delta.new_element
             if element.WhichOneof("type") == "plotly_chart":
