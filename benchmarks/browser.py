@@ -103,6 +103,7 @@ def _session(url: str, demo: str, title: str, ready, go, results, seconds: float
         with sync_playwright() as playwright:
             browser = launch(playwright)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_navigation_timeout(seconds * 1000)  # ten browsers start slowly
             wire = tour.Wire()
             told = []  # the page said it waits for another session or is queued
 
