@@ -94,6 +94,19 @@ def serve_process(folder: Path, app_arguments=(), start_seconds: float = 90, **e
         log.close()
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user and system, all threads) process ``pid`` has used so far, from Linux's
+    /proc; None where it cannot tell. Unlike wall time, it does not grow when other processes
+    (the browser drawing, other jobs) take the cores: what a server computed, not how long it
+    waited."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime and stime, fields 14 and 15
+
+
 def wait_healthy(base: str, process: subprocess.Popen, seconds: float) -> bool:
     """Whether the server at ``base`` answers its health check within ``seconds`` (False at
     once when its process ended)."""
@@ -136,6 +149,9 @@ class Wire:
     finished_at: float = 0.0  # when the server last said a script run finished
     last_message: float = field(default_factory=time.time)
     figures: dict[str, dict] = field(default_factory=dict)
+    # Each script run as [start, end]: its new_session message and its script_finished (any
+    # status; None while it runs), as this process received them: the server's share of a view.
+    runs: list[list] = field(default_factory=list)
     _by_hash: dict[str, ForwardMsg] = field(default_factory=dict)
 
     def on_frame(self, payload) -> None:
@@ -150,11 +166,16 @@ class Wire:
         if message.ref_hash and message.ref_hash in self._by_hash:
             message = self._by_hash[message.ref_hash]
         kind = message.WhichOneof("type")
-        if kind == "session_status_changed":
+        if kind == "new_session":
+            self.runs.append([time.time(), None])
+        elif kind == "session_status_changed":
             self.running = message.session_status_changed.script_is_running
-        elif kind == "script_finished" and message.script_finished in FINISHED:
-            self.running = False
-            self.finished_at = time.time()
+        elif kind == "script_finished":
+            if self.runs and self.runs[-1][1] is None:
+                self.runs[-1][1] = time.time()
+            if message.script_finished in FINISHED:
+                self.running = False
+                self.finished_at = time.time()
         elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
             element = message.delta.new_element
             if element.WhichOneof("type") == "plotly_chart":
@@ -163,6 +184,24 @@ class Wire:
                 if len(parts) == 3 and chart.spec:
                     self.figures[class_key(parts[2])] = json.loads(chart.spec)
         self.last_message = time.time()
+
+    def run_spans(self, since: float) -> list[tuple[float, float | None]]:
+        """The script runs that started after ``since``: (start, end) in seconds after it, end
+        None for a run still going."""
+        return [
+            (start - since, None if end is None else end - since)
+            for start, end in self.runs
+            if start >= since
+        ]
+
+    def script_seconds(self, since: float) -> float | None:
+        """Seconds from the start of the first script run after ``since`` to the end of the
+        last: what the server spent on a click (its reruns included), without the browser's
+        drawing. None when no run started since, or the last has not ended."""
+        spans = self.run_spans(since)
+        if not spans or spans[-1][1] is None:
+            return None
+        return spans[-1][1] - spans[0][0]
 
 
 BUSY_JS = """() => {
