@@ -201,11 +201,7 @@ def _cloud_server(copy: Path, venv: Path, home: Path):
                 pytest.fail("the app did not start the Cloud way:\n" + log_path.read_text()[-4000:])
             yield base, process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            tour.stop(process)
 
 
 @pytest.fixture(scope="module")
