@@ -180,8 +180,6 @@ def after_run() -> None:
             _note(f"{shown} (no such choice on this page)")
         # a drawn value that never fitted gets its reason in the last round (open_link)
         state[_PENDING] = {key: pending[key] for key in drawn_now}
-        if not drawn_now:
-            state[_PENDING] = {}
         rounds = max(rounds, MAX_ROUNDS)
     state[_ROUNDS] = rounds + 1
     st.rerun()  # sets the values whose widgets this run drew, or shows the notes
